@@ -1,0 +1,181 @@
+//! Untrusted feed HTML made safe for a mail, and turned into plain text.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use ammonia::{Builder, UrlRelative};
+
+use super::link::canonical_link;
+
+/// Tags a summary may keep. No `img`: every remote image in a mail is a
+/// tracking pixel to its sender, and feeds' images are not ours to vouch for.
+const TAGS: &[&str] = &[
+    "a",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "em",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "ul",
+];
+
+/// Tags whose text goes too, not just the tag itself.
+const DROP_WITH_CONTENT: &[&str] = &["script", "style", "iframe", "object", "noscript", "template"];
+
+/// Sanitises feed HTML: only [`TAGS`], only `href` on links, only http(s)
+/// and mailto URLs, relative links made absolute against `base`, tracking
+/// parameters dropped from links.
+pub fn sanitize(html: &str, base: Option<&url::Url>) -> String {
+    let mut builder = Builder::empty();
+    builder
+        .tags(TAGS.iter().copied().collect())
+        .clean_content_tags(DROP_WITH_CONTENT.iter().copied().collect())
+        .generic_attributes(HashSet::new())
+        .tag_attributes(HashMap::from([("a", HashSet::from(["href"]))]))
+        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .link_rel(Some("noopener noreferrer"))
+        .url_relative(match base {
+            Some(base) => UrlRelative::RewriteWithBase(base.clone()),
+            None => UrlRelative::Deny,
+        })
+        .attribute_filter({
+            let base = base.cloned();
+            move |_, attribute, value| match attribute {
+                "href" => {
+                    let absolute = base.as_ref().and_then(|b| b.join(value).ok());
+                    let absolute = absolute.as_ref().map_or(value, url::Url::as_str);
+                    Some(canonical_link(absolute).map_or(Cow::Borrowed(value), Cow::Owned))
+                }
+                _ => Some(Cow::Borrowed(value)),
+            }
+        });
+    builder.clean(html).to_string().trim().to_string()
+}
+
+/// Plain text of sanitised HTML: paragraphs separated by a blank line, list
+/// items as "• " lines, whitespace collapsed.
+///
+/// Only meant for the output of [`sanitize`], whose markup is regular: tags
+/// are well formed and the only entities are the five the serialiser writes.
+pub fn to_text(sanitised: &str) -> String {
+    let mut raw = String::with_capacity(sanitised.len());
+    let mut rest = sanitised;
+    while let Some(start) = rest.find('<') {
+        raw.push_str(&decode_entities(&rest[..start]).replace('\n', " "));
+        let Some(end) = rest[start..].find('>') else {
+            break;
+        };
+        let tag = &rest[start + 1..start + end];
+        raw.push_str(tag_break(tag));
+        rest = &rest[start + end + 1..];
+    }
+    if !rest.contains('<') {
+        raw.push_str(&decode_entities(rest).replace('\n', " "));
+    }
+    raw.split("\n\n")
+        .map(|paragraph| {
+            paragraph
+                .lines()
+                .map(super::collapse_whitespace)
+                .filter(|line| !line.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .filter(|paragraph| !paragraph.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// What a tag becomes in plain text.
+fn tag_break(tag: &str) -> &'static str {
+    let closing = tag.starts_with('/');
+    let name = tag
+        .trim_start_matches('/')
+        .split(|c: char| c.is_whitespace() || c == '/')
+        .next()
+        .unwrap_or("");
+    match name {
+        "br" => "\n",
+        "li" if !closing => "\n• ",
+        "p" | "blockquote" | "pre" | "ul" | "ol" | "h3" | "h4" | "h5" | "h6" => "\n\n",
+        _ => "",
+    }
+}
+
+fn decode_entities(text: &str) -> Cow<'_, str> {
+    if !text.contains('&') {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&nbsp;", "\u{a0}")
+            .replace("&amp;", "&"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(html: &str) -> String {
+        sanitize(
+            html,
+            Some(&url::Url::parse("https://news.example/a/b.html").unwrap()),
+        )
+    }
+
+    #[test]
+    fn drops_scripts_handlers_and_javascript_urls() {
+        let html = clean(
+            r#"<p onclick="x()">Hi<script>alert(1)</script></p><a href="javascript:alert(1)">x</a><iframe src="https://evil.example"></iframe><style>p{}</style>"#,
+        );
+        assert!(!html.contains("script") && !html.contains("alert"), "{html}");
+        assert!(
+            !html.contains("onclick") && !html.contains("iframe") && !html.contains("style"),
+            "{html}"
+        );
+        assert!(html.contains("<p>Hi</p>"), "{html}");
+    }
+
+    #[test]
+    fn drops_tracking_pixels_and_images() {
+        let html = clean(
+            r#"<p>Text<img src="https://t.example/p.gif" width="1" height="1"><img src=x onerror=alert(1)></p>"#,
+        );
+        assert_eq!(html, "<p>Text</p>");
+    }
+
+    #[test]
+    fn makes_links_absolute_and_drops_tracking_parameters() {
+        let html = clean(r#"<a href="../c?id=3&amp;utm_source=rss#top">more</a>"#);
+        assert_eq!(
+            html,
+            r#"<a href="https://news.example/c?id=3" rel="noopener noreferrer">more</a>"#
+        );
+    }
+
+    #[test]
+    fn text_keeps_paragraphs_and_lists() {
+        let text = to_text(&clean(
+            "<p>One &amp; <b>two</b></p><p>Three\n  four</p><ul><li>a</li><li>b &lt;c&gt;</li></ul>",
+        ));
+        assert_eq!(text, "One & two\n\nThree four\n\n• a\n• b <c>");
+    }
+
+    #[test]
+    fn text_of_plain_text_is_itself() {
+        assert_eq!(to_text(&clean("Just text, 日本語も。")), "Just text, 日本語も。");
+    }
+}

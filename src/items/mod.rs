@@ -1,0 +1,255 @@
+//! The normalised `Item` every source stage produces, and what makes two
+//! items the same one.
+
+mod html;
+mod link;
+mod teaser;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use html::{sanitize, to_text};
+pub use link::canonical_link;
+pub use teaser::teaser;
+
+/// What an item is; decides its section and its order there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    News,
+    Event,
+    Tender,
+    Report,
+    PressReview,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::News => "news",
+            Kind::Event => "event",
+            Kind::Tender => "tender",
+            Kind::Report => "report",
+            Kind::PressReview => "press-review",
+        }
+    }
+}
+
+/// The fields only some kinds have: an event without dates or a tender
+/// without a deadline cannot be built.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Details {
+    News,
+    Report,
+    PressReview,
+    Event {
+        start: NaiveDate,
+        end: NaiveDate,
+        place: String,
+    },
+    Tender {
+        entity: String,
+        reference: String,
+        deadline: NaiveDate,
+    },
+}
+
+impl Details {
+    /// The plain details of a kind that carries no extra fields.
+    pub fn plain(kind: Kind) -> Option<Details> {
+        match kind {
+            Kind::News => Some(Details::News),
+            Kind::Report => Some(Details::Report),
+            Kind::PressReview => Some(Details::PressReview),
+            Kind::Event | Kind::Tender => None,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Details::News => Kind::News,
+            Details::Report => Kind::Report,
+            Details::PressReview => Kind::PressReview,
+            Details::Event { .. } => Kind::Event,
+            Details::Tender { .. } => Kind::Tender,
+        }
+    }
+}
+
+/// One normalised item, whatever source it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    /// 16 hex digits, stable across runs: derived from the guid or the link.
+    pub id: String,
+    /// Name of the configured source that gave it.
+    pub source: String,
+    /// Original publisher for the "Source: …" line.
+    pub credit: String,
+    pub title: String,
+    /// Absolute, canonical (tracking parameters and fragment dropped).
+    pub link: String,
+    /// UTC; `None` when the feed gives no usable date.
+    pub published: Option<DateTime<Utc>>,
+    /// Sanitised HTML: safe to put in a mail as it is.
+    pub summary_html: String,
+    /// The summary as plain text, paragraphs separated by a blank line.
+    pub summary_text: String,
+    /// One line, cut on a word boundary (or by width for CJK), ending in "…" when cut.
+    pub teaser: String,
+    pub categories: Vec<String>,
+    #[serde(flatten)]
+    pub details: Details,
+    /// Other sources that carried the same item.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_in: Vec<String>,
+}
+
+impl Item {
+    pub fn kind(&self) -> Kind {
+        self.details.kind()
+    }
+}
+
+/// The fields a source stage reads, before normalisation.
+#[derive(Debug, Default)]
+pub struct Draft {
+    pub guid: Option<String>,
+    pub title: String,
+    pub link: String,
+    pub published: Option<DateTime<Utc>>,
+    /// Untrusted HTML.
+    pub summary_html: String,
+    pub categories: Vec<String>,
+    pub credit: Option<String>,
+}
+
+impl Draft {
+    /// Normalises a draft: sanitises, derives text and teaser, fixes the id.
+    pub fn into_item(self, source: &str, details: Details, teaser_width: usize) -> Item {
+        let link = canonical_link(&self.link).unwrap_or_else(|| self.link.trim().to_string());
+        let summary_html = sanitize(&self.summary_html, url::Url::parse(&link).ok().as_ref());
+        let summary_text = to_text(&summary_html);
+        let title = collapse_whitespace(&self.title);
+        let teaser_source = if summary_text.is_empty() {
+            &title
+        } else {
+            &summary_text
+        };
+        Item {
+            id: stable_id(source, self.guid.as_deref(), &link, &title),
+            source: source.to_string(),
+            credit: self.credit.unwrap_or_else(|| source.to_string()),
+            teaser: teaser(&collapse_whitespace(teaser_source), teaser_width),
+            title,
+            link,
+            published: self.published,
+            summary_html,
+            summary_text,
+            categories: self.categories,
+            details,
+            also_in: Vec::new(),
+        }
+    }
+}
+
+/// A guid that looks like a URI is global; a bare one ("42") only means
+/// something within its source.
+fn stable_id(source: &str, guid: Option<&str>, link: &str, title: &str) -> String {
+    let key = match guid.map(str::trim).filter(|g| !g.is_empty()) {
+        Some(guid) if guid.contains(':') => format!("guid\0{guid}"),
+        Some(guid) => format!("guid\0{source}\0{guid}"),
+        None if !link.is_empty() => format!("link\0{link}"),
+        None => format!("title\0{source}\0{title}"),
+    };
+    let digest = Sha256::digest(key.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Merges items that are the same story (same id or same canonical link),
+/// keeping the first one seen: sources listed first in the config win.
+pub fn dedup(items: Vec<Item>) -> Vec<Item> {
+    let mut kept: Vec<Item> = Vec::with_capacity(items.len());
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    for item in items {
+        let existing = by_key.get(&item.id).or_else(|| by_key.get(&item.link)).copied();
+        match existing {
+            Some(index) => merge(&mut kept[index], item),
+            None => {
+                by_key.insert(item.id.clone(), kept.len());
+                if !item.link.is_empty() {
+                    by_key.insert(item.link.clone(), kept.len());
+                }
+                kept.push(item);
+            }
+        }
+    }
+    kept
+}
+
+fn merge(into: &mut Item, other: Item) {
+    for category in other.categories {
+        if !into.categories.contains(&category) {
+            into.categories.push(category);
+        }
+    }
+    if other.source != into.source && !into.also_in.contains(&other.source) {
+        into.also_in.push(other.source);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(guid: Option<&str>, link: &str) -> Draft {
+        Draft {
+            guid: guid.map(str::to_string),
+            title: "Title".into(),
+            link: link.into(),
+            summary_html: "<p>Body</p>".into(),
+            ..Draft::default()
+        }
+    }
+
+    #[test]
+    fn bare_guids_are_scoped_to_their_source() {
+        let a = draft(Some("42"), "https://a.example/1").into_item("A", Details::News, 100);
+        let b = draft(Some("42"), "https://b.example/1").into_item("B", Details::News, 100);
+        assert_ne!(a.id, b.id);
+        assert_eq!(dedup(vec![a, b]).len(), 2);
+    }
+
+    #[test]
+    fn merges_same_link_across_feeds() {
+        let a = draft(None, "https://a.example/story?utm_source=x").into_item("A", Details::News, 100);
+        let mut b = draft(Some("urn:b:1"), "https://a.example/story").into_item("B", Details::News, 100);
+        b.categories = vec!["trade".into()];
+        let merged = dedup(vec![a, b]);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].source, "A");
+        assert_eq!(merged[0].also_in, ["B"]);
+        assert_eq!(merged[0].categories, ["trade"]);
+    }
+
+    #[test]
+    fn merges_same_uri_guid_across_feeds() {
+        let a = draft(Some("tag:x,2026:1"), "https://a.example/1").into_item("A", Details::News, 100);
+        let b = draft(Some("tag:x,2026:1"), "https://mirror.example/1").into_item("B", Details::News, 100);
+        assert_eq!(dedup(vec![a, b]).len(), 1);
+    }
+
+    #[test]
+    fn id_is_stable_and_short() {
+        let a = draft(Some("tag:x,2026:1"), "https://a.example/1").into_item("A", Details::News, 100);
+        assert_eq!(a.id.len(), 16);
+        assert_eq!(a.id, stable_id("other", Some("tag:x,2026:1"), "", ""));
+    }
+}

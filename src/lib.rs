@@ -1,0 +1,13 @@
+//! bulletin: feeds and local items in, five email-ready newsletters out.
+//!
+//! The modules follow the data flow: [`config`] → [`sources`] → [`items`] →
+//! [`classify`] → [`editions`] → [`render`]. Each stage takes plain data and
+//! gives plain data, so each can be tested and benchmarked alone.
+
+pub mod classify;
+pub mod commands;
+pub mod config;
+pub mod editions;
+pub mod items;
+pub mod render;
+pub mod sources;

@@ -1,0 +1,277 @@
+//! The render stage: an edition as email-ready HTML and its plain-text twin,
+//! through the askama templates in `templates/` (compiled into the binary).
+//!
+//! Templates get view structs with everything already formatted, so they
+//! hold no logic beyond loops and ifs. Untrusted feed HTML reaches them only
+//! sanitised (`Item::summary_html`); askama escapes everything else.
+
+use askama::Template;
+use chrono::NaiveDate;
+use textwrap::{Options, WordSeparator};
+
+use crate::config::{Audience, Site};
+use crate::editions::Edition;
+use crate::items::{Details, Item};
+
+/// Column the text twin wraps at.
+pub const TEXT_WIDTH: usize = 72;
+
+/// One edition, rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub html: String,
+    pub text: String,
+}
+
+/// Where an edition lives on the web: the "view in browser" target.
+pub fn web_link(site: &Site, newsletter: &str, date: NaiveDate) -> String {
+    let base = site.base_url.get_ref().trim_end_matches('/');
+    format!("{base}/archive/{newsletter}/{date}.html")
+}
+
+pub fn render_edition(edition: &Edition, site: &Site) -> Result<Rendered, askama::Error> {
+    let newsletter = edition.newsletter;
+    let date = edition.date.format(&site.date_format).to_string();
+    let audience_note = match newsletter.audience {
+        Audience::Everyone => None,
+        Audience::EuOrganisations => {
+            Some("This newsletter is only available for EU companies / EU organisations.")
+        }
+    };
+    let web_link = web_link(site, newsletter.id.get_ref(), edition.date);
+    let sections: Vec<SectionView> = edition
+        .sections
+        .iter()
+        .filter(|s| !s.featured.is_empty() || !s.more.is_empty())
+        .map(|s| SectionView {
+            title: &s.section.title,
+            featured: s.featured.iter().map(|item| ItemView::new(item, site)).collect(),
+            more: s.more.iter().map(|item| ItemView::new(item, site)).collect(),
+        })
+        .collect();
+    let preheader = edition
+        .items()
+        .take(3)
+        .map(|i| i.title.as_str())
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let html = EditionHtml {
+        site_name: &site.name,
+        title: &newsletter.title,
+        description: &newsletter.description,
+        date: &date,
+        preheader: &preheader,
+        web_link: &web_link,
+        home: site.base_url.get_ref(),
+        sections: &sections,
+        audience_note,
+    }
+    .render()?;
+    let text = EditionText::new(edition, site, &sections, &date, &web_link, audience_note).render()?;
+    Ok(Rendered { html, text })
+}
+
+#[derive(Template)]
+#[template(path = "edition.html")]
+struct EditionHtml<'a> {
+    site_name: &'a str,
+    title: &'a str,
+    description: &'a str,
+    date: &'a str,
+    preheader: &'a str,
+    web_link: &'a str,
+    home: &'a str,
+    sections: &'a [SectionView<'a>],
+    audience_note: Option<&'a str>,
+}
+
+struct SectionView<'a> {
+    title: &'a str,
+    featured: Vec<ItemView<'a>>,
+    more: Vec<ItemView<'a>>,
+}
+
+/// An item as readers see it: date lines formatted, fields ready to print.
+struct ItemView<'a> {
+    item: &'a Item,
+    title: &'a str,
+    link: &'a str,
+    /// Lines above the summary: date, place, deadline, reference.
+    meta: Vec<String>,
+    summary_html: &'a str,
+    teaser: &'a str,
+    credit: &'a str,
+}
+
+impl<'a> ItemView<'a> {
+    fn new(item: &'a Item, site: &Site) -> ItemView<'a> {
+        let day = |date: NaiveDate| date.format(&site.date_format).to_string();
+        let meta = match &item.details {
+            Details::Event { start, end, place } if start == end => vec![place.clone(), day(*start)],
+            Details::Event { start, end, place } => {
+                vec![place.clone(), format!("{} - {}", day(*start), day(*end))]
+            }
+            Details::Tender {
+                entity,
+                reference,
+                deadline,
+            } => {
+                vec![
+                    entity.clone(),
+                    format!("Deadline: {} · Ref. {reference}", day(*deadline)),
+                ]
+            }
+            Details::News | Details::Report | Details::PressReview => {
+                item.published.map(|p| day(p.date_naive())).into_iter().collect()
+            }
+        };
+        ItemView {
+            item,
+            title: &item.title,
+            link: &item.link,
+            meta,
+            summary_html: &item.summary_html,
+            teaser: &item.teaser,
+            credit: &item.credit,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "edition.txt")]
+struct EditionText<'a> {
+    heading: String,
+    site_name: &'a str,
+    newsletter_title: &'a str,
+    date: &'a str,
+    description: String,
+    web_link: &'a str,
+    home: &'a str,
+    rule: String,
+    thin_rule: String,
+    sections: Vec<TextSection>,
+    audience_note: Option<&'a str>,
+    /// Links in order of appearance; an item's `reference` is its 1-based index.
+    references: Vec<&'a str>,
+}
+
+struct TextSection {
+    title: String,
+    featured: Vec<TextItem>,
+    more: Vec<TextItem>,
+}
+
+struct TextItem {
+    title: String,
+    reference: usize,
+    meta: Vec<String>,
+    body: String,
+    credit: String,
+}
+
+impl<'a> EditionText<'a> {
+    fn new(
+        edition: &Edition<'a>,
+        site: &'a Site,
+        sections: &[SectionView<'a>],
+        date: &'a str,
+        web_link: &'a str,
+        audience_note: Option<&'a str>,
+    ) -> EditionText<'a> {
+        let mut references: Vec<&'a str> = Vec::new();
+        let mut text_item = |view: &ItemView<'a>, body: &str| {
+            let reference = match references.iter().position(|l| *l == view.link) {
+                Some(index) => index + 1,
+                None => {
+                    references.push(view.link);
+                    references.len()
+                }
+            };
+            TextItem {
+                title: wrap(view.title),
+                reference,
+                meta: view.meta.clone(),
+                body: wrap(body),
+                credit: view.credit.to_string(),
+            }
+        };
+        let sections = sections
+            .iter()
+            .map(|s| TextSection {
+                title: s.title.to_uppercase(),
+                featured: s
+                    .featured
+                    .iter()
+                    .map(|v| text_item(v, &v.item.summary_text))
+                    .collect(),
+                more: s.more.iter().map(|v| text_item(v, v.teaser)).collect(),
+            })
+            .collect();
+        EditionText {
+            heading: edition.newsletter.title.to_uppercase(),
+            site_name: &site.name,
+            newsletter_title: &edition.newsletter.title,
+            date,
+            description: wrap(&edition.newsletter.description),
+            web_link,
+            home: site.base_url.get_ref(),
+            rule: "=".repeat(TEXT_WIDTH),
+            thin_rule: "-".repeat(TEXT_WIDTH),
+            sections,
+            audience_note,
+            references,
+        }
+    }
+}
+
+/// Wraps each line at [`TEXT_WIDTH`] display columns, breaking where
+/// Unicode allows: between words, and between CJK characters.
+pub fn wrap(text: &str) -> String {
+    let options = Options::new(TEXT_WIDTH).word_separator(WordSeparator::UnicodeBreakProperties);
+    text.lines()
+        .map(|line| textwrap::fill(line, &options))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A newsletter and the editions found for it, newest first.
+pub struct IndexNewsletter {
+    pub title: String,
+    pub editions: Vec<IndexEdition>,
+}
+
+/// One edition on the index page; paths relative to the index.
+pub struct IndexEdition {
+    pub date: String,
+    pub html_path: String,
+    pub text_path: String,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexHtml<'a> {
+    site_name: &'a str,
+    newsletters: &'a [IndexNewsletter],
+}
+
+pub fn render_index(site: &Site, newsletters: &[IndexNewsletter]) -> Result<String, askama::Error> {
+    IndexHtml {
+        site_name: &site.name,
+        newsletters,
+    }
+    .render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn wraps_latin_and_cjk_within_the_width() {
+        let text = format!("{} {}", "word ".repeat(40), "日本の経済産業省は半導体産業の強化に向けた新たな支援策を発表し、欧州企業との協力も視野に入れている。".repeat(2));
+        for line in wrap(&text).lines() {
+            assert!(line.width() <= TEXT_WIDTH, "{line:?} is {} columns", line.width());
+        }
+    }
+}

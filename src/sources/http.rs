@@ -1,0 +1,72 @@
+//! Fetching feeds over HTTP: bounded in time and size, a few at once.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::config::Fetch;
+
+/// A feed's body, or a one-line reason it could not be had.
+pub type Fetched = Result<Vec<u8>, String>;
+
+/// The User-Agent sent when the config names none.
+pub fn default_user_agent() -> String {
+    format!(
+        "bulletin/{} (+https://github.com/bulletin)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Fetches every URL, at most `fetch.concurrency` at once; results come back
+/// in the order of `urls`, each the body or a one-line reason.
+pub fn fetch_all(urls: &[url::Url], fetch: &Fetch) -> Vec<Fetched> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(fetch.timeout_secs)))
+        .user_agent(fetch.user_agent.clone().unwrap_or_else(default_user_agent))
+        .max_redirects(5)
+        .build()
+        .into();
+    let results: Mutex<Vec<Option<Fetched>>> = Mutex::new(urls.iter().map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    let workers = fetch.concurrency.clamp(1, urls.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(url) = urls.get(index) else { break };
+                    let result = get(&agent, url, fetch);
+                    results.lock().expect("a fetch thread panicked")[index] = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("a fetch thread panicked")
+        .into_iter()
+        .map(|result| result.expect("every index is fetched"))
+        .collect()
+}
+
+fn get(agent: &ureq::Agent, url: &url::Url, fetch: &Fetch) -> Fetched {
+    let mut response = agent.get(url.as_str()).call().map_err(|e| describe(e, fetch))?;
+    response
+        .body_mut()
+        .with_config()
+        .limit(fetch.max_bytes)
+        .read_to_vec()
+        .map_err(|e| describe(e, fetch))
+}
+
+/// A reason a person can act on, rather than the transport's wording.
+fn describe(error: ureq::Error, fetch: &Fetch) -> String {
+    match error {
+        ureq::Error::StatusCode(code) => format!("HTTP status {code}"),
+        ureq::Error::Timeout(_) => format!("timed out after {} s", fetch.timeout_secs),
+        ureq::Error::BodyExceedsLimit(limit) => format!("larger than the {limit}-byte limit"),
+        ureq::Error::HostNotFound => "host not found".into(),
+        ureq::Error::ConnectionFailed => "connection refused or unreachable".into(),
+        other => other.to_string(),
+    }
+}
