@@ -235,6 +235,7 @@ fn item_json(classified: &Classified) -> serde_json::Value {
         "details": item.details,
         "categories": item.categories,
         "teaser": item.teaser,
+        "also_in": item.also_in,
         "newsletters": classified.placements().map(verdict).collect::<Vec<_>>(),
         "not_placed": classified.verdicts.iter().filter(|v| v.section.is_none()).map(verdict).collect::<Vec<_>>(),
     })

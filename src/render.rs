@@ -162,8 +162,8 @@ struct TextSection {
 }
 
 struct TextItem {
+    /// Wrapped, ending in its reference number: `Title [3]`.
     title: String,
-    reference: usize,
     meta: Vec<String>,
     body: String,
     credit: String,
@@ -188,8 +188,7 @@ impl<'a> EditionText<'a> {
                 }
             };
             TextItem {
-                title: wrap(view.title),
-                reference,
+                title: wrap(&format!("{} [{reference}]", view.title)),
                 meta: view.meta.clone(),
                 body: wrap(body),
                 credit: view.credit.to_string(),

@@ -87,13 +87,21 @@ fn is_html(text: &Text) -> bool {
     text.content_type.subty().as_str().contains("html")
 }
 
-/// A title is shown as text: markup in an HTML title is dropped.
+/// A title is shown as text: markup in an HTML title is dropped. RSS says
+/// nothing of a title's type, and feeds put escaped HTML there, so a title
+/// that holds a tag is read as HTML too.
 fn plain_text(text: &Text) -> String {
-    if is_html(text) {
+    if is_html(text) || has_tag(&text.content) {
         to_text(&sanitize(&text.content, None)).replace('\n', " ")
     } else {
         text.content.clone()
     }
+}
+
+fn has_tag(text: &str) -> bool {
+    text.match_indices('<').any(|(i, _)| {
+        text[i + 1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/') && text[i..].contains('>')
+    })
 }
 
 /// A text/plain summary escaped so it can go through the HTML sanitiser.

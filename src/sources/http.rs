@@ -67,6 +67,10 @@ fn describe(error: ureq::Error, fetch: &Fetch) -> String {
         ureq::Error::BodyExceedsLimit(limit) => format!("larger than the {limit}-byte limit"),
         ureq::Error::HostNotFound => "host not found".into(),
         ureq::Error::ConnectionFailed => "connection refused or unreachable".into(),
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused".into()
+        }
+        ureq::Error::Io(e) => e.to_string(),
         other => other.to_string(),
     }
 }

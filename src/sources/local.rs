@@ -16,7 +16,7 @@ use crate::items::{Details, Draft, Kind};
 #[serde(deny_unknown_fields)]
 struct Fields {
     title: String,
-    link: String,
+    link: Spanned<String>,
     published: Datetime,
     #[serde(default)]
     categories: Vec<String>,
@@ -56,6 +56,13 @@ pub fn parse_local(path: &Path, text: &str, kind: Kind) -> Result<(Draft, Detail
         error(path, line + first_line - 1, column, field, message)
     };
     let details = details(&fields, fields.kind.unwrap_or(kind), path, &locate)?;
+    if crate::items::canonical_link(fields.link.get_ref()).is_none() {
+        return Err(locate(
+            fields.link.span(),
+            "link",
+            "expected an absolute http(s) URL",
+        ));
+    }
     let published = to_utc(&fields.published).ok_or_else(|| {
         error(
             path,
@@ -83,7 +90,7 @@ pub fn parse_local(path: &Path, text: &str, kind: Kind) -> Result<(Draft, Detail
     let draft = Draft {
         guid: None,
         title: fields.title,
-        link: fields.link,
+        link: fields.link.into_inner(),
         published: Some(published),
         summary_html,
         categories: fields.categories,
@@ -261,6 +268,16 @@ mod tests {
         let err = parse_local(Path::new("e.md"), text, Kind::News).unwrap_err();
         assert_eq!((err.line, err.column), (5, 1));
         assert!(err.message.contains("unknown field `venue`"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_relative_link() {
+        let text = "title = \"T\"\nlink = \"/events/1\"\npublished = 2026-11-16\n";
+        let err = parse_local(Path::new("n.toml"), text, Kind::News).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "n.toml:2:8: link: expected an absolute http(s) URL"
+        );
     }
 
     #[test]

@@ -1,0 +1,219 @@
+//! `bulletin build` on the bundled default and on a hostile feed.
+
+use unicode_width::UnicodeWidthStr;
+
+use crate::common::Project;
+
+const NEWSLETTERS: [&str; 5] = [
+    "eu-japan-news",
+    "industry-policy",
+    "about-japan",
+    "tax-procurement",
+    "tech-transfer",
+];
+const DATE: &str = "2026-11-23";
+
+fn built() -> Project {
+    let project = Project::bundled();
+    project.run(&["build", "--date", DATE]).assert_code(0);
+    project
+}
+
+/// The HTML of one section: from its heading to the next section's.
+fn section<'a>(html: &'a str, title: &str) -> &'a str {
+    let start = html
+        .find(&format!(">{title}</h2>"))
+        .unwrap_or_else(|| panic!("no section {title:?}"));
+    let rest = &html[start..];
+    &rest[..rest.find("<h2").unwrap_or(rest.len())]
+}
+
+#[test]
+fn bundled_default_writes_five_editions_and_an_index() {
+    let project = built();
+    let index = project.read("out/index.html");
+    for id in NEWSLETTERS {
+        let html = project.read(&format!("out/{id}/{DATE}.html"));
+        let text = project.read(&format!("out/{id}/{DATE}.txt"));
+        assert!(
+            html.contains("23/11/2026"),
+            "{id}: the date in the configured format"
+        );
+        assert!(
+            html.matches("<h3").count() >= 3,
+            "{id}: a full edition has several items in full"
+        );
+        assert!(
+            text.contains("References\n[1] https://"),
+            "{id}: text twin lists its links"
+        );
+        assert!(
+            index.contains(&format!("href=\"{id}/{DATE}.html\"")),
+            "index links {id}"
+        );
+        assert!(
+            index.contains(&format!("href=\"{id}/{DATE}.txt\"")),
+            "index links {id} text"
+        );
+    }
+}
+
+#[test]
+fn items_land_in_their_newsletter_and_section() {
+    let project = built();
+    let tax = project.read(&format!("out/tax-procurement/{DATE}.html"));
+    let tenders = section(&tax, "Open Tenders");
+    assert!(
+        tenders.contains("気象観測装置の調達"),
+        "a Japanese tender is in the tender section"
+    );
+    assert!(tenders.contains("Deadline: "), "tenders show their deadline");
+    let news = project.read(&format!("out/eu-japan-news/{DATE}.html"));
+    assert!(news.contains("Japan and Estonia review digital cooperation"));
+    let events = section(&news, "Events");
+    assert!(events.contains("Online and in Japan"));
+    assert!(
+        events.contains("18/01/2027 - 12/02/2027"),
+        "events show their date range"
+    );
+    assert!(
+        !news.contains("Anime film passes"),
+        "an unrelated item is in no newsletter"
+    );
+}
+
+#[test]
+fn tenders_are_ordered_by_deadline_and_events_by_start() {
+    let project = built();
+    let tax = project.read(&format!("out/tax-procurement/{DATE}.html"));
+    let deadlines: Vec<chrono::NaiveDate> = section(&tax, "Open Tenders")
+        .split("Deadline: ")
+        .skip(1)
+        .map(|rest| chrono::NaiveDate::parse_from_str(&rest[..10], "%d/%m/%Y").unwrap())
+        .collect();
+    assert!(deadlines.len() >= 5, "{deadlines:?}");
+    assert!(deadlines.is_sorted(), "{deadlines:?}");
+}
+
+#[test]
+fn expired_tender_and_past_event_are_left_out() {
+    let project = built();
+    let tax = project.read(&format!("out/tax-procurement/{DATE}.html"));
+    assert!(
+        !tax.contains("ABCI extension"),
+        "the tender that closed on 20/11/2026 is left out"
+    );
+    assert!(tax.contains("Cryo-electron microscope"), "an open tender is in");
+    let news = project.read(&format!("out/eu-japan-news/{DATE}.html"));
+    assert!(
+        !news.contains("Hydrogen Business Forum 2026"),
+        "the event that ended on 12/11/2026 is left out"
+    );
+}
+
+#[test]
+fn text_twin_wraps_at_72_columns_with_teasers() {
+    let project = built();
+    for id in NEWSLETTERS {
+        let text = project.read(&format!("out/{id}/{DATE}.txt"));
+        for line in text.lines().filter(|l| !l.contains("https://")) {
+            assert!(line.width() <= 72, "{id}: {line:?} is {} columns", line.width());
+        }
+    }
+    let text = project.read(&format!("out/eu-japan-news/{DATE}.txt"));
+    let more = &text[text.find("\nMore\n").expect("a More list")..];
+    assert!(
+        more.lines().any(|l| l.ends_with('…')),
+        "More teasers are cut with an ellipsis"
+    );
+    let industry = project.read(&format!("out/industry-policy/{DATE}.txt"));
+    assert!(industry.contains("経済産業省"), "Japanese text survives");
+}
+
+#[test]
+fn every_link_in_the_mail_is_absolute() {
+    let project = built();
+    for id in NEWSLETTERS {
+        let html = project.read(&format!("out/{id}/{DATE}.html"));
+        for href in html
+            .split("href=\"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+        {
+            assert!(
+                href.starts_with("https://") || href.starts_with("http://"),
+                "{id}: {href}"
+            );
+            assert!(!href.contains("utm_"), "{id}: tracking parameter kept in {href}");
+        }
+    }
+}
+
+#[test]
+fn hostile_feed_never_reaches_the_html() {
+    let project = Project::empty();
+    project.write("feeds/hostile.rss", include_str!("fixtures/hostile.rss"));
+    project.write(
+        "config.toml",
+        r#"
+[site]
+name = "Test centre"
+base_url = "https://centre.example/"
+
+[[newsletter]]
+id = "digest"
+title = "Digest"
+description = "All of it"
+audience = "everyone"
+
+[[newsletter.section]]
+id = "news"
+title = "News"
+kinds = ["news"]
+limit = 5
+
+[[source]]
+name = "Hostile"
+feed = "feeds/hostile.rss"
+newsletters = ["digest"]
+"#,
+    );
+    project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
+    let html = project.read("out/digest/2026-11-23.html").to_lowercase();
+    for bad in [
+        "<script",
+        "onclick",
+        "onerror",
+        "javascript:",
+        "data:text",
+        "<iframe",
+        "<style",
+        "style=\"background:url",
+        "track.example",
+        "evil.example",
+        "<img",
+        "<svg",
+        "<form",
+        "<input",
+    ] {
+        assert!(!html.contains(bad), "{bad:?} reached the HTML");
+    }
+    assert!(
+        html.contains("a public procurement notice."),
+        "the text itself is kept"
+    );
+    assert!(
+        html.contains("href=\"https://hostile.example/relative/page\""),
+        "relative links made absolute"
+    );
+    assert!(
+        html.contains("for procurement of sensors</a>"),
+        "the title's text is kept"
+    );
+    assert!(!html.contains("alert"), "no script text either");
+    let text = project.read("out/digest/2026-11-23.txt");
+    assert!(
+        text.contains("https://hostile.example/tender?id=7"),
+        "canonical link without utm_source"
+    );
+}

@@ -1,0 +1,103 @@
+//! Bad configuration and bad local items are reported with file:line:column
+//! and the field.
+
+use crate::common::Project;
+
+/// 1-based line and column of the first occurrence of `needle`.
+fn position(text: &str, needle: &str) -> (usize, usize) {
+    let offset = text.find(needle).expect("needle in text");
+    let line = text[..offset].matches('\n').count() + 1;
+    let column = offset - text[..offset].rfind('\n').map_or(0, |n| n + 1) + 1;
+    (line, column)
+}
+
+#[test]
+fn bad_value_is_reported_with_line_column_and_field() {
+    let project = Project::bundled();
+    let config = project.read("config.toml");
+    let start = config.find("limit = ").expect("a section limit");
+    let end = start + config[start..].find('\n').unwrap();
+    let config = format!("{}limit = \"four\"{}", &config[..start], &config[end..]);
+    project.write("config.toml", &config);
+    let (line, column) = position(&config, "\"four\"");
+    let run = project.run(&["build", "--date", "2026-11-23"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "config.toml:{line}:{column}: newsletter[0].section[0].limit: invalid type"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !project.path("out").exists(),
+        "nothing is built from a bad config"
+    );
+}
+
+#[test]
+fn unknown_newsletter_in_a_source_names_the_valid_ones() {
+    let project = Project::bundled();
+    let config = project.read("config.toml").replacen(
+        "newsletters = [\"tech-transfer\"]",
+        "newsletters = [\"tech-tranfser\"]",
+        1,
+    );
+    project.write("config.toml", &config);
+    let (line, column) = position(&config, "\"tech-tranfser\"");
+    let run = project.run(&["check"]);
+    run.assert_code(1);
+    let expected = format!(
+        "config.toml:{line}:{column}: source[3].newsletters[0]: unknown newsletter \"tech-tranfser\"; expected one of: eu-japan-news, industry-policy, about-japan, tax-procurement, tech-transfer"
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+}
+
+#[test]
+fn unknown_key_is_reported_with_its_line() {
+    let project = Project::bundled();
+    let config = project
+        .read("config.toml")
+        .replacen("window_days = 14", "window_day = 14", 1);
+    project.write("config.toml", &config);
+    let (line, _) = position(&config, "window_day = 14");
+    let run = project.run(&["check"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "config.toml:{line}:1: newsletter[4].window_day: unknown field `window_day`"
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn bad_local_item_is_reported_and_the_rest_is_built() {
+    let project = Project::bundled();
+    project.write(
+        "feeds/local/events/broken.md",
+        "+++\ntitle = \"Broken event\"\nlink = \"https://ex.example/e\"\npublished = 2026-11-20\nstart = 2026-12-01\nvenue = \"Osaka\"\n+++\nNo place.\n",
+    );
+    let check = project.run(&["check"]);
+    check.assert_code(1);
+    assert!(
+        check
+            .stderr
+            .contains("broken.md:6:1: venue: unknown field `venue`"),
+        "{}",
+        check.stderr
+    );
+    let build = project.run(&["build", "--date", "2026-11-23"]);
+    build.assert_code(3);
+    assert!(
+        build.stderr.contains("source \"EU-Japan Centre events\" failed"),
+        "{}",
+        build.stderr
+    );
+    let news = project.read("out/eu-japan-news/2026-11-23.html");
+    assert!(
+        news.contains("Get Ready for Japan 2027"),
+        "the good events are still there"
+    );
+}

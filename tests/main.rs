@@ -1,0 +1,9 @@
+//! Integration tests: the `bulletin` binary run on real files, and on feeds
+//! served over HTTP from 127.0.0.1, checked the way a user would check.
+
+mod common;
+
+mod build;
+mod config_errors;
+mod http_sources;
+mod items;
