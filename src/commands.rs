@@ -10,10 +10,10 @@ use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 
 use crate::classify::{Classified, classify};
-use crate::config::{Config, Location};
+use crate::config::Config;
 use crate::editions::assemble;
 use crate::render::{IndexEdition, IndexNewsletter, render_edition, render_index};
-use crate::sources::{Ingest, ingest, local_files, parse_feed, parse_local};
+use crate::sources::{Ingest, Network, ingest};
 
 /// Everything went as asked.
 pub const EXIT_OK: u8 = 0;
@@ -22,35 +22,11 @@ pub const EXIT_FAILURE: u8 = 1;
 /// The work was done, but some sources failed (each is reported on stderr).
 pub const EXIT_SOURCES_FAILED: u8 = 3;
 
-/// `bulletin check`: the config, every file source and every local item.
+/// `bulletin check`: the config (already parsed), every feed file and every
+/// local item; http(s) feeds are not fetched.
 pub fn check(config: &Config) -> Result<ExitCode> {
-    let mut errors = Vec::new();
-    let mut items = 0;
-    for source in &config.sources {
-        match source.location(&config.root) {
-            Location::Url(_) => {}
-            Location::Feed(path) => match fs::read(&path) {
-                Ok(bytes) => match parse_feed(&bytes, None) {
-                    Ok(drafts) => items += drafts.len(),
-                    Err(reason) => errors.push(format!("{}: {reason}", path.display())),
-                },
-                Err(e) => errors.push(format!("{}: cannot read: {e}", path.display())),
-            },
-            Location::Local(pattern) => match local_files(&pattern) {
-                Ok(files) => {
-                    for file in files {
-                        let text = fs::read_to_string(&file)
-                            .with_context(|| format!("reading {}", file.display()))?;
-                        match parse_local(&file, &text, source.kind()) {
-                            Ok(_) => items += 1,
-                            Err(e) => errors.push(e.to_string()),
-                        }
-                    }
-                }
-                Err(reason) => errors.push(format!("source {:?}: {reason}", source.name())),
-            },
-        }
-    }
+    let ingest = ingest(config, Network::FilesOnly);
+    let errors: Vec<&String> = ingest.failures().flat_map(|r| &r.errors).collect();
     for error in &errors {
         eprintln!("error: {error}");
     }
@@ -58,16 +34,17 @@ pub fn check(config: &Config) -> Result<ExitCode> {
         bail!("{} problem(s) found", errors.len());
     }
     println!(
-        "ok: {} newsletters, {} sources, {items} items in files (URL feeds are not fetched by check)",
+        "ok: {} newsletters, {} sources, {} items in files (http(s) feeds are not fetched by check)",
         config.newsletters.len(),
-        config.sources.len()
+        config.sources.len(),
+        ingest.items.len()
     );
     Ok(ExitCode::from(EXIT_OK))
 }
 
 /// Sources → items → classify, with failing sources reported on stderr.
 fn gather(config: &Config) -> (Vec<Classified>, Ingest) {
-    let mut ingest = ingest(config);
+    let mut ingest = ingest(config, Network::Fetch);
     for report in ingest.failures() {
         for error in &report.errors {
             eprintln!("warning: source {:?} failed: {error}", report.name);

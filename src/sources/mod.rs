@@ -11,7 +11,7 @@ use crate::config::{Config, Location, Source};
 use crate::items::{Details, Item, dedup};
 
 pub use feed::parse_feed;
-pub use http::{default_user_agent, fetch_all};
+use http::fetch_all;
 pub use local::parse_local;
 
 /// What one source gave.
@@ -42,13 +42,20 @@ impl Ingest {
     }
 }
 
+/// Whether to fetch http(s) feeds: `bulletin check` reads only files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    Fetch,
+    FilesOnly,
+}
+
 /// Reads every source: HTTP feeds concurrently, files directly.
-pub fn ingest(config: &Config) -> Ingest {
+pub fn ingest(config: &Config, network: Network) -> Ingest {
     let locations: Vec<Location> = config.sources.iter().map(|s| s.location(&config.root)).collect();
     let urls: Vec<url::Url> = locations
         .iter()
         .filter_map(|l| match l {
-            Location::Url(url) => Some(url.clone()),
+            Location::Url(url) if network == Network::Fetch => Some(url.clone()),
             _ => None,
         })
         .collect();
@@ -57,6 +64,7 @@ pub fn ingest(config: &Config) -> Ingest {
     let mut reports = Vec::new();
     for (source, location) in config.sources.iter().zip(&locations) {
         let (source_items, errors) = match location {
+            Location::Url(_) if network == Network::FilesOnly => continue,
             Location::Url(url) => {
                 let body = fetched.next().expect("one fetch per URL source");
                 single(body.and_then(|bytes| feed_items(source, &bytes, Some(url), config)))
@@ -103,7 +111,7 @@ fn feed_items(
 }
 
 /// Every file the pattern names: a file, a folder's files, or a glob.
-pub fn local_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
+fn local_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
     let path = Path::new(pattern);
     let pattern = if path.is_dir() {
         format!("{}/*", pattern.trim_end_matches('/'))
