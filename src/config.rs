@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use chrono::Weekday;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use toml::Spanned;
@@ -26,6 +27,9 @@ pub struct Config {
     /// Classification defaults.
     #[serde(default)]
     pub classify: Classify,
+    /// Where bulletin keeps its memory.
+    #[serde(default)]
+    pub store: Store,
     /// The newsletters, in the order they are listed everywhere.
     #[serde(rename = "newsletter")]
     pub newsletters: Vec<Newsletter>,
@@ -97,6 +101,105 @@ impl Default for Classify {
     }
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Store {
+    /// The SQLite file: items seen, feed cache headers, editions; default `bulletin.sqlite`.
+    pub path: PathBuf,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            path: "bulletin.sqlite".into(),
+        }
+    }
+}
+
+/// When `bulletin run` publishes a newsletter's next edition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "ScheduleSpec")]
+pub enum Schedule {
+    /// On `weekday`, every `every` weeks (1 = weekly, 2 = fortnightly).
+    Weekly { weekday: Weekday, every: u32 },
+    /// On the `week`-th `weekday` of each month (5 = the last one).
+    MonthlyWeekday { weekday: Weekday, week: u32 },
+    /// On day `day` of each month (the month's last day when it is shorter).
+    MonthlyDay { day: u32 },
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule::Weekly {
+            weekday: Weekday::Mon,
+            every: 1,
+        }
+    }
+}
+
+/// `schedule` as written: `{ weekday = "monday" }`, `{ weekday = "monday",
+/// every_weeks = 2 }`, `{ weekday = "monday", week_of_month = 4 }` or `{ day_of_month = 1 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleSpec {
+    weekday: Option<Weekday>,
+    every_weeks: Option<u32>,
+    week_of_month: Option<u32>,
+    day_of_month: Option<u32>,
+}
+
+impl TryFrom<ScheduleSpec> for Schedule {
+    type Error = String;
+
+    fn try_from(spec: ScheduleSpec) -> Result<Self, String> {
+        match spec {
+            ScheduleSpec {
+                weekday: Some(weekday),
+                every_weeks,
+                week_of_month: None,
+                day_of_month: None,
+            } => match every_weeks.unwrap_or(1) {
+                every @ 1..=52 => Ok(Schedule::Weekly { weekday, every }),
+                other => Err(format!("every_weeks = {other}: expected 1 to 52")),
+            },
+            ScheduleSpec {
+                weekday: Some(weekday),
+                every_weeks: None,
+                week_of_month: Some(week),
+                day_of_month: None,
+            } => match week {
+                1..=5 => Ok(Schedule::MonthlyWeekday { weekday, week }),
+                other => Err(format!("week_of_month = {other}: expected 1 to 5 (5 = the last)")),
+            },
+            ScheduleSpec {
+                weekday: None,
+                every_weeks: None,
+                week_of_month: None,
+                day_of_month: Some(day),
+            } => match day {
+                1..=31 => Ok(Schedule::MonthlyDay { day }),
+                other => Err(format!("day_of_month = {other}: expected 1 to 31")),
+            },
+            _ => Err(
+                "expected { weekday = \"monday\" } with optional every_weeks or week_of_month, \
+                      or { day_of_month = N }"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// What an edition with no due item does.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Empty {
+    /// No edition: nothing is recorded or written.
+    #[default]
+    Skip,
+    /// A short "nothing new" edition, numbered like any other.
+    Publish,
+}
+
 /// Who may receive a newsletter; enforced when sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -118,6 +221,12 @@ pub struct Newsletter {
     /// News, reports and press reviews published in the last N days are due; default 7.
     #[serde(default = "default_window_days")]
     pub window_days: u32,
+    /// When `bulletin run` publishes it; default weekly on Monday.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// An edition with nothing due: `skip` (default) or `publish`.
+    #[serde(default)]
+    pub empty: Empty,
     /// Overrides `classify.threshold` for this newsletter.
     pub threshold: Option<f32>,
     /// Score added for an item of a given kind.
@@ -338,6 +447,10 @@ impl Config {
         self.root.join(&self.site.out_dir)
     }
 
+    pub fn store_path(&self) -> PathBuf {
+        self.root.join(&self.store.path)
+    }
+
     /// Checks what serde cannot: references between sections and values.
     fn validate(&self) -> Result<(), (std::ops::Range<usize>, String, String)> {
         let base = &self.site.base_url;
@@ -535,6 +648,46 @@ newsletters = ["news"]
         );
         let err = parse(&text).unwrap_err();
         assert_eq!(err.field, "source[0].kind");
+    }
+
+    #[test]
+    fn reads_schedules() {
+        let with = |schedule: &str| {
+            parse(&MINIMAL.replace(
+                "audience = \"everyone\"",
+                &format!("audience = \"everyone\"\nschedule = {schedule}"),
+            ))
+        };
+        let schedule = |s: &str| with(s).unwrap().newsletters[0].schedule;
+        assert_eq!(
+            schedule("{ weekday = \"Friday\" }"),
+            Schedule::Weekly {
+                weekday: Weekday::Fri,
+                every: 1
+            }
+        );
+        assert_eq!(
+            schedule("{ weekday = \"mon\", every_weeks = 2 }"),
+            Schedule::Weekly {
+                weekday: Weekday::Mon,
+                every: 2
+            }
+        );
+        assert_eq!(
+            schedule("{ weekday = \"monday\", week_of_month = 4 }"),
+            Schedule::MonthlyWeekday {
+                weekday: Weekday::Mon,
+                week: 4
+            }
+        );
+        assert_eq!(schedule("{ day_of_month = 1 }"), Schedule::MonthlyDay { day: 1 });
+        let err = with("{ day_of_month = 1, weekday = \"monday\" }").unwrap_err();
+        assert_eq!(
+            (err.line, err.field.as_str()),
+            (11, "newsletter[0].schedule"),
+            "{err}"
+        );
+        assert!(err.message.starts_with("expected { weekday"), "{err}");
     }
 
     #[test]

@@ -1,18 +1,31 @@
 //! The editions stage: for one newsletter and date, which classified items
 //! are due, in which section and order, and which show only as teasers.
 
-use chrono::{Days, NaiveDate};
+use std::collections::HashSet;
+
+use chrono::{Datelike, Days, NaiveDate};
 
 use crate::classify::Classified;
-use crate::config::{Newsletter, Order, Section};
+use crate::config::{Newsletter, Order, Schedule, Section};
 use crate::items::{Details, Item};
 
 /// One edition of one newsletter, ready to render.
 #[derive(Debug)]
 pub struct Edition<'a> {
     pub newsletter: &'a Newsletter,
+    /// No. 1, 2, … within the newsletter.
+    pub number: u32,
     pub date: NaiveDate,
     pub sections: Vec<EditionSection<'a>>,
+}
+
+/// An item as placed in an edition: what the store records, so a rebuild
+/// lays out the same items in the same places.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed {
+    pub section: String,
+    pub featured: bool,
+    pub item: Item,
 }
 
 #[derive(Debug)]
@@ -39,10 +52,68 @@ impl Edition<'_> {
             .iter()
             .flat_map(|s| s.featured.iter().chain(&s.more).copied())
     }
+
+    /// The layout to record, in reading order.
+    pub fn placed(&self) -> Vec<Placed> {
+        let mut placed = Vec::new();
+        for s in &self.sections {
+            for (items, featured) in [(&s.featured, true), (&s.more, false)] {
+                placed.extend(items.iter().map(|item| Placed {
+                    section: s.section.id.clone(),
+                    featured,
+                    item: (*item).clone(),
+                }));
+            }
+        }
+        placed
+    }
 }
 
-/// Assembles the edition of `newsletter` for `date` from classified items.
-pub fn assemble<'a>(newsletter: &'a Newsletter, items: &'a [Classified], date: NaiveDate) -> Edition<'a> {
+/// The recorded edition again, laid out as it was published. Items whose
+/// section is no longer in the config are left out.
+pub fn restore<'a>(
+    newsletter: &'a Newsletter,
+    number: u32,
+    date: NaiveDate,
+    placed: &'a [Placed],
+) -> Edition<'a> {
+    let sections = newsletter
+        .sections
+        .get_ref()
+        .iter()
+        .map(|section| {
+            let here = |featured: bool| {
+                placed
+                    .iter()
+                    .filter(|p| p.section == section.id && p.featured == featured)
+                    .map(|p| &p.item)
+                    .collect()
+            };
+            EditionSection {
+                section,
+                featured: here(true),
+                more: here(false),
+                overflow: 0,
+            }
+        })
+        .collect();
+    Edition {
+        newsletter,
+        number,
+        date,
+        sections,
+    }
+}
+
+/// Assembles edition `number` of `newsletter` for `date` from the classified
+/// items, leaving out those `published` in an earlier edition.
+pub fn assemble<'a>(
+    newsletter: &'a Newsletter,
+    items: &'a [Classified],
+    date: NaiveDate,
+    number: u32,
+    published: &HashSet<String>,
+) -> Edition<'a> {
     let id = newsletter.id.get_ref();
     let sections = newsletter
         .sections
@@ -53,7 +124,7 @@ pub fn assemble<'a>(newsletter: &'a Newsletter, items: &'a [Classified], date: N
                 .iter()
                 .filter(|c| c.section_in(id) == Some(section.id.as_str()))
                 .map(|c| &c.item)
-                .filter(|item| is_due(item, newsletter.window_days, date))
+                .filter(|item| !published.contains(&item.id) && is_due(item, newsletter.window_days, date))
                 .collect();
             sort(&mut due, section.order);
             let featured: Vec<&Item> = due.iter().take(section.limit).copied().collect();
@@ -73,9 +144,37 @@ pub fn assemble<'a>(newsletter: &'a Newsletter, items: &'a [Classified], date: N
         .collect();
     Edition {
         newsletter,
+        number,
         date,
         sections,
     }
+}
+
+/// Whether `bulletin run` publishes an edition on `date`, given the date of
+/// the last one. Catching up is not attempted: a missed day waits for the next.
+pub fn is_scheduled(schedule: Schedule, date: NaiveDate, last: Option<NaiveDate>) -> bool {
+    match schedule {
+        Schedule::Weekly { weekday, every } => {
+            let waited = last.is_none_or(|last| (date - last).num_days() > 7 * (i64::from(every) - 1));
+            date.weekday() == weekday && waited
+        }
+        Schedule::MonthlyWeekday { weekday, week } => {
+            let nth = (date.day() - 1) / 7 + 1;
+            let is_last = (date + Days::new(7)).month() != date.month();
+            date.weekday() == weekday && (nth == week || (week == 5 && is_last)) && new_month(date, last)
+        }
+        Schedule::MonthlyDay { day } => {
+            let last_day = (28..=31)
+                .rev()
+                .find(|d| date.with_day(*d).is_some())
+                .unwrap_or(28);
+            date.day() == day.min(last_day) && new_month(date, last)
+        }
+    }
+}
+
+fn new_month(date: NaiveDate, last: Option<NaiveDate>) -> bool {
+    last.is_none_or(|last| (last.year(), last.month()) != (date.year(), date.month()))
 }
 
 /// Published by `date`, and: news within the window, events not yet over,
@@ -178,6 +277,48 @@ mod tests {
             "still running"
         );
         assert_eq!(Details::plain(Kind::Event), None);
+    }
+
+    #[test]
+    fn schedules() {
+        use chrono::Weekday::Mon;
+        let monday = date(2026, 11, 23);
+        let weekly = Schedule::Weekly {
+            weekday: Mon,
+            every: 1,
+        };
+        assert!(is_scheduled(weekly, monday, None));
+        assert!(is_scheduled(weekly, monday, Some(date(2026, 11, 16))));
+        assert!(!is_scheduled(weekly, monday, Some(monday)), "once a day");
+        assert!(!is_scheduled(weekly, date(2026, 11, 24), None), "Tuesday");
+        let fortnightly = Schedule::Weekly {
+            weekday: Mon,
+            every: 2,
+        };
+        assert!(!is_scheduled(fortnightly, monday, Some(date(2026, 11, 16))));
+        assert!(is_scheduled(fortnightly, monday, Some(date(2026, 11, 9))));
+        let fourth_monday = Schedule::MonthlyWeekday {
+            weekday: Mon,
+            week: 4,
+        };
+        assert!(is_scheduled(fourth_monday, monday, Some(date(2026, 10, 26))));
+        assert!(!is_scheduled(fourth_monday, date(2026, 11, 16), None));
+        let last_monday = Schedule::MonthlyWeekday {
+            weekday: Mon,
+            week: 5,
+        };
+        assert!(is_scheduled(last_monday, date(2026, 11, 30), None));
+        assert!(!is_scheduled(last_monday, monday, None));
+        let thirty_first = Schedule::MonthlyDay { day: 31 };
+        assert!(
+            is_scheduled(thirty_first, date(2026, 11, 30), None),
+            "the last day of a short month"
+        );
+        assert!(!is_scheduled(
+            thirty_first,
+            date(2026, 11, 30),
+            Some(date(2026, 11, 2))
+        ));
     }
 
     #[test]

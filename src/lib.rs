@@ -9,5 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod editions;
 pub mod items;
+pub mod lock;
 pub mod render;
 pub mod sources;
+pub mod store;

@@ -29,9 +29,21 @@ pub fn web_link(site: &Site, newsletter: &str, date: NaiveDate) -> String {
     format!("{base}/archive/{newsletter}/{date}.html")
 }
 
+/// The subject line of an edition's mail, also the page's title.
+pub fn subject(edition: &Edition, site: &Site) -> String {
+    format!(
+        "{} No. {} — {}",
+        edition.newsletter.title,
+        edition.number,
+        edition.date.format(&site.date_format)
+    )
+}
+
 pub fn render_edition(edition: &Edition, site: &Site) -> Result<Rendered, askama::Error> {
     let newsletter = edition.newsletter;
     let date = edition.date.format(&site.date_format).to_string();
+    let subject = subject(edition, site);
+    let number = format!("No. {}", edition.number);
     let audience_note = match newsletter.audience {
         Audience::Everyone => None,
         Audience::EuOrganisations => {
@@ -57,6 +69,8 @@ pub fn render_edition(edition: &Edition, site: &Site) -> Result<Rendered, askama
         .join(" · ");
     let html = EditionHtml {
         site_name: &site.name,
+        subject: &subject,
+        number: &number,
         title: &newsletter.title,
         description: &newsletter.description,
         date: &date,
@@ -67,7 +81,13 @@ pub fn render_edition(edition: &Edition, site: &Site) -> Result<Rendered, askama
         audience_note,
     }
     .render()?;
-    let text = EditionText::new(edition, site, &sections, &date, &web_link, audience_note).render()?;
+    let header = Header {
+        number: &number,
+        date: &date,
+        web_link: &web_link,
+        audience_note,
+    };
+    let text = EditionText::new(edition, site, &sections, &header).render()?;
     Ok(Rendered { html, text })
 }
 
@@ -75,6 +95,8 @@ pub fn render_edition(edition: &Edition, site: &Site) -> Result<Rendered, askama
 #[template(path = "edition.html")]
 struct EditionHtml<'a> {
     site_name: &'a str,
+    subject: &'a str,
+    number: &'a str,
     title: &'a str,
     description: &'a str,
     date: &'a str,
@@ -137,10 +159,19 @@ impl<'a> ItemView<'a> {
     }
 }
 
+/// The lines at the top and bottom of an edition.
+struct Header<'a> {
+    number: &'a str,
+    date: &'a str,
+    web_link: &'a str,
+    audience_note: Option<&'a str>,
+}
+
 #[derive(Template)]
 #[template(path = "edition.txt")]
 struct EditionText<'a> {
     heading: String,
+    number: &'a str,
     site_name: &'a str,
     newsletter_title: &'a str,
     date: &'a str,
@@ -174,9 +205,7 @@ impl<'a> EditionText<'a> {
         edition: &Edition<'a>,
         site: &'a Site,
         sections: &[SectionView<'a>],
-        date: &'a str,
-        web_link: &'a str,
-        audience_note: Option<&'a str>,
+        header: &Header<'a>,
     ) -> EditionText<'a> {
         let mut references: Vec<&'a str> = Vec::new();
         let mut text_item = |view: &ItemView<'a>, body: &str| {
@@ -208,16 +237,17 @@ impl<'a> EditionText<'a> {
             .collect();
         EditionText {
             heading: edition.newsletter.title.to_uppercase(),
+            number: header.number,
             site_name: &site.name,
             newsletter_title: &edition.newsletter.title,
-            date,
+            date: header.date,
             description: wrap(&edition.newsletter.description),
-            web_link,
+            web_link: header.web_link,
             home: site.base_url.get_ref(),
             rule: "=".repeat(TEXT_WIDTH),
             thin_rule: "-".repeat(TEXT_WIDTH),
             sections,
-            audience_note,
+            audience_note: header.audience_note,
             references,
         }
     }
@@ -241,7 +271,9 @@ pub struct IndexNewsletter {
 
 /// One edition on the index page; paths relative to the index.
 pub struct IndexEdition {
+    pub number: u32,
     pub date: String,
+    pub items: usize,
     pub html_path: String,
     pub text_path: String,
 }

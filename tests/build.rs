@@ -15,7 +15,7 @@ const DATE: &str = "2026-11-23";
 
 fn built() -> Project {
     let project = Project::bundled();
-    project.run(&["build", "--date", DATE]).assert_code(0);
+    project.run(&["run", "--date", DATE]).assert_code(0);
     project
 }
 
@@ -178,7 +178,7 @@ feed = "feeds/hostile.rss"
 newsletters = ["digest"]
 "#,
     );
-    project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let html = project.read("out/digest/2026-11-23.html").to_lowercase();
     for bad in [
         "<script",

@@ -20,7 +20,7 @@ fn bad_value_is_reported_with_line_column_and_field() {
     let config = format!("{}limit = \"four\"{}", &config[..start], &config[end..]);
     project.write("config.toml", &config);
     let (line, column) = position(&config, "\"four\"");
-    let run = project.run(&["build", "--date", "2026-11-23"]);
+    let run = project.run(&["run", "--date", "2026-11-23"]);
     run.assert_code(1);
     assert!(
         run.stderr.contains(&format!(
@@ -88,7 +88,7 @@ fn bad_local_item_is_reported_and_the_rest_is_built() {
         "{}",
         check.stderr
     );
-    let build = project.run(&["build", "--date", "2026-11-23"]);
+    let build = project.run(&["run", "--date", "2026-11-23"]);
     build.assert_code(3);
     assert!(
         build.stderr.contains("source \"EU-Japan Centre events\" failed"),

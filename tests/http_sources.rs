@@ -82,7 +82,7 @@ fn failing_feeds_are_reported_and_the_rest_is_built() {
             ("Unreachable", "http://127.0.0.1:9/feed.xml".to_string()),
         ]),
     );
-    let run = project.run(&["build", "--date", "2026-11-23"]);
+    let run = project.run(&["run", "--date", "2026-11-23"]);
     run.assert_code(3);
     for (name, reason) in [
         ("Erroring", "HTTP status 500"),
@@ -111,7 +111,7 @@ fn requests_name_bulletin_in_the_user_agent() {
     )]);
     let project = Project::empty();
     project.write("config.toml", &config(&[("Good", server.url("/good.xml"))]));
-    project.run(&["items", "--format", "json"]).assert_code(0);
+    project.run(&["fetch"]).assert_code(0);
     let requests = server.requests.lock().unwrap();
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert!(requests[0].starts_with("GET /good.xml bulletin/"), "{requests:?}");
@@ -129,7 +129,7 @@ fn oversized_feed_is_refused() {
     let config = config(&[("Huge", server.url("/huge.xml"))])
         .replace("timeout_secs = 1", "timeout_secs = 5\nmax_bytes = 100_000");
     project.write("config.toml", &config);
-    let run = project.run(&["build", "--date", "2026-11-23"]);
+    let run = project.run(&["run", "--date", "2026-11-23"]);
     run.assert_code(3);
     assert!(
         run.stderr

@@ -4,8 +4,14 @@ use serde_json::Value;
 
 use crate::common::{Project, repo};
 
-fn items() -> Vec<Value> {
+fn fetched() -> Project {
     let project = Project::bundled();
+    project.run(&["fetch"]).assert_code(0);
+    project
+}
+
+fn items() -> Vec<Value> {
+    let project = fetched();
     let run = project.run(&["items", "--format", "json"]);
     run.assert_code(0);
     run.json().as_array().expect("a JSON array").clone()
@@ -76,7 +82,7 @@ fn unrelated_items_are_listed_with_no_newsletter() {
     let items = items();
     let anime = by_title(&items, "Anime film passes");
     assert!(newsletters(anime).is_empty(), "{anime}");
-    let project = Project::bundled();
+    let project = fetched();
     let run = project.run(&["items", "--unplaced", "--explain"]);
     run.assert_code(0);
     assert!(run.stdout.contains("Anime film passes"), "{}", run.stdout);
@@ -100,7 +106,7 @@ fn duplicates_across_feeds_are_merged() {
 
 #[test]
 fn explain_shows_the_rules_that_counted() {
-    let project = Project::bundled();
+    let project = fetched();
     let run = project.run(&["items", "--newsletter", "tax-procurement", "--explain"]);
     run.assert_code(0);
     assert!(run.stdout.contains("kind is tender (+5)"), "{}", run.stdout);

@@ -7,3 +7,4 @@ mod build;
 mod config_errors;
 mod http_sources;
 mod items;
+mod store;

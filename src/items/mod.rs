@@ -40,7 +40,7 @@ impl Kind {
 
 /// The fields only some kinds have: an event without dates or a tender
 /// without a deadline cannot be built.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Details {
     News,
@@ -81,7 +81,7 @@ impl Details {
 }
 
 /// One normalised item, whatever source it came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     /// 16 hex digits, stable across runs: derived from the guid or the link.
     pub id: String,
@@ -104,7 +104,7 @@ pub struct Item {
     #[serde(flatten)]
     pub details: Details,
     /// Other sources that carried the same item.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_in: Vec<String>,
 }
 

@@ -6,8 +6,26 @@ use std::time::Duration;
 
 use crate::config::Fetch;
 
-/// A feed's body, or a one-line reason it could not be had.
-pub type Fetched = Result<Vec<u8>, String>;
+/// HTTP validators kept per feed, sent back for a conditional GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What a GET brought.
+#[derive(Debug)]
+pub enum Response {
+    Body {
+        bytes: Vec<u8>,
+        validators: Validators,
+    },
+    /// 304: unchanged since the validators were given.
+    NotModified,
+}
+
+/// A response, or a one-line reason there is none.
+pub type Fetched = Result<Response, String>;
 
 /// The User-Agent sent when the config names none.
 pub fn default_user_agent() -> String {
@@ -17,25 +35,27 @@ pub fn default_user_agent() -> String {
     )
 }
 
-/// Fetches every URL, at most `fetch.concurrency` at once; results come back
-/// in the order of `urls`, each the body or a one-line reason.
-pub fn fetch_all(urls: &[url::Url], fetch: &Fetch) -> Vec<Fetched> {
+/// Fetches every URL, conditionally when validators are known, at most
+/// `fetch.concurrency` at once; results come back in the order asked.
+pub fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> Vec<Fetched> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(fetch.timeout_secs)))
         .user_agent(fetch.user_agent.clone().unwrap_or_else(default_user_agent))
         .max_redirects(5)
         .build()
         .into();
-    let results: Mutex<Vec<Option<Fetched>>> = Mutex::new(urls.iter().map(|_| None).collect());
+    let results: Mutex<Vec<Option<Fetched>>> = Mutex::new(requests.iter().map(|_| None).collect());
     let next = AtomicUsize::new(0);
-    let workers = fetch.concurrency.clamp(1, urls.len().max(1));
+    let workers = fetch.concurrency.clamp(1, requests.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(url) = urls.get(index) else { break };
-                    let result = get(&agent, url, fetch);
+                    let Some((url, validators)) = requests.get(index) else {
+                        break;
+                    };
+                    let result = get(&agent, url, validators, fetch);
                     results.lock().expect("a fetch thread panicked")[index] = Some(result);
                 }
             });
@@ -49,14 +69,36 @@ pub fn fetch_all(urls: &[url::Url], fetch: &Fetch) -> Vec<Fetched> {
         .collect()
 }
 
-fn get(agent: &ureq::Agent, url: &url::Url, fetch: &Fetch) -> Fetched {
-    let mut response = agent.get(url.as_str()).call().map_err(|e| describe(e, fetch))?;
-    response
+fn get(agent: &ureq::Agent, url: &url::Url, validators: &Validators, fetch: &Fetch) -> Fetched {
+    let mut request = agent.get(url.as_str());
+    if let Some(etag) = &validators.etag {
+        request = request.header("If-None-Match", etag);
+    }
+    if let Some(date) = &validators.last_modified {
+        request = request.header("If-Modified-Since", date);
+    }
+    let mut response = request.call().map_err(|e| describe(e, fetch))?;
+    if response.status() == 304 {
+        return Ok(Response::NotModified);
+    }
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let validators = Validators {
+        etag: header("etag"),
+        last_modified: header("last-modified"),
+    };
+    let bytes = response
         .body_mut()
         .with_config()
         .limit(fetch.max_bytes)
         .read_to_vec()
-        .map_err(|e| describe(e, fetch))
+        .map_err(|e| describe(e, fetch))?;
+    Ok(Response::Body { bytes, validators })
 }
 
 /// A reason a person can act on, rather than the transport's wording.

@@ -5,27 +5,50 @@ mod feed;
 mod http;
 mod local;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, Location, Source};
 use crate::items::{Details, Item, dedup};
 
 pub use feed::parse_feed;
-use http::fetch_all;
+pub use http::Validators;
+use http::{Response, fetch_all};
 pub use local::parse_local;
 
+/// What reading one source came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Read; `errors` names the local files that could not be (the others were).
+    Read {
+        items: usize,
+        errors: Vec<String>,
+        validators: Validators,
+    },
+    /// HTTP 304: unchanged since the last fetch, so nothing to read.
+    NotModified,
+    Failed(String),
+}
+
 /// What one source gave.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceReport {
     pub name: String,
-    pub items: usize,
-    /// Each failure with its reason: one for a feed, one per bad file for local items.
-    pub errors: Vec<String>,
+    pub outcome: Outcome,
 }
 
 impl SourceReport {
+    /// Each failure with its reason: one for a feed, one per bad local file.
+    pub fn errors(&self) -> &[String] {
+        match &self.outcome {
+            Outcome::Read { errors, .. } => errors,
+            Outcome::Failed(reason) => std::slice::from_ref(reason),
+            Outcome::NotModified => &[],
+        }
+    }
+
     pub fn failed(&self) -> bool {
-        !self.errors.is_empty()
+        !self.errors().is_empty()
     }
 }
 
@@ -49,50 +72,67 @@ pub enum Network {
     FilesOnly,
 }
 
-/// Reads every source: HTTP feeds concurrently, files directly.
-pub fn ingest(config: &Config, network: Network) -> Ingest {
+/// Reads every source: HTTP feeds concurrently (conditionally, with the
+/// validators `known` from the last fetch, by source name), files directly.
+pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validators>) -> Ingest {
     let locations: Vec<Location> = config.sources.iter().map(|s| s.location(&config.root)).collect();
-    let urls: Vec<url::Url> = locations
+    let requests: Vec<(url::Url, Validators)> = config
+        .sources
         .iter()
-        .filter_map(|l| match l {
-            Location::Url(url) if network == Network::Fetch => Some(url.clone()),
+        .zip(&locations)
+        .filter_map(|(source, location)| match location {
+            Location::Url(url) if network == Network::Fetch => {
+                Some((url.clone(), known.get(source.name()).cloned().unwrap_or_default()))
+            }
             _ => None,
         })
         .collect();
-    let mut fetched = fetch_all(&urls, &config.fetch).into_iter();
+    let mut fetched = fetch_all(&requests, &config.fetch).into_iter();
     let mut items = Vec::new();
     let mut reports = Vec::new();
     for (source, location) in config.sources.iter().zip(&locations) {
-        let (source_items, errors) = match location {
+        let read = match location {
             Location::Url(_) if network == Network::FilesOnly => continue,
-            Location::Url(url) => {
-                let body = fetched.next().expect("one fetch per URL source");
-                single(body.and_then(|bytes| feed_items(source, &bytes, Some(url), config)))
+            Location::Url(url) => match fetched.next().expect("one fetch per URL source") {
+                Ok(Response::Body { bytes, validators }) => {
+                    feed_items(source, &bytes, Some(url), config).map(|items| (items, Vec::new(), validators))
+                }
+                Ok(Response::NotModified) => {
+                    reports.push(SourceReport {
+                        name: source.name().to_string(),
+                        outcome: Outcome::NotModified,
+                    });
+                    continue;
+                }
+                Err(reason) => Err(reason),
+            },
+            Location::Feed(path) => std::fs::read(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|bytes| feed_items(source, &bytes, None, config))
+                .map(|items| (items, Vec::new(), Validators::default())),
+            Location::Local(pattern) => local_items(source, pattern, config)
+                .map(|(items, errors)| (items, errors, Validators::default())),
+        };
+        let outcome = match read {
+            Ok((source_items, errors, validators)) => {
+                let outcome = Outcome::Read {
+                    items: source_items.len(),
+                    errors,
+                    validators,
+                };
+                items.extend(source_items);
+                outcome
             }
-            Location::Feed(path) => single(
-                std::fs::read(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
-                    .and_then(|bytes| feed_items(source, &bytes, None, config)),
-            ),
-            Location::Local(pattern) => local_items(source, pattern, config),
+            Err(reason) => Outcome::Failed(reason),
         };
         reports.push(SourceReport {
             name: source.name().to_string(),
-            items: source_items.len(),
-            errors,
+            outcome,
         });
-        items.extend(source_items);
     }
     Ingest {
         items: dedup(items),
         reports,
-    }
-}
-
-fn single(result: Result<Vec<Item>, String>) -> (Vec<Item>, Vec<String>) {
-    match result {
-        Ok(items) => (items, Vec::new()),
-        Err(reason) => (Vec::new(), vec![reason]),
     }
 }
 
@@ -134,11 +174,9 @@ fn local_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn local_items(source: &Source, pattern: &str, config: &Config) -> (Vec<Item>, Vec<String>) {
-    let files = match local_files(pattern) {
-        Ok(files) => files,
-        Err(reason) => return (Vec::new(), vec![reason]),
-    };
+/// The items of every readable file, and a reason for each other one.
+fn local_items(source: &Source, pattern: &str, config: &Config) -> Result<(Vec<Item>, Vec<String>), String> {
+    let files = local_files(pattern)?;
     let mut items = Vec::new();
     let mut errors = Vec::new();
     for file in files {
@@ -152,5 +190,5 @@ fn local_items(source: &Source, pattern: &str, config: &Config) -> (Vec<Item>, V
             Err(reason) => errors.push(reason),
         }
     }
-    (items, errors)
+    Ok((items, errors))
 }

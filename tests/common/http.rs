@@ -14,11 +14,13 @@ pub enum Reply {
     Status(u16),
     /// Reads the request, then says nothing for this long.
     Hang(Duration),
+    /// 200 with an ETag, or 304 when the request's If-None-Match has it.
+    Tagged(&'static str, String),
 }
 
 pub struct Server {
     pub base: String,
-    /// Each request as "METHOD PATH user-agent".
+    /// Each request as "METHOD PATH user-agent [if-none-match]".
     pub requests: Arc<Mutex<Vec<String>>>,
 }
 
@@ -51,26 +53,41 @@ fn answer(mut stream: TcpStream, routes: &[(&'static str, Reply)], log: &Mutex<V
     if reader.read_line(&mut request_line).is_err() {
         return;
     }
-    let mut user_agent = String::new();
+    let (mut user_agent, mut if_none_match) = (String::new(), String::new());
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
             break;
         }
-        if let Some(value) = header.to_ascii_lowercase().strip_prefix("user-agent:") {
-            user_agent = value.trim().to_string();
+        let (name, value) = header.split_once(':').unwrap_or((&header, ""));
+        match name.to_ascii_lowercase().as_str() {
+            "user-agent" => user_agent = value.trim().to_string(),
+            "if-none-match" => if_none_match = value.trim().to_string(),
+            _ => {}
         }
     }
     let mut parts = request_line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    log.lock().unwrap().push(format!("{method} {path} {user_agent}"));
+    log.lock()
+        .unwrap()
+        .push(format!("{method} {path} {user_agent} [{if_none_match}]"));
     let reply = routes
         .iter()
         .find(|(p, _)| *p == path)
         .map(|(_, r)| r.clone())
         .unwrap_or(Reply::Status(404));
+    let mut etag = String::new();
     let (status, content_type, body) = match reply {
         Reply::Body(content_type, body) => (200, content_type, body),
+        Reply::Tagged(content_type, body) => {
+            let tag = format!("\"v{}\"", body.len());
+            etag = format!("ETag: {tag}\r\n");
+            if if_none_match == tag {
+                (304, content_type, String::new())
+            } else {
+                (200, content_type, body)
+            }
+        }
         Reply::Status(code) => (code, "text/plain", format!("status {code}")),
         Reply::Hang(duration) => {
             std::thread::sleep(duration);
@@ -78,7 +95,7 @@ fn answer(mut stream: TcpStream, routes: &[(&'static str, Reply)], log: &Mutex<V
         }
     };
     let head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\n{etag}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     let _ = stream

@@ -45,16 +45,20 @@ impl Project {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
     }
 
-    /// Runs `bulletin ARGS --config <project>/config.toml`.
-    pub fn run(&self, args: &[&str]) -> Run {
-        let output = Command::new(env!("CARGO_BIN_EXE_bulletin"))
+    /// `bulletin ARGS --config <project>/config.toml`, ready to run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bulletin"));
+        command
             .args(args)
             .arg("--config")
             .arg(self.path("config.toml"))
-            .current_dir(self.dir.path())
-            .output()
-            .expect("bulletin runs");
-        Run::from(output)
+            .current_dir(self.dir.path());
+        command
+    }
+
+    /// Runs `bulletin ARGS` to the end.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("bulletin runs"))
     }
 }
 

@@ -1,0 +1,76 @@
+//! `bulletin fetch`: every source into the store, with a line per source.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::{Clock, exit_code, open_for_writing};
+use crate::config::Config;
+use crate::sources::{Network, Outcome, SourceReport, ingest};
+use crate::store::{Store, Upsert};
+
+pub fn fetch(config: &Config, clock: Clock) -> Result<ExitCode> {
+    let (_lock, mut store) = open_for_writing(config)?;
+    let reports = fetch_into(config, &mut store, clock)?;
+    Ok(exit_code(&reports))
+}
+
+/// Ingests every source into the store and prints the summary table.
+pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Result<Vec<SourceReport>> {
+    let ingest = ingest(config, Network::Fetch, &store.validators()?);
+    let outcomes = store.save_fetch(&ingest.items, &ingest.reports, clock.now)?;
+    let mut tally: HashMap<&str, [usize; 3]> = HashMap::new();
+    for (item, outcome) in ingest.items.iter().zip(&outcomes) {
+        let counts = tally.entry(item.source.as_str()).or_default();
+        let index = match outcome {
+            Upsert::New => 0,
+            Upsert::Updated => 1,
+            Upsert::Unchanged => 2,
+        };
+        counts[index] += 1;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<32} {:>5} {:>5} {:>7} {:>9}  STATUS",
+        "SOURCE", "ITEMS", "NEW", "UPDATED", "UNCHANGED"
+    )?;
+    for report in &ingest.reports {
+        let [new, updated, unchanged] = tally.get(report.name.as_str()).copied().unwrap_or_default();
+        let (items, status) = match &report.outcome {
+            Outcome::Read { items, errors, .. } if errors.is_empty() => (items.to_string(), "ok".to_string()),
+            Outcome::Read { items, errors, .. } => {
+                (items.to_string(), format!("{} file(s) failed", errors.len()))
+            }
+            Outcome::NotModified => ("-".into(), "not modified (304)".into()),
+            Outcome::Failed(reason) => ("-".into(), format!("failed: {reason}")),
+        };
+        writeln!(
+            out,
+            "{:<32} {items:>5} {new:>5} {updated:>7} {unchanged:>9}  {status}",
+            report.name
+        )?;
+    }
+    for report in ingest.reports.iter().filter(|r| r.failed()) {
+        for error in report.errors() {
+            eprintln!("warning: source {:?} failed: {error}", report.name);
+        }
+    }
+    let count = |kind: Upsert| outcomes.iter().filter(|o| **o == kind).count();
+    writeln!(
+        out,
+        "{} new, {} updated, {} unchanged; {} of {} sources not modified",
+        count(Upsert::New),
+        count(Upsert::Updated),
+        count(Upsert::Unchanged),
+        ingest
+            .reports
+            .iter()
+            .filter(|r| r.outcome == Outcome::NotModified)
+            .count(),
+        ingest.reports.len()
+    )?;
+    Ok(ingest.reports)
+}

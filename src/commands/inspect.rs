@@ -1,0 +1,183 @@
+//! The commands that only look: `check`, `items`, `editions`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use super::{EXIT_OK, classified};
+use crate::classify::{Classified, Verdict};
+use crate::config::Config;
+use crate::sources::{Network, ingest};
+use crate::store::Store;
+
+/// `bulletin check`: the config (already parsed), every feed file and every
+/// local item; http(s) feeds are not fetched and the store is not touched.
+pub fn check(config: &Config) -> Result<ExitCode> {
+    let ingest = ingest(config, Network::FilesOnly, &HashMap::new());
+    let errors: Vec<&String> = ingest.failures().flat_map(|r| r.errors()).collect();
+    for error in &errors {
+        eprintln!("error: {error}");
+    }
+    if !errors.is_empty() {
+        bail!("{} problem(s) found", errors.len());
+    }
+    println!(
+        "ok: {} newsletters, {} sources, {} items in files (http(s) feeds are not fetched by check)",
+        config.newsletters.len(),
+        config.sources.len(),
+        ingest.items.len()
+    );
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// How a listing prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// Which items `bulletin items` lists.
+pub struct ItemsQuery<'a> {
+    pub newsletter: Option<&'a str>,
+    pub unplaced: bool,
+    pub explain: bool,
+    pub format: Format,
+}
+
+fn ensure_newsletter(config: &Config, id: &str) -> Result<()> {
+    if config.newsletter(id).is_none() {
+        bail!(
+            "unknown newsletter {id:?}; expected one of: {}",
+            config.newsletter_ids()
+        );
+    }
+    Ok(())
+}
+
+/// `bulletin items`: every stored item with where it lands and, with
+/// `--explain`, why.
+pub fn items(config: &Config, query: &ItemsQuery) -> Result<ExitCode> {
+    if let Some(id) = query.newsletter {
+        ensure_newsletter(config, id)?;
+    }
+    let store = Store::open(&config.store_path())?;
+    let items = classified(config, &store)?;
+    let selected: Vec<&Classified> = items
+        .iter()
+        .filter(|c| query.newsletter.is_none_or(|id| c.section_in(id).is_some()))
+        .filter(|c| !query.unplaced || !c.is_placed())
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match query.format {
+        Format::Json => {
+            let json: Vec<serde_json::Value> = selected.iter().map(|c| item_json(c)).collect();
+            serde_json::to_writer_pretty(&mut out, &json)?;
+            writeln!(out)?;
+        }
+        Format::Table => print_items(&mut out, &selected, query.explain)?,
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+fn item_json(classified: &Classified) -> serde_json::Value {
+    let item = &classified.item;
+    let verdict = |v: &Verdict| serde_json::json!({"id": v.newsletter, "section": v.section, "score": v.score, "reasons": v.reasons});
+    serde_json::json!({
+        "id": item.id,
+        "title": item.title,
+        "link": item.link,
+        "published": item.published,
+        "kind": item.kind(),
+        "source": item.source,
+        "details": item.details,
+        "categories": item.categories,
+        "teaser": item.teaser,
+        "also_in": item.also_in,
+        "newsletters": classified.placements().map(verdict).collect::<Vec<_>>(),
+        "not_placed": classified.verdicts.iter().filter(|v| v.section.is_none()).map(verdict).collect::<Vec<_>>(),
+    })
+}
+
+fn print_items(out: &mut impl Write, items: &[&Classified], explain: bool) -> Result<()> {
+    writeln!(
+        out,
+        "{:<16}  {:<10}  {:<12}  {:<30}  TITLE",
+        "ID", "PUBLISHED", "KIND", "NEWSLETTERS"
+    )?;
+    for classified in items {
+        let item = &classified.item;
+        let placed: Vec<&str> = classified.placements().map(|v| v.newsletter.as_str()).collect();
+        let published = item
+            .published
+            .map_or("undated".to_string(), |p| p.format("%Y-%m-%d").to_string());
+        let newsletters = if placed.is_empty() {
+            "(none)".to_string()
+        } else {
+            placed.join(",")
+        };
+        writeln!(
+            out,
+            "{:<16}  {:<10}  {:<12}  {:<30}  {}",
+            item.id,
+            published,
+            item.kind().as_str(),
+            newsletters,
+            item.title
+        )?;
+        if explain {
+            for verdict in &classified.verdicts {
+                let outcome = verdict
+                    .section
+                    .as_deref()
+                    .map_or("not placed".to_string(), |s| format!("section {s}"));
+                writeln!(out, "    {} = {} → {outcome}", verdict.newsletter, verdict.score)?;
+                for reason in &verdict.reasons {
+                    writeln!(out, "        {reason}")?;
+                }
+            }
+            if classified.verdicts.is_empty() {
+                writeln!(out, "    no rule of any newsletter matched")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `bulletin editions`: what was published, newest first.
+pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Result<ExitCode> {
+    if let Some(id) = newsletter {
+        ensure_newsletter(config, id)?;
+    }
+    let store = Store::open(&config.store_path())?;
+    let editions = store.editions(newsletter)?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &editions)?;
+            writeln!(out)?;
+        }
+        Format::Table => {
+            writeln!(
+                out,
+                "{:<16} {:>4}  {:<10}  {:>5}  HTML",
+                "NEWSLETTER", "NO.", "DATE", "ITEMS"
+            )?;
+            for e in &editions {
+                let html = config.out_dir().join(&e.html_path);
+                writeln!(
+                    out,
+                    "{:<16} {:>4}  {}  {:>5}  {}",
+                    e.newsletter,
+                    e.number,
+                    e.date,
+                    e.items,
+                    html.display()
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}

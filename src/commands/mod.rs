@@ -1,0 +1,66 @@
+//! The commands: each reads as the stages it runs. Results go to stdout,
+//! diagnostics to stderr; the exit code tells a script what happened.
+
+mod fetch;
+mod inspect;
+mod publish;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use chrono::{DateTime, Utc};
+
+use crate::classify::{Classified, classify};
+use crate::config::Config;
+use crate::lock::RunLock;
+use crate::sources::SourceReport;
+use crate::store::Store;
+
+pub use fetch::fetch;
+pub use inspect::{Format, ItemsQuery, check, editions, items};
+pub use publish::{build, run};
+
+/// Everything went as asked.
+pub const EXIT_OK: u8 = 0;
+/// Nothing useful was done: bad config, unreadable input, a store problem.
+pub const EXIT_FAILURE: u8 = 1;
+/// The work was done, but some sources failed (each is reported on stderr).
+pub const EXIT_SOURCES_FAILED: u8 = 3;
+/// Another bulletin holds the store's lock; this one did nothing.
+pub const EXIT_LOCKED: u8 = 4;
+
+/// The moment a command runs, read once in `main` and passed down.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub now: DateTime<Utc>,
+}
+
+/// The lock, then the store: every command that writes takes both.
+fn open_for_writing(config: &Config) -> Result<(RunLock, Store)> {
+    let lock = RunLock::acquire(&config.store_path())?;
+    let store = Store::open(&config.store_path())?;
+    Ok((lock, store))
+}
+
+/// Every stored item, classified with the current rules.
+fn classified(config: &Config, store: &Store) -> Result<Vec<Classified>> {
+    let items = store.items()?;
+    if items.is_empty() {
+        bail!(
+            "the store {} holds no items yet: run `bulletin fetch` (or `bulletin run`) first",
+            config.store_path().display()
+        );
+    }
+    Ok(classify(config, items))
+}
+
+/// 0, or 3 with a one-line summary when some sources failed.
+fn exit_code(reports: &[SourceReport]) -> ExitCode {
+    match reports.iter().filter(|r| r.failed()).count() {
+        0 => ExitCode::from(EXIT_OK),
+        failed => {
+            eprintln!("{failed} source(s) failed; the rest were used");
+            ExitCode::from(EXIT_SOURCES_FAILED)
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! `bulletin build` and `bulletin run`: the edition cycle. An edition is
+//! recorded in the store (numbered, with its items) before its files are
+//! written, and written again from that record whenever they are missing,
+//! so a run killed at any point is completed by the next one.
+
+use std::fs;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+
+use super::fetch::fetch_into;
+use super::{Clock, EXIT_OK, classified, exit_code, open_for_writing};
+use crate::classify::{Classified, classify};
+use crate::config::{Config, Empty, Newsletter};
+use crate::editions::{Edition, assemble, is_scheduled, restore};
+use crate::render::{IndexEdition, IndexNewsletter, render_edition, render_index};
+use crate::store::{EditionRecord, Store};
+
+/// `bulletin build`: each selected newsletter's edition for `date`, whatever
+/// its schedule. An edition already recorded for that date is rendered again
+/// from the record: same number, same items, same bytes.
+pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock) -> Result<ExitCode> {
+    if let Some(id) = only
+        && config.newsletter(id).is_none()
+    {
+        bail!(
+            "unknown newsletter {id:?}; expected one of: {}",
+            config.newsletter_ids()
+        );
+    }
+    let (_lock, mut store) = open_for_writing(config)?;
+    let items = classified(config, &store)?;
+    for newsletter in config
+        .newsletters
+        .iter()
+        .filter(|n| only.is_none_or(|id| n.id.get_ref() == id))
+    {
+        publish(config, &mut store, newsletter, &items, date, clock)?;
+    }
+    write_index(config, &store)?;
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// `bulletin run`, the cron entry: fetch, publish every edition due on
+/// `date`, and write any recorded edition whose files are missing.
+/// Running it again the same day publishes nothing new.
+pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
+    let (_lock, mut store) = open_for_writing(config)?;
+    let reports = fetch_into(config, &mut store, clock)?;
+    // No items at all is no error here: every edition is then empty.
+    let items = classify(config, store.items()?);
+    for newsletter in &config.newsletters {
+        let id = newsletter.id.get_ref();
+        let editions = store.editions(Some(id))?;
+        let published_today = editions.iter().any(|e| e.date == date);
+        let last = editions.iter().map(|e| e.date).filter(|d| *d < date).max();
+        if published_today || is_scheduled(newsletter.schedule, date, last) {
+            publish(config, &mut store, newsletter, &items, date, clock)?;
+        } else {
+            println!("{id:<16} not due on {date}");
+        }
+    }
+    complete_missing_files(config, &store)?;
+    write_index(config, &store)?;
+    Ok(exit_code(&reports))
+}
+
+/// Publishes (or re-renders) one newsletter's edition for `date`.
+fn publish(
+    config: &Config,
+    store: &mut Store,
+    newsletter: &Newsletter,
+    items: &[Classified],
+    date: NaiveDate,
+    clock: Clock,
+) -> Result<()> {
+    let id = newsletter.id.get_ref();
+    if let Some((record, placed)) = store.edition_on(id, date)? {
+        write_edition(config, &restore(newsletter, record.number, date, &placed))?;
+        println!(
+            "{id:<16} No. {:<3} {:>3} items, already published; files written again",
+            record.number, record.items
+        );
+        return Ok(());
+    }
+    let published = store.published_items(id)?;
+    let mut edition = assemble(newsletter, items, date, 0, &published);
+    if edition.item_count() == 0 && newsletter.empty == Empty::Skip {
+        println!("{id:<16} nothing new: no edition (empty = \"skip\")");
+        return Ok(());
+    }
+    let (html, text) = paths(id, date);
+    edition.number = store.record_edition(id, date, &edition.placed(), (&html, &text), clock.now)?;
+    write_edition(config, &edition)?;
+    let overflow: usize = edition.sections.iter().map(|s| s.overflow).sum();
+    let overflow = if overflow > 0 {
+        format!(" ({overflow} more over the section limits)")
+    } else {
+        String::new()
+    };
+    println!(
+        "{id:<16} No. {:<3} {:>3} items{overflow} → {}",
+        edition.number,
+        edition.item_count(),
+        config.out_dir().join(&html).display()
+    );
+    Ok(())
+}
+
+/// Output paths of an edition, relative to the output folder.
+fn paths(newsletter: &str, date: NaiveDate) -> (String, String) {
+    (
+        format!("{newsletter}/{date}.html"),
+        format!("{newsletter}/{date}.txt"),
+    )
+}
+
+fn write_edition(config: &Config, edition: &Edition) -> Result<()> {
+    let rendered = render_edition(edition, &config.site).context("rendering an edition")?;
+    let (html, text) = paths(edition.newsletter.id.get_ref(), edition.date);
+    let out = config.out_dir();
+    write_atomically(&out.join(html), &rendered.html)?;
+    write_atomically(&out.join(text), &rendered.text)
+}
+
+/// Re-renders recorded editions whose files a killed run never wrote.
+fn complete_missing_files(config: &Config, store: &Store) -> Result<()> {
+    let out = config.out_dir();
+    for record in store.editions(None)? {
+        if out.join(&record.html_path).exists() && out.join(&record.text_path).exists() {
+            continue;
+        }
+        let Some(newsletter) = config.newsletter(&record.newsletter) else {
+            continue;
+        };
+        if let Some((record, placed)) = store.edition_on(&record.newsletter, record.date)? {
+            write_edition(config, &restore(newsletter, record.number, record.date, &placed))?;
+            eprintln!(
+                "note: wrote the missing files of {} No. {}",
+                record.newsletter, record.number
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes through a temporary file and a rename, so a reader (or a killed
+/// run) never sees half a file.
+fn write_atomically(path: &Path, contents: &str) -> Result<()> {
+    let folder = path.parent().context("an output path has a folder")?;
+    fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&temporary, contents).with_context(|| format!("writing {}", temporary.display()))?;
+    fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `out/index.html`: every recorded edition, newest first.
+fn write_index(config: &Config, store: &Store) -> Result<()> {
+    let editions = store.editions(None)?;
+    let newsletters: Vec<IndexNewsletter> = config
+        .newsletters
+        .iter()
+        .map(|newsletter| IndexNewsletter {
+            title: newsletter.title.clone(),
+            editions: editions
+                .iter()
+                .filter(|e| e.newsletter == *newsletter.id.get_ref())
+                .map(|e: &EditionRecord| IndexEdition {
+                    number: e.number,
+                    date: e.date.format(&config.site.date_format).to_string(),
+                    items: e.items,
+                    html_path: e.html_path.clone(),
+                    text_path: e.text_path.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    let index = config.out_dir().join("index.html");
+    write_atomically(
+        &index,
+        &render_index(&config.site, &newsletters).context("rendering the index")?,
+    )?;
+    println!("index            → {}", index.display());
+    Ok(())
+}

@@ -1,0 +1,384 @@
+//! The store and the edition cycle: no repeats across runs, numbered
+//! editions, conditional GETs, a locked and idempotent `bulletin run` that
+//! survives being killed, and clear errors for a bad store file.
+
+use std::collections::HashSet;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::common::Project;
+use crate::common::http::{Reply, Server, serve};
+
+const CONFIG: &str = r#"
+[site]
+name = "Test centre"
+base_url = "https://centre.example/"
+
+[fetch]
+timeout_secs = 5
+
+[[newsletter]]
+id = "weekly"
+title = "Weekly"
+description = "Every Monday"
+audience = "everyone"
+schedule = { weekday = "monday" }
+window_days = 14
+
+[[newsletter.section]]
+id = "news"
+title = "News"
+kinds = ["news"]
+limit = 10
+
+[[source]]
+name = "Local news"
+local = "feeds/local"
+newsletters = ["weekly"]
+"#;
+
+fn news(project: &Project, name: &str, published: &str) {
+    project.write(
+        &format!("feeds/local/{name}.md"),
+        &format!("+++\ntitle = \"Story {name}\"\nlink = \"https://news.example/{name}\"\npublished = {published}\n+++\nAbout {name}.\n"),
+    );
+}
+
+fn project() -> Project {
+    let project = Project::empty();
+    project.write("config.toml", CONFIG);
+    project
+}
+
+/// Links of the items in a rendered edition.
+fn links(project: &Project, date: &str) -> HashSet<String> {
+    project
+        .read(&format!("out/weekly/{date}.html"))
+        .split("href=\"https://news.example/")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .collect()
+}
+
+fn open_store(project: &Project) -> rusqlite::Connection {
+    rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap()
+}
+
+#[test]
+fn consecutive_weekly_editions_never_repeat_an_item() {
+    let project = project();
+    news(&project, "a", "2026-11-20");
+    news(&project, "b", "2026-11-22");
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    assert_eq!(
+        links(&project, "2026-11-23"),
+        HashSet::from(["a".into(), "b".into()])
+    );
+    // c was published before the first edition but only appears now; d is new.
+    news(&project, "c", "2026-11-21");
+    news(&project, "d", "2026-11-27");
+    let second = project.run(&["run", "--date", "2026-11-30"]);
+    second.assert_code(0);
+    assert!(
+        second.stdout.contains("weekly           No. 2 "),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(
+        links(&project, "2026-11-30"),
+        HashSet::from(["c".into(), "d".into()])
+    );
+    assert!(
+        project
+            .read("out/weekly/2026-11-30.html")
+            .contains("No. 2 · 30/11/2026")
+    );
+    let editions = project.run(&["editions", "--format", "json"]).json();
+    let numbers: Vec<(u64, &str)> = editions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["number"].as_u64().unwrap(), e["date"].as_str().unwrap()))
+        .collect();
+    assert_eq!(numbers, [(2, "2026-11-30"), (1, "2026-11-23")]);
+}
+
+#[test]
+fn rebuild_keeps_number_and_bytes() {
+    let project = project();
+    news(&project, "a", "2026-11-20");
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let first = project.read("out/weekly/2026-11-23.html");
+    let first_text = project.read("out/weekly/2026-11-23.txt");
+    // A changed story and a new one do not change what was published.
+    news(&project, "a", "2026-11-21");
+    news(&project, "b", "2026-11-22");
+    project.run(&["fetch"]).assert_code(0);
+    let rebuild = project.run(&["build", "--date", "2026-11-23"]);
+    rebuild.assert_code(0);
+    assert!(rebuild.stdout.contains("No. 1 "), "{}", rebuild.stdout);
+    assert_eq!(project.read("out/weekly/2026-11-23.html"), first);
+    assert_eq!(project.read("out/weekly/2026-11-23.txt"), first_text);
+    let count: u32 = open_store(&project)
+        .query_row("SELECT count(*) FROM editions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[test]
+fn run_is_idempotent_and_follows_the_schedule() {
+    let project = project();
+    news(&project, "a", "2026-11-20");
+    let tuesday = project.run(&["run", "--date", "2026-11-24"]);
+    tuesday.assert_code(0);
+    assert!(
+        tuesday.stdout.contains("weekly           not due on 2026-11-24"),
+        "{}",
+        tuesday.stdout
+    );
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let again = project.run(&["run", "--date", "2026-11-23"]);
+    again.assert_code(0);
+    assert!(again.stdout.contains("already published"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("0 new, 0 updated, 1 unchanged"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(
+        project
+            .run(&["editions", "--format", "json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn changed_item_is_updated_not_duplicated() {
+    let project = project();
+    news(&project, "a", "2026-11-20");
+    project.run(&["fetch"]).assert_code(0);
+    project.write(
+        "feeds/local/a.md",
+        "+++\ntitle = \"Story a, corrected\"\nlink = \"https://news.example/a\"\npublished = 2026-11-20\n+++\nAbout a.\n",
+    );
+    let second = project.run(&["fetch"]);
+    assert!(
+        second.stdout.contains("0 new, 1 updated, 0 unchanged"),
+        "{}",
+        second.stdout
+    );
+    let items = project.run(&["items", "--format", "json"]).json();
+    assert_eq!(items.as_array().unwrap().len(), 1);
+    assert_eq!(items[0]["title"], "Story a, corrected");
+}
+
+const FEED: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Remote</title>
+<item><title>Remote story</title><link>https://remote.example/1</link><pubDate>Fri, 20 Nov 2026 09:00:00 GMT</pubDate></item>
+</channel></rss>"#;
+
+fn with_remote(server: &Server, path: &str) -> String {
+    format!(
+        "{CONFIG}\n[[source]]\nname = \"Remote\"\nfeed = \"{}\"\nnewsletters = [\"weekly\"]\n",
+        server.url(path)
+    )
+}
+
+#[test]
+fn second_fetch_sends_conditional_gets_and_counts_304s() {
+    let server = serve(vec![(
+        "/feed.xml",
+        Reply::Tagged("application/rss+xml", FEED.into()),
+    )]);
+    let project = project();
+    news(&project, "a", "2026-11-20");
+    project.write("config.toml", &with_remote(&server, "/feed.xml"));
+    let first = project.run(&["fetch"]);
+    first.assert_code(0);
+    assert!(
+        first
+            .stdout
+            .contains("2 new, 0 updated, 0 unchanged; 0 of 2 sources not modified"),
+        "{}",
+        first.stdout
+    );
+    let second = project.run(&["fetch"]);
+    second.assert_code(0);
+    assert!(
+        second
+            .stdout
+            .contains("0 new, 0 updated, 1 unchanged; 1 of 2 sources not modified"),
+        "{}",
+        second.stdout
+    );
+    assert!(second.stdout.contains("not modified (304)"), "{}", second.stdout);
+    let requests = server.requests.lock().unwrap();
+    assert_eq!(requests.len(), 2);
+    assert!(
+        requests[0].ends_with("[]"),
+        "first GET is unconditional: {requests:?}"
+    );
+    assert!(
+        requests[1].ends_with(&format!("[\"v{}\"]", FEED.len())),
+        "second sends If-None-Match: {requests:?}"
+    );
+    drop(requests);
+    // The items of the 304 source are still there for the edition.
+    project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
+    assert!(
+        project
+            .read("out/weekly/2026-11-23.html")
+            .contains("Remote story")
+    );
+}
+
+/// Waits until the server has seen `count` requests.
+fn wait_for_requests(server: &Server, count: usize) {
+    let start = Instant::now();
+    while server.requests.lock().unwrap().len() < count {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no request reached the server"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_second_run_while_one_holds_the_lock_exits_with_code_4() {
+    let server = serve(vec![("/slow.xml", Reply::Hang(Duration::from_secs(2)))]);
+    let project = project();
+    news(&project, "a", "2026-11-20");
+    project.write("config.toml", &with_remote(&server, "/slow.xml"));
+    let mut first = project
+        .command(&["run", "--date", "2026-11-23"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_requests(&server, 1);
+    let second = project.run(&["run", "--date", "2026-11-23"]);
+    second.assert_code(4);
+    assert_eq!(second.stderr.lines().count(), 1, "one line: {}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("another bulletin is running on this store"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stdout.is_empty(),
+        "the second run did nothing: {}",
+        second.stdout
+    );
+    let status = first.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "the first run finishes (its slow feed times out)"
+    );
+}
+
+/// Invariants after any number of crashes: one edition per newsletter and
+/// date, no item in two editions of a newsletter, a sound database.
+fn assert_consistent(project: &Project) {
+    let db = open_store(project);
+    let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(integrity, "ok");
+    let twice: u32 = db
+        .query_row("SELECT count(*) FROM (SELECT item_id FROM edition_items GROUP BY newsletter, item_id HAVING count(*) > 1)", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(twice, 0);
+    let numbers: Vec<(u32, String)> = db
+        .prepare("SELECT number, date FROM editions WHERE newsletter = 'weekly' ORDER BY number")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(numbers, [(1, "2026-11-23".to_string())]);
+}
+
+#[test]
+fn runs_killed_at_any_moment_are_completed_by_the_next() {
+    let project = project();
+    for (i, day) in (15..=22).enumerate() {
+        news(&project, &format!("s{i}"), &format!("2026-11-{day}"));
+    }
+    // Kill the run after a growing delay: during start-up, fetch, build and writing.
+    for delay_ms in [0, 2, 4, 6, 8, 10, 13, 16, 20, 25, 30, 40, 50, 70, 100] {
+        let mut child = project
+            .command(&["run", "--date", "2026-11-23"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        child.wait().unwrap();
+        if project.path("bulletin.sqlite").exists() {
+            let integrity: String = open_store(&project)
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(integrity, "ok", "after a kill at {delay_ms} ms");
+        }
+    }
+    let last = project.run(&["run", "--date", "2026-11-23"]);
+    last.assert_code(0);
+    assert_consistent(&project);
+    let links = links(&project, "2026-11-23");
+    assert_eq!(links.len(), 8, "every story is in the edition: {links:?}");
+}
+
+#[test]
+fn corrupt_store_is_a_clear_error_and_left_alone() {
+    let project = project();
+    news(&project, "a", "2026-11-20");
+    let garbage = "this is not a database, it is a note someone saved here\n".repeat(200);
+    project.write("bulletin.sqlite", &garbage);
+    let run = project.run(&["run", "--date", "2026-11-23"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("bulletin.sqlite: not a bulletin store or corrupt"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("restore it from a backup"), "{}", run.stderr);
+    assert_eq!(project.read("bulletin.sqlite"), garbage, "never silently reset");
+}
+
+#[test]
+fn store_from_a_newer_bulletin_is_refused() {
+    let project = project();
+    news(&project, "a", "2026-11-20");
+    project.run(&["fetch"]).assert_code(0);
+    open_store(&project)
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let run = project.run(&["fetch"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("written by a newer bulletin (schema version 99, this one knows up to 1)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn build_before_any_fetch_says_what_to_do() {
+    let project = project();
+    news(&project, "a", "2026-11-20");
+    let run = project.run(&["build", "--date", "2026-11-23"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("holds no items yet: run `bulletin fetch`"),
+        "{}",
+        run.stderr
+    );
+}
