@@ -141,7 +141,9 @@ fn run_is_idempotent_and_follows_the_schedule() {
     again.assert_code(0);
     assert!(again.stdout.contains("already published"), "{}", again.stdout);
     assert!(
-        again.stdout.contains("0 new, 0 updated, 1 unchanged"),
+        again
+            .stdout
+            .contains("0 new, 0 updated, 0 unchanged; 1 of 1 sources not modified"),
         "{}",
         again.stdout
     );
@@ -210,11 +212,12 @@ fn second_fetch_sends_conditional_gets_and_counts_304s() {
     assert!(
         second
             .stdout
-            .contains("0 new, 0 updated, 1 unchanged; 1 of 2 sources not modified"),
+            .contains("0 new, 0 updated, 0 unchanged; 2 of 2 sources not modified"),
         "{}",
         second.stdout
     );
-    assert!(second.stdout.contains("not modified (304)"), "{}", second.stdout);
+    let remote = second.stdout.lines().find(|l| l.starts_with("Remote")).unwrap();
+    assert!(remote.ends_with("not modified"), "{remote}");
     let requests = server.requests.lock().unwrap();
     assert_eq!(requests.len(), 2);
     assert!(
@@ -368,6 +371,25 @@ fn store_from_a_newer_bulletin_is_refused() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_bad_local_file_is_reported_on_every_fetch() {
+    let project = project();
+    news(&project, "a", "2026-11-20");
+    project.write(
+        "feeds/local/bad.md",
+        "+++\ntitle = \"No link\"\npublished = 2026-11-20\n+++\n",
+    );
+    for _ in 0..2 {
+        let run = project.run(&["fetch"]);
+        run.assert_code(3);
+        assert!(
+            run.stderr.contains("bad.md:2:1: missing field `link`"),
+            "{}",
+            run.stderr
+        );
+    }
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
             Outcome::Read { items, errors, .. } => {
                 (items.to_string(), format!("{} file(s) failed", errors.len()))
             }
-            Outcome::NotModified => ("-".into(), "not modified (304)".into()),
+            Outcome::NotModified => ("-".into(), "not modified".into()),
             Outcome::Failed(reason) => ("-".into(), format!("failed: {reason}")),
         };
         writeln!(

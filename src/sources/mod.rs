@@ -6,6 +6,8 @@ mod http;
 mod local;
 
 use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, Location, Source};
@@ -91,30 +93,28 @@ pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validat
     let mut items = Vec::new();
     let mut reports = Vec::new();
     for (source, location) in config.sources.iter().zip(&locations) {
+        let last = known.get(source.name());
         let read = match location {
             Location::Url(_) if network == Network::FilesOnly => continue,
             Location::Url(url) => match fetched.next().expect("one fetch per URL source") {
-                Ok(Response::Body { bytes, validators }) => {
-                    feed_items(source, &bytes, Some(url), config).map(|items| (items, Vec::new(), validators))
-                }
-                Ok(Response::NotModified) => {
-                    reports.push(SourceReport {
-                        name: source.name().to_string(),
-                        outcome: Outcome::NotModified,
-                    });
-                    continue;
-                }
+                Ok(Response::Body { bytes, validators }) => feed_items(source, &bytes, Some(url), config)
+                    .map(|items| Read::Items(items, Vec::new(), validators)),
+                Ok(Response::NotModified) => Ok(Read::NotModified),
                 Err(reason) => Err(reason),
             },
             Location::Feed(path) => std::fs::read(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))
-                .and_then(|bytes| feed_items(source, &bytes, None, config))
-                .map(|items| (items, Vec::new(), Validators::default())),
-            Location::Local(pattern) => local_items(source, pattern, config)
-                .map(|(items, errors)| (items, errors, Validators::default())),
+                .and_then(
+                    |bytes| match file_validators(source, config, [(path.as_path(), &bytes[..])]) {
+                        same if Some(&same) == last => Ok(Read::NotModified),
+                        validators => feed_items(source, &bytes, None, config)
+                            .map(|items| Read::Items(items, Vec::new(), validators)),
+                    },
+                ),
+            Location::Local(pattern) => local_items(source, pattern, config, last),
         };
         let outcome = match read {
-            Ok((source_items, errors, validators)) => {
+            Ok(Read::Items(source_items, errors, validators)) => {
                 let outcome = Outcome::Read {
                     items: source_items.len(),
                     errors,
@@ -123,6 +123,7 @@ pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validat
                 items.extend(source_items);
                 outcome
             }
+            Ok(Read::NotModified) => Outcome::NotModified,
             Err(reason) => Outcome::Failed(reason),
         };
         reports.push(SourceReport {
@@ -133,6 +134,39 @@ pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validat
     Ingest {
         items: dedup(items),
         reports,
+    }
+}
+
+/// What reading one source gave, before it is reported.
+enum Read {
+    /// The items, the local files that failed, and what to send next time.
+    Items(Vec<Item>, Vec<String>, Validators),
+    NotModified,
+}
+
+/// A file source's "ETag": a digest of its files and of the settings that
+/// shape its items, so an unchanged source is not parsed again.
+fn file_validators<'a>(
+    source: &Source,
+    config: &Config,
+    files: impl IntoIterator<Item = (&'a Path, &'a [u8])>,
+) -> Validators {
+    let mut digest = Sha256::new();
+    digest.update(format!(
+        "{}\0{}\0",
+        source.kind().as_str(),
+        config.site.teaser_width
+    ));
+    for (path, bytes) in files {
+        digest.update(path.to_string_lossy().as_bytes());
+        digest.update([0]);
+        digest.update((bytes.len() as u64).to_le_bytes());
+        digest.update(bytes);
+    }
+    let hex: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Validators {
+        etag: Some(format!("sha256:{hex}")),
+        last_modified: None,
     }
 }
 
@@ -174,14 +208,36 @@ fn local_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// The items of every readable file, and a reason for each other one.
-fn local_items(source: &Source, pattern: &str, config: &Config) -> Result<(Vec<Item>, Vec<String>), String> {
-    let files = local_files(pattern)?;
+/// The items of every readable file, and a reason for each other one;
+/// nothing parsed when no file changed since `last`.
+fn local_items(
+    source: &Source,
+    pattern: &str,
+    config: &Config,
+    last: Option<&Validators>,
+) -> Result<Read, String> {
+    let files: Vec<(PathBuf, std::io::Result<Vec<u8>>)> = local_files(pattern)?
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path);
+            (path, bytes)
+        })
+        .collect();
+    let readable = files
+        .iter()
+        .filter_map(|(path, bytes)| Some((path.as_path(), bytes.as_deref().ok()?)));
+    let validators = file_validators(source, config, readable);
+    if Some(&validators) == last && files.iter().all(|(_, bytes)| bytes.is_ok()) {
+        return Ok(Read::NotModified);
+    }
     let mut items = Vec::new();
     let mut errors = Vec::new();
-    for file in files {
-        let parsed = std::fs::read_to_string(&file)
+    for (file, bytes) in files {
+        let parsed = bytes
             .map_err(|e| format!("cannot read {}: {e}", file.display()))
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", file.display()))
+            })
             .and_then(|text| parse_local(&file, &text, source.kind()).map_err(|e| e.to_string()));
         match parsed {
             Ok((draft, details)) => {
@@ -190,5 +246,11 @@ fn local_items(source: &Source, pattern: &str, config: &Config) -> Result<(Vec<I
             Err(reason) => errors.push(reason),
         }
     }
-    Ok((items, errors))
+    // A source with a bad file is read again next time, so the error is reported again.
+    let validators = if errors.is_empty() {
+        validators
+    } else {
+        Validators::default()
+    };
+    Ok(Read::Items(items, errors, validators))
 }
