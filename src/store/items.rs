@@ -1,0 +1,165 @@
+//! Items and feeds in the store: what each fetch brought.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+use super::{Result, Store, classify_error, to_json};
+use crate::items::Item;
+use crate::sources::{Outcome, SourceReport, Validators};
+
+/// What storing one fetched item did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    New,
+    Updated,
+    Unchanged,
+}
+
+impl Store {
+    /// Records one fetch in one transaction: the items (new ones inserted,
+    /// changed ones updated in place, the rest marked as seen; an item stored
+    /// under another id with the same link is that item) and each source's
+    /// outcome with its cache validators. Items and validators commit
+    /// together, so a 304 never hides items that were not stored.
+    pub fn save_fetch(
+        &mut self,
+        items: &[Item],
+        reports: &[SourceReport],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Upsert>> {
+        let path = self.path.clone();
+        let err = |e| classify_error(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let outcomes = items
+            .iter()
+            .map(|item| upsert(&tx, item, now))
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(err)?;
+        for report in reports {
+            record_fetch(&tx, report, now).map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(outcomes)
+    }
+
+    /// Every stored item, oldest first seen first.
+    pub fn items(&self) -> Result<Vec<Item>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT body FROM items ORDER BY first_seen, id")
+            .map_err(|e| self.error(e))?;
+        let bodies = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(|e| self.error(e))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.error(e))?;
+        bodies.iter().map(|body| self.decode_item(body)).collect()
+    }
+
+    /// The cache validators of every HTTP source fetched before.
+    pub fn validators(&self) -> Result<HashMap<String, Validators>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT source, etag, last_modified FROM feeds")
+            .map_err(|e| self.error(e))?;
+        statement
+            .query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    Validators {
+                        etag: row.get(1)?,
+                        last_modified: row.get(2)?,
+                    },
+                ))
+            })
+            .map_err(|e| self.error(e))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.error(e))
+    }
+}
+
+fn upsert(tx: &Transaction, item: &Item, now: DateTime<Utc>) -> rusqlite::Result<Upsert> {
+    let hash = content_hash(item);
+    let existing: Option<(String, String)> = tx
+        .query_row(
+            "SELECT id, content_hash FROM items WHERE id = ?1 UNION ALL
+             SELECT id, content_hash FROM items WHERE link = ?2 AND link <> '' LIMIT 1",
+            params![item.id, item.link],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let now = now.to_rfc3339();
+    Ok(match existing {
+        None => {
+            tx.execute(
+                "INSERT INTO items (id, link, source, first_seen, last_seen, content_hash, body)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+                params![item.id, item.link, item.source, now, hash, to_json(item)],
+            )?;
+            Upsert::New
+        }
+        Some((id, stored)) if id == item.id && stored != hash => {
+            tx.execute(
+                "UPDATE items SET link = ?2, content_hash = ?3, body = ?4, last_seen = ?5 WHERE id = ?1",
+                params![id, item.link, hash, to_json(item), now],
+            )?;
+            Upsert::Updated
+        }
+        Some((id, _)) => {
+            tx.execute("UPDATE items SET last_seen = ?2 WHERE id = ?1", params![id, now])?;
+            Upsert::Unchanged
+        }
+    })
+}
+
+/// One source's fetch; validators survive a 304 and a failure.
+fn record_fetch(tx: &Transaction, report: &SourceReport, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    let errors = report.errors().join("; ");
+    let (status, items, validators) = match &report.outcome {
+        Outcome::Read {
+            items, validators, ..
+        } => (
+            if errors.is_empty() { "ok" } else { "failed" },
+            Some(*items as i64),
+            Some(validators),
+        ),
+        Outcome::NotModified => ("not-modified", None, None),
+        Outcome::Failed(_) => ("failed", None, None),
+    };
+    tx.execute(
+        "INSERT INTO feeds (source, etag, last_modified, last_fetch, status, error, items, consecutive_failures)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 0), ?8)
+         ON CONFLICT (source) DO UPDATE SET
+            etag = CASE WHEN ?9 THEN excluded.etag ELSE etag END,
+            last_modified = CASE WHEN ?9 THEN excluded.last_modified ELSE last_modified END,
+            last_fetch = excluded.last_fetch, status = excluded.status, error = excluded.error,
+            items = coalesce(?7, items),
+            consecutive_failures = CASE WHEN ?6 IS NULL THEN 0 ELSE consecutive_failures + 1 END",
+        params![
+            report.name,
+            validators.and_then(|v| v.etag.clone()),
+            validators.and_then(|v| v.last_modified.clone()),
+            now.to_rfc3339(),
+            status,
+            Some(errors.as_str()).filter(|e| !e.is_empty()),
+            items,
+            i64::from(report.failed()),
+            validators.is_some(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// What makes an item "changed": everything but which other feeds carried it.
+fn content_hash(item: &Item) -> String {
+    let mut bare = item.clone();
+    bare.also_in.clear();
+    let digest = Sha256::digest(to_json(&bare).as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,181 @@
+//! The store: bulletin's memory in one SQLite file (WAL mode). Items seen,
+//! feed cache headers and fetch results, and the editions with the items in
+//! them. Every write is one transaction, so a run killed at any point leaves
+//! the store as it was before that write or after it, never in between.
+
+mod editions;
+mod items;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+
+use crate::items::Item;
+
+pub use editions::EditionRecord;
+pub use items::Upsert;
+
+/// Migrations, in order; the store's `user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE items (
+    id           TEXT PRIMARY KEY,
+    link         TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    first_seen   TEXT NOT NULL,
+    last_seen    TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    body         TEXT NOT NULL  -- the Item as JSON
+);
+CREATE INDEX items_link ON items (link);
+CREATE TABLE feeds (
+    source               TEXT PRIMARY KEY,
+    etag                 TEXT,
+    last_modified        TEXT,
+    last_fetch           TEXT NOT NULL,
+    status               TEXT NOT NULL,  -- ok | not-modified | failed
+    error                TEXT,
+    items                INTEGER NOT NULL,
+    consecutive_failures INTEGER NOT NULL
+);
+CREATE TABLE editions (
+    newsletter TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    date       TEXT NOT NULL,
+    cutoff     TEXT NOT NULL,
+    built_at   TEXT NOT NULL,
+    html_path  TEXT NOT NULL,
+    text_path  TEXT NOT NULL,
+    PRIMARY KEY (newsletter, number),
+    UNIQUE (newsletter, date)
+);
+-- An item is in at most one edition of a newsletter: the key says so.
+CREATE TABLE edition_items (
+    newsletter TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    item_id    TEXT NOT NULL,
+    section    TEXT NOT NULL,
+    featured   INTEGER NOT NULL,
+    position   INTEGER NOT NULL,
+    body       TEXT NOT NULL,  -- the Item as published, so a rebuild renders the same bytes
+    PRIMARY KEY (newsletter, item_id),
+    FOREIGN KEY (newsletter, number) REFERENCES editions (newsletter, number)
+);
+"#];
+
+/// What went wrong with the store, in words that say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: not a bulletin store or corrupt ({source}); restore it from a backup or move it away")]
+    Corrupt { path: PathBuf, source: rusqlite::Error },
+    #[error("{path}: locked by another process for too long; is another bulletin still writing to it?")]
+    Locked { path: PathBuf },
+    #[error(
+        "{path}: written by a newer bulletin (schema version {found}, this one knows up to {known}); upgrade bulletin"
+    )]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("{path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("{path}: stored data is unreadable: {message}")]
+    Decode { path: PathBuf, message: String },
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the store, creating it on first use and migrating it forward.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Conflict(format!("{}: {e}", parent.display())))?;
+        }
+        let conn = Connection::open(path).map_err(|e| classify_error(path, e))?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store
+            .conn
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(|e| store.error(e))?;
+        store
+            .conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| store.error(e))?;
+        store
+            .conn
+            .pragma_update(None, "foreign_keys", true)
+            .map_err(|e| store.error(e))?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn error(&self, error: rusqlite::Error) -> StoreError {
+        classify_error(&self.path, error)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let known = MIGRATIONS.len() as i64;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify_error(&self.path, e))?;
+        let found: i64 = tx
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| classify_error(&self.path, e))?;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found,
+                known,
+            });
+        }
+        for migration in &MIGRATIONS[found as usize..] {
+            tx.execute_batch(migration)
+                .map_err(|e| classify_error(&self.path, e))?;
+        }
+        tx.pragma_update(None, "user_version", known)
+            .map_err(|e| classify_error(&self.path, e))?;
+        tx.commit().map_err(|e| classify_error(&self.path, e))
+    }
+
+    fn timestamp(&self, text: &str) -> Result<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| self.decode(format!("timestamp {text:?}: {e}")))
+    }
+
+    fn decode_item(&self, body: &str) -> Result<Item> {
+        serde_json::from_str(body).map_err(|e| self.decode(format!("an item: {e}")))
+    }
+
+    fn decode(&self, message: String) -> StoreError {
+        StoreError::Decode {
+            path: self.path.clone(),
+            message,
+        }
+    }
+}
+
+fn classify_error(path: &Path, error: rusqlite::Error) -> StoreError {
+    let path = path.to_owned();
+    match error.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            StoreError::Corrupt { path, source: error }
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked { path },
+        _ => StoreError::Sqlite { path, source: error },
+    }
+}
+
+fn to_json(item: &Item) -> String {
+    serde_json::to_string(item).expect("an item always serialises")
+}
