@@ -30,6 +30,8 @@ pub struct Config {
     /// Where bulletin keeps its memory.
     #[serde(default)]
     pub store: Store,
+    /// How editions are mailed; without it, nothing is sent.
+    pub mail: Option<Mail>,
     /// The newsletters, in the order they are listed everywhere.
     #[serde(rename = "newsletter")]
     pub newsletters: Vec<Newsletter>,
@@ -114,6 +116,97 @@ impl Default for Store {
             path: "bulletin.sqlite".into(),
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mail {
+    /// The From header, e.g. `EU-Japan Centre <newsletters@eu-japan.eu>`.
+    pub from: Spanned<String>,
+    /// The Reply-To header; default none.
+    pub reply_to: Option<Spanned<String>>,
+    /// List-Id is `<newsletter-id.list_id_domain>`; default the From address's domain.
+    pub list_id_domain: Option<String>,
+    /// Where `bulletin serve` answers, e.g. `https://news.example.eu/unsubscribe`; the signed token is appended.
+    pub unsubscribe_url: Spanned<String>,
+    /// The mailto address in `List-Unsubscribe`, e.g. `unsubscribe@eu-japan.eu`.
+    pub unsubscribe_mailto: Spanned<String>,
+    /// Environment variable holding the unsubscribe signing key (at least 16 bytes).
+    pub signing_key_env: String,
+    /// `smtp` or `file` (one .eml per message under `<out_dir>/mail/`); default `file`.
+    #[serde(default)]
+    pub transport: Transport,
+    /// Subscribers are no longer sent to after this many permanent (5xx) failures; default 2.
+    #[serde(default = "default_hard_bounces")]
+    pub suppress_after_hard_bounces: u32,
+    /// The SMTP server, for `transport = "smtp"`.
+    #[serde(default)]
+    pub smtp: Smtp,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    Smtp,
+    #[default]
+    File,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Security {
+    /// Plain SMTP: only for a relay on the same host or network.
+    None,
+    /// STARTTLS on the submission port.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Smtp {
+    /// Default `localhost`.
+    pub host: String,
+    /// Default 587.
+    pub port: u16,
+    /// `none`, `starttls` (default) or `tls`.
+    pub security: Security,
+    /// Environment variables with the SMTP user name and password; none means no AUTH.
+    pub username_env: Option<String>,
+    pub password_env: Option<String>,
+    /// Seconds an SMTP command may take; default 30.
+    pub timeout_secs: u64,
+    /// Messages in flight at once, one connection each; default 4.
+    pub concurrency: usize,
+    /// Messages per second at most; 0 (default) for no limit.
+    pub rate_per_second: f64,
+    /// Tries per message for 4xx replies and broken connections; default 4.
+    pub max_attempts: u32,
+    /// Wait before the first retry, doubled each time (with jitter); default 2000 ms.
+    pub retry_delay_ms: u64,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Smtp {
+            host: "localhost".into(),
+            port: 587,
+            security: Security::Starttls,
+            username_env: None,
+            password_env: None,
+            timeout_secs: 30,
+            concurrency: 4,
+            rate_per_second: 0.0,
+            max_attempts: 4,
+            retry_delay_ms: 2000,
+        }
+    }
+}
+
+fn default_hard_bounces() -> u32 {
+    2
 }
 
 /// When `bulletin run` publishes a newsletter's next edition.
@@ -335,6 +428,40 @@ impl Source {
     }
 }
 
+type Invalid = (std::ops::Range<usize>, String, String);
+
+fn validate_mail(mail: &Mail) -> Result<(), Invalid> {
+    let mailbox = |value: &Spanned<String>, field: &str| {
+        value
+            .get_ref()
+            .parse::<lettre::message::Mailbox>()
+            .map(|_| ())
+            .map_err(|e| {
+                (
+                    value.span(),
+                    field.to_string(),
+                    format!("{:?} is not a mail address: {e}", value.get_ref()),
+                )
+            })
+    };
+    mailbox(&mail.from, "mail.from")?;
+    if let Some(reply_to) = &mail.reply_to {
+        mailbox(reply_to, "mail.reply_to")?;
+    }
+    mailbox(&mail.unsubscribe_mailto, "mail.unsubscribe_mailto")?;
+    match url::Url::parse(mail.unsubscribe_url.get_ref()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => Ok(()),
+        _ => Err((
+            mail.unsubscribe_url.span(),
+            "mail.unsubscribe_url".into(),
+            format!(
+                "{:?} must be an absolute http(s) URL without a query",
+                mail.unsubscribe_url.get_ref()
+            ),
+        )),
+    }
+}
+
 fn default_date_format() -> String {
     "%d/%m/%Y".into()
 }
@@ -452,7 +579,7 @@ impl Config {
     }
 
     /// Checks what serde cannot: references between sections and values.
-    fn validate(&self) -> Result<(), (std::ops::Range<usize>, String, String)> {
+    fn validate(&self) -> Result<(), Invalid> {
         let base = &self.site.base_url;
         match url::Url::parse(base.get_ref()) {
             Ok(url) if matches!(url.scheme(), "http" | "https") => {}
@@ -499,14 +626,13 @@ impl Config {
         for (i, source) in self.sources.iter().enumerate() {
             self.validate_source(i, source)?;
         }
+        if let Some(mail) = &self.mail {
+            validate_mail(mail)?;
+        }
         Ok(())
     }
 
-    fn validate_source(
-        &self,
-        i: usize,
-        source: &Source,
-    ) -> Result<(), (std::ops::Range<usize>, String, String)> {
+    fn validate_source(&self, i: usize, source: &Source) -> Result<(), Invalid> {
         match (&source.feed, &source.local) {
             (Some(feed), Some(_)) => {
                 return Err((

@@ -7,6 +7,7 @@
 pub mod classify;
 pub mod commands;
 pub mod config;
+pub mod deliver;
 pub mod editions;
 pub mod items;
 pub mod lock;

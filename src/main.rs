@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use bulletin::commands::{self, Clock, EXIT_FAILURE, EXIT_LOCKED, Format, ItemsQuery};
+use bulletin::commands::{self, Clock, EXIT_FAILURE, EXIT_LOCKED, Format, ItemsQuery, ListFormat};
 use bulletin::config::Config;
+use bulletin::deliver::SendOptions;
 use bulletin::lock::LockError;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
@@ -25,8 +26,9 @@ const EXIT_CODES: &str = "Exit codes:
   0  done
   1  failed: bad config, unreadable input, a store problem (reason on stderr)
   2  bad command-line arguments
-  3  done, but some sources failed (each named on stderr)
-  4  another bulletin holds the store's lock; nothing done";
+  3  done, but some inputs failed: a source, a local file, a CSV row (each named on stderr)
+  4  another bulletin holds the store's lock; nothing done
+  5  some messages were not delivered: deferred (sent again next time) or failed (each listed)";
 
 #[derive(Subcommand)]
 enum Command {
@@ -63,6 +65,30 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Import, list and unsubscribe subscribers.
+    Subscribers {
+        #[command(subcommand)]
+        command: SubscribersCommand,
+    },
+    /// Send a published edition to its subscribers; resumes where a killed send stopped.
+    Send {
+        #[arg(long)]
+        newsletter: String,
+        /// Edition number; default the latest.
+        #[arg(long)]
+        edition: Option<u32>,
+        /// List who would get it; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Send one test copy to this address; not logged as a delivery.
+        #[arg(long, value_name = "ADDRESS")]
+        to: Option<String>,
+    },
+    /// Answer unsubscribe links: GET shows a button, POST unsubscribes.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8025")]
+        listen: String,
+    },
     /// List the published editions, newest first.
     Editions {
         /// Only this newsletter.
@@ -70,6 +96,26 @@ enum Command {
         newsletter: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum SubscribersCommand {
+    /// Import a CSV file (email, name, organisation, organisation_type, country, newsletters, consent_date).
+    Import { file: PathBuf },
+    /// List the subscribers.
+    List {
+        /// Only subscribers of this newsletter.
+        #[arg(long)]
+        newsletter: Option<String>,
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Unsubscribe an address from one newsletter, or from all.
+    Unsubscribe {
+        email: String,
+        #[arg(long)]
+        newsletter: Option<String>,
     },
 }
 
@@ -120,6 +166,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Editions { newsletter, format } => {
             commands::editions(&config, newsletter.as_deref(), format)
         }
+        Command::Subscribers { command } => match command {
+            SubscribersCommand::Import { file } => commands::import(&config, &file, clock),
+            SubscribersCommand::List { newsletter, format } => {
+                commands::list(&config, newsletter.as_deref(), format)
+            }
+            SubscribersCommand::Unsubscribe { email, newsletter } => {
+                commands::unsubscribe(&config, &email, newsletter.as_deref(), clock)
+            }
+        },
+        Command::Send {
+            newsletter,
+            edition,
+            dry_run,
+            to,
+        } => {
+            let options = SendOptions {
+                dry_run,
+                test_to: to,
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            commands::send(&config, &newsletter, edition, options, clock)
+        }
+        Command::Serve { listen } => commands::serve(&config, &listen, &|| now().now),
     }
 }
 

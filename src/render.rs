@@ -39,7 +39,22 @@ pub fn subject(edition: &Edition, site: &Site) -> String {
     )
 }
 
-pub fn render_edition(edition: &Edition, site: &Site) -> Result<Rendered, askama::Error> {
+/// Who the rendering is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// The archive page and preview: no greeting, no unsubscribe link.
+    Web,
+    /// A mail template: [`GREETING`] and [`UNSUBSCRIBE_URL`] stand where each
+    /// subscriber's own text goes, so the edition is rendered once per send.
+    Mail,
+}
+
+/// Placeholder for the greeting line ("Dear Jane Doe,") in a mail template.
+pub const GREETING: &str = "\u{E000}greeting\u{E000}";
+/// Placeholder for the subscriber's unsubscribe URL in a mail template.
+pub const UNSUBSCRIBE_URL: &str = "\u{E000}unsubscribe\u{E000}";
+
+pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<Rendered, askama::Error> {
     let newsletter = edition.newsletter;
     let date = edition.date.format(&site.date_format).to_string();
     let subject = subject(edition, site);
@@ -67,6 +82,10 @@ pub fn render_edition(edition: &Edition, site: &Site) -> Result<Rendered, askama
         .map(|i| i.title.as_str())
         .collect::<Vec<_>>()
         .join(" · ");
+    let (greeting, unsubscribe_url) = match reader {
+        Reader::Web => (None, None),
+        Reader::Mail => (Some(GREETING), Some(UNSUBSCRIBE_URL)),
+    };
     let html = EditionHtml {
         site_name: &site.name,
         subject: &subject,
@@ -79,6 +98,8 @@ pub fn render_edition(edition: &Edition, site: &Site) -> Result<Rendered, askama
         home: site.base_url.get_ref(),
         sections: &sections,
         audience_note,
+        greeting,
+        unsubscribe_url,
     }
     .render()?;
     let header = Header {
@@ -86,6 +107,8 @@ pub fn render_edition(edition: &Edition, site: &Site) -> Result<Rendered, askama
         date: &date,
         web_link: &web_link,
         audience_note,
+        greeting,
+        unsubscribe_url,
     };
     let text = EditionText::new(edition, site, &sections, &header).render()?;
     Ok(Rendered { html, text })
@@ -105,6 +128,8 @@ struct EditionHtml<'a> {
     home: &'a str,
     sections: &'a [SectionView<'a>],
     audience_note: Option<&'a str>,
+    greeting: Option<&'a str>,
+    unsubscribe_url: Option<&'a str>,
 }
 
 struct SectionView<'a> {
@@ -165,6 +190,8 @@ struct Header<'a> {
     date: &'a str,
     web_link: &'a str,
     audience_note: Option<&'a str>,
+    greeting: Option<&'a str>,
+    unsubscribe_url: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -182,6 +209,8 @@ struct EditionText<'a> {
     thin_rule: String,
     sections: Vec<TextSection>,
     audience_note: Option<&'a str>,
+    greeting: Option<&'a str>,
+    unsubscribe_url: Option<&'a str>,
     /// Links in order of appearance; an item's `reference` is its 1-based index.
     references: Vec<&'a str>,
 }
@@ -248,6 +277,8 @@ impl<'a> EditionText<'a> {
             thin_rule: "-".repeat(TEXT_WIDTH),
             sections,
             audience_note: header.audience_note,
+            greeting: header.greeting,
+            unsubscribe_url: header.unsubscribe_url,
             references,
         }
     }

@@ -1,6 +1,7 @@
 //! The commands: each reads as the stages it runs. Results go to stdout,
 //! diagnostics to stderr; the exit code tells a script what happened.
 
+mod deliver;
 mod fetch;
 mod inspect;
 mod publish;
@@ -16,6 +17,7 @@ use crate::lock::RunLock;
 use crate::sources::SourceReport;
 use crate::store::Store;
 
+pub use deliver::{EXIT_UNDELIVERED, ListFormat, import, list, send, serve, unsubscribe};
 pub use fetch::fetch;
 pub use inspect::{Format, ItemsQuery, check, editions, items};
 pub use publish::{build, run};
@@ -24,8 +26,9 @@ pub use publish::{build, run};
 pub const EXIT_OK: u8 = 0;
 /// Nothing useful was done: bad config, unreadable input, a store problem.
 pub const EXIT_FAILURE: u8 = 1;
-/// The work was done, but some sources failed (each is reported on stderr).
-pub const EXIT_SOURCES_FAILED: u8 = 3;
+/// The work was done, but some inputs failed (a source, a local file, a
+/// CSV row); each is reported on stderr.
+pub const EXIT_PARTIAL: u8 = 3;
 /// Another bulletin holds the store's lock; this one did nothing.
 pub const EXIT_LOCKED: u8 = 4;
 
@@ -60,7 +63,7 @@ fn exit_code(reports: &[SourceReport]) -> ExitCode {
         0 => ExitCode::from(EXIT_OK),
         failed => {
             eprintln!("{failed} source(s) failed; the rest were used");
-            ExitCode::from(EXIT_SOURCES_FAILED)
+            ExitCode::from(EXIT_PARTIAL)
         }
     }
 }

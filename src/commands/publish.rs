@@ -10,12 +10,14 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 
+use super::deliver::{EXIT_UNDELIVERED, progress, send_one};
 use super::fetch::fetch_into;
 use super::{Clock, EXIT_OK, classified, exit_code, open_for_writing};
 use crate::classify::{Classified, classify};
 use crate::config::{Config, Empty, Newsletter};
+use crate::deliver::SendOptions;
 use crate::editions::{Edition, assemble, is_scheduled, restore};
-use crate::render::{IndexEdition, IndexNewsletter, render_edition, render_index};
+use crate::render::{IndexEdition, IndexNewsletter, Reader, render_edition, render_index};
 use crate::store::{EditionRecord, Store};
 
 /// `bulletin build`: each selected newsletter's edition for `date`, whatever
@@ -64,7 +66,33 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     }
     complete_missing_files(config, &store)?;
     write_index(config, &store)?;
-    Ok(exit_code(&reports))
+    let delivered = send_todays_editions(config, &mut store, date, clock)?;
+    let code = exit_code(&reports);
+    Ok(if delivered {
+        code
+    } else {
+        ExitCode::from(EXIT_UNDELIVERED)
+    })
+}
+
+/// Sends (or finishes sending) every edition published on `date`, when the
+/// config has a `[mail]` section; `false` if some message was not delivered.
+fn send_todays_editions(config: &Config, store: &mut Store, date: NaiveDate, clock: Clock) -> Result<bool> {
+    if config.mail.is_none() {
+        return Ok(true);
+    }
+    let options = SendOptions {
+        progress: progress(),
+        ..SendOptions::default()
+    };
+    let mut delivered = true;
+    for newsletter in &config.newsletters {
+        let editions = store.editions(Some(newsletter.id.get_ref()))?;
+        if let Some(record) = editions.iter().find(|e| e.date == date) {
+            delivered &= send_one(config, store, newsletter, record, &options, clock)?.ok();
+        }
+    }
+    Ok(delivered)
 }
 
 /// Publishes (or re-renders) one newsletter's edition for `date`.
@@ -118,7 +146,7 @@ fn paths(newsletter: &str, date: NaiveDate) -> (String, String) {
 }
 
 fn write_edition(config: &Config, edition: &Edition) -> Result<()> {
-    let rendered = render_edition(edition, &config.site).context("rendering an edition")?;
+    let rendered = render_edition(edition, &config.site, Reader::Web).context("rendering an edition")?;
     let (html, text) = paths(edition.newsletter.id.get_ref(), edition.date);
     let out = config.out_dir();
     write_atomically(&out.join(html), &rendered.html)?;

@@ -3,8 +3,10 @@
 //! them. Every write is one transaction, so a run killed at any point leaves
 //! the store as it was before that write or after it, never in between.
 
+mod deliveries;
 mod editions;
 mod items;
+mod subscribers;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,11 +16,14 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 use crate::items::Item;
 
+pub use deliveries::Status;
 pub use editions::EditionRecord;
 pub use items::Upsert;
+pub use subscribers::{Recipient, SubscriberRecord};
 
 /// Migrations, in order; the store's `user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE items (
     id           TEXT PRIMARY KEY,
     link         TEXT NOT NULL,
@@ -62,7 +67,40 @@ CREATE TABLE edition_items (
     PRIMARY KEY (newsletter, item_id),
     FOREIGN KEY (newsletter, number) REFERENCES editions (newsletter, number)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE subscribers (
+    email             TEXT PRIMARY KEY,  -- the domain in lowercase
+    name              TEXT NOT NULL,
+    organisation      TEXT NOT NULL,
+    organisation_type TEXT NOT NULL,     -- company | organisation | individual
+    country           TEXT NOT NULL,     -- ISO 3166-1 alpha-2
+    consent           TEXT NOT NULL,
+    unsubscribed      TEXT,              -- set when they left every newsletter
+    hard_bounces      INTEGER NOT NULL DEFAULT 0,
+    updated           TEXT NOT NULL
+);
+CREATE TABLE subscriptions (
+    email        TEXT NOT NULL REFERENCES subscribers (email),
+    newsletter   TEXT NOT NULL,
+    unsubscribed TEXT,                   -- set when they left this newsletter; never cleared by an import
+    PRIMARY KEY (email, newsletter)
+);
+CREATE INDEX subscriptions_newsletter ON subscriptions (newsletter);
+-- One row per message: written before the SMTP transaction (sending) and after it.
+CREATE TABLE deliveries (
+    newsletter TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    email      TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    status     TEXT NOT NULL,            -- sending | sent | deferred | failed
+    attempts   INTEGER NOT NULL,
+    error      TEXT,
+    updated    TEXT NOT NULL,
+    PRIMARY KEY (newsletter, number, email)
+);
+"#,
+];
 
 /// What went wrong with the store, in words that say what to do.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +147,12 @@ impl Store {
         store
             .conn
             .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| store.error(e))?;
+        // In WAL mode, NORMAL survives any crash of the process (SIGKILL
+        // included); only a power cut can lose the last commits.
+        store
+            .conn
+            .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| store.error(e))?;
         store
             .conn

@@ -1,0 +1,233 @@
+//! `bulletin subscribers …`, `bulletin send` and `bulletin serve`.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use super::{Clock, EXIT_OK, EXIT_PARTIAL, open_for_writing};
+use crate::config::Config;
+use crate::deliver::{Key, SendOptions, SendReport, normalise_email, parse_csv, send_edition};
+use crate::editions::restore;
+use crate::store::{EditionRecord, Store};
+
+/// Some messages were not delivered (deferred or failed; each is listed).
+pub const EXIT_UNDELIVERED: u8 = 5;
+
+/// `bulletin subscribers import FILE.csv`: the good rows imported, each bad
+/// row reported with its line number and reason.
+pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let (good, bad) = parse_csv(config, &text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    for row in &bad {
+        eprintln!("{}:{}: {}", file.display(), row.line, row.reason);
+    }
+    let (_lock, mut store) = open_for_writing(config)?;
+    let added = store.import_subscribers(&good, clock.now)?;
+    println!(
+        "{} rows imported ({added} new, {} updated), {} rejected",
+        good.len(),
+        good.len() - added,
+        bad.len()
+    );
+    Ok(ExitCode::from(if bad.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_PARTIAL
+    }))
+}
+
+/// `bulletin subscribers list`: everyone, optionally of one newsletter.
+pub fn list(config: &Config, newsletter: Option<&str>, format: ListFormat) -> Result<ExitCode> {
+    let store = Store::open(&config.store_path())?;
+    let subscribers: Vec<_> = store
+        .subscribers()?
+        .into_iter()
+        .filter(|s| newsletter.is_none_or(|id| s.newsletters.iter().any(|n| n == id)))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match format {
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &subscribers)?;
+            writeln!(out)?;
+        }
+        ListFormat::Csv | ListFormat::Table => {
+            let mut writer = csv::WriterBuilder::new()
+                .delimiter(if format == ListFormat::Csv { b',' } else { b'\t' })
+                .from_writer(out);
+            writer.write_record([
+                "email",
+                "name",
+                "organisation",
+                "organisation_type",
+                "country",
+                "newsletters",
+                "unsubscribed",
+                "consent_date",
+                "hard_bounces",
+            ])?;
+            for s in &subscribers {
+                let unsubscribed = if s.unsubscribed_all {
+                    "all".to_string()
+                } else {
+                    s.unsubscribed.join(";")
+                };
+                writer.write_record([
+                    &s.email,
+                    &s.name,
+                    &s.organisation,
+                    &s.organisation_type,
+                    &s.country,
+                    &s.newsletters.join(";"),
+                    &unsubscribed,
+                    &s.consent,
+                    &s.hard_bounces.to_string(),
+                ])?;
+            }
+            writer.flush()?;
+        }
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// How `subscribers list` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// `bulletin subscribers unsubscribe EMAIL [--newsletter ID]`.
+pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock: Clock) -> Result<ExitCode> {
+    let email = normalise_email(email).map_err(|e| anyhow!(e))?;
+    if let Some(id) = newsletter
+        && config.newsletter(id).is_none()
+    {
+        bail!(
+            "unknown newsletter {id:?}; expected one of: {}",
+            config.newsletter_ids()
+        );
+    }
+    let (_lock, mut store) = open_for_writing(config)?;
+    if !store.unsubscribe(&email, newsletter, clock.now)? {
+        bail!("{email} is not a subscriber");
+    }
+    println!(
+        "{email} unsubscribed from {}",
+        newsletter.unwrap_or("every newsletter")
+    );
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// `bulletin send`: one edition (the latest by default) to its subscribers.
+pub fn send(
+    config: &Config,
+    newsletter: &str,
+    number: Option<u32>,
+    options: SendOptions,
+    clock: Clock,
+) -> Result<ExitCode> {
+    let Some(settings) = config.newsletter(newsletter) else {
+        bail!(
+            "unknown newsletter {newsletter:?}; expected one of: {}",
+            config.newsletter_ids()
+        );
+    };
+    let (_lock, mut store) = open_for_writing(config)?;
+    let editions = store.editions(Some(newsletter))?;
+    let record = match number {
+        Some(n) => editions.into_iter().find(|e| e.number == n),
+        None => editions.into_iter().next(),
+    }
+    .ok_or_else(|| anyhow!("{newsletter}: no such edition published; see `bulletin editions`"))?;
+    let report = send_one(config, &mut store, settings, &record, &options, clock)?;
+    Ok(ExitCode::from(if report.ok() {
+        EXIT_OK
+    } else {
+        EXIT_UNDELIVERED
+    }))
+}
+
+/// Sends one recorded edition and prints its report.
+pub(super) fn send_one(
+    config: &Config,
+    store: &mut Store,
+    newsletter: &crate::config::Newsletter,
+    record: &EditionRecord,
+    options: &SendOptions,
+    clock: Clock,
+) -> Result<SendReport> {
+    let (_, placed) = store
+        .edition_on(&record.newsletter, record.date)?
+        .ok_or_else(|| {
+            anyhow!(
+                "edition {} No. {} vanished from the store",
+                record.newsletter,
+                record.number
+            )
+        })?;
+    let edition = restore(newsletter, record.number, record.date, &placed);
+    let report = send_edition(config, store, &edition, options, clock.now).map_err(|e| anyhow!(e))?;
+    print_report(&record.newsletter, record.number, &report, options);
+    Ok(report)
+}
+
+fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &SendOptions) {
+    if let Some(to) = &options.test_to {
+        println!("{newsletter} No. {number}: test copy sent to {to} (not logged)");
+        return;
+    }
+    if options.dry_run {
+        for email in &report.would_send {
+            println!("would send {newsletter} No. {number} to {email}");
+        }
+    }
+    let verb = if options.dry_run { "would send" } else { "sent" };
+    println!(
+        "{newsletter} No. {number}: {verb} {}, already sent {}, deferred {}, failed {}{}",
+        if options.dry_run {
+            report.would_send.len()
+        } else {
+            report.sent
+        },
+        report.already_sent,
+        report.deferred.len(),
+        report.failed.len(),
+        if report.resent > 0 {
+            format!(", {} sent again after an interrupted send", report.resent)
+        } else {
+            String::new()
+        }
+    );
+    for (reason, count) in &report.skipped {
+        println!("  skipped {count}: {reason}");
+    }
+    for (email, reason) in &report.deferred {
+        eprintln!("deferred: {email}: {reason} (sent again on the next send)");
+    }
+    for (email, reason) in &report.failed {
+        eprintln!("failed: {email}: {reason}");
+    }
+}
+
+/// Progress lines only when a person watches.
+pub(super) fn progress() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// `bulletin serve`: the unsubscribe endpoint, until stopped.
+pub fn serve(
+    config: &Config,
+    listen: &str,
+    now: &dyn Fn() -> chrono::DateTime<chrono::Utc>,
+) -> Result<ExitCode> {
+    let mail = config
+        .mail
+        .as_ref()
+        .ok_or_else(|| anyhow!("no [mail] section in the config"))?;
+    let key = Key::from_env(&mail.signing_key_env).map_err(|e| anyhow!(e))?;
+    crate::deliver::serve(config, listen, &key, now).map_err(|e| anyhow!(e))?;
+    Ok(ExitCode::from(EXIT_OK))
+}

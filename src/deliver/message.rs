@@ -1,0 +1,175 @@
+//! One personalised message per subscriber and edition. The edition is
+//! rendered once; each message only fills in the greeting and the signed
+//! unsubscribe link, and gets a Message-ID derived from newsletter, edition
+//! and address, so a message sent twice is recognisably the same message.
+
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use lettre::Message;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use sha2::{Digest, Sha256};
+
+use super::token::{Key, sign};
+use crate::config::{Mail, Site};
+use crate::editions::Edition;
+use crate::render::{GREETING, Reader, UNSUBSCRIBE_URL, render_edition, subject};
+
+/// An edition rendered for mail, ready to personalise.
+pub struct MailTemplate {
+    newsletter: String,
+    number: u32,
+    subject: String,
+    html: String,
+    text: String,
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
+    list_id: String,
+    unsubscribe_url: url::Url,
+    unsubscribe_mailto: String,
+    /// Right-hand side of every Message-ID: the From address's domain.
+    domain: String,
+    date: SystemTime,
+}
+
+/// One message, ready for a transport.
+pub struct Letter {
+    pub message_id: String,
+    pub message: Message,
+}
+
+impl MailTemplate {
+    pub fn new(
+        edition: &Edition,
+        site: &Site,
+        mail: &Mail,
+        now: DateTime<Utc>,
+    ) -> Result<MailTemplate, String> {
+        let rendered = render_edition(edition, site, Reader::Mail).map_err(|e| format!("rendering: {e}"))?;
+        let from: Mailbox = mail
+            .from
+            .get_ref()
+            .parse()
+            .map_err(|e| format!("mail.from: {e}"))?;
+        let reply_to = match &mail.reply_to {
+            Some(reply_to) => Some(
+                reply_to
+                    .get_ref()
+                    .parse()
+                    .map_err(|e| format!("mail.reply_to: {e}"))?,
+            ),
+            None => None,
+        };
+        let domain = from.email.domain().to_ascii_lowercase();
+        let id = edition.newsletter.id.get_ref();
+        let list_domain = mail.list_id_domain.clone().unwrap_or_else(|| domain.clone());
+        Ok(MailTemplate {
+            newsletter: id.clone(),
+            number: edition.number,
+            subject: subject(edition, site),
+            html: rendered.html,
+            text: rendered.text,
+            from,
+            reply_to,
+            list_id: format!(
+                "\"{}\" <{id}.{list_domain}>",
+                edition.newsletter.title.replace('"', "'")
+            ),
+            unsubscribe_url: url::Url::parse(mail.unsubscribe_url.get_ref())
+                .map_err(|e| format!("mail.unsubscribe_url: {e}"))?,
+            unsubscribe_mailto: mail.unsubscribe_mailto.get_ref().clone(),
+            domain,
+            date: SystemTime::from(now),
+        })
+    }
+
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// Size of the mail's HTML part: Gmail clips a message past ~100 KB.
+    pub fn html_len(&self) -> usize {
+        self.html.len()
+    }
+
+    /// The message for one subscriber; `email` must already be valid.
+    pub fn letter(&self, key: &Key, email: &str, name: &str) -> Result<Letter, String> {
+        let token = sign(key, email, &self.newsletter);
+        let mut unsubscribe = self.unsubscribe_url.clone();
+        unsubscribe.query_pairs_mut().append_pair("t", &token);
+        let greeting = if name.is_empty() {
+            "Dear reader,".to_string()
+        } else {
+            format!("Dear {name},")
+        };
+        let html = self
+            .html
+            .replace(GREETING, &escape_html(&greeting))
+            .replace(UNSUBSCRIBE_URL, &escape_html(unsubscribe.as_str()));
+        let text = self
+            .text
+            .replace(GREETING, &greeting)
+            .replace(UNSUBSCRIBE_URL, unsubscribe.as_str());
+        let address: lettre::Address = email.parse().map_err(|e| format!("{email}: {e}"))?;
+        let to = Mailbox::new(Some(name.to_string()).filter(|n| !n.is_empty()), address);
+        let message_id = message_id(&self.newsletter, self.number, email, &self.domain);
+        let mailto = format!("mailto:{}?subject=unsubscribe%20{token}", self.unsubscribe_mailto);
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(self.subject.clone())
+            .message_id(Some(message_id.clone()))
+            .date(self.date)
+            .raw_header(header("List-Id", self.list_id.clone()))
+            .raw_header(header("List-Unsubscribe", format!("<{unsubscribe}>, <{mailto}>")))
+            .raw_header(header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+            ));
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        let message = builder
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|e| format!("building the message for {email}: {e}"))?;
+        Ok(Letter { message_id, message })
+    }
+}
+
+fn header(name: &'static str, value: String) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+}
+
+/// `<hash.newsletter.number@domain>`: the same for the same edition and
+/// address on every run, different for any other.
+pub fn message_id(newsletter: &str, number: u32, email: &str, domain: &str) -> String {
+    let digest = Sha256::digest(format!("{newsletter}\0{number}\0{email}").as_bytes());
+    let hash: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("<{hash}.{newsletter}.{number}@{domain}>")
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message_id;
+
+    #[test]
+    fn message_ids_are_stable_and_distinct() {
+        let a = message_id("about-japan", 3, "jane@example.eu", "eu-japan.eu");
+        assert_eq!(a, message_id("about-japan", 3, "jane@example.eu", "eu-japan.eu"));
+        assert_ne!(a, message_id("about-japan", 4, "jane@example.eu", "eu-japan.eu"));
+        assert_ne!(a, message_id("about-japan", 3, "john@example.eu", "eu-japan.eu"));
+        assert_ne!(
+            a,
+            message_id("tech-transfer", 3, "jane@example.eu", "eu-japan.eu")
+        );
+        assert!(a.starts_with('<') && a.ends_with("@eu-japan.eu>"));
+    }
+}

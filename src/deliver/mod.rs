@@ -1,0 +1,16 @@
+//! The deliver stage: subscribers, audiences, personalised messages, sending
+//! with a delivery log, and the unsubscribe endpoint.
+
+mod message;
+mod send;
+mod serve;
+mod subscribers;
+mod token;
+
+pub use message::{Letter, MailTemplate};
+pub use send::{SendOptions, SendReport, send_edition};
+pub use serve::serve;
+pub use subscribers::{
+    OrganisationType, RowError, Skip, Subscriber, admits, clean_text, normalise_email, parse_csv,
+};
+pub use token::{Key, Unsubscribe, sign, verify};

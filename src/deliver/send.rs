@@ -1,0 +1,363 @@
+//! Sending one edition to its subscribers: audiences enforced, one message
+//! each, a bounded number in flight, a rate limit, retries with back-off for
+//! 4xx replies and broken connections, and every message written to the
+//! delivery log before and after its SMTP transaction.
+//!
+//! The one window where a subscriber can get two copies: the server accepted
+//! a message and the process died (or the connection broke) before the
+//! acceptance was recorded. The log then says `sending`, and the next send
+//! sends it again, with the same Message-ID, which receiving systems use to
+//! collapse duplicates. Losing a message would be worse than that.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::{PoolConfig, SmtpTransport};
+use lettre::{Message, Transport as _};
+
+use super::message::{Letter, MailTemplate};
+use super::subscribers::admits;
+use super::token::Key;
+use crate::config::{Config, Mail, Security, Smtp, Transport};
+use crate::editions::Edition;
+use crate::store::{Recipient, Status, Store};
+
+/// How `bulletin send` runs.
+#[derive(Debug, Clone, Default)]
+pub struct SendOptions {
+    /// List who would get what; send nothing.
+    pub dry_run: bool,
+    /// Send one test copy to this address instead; nothing is logged.
+    pub test_to: Option<String>,
+    /// Show a progress line on stderr.
+    pub progress: bool,
+}
+
+/// What a send did, for the summary and the exit code.
+#[derive(Debug, Default)]
+pub struct SendReport {
+    pub sent: usize,
+    pub already_sent: usize,
+    /// Messages found `sending` in the log (a killed run): sent again.
+    pub resent: usize,
+    /// 4xx or broken connections after every try: sent again next time.
+    pub deferred: Vec<(String, String)>,
+    /// 5xx: not sent again.
+    pub failed: Vec<(String, String)>,
+    /// Left out, by reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// `--dry-run`: who would get the edition.
+    pub would_send: Vec<String>,
+}
+
+impl SendReport {
+    pub fn ok(&self) -> bool {
+        self.deferred.is_empty() && self.failed.is_empty()
+    }
+
+    fn skip(&mut self, reason: impl Into<String>) {
+        *self.skipped.entry(reason.into()).or_default() += 1;
+    }
+}
+
+/// Where messages go.
+enum Sender {
+    Smtp(SmtpTransport),
+    /// One `.eml` file per message in this folder.
+    Files(PathBuf),
+}
+
+impl Sender {
+    fn new(config: &Config, mail: &Mail, newsletter: &str, number: u32) -> Result<Sender, String> {
+        match mail.transport {
+            Transport::File => Ok(Sender::Files(
+                config
+                    .out_dir()
+                    .join("mail")
+                    .join(newsletter)
+                    .join(number.to_string()),
+            )),
+            Transport::Smtp => smtp(&mail.smtp).map(Sender::Smtp),
+        }
+    }
+
+    /// One try: `Ok`, or whether a retry may help, with the reason.
+    fn send(&self, letter: &Letter, email: &str) -> Result<(), (bool, String)> {
+        match self {
+            Sender::Smtp(transport) => transport.send(&letter.message).map(|_| ()).map_err(|e| {
+                let reason = e.to_string().replace('\n', " ");
+                (!e.is_permanent(), reason)
+            }),
+            Sender::Files(folder) => write_eml(folder, email, &letter.message).map_err(|e| (false, e)),
+        }
+    }
+}
+
+fn smtp(settings: &Smtp) -> Result<SmtpTransport, String> {
+    let builder = match settings.security {
+        Security::None => SmtpTransport::builder_dangerous(&settings.host),
+        Security::Starttls => SmtpTransport::starttls_relay(&settings.host).map_err(|e| e.to_string())?,
+        Security::Tls => SmtpTransport::relay(&settings.host).map_err(|e| e.to_string())?,
+    };
+    let mut builder = builder
+        .port(settings.port)
+        .timeout(Some(Duration::from_secs(settings.timeout_secs)))
+        .pool_config(PoolConfig::new().max_size(settings.concurrency.max(1) as u32));
+    let env = |name: &Option<String>| {
+        name.as_ref()
+            .map(|n| std::env::var(n).map_err(|_| format!("set the environment variable {n}")))
+    };
+    match (env(&settings.username_env), env(&settings.password_env)) {
+        (Some(user), Some(password)) => builder = builder.credentials(Credentials::new(user?, password?)),
+        (None, None) => {}
+        _ => return Err("mail.smtp: set both username_env and password_env, or neither".into()),
+    }
+    Ok(builder.build())
+}
+
+fn write_eml(folder: &std::path::Path, email: &str, message: &Message) -> Result<(), String> {
+    std::fs::create_dir_all(folder).map_err(|e| format!("creating {}: {e}", folder.display()))?;
+    let name: String = email
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "@._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = folder.join(format!("{name}.eml"));
+    let temporary = path.with_extension("eml.tmp");
+    std::fs::write(&temporary, message.formatted())
+        .and_then(|_| std::fs::rename(&temporary, &path))
+        .map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// At most `rate` messages per second across all workers.
+struct RateLimit {
+    interval: Option<Duration>,
+    next: Mutex<Instant>,
+}
+
+impl RateLimit {
+    fn new(rate: f64) -> RateLimit {
+        RateLimit {
+            interval: (rate > 0.0).then(|| Duration::from_secs_f64(1.0 / rate)),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn wait(&self) {
+        let Some(interval) = self.interval else { return };
+        let slot = {
+            let mut next = self.next.lock().expect("rate limit poisoned");
+            let slot = (*next).max(Instant::now());
+            *next = slot + interval;
+            slot
+        };
+        std::thread::sleep(slot.saturating_duration_since(Instant::now()));
+    }
+}
+
+/// Sends `edition` to every eligible subscriber who does not have it yet.
+pub fn send_edition(
+    config: &Config,
+    store: &mut Store,
+    edition: &Edition,
+    options: &SendOptions,
+    now: DateTime<Utc>,
+) -> Result<SendReport, String> {
+    let mail = config
+        .mail
+        .as_ref()
+        .ok_or("no [mail] section in the config: nothing can be sent")?;
+    let newsletter = edition.newsletter;
+    let id = newsletter.id.get_ref().as_str();
+    let sender = Sender::new(config, mail, id, edition.number)?;
+    let template = MailTemplate::new(edition, &config.site, mail, now)?;
+    if let Some(to) = &options.test_to {
+        let key = Key::from_env(&mail.signing_key_env)?;
+        let email = super::normalise_email(to)?;
+        let letter = template.letter(&key, &email, "")?;
+        sender
+            .send(&letter, &email)
+            .map_err(|(_, reason)| format!("test copy to {email}: {reason}"))?;
+        return Ok(SendReport {
+            sent: 1,
+            ..SendReport::default()
+        });
+    }
+    let mut report = SendReport::default();
+    let states = store.deliveries(id, edition.number).map_err(|e| e.to_string())?;
+    let mut queue: Vec<Recipient> = Vec::new();
+    for recipient in store.recipients(id).map_err(|e| e.to_string())? {
+        let state = states.get(&recipient.email);
+        if recipient.unsubscribed {
+            report.skip("unsubscribed");
+        } else if recipient.hard_bounces >= mail.suppress_after_hard_bounces {
+            report.skip(format!(
+                "suppressed after {} hard bounces",
+                recipient.hard_bounces
+            ));
+        } else if let Err(skip) = admits(
+            newsletter.audience,
+            recipient.organisation_type,
+            &recipient.country,
+        ) {
+            report.skip(skip.as_str());
+        } else {
+            match state {
+                Some(Status::Sent) => report.already_sent += 1,
+                Some(Status::Failed(_)) => report.skip("failed permanently in an earlier send"),
+                Some(Status::Sending) => {
+                    report.resent += 1;
+                    queue.push(recipient);
+                }
+                Some(Status::Deferred(_)) | None => queue.push(recipient),
+            }
+        }
+    }
+    if options.dry_run {
+        report.would_send = queue.into_iter().map(|r| r.email).collect();
+        return Ok(report);
+    }
+    if queue.is_empty() {
+        return Ok(report);
+    }
+    let key = Key::from_env(&mail.signing_key_env)?;
+    let settings = &mail.smtp;
+    let run = Run {
+        edition: (id, edition.number),
+        template: &template,
+        key: &key,
+        sender: &sender,
+        settings,
+        store: Mutex::new(store),
+        rate: RateLimit::new(settings.rate_per_second),
+        next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        outcomes: Mutex::new(Vec::with_capacity(queue.len())),
+        now,
+    };
+    let workers = match mail.transport {
+        Transport::Smtp => settings.concurrency.clamp(1, queue.len()),
+        Transport::File => 1,
+    };
+    let fatal: Mutex<Option<String>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                if let Err(e) = run.work(&queue, options.progress) {
+                    fatal.lock().expect("poisoned").get_or_insert(e);
+                }
+            });
+        }
+    });
+    if options.progress {
+        eprintln!();
+    }
+    if let Some(error) = fatal.into_inner().expect("poisoned") {
+        return Err(error);
+    }
+    for (email, status) in run.outcomes.into_inner().expect("poisoned") {
+        match status {
+            Status::Sent => report.sent += 1,
+            Status::Deferred(reason) => report.deferred.push((email, reason)),
+            Status::Failed(reason) => report.failed.push((email, reason)),
+            Status::Sending => {}
+        }
+    }
+    report.deferred.sort();
+    report.failed.sort();
+    Ok(report)
+}
+
+/// What the workers share during one send.
+struct Run<'a, 's> {
+    edition: (&'a str, u32),
+    template: &'a MailTemplate,
+    key: &'a Key,
+    sender: &'a Sender,
+    settings: &'a Smtp,
+    store: Mutex<&'s mut Store>,
+    rate: RateLimit,
+    next: AtomicUsize,
+    done: AtomicUsize,
+    outcomes: Mutex<Vec<(String, Status)>>,
+    now: DateTime<Utc>,
+}
+
+impl Run<'_, '_> {
+    /// Takes recipients off the shared queue until it is empty. A store
+    /// error stops this worker: without the log, sending is not safe.
+    fn work(&self, queue: &[Recipient], progress: bool) -> Result<(), String> {
+        loop {
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(recipient) = queue.get(index) else {
+                return Ok(());
+            };
+            let status = match self.template.letter(self.key, &recipient.email, &recipient.name) {
+                Ok(letter) => {
+                    self.record(&recipient.email, &letter.message_id, &Status::Sending)?;
+                    let status = self.deliver(&letter, &recipient.email);
+                    self.record(&recipient.email, &letter.message_id, &status)?;
+                    status
+                }
+                Err(reason) => Status::Failed(reason),
+            };
+            self.outcomes
+                .lock()
+                .expect("poisoned")
+                .push((recipient.email.clone(), status));
+            let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+            if progress && (done.is_multiple_of(25) || done == queue.len()) {
+                eprint!("\rsending: {done}/{} messages", queue.len());
+                let _ = std::io::stderr().flush();
+            }
+        }
+    }
+
+    fn record(&self, email: &str, message_id: &str, status: &Status) -> Result<(), String> {
+        let mut store = self.store.lock().expect("poisoned");
+        store
+            .record_delivery(self.edition, email, message_id, status, self.now)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Tries up to `max_attempts` times, backing off between tries.
+    fn deliver(&self, letter: &Letter, email: &str) -> Status {
+        let attempts = self.settings.max_attempts.max(1);
+        for attempt in 1..=attempts {
+            self.rate.wait();
+            match self.sender.send(letter, email) {
+                Ok(()) => return Status::Sent,
+                Err((false, reason)) => return Status::Failed(reason),
+                Err((true, reason)) if attempt == attempts => {
+                    return Status::Deferred(format!("{reason} (after {attempts} tries)"));
+                }
+                Err((true, _)) => std::thread::sleep(self.back_off(attempt, email)),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// `retry_delay_ms × 2^(attempt-1)`, plus up to a quarter of it that
+    /// differs per address, so retries of many messages do not come in step.
+    fn back_off(&self, attempt: u32, email: &str) -> Duration {
+        let base = self
+            .settings
+            .retry_delay_ms
+            .saturating_mul(1 << (attempt - 1).min(16));
+        let spread = email
+            .bytes()
+            .fold(attempt as u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
+        Duration::from_millis(base + spread % (base / 4 + 1))
+    }
+}

@@ -1,0 +1,279 @@
+//! Subscribers: who they are, read from a CSV file, and who may receive
+//! which newsletter.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Audience, Config};
+
+/// What kind of reader a subscriber is; the EU-only newsletters go to the
+/// first two only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrganisationType {
+    Company,
+    Organisation,
+    Individual,
+}
+
+impl OrganisationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganisationType::Company => "company",
+            OrganisationType::Organisation => "organisation",
+            OrganisationType::Individual => "individual",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<OrganisationType> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "company" => Some(OrganisationType::Company),
+            "organisation" | "organization" => Some(OrganisationType::Organisation),
+            "individual" => Some(OrganisationType::Individual),
+            _ => None,
+        }
+    }
+}
+
+/// One subscriber, as imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subscriber {
+    /// Normalised: the domain in lowercase, the local part as given.
+    pub email: String,
+    /// Free of control and bidi characters, so it can go in a header.
+    pub name: String,
+    pub organisation: String,
+    pub organisation_type: OrganisationType,
+    /// ISO 3166-1 alpha-2, uppercase.
+    pub country: String,
+    pub newsletters: Vec<String>,
+    pub consent: NaiveDate,
+}
+
+/// A CSV row that could not be imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// The columns of a subscriber CSV file, in any order.
+#[derive(Debug, Deserialize)]
+struct Row {
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    organisation: String,
+    organisation_type: String,
+    country: String,
+    /// Newsletter ids separated by `;`, `,` or spaces.
+    newsletters: String,
+    consent_date: String,
+}
+
+/// Parses a subscriber CSV: the good rows, and each bad row with its line.
+pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<RowError>), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("cannot read the header line: {e}"))?
+        .clone();
+    for required in [
+        "email",
+        "organisation_type",
+        "country",
+        "newsletters",
+        "consent_date",
+    ] {
+        if !headers.iter().any(|h| h == required) {
+            return Err(format!(
+                "the header line has no `{required}` column; expected email, name, organisation, organisation_type, country, newsletters, consent_date"
+            ));
+        }
+    }
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for record in reader.records() {
+        let (line, parsed) = match record {
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| p.line());
+                let row = record
+                    .deserialize::<Row>(Some(&headers))
+                    .map_err(|e| e.to_string());
+                (line, row.and_then(|row| subscriber(config, row)))
+            }
+            Err(e) => (e.position().map_or(0, |p| p.line()), Err(e.to_string())),
+        };
+        match parsed {
+            Ok(subscriber) => good.push(subscriber),
+            Err(reason) => bad.push(RowError { line, reason }),
+        }
+    }
+    Ok((good, bad))
+}
+
+fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
+    let email = normalise_email(&row.email)?;
+    let organisation_type = OrganisationType::parse(&row.organisation_type).ok_or_else(|| {
+        format!(
+            "organisation_type {:?}: expected company, organisation or individual",
+            row.organisation_type
+        )
+    })?;
+    let country = row.country.trim().to_ascii_uppercase();
+    if !is_country(&country) {
+        return Err(format!(
+            "country {:?}: not an ISO 3166-1 alpha-2 code",
+            row.country
+        ));
+    }
+    let newsletters: Vec<String> = row
+        .newsletters
+        .split(|c: char| c == ';' || c == ',' || c.is_whitespace())
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .collect();
+    if newsletters.is_empty() {
+        return Err("newsletters: none given".into());
+    }
+    if let Some(unknown) = newsletters.iter().find(|id| config.newsletter(id).is_none()) {
+        return Err(format!(
+            "unknown newsletter {unknown:?}; expected one of: {}",
+            config.newsletter_ids()
+        ));
+    }
+    let consent = NaiveDate::parse_from_str(row.consent_date.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("consent_date {:?}: expected YYYY-MM-DD", row.consent_date))?;
+    Ok(Subscriber {
+        email,
+        name: clean_text(&row.name),
+        organisation: clean_text(&row.organisation),
+        organisation_type,
+        country,
+        newsletters,
+        consent,
+    })
+}
+
+/// A valid address with its domain in lowercase (domains are
+/// case-insensitive; local parts may not be).
+pub fn normalise_email(email: &str) -> Result<String, String> {
+    let email = email.trim();
+    let address: lettre::Address = email
+        .parse()
+        .map_err(|e| format!("email {email:?}: invalid address ({e})"))?;
+    Ok(format!(
+        "{}@{}",
+        address.user(),
+        address.domain().to_ascii_lowercase()
+    ))
+}
+
+/// Control characters (CR, LF, NUL…), bidi overrides and zero-width
+/// characters removed, whitespace collapsed: safe in a header and a greeting.
+pub fn clean_text(text: &str) -> String {
+    let kept: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .filter(|c| !matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'))
+        .collect();
+    kept.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Why a subscriber does not get a newsletter, for the send report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Skip {
+    Individual,
+    OutsideEu,
+}
+
+impl Skip {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Skip::Individual => "an individual, and the newsletter is for EU companies/organisations",
+            Skip::OutsideEu => "outside the EU-27, and the newsletter is for EU companies/organisations",
+        }
+    }
+}
+
+/// Whether the audience rule lets this subscriber receive the newsletter.
+pub fn admits(audience: Audience, organisation_type: OrganisationType, country: &str) -> Result<(), Skip> {
+    match audience {
+        Audience::Everyone => Ok(()),
+        Audience::EuOrganisations if organisation_type == OrganisationType::Individual => {
+            Err(Skip::Individual)
+        }
+        Audience::EuOrganisations if !EU_27.contains(&country) => Err(Skip::OutsideEu),
+        Audience::EuOrganisations => Ok(()),
+    }
+}
+
+/// The member states of the European Union (ISO 3166-1 alpha-2; Greece is GR).
+pub const EU_27: [&str; 27] = [
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
+    "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+];
+
+fn is_country(code: &str) -> bool {
+    code.len() == 2 && ISO_3166.split(' ').any(|c| c == code)
+}
+
+/// Every ISO 3166-1 alpha-2 code.
+const ISO_3166: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ \
+BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES \
+ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO \
+IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK \
+ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR \
+PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK \
+TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_the_domain_only() {
+        assert_eq!(
+            normalise_email(" Jane.Doe@Example.EU ").unwrap(),
+            "Jane.Doe@example.eu"
+        );
+        assert!(normalise_email("not an address").is_err());
+        assert!(normalise_email("a@b.example\r\nBcc: x@y.example").is_err());
+    }
+
+    #[test]
+    fn cleans_names_for_headers() {
+        assert_eq!(
+            clean_text("Jane\r\nBcc: evil@example.com\0"),
+            "Jane Bcc: evil@example.com"
+        );
+        assert_eq!(clean_text("Ali\u{202E}ce\u{200B}"), "Alice");
+    }
+
+    #[test]
+    fn eu_only_audience() {
+        let eu = Audience::EuOrganisations;
+        assert_eq!(admits(eu, OrganisationType::Company, "DE"), Ok(()));
+        assert_eq!(admits(eu, OrganisationType::Organisation, "GR"), Ok(()));
+        assert_eq!(admits(eu, OrganisationType::Company, "JP"), Err(Skip::OutsideEu));
+        assert_eq!(admits(eu, OrganisationType::Company, "GB"), Err(Skip::OutsideEu));
+        assert_eq!(
+            admits(eu, OrganisationType::Individual, "FR"),
+            Err(Skip::Individual)
+        );
+        assert_eq!(
+            admits(Audience::Everyone, OrganisationType::Individual, "JP"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn knows_country_codes() {
+        assert!(is_country("JP") && is_country("EE") && is_country("VN"));
+        assert!(!is_country("EU") && !is_country("XX") && !is_country("J"));
+        assert_eq!(ISO_3166.split(' ').count(), 249);
+    }
+}

@@ -1,0 +1,108 @@
+//! The delivery log: one row per message, written before the SMTP
+//! transaction and after it, so a send that is killed resumes where it
+//! stopped.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{TransactionBehavior, params};
+
+use super::{Result, Store, classify_error};
+
+/// Where one message stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Handed to the SMTP server; no answer recorded yet. Found on a
+    /// resume, it means the run was killed mid-transaction.
+    Sending,
+    Sent,
+    /// A 4xx reply or a broken connection after every try: sent again next time.
+    Deferred(String),
+    /// A 5xx reply: not sent again.
+    Failed(String),
+}
+
+impl Status {
+    fn parts(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Status::Sending => ("sending", None),
+            Status::Sent => ("sent", None),
+            Status::Deferred(reason) => ("deferred", Some(reason)),
+            Status::Failed(reason) => ("failed", Some(reason)),
+        }
+    }
+
+    fn from_parts(status: &str, error: Option<String>) -> Status {
+        let error = error.unwrap_or_default();
+        match status {
+            "sent" => Status::Sent,
+            "deferred" => Status::Deferred(error),
+            "failed" => Status::Failed(error),
+            _ => Status::Sending,
+        }
+    }
+}
+
+impl Store {
+    /// Where each message of one edition stands, by email.
+    pub fn deliveries(&self, newsletter: &str, number: u32) -> Result<HashMap<String, Status>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT email, status, error FROM deliveries WHERE newsletter = ?1 AND number = ?2")
+            .map_err(|e| self.error(e))?;
+        statement
+            .query_map(params![newsletter, number], |row| {
+                Ok((
+                    row.get(0)?,
+                    Status::from_parts(&row.get::<_, String>(1)?, row.get(2)?),
+                ))
+            })
+            .map_err(|e| self.error(e))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.error(e))
+    }
+
+    /// Records a message's new status; a permanent failure also counts a
+    /// hard bounce against the address, in the same transaction.
+    pub fn record_delivery(
+        &mut self,
+        (newsletter, number): (&str, u32),
+        email: &str,
+        message_id: &str,
+        status: &Status,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| classify_error(&path, e);
+        let (label, error) = status.parts();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        tx.execute(
+            "INSERT INTO deliveries (newsletter, number, email, message_id, status, attempts, error, updated)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT DO UPDATE SET status = excluded.status, error = excluded.error,
+                updated = excluded.updated, attempts = attempts + excluded.attempts",
+            params![
+                newsletter,
+                number,
+                email,
+                message_id,
+                label,
+                i64::from(*status == Status::Sending),
+                error,
+                now.to_rfc3339()
+            ],
+        )
+        .map_err(err)?;
+        if matches!(status, Status::Failed(_)) {
+            tx.execute(
+                "UPDATE subscribers SET hard_bounces = hard_bounces + 1 WHERE email = ?1",
+                [email],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+}
