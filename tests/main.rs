@@ -5,6 +5,7 @@ mod common;
 
 mod build;
 mod config_errors;
+mod deliver;
 mod http_sources;
 mod items;
 mod store;

@@ -1,9 +1,14 @@
 //! Helpers: a project folder in a temp dir, the binary, a tiny HTTP server.
 
 pub mod http;
+pub mod sink;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// The environment variable the test configs name for the signing key.
+pub const KEY_ENV: &str = "BULLETIN_TEST_KEY";
+pub const KEY: &str = "test-signing-key-0123456789";
 
 /// The repository root, where the bundled `config.toml` and `feeds/` live.
 pub fn repo() -> PathBuf {
@@ -46,13 +51,15 @@ impl Project {
     }
 
     /// `bulletin ARGS --config <project>/config.toml`, ready to run.
+    /// The signing key is in [`KEY_ENV`].
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_bulletin"));
         command
             .args(args)
             .arg("--config")
             .arg(self.path("config.toml"))
-            .current_dir(self.dir.path());
+            .current_dir(self.dir.path())
+            .env(KEY_ENV, KEY);
         command
     }
 

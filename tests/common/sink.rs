@@ -1,0 +1,181 @@
+//! Postfix's `smtp-sink` on 127.0.0.1: a real SMTP server that dumps each
+//! message it accepts to a file, with its fault injection options.
+//!
+//! When it is not installed, a test skips with a loud message on a
+//! developer's machine and fails under CI (`CI` set), where `.ci/run`
+//! installs it: CI can never skip these tests silently.
+
+use std::collections::HashMap;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Sink {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+fn program() -> Option<PathBuf> {
+    ["/usr/sbin/smtp-sink", "/usr/bin/smtp-sink"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+impl Sink {
+    /// A sink on a free port with these extra options, or `None` (skip).
+    pub fn start(options: &[&str]) -> Option<Sink> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Sink::start_on(port, options)
+    }
+
+    /// A sink on `port` (e.g. a restarted server), or `None` (skip).
+    pub fn start_on(port: u16, options: &[&str]) -> Option<Sink> {
+        let Some(program) = program() else {
+            if std::env::var_os("CI").is_some() {
+                panic!("smtp-sink is not installed; .ci/run installs it (Debian package postfix)");
+            }
+            eprintln!(
+                "\n*** SKIPPED: smtp-sink is not installed (apt-get install postfix); this test needs a real SMTP server ***\n"
+            );
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new(program);
+        if is_root() {
+            // As root, smtp-sink insists on dropping privileges; its dumps are then written as nobody.
+            Command::new("chown")
+                .arg("nobody")
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            command.args(["-u", "nobody"]);
+        }
+        let template = format!("{}/%H%M%S.", dir.path().display());
+        let child = command
+            .args(options)
+            .args(["-d", &template, &format!("127.0.0.1:{port}"), "128"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("smtp-sink starts");
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "smtp-sink did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(Sink { port, dir, child })
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Every message received, as dumped (headers with `X-Rcpt-Args` first).
+    pub fn messages(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())
+            .collect()
+    }
+
+    /// How many times each Message-ID arrived.
+    pub fn message_ids(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for message in self.messages() {
+            *counts
+                .entry(header(&message, "Message-ID").expect("a Message-ID"))
+                .or_default() += 1;
+        }
+        counts
+    }
+
+    /// (recipient, List-Id) of every message received.
+    pub fn deliveries(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = self
+            .messages()
+            .iter()
+            .map(|m| {
+                let rcpt = header(m, "X-Rcpt-Args").unwrap();
+                let rcpt = rcpt
+                    .trim_start_matches('<')
+                    .split('>')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                let list = header(m, "List-Id").unwrap();
+                let list = list
+                    .rsplit('<')
+                    .next()
+                    .unwrap()
+                    .split('.')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                (rcpt, list)
+            })
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of a header, unfolded, from a raw message.
+pub fn header(message: &str, name: &str) -> Option<String> {
+    let head = message
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or(message)
+        .replace("\r\n", "\n");
+    let head = head.split("\n\n").next().unwrap().to_string();
+    let mut value: Option<String> = None;
+    for line in head.lines() {
+        if let Some(current) = value.as_mut() {
+            if line.starts_with([' ', '\t']) {
+                current.push(' ');
+                current.push_str(line.trim());
+                continue;
+            }
+            break;
+        }
+        if let Some((key, rest)) = line.split_once(':')
+            && key.eq_ignore_ascii_case(name)
+        {
+            value = Some(rest.trim().to_string());
+        }
+    }
+    value
+}

@@ -1,0 +1,533 @@
+//! Subscribers and delivery against Postfix's smtp-sink on 127.0.0.1: who
+//! gets what, what a message looks like, retries, hard failures, a send
+//! killed half-way, and the unsubscribe endpoint.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use bulletin::deliver::{Key, sign, verify};
+
+use crate::common::sink::{Sink, header};
+use crate::common::{KEY, KEY_ENV, Project};
+
+const SUBSCRIBERS: &str = "\
+email,name,organisation,organisation_type,country,newsletters,consent_date
+jane@Example.DE,Jane Doe,Acme GmbH,company,DE,eu-japan-news;about-japan;tax-procurement,2025-01-10
+taro@example.jp,Yamada Taro,Example KK,company,JP,eu-japan-news;about-japan;tax-procurement,2025-02-01
+solo@example.fr,Solo Reader,,individual,FR,about-japan;tech-transfer,2025-03-01
+left@example.nl,Left Early,Leaving BV,company,NL,about-japan;eu-japan-news,2025-03-02
+";
+
+fn mail_config(port: u16, extra: &str) -> String {
+    format!(
+        r#"
+[mail]
+from = "EU-Japan Centre <newsletters@eu-japan.eu>"
+reply_to = "info@eu-japan.eu"
+unsubscribe_url = "https://news.eu-japan.eu/unsubscribe"
+unsubscribe_mailto = "unsubscribe@eu-japan.eu"
+signing_key_env = "{KEY_ENV}"
+transport = "smtp"
+
+[mail.smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout_secs = 5
+max_attempts = 2
+retry_delay_ms = 20
+{extra}
+"#
+    )
+}
+
+/// The bundled default with subscribers, sending to `port`.
+fn project(port: u16, extra: &str, subscribers: &str) -> Project {
+    let project = Project::bundled();
+    let config = project.read("config.toml") + &mail_config(port, extra);
+    project.write("config.toml", &config);
+    project.write("subscribers.csv", subscribers);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project
+}
+
+fn key() -> Key {
+    Key::new(KEY.as_bytes().to_vec()).unwrap()
+}
+
+#[test]
+fn each_newsletter_reaches_exactly_its_audience() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = project(sink.port, "", SUBSCRIBERS);
+    project
+        .run(&["subscribers", "unsubscribe", "left@EXAMPLE.NL"])
+        .assert_code(0);
+    let run = project.run(&["run", "--date", "2026-11-23"]);
+    run.assert_code(0);
+    let got: BTreeSet<(String, String)> = sink.deliveries().into_iter().collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("jane@example.de", "about-japan"),
+        ("jane@example.de", "eu-japan-news"),
+        ("jane@example.de", "tax-procurement"),
+        ("solo@example.fr", "tech-transfer"),
+        ("taro@example.jp", "eu-japan-news"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(
+        got, expected,
+        "an individual, a non-EU company and an unsubscribed address get no EU-only newsletter"
+    );
+    assert_eq!(sink.messages().len(), 5, "one copy each");
+    assert!(
+        run.stdout
+            .contains("about-japan No. 1: sent 1, already sent 0, deferred 0, failed 0"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("skipped 1: an individual"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("skipped 1: outside the EU-27"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("skipped 1: unsubscribed"), "{}", run.stdout);
+    let again = project.run(&["run", "--date", "2026-11-23"]);
+    again.assert_code(0);
+    assert!(
+        again.stdout.contains("about-japan No. 1: sent 0, already sent 1"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(sink.messages().len(), 5, "a second run sends nothing");
+}
+
+#[test]
+fn messages_are_multipart_with_one_click_unsubscribe() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = project(sink.port, "", SUBSCRIBERS);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let message = sink
+        .messages()
+        .into_iter()
+        .find(|m| {
+            header(m, "List-Id").unwrap().contains("about-japan") && header(m, "To").unwrap().contains("jane")
+        })
+        .expect("Jane's about-japan message");
+    assert_eq!(
+        header(&message, "From").unwrap(),
+        "\"EU-Japan Centre\" <newsletters@eu-japan.eu>"
+    );
+    assert_eq!(header(&message, "Reply-To").unwrap(), "info@eu-japan.eu");
+    assert_eq!(header(&message, "To").unwrap(), "\"Jane Doe\" <jane@example.de>");
+    let subject = header(&message, "Subject").unwrap();
+    assert!(
+        subject.contains("No. 1") && subject.contains("23/11/2026"),
+        "{subject}"
+    );
+    assert_eq!(
+        header(&message, "List-Id").unwrap(),
+        "\"\\\"About Japan\\\" e-News\" <about-japan.eu-japan.eu>".replace("\\\"", "'")
+    );
+    assert_eq!(
+        header(&message, "List-Unsubscribe-Post").unwrap(),
+        "List-Unsubscribe=One-Click"
+    );
+    let unsubscribe = header(&message, "List-Unsubscribe").unwrap();
+    let https = unsubscribe
+        .split("<https://news.eu-japan.eu/unsubscribe?t=")
+        .nth(1)
+        .unwrap();
+    let token = &https[..https.find('>').unwrap()];
+    let request = verify(&key(), token).expect("the token verifies");
+    assert_eq!(
+        (request.email.as_str(), request.newsletter.as_str()),
+        ("jane@example.de", "about-japan")
+    );
+    assert!(unsubscribe.contains(&format!(
+        "<mailto:unsubscribe@eu-japan.eu?subject=unsubscribe%20{token}>"
+    )));
+    let message_id = header(&message, "Message-ID").unwrap();
+    assert!(
+        message_id.ends_with(".about-japan.1@eu-japan.eu>"),
+        "{message_id}"
+    );
+    assert!(
+        header(&message, "Content-Type")
+            .unwrap()
+            .starts_with("multipart/alternative;")
+    );
+    assert!(message.contains("Content-Type: text/plain; charset=utf-8"));
+    assert!(message.contains("Content-Type: text/html; charset=utf-8"));
+    assert!(message.contains("Dear Jane Doe,"), "a personal greeting");
+}
+
+#[test]
+fn soft_rejects_are_deferred_then_delivered_once() {
+    let Some(rejecting) = Sink::start(&["-r", "RCPT"]) else {
+        return;
+    };
+    let port = rejecting.port;
+    let project = project(port, "", SUBSCRIBERS);
+    let first = project.run(&["run", "--date", "2026-11-23"]);
+    first.assert_code(5);
+    assert!(
+        first.stderr.contains("deferred: jane@example.de:"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stderr.contains("450"),
+        "the server's reply is shown: {}",
+        first.stderr
+    );
+    assert!(rejecting.messages().is_empty());
+    rejecting.stop();
+    let healthy = Sink::start_on(port, &[]).unwrap();
+    let second = project.run(&["send", "--newsletter", "eu-japan-news"]);
+    second.assert_code(0);
+    assert!(
+        second
+            .stdout
+            .contains("eu-japan-news No. 1: sent 3, already sent 0, deferred 0, failed 0"),
+        "{}",
+        second.stdout
+    );
+    let ids = healthy.message_ids();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.values().all(|count| *count == 1), "{ids:?}");
+}
+
+#[test]
+fn hard_rejects_are_recorded_and_not_retried() {
+    let Some(sink) = Sink::start(&["-f", "RCPT"]) else {
+        return;
+    };
+    let project = project(sink.port, "", SUBSCRIBERS);
+    let run = project.run(&["run", "--date", "2026-11-23"]);
+    run.assert_code(5);
+    assert!(
+        run.stderr
+            .contains("failed: jane@example.de: permanent error (500)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("skipped 1: suppressed after 2 hard bounces"),
+        "Jane, after eu-japan-news and about-japan failed: {}",
+        run.stdout
+    );
+    let again = project.run(&["send", "--newsletter", "about-japan"]);
+    again.assert_code(0);
+    assert!(
+        again
+            .stdout
+            .contains("sent 0, already sent 0, deferred 0, failed 0"),
+        "not retried: {}",
+        again.stdout
+    );
+    let list = project.run(&["subscribers", "list", "--format", "json"]).json();
+    let jane = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == "jane@example.de")
+        .unwrap();
+    assert_eq!(
+        jane["hard_bounces"], 2,
+        "one per message that failed, then suppressed"
+    );
+}
+
+#[test]
+fn server_down_at_start_records_nothing_as_sent() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let project = project(port, "", SUBSCRIBERS);
+    let run = project.run(&["run", "--date", "2026-11-23"]);
+    run.assert_code(5);
+    assert!(
+        run.stderr.contains("deferred: jane@example.de: "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.to_lowercase().contains("connection refused"),
+        "{}",
+        run.stderr
+    );
+    let Some(sink) = Sink::start_on(port, &[]) else {
+        return;
+    };
+    project
+        .run(&["send", "--newsletter", "about-japan"])
+        .assert_code(0);
+    let expected = [
+        ("jane@example.de", "about-japan"),
+        ("left@example.nl", "about-japan"),
+    ];
+    assert_eq!(
+        sink.deliveries(),
+        expected.map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+}
+
+#[test]
+fn a_killed_send_resumes_without_losing_anyone() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let mut csv =
+        String::from("email,name,organisation,organisation_type,country,newsletters,consent_date\n");
+    for i in 0..300 {
+        csv.push_str(&format!(
+            "reader{i:03}@example.eu,Reader {i},Org {i},company,BE,tech-transfer,2025-01-01\n"
+        ));
+    }
+    let project = project(sink.port, "rate_per_second = 150.0\nconcurrency = 4", &csv);
+    project
+        .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
+        .assert_code(1);
+    project.run(&["fetch"]).assert_code(0);
+    project
+        .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
+        .assert_code(0);
+    let mut child = project
+        .command(&["send", "--newsletter", "tech-transfer"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(900));
+    child.kill().unwrap(); // SIGKILL, half-way through
+    child.wait().unwrap();
+    let before = sink.messages().len();
+    assert!(before > 20 && before < 300, "killed half-way: {before} sent");
+    let resume = project.run(&["send", "--newsletter", "tech-transfer"]);
+    resume.assert_code(0);
+    let resent: usize = resume
+        .stdout
+        .lines()
+        .flat_map(|line| line.split(", "))
+        .find_map(|part| part.strip_suffix(" sent again after an interrupted send"))
+        .map_or(0, |n| n.trim().parse().unwrap());
+    let ids = sink.message_ids();
+    assert_eq!(ids.len(), 300, "every subscriber got the edition");
+    let duplicates: usize = ids.values().map(|count| count - 1).sum();
+    assert!(
+        duplicates <= resent,
+        "duplicates ({duplicates}) only from the documented window ({resent} in flight)"
+    );
+    assert!(
+        resent <= 4,
+        "at most one message per connection was in flight: {resent}"
+    );
+}
+
+#[test]
+fn test_copy_and_dry_run_are_not_deliveries() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = project(sink.port, "", SUBSCRIBERS);
+    project.run(&["fetch"]).assert_code(0);
+    project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
+    let dry = project.run(&["send", "--newsletter", "eu-japan-news", "--dry-run"]);
+    dry.assert_code(0);
+    assert!(
+        dry.stdout
+            .contains("would send eu-japan-news No. 1 to jane@example.de"),
+        "{}",
+        dry.stdout
+    );
+    assert!(sink.messages().is_empty(), "a dry run sends nothing");
+    project
+        .run(&[
+            "send",
+            "--newsletter",
+            "eu-japan-news",
+            "--to",
+            "editor@eu-japan.eu",
+        ])
+        .assert_code(0);
+    assert_eq!(
+        sink.deliveries(),
+        [("editor@eu-japan.eu".to_string(), "eu-japan-news".to_string())]
+    );
+    let real = project.run(&["send", "--newsletter", "eu-japan-news"]);
+    real.assert_code(0);
+    assert!(
+        real.stdout.contains("sent 3, already sent 0"),
+        "the test copy was not logged: {}",
+        real.stdout
+    );
+}
+
+#[test]
+fn import_reports_bad_rows_and_keeps_unsubscriptions() {
+    let project = Project::bundled();
+    let config = project.read("config.toml") + &mail_config(25, "");
+    project.write("config.toml", &config);
+    project.write(
+        "subscribers.csv",
+        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+         ok@example.de,Ok,Org,company,DE,about-japan,2025-01-01\n\
+         not-an-address,X,Org,company,DE,about-japan,2025-01-01\n\
+         a@example.de,X,Org,company,DE,about-japon,2025-01-01\n\
+         b@example.de,X,Org,company,ZZ,about-japan,2025-01-01\n\
+         \"eve@example.de\",\"Eve\r\nBcc: victim@example.com\",Org,company,DE,about-japan,2025-01-01\n",
+    );
+    let run = project.run(&["subscribers", "import", "subscribers.csv"]);
+    run.assert_code(3);
+    assert!(
+        run.stderr
+            .contains("subscribers.csv:3: email \"not-an-address\": invalid address"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("subscribers.csv:4: unknown newsletter \"about-japon\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("subscribers.csv:5: country \"ZZ\": not an ISO 3166-1 alpha-2 code"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("2 rows imported (2 new, 0 updated), 3 rejected"),
+        "{}",
+        run.stdout
+    );
+    project
+        .run(&[
+            "subscribers",
+            "unsubscribe",
+            "OK@EXAMPLE.DE",
+            "--newsletter",
+            "about-japan",
+        ])
+        .assert_code(1);
+    project
+        .run(&[
+            "subscribers",
+            "unsubscribe",
+            "ok@EXAMPLE.DE",
+            "--newsletter",
+            "about-japan",
+        ])
+        .assert_code(0);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(3);
+    let list = project.run(&["subscribers", "list", "--format", "json"]).json();
+    let ok = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == "ok@example.de")
+        .unwrap();
+    assert_eq!(
+        ok["newsletters"],
+        serde_json::json!([]),
+        "re-import does not resubscribe"
+    );
+    assert_eq!(ok["unsubscribed"], serde_json::json!(["about-japan"]));
+    let eve = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == "eve@example.de")
+        .unwrap();
+    assert_eq!(
+        eve["name"], "Eve Bcc: victim@example.com",
+        "line breaks cannot reach a header"
+    );
+}
+
+/// Starts `bulletin serve` on a free port; returns the child and the URL it serves.
+fn serve(project: &Project) -> (std::process::Child, String) {
+    let mut child = project
+        .command(&["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("the address")
+        .to_string();
+    (child, url)
+}
+
+#[test]
+fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
+    let project = project(25, "", SUBSCRIBERS);
+    let (mut server, url) = serve(&project);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let token = sign(&key(), "jane@example.de", "about-japan");
+    let subscribed = |project: &Project| {
+        let list = project
+            .run(&[
+                "subscribers",
+                "list",
+                "--newsletter",
+                "about-japan",
+                "--format",
+                "json",
+            ])
+            .json();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["email"] == "jane@example.de")
+    };
+    let mut page = agent.get(format!("{url}?t={token}")).call().unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let body = page.body_mut().read_to_string().unwrap();
+    assert!(
+        body.contains("<form method=\"post\"") && body.contains("jane@example.de"),
+        "{body}"
+    );
+    assert!(subscribed(&project), "GET changes nothing");
+    let mut forged = token.clone();
+    forged.replace_range(0..4, "AAAA");
+    let bad = agent
+        .post(format!("{url}?t={forged}"))
+        .send("List-Unsubscribe=One-Click")
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    assert!(subscribed(&project), "a forged token changes nothing");
+    for _ in 0..2 {
+        let mut done = agent
+            .post(format!("{url}?t={token}"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send("List-Unsubscribe=One-Click")
+            .unwrap();
+        assert_eq!(done.status().as_u16(), 200, "one-click, and again: idempotent");
+        assert!(
+            done.body_mut()
+                .read_to_string()
+                .unwrap()
+                .contains("You are unsubscribed")
+        );
+    }
+    assert!(!subscribed(&project), "POST unsubscribed");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
