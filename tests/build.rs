@@ -217,3 +217,52 @@ newsletters = ["digest"]
         "canonical link without utm_source"
     );
 }
+
+#[test]
+fn an_edition_gmail_would_clip_gets_a_warning() {
+    let project = Project::empty();
+    project.write(
+        "config.toml",
+        r#"
+[site]
+name = "Test centre"
+base_url = "https://centre.example/"
+
+[[newsletter]]
+id = "digest"
+title = "Digest"
+description = "All of it"
+audience = "everyone"
+
+[[newsletter.section]]
+id = "news"
+title = "News"
+kinds = ["news"]
+limit = 50
+
+[[source]]
+name = "Long reads"
+local = "feeds/local"
+newsletters = ["digest"]
+"#,
+    );
+    let paragraph = "A long paragraph about trade between the European Union and Japan. ".repeat(40);
+    for i in 0..40 {
+        project.write(
+            &format!("feeds/local/{i}.md"),
+            &format!("+++\ntitle = \"Long read {i}\"\nlink = \"https://long.example/{i}\"\npublished = 2026-11-20\n+++\n{paragraph}\n"),
+        );
+    }
+    let run = project.run(&["run", "--date", "2026-11-23"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("warning: digest No. 1 is 1"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Gmail clips messages past about 100 KB"),
+        "{}",
+        run.stderr
+    );
+}

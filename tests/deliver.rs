@@ -43,11 +43,17 @@ retry_delay_ms = 20
     )
 }
 
+/// The bundled config with its `[mail]` section (the last) sending to `port`.
+fn with_mail(project: &Project, port: u16, extra: &str) {
+    let config = project.read("config.toml");
+    let bundled = &config[..config.find("\n[mail]").expect("the bundled config has [mail]")];
+    project.write("config.toml", &(bundled.to_string() + &mail_config(port, extra)));
+}
+
 /// The bundled default with subscribers, sending to `port`.
 fn project(port: u16, extra: &str, subscribers: &str) -> Project {
     let project = Project::bundled();
-    let config = project.read("config.toml") + &mail_config(port, extra);
-    project.write("config.toml", &config);
+    with_mail(&project, port, extra);
     project.write("subscribers.csv", subscribers);
     project
         .run(&["subscribers", "import", "subscribers.csv"])
@@ -369,8 +375,7 @@ fn test_copy_and_dry_run_are_not_deliveries() {
 #[test]
 fn import_reports_bad_rows_and_keeps_unsubscriptions() {
     let project = Project::bundled();
-    let config = project.read("config.toml") + &mail_config(25, "");
-    project.write("config.toml", &config);
+    with_mail(&project, 25, "");
     project.write(
         "subscribers.csv",
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
@@ -530,4 +535,32 @@ fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
     assert!(!subscribed(&project), "POST unsubscribed");
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+#[test]
+fn the_bundled_file_transport_writes_one_eml_per_message() {
+    let project = Project::bundled();
+    let config = project
+        .read("config.toml")
+        .replace("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
+    project.write("config.toml", &config);
+    project.write("subscribers.csv", SUBSCRIBERS);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let eml = project.read("out/mail/about-japan/1/jane@example.de.eml");
+    assert!(eml.contains("Dear Jane Doe,"), "{eml}");
+    assert!(
+        header(&eml, "List-Unsubscribe")
+            .unwrap()
+            .contains("https://newsletters.eu-japan.eu/unsubscribe?t=")
+    );
+    let about_japan = std::fs::read_dir(project.path("out/mail/about-japan/1"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        about_japan, 2,
+        "Jane and Left Early; not the individual nor the Japanese company"
+    );
 }

@@ -137,6 +137,9 @@ fn publish(
     Ok(())
 }
 
+/// Gmail shows "[Message clipped]" past about this many bytes of HTML.
+const GMAIL_CLIPS_AT: usize = 100 * 1024;
+
 /// Output paths of an edition, relative to the output folder.
 fn paths(newsletter: &str, date: NaiveDate) -> (String, String) {
     (
@@ -147,6 +150,14 @@ fn paths(newsletter: &str, date: NaiveDate) -> (String, String) {
 
 fn write_edition(config: &Config, edition: &Edition) -> Result<()> {
     let rendered = render_edition(edition, &config.site, Reader::Web).context("rendering an edition")?;
+    if rendered.html.len() > GMAIL_CLIPS_AT {
+        eprintln!(
+            "warning: {} No. {} is {} KB of HTML; Gmail clips messages past about 100 KB (lower the section limits)",
+            edition.newsletter.id.get_ref(),
+            edition.number,
+            rendered.html.len() / 1024
+        );
+    }
     let (html, text) = paths(edition.newsletter.id.get_ref(), edition.date);
     let out = config.out_dir();
     write_atomically(&out.join(html), &rendered.html)?;
