@@ -4,6 +4,7 @@
 mod message;
 mod send;
 mod serve;
+mod smtp;
 mod subscribers;
 mod token;
 

@@ -17,14 +17,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::{PoolConfig, SmtpTransport};
-use lettre::{Message, Transport as _};
+use lettre::Message;
 
 use super::message::{Letter, MailTemplate};
+use super::smtp::{Failure, Session, SmtpClient};
 use super::subscribers::admits;
 use super::token::Key;
-use crate::config::{Config, Mail, Security, Smtp, Transport};
+use crate::config::{Config, Mail, Smtp, Transport};
 use crate::editions::Edition;
 use crate::store::{Recipient, Status, Store};
 
@@ -68,7 +67,7 @@ impl SendReport {
 
 /// Where messages go.
 enum Sender {
-    Smtp(SmtpTransport),
+    Smtp(SmtpClient),
     /// One `.eml` file per message in this folder.
     Files(PathBuf),
 }
@@ -83,42 +82,38 @@ impl Sender {
                     .join(newsletter)
                     .join(number.to_string()),
             )),
-            Transport::Smtp => smtp(&mail.smtp).map(Sender::Smtp),
+            Transport::Smtp => SmtpClient::new(&mail.smtp).map(Sender::Smtp),
         }
     }
 
-    /// One try: `Ok`, or whether a retry may help, with the reason.
-    fn send(&self, letter: &Letter, email: &str) -> Result<(), (bool, String)> {
+    /// One try on this worker's session: `Ok`, or the failure.
+    fn send(&self, session: &mut Session, letter: &Letter, email: &str) -> Result<(), Failure> {
         match self {
-            Sender::Smtp(transport) => transport.send(&letter.message).map(|_| ()).map_err(|e| {
-                let reason = e.to_string().replace('\n', " ");
-                (!e.is_permanent(), reason)
+            Sender::Smtp(client) => {
+                let envelope = letter.message.envelope();
+                let permanent = |reason: &str| Failure {
+                    transient: false,
+                    reason: reason.into(),
+                };
+                let from = envelope.from().ok_or_else(|| permanent("no sender address"))?;
+                let to = envelope
+                    .to()
+                    .first()
+                    .ok_or_else(|| permanent("no recipient address"))?;
+                client.send(session, from, to, &letter.message.formatted())
+            }
+            Sender::Files(folder) => write_eml(folder, email, &letter.message).map_err(|reason| Failure {
+                transient: false,
+                reason,
             }),
-            Sender::Files(folder) => write_eml(folder, email, &letter.message).map_err(|e| (false, e)),
         }
     }
-}
 
-fn smtp(settings: &Smtp) -> Result<SmtpTransport, String> {
-    let builder = match settings.security {
-        Security::None => SmtpTransport::builder_dangerous(&settings.host),
-        Security::Starttls => SmtpTransport::starttls_relay(&settings.host).map_err(|e| e.to_string())?,
-        Security::Tls => SmtpTransport::relay(&settings.host).map_err(|e| e.to_string())?,
-    };
-    let mut builder = builder
-        .port(settings.port)
-        .timeout(Some(Duration::from_secs(settings.timeout_secs)))
-        .pool_config(PoolConfig::new().max_size(settings.concurrency.max(1) as u32));
-    let env = |name: &Option<String>| {
-        name.as_ref()
-            .map(|n| std::env::var(n).map_err(|_| format!("set the environment variable {n}")))
-    };
-    match (env(&settings.username_env), env(&settings.password_env)) {
-        (Some(user), Some(password)) => builder = builder.credentials(Credentials::new(user?, password?)),
-        (None, None) => {}
-        _ => return Err("mail.smtp: set both username_env and password_env, or neither".into()),
+    fn close(&self, session: Session) {
+        if let Sender::Smtp(client) = self {
+            client.close(session);
+        }
     }
-    Ok(builder.build())
 }
 
 fn write_eml(folder: &std::path::Path, email: &str, message: &Message) -> Result<(), String> {
@@ -186,9 +181,10 @@ pub fn send_edition(
         let key = Key::from_env(&mail.signing_key_env)?;
         let email = super::normalise_email(to)?;
         let letter = template.letter(&key, &email, "")?;
-        sender
-            .send(&letter, &email)
-            .map_err(|(_, reason)| format!("test copy to {email}: {reason}"))?;
+        let mut session = Session::default();
+        let sent = sender.send(&mut session, &letter, &email);
+        sender.close(session);
+        sent.map_err(|failure| format!("test copy to {email}: {}", failure.reason))?;
         return Ok(SendReport {
             sent: 1,
             ..SendReport::default()
@@ -298,6 +294,13 @@ impl Run<'_, '_> {
     /// Takes recipients off the shared queue until it is empty. A store
     /// error stops this worker: without the log, sending is not safe.
     fn work(&self, queue: &[Recipient], progress: bool) -> Result<(), String> {
+        let mut session = Session::default();
+        let result = self.work_on(queue, progress, &mut session);
+        self.sender.close(session);
+        result
+    }
+
+    fn work_on(&self, queue: &[Recipient], progress: bool, session: &mut Session) -> Result<(), String> {
         loop {
             let index = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(recipient) = queue.get(index) else {
@@ -306,7 +309,7 @@ impl Run<'_, '_> {
             let status = match self.template.letter(self.key, &recipient.email, &recipient.name) {
                 Ok(letter) => {
                     self.record(&recipient.email, &letter.message_id, &Status::Sending)?;
-                    let status = self.deliver(&letter, &recipient.email);
+                    let status = self.deliver(session, &letter, &recipient.email);
                     self.record(&recipient.email, &letter.message_id, &status)?;
                     status
                 }
@@ -332,17 +335,20 @@ impl Run<'_, '_> {
     }
 
     /// Tries up to `max_attempts` times, backing off between tries.
-    fn deliver(&self, letter: &Letter, email: &str) -> Status {
+    fn deliver(&self, session: &mut Session, letter: &Letter, email: &str) -> Status {
         let attempts = self.settings.max_attempts.max(1);
         for attempt in 1..=attempts {
             self.rate.wait();
-            match self.sender.send(letter, email) {
+            match self.sender.send(session, letter, email) {
                 Ok(()) => return Status::Sent,
-                Err((false, reason)) => return Status::Failed(reason),
-                Err((true, reason)) if attempt == attempts => {
+                Err(Failure {
+                    transient: false,
+                    reason,
+                }) => return Status::Failed(reason),
+                Err(Failure { reason, .. }) if attempt == attempts => {
                     return Status::Deferred(format!("{reason} (after {attempts} tries)"));
                 }
-                Err((true, _)) => std::thread::sleep(self.back_off(attempt, email)),
+                Err(_) => std::thread::sleep(self.back_off(attempt, email)),
             }
         }
         unreachable!("the last attempt returns")
