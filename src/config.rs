@@ -142,6 +142,30 @@ pub struct Mail {
     /// The SMTP server, for `transport = "smtp"`.
     #[serde(default)]
     pub smtp: Smtp,
+    /// DKIM signing; default none (leave it to the relay).
+    pub dkim: Option<Dkim>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dkim {
+    /// The selector the public key is published under (`<selector>._domainkey.<domain>`).
+    pub selector: String,
+    /// The signing domain; default the From address's domain.
+    pub domain: Option<String>,
+    /// The private key: PKCS#1 PEM for `rsa`, a base64 seed for `ed25519`.
+    pub key_path: PathBuf,
+    /// `rsa` (default) or `ed25519`.
+    #[serde(default)]
+    pub algorithm: DkimAlgorithm,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DkimAlgorithm {
+    #[default]
+    Rsa,
+    Ed25519,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]

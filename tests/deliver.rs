@@ -564,3 +564,52 @@ fn the_bundled_file_transport_writes_one_eml_per_message() {
         "Jane and Left Early; not the individual nor the Japanese company"
     );
 }
+
+#[test]
+fn dkim_signature_covers_the_unsubscribe_headers() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let dkim = "\n[mail.dkim]\nselector = \"news2026\"\nkey_path = \"dkim.key\"\nalgorithm = \"ed25519\"\n";
+    let project = project(sink.port, dkim, SUBSCRIBERS);
+    // An Ed25519 private key is 32 bytes, base64: these are 0x01..=0x20.
+    project.write("dkim.key", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n");
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let messages = sink.messages();
+    assert!(!messages.is_empty());
+    for message in &messages {
+        let signature = header(message, "DKIM-Signature").expect("every message is signed");
+        assert!(signature.contains("a=ed25519-sha256"), "{signature}");
+        assert!(
+            signature.contains("d=eu-japan.eu") && signature.contains("s=news2026"),
+            "{signature}"
+        );
+        let signed: String = signature
+            .split("h=")
+            .nth(1)
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_lowercase()
+            .replace(' ', "");
+        for name in [
+            "from",
+            "subject",
+            "message-id",
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+        ] {
+            assert!(signed.split(':').any(|h| h == name), "{name} is signed: {signed}");
+        }
+    }
+}
+
+#[test]
+fn a_missing_dkim_key_is_a_clear_error() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let dkim = "\n[mail.dkim]\nselector = \"news2026\"\nkey_path = \"missing.pem\"\n";
+    let project = project(sink.port, dkim, SUBSCRIBERS);
+    let run = project.run(&["run", "--date", "2026-11-23"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("mail.dkim.key_path"), "{}", run.stderr);
+    assert!(sink.messages().is_empty());
+}

@@ -3,16 +3,20 @@
 //! unsubscribe link, and gets a Message-ID derived from newsletter, edition
 //! and address, so a message sent twice is recognisably the same message.
 
+use std::path::Path;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use lettre::Message;
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
+};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use sha2::{Digest, Sha256};
 
 use super::token::{Key, sign};
-use crate::config::{Mail, Site};
+use crate::config::{Dkim, DkimAlgorithm, Mail, Site};
 use crate::editions::Edition;
 use crate::render::{GREETING, Reader, UNSUBSCRIBE_URL, render_edition, subject};
 
@@ -31,6 +35,7 @@ pub struct MailTemplate {
     /// Right-hand side of every Message-ID: the From address's domain.
     domain: String,
     date: SystemTime,
+    dkim: Option<DkimConfig>,
 }
 
 /// One message, ready for a transport.
@@ -40,10 +45,12 @@ pub struct Letter {
 }
 
 impl MailTemplate {
+    /// `root` resolves a relative DKIM key path.
     pub fn new(
         edition: &Edition,
         site: &Site,
         mail: &Mail,
+        root: &Path,
         now: DateTime<Utc>,
     ) -> Result<MailTemplate, String> {
         let rendered = render_edition(edition, site, Reader::Mail).map_err(|e| format!("rendering: {e}"))?;
@@ -79,6 +86,11 @@ impl MailTemplate {
             unsubscribe_url: url::Url::parse(mail.unsubscribe_url.get_ref())
                 .map_err(|e| format!("mail.unsubscribe_url: {e}"))?,
             unsubscribe_mailto: mail.unsubscribe_mailto.get_ref().clone(),
+            dkim: mail
+                .dkim
+                .as_ref()
+                .map(|dkim| dkim_config(dkim, &domain, root))
+                .transpose()?,
             domain,
             date: SystemTime::from(now),
         })
@@ -130,11 +142,53 @@ impl MailTemplate {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
-        let message = builder
+        let mut message = builder
             .multipart(MultiPart::alternative_plain_html(text, html))
             .map_err(|e| format!("building the message for {email}: {e}"))?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
         Ok(Letter { message_id, message })
     }
+}
+
+/// The headers a DKIM signature covers: the List-Unsubscribe pair among
+/// them, so nobody on the way can change where unsubscribing leads.
+const SIGNED_HEADERS: [&str; 9] = [
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "Reply-To",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
+fn dkim_config(dkim: &Dkim, from_domain: &str, root: &Path) -> Result<DkimConfig, String> {
+    let path = root.join(&dkim.key_path);
+    let key =
+        std::fs::read_to_string(&path).map_err(|e| format!("mail.dkim.key_path {}: {e}", path.display()))?;
+    let algorithm = match dkim.algorithm {
+        DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
+        DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
+    };
+    let key = DkimSigningKey::new(key.trim(), algorithm)
+        .map_err(|e| format!("mail.dkim.key_path {}: not a usable key ({e})", path.display()))?;
+    Ok(DkimConfig::new(
+        dkim.selector.clone(),
+        dkim.domain.clone().unwrap_or_else(|| from_domain.to_string()),
+        key,
+        SIGNED_HEADERS
+            .iter()
+            .map(|h| HeaderName::new_from_ascii_str(h))
+            .collect(),
+        DkimCanonicalization {
+            header: DkimCanonicalizationType::Relaxed,
+            body: DkimCanonicalizationType::Relaxed,
+        },
+    ))
 }
 
 fn header(name: &'static str, value: String) -> HeaderValue {

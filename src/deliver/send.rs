@@ -176,7 +176,7 @@ pub fn send_edition(
     let newsletter = edition.newsletter;
     let id = newsletter.id.get_ref().as_str();
     let sender = Sender::new(config, mail, id, edition.number)?;
-    let template = MailTemplate::new(edition, &config.site, mail, now)?;
+    let template = MailTemplate::new(edition, &config.site, mail, &config.root, now)?;
     if let Some(to) = &options.test_to {
         let key = Key::from_env(&mail.signing_key_env)?;
         let email = super::normalise_email(to)?;
