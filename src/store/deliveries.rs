@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::params;
 
-use super::{Result, Store, classify_error};
+use super::{Result, Store};
 
 /// Where one message stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,20 +46,17 @@ impl Status {
 impl Store {
     /// Where each message of one edition stands, by email.
     pub fn deliveries(&self, newsletter: &str, number: u32) -> Result<HashMap<String, Status>> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT email, status, error FROM deliveries WHERE newsletter = ?1 AND number = ?2")
-            .map_err(|e| self.error(e))?;
-        statement
-            .query_map(params![newsletter, number], |row| {
+        let rows = self.rows(
+            "SELECT email, status, error FROM deliveries WHERE newsletter = ?1 AND number = ?2",
+            params![newsletter, number],
+            |row| {
                 Ok((
                     row.get(0)?,
                     Status::from_parts(&row.get::<_, String>(1)?, row.get(2)?),
                 ))
-            })
-            .map_err(|e| self.error(e))?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| self.error(e))
+            },
+        )?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Records a message's new status; a permanent failure also counts a
@@ -72,37 +69,20 @@ impl Store {
         status: &Status,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let path = self.path.clone();
-        let err = |e| classify_error(&path, e);
         let (label, error) = status.parts();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        tx.execute(
-            "INSERT INTO deliveries (newsletter, number, email, message_id, status, attempts, error, updated)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT DO UPDATE SET status = excluded.status, error = excluded.error,
-                updated = excluded.updated, attempts = attempts + excluded.attempts",
-            params![
-                newsletter,
-                number,
-                email,
-                message_id,
-                label,
-                i64::from(*status == Status::Sending),
-                error,
-                now.to_rfc3339()
-            ],
-        )
-        .map_err(err)?;
-        if matches!(status, Status::Failed(_)) {
+        let attempt = i64::from(*status == Status::Sending);
+        self.write(|tx| {
             tx.execute(
-                "UPDATE subscribers SET hard_bounces = hard_bounces + 1 WHERE email = ?1",
-                [email],
-            )
-            .map_err(err)?;
-        }
-        tx.commit().map_err(err)
+                "INSERT INTO deliveries (newsletter, number, email, message_id, status, attempts, error, updated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT DO UPDATE SET status = excluded.status, error = excluded.error,
+                    updated = excluded.updated, attempts = attempts + excluded.attempts",
+                params![newsletter, number, email, message_id, label, attempt, error, now.to_rfc3339()],
+            )?;
+            if matches!(status, Status::Failed(_)) {
+                tx.execute("UPDATE subscribers SET hard_bounces = hard_bounces + 1 WHERE email = ?1", [email])?;
+            }
+            Ok(())
+        })
     }
 }

@@ -3,9 +3,9 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, StoreError, classify_error, to_json};
+use super::{Abort, Result, Store, StoreError, to_json};
 use crate::editions::Placed;
 
 /// One published edition.
@@ -20,18 +20,16 @@ pub struct EditionRecord {
     pub text_path: String,
     pub items: usize,
 }
+
 impl Store {
     /// Ids of the items already published in an edition of `newsletter`.
     pub fn published_items(&self, newsletter: &str) -> Result<HashSet<String>> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT item_id FROM edition_items WHERE newsletter = ?1")
-            .map_err(|e| self.error(e))?;
-        statement
-            .query_map([newsletter], |row| row.get(0))
-            .map_err(|e| self.error(e))?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| self.error(e))
+        let ids = self.rows(
+            "SELECT item_id FROM edition_items WHERE newsletter = ?1",
+            [newsletter],
+            |row| row.get(0),
+        )?;
+        Ok(ids.into_iter().collect())
     }
 
     /// The recorded edition of `newsletter` on `date`, with its items in order.
@@ -47,24 +45,18 @@ impl Store {
         else {
             return Ok(None);
         };
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT section, featured, body FROM edition_items
-                 WHERE newsletter = ?1 AND number = ?2 ORDER BY position",
-            )
-            .map_err(|e| self.error(e))?;
-        let rows = statement
-            .query_map(params![newsletter, record.number], |row| {
+        let rows = self.rows(
+            "SELECT section, featured, body FROM edition_items
+             WHERE newsletter = ?1 AND number = ?2 ORDER BY position",
+            params![newsletter, record.number],
+            |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, bool>(1)?,
                     row.get::<_, String>(2)?,
                 ))
-            })
-            .map_err(|e| self.error(e))?
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.error(e))?;
+            },
+        )?;
         let placed = rows
             .into_iter()
             .map(|(section, featured, body)| {
@@ -88,93 +80,66 @@ impl Store {
         paths: (&str, &str),
         now: DateTime<Utc>,
     ) -> Result<u32> {
-        let path = self.path.clone();
-        let err = |e| classify_error(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let last: Option<(u32, String)> = tx
-            .query_row(
-                "SELECT number, date FROM editions WHERE newsletter = ?1 ORDER BY number DESC LIMIT 1",
-                [newsletter],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .map_err(err)?;
-        if let Some((number, last_date)) = &last
-            && last_date.as_str() >= date.to_string().as_str()
-        {
-            return Err(StoreError::Conflict(format!(
-                "{newsletter}: No. {number} is dated {last_date}; a new edition must be dated after it"
-            )));
-        }
-        let number = last.map_or(1, |(n, _)| n + 1);
-        let cutoff = date.and_hms_opt(23, 59, 59).expect("a valid time").and_utc();
-        tx.execute(
-            "INSERT INTO editions (newsletter, number, date, cutoff, built_at, html_path, text_path)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                newsletter,
-                number,
-                date.to_string(),
-                cutoff.to_rfc3339(),
-                now.to_rfc3339(),
-                paths.0,
-                paths.1
-            ],
-        )
-        .map_err(err)?;
-        for (position, placed) in items.iter().enumerate() {
+        self.write(|tx| {
+            let last: Option<(u32, String)> = tx
+                .query_row(
+                    "SELECT number, date FROM editions WHERE newsletter = ?1 ORDER BY number DESC LIMIT 1",
+                    [newsletter],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            if let Some((number, last_date)) = &last
+                && last_date.as_str() >= date.to_string().as_str()
+            {
+                return Err(Abort::Refused(StoreError::Conflict(format!(
+                    "{newsletter}: No. {number} is dated {last_date}; a new edition must be dated after it"
+                ))));
+            }
+            let number = last.map_or(1, |(n, _)| n + 1);
+            let cutoff = date.and_hms_opt(23, 59, 59).expect("a valid time").and_utc();
             tx.execute(
-                "INSERT INTO edition_items (newsletter, number, item_id, section, featured, position, body)
+                "INSERT INTO editions (newsletter, number, date, cutoff, built_at, html_path, text_path)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    newsletter,
-                    number,
-                    placed.item.id,
-                    placed.section,
-                    placed.featured,
-                    position as i64,
-                    to_json(&placed.item)
-                ],
-            )
-            .map_err(err)?;
-        }
-        tx.commit().map_err(err)?;
-        Ok(number)
+                params![newsletter, number, date.to_string(), cutoff.to_rfc3339(), now.to_rfc3339(), paths.0, paths.1],
+            )?;
+            for (position, placed) in items.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO edition_items (newsletter, number, item_id, section, featured, position, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        newsletter,
+                        number,
+                        placed.item.id,
+                        placed.section,
+                        placed.featured,
+                        position as i64,
+                        to_json(&placed.item)
+                    ],
+                )?;
+            }
+            Ok(number)
+        })
     }
 
     /// Recorded editions, newest first; of one newsletter or all.
     pub fn editions(&self, newsletter: Option<&str>) -> Result<Vec<EditionRecord>> {
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT e.newsletter, e.number, e.date, e.cutoff, e.built_at, e.html_path, e.text_path,
-                        (SELECT count(*) FROM edition_items i WHERE i.newsletter = e.newsletter AND i.number = e.number)
-                 FROM editions e WHERE ?1 IS NULL OR e.newsletter = ?1
-                 ORDER BY e.date DESC, e.newsletter",
-            )
-            .map_err(|e| self.error(e))?;
-        let rows = statement
-            .query_map([newsletter], |row| {
+        let rows = self.rows(
+            "SELECT e.newsletter, e.number, e.date, e.cutoff, e.built_at, e.html_path, e.text_path,
+                    (SELECT count(*) FROM edition_items i WHERE i.newsletter = e.newsletter AND i.number = e.number)
+             FROM editions e WHERE ?1 IS NULL OR e.newsletter = ?1
+             ORDER BY e.date DESC, e.newsletter",
+            [newsletter],
+            |row| {
                 Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, u32>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                    row.get::<_, String>(5)?,
-                    row.get::<_, String>(6)?,
-                    row.get::<_, u32>(7)? as usize,
+                    (row.get::<_, String>(0)?, row.get::<_, u32>(1)?),
+                    (row.get::<_, String>(2)?, row.get::<_, String>(3)?, row.get::<_, String>(4)?),
+                    (row.get::<_, String>(5)?, row.get::<_, String>(6)?, row.get::<_, u32>(7)?),
                 ))
-            })
-            .map_err(|e| self.error(e))?
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.error(e))?;
+            },
+        )?;
         rows.into_iter()
             .map(
-                |(newsletter, number, date, cutoff, built_at, html_path, text_path, items)| {
+                |((newsletter, number), (date, cutoff, built_at), (html_path, text_path, items))| {
                     Ok(EditionRecord {
                         newsletter,
                         number,
@@ -185,7 +150,7 @@ impl Store {
                         built_at: self.timestamp(&built_at)?,
                         html_path,
                         text_path,
-                        items,
+                        items: items as usize,
                     })
                 },
             )

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
-use super::{Result, Store, classify_error, to_json};
+use super::{Result, Store, to_json};
 use crate::items::Item;
 use crate::sources::{Outcome, SourceReport, Validators};
 
@@ -30,57 +30,38 @@ impl Store {
         reports: &[SourceReport],
         now: DateTime<Utc>,
     ) -> Result<Vec<Upsert>> {
-        let path = self.path.clone();
-        let err = |e| classify_error(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let outcomes = items
-            .iter()
-            .map(|item| upsert(&tx, item, now))
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(err)?;
-        for report in reports {
-            record_fetch(&tx, report, now).map_err(err)?;
-        }
-        tx.commit().map_err(err)?;
-        Ok(outcomes)
+        self.write(|tx| {
+            let outcomes = items
+                .iter()
+                .map(|item| upsert(tx, item, now))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for report in reports {
+                record_fetch(tx, report, now)?;
+            }
+            Ok(outcomes)
+        })
     }
 
     /// Every stored item, oldest first seen first.
     pub fn items(&self) -> Result<Vec<Item>> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT body FROM items ORDER BY first_seen, id")
-            .map_err(|e| self.error(e))?;
-        let bodies = statement
-            .query_map([], |row| row.get::<_, String>(0))
-            .map_err(|e| self.error(e))?
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.error(e))?;
+        let bodies = self.rows("SELECT body FROM items ORDER BY first_seen, id", [], |row| {
+            row.get::<_, String>(0)
+        })?;
         bodies.iter().map(|body| self.decode_item(body)).collect()
     }
 
-    /// The cache validators of every HTTP source fetched before.
+    /// The cache validators of every source fetched before.
     pub fn validators(&self) -> Result<HashMap<String, Validators>> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT source, etag, last_modified FROM feeds")
-            .map_err(|e| self.error(e))?;
-        statement
-            .query_map([], |row| {
-                Ok((
-                    row.get(0)?,
-                    Validators {
-                        etag: row.get(1)?,
-                        last_modified: row.get(2)?,
-                    },
-                ))
-            })
-            .map_err(|e| self.error(e))?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| self.error(e))
+        let rows = self.rows("SELECT source, etag, last_modified FROM feeds", [], |row| {
+            Ok((
+                row.get(0)?,
+                Validators {
+                    etag: row.get(1)?,
+                    last_modified: row.get(2)?,
+                },
+            ))
+        })?;
+        Ok(rows.into_iter().collect())
     }
 }
 

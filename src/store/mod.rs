@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, Params, Row, Transaction, TransactionBehavior};
 
 use crate::items::Item;
 
@@ -128,6 +128,18 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// Why a write transaction was rolled back: SQLite's error, or ours.
+enum Abort {
+    Sql(rusqlite::Error),
+    Refused(StoreError),
+}
+
+impl From<rusqlite::Error> for Abort {
+    fn from(error: rusqlite::Error) -> Abort {
+        Abort::Sql(error)
+    }
+}
+
 impl Store {
     /// Opens the store, creating it on first use and migrating it forward.
     pub fn open(path: &Path) -> Result<Store> {
@@ -140,26 +152,18 @@ impl Store {
             conn,
             path: path.to_owned(),
         };
-        store
-            .conn
-            .busy_timeout(Duration::from_secs(10))
-            .map_err(|e| store.error(e))?;
-        store
-            .conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| store.error(e))?;
-        // In WAL mode, NORMAL survives any crash of the process (SIGKILL
-        // included); only a power cut can lose the last commits.
-        store
-            .conn
-            .pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|e| store.error(e))?;
-        store
-            .conn
-            .pragma_update(None, "foreign_keys", true)
-            .map_err(|e| store.error(e))?;
+        store.configure().map_err(|e| store.error(e))?;
         store.migrate()?;
         Ok(store)
+    }
+
+    fn configure(&self) -> rusqlite::Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(10))?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        // In WAL mode, NORMAL survives any crash of the process (SIGKILL
+        // included); only a power cut can lose the last commits.
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "foreign_keys", true)
     }
 
     fn error(&self, error: rusqlite::Error) -> StoreError {
@@ -168,27 +172,45 @@ impl Store {
 
     fn migrate(&mut self) -> Result<()> {
         let known = MIGRATIONS.len() as i64;
+        let path = self.path.clone();
+        self.write(|tx| {
+            let found: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            if found > known {
+                return Err(Abort::Refused(StoreError::TooNew { path, found, known }));
+            }
+            for migration in &MIGRATIONS[found as usize..] {
+                tx.execute_batch(migration)?;
+            }
+            Ok(tx.pragma_update(None, "user_version", known)?)
+        })
+    }
+
+    /// Runs `work` in one IMMEDIATE transaction: all of it is stored, or
+    /// none of it (an error, or the process dying half-way, rolls it back).
+    fn write<T>(&mut self, work: impl FnOnce(&Transaction) -> std::result::Result<T, Abort>) -> Result<T> {
+        let failed = |abort: Abort, path: &Path| match abort {
+            Abort::Sql(error) => classify_error(path, error),
+            Abort::Refused(error) => error,
+        };
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify_error(&self.path, e))?;
-        let found: i64 = tx
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(|e| classify_error(&self.path, e))?;
-        if found > known {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found,
-                known,
-            });
-        }
-        for migration in &MIGRATIONS[found as usize..] {
-            tx.execute_batch(migration)
-                .map_err(|e| classify_error(&self.path, e))?;
-        }
-        tx.pragma_update(None, "user_version", known)
-            .map_err(|e| classify_error(&self.path, e))?;
-        tx.commit().map_err(|e| classify_error(&self.path, e))
+        let value = work(&tx).map_err(|abort| failed(abort, &self.path))?;
+        tx.commit().map_err(|e| classify_error(&self.path, e))?;
+        Ok(value)
+    }
+
+    /// Every row `sql` gives, each turned into a `T` by `row`.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        row: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut statement = self.conn.prepare_cached(sql).map_err(|e| self.error(e))?;
+        let rows = statement.query_map(params, row).map_err(|e| self.error(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.error(e))
     }
 
     fn timestamp(&self, text: &str) -> Result<DateTime<Utc>> {

@@ -1,9 +1,9 @@
 //! Subscribers in the store: imported, listed, unsubscribed.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Row, TransactionBehavior, params};
+use rusqlite::{Row, params};
 
-use super::{Result, Store, classify_error};
+use super::{Result, Store};
 use crate::deliver::{OrganisationType, Subscriber};
 
 /// A subscriber with where they stand.
@@ -41,110 +41,86 @@ impl Store {
     /// subscription that was left stays left: an import never undoes an
     /// unsubscription. Returns how many were new.
     pub fn import_subscribers(&mut self, subscribers: &[Subscriber], now: DateTime<Utc>) -> Result<usize> {
-        let path = self.path.clone();
-        let err = |e| classify_error(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let mut added = 0;
-        for s in subscribers {
-            let existed: bool = tx
-                .query_row(
-                    "SELECT count(*) FROM subscribers WHERE email = ?1",
-                    [&s.email],
-                    |r| r.get(0),
-                )
-                .map_err(err)?;
-            tx.execute(
-                "INSERT INTO subscribers (email, name, organisation, organisation_type, country, consent, updated)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (email) DO UPDATE SET name = excluded.name, organisation = excluded.organisation,
-                    organisation_type = excluded.organisation_type, country = excluded.country,
-                    consent = excluded.consent, updated = excluded.updated",
-                params![
-                    s.email,
-                    s.name,
-                    s.organisation,
-                    s.organisation_type.as_str(),
-                    s.country,
-                    s.consent.to_string(),
-                    now.to_rfc3339()
-                ],
-            )
-            .map_err(err)?;
-            for newsletter in &s.newsletters {
+        self.write(|tx| {
+            let mut added = 0;
+            for s in subscribers {
+                let existed: bool =
+                    tx.query_row("SELECT count(*) FROM subscribers WHERE email = ?1", [&s.email], |r| r.get(0))?;
                 tx.execute(
-                    "INSERT INTO subscriptions (email, newsletter) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    params![s.email, newsletter],
-                )
-                .map_err(err)?;
+                    "INSERT INTO subscribers (email, name, organisation, organisation_type, country, consent, updated)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (email) DO UPDATE SET name = excluded.name, organisation = excluded.organisation,
+                        organisation_type = excluded.organisation_type, country = excluded.country,
+                        consent = excluded.consent, updated = excluded.updated",
+                    params![
+                        s.email,
+                        s.name,
+                        s.organisation,
+                        s.organisation_type.as_str(),
+                        s.country,
+                        s.consent.to_string(),
+                        now.to_rfc3339()
+                    ],
+                )?;
+                for newsletter in &s.newsletters {
+                    tx.execute(
+                        "INSERT INTO subscriptions (email, newsletter) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                        params![s.email, newsletter],
+                    )?;
+                }
+                added += usize::from(!existed);
             }
-            added += usize::from(!existed);
-        }
-        tx.commit().map_err(err)?;
-        Ok(added)
+            Ok(added)
+        })
     }
 
     /// Unsubscribes from one newsletter, or from all (and any added later).
     /// Idempotent; `false` when the address is not a subscriber.
     pub fn unsubscribe(&mut self, email: &str, newsletter: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
-        let path = self.path.clone();
-        let err = |e| classify_error(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let known: bool = tx
-            .query_row(
+        let now = now.to_rfc3339();
+        self.write(|tx| {
+            let known: bool = tx.query_row(
                 "SELECT count(*) FROM subscribers WHERE email = ?1",
                 [email],
                 |r| r.get(0),
-            )
-            .map_err(err)?;
-        if known {
-            let now = now.to_rfc3339();
+            )?;
+            if !known {
+                return Ok(false);
+            }
             match newsletter {
                 Some(newsletter) => tx.execute(
                     "INSERT INTO subscriptions (email, newsletter, unsubscribed) VALUES (?1, ?2, ?3)
                      ON CONFLICT DO UPDATE SET unsubscribed = coalesce(unsubscribed, excluded.unsubscribed)",
                     params![email, newsletter, now],
-                ),
-                None => tx
-                    .execute(
+                )?,
+                None => {
+                    tx.execute(
                         "UPDATE subscriptions SET unsubscribed = coalesce(unsubscribed, ?2) WHERE email = ?1",
                         params![email, now],
-                    )
-                    .and_then(|_| {
-                        tx.execute(
-                            "UPDATE subscribers SET unsubscribed = coalesce(unsubscribed, ?2) WHERE email = ?1",
-                            params![email, now],
-                        )
-                    }),
-            }
-            .map_err(err)?;
-        }
-        tx.commit().map_err(err)?;
-        Ok(known)
+                    )?;
+                    tx.execute(
+                        "UPDATE subscribers SET unsubscribed = coalesce(unsubscribed, ?2) WHERE email = ?1",
+                        params![email, now],
+                    )?
+                }
+            };
+            Ok(true)
+        })
     }
 
     /// Every subscriber, by email.
     pub fn subscribers(&self) -> Result<Vec<SubscriberRecord>> {
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT s.email, s.name, s.organisation, s.organisation_type, s.country, s.consent,
-                        s.unsubscribed IS NOT NULL, s.hard_bounces,
-                        coalesce((SELECT group_concat(newsletter, ' ') FROM subscriptions
-                                  WHERE email = s.email AND unsubscribed IS NULL), ''),
-                        coalesce((SELECT group_concat(newsletter, ' ') FROM subscriptions
-                                  WHERE email = s.email AND unsubscribed IS NOT NULL), '')
-                 FROM subscribers s ORDER BY s.email",
-            )
-            .map_err(|e| self.error(e))?;
         let words = |text: String| text.split_whitespace().map(str::to_string).collect::<Vec<_>>();
-        statement
-            .query_map([], |row| {
+        self.rows(
+            "SELECT s.email, s.name, s.organisation, s.organisation_type, s.country, s.consent,
+                    s.unsubscribed IS NOT NULL, s.hard_bounces,
+                    coalesce((SELECT group_concat(newsletter, ' ') FROM subscriptions
+                              WHERE email = s.email AND unsubscribed IS NULL), ''),
+                    coalesce((SELECT group_concat(newsletter, ' ') FROM subscriptions
+                              WHERE email = s.email AND unsubscribed IS NOT NULL), '')
+             FROM subscribers s ORDER BY s.email",
+            [],
+            |row| {
                 Ok(SubscriberRecord {
                     email: row.get(0)?,
                     name: row.get(1)?,
@@ -157,28 +133,20 @@ impl Store {
                     newsletters: words(row.get(8)?),
                     unsubscribed: words(row.get(9)?),
                 })
-            })
-            .map_err(|e| self.error(e))?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| self.error(e))
+            },
+        )
     }
 
     /// Everyone who ever subscribed to `newsletter`, by email.
     pub fn recipients(&self, newsletter: &str) -> Result<Vec<Recipient>> {
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT s.email, s.name, s.organisation_type, s.country,
-                        s.unsubscribed IS NOT NULL OR u.unsubscribed IS NOT NULL, s.hard_bounces
-                 FROM subscriptions u JOIN subscribers s ON s.email = u.email
-                 WHERE u.newsletter = ?1 ORDER BY s.email",
-            )
-            .map_err(|e| self.error(e))?;
-        statement
-            .query_map([newsletter], recipient)
-            .map_err(|e| self.error(e))?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| self.error(e))
+        self.rows(
+            "SELECT s.email, s.name, s.organisation_type, s.country,
+                    s.unsubscribed IS NOT NULL OR u.unsubscribed IS NOT NULL, s.hard_bounces
+             FROM subscriptions u JOIN subscribers s ON s.email = u.email
+             WHERE u.newsletter = ?1 ORDER BY s.email",
+            [newsletter],
+            recipient,
+        )
     }
 }
 
