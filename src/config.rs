@@ -70,6 +70,18 @@ pub struct Fetch {
     pub max_bytes: u64,
     /// Feeds fetched at once; default 4.
     pub concurrency: usize,
+    /// Feeds fetched at once from one host; default 2.
+    pub per_host: usize,
+    /// Time limit for the whole fetch, in seconds; feeds not started by then are reported; default 300.
+    pub total_secs: u64,
+    /// Redirects followed per feed; default 5.
+    pub max_redirects: u32,
+    /// Retries after a timeout, a broken connection, 429 or 5xx; default 2.
+    pub retries: u32,
+    /// Wait before the first retry (doubled each time, with jitter) unless Retry-After says otherwise; default 1000 ms.
+    pub retry_delay_ms: u64,
+    /// A source failing this many fetches in a row is flagged by `bulletin feeds`; default 3.
+    pub flag_after_failures: u32,
     /// User-Agent header; default `bulletin/<version>`.
     pub user_agent: Option<String>,
 }
@@ -80,6 +92,12 @@ impl Default for Fetch {
             timeout_secs: 20,
             max_bytes: 5_000_000,
             concurrency: 4,
+            per_host: 2,
+            total_secs: 300,
+            max_redirects: 5,
+            retries: 2,
+            retry_delay_ms: 1000,
+            flag_after_failures: 3,
             user_agent: None,
         }
     }

@@ -11,6 +11,7 @@ pub mod deliver;
 pub mod editions;
 pub mod items;
 pub mod lock;
+pub mod preview;
 pub mod render;
 pub mod sources;
 pub mod store;

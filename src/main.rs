@@ -36,6 +36,18 @@ enum Command {
     Check,
     /// Read every source into the store; a line per source.
     Fetch,
+    /// Each source's health: last fetch, status, items, last error.
+    Feeds {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// What bulletin reads from one feed (URL or file), without touching the store.
+    Parse {
+        #[arg(value_name = "FILE_OR_URL")]
+        target: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Publish each newsletter's edition for a date (whatever its schedule) into the output folder.
     Build {
         /// Only this newsletter.
@@ -89,6 +101,17 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8025")]
         listen: String,
     },
+    /// Serve the next edition of every newsletter on 127.0.0.1; rebuilds on change; records and sends nothing.
+    Preview {
+        #[arg(long, default_value = "127.0.0.1:8026")]
+        listen: String,
+        /// Preview the editions of this date, YYYY-MM-DD; default today.
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Open the index in the default browser.
+        #[arg(long)]
+        open: bool,
+    },
     /// List the published editions, newest first.
     Editions {
         /// Only this newsletter.
@@ -139,12 +162,24 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::Preview { listen, date, open } = &cli.command {
+        // The preview reads the config itself, again on every change.
+        let options = bulletin::preview::Options {
+            listen: listen.clone(),
+            date: date.unwrap_or_else(|| now().now.with_timezone(&chrono::Local).date_naive()),
+            open: *open,
+        };
+        bulletin::preview::run(&cli.config, &options, &|| now().now).map_err(anyhow::Error::msg)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = Config::from_file(&cli.config)?;
     let clock = now();
     let today = || clock.now.with_timezone(&chrono::Local).date_naive();
     match cli.command {
         Command::Check => commands::check(&config),
         Command::Fetch => commands::fetch(&config, clock),
+        Command::Feeds { format } => commands::feeds(&config, format),
+        Command::Parse { target, format } => commands::parse(&config, &target, format),
         Command::Build { newsletter, date } => {
             commands::build(&config, date.unwrap_or_else(today), newsletter.as_deref(), clock)
         }
@@ -189,6 +224,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             commands::send(&config, &newsletter, edition, options, clock)
         }
         Command::Serve { listen } => commands::serve(&config, &listen, &|| now().now),
+        Command::Preview { .. } => unreachable!("handled before the config is read"),
     }
 }
 

@@ -33,8 +33,8 @@ fn bundled_default_writes_five_editions_and_an_index() {
     let project = built();
     let index = project.read("out/index.html");
     for id in NEWSLETTERS {
-        let html = project.read(&format!("out/{id}/{DATE}.html"));
-        let text = project.read(&format!("out/{id}/{DATE}.txt"));
+        let html = project.read(&format!("out/archive/{id}/{DATE}.html"));
+        let text = project.read(&format!("out/archive/{id}/{DATE}.txt"));
         assert!(
             html.contains("23/11/2026"),
             "{id}: the date in the configured format"
@@ -48,11 +48,11 @@ fn bundled_default_writes_five_editions_and_an_index() {
             "{id}: text twin lists its links"
         );
         assert!(
-            index.contains(&format!("href=\"{id}/{DATE}.html\"")),
+            index.contains(&format!("href=\"archive/{id}/{DATE}.html\"")),
             "index links {id}"
         );
         assert!(
-            index.contains(&format!("href=\"{id}/{DATE}.txt\"")),
+            index.contains(&format!("href=\"archive/{id}/{DATE}.txt\"")),
             "index links {id} text"
         );
     }
@@ -61,14 +61,14 @@ fn bundled_default_writes_five_editions_and_an_index() {
 #[test]
 fn items_land_in_their_newsletter_and_section() {
     let project = built();
-    let tax = project.read(&format!("out/tax-procurement/{DATE}.html"));
+    let tax = project.read(&format!("out/archive/tax-procurement/{DATE}.html"));
     let tenders = section(&tax, "Open Tenders");
     assert!(
         tenders.contains("気象観測装置の調達"),
         "a Japanese tender is in the tender section"
     );
     assert!(tenders.contains("Deadline: "), "tenders show their deadline");
-    let news = project.read(&format!("out/eu-japan-news/{DATE}.html"));
+    let news = project.read(&format!("out/archive/eu-japan-news/{DATE}.html"));
     assert!(news.contains("Japan and Estonia review digital cooperation"));
     let events = section(&news, "Events");
     assert!(events.contains("Online and in Japan"));
@@ -85,7 +85,7 @@ fn items_land_in_their_newsletter_and_section() {
 #[test]
 fn tenders_are_ordered_by_deadline_and_events_by_start() {
     let project = built();
-    let tax = project.read(&format!("out/tax-procurement/{DATE}.html"));
+    let tax = project.read(&format!("out/archive/tax-procurement/{DATE}.html"));
     let deadlines: Vec<chrono::NaiveDate> = section(&tax, "Open Tenders")
         .split("Deadline: ")
         .skip(1)
@@ -98,13 +98,13 @@ fn tenders_are_ordered_by_deadline_and_events_by_start() {
 #[test]
 fn expired_tender_and_past_event_are_left_out() {
     let project = built();
-    let tax = project.read(&format!("out/tax-procurement/{DATE}.html"));
+    let tax = project.read(&format!("out/archive/tax-procurement/{DATE}.html"));
     assert!(
         !tax.contains("ABCI extension"),
         "the tender that closed on 20/11/2026 is left out"
     );
     assert!(tax.contains("Cryo-electron microscope"), "an open tender is in");
-    let news = project.read(&format!("out/eu-japan-news/{DATE}.html"));
+    let news = project.read(&format!("out/archive/eu-japan-news/{DATE}.html"));
     assert!(
         !news.contains("Hydrogen Business Forum 2026"),
         "the event that ended on 12/11/2026 is left out"
@@ -115,18 +115,18 @@ fn expired_tender_and_past_event_are_left_out() {
 fn text_twin_wraps_at_72_columns_with_teasers() {
     let project = built();
     for id in NEWSLETTERS {
-        let text = project.read(&format!("out/{id}/{DATE}.txt"));
+        let text = project.read(&format!("out/archive/{id}/{DATE}.txt"));
         for line in text.lines().filter(|l| !l.contains("https://")) {
             assert!(line.width() <= 72, "{id}: {line:?} is {} columns", line.width());
         }
     }
-    let text = project.read(&format!("out/eu-japan-news/{DATE}.txt"));
+    let text = project.read(&format!("out/archive/eu-japan-news/{DATE}.txt"));
     let more = &text[text.find("\nMore\n").expect("a More list")..];
     assert!(
         more.lines().any(|l| l.ends_with('…')),
         "More teasers are cut with an ellipsis"
     );
-    let industry = project.read(&format!("out/industry-policy/{DATE}.txt"));
+    let industry = project.read(&format!("out/archive/industry-policy/{DATE}.txt"));
     assert!(industry.contains("経済産業省"), "Japanese text survives");
 }
 
@@ -134,7 +134,7 @@ fn text_twin_wraps_at_72_columns_with_teasers() {
 fn every_link_in_the_mail_is_absolute() {
     let project = built();
     for id in NEWSLETTERS {
-        let html = project.read(&format!("out/{id}/{DATE}.html"));
+        let html = project.read(&format!("out/archive/{id}/{DATE}.html"));
         for href in html
             .split("href=\"")
             .skip(1)
@@ -179,7 +179,7 @@ newsletters = ["digest"]
 "#,
     );
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
-    let html = project.read("out/digest/2026-11-23.html").to_lowercase();
+    let html = project.read("out/archive/digest/2026-11-23.html").to_lowercase();
     for bad in [
         "<script",
         "onclick",
@@ -211,7 +211,7 @@ newsletters = ["digest"]
         "the title's text is kept"
     );
     assert!(!html.contains("alert"), "no script text either");
-    let text = project.read("out/digest/2026-11-23.txt");
+    let text = project.read("out/archive/digest/2026-11-23.txt");
     assert!(
         text.contains("https://hostile.example/tender?id=7"),
         "canonical link without utm_source"
@@ -265,4 +265,28 @@ newsletters = ["digest"]
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn the_archive_has_an_index_and_an_atom_feed_per_newsletter() {
+    let project = built();
+    let base = "https://www.eu-japan.eu/archive";
+    let archive = project.read("out/archive/index.html");
+    for id in NEWSLETTERS {
+        assert!(archive.contains(&format!("href=\"{base}/{id}/\"")), "{id} listed in the archive");
+        let page = project.read(&format!("out/archive/{id}/index.html"));
+        assert!(page.contains(&format!("href=\"{base}/{id}/{DATE}.html\"")), "{id}: the edition, by absolute link");
+        assert!(page.contains(&format!("href=\"{base}/{id}/feed.xml\"")), "{id}: its feed");
+        let edition = project.read(&format!("out/archive/{id}/{DATE}.html"));
+        assert!(edition.contains(&format!("href=\"{base}/{id}/{DATE}.html\"")), "the mail's view-in-browser link is this page");
+    }
+    let feed = project.run(&["parse", "out/archive/eu-japan-news/feed.xml", "--format", "json"]);
+    feed.assert_code(0);
+    let entries = feed.json();
+    assert_eq!(entries.as_array().unwrap().len(), 1);
+    assert_eq!(entries[0]["title"], "EU-Japan NEWS No. 1 — 23/11/2026");
+    assert_eq!(entries[0]["link"], format!("{base}/eu-japan-news/{DATE}.html"));
+    let before = project.read("out/archive/eu-japan-news/feed.xml");
+    project.run(&["run", "--date", DATE]).assert_code(0);
+    assert_eq!(project.read("out/archive/eu-japan-news/feed.xml"), before, "a rerun leaves the feed as it was");
 }

@@ -95,7 +95,7 @@ fn bad_local_item_is_reported_and_the_rest_is_built() {
         "{}",
         build.stderr
     );
-    let news = project.read("out/eu-japan-news/2026-11-23.html");
+    let news = project.read("out/archive/eu-japan-news/2026-11-23.html");
     assert!(
         news.contains("Get Ready for Japan 2027"),
         "the good events are still there"

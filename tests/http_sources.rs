@@ -23,6 +23,7 @@ base_url = "https://centre.example/"
 
 [fetch]
 timeout_secs = 1
+retries = 0
 
 [[newsletter]]
 id = "digest"
@@ -96,7 +97,7 @@ fn failing_feeds_are_reported_and_the_rest_is_built() {
         assert!(run.stderr.contains(&line), "missing {line:?} in\n{}", run.stderr);
     }
     assert!(run.stderr.contains("6 source(s) failed"), "{}", run.stderr);
-    let html = project.read("out/digest/2026-11-23.html");
+    let html = project.read("out/archive/digest/2026-11-23.html");
     assert!(
         html.contains("Public procurement reform opens tenders"),
         "the good feed is in the edition"

@@ -3,9 +3,12 @@
 
 mod common;
 
+mod browser;
 mod build;
 mod config_errors;
+mod corpus;
 mod deliver;
+mod fetching;
 mod http_sources;
 mod items;
 mod store;

@@ -53,7 +53,7 @@ fn project() -> Project {
 /// Links of the items in a rendered edition.
 fn links(project: &Project, date: &str) -> HashSet<String> {
     project
-        .read(&format!("out/weekly/{date}.html"))
+        .read(&format!("out/archive/weekly/{date}.html"))
         .split("href=\"https://news.example/")
         .skip(1)
         .map(|rest| rest[..rest.find('"').unwrap()].to_string())
@@ -90,7 +90,7 @@ fn consecutive_weekly_editions_never_repeat_an_item() {
     );
     assert!(
         project
-            .read("out/weekly/2026-11-30.html")
+            .read("out/archive/weekly/2026-11-30.html")
             .contains("No. 2 · 30/11/2026")
     );
     let editions = project.run(&["editions", "--format", "json"]).json();
@@ -108,8 +108,8 @@ fn rebuild_keeps_number_and_bytes() {
     let project = project();
     news(&project, "a", "2026-11-20");
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
-    let first = project.read("out/weekly/2026-11-23.html");
-    let first_text = project.read("out/weekly/2026-11-23.txt");
+    let first = project.read("out/archive/weekly/2026-11-23.html");
+    let first_text = project.read("out/archive/weekly/2026-11-23.txt");
     // A changed story and a new one do not change what was published.
     news(&project, "a", "2026-11-21");
     news(&project, "b", "2026-11-22");
@@ -117,8 +117,8 @@ fn rebuild_keeps_number_and_bytes() {
     let rebuild = project.run(&["build", "--date", "2026-11-23"]);
     rebuild.assert_code(0);
     assert!(rebuild.stdout.contains("No. 1 "), "{}", rebuild.stdout);
-    assert_eq!(project.read("out/weekly/2026-11-23.html"), first);
-    assert_eq!(project.read("out/weekly/2026-11-23.txt"), first_text);
+    assert_eq!(project.read("out/archive/weekly/2026-11-23.html"), first);
+    assert_eq!(project.read("out/archive/weekly/2026-11-23.txt"), first_text);
     let count: u32 = open_store(&project)
         .query_row("SELECT count(*) FROM editions", [], |r| r.get(0))
         .unwrap();
@@ -233,7 +233,7 @@ fn second_fetch_sends_conditional_gets_and_counts_304s() {
     project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
     assert!(
         project
-            .read("out/weekly/2026-11-23.html")
+            .read("out/archive/weekly/2026-11-23.html")
             .contains("Remote story")
     );
 }
@@ -367,7 +367,7 @@ fn store_from_a_newer_bulletin_is_refused() {
     run.assert_code(1);
     assert!(
         run.stderr
-            .contains("written by a newer bulletin (schema version 99, this one knows up to 2)"),
+            .contains("written by a newer bulletin (schema version 99, this one knows up to 3)"),
         "{}",
         run.stderr
     );

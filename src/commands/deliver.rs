@@ -184,6 +184,13 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
             println!("would send {newsletter} No. {number} to {email}");
         }
     }
+    let nobody = report.sent + report.already_sent + report.deferred.count + report.failed.count == 0
+        && report.skipped.is_empty()
+        && report.would_send.is_empty();
+    if nobody {
+        println!("{newsletter} No. {number}: no subscribers");
+        return;
+    }
     let verb = if options.dry_run { "would send" } else { "sent" };
     println!(
         "{newsletter} No. {number}: {verb} {}, already sent {}, deferred {}, failed {}{}",
@@ -193,8 +200,8 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
             report.sent
         },
         report.already_sent,
-        report.deferred.len(),
-        report.failed.len(),
+        report.deferred.count,
+        report.failed.count,
         if report.resent > 0 {
             format!(", {} sent again after an interrupted send", report.resent)
         } else {
@@ -204,11 +211,15 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
     for (reason, count) in &report.skipped {
         println!("  skipped {count}: {reason}");
     }
-    for (email, reason) in &report.deferred {
+    for (email, reason) in &report.deferred.examples {
         eprintln!("deferred: {email}: {reason} (sent again on the next send)");
     }
-    for (email, reason) in &report.failed {
+    for (email, reason) in &report.failed.examples {
         eprintln!("failed: {email}: {reason}");
+    }
+    let unlisted = report.deferred.count + report.failed.count - report.deferred.examples.len() - report.failed.examples.len();
+    if unlisted > 0 {
+        eprintln!("… and {unlisted} more; each is in the delivery log");
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use super::{EXIT_OK, classified};
 use crate::classify::{Classified, Verdict};
 use crate::config::Config;
-use crate::sources::{Network, ingest};
+use crate::sources::{Network, ingest, read_one};
 use crate::store::Store;
 
 /// `bulletin check`: the config (already parsed), every feed file and every
@@ -177,6 +177,71 @@ pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Re
                     html.display()
                 )?;
             }
+        }
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// `bulletin feeds`: each source's last fetch, status, items and last
+/// error; a source failing `flag_after_failures` fetches in a row is flagged.
+pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
+    let store = Store::open(&config.store_path())?;
+    let health = store.feed_health()?;
+    let flagged = |failures: u32| failures >= config.fetch.flag_after_failures;
+    let mut out = std::io::stdout().lock();
+    if format == Format::Json {
+        let json: Vec<serde_json::Value> = config
+            .sources
+            .iter()
+            .map(|source| {
+                let h = health.iter().find(|h| h.source == source.name());
+                serde_json::json!({
+                    "source": source.name(),
+                    "health": h,
+                    "flagged": h.is_some_and(|h| flagged(h.consecutive_failures)),
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+        return Ok(ExitCode::from(EXIT_OK));
+    }
+    writeln!(out, "{:<32} {:<25} {:<13} {:>5}  LAST ERROR", "SOURCE", "LAST FETCH", "STATUS", "ITEMS")?;
+    for source in &config.sources {
+        let Some(h) = health.iter().find(|h| h.source == source.name()) else {
+            writeln!(out, "{:<32} {:<25} {:<13} {:>5}", source.name(), "never", "-", "-")?;
+            continue;
+        };
+        let status = if flagged(h.consecutive_failures) {
+            format!("FAILING ×{}", h.consecutive_failures)
+        } else {
+            h.status.clone()
+        };
+        let mut note = h.error.clone().unwrap_or_default();
+        if let Some(moved) = &h.moved_to {
+            note = format!("{note} (moved permanently to {moved})").trim().to_string();
+        }
+        let fetched = h.last_fetch.get(..19).unwrap_or(&h.last_fetch).replace('T', " ");
+        writeln!(out, "{:<32} {:<25} {:<13} {:>5}  {note}", source.name(), fetched, status, h.items)?;
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// `bulletin parse`: what bulletin reads from one feed, the store untouched.
+pub fn parse(config: &Config, target: &str, format: Format) -> Result<ExitCode> {
+    let items = read_one(target, config).map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &items)?;
+            writeln!(out)?;
+        }
+        Format::Table => {
+            for item in &items {
+                let published = item.published.map_or("undated".to_string(), |p| p.to_rfc3339());
+                writeln!(out, "{published}  {}\n    {}\n    {}", item.title, item.link, item.teaser)?;
+            }
+            writeln!(out, "{} items", items.len())?;
         }
     }
     Ok(ExitCode::from(EXIT_OK))

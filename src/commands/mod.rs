@@ -19,7 +19,7 @@ use crate::store::Store;
 
 pub use deliver::{EXIT_UNDELIVERED, ListFormat, import, list, send, serve, unsubscribe};
 pub use fetch::fetch;
-pub use inspect::{Format, ItemsQuery, check, editions, items};
+pub use inspect::{Format, ItemsQuery, check, editions, feeds, items, parse};
 pub use publish::{build, run};
 
 /// Everything went as asked.

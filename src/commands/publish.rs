@@ -17,7 +17,9 @@ use crate::classify::{Classified, classify};
 use crate::config::{Config, Empty, Newsletter};
 use crate::deliver::SendOptions;
 use crate::editions::{Edition, assemble, is_scheduled, restore};
-use crate::render::{IndexEdition, IndexNewsletter, Reader, render_edition, render_index};
+use crate::render::{
+    ArchiveEntry, ArchiveGroup, FeedEntry, Reader, render_archive_page, render_atom, render_edition,
+};
 use crate::store::{EditionRecord, Store};
 
 /// `bulletin build`: each selected newsletter's edition for `date`, whatever
@@ -41,7 +43,7 @@ pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock)
     {
         publish(config, &mut store, newsletter, &items, date, clock)?;
     }
-    write_index(config, &store)?;
+    write_archive(config, &store)?;
     Ok(ExitCode::from(EXIT_OK))
 }
 
@@ -65,7 +67,7 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
         }
     }
     complete_missing_files(config, &store)?;
-    write_index(config, &store)?;
+    write_archive(config, &store)?;
     let delivered = send_todays_editions(config, &mut store, date, clock)?;
     let code = exit_code(&reports);
     Ok(if delivered {
@@ -143,8 +145,8 @@ const GMAIL_CLIPS_AT: usize = 100 * 1024;
 /// Output paths of an edition, relative to the output folder.
 fn paths(newsletter: &str, date: NaiveDate) -> (String, String) {
     (
-        format!("{newsletter}/{date}.html"),
-        format!("{newsletter}/{date}.txt"),
+        format!("archive/{newsletter}/{date}.html"),
+        format!("archive/{newsletter}/{date}.txt"),
     )
 }
 
@@ -195,32 +197,79 @@ fn write_atomically(path: &Path, contents: &str) -> Result<()> {
     fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))
 }
 
-/// `out/index.html`: every recorded edition, newest first.
-fn write_index(config: &Config, store: &Store) -> Result<()> {
+/// The archive under `out/archive/` (absolute links: an index, an index
+/// and an Atom feed per newsletter) and `out/index.html` (relative links, for
+/// a look on disk), from every recorded edition.
+fn write_archive(config: &Config, store: &Store) -> Result<()> {
+    let out = config.out_dir();
+    let base = format!("{}/", config.site.base_url.get_ref().trim_end_matches('/'));
     let editions = store.editions(None)?;
-    let newsletters: Vec<IndexNewsletter> = config
-        .newsletters
-        .iter()
-        .map(|newsletter| IndexNewsletter {
+    let mut absolute = Vec::new();
+    let mut relative = Vec::new();
+    for newsletter in &config.newsletters {
+        let id = newsletter.id.get_ref();
+        let records: Vec<&EditionRecord> = editions.iter().filter(|e| e.newsletter == *id).collect();
+        let group = |prefix: &str, link: Option<String>, feed: Option<String>| ArchiveGroup {
             title: newsletter.title.clone(),
-            editions: editions
+            description: newsletter.description.clone(),
+            link,
+            feed,
+            editions: records
                 .iter()
-                .filter(|e| e.newsletter == *newsletter.id.get_ref())
-                .map(|e: &EditionRecord| IndexEdition {
+                .map(|e| ArchiveEntry {
                     number: e.number,
                     date: e.date.format(&config.site.date_format).to_string(),
                     items: e.items,
-                    html_path: e.html_path.clone(),
-                    text_path: e.text_path.clone(),
+                    html: format!("{prefix}{}", e.html_path),
+                    text: format!("{prefix}{}", e.text_path),
                 })
                 .collect(),
-        })
-        .collect();
-    let index = config.out_dir().join("index.html");
+        };
+        let (page, feed) = (format!("{base}archive/{id}/"), format!("{base}archive/{id}/feed.xml"));
+        let own = group(&base, None, Some(feed.clone()));
+        let html = render_archive_page(&config.site, &newsletter.title, std::slice::from_ref(&own))
+            .context("rendering an archive page")?;
+        write_atomically(&out.join(format!("archive/{id}/index.html")), &html)?;
+        let entries = feed_entries(config, store, &base, &records)?;
+        let atom = render_atom(
+            &config.site,
+            (&newsletter.title, &newsletter.description),
+            (&feed, &page),
+            &entries,
+            "1970-01-01T00:00:00+00:00",
+        )
+        .context("rendering an Atom feed")?;
+        write_atomically(&out.join(format!("archive/{id}/feed.xml")), &atom)?;
+        absolute.push(group(&base, Some(page), Some(feed)));
+        relative.push(group("", Some(format!("archive/{id}/index.html")), None));
+    }
+    let heading = "Newsletters";
     write_atomically(
-        &index,
-        &render_index(&config.site, &newsletters).context("rendering the index")?,
+        &out.join("archive/index.html"),
+        &render_archive_page(&config.site, heading, &absolute).context("rendering the archive")?,
     )?;
+    let index = out.join("index.html");
+    write_atomically(&index, &render_archive_page(&config.site, heading, &relative).context("rendering the index")?)?;
     println!("index            → {}", index.display());
     Ok(())
+}
+
+/// An Atom entry per edition: its title, page, time, and first items.
+fn feed_entries(config: &Config, store: &Store, base: &str, records: &[&EditionRecord]) -> Result<Vec<FeedEntry>> {
+    records
+        .iter()
+        .map(|record| {
+            let titles = match store.edition_on(&record.newsletter, record.date)? {
+                Some((_, placed)) => placed.iter().take(3).map(|p| p.item.title.as_str()).collect::<Vec<_>>().join(" · "),
+                None => String::new(),
+            };
+            let newsletter = config.newsletter(&record.newsletter).map_or(record.newsletter.as_str(), |n| n.title.as_str());
+            Ok(FeedEntry {
+                title: format!("{newsletter} No. {} — {}", record.number, record.date.format(&config.site.date_format)),
+                url: format!("{base}{}", record.html_path),
+                updated: record.built_at.to_rfc3339(),
+                summary: titles,
+            })
+        })
+        .collect()
 }

@@ -38,6 +38,14 @@ pub struct MailTemplate {
     dkim: Option<DkimConfig>,
 }
 
+/// One subscriber's copy of the edition.
+pub struct Personal {
+    pub html: String,
+    pub text: String,
+    pub unsubscribe: url::Url,
+    token: String,
+}
+
 /// One message, ready for a transport.
 pub struct Letter {
     pub message_id: String,
@@ -106,23 +114,32 @@ impl MailTemplate {
     }
 
     /// The message for one subscriber; `email` must already be valid.
-    pub fn letter(&self, key: &Key, email: &str, name: &str) -> Result<Letter, String> {
+    /// The HTML and text one subscriber gets: greeting and unsubscribe link
+    /// filled in. Also what `bulletin preview` shows "as" a subscriber.
+    pub fn personalise(&self, key: &Key, email: &str, name: &str) -> Personal {
         let token = sign(key, email, &self.newsletter);
         let mut unsubscribe = self.unsubscribe_url.clone();
         unsubscribe.query_pairs_mut().append_pair("t", &token);
-        let greeting = if name.is_empty() {
-            "Dear reader,".to_string()
-        } else {
-            format!("Dear {name},")
-        };
-        let html = self
-            .html
-            .replace(GREETING, &escape_html(&greeting))
-            .replace(UNSUBSCRIBE_URL, &escape_html(unsubscribe.as_str()));
-        let text = self
-            .text
-            .replace(GREETING, &greeting)
-            .replace(UNSUBSCRIBE_URL, unsubscribe.as_str());
+        let greeting = if name.is_empty() { "Dear reader,".to_string() } else { format!("Dear {name},") };
+        Personal {
+            html: self
+                .html
+                .replace(GREETING, &escape_html(&greeting))
+                .replace(UNSUBSCRIBE_URL, &escape_html(unsubscribe.as_str())),
+            text: self.text.replace(GREETING, &greeting).replace(UNSUBSCRIBE_URL, unsubscribe.as_str()),
+            unsubscribe,
+            token,
+        }
+    }
+
+    /// The message for one subscriber; `email` must already be valid.
+    pub fn letter(&self, key: &Key, email: &str, name: &str) -> Result<Letter, String> {
+        let Personal {
+            html,
+            text,
+            unsubscribe,
+            token,
+        } = self.personalise(key, email, name);
         let address: lettre::Address = email.parse().map_err(|e| format!("{email}: {e}"))?;
         let to = Mailbox::new(Some(name.to_string()).filter(|n| !n.is_empty()), address);
         let message_id = message_id(&self.newsletter, self.number, email, &self.domain);
@@ -212,7 +229,27 @@ fn escape_html(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::message_id;
+
+    proptest::proptest! {
+        /// Message-IDs are stable, and unique per (newsletter, edition, subscriber).
+        #[test]
+        fn message_ids_are_unique_per_edition_and_subscriber(
+            emails in proptest::collection::hash_set("[a-z]{1,8}@[a-z]{1,8}\\.eu", 1..30),
+            numbers in proptest::collection::hash_set(1u32..500, 1..5),
+        ) {
+            let mut seen = HashSet::new();
+            for email in &emails {
+                for number in &numbers {
+                    let id = message_id("about-japan", *number, email, "eu-japan.eu");
+                    proptest::prop_assert_eq!(&id, &message_id("about-japan", *number, email, "eu-japan.eu"));
+                    proptest::prop_assert!(seen.insert(id));
+                }
+            }
+        }
+    }
 
     #[test]
     fn message_ids_are_stable_and_distinct() {

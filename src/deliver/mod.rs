@@ -8,7 +8,7 @@ mod smtp;
 mod subscribers;
 mod token;
 
-pub use message::{Letter, MailTemplate};
+pub use message::{Letter, MailTemplate, Personal};
 pub use send::{SendOptions, SendReport, send_edition};
 pub use serve::serve;
 pub use subscribers::{

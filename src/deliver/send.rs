@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -46,22 +46,50 @@ pub struct SendReport {
     /// Messages found `sending` in the log (a killed run): sent again.
     pub resent: usize,
     /// 4xx or broken connections after every try: sent again next time.
-    pub deferred: Vec<(String, String)>,
+    pub deferred: Outcomes,
     /// 5xx: not sent again.
-    pub failed: Vec<(String, String)>,
+    pub failed: Outcomes,
     /// Left out, by reason.
     pub skipped: BTreeMap<String, usize>,
     /// `--dry-run`: who would get the edition.
     pub would_send: Vec<String>,
 }
 
+/// How many messages ended one way, with the first few addresses and reasons.
+#[derive(Debug, Default)]
+pub struct Outcomes {
+    pub count: usize,
+    pub examples: Vec<(String, String)>,
+}
+
+impl Outcomes {
+    /// Reasons kept for the report; the rest are counted (and in the log).
+    const EXAMPLES: usize = 100;
+
+    fn add(&mut self, email: &str, reason: String) {
+        self.count += 1;
+        if self.examples.len() < Self::EXAMPLES {
+            self.examples.push((email.to_string(), reason));
+        }
+    }
+}
+
 impl SendReport {
     pub fn ok(&self) -> bool {
-        self.deferred.is_empty() && self.failed.is_empty()
+        self.deferred.count == 0 && self.failed.count == 0
     }
 
     fn skip(&mut self, reason: impl Into<String>) {
         *self.skipped.entry(reason.into()).or_default() += 1;
+    }
+
+    fn count(&mut self, email: &str, status: Status) {
+        match status {
+            Status::Sent => self.sent += 1,
+            Status::Deferred(reason) => self.deferred.add(email, reason),
+            Status::Failed(reason) => self.failed.add(email, reason),
+            Status::Sending => {}
+        }
     }
 }
 
@@ -190,89 +218,129 @@ pub fn send_edition(
             ..SendReport::default()
         });
     }
-    let mut report = SendReport::default();
-    let states = store.deliveries(id, edition.number).map_err(|e| e.to_string())?;
-    let mut queue: Vec<Recipient> = Vec::new();
-    for recipient in store.recipients(id).map_err(|e| e.to_string())? {
-        let state = states.get(&recipient.email);
-        if recipient.unsubscribed {
-            report.skip("unsubscribed");
-        } else if recipient.hard_bounces >= mail.suppress_after_hard_bounces {
-            report.skip(format!(
-                "suppressed after {} hard bounces",
-                recipient.hard_bounces
-            ));
-        } else if let Err(skip) = admits(
-            newsletter.audience,
-            recipient.organisation_type,
-            &recipient.country,
-        ) {
-            report.skip(skip.as_str());
-        } else {
-            match state {
-                Some(Status::Sent) => report.already_sent += 1,
-                Some(Status::Failed(_)) => report.skip("failed permanently in an earlier send"),
-                Some(Status::Sending) => {
-                    report.resent += 1;
-                    queue.push(recipient);
-                }
-                Some(Status::Deferred(_)) | None => queue.push(recipient),
-            }
-        }
-    }
-    if options.dry_run {
-        report.would_send = queue.into_iter().map(|r| r.email).collect();
-        return Ok(report);
-    }
-    if queue.is_empty() {
-        return Ok(report);
-    }
-    let key = Key::from_env(&mail.signing_key_env)?;
+    let key = if options.dry_run { None } else { Some(Key::from_env(&mail.signing_key_env)) };
     let settings = &mail.smtp;
-    let run = Run {
-        edition: (id, edition.number),
-        template: &template,
-        key: &key,
-        sender: &sender,
-        settings,
-        store: Mutex::new(store),
-        rate: RateLimit::new(settings.rate_per_second),
-        next: AtomicUsize::new(0),
-        done: AtomicUsize::new(0),
-        outcomes: Mutex::new(Vec::with_capacity(queue.len())),
-        now,
-    };
     let workers = match mail.transport {
-        Transport::Smtp => settings.concurrency.clamp(1, queue.len()),
+        Transport::Smtp => settings.concurrency.max(1),
         Transport::File => 1,
     };
+    let total = store.recipient_count(id).map_err(|e| e.to_string())?;
+    let store = Mutex::new(store);
+    let report = Mutex::new(SendReport::default());
+    let (queue, taken) = std::sync::mpsc::sync_channel::<Recipient>(QUEUE);
+    let taken = Mutex::new(taken);
     let fatal: Mutex<Option<String>> = Mutex::new(None);
+    let run = match &key {
+        Some(Ok(key)) => Some(Run {
+            edition: (id, edition.number),
+            template: &template,
+            key,
+            sender: &sender,
+            settings,
+            store: &store,
+            report: &report,
+            rate: RateLimit::new(settings.rate_per_second),
+            done: AtomicUsize::new(0),
+            stopped: AtomicBool::new(false),
+            total,
+            progress: options.progress,
+            now,
+        }),
+        _ => None,
+    };
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                if let Err(e) = run.work(&queue, options.progress) {
-                    fatal.lock().expect("poisoned").get_or_insert(e);
-                }
-            });
+        if let Some(run) = &run {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    if let Err(e) = run.work(&taken) {
+                        fatal.lock().expect("poisoned").get_or_insert(e);
+                    }
+                });
+            }
+        }
+        let fed = feed(&store, &report, (newsletter, mail, edition.number), &key, options, queue);
+        if let Err(e) = fed {
+            fatal.lock().expect("poisoned").get_or_insert(e);
         }
     });
-    if options.progress {
+    if options.progress && !options.dry_run {
         eprintln!();
     }
     if let Some(error) = fatal.into_inner().expect("poisoned") {
         return Err(error);
     }
-    for (email, status) in run.outcomes.into_inner().expect("poisoned") {
-        match status {
-            Status::Sent => report.sent += 1,
-            Status::Deferred(reason) => report.deferred.push((email, reason)),
-            Status::Failed(reason) => report.failed.push((email, reason)),
-            Status::Sending => {}
+    Ok(report.into_inner().expect("poisoned"))
+}
+
+/// Recipients in flight between the page reader and the workers.
+const QUEUE: usize = 256;
+/// Recipients read from the store at a time: memory stays flat whatever the list's size.
+const PAGE: u32 = 1000;
+
+/// Reads the subscribers page by page, counts those left out, and hands the
+/// rest to the workers (or lists them, for a dry run). Dropping `queue` at
+/// the end tells the workers there is no more.
+fn feed(
+    store: &Mutex<&mut Store>,
+    report: &Mutex<SendReport>,
+    (newsletter, mail, number): (&crate::config::Newsletter, &Mail, u32),
+    key: &Option<Result<Key, String>>,
+    options: &SendOptions,
+    queue: std::sync::mpsc::SyncSender<Recipient>,
+) -> Result<(), String> {
+    let id = newsletter.id.get_ref();
+    let mut after = String::new();
+    loop {
+        let page = store.lock().expect("poisoned").recipients_page(id, number, &after, PAGE).map_err(|e| e.to_string())?;
+        let Some((last, _)) = page.last() else { return Ok(()) };
+        after = last.email.clone();
+        for (recipient, state) in page {
+            let due = {
+                let mut report = report.lock().expect("poisoned");
+                let due = due(&mut report, &recipient, state, newsletter, mail);
+                if due && options.dry_run {
+                    report.would_send.push(recipient.email.clone());
+                }
+                due
+            };
+            if !due || options.dry_run {
+                continue;
+            }
+            match key {
+                Some(Ok(_)) => queue.send(recipient).map_err(|_| "every sending worker stopped".to_string())?,
+                Some(Err(why)) => return Err(why.clone()),
+                None => unreachable!("only a dry run has no key"),
+            }
         }
     }
-    report.deferred.sort();
-    report.failed.sort();
-    Ok(report)
+}
+
+/// Whether this subscriber gets the edition now; if not, counted as why.
+fn due(
+    report: &mut SendReport,
+    recipient: &Recipient,
+    state: Option<Status>,
+    newsletter: &crate::config::Newsletter,
+    mail: &Mail,
+) -> bool {
+    if recipient.unsubscribed {
+        report.skip("unsubscribed");
+    } else if recipient.hard_bounces >= mail.suppress_after_hard_bounces {
+        report.skip(format!("suppressed after {} hard bounces", recipient.hard_bounces));
+    } else if let Err(skip) = admits(newsletter.audience, recipient.organisation_type, &recipient.country) {
+        report.skip(skip.as_str());
+    } else {
+        match state {
+            Some(Status::Sent) => report.already_sent += 1,
+            Some(Status::Failed(_)) => report.skip("failed permanently in an earlier send"),
+            Some(Status::Sending) => {
+                report.resent += 1;
+                return true;
+            }
+            Some(Status::Deferred(_)) | None => return true,
+        }
+    }
+    false
 }
 
 /// What the workers share during one send.
@@ -282,30 +350,40 @@ struct Run<'a, 's> {
     key: &'a Key,
     sender: &'a Sender,
     settings: &'a Smtp,
-    store: Mutex<&'s mut Store>,
+    store: &'a Mutex<&'s mut Store>,
+    report: &'a Mutex<SendReport>,
     rate: RateLimit,
-    next: AtomicUsize,
     done: AtomicUsize,
-    outcomes: Mutex<Vec<(String, Status)>>,
+    /// Set when a worker cannot write the log: the others stop sending and
+    /// only drain the queue, so the reader never waits on it forever.
+    stopped: AtomicBool,
+    /// Subscribers of the newsletter, for the progress line.
+    total: usize,
+    progress: bool,
     now: DateTime<Utc>,
 }
 
 impl Run<'_, '_> {
-    /// Takes recipients off the shared queue until it is empty. A store
-    /// error stops this worker: without the log, sending is not safe.
-    fn work(&self, queue: &[Recipient], progress: bool) -> Result<(), String> {
+    /// Takes recipients off the queue until it is closed. A store error
+    /// stops this worker: without the log, sending is not safe.
+    fn work(&self, taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>) -> Result<(), String> {
         let mut session = Session::default();
-        let result = self.work_on(queue, progress, &mut session);
+        let result = self.work_on(taken, &mut session);
         self.sender.close(session);
+        if result.is_err() {
+            self.stopped.store(true, Ordering::Relaxed);
+            while taken.lock().expect("poisoned").recv().is_ok() {}
+        }
         result
     }
 
-    fn work_on(&self, queue: &[Recipient], progress: bool, session: &mut Session) -> Result<(), String> {
+    fn work_on(&self, taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>, session: &mut Session) -> Result<(), String> {
         loop {
-            let index = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(recipient) = queue.get(index) else {
-                return Ok(());
-            };
+            let next = taken.lock().expect("poisoned").recv();
+            let Ok(recipient) = next else { return Ok(()) };
+            if self.stopped.load(Ordering::Relaxed) {
+                continue;
+            }
             let status = match self.template.letter(self.key, &recipient.email, &recipient.name) {
                 Ok(letter) => {
                     self.record(&recipient.email, &letter.message_id, &Status::Sending)?;
@@ -315,13 +393,10 @@ impl Run<'_, '_> {
                 }
                 Err(reason) => Status::Failed(reason),
             };
-            self.outcomes
-                .lock()
-                .expect("poisoned")
-                .push((recipient.email.clone(), status));
+            self.report.lock().expect("poisoned").count(&recipient.email, status);
             let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-            if progress && (done.is_multiple_of(25) || done == queue.len()) {
-                eprint!("\rsending: {done}/{} messages", queue.len());
+            if self.progress && done.is_multiple_of(25) {
+                eprint!("\rsending: {done} messages of at most {}", self.total);
                 let _ = std::io::stderr().flush();
             }
         }

@@ -102,6 +102,32 @@ mod tests {
         assert_eq!(verify(&other, &token), None);
     }
 
+    proptest::proptest! {
+        /// Every token verifies to what was signed; any changed byte fails.
+        #[test]
+        fn tokens_verify_and_resist_tampering(
+            local in "[a-zA-Z0-9._+-]{1,20}",
+            domain in "[a-z0-9-]{1,12}\\.[a-z]{2,4}",
+            newsletter in "[a-z-]{1,20}",
+            index in 0usize..200,
+            byte in 0u8..128,
+        ) {
+            let email = format!("{local}@{domain}");
+            let token = sign(&key(), &email, &newsletter);
+            let request = verify(&key(), &token).unwrap();
+            proptest::prop_assert_eq!(&request.email, &email);
+            proptest::prop_assert_eq!(&request.newsletter, &newsletter);
+            let mut bytes = token.clone().into_bytes();
+            let index = index % bytes.len();
+            bytes[index] = byte;
+            if let Ok(changed) = String::from_utf8(bytes)
+                && changed != token
+            {
+                proptest::prop_assert_eq!(verify(&key(), &changed), None);
+            }
+        }
+    }
+
     #[test]
     fn short_keys_are_refused() {
         assert!(Key::new(b"short".to_vec()).is_err());

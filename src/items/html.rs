@@ -59,7 +59,38 @@ pub fn sanitize(html: &str, base: Option<&url::Url>) -> String {
                 _ => Some(Cow::Borrowed(value)),
             }
         });
-    builder.clean(html).to_string().trim().to_string()
+    unwrap_dead_links(builder.clean(html).to_string().trim())
+}
+
+/// A link whose URL the sanitiser removed (`javascript:`, a relative URL
+/// with no base) is no link: keep its text, drop the `<a>`. The sanitiser's
+/// output writes such a tag exactly as `<a rel="noopener noreferrer">`, and
+/// never nests links.
+fn unwrap_dead_links(html: &str) -> String {
+    const DEAD: &str = "<a rel=\"noopener noreferrer\">";
+    if !html.contains(DEAD) {
+        return html.to_string();
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    let mut in_dead_link = false;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        if rest.starts_with(DEAD) {
+            in_dead_link = true;
+            rest = &rest[DEAD.len()..];
+        } else if in_dead_link && rest.starts_with("</a>") {
+            in_dead_link = false;
+            rest = &rest[4..];
+        } else {
+            let end = rest.find('>').map_or(rest.len(), |e| e + 1);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Plain text of sanitised HTML: paragraphs separated by a blank line, list
@@ -147,6 +178,12 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<p>Hi</p>"), "{html}");
+    }
+
+    #[test]
+    fn a_link_without_a_safe_url_becomes_text() {
+        let html = clean(r#"<p>See <a href="javascript:alert(1)">this</a> and <a href="/ok">that</a>.</p>"#);
+        assert_eq!(html, r#"<p>See this and <a href="https://news.example/ok" rel="noopener noreferrer">that</a>.</p>"#);
     }
 
     #[test]

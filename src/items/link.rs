@@ -70,6 +70,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Canonicalising twice changes nothing.
+        #[test]
+        fn canonical_links_are_idempotent(
+            host in "[a-z]{1,10}\\.(eu|jp|example)",
+            path in "(/[a-zA-Z0-9%._~-]{0,8}){0,4}",
+            query in proptest::collection::vec(("(utm_[a-z]{1,6}|id|q|fbclid|page)", "[a-zA-Z0-9 &=]{0,6}"), 0..4),
+            fragment in proptest::option::of("[a-z]{0,6}"),
+        ) {
+            let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let mut link = format!("https://{host}{path}");
+            if !query.is_empty() {
+                link = format!("{link}?{}", query.join("&"));
+            }
+            if let Some(fragment) = fragment {
+                link = format!("{link}#{fragment}");
+            }
+            let once = canonical_link(&link).unwrap();
+            proptest::prop_assert_eq!(canonical_link(&once), Some(once.clone()));
+            proptest::prop_assert!(!once.contains("utm_") && !once.contains('#'));
+        }
+    }
+
     #[test]
     fn refuses_other_schemes_and_relative_links() {
         assert_eq!(canonical_link("javascript:alert(1)"), None);

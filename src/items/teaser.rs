@@ -88,6 +88,21 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Teasers never exceed the width, end in "…" only when cut, never
+        /// split a character, and are a prefix of the text.
+        #[test]
+        fn teaser_properties(text in "\\PC{0,200}", width in 1usize..120) {
+            let text = text.trim();
+            let cut = teaser(text, width);
+            proptest::prop_assert!(display_width(&cut) <= width.max(1));
+            match cut.strip_suffix(ELLIPSIS) {
+                Some(kept) if display_width(text) > width => proptest::prop_assert!(text.starts_with(kept)),
+                _ => proptest::prop_assert_eq!(&cut, text),
+            }
+        }
+    }
+
     #[test]
     fn a_long_word_is_cut_hard() {
         assert_eq!(teaser("Supercalifragilistic", 8), "Superca…");

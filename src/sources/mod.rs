@@ -6,12 +6,12 @@ mod http;
 mod local;
 
 use std::collections::HashMap;
-
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use crate::config::{Config, Location, Source};
-use crate::items::{Details, Item, dedup};
+use crate::items::{Details, Draft, Item, dedup};
 
 pub use feed::parse_feed;
 pub use http::Validators;
@@ -96,8 +96,13 @@ pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validat
         let last = known.get(source.name());
         let read = match location {
             Location::Url(_) if network == Network::FilesOnly => continue,
-            Location::Url(url) => match fetched.next().expect("one fetch per URL source") {
-                Ok(Response::Body { bytes, validators }) => feed_items(source, &bytes, Some(url), config)
+            Location::Url(_) => match fetched.next().expect("one fetch per URL source") {
+                Ok(Response::Body {
+                    bytes,
+                    content_type,
+                    validators,
+                    url,
+                }) => feed_items(source, &bytes, Some(&url), content_type.as_deref(), config)
                     .map(|items| Read::Items(items, Vec::new(), validators)),
                 Ok(Response::NotModified) => Ok(Read::NotModified),
                 Err(reason) => Err(reason),
@@ -107,7 +112,7 @@ pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validat
                 .and_then(
                     |bytes| match file_validators(source, config, [(path.as_path(), &bytes[..])]) {
                         same if Some(&same) == last => Ok(Read::NotModified),
-                        validators => feed_items(source, &bytes, None, config)
+                        validators => feed_items(source, &bytes, None, None, config)
                             .map(|items| Read::Items(items, Vec::new(), validators)),
                     },
                 ),
@@ -135,6 +140,35 @@ pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validat
         items: dedup(items),
         reports,
     }
+}
+
+/// One feed, an http(s) URL or a file (or one local item file), read as it
+/// would be ingested, with the store untouched: what `bulletin parse` shows.
+pub fn read_one(target: &str, config: &Config) -> Result<Vec<Item>, String> {
+    let width = config.site.teaser_width;
+    let news = |drafts: Vec<Draft>| drafts.into_iter().map(|d| d.into_item("parse", Details::News, width)).collect();
+    if let Ok(url) = url::Url::parse(target)
+        && matches!(url.scheme(), "http" | "https")
+    {
+        let fetched = fetch_all(&[(url, Validators::default())], &config.fetch).pop().expect("one result");
+        return match fetched? {
+            Response::Body {
+                bytes,
+                content_type,
+                url,
+                ..
+            } => parse_feed(&bytes, Some(&url), content_type.as_deref()).map(news),
+            Response::NotModified => Err("the server answered 304 to an unconditional GET".into()),
+        };
+    }
+    let path = Path::new(target);
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {target}: {e}"))?;
+    if path.extension().is_some_and(|e| matches!(e.to_str(), Some("toml" | "md" | "markdown"))) {
+        let text = String::from_utf8(bytes).map_err(|_| format!("{target}: not UTF-8 text"))?;
+        let (draft, details) = parse_local(path, &text, crate::items::Kind::News).map_err(|e| e.to_string())?;
+        return Ok(vec![draft.into_item("parse", details, width)]);
+    }
+    parse_feed(&bytes, None, None).map(news)
 }
 
 /// What reading one source gave, before it is reported.
@@ -166,18 +200,20 @@ fn file_validators<'a>(
     let hex: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Validators {
         etag: Some(format!("sha256:{hex}")),
-        last_modified: None,
+        ..Validators::default()
     }
 }
 
+/// `content_type` is the HTTP header, whose charset says how to decode.
 fn feed_items(
     source: &Source,
     bytes: &[u8],
     base: Option<&url::Url>,
+    content_type: Option<&str>,
     config: &Config,
 ) -> Result<Vec<Item>, String> {
     let details = Details::plain(source.kind()).expect("config validation keeps feeds to plain kinds");
-    let drafts = parse_feed(bytes, base)?;
+    let drafts = parse_feed(bytes, base, content_type)?;
     Ok(drafts
         .into_iter()
         .map(|draft| draft.into_item(source.name(), details.clone(), config.site.teaser_width))

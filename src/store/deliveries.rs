@@ -2,8 +2,6 @@
 //! transaction and after it, so a send that is killed resumes where it
 //! stopped.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
@@ -32,7 +30,7 @@ impl Status {
         }
     }
 
-    fn from_parts(status: &str, error: Option<String>) -> Status {
+    pub(super) fn from_parts(status: &str, error: Option<String>) -> Status {
         let error = error.unwrap_or_default();
         match status {
             "sent" => Status::Sent,
@@ -44,21 +42,6 @@ impl Status {
 }
 
 impl Store {
-    /// Where each message of one edition stands, by email.
-    pub fn deliveries(&self, newsletter: &str, number: u32) -> Result<HashMap<String, Status>> {
-        let rows = self.rows(
-            "SELECT email, status, error FROM deliveries WHERE newsletter = ?1 AND number = ?2",
-            params![newsletter, number],
-            |row| {
-                Ok((
-                    row.get(0)?,
-                    Status::from_parts(&row.get::<_, String>(1)?, row.get(2)?),
-                ))
-            },
-        )?;
-        Ok(rows.into_iter().collect())
-    }
-
     /// Records a message's new status; a permanent failure also counts a
     /// hard bounce against the address, in the same transaction.
     pub fn record_delivery(

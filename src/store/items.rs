@@ -10,6 +10,21 @@ use super::{Result, Store, to_json};
 use crate::items::Item;
 use crate::sources::{Outcome, SourceReport, Validators};
 
+/// How a source's fetches went, for `bulletin feeds`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FeedHealth {
+    pub source: String,
+    pub last_fetch: String,
+    /// `ok`, `not-modified` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+    /// Items in the last fetch that read the feed.
+    pub items: u32,
+    /// Failed fetches in a row, up to the last one.
+    pub consecutive_failures: u32,
+    pub moved_to: Option<String>,
+}
+
 /// What storing one fetched item did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upsert {
@@ -50,14 +65,34 @@ impl Store {
         bodies.iter().map(|body| self.decode_item(body)).collect()
     }
 
+    /// How every source fetched so far is doing.
+    pub fn feed_health(&self) -> Result<Vec<FeedHealth>> {
+        self.rows(
+            "SELECT source, last_fetch, status, error, items, consecutive_failures, moved_to FROM feeds",
+            [],
+            |row| {
+                Ok(FeedHealth {
+                    source: row.get(0)?,
+                    last_fetch: row.get(1)?,
+                    status: row.get(2)?,
+                    error: row.get(3)?,
+                    items: row.get(4)?,
+                    consecutive_failures: row.get(5)?,
+                    moved_to: row.get(6)?,
+                })
+            },
+        )
+    }
+
     /// The cache validators of every source fetched before.
     pub fn validators(&self) -> Result<HashMap<String, Validators>> {
-        let rows = self.rows("SELECT source, etag, last_modified FROM feeds", [], |row| {
+        let rows = self.rows("SELECT source, etag, last_modified, moved_to FROM feeds", [], |row| {
             Ok((
                 row.get(0)?,
                 Validators {
                     etag: row.get(1)?,
                     last_modified: row.get(2)?,
+                    moved_to: row.get(3)?,
                 },
             ))
         })?;
@@ -114,11 +149,12 @@ fn record_fetch(tx: &Transaction, report: &SourceReport, now: DateTime<Utc>) -> 
         Outcome::Failed(_) => ("failed", None, None),
     };
     tx.execute(
-        "INSERT INTO feeds (source, etag, last_modified, last_fetch, status, error, items, consecutive_failures)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 0), ?8)
+        "INSERT INTO feeds (source, etag, last_modified, last_fetch, status, error, items, consecutive_failures, moved_to)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 0), ?8, ?10)
          ON CONFLICT (source) DO UPDATE SET
             etag = CASE WHEN ?9 THEN excluded.etag ELSE etag END,
             last_modified = CASE WHEN ?9 THEN excluded.last_modified ELSE last_modified END,
+            moved_to = CASE WHEN ?9 THEN excluded.moved_to ELSE moved_to END,
             last_fetch = excluded.last_fetch, status = excluded.status, error = excluded.error,
             items = coalesce(?7, items),
             consecutive_failures = CASE WHEN ?6 IS NULL THEN 0 ELSE consecutive_failures + 1 END",
@@ -132,6 +168,7 @@ fn record_fetch(tx: &Transaction, report: &SourceReport, now: DateTime<Utc>) -> 
             items,
             i64::from(report.failed()),
             validators.is_some(),
+            validators.and_then(|v| v.moved_to.clone()),
         ],
     )?;
     Ok(())

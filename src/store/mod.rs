@@ -18,7 +18,7 @@ use crate::items::Item;
 
 pub use deliveries::Status;
 pub use editions::EditionRecord;
-pub use items::Upsert;
+pub use items::{FeedHealth, Upsert};
 pub use subscribers::{Recipient, SubscriberRecord};
 
 /// Migrations, in order; the store's `user_version` counts those applied.
@@ -99,6 +99,10 @@ CREATE TABLE deliveries (
     updated    TEXT NOT NULL,
     PRIMARY KEY (newsletter, number, email)
 );
+"#,
+    r#"
+-- Where a feed moved to for good (a 301 or 308): fetched instead of its configured URL.
+ALTER TABLE feeds ADD COLUMN moved_to TEXT;
 "#,
 ];
 

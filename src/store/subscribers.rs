@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Row, params};
 
-use super::{Result, Store};
+use super::{Result, Status, Store};
 use crate::deliver::{OrganisationType, Subscriber};
 
 /// A subscriber with where they stand.
@@ -137,15 +137,39 @@ impl Store {
         )
     }
 
-    /// Everyone who ever subscribed to `newsletter`, by email.
-    pub fn recipients(&self, newsletter: &str) -> Result<Vec<Recipient>> {
+    /// How many ever subscribed to `newsletter`.
+    pub fn recipient_count(&self, newsletter: &str) -> Result<usize> {
+        let counts = self.rows("SELECT count(*) FROM subscriptions WHERE newsletter = ?1", [newsletter], |row| {
+            row.get::<_, u32>(0)
+        })?;
+        Ok(counts.first().copied().unwrap_or(0) as usize)
+    }
+
+    /// Up to `limit` subscribers of `newsletter` whose address sorts after
+    /// `after`, by email, each with where edition `number` stands for them:
+    /// a send reads the list a page at a time, never whole.
+    pub fn recipients_page(
+        &self,
+        newsletter: &str,
+        number: u32,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(Recipient, Option<Status>)>> {
         self.rows(
             "SELECT s.email, s.name, s.organisation_type, s.country,
-                    s.unsubscribed IS NOT NULL OR u.unsubscribed IS NOT NULL, s.hard_bounces
+                    s.unsubscribed IS NOT NULL OR u.unsubscribed IS NOT NULL, s.hard_bounces, d.status, d.error
              FROM subscriptions u JOIN subscribers s ON s.email = u.email
-             WHERE u.newsletter = ?1 ORDER BY s.email",
-            [newsletter],
-            recipient,
+             LEFT JOIN deliveries d ON d.newsletter = u.newsletter AND d.number = ?2 AND d.email = u.email
+             WHERE u.newsletter = ?1 AND u.email > ?3 ORDER BY u.email LIMIT ?4",
+            params![newsletter, number, after, limit],
+            |row| {
+                let state = row.get::<_, Option<String>>(6)?.map(|status| (status, row.get(7)));
+                let state = match state {
+                    Some((status, error)) => Some(Status::from_parts(&status, error?)),
+                    None => None,
+                };
+                Ok((recipient(row)?, state))
+            },
         )
     }
 }

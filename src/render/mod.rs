@@ -5,6 +5,8 @@
 //! hold no logic beyond loops and ifs. Untrusted feed HTML reaches them only
 //! sanitised (`Item::summary_html`); askama escapes everything else.
 
+mod archive;
+
 use askama::Template;
 use chrono::NaiveDate;
 use textwrap::{Options, WordSeparator};
@@ -12,6 +14,8 @@ use textwrap::{Options, WordSeparator};
 use crate::config::{Audience, Site};
 use crate::editions::Edition;
 use crate::items::{Details, Item};
+
+pub use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, render_archive_page, render_atom};
 
 /// Column the text twin wraps at.
 pub const TEXT_WIDTH: usize = 72;
@@ -292,36 +296,6 @@ pub fn wrap(text: &str) -> String {
         .map(|line| textwrap::fill(line, &options))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// A newsletter and the editions found for it, newest first.
-pub struct IndexNewsletter {
-    pub title: String,
-    pub editions: Vec<IndexEdition>,
-}
-
-/// One edition on the index page; paths relative to the index.
-pub struct IndexEdition {
-    pub number: u32,
-    pub date: String,
-    pub items: usize,
-    pub html_path: String,
-    pub text_path: String,
-}
-
-#[derive(Template)]
-#[template(path = "index.html")]
-struct IndexHtml<'a> {
-    site_name: &'a str,
-    newsletters: &'a [IndexNewsletter],
-}
-
-pub fn render_index(site: &Site, newsletters: &[IndexNewsletter]) -> Result<String, askama::Error> {
-    IndexHtml {
-        site_name: &site.name,
-        newsletters,
-    }
-    .render()
 }
 
 #[cfg(test)]

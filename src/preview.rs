@@ -1,0 +1,315 @@
+//! `bulletin preview`: the next edition of every newsletter, served on
+//! 127.0.0.1 as readers will see it, rebuilt whenever `config.toml` or
+//! `feeds/` change (an open page reloads itself). Nothing is recorded or
+//! sent: the store is only read, for items fetched from the web and for
+//! what earlier editions already carried.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tiny_http::{Header, Response, Server};
+
+use crate::classify::classify;
+use crate::config::{Audience, Config};
+use crate::deliver::{Key, MailTemplate, OrganisationType, admits};
+use crate::editions::assemble;
+use crate::items::Item;
+use crate::render::{Reader, Rendered, render_edition};
+use crate::sources::{Network, ingest};
+use crate::store::{Store, SubscriberRecord};
+
+/// How `bulletin preview` runs.
+pub struct Options {
+    pub listen: String,
+    pub date: NaiveDate,
+    /// Open the index in the default browser.
+    pub open: bool,
+}
+
+/// The next edition of one newsletter, rendered.
+struct Page {
+    id: String,
+    title: String,
+    number: u32,
+    items: usize,
+    audience: Audience,
+    web: Rendered,
+    mail: Option<MailTemplate>,
+}
+
+/// Everything the server shows, rebuilt on every change.
+struct Built {
+    pages: Vec<Page>,
+    subscribers: Vec<SubscriberRecord>,
+    key: Key,
+    /// Said on the index when unsubscribe links are signed with a stand-in key.
+    key_note: Option<String>,
+}
+
+struct Snapshot {
+    version: u64,
+    built: Result<Built, String>,
+}
+
+/// Serves until stopped. The first line on stdout is the index's URL.
+pub fn run(config_path: &Path, options: &Options, now: &(dyn Fn() -> DateTime<Utc> + Sync)) -> Result<(), String> {
+    let server = Server::http(&options.listen).map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let home = format!("http://{}/", server.server_addr());
+    let snapshot = Arc::new(Mutex::new(Snapshot {
+        version: 1,
+        built: build(config_path, options.date, now()),
+    }));
+    println!("preview on {home} (Ctrl-C to stop)");
+    if options.open {
+        let _ = std::process::Command::new("xdg-open").arg(&home).spawn();
+    }
+    std::thread::scope(|scope| {
+        scope.spawn(|| watch(config_path, options.date, now, &snapshot));
+        for request in server.incoming_requests() {
+            let (status, content_type, body) = {
+                let snapshot = snapshot.lock().expect("preview state poisoned");
+                answer(request.url(), &home, &snapshot)
+            };
+            let response = Response::from_string(body)
+                .with_status_code(status)
+                .with_header(Header::from_bytes("Content-Type", content_type).expect("a valid header"))
+                .with_header(Header::from_bytes("Cache-Control", "no-store").expect("a valid header"));
+            let _ = request.respond(response);
+        }
+    });
+    Ok(())
+}
+
+/// Rebuilds when a watched file changes.
+fn watch(config_path: &Path, date: NaiveDate, now: &(dyn Fn() -> DateTime<Utc> + Sync), snapshot: &Mutex<Snapshot>) {
+    let mut seen = fingerprint(config_path);
+    loop {
+        std::thread::sleep(Duration::from_millis(400));
+        let current = fingerprint(config_path);
+        if current != seen {
+            seen = current;
+            let built = build(config_path, date, now());
+            let mut snapshot = snapshot.lock().expect("preview state poisoned");
+            snapshot.version += 1;
+            snapshot.built = built;
+            eprintln!("preview: rebuilt (version {})", snapshot.version);
+        }
+    }
+}
+
+/// Modification times and sizes of `config.toml` and everything under
+/// `feeds/` and `templates/` beside it.
+fn fingerprint(config_path: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
+    let root = config_path.parent().unwrap_or(Path::new(""));
+    let mut files = vec![config_path.to_path_buf()];
+    for folder in ["feeds", "templates"] {
+        collect(&root.join(folder), &mut files);
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let meta = std::fs::metadata(&path).ok();
+            let modified = meta.as_ref().and_then(|m| m.modified().ok());
+            (path, modified, meta.map_or(0, |m| m.len()))
+        })
+        .collect()
+}
+
+fn collect(folder: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(folder) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, files);
+        } else {
+            files.push(path);
+        }
+    }
+}
+
+/// The next edition of every newsletter, from the stored items and the
+/// file sources as they are now.
+fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Built, String> {
+    let config = Config::from_file(config_path).map_err(|e| e.to_string())?;
+    let store = if config.store_path().exists() {
+        Some(Store::open(&config.store_path()).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let mut items: HashMap<String, Item> = match &store {
+        Some(store) => store.items().map_err(|e| e.to_string())?.into_iter().map(|i| (i.id.clone(), i)).collect(),
+        None => HashMap::new(),
+    };
+    let fresh = ingest(&config, Network::FilesOnly, &HashMap::new());
+    items.extend(fresh.items.into_iter().map(|i| (i.id.clone(), i)));
+    let mut items: Vec<Item> = items.into_values().collect();
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    let classified = classify(&config, items);
+    let (key, key_note) = match config.mail.as_ref().map(|m| Key::from_env(&m.signing_key_env)) {
+        Some(Ok(key)) => (key, None),
+        Some(Err(why)) => (stand_in_key(), Some(format!("Unsubscribe links here are not valid: {why}."))),
+        None => (stand_in_key(), None),
+    };
+    let mut pages = Vec::new();
+    for newsletter in &config.newsletters {
+        let id = newsletter.id.get_ref();
+        let (number, published) = match &store {
+            Some(store) => {
+                let last = store.editions(Some(id)).map_err(|e| e.to_string())?.first().map_or(0, |e| e.number);
+                (last + 1, store.published_items(id).map_err(|e| e.to_string())?)
+            }
+            None => (1, Default::default()),
+        };
+        let edition = assemble(newsletter, &classified, date, number, &published);
+        let web = render_edition(&edition, &config.site, Reader::Web).map_err(|e| e.to_string())?;
+        let mail = match &config.mail {
+            Some(mail) => Some(MailTemplate::new(&edition, &config.site, mail, &config.root, now)?),
+            None => None,
+        };
+        pages.push(Page {
+            id: id.clone(),
+            title: newsletter.title.clone(),
+            number,
+            items: edition.item_count(),
+            audience: newsletter.audience,
+            web,
+            mail,
+        });
+    }
+    let subscribers = match &store {
+        Some(store) => store.subscribers().map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    Ok(Built {
+        pages,
+        subscribers,
+        key,
+        key_note,
+    })
+}
+
+fn stand_in_key() -> Key {
+    Key::new(b"bulletin-preview-stand-in-key".to_vec()).expect("long enough")
+}
+
+/// Status, content type and body for one request.
+fn answer(url: &str, home: &str, snapshot: &Snapshot) -> (u16, &'static str, String) {
+    const HTML: &str = "text/html; charset=utf-8";
+    const TEXT: &str = "text/plain; charset=utf-8";
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    if path == "/__version" {
+        return (200, TEXT, snapshot.version.to_string());
+    }
+    let built = match &snapshot.built {
+        Ok(built) => built,
+        Err(error) => {
+            let body = format!("<h1>The preview cannot be built</h1><pre>{}</pre>", escape(error));
+            return (500, HTML, page("Preview: error", &body, snapshot.version));
+        }
+    };
+    let reader = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "as").map(|(_, v)| v.into_owned());
+    if path == "/" {
+        return (200, HTML, index(built, home, snapshot.version));
+    }
+    let Some((id, extension)) = path.strip_prefix("/n/").and_then(|p| p.rsplit_once('.')) else {
+        return (404, TEXT, "not found".into());
+    };
+    let Some(page) = built.pages.iter().find(|p| p.id == id) else {
+        return (404, TEXT, "no such newsletter".into());
+    };
+    let subscriber = reader.as_deref().and_then(|email| built.subscribers.iter().find(|s| s.email == email));
+    let personal = match (subscriber, &page.mail) {
+        (Some(s), Some(mail)) => Some(mail.personalise(&built.key, &s.email, &s.name)),
+        _ => None,
+    };
+    match extension {
+        "txt" => (200, TEXT, personal.map_or_else(|| page.web.text.clone(), |p| p.text)),
+        "html" => {
+            let html = personal.map_or_else(|| page.web.html.clone(), |p| p.html);
+            let notice = reader.map(|email| audience_notice(page, subscriber, &email));
+            (200, HTML, decorate(&html, notice.flatten().as_deref(), snapshot.version))
+        }
+        _ => (404, TEXT, "not found".into()),
+    }
+}
+
+/// Why this reader would not get this newsletter, if they would not.
+fn audience_notice(page: &Page, subscriber: Option<&SubscriberRecord>, email: &str) -> Option<String> {
+    let Some(subscriber) = subscriber else {
+        return Some(format!("{email} is not a subscriber: shown without personalisation."));
+    };
+    if !subscriber.newsletters.contains(&page.id) {
+        return Some(format!("{email} is not subscribed to {}: they would not receive it.", page.title));
+    }
+    let kind = OrganisationType::parse(&subscriber.organisation_type).unwrap_or(OrganisationType::Individual);
+    admits(page.audience, kind, &subscriber.country)
+        .err()
+        .map(|skip| format!("{email} is not in this newsletter's audience ({}): they would not receive it.", skip.as_str()))
+}
+
+/// The edition's HTML with the preview's notice on top and the reload
+/// script at the end; the mail itself has neither.
+fn decorate(html: &str, notice: Option<&str>, version: u64) -> String {
+    let mut html = html.to_string();
+    if let Some(notice) = notice
+        && let Some(body) = html.find("<body").and_then(|b| html[b..].find('>').map(|e| b + e + 1))
+    {
+        let banner = format!(
+            "<div role=\"alert\" id=\"preview-notice\" style=\"padding:12px 16px;background:#fff3c4;color:#5c4400;font-family:Arial,sans-serif;font-size:14px;\">{}</div>",
+            escape(notice)
+        );
+        html.insert_str(body, &banner);
+    }
+    match html.rfind("</body>") {
+        Some(end) => html.insert_str(end, &reload_script(version)),
+        None => html.push_str(&reload_script(version)),
+    }
+    html
+}
+
+/// Polls `/__version` and reloads the page when the preview was rebuilt.
+fn reload_script(version: u64) -> String {
+    format!(
+        "<script>(function(){{var v=\"{version}\";setInterval(function(){{fetch(\"/__version\").then(function(r){{return r.text();}}).then(function(t){{if(t!==v){{location.reload();}}}}).catch(function(){{}});}},1000);}})();</script>"
+    )
+}
+
+fn index(built: &Built, home: &str, version: u64) -> String {
+    let mut body = String::from("<h1>Next editions</h1>");
+    if let Some(note) = &built.key_note {
+        body.push_str(&format!("<p style=\"color:#5c4400;\">{}</p>", escape(note)));
+    }
+    for page in &built.pages {
+        let link = format!("{home}n/{}", page.id);
+        body.push_str(&format!(
+            "<h2>{}</h2><p>No. {} · {} items · <a href=\"{link}.html\">HTML</a> · <a href=\"{link}.txt\">text</a></p>",
+            escape(&page.title),
+            page.number,
+            page.items
+        ));
+        if !built.subscribers.is_empty() && page.mail.is_some() {
+            body.push_str(&format!("<form method=\"get\" action=\"{link}.html\"><label>Preview as <select name=\"as\">"));
+            for s in &built.subscribers {
+                body.push_str(&format!("<option value=\"{0}\">{0}</option>", escape(&s.email)));
+            }
+            body.push_str("</select></label> <button type=\"submit\">Show</button></form>");
+        }
+    }
+    page("Preview: next editions", &body, version)
+}
+
+fn page(title: &str, body: &str, version: u64) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title></head><body style=\"font-family:Arial,Helvetica,sans-serif;max-width:600px;margin:24px auto;padding:0 16px;\">{body}{}</body></html>",
+        escape(title),
+        reload_script(version)
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}

@@ -1,0 +1,197 @@
+//! Feeds from the real web, played by a server on 127.0.0.1: slow, endless,
+//! redirected, rate-limited, gzip'ed, in Shift_JIS, or not feeds at all.
+//! Each failure is reported by name; the others are read all the same.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::common::Project;
+use crate::common::http::{Reply, Server, serve};
+
+const FEED: &str = r#"<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Good</title><link>https://good.example/</link>
+<item><title>Public procurement reform opens tenders to EU suppliers</title>
+<link>https://good.example/procurement</link><guid>https://good.example/procurement</guid>
+<pubDate>Fri, 20 Nov 2026 09:00:00 +0000</pubDate>
+<description>A tender reform.</description></item>
+</channel></rss>"#;
+
+/// A one-newsletter project reading `sources` (name, URL), with `fetch` settings.
+fn project(fetch: &str, sources: &[(&str, String)]) -> Project {
+    let mut config = format!(
+        r#"
+[site]
+name = "Test centre"
+base_url = "https://centre.example/"
+
+[fetch]
+{fetch}
+
+[[newsletter]]
+id = "digest"
+title = "Digest"
+description = "All of it"
+audience = "everyone"
+
+[[newsletter.section]]
+id = "news"
+title = "News"
+kinds = ["news"]
+limit = 5
+"#
+    );
+    for (name, url) in sources {
+        config.push_str(&format!("\n[[source]]\nname = \"{name}\"\nfeed = \"{url}\"\nnewsletters = [\"digest\"]\n"));
+    }
+    let project = Project::empty();
+    project.write("config.toml", &config);
+    project
+}
+
+/// A good feed, and another source "Other" at `path`.
+fn good_and(server: &Server, path: &str) -> Vec<(&'static str, String)> {
+    vec![("Good", server.url("/good.xml")), ("Other", server.url(path))]
+}
+
+#[test]
+fn a_slow_drip_is_cut_off_at_the_time_limit() {
+    let server = serve(vec![
+        ("/good.xml", Reply::Body("application/rss+xml", FEED.into())),
+        ("/drip.xml", Reply::Drip(Duration::from_millis(200), 500)),
+    ]);
+    let project = project("timeout_secs = 1\nretries = 0", &good_and(&server, "/drip.xml"));
+    let started = Instant::now();
+    let run = project.run(&["fetch"]);
+    run.assert_code(3);
+    assert!(run.stderr.contains("source \"Other\" failed: timed out after 1 s"), "{}", run.stderr);
+    assert!(started.elapsed() < Duration::from_secs(30), "cut off, not read to the end");
+    assert!(run.stdout.lines().any(|l| l.starts_with("Good") && l.ends_with("ok")), "{}", run.stdout);
+}
+
+#[test]
+fn an_endless_body_is_cut_off_at_the_size_cap() {
+    let server = serve(vec![
+        ("/good.xml", Reply::Body("application/rss+xml", FEED.into())),
+        ("/endless.xml", Reply::Endless),
+    ]);
+    let project = project("timeout_secs = 20\nmax_bytes = 200_000\nretries = 0", &good_and(&server, "/endless.xml"));
+    let run = project.run(&["fetch"]);
+    run.assert_code(3);
+    assert!(run.stderr.contains("source \"Other\" failed: larger than the 200000-byte limit"), "{}", run.stderr);
+}
+
+#[test]
+fn a_redirect_loop_stops() {
+    let to_self = |path: &str| Reply::StatusWith(302, vec![("Location", path.to_string())]);
+    let server = serve(vec![
+        ("/good.xml", Reply::Body("application/rss+xml", FEED.into())),
+        ("/a", to_self("/b")),
+        ("/b", to_self("/a")),
+    ]);
+    let project = project("max_redirects = 5\nretries = 0", &good_and(&server, "/a"));
+    let run = project.run(&["fetch"]);
+    run.assert_code(3);
+    assert!(run.stderr.contains("source \"Other\" failed: more than 5 redirects"), "{}", run.stderr);
+    assert_eq!(server.hits("/a") + server.hits("/b"), 6, "the first request and five redirects");
+}
+
+#[test]
+fn a_permanent_redirect_is_remembered() {
+    let server = serve(vec![
+        ("/old.xml", Reply::StatusWith(301, vec![("Location", "/new.xml".into())])),
+        ("/new.xml", Reply::Tagged("application/rss+xml", FEED.into())),
+    ]);
+    let project = project("retries = 0", &[("Moved", server.url("/old.xml"))]);
+    project.run(&["fetch"]).assert_code(0);
+    let second = project.run(&["fetch"]);
+    second.assert_code(0);
+    assert!(second.stdout.contains("1 of 1 sources not modified"), "{}", second.stdout);
+    assert_eq!(server.hits("/old.xml"), 1, "the second fetch goes straight to the new address");
+    assert_eq!(server.hits("/new.xml"), 2);
+    let feeds = project.run(&["feeds"]);
+    assert!(feeds.stdout.contains(&format!("moved permanently to {}", server.url("/new.xml"))), "{}", feeds.stdout);
+}
+
+#[test]
+fn too_many_requests_is_retried_after_retry_after() {
+    let server = serve(vec![(
+        "/busy.xml",
+        Reply::Then(vec![
+            Reply::StatusWith(429, vec![("Retry-After", "1".into())]),
+            Reply::Body("application/rss+xml", FEED.into()),
+        ]),
+    )]);
+    let project = project("retries = 2\nretry_delay_ms = 10", &[("Busy", server.url("/busy.xml"))]);
+    let started = Instant::now();
+    let run = project.run(&["fetch"]);
+    run.assert_code(0);
+    assert_eq!(server.hits("/busy.xml"), 2);
+    assert!(started.elapsed() >= Duration::from_millis(950), "waited as Retry-After asked, not retry_delay_ms");
+    assert!(run.stdout.contains("1 new"), "{}", run.stdout);
+}
+
+#[test]
+fn server_errors_are_retried_then_reported() {
+    let server = serve(vec![("/down.xml", Reply::Status(503))]);
+    let project = project("retries = 2\nretry_delay_ms = 10", &[("Down", server.url("/down.xml"))]);
+    let run = project.run(&["fetch"]);
+    run.assert_code(3);
+    assert_eq!(server.hits("/down.xml"), 3);
+    assert!(run.stderr.contains("source \"Down\" failed: HTTP status 503 (after 3 tries)"), "{}", run.stderr);
+}
+
+#[test]
+fn a_gzipped_feed_is_read() {
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(FEED.as_bytes()).unwrap();
+    let headers = vec![("Content-Type", "application/rss+xml".to_string()), ("Content-Encoding", "gzip".to_string())];
+    let server = serve(vec![("/feed.xml.gz", Reply::Raw(headers, gzip.finish().unwrap()))]);
+    let project = project("retries = 0", &[("Zipped", server.url("/feed.xml.gz"))]);
+    let parse = project.run(&["parse", &server.url("/feed.xml.gz"), "--format", "json"]);
+    parse.assert_code(0);
+    assert_eq!(parse.json()[0]["title"], "Public procurement reform opens tenders to EU suppliers");
+}
+
+#[test]
+fn a_shift_jis_feed_is_decoded() {
+    let bytes = std::fs::read(crate::common::repo().join("tests/fixtures/shift_jis.rss")).unwrap();
+    let headers = vec![("Content-Type", "application/rss+xml".to_string())];
+    let server = serve(vec![("/sjis.xml", Reply::Raw(headers, bytes))]);
+    let project = project("retries = 0", &[("Japanese", server.url("/sjis.xml"))]);
+    let parse = project.run(&["parse", &server.url("/sjis.xml"), "--format", "json"]);
+    parse.assert_code(0);
+    let items = parse.json();
+    assert_eq!(items[0]["title"], "経済産業省、半導体支援策を発表");
+    assert!(items[0]["summary_text"].as_str().unwrap().contains("半導体産業"));
+    assert!(!project.path("bulletin.sqlite").exists(), "parse does not touch the store");
+}
+
+#[test]
+fn an_html_page_is_not_a_feed_and_names_its_feed() {
+    let page = r#"<!DOCTYPE html><html><head><title>News</title>
+        <link rel="alternate" type="application/rss+xml" href="/news/feed.xml"></head><body>Hi</body></html>"#;
+    let server = serve(vec![("/news/", Reply::Body("text/html", page.into()))]);
+    let project = project("retries = 0", &[("Page", server.url("/news/"))]);
+    let run = project.run(&["fetch"]);
+    run.assert_code(3);
+    let expected = format!("source \"Page\" failed: not a feed: got an HTML page; its feed is at {}", server.url("/news/feed.xml"));
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+}
+
+#[test]
+fn a_source_failing_run_after_run_is_flagged() {
+    let server = serve(vec![
+        ("/good.xml", Reply::Body("application/rss+xml", FEED.into())),
+        ("/broken.xml", Reply::Status(404)),
+    ]);
+    let project = project("retries = 0", &good_and(&server, "/broken.xml"));
+    for _ in 0..3 {
+        project.run(&["fetch"]).assert_code(3);
+    }
+    let feeds = project.run(&["feeds"]);
+    feeds.assert_code(0);
+    let other = feeds.stdout.lines().find(|l| l.starts_with("Other")).unwrap();
+    assert!(other.contains("FAILING ×3") && other.contains("HTTP status 404"), "{other}");
+    let good = feeds.stdout.lines().find(|l| l.starts_with("Good")).unwrap();
+    assert!(good.contains(" ok ") && !good.contains("FAILING"), "{good}");
+}
