@@ -30,14 +30,39 @@ impl Rng {
 }
 
 const SUBJECTS: &[&str] = &[
-    "EU-Japan", "METI", "The Digital Agency", "JETRO", "The European Commission", "Tohoku University",
-    "The EU-Japan Centre", "Osaka Prefecture", "A Dutch start-up", "Rapidus",
+    "EU-Japan",
+    "METI",
+    "The Digital Agency",
+    "JETRO",
+    "The European Commission",
+    "Tohoku University",
+    "The EU-Japan Centre",
+    "Osaka Prefecture",
+    "A Dutch start-up",
+    "Rapidus",
 ];
-const VERBS: &[&str] = &["announces", "launches", "publishes", "extends", "opens", "reviews", "signs"];
+const VERBS: &[&str] = &[
+    "announces",
+    "launches",
+    "publishes",
+    "extends",
+    "opens",
+    "reviews",
+    "signs",
+];
 const TOPICS: &[&str] = &[
-    "semiconductor subsidies", "a public procurement reform", "hydrogen projects", "technology transfer rules",
-    "the consumption tax invoice system", "a market entry programme", "digital cooperation", "GX bonds",
-    "an R&D partnership", "tourism statistics", "a business mission", "patent licensing",
+    "semiconductor subsidies",
+    "a public procurement reform",
+    "hydrogen projects",
+    "technology transfer rules",
+    "the consumption tax invoice system",
+    "a market entry programme",
+    "digital cooperation",
+    "GX bonds",
+    "an R&D partnership",
+    "tourism statistics",
+    "a business mission",
+    "patent licensing",
 ];
 const JAPANESE: &[&str] = &[
     "経済産業省は半導体産業の強化に向けた新たな支援策を発表した。",
@@ -45,7 +70,15 @@ const JAPANESE: &[&str] = &[
     "政府調達の透明性を高めるため、入札情報の英語公開が始まる。",
     "大学発の技術移転が地域の産業振興につながっている。",
 ];
-const CATEGORIES: &[&str] = &["policy", "trade", "research", "procurement", "tax", "industry", "events"];
+const CATEGORIES: &[&str] = &[
+    "policy",
+    "trade",
+    "research",
+    "procurement",
+    "tax",
+    "industry",
+    "events",
+];
 
 /// One feed of `items` items, RSS 2.0, dated in November 2026.
 pub fn rss(feed: usize, items: usize, seed: u64) -> String {
@@ -92,7 +125,12 @@ pub fn event(index: usize, seed: u64) -> String {
         day = 1 + rng.below(28),
         month = 1 + rng.below(9),
         d = rng.below(9),
-        place = rng.pick(&["Online and in Japan", "Tokyo, Japan", "Brussels, Belgium", "Osaka, Japan"]),
+        place = rng.pick(&[
+            "Online and in Japan",
+            "Tokyo, Japan",
+            "Brussels, Belgium",
+            "Osaka, Japan"
+        ]),
     )
 }
 
@@ -104,7 +142,12 @@ pub fn tender(index: usize, seed: u64) -> String {
          entity = \"{entity}\"\nreference = \"T-2026-{index:05}\"\ndeadline = 2027-0{month}-15\n\
          summary = \"Public procurement tender for {topic}.\"\n",
         day = 1 + rng.below(28),
-        entity = rng.pick(&["Japan Meteorological Agency", "Osaka University", "JAXA", "Tokyo Metropolitan Government"]),
+        entity = rng.pick(&[
+            "Japan Meteorological Agency",
+            "Osaka University",
+            "JAXA",
+            "Tokyo Metropolitan Government"
+        ]),
         month = 1 + rng.below(9),
         topic = rng.pick(TOPICS),
     )

@@ -28,7 +28,9 @@ fn items(feeds: usize, per_feed: usize) -> Vec<Item> {
     (0..feeds)
         .flat_map(|feed| {
             let drafts = parse_feed(corpus::rss(feed, per_feed, SEED).as_bytes(), None, None).unwrap();
-            drafts.into_iter().map(|d| d.into_item("Bench", Details::News, 100))
+            drafts
+                .into_iter()
+                .map(|d| d.into_item("Bench", Details::News, 100))
         })
         .collect()
 }
@@ -40,11 +42,16 @@ fn parsing(c: &mut Criterion) {
     group.bench_function("items", |b| {
         b.iter(|| {
             let drafts = parse_feed(black_box(feed.as_bytes()), None, None).unwrap();
-            drafts.into_iter().map(|d| d.into_item("Bench", Details::News, 100)).count()
+            drafts
+                .into_iter()
+                .map(|d| d.into_item("Bench", Details::News, 100))
+                .collect::<Vec<_>>()
         })
     });
     group.throughput(Throughput::Bytes(feed.len() as u64));
-    group.bench_function("bytes", |b| b.iter(|| parse_feed(black_box(feed.as_bytes()), None, None).unwrap().len()));
+    group.bench_function("bytes", |b| {
+        b.iter(|| parse_feed(black_box(feed.as_bytes()), None, None).unwrap().len())
+    });
     group.finish();
 }
 
@@ -53,7 +60,9 @@ fn classification(c: &mut Criterion) {
     let items = items(10, 100);
     let mut group = c.benchmark_group("classify");
     group.throughput(Throughput::Elements(items.len() as u64));
-    group.bench_function("items", |b| b.iter(|| classify(&config, black_box(items.clone())).len()));
+    group.bench_function("items", |b| {
+        b.iter(|| classify(&config, black_box(items.clone())).len())
+    });
     group.finish();
 }
 
@@ -65,7 +74,9 @@ fn rendering(c: &mut Criterion) {
     let edition = assemble(newsletter, &classified, date, 1, &Default::default());
     let mut group = c.benchmark_group("render");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("editions", |b| b.iter(|| render_edition(black_box(&edition), &config.site, Reader::Web).unwrap()));
+    group.bench_function("editions", |b| {
+        b.iter(|| render_edition(black_box(&edition), &config.site, Reader::Web).unwrap())
+    });
     group.finish();
 }
 
@@ -85,7 +96,9 @@ fn messages(c: &mut Criterion) {
         let mut i = 0u64;
         b.iter(|| {
             i += 1;
-            let letter = template.letter(&key, &format!("reader{i}@example.eu"), "Reader Name").unwrap();
+            let letter = template
+                .letter(&key, &format!("reader{i}@example.eu"), "Reader Name")
+                .unwrap();
             letter.message.formatted().len()
         })
     });

@@ -18,17 +18,29 @@ fn main() -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("local/events"))?;
     std::fs::create_dir_all(dir.join("local/tenders"))?;
     for feed in 0..feeds {
-        std::fs::write(dir.join(format!("feeds/feed-{feed:03}.xml")), corpus::rss(feed, items, seed))?;
+        std::fs::write(
+            dir.join(format!("feeds/feed-{feed:03}.xml")),
+            corpus::rss(feed, items, seed),
+        )?;
     }
     for i in 0..(feeds / 4).max(1) {
-        std::fs::write(dir.join(format!("local/events/event-{i:03}.md")), corpus::event(i, seed))?;
-        std::fs::write(dir.join(format!("local/tenders/tender-{i:03}.toml")), corpus::tender(i, seed))?;
+        std::fs::write(
+            dir.join(format!("local/events/event-{i:03}.md")),
+            corpus::event(i, seed),
+        )?;
+        std::fs::write(
+            dir.join(format!("local/tenders/tender-{i:03}.toml")),
+            corpus::tender(i, seed),
+        )?;
     }
     let mut csv = std::io::BufWriter::new(std::fs::File::create(dir.join("subscribers.csv"))?);
     for line in corpus::subscribers(subscribers, seed) {
         writeln!(csv, "{line}")?;
     }
     csv.flush()?;
-    println!("{feeds} feeds × {items} items, {subscribers} subscribers in {}", dir.display());
+    println!(
+        "{feeds} feeds × {items} items, {subscribers} subscribers in {}",
+        dir.display()
+    );
     Ok(())
 }

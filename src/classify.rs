@@ -2,6 +2,8 @@
 //! belongs to, by the rules in the config. Every decision keeps its reasons,
 //! so `bulletin items --explain` can show why an item landed where it did.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::config::{Config, Newsletter, Source};
@@ -46,14 +48,16 @@ impl Classified {
 
 /// Classifies every item against every newsletter.
 pub fn classify(config: &Config, items: Vec<Item>) -> Vec<Classified> {
+    let rules: Vec<Rules> = config.newsletters.iter().map(|n| Rules::new(config, n)).collect();
+    let sources: HashMap<&str, &Source> = config.sources.iter().map(|s| (s.name(), s)).collect();
     items
         .into_iter()
         .map(|item| {
-            let source = config.sources.iter().find(|s| s.name() == item.source);
-            let verdicts = config
-                .newsletters
+            let source = sources.get(item.source.as_str()).copied();
+            let haystack = Haystack::new(&item);
+            let verdicts = rules
                 .iter()
-                .filter_map(|newsletter| judge(config, newsletter, source, &item))
+                .filter_map(|rules| rules.judge(source, &item, &haystack))
                 .collect();
             Classified { item, verdicts }
         })
@@ -73,70 +77,124 @@ impl Haystack {
             body: format!("{}\n{}", item.summary_text, item.categories.join("\n")).to_lowercase(),
         }
     }
+
+    fn title_or_body(&self, needle: &str) -> Option<Place> {
+        if contains_term(&self.title, needle) {
+            Some(Place::Title)
+        } else if contains_term(&self.body, needle) {
+            Some(Place::Body)
+        } else {
+            None
+        }
+    }
 }
 
-fn judge(config: &Config, newsletter: &Newsletter, source: Option<&Source>, item: &Item) -> Option<Verdict> {
-    let id = newsletter.id.get_ref();
-    let threshold = newsletter.threshold.unwrap_or(config.classify.threshold);
-    let haystack = Haystack::new(item);
-    let mut score = 0.0;
-    let mut reasons = Vec::new();
-    let mut add = |points: f32, reason: String| {
-        score += points;
-        reasons.push(format!("{reason} (+{points})"));
-    };
-    if let Some(source) = source.filter(|s| s.newsletters.iter().any(|n| n.get_ref() == id)) {
-        add(
-            source.weight.unwrap_or(threshold),
-            format!("source {:?} feeds {id}", source.name()),
-        );
+enum Place {
+    Title,
+    Body,
+}
+
+/// A term as written (for the reasons) and lowercased (for matching).
+struct Term {
+    written: String,
+    needle: String,
+    weight: f32,
+}
+
+impl Term {
+    fn new(written: &str, weight: f32) -> Term {
+        Term {
+            written: written.to_string(),
+            needle: written.to_lowercase(),
+            weight,
+        }
     }
-    if let Some(&points) = newsletter.kinds.get(&item.kind()) {
-        add(points, format!("kind is {}", item.kind().as_str()));
+}
+
+/// One newsletter's rules, prepared once per classification.
+struct Rules<'a> {
+    newsletter: &'a Newsletter,
+    threshold: f32,
+    title_weight: f32,
+    keywords: Vec<Term>,
+    exclude: Vec<Term>,
+}
+
+impl<'a> Rules<'a> {
+    fn new(config: &Config, newsletter: &'a Newsletter) -> Rules<'a> {
+        Rules {
+            newsletter,
+            threshold: newsletter.threshold.unwrap_or(config.classify.threshold),
+            title_weight: config.classify.title_weight,
+            keywords: newsletter
+                .keywords
+                .iter()
+                .flat_map(|k| k.terms.iter().map(|t| Term::new(t, k.weight)))
+                .collect(),
+            exclude: newsletter.exclude.iter().map(|t| Term::new(t, 0.0)).collect(),
+        }
     }
-    for keywords in &newsletter.keywords {
-        for term in &keywords.terms {
-            let needle = term.to_lowercase();
-            if contains_term(&haystack.title, &needle) {
-                add(
-                    keywords.weight * config.classify.title_weight,
-                    format!("title has {term:?}"),
-                );
-            } else if contains_term(&haystack.body, &needle) {
-                add(keywords.weight, format!("text has {term:?}"));
+
+    fn judge(&self, source: Option<&Source>, item: &Item, haystack: &Haystack) -> Option<Verdict> {
+        let newsletter = self.newsletter;
+        let id = newsletter.id.get_ref();
+        let threshold = self.threshold;
+        let mut score = 0.0;
+        let mut reasons = Vec::new();
+        let mut add = |points: f32, reason: String| {
+            score += points;
+            reasons.push(format!("{reason} (+{points})"));
+        };
+        if let Some(source) = source.filter(|s| s.newsletters.iter().any(|n| n.get_ref() == id)) {
+            add(
+                source.weight.unwrap_or(threshold),
+                format!("source {:?} feeds {id}", source.name()),
+            );
+        }
+        if let Some(&points) = newsletter.kinds.get(&item.kind()) {
+            add(points, format!("kind is {}", item.kind().as_str()));
+        }
+        for term in &self.keywords {
+            match haystack.title_or_body(&term.needle) {
+                Some(Place::Title) => add(
+                    term.weight * self.title_weight,
+                    format!("title has {:?}", term.written),
+                ),
+                Some(Place::Body) => add(term.weight, format!("text has {:?}", term.written)),
+                None => {}
             }
         }
-    }
-    let excluded = newsletter.exclude.iter().find(|term| {
-        let needle = term.to_lowercase();
-        contains_term(&haystack.title, &needle) || contains_term(&haystack.body, &needle)
-    });
-    let section = match excluded {
-        Some(term) => {
-            reasons.push(format!("excluded: has {term:?}"));
-            None
-        }
-        None if score < threshold => {
-            if score == 0.0 {
-                return None;
-            }
-            reasons.push(format!("below the threshold of {threshold}"));
-            None
-        }
-        None => match newsletter.section_for(item.kind()) {
-            Some(section) => Some(section.id.clone()),
-            None => {
-                reasons.push(format!("no section takes a {}", item.kind().as_str()));
+        let excluded = self
+            .exclude
+            .iter()
+            .find(|term| haystack.title_or_body(&term.needle).is_some());
+        let section = match excluded {
+            Some(term) => {
+                reasons.push(format!("excluded: has {:?}", term.written));
                 None
             }
-        },
-    };
-    Some(Verdict {
-        newsletter: id.clone(),
-        section,
-        score,
-        reasons,
-    })
+            None if score < threshold => {
+                if score == 0.0 {
+                    return None;
+                }
+                reasons.push(format!("below the threshold of {threshold}"));
+                None
+            }
+            None => match newsletter.section_for(item.kind()) {
+                Some(section) => Some(section.id.clone()),
+                None => {
+                    reasons.push(format!("no section takes a {}", item.kind().as_str()));
+                    None
+                }
+            },
+        };
+        Some(Verdict {
+            newsletter: id.clone(),
+            section,
+            score,
+            reasons,
+        })
+    }
 }
 
 /// Whole-word match for terms in Latin script ("AI" is not in "said", but is

@@ -55,8 +55,13 @@ struct Snapshot {
 }
 
 /// Serves until stopped. The first line on stdout is the index's URL.
-pub fn run(config_path: &Path, options: &Options, now: &(dyn Fn() -> DateTime<Utc> + Sync)) -> Result<(), String> {
-    let server = Server::http(&options.listen).map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+pub fn run(
+    config_path: &Path,
+    options: &Options,
+    now: &(dyn Fn() -> DateTime<Utc> + Sync),
+) -> Result<(), String> {
+    let server =
+        Server::http(&options.listen).map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let home = format!("http://{}/", server.server_addr());
     let snapshot = Arc::new(Mutex::new(Snapshot {
         version: 1,
@@ -84,7 +89,12 @@ pub fn run(config_path: &Path, options: &Options, now: &(dyn Fn() -> DateTime<Ut
 }
 
 /// Rebuilds when a watched file changes.
-fn watch(config_path: &Path, date: NaiveDate, now: &(dyn Fn() -> DateTime<Utc> + Sync), snapshot: &Mutex<Snapshot>) {
+fn watch(
+    config_path: &Path,
+    date: NaiveDate,
+    now: &(dyn Fn() -> DateTime<Utc> + Sync),
+    snapshot: &Mutex<Snapshot>,
+) {
     let mut seen = fingerprint(config_path);
     loop {
         std::thread::sleep(Duration::from_millis(400));
@@ -120,7 +130,9 @@ fn fingerprint(config_path: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
 }
 
 fn collect(folder: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(folder) else { return };
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -141,7 +153,12 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
         None
     };
     let mut items: HashMap<String, Item> = match &store {
-        Some(store) => store.items().map_err(|e| e.to_string())?.into_iter().map(|i| (i.id.clone(), i)).collect(),
+        Some(store) => store
+            .items()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|i| (i.id.clone(), i))
+            .collect(),
         None => HashMap::new(),
     };
     let fresh = ingest(&config, Network::FilesOnly, &HashMap::new());
@@ -151,7 +168,10 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
     let classified = classify(&config, items);
     let (key, key_note) = match config.mail.as_ref().map(|m| Key::from_env(&m.signing_key_env)) {
         Some(Ok(key)) => (key, None),
-        Some(Err(why)) => (stand_in_key(), Some(format!("Unsubscribe links here are not valid: {why}."))),
+        Some(Err(why)) => (
+            stand_in_key(),
+            Some(format!("Unsubscribe links here are not valid: {why}.")),
+        ),
         None => (stand_in_key(), None),
     };
     let mut pages = Vec::new();
@@ -159,7 +179,11 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
         let id = newsletter.id.get_ref();
         let (number, published) = match &store {
             Some(store) => {
-                let last = store.editions(Some(id)).map_err(|e| e.to_string())?.first().map_or(0, |e| e.number);
+                let last = store
+                    .editions(Some(id))
+                    .map_err(|e| e.to_string())?
+                    .first()
+                    .map_or(0, |e| e.number);
                 (last + 1, store.published_items(id).map_err(|e| e.to_string())?)
             }
             None => (1, Default::default()),
@@ -167,7 +191,13 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
         let edition = assemble(newsletter, &classified, date, number, &published);
         let web = render_edition(&edition, &config.site, Reader::Web).map_err(|e| e.to_string())?;
         let mail = match &config.mail {
-            Some(mail) => Some(MailTemplate::new(&edition, &config.site, mail, &config.root, now)?),
+            Some(mail) => Some(MailTemplate::new(
+                &edition,
+                &config.site,
+                mail,
+                &config.root,
+                now,
+            )?),
             None => None,
         };
         pages.push(Page {
@@ -211,7 +241,9 @@ fn answer(url: &str, home: &str, snapshot: &Snapshot) -> (u16, &'static str, Str
             return (500, HTML, page("Preview: error", &body, snapshot.version));
         }
     };
-    let reader = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "as").map(|(_, v)| v.into_owned());
+    let reader = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "as")
+        .map(|(_, v)| v.into_owned());
     if path == "/" {
         return (200, HTML, index(built, home, snapshot.version));
     }
@@ -221,17 +253,27 @@ fn answer(url: &str, home: &str, snapshot: &Snapshot) -> (u16, &'static str, Str
     let Some(page) = built.pages.iter().find(|p| p.id == id) else {
         return (404, TEXT, "no such newsletter".into());
     };
-    let subscriber = reader.as_deref().and_then(|email| built.subscribers.iter().find(|s| s.email == email));
+    let subscriber = reader
+        .as_deref()
+        .and_then(|email| built.subscribers.iter().find(|s| s.email == email));
     let personal = match (subscriber, &page.mail) {
         (Some(s), Some(mail)) => Some(mail.personalise(&built.key, &s.email, &s.name)),
         _ => None,
     };
     match extension {
-        "txt" => (200, TEXT, personal.map_or_else(|| page.web.text.clone(), |p| p.text)),
+        "txt" => (
+            200,
+            TEXT,
+            personal.map_or_else(|| page.web.text.clone(), |p| p.text),
+        ),
         "html" => {
             let html = personal.map_or_else(|| page.web.html.clone(), |p| p.html);
             let notice = reader.map(|email| audience_notice(page, subscriber, &email));
-            (200, HTML, decorate(&html, notice.flatten().as_deref(), snapshot.version))
+            (
+                200,
+                HTML,
+                decorate(&html, notice.flatten().as_deref(), snapshot.version),
+            )
         }
         _ => (404, TEXT, "not found".into()),
     }
@@ -240,15 +282,25 @@ fn answer(url: &str, home: &str, snapshot: &Snapshot) -> (u16, &'static str, Str
 /// Why this reader would not get this newsletter, if they would not.
 fn audience_notice(page: &Page, subscriber: Option<&SubscriberRecord>, email: &str) -> Option<String> {
     let Some(subscriber) = subscriber else {
-        return Some(format!("{email} is not a subscriber: shown without personalisation."));
+        return Some(format!(
+            "{email} is not a subscriber: shown without personalisation."
+        ));
     };
     if !subscriber.newsletters.contains(&page.id) {
-        return Some(format!("{email} is not subscribed to {}: they would not receive it.", page.title));
+        return Some(format!(
+            "{email} is not subscribed to {}: they would not receive it.",
+            page.title
+        ));
     }
     let kind = OrganisationType::parse(&subscriber.organisation_type).unwrap_or(OrganisationType::Individual);
     admits(page.audience, kind, &subscriber.country)
         .err()
-        .map(|skip| format!("{email} is not in this newsletter's audience ({}): they would not receive it.", skip.as_str()))
+        .map(|skip| {
+            format!(
+                "{email} is not in this newsletter's audience ({}): they would not receive it.",
+                skip.as_str()
+            )
+        })
 }
 
 /// The edition's HTML with the preview's notice on top and the reload
@@ -256,7 +308,9 @@ fn audience_notice(page: &Page, subscriber: Option<&SubscriberRecord>, email: &s
 fn decorate(html: &str, notice: Option<&str>, version: u64) -> String {
     let mut html = html.to_string();
     if let Some(notice) = notice
-        && let Some(body) = html.find("<body").and_then(|b| html[b..].find('>').map(|e| b + e + 1))
+        && let Some(body) = html
+            .find("<body")
+            .and_then(|b| html[b..].find('>').map(|e| b + e + 1))
     {
         let banner = format!(
             "<div role=\"alert\" id=\"preview-notice\" style=\"padding:12px 16px;background:#fff3c4;color:#5c4400;font-family:Arial,sans-serif;font-size:14px;\">{}</div>",
@@ -292,7 +346,9 @@ fn index(built: &Built, home: &str, version: u64) -> String {
             page.items
         ));
         if !built.subscribers.is_empty() && page.mail.is_some() {
-            body.push_str(&format!("<form method=\"get\" action=\"{link}.html\"><label>Preview as <select name=\"as\">"));
+            body.push_str(&format!(
+                "<form method=\"get\" action=\"{link}.html\"><label>Preview as <select name=\"as\">"
+            ));
             for s in &built.subscribers {
                 body.push_str(&format!("<option value=\"{0}\">{0}</option>", escape(&s.email)));
             }
@@ -311,5 +367,8 @@ fn page(title: &str, body: &str, version: u64) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -20,11 +20,17 @@ fn browser_tools() -> Option<PathBuf> {
     let script = repo().join("tests/browser/check.mjs");
     let missing = [
         ("/usr/bin/chromium", "apt-get install chromium"),
-        ("tests/browser/node_modules/playwright-core", "cd tests/browser && npm ci"),
+        (
+            "tests/browser/node_modules/playwright-core",
+            "cd tests/browser && npm ci",
+        ),
     ]
     .into_iter()
     .find(|(path, _)| !repo().join(path).exists());
-    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     let why = match (missing, node) {
         (Some((path, fix)), _) => format!("{path} is missing ({fix})"),
         (None, false) => "node is missing".to_string(),
@@ -55,8 +61,14 @@ fn preview(project: &Project) -> (Preview, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().nth(2).expect("preview on URL").to_string();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .nth(2)
+        .expect("preview on URL")
+        .to_string();
     (Preview(child), url)
 }
 
@@ -65,24 +77,47 @@ fn every_edition_reads_well_in_chromium_at_600_and_375_px() {
     let Some(script) = browser_tools() else { return };
     let project = Project::bundled();
     project.write("subscribers.csv", SUBSCRIBERS);
-    project.run(&["subscribers", "import", "subscribers.csv"]).assert_code(0);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
     project.run(&["fetch"]).assert_code(0);
     let (_preview, home) = preview(&project);
     let shots = repo().join("target/screenshots");
     let output = Command::new("node")
         .arg(&script)
-        .args([home.as_str(), shots.to_str().unwrap(), "jane@example.de", "Dear Jane Doe,"])
+        .args([
+            home.as_str(),
+            shots.to_str().unwrap(),
+            "jane@example.de",
+            "Dear Jane Doe,",
+        ])
         .current_dir(repo().join("tests/browser"))
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "check.mjs failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    assert_eq!(report["problems"], serde_json::json!([]), "what a reader would notice");
-    assert_eq!(report["screenshots"].as_array().unwrap().len(), 10, "five editions at two widths");
+    assert!(
+        output.status.success(),
+        "check.mjs failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(
+        report["problems"],
+        serde_json::json!([]),
+        "what a reader would notice"
+    );
+    assert_eq!(
+        report["screenshots"].as_array().unwrap().len(),
+        10,
+        "five editions at two widths"
+    );
     assert!(report["pages"].as_u64().unwrap() >= 20);
     for shot in report["screenshots"].as_array().unwrap() {
-        assert!(std::fs::metadata(shot.as_str().unwrap()).unwrap().len() > 10_000, "{shot} is a real picture");
+        assert!(
+            std::fs::metadata(shot.as_str().unwrap()).unwrap().len() > 10_000,
+            "{shot} is a real picture"
+        );
     }
 }
 
@@ -91,8 +126,19 @@ fn the_preview_rebuilds_when_a_feed_changes() {
     let project = Project::bundled();
     project.run(&["fetch"]).assert_code(0);
     let (_preview, home) = preview(&project);
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let get = |path: &str| agent.get(format!("{home}{path}")).call().unwrap().body_mut().read_to_string().unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let get = |path: &str| {
+        agent
+            .get(format!("{home}{path}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
     assert_eq!(get("__version"), "1");
     assert!(!get("n/tech-transfer.html").contains("Quantum sensing call"));
     project.write(
@@ -101,10 +147,16 @@ fn the_preview_rebuilds_when_a_feed_changes() {
     );
     let start = std::time::Instant::now();
     while get("__version") == "1" {
-        assert!(start.elapsed() < std::time::Duration::from_secs(10), "no rebuild after the change");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "no rebuild after the change"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert!(get("n/tech-transfer.html").contains("Quantum sensing call"), "the new event is in the preview");
+    assert!(
+        get("n/tech-transfer.html").contains("Quantum sensing call"),
+        "the new event is in the preview"
+    );
     assert!(!project.path("out").exists(), "nothing is written");
     let editions = project.run(&["editions", "--format", "json"]).json();
     assert_eq!(editions, serde_json::json!([]), "nothing is recorded");

@@ -273,12 +273,24 @@ fn the_archive_has_an_index_and_an_atom_feed_per_newsletter() {
     let base = "https://www.eu-japan.eu/archive";
     let archive = project.read("out/archive/index.html");
     for id in NEWSLETTERS {
-        assert!(archive.contains(&format!("href=\"{base}/{id}/\"")), "{id} listed in the archive");
+        assert!(
+            archive.contains(&format!("href=\"{base}/{id}/\"")),
+            "{id} listed in the archive"
+        );
         let page = project.read(&format!("out/archive/{id}/index.html"));
-        assert!(page.contains(&format!("href=\"{base}/{id}/{DATE}.html\"")), "{id}: the edition, by absolute link");
-        assert!(page.contains(&format!("href=\"{base}/{id}/feed.xml\"")), "{id}: its feed");
+        assert!(
+            page.contains(&format!("href=\"{base}/{id}/{DATE}.html\"")),
+            "{id}: the edition, by absolute link"
+        );
+        assert!(
+            page.contains(&format!("href=\"{base}/{id}/feed.xml\"")),
+            "{id}: its feed"
+        );
         let edition = project.read(&format!("out/archive/{id}/{DATE}.html"));
-        assert!(edition.contains(&format!("href=\"{base}/{id}/{DATE}.html\"")), "the mail's view-in-browser link is this page");
+        assert!(
+            edition.contains(&format!("href=\"{base}/{id}/{DATE}.html\"")),
+            "the mail's view-in-browser link is this page"
+        );
     }
     let feed = project.run(&["parse", "out/archive/eu-japan-news/feed.xml", "--format", "json"]);
     feed.assert_code(0);
@@ -288,5 +300,9 @@ fn the_archive_has_an_index_and_an_atom_feed_per_newsletter() {
     assert_eq!(entries[0]["link"], format!("{base}/eu-japan-news/{DATE}.html"));
     let before = project.read("out/archive/eu-japan-news/feed.xml");
     project.run(&["run", "--date", DATE]).assert_code(0);
-    assert_eq!(project.read("out/archive/eu-japan-news/feed.xml"), before, "a rerun leaves the feed as it was");
+    assert_eq!(
+        project.read("out/archive/eu-japan-news/feed.xml"),
+        before,
+        "a rerun leaves the feed as it was"
+    );
 }

@@ -20,7 +20,9 @@ const SUBTREES: [&str; 2] = ["feedparser", "realworld"];
 const PER_FILE: Duration = Duration::from_secs(3);
 /// Nor the whole corpus longer than this (it takes well under a second).
 const WHOLE: Duration = Duration::from_secs(60);
-/// Agreement required on the wellformed files for titles, links and dates.
+/// Agreement required on the wellformed files for entry counts, titles,
+/// links and dates (they reach 99.6, 99.1, 98.3 and 99.2%; the rest are
+/// feedparser's own choices, listed in `CORPUS_DIFF=all`).
 const FLOOR: f64 = 97.0;
 
 #[derive(serde::Deserialize)]
@@ -67,8 +69,9 @@ fn agrees_with_feedparser_on_the_shared_corpus() {
         return;
     };
     let cases = cases(&dir);
+    let inputs = cases.iter().map(input).collect();
     let started = Instant::now();
-    let outcomes = parse_all(&cases);
+    let outcomes = parse_all(&cases, inputs);
     let elapsed = started.elapsed();
 
     let mut all = Tally {
@@ -86,7 +89,7 @@ fn agrees_with_feedparser_on_the_shared_corpus() {
     report(&cases, &outcomes, elapsed, &all, &wellformed);
 
     assert!(elapsed < WHOLE, "the corpus took {elapsed:?} to parse");
-    for field in [Field::Titles, Field::Links, Field::Dates] {
+    for field in [Field::Entries, Field::Titles, Field::Links, Field::Dates] {
         let rate = wellformed.rate(field);
         assert!(
             rate >= FLOOR,
@@ -118,8 +121,8 @@ fn cases(dir: &Path) -> Vec<Case> {
         let text = std::fs::read_to_string(&listing)
             .unwrap_or_else(|e| panic!("reading {}: {e}", listing.display()));
         for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let expected: Expected = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("{}:{}: {e}", listing.display(), n + 1));
+            let expected: Expected =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{}:{}: {e}", listing.display(), n + 1));
             cases.push(Case {
                 name: format!("{subtree}/{}", expected.path),
                 file: dir.join(subtree).join(&expected.path),
@@ -128,15 +131,21 @@ fn cases(dir: &Path) -> Vec<Case> {
             });
         }
     }
-    assert!(!cases.is_empty(), "no corpus files listed under {}", dir.display());
+    assert!(
+        !cases.is_empty(),
+        "no corpus files listed under {}",
+        dir.display()
+    );
     cases
 }
+
+/// What `parse_feed` is given for one file: bytes, base URL, Content-Type.
+type Input = (Vec<u8>, Option<url::Url>, Option<String>);
 
 /// Parses every case on a worker thread, so that a feed that hangs the
 /// parser fails the test (after [`PER_FILE`]) instead of hanging it, and a
 /// panic is reported with the file that caused it.
-fn parse_all(cases: &[Case]) -> Vec<Outcome> {
-    let inputs: Vec<(Vec<u8>, Option<url::Url>, Option<String>)> = cases.iter().map(input).collect();
+fn parse_all(cases: &[Case], inputs: Vec<Input>) -> Vec<Outcome> {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         for (bytes, base, content_type) in inputs {
@@ -163,9 +172,14 @@ fn parse_all(cases: &[Case]) -> Vec<Outcome> {
 }
 
 /// The bytes of a case, and the URL and Content-Type it was served with.
-fn input(case: &Case) -> (Vec<u8>, Option<url::Url>, Option<String>) {
+fn input(case: &Case) -> Input {
     let bytes = std::fs::read(&case.file).unwrap_or_else(|e| panic!("reading {}: {e}", case.file.display()));
-    let Some(http) = case.expected.http.as_ref().filter(|_| case.expected.path.contains("http")) else {
+    let Some(http) = case
+        .expected
+        .http
+        .as_ref()
+        .filter(|_| case.expected.path.contains("http"))
+    else {
         return (bytes, None, None);
     };
     let header = |wanted: &str| {
@@ -194,7 +208,13 @@ enum Field {
 }
 
 impl Field {
-    const ALL: [Field; 5] = [Field::Entries, Field::Titles, Field::Links, Field::Ids, Field::Dates];
+    const ALL: [Field; 5] = [
+        Field::Entries,
+        Field::Titles,
+        Field::Links,
+        Field::Ids,
+        Field::Dates,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -243,10 +263,14 @@ impl Tally {
         let read = ours.is_some();
         let title = ours.map(|d| d.title.as_str()).unwrap_or_default();
         let agrees = read && same_title(title, theirs.title.as_deref());
-        self.count(case, Field::Titles, agrees, || diff(i, ours.map(|_| title), &theirs.title));
+        self.count(case, Field::Titles, agrees, || {
+            diff(i, ours.map(|_| title), &theirs.title)
+        });
         let link = ours.map(|d| d.link.as_str()).unwrap_or_default();
         let agrees = read && same_link(link, theirs.link.as_deref());
-        self.count(case, Field::Links, agrees, || diff(i, ours.map(|_| link), &theirs.link));
+        self.count(case, Field::Links, agrees, || {
+            diff(i, ours.map(|_| link), &theirs.link)
+        });
         let id = ours.and_then(|d| d.guid.as_deref()).unwrap_or_default();
         let agrees = read && same_text(id, theirs.id.as_deref());
         self.count(case, Field::Ids, agrees, || diff(i, ours.map(|_| id), &theirs.id));
@@ -256,7 +280,9 @@ impl Tally {
         self.dates_missing += usize::from(read && date.is_some() != theirs.published.is_some());
         let agrees = read && date == theirs.published;
         let shown = date.as_deref().unwrap_or("");
-        self.count(case, Field::Dates, agrees, || diff(i, ours.map(|_| shown), &theirs.published));
+        self.count(case, Field::Dates, agrees, || {
+            diff(i, ours.map(|_| shown), &theirs.published)
+        });
     }
 
     fn count(&mut self, case: &Case, field: Field, agrees: bool, shown: impl FnOnce() -> String) {
@@ -308,7 +334,9 @@ fn same_link(ours: &str, theirs: Option<&str>) -> bool {
 /// tag-stripped, entity-decoded and with whitespace collapsed.
 fn same_title(ours: &str, theirs: Option<&str>) -> bool {
     let theirs = theirs.unwrap_or("");
-    same_text(ours, Some(theirs)) || collapse(ours) == collapse(&plain(theirs)) || plain(ours) == plain(theirs)
+    same_text(ours, Some(theirs))
+        || collapse(ours) == collapse(&plain(theirs))
+        || plain(ours) == plain(theirs)
 }
 
 fn plain(html: &str) -> String {
@@ -324,7 +352,11 @@ fn report(cases: &[Case], outcomes: &[Outcome], elapsed: Duration, all: &Tally, 
     if std::env::var("CORPUS_DIFF").is_ok_and(|v| v == "all" || v.contains("rejected")) {
         for (case, outcome) in cases.iter().zip(outcomes) {
             if let Err(e) = &outcome.parsed {
-                eprintln!("corpus: rejected: {} ({} entries expected): {e}", case.name, case.expected.entries.len());
+                eprintln!(
+                    "corpus: rejected: {} ({} entries expected): {e}",
+                    case.name,
+                    case.expected.entries.len()
+                );
             }
         }
     }
@@ -334,9 +366,11 @@ fn report(cases: &[Case], outcomes: &[Outcome], elapsed: Duration, all: &Tally, 
         .map(|(c, o)| (c.name.as_str(), o.took))
         .max_by_key(|(_, took)| *took)
         .unwrap_or(("-", Duration::ZERO));
+    let parsing: Duration = outcomes.iter().map(|o| o.took).sum();
     eprintln!(
-        "corpus: {} files parsed in {:.2} s ({failed} rejected; slowest {slowest}, {:.1} ms)",
+        "corpus: {} files parsed in {:.2} s ({:.2} s wall; {failed} rejected; slowest {slowest}, {:.1} ms)",
         cases.len(),
+        parsing.as_secs_f64(),
         elapsed.as_secs_f64(),
         took.as_secs_f64() * 1000.0
     );

@@ -41,7 +41,9 @@ limit = 5
 "#
     );
     for (name, url) in sources {
-        config.push_str(&format!("\n[[source]]\nname = \"{name}\"\nfeed = \"{url}\"\nnewsletters = [\"digest\"]\n"));
+        config.push_str(&format!(
+            "\n[[source]]\nname = \"{name}\"\nfeed = \"{url}\"\nnewsletters = [\"digest\"]\n"
+        ));
     }
     let project = Project::empty();
     project.write("config.toml", &config);
@@ -63,9 +65,23 @@ fn a_slow_drip_is_cut_off_at_the_time_limit() {
     let started = Instant::now();
     let run = project.run(&["fetch"]);
     run.assert_code(3);
-    assert!(run.stderr.contains("source \"Other\" failed: timed out after 1 s"), "{}", run.stderr);
-    assert!(started.elapsed() < Duration::from_secs(30), "cut off, not read to the end");
-    assert!(run.stdout.lines().any(|l| l.starts_with("Good") && l.ends_with("ok")), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("source \"Other\" failed: timed out after 1 s"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "cut off, not read to the end"
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("Good") && l.ends_with("ok")),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -74,10 +90,18 @@ fn an_endless_body_is_cut_off_at_the_size_cap() {
         ("/good.xml", Reply::Body("application/rss+xml", FEED.into())),
         ("/endless.xml", Reply::Endless),
     ]);
-    let project = project("timeout_secs = 20\nmax_bytes = 200_000\nretries = 0", &good_and(&server, "/endless.xml"));
+    let project = project(
+        "timeout_secs = 20\nmax_bytes = 200_000\nretries = 0",
+        &good_and(&server, "/endless.xml"),
+    );
     let run = project.run(&["fetch"]);
     run.assert_code(3);
-    assert!(run.stderr.contains("source \"Other\" failed: larger than the 200000-byte limit"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("source \"Other\" failed: larger than the 200000-byte limit"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -91,25 +115,51 @@ fn a_redirect_loop_stops() {
     let project = project("max_redirects = 5\nretries = 0", &good_and(&server, "/a"));
     let run = project.run(&["fetch"]);
     run.assert_code(3);
-    assert!(run.stderr.contains("source \"Other\" failed: more than 5 redirects"), "{}", run.stderr);
-    assert_eq!(server.hits("/a") + server.hits("/b"), 6, "the first request and five redirects");
+    assert!(
+        run.stderr
+            .contains("source \"Other\" failed: more than 5 redirects"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        server.hits("/a") + server.hits("/b"),
+        6,
+        "the first request and five redirects"
+    );
 }
 
 #[test]
 fn a_permanent_redirect_is_remembered() {
     let server = serve(vec![
-        ("/old.xml", Reply::StatusWith(301, vec![("Location", "/new.xml".into())])),
+        (
+            "/old.xml",
+            Reply::StatusWith(301, vec![("Location", "/new.xml".into())]),
+        ),
         ("/new.xml", Reply::Tagged("application/rss+xml", FEED.into())),
     ]);
     let project = project("retries = 0", &[("Moved", server.url("/old.xml"))]);
     project.run(&["fetch"]).assert_code(0);
     let second = project.run(&["fetch"]);
     second.assert_code(0);
-    assert!(second.stdout.contains("1 of 1 sources not modified"), "{}", second.stdout);
-    assert_eq!(server.hits("/old.xml"), 1, "the second fetch goes straight to the new address");
+    assert!(
+        second.stdout.contains("1 of 1 sources not modified"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(
+        server.hits("/old.xml"),
+        1,
+        "the second fetch goes straight to the new address"
+    );
     assert_eq!(server.hits("/new.xml"), 2);
     let feeds = project.run(&["feeds"]);
-    assert!(feeds.stdout.contains(&format!("moved permanently to {}", server.url("/new.xml"))), "{}", feeds.stdout);
+    assert!(
+        feeds
+            .stdout
+            .contains(&format!("moved permanently to {}", server.url("/new.xml"))),
+        "{}",
+        feeds.stdout
+    );
 }
 
 #[test]
@@ -121,35 +171,58 @@ fn too_many_requests_is_retried_after_retry_after() {
             Reply::Body("application/rss+xml", FEED.into()),
         ]),
     )]);
-    let project = project("retries = 2\nretry_delay_ms = 10", &[("Busy", server.url("/busy.xml"))]);
+    let project = project(
+        "retries = 2\nretry_delay_ms = 10",
+        &[("Busy", server.url("/busy.xml"))],
+    );
     let started = Instant::now();
     let run = project.run(&["fetch"]);
     run.assert_code(0);
     assert_eq!(server.hits("/busy.xml"), 2);
-    assert!(started.elapsed() >= Duration::from_millis(950), "waited as Retry-After asked, not retry_delay_ms");
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited as Retry-After asked, not retry_delay_ms"
+    );
     assert!(run.stdout.contains("1 new"), "{}", run.stdout);
 }
 
 #[test]
 fn server_errors_are_retried_then_reported() {
     let server = serve(vec![("/down.xml", Reply::Status(503))]);
-    let project = project("retries = 2\nretry_delay_ms = 10", &[("Down", server.url("/down.xml"))]);
+    let project = project(
+        "retries = 2\nretry_delay_ms = 10",
+        &[("Down", server.url("/down.xml"))],
+    );
     let run = project.run(&["fetch"]);
     run.assert_code(3);
     assert_eq!(server.hits("/down.xml"), 3);
-    assert!(run.stderr.contains("source \"Down\" failed: HTTP status 503 (after 3 tries)"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("source \"Down\" failed: HTTP status 503 (after 3 tries)"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn a_gzipped_feed_is_read() {
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gzip.write_all(FEED.as_bytes()).unwrap();
-    let headers = vec![("Content-Type", "application/rss+xml".to_string()), ("Content-Encoding", "gzip".to_string())];
-    let server = serve(vec![("/feed.xml.gz", Reply::Raw(headers, gzip.finish().unwrap()))]);
+    let headers = vec![
+        ("Content-Type", "application/rss+xml".to_string()),
+        ("Content-Encoding", "gzip".to_string()),
+    ];
+    let server = serve(vec![(
+        "/feed.xml.gz",
+        Reply::Raw(headers, gzip.finish().unwrap()),
+    )]);
     let project = project("retries = 0", &[("Zipped", server.url("/feed.xml.gz"))]);
     let parse = project.run(&["parse", &server.url("/feed.xml.gz"), "--format", "json"]);
     parse.assert_code(0);
-    assert_eq!(parse.json()[0]["title"], "Public procurement reform opens tenders to EU suppliers");
+    assert_eq!(
+        parse.json()[0]["title"],
+        "Public procurement reform opens tenders to EU suppliers"
+    );
 }
 
 #[test]
@@ -163,7 +236,10 @@ fn a_shift_jis_feed_is_decoded() {
     let items = parse.json();
     assert_eq!(items[0]["title"], "経済産業省、半導体支援策を発表");
     assert!(items[0]["summary_text"].as_str().unwrap().contains("半導体産業"));
-    assert!(!project.path("bulletin.sqlite").exists(), "parse does not touch the store");
+    assert!(
+        !project.path("bulletin.sqlite").exists(),
+        "parse does not touch the store"
+    );
 }
 
 #[test]
@@ -174,7 +250,10 @@ fn an_html_page_is_not_a_feed_and_names_its_feed() {
     let project = project("retries = 0", &[("Page", server.url("/news/"))]);
     let run = project.run(&["fetch"]);
     run.assert_code(3);
-    let expected = format!("source \"Page\" failed: not a feed: got an HTML page; its feed is at {}", server.url("/news/feed.xml"));
+    let expected = format!(
+        "source \"Page\" failed: not a feed: got an HTML page; its feed is at {}",
+        server.url("/news/feed.xml")
+    );
     assert!(run.stderr.contains(&expected), "{}", run.stderr);
 }
 
@@ -191,7 +270,10 @@ fn a_source_failing_run_after_run_is_flagged() {
     let feeds = project.run(&["feeds"]);
     feeds.assert_code(0);
     let other = feeds.stdout.lines().find(|l| l.starts_with("Other")).unwrap();
-    assert!(other.contains("FAILING ×3") && other.contains("HTTP status 404"), "{other}");
+    assert!(
+        other.contains("FAILING ×3") && other.contains("HTTP status 404"),
+        "{other}"
+    );
     let good = feeds.stdout.lines().find(|l| l.starts_with("Good")).unwrap();
     assert!(good.contains(" ok ") && !good.contains("FAILING"), "{good}");
 }

@@ -217,7 +217,9 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
     for (email, reason) in &report.failed.examples {
         eprintln!("failed: {email}: {reason}");
     }
-    let unlisted = report.deferred.count + report.failed.count - report.deferred.examples.len() - report.failed.examples.len();
+    let unlisted = report.deferred.count + report.failed.count
+        - report.deferred.examples.len()
+        - report.failed.examples.len();
     if unlisted > 0 {
         eprintln!("… and {unlisted} more; each is in the delivery log");
     }

@@ -206,10 +206,21 @@ pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
         writeln!(out)?;
         return Ok(ExitCode::from(EXIT_OK));
     }
-    writeln!(out, "{:<32} {:<25} {:<13} {:>5}  LAST ERROR", "SOURCE", "LAST FETCH", "STATUS", "ITEMS")?;
+    writeln!(
+        out,
+        "{:<32} {:<25} {:<13} {:>5}  LAST ERROR",
+        "SOURCE", "LAST FETCH", "STATUS", "ITEMS"
+    )?;
     for source in &config.sources {
         let Some(h) = health.iter().find(|h| h.source == source.name()) else {
-            writeln!(out, "{:<32} {:<25} {:<13} {:>5}", source.name(), "never", "-", "-")?;
+            writeln!(
+                out,
+                "{:<32} {:<25} {:<13} {:>5}",
+                source.name(),
+                "never",
+                "-",
+                "-"
+            )?;
             continue;
         };
         let status = if flagged(h.consecutive_failures) {
@@ -219,10 +230,19 @@ pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
         };
         let mut note = h.error.clone().unwrap_or_default();
         if let Some(moved) = &h.moved_to {
-            note = format!("{note} (moved permanently to {moved})").trim().to_string();
+            note = format!("{note} (moved permanently to {moved})")
+                .trim()
+                .to_string();
         }
         let fetched = h.last_fetch.get(..19).unwrap_or(&h.last_fetch).replace('T', " ");
-        writeln!(out, "{:<32} {:<25} {:<13} {:>5}  {note}", source.name(), fetched, status, h.items)?;
+        writeln!(
+            out,
+            "{:<32} {:<25} {:<13} {:>5}  {note}",
+            source.name(),
+            fetched,
+            status,
+            h.items
+        )?;
     }
     Ok(ExitCode::from(EXIT_OK))
 }
@@ -239,7 +259,11 @@ pub fn parse(config: &Config, target: &str, format: Format) -> Result<ExitCode> 
         Format::Table => {
             for item in &items {
                 let published = item.published.map_or("undated".to_string(), |p| p.to_rfc3339());
-                writeln!(out, "{published}  {}\n    {}\n    {}", item.title, item.link, item.teaser)?;
+                writeln!(
+                    out,
+                    "{published}  {}\n    {}\n    {}",
+                    item.title, item.link, item.teaser
+                )?;
             }
             writeln!(out, "{} items", items.len())?;
         }

@@ -225,7 +225,10 @@ fn write_archive(config: &Config, store: &Store) -> Result<()> {
                 })
                 .collect(),
         };
-        let (page, feed) = (format!("{base}archive/{id}/"), format!("{base}archive/{id}/feed.xml"));
+        let (page, feed) = (
+            format!("{base}archive/{id}/"),
+            format!("{base}archive/{id}/feed.xml"),
+        );
         let own = group(&base, None, Some(feed.clone()));
         let html = render_archive_page(&config.site, &newsletter.title, std::slice::from_ref(&own))
             .context("rendering an archive page")?;
@@ -249,23 +252,42 @@ fn write_archive(config: &Config, store: &Store) -> Result<()> {
         &render_archive_page(&config.site, heading, &absolute).context("rendering the archive")?,
     )?;
     let index = out.join("index.html");
-    write_atomically(&index, &render_archive_page(&config.site, heading, &relative).context("rendering the index")?)?;
+    write_atomically(
+        &index,
+        &render_archive_page(&config.site, heading, &relative).context("rendering the index")?,
+    )?;
     println!("index            → {}", index.display());
     Ok(())
 }
 
 /// An Atom entry per edition: its title, page, time, and first items.
-fn feed_entries(config: &Config, store: &Store, base: &str, records: &[&EditionRecord]) -> Result<Vec<FeedEntry>> {
+fn feed_entries(
+    config: &Config,
+    store: &Store,
+    base: &str,
+    records: &[&EditionRecord],
+) -> Result<Vec<FeedEntry>> {
     records
         .iter()
         .map(|record| {
             let titles = match store.edition_on(&record.newsletter, record.date)? {
-                Some((_, placed)) => placed.iter().take(3).map(|p| p.item.title.as_str()).collect::<Vec<_>>().join(" · "),
+                Some((_, placed)) => placed
+                    .iter()
+                    .take(3)
+                    .map(|p| p.item.title.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" · "),
                 None => String::new(),
             };
-            let newsletter = config.newsletter(&record.newsletter).map_or(record.newsletter.as_str(), |n| n.title.as_str());
+            let newsletter = config
+                .newsletter(&record.newsletter)
+                .map_or(record.newsletter.as_str(), |n| n.title.as_str());
             Ok(FeedEntry {
-                title: format!("{newsletter} No. {} — {}", record.number, record.date.format(&config.site.date_format)),
+                title: format!(
+                    "{newsletter} No. {} — {}",
+                    record.number,
+                    record.date.format(&config.site.date_format)
+                ),
                 url: format!("{base}{}", record.html_path),
                 updated: record.built_at.to_rfc3339(),
                 summary: titles,

@@ -120,13 +120,20 @@ impl MailTemplate {
         let token = sign(key, email, &self.newsletter);
         let mut unsubscribe = self.unsubscribe_url.clone();
         unsubscribe.query_pairs_mut().append_pair("t", &token);
-        let greeting = if name.is_empty() { "Dear reader,".to_string() } else { format!("Dear {name},") };
+        let greeting = if name.is_empty() {
+            "Dear reader,".to_string()
+        } else {
+            format!("Dear {name},")
+        };
         Personal {
             html: self
                 .html
                 .replace(GREETING, &escape_html(&greeting))
                 .replace(UNSUBSCRIBE_URL, &escape_html(unsubscribe.as_str())),
-            text: self.text.replace(GREETING, &greeting).replace(UNSUBSCRIBE_URL, unsubscribe.as_str()),
+            text: self
+                .text
+                .replace(GREETING, &greeting)
+                .replace(UNSUBSCRIBE_URL, unsubscribe.as_str()),
             unsubscribe,
             token,
         }

@@ -218,7 +218,11 @@ pub fn send_edition(
             ..SendReport::default()
         });
     }
-    let key = if options.dry_run { None } else { Some(Key::from_env(&mail.signing_key_env)) };
+    let key = if options.dry_run {
+        None
+    } else {
+        Some(Key::from_env(&mail.signing_key_env))
+    };
     let settings = &mail.smtp;
     let workers = match mail.transport {
         Transport::Smtp => settings.concurrency.max(1),
@@ -258,7 +262,14 @@ pub fn send_edition(
                 });
             }
         }
-        let fed = feed(&store, &report, (newsletter, mail, edition.number), &key, options, queue);
+        let fed = feed(
+            &store,
+            &report,
+            (newsletter, mail, edition.number),
+            &key,
+            options,
+            queue,
+        );
         if let Err(e) = fed {
             fatal.lock().expect("poisoned").get_or_insert(e);
         }
@@ -291,8 +302,14 @@ fn feed(
     let id = newsletter.id.get_ref();
     let mut after = String::new();
     loop {
-        let page = store.lock().expect("poisoned").recipients_page(id, number, &after, PAGE).map_err(|e| e.to_string())?;
-        let Some((last, _)) = page.last() else { return Ok(()) };
+        let page = store
+            .lock()
+            .expect("poisoned")
+            .recipients_page(id, number, &after, PAGE)
+            .map_err(|e| e.to_string())?;
+        let Some((last, _)) = page.last() else {
+            return Ok(());
+        };
         after = last.email.clone();
         for (recipient, state) in page {
             let due = {
@@ -307,7 +324,9 @@ fn feed(
                 continue;
             }
             match key {
-                Some(Ok(_)) => queue.send(recipient).map_err(|_| "every sending worker stopped".to_string())?,
+                Some(Ok(_)) => queue
+                    .send(recipient)
+                    .map_err(|_| "every sending worker stopped".to_string())?,
                 Some(Err(why)) => return Err(why.clone()),
                 None => unreachable!("only a dry run has no key"),
             }
@@ -326,8 +345,15 @@ fn due(
     if recipient.unsubscribed {
         report.skip("unsubscribed");
     } else if recipient.hard_bounces >= mail.suppress_after_hard_bounces {
-        report.skip(format!("suppressed after {} hard bounces", recipient.hard_bounces));
-    } else if let Err(skip) = admits(newsletter.audience, recipient.organisation_type, &recipient.country) {
+        report.skip(format!(
+            "suppressed after {} hard bounces",
+            recipient.hard_bounces
+        ));
+    } else if let Err(skip) = admits(
+        newsletter.audience,
+        recipient.organisation_type,
+        &recipient.country,
+    ) {
         report.skip(skip.as_str());
     } else {
         match state {
@@ -377,7 +403,11 @@ impl Run<'_, '_> {
         result
     }
 
-    fn work_on(&self, taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>, session: &mut Session) -> Result<(), String> {
+    fn work_on(
+        &self,
+        taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>,
+        session: &mut Session,
+    ) -> Result<(), String> {
         loop {
             let next = taken.lock().expect("poisoned").recv();
             let Ok(recipient) = next else { return Ok(()) };
@@ -393,7 +423,10 @@ impl Run<'_, '_> {
                 }
                 Err(reason) => Status::Failed(reason),
             };
-            self.report.lock().expect("poisoned").count(&recipient.email, status);
+            self.report
+                .lock()
+                .expect("poisoned")
+                .count(&recipient.email, status);
             let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
             if self.progress && done.is_multiple_of(25) {
                 eprint!("\rsending: {done} messages of at most {}", self.total);

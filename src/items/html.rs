@@ -183,7 +183,10 @@ mod tests {
     #[test]
     fn a_link_without_a_safe_url_becomes_text() {
         let html = clean(r#"<p>See <a href="javascript:alert(1)">this</a> and <a href="/ok">that</a>.</p>"#);
-        assert_eq!(html, r#"<p>See this and <a href="https://news.example/ok" rel="noopener noreferrer">that</a>.</p>"#);
+        assert_eq!(
+            html,
+            r#"<p>See this and <a href="https://news.example/ok" rel="noopener noreferrer">that</a>.</p>"#
+        );
     }
 
     #[test]

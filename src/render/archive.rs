@@ -35,7 +35,11 @@ struct ArchivePage<'a> {
     groups: &'a [ArchiveGroup],
 }
 
-pub fn render_archive_page(site: &Site, heading: &str, groups: &[ArchiveGroup]) -> Result<String, askama::Error> {
+pub fn render_archive_page(
+    site: &Site,
+    heading: &str,
+    groups: &[ArchiveGroup],
+) -> Result<String, askama::Error> {
     ArchivePage {
         site_name: &site.name,
         heading,
@@ -83,7 +87,11 @@ pub fn render_atom(
         self_url,
         page_url,
         author: &site.name,
-        updated: entries.iter().map(|e| e.updated.as_str()).max().unwrap_or(fallback),
+        updated: entries
+            .iter()
+            .map(|e| e.updated.as_str())
+            .max()
+            .unwrap_or(fallback),
         entries,
     }
     .render()

@@ -29,15 +29,20 @@ pub fn parse_feed(
     if page::is_html(&text) {
         return Err(page::not_a_feed(&text, base));
     }
-    let (text, facts) = if text.trim_start().starts_with('{') {
-        (json::defuse(text), Vec::new())
+    let (text, facts, truncated) = if text.trim_start().starts_with('{') {
+        (json::defuse(text), Vec::new(), false)
     } else {
-        let normalised = markup::normalise(&text);
-        (normalised.text, normalised.entries)
+        let normalised = markup::normalise(&text).map_err(|e| format!("not a valid feed: {e}"))?;
+        (normalised.text, normalised.entries, normalised.truncated)
     };
     let feed = parser(base)
         .parse(text.as_bytes())
         .map_err(|e| format!("not a valid feed: {e}"))?;
+    // A cut-short feed is read for the entries it has in full; with none,
+    // it is what it looks like: broken.
+    if truncated && feed.entries.is_empty() {
+        return Err("not a valid feed: it ends before its last entry does".to_string());
+    }
     Ok(drafts(feed, facts, base))
 }
 
@@ -90,7 +95,11 @@ fn draft(entry: Entry, facts: &markup::Facts, kind: &FeedType, base: Option<&url
     let link = link(&entry, facts, base.as_ref()).unwrap_or_default();
     let title = match &entry.title {
         Some(text) if !text.content.trim().is_empty() => plain_title(&text.content, is_html(text), kind),
-        _ => facts.title.as_deref().map(|t| plain_title(t, false, kind)).unwrap_or_default(),
+        _ => facts
+            .title
+            .as_deref()
+            .map(|t| plain_title(t, false, kind))
+            .unwrap_or_default(),
     };
     let published = facts.published().or(entry.published).or(entry.updated);
     Draft {
@@ -135,7 +144,9 @@ fn link(entry: &Entry, facts: &markup::Facts, base: Option<&url::Url>) -> Option
 fn alternate(links: &[Link]) -> Option<&Link> {
     let candidates = || {
         links.iter().filter(|l| {
-            l.rel.as_deref().is_none_or(|rel| rel.trim().eq_ignore_ascii_case("alternate"))
+            l.rel
+                .as_deref()
+                .is_none_or(|rel| rel.trim().eq_ignore_ascii_case("alternate"))
                 && !matches!(l.target, Some(LinkTarget::Comments | LinkTarget::CommentsFeed))
                 && !l.href.trim().is_empty()
         })
@@ -188,18 +199,22 @@ fn plain_title(title: &str, html: bool, kind: &FeedType) -> String {
 }
 
 fn has_tag(text: &str) -> bool {
-    text.match_indices('<').any(|(i, _)| {
-        text[i + 1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/') && text[i..].contains('>')
-    })
+    let Some(last_gt) = text.rfind('>') else {
+        return false;
+    };
+    text.match_indices('<')
+        .any(|(i, _)| i < last_gt && text[i + 1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/'))
 }
 
 /// `&name;`, `&#123;` or `&#x1F;`: an entity left for an HTML reader.
 fn has_entity(text: &str) -> bool {
     text.match_indices('&').any(|(i, _)| {
-        let rest = &text[i + 1..];
-        let end = rest.find(';').unwrap_or(0);
-        let name = rest[..end].trim_start_matches('#');
-        end > 0 && end <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric()) && !name.is_empty()
+        let rest = &text.as_bytes()[i + 1..];
+        let Some(end) = rest.iter().take(33).position(|&b| b == b';') else {
+            return false;
+        };
+        let name = rest[..end].strip_prefix(b"#").unwrap_or(&rest[..end]);
+        !name.is_empty() && name.iter().all(u8::is_ascii_alphanumeric)
     })
 }
 
@@ -241,18 +256,30 @@ mod charset {
         let declared = declared(body, sniffed);
         let (media_type, http_charset) = content_type.map(split_content_type).unwrap_or_default();
         let preferred = rfc3023(&media_type, http_charset.as_deref(), declared, body);
-        let strict = [preferred, declared, sniffed, Some(Charset::Web(encoding_rs::UTF_8))];
+        let strict = [
+            preferred,
+            declared,
+            sniffed,
+            Some(Charset::Web(encoding_rs::UTF_8)),
+        ];
         let text = strict
             .into_iter()
             .flatten()
             .find_map(|charset| charset.decode(body))
             .unwrap_or_else(|| match sniffed {
                 Some(wide) if wide.is_wide() => wide.decode_lossy(body),
-                _ => encoding_rs::WINDOWS_1252.decode_without_bom_handling(body).0.into_owned(),
+                _ => encoding_rs::WINDOWS_1252
+                    .decode_without_bom_handling(body)
+                    .0
+                    .into_owned(),
             });
         // NUL is no XML character, and quick-xml would take "\0<\0?" for
         // the start of a UTF-16 document.
-        let text = if text.contains('\0') { text.replace('\0', "") } else { text };
+        let text = if text.contains('\0') {
+            text.replace('\0', "")
+        } else {
+            text
+        };
         match text.strip_prefix('\u{feff}') {
             Some(rest) => rest.to_string(),
             None => text,
@@ -263,7 +290,9 @@ mod charset {
         /// The text, or `None` when the bytes are not valid in this encoding.
         pub fn decode(self, bytes: &[u8]) -> Option<String> {
             match self {
-                Charset::Ascii => bytes.is_ascii().then(|| String::from_utf8_lossy(bytes).into_owned()),
+                Charset::Ascii => bytes
+                    .is_ascii()
+                    .then(|| String::from_utf8_lossy(bytes).into_owned()),
                 Charset::Utf32Le => utf32(bytes, u32::from_le_bytes),
                 Charset::Utf32Be => utf32(bytes, u32::from_be_bytes),
                 Charset::Web(encoding) => encoding
@@ -276,7 +305,11 @@ mod charset {
         fn decode_lossy(self, bytes: &[u8]) -> String {
             match self {
                 Charset::Utf32Le | Charset::Utf32Be => {
-                    let read = if self == Charset::Utf32Le { u32::from_le_bytes } else { u32::from_be_bytes };
+                    let read = if self == Charset::Utf32Le {
+                        u32::from_le_bytes
+                    } else {
+                        u32::from_be_bytes
+                    };
                     bytes
                         .chunks(4)
                         .map(|c| match <[u8; 4]>::try_from(c) {
@@ -298,7 +331,7 @@ mod charset {
     }
 
     fn utf32(bytes: &[u8], read: fn([u8; 4]) -> u32) -> Option<String> {
-        if bytes.len() % 4 != 0 {
+        if !bytes.len().is_multiple_of(4) {
             return None;
         }
         bytes
@@ -336,11 +369,18 @@ mod charset {
         let head = &body[..body.len().min(1024)];
         let head = match sniffed {
             Some(wide) if wide.is_wide() => {
-                let unit = if matches!(wide, Charset::Utf32Le | Charset::Utf32Be) { 4 } else { 2 };
+                let unit = if matches!(wide, Charset::Utf32Le | Charset::Utf32Be) {
+                    4
+                } else {
+                    2
+                };
                 wide.decode(&head[..head.len() / unit * unit])?
             }
             // An ASCII-compatible encoding: enough to read the declaration.
-            _ => head.iter().map(|&b| if b.is_ascii() { b as char } else { '\u{fffd}' }).collect(),
+            _ => head
+                .iter()
+                .map(|&b| if b.is_ascii() { b as char } else { '\u{fffd}' })
+                .collect(),
         };
         let label = declared_label(&head)?;
         let charset = lookup(&label)?;
@@ -364,8 +404,10 @@ mod charset {
 
     fn is_unicode_family(label: &str) -> bool {
         let label = label.to_ascii_lowercase();
-        ["u16", "utf16", "utf-16", "utf_16", "u32", "utf32", "utf-32", "utf_32", "ucs-2", "ucs-4"]
-            .contains(&label.as_str())
+        [
+            "u16", "utf16", "utf-16", "utf_16", "u32", "utf32", "utf-32", "utf_32", "ucs-2", "ucs-4",
+        ]
+        .contains(&label.as_str())
             || label.starts_with("iso-10646")
             || label == "csucs4"
             || label == "csunicode"
@@ -382,7 +424,9 @@ mod charset {
             "utf-32" | "utf32" | "utf_32" | "u32" | "ucs-4" | "iso-10646-ucs-4" | "csucs4" | "utf-32le"
             | "utf_32_le" => Some(Charset::Utf32Le),
             "utf-32be" | "utf_32_be" => Some(Charset::Utf32Be),
-            "u16" | "utf16" | "utf_16" | "ucs-2" | "iso-10646-ucs-2" | "csunicode" => web(encoding_rs::UTF_16LE),
+            "u16" | "utf16" | "utf_16" | "ucs-2" | "iso-10646-ucs-2" | "csunicode" => {
+                web(encoding_rs::UTF_16LE)
+            }
             "cp932" | "ms932" | "mskanji" | "ms-kanji" => web(encoding_rs::SHIFT_JIS),
             "gb2312" => web(encoding_rs::GB18030),
             _ => Encoding::for_label(label.as_bytes())
@@ -408,10 +452,19 @@ mod charset {
     /// declaration, then UTF-8; for text/xml types only the HTTP charset
     /// counts and the default is US-ASCII; JSON is UTF-8; with no
     /// Content-Type the declaration counts.
-    fn rfc3023(media_type: &str, http: Option<&str>, declared: Option<Charset>, body: &[u8]) -> Option<Charset> {
+    fn rfc3023(
+        media_type: &str,
+        http: Option<&str>,
+        declared: Option<Charset>,
+        body: &[u8],
+    ) -> Option<Charset> {
         let http = http.and_then(lookup);
-        let application_xml = ["application/xml", "application/xml-dtd", "application/xml-external-parsed-entity"]
-            .contains(&media_type)
+        let application_xml = [
+            "application/xml",
+            "application/xml-dtd",
+            "application/xml-external-parsed-entity",
+        ]
+        .contains(&media_type)
             || (media_type.starts_with("application/") && media_type.ends_with("+xml"));
         let json = ["application/feed+json", "application/json"].contains(&media_type)
             || (media_type.is_empty() && body.trim_ascii_start().starts_with(b"{"));
@@ -464,12 +517,19 @@ mod dates {
 
     impl Cursor<'_> {
         fn new(s: &str) -> Cursor<'_> {
-            Cursor { s: s.as_bytes(), i: 0 }
+            Cursor {
+                s: s.as_bytes(),
+                i: 0,
+            }
         }
 
         /// A number of `min..=max` digits.
         fn number(&mut self, min: usize, max: usize) -> Option<u32> {
-            let digits = self.s[self.i..].iter().take(max).take_while(|b| b.is_ascii_digit()).count();
+            let digits = self.s[self.i..]
+                .iter()
+                .take(max)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
             if digits < min {
                 return None;
             }
@@ -478,6 +538,11 @@ mod dates {
                 .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
             self.i += digits;
             Some(value)
+        }
+
+        /// Skips digits (a fraction of a second, which dates do not keep).
+        fn skip_digits(&mut self) {
+            self.i += self.s[self.i..].iter().take_while(|b| b.is_ascii_digit()).count();
         }
 
         fn eat(&mut self, byte: u8) -> bool {
@@ -529,7 +594,7 @@ mod dates {
         let minute = c.number(2, 2)?;
         let second = if c.eat(b':') { c.number(1, 2)? } else { 0 };
         if c.eat(b'.') || c.eat(b',') {
-            c.number(1, 12);
+            c.skip_digits();
         }
         (hour <= 24 && minute < 60 && second <= 60).then(|| i64::from(hour * 3600 + minute * 60 + second))
     }
@@ -592,7 +657,9 @@ mod dates {
         Some(utc.and_utc())
     }
 
-    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
 
     fn month(word: &str) -> Option<u32> {
         let word = word.get(..3)?;
@@ -609,7 +676,11 @@ mod dates {
         if parts.first().is_some_and(|p| p.ends_with(',') || is_day_name(p)) {
             parts.remove(0);
         }
-        let parts: Vec<&str> = parts.iter().map(|p| p.trim_end_matches(',')).filter(|p| !p.is_empty()).collect();
+        let parts: Vec<&str> = parts
+            .iter()
+            .map(|p| p.trim_end_matches(','))
+            .filter(|p| !p.is_empty())
+            .collect();
         let (day, month) = match (parts.first()?.parse::<u32>(), parts.get(1)) {
             (Ok(day), Some(name)) => (day, month(name)?),
             (Err(_), Some(day)) => (day.parse().ok()?, month(parts[0])?),
@@ -635,13 +706,15 @@ mod dates {
     }
 
     fn is_day_name(word: &str) -> bool {
-        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].iter().any(|d| word.starts_with(d))
+        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            .iter()
+            .any(|d| word.starts_with(d))
     }
 
     /// Seconds after midnight on a 12-hour clock read as 24-hour.
     fn twelve_hour(seconds: i64, pm: bool) -> Option<i64> {
         let hour = seconds / 3600;
-        if !(1..=12).contains(&hour) {
+        if hour > 12 {
             return None;
         }
         let hour = hour % 12 + if pm { 12 } else { 0 };
@@ -677,7 +750,8 @@ mod dates {
         let seconds = clock(&mut c).or_else(|| {
             c.i = start;
             let hms = [c.number(2, 2)?, c.number(2, 2)?, c.number(2, 2).unwrap_or(0)];
-            (hms[0] <= 24 && hms[1] < 60 && hms[2] <= 60).then(|| i64::from(hms[0] * 3600 + hms[1] * 60 + hms[2]))
+            (hms[0] <= 24 && hms[1] < 60 && hms[2] <= 60)
+                .then(|| i64::from(hms[0] * 3600 + hms[1] * 60 + hms[2]))
         })?;
         at(date, seconds, zone(c.rest())?)
     }
@@ -689,9 +763,14 @@ mod dates {
             return None;
         }
         let marks = ['年', '月', '日', '년', '월', '일'];
-        let plain: String = text.chars().map(|c| if marks.contains(&c) { ' ' } else { c }).collect();
+        let plain: String = text
+            .chars()
+            .map(|c| if marks.contains(&c) { ' ' } else { c })
+            .collect();
         let mut words: Vec<&str> = plain.split_whitespace().collect();
-        let pm = words.iter().any(|w| *w == "오후" || *w == "午後" || *w == "PM" || *w == "pm");
+        let pm = words
+            .iter()
+            .any(|w| *w == "오후" || *w == "午後" || *w == "PM" || *w == "pm");
         words.retain(|w| !["오전", "오후", "午前", "午後", "AM", "am", "PM", "pm"].contains(w));
         let (ymd, time) = match words.as_slice() {
             [y, m, d, rest @ ..] if y.len() == 4 => ([*y, *m, *d], rest.first().copied()),
@@ -812,7 +891,10 @@ mod markup {
                 (until("-->", 4), Token::Comment)
             } else if let Some(cdata) = rest.strip_prefix("<![CDATA[") {
                 let len = until("]]>", 9);
-                (len, Token::CData(&cdata[..cdata.find("]]>").unwrap_or(cdata.len())]))
+                (
+                    len,
+                    Token::CData(&cdata[..cdata.find("]]>").unwrap_or(cdata.len())]),
+                )
             } else if rest.starts_with("<!D") || rest.starts_with("<!d") {
                 let len = doctype_len(rest).unwrap_or_else(|| {
                     self.unfinished = Some(Unfinished::Tag);
@@ -870,7 +952,10 @@ mod markup {
     fn doctype_len(rest: &str) -> Option<usize> {
         let b = rest.as_bytes();
         let find = |from: usize, what: &[u8]| -> Option<usize> {
-            b.get(from..)?.windows(what.len()).position(|w| w == what).map(|i| from + i)
+            b.get(from..)?
+                .windows(what.len())
+                .position(|w| w == what)
+                .map(|i| from + i)
         };
         let mut i = 2;
         // Before the internal subset.
@@ -893,7 +978,10 @@ mod markup {
                         find(i + 2, b"?>")? + 1
                     } else if markup.starts_with(b"!--") {
                         find(i + 4, b"-->")? + 3
-                    } else if ["!ENTITY", "!ATTLIST", "!NOTATION"].iter().any(|d| markup.starts_with(d.as_bytes())) {
+                    } else if ["!ENTITY", "!ATTLIST", "!NOTATION"]
+                        .iter()
+                        .any(|d| markup.starts_with(d.as_bytes()))
+                    {
                         i + 1 + tag_end(&rest[i + 1..])?
                     } else {
                         find(i + 1, b">")? + 1
@@ -936,7 +1024,9 @@ mod markup {
         let mut attributes = Vec::new();
         let mut i = skip_space(0);
         while i < text.len() {
-            let name_len = text[i..].find(|c| is_space(c) || c == '=').unwrap_or(text.len() - i);
+            let name_len = text[i..]
+                .find(|c| is_space(c) || c == '=')
+                .unwrap_or(text.len() - i);
             if name_len == 0 {
                 i = skip_space(i + 1); // a stray '='
                 continue;
@@ -944,7 +1034,11 @@ mod markup {
             let name = &text[i..i + name_len];
             i = skip_space(i + name_len);
             if !text[i..].starts_with('=') {
-                attributes.push(Attribute { name, value: "", value_at: offset + i });
+                attributes.push(Attribute {
+                    name,
+                    value: "",
+                    value_at: offset + i,
+                });
                 continue;
             }
             i = skip_space(i + 1);
@@ -1018,7 +1112,7 @@ mod markup {
     /// The reference at the start of `text` and its length, or `None` when
     /// the `&` starts no reference (a bare ampersand).
     fn reference(text: &str) -> Option<(usize, Reference)> {
-        let end = text.get(1..)?.find(';').filter(|&e| (1..=32).contains(&e))? + 1;
+        let end = text.as_bytes().iter().take(34).skip(1).position(|&b| b == b';')? + 1;
         let name = &text[1..end];
         let reference = if let Some(number) = name.strip_prefix('#') {
             let code = match number.strip_prefix(['x', 'X']) {
@@ -1030,10 +1124,14 @@ mod markup {
                 }
                 _ => return None,
             };
-            char::from_u32(code).filter(|&c| c != '\0').map_or(Reference::Invalid, Reference::Char)
+            char::from_u32(code)
+                .filter(|&c| c != '\0')
+                .map_or(Reference::Invalid, Reference::Char)
         } else {
             let mut chars = name.chars();
-            let starts_well = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':');
+            let starts_well = chars
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':');
             if !starts_well || !chars.all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')) {
                 return None;
             }
@@ -1084,11 +1182,17 @@ mod markup {
 
     /// The general entities a DOCTYPE declares: `<!ENTITY name "value">`.
     #[derive(Default)]
-    struct Entities(Vec<(String, String)>);
+    struct Entities {
+        declared: Vec<(String, String)>,
+        /// Bytes expanded so far.
+        expanded: std::cell::Cell<usize>,
+    }
 
     impl Entities {
-        /// Up to 64 entities of up to 256 bytes: enough for a feed, too
-        /// little to blow a document up.
+        /// Expansions stop at this many bytes: a document cannot blow up.
+        const BUDGET: usize = 1 << 20;
+
+        /// Up to 64 entities of up to 256 bytes: enough for a feed.
         fn declare(&mut self, doctype: &str) {
             for declaration in doctype.split("<!ENTITY").skip(1) {
                 let mut words = declaration.trim_start().splitn(2, char::is_whitespace);
@@ -1102,14 +1206,23 @@ mod markup {
                 let Some(len) = rest[1..].find(quote) else {
                     continue;
                 };
-                if name != "%" && len <= 256 && self.0.len() < 64 {
-                    self.0.push((name.to_string(), unescape(&rest[1..1 + len])));
+                if name != "%" && len <= 256 && self.declared.len() < 64 {
+                    self.declared
+                        .push((name.to_string(), unescape(&rest[1..1 + len])));
                 }
             }
         }
 
+        /// The value of a declared entity, while the budget lasts.
         fn value(&self, name: &str) -> Option<&str> {
-            self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+            let value = self
+                .declared
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())?;
+            let expanded = self.expanded.get() + value.len();
+            self.expanded.set(expanded);
+            (expanded <= Self::BUDGET).then_some(value)
         }
     }
 
@@ -1156,7 +1269,9 @@ mod markup {
             | "http://blogs.law.harvard.edu/tech/rss"
             | "http://my.netscape.com/rdf/simple/0.9/"
             | "http://purl.org/rss/1.0/modules/rss091#" => (Ns::Rss, Some(RSS)),
-            "http://purl.org/rss/1.0/modules/content/" => (Ns::Content, Some("http://purl.org/rss/1.0/modules/content/")),
+            "http://purl.org/rss/1.0/modules/content/" => {
+                (Ns::Content, Some("http://purl.org/rss/1.0/modules/content/"))
+            }
             "http://purl.org/dc/elements/1.1/" => (Ns::Dc, Some("http://purl.org/dc/elements/1.1/")),
             "http://purl.org/dc/terms/" => (Ns::Dcterms, None),
             "http://search.yahoo.com/mrss" | "http://search.yahoo.com/mrss/" => {
@@ -1215,6 +1330,8 @@ mod markup {
     pub struct Normalised {
         pub text: String,
         pub entries: Vec<Facts>,
+        /// Whether the document ends before its root element does.
+        pub truncated: bool,
     }
 
     /// The document readied for feed-rs 3.0, and what feed-rs drops about
@@ -1223,7 +1340,7 @@ mod markup {
     /// HTML in an RSS description, an RSS without `<channel>` or `version`,
     /// old namespaces, Atom 0.3), and the values that make feed-rs panic. A
     /// well-formed feed in the current formats comes out as it went in.
-    pub fn normalise(src: &str) -> Normalised {
+    pub fn normalise(src: &str) -> Result<Normalised, String> {
         let mut pass = Pass {
             src,
             root: Root::Unknown,
@@ -1235,18 +1352,23 @@ mod markup {
             edits: Vec::new(),
             run: None,
             entry_depth: None,
+            entry_at: 0,
             entries: Vec::new(),
             entities: Entities::default(),
         };
         let mut lexer = Lexer::new(src);
         for (span, token) in lexer.by_ref() {
             pass.token(span, token);
+            if pass.stack.len() > MAX_DEPTH {
+                return Err(format!("elements nested more than {MAX_DEPTH} deep"));
+            }
         }
-        pass.finish(lexer.unfinished);
-        Normalised {
+        let truncated = pass.finish(lexer.unfinished);
+        Ok(Normalised {
             text: declare_utf8(apply(src, pass.edits)),
             entries: pass.entries,
-        }
+            truncated,
+        })
     }
 
     /// Every XML declaration made to say UTF-8. The document is UTF-8 (it
@@ -1257,31 +1379,40 @@ mod markup {
     /// no CDATA, every other `<?xml` is in a comment or an attribute.
     fn declare_utf8(text: String) -> String {
         const UTF8: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
-        let is_declaration = |rest: &str| {
-            rest.starts_with("<?xml") && rest[5..].starts_with([' ', '\t', '\r', '\n']) && rest.contains("?>")
-        };
-        if !text.match_indices("<?xml").any(|(i, _)| is_declaration(&text[i..])) {
+        if !text.contains("<?xml") {
             return text;
         }
         let mut out = String::with_capacity(text.len());
-        let mut rest = text.as_str();
-        while let Some(at) = rest.find("<?xml") {
-            out.push_str(&rest[..at]);
-            rest = &rest[at..];
-            match rest[2..].find("?>").filter(|_| is_declaration(rest)) {
-                Some(end) => {
-                    out.push_str(UTF8);
-                    rest = &rest[end + 4..];
-                }
-                None => {
-                    out.push_str("<?xml");
-                    rest = &rest[5..];
+        let (mut copied, mut from) = (0, 0);
+        // Where the next `?>` is: found once for many `<?xml`, not each time.
+        let mut pi_end: Option<usize> = None;
+        while let Some(found) = text[from..].find("<?xml") {
+            let at = from + found;
+            from = at + 5;
+            if pi_end.is_none_or(|end| end < at + 2) {
+                match text[at + 2..].find("?>") {
+                    Some(end) => pi_end = Some(at + 2 + end),
+                    None => break, // no declaration ends after here
                 }
             }
+            let end = pi_end.unwrap_or(at);
+            if text[at + 5..].starts_with([' ', '\t', '\r', '\n']) {
+                out.push_str(&text[copied..at]);
+                out.push_str(UTF8);
+                copied = end + 2;
+                from = copied;
+            }
         }
-        out.push_str(rest);
+        out.push_str(&text[copied..]);
         out
     }
+
+    /// How deep elements may nest. Feeds nest a few levels, XHTML content
+    /// a few dozen; feed-rs recurses on some nestings (`<media:group>`)
+    /// and would overflow the stack on thousands, and the pass would slow
+    /// down. What is inside an RSS description does not count: it becomes
+    /// text.
+    const MAX_DEPTH: usize = 256;
 
     /// A replacement of a span of the source.
     struct Edit {
@@ -1333,7 +1464,10 @@ mod markup {
         /// An Atom text construct: the `type` it is given (feed-rs knows
         /// only `text`, `html` and `xhtml`, and rejects the whole feed for a
         /// MIME type), and whether its content is base64 (Atom 0.3).
-        AtomText { kind: &'static str, base64: bool },
+        AtomText {
+            kind: &'static str,
+            base64: bool,
+        },
         /// An RSS title or description: naked markup in it (which feed-rs
         /// drops) is made character data, as feedparser reads it.
         RssText,
@@ -1392,8 +1526,9 @@ mod markup {
         stack: Vec<Frame<'a>>,
         edits: Vec<Edit>,
         run: Option<Run>,
-        /// The depth of the entry being read.
+        /// The depth of the entry being read, and where it starts.
         entry_depth: Option<usize>,
+        entry_at: usize,
         entries: Vec<Facts>,
         entities: Entities,
     }
@@ -1481,23 +1616,19 @@ mod markup {
             }
         }
 
+        /// A start tag: the structure noted, the tag repaired, the entry
+        /// (if it starts one) noted, the element opened.
         fn start(&mut self, span: Range<usize>, tag: Tag<'a>) {
+            if let Some(parent) = self.stack.last_mut().filter(|f| f.content == Content::RssText) {
+                // Markup in an RSS description: text to be, whatever it holds.
+                parent.children = true;
+                return;
+            }
             let bindings = self.bind(&tag);
             let ns = self.resolve(tag.name, &bindings);
-            let local = tag.name.rsplit(':').next().unwrap_or(tag.name);
             let depth = self.stack.len();
-            if depth == 0 {
-                self.roots += 1;
-                if self.roots == 1 {
-                    self.root(&tag, local, span.end);
-                }
-            }
-            if depth == 1 && local == "channel" && self.root == Root::Rss && self.channel == Channel::NotSeen {
-                self.channel = Channel::Open;
-            }
-            if let Some(parent) = self.stack.last_mut() {
-                parent.children = true;
-            }
+            self.structure(&tag, depth, span.end);
+            let local = tag.name.rsplit(':').next().unwrap_or(tag.name);
             if local == "text" || local == "thumbnail" {
                 self.defuse_times(&tag);
             }
@@ -1508,9 +1639,7 @@ mod markup {
             };
             let is_entry = self.is_entry(depth, ns, local);
             if is_entry {
-                let about = tag.attribute("rdf:about").map(|a| unescape(a.value).trim().to_string());
-                self.entries.push(Facts { about, ..Facts::default() });
-                self.entry_depth = Some(depth);
+                self.enter_entry(&tag, depth, span.start);
             }
             let in_entry = self.entry_depth.is_some_and(|d| d + 1 == depth);
             if tag.empty {
@@ -1518,11 +1647,6 @@ mod markup {
                 return;
             }
             let content = self.content(&tag, ns, local, is_entry);
-            let permalink = tag
-                .attribute("isPermaLink")
-                .is_none_or(|a| !a.value.trim().eq_ignore_ascii_case("false"));
-            let type_attribute = tag.attribute("type").map(|a| (a.value.to_string(), a.span()));
-            let text = (in_entry || content != Content::Keep).then(String::new);
             self.stack.push(Frame {
                 name: tag.name,
                 name_end: tag.name_end,
@@ -1531,12 +1655,46 @@ mod markup {
                 ns,
                 bindings,
                 renamed,
-                type_attribute,
+                type_attribute: tag.attribute("type").map(|a| (a.value.to_string(), a.span())),
+                text: (in_entry || content != Content::Keep).then(String::new),
                 content,
                 children: false,
-                text,
-                permalink,
+                permalink: tag
+                    .attribute("isPermaLink")
+                    .is_none_or(|a| !a.value.trim().eq_ignore_ascii_case("false")),
             });
+        }
+
+        /// Notes what a start tag at `depth` says of the document's shape:
+        /// the root (the first one: feed-rs reads no other), the first RSS
+        /// channel, an element with elements in it.
+        fn structure(&mut self, tag: &Tag, depth: usize, open_end: usize) {
+            let local = tag.name.rsplit(':').next().unwrap_or(tag.name);
+            if depth == 0 {
+                self.roots += 1;
+                if self.roots == 1 {
+                    self.root(tag, local, open_end);
+                }
+            }
+            if depth == 1 && local == "channel" && self.root == Root::Rss && self.channel == Channel::NotSeen
+            {
+                self.channel = Channel::Open;
+            }
+            if let Some(parent) = self.stack.last_mut() {
+                parent.children = true;
+            }
+        }
+
+        fn enter_entry(&mut self, tag: &Tag, depth: usize, at: usize) {
+            let about = tag
+                .attribute("rdf:about")
+                .map(|a| unescape(a.value).trim().to_string());
+            self.entries.push(Facts {
+                about,
+                ..Facts::default()
+            });
+            self.entry_depth = Some(depth);
+            self.entry_at = at;
         }
 
         /// Notes the format, and gives RSS the version feed-rs wants.
@@ -1694,7 +1852,15 @@ mod markup {
 
         /// An empty element. An RSS `<link href="…"/>` (Atom's form, in RSS)
         /// becomes `<link>…</link>`; an empty RSS 1.0 item gets a link.
-        fn empty_element(&mut self, span: Range<usize>, tag: &Tag, ns: Ns, local: &str, in_entry: bool, is_entry: bool) {
+        fn empty_element(
+            &mut self,
+            span: Range<usize>,
+            tag: &Tag,
+            ns: Ns,
+            local: &str,
+            in_entry: bool,
+            is_entry: bool,
+        ) {
             if is_entry {
                 self.entry_depth = None;
                 if self.root == Root::Rdf {
@@ -1703,7 +1869,10 @@ mod markup {
                 }
                 return;
             }
-            let Some(href) = tag.attribute("href").filter(|_| self.in_rss(ns) && local == "link") else {
+            let Some(href) = tag
+                .attribute("href")
+                .filter(|_| self.in_rss(ns) && local == "link")
+            else {
                 return;
             };
             let href = unescape(href.value);
@@ -1803,8 +1972,8 @@ mod markup {
             match frame.content {
                 Content::AtomText { kind, base64 } => self.finish_atom_text(frame, at, kind, base64),
                 Content::RssText if frame.children => {
-                    let markup = &self.src[frame.content_at..at];
-                    self.edit(frame.content_at..at, escape(markup));
+                    let markup = without_cdata_markers(&self.src[frame.content_at..at]);
+                    self.edit(frame.content_at..at, escape(&markup));
                 }
                 Content::LinkText if !text.trim().is_empty() => {
                     self.insert(frame.name_end, format!(" href=\"{}\"", escape(text.trim())));
@@ -1821,7 +1990,9 @@ mod markup {
         /// read only the text before the first element).
         fn finish_atom_text(&mut self, frame: &Frame, at: usize, kind: &'static str, base64: bool) {
             let mut kind = kind;
-            let decoded = base64.then(|| decode_base64(frame.text.as_deref().unwrap_or(""))).flatten();
+            let decoded = base64
+                .then(|| decode_base64(frame.text.as_deref().unwrap_or("")))
+                .flatten();
             if let Some(decoded) = decoded {
                 self.edit(frame.content_at..at, escape(&decoded));
             } else if kind == "text" && frame.children {
@@ -1835,42 +2006,52 @@ mod markup {
             }
         }
 
-        /// The end of the input: a construct cut short is completed (a
-        /// start tag cut short dropped) and the elements left open closed,
-        /// so a truncated feed keeps the entries it has.
-        fn finish(&mut self, unfinished: Option<Unfinished>) {
+        /// The end of the input. An entry cut short goes; otherwise a
+        /// construct cut short is completed (a start tag cut short goes).
+        /// The elements left open are closed, so a truncated feed keeps the
+        /// entries it has in full. Returns whether the document was cut
+        /// short (its root left open).
+        fn finish(&mut self, unfinished: Option<Unfinished>) -> bool {
             self.end_run();
             let end = self.src.len();
-            match unfinished {
-                Some(Unfinished::Tag) => {
-                    self.edit(self.last_token_at..end, String::new());
-                    // A cut start tag was taken as open; it is not.
-                    if self.stack.last().is_some_and(|f| f.content_at == end) {
-                        self.stack.pop();
+            if let Some(depth) = self.entry_depth.take() {
+                // An entry cut short is no entry: it goes, whole.
+                self.edit(self.entry_at..end, String::new());
+                self.entries.pop();
+                self.stack.truncate(depth);
+            } else {
+                match unfinished {
+                    Some(Unfinished::Tag) => {
+                        self.edit(self.last_token_at..end, String::new());
+                        // A cut start tag was taken as open; it is not.
+                        if self.stack.last().is_some_and(|f| f.content_at == end) {
+                            self.stack.pop();
+                        }
                     }
+                    Some(Unfinished::Closer(closer)) => self.insert(end, closer.to_string()),
+                    None => {}
                 }
-                Some(Unfinished::Closer(closer)) => self.insert(end, closer.to_string()),
-                None => {}
             }
             if self.stack.is_empty() {
-                return;
-            }
-            let mut closers = self.close_above(0, end);
-            if self.roots == 1 && self.wraps_channel() {
-                closers.push_str("</channel>");
+                return false;
             }
             let wrap = self.roots == 1 && self.wraps_channel();
-            closers.push_str(&self.close(end));
+            let mut closers = self.close_above(0, end);
             if wrap {
+                closers.push_str("</channel>");
                 self.insert(self.root_open_end, "<channel>".to_string());
             }
+            closers.push_str(&self.close(end));
             self.insert(end, closers);
+            true
         }
     }
 
     /// An Atom text construct's `type`, as one of `text`, `html`, `xhtml`.
     fn atom_text_type(tag: &Tag) -> Content {
-        let value = tag.attribute("type").map_or("text".to_string(), |t| t.value.trim().to_ascii_lowercase());
+        let value = tag
+            .attribute("type")
+            .map_or("text".to_string(), |t| t.value.trim().to_ascii_lowercase());
         let mode = tag.attribute("mode").map(|m| m.value.trim().to_ascii_lowercase());
         let kind = match value.as_str() {
             "text" | "text/plain" => "text",
@@ -1888,6 +2069,21 @@ mod markup {
         // Decoded base64 is put back escaped: XHTML would be text in it.
         let kind = if base64 && kind == "xhtml" { "html" } else { kind };
         Content::AtomText { kind, base64 }
+    }
+
+    /// Markup with each CDATA section replaced by its text.
+    fn without_cdata_markers(markup: &str) -> String {
+        let mut out = String::with_capacity(markup.len());
+        let mut rest = markup;
+        while let Some(start) = rest.find("<![CDATA[") {
+            out.push_str(&rest[..start]);
+            let inside = &rest[start + 9..];
+            let end = inside.find("]]>").unwrap_or(inside.len());
+            out.push_str(&inside[..end]);
+            rest = inside.get(end + 3..).unwrap_or("");
+        }
+        out.push_str(rest);
+        out
     }
 
     fn decode_base64(text: &str) -> Option<String> {
@@ -1953,7 +2149,9 @@ mod markup {
     /// unwraps the parse of every digit run it finds (Unicode digits
     /// included) and multiplies them unchecked.
     pub fn npt_safe(text: &str) -> bool {
-        let short_runs = text.split(|c: char| !c.is_ascii_digit()).all(|run| run.len() <= 9);
+        let short_runs = text
+            .split(|c: char| !c.is_ascii_digit())
+            .all(|run| run.len() <= 9);
         short_runs && !text.chars().any(|c| !c.is_ascii() && c.is_numeric())
     }
 }
@@ -2023,12 +2221,20 @@ mod page {
         let kind = value(tag, "type").unwrap_or_default().to_ascii_lowercase();
         let kind = kind.split(';').next().unwrap_or("").trim();
         rel.split_whitespace().any(|r| r == "alternate")
-            && ["application/rss+xml", "application/atom+xml", "application/feed+json"].contains(&kind)
+            && [
+                "application/rss+xml",
+                "application/atom+xml",
+                "application/feed+json",
+            ]
+            .contains(&kind)
     }
 
     /// An attribute's value; HTML attribute names are case-insensitive.
     fn value(tag: &Tag, name: &str) -> Option<String> {
-        let attribute = tag.attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))?;
+        let attribute = tag
+            .attributes
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))?;
         Some(unescape(attribute.value).trim().to_string())
     }
 
@@ -2087,14 +2293,501 @@ mod json {
         }
     }
 }
+
 #[cfg(test)]
-mod debug_tmp {
+mod tests {
+    use super::*;
+
+    fn parse(feed: &[u8]) -> Vec<Draft> {
+        parse_feed(feed, None, None).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn first(feed: &[u8]) -> Draft {
+        parse(feed).into_iter().next().expect("an entry")
+    }
+
+    fn rss(items: &str) -> Vec<u8> {
+        format!(r#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>"#)
+            .into_bytes()
+    }
+
+    fn date(draft: &Draft) -> String {
+        draft.published.map(|d| d.to_rfc3339()).unwrap_or_default()
+    }
+
+    // What feed-rs reads on its own.
+
     #[test]
-    fn dump() {
-        let f = std::env::var("DUMP").unwrap();
-        let bytes = std::fs::read(&f).unwrap();
-        let text = super::charset::decode(&bytes, None);
-        let n = super::markup::normalise(&text);
-        std::fs::write(format!("{f}.norm"), &n.text).unwrap();
+    fn reads_rss_with_relative_links() {
+        let rss = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://ex.example/news/</link>
+            <item><title>A &amp; B</title><link>/a?utm_source=x</link><guid isPermaLink="false">42</guid>
+            <pubDate>Mon, 16 Nov 2026 09:00:00 +0900</pubDate><description>&lt;p&gt;Hello&lt;/p&gt;</description><category>trade</category></item>
+            </channel></rss>"#;
+        let d = first(rss);
+        assert_eq!(d.title, "A & B");
+        assert_eq!(d.link, "https://ex.example/a?utm_source=x");
+        assert_eq!(d.guid.as_deref(), Some("42"));
+        assert_eq!(date(&d), "2026-11-16T00:00:00+00:00");
+        assert_eq!(d.categories, ["trade"]);
+    }
+
+    #[test]
+    fn rss_without_guid_has_no_id() {
+        let d = first(&rss(
+            "<item><title>A</title><link>https://ex.example/a</link></item>",
+        ));
+        assert_eq!(d.guid, None);
+    }
+
+    #[test]
+    fn reports_what_is_no_feed() {
+        for bytes in [
+            &b"<opml version='2.0'><body/></opml>"[..],
+            b"just text",
+            b"",
+            b"{\"not\": \"a feed\"}",
+        ] {
+            let err = parse_feed(bytes, None, None).unwrap_err();
+            assert!(err.starts_with("not a valid feed"), "{err}");
+        }
+    }
+
+    // Encodings.
+
+    #[test]
+    fn decodes_shift_jis_declared_in_prolog() {
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><rss version=\"2.0\"><channel><item><title>経済産業省</title></item></channel></rss>");
+        assert_eq!(first(&bytes).title, "経済産業省");
+    }
+
+    #[test]
+    fn decodes_euc_jp_declared_in_prolog() {
+        let (bytes, _, _) = encoding_rs::EUC_JP.encode("<?xml version='1.0' encoding='EUC-JP'?><rss version='2.0'><channel><item><title>日本語</title></item></channel></rss>");
+        assert_eq!(first(&bytes).title, "日本語");
+    }
+
+    #[test]
+    fn decodes_iso_8859_1_declared_in_prolog() {
+        let feed = b"<?xml version='1.0' encoding='ISO-8859-1'?><rss version='2.0'><channel><item><title>Caf\xe9 \x93x\x94</title></item></channel></rss>";
+        // Read the web's way, as windows-1252: 0x93 is a quotation mark.
+        assert_eq!(first(feed).title, "Café \u{201c}x\u{201d}");
+    }
+
+    #[test]
+    fn decodes_utf16_by_byte_order_mark() {
+        let text = "<?xml version='1.0' encoding='utf-16'?><rss version='2.0'><channel><item><title>Ünïcödé</title></item></channel></rss>";
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let mut be = vec![0xFE, 0xFF];
+        be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+        assert_eq!(first(&le).title, "Ünïcödé");
+        assert_eq!(first(&be).title, "Ünïcödé");
+    }
+
+    #[test]
+    fn decodes_utf16_and_utf32_without_byte_order_mark() {
+        let text =
+            "<?xml version='1.0'?><rss version='2.0'><channel><item><title>Ü</title></item></channel></rss>";
+        let be16: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let le32: Vec<u8> = text.chars().flat_map(|c| u32::from(c).to_le_bytes()).collect();
+        assert_eq!(first(&be16).title, "Ü");
+        assert_eq!(first(&le32).title, "Ü");
+    }
+
+    #[test]
+    fn http_charset_wins_over_declaration() {
+        let (bytes, _, _) = encoding_rs::EUC_JP.encode("<?xml version='1.0' encoding='Shift_JIS'?><rss version='2.0'><channel><item><title>日本</title></item></channel></rss>");
+        let drafts = parse_feed(&bytes, None, Some("application/rss+xml; charset=\"EUC-JP\"")).unwrap();
+        assert_eq!(drafts[0].title, "日本");
+    }
+
+    #[test]
+    fn text_xml_without_charset_falls_back_from_ascii_to_the_declaration() {
+        let feed = "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><item><title>Iñtërnâtiônàl</title></item></channel></rss>";
+        let drafts = parse_feed(feed.as_bytes(), None, Some("text/xml")).unwrap();
+        assert_eq!(drafts[0].title, "Iñtërnâtiônàl");
+    }
+
+    #[test]
+    fn undeclared_bytes_that_are_not_utf8_are_windows_1252() {
+        let latin = b"<rss version='2.0'><channel><item><title>na\xefve</title></item></channel></rss>";
+        assert_eq!(first(latin).title, "naïve");
+    }
+
+    #[test]
+    fn strips_utf8_byte_order_mark() {
+        let mut feed = vec![0xEF, 0xBB, 0xBF];
+        feed.extend(rss("<item><title>A</title></item>"));
+        assert_eq!(first(&feed).title, "A");
+    }
+
+    // Links.
+
+    #[test]
+    fn resolves_links_against_xml_base_and_document_url() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://a.example/dir/">
+            <entry><link href="one"/></entry>
+            <entry xml:base="/other/"><link href="two"/></entry></feed>"#;
+        let drafts = parse(atom);
+        assert_eq!(drafts[0].link, "http://a.example/dir/one");
+        assert_eq!(drafts[1].link, "http://a.example/other/two");
+        let base = url::Url::parse("https://b.example/feeds/rss.xml").unwrap();
+        let drafts = parse_feed(&rss("<item><link>../p/1</link></item>"), Some(&base), None).unwrap();
+        assert_eq!(drafts[0].link, "https://b.example/p/1");
+    }
+
+    #[test]
+    fn prefers_alternate_link() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry>
+            <link rel="enclosure" type="audio/mpeg" href="http://x.example/a.mp3"/>
+            <link rel="replies" href="http://x.example/comments"/>
+            <link href="http://x.example/page"/></entry></feed>"#;
+        assert_eq!(first(atom).link, "http://x.example/page");
+    }
+
+    #[test]
+    fn uses_permalink_guid_when_entry_has_no_link() {
+        let base = url::Url::parse("https://b.example/feed").unwrap();
+        let feed = rss("<item><guid>/posts/7</guid></item>");
+        assert_eq!(
+            parse_feed(&feed, Some(&base), None).unwrap()[0].link,
+            "https://b.example/posts/7"
+        );
+    }
+
+    #[test]
+    fn uses_http_guid_when_entry_has_no_link() {
+        let d = first(&rss(
+            "<item><guid isPermaLink='false'>https://b.example/p/8</guid></item>",
+        ));
+        assert_eq!(d.link, "https://b.example/p/8");
+        let d = first(&rss(
+            "<item><guid isPermaLink='false'>tag:b.example,2024:8</guid></item>",
+        ));
+        assert_eq!(d.link, "");
+    }
+
+    #[test]
+    fn reads_atom_link_with_url_as_text() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><link rel="alternate">http://x.example/p</link></entry></feed>"#;
+        assert_eq!(first(atom).link, "http://x.example/p");
+    }
+
+    #[test]
+    fn reads_rss_link_written_the_atom_way() {
+        assert_eq!(
+            first(&rss(r#"<item><link href="http://x.example/p"/></item>"#)).link,
+            "http://x.example/p"
+        );
+    }
+
+    // Dates.
+
+    #[test]
+    fn reads_dates_in_every_format_feeds_use() {
+        let cases = [
+            ("Thu, 01 Jan 2004 19:48:21 GMT", "2004-01-01T19:48:21+00:00"),
+            ("Thu, 1 Jan 04 19:48 EST", "2004-01-02T00:48:00+00:00"),
+            ("Fri,24 Nov 2023 18:28:36 -0000", "2023-11-24T18:28:36+00:00"),
+            ("01 Jan 2004", "2004-01-01T00:00:00+00:00"),
+            ("Sat, Dec 16 2023 02:02:33 PM", "2023-12-16T14:02:33+00:00"),
+            ("mer, 16 nov 2022 00:38:15 +0100", "2022-11-15T23:38:15+00:00"),
+            ("Wed, 02 Oct 2002 13:00:00 GMT+2", "2002-10-02T11:00:00+00:00"),
+            ("Wed, 02 Oct 2002 13:00:00 JST", "2002-10-02T04:00:00+00:00"),
+            ("2003-12-31T10:14:55Z", "2003-12-31T10:14:55+00:00"),
+            ("2003-12-31T10:14:55.123-08:00", "2003-12-31T18:14:55+00:00"),
+            ("2003-12-31T10:14:55.12345678901234Z", "2003-12-31T10:14:55+00:00"),
+            ("2003-12-31 10:14:55 +0900", "2003-12-31T01:14:55+00:00"),
+            ("2003-12-31", "2003-12-31T00:00:00+00:00"),
+            ("2003-12", "2003-12-01T00:00:00+00:00"),
+            ("20031231T101455Z", "2003-12-31T10:14:55+00:00"),
+            ("Sun Jan  4 16:29:06 PST 2004", "2004-01-05T00:29:06+00:00"),
+            ("2024年5月1日 14:30", "2024-05-01T05:30:00+00:00"),
+            ("2004-05-25 오후 11:23:17", "2004-05-25T14:23:17+00:00"),
+        ];
+        for (text, expected) in cases {
+            let parsed = dates::parse(text).map(|d| d.to_rfc3339());
+            assert_eq!(parsed.as_deref(), Some(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn nonsense_or_missing_date_is_none() {
+        for text in [
+            "",
+            "yesterday",
+            "Thu, 31 Feb 2004 10:00:00 GMT",
+            "2004-13-01",
+            "25:00",
+            "0",
+            "Thu, 01 Jan 1970 00:00:00 GMT",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31",
+        ] {
+            assert_eq!(dates::parse(text), None, "{text}");
+        }
+        assert_eq!(first(&rss("<item><title>A</title></item>")).published, None);
+        assert_eq!(
+            first(&rss("<item><pubDate>soon</pubDate></item>")).published,
+            None
+        );
+    }
+
+    #[test]
+    fn reads_dublin_core_and_atom_03_dates() {
+        let dc = rss(
+            r#"<item xmlns:dcterms="http://purl.org/dc/terms/"><dcterms:issued>2003-12-31T10:14:55Z</dcterms:issued></item>"#,
+        );
+        assert_eq!(date(&first(&dc)), "2003-12-31T10:14:55+00:00");
+        let atom03 = br#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry><issued>2004-01-01T19:48:21Z</issued></entry></feed>"#;
+        assert_eq!(date(&first(atom03)), "2004-01-01T19:48:21+00:00");
+    }
+
+    #[test]
+    fn last_date_element_wins() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry>
+            <updated>2010-12-01T10:14:55Z</updated><updated>2003-12-31T10:14:55Z</updated></entry></feed>"#;
+        assert_eq!(date(&first(atom)), "2003-12-31T10:14:55+00:00");
+    }
+
+    // Titles.
+
+    #[test]
+    fn titles_are_plain_text() {
+        assert_eq!(
+            first(&rss(
+                "<item><title>&lt;b&gt;Bold&lt;/b&gt; &amp;amp; co</title></item>"
+            ))
+            .title,
+            "Bold & co"
+        );
+        assert_eq!(
+            first(&rss("<item><title>Caf&eacute; &#8211; bar</title></item>")).title,
+            "Café \u{2013} bar"
+        );
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="html">&lt;i&gt;x&lt;/i&gt; &amp;amp;</title></entry>
+            <entry><title type="text">a &lt;b&gt; c</title></entry>
+            <entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">x <b>y</b></div></title></entry></feed>"#;
+        let titles: Vec<String> = parse(atom).into_iter().map(|d| d.title).collect();
+        assert_eq!(titles, ["x &", "a <b> c", "x y"]);
+    }
+
+    #[test]
+    fn reads_titles_with_mime_types_and_base64() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom">
+            <entry><title type="text/plain">plain</title></entry>
+            <entry><title type="text/html">&lt;b&gt;html&lt;/b&gt;</title></entry>
+            <entry><title type="application/octet-stream">RXhhbXBsZQ==</title></entry>
+            <entry><title>naked <b>markup</b></title></entry></feed>"#;
+        let titles: Vec<String> = parse(atom).into_iter().map(|d| d.title).collect();
+        assert_eq!(titles, ["plain", "html", "Example", "naked markup"]);
+    }
+
+    #[test]
+    fn falls_back_to_dublin_core_title() {
+        let feed =
+            rss(r#"<item xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>From DC</dc:title></item>"#);
+        assert_eq!(first(&feed).title, "From DC");
+    }
+
+    // HTML pages.
+
+    #[test]
+    fn reports_html_page_as_not_a_feed() {
+        let err = parse_feed(b"<!DOCTYPE html><html><body>Hi</body></html>", None, None).unwrap_err();
+        assert_eq!(err, "not a feed: got an HTML page");
+    }
+
+    #[test]
+    fn points_to_the_feed_an_html_page_links() {
+        let page = br#"<!doctype html><html><head><title>News</title>
+            <link rel="stylesheet" href="/s.css"><link rel="alternate" type="application/rss+xml" href="/feed?lang=en&amp;x=1">
+            </head><body></body></html>"#;
+        let base = url::Url::parse("https://www.example.jp/news/").unwrap();
+        let err = parse_feed(page, Some(&base), Some("text/html; charset=utf-8")).unwrap_err();
+        assert_eq!(
+            err,
+            "not a feed: got an HTML page; its feed is at https://www.example.jp/feed?lang=en&x=1"
+        );
+    }
+
+    // Documents feed-rs rejects and feedparser reads.
+
+    #[test]
+    fn reads_the_whole_entries_of_a_truncated_feed() {
+        let feed = b"<rss version='2.0'><channel><item><title>One</title></item><item><title>Tw";
+        let titles: Vec<String> = parse(feed).into_iter().map(|d| d.title).collect();
+        assert_eq!(titles, ["One"]);
+        let err = parse_feed(b"<rss version='2.0'><channel><item><title>x", None, None).unwrap_err();
+        assert_eq!(err, "not a valid feed: it ends before its last entry does");
+        assert_eq!(
+            first(b"<rss version='2.0'><channel><item><title>One</title></item></chan").title,
+            "One"
+        );
+    }
+
+    #[test]
+    fn closes_unclosed_and_drops_stray_tags() {
+        let feed = rss("<item><title>A</title><description>x<br>y</description></b></item>");
+        let d = first(&feed);
+        assert_eq!(d.title, "A");
+        assert_eq!(d.summary_html, "x<br>y");
+    }
+
+    #[test]
+    fn escapes_bare_ampersands_and_repairs_references() {
+        let d = first(&rss(
+            "<item><title>R&D &#X41; &#0;</title><link>http://x.example/?a=1&b=2</link></item>",
+        ));
+        assert_eq!(d.title, "R&D A \u{fffd}");
+        assert_eq!(d.link, "http://x.example/?a=1&b=2");
+    }
+
+    #[test]
+    fn expands_entities_declared_in_doctype() {
+        let feed = b"<!DOCTYPE rss [<!ENTITY id \"tag:x.example,\">]><rss version='2.0'><channel><item><guid isPermaLink='false'>&id;2024</guid></item></channel></rss>";
+        assert_eq!(first(feed).guid.as_deref(), Some("tag:x.example,2024"));
+    }
+
+    #[test]
+    fn reads_any_rss_version_with_or_without_channel() {
+        assert_eq!(
+            first(b"<rss version='0.93'><channel><item><title>A</title></item></channel></rss>").title,
+            "A"
+        );
+        assert_eq!(
+            first(b"<rss><channel><item><title>B</title></item></channel></rss>").title,
+            "B"
+        );
+        assert_eq!(first(b"<rss><item><title>C</title></item></rss>").title, "C");
+    }
+
+    #[test]
+    fn reads_old_namespaces() {
+        let userland = b"<rss version='2.0' xmlns='http://backend.userland.com/rss2'><channel><item><title>A</title></item></channel></rss>";
+        assert_eq!(first(userland).title, "A");
+        let rss090 = br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://my.netscape.com/rdf/simple/0.9/">
+            <item><title>B</title></item></rdf:RDF>"#;
+        assert_eq!(first(rss090).title, "B");
+        let atom03 = br#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry><title type="text/html" mode="escaped">&lt;b&gt;C&lt;/b&gt;</title></entry></feed>"#;
+        assert_eq!(first(atom03).title, "C");
+    }
+
+    #[test]
+    fn rdf_item_is_known_by_its_about() {
+        let rdf = br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+            <item rdf:about="http://x.example/1"><title>T</title></item></rdf:RDF>"#;
+        let d = first(rdf);
+        assert_eq!(d.guid.as_deref(), Some("http://x.example/1"));
+        assert_eq!(d.link, "");
+    }
+
+    #[test]
+    fn reads_naked_markup_in_rss_description() {
+        let d = first(&rss(
+            "<item><description><p>Hello <b>world</b></p></description></item>",
+        ));
+        assert_eq!(d.summary_html, "<p>Hello <b>world</b></p>");
+    }
+
+    #[test]
+    fn ignores_invalid_xml_base() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://[::1"><entry><title>A</title></entry></feed>"#;
+        assert_eq!(first(atom).title, "A");
+    }
+
+    #[test]
+    fn expands_declared_entities_within_a_budget() {
+        let refs = "&big;".repeat(10_000);
+        let feed = format!(
+            "<!DOCTYPE rss [<!ENTITY big \"{}\">]><rss version='2.0'><channel><item><title>{refs}</title></item></channel></rss>",
+            "x".repeat(256)
+        );
+        let title = first(feed.as_bytes()).title;
+        assert!(title.len() < 1_100_000, "{}", title.len());
+        assert!(title.starts_with("xxxx") && title.ends_with("&big;"));
+    }
+
+    #[test]
+    fn refuses_absurdly_deep_nesting() {
+        let deep = |n| {
+            format!(
+                "<rss version='2.0'><channel><item><title>A</title>{}{}</item></channel></rss>",
+                "<x>".repeat(n),
+                "</x>".repeat(n)
+            )
+        };
+        assert_eq!(first(deep(200).as_bytes()).title, "A");
+        let err = parse_feed(deep(300).as_bytes(), None, None).unwrap_err();
+        assert_eq!(err, "not a valid feed: elements nested more than 256 deep");
+        // Naked markup in a description is text, however deep.
+        let description = rss(&format!(
+            "<item><description>{}</description></item>",
+            "<br>".repeat(1000)
+        ));
+        assert_eq!(first(&description).summary_html.len(), 4000);
+    }
+
+    #[test]
+    fn nesting_within_the_limit_fits_a_small_stack() {
+        // feed-rs recurses on nested <media:group>; a fetch thread has 2 MiB.
+        let n = 250;
+        let feed = format!(
+            "<rss version='2.0' xmlns:media='http://search.yahoo.com/mrss/'><channel><item><title>A</title>{}{}</item></channel></rss>",
+            "<media:group>".repeat(n),
+            "</media:group>".repeat(n)
+        );
+        let parsed = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || parse_feed(feed.as_bytes(), None, None).map(|d| d.len()))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(parsed, Ok(1));
+    }
+
+    // Inputs that made feed-rs 3.0 or quick-xml panic.
+
+    #[test]
+    fn survives_multibyte_characters_next_to_an_email() {
+        let feed = rss(
+            r#"<item xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
+            <title>A</title><author>««info@example.jp»</author><dc:creator>info@example.jp（JETRO）</dc:creator>
+            <itunes:owner><itunes:name>«a@b.example»</itunes:name><itunes:email>a@b.example</itunes:email></itunes:owner></item>"#,
+        );
+        assert_eq!(first(&feed).title, "A");
+        let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J", "authors": [{"name": "««a@b.example»"}],
+            "items": [{"id": "1", "title": "A", "author": {"name": "x@y.example（Z）"}}]}"#;
+        assert_eq!(first(json.as_bytes()).title, "A");
+    }
+
+    #[test]
+    fn survives_times_that_overflow_or_use_other_digits() {
+        let feed = rss(
+            r#"<item xmlns:media="http://search.yahoo.com/mrss/" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
+            <title>A</title><itunes:duration>99999999999999999999</itunes:duration>
+            <media:text start="99999999999999999999:00:00" end="١:٢">t</media:text>
+            <media:thumbnail url="http://x.example/t.jpg" time="&#1633;&#1634;"/></item>"#,
+        );
+        assert_eq!(first(&feed).title, "A");
+        let feed = rss(
+            r#"<item xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><title>B</title><itunes:duration>١٢:٣٤</itunes:duration></item>"#,
+        );
+        assert_eq!(first(&feed).title, "B");
+    }
+
+    #[test]
+    fn survives_late_xml_declarations() {
+        let feed = rss("<item><title>A</title></item><?xml version='1.0' encoding='shift_jis'?>");
+        assert_eq!(first(&feed).title, "A");
+        let odd = b"\x00<\x00?\x00x\x00m\x00l\x00 \x00e\x00n\x00c\x00o\x00d\x00i\x00n\x00g\x00=\x00'\x00u\x00t\x00f\x00-\x001\x006\x00'\x00?\x00>\x00";
+        let _ = parse_feed(odd, None, Some("text/xml"));
+    }
+
+    #[test]
+    fn survives_what_splits_text_differently() {
+        // A stray end tag inside a name, a `<` that starts no tag.
+        let feed = rss("<item><title>a < b</title><author>««</entry>foo@example.com»</author></item>");
+        assert_eq!(first(&feed).title, "a < b");
     }
 }

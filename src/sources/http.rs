@@ -55,7 +55,12 @@ pub fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> Vec<Fetc
         .build()
         .into();
     let deadline = Instant::now() + Duration::from_secs(fetch.total_secs);
-    let queue = Queue::new(requests.iter().map(|(url, _)| url.host_str().unwrap_or("").to_string()).collect());
+    let queue = Queue::new(
+        requests
+            .iter()
+            .map(|(url, _)| url.host_str().unwrap_or("").to_string())
+            .collect(),
+    );
     let results: Mutex<Vec<Option<Fetched>>> = Mutex::new(requests.iter().map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..fetch.concurrency.clamp(1, requests.len().max(1)) {
@@ -63,7 +68,10 @@ pub fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> Vec<Fetc
                 while let Some(index) = queue.take(fetch.per_host.max(1)) {
                     let (url, validators) = &requests[index];
                     let result = if Instant::now() >= deadline {
-                        Err(format!("not fetched: the whole fetch passed its {} s limit", fetch.total_secs))
+                        Err(format!(
+                            "not fetched: the whole fetch passed its {} s limit",
+                            fetch.total_secs
+                        ))
                     } else {
                         get_with_retries(&agent, url, validators, fetch, deadline)
                     };
@@ -106,7 +114,9 @@ impl Queue {
             if pending.is_empty() {
                 return None;
             }
-            let free = pending.iter().position(|&i| running.get(&self.hosts[i]).copied().unwrap_or(0) < per_host);
+            let free = pending
+                .iter()
+                .position(|&i| running.get(&self.hosts[i]).copied().unwrap_or(0) < per_host);
             if let Some(position) = free {
                 let index = pending.remove(position).expect("position is in range");
                 *running.entry(self.hosts[index].clone()).or_default() += 1;
@@ -147,7 +157,11 @@ fn get_with_retries(
                 attempt += 1;
                 let wait = wait.unwrap_or_else(|| back_off(fetch.retry_delay_ms, attempt, url.as_str()));
                 if attempt > fetch.retries || Instant::now() + wait >= deadline {
-                    let tries = if attempt == 1 { String::new() } else { format!(" (after {attempt} tries)") };
+                    let tries = if attempt == 1 {
+                        String::new()
+                    } else {
+                        format!(" (after {attempt} tries)")
+                    };
                     return Err(format!("{reason}{tries}"));
                 }
                 std::thread::sleep(wait);
@@ -160,14 +174,20 @@ fn get_with_retries(
 /// and attempt so that retries do not arrive in step.
 fn back_off(delay_ms: u64, attempt: u32, url: &str) -> Duration {
     let base = delay_ms.saturating_mul(1 << (attempt - 1).min(10));
-    let spread = url.bytes().fold(u64::from(attempt), |h, b| h.wrapping_mul(131).wrapping_add(b.into()));
+    let spread = url.bytes().fold(u64::from(attempt), |h, b| {
+        h.wrapping_mul(131).wrapping_add(b.into())
+    });
     Duration::from_millis(base + spread % (base / 2 + 1))
 }
 
 /// One GET, following at most `fetch.max_redirects` redirects by hand so a
 /// permanent one can be remembered.
 fn get(agent: &ureq::Agent, start: &url::Url, validators: &Validators, fetch: &Fetch) -> Try {
-    let first = validators.moved_to.as_deref().and_then(|u| url::Url::parse(u).ok()).unwrap_or_else(|| start.clone());
+    let first = validators
+        .moved_to
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .unwrap_or_else(|| start.clone());
     let mut url = first;
     let (mut hops, mut all_permanent) = (0, true);
     for _ in 0..=fetch.max_redirects {
@@ -186,7 +206,13 @@ fn get(agent: &ureq::Agent, start: &url::Url, validators: &Validators, fetch: &F
             Err(e) => return Try::Done(Err(describe(e, fetch))),
         };
         let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         match status {
             304 => return Try::Done(Ok(Response::NotModified)),
             301 | 302 | 303 | 307 | 308 => {
@@ -194,7 +220,10 @@ fn get(agent: &ureq::Agent, start: &url::Url, validators: &Validators, fetch: &F
                     return Try::Done(Err(format!("HTTP status {status} without a usable Location")));
                 };
                 if !matches!(next.scheme(), "http" | "https") {
-                    return Try::Done(Err(format!("redirected to a {} URL, which is not fetched", next.scheme())));
+                    return Try::Done(Err(format!(
+                        "redirected to a {} URL, which is not fetched",
+                        next.scheme()
+                    )));
                 }
                 hops += 1;
                 all_permanent &= matches!(status, 301 | 308);
@@ -218,7 +247,12 @@ fn get(agent: &ureq::Agent, start: &url::Url, validators: &Validators, fetch: &F
                 validators.moved_to.clone()
             },
         };
-        return match response.body_mut().with_config().limit(fetch.max_bytes).read_to_vec() {
+        return match response
+            .body_mut()
+            .with_config()
+            .limit(fetch.max_bytes)
+            .read_to_vec()
+        {
             Ok(bytes) => Try::Done(Ok(Response::Body {
                 bytes,
                 content_type,
@@ -257,7 +291,9 @@ fn describe(error: ureq::Error, fetch: &Fetch) -> String {
         ureq::Error::BodyExceedsLimit(limit) => format!("larger than the {limit}-byte limit"),
         ureq::Error::HostNotFound => "host not found".into(),
         ureq::Error::ConnectionFailed => "connection refused or unreachable".into(),
-        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused".into()
+        }
         ureq::Error::Io(e) => e.to_string(),
         other => other.to_string(),
     }

@@ -146,11 +146,18 @@ pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validat
 /// would be ingested, with the store untouched: what `bulletin parse` shows.
 pub fn read_one(target: &str, config: &Config) -> Result<Vec<Item>, String> {
     let width = config.site.teaser_width;
-    let news = |drafts: Vec<Draft>| drafts.into_iter().map(|d| d.into_item("parse", Details::News, width)).collect();
+    let news = |drafts: Vec<Draft>| {
+        drafts
+            .into_iter()
+            .map(|d| d.into_item("parse", Details::News, width))
+            .collect()
+    };
     if let Ok(url) = url::Url::parse(target)
         && matches!(url.scheme(), "http" | "https")
     {
-        let fetched = fetch_all(&[(url, Validators::default())], &config.fetch).pop().expect("one result");
+        let fetched = fetch_all(&[(url, Validators::default())], &config.fetch)
+            .pop()
+            .expect("one result");
         return match fetched? {
             Response::Body {
                 bytes,
@@ -163,9 +170,13 @@ pub fn read_one(target: &str, config: &Config) -> Result<Vec<Item>, String> {
     }
     let path = Path::new(target);
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {target}: {e}"))?;
-    if path.extension().is_some_and(|e| matches!(e.to_str(), Some("toml" | "md" | "markdown"))) {
+    if path
+        .extension()
+        .is_some_and(|e| matches!(e.to_str(), Some("toml" | "md" | "markdown")))
+    {
         let text = String::from_utf8(bytes).map_err(|_| format!("{target}: not UTF-8 text"))?;
-        let (draft, details) = parse_local(path, &text, crate::items::Kind::News).map_err(|e| e.to_string())?;
+        let (draft, details) =
+            parse_local(path, &text, crate::items::Kind::News).map_err(|e| e.to_string())?;
         return Ok(vec![draft.into_item("parse", details, width)]);
     }
     parse_feed(&bytes, None, None).map(news)

@@ -86,16 +86,20 @@ impl Store {
 
     /// The cache validators of every source fetched before.
     pub fn validators(&self) -> Result<HashMap<String, Validators>> {
-        let rows = self.rows("SELECT source, etag, last_modified, moved_to FROM feeds", [], |row| {
-            Ok((
-                row.get(0)?,
-                Validators {
-                    etag: row.get(1)?,
-                    last_modified: row.get(2)?,
-                    moved_to: row.get(3)?,
-                },
-            ))
-        })?;
+        let rows = self.rows(
+            "SELECT source, etag, last_modified, moved_to FROM feeds",
+            [],
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    Validators {
+                        etag: row.get(1)?,
+                        last_modified: row.get(2)?,
+                        moved_to: row.get(3)?,
+                    },
+                ))
+            },
+        )?;
         Ok(rows.into_iter().collect())
     }
 }

@@ -139,9 +139,11 @@ impl Store {
 
     /// How many ever subscribed to `newsletter`.
     pub fn recipient_count(&self, newsletter: &str) -> Result<usize> {
-        let counts = self.rows("SELECT count(*) FROM subscriptions WHERE newsletter = ?1", [newsletter], |row| {
-            row.get::<_, u32>(0)
-        })?;
+        let counts = self.rows(
+            "SELECT count(*) FROM subscriptions WHERE newsletter = ?1",
+            [newsletter],
+            |row| row.get::<_, u32>(0),
+        )?;
         Ok(counts.first().copied().unwrap_or(0) as usize)
     }
 

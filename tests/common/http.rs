@@ -43,7 +43,12 @@ impl Server {
     /// How many requests asked for `path`.
     pub fn hits(&self, path: &str) -> usize {
         let prefix = format!("GET {path} ");
-        self.requests.lock().unwrap().iter().filter(|r| r.starts_with(&prefix)).count()
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.starts_with(&prefix))
+            .count()
     }
 }
 
@@ -90,14 +95,20 @@ fn answer(
     }
     let mut parts = request_line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    log.lock().unwrap().push(format!("{method} {path} {user_agent} [{if_none_match}]"));
+    log.lock()
+        .unwrap()
+        .push(format!("{method} {path} {user_agent} [{if_none_match}]"));
     let nth = {
         let mut counts = counts.lock().unwrap();
         let count = counts.entry(path.to_string()).or_default();
         *count += 1;
         *count - 1
     };
-    let mut reply = routes.iter().find(|(p, _)| *p == path).map(|(_, r)| r.clone()).unwrap_or(Reply::Status(404));
+    let mut reply = routes
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, r)| r.clone())
+        .unwrap_or(Reply::Status(404));
     if let Reply::Then(replies) = reply {
         reply = replies[nth.min(replies.len() - 1)].clone();
     }

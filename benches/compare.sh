@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# End-to-end comparisons with the peers, each printed as a ratio measured in
+# this same run (absolute times drift on shared machines). Installs what it
+# needs: postfix (smtp-sink, smtp-source) and rss2email in a throwaway venv.
+#
+#   bash benches/compare.sh            # all four comparisons
+#   MILLION=0 bash benches/compare.sh  # skip the 1,000,000-subscriber send
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORK=$(mktemp -d /tmp/bulletin-bench.XXXXXX)
+trap 'pkill -f "smtp-sink.*127.0.0.1:2699" 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
+export BULLETIN_UNSUBSCRIBE_KEY=benchmark-signing-key-2026
+
+say() { printf '\n== %s\n' "$*"; }
+seconds() { python3 -c "import sys; print(f'{float(sys.argv[1]):.2f}')" "$1"; }
+ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}')" "$1" "$2"; }
+# Runs a command; sets ELAPSED (seconds) and PEAK (KB of peak RSS).
+measure() {
+  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" > "$WORK/last.out" 2> "$WORK/last.err" || { cat "$WORK/last.err"; return 1; }
+  read -r ELAPSED PEAK < "$WORK/time"
+}
+
+if [ ! -x /usr/sbin/smtp-sink ] || [ ! -x /usr/sbin/smtp-source ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
+fi
+postfix stop >/dev/null 2>&1 || true
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+
+say "building (release) and generating the corpus: 100 feeds × 100 items, 20,000 subscribers"
+cargo build --release --quiet --example corpus
+cargo build --release --quiet
+B=$ROOT/target/release/bulletin
+"$ROOT/target/release/examples/corpus" "$WORK/corpus" 100 100 20000 > /dev/null
+
+# A config of the five newsletters reading the generated corpus.
+write_config() { # folder, feed prefix (a URL or a folder), corpus folder, smtp port, concurrency
+  python3 - "$ROOT/config.toml" "$@" <<'PY'
+import sys
+bundled, folder, prefix, corpus, port, concurrency = sys.argv[1:]
+text = open(bundled).read()
+text = text[:text.index("# ---------------------------------------------------------------- sources")]
+text = text.replace('[fetch]\n', '[fetch]\nper_host = 8\n', 1).replace('concurrency = 4\n', 'concurrency = 8\n', 1)
+feeds = sorted(__import__('os').listdir(corpus + '/feeds'))
+for name in feeds:
+    text += f'\n[[source]]\nname = "{name}"\nfeed = "{prefix}/{name}"\n'
+text += f'''
+[[source]]
+name = "Events"
+local = "{corpus}/local/events"
+kind = "event"
+
+[mail]
+from = "EU-Japan Centre <newsletters@eu-japan.eu>"
+unsubscribe_url = "https://newsletters.eu-japan.eu/unsubscribe"
+unsubscribe_mailto = "unsubscribe@eu-japan.eu"
+signing_key_env = "BULLETIN_UNSUBSCRIBE_KEY"
+transport = "smtp"
+
+[mail.smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+concurrency = {concurrency}
+'''
+open(folder + '/config.toml', 'w').write(text)
+PY
+}
+
+###########################################################################
+say "1. ingest → classify → render, 10,000 items from local feeds: bulletin vs rss2email 3.14"
+python3 -m venv "$WORK/venv" && "$WORK/venv/bin/pip" install --quiet rss2email==3.14
+/usr/sbin/smtp-sink -u nobody -c 127.0.0.1:2699 1000 > /dev/null 2>&1 &
+sleep 0.5
+mkdir -p "$WORK/r2e"
+{
+  printf '[DEFAULT]\nto = reader@example.eu\nfrom = r2e@example.eu\nemail-protocol = smtp\nsmtp-server = 127.0.0.1:2699\ndigest = True\n'
+  for i in $(seq -f '%03g' 0 99); do printf '[feed.f%s]\nurl = file://%s/corpus/feeds/feed-%s.xml\n' "$i" "$WORK" "$i"; done
+} > "$WORK/r2e/r2e.cfg"
+measure "$WORK/venv/bin/r2e" -c "$WORK/r2e/r2e.cfg" -d "$WORK/r2e/r2e.json" run
+R2E_TIME=$ELAPSED R2E_PEAK=$PEAK
+mkdir -p "$WORK/b1"
+write_config "$WORK/b1" "$WORK/corpus/feeds" "$WORK/corpus" 2699 4
+measure "$B" run --config "$WORK/b1/config.toml" --date 2026-11-30
+B_TIME=$ELAPSED B_PEAK=$PEAK
+echo "rss2email: $(seconds "$R2E_TIME") s, $(ratio 10000 "$R2E_TIME") items/s, peak $((R2E_PEAK / 1024)) MB"
+echo "bulletin:  $(seconds "$B_TIME") s, $(ratio 10000 "$B_TIME") items/s, peak $((B_PEAK / 1024)) MB"
+echo "RATIO ingest items/s, bulletin ÷ rss2email: $(ratio "$R2E_TIME" "$B_TIME")×  (goal ≥ 100×); peak memory $(ratio "$B_PEAK" "$R2E_PEAK")× of rss2email's"
+
+###########################################################################
+say "2. one edition to 20,000 subscribers into smtp-sink: bulletin vs smtp-source, 8 connections"
+"$B" subscribers import "$WORK/corpus/subscribers.csv" --config "$WORK/b1/config.toml" > /dev/null
+write_config "$WORK/b1" "$WORK/corpus/feeds" "$WORK/corpus" 2699 8
+# The size of one of our messages, for smtp-source's -l: a test copy through the file transport.
+mkdir -p "$WORK/eml" && sed 's/transport = "smtp"/transport = "file"/' "$WORK/b1/config.toml" > "$WORK/eml/config.toml"
+sed -i "s#^path = \"bulletin.sqlite\"#path = \"$WORK/b1/bulletin.sqlite\"#" "$WORK/eml/config.toml"
+"$B" send --newsletter eu-japan-news --config "$WORK/eml/config.toml" --to size@example.eu > /dev/null
+SIZE=$(stat -c %s "$(find "$WORK/eml/out/mail" -name '*.eml' | head -1)")
+measure /usr/sbin/smtp-source -d -s 8 -m 20000 -l "$SIZE" -f a@example.org -t b@example.org 127.0.0.1:2699
+SRC_TIME=$ELAPSED
+measure "$B" send --newsletter eu-japan-news --config "$WORK/b1/config.toml"
+SEND_TIME=$ELAPSED
+SENT=$(grep -o 'sent [0-9]*' "$WORK/last.out" | head -1 | cut -d' ' -f2)
+echo "smtp-source: 20000 messages of $SIZE bytes in $(seconds "$SRC_TIME") s = $(ratio 20000 "$SRC_TIME") msg/s"
+echo "bulletin:    $SENT messages (delivery log on) in $(seconds "$SEND_TIME") s = $(ratio "$SENT" "$SEND_TIME") msg/s"
+echo "RATIO send msg/s, bulletin ÷ smtp-source: $(ratio "$(ratio "$SENT" "$SEND_TIME")" "$(ratio 20000 "$SRC_TIME")")  (goal ≥ 0.90)"
+
+###########################################################################
+if [ "${MILLION:-1}" != 0 ]; then
+  say "3. memory of a send: 10,000 and 1,000,000 subscribers (into smtp-sink)"
+  for n in 10000 1000000; do
+    mkdir -p "$WORK/m$n"
+    "$ROOT/target/release/examples/corpus" "$WORK/m$n/corpus" 1 20 "$n" > /dev/null
+    write_config "$WORK/m$n" "$WORK/m$n/corpus/feeds" "$WORK/m$n/corpus" 2699 8
+    "$B" run --config "$WORK/m$n/config.toml" --date 2026-11-30 > /dev/null 2>&1 || true
+    "$B" subscribers import "$WORK/m$n/corpus/subscribers.csv" --config "$WORK/m$n/config.toml" > /dev/null
+    measure "$B" send --newsletter eu-japan-news --config "$WORK/m$n/config.toml"
+    echo "$n subscribers: $(grep -o 'sent [0-9]*' "$WORK/last.out" | head -1) in $(seconds "$ELAPSED") s, peak RSS $((PEAK / 1024)) MB"
+    eval "PEAK_$n=$PEAK"
+  done
+  echo "RATIO peak RSS at 1,000,000 ÷ at 10,000: $(ratio "$PEAK_1000000" "$PEAK_10000")  (goal ≤ 1.5; and ≤ 50 MB: $((PEAK_1000000 / 1024)) MB)"
+fi
+
+###########################################################################
+say "4. a second fetch of 100 unchanged HTTP feeds served from 127.0.0.1"
+# Python's static server, with a listen backlog that does not drop concurrent connects
+# (the default of 5 costs a 1 s SYN retry); it answers If-Modified-Since with 304.
+(cd "$WORK/corpus/feeds" && python3 -c '
+import functools, http.server
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 256
+handler = functools.partial(http.server.SimpleHTTPRequestHandler)
+handler.log_message = lambda *a: None
+Server(("127.0.0.1", 2698), handler).serve_forever()
+' > /dev/null 2>&1 &)
+sleep 1
+mkdir -p "$WORK/b4"
+write_config "$WORK/b4" "http://127.0.0.1:2698" "$WORK/corpus" 2699 4
+measure "$B" fetch --config "$WORK/b4/config.toml"
+FIRST=$ELAPSED
+measure "$B" fetch --config "$WORK/b4/config.toml"
+SECOND=$ELAPSED
+grep 'sources not modified' "$WORK/last.out"
+echo "first fetch $(seconds "$FIRST") s, second $(seconds "$SECOND") s"
+echo "RATIO second ÷ first fetch: $(ratio "$SECOND" "$FIRST")  (goal ≤ 0.10)"
