@@ -2,7 +2,7 @@
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::common::Project;
+use crate::common::{Project, digest_config, feed_sources};
 
 const NEWSLETTERS: [&str; 5] = [
     "eu-japan-news",
@@ -153,31 +153,8 @@ fn every_link_in_the_mail_is_absolute() {
 fn hostile_feed_never_reaches_the_html() {
     let project = Project::empty();
     project.write("feeds/hostile.rss", include_str!("fixtures/hostile.rss"));
-    project.write(
-        "config.toml",
-        r#"
-[site]
-name = "Test centre"
-base_url = "https://centre.example/"
-
-[[newsletter]]
-id = "digest"
-title = "Digest"
-description = "All of it"
-audience = "everyone"
-
-[[newsletter.section]]
-id = "news"
-title = "News"
-kinds = ["news"]
-limit = 5
-
-[[source]]
-name = "Hostile"
-feed = "feeds/hostile.rss"
-newsletters = ["digest"]
-"#,
-    );
+    let feed = [("Hostile", "feeds/hostile.rss".to_string())];
+    project.write("config.toml", &digest_config("", 5, &feed_sources(&feed)));
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let html = project.read("out/archive/digest/2026-11-23.html").to_lowercase();
     for bad in [
@@ -221,31 +198,8 @@ newsletters = ["digest"]
 #[test]
 fn an_edition_gmail_would_clip_gets_a_warning() {
     let project = Project::empty();
-    project.write(
-        "config.toml",
-        r#"
-[site]
-name = "Test centre"
-base_url = "https://centre.example/"
-
-[[newsletter]]
-id = "digest"
-title = "Digest"
-description = "All of it"
-audience = "everyone"
-
-[[newsletter.section]]
-id = "news"
-title = "News"
-kinds = ["news"]
-limit = 50
-
-[[source]]
-name = "Long reads"
-local = "feeds/local"
-newsletters = ["digest"]
-"#,
-    );
+    let local = "[[source]]\nname = \"Long reads\"\nlocal = \"feeds/local\"\nnewsletters = [\"digest\"]\n";
+    project.write("config.toml", &digest_config("", 50, local));
     let paragraph = "A long paragraph about trade between the European Union and Japan. ".repeat(40);
     for i in 0..40 {
         project.write(

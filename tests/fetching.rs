@@ -5,8 +5,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::common::Project;
 use crate::common::http::{Reply, Server, serve};
+use crate::common::{Project, digest_config, feed_sources};
 
 const FEED: &str = r#"<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Good</title><link>https://good.example/</link>
@@ -18,35 +18,8 @@ const FEED: &str = r#"<?xml version="1.0"?>
 
 /// A one-newsletter project reading `sources` (name, URL), with `fetch` settings.
 fn project(fetch: &str, sources: &[(&str, String)]) -> Project {
-    let mut config = format!(
-        r#"
-[site]
-name = "Test centre"
-base_url = "https://centre.example/"
-
-[fetch]
-{fetch}
-
-[[newsletter]]
-id = "digest"
-title = "Digest"
-description = "All of it"
-audience = "everyone"
-
-[[newsletter.section]]
-id = "news"
-title = "News"
-kinds = ["news"]
-limit = 5
-"#
-    );
-    for (name, url) in sources {
-        config.push_str(&format!(
-            "\n[[source]]\nname = \"{name}\"\nfeed = \"{url}\"\nnewsletters = [\"digest\"]\n"
-        ));
-    }
     let project = Project::empty();
-    project.write("config.toml", &config);
+    project.write("config.toml", &digest_config(fetch, 5, &feed_sources(sources)));
     project
 }
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::common::Project;
 use crate::common::http::{Reply, serve};
+use crate::common::{Project, digest_config, feed_sources};
 
 const GOOD_FEED: &str = r#"<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Good</title><link>https://good.example/</link>
@@ -15,35 +15,7 @@ const GOOD_FEED: &str = r#"<?xml version="1.0"?>
 </channel></rss>"#;
 
 fn config(sources: &[(&str, String)]) -> String {
-    let mut config = String::from(
-        r#"
-[site]
-name = "Test centre"
-base_url = "https://centre.example/"
-
-[fetch]
-timeout_secs = 1
-retries = 0
-
-[[newsletter]]
-id = "digest"
-title = "Digest"
-description = "All of it"
-audience = "everyone"
-
-[[newsletter.section]]
-id = "news"
-title = "News"
-kinds = ["news"]
-limit = 5
-"#,
-    );
-    for (name, url) in sources {
-        config.push_str(&format!(
-            "\n[[source]]\nname = \"{name}\"\nfeed = \"{url}\"\nnewsletters = [\"digest\"]\n"
-        ));
-    }
-    config
+    digest_config("timeout_secs = 1\nretries = 0", 5, &feed_sources(sources))
 }
 
 #[test]

@@ -15,6 +15,43 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A one-newsletter config: "digest", one news section of `limit` items,
+/// these `[fetch]` settings and these `[[source]]` tables.
+pub fn digest_config(fetch: &str, limit: usize, sources: &str) -> String {
+    format!(
+        r#"
+[site]
+name = "Test centre"
+base_url = "https://centre.example/"
+
+[fetch]
+{fetch}
+
+[[newsletter]]
+id = "digest"
+title = "Digest"
+description = "All of it"
+audience = "everyone"
+
+[[newsletter.section]]
+id = "news"
+title = "News"
+kinds = ["news"]
+limit = {limit}
+{sources}"#
+    )
+}
+
+/// `[[source]]` tables for these feeds (name, path or URL), all for "digest".
+pub fn feed_sources(feeds: &[(&str, String)]) -> String {
+    feeds
+        .iter()
+        .map(|(name, url)| {
+            format!("\n[[source]]\nname = \"{name}\"\nfeed = \"{url}\"\nnewsletters = [\"digest\"]\n")
+        })
+        .collect()
+}
+
 /// A throwaway project folder; removed when dropped.
 pub struct Project {
     pub dir: tempfile::TempDir,
