@@ -146,7 +146,8 @@ struct SectionView<'a> {
 struct ItemView<'a> {
     item: &'a Item,
     title: &'a str,
-    link: &'a str,
+    /// `None` when the feed gave no usable link: the title is then plain text.
+    link: Option<&'a str>,
     /// Lines above the summary: date, place, deadline, reference.
     meta: Vec<String>,
     summary_html: &'a str,
@@ -179,7 +180,7 @@ impl<'a> ItemView<'a> {
         ItemView {
             item,
             title: &item.title,
-            link: &item.link,
+            link: Some(item.link.as_str()).filter(|l| l.starts_with("https://") || l.starts_with("http://")),
             meta,
             summary_html: &item.summary_html,
             teaser: &item.teaser,
@@ -242,15 +243,21 @@ impl<'a> EditionText<'a> {
     ) -> EditionText<'a> {
         let mut references: Vec<&'a str> = Vec::new();
         let mut text_item = |view: &ItemView<'a>, body: &str| {
-            let reference = match references.iter().position(|l| *l == view.link) {
-                Some(index) => index + 1,
-                None => {
-                    references.push(view.link);
-                    references.len()
-                }
+            let reference = view
+                .link
+                .map(|link| match references.iter().position(|l| *l == link) {
+                    Some(index) => index + 1,
+                    None => {
+                        references.push(link);
+                        references.len()
+                    }
+                });
+            let title = match reference {
+                Some(reference) => format!("{} [{reference}]", view.title),
+                None => view.title.to_string(),
             };
             TextItem {
-                title: wrap(&format!("{} [{reference}]", view.title)),
+                title: wrap(&title),
                 meta: view.meta.clone(),
                 body: wrap(body),
                 credit: view.credit.to_string(),
