@@ -613,3 +613,69 @@ fn a_missing_dkim_key_is_a_clear_error() {
     assert!(run.stderr.contains("mail.dkim.key_path"), "{}", run.stderr);
     assert!(sink.messages().is_empty());
 }
+
+#[test]
+fn a_connection_dropped_after_the_message_is_sent_again_with_the_same_message_id() {
+    // The ambiguous case: the whole message reached the server, which hung up
+    // before answering. bulletin cannot know whether it was accepted, so it
+    // sends again later, with the same Message-ID.
+    let Some(dropping) = Sink::start(&["-q", "."]) else {
+        return;
+    };
+    let port = dropping.port;
+    let project = project(port, "", SUBSCRIBERS);
+    project.run(&["fetch"]).assert_code(0);
+    project
+        .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
+        .assert_code(0);
+    let first = project.run(&["send", "--newsletter", "tech-transfer"]);
+    first.assert_code(5);
+    assert!(
+        first.stderr.contains("deferred: solo@example.fr:"),
+        "{}",
+        first.stderr
+    );
+    let ambiguous = dropping.message_ids();
+    assert_eq!(
+        ambiguous.values().sum::<usize>(),
+        2,
+        "the server kept both tries (max_attempts = 2): {ambiguous:?}"
+    );
+    dropping.stop();
+    let healthy = Sink::start_on(port, &[]).unwrap();
+    project
+        .run(&["send", "--newsletter", "tech-transfer"])
+        .assert_code(0);
+    let delivered = healthy.message_ids();
+    assert_eq!(delivered.len(), 1, "one subscriber, one message: {delivered:?}");
+    for id in ambiguous.keys() {
+        assert!(
+            delivered.contains_key(id),
+            "a copy the server may have kept has the same Message-ID: {id}"
+        );
+    }
+}
+
+#[test]
+fn a_server_slower_than_the_timeout_defers_and_records_nothing_as_sent() {
+    let Some(slow) = Sink::start(&["-w", "3"]) else {
+        return;
+    };
+    let project = project(slow.port, "", SUBSCRIBERS);
+    let config = project
+        .read("config.toml")
+        .replace("timeout_secs = 5", "timeout_secs = 1");
+    project.write("config.toml", &config);
+    project.run(&["fetch"]).assert_code(0);
+    project
+        .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
+        .assert_code(0);
+    let run = project.run(&["send", "--newsletter", "tech-transfer"]);
+    run.assert_code(5);
+    assert!(
+        run.stderr.contains("deferred: solo@example.fr:"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("sent 0,"), "{}", run.stdout);
+}
