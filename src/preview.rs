@@ -17,6 +17,7 @@ use crate::config::{Audience, Config};
 use crate::deliver::{Key, MailTemplate, OrganisationType, admits};
 use crate::editions::assemble;
 use crate::items::Item;
+use crate::items::escape_html;
 use crate::render::{Reader, Rendered, render_edition};
 use crate::sources::{Network, ingest};
 use crate::store::{Store, SubscriberRecord};
@@ -237,7 +238,10 @@ fn answer(url: &str, home: &str, snapshot: &Snapshot) -> (u16, &'static str, Str
     let built = match &snapshot.built {
         Ok(built) => built,
         Err(error) => {
-            let body = format!("<h1>The preview cannot be built</h1><pre>{}</pre>", escape(error));
+            let body = format!(
+                "<h1>The preview cannot be built</h1><pre>{}</pre>",
+                escape_html(error)
+            );
             return (500, HTML, page("Preview: error", &body, snapshot.version));
         }
     };
@@ -314,7 +318,7 @@ fn decorate(html: &str, notice: Option<&str>, version: u64) -> String {
     {
         let banner = format!(
             "<div role=\"alert\" id=\"preview-notice\" style=\"padding:12px 16px;background:#fff3c4;color:#5c4400;font-family:Arial,sans-serif;font-size:14px;\">{}</div>",
-            escape(notice)
+            escape_html(notice)
         );
         html.insert_str(body, &banner);
     }
@@ -335,13 +339,13 @@ fn reload_script(version: u64) -> String {
 fn index(built: &Built, home: &str, version: u64) -> String {
     let mut body = String::from("<h1>Next editions</h1>");
     if let Some(note) = &built.key_note {
-        body.push_str(&format!("<p style=\"color:#5c4400;\">{}</p>", escape(note)));
+        body.push_str(&format!("<p style=\"color:#5c4400;\">{}</p>", escape_html(note)));
     }
     for page in &built.pages {
         let link = format!("{home}n/{}", page.id);
         body.push_str(&format!(
             "<h2>{}</h2><p>No. {} · {} items · <a href=\"{link}.html\">HTML</a> · <a href=\"{link}.txt\">text</a></p>",
-            escape(&page.title),
+            escape_html(&page.title),
             page.number,
             page.items
         ));
@@ -350,7 +354,10 @@ fn index(built: &Built, home: &str, version: u64) -> String {
                 "<form method=\"get\" action=\"{link}.html\"><label>Preview as <select name=\"as\">"
             ));
             for s in &built.subscribers {
-                body.push_str(&format!("<option value=\"{0}\">{0}</option>", escape(&s.email)));
+                body.push_str(&format!(
+                    "<option value=\"{0}\">{0}</option>",
+                    escape_html(&s.email)
+                ));
             }
             body.push_str("</select></label> <button type=\"submit\">Show</button></form>");
         }
@@ -361,14 +368,7 @@ fn index(built: &Built, home: &str, version: u64) -> String {
 fn page(title: &str, body: &str, version: u64) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title></head><body style=\"font-family:Arial,Helvetica,sans-serif;max-width:600px;margin:24px auto;padding:0 16px;\">{body}{}</body></html>",
-        escape(title),
+        escape_html(title),
         reload_script(version)
     )
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

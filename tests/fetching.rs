@@ -5,16 +5,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::common::http::{Reply, Server, serve};
+use crate::common::http::{FEED, Reply, Server, serve};
 use crate::common::{Project, digest_config, feed_sources};
-
-const FEED: &str = r#"<?xml version="1.0"?>
-<rss version="2.0"><channel><title>Good</title><link>https://good.example/</link>
-<item><title>Public procurement reform opens tenders to EU suppliers</title>
-<link>https://good.example/procurement</link><guid>https://good.example/procurement</guid>
-<pubDate>Fri, 20 Nov 2026 09:00:00 +0000</pubDate>
-<description>A tender reform.</description></item>
-</channel></rss>"#;
 
 /// A one-newsletter project reading `sources` (name, URL), with `fetch` settings.
 fn project(fetch: &str, sources: &[(&str, String)]) -> Project {

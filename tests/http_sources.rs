@@ -3,16 +3,8 @@
 
 use std::time::Duration;
 
-use crate::common::http::{Reply, serve};
+use crate::common::http::{FEED, Reply, serve};
 use crate::common::{Project, digest_config, feed_sources};
-
-const GOOD_FEED: &str = r#"<?xml version="1.0"?>
-<rss version="2.0"><channel><title>Good</title><link>https://good.example/</link>
-<item><title>Public procurement reform opens tenders to EU suppliers</title>
-<link>https://good.example/procurement</link><guid>https://good.example/procurement</guid>
-<pubDate>Fri, 20 Nov 2026 09:00:00 +0000</pubDate>
-<description>A tender reform.</description></item>
-</channel></rss>"#;
 
 fn config(sources: &[(&str, String)]) -> String {
     digest_config("timeout_secs = 1\nretries = 0", 5, &feed_sources(sources))
@@ -21,10 +13,7 @@ fn config(sources: &[(&str, String)]) -> String {
 #[test]
 fn failing_feeds_are_reported_and_the_rest_is_built() {
     let server = serve(vec![
-        (
-            "/good.xml",
-            Reply::Body("application/rss+xml", GOOD_FEED.to_string()),
-        ),
+        ("/good.xml", Reply::Body("application/rss+xml", FEED.to_string())),
         ("/error.xml", Reply::Status(500)),
         ("/hang.xml", Reply::Hang(Duration::from_secs(10))),
         (
@@ -80,7 +69,7 @@ fn failing_feeds_are_reported_and_the_rest_is_built() {
 fn requests_name_bulletin_in_the_user_agent() {
     let server = serve(vec![(
         "/good.xml",
-        Reply::Body("application/rss+xml", GOOD_FEED.to_string()),
+        Reply::Body("application/rss+xml", FEED.to_string()),
     )]);
     let project = Project::empty();
     project.write("config.toml", &config(&[("Good", server.url("/good.xml"))]));
@@ -94,7 +83,7 @@ fn requests_name_bulletin_in_the_user_agent() {
 fn oversized_feed_is_refused() {
     let huge = format!(
         "{}{}",
-        &GOOD_FEED[..GOOD_FEED.len() - 16],
+        &FEED[..FEED.len() - 16],
         "<!-- padding -->".repeat(100_000)
     );
     let server = serve(vec![("/huge.xml", Reply::Body("application/rss+xml", huge))]);

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use super::token::{Key, sign};
 use crate::config::{Dkim, DkimAlgorithm, Mail, Site};
 use crate::editions::Edition;
+use crate::items::escape_html;
 use crate::render::{GREETING, Reader, UNSUBSCRIBE_URL, render_edition, subject};
 
 /// An edition rendered for mail, ready to personalise.
@@ -225,13 +226,6 @@ pub fn message_id(newsletter: &str, number: u32, email: &str, domain: &str) -> S
     let digest = Sha256::digest(format!("{newsletter}\0{number}\0{email}").as_bytes());
     let hash: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
     format!("<{hash}.{newsletter}.{number}@{domain}>")
-}
-
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

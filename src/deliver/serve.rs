@@ -12,6 +12,7 @@ use tiny_http::{Header, Method, Request, Response, Server};
 
 use super::token::{Key, Unsubscribe, verify};
 use crate::config::Config;
+use crate::items::escape_html;
 use crate::store::Store;
 
 /// Serves until the process is stopped; prints the address it listens on.
@@ -82,8 +83,8 @@ fn answer(
                     200,
                     format!(
                         "<h1>You are unsubscribed</h1><p>{} will no longer receive {}.</p>",
-                        escape(&request_for.email),
-                        escape(&title)
+                        escape_html(&request_for.email),
+                        escape_html(&title)
                     ),
                 ),
                 Err(e) => {
@@ -104,9 +105,9 @@ fn confirm_page(request: &Unsubscribe, title: &str, url: &url::Url) -> String {
     format!(
         "<h1>Unsubscribe?</h1><p>Stop sending {} to {}?</p>\
          <form method=\"post\" action=\"{}\"><button type=\"submit\">Unsubscribe</button></form>",
-        escape(title),
-        escape(&request.email),
-        escape(&action)
+        escape_html(title),
+        escape_html(&request.email),
+        escape_html(&action)
     )
 }
 
@@ -116,11 +117,4 @@ fn page(body: &str) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Unsubscribe</title></head>\
          <body style=\"font-family:Arial,Helvetica,sans-serif;max-width:480px;margin:40px auto;padding:0 16px;\">{body}</body></html>"
     )
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -143,6 +143,14 @@ fn tag_break(tag: &str) -> &'static str {
     }
 }
 
+/// Text made safe inside HTML, attribute values included.
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 fn decode_entities(text: &str) -> Cow<'_, str> {
     if !text.contains('&') {
         return Cow::Borrowed(text);

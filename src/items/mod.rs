@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use html::{sanitize, to_text};
+pub use html::{escape_html, sanitize, to_text};
 pub use link::canonical_link;
 pub use teaser::teaser;
 

@@ -7,6 +7,15 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A small RSS feed with one item, "Public procurement reform opens tenders to EU suppliers".
+pub const FEED: &str = r#"<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Good</title><link>https://good.example/</link>
+<item><title>Public procurement reform opens tenders to EU suppliers</title>
+<link>https://good.example/procurement</link><guid>https://good.example/procurement</guid>
+<pubDate>Fri, 20 Nov 2026 09:00:00 +0000</pubDate>
+<description>A tender reform.</description></item>
+</channel></rss>"#;
+
 #[derive(Clone)]
 pub enum Reply {
     /// 200 with this content type and body.

@@ -5,6 +5,7 @@ use std::ops::Range;
 use chrono::{DateTime, Utc};
 
 use super::dates;
+use crate::items::escape_html;
 
 /// One piece of markup.
 pub enum Token<'a> {
@@ -370,7 +371,7 @@ fn repair_references(raw: &str, entities: &Entities) -> Option<String> {
                 (len, format!("&#x{:X};", u32::from(c)))
             }
             Some((len, Reference::Named)) => match entities.value(&raw[at + 1..at + len - 1]) {
-                Some(value) => (len, escape(value)),
+                Some(value) => (len, escape_html(value)),
                 None => continue,
             },
             Some(_) => continue,
@@ -426,13 +427,6 @@ impl Entities {
         self.expanded.set(expanded);
         (expanded <= Self::BUDGET).then_some(value)
     }
-}
-
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The namespaces that matter here.
@@ -754,7 +748,7 @@ impl<'a> Pass<'a> {
             }
             Token::CData(text) => {
                 self.text(span.clone(), text);
-                self.edit(span, escape(text));
+                self.edit(span, escape_html(text));
             }
             Token::Pi => self.text(span, ""),
             Token::Comment => self.text(span, ""),
@@ -814,7 +808,7 @@ impl<'a> Pass<'a> {
         };
         if let Some(safe) = safe {
             self.edits.truncate(run.edits_before);
-            self.edit(run.at, escape(&safe));
+            self.edit(run.at, escape_html(&safe));
         }
     }
 
@@ -1077,7 +1071,10 @@ impl<'a> Pass<'a> {
             return;
         };
         let href = unescape(href.value);
-        self.edit(span, format!("<{0}>{1}</{0}>", tag.name, escape(href.trim())));
+        self.edit(
+            span,
+            format!("<{0}>{1}</{0}>", tag.name, escape_html(href.trim())),
+        );
         if let (true, Some(facts)) = (in_entry, self.entries.last_mut()) {
             note(facts, ns, local, &href, true);
         }
@@ -1174,10 +1171,10 @@ impl<'a> Pass<'a> {
             Content::AtomText { kind, base64 } => self.finish_atom_text(frame, at, kind, base64),
             Content::RssText if frame.children => {
                 let markup = without_cdata_markers(&self.src[frame.content_at..at]);
-                self.edit(frame.content_at..at, escape(&markup));
+                self.edit(frame.content_at..at, escape_html(&markup));
             }
             Content::LinkText if !text.trim().is_empty() => {
-                self.insert(frame.name_end, format!(" href=\"{}\"", escape(text.trim())));
+                self.insert(frame.name_end, format!(" href=\"{}\"", escape_html(text.trim())));
             }
             Content::RdfItem if !self.entries.last().is_some_and(|f| f.has_link) => {
                 self.insert(at, "<link> </link>".to_string());
@@ -1195,7 +1192,7 @@ impl<'a> Pass<'a> {
             .then(|| decode_base64(frame.text.as_deref().unwrap_or("")))
             .flatten();
         if let Some(decoded) = decoded {
-            self.edit(frame.content_at..at, escape(&decoded));
+            self.edit(frame.content_at..at, escape_html(&decoded));
         } else if kind == "text" && frame.children {
             kind = "xhtml";
         }

@@ -21,7 +21,7 @@ mod page;
 
 use feed_rs::model::{Entry, Feed, FeedType, Link, LinkTarget, Text};
 
-use crate::items::{Draft, sanitize, to_text};
+use crate::items::{Draft, escape_html, sanitize, to_text};
 
 /// Parses a feed. `base` (the feed's URL) resolves relative links;
 /// `content_type` is the HTTP Content-Type, whose charset, by RFC 3023,
@@ -229,10 +229,7 @@ fn text_as_html(text: &Text) -> String {
     if is_html(text) {
         text.content.clone()
     } else {
-        text.content
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
+        escape_html(&text.content)
     }
 }
 
