@@ -51,7 +51,7 @@ fn with_mail(project: &Project, port: u16, extra: &str) {
 }
 
 /// The bundled default with subscribers, sending to `port`.
-fn project(port: u16, extra: &str, subscribers: &str) -> Project {
+pub(crate) fn project(port: u16, extra: &str, subscribers: &str) -> Project {
     let project = Project::bundled();
     with_mail(&project, port, extra);
     project.write("subscribers.csv", subscribers);
@@ -59,6 +59,20 @@ fn project(port: u16, extra: &str, subscribers: &str) -> Project {
         .run(&["subscribers", "import", "subscribers.csv"])
         .assert_code(0);
     project
+}
+
+/// A subscriber CSV of `count` readers; `row(i)` gives the
+/// `organisation_type,country,newsletters` of reader `i`.
+pub(crate) fn readers(count: usize, row: impl Fn(usize) -> &'static str) -> String {
+    let mut csv =
+        String::from("email,name,organisation,organisation_type,country,newsletters,consent_date\n");
+    for i in 0..count {
+        csv.push_str(&format!(
+            "reader{i:04}@example.eu,Reader {i},Org {i},{},2025-01-01\n",
+            row(i)
+        ));
+    }
+    csv
 }
 
 fn key() -> Key {
@@ -289,13 +303,7 @@ fn server_down_at_start_records_nothing_as_sent() {
 #[test]
 fn a_killed_send_resumes_without_losing_anyone() {
     let Some(sink) = Sink::start(&[]) else { return };
-    let mut csv =
-        String::from("email,name,organisation,organisation_type,country,newsletters,consent_date\n");
-    for i in 0..300 {
-        csv.push_str(&format!(
-            "reader{i:03}@example.eu,Reader {i},Org {i},company,BE,tech-transfer,2025-01-01\n"
-        ));
-    }
+    let csv = readers(300, |_| "company,BE,tech-transfer");
     let project = project(sink.port, "rate_per_second = 150.0\nconcurrency = 4", &csv);
     project
         .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
@@ -678,4 +686,75 @@ fn a_server_slower_than_the_timeout_defers_and_records_nothing_as_sent() {
         run.stderr
     );
     assert!(run.stdout.contains("sent 0,"), "{}", run.stdout);
+}
+
+/// How many times each Message-ID arrived at any of these servers. A dump
+/// cut short by a crash before its Message-ID is no delivery.
+pub(crate) fn arrivals(sinks: &[&Sink]) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for message in sinks.iter().flat_map(|sink| sink.messages()) {
+        if let Some(id) = header(&message, "Message-ID") {
+            *counts.entry(id).or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[test]
+fn a_server_stopped_and_restarted_mid_send_loses_no_one() {
+    let Some(mut first) = Sink::start(&[]) else {
+        return;
+    };
+    let port = first.port;
+    let csv = readers(2000, |_| "company,BE,tech-transfer");
+    let project = project(port, "rate_per_second = 500.0\nconcurrency = 4", &csv);
+    // Retries that outlast a one-second outage: 200, 400, 800, 1,600, 3,200 ms.
+    let config = project
+        .read("config.toml")
+        .replace("max_attempts = 2", "max_attempts = 6")
+        .replace("retry_delay_ms = 20", "retry_delay_ms = 200");
+    project.write("config.toml", &config);
+    project.run(&["fetch"]).assert_code(0);
+    project
+        .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
+        .assert_code(0);
+    let child = project
+        .command(&["send", "--newsletter", "tech-transfer"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while first.messages().len() < 300 {
+        assert!(start.elapsed() < Duration::from_secs(30), "the send started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    first.crash();
+    std::thread::sleep(Duration::from_secs(1));
+    let second = Sink::start_on(port, &[]).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("sent 2000, already sent 0, deferred 0, failed 0"),
+        "{stdout}"
+    );
+    let (before, after) = (arrivals(&[&first]), arrivals(&[&second]));
+    assert!(
+        before.len() >= 300 && after.len() >= 1000,
+        "the send spanned the restart: {} before, {} after",
+        before.len(),
+        after.len()
+    );
+    let ids = arrivals(&[&first, &second]);
+    assert_eq!(ids.len(), 2000, "none lost");
+    let duplicates: usize = ids.values().map(|count| count - 1).sum();
+    assert!(
+        duplicates <= 4,
+        "only messages in flight on the 4 connections when the server died come twice: {duplicates}"
+    );
 }

@@ -12,4 +12,5 @@ mod fetching;
 mod hostile;
 mod http_sources;
 mod items;
+mod kills;
 mod store;

@@ -88,6 +88,12 @@ impl Sink {
         let _ = self.child.wait();
     }
 
+    /// Kills the server as a crash would, keeping what it dumped.
+    pub fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
