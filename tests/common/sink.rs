@@ -99,6 +99,8 @@ impl Sink {
     }
 
     /// Every message received, as dumped (headers with `X-Rcpt-Args` first).
+    /// The sink deletes the dump of a transaction the client abandoned, so a
+    /// file listed a moment ago may be gone: it was no message.
     pub fn messages(&self) -> Vec<String> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir())
             .unwrap()
@@ -107,7 +109,11 @@ impl Sink {
         files.sort();
         files
             .iter()
-            .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())
+            .filter_map(|f| match std::fs::read(f) {
+                Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => panic!("reading {}: {e}", f.display()),
+            })
             .collect()
     }
 
