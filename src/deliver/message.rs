@@ -11,8 +11,9 @@ use lettre::Message;
 use lettre::message::dkim::{
     DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
 };
+use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 
 use super::token::{Key, sign};
@@ -26,8 +27,8 @@ pub struct MailTemplate {
     newsletter: String,
     number: u32,
     subject: String,
-    html: String,
-    text: String,
+    html: Part,
+    text: Part,
     from: Mailbox,
     reply_to: Option<Mailbox>,
     list_id: String,
@@ -43,8 +44,6 @@ pub struct MailTemplate {
 pub struct Personal {
     pub html: String,
     pub text: String,
-    pub unsubscribe: url::Url,
-    token: String,
 }
 
 /// One message, ready for a transport.
@@ -84,8 +83,8 @@ impl MailTemplate {
             newsletter: id.clone(),
             number: edition.number,
             subject: subject(edition, site),
-            html: rendered.html,
-            text: rendered.text,
+            html: Part::new(&rendered.html),
+            text: Part::new(&rendered.text),
             from,
             reply_to,
             list_id: format!(
@@ -109,15 +108,9 @@ impl MailTemplate {
         &self.subject
     }
 
-    /// Size of the mail's HTML part: Gmail clips a message past ~100 KB.
-    pub fn html_len(&self) -> usize {
-        self.html.len()
-    }
-
-    /// The message for one subscriber; `email` must already be valid.
-    /// The HTML and text one subscriber gets: greeting and unsubscribe link
-    /// filled in. Also what `bulletin preview` shows "as" a subscriber.
-    pub fn personalise(&self, key: &Key, email: &str, name: &str) -> Personal {
+    /// What fills the blanks for one subscriber: the signed token, the
+    /// unsubscribe link, and the greeting for the HTML and for the text.
+    fn blanks(&self, key: &Key, email: &str, name: &str) -> (String, url::Url, [String; 2], [String; 2]) {
         let token = sign(key, email, &self.newsletter);
         let mut unsubscribe = self.unsubscribe_url.clone();
         unsubscribe.query_pairs_mut().append_pair("t", &token);
@@ -126,28 +119,24 @@ impl MailTemplate {
         } else {
             format!("Dear {name},")
         };
+        let html = [escape_html(&greeting), escape_html(unsubscribe.as_str())];
+        let text = [greeting, unsubscribe.to_string()];
+        (token, unsubscribe, html, text)
+    }
+
+    /// The HTML and text one subscriber gets: greeting and unsubscribe link
+    /// filled in. What `bulletin preview` shows "as" a subscriber.
+    pub fn personalise(&self, key: &Key, email: &str, name: &str) -> Personal {
+        let (_, _, html, text) = self.blanks(key, email, name);
         Personal {
-            html: self
-                .html
-                .replace(GREETING, &escape_html(&greeting))
-                .replace(UNSUBSCRIBE_URL, &escape_html(unsubscribe.as_str())),
-            text: self
-                .text
-                .replace(GREETING, &greeting)
-                .replace(UNSUBSCRIBE_URL, unsubscribe.as_str()),
-            unsubscribe,
-            token,
+            html: self.html.fill(&html),
+            text: self.text.fill(&text),
         }
     }
 
     /// The message for one subscriber; `email` must already be valid.
     pub fn letter(&self, key: &Key, email: &str, name: &str) -> Result<Letter, String> {
-        let Personal {
-            html,
-            text,
-            unsubscribe,
-            token,
-        } = self.personalise(key, email, name);
+        let (token, unsubscribe, html, text) = self.blanks(key, email, name);
         let address: lettre::Address = email.parse().map_err(|e| format!("{email}: {e}"))?;
         let to = Mailbox::new(Some(name.to_string()).filter(|n| !n.is_empty()), address);
         let message_id = message_id(&self.newsletter, self.number, email, &self.domain);
@@ -167,14 +156,111 @@ impl MailTemplate {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
+        let part = |content_type: ContentType, part: &Part, blanks: &[String; 2]| {
+            SinglePart::builder().header(content_type).body(part.body(blanks))
+        };
         let mut message = builder
-            .multipart(MultiPart::alternative_plain_html(text, html))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(part(ContentType::TEXT_PLAIN, &self.text, &text))
+                    .singlepart(part(ContentType::TEXT_HTML, &self.html, &html)),
+            )
             .map_err(|e| format!("building the message for {email}: {e}"))?;
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
         }
         Ok(Letter { message_id, message })
     }
+}
+
+/// One rendered part of the mail (text or HTML), cut at its blanks once so
+/// that each message is joined from pieces encoded in advance: encoding the
+/// whole part for every message was most of a send's work.
+struct Part {
+    /// The text around the blanks, with CRLF line endings: one more piece than blanks.
+    pieces: Vec<String>,
+    /// Which blank follows each piece: [`GREETING`] (0) or [`UNSUBSCRIBE_URL`] (1).
+    blanks: Vec<usize>,
+    /// The pieces quoted-printable encoded; `None` for a part that is mostly
+    /// non-ASCII, which goes as base64 (encoded whole, which is fast).
+    encoded: Option<Vec<String>>,
+}
+
+impl Part {
+    fn new(rendered: &str) -> Part {
+        let crlf = rendered.replace("\r\n", "\n").replace('\n', "\r\n");
+        let (mut pieces, mut blanks) = (Vec::new(), Vec::new());
+        let mut rest = crlf.as_str();
+        while let Some((at, blank)) = [GREETING, UNSUBSCRIBE_URL]
+            .iter()
+            .enumerate()
+            .filter_map(|(blank, mark)| rest.find(mark).map(|at| (at, blank)))
+            .min()
+        {
+            pieces.push(rest[..at].to_string());
+            blanks.push(blank);
+            rest = &rest[at + [GREETING, UNSUBSCRIBE_URL][blank].len()..];
+        }
+        pieces.push(rest.to_string());
+        let encoded = quoted_printable_suits(&crlf).then(|| pieces.iter().map(|p| encode_line(p)).collect());
+        Part {
+            pieces,
+            blanks,
+            encoded,
+        }
+    }
+
+    /// The part with the blanks filled with `values` (greeting, unsubscribe link).
+    fn fill(&self, values: &[String; 2]) -> String {
+        let mut out = String::with_capacity(self.pieces.iter().map(String::len).sum::<usize>() + 200);
+        for (piece, blank) in self.pieces.iter().zip(self.blanks.iter().map(Some).chain([None])) {
+            out.push_str(piece);
+            if let Some(&blank) = blank {
+                out.push_str(&values[blank]);
+            }
+        }
+        out
+    }
+
+    /// The part's encoded body for one message.
+    fn body(&self, values: &[String; 2]) -> Body {
+        let Some(encoded) = &self.encoded else {
+            return Body::new_with_encoding(self.fill(values), ContentTransferEncoding::Base64)
+                .expect("base64 encodes anything");
+        };
+        let mut out = String::with_capacity(encoded.iter().map(String::len).sum::<usize>() + 400);
+        for (piece, blank) in encoded.iter().zip(self.blanks.iter().map(Some).chain([None])) {
+            out.push_str(piece);
+            if let Some(&blank) = blank {
+                out.push_str(&encode_line(&values[blank]));
+            }
+        }
+        Body::dangerous_pre_encoded(out.into_bytes(), ContentTransferEncoding::QuotedPrintable)
+    }
+}
+
+/// Quoted-printable unless more than a third of the bytes would need
+/// escaping (mostly Japanese text, say): then base64 is shorter. The same
+/// rule as lettre's own choice.
+fn quoted_printable_suits(text: &str) -> bool {
+    let escaped = text
+        .bytes()
+        .filter(|b| !matches!(b, b'\t' | b' '..=b'~' | b'\r' | b'\n'))
+        .count();
+    escaped <= text.len() / 3
+}
+
+/// `text` quoted-printable encoded and ending in a line break: a soft one
+/// (`=` CRLF, which decodes to nothing) when the text does not end in one,
+/// so encoded pieces join without a line growing past 76 characters.
+fn encode_line(text: &str) -> String {
+    // Lines of at most 75, leaving room for that last `=`.
+    let options = quoted_printable::Options::default().line_length_limit(75);
+    let mut encoded = quoted_printable::encode_with_options(text, options);
+    if !encoded.ends_with("\r\n") {
+        encoded.push_str("=\r\n");
+    }
+    encoded
 }
 
 /// The headers a DKIM signature covers: the List-Unsubscribe pair among
@@ -232,7 +318,105 @@ pub fn message_id(newsletter: &str, number: u32, email: &str, domain: &str) -> S
 mod tests {
     use std::collections::HashSet;
 
-    use super::message_id;
+    use base64::Engine;
+    use lettre::message::header::ContentTransferEncoding;
+
+    use super::{Part, message_id};
+    use crate::render::{GREETING, UNSUBSCRIBE_URL};
+
+    /// What a mail reader gets back from a part's encoded body.
+    fn decoded(part: &Part, values: &[String; 2]) -> String {
+        let body = part.body(values);
+        let encoding = body.encoding();
+        let bytes = body.into_vec();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            text.split("\r\n").all(|line| line.len() <= 76),
+            "a line over 76 characters"
+        );
+        let raw = match encoding {
+            ContentTransferEncoding::QuotedPrintable => decode_quoted_printable(&text),
+            ContentTransferEncoding::Base64 => base64::engine::general_purpose::STANDARD
+                .decode(text.replace("\r\n", ""))
+                .unwrap(),
+            other => panic!("unexpected encoding {other:?}"),
+        };
+        String::from_utf8(raw).unwrap()
+    }
+
+    /// RFC 2045's quoted-printable, strictly: `=XX` octets, `=` at a line's
+    /// end a soft break. (The quoted_printable crate's decoder rejects a soft
+    /// break after a hard one, which RFC 2045 and Python's quopri accept.)
+    fn decode_quoted_printable(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        for (index, line) in lines.iter().enumerate() {
+            let (line, soft) = match line.strip_suffix('=') {
+                Some(line) => (line, true),
+                None => (*line, false),
+            };
+            let mut bytes = line.bytes();
+            while let Some(byte) = bytes.next() {
+                assert!(matches!(byte, b'\t' | b' '..=b'~'), "raw byte {byte:#x}");
+                if byte == b'=' {
+                    let hex: String = [bytes.next().unwrap(), bytes.next().unwrap()]
+                        .iter()
+                        .map(|&b| b as char)
+                        .collect();
+                    assert_eq!(hex, hex.to_ascii_uppercase(), "hex digits are upper case");
+                    out.push(u8::from_str_radix(&hex, 16).unwrap());
+                } else {
+                    out.push(byte);
+                }
+            }
+            if !soft && index + 1 < lines.len() {
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// A message joined from pieces encoded in advance decodes to the
+        /// part with its blanks filled in, whatever the text and the names.
+        #[test]
+        fn joined_pieces_decode_to_the_filled_part(
+            pieces in proptest::collection::vec("(\\PC|\n|=| ){0,200}", 1..5),
+            blanks in proptest::collection::vec(0usize..2, 4),
+            greeting in "\\PC{0,40}",
+            link in "[ -~]{0,120}",
+        ) {
+            let mut rendered = pieces[0].clone();
+            for (piece, blank) in pieces[1..].iter().zip(&blanks) {
+                rendered.push_str([GREETING, UNSUBSCRIBE_URL][*blank]);
+                rendered.push_str(piece);
+            }
+            let part = Part::new(&rendered);
+            let values = [greeting, link];
+            let filled = part.fill(&values);
+            proptest::prop_assert_eq!(&filled, &rendered
+                .replace('\n', "\r\n")
+                .replace(GREETING, &values[0])
+                .replace(UNSUBSCRIBE_URL, &values[1]));
+            proptest::prop_assert_eq!(decoded(&part, &values), filled);
+        }
+    }
+
+    #[test]
+    fn mostly_japanese_parts_go_as_base64_and_others_as_quoted_printable() {
+        let values = ["Dear 山田太郎,".to_string(), "https://x.eu/u?t=1".to_string()];
+        let japanese = Part::new(&format!(
+            "{GREETING}\n日本の産業政策ニュース\n{UNSUBSCRIBE_URL}\n"
+        ));
+        assert!(japanese.encoded.is_none());
+        assert_eq!(
+            decoded(&japanese, &values),
+            "Dear 山田太郎,\r\n日本の産業政策ニュース\r\nhttps://x.eu/u?t=1\r\n"
+        );
+        let english = Part::new(&format!("{GREETING}\nNews from Japan, {}\n", "long ".repeat(40)));
+        assert!(english.encoded.is_some());
+        assert!(decoded(&english, &values).starts_with("Dear 山田太郎,\r\nNews from Japan, long"));
+    }
 
     proptest::proptest! {
         /// Message-IDs are stable, and unique per (newsletter, edition, subscriber).

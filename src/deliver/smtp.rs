@@ -9,6 +9,7 @@
 //! write, and a pooled connection is not probed with NOOP before each use.
 //! Connecting, EHLO, STARTTLS and AUTH are lettre's.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -143,16 +144,21 @@ struct Body<'a>(&'a [u8]);
 
 impl fmt::Display for Body<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = String::from_utf8_lossy(self.0);
-        for (index, line) in text.split("\r\n").enumerate() {
-            if index > 0 {
-                f.write_str("\r\n")?;
-            }
-            if line.starts_with('.') {
-                f.write_str(".")?;
-            }
-            f.write_str(line)?;
+        // Every part is encoded, so the message is ASCII and borrowed here, not copied.
+        let text = match std::str::from_utf8(self.0) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(self.0),
+        };
+        let mut rest: &str = &text;
+        if rest.starts_with('.') {
+            f.write_str(".")?;
         }
+        while let Some(at) = rest.find("\r\n.") {
+            f.write_str(&rest[..at + 3])?;
+            f.write_str(".")?;
+            rest = &rest[at + 3..];
+        }
+        f.write_str(rest)?;
         if !text.ends_with("\r\n") {
             f.write_str("\r\n")?;
         }
@@ -168,5 +174,6 @@ mod tests {
     fn dot_stuffs_and_terminates() {
         assert_eq!(Body(b"a\r\n.b\r\nc").to_string(), "a\r\n..b\r\nc\r\n.\r\n");
         assert_eq!(Body(b".start\r\n").to_string(), "..start\r\n.\r\n");
+        assert_eq!(Body(b"a\r\n.\r\n..\r\n").to_string(), "a\r\n..\r\n...\r\n.\r\n");
     }
 }
