@@ -149,16 +149,15 @@ impl fmt::Display for Body<'_> {
             Ok(text) => Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(self.0),
         };
-        let mut rest: &str = &text;
-        if rest.starts_with('.') {
+        // memchr's vectorised search: std's substring search was most of a send's work.
+        let dotted = memchr::memmem::find_iter(text.as_bytes(), b"\n.").map(|at| at + 1);
+        let mut written = 0;
+        for start in std::iter::once(0).filter(|_| text.starts_with('.')).chain(dotted) {
+            f.write_str(&text[written..start])?;
             f.write_str(".")?;
+            written = start;
         }
-        while let Some(at) = rest.find("\r\n.") {
-            f.write_str(&rest[..at + 3])?;
-            f.write_str(".")?;
-            rest = &rest[at + 3..];
-        }
-        f.write_str(rest)?;
+        f.write_str(&text[written..])?;
         if !text.ends_with("\r\n") {
             f.write_str("\r\n")?;
         }
