@@ -1,0 +1,58 @@
+//! What the fuzz targets (`fuzz/run.sh`) found, minimised, each checked the
+//! way a reader of the mail or a user of the command would see it.
+
+use bulletin::items::{Details, sanitize};
+use bulletin::sources::parse_feed;
+
+/// The sanitiser's `<a>` tags, as (start tags, end tags).
+fn links(html: &str) -> (usize, usize) {
+    (html.matches("<a ").count(), html.matches("</a>").count())
+}
+
+/// `teaser` target: an `<a>` nested deep in another (the HTML parser leaves
+/// it there) left a stray `</a>` once both dead links were unwrapped.
+#[test]
+fn nested_dead_links_leave_no_stray_end_tag() {
+    let html = sanitize("<a><ul><li><ol><ul><<li><ul><li>i<ul>f<a>", None);
+    assert_eq!(
+        html,
+        "<ul><li><ol><ul>&lt;<li><ul><li>i<ul>f</ul></li></ul></li></ul></ol></li></ul>"
+    );
+}
+
+/// The same nesting with a live link inside a dead one: the live link
+/// keeps its own end tag, and the dead one's goes.
+#[test]
+fn a_live_link_nested_in_a_dead_one_keeps_its_end_tag() {
+    let base = url::Url::parse("https://news.example/a/").unwrap();
+    let html = sanitize(
+        "<a href='javascript:x'>dead<ul><li><ol><ul><li><ul><li><ul><a href='/ok'>live</a>after</ul>",
+        Some(&base),
+    );
+    assert_eq!(links(&html), (1, 1), "{html}");
+    assert!(
+        html.contains(r#"<a href="https://news.example/ok" rel="noopener noreferrer">live</a>after"#),
+        "{html}"
+    );
+}
+
+/// `feed` target: an item whose link is not http(s) (here `httpv://…`, in
+/// the fuzzer's input) was the base its summary's relative links were made
+/// absolute against, unchecked: a `javascript:` item link turned
+/// `href="#more"` into a `javascript:` link in the archive page.
+#[test]
+fn a_summary_link_never_takes_the_scheme_of_the_item_link() {
+    for link in [
+        "javascript:alert(document.domain)//",
+        "data:text/html,x",
+        "httpv://x.example/a/",
+    ] {
+        let feed = format!(
+            "<rss version='2.0'><channel><item><title>T</title><link>{link}</link>\
+             <description>&lt;a href='#more'&gt;more&lt;/a&gt; &lt;a href='b'&gt;b&lt;/a&gt;</description></item></channel></rss>"
+        );
+        let draft = parse_feed(feed.as_bytes(), None, None).unwrap().remove(0);
+        let item = draft.into_item("feed", Details::News, 100);
+        assert_eq!(item.summary_html, "more b", "{link}");
+    }
+}
