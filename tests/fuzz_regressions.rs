@@ -1,8 +1,12 @@
 //! What the fuzz targets (`fuzz/run.sh`) found, minimised, each checked the
 //! way a reader of the mail or a user of the command would see it.
 
+use bulletin::config::Config;
+use bulletin::deliver::parse_csv;
 use bulletin::items::{Details, sanitize};
 use bulletin::sources::parse_feed;
+
+use crate::common::repo;
 
 /// The sanitiser's `<a>` tags, as (start tags, end tags).
 fn links(html: &str) -> (usize, usize) {
@@ -55,4 +59,24 @@ fn a_summary_link_never_takes_the_scheme_of_the_item_link() {
         let item = draft.into_item("feed", Details::News, 100);
         assert_eq!(item.summary_html, "more b", "{link}");
     }
+}
+
+/// `subscribers_csv` target: with lone CRs for line ends (old Mac
+/// exports), every bad row was reported at line 1.
+#[test]
+fn bad_rows_of_a_csv_with_cr_line_ends_are_reported_at_their_lines() {
+    let config = Config::from_file(&repo().join("config.toml")).unwrap();
+    let csv = "email,name,organisation,organisation_type,country,newsletters,consent_date\r\
+               ok@example.de,Ok,Org,company,DE,about-japan,2025-01-01\r\
+               not-an-address,X,Org,company,DE,about-japan,2025-01-01\r\
+               b@example.de,X,Org,company,ZZ,about-japan,2025-01-01\r";
+    let (good, bad) = parse_csv(&config, csv).unwrap();
+    assert_eq!(good.len(), 1);
+    let lines: Vec<u64> = bad.iter().map(|row| row.line).collect();
+    assert_eq!(lines, [3, 4], "{bad:?}");
+    // The fuzzer's input: a one-field record between a CR and an LF.
+    let csv = "email,n,newsletters,consent_date,country,organisation_type,-\r\0\n";
+    let (_, bad) = parse_csv(&config, csv).unwrap();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].line, 2, "{}", bad[0].reason);
 }

@@ -1,6 +1,8 @@
 //! Subscribers: who they are, read from a CSV file, and who may receive
 //! which newsletter.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +76,7 @@ struct Row {
 
 /// Parses a subscriber CSV: the good rows, and each bad row with its line.
 pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<RowError>), String> {
+    let text = lone_cr_as_lf(text);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -113,6 +116,26 @@ pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<Ro
         }
     }
     Ok((good, bad))
+}
+
+/// Line ends written as a lone CR (old Mac exports) made LF. The CSV reader
+/// ends a record at either, but counts lines by LF only, so every bad row
+/// of such a file was reported at line 1 (found by fuzzing). Same length,
+/// so byte offsets hold; a CR inside a quoted field is whitespace either way.
+fn lone_cr_as_lf(text: &str) -> Cow<'_, str> {
+    let lone = |(i, _): &(usize, &str)| !text[i + 1..].starts_with('\n');
+    if !text.match_indices('\r').any(|m| lone(&m)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (i, _) in text.match_indices('\r').filter(lone) {
+        out.push_str(&text[copied..i]);
+        out.push('\n');
+        copied = i + 1;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
