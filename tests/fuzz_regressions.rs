@@ -6,7 +6,7 @@ use bulletin::deliver::parse_csv;
 use bulletin::items::{Details, sanitize};
 use bulletin::sources::parse_feed;
 
-use crate::common::repo;
+use crate::common::{Project, repo};
 
 /// The sanitiser's `<a>` tags, as (start tags, end tags).
 fn links(html: &str) -> (usize, usize) {
@@ -58,6 +58,35 @@ fn a_summary_link_never_takes_the_scheme_of_the_item_link() {
         let draft = parse_feed(feed.as_bytes(), None, None).unwrap().remove(0);
         let item = draft.into_item("feed", Details::News, 100);
         assert_eq!(item.summary_html, "more b", "{link}");
+    }
+}
+
+/// `config` target: a `date_format` chrono cannot show a date with (an
+/// unknown `%=`, a time's `%H`) passed `check`, and `run` panicked when it
+/// wrote the first date, with an edition recorded. Now the config is
+/// refused, with the place, before anything is done.
+#[test]
+fn a_date_format_that_cannot_show_a_date_is_refused_where_it_is_written() {
+    for format in ["%e %= %Y", "%d/%m/%Y %H:%M"] {
+        let project = Project::bundled();
+        let config = project.read("config.toml").replacen(
+            "date_format = \"%d/%m/%Y\"",
+            &format!("date_format = \"{format}\""),
+            1,
+        );
+        project.write("config.toml", &config);
+        let offset = config.find(&format!("\"{format}\"")).unwrap();
+        let line = config[..offset].matches('\n').count() + 1;
+        let column = offset - config[..offset].rfind('\n').unwrap();
+        let run = project.run(&["run", "--date", "2026-11-23"]);
+        run.assert_code(1);
+        let expected =
+            format!("config.toml:{line}:{column}: site.date_format: {format:?} cannot show a date");
+        assert!(run.stderr.contains(&expected), "{}", run.stderr);
+        assert!(
+            !project.path("bulletin.sqlite").exists(),
+            "nothing is done with a bad config"
+        );
     }
 }
 
