@@ -90,20 +90,29 @@ fn a_date_format_that_cannot_show_a_date_is_refused_where_it_is_written() {
     }
 }
 
-/// `subscribers_csv` target: with lone CRs for line ends (old Mac
-/// exports), every bad row was reported at line 1.
+/// `subscribers_csv` target: the CSV reader's own line numbers are wrong
+/// with lone CRs for line ends (old Mac exports: every row line 1), with
+/// CRLF (Windows exports: each row one line early) and after a blank line.
+/// Each bad row is now reported at its own line, whatever the line ends.
 #[test]
-fn bad_rows_of_a_csv_with_cr_line_ends_are_reported_at_their_lines() {
+fn bad_rows_are_reported_at_their_lines_whatever_the_line_ends() {
     let config = Config::from_file(&repo().join("config.toml")).unwrap();
-    let csv = "email,name,organisation,organisation_type,country,newsletters,consent_date\r\
-               ok@example.de,Ok,Org,company,DE,about-japan,2025-01-01\r\
-               not-an-address,X,Org,company,DE,about-japan,2025-01-01\r\
-               b@example.de,X,Org,company,ZZ,about-japan,2025-01-01\r";
-    let (good, bad) = parse_csv(&config, csv).unwrap();
-    assert_eq!(good.len(), 1);
-    let lines: Vec<u64> = bad.iter().map(|row| row.line).collect();
-    assert_eq!(lines, [3, 4], "{bad:?}");
-    // The fuzzer's input: a one-field record between a CR and an LF.
+    let rows = [
+        "email,name,organisation,organisation_type,country,newsletters,consent_date",
+        "ok@example.de,Ok,Org,company,DE,about-japan,2025-01-01",
+        "not-an-address,X,Org,company,DE,about-japan,2025-01-01",
+        "",
+        "b@example.de,X,Org,company,ZZ,about-japan,2025-01-01",
+        "c@example.de,X",
+    ];
+    for end in ["\n", "\r\n", "\r"] {
+        let (good, bad) = parse_csv(&config, &rows.join(end)).unwrap();
+        assert_eq!(good.len(), 1, "{end:?}");
+        let lines: Vec<u64> = bad.iter().map(|row| row.line).collect();
+        assert_eq!(lines, [3, 5, 6], "{end:?}: {bad:?}");
+        assert_eq!(bad[2].reason, "2 field(s); the header has 7");
+    }
+    // The fuzzer's first input: a one-field record between a CR and an LF.
     let csv = "email,n,newsletters,consent_date,country,organisation_type,-\r\0\n";
     let (_, bad) = parse_csv(&config, csv).unwrap();
     assert_eq!(bad.len(), 1);

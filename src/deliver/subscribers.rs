@@ -1,8 +1,6 @@
 //! Subscribers: who they are, read from a CSV file, and who may receive
 //! which newsletter.
 
-use std::borrow::Cow;
-
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +74,6 @@ struct Row {
 
 /// Parses a subscriber CSV: the good rows, and each bad row with its line.
 pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<RowError>), String> {
-    let text = lone_cr_as_lf(text);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -99,43 +96,77 @@ pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<Ro
     }
     let mut good = Vec::new();
     let mut bad = Vec::new();
+    let mut lines = Lines {
+        text: text.as_bytes(),
+        at: 0,
+        line: 1,
+    };
     for record in reader.records() {
-        let (line, parsed) = match record {
+        let (position, parsed) = match record {
             Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line());
                 let row = record
                     .deserialize::<Row>(Some(&headers))
                     .map_err(|e| e.to_string());
-                (line, row.and_then(|row| subscriber(config, row)))
+                (
+                    record.position().cloned(),
+                    row.and_then(|row| subscriber(config, row)),
+                )
             }
-            Err(e) => (e.position().map_or(0, |p| p.line()), Err(e.to_string())),
+            Err(e) => (e.position().cloned(), Err(record_error(&e))),
         };
         match parsed {
             Ok(subscriber) => good.push(subscriber),
-            Err(reason) => bad.push(RowError { line, reason }),
+            Err(reason) => bad.push(RowError {
+                line: position.map_or(0, |p| lines.of(p.byte())),
+                reason,
+            }),
         }
     }
     Ok((good, bad))
 }
 
-/// Line ends written as a lone CR (old Mac exports) made LF. The CSV reader
-/// ends a record at either, but counts lines by LF only, so every bad row
-/// of such a file was reported at line 1 (found by fuzzing). Same length,
-/// so byte offsets hold; a CR inside a quoted field is whitespace either way.
-fn lone_cr_as_lf(text: &str) -> Cow<'_, str> {
-    let lone = |(i, _): &(usize, &str)| !text[i + 1..].starts_with('\n');
-    if !text.match_indices('\r').any(|m| lone(&m)) {
-        return Cow::Borrowed(text);
+/// Line numbers from the byte offsets of records. The CSV reader's own are
+/// wrong for CRLF files (each row one line early: it reads the LF of a CRLF
+/// with the next record, rust-csv#395), for lone-CR files (all line 1) and
+/// after a blank line (rust-csv#208); found by fuzzing. Rows come in order,
+/// so counting goes on from the last one.
+struct Lines<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    /// The line of a record the reader places at `byte`: any line ends
+    /// there are the previous record's (CRLF counts once).
+    fn of(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte).map_or(self.text.len(), |b| b.min(self.text.len()));
+        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        while self.at < start {
+            let ends_line = match self.text[self.at] {
+                b'\n' => true,
+                b'\r' => self.text.get(self.at + 1) != Some(&b'\n'),
+                _ => false,
+            };
+            self.line += u64::from(ends_line);
+            self.at += 1;
+        }
+        self.line
     }
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for (i, _) in text.match_indices('\r').filter(lone) {
-        out.push_str(&text[copied..i]);
-        out.push('\n');
-        copied = i + 1;
+}
+
+/// Why the reader refused a record, without its line number (see [`Lines`]).
+fn record_error(error: &csv::Error) -> String {
+    match error.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("{len} field(s); the header has {expected_len}")
+        }
+        _ => error.to_string(),
     }
-    out.push_str(&text[copied..]);
-    Cow::Owned(out)
 }
 
 fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
