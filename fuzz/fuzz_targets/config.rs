@@ -21,7 +21,7 @@ fuzz_target!(|bytes: &[u8]| {
             assert!(
                 write!(shown, "{}", date.format(config.site.date_format.get_ref())).is_ok(),
                 "date_format {:?} cannot show a date",
-                config.site.date_format
+                config.site.date_format.get_ref()
             );
         }
         Err(error) => check_error(&error, &text),
