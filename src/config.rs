@@ -52,7 +52,7 @@ pub struct Site {
     pub base_url: Spanned<String>,
     /// chrono format for dates shown to readers; default `%d/%m/%Y`.
     #[serde(default = "default_date_format")]
-    pub date_format: String,
+    pub date_format: Spanned<String>,
     /// Folder editions are written to; default `out`.
     #[serde(default = "default_out_dir")]
     pub out_dir: PathBuf,
@@ -472,6 +472,17 @@ impl Source {
 
 type Invalid = (std::ops::Range<usize>, String, String);
 
+/// Whether a chrono `format` can show a date. chrono finds out that a
+/// specifier is unknown (`%=`) or wants what a date has not (`%H`, `%z`)
+/// only when a date is written, where `to_string` panics: `bulletin check`
+/// passed such a config, and `bulletin run` panicked with an edition
+/// recorded and its files unwritten (found by fuzzing).
+fn shows_a_date(format: &str) -> bool {
+    use std::fmt::Write;
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("a valid date");
+    write!(String::new(), "{}", date.format(format)).is_ok()
+}
+
 fn validate_mail(mail: &Mail) -> Result<(), Invalid> {
     let mailbox = |value: &Spanned<String>, field: &str| {
         value
@@ -504,8 +515,8 @@ fn validate_mail(mail: &Mail) -> Result<(), Invalid> {
     }
 }
 
-fn default_date_format() -> String {
-    "%d/%m/%Y".into()
+fn default_date_format() -> Spanned<String> {
+    Spanned::new(0..0, "%d/%m/%Y".into())
 }
 fn default_out_dir() -> PathBuf {
     "out".into()
@@ -632,6 +643,17 @@ impl Config {
                     format!("{:?} is not an absolute http(s) URL", base.get_ref()),
                 ));
             }
+        }
+        let date_format = &self.site.date_format;
+        if !shows_a_date(date_format.get_ref()) {
+            return Err((
+                date_format.span(),
+                "site.date_format".into(),
+                format!(
+                    "{:?} cannot show a date; use date specifiers such as %d, %m, %Y, %B (no times, no time zones)",
+                    date_format.get_ref()
+                ),
+            ));
         }
         for (i, newsletter) in self.newsletters.iter().enumerate() {
             let id = &newsletter.id;
@@ -772,7 +794,7 @@ newsletters = ["news"]
     #[test]
     fn parses_minimal_config_with_defaults() {
         let config = parse(MINIMAL).unwrap();
-        assert_eq!(config.site.date_format, "%d/%m/%Y");
+        assert_eq!(config.site.date_format.get_ref(), "%d/%m/%Y");
         assert_eq!(config.fetch.concurrency, 4);
         assert_eq!(config.newsletters[0].window_days, 7);
         assert_eq!(

@@ -9,6 +9,7 @@ mod config_errors;
 mod corpus;
 mod deliver;
 mod fetching;
+mod fuzz_regressions;
 mod hostile;
 mod http_sources;
 mod items;

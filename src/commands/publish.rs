@@ -218,7 +218,7 @@ fn write_archive(config: &Config, store: &Store) -> Result<()> {
                 .iter()
                 .map(|e| ArchiveEntry {
                     number: e.number,
-                    date: e.date.format(&config.site.date_format).to_string(),
+                    date: e.date.format(config.site.date_format.get_ref()).to_string(),
                     items: e.items,
                     html: format!("{prefix}{}", e.html_path),
                     text: format!("{prefix}{}", e.text_path),
@@ -286,7 +286,7 @@ fn feed_entries(
                 title: format!(
                     "{newsletter} No. {} — {}",
                     record.number,
-                    record.date.format(&config.site.date_format)
+                    record.date.format(config.site.date_format.get_ref())
                 ),
                 url: format!("{base}{}", record.html_path),
                 updated: record.built_at.to_rfc3339(),

@@ -96,23 +96,77 @@ pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<Ro
     }
     let mut good = Vec::new();
     let mut bad = Vec::new();
+    let mut lines = Lines {
+        text: text.as_bytes(),
+        at: 0,
+        line: 1,
+    };
     for record in reader.records() {
-        let (line, parsed) = match record {
+        let (position, parsed) = match record {
             Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line());
                 let row = record
                     .deserialize::<Row>(Some(&headers))
                     .map_err(|e| e.to_string());
-                (line, row.and_then(|row| subscriber(config, row)))
+                (
+                    record.position().cloned(),
+                    row.and_then(|row| subscriber(config, row)),
+                )
             }
-            Err(e) => (e.position().map_or(0, |p| p.line()), Err(e.to_string())),
+            Err(e) => (e.position().cloned(), Err(record_error(&e))),
         };
         match parsed {
             Ok(subscriber) => good.push(subscriber),
-            Err(reason) => bad.push(RowError { line, reason }),
+            Err(reason) => bad.push(RowError {
+                line: position.map_or(0, |p| lines.of(p.byte())),
+                reason,
+            }),
         }
     }
     Ok((good, bad))
+}
+
+/// Line numbers from the byte offsets of records. The CSV reader's own are
+/// wrong for CRLF files (each row one line early: it reads the LF of a CRLF
+/// with the next record, rust-csv#395), for lone-CR files (all line 1) and
+/// after a blank line (rust-csv#208); found by fuzzing. Rows come in order,
+/// so counting goes on from the last one.
+struct Lines<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    /// The line of a record the reader places at `byte`: any line ends
+    /// there are the previous record's (CRLF counts once).
+    fn of(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte).map_or(self.text.len(), |b| b.min(self.text.len()));
+        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        while self.at < start {
+            let ends_line = match self.text[self.at] {
+                b'\n' => true,
+                b'\r' => self.text.get(self.at + 1) != Some(&b'\n'),
+                _ => false,
+            };
+            self.line += u64::from(ends_line);
+            self.at += 1;
+        }
+        self.line
+    }
+}
+
+/// Why the reader refused a record, without its line number (see [`Lines`]).
+fn record_error(error: &csv::Error) -> String {
+    match error.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("{len} field(s); the header has {expected_len}")
+        }
+        _ => error.to_string(),
+    }
 }
 
 fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {

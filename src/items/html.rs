@@ -35,7 +35,13 @@ const DROP_WITH_CONTENT: &[&str] = &["script", "style", "iframe", "object", "nos
 /// Sanitises feed HTML: only [`TAGS`], only `href` on links, only http(s)
 /// and mailto URLs, relative links made absolute against `base`, tracking
 /// parameters dropped from links.
+///
+/// Only an http(s) `base` is used. ammonia checks the scheme of a URL as
+/// written, not of the one it makes absolute against `base`, and `base` is
+/// the item's link, which the feed sets: a `javascript:` link would turn
+/// `<a href="#more">` into a `javascript:` link (found by fuzzing).
 pub fn sanitize(html: &str, base: Option<&url::Url>) -> String {
+    let base = base.filter(|b| matches!(b.scheme(), "http" | "https"));
     let mut builder = Builder::empty();
     builder
         .tags(TAGS.iter().copied().collect())
@@ -64,8 +70,13 @@ pub fn sanitize(html: &str, base: Option<&url::Url>) -> String {
 
 /// A link whose URL the sanitiser removed (`javascript:`, a relative URL
 /// with no base) is no link: keep its text, drop the `<a>`. The sanitiser's
-/// output writes such a tag exactly as `<a rel="noopener noreferrer">`, and
-/// never nests links.
+/// output writes such a tag exactly as `<a rel="noopener noreferrer">`.
+///
+/// Links can nest: the HTML parser leaves an `<a>` inside another when the
+/// first one's content is nested deep enough (`<a><ul><li><ol><ul><li><ul>
+/// <li><ul><a>`, found by fuzzing). So each `</a>` goes with its own start
+/// tag, and only a dead link's is dropped; otherwise a stray `</a>` is left
+/// in the mail, or a live link loses its end.
 fn unwrap_dead_links(html: &str) -> String {
     const DEAD: &str = "<a rel=\"noopener noreferrer\">";
     if !html.contains(DEAD) {
@@ -73,21 +84,30 @@ fn unwrap_dead_links(html: &str) -> String {
     }
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
-    let mut in_dead_link = false;
+    // The links open at this point: whether each one is dead.
+    let mut open: Vec<bool> = Vec::new();
     while let Some(start) = rest.find('<') {
         out.push_str(&rest[..start]);
         rest = &rest[start..];
-        if rest.starts_with(DEAD) {
-            in_dead_link = true;
-            rest = &rest[DEAD.len()..];
-        } else if in_dead_link && rest.starts_with("</a>") {
-            in_dead_link = false;
-            rest = &rest[4..];
-        } else {
-            let end = rest.find('>').map_or(rest.len(), |e| e + 1);
-            out.push_str(&rest[..end]);
-            rest = &rest[end..];
+        let end = rest.find('>').map_or(rest.len(), |e| e + 1);
+        let tag = &rest[..end];
+        let dead = match tag {
+            DEAD => {
+                open.push(true);
+                true
+            }
+            "</a>" => open.pop().unwrap_or(false),
+            _ => {
+                if tag.starts_with("<a ") {
+                    open.push(false);
+                }
+                false
+            }
+        };
+        if !dead {
+            out.push_str(tag);
         }
+        rest = &rest[end..];
     }
     out.push_str(rest);
     out

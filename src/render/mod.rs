@@ -39,7 +39,7 @@ pub fn subject(edition: &Edition, site: &Site) -> String {
         "{} No. {} — {}",
         edition.newsletter.title,
         edition.number,
-        edition.date.format(&site.date_format)
+        edition.date.format(site.date_format.get_ref())
     )
 }
 
@@ -60,7 +60,7 @@ pub const UNSUBSCRIBE_URL: &str = "\u{E000}unsubscribe\u{E000}";
 
 pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<Rendered, askama::Error> {
     let newsletter = edition.newsletter;
-    let date = edition.date.format(&site.date_format).to_string();
+    let date = edition.date.format(site.date_format.get_ref()).to_string();
     let subject = subject(edition, site);
     let number = format!("No. {}", edition.number);
     let audience_note = match newsletter.audience {
@@ -157,7 +157,7 @@ struct ItemView<'a> {
 
 impl<'a> ItemView<'a> {
     fn new(item: &'a Item, site: &Site) -> ItemView<'a> {
-        let day = |date: NaiveDate| date.format(&site.date_format).to_string();
+        let day = |date: NaiveDate| date.format(site.date_format.get_ref()).to_string();
         let meta = match &item.details {
             Details::Event { start, end, place } if start == end => vec![place.clone(), day(*start)],
             Details::Event { start, end, place } => {
