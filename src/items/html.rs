@@ -1,6 +1,7 @@
 //! Untrusted feed HTML made safe for a mail, and turned into plain text.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use ammonia::{Builder, UrlRelative};
@@ -36,6 +37,26 @@ const DROP_WITH_CONTENT: &[&str] = &["script", "style", "iframe", "object", "nos
 /// and mailto URLs, relative links made absolute against `base`, tracking
 /// parameters dropped from links.
 pub fn sanitize(html: &str, base: Option<&url::Url>) -> String {
+    BASE.with_borrow_mut(|current| current.clone_from(&base.cloned()));
+    let cleaned = match base {
+        Some(_) => WITH_BASE.with(|builder| builder.clean(html).to_string()),
+        None => WITHOUT_BASE.with(|builder| builder.clean(html).to_string()),
+    };
+    unwrap_dead_links(cleaned.trim())
+}
+
+thread_local! {
+    /// The sanitisers, built once per thread: building one costs more than
+    /// cleaning a summary. They differ only in what becomes of a relative
+    /// link: made absolute against [`BASE`], or dropped.
+    static WITH_BASE: Builder<'static> = sanitiser(UrlRelative::Custom(Box::new(absolute)));
+    static WITHOUT_BASE: Builder<'static> = sanitiser(UrlRelative::Deny);
+    /// The base of the HTML [`sanitize`] is cleaning: the sanitisers'
+    /// callbacks are built once, and read it here.
+    static BASE: RefCell<Option<url::Url>> = const { RefCell::new(None) };
+}
+
+fn sanitiser(url_relative: UrlRelative<'static>) -> Builder<'static> {
     let mut builder = Builder::empty();
     builder
         .tags(TAGS.iter().copied().collect())
@@ -44,22 +65,27 @@ pub fn sanitize(html: &str, base: Option<&url::Url>) -> String {
         .tag_attributes(HashMap::from([("a", HashSet::from(["href"]))]))
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .link_rel(Some("noopener noreferrer"))
-        .url_relative(match base {
-            Some(base) => UrlRelative::RewriteWithBase(base.clone()),
-            None => UrlRelative::Deny,
-        })
-        .attribute_filter({
-            let base = base.cloned();
-            move |_, attribute, value| match attribute {
-                "href" => {
-                    let absolute = base.as_ref().and_then(|b| b.join(value).ok());
-                    let absolute = absolute.as_ref().map_or(value, url::Url::as_str);
-                    Some(canonical_link(absolute).map_or(Cow::Borrowed(value), Cow::Owned))
-                }
-                _ => Some(Cow::Borrowed(value)),
-            }
+        .url_relative(url_relative)
+        .attribute_filter(|_, attribute, value| match attribute {
+            "href" => Some(canonical_href(value)),
+            _ => Some(Cow::Borrowed(value)),
         });
-    unwrap_dead_links(builder.clean(html).to_string().trim())
+    builder
+}
+
+/// A relative URL made absolute against [`BASE`], as ammonia's
+/// `UrlRelative::RewriteWithBase` does; `None` drops it.
+fn absolute(url: &str) -> Option<Cow<'_, str>> {
+    BASE.with_borrow(|base| base.as_ref()?.join(url).ok())
+        .map(|absolute| Cow::Owned(absolute.into()))
+}
+
+/// A link's URL made absolute against [`BASE`], without tracking parameters;
+/// as it was when that cannot be done.
+fn canonical_href(value: &str) -> Cow<'_, str> {
+    let absolute = BASE.with_borrow(|base| base.as_ref().and_then(|b| b.join(value).ok()));
+    let absolute = absolute.as_ref().map_or(value, url::Url::as_str);
+    canonical_link(absolute).map_or(Cow::Borrowed(value), Cow::Owned)
 }
 
 /// A link whose URL the sanitiser removed (`javascript:`, a relative URL
