@@ -45,13 +45,14 @@ impl Store {
         reports: &[SourceReport],
         now: DateTime<Utc>,
     ) -> Result<Vec<Upsert>> {
+        let now = now.to_rfc3339();
         self.write(|tx| {
             let outcomes = items
                 .iter()
-                .map(|item| upsert(tx, item, now))
+                .map(|item| upsert(tx, item, &now))
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             for report in reports {
-                record_fetch(tx, report, now)?;
+                record_fetch(tx, report, &now)?;
             }
             Ok(outcomes)
         })
@@ -104,42 +105,44 @@ impl Store {
     }
 }
 
-fn upsert(tx: &Transaction, item: &Item, now: DateTime<Utc>) -> rusqlite::Result<Upsert> {
-    let hash = content_hash(item);
+/// Stores one item; `now` is the fetch's time in RFC 3339. The statements
+/// are prepared once per connection: a fetch stores thousands of items.
+fn upsert(tx: &Transaction, item: &Item, now: &str) -> rusqlite::Result<Upsert> {
+    let body = to_json(item);
+    let hash = content_hash(item, &body);
     let existing: Option<(String, String)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id, content_hash FROM items WHERE id = ?1 UNION ALL
              SELECT id, content_hash FROM items WHERE link = ?2 AND link <> '' LIMIT 1",
-            params![item.id, item.link],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        )?
+        .query_row(params![item.id, item.link], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    let now = now.to_rfc3339();
     Ok(match existing {
         None => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO items (id, link, source, first_seen, last_seen, content_hash, body)
                  VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
-                params![item.id, item.link, item.source, now, hash, to_json(item)],
-            )?;
+            )?
+            .execute(params![item.id, item.link, item.source, now, hash, body])?;
             Upsert::New
         }
         Some((id, stored)) if id == item.id && stored != hash => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE items SET link = ?2, content_hash = ?3, body = ?4, last_seen = ?5 WHERE id = ?1",
-                params![id, item.link, hash, to_json(item), now],
-            )?;
+            )?
+            .execute(params![id, item.link, hash, body, now])?;
             Upsert::Updated
         }
         Some((id, _)) => {
-            tx.execute("UPDATE items SET last_seen = ?2 WHERE id = ?1", params![id, now])?;
+            tx.prepare_cached("UPDATE items SET last_seen = ?2 WHERE id = ?1")?
+                .execute(params![id, now])?;
             Upsert::Unchanged
         }
     })
 }
 
 /// One source's fetch; validators survive a 304 and a failure.
-fn record_fetch(tx: &Transaction, report: &SourceReport, now: DateTime<Utc>) -> rusqlite::Result<()> {
+fn record_fetch(tx: &Transaction, report: &SourceReport, now: &str) -> rusqlite::Result<()> {
     let errors = report.errors().join("; ");
     let (status, items, validators) = match &report.outcome {
         Outcome::Read {
@@ -166,7 +169,7 @@ fn record_fetch(tx: &Transaction, report: &SourceReport, now: DateTime<Utc>) -> 
             report.name,
             validators.and_then(|v| v.etag.clone()),
             validators.and_then(|v| v.last_modified.clone()),
-            now.to_rfc3339(),
+            now,
             status,
             Some(errors.as_str()).filter(|e| !e.is_empty()),
             items,
@@ -178,10 +181,18 @@ fn record_fetch(tx: &Transaction, report: &SourceReport, now: DateTime<Utc>) -> 
     Ok(())
 }
 
-/// What makes an item "changed": everything but which other feeds carried it.
-fn content_hash(item: &Item) -> String {
-    let mut bare = item.clone();
-    bare.also_in.clear();
-    let digest = Sha256::digest(to_json(&bare).as_bytes());
+/// What makes an item "changed": everything but which other feeds carried
+/// it. `body` is the item as stored, which is the item without them when
+/// it has none (they are not serialised then).
+fn content_hash(item: &Item, body: &str) -> String {
+    let digest = if item.also_in.is_empty() {
+        Sha256::digest(body.as_bytes())
+    } else {
+        let bare = Item {
+            also_in: Vec::new(),
+            ..item.clone()
+        };
+        Sha256::digest(to_json(&bare).as_bytes())
+    };
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
