@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use super::deliver::{EXIT_UNDELIVERED, progress, send_one};
 use super::fetch::fetch_into;
 use super::{Clock, EXIT_OK, classified, exit_code, open_for_writing};
-use crate::classify::{Classified, classify};
+use crate::classify::{Classified, Classifier};
 use crate::config::{Config, Empty, Newsletter};
 use crate::deliver::SendOptions;
 use crate::editions::{Edition, assemble, is_scheduled, restore};
@@ -54,7 +54,8 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     let (_lock, mut store) = open_for_writing(config)?;
     let reports = fetch_into(config, &mut store, clock)?;
     // No items at all is no error here: every edition is then empty.
-    let items = classify(config, store.items()?);
+    let classifier = Classifier::new(config);
+    let items = store.items_with(|item| classifier.classify(item))?;
     for newsletter in &config.newsletters {
         let id = newsletter.id.get_ref();
         let editions = store.editions(Some(id))?;
