@@ -60,29 +60,26 @@ impl Store {
 
     /// Every stored item, oldest first seen first.
     pub fn items(&self) -> Result<Vec<Item>> {
-        self.items_with(|item| item)
+        self.items_with(Some)
     }
 
     /// Every stored item, oldest first seen first, made a `T` by `each` as
-    /// it is read: the items are the bulk of a run's memory, and are never
-    /// all held twice (as stored text and as items, or as items and as `T`s).
-    pub fn items_with<T>(&self, mut each: impl FnMut(Item) -> T) -> Result<Vec<T>> {
-        let count: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM items", [], |row| row.get(0))
-            .map_err(|e| self.error(e))?;
+    /// it is read, or left out when `each` gives `None`: the items are the
+    /// bulk of a run's memory, and are never all held twice (as stored text
+    /// and as items, or as items and as `T`s).
+    pub fn items_with<T>(&self, mut each: impl FnMut(Item) -> Option<T>) -> Result<Vec<T>> {
         let mut statement = self
             .conn
             .prepare_cached("SELECT body FROM items ORDER BY first_seen, id")
             .map_err(|e| self.error(e))?;
         let mut rows = statement.query([]).map_err(|e| self.error(e))?;
-        let mut items = Vec::with_capacity(count as usize);
+        let mut items = Vec::new();
         while let Some(row) = rows.next().map_err(|e| self.error(e))? {
             let body = row
                 .get_ref(0)
                 .and_then(|v| Ok(v.as_str()?))
                 .map_err(|e| self.error(e))?;
-            items.push(each(self.decode_item(body)?));
+            items.extend(each(self.decode_item(body)?));
         }
         Ok(items)
     }
