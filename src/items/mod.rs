@@ -173,25 +173,38 @@ pub fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Merges items that are the same story (same id or same canonical link),
-/// keeping the first one seen: sources listed first in the config win.
-pub fn dedup(items: Vec<Item>) -> Vec<Item> {
-    let mut kept: Vec<Item> = Vec::with_capacity(items.len());
-    let mut by_key: HashMap<String, usize> = HashMap::new();
-    for item in items {
-        let existing = by_key.get(&item.id).or_else(|| by_key.get(&item.link)).copied();
+/// Items merged as they come: the same story (same id or same canonical
+/// link) is kept once, as first seen, so sources listed first in the config
+/// win.
+#[derive(Default)]
+pub struct Dedup {
+    kept: Vec<Item>,
+    /// Where each id and each link is in `kept`.
+    by_key: HashMap<String, usize>,
+}
+
+impl Dedup {
+    pub fn add(&mut self, item: Item) {
+        let existing = self
+            .by_key
+            .get(&item.id)
+            .or_else(|| self.by_key.get(&item.link))
+            .copied();
         match existing {
-            Some(index) => merge(&mut kept[index], item),
+            Some(index) => merge(&mut self.kept[index], item),
             None => {
-                by_key.insert(item.id.clone(), kept.len());
+                self.by_key.insert(item.id.clone(), self.kept.len());
                 if !item.link.is_empty() {
-                    by_key.insert(item.link.clone(), kept.len());
+                    self.by_key.insert(item.link.clone(), self.kept.len());
                 }
-                kept.push(item);
+                self.kept.push(item);
             }
         }
     }
-    kept
+
+    pub fn into_items(self) -> Vec<Item> {
+        self.kept
+    }
 }
 
 fn merge(into: &mut Item, other: Item) {
@@ -208,6 +221,12 @@ fn merge(into: &mut Item, other: Item) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dedup(items: Vec<Item>) -> Vec<Item> {
+        let mut dedup = Dedup::default();
+        items.into_iter().for_each(|item| dedup.add(item));
+        dedup.into_items()
+    }
 
     fn draft(guid: Option<&str>, link: &str) -> Draft {
         Draft {
