@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use ammonia::{Builder, UrlRelative};
 
 use super::link::canonical_link;
+use super::push_collapsed;
 
 /// Tags a summary may keep. No `img`: every remote image in a mail is a
 /// tracking pixel to its sender, and feeds' images are not ours to vouch for.
@@ -128,7 +129,7 @@ pub fn to_text(sanitised: &str) -> String {
     let mut raw = String::with_capacity(sanitised.len());
     let mut rest = sanitised;
     while let Some(start) = rest.find('<') {
-        raw.push_str(&decode_entities(&rest[..start]).replace('\n', " "));
+        push_decoded(&mut raw, &rest[..start]);
         let Some(end) = rest[start..].find('>') else {
             break;
         };
@@ -137,20 +138,49 @@ pub fn to_text(sanitised: &str) -> String {
         rest = &rest[start + end + 1..];
     }
     if !rest.contains('<') {
-        raw.push_str(&decode_entities(rest).replace('\n', " "));
+        push_decoded(&mut raw, rest);
     }
-    raw.split("\n\n")
-        .map(|paragraph| {
-            paragraph
-                .lines()
-                .map(super::collapse_whitespace)
-                .filter(|line| !line.is_empty())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .filter(|paragraph| !paragraph.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n\n")
+    let mut text = String::with_capacity(raw.len());
+    for paragraph in raw.split("\n\n") {
+        let mut first_line = true;
+        for line in paragraph.lines().filter(|line| !line.trim().is_empty()) {
+            if first_line {
+                first_line = false;
+                if !text.is_empty() {
+                    text.push_str("\n\n");
+                }
+            } else {
+                text.push('\n');
+            }
+            push_collapsed(&mut text, line);
+        }
+    }
+    text
+}
+
+/// Text of the sanitised markup, entities decoded and line breaks made
+/// spaces (only tags break lines).
+fn push_decoded(out: &mut String, text: &str) {
+    const ENTITIES: [(&str, char); 5] = [
+        ("&lt;", '<'),
+        ("&gt;", '>'),
+        ("&quot;", '"'),
+        ("&nbsp;", '\u{a0}'),
+        ("&amp;", '&'),
+    ];
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '\n']) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let (len, decoded) = match ENTITIES.iter().find(|(entity, _)| rest.starts_with(entity)) {
+            Some((entity, c)) => (entity.len(), *c),
+            None if rest.starts_with('\n') => (1, ' '),
+            None => (1, '&'),
+        };
+        out.push(decoded);
+        rest = &rest[len..];
+    }
+    out.push_str(rest);
 }
 
 /// What a tag becomes in plain text.
@@ -171,23 +201,22 @@ fn tag_break(tag: &str) -> &'static str {
 
 /// Text made safe inside HTML, attribute values included.
 pub fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn decode_entities(text: &str) -> Cow<'_, str> {
-    if !text.contains('&') {
-        return Cow::Borrowed(text);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        out.push_str(&text[copied..at]);
+        out.push_str(escaped);
+        copied = at + 1;
     }
-    Cow::Owned(
-        text.replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&nbsp;", "\u{a0}")
-            .replace("&amp;", "&"),
-    )
+    out.push_str(&text[copied..]);
+    out
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::hex::hex;
+
 pub use html::{escape_html, sanitize, to_text};
 pub use link::canonical_link;
 pub use teaser::teaser;
@@ -166,11 +168,23 @@ fn stable_id(source: &str, guid: Option<&str>, link: &str, title: &str) -> Strin
         None => format!("title\0{source}\0{title}"),
     };
     let digest = Sha256::digest(key.as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    hex(&digest[..8])
 }
 
 pub fn collapse_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    push_collapsed(&mut out, text);
+    out
+}
+
+/// `text`'s words, one space between each, added to `out`.
+fn push_collapsed(out: &mut String, text: &str) {
+    for (index, word) in text.split_whitespace().enumerate() {
+        if index > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
 }
 
 /// Items merged as they come: the same story (same id or same canonical

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, Location, Source};
+use crate::hex::hex;
 use crate::items::{Dedup, Details, Draft, Item};
 
 pub use feed::parse_feed;
@@ -257,9 +258,8 @@ fn file_validators<'a>(
         digest.update((bytes.len() as u64).to_le_bytes());
         digest.update(bytes);
     }
-    let hex: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Validators {
-        etag: Some(format!("sha256:{hex}")),
+        etag: Some(format!("sha256:{}", hex(&digest.finalize()))),
         ..Validators::default()
     }
 }

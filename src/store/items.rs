@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::{Result, Store, to_json};
+use crate::hex::hex;
 use crate::items::Item;
 use crate::sources::{Outcome, SourceReport, Validators};
 
@@ -212,5 +213,5 @@ fn content_hash(item: &Item, body: &str) -> String {
         };
         Sha256::digest(to_json(&bare).as_bytes())
     };
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&digest)
 }
