@@ -68,21 +68,30 @@ impl Store {
     /// it is read, or left out when `each` gives `None`: the items are the
     /// bulk of a run's memory, and are never all held twice (as stored text
     /// and as items, or as items and as `T`s).
+    ///
+    /// The rows are read as they lie and the `T`s sorted after: SQLite
+    /// would sort the bodies themselves, spilling them to a temporary file.
     pub fn items_with<T>(&self, mut each: impl FnMut(Item) -> Option<T>) -> Result<Vec<T>> {
         let mut statement = self
             .conn
-            .prepare_cached("SELECT body FROM items ORDER BY first_seen, id")
+            .prepare_cached("SELECT first_seen, id, body FROM items")
             .map_err(|e| self.error(e))?;
         let mut rows = statement.query([]).map_err(|e| self.error(e))?;
         let mut items = Vec::new();
         while let Some(row) = rows.next().map_err(|e| self.error(e))? {
             let body = row
-                .get_ref(0)
+                .get_ref(2)
                 .and_then(|v| Ok(v.as_str()?))
                 .map_err(|e| self.error(e))?;
-            items.extend(each(self.decode_item(body)?));
+            if let Some(item) = each(self.decode_item(body)?) {
+                let first_seen: String = row.get(0).map_err(|e| self.error(e))?;
+                let id: String = row.get(1).map_err(|e| self.error(e))?;
+                items.push((first_seen, id, item));
+            }
         }
-        Ok(items)
+        // As SQLite orders text: byte by byte.
+        items.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        Ok(items.into_iter().map(|(_, _, item)| item).collect())
     }
 
     /// How every source fetched so far is doing.
