@@ -197,23 +197,41 @@ pub struct Dedup {
     by_key: HashMap<String, usize>,
 }
 
+/// What [`Dedup::add`] did with an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// Kept, last of [`Dedup::items`].
+    New,
+    /// Merged into one kept before.
+    Merged,
+}
+
 impl Dedup {
-    pub fn add(&mut self, item: Item) {
+    pub fn add(&mut self, item: Item) -> Added {
         let existing = self
             .by_key
             .get(&item.id)
             .or_else(|| self.by_key.get(&item.link))
             .copied();
         match existing {
-            Some(index) => merge(&mut self.kept[index], item),
+            Some(index) => {
+                merge(&mut self.kept[index], item);
+                Added::Merged
+            }
             None => {
                 self.by_key.insert(item.id.clone(), self.kept.len());
                 if !item.link.is_empty() {
                     self.by_key.insert(item.link.clone(), self.kept.len());
                 }
                 self.kept.push(item);
+                Added::New
             }
         }
+    }
+
+    /// The items kept so far, in the order they came.
+    pub fn items(&self) -> &[Item] {
+        &self.kept
     }
 
     pub fn into_items(self) -> Vec<Item> {
@@ -238,7 +256,9 @@ mod tests {
 
     fn dedup(items: Vec<Item>) -> Vec<Item> {
         let mut dedup = Dedup::default();
-        items.into_iter().for_each(|item| dedup.add(item));
+        for item in items {
+            dedup.add(item);
+        }
         dedup.into_items()
     }
 

@@ -77,45 +77,56 @@ pub enum Network {
     FilesOnly,
 }
 
-/// Reads every source: HTTP feeds concurrently (conditionally, with the
-/// validators `known` from the last fetch, by source name), then every
-/// source's items, on as many threads as there are cores.
+/// Reads every source, deduplicating the items: see [`read_sources`].
 pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validators>) -> Ingest {
     let mut items = Dedup::default();
     let mut reports = Vec::new();
+    read_sources(config, network, known, |report, source_items| {
+        for item in source_items {
+            items.add(item);
+        }
+        reports.push(report);
+    });
+    Ingest {
+        items: items.into_items(),
+        reports,
+    }
+}
+
+/// Reads every source: HTTP feeds concurrently (conditionally, with the
+/// validators `known` from the last fetch, by source name), then every
+/// source's items, on as many threads as there are cores. Each source's
+/// report and items go to `each` as soon as they are read, in config order.
+pub fn read_sources(
+    config: &Config,
+    network: Network,
+    known: &HashMap<String, Validators>,
+    mut each: impl FnMut(SourceReport, Vec<Item>),
+) {
     let read = |(source, job)| (source, read_source(source, job, config, known.get(source.name())));
     map_in_order(
         jobs(config, network, known),
         read,
         |(source, read): (&Source, _)| {
-            let outcome = match read {
-                Ok(Read::Items(source_items, errors, validators)) => {
+            let (outcome, items) = match read {
+                Ok(Read::Items(items, errors, validators)) => {
                     let outcome = Outcome::Read {
-                        items: source_items.len(),
+                        items: items.len(),
                         errors,
                         validators,
                     };
-                    // Each item is copied here, on this thread: glibc gives every
-                    // thread its own arena, and items a worker made would hold its
-                    // arena grown until the run ends, beside this thread's.
-                    for item in &source_items {
-                        items.add(item.clone());
-                    }
-                    outcome
+                    // Copied here, on this thread: glibc gives every thread its
+                    // own arena, and items a worker made would hold its arena
+                    // grown until the run ends, beside this thread's.
+                    (outcome, items.to_vec())
                 }
-                Ok(Read::NotModified) => Outcome::NotModified,
-                Err(reason) => Outcome::Failed(reason),
+                Ok(Read::NotModified) => (Outcome::NotModified, Vec::new()),
+                Err(reason) => (Outcome::Failed(reason), Vec::new()),
             };
-            reports.push(SourceReport {
-                name: source.name().to_string(),
-                outcome,
-            });
+            let name = source.name().to_string();
+            each(SourceReport { name, outcome }, items);
         },
     );
-    Ingest {
-        items: items.into_items(),
-        reports,
-    }
 }
 
 /// What there is to read of each source, in config order. The HTTP feeds

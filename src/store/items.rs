@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Result, Store, to_json};
 use crate::hex::hex;
-use crate::items::Item;
+use crate::items::{Added, Dedup, Item};
 use crate::sources::{Outcome, SourceReport, Validators};
 
 /// How a source's fetches went, for `bulletin feeds`.
@@ -34,28 +34,48 @@ pub enum Upsert {
     Unchanged,
 }
 
+/// A fetch, as stored: each source's report, and the items (deduplicated)
+/// with what storing each did.
+pub struct SavedFetch {
+    pub reports: Vec<SourceReport>,
+    pub items: Vec<Item>,
+    pub outcomes: Vec<Upsert>,
+}
+
 impl Store {
-    /// Records one fetch in one transaction: the items (new ones inserted,
-    /// changed ones updated in place, the rest marked as seen; an item stored
-    /// under another id with the same link is that item) and each source's
-    /// outcome with its cache validators. Items and validators commit
-    /// together, so a 304 never hides items that were not stored.
+    /// Records one fetch in one transaction: the items (the same story from
+    /// several sources merged into the first; new ones inserted, changed
+    /// ones updated in place, the rest marked as seen; an item stored under
+    /// another id with the same link is that item) and each source's outcome
+    /// with its cache validators. Items and validators commit together, so
+    /// a 304 never hides items that were not stored.
+    ///
+    /// `read` reads the sources, giving their items to the [`FetchRecord`]
+    /// as they come, and returns their reports.
     pub fn save_fetch(
         &mut self,
-        items: &[Item],
-        reports: &[SourceReport],
         now: DateTime<Utc>,
-    ) -> Result<Vec<Upsert>> {
+        read: impl FnOnce(&mut FetchRecord) -> Vec<SourceReport>,
+    ) -> Result<SavedFetch> {
         let now = now.to_rfc3339();
         self.write(|tx| {
-            let outcomes = items
-                .iter()
-                .map(|item| upsert(tx, item, &now))
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            for report in reports {
+            tx.execute_batch("SAVEPOINT streamed")?;
+            let mut record = FetchRecord {
+                tx,
+                now: &now,
+                items: Dedup::default(),
+                streamed: Streamed::Writing(Vec::new()),
+            };
+            let reports = read(&mut record);
+            let (items, outcomes) = record.finish()?;
+            for report in &reports {
                 record_fetch(tx, report, &now)?;
             }
-            Ok(outcomes)
+            Ok(SavedFetch {
+                reports,
+                items,
+                outcomes,
+            })
         })
     }
 
@@ -130,6 +150,65 @@ impl Store {
             },
         )?;
         Ok(rows.into_iter().collect())
+    }
+}
+
+/// The items of a fetch being stored. Each one is stored as it comes, while
+/// the next sources are still being read: the same writes, in the same
+/// order, as storing them all at the end, as long as no item changes after
+/// it is stored. When one does (a later source carries the same story,
+/// merged into it), those writes are undone and all are stored at the end.
+pub struct FetchRecord<'a> {
+    tx: &'a Transaction<'a>,
+    now: &'a str,
+    items: Dedup,
+    streamed: Streamed,
+}
+
+/// How storing the items as they come went.
+enum Streamed {
+    /// What storing each kept item did, so far.
+    Writing(Vec<Upsert>),
+    /// An item was merged into one stored already, or a write failed: the
+    /// items are stored at the end.
+    Stopped,
+}
+
+impl FetchRecord<'_> {
+    pub fn add(&mut self, item: Item) {
+        let added = self.items.add(item);
+        let Streamed::Writing(outcomes) = &mut self.streamed else {
+            return;
+        };
+        let stored = match added {
+            Added::New => {
+                let item = self.items.items().last().expect("the item just kept");
+                upsert(self.tx, item, self.now).ok()
+            }
+            Added::Merged => None,
+        };
+        match stored {
+            Some(outcome) => outcomes.push(outcome),
+            None => self.streamed = Streamed::Stopped,
+        }
+    }
+
+    /// The items and what storing each did; stored again, as they are now,
+    /// if writing them as they came had to stop.
+    fn finish(self) -> rusqlite::Result<(Vec<Item>, Vec<Upsert>)> {
+        let outcomes = match self.streamed {
+            Streamed::Writing(outcomes) => outcomes,
+            Streamed::Stopped => {
+                self.tx.execute_batch("ROLLBACK TO streamed")?;
+                let items = self.items.items();
+                items
+                    .iter()
+                    .map(|item| upsert(self.tx, item, self.now))
+                    .collect::<rusqlite::Result<_>>()?
+            }
+        };
+        self.tx.execute_batch("RELEASE streamed")?;
+        Ok((self.items.into_items(), outcomes))
     }
 }
 
@@ -223,4 +302,58 @@ fn content_hash(item: &Item, body: &str) -> String {
         Sha256::digest(to_json(&bare).as_bytes())
     };
     hex(&digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::items::{Details, Draft};
+
+    fn item(source: &str, link: &str, category: &str) -> Item {
+        Draft {
+            title: format!("Story at {link}"),
+            link: link.to_string(),
+            summary_html: "<p>Body</p>".to_string(),
+            categories: vec![category.to_string()],
+            ..Draft::default()
+        }
+        .into_item(source, Details::News, 100)
+    }
+
+    fn save(store: &mut Store, items: Vec<Item>) -> Vec<Upsert> {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 7, 0, 0).unwrap();
+        let saved = store
+            .save_fetch(now, |record| {
+                items.into_iter().for_each(|item| record.add(item));
+                Vec::new()
+            })
+            .unwrap();
+        saved.outcomes
+    }
+
+    #[test]
+    fn a_duplicate_after_its_story_was_stored_is_merged_into_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("bulletin.sqlite")).unwrap();
+        let first = [
+            item("A", "https://a.example/1", "trade"),
+            item("A", "https://a.example/2", "trade"),
+        ];
+        assert_eq!(save(&mut store, first.to_vec()), [Upsert::New, Upsert::New]);
+        // The second fetch stores the first story again before its duplicate comes.
+        let second = vec![
+            first[0].clone(),
+            item("A", "https://a.example/3", "trade"),
+            item("B", "https://a.example/1?utm_source=b", "energy"),
+        ];
+        let outcomes = save(&mut store, second);
+        assert_eq!(outcomes, [Upsert::Updated, Upsert::New]);
+        let stored = store.items().unwrap();
+        assert_eq!(stored.len(), 3);
+        let merged = stored.iter().find(|i| i.link == "https://a.example/1").unwrap();
+        assert_eq!(merged.categories, ["trade", "energy"]);
+        assert_eq!(merged.also_in, ["B"]);
+    }
 }
