@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use memchr::memmem::Finder;
 use serde::Serialize;
 
 use crate::config::{Config, Newsletter, Source};
@@ -47,21 +48,36 @@ impl Classified {
 }
 
 /// Classifies every item against every newsletter.
-pub fn classify(config: &Config, items: Vec<Item>) -> Vec<Classified> {
-    let rules: Vec<Rules> = config.newsletters.iter().map(|n| Rules::new(config, n)).collect();
-    let sources: HashMap<&str, &Source> = config.sources.iter().map(|s| (s.name(), s)).collect();
-    items
-        .into_iter()
-        .map(|item| {
-            let source = sources.get(item.source.as_str()).copied();
-            let haystack = Haystack::new(&item);
-            let verdicts = rules
-                .iter()
-                .filter_map(|rules| rules.judge(source, &item, &haystack))
-                .collect();
-            Classified { item, verdicts }
-        })
-        .collect()
+pub fn classify(config: &Config, items: impl IntoIterator<Item = Item>) -> Vec<Classified> {
+    let classifier = Classifier::new(config);
+    items.into_iter().map(|item| classifier.classify(item)).collect()
+}
+
+/// Every newsletter's rules, prepared once for many items.
+pub struct Classifier<'a> {
+    rules: Vec<Rules<'a>>,
+    sources: HashMap<&'a str, &'a Source>,
+}
+
+impl<'a> Classifier<'a> {
+    pub fn new(config: &'a Config) -> Classifier<'a> {
+        Classifier {
+            rules: config.newsletters.iter().map(|n| Rules::new(config, n)).collect(),
+            sources: config.sources.iter().map(|s| (s.name(), s)).collect(),
+        }
+    }
+
+    /// One item against every newsletter.
+    pub fn classify(&self, item: Item) -> Classified {
+        let source = self.sources.get(item.source.as_str()).copied();
+        let haystack = Haystack::new(&item);
+        let verdicts = self
+            .rules
+            .iter()
+            .filter_map(|rules| rules.judge(source, &item, &haystack))
+            .collect();
+        Classified { item, verdicts }
+    }
 }
 
 /// Lowercased title and body, for matching terms case-insensitively.
@@ -78,10 +94,10 @@ impl Haystack {
         }
     }
 
-    fn title_or_body(&self, needle: &str) -> Option<Place> {
-        if contains_term(&self.title, needle) {
+    fn title_or_body(&self, needle: &Needle) -> Option<Place> {
+        if needle.is_in(&self.title) {
             Some(Place::Title)
-        } else if contains_term(&self.body, needle) {
+        } else if needle.is_in(&self.body) {
             Some(Place::Body)
         } else {
             None
@@ -94,10 +110,10 @@ enum Place {
     Body,
 }
 
-/// A term as written (for the reasons) and lowercased (for matching).
+/// A term as written (for the reasons) and as searched for.
 struct Term {
     written: String,
-    needle: String,
+    needle: Needle,
     weight: f32,
 }
 
@@ -105,7 +121,7 @@ impl Term {
     fn new(written: &str, weight: f32) -> Term {
         Term {
             written: written.to_string(),
-            needle: written.to_lowercase(),
+            needle: Needle::new(written),
             weight,
         }
     }
@@ -197,20 +213,42 @@ impl<'a> Rules<'a> {
     }
 }
 
-/// Whole-word match for terms in Latin script ("AI" is not in "said", but is
-/// in "AI技術"); plain substring for others, since Japanese has no spaces.
-fn contains_term(haystack: &str, needle: &str) -> bool {
-    if needle.is_empty() {
-        return false;
+/// A term lowercased, with its searcher built once: an item is searched
+/// for every term of every newsletter.
+struct Needle {
+    finder: Finder<'static>,
+    /// Whether only whole words match: terms in Latin script ("AI" is not
+    /// in "said", but is in "AI技術"). Others match anywhere, since
+    /// Japanese has no spaces.
+    whole_word: bool,
+}
+
+impl Needle {
+    fn new(term: &str) -> Needle {
+        let needle = term.to_lowercase();
+        Needle {
+            whole_word: needle.chars().any(|c| c.is_ascii_alphanumeric()),
+            finder: Finder::new(&needle).into_owned(),
+        }
     }
-    if !needle.chars().any(|c| c.is_ascii_alphanumeric()) {
-        return haystack.contains(needle);
+
+    /// Whether the term is in `haystack` (lowercased). Only the
+    /// non-overlapping occurrences count, left to right, as with
+    /// `str::match_indices`.
+    fn is_in(&self, haystack: &str) -> bool {
+        let len = self.finder.needle().len();
+        if len == 0 {
+            return false;
+        }
+        if !self.whole_word {
+            return self.finder.find(haystack.as_bytes()).is_some();
+        }
+        self.finder.find_iter(haystack.as_bytes()).any(|start| {
+            let before = haystack[..start].chars().next_back();
+            let after = haystack[start + len..].chars().next();
+            !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
+        })
     }
-    haystack.match_indices(needle).any(|(start, _)| {
-        let before = haystack[..start].chars().next_back();
-        let after = haystack[start + needle.len()..].chars().next();
-        !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
-    })
 }
 
 /// A letter or digit of an alphabetic script, below the CJK blocks.
@@ -220,7 +258,11 @@ fn is_word_char(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::contains_term;
+    use super::Needle;
+
+    fn contains_term(haystack: &str, term: &str) -> bool {
+        Needle::new(term).is_in(haystack)
+    }
 
     #[test]
     fn latin_terms_match_whole_words() {

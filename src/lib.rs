@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod deliver;
 pub mod editions;
+pub mod hex;
 pub mod items;
 pub mod lock;
 pub mod preview;

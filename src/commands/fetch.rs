@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::{Clock, exit_code, open_for_writing};
 use crate::config::Config;
-use crate::sources::{Network, Outcome, SourceReport, ingest};
+use crate::sources::{Network, Outcome, SourceReport, read_sources};
 use crate::store::{Store, Upsert};
 
 pub fn fetch(config: &Config, clock: Clock) -> Result<ExitCode> {
@@ -19,10 +19,17 @@ pub fn fetch(config: &Config, clock: Clock) -> Result<ExitCode> {
 
 /// Ingests every source into the store and prints the summary table.
 pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Result<Vec<SourceReport>> {
-    let ingest = ingest(config, Network::Fetch, &store.validators()?);
-    let outcomes = store.save_fetch(&ingest.items, &ingest.reports, clock.now)?;
+    let known = store.validators()?;
+    let saved = store.save_fetch(clock.now, |record| {
+        let mut reports = Vec::new();
+        read_sources(config, Network::Fetch, &known, |report, items| {
+            items.into_iter().for_each(|item| record.add(item));
+            reports.push(report);
+        });
+        reports
+    })?;
     let mut tally: HashMap<&str, [usize; 3]> = HashMap::new();
-    for (item, outcome) in ingest.items.iter().zip(&outcomes) {
+    for (item, outcome) in saved.items.iter().zip(&saved.outcomes) {
         let counts = tally.entry(item.source.as_str()).or_default();
         let index = match outcome {
             Upsert::New => 0,
@@ -37,7 +44,7 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
         "{:<32} {:>5} {:>5} {:>7} {:>9}  STATUS",
         "SOURCE", "ITEMS", "NEW", "UPDATED", "UNCHANGED"
     )?;
-    for report in &ingest.reports {
+    for report in &saved.reports {
         let [new, updated, unchanged] = tally.get(report.name.as_str()).copied().unwrap_or_default();
         let (items, status) = match &report.outcome {
             Outcome::Read { items, errors, .. } if errors.is_empty() => (items.to_string(), "ok".to_string()),
@@ -53,24 +60,24 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
             report.name
         )?;
     }
-    for report in ingest.reports.iter().filter(|r| r.failed()) {
+    for report in saved.reports.iter().filter(|r| r.failed()) {
         for error in report.errors() {
             eprintln!("warning: source {:?} failed: {error}", report.name);
         }
     }
-    let count = |kind: Upsert| outcomes.iter().filter(|o| **o == kind).count();
+    let count = |kind: Upsert| saved.outcomes.iter().filter(|o| **o == kind).count();
     writeln!(
         out,
         "{} new, {} updated, {} unchanged; {} of {} sources not modified",
         count(Upsert::New),
         count(Upsert::Updated),
         count(Upsert::Unchanged),
-        ingest
+        saved
             .reports
             .iter()
             .filter(|r| r.outcome == Outcome::NotModified)
             .count(),
-        ingest.reports.len()
+        saved.reports.len()
     )?;
-    Ok(ingest.reports)
+    Ok(saved.reports)
 }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
-use crate::classify::{Classified, classify};
+use crate::classify::{Classified, Classifier};
 use crate::config::Config;
 use crate::lock::RunLock;
 use crate::sources::SourceReport;
@@ -47,14 +47,15 @@ fn open_for_writing(config: &Config) -> Result<(RunLock, Store)> {
 
 /// Every stored item, classified with the current rules.
 fn classified(config: &Config, store: &Store) -> Result<Vec<Classified>> {
-    let items = store.items()?;
+    let classifier = Classifier::new(config);
+    let items = store.items_with(|item| Some(classifier.classify(item)))?;
     if items.is_empty() {
         bail!(
             "the store {} holds no items yet: run `bulletin fetch` (or `bulletin run`) first",
             config.store_path().display()
         );
     }
-    Ok(classify(config, items))
+    Ok(items)
 }
 
 /// 0, or 3 with a one-line summary when some sources failed.

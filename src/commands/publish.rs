@@ -13,10 +13,10 @@ use chrono::NaiveDate;
 use super::deliver::{EXIT_UNDELIVERED, progress, send_one};
 use super::fetch::fetch_into;
 use super::{Clock, EXIT_OK, classified, exit_code, open_for_writing};
-use crate::classify::{Classified, classify};
+use crate::classify::{Classified, Classifier};
 use crate::config::{Config, Empty, Newsletter};
 use crate::deliver::SendOptions;
-use crate::editions::{Edition, assemble, is_scheduled, restore};
+use crate::editions::{Edition, assemble, is_due, is_scheduled, restore};
 use crate::render::{
     ArchiveEntry, ArchiveGroup, FeedEntry, Reader, render_archive_page, render_atom, render_edition,
 };
@@ -53,14 +53,12 @@ pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock)
 pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     let (_lock, mut store) = open_for_writing(config)?;
     let reports = fetch_into(config, &mut store, clock)?;
+    let due = due_on(config, &store, date)?;
     // No items at all is no error here: every edition is then empty.
-    let items = classify(config, store.items()?);
+    let items = candidates(config, &store, &due, date)?;
     for newsletter in &config.newsletters {
         let id = newsletter.id.get_ref();
-        let editions = store.editions(Some(id))?;
-        let published_today = editions.iter().any(|e| e.date == date);
-        let last = editions.iter().map(|e| e.date).filter(|d| *d < date).max();
-        if published_today || is_scheduled(newsletter.schedule, date, last) {
+        if due.iter().any(|n| n.id.get_ref() == id) {
             publish(config, &mut store, newsletter, &items, date, clock)?;
         } else {
             println!("{id:<16} not due on {date}");
@@ -75,6 +73,49 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     } else {
         ExitCode::from(EXIT_UNDELIVERED)
     })
+}
+
+/// The newsletters with an edition on `date`: due by their schedule, or
+/// published that day already (its files are then written again).
+fn due_on<'a>(config: &'a Config, store: &Store, date: NaiveDate) -> Result<Vec<&'a Newsletter>> {
+    let mut due = Vec::new();
+    for newsletter in &config.newsletters {
+        let editions = store.editions(Some(newsletter.id.get_ref()))?;
+        let published_today = editions.iter().any(|e| e.date == date);
+        let last = editions.iter().map(|e| e.date).filter(|d| *d < date).max();
+        if published_today || is_scheduled(newsletter.schedule, date, last) {
+            due.push(newsletter);
+        }
+    }
+    Ok(due)
+}
+
+/// The stored items an edition of `newsletters` on `date` can take: placed
+/// in one of them, and due in its window. The others, most of a store that
+/// has seen months of feeds, are not kept; those outside the widest window
+/// are not even classified.
+fn candidates(
+    config: &Config,
+    store: &Store,
+    newsletters: &[&Newsletter],
+    date: NaiveDate,
+) -> Result<Vec<Classified>> {
+    let Some(widest) = newsletters.iter().map(|n| n.window_days).max() else {
+        return Ok(Vec::new());
+    };
+    let classifier = Classifier::new(config);
+    let wanted = |classified: &Classified| {
+        classified.placements().any(|verdict| {
+            newsletters.iter().any(|n| {
+                *n.id.get_ref() == verdict.newsletter && is_due(&classified.item, n.window_days, date)
+            })
+        })
+    };
+    Ok(store.items_with(|item| {
+        is_due(&item, widest, date)
+            .then(|| classifier.classify(item))
+            .filter(wanted)
+    })?)
 }
 
 /// Sends (or finishes sending) every edition published on `date`, when the

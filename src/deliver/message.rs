@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use super::token::{Key, sign};
 use crate::config::{Dkim, DkimAlgorithm, Mail, Site};
 use crate::editions::Edition;
+use crate::hex::hex;
 use crate::items::escape_html;
 use crate::render::{GREETING, Reader, UNSUBSCRIBE_URL, render_edition, subject};
 
@@ -310,7 +311,7 @@ fn header(name: &'static str, value: String) -> HeaderValue {
 /// address on every run, different for any other.
 pub fn message_id(newsletter: &str, number: u32, email: &str, domain: &str) -> String {
     let digest = Sha256::digest(format!("{newsletter}\0{number}\0{email}").as_bytes());
-    let hash: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = hex(&digest[..12]);
     format!("<{hash}.{newsletter}.{number}@{domain}>")
 }
 

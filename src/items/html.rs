@@ -1,11 +1,13 @@
 //! Untrusted feed HTML made safe for a mail, and turned into plain text.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use ammonia::{Builder, UrlRelative};
 
 use super::link::canonical_link;
+use super::push_collapsed;
 
 /// Tags a summary may keep. No `img`: every remote image in a mail is a
 /// tracking pixel to its sender, and feeds' images are not ours to vouch for.
@@ -42,6 +44,26 @@ const DROP_WITH_CONTENT: &[&str] = &["script", "style", "iframe", "object", "nos
 /// `<a href="#more">` into a `javascript:` link (found by fuzzing).
 pub fn sanitize(html: &str, base: Option<&url::Url>) -> String {
     let base = base.filter(|b| matches!(b.scheme(), "http" | "https"));
+    BASE.with_borrow_mut(|current| current.clone_from(&base.cloned()));
+    let cleaned = match base {
+        Some(_) => WITH_BASE.with(|builder| builder.clean(html).to_string()),
+        None => WITHOUT_BASE.with(|builder| builder.clean(html).to_string()),
+    };
+    unwrap_dead_links(cleaned.trim())
+}
+
+thread_local! {
+    /// The sanitisers, built once per thread: building one costs more than
+    /// cleaning a summary. They differ only in what becomes of a relative
+    /// link: made absolute against [`BASE`], or dropped.
+    static WITH_BASE: Builder<'static> = sanitiser(UrlRelative::Custom(Box::new(absolute)));
+    static WITHOUT_BASE: Builder<'static> = sanitiser(UrlRelative::Deny);
+    /// The base of the HTML [`sanitize`] is cleaning: the sanitisers'
+    /// callbacks are built once, and read it here.
+    static BASE: RefCell<Option<url::Url>> = const { RefCell::new(None) };
+}
+
+fn sanitiser(url_relative: UrlRelative<'static>) -> Builder<'static> {
     let mut builder = Builder::empty();
     builder
         .tags(TAGS.iter().copied().collect())
@@ -50,22 +72,27 @@ pub fn sanitize(html: &str, base: Option<&url::Url>) -> String {
         .tag_attributes(HashMap::from([("a", HashSet::from(["href"]))]))
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .link_rel(Some("noopener noreferrer"))
-        .url_relative(match base {
-            Some(base) => UrlRelative::RewriteWithBase(base.clone()),
-            None => UrlRelative::Deny,
-        })
-        .attribute_filter({
-            let base = base.cloned();
-            move |_, attribute, value| match attribute {
-                "href" => {
-                    let absolute = base.as_ref().and_then(|b| b.join(value).ok());
-                    let absolute = absolute.as_ref().map_or(value, url::Url::as_str);
-                    Some(canonical_link(absolute).map_or(Cow::Borrowed(value), Cow::Owned))
-                }
-                _ => Some(Cow::Borrowed(value)),
-            }
+        .url_relative(url_relative)
+        .attribute_filter(|_, attribute, value| match attribute {
+            "href" => Some(canonical_href(value)),
+            _ => Some(Cow::Borrowed(value)),
         });
-    unwrap_dead_links(builder.clean(html).to_string().trim())
+    builder
+}
+
+/// A relative URL made absolute against [`BASE`], as ammonia's
+/// `UrlRelative::RewriteWithBase` does; `None` drops it.
+fn absolute(url: &str) -> Option<Cow<'_, str>> {
+    BASE.with_borrow(|base| base.as_ref()?.join(url).ok())
+        .map(|absolute| Cow::Owned(absolute.into()))
+}
+
+/// A link's URL made absolute against [`BASE`], without tracking parameters;
+/// as it was when that cannot be done.
+fn canonical_href(value: &str) -> Cow<'_, str> {
+    let absolute = BASE.with_borrow(|base| base.as_ref().and_then(|b| b.join(value).ok()));
+    let absolute = absolute.as_ref().map_or(value, url::Url::as_str);
+    canonical_link(absolute).map_or(Cow::Borrowed(value), Cow::Owned)
 }
 
 /// A link whose URL the sanitiser removed (`javascript:`, a relative URL
@@ -122,7 +149,7 @@ pub fn to_text(sanitised: &str) -> String {
     let mut raw = String::with_capacity(sanitised.len());
     let mut rest = sanitised;
     while let Some(start) = rest.find('<') {
-        raw.push_str(&decode_entities(&rest[..start]).replace('\n', " "));
+        push_decoded(&mut raw, &rest[..start]);
         let Some(end) = rest[start..].find('>') else {
             break;
         };
@@ -131,20 +158,49 @@ pub fn to_text(sanitised: &str) -> String {
         rest = &rest[start + end + 1..];
     }
     if !rest.contains('<') {
-        raw.push_str(&decode_entities(rest).replace('\n', " "));
+        push_decoded(&mut raw, rest);
     }
-    raw.split("\n\n")
-        .map(|paragraph| {
-            paragraph
-                .lines()
-                .map(super::collapse_whitespace)
-                .filter(|line| !line.is_empty())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .filter(|paragraph| !paragraph.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n\n")
+    let mut text = String::with_capacity(raw.len());
+    for paragraph in raw.split("\n\n") {
+        let mut first_line = true;
+        for line in paragraph.lines().filter(|line| !line.trim().is_empty()) {
+            if first_line {
+                first_line = false;
+                if !text.is_empty() {
+                    text.push_str("\n\n");
+                }
+            } else {
+                text.push('\n');
+            }
+            push_collapsed(&mut text, line);
+        }
+    }
+    text
+}
+
+/// Text of the sanitised markup, entities decoded and line breaks made
+/// spaces (only tags break lines).
+fn push_decoded(out: &mut String, text: &str) {
+    const ENTITIES: [(&str, char); 5] = [
+        ("&lt;", '<'),
+        ("&gt;", '>'),
+        ("&quot;", '"'),
+        ("&nbsp;", '\u{a0}'),
+        ("&amp;", '&'),
+    ];
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '\n']) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let (len, decoded) = match ENTITIES.iter().find(|(entity, _)| rest.starts_with(entity)) {
+            Some((entity, c)) => (entity.len(), *c),
+            None if rest.starts_with('\n') => (1, ' '),
+            None => (1, '&'),
+        };
+        out.push(decoded);
+        rest = &rest[len..];
+    }
+    out.push_str(rest);
 }
 
 /// What a tag becomes in plain text.
@@ -165,23 +221,22 @@ fn tag_break(tag: &str) -> &'static str {
 
 /// Text made safe inside HTML, attribute values included.
 pub fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn decode_entities(text: &str) -> Cow<'_, str> {
-    if !text.contains('&') {
-        return Cow::Borrowed(text);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        out.push_str(&text[copied..at]);
+        out.push_str(escaped);
+        copied = at + 1;
     }
-    Cow::Owned(
-        text.replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&nbsp;", "\u{a0}")
-            .replace("&amp;", "&"),
-    )
+    out.push_str(&text[copied..]);
+    out
 }
 
 #[cfg(test)]

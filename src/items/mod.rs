@@ -11,6 +11,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::hex::hex;
+
 pub use html::{escape_html, sanitize, to_text};
 pub use link::canonical_link;
 pub use teaser::teaser;
@@ -166,32 +168,75 @@ fn stable_id(source: &str, guid: Option<&str>, link: &str, title: &str) -> Strin
         None => format!("title\0{source}\0{title}"),
     };
     let digest = Sha256::digest(key.as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    hex(&digest[..8])
 }
 
 pub fn collapse_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    push_collapsed(&mut out, text);
+    out
 }
 
-/// Merges items that are the same story (same id or same canonical link),
-/// keeping the first one seen: sources listed first in the config win.
-pub fn dedup(items: Vec<Item>) -> Vec<Item> {
-    let mut kept: Vec<Item> = Vec::with_capacity(items.len());
-    let mut by_key: HashMap<String, usize> = HashMap::new();
-    for item in items {
-        let existing = by_key.get(&item.id).or_else(|| by_key.get(&item.link)).copied();
+/// `text`'s words, one space between each, added to `out`.
+fn push_collapsed(out: &mut String, text: &str) {
+    for (index, word) in text.split_whitespace().enumerate() {
+        if index > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+}
+
+/// Items merged as they come: the same story (same id or same canonical
+/// link) is kept once, as first seen, so sources listed first in the config
+/// win.
+#[derive(Default)]
+pub struct Dedup {
+    kept: Vec<Item>,
+    /// Where each id and each link is in `kept`.
+    by_key: HashMap<String, usize>,
+}
+
+/// What [`Dedup::add`] did with an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// Kept, last of [`Dedup::items`].
+    New,
+    /// Merged into one kept before.
+    Merged,
+}
+
+impl Dedup {
+    pub fn add(&mut self, item: Item) -> Added {
+        let existing = self
+            .by_key
+            .get(&item.id)
+            .or_else(|| self.by_key.get(&item.link))
+            .copied();
         match existing {
-            Some(index) => merge(&mut kept[index], item),
+            Some(index) => {
+                merge(&mut self.kept[index], item);
+                Added::Merged
+            }
             None => {
-                by_key.insert(item.id.clone(), kept.len());
+                self.by_key.insert(item.id.clone(), self.kept.len());
                 if !item.link.is_empty() {
-                    by_key.insert(item.link.clone(), kept.len());
+                    self.by_key.insert(item.link.clone(), self.kept.len());
                 }
-                kept.push(item);
+                self.kept.push(item);
+                Added::New
             }
         }
     }
-    kept
+
+    /// The items kept so far, in the order they came.
+    pub fn items(&self) -> &[Item] {
+        &self.kept
+    }
+
+    pub fn into_items(self) -> Vec<Item> {
+        self.kept
+    }
 }
 
 fn merge(into: &mut Item, other: Item) {
@@ -208,6 +253,14 @@ fn merge(into: &mut Item, other: Item) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dedup(items: Vec<Item>) -> Vec<Item> {
+        let mut dedup = Dedup::default();
+        for item in items {
+            dedup.add(item);
+        }
+        dedup.into_items()
+    }
 
     fn draft(guid: Option<&str>, link: &str) -> Draft {
         Draft {

@@ -4,6 +4,7 @@
 mod feed;
 mod http;
 mod local;
+mod parallel;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,12 +12,14 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, Location, Source};
-use crate::items::{Details, Draft, Item, dedup};
+use crate::hex::hex;
+use crate::items::{Dedup, Details, Draft, Item};
 
 pub use feed::parse_feed;
 pub use http::Validators;
-use http::{Response, fetch_all};
+use http::{Fetched, Response, fetch_all};
 pub use local::parse_local;
+use parallel::map_in_order;
 
 /// What reading one source came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,9 +77,65 @@ pub enum Network {
     FilesOnly,
 }
 
-/// Reads every source: HTTP feeds concurrently (conditionally, with the
-/// validators `known` from the last fetch, by source name), files directly.
+/// Reads every source, deduplicating the items: see [`read_sources`].
 pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validators>) -> Ingest {
+    let mut items = Dedup::default();
+    let mut reports = Vec::new();
+    read_sources(config, network, known, |report, source_items| {
+        for item in source_items {
+            items.add(item);
+        }
+        reports.push(report);
+    });
+    Ingest {
+        items: items.into_items(),
+        reports,
+    }
+}
+
+/// Reads every source: HTTP feeds concurrently (conditionally, with the
+/// validators `known` from the last fetch, by source name), then every
+/// source's items, on as many threads as there are cores. Each source's
+/// report and items go to `each` as soon as they are read, in config order.
+pub fn read_sources(
+    config: &Config,
+    network: Network,
+    known: &HashMap<String, Validators>,
+    mut each: impl FnMut(SourceReport, Vec<Item>),
+) {
+    let read = |(source, job)| (source, read_source(source, job, config, known.get(source.name())));
+    map_in_order(
+        jobs(config, network, known),
+        read,
+        |(source, read): (&Source, _)| {
+            let (outcome, items) = match read {
+                Ok(Read::Items(items, errors, validators)) => {
+                    let outcome = Outcome::Read {
+                        items: items.len(),
+                        errors,
+                        validators,
+                    };
+                    // Copied here, on this thread: glibc gives every thread its
+                    // own arena, and items a worker made would hold its arena
+                    // grown until the run ends, beside this thread's.
+                    (outcome, items.to_vec())
+                }
+                Ok(Read::NotModified) => (Outcome::NotModified, Vec::new()),
+                Err(reason) => (Outcome::Failed(reason), Vec::new()),
+            };
+            let name = source.name().to_string();
+            each(SourceReport { name, outcome }, items);
+        },
+    );
+}
+
+/// What there is to read of each source, in config order. The HTTP feeds
+/// are fetched here, all at once.
+fn jobs<'a>(
+    config: &'a Config,
+    network: Network,
+    known: &HashMap<String, Validators>,
+) -> Vec<(&'a Source, Job)> {
     let locations: Vec<Location> = config.sources.iter().map(|s| s.location(&config.root)).collect();
     let requests: Vec<(url::Url, Validators)> = config
         .sources
@@ -90,55 +149,57 @@ pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validat
         })
         .collect();
     let mut fetched = fetch_all(&requests, &config.fetch).into_iter();
-    let mut items = Vec::new();
-    let mut reports = Vec::new();
-    for (source, location) in config.sources.iter().zip(&locations) {
-        let last = known.get(source.name());
-        let read = match location {
-            Location::Url(_) if network == Network::FilesOnly => continue,
-            Location::Url(_) => match fetched.next().expect("one fetch per URL source") {
-                Ok(Response::Body {
-                    bytes,
-                    content_type,
-                    validators,
-                    url,
-                }) => feed_items(source, &bytes, Some(&url), content_type.as_deref(), config)
+    config
+        .sources
+        .iter()
+        .zip(locations)
+        .filter_map(|(source, location)| {
+            let job = match location {
+                Location::Url(_) if network == Network::FilesOnly => return None,
+                Location::Url(_) => Job::Fetched(fetched.next().expect("one fetch per URL source")),
+                Location::Feed(path) => Job::Feed(path),
+                Location::Local(pattern) => Job::Local(pattern),
+            };
+            Some((source, job))
+        })
+        .collect()
+}
+
+/// What there is to read of one source.
+enum Job {
+    /// An HTTP feed, fetched already.
+    Fetched(Fetched),
+    Feed(PathBuf),
+    Local(String),
+}
+
+/// One source's items; `last` is what its last fetch left.
+fn read_source(
+    source: &Source,
+    job: Job,
+    config: &Config,
+    last: Option<&Validators>,
+) -> Result<Read, String> {
+    match job {
+        Job::Fetched(fetched) => match fetched? {
+            Response::Body {
+                bytes,
+                content_type,
+                validators,
+                url,
+            } => feed_items(source, &bytes, Some(&url), content_type.as_deref(), config)
+                .map(|items| Read::Items(items, Vec::new(), validators)),
+            Response::NotModified => Ok(Read::NotModified),
+        },
+        Job::Feed(path) => {
+            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            match file_validators(source, config, [(path.as_path(), &bytes[..])]) {
+                same if Some(&same) == last => Ok(Read::NotModified),
+                validators => feed_items(source, &bytes, None, None, config)
                     .map(|items| Read::Items(items, Vec::new(), validators)),
-                Ok(Response::NotModified) => Ok(Read::NotModified),
-                Err(reason) => Err(reason),
-            },
-            Location::Feed(path) => std::fs::read(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))
-                .and_then(
-                    |bytes| match file_validators(source, config, [(path.as_path(), &bytes[..])]) {
-                        same if Some(&same) == last => Ok(Read::NotModified),
-                        validators => feed_items(source, &bytes, None, None, config)
-                            .map(|items| Read::Items(items, Vec::new(), validators)),
-                    },
-                ),
-            Location::Local(pattern) => local_items(source, pattern, config, last),
-        };
-        let outcome = match read {
-            Ok(Read::Items(source_items, errors, validators)) => {
-                let outcome = Outcome::Read {
-                    items: source_items.len(),
-                    errors,
-                    validators,
-                };
-                items.extend(source_items);
-                outcome
             }
-            Ok(Read::NotModified) => Outcome::NotModified,
-            Err(reason) => Outcome::Failed(reason),
-        };
-        reports.push(SourceReport {
-            name: source.name().to_string(),
-            outcome,
-        });
-    }
-    Ingest {
-        items: dedup(items),
-        reports,
+        }
+        Job::Local(pattern) => local_items(source, &pattern, config, last),
     }
 }
 
@@ -208,9 +269,8 @@ fn file_validators<'a>(
         digest.update((bytes.len() as u64).to_le_bytes());
         digest.update(bytes);
     }
-    let hex: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Validators {
-        etag: Some(format!("sha256:{hex}")),
+        etag: Some(format!("sha256:{}", hex(&digest.finalize()))),
         ..Validators::default()
     }
 }

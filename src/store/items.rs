@@ -7,7 +7,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::{Result, Store, to_json};
-use crate::items::Item;
+use crate::hex::hex;
+use crate::items::{Added, Dedup, Item};
 use crate::sources::{Outcome, SourceReport, Validators};
 
 /// How a source's fetches went, for `bulletin feeds`.
@@ -33,36 +34,84 @@ pub enum Upsert {
     Unchanged,
 }
 
+/// A fetch, as stored: each source's report, and the items (deduplicated)
+/// with what storing each did.
+pub struct SavedFetch {
+    pub reports: Vec<SourceReport>,
+    pub items: Vec<Item>,
+    pub outcomes: Vec<Upsert>,
+}
+
 impl Store {
-    /// Records one fetch in one transaction: the items (new ones inserted,
-    /// changed ones updated in place, the rest marked as seen; an item stored
-    /// under another id with the same link is that item) and each source's
-    /// outcome with its cache validators. Items and validators commit
-    /// together, so a 304 never hides items that were not stored.
+    /// Records one fetch in one transaction: the items (the same story from
+    /// several sources merged into the first; new ones inserted, changed
+    /// ones updated in place, the rest marked as seen; an item stored under
+    /// another id with the same link is that item) and each source's outcome
+    /// with its cache validators. Items and validators commit together, so
+    /// a 304 never hides items that were not stored.
+    ///
+    /// `read` reads the sources, giving their items to the [`FetchRecord`]
+    /// as they come, and returns their reports.
     pub fn save_fetch(
         &mut self,
-        items: &[Item],
-        reports: &[SourceReport],
         now: DateTime<Utc>,
-    ) -> Result<Vec<Upsert>> {
+        read: impl FnOnce(&mut FetchRecord) -> Vec<SourceReport>,
+    ) -> Result<SavedFetch> {
+        let now = now.to_rfc3339();
         self.write(|tx| {
-            let outcomes = items
-                .iter()
-                .map(|item| upsert(tx, item, now))
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            for report in reports {
-                record_fetch(tx, report, now)?;
+            tx.execute_batch("SAVEPOINT streamed")?;
+            let mut record = FetchRecord {
+                tx,
+                now: &now,
+                items: Dedup::default(),
+                streamed: Streamed::Writing(Vec::new()),
+            };
+            let reports = read(&mut record);
+            let (items, outcomes) = record.finish()?;
+            for report in &reports {
+                record_fetch(tx, report, &now)?;
             }
-            Ok(outcomes)
+            Ok(SavedFetch {
+                reports,
+                items,
+                outcomes,
+            })
         })
     }
 
     /// Every stored item, oldest first seen first.
     pub fn items(&self) -> Result<Vec<Item>> {
-        let bodies = self.rows("SELECT body FROM items ORDER BY first_seen, id", [], |row| {
-            row.get::<_, String>(0)
-        })?;
-        bodies.iter().map(|body| self.decode_item(body)).collect()
+        self.items_with(Some)
+    }
+
+    /// Every stored item, oldest first seen first, made a `T` by `each` as
+    /// it is read, or left out when `each` gives `None`: the items are the
+    /// bulk of a run's memory, and are never all held twice (as stored text
+    /// and as items, or as items and as `T`s).
+    ///
+    /// The rows are read as they lie and the `T`s sorted after: SQLite
+    /// would sort the bodies themselves, spilling them to a temporary file.
+    pub fn items_with<T>(&self, mut each: impl FnMut(Item) -> Option<T>) -> Result<Vec<T>> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT first_seen, id, body FROM items")
+            .map_err(|e| self.error(e))?;
+        let mut rows = statement.query([]).map_err(|e| self.error(e))?;
+        let mut items = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+            let body = row
+                .get_ref(2)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(|e| self.error(e))?;
+            if let Some(item) = each(self.decode_item(body)?) {
+                let first_seen: String = row.get(0).map_err(|e| self.error(e))?;
+                let id: String = row.get(1).map_err(|e| self.error(e))?;
+                items.push((first_seen, id, item));
+            }
+        }
+        // As SQLite orders text: byte by byte.
+        items.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        Ok(items.into_iter().map(|(_, _, item)| item).collect())
     }
 
     /// How every source fetched so far is doing.
@@ -104,42 +153,103 @@ impl Store {
     }
 }
 
-fn upsert(tx: &Transaction, item: &Item, now: DateTime<Utc>) -> rusqlite::Result<Upsert> {
-    let hash = content_hash(item);
+/// The items of a fetch being stored. Each one is stored as it comes, while
+/// the next sources are still being read: the same writes, in the same
+/// order, as storing them all at the end, as long as no item changes after
+/// it is stored. When one does (a later source carries the same story,
+/// merged into it), those writes are undone and all are stored at the end.
+pub struct FetchRecord<'a> {
+    tx: &'a Transaction<'a>,
+    now: &'a str,
+    items: Dedup,
+    streamed: Streamed,
+}
+
+/// How storing the items as they come went.
+enum Streamed {
+    /// What storing each kept item did, so far.
+    Writing(Vec<Upsert>),
+    /// An item was merged into one stored already, or a write failed: the
+    /// items are stored at the end.
+    Stopped,
+}
+
+impl FetchRecord<'_> {
+    pub fn add(&mut self, item: Item) {
+        let added = self.items.add(item);
+        let Streamed::Writing(outcomes) = &mut self.streamed else {
+            return;
+        };
+        let stored = match added {
+            Added::New => {
+                let item = self.items.items().last().expect("the item just kept");
+                upsert(self.tx, item, self.now).ok()
+            }
+            Added::Merged => None,
+        };
+        match stored {
+            Some(outcome) => outcomes.push(outcome),
+            None => self.streamed = Streamed::Stopped,
+        }
+    }
+
+    /// The items and what storing each did; stored again, as they are now,
+    /// if writing them as they came had to stop.
+    fn finish(self) -> rusqlite::Result<(Vec<Item>, Vec<Upsert>)> {
+        let outcomes = match self.streamed {
+            Streamed::Writing(outcomes) => outcomes,
+            Streamed::Stopped => {
+                self.tx.execute_batch("ROLLBACK TO streamed")?;
+                let items = self.items.items();
+                items
+                    .iter()
+                    .map(|item| upsert(self.tx, item, self.now))
+                    .collect::<rusqlite::Result<_>>()?
+            }
+        };
+        self.tx.execute_batch("RELEASE streamed")?;
+        Ok((self.items.into_items(), outcomes))
+    }
+}
+
+/// Stores one item; `now` is the fetch's time in RFC 3339. The statements
+/// are prepared once per connection: a fetch stores thousands of items.
+fn upsert(tx: &Transaction, item: &Item, now: &str) -> rusqlite::Result<Upsert> {
+    let body = to_json(item);
+    let hash = content_hash(item, &body);
     let existing: Option<(String, String)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id, content_hash FROM items WHERE id = ?1 UNION ALL
              SELECT id, content_hash FROM items WHERE link = ?2 AND link <> '' LIMIT 1",
-            params![item.id, item.link],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        )?
+        .query_row(params![item.id, item.link], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    let now = now.to_rfc3339();
     Ok(match existing {
         None => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO items (id, link, source, first_seen, last_seen, content_hash, body)
                  VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
-                params![item.id, item.link, item.source, now, hash, to_json(item)],
-            )?;
+            )?
+            .execute(params![item.id, item.link, item.source, now, hash, body])?;
             Upsert::New
         }
         Some((id, stored)) if id == item.id && stored != hash => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE items SET link = ?2, content_hash = ?3, body = ?4, last_seen = ?5 WHERE id = ?1",
-                params![id, item.link, hash, to_json(item), now],
-            )?;
+            )?
+            .execute(params![id, item.link, hash, body, now])?;
             Upsert::Updated
         }
         Some((id, _)) => {
-            tx.execute("UPDATE items SET last_seen = ?2 WHERE id = ?1", params![id, now])?;
+            tx.prepare_cached("UPDATE items SET last_seen = ?2 WHERE id = ?1")?
+                .execute(params![id, now])?;
             Upsert::Unchanged
         }
     })
 }
 
 /// One source's fetch; validators survive a 304 and a failure.
-fn record_fetch(tx: &Transaction, report: &SourceReport, now: DateTime<Utc>) -> rusqlite::Result<()> {
+fn record_fetch(tx: &Transaction, report: &SourceReport, now: &str) -> rusqlite::Result<()> {
     let errors = report.errors().join("; ");
     let (status, items, validators) = match &report.outcome {
         Outcome::Read {
@@ -166,7 +276,7 @@ fn record_fetch(tx: &Transaction, report: &SourceReport, now: DateTime<Utc>) -> 
             report.name,
             validators.and_then(|v| v.etag.clone()),
             validators.and_then(|v| v.last_modified.clone()),
-            now.to_rfc3339(),
+            now,
             status,
             Some(errors.as_str()).filter(|e| !e.is_empty()),
             items,
@@ -178,10 +288,72 @@ fn record_fetch(tx: &Transaction, report: &SourceReport, now: DateTime<Utc>) -> 
     Ok(())
 }
 
-/// What makes an item "changed": everything but which other feeds carried it.
-fn content_hash(item: &Item) -> String {
-    let mut bare = item.clone();
-    bare.also_in.clear();
-    let digest = Sha256::digest(to_json(&bare).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+/// What makes an item "changed": everything but which other feeds carried
+/// it. `body` is the item as stored, which is the item without them when
+/// it has none (they are not serialised then).
+fn content_hash(item: &Item, body: &str) -> String {
+    let digest = if item.also_in.is_empty() {
+        Sha256::digest(body.as_bytes())
+    } else {
+        let bare = Item {
+            also_in: Vec::new(),
+            ..item.clone()
+        };
+        Sha256::digest(to_json(&bare).as_bytes())
+    };
+    hex(&digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::items::{Details, Draft};
+
+    fn item(source: &str, link: &str, category: &str) -> Item {
+        Draft {
+            title: format!("Story at {link}"),
+            link: link.to_string(),
+            summary_html: "<p>Body</p>".to_string(),
+            categories: vec![category.to_string()],
+            ..Draft::default()
+        }
+        .into_item(source, Details::News, 100)
+    }
+
+    fn save(store: &mut Store, items: Vec<Item>) -> Vec<Upsert> {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 7, 0, 0).unwrap();
+        let saved = store
+            .save_fetch(now, |record| {
+                items.into_iter().for_each(|item| record.add(item));
+                Vec::new()
+            })
+            .unwrap();
+        saved.outcomes
+    }
+
+    #[test]
+    fn a_duplicate_after_its_story_was_stored_is_merged_into_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("bulletin.sqlite")).unwrap();
+        let first = [
+            item("A", "https://a.example/1", "trade"),
+            item("A", "https://a.example/2", "trade"),
+        ];
+        assert_eq!(save(&mut store, first.to_vec()), [Upsert::New, Upsert::New]);
+        // The second fetch stores the first story again before its duplicate comes.
+        let second = vec![
+            first[0].clone(),
+            item("A", "https://a.example/3", "trade"),
+            item("B", "https://a.example/1?utm_source=b", "energy"),
+        ];
+        let outcomes = save(&mut store, second);
+        assert_eq!(outcomes, [Upsert::Updated, Upsert::New]);
+        let stored = store.items().unwrap();
+        assert_eq!(stored.len(), 3);
+        let merged = stored.iter().find(|i| i.link == "https://a.example/1").unwrap();
+        assert_eq!(merged.categories, ["trade", "energy"]);
+        assert_eq!(merged.also_in, ["B"]);
+    }
 }

@@ -18,7 +18,7 @@ use crate::items::Item;
 
 pub use deliveries::Status;
 pub use editions::EditionRecord;
-pub use items::{FeedHealth, Upsert};
+pub use items::{FeedHealth, FetchRecord, SavedFetch, Upsert};
 pub use subscribers::{Recipient, SubscriberRecord};
 
 /// Migrations, in order; the store's `user_version` counts those applied.
