@@ -65,6 +65,7 @@ pub struct Site {
 #[serde(default, deny_unknown_fields)]
 pub struct Fetch {
     /// Whole-request time limit per feed, in seconds; default 20.
+    #[serde(deserialize_with = "within_a_day")]
     pub timeout_secs: u64,
     /// Largest feed body accepted, in bytes; default 5 MB.
     pub max_bytes: u64,
@@ -73,6 +74,7 @@ pub struct Fetch {
     /// Feeds fetched at once from one host; default 2.
     pub per_host: usize,
     /// Time limit for the whole fetch, in seconds; feeds not started by then are reported; default 300.
+    #[serde(deserialize_with = "within_a_day")]
     pub total_secs: u64,
     /// Redirects followed per feed; default 5.
     pub max_redirects: u32,
@@ -219,10 +221,12 @@ pub struct Smtp {
     pub username_env: Option<String>,
     pub password_env: Option<String>,
     /// Seconds an SMTP command may take; default 30.
+    #[serde(deserialize_with = "within_a_day")]
     pub timeout_secs: u64,
     /// Messages in flight at once, one connection each; default 4.
     pub concurrency: usize,
     /// Messages per second at most; 0 (default) for no limit.
+    #[serde(deserialize_with = "rate")]
     pub rate_per_second: f64,
     /// Tries per message for 4xx replies and broken connections; default 4.
     pub max_attempts: u32,
@@ -245,6 +249,31 @@ impl Default for Smtp {
             retry_delay_ms: 2000,
         }
     }
+}
+
+/// Seconds a clock can count to: the deadlines computed from them cannot
+/// overflow (a huge value made `fetch` panic; found by reading the fuzzed code).
+fn within_a_day<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    const DAY: u64 = 86_400;
+    let seconds = u64::deserialize(deserializer)?;
+    if seconds > DAY {
+        return Err(serde::de::Error::custom(format!(
+            "{seconds} s is more than a day ({DAY} s)"
+        )));
+    }
+    Ok(seconds)
+}
+
+/// 0 (no limit) or at least one message a day: the pause between messages
+/// must be a time a clock can count (1e-320 made `send` panic).
+fn rate<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    let rate = f64::deserialize(deserializer)?;
+    if rate == 0.0 || (rate.is_finite() && rate >= 1.0 / 86_400.0) {
+        return Ok(rate);
+    }
+    Err(serde::de::Error::custom(format!(
+        "{rate:?} must be 0 (no limit) or at least one message a day (0.0000116)"
+    )))
 }
 
 fn default_hard_bounces() -> u32 {

@@ -101,3 +101,34 @@ fn bad_local_item_is_reported_and_the_rest_is_built() {
         "the good events are still there"
     );
 }
+
+#[test]
+fn times_and_rates_no_clock_can_count_are_refused_at_their_line() {
+    let project = Project::bundled();
+    let bundled = project.read("config.toml");
+    let cases = [
+        (
+            bundled.replacen("[fetch]\n", "[fetch]\ntotal_secs = 18446744073709551615\n", 1),
+            "18446744073709551615",
+            "fetch.total_secs: 18446744073709551615 s is more than a day",
+        ),
+        (
+            bundled.replacen("rate_per_second = ", "rate_per_second = 1e-320 #", 1),
+            "1e-320",
+            "mail.smtp.rate_per_second: 1e-320 must be 0 (no limit) or at least one message a day",
+        ),
+    ];
+    for (config, value, message) in cases {
+        project.write("config.toml", &config);
+        let (line, column) = position(&config, value);
+        let check = project.run(&["check"]);
+        check.assert_code(1);
+        assert!(
+            check
+                .stderr
+                .contains(&format!("config.toml:{line}:{column}: {message}")),
+            "{}",
+            check.stderr
+        );
+    }
+}
