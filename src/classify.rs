@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use aho_corasick::AhoCorasick;
 use memchr::memmem::Finder;
 use serde::Serialize;
 
@@ -57,20 +58,30 @@ pub fn classify(config: &Config, items: impl IntoIterator<Item = Item>) -> Vec<C
 pub struct Classifier<'a> {
     rules: Vec<Rules<'a>>,
     sources: HashMap<&'a str, &'a Source>,
+    /// Every term of every newsletter, found in one pass over a text:
+    /// most terms are in no item, and each is then looked for no further.
+    terms: AhoCorasick,
 }
 
 impl<'a> Classifier<'a> {
     pub fn new(config: &'a Config) -> Classifier<'a> {
+        let mut terms = Vec::new();
+        let rules = config
+            .newsletters
+            .iter()
+            .map(|n| Rules::new(config, n, &mut terms))
+            .collect();
         Classifier {
-            rules: config.newsletters.iter().map(|n| Rules::new(config, n)).collect(),
+            rules,
             sources: config.sources.iter().map(|s| (s.name(), s)).collect(),
+            terms: AhoCorasick::new(&terms).expect("a config's terms fit an automaton"),
         }
     }
 
     /// One item against every newsletter.
     pub fn classify(&self, item: Item) -> Classified {
         let source = self.sources.get(item.source.as_str()).copied();
-        let haystack = Haystack::new(&item);
+        let haystack = Haystack::new(&item, &self.terms);
         let verdicts = self
             .rules
             .iter()
@@ -80,24 +91,38 @@ impl<'a> Classifier<'a> {
     }
 }
 
-/// Lowercased title and body, for matching terms case-insensitively.
+/// Lowercased title and body, for matching terms case-insensitively, and
+/// which terms are in each, anywhere.
 struct Haystack {
     title: String,
     body: String,
+    in_title: Vec<bool>,
+    in_body: Vec<bool>,
 }
 
 impl Haystack {
-    fn new(item: &Item) -> Haystack {
+    fn new(item: &Item, terms: &AhoCorasick) -> Haystack {
+        let title = item.title.to_lowercase();
+        let body = format!("{}\n{}", item.summary_text, item.categories.join("\n")).to_lowercase();
+        let present = |text: &str| {
+            let mut present = vec![false; terms.patterns_len()];
+            for found in terms.find_overlapping_iter(text) {
+                present[found.pattern().as_usize()] = true;
+            }
+            present
+        };
         Haystack {
-            title: item.title.to_lowercase(),
-            body: format!("{}\n{}", item.summary_text, item.categories.join("\n")).to_lowercase(),
+            in_title: present(&title),
+            in_body: present(&body),
+            title,
+            body,
         }
     }
 
     fn title_or_body(&self, needle: &Needle) -> Option<Place> {
-        if needle.is_in(&self.title) {
+        if self.in_title[needle.term] && needle.is_in(&self.title) {
             Some(Place::Title)
-        } else if needle.is_in(&self.body) {
+        } else if self.in_body[needle.term] && needle.is_in(&self.body) {
             Some(Place::Body)
         } else {
             None
@@ -118,10 +143,11 @@ struct Term {
 }
 
 impl Term {
-    fn new(written: &str, weight: f32) -> Term {
+    /// The term, lowercased, is added to `terms`.
+    fn new(written: &str, weight: f32, terms: &mut Vec<String>) -> Term {
         Term {
             written: written.to_string(),
-            needle: Needle::new(written),
+            needle: Needle::new(written, terms),
             weight,
         }
     }
@@ -137,7 +163,8 @@ struct Rules<'a> {
 }
 
 impl<'a> Rules<'a> {
-    fn new(config: &Config, newsletter: &'a Newsletter) -> Rules<'a> {
+    /// The newsletter's terms are added to `terms`.
+    fn new(config: &Config, newsletter: &'a Newsletter, terms: &mut Vec<String>) -> Rules<'a> {
         Rules {
             newsletter,
             threshold: newsletter.threshold.unwrap_or(config.classify.threshold),
@@ -145,9 +172,14 @@ impl<'a> Rules<'a> {
             keywords: newsletter
                 .keywords
                 .iter()
-                .flat_map(|k| k.terms.iter().map(|t| Term::new(t, k.weight)))
+                .flat_map(|k| k.terms.iter().map(move |t| (t, k.weight)))
+                .map(|(t, weight)| Term::new(t, weight, terms))
                 .collect(),
-            exclude: newsletter.exclude.iter().map(|t| Term::new(t, 0.0)).collect(),
+            exclude: newsletter
+                .exclude
+                .iter()
+                .map(|t| Term::new(t, 0.0, terms))
+                .collect(),
         }
     }
 
@@ -216,6 +248,8 @@ impl<'a> Rules<'a> {
 /// A term lowercased, with its searcher built once: an item is searched
 /// for every term of every newsletter.
 struct Needle {
+    /// Its place among the classifier's terms.
+    term: usize,
     finder: Finder<'static>,
     /// Whether only whole words match: terms in Latin script ("AI" is not
     /// in "said", but is in "AI技術"). Others match anywhere, since
@@ -224,12 +258,16 @@ struct Needle {
 }
 
 impl Needle {
-    fn new(term: &str) -> Needle {
+    /// The term, lowercased, is added to `terms`.
+    fn new(term: &str, terms: &mut Vec<String>) -> Needle {
         let needle = term.to_lowercase();
-        Needle {
+        let made = Needle {
+            term: terms.len(),
             whole_word: needle.chars().any(|c| c.is_ascii_alphanumeric()),
             finder: Finder::new(&needle).into_owned(),
-        }
+        };
+        terms.push(needle);
+        made
     }
 
     /// Whether the term is in `haystack` (lowercased). Only the
@@ -261,7 +299,7 @@ mod tests {
     use super::Needle;
 
     fn contains_term(haystack: &str, term: &str) -> bool {
-        Needle::new(term).is_in(haystack)
+        Needle::new(term, &mut Vec::new()).is_in(haystack)
     }
 
     #[test]

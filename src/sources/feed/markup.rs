@@ -1,5 +1,6 @@
 //! A lenient XML lexer, and the pass that readies a document for feed-rs.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use chrono::{DateTime, Utc};
@@ -281,7 +282,10 @@ fn tag_end(rest: &str) -> Option<usize> {
 
 /// Text with the XML entities and character references expanded, as
 /// feed-rs expands them; other entities are left as they are.
-pub fn unescape(text: &str) -> String {
+pub fn unescape(text: &str) -> Cow<'_, str> {
+    if !text.contains('&') {
+        return Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(amp) = rest.find('&') {
@@ -299,7 +303,7 @@ pub fn unescape(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 /// What `&…;` at the start of `text` is.
@@ -411,7 +415,7 @@ impl Entities {
             };
             if name != "%" && len <= 256 && self.declared.len() < 64 {
                 self.declared
-                    .push((name.to_string(), unescape(&rest[1..1 + len])));
+                    .push((name.to_string(), unescape(&rest[1..1 + len]).into_owned()));
             }
         }
     }
@@ -509,16 +513,15 @@ impl Facts {
 fn note(facts: &mut Facts, ns: Ns, local: &str, text: &str, permalink: bool) {
     let rss = matches!(ns, Ns::Undeclared | Ns::Rss);
     let core = rss || matches!(ns, Ns::Atom | Ns::OldAtom);
-    let text = text.to_string();
     match (ns, local) {
-        (_, "pubDate" | "published" | "issued") if core => facts.published_texts.push(text),
-        (Ns::Dcterms, "issued") => facts.published_texts.push(text),
-        (_, "updated" | "modified") if core => facts.updated_texts.push(text),
-        (Ns::Dc, "date") | (Ns::Dcterms, "modified") => facts.updated_texts.push(text),
+        (_, "pubDate" | "published" | "issued") if core => facts.published_texts.push(text.to_string()),
+        (Ns::Dcterms, "issued") => facts.published_texts.push(text.to_string()),
+        (_, "updated" | "modified") if core => facts.updated_texts.push(text.to_string()),
+        (Ns::Dc, "date") | (Ns::Dcterms, "modified") => facts.updated_texts.push(text.to_string()),
         (_, "guid") if rss => facts.guid_is_permalink = permalink && !text.trim().is_empty(),
         (_, "link") if rss => facts.has_link |= !text.is_empty(),
-        (Ns::Dc, "title") => facts.title = Some(text),
-        (Ns::Media, "title") => facts.title = facts.title.take().or(Some(text)),
+        (Ns::Dc, "title") => facts.title = Some(text.to_string()),
+        (Ns::Media, "title") => facts.title = facts.title.take().or_else(|| Some(text.to_string())),
         _ => {}
     }
 }
@@ -1108,7 +1111,9 @@ impl<'a> Pass<'a> {
             return;
         };
         let closers = self.close_above(index, span.start);
-        self.insert(span.start, closers);
+        if !closers.is_empty() {
+            self.insert(span.start, closers);
+        }
         if let Some(new_name) = self.stack[index].renamed.clone() {
             let start = span.start + 2;
             self.edit(start..start + name.len(), new_name);
@@ -1133,7 +1138,7 @@ impl<'a> Pass<'a> {
         }
         let mut closers = String::new();
         while self.stack.len() > index + 1 {
-            closers.push_str(&self.close(at));
+            self.close_into(at, &mut closers);
         }
         closers
     }
@@ -1144,11 +1149,21 @@ impl<'a> Pass<'a> {
         self.root == Root::Rss && self.channel == Channel::NotSeen && !self.entries.is_empty()
     }
 
-    /// Closes the innermost element, whose end tag is (or goes) at `at`;
-    /// returns its end tag.
-    fn close(&mut self, at: usize) -> String {
+    /// Closes the innermost element and adds the end tag it gets to
+    /// `closers`.
+    fn close_into(&mut self, at: usize, closers: &mut String) {
+        if let Some(frame) = self.stack.last() {
+            closers.push_str("</");
+            closers.push_str(frame.renamed.as_deref().unwrap_or(frame.name));
+            closers.push('>');
+        }
+        self.close(at);
+    }
+
+    /// Closes the innermost element, whose end tag is (or goes) at `at`.
+    fn close(&mut self, at: usize) {
         let Some(frame) = self.stack.pop() else {
-            return String::new();
+            return;
         };
         let depth = self.stack.len();
         if self.entry_depth == Some(depth) {
@@ -1162,7 +1177,6 @@ impl<'a> Pass<'a> {
         if let (true, Some(text), Some(facts)) = (in_entry, &frame.text, self.entries.last_mut()) {
             note(facts, frame.ns, frame.local, text, frame.permalink);
         }
-        format!("</{}>", frame.renamed.as_deref().unwrap_or(frame.name))
     }
 
     fn finish_content(&mut self, frame: &Frame, at: usize) {
@@ -1239,7 +1253,7 @@ impl<'a> Pass<'a> {
             closers.push_str("</channel>");
             self.insert(self.root_open_end, "<channel>".to_string());
         }
-        closers.push_str(&self.close(end));
+        self.close_into(end, &mut closers);
         self.insert(end, closers);
         true
     }
