@@ -758,3 +758,16 @@ fn a_server_stopped_and_restarted_mid_send_loses_no_one() {
         "only messages in flight on the 4 connections when the server died come twice: {duplicates}"
     );
 }
+
+#[test]
+fn a_server_without_pipelining_gets_one_command_at_a_time_and_every_message() {
+    let Some(sink) = Sink::start(&["-p"]) else {
+        return;
+    };
+    let project = project(sink.port, "", SUBSCRIBERS);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let ids = sink.message_ids();
+    // Jane 3 (an EU company), Taro 1 (not in the EU), Solo 1 (an individual), Left 2.
+    assert_eq!(ids.len(), 7, "every eligible copy: {ids:?}");
+    assert!(ids.values().all(|count| *count == 1));
+}
