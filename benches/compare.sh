@@ -125,14 +125,15 @@ fi
 say "4. a second fetch of 100 unchanged HTTP feeds served from 127.0.0.1"
 # Python's static server, with a listen backlog that does not drop concurrent connects
 # (the default of 5 costs a 1 s SYN retry); it answers If-Modified-Since with 304.
-(cd "$WORK/corpus/feeds" && python3 -c '
-import functools, http.server
+# A job of this shell, so that the exit trap stops it.
+python3 -c '
+import functools, http.server, sys
 class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 256
-handler = functools.partial(http.server.SimpleHTTPRequestHandler)
-handler.log_message = lambda *a: None
+http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
 Server(("127.0.0.1", 2698), handler).serve_forever()
-' > /dev/null 2>&1 &)
+' "$WORK/corpus/feeds" > /dev/null 2>&1 &
 sleep 1
 mkdir -p "$WORK/b4"
 write_config "$WORK/b4" "http://127.0.0.1:2698" "$WORK/corpus" 2699 4
