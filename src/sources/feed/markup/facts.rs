@@ -1,0 +1,48 @@
+//! What the pass notes about each entry: what feed-rs drops.
+
+use chrono::{DateTime, Utc};
+
+use super::super::dates;
+use super::namespaces::Ns;
+
+/// What the normaliser noted about one entry: what feed-rs drops.
+#[derive(Clone, Default, Debug)]
+pub struct Facts {
+    /// An RSS `<guid>` not marked `isPermaLink="false"`.
+    pub guid_is_permalink: bool,
+    /// An RSS 1.0 item's `rdf:about`: its id.
+    pub about: Option<String>,
+    /// A `dc:title`, or else a `media:title`, for an item without title.
+    pub title: Option<String>,
+    /// Texts of the date elements, by kind, in document order.
+    pub(super) published_texts: Vec<String>,
+    pub(super) updated_texts: Vec<String>,
+    /// Whether the RSS 1.0 item has a link (feed-rs drops those without).
+    pub(super) has_link: bool,
+}
+
+impl Facts {
+    /// The publication date, else the update; of several, the last one
+    /// (a later element overrides an earlier one, as in feedparser).
+    pub fn published(&self) -> Option<DateTime<Utc>> {
+        let last = |texts: &[String]| texts.iter().rev().find_map(|t| dates::parse(t));
+        last(&self.published_texts).or_else(|| last(&self.updated_texts))
+    }
+}
+
+/// Notes what an entry's child says.
+pub(super) fn note(facts: &mut Facts, ns: Ns, local: &str, text: &str, permalink: bool) {
+    let rss = matches!(ns, Ns::Undeclared | Ns::Rss);
+    let core = rss || matches!(ns, Ns::Atom | Ns::OldAtom);
+    match (ns, local) {
+        (_, "pubDate" | "published" | "issued") if core => facts.published_texts.push(text.to_string()),
+        (Ns::Dcterms, "issued") => facts.published_texts.push(text.to_string()),
+        (_, "updated" | "modified") if core => facts.updated_texts.push(text.to_string()),
+        (Ns::Dc, "date") | (Ns::Dcterms, "modified") => facts.updated_texts.push(text.to_string()),
+        (_, "guid") if rss => facts.guid_is_permalink = permalink && !text.trim().is_empty(),
+        (_, "link") if rss => facts.has_link |= !text.is_empty(),
+        (Ns::Dc, "title") => facts.title = Some(text.to_string()),
+        (Ns::Media, "title") => facts.title = facts.title.take().or_else(|| Some(text.to_string())),
+        _ => {}
+    }
+}
