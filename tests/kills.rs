@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::common::Project;
+use crate::common::http::{FEED, Reply, serve};
 use crate::common::sink::Sink;
 use crate::deliver::{project, readers};
 
@@ -142,13 +143,31 @@ fn runs_killed_during_fetch_build_and_send_leave_one_copy_each() {
         "rate_per_second = 150.0\nconcurrency = 4",
         &readers(READERS, reader),
     );
+    // A feed that answers after 400 ms, with no validators: every fetch
+    // lasts that long, so kills during it land there on any machine.
+    let server = serve(vec![(
+        "/slow.xml",
+        Reply::Late(
+            Duration::from_millis(400),
+            Box::new(Reply::Body("application/rss+xml", FEED.to_string())),
+        ),
+    )]);
+    let config = project.read("config.toml").replacen(
+        "[[source]]",
+        &format!(
+            "[[source]]\nname = \"Slow\"\nfeed = \"{}\"\n\n[[source]]",
+            server.url("/slow.xml")
+        ),
+        1,
+    );
+    project.write("config.toml", &config);
 
     let mut landed: BTreeMap<Phase, usize> = BTreeMap::new();
     let mut found_sending: BTreeMap<(String, String), usize> = BTreeMap::new();
     for round in 0..8u64 {
         for phase in [Phase::Fetch, Phase::Build, Phase::Send] {
             let delay = match phase {
-                Phase::Fetch => Duration::from_millis(round * 4),
+                Phase::Fetch => Duration::from_millis(round * 40),
                 Phase::Build => Duration::from_millis(round),
                 Phase::Send => Duration::from_millis(50 + round * 40),
             };

@@ -28,6 +28,8 @@ pub enum Reply {
     StatusWith(u16, Vec<(&'static str, String)>),
     /// Reads the request, then says nothing for this long.
     Hang(Duration),
+    /// Waits this long, then answers with this reply: a slow but healthy feed.
+    Late(Duration, Box<Reply>),
     /// 200 with an ETag, or 304 when the request's If-None-Match has it.
     Tagged(&'static str, String),
     /// 200, then one byte of a feed every `0` interval, `1` bytes in all.
@@ -155,6 +157,10 @@ fn respond(stream: &mut TcpStream, reply: Reply, if_none_match: &str) -> std::io
         Reply::Hang(duration) => {
             std::thread::sleep(duration);
             Ok(())
+        }
+        Reply::Late(duration, reply) => {
+            std::thread::sleep(duration);
+            respond(stream, *reply, if_none_match)
         }
         Reply::Tagged(content_type, body) => {
             let tag = format!("\"v{}\"", body.len());
