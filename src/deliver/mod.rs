@@ -1,6 +1,7 @@
 //! The deliver stage: subscribers, audiences, personalised messages, sending
 //! with a delivery log, and the unsubscribe endpoint.
 
+mod log;
 mod message;
 mod send;
 mod serve;

@@ -19,13 +19,14 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use lettre::Message;
 
+use super::log::Log;
 use super::message::{Letter, MailTemplate};
 use super::smtp::{Failure, Session, SmtpClient};
 use super::subscribers::admits;
 use super::token::Key;
 use crate::config::{Config, Mail, Smtp, Transport};
 use crate::editions::Edition;
-use crate::store::{Recipient, Status, Store};
+use crate::store::{Delivery, Recipient, Status, Store};
 
 /// How `bulletin send` runs.
 #[derive(Debug, Clone, Default)]
@@ -229,26 +230,24 @@ pub fn send_edition(
         Transport::File => 1,
     };
     let total = store.recipient_count(id).map_err(|e| e.to_string())?;
-    let store = Mutex::new(store);
+    let log = Log::new(store, (id, edition.number), now);
     let report = Mutex::new(SendReport::default());
     let (queue, taken) = std::sync::mpsc::sync_channel::<Recipient>(QUEUE);
     let taken = Mutex::new(taken);
     let fatal: Mutex<Option<String>> = Mutex::new(None);
     let run = match &key {
         Some(Ok(key)) => Some(Run {
-            edition: (id, edition.number),
             template: &template,
             key,
             sender: &sender,
             settings,
-            store: &store,
+            log: &log,
             report: &report,
             rate: RateLimit::new(settings.rate_per_second),
             done: AtomicUsize::new(0),
             stopped: AtomicBool::new(false),
             total,
             progress: options.progress,
-            now,
         }),
         _ => None,
     };
@@ -263,7 +262,7 @@ pub fn send_edition(
             }
         }
         let fed = feed(
-            &store,
+            &log,
             &report,
             (newsletter, mail, edition.number),
             &key,
@@ -277,9 +276,13 @@ pub fn send_edition(
     if options.progress && !options.dry_run {
         eprintln!();
     }
+    // The outcomes still queued are of messages the server has taken: they
+    // are written whatever else went wrong.
+    let flushed = log.flush();
     if let Some(error) = fatal.into_inner().expect("poisoned") {
         return Err(error);
     }
+    flushed?;
     Ok(report.into_inner().expect("poisoned"))
 }
 
@@ -292,7 +295,7 @@ const PAGE: u32 = 1000;
 /// rest to the workers (or lists them, for a dry run). Dropping `queue` at
 /// the end tells the workers there is no more.
 fn feed(
-    store: &Mutex<&mut Store>,
+    log: &Log,
     report: &Mutex<SendReport>,
     (newsletter, mail, number): (&crate::config::Newsletter, &Mail, u32),
     key: &Option<Result<Key, String>>,
@@ -302,10 +305,8 @@ fn feed(
     let id = newsletter.id.get_ref();
     let mut after = String::new();
     loop {
-        let page = store
-            .lock()
-            .expect("poisoned")
-            .recipients_page(id, number, &after, PAGE)
+        let page = log
+            .read(|store| store.recipients_page(id, number, &after, PAGE))
             .map_err(|e| e.to_string())?;
         let Some((last, _)) = page.last() else {
             return Ok(());
@@ -371,12 +372,11 @@ fn due(
 
 /// What the workers share during one send.
 struct Run<'a, 's> {
-    edition: (&'a str, u32),
     template: &'a MailTemplate,
     key: &'a Key,
     sender: &'a Sender,
     settings: &'a Smtp,
-    store: &'a Mutex<&'s mut Store>,
+    log: &'a Log<'s>,
     report: &'a Mutex<SendReport>,
     rate: RateLimit,
     done: AtomicUsize,
@@ -386,7 +386,6 @@ struct Run<'a, 's> {
     /// Subscribers of the newsletter, for the progress line.
     total: usize,
     progress: bool,
-    now: DateTime<Utc>,
 }
 
 impl Run<'_, '_> {
@@ -416,9 +415,14 @@ impl Run<'_, '_> {
             }
             let status = match self.template.letter(self.key, &recipient.email, &recipient.name) {
                 Ok(letter) => {
-                    self.record(&recipient.email, &letter.message_id, &Status::Sending)?;
+                    let row = |status: &Status| Delivery {
+                        email: recipient.email.clone(),
+                        message_id: letter.message_id.clone(),
+                        status: status.clone(),
+                    };
+                    self.log.record(row(&Status::Sending))?;
                     let status = self.deliver(session, &letter, &recipient.email);
-                    self.record(&recipient.email, &letter.message_id, &status)?;
+                    self.log.settle(row(&status))?;
                     status
                 }
                 Err(reason) => Status::Failed(reason),
@@ -433,13 +437,6 @@ impl Run<'_, '_> {
                 let _ = std::io::stderr().flush();
             }
         }
-    }
-
-    fn record(&self, email: &str, message_id: &str, status: &Status) -> Result<(), String> {
-        let mut store = self.store.lock().expect("poisoned");
-        store
-            .record_delivery(self.edition, email, message_id, status, self.now)
-            .map_err(|e| e.to_string())
     }
 
     /// Tries up to `max_attempts` times, backing off between tries.

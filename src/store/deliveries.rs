@@ -41,30 +41,46 @@ impl Status {
     }
 }
 
+/// One row of the delivery log: where the message to `email` stands.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub email: String,
+    pub message_id: String,
+    pub status: Status,
+}
+
 impl Store {
-    /// Records a message's new status; a permanent failure also counts a
-    /// hard bounce against the address, in the same transaction.
-    pub fn record_delivery(
+    /// Records the new status of each message, all in one transaction; a
+    /// permanent failure also counts a hard bounce against the address.
+    /// One commit for many rows is what lets a send keep pace with the
+    /// server: a commit writes whole pages, however few rows change.
+    pub fn record_deliveries(
         &mut self,
         (newsletter, number): (&str, u32),
-        email: &str,
-        message_id: &str,
-        status: &Status,
+        deliveries: &[Delivery],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let (label, error) = status.parts();
-        let attempt = i64::from(*status == Status::Sending);
+        let updated = now.to_rfc3339();
         self.write(|tx| {
-            // Cached: the log is written twice per message, and preparing was half its cost.
-            tx.prepare_cached(
+            let mut insert = tx.prepare_cached(
                 "INSERT INTO deliveries (newsletter, number, email, message_id, status, attempts, error, updated)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT DO UPDATE SET status = excluded.status, error = excluded.error,
                     updated = excluded.updated, attempts = attempts + excluded.attempts",
-            )?
-            .execute(params![newsletter, number, email, message_id, label, attempt, error, now.to_rfc3339()])?;
-            if matches!(status, Status::Failed(_)) {
-                tx.execute("UPDATE subscribers SET hard_bounces = hard_bounces + 1 WHERE email = ?1", [email])?;
+            )?;
+            for Delivery {
+                email,
+                message_id,
+                status,
+            } in deliveries
+            {
+                let (label, error) = status.parts();
+                let attempt = i64::from(*status == Status::Sending);
+                insert.execute(params![newsletter, number, email, message_id, label, attempt, error, updated])?;
+                if matches!(status, Status::Failed(_)) {
+                    tx.prepare_cached("UPDATE subscribers SET hard_bounces = hard_bounces + 1 WHERE email = ?1")?
+                        .execute([email])?;
+                }
             }
             Ok(())
         })

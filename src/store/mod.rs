@@ -16,7 +16,7 @@ use rusqlite::{Connection, ErrorCode, Params, Row, Transaction, TransactionBehav
 
 use crate::items::Item;
 
-pub use deliveries::Status;
+pub use deliveries::{Delivery, Status};
 pub use editions::EditionRecord;
 pub use items::{FeedHealth, FetchRecord, SavedFetch, Upsert};
 pub use subscribers::{Recipient, SubscriberRecord};
@@ -103,6 +103,13 @@ CREATE TABLE deliveries (
     r#"
 -- Where a feed moved to for good (a 301 or 308): fetched instead of its configured URL.
 ALTER TABLE feeds ADD COLUMN moved_to TEXT;
+"#,
+    r#"
+-- A send reads a newsletter's subscribers a page at a time in address
+-- order: with this index each page starts where the last one ended,
+-- instead of sorting every remaining subscription again (quadratic in the list).
+CREATE INDEX subscriptions_newsletter_email ON subscriptions (newsletter, email);
+DROP INDEX subscriptions_newsletter;
 "#,
 ];
 
