@@ -116,6 +116,9 @@ fn open_store(project: &Project) -> rusqlite::Connection {
 }
 
 /// Messages the killed run left `sending`: each may have reached the server.
+/// The delivery log is the store's `deliveries` table and, after a kill
+/// during a send, the journal beside it with the rows written since its
+/// last fold (the next send folds it): a row there is newer.
 fn in_flight(project: &Project) -> Vec<(String, String)> {
     if !project.path("bulletin.sqlite").exists() {
         return Vec::new();
@@ -123,15 +126,32 @@ fn in_flight(project: &Project) -> Vec<(String, String)> {
     let db = open_store(project);
     let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(integrity, "ok");
-    let Ok(mut query) = db.prepare("SELECT email, newsletter FROM deliveries WHERE status = 'sending'")
-    else {
-        return Vec::new(); // killed before the schema was written
-    };
-    query
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    let mut status: BTreeMap<(String, String), String> = BTreeMap::new();
+    if let Ok(mut query) = db.prepare("SELECT email, newsletter, status FROM deliveries") {
+        let rows = query
+            .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+            .unwrap();
+        status.extend(rows.map(Result::unwrap));
+    } // else killed before the schema was written
+    if let Ok(journal) = std::fs::read_to_string(project.path("bulletin.sqlite.sending")) {
+        let mut lines = journal.split_inclusive('\n').filter(|line| line.ends_with('\n'));
+        let header: serde_json::Value = lines
+            .next()
+            .map_or(serde_json::Value::Null, |l| serde_json::from_str(l).unwrap());
+        for line in lines {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            let key = (
+                row["email"].as_str().unwrap().to_string(),
+                header["newsletter"].as_str().unwrap().to_string(),
+            );
+            status.insert(key, row["status"].as_str().unwrap().to_string());
+        }
+    }
+    status
+        .into_iter()
+        .filter(|(_, status)| status == "sending")
+        .map(|(pair, _)| pair)
+        .collect()
 }
 
 #[test]

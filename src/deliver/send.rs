@@ -230,7 +230,7 @@ pub fn send_edition(
         Transport::File => 1,
     };
     let total = store.recipient_count(id).map_err(|e| e.to_string())?;
-    let log = Log::new(store, (id, edition.number), now);
+    let log = Log::open(store, (id, edition.number), now)?;
     let report = Mutex::new(SendReport::default());
     let (queue, taken) = std::sync::mpsc::sync_channel::<Recipient>(QUEUE);
     let taken = Mutex::new(taken);
@@ -276,9 +276,9 @@ pub fn send_edition(
     if options.progress && !options.dry_run {
         eprintln!();
     }
-    // The outcomes still queued are of messages the server has taken: they
-    // are written whatever else went wrong.
-    let flushed = log.flush();
+    // The journal's rows are of messages the server has taken or may have:
+    // they go into the store whatever else went wrong.
+    let flushed = log.finish();
     if let Some(error) = fatal.into_inner().expect("poisoned") {
         return Err(error);
     }
@@ -420,9 +420,9 @@ impl Run<'_, '_> {
                         message_id: letter.message_id.clone(),
                         status: status.clone(),
                     };
-                    self.log.record(row(&Status::Sending))?;
+                    self.log.write(row(&Status::Sending))?;
                     let status = self.deliver(session, &letter, &recipient.email);
-                    self.log.settle(row(&status))?;
+                    self.log.write(row(&status))?;
                     status
                 }
                 Err(reason) => Status::Failed(reason),

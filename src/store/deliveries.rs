@@ -21,7 +21,7 @@ pub enum Status {
 }
 
 impl Status {
-    fn parts(&self) -> (&'static str, Option<&str>) {
+    pub fn parts(&self) -> (&'static str, Option<&str>) {
         match self {
             Status::Sending => ("sending", None),
             Status::Sent => ("sent", None),
@@ -30,7 +30,7 @@ impl Status {
         }
     }
 
-    pub(super) fn from_parts(status: &str, error: Option<String>) -> Status {
+    pub fn from_parts(status: &str, error: Option<String>) -> Status {
         let error = error.unwrap_or_default();
         match status {
             "sent" => Status::Sent,
@@ -50,18 +50,33 @@ pub struct Delivery {
 }
 
 impl Store {
-    /// Records the new status of each message, all in one transaction; a
-    /// permanent failure also counts a hard bounce against the address.
-    /// One commit for many rows is what lets a send keep pace with the
-    /// server: a commit writes whole pages, however few rows change.
-    pub fn record_deliveries(
+    /// The number for a new delivery-log journal: after every one folded.
+    pub fn next_journal(&self) -> Result<u64> {
+        let last = self.rows("SELECT coalesce(max(id), 0) FROM folded_logs", [], |row| {
+            row.get::<_, i64>(0)
+        })?;
+        Ok(last.first().copied().unwrap_or(0) as u64 + 1)
+    }
+
+    /// Folds the rows of one delivery-log journal into the log, in order
+    /// and in one transaction; a permanent failure also counts a hard
+    /// bounce against the address. `journal` names the journal: one that is
+    /// already folded is left out, so rows are never counted twice.
+    pub fn fold_deliveries(
         &mut self,
+        journal: u64,
         (newsletter, number): (&str, u32),
         deliveries: &[Delivery],
         now: DateTime<Utc>,
     ) -> Result<()> {
         let updated = now.to_rfc3339();
         self.write(|tx| {
+            let fresh = tx
+                .prepare_cached("INSERT INTO folded_logs (id) VALUES (?1) ON CONFLICT DO NOTHING")?
+                .execute([journal as i64])?;
+            if fresh == 0 {
+                return Ok(());
+            }
             let mut insert = tx.prepare_cached(
                 "INSERT INTO deliveries (newsletter, number, email, message_id, status, attempts, error, updated)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)

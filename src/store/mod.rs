@@ -111,6 +111,14 @@ ALTER TABLE feeds ADD COLUMN moved_to TEXT;
 CREATE INDEX subscriptions_newsletter_email ON subscriptions (newsletter, email);
 DROP INDEX subscriptions_newsletter;
 "#,
+    r#"
+-- The delivery-log journals already folded into `deliveries`, by number: a
+-- journal is folded once, even when the process dies between the commit and
+-- removing it; a new journal is numbered after the last one folded.
+CREATE TABLE folded_logs (
+    id INTEGER PRIMARY KEY
+);
+"#,
 ];
 
 /// What went wrong with the store, in words that say what to do.
@@ -166,6 +174,12 @@ impl Store {
         store.configure().map_err(|e| store.error(e))?;
         store.migrate()?;
         Ok(store)
+    }
+
+    /// The store's file: files that belong with it (the lock, a send's
+    /// journal) are named after it.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     fn configure(&self) -> rusqlite::Result<()> {
