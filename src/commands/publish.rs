@@ -53,6 +53,7 @@ pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock)
 pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     let (_lock, mut store) = open_for_writing(config)?;
     let reports = fetch_into(config, &mut store, clock)?;
+    let checkpoint = store.checkpoint_in_background();
     let due = due_on(config, &store, date)?;
     // No items at all is no error here: every edition is then empty.
     let items = candidates(config, &store, &due, date)?;
@@ -67,6 +68,7 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     complete_missing_files(config, &store)?;
     write_archive(config, &store)?;
     let delivered = send_todays_editions(config, &mut store, date, clock)?;
+    let _ = checkpoint.join(); // it only copies pages; whatever it left, closing does
     let code = exit_code(&reports);
     Ok(if delivered {
         code

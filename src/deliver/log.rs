@@ -149,7 +149,12 @@ impl Journal {
     /// The rows written since the last fold, into the store in one transaction.
     fn fold_into(&mut self, store: &mut Store) -> Result<(), String> {
         store
-            .fold_deliveries(self.header.journal, self.edition(), &self.rows, self.header.updated)
+            .fold_deliveries(
+                self.header.journal,
+                self.edition(),
+                &self.rows,
+                self.header.updated,
+            )
             .map_err(|e| e.to_string())?;
         self.rows.clear();
         Ok(())

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use ammonia::{Builder, UrlRelative};
 
-use super::link::canonical_link;
+use super::link::{canonical_link, canonical_url};
 use super::push_collapsed;
 
 /// Tags a summary may keep. No `img`: every remote image in a mail is a
@@ -91,8 +91,11 @@ fn absolute(url: &str) -> Option<Cow<'_, str>> {
 /// as it was when that cannot be done.
 fn canonical_href(value: &str) -> Cow<'_, str> {
     let absolute = BASE.with_borrow(|base| base.as_ref().and_then(|b| b.join(value).ok()));
-    let absolute = absolute.as_ref().map_or(value, url::Url::as_str);
-    canonical_link(absolute).map_or(Cow::Borrowed(value), Cow::Owned)
+    let canonical = match absolute {
+        Some(url) => canonical_url(url),
+        None => canonical_link(value),
+    };
+    canonical.map_or(Cow::Borrowed(value), Cow::Owned)
 }
 
 /// A link whose URL the sanitiser removed (`javascript:`, a relative URL

@@ -26,7 +26,11 @@ fn is_tracking_parameter(name: &str) -> bool {
 /// fragment and tracking parameters removed. `None` when `link` is not an
 /// absolute http(s) URL.
 pub fn canonical_link(link: &str) -> Option<String> {
-    let mut url = url::Url::parse(link.trim()).ok()?;
+    canonical_url(url::Url::parse(link.trim()).ok()?)
+}
+
+/// [`canonical_link`] of a URL parsed already.
+pub fn canonical_url(mut url: url::Url) -> Option<String> {
     if !matches!(url.scheme(), "http" | "https") {
         return None;
     }

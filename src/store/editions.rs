@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Abort, Result, Store, StoreError, to_json};
+use super::{Abort, Result, Store, StoreError, decode_item, to_json};
 use crate::editions::Placed;
 
 /// One published edition.
@@ -63,7 +63,7 @@ impl Store {
                 Ok(Placed {
                     section,
                     featured,
-                    item: self.decode_item(&body)?,
+                    item: decode_item(&self.path, &body)?,
                 })
             })
             .collect::<Result<_>>()?;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
-use super::{Result, Store, to_json};
+use super::{Result, Store, decode_item, to_json};
 use crate::hex::hex;
 use crate::items::{Added, Dedup, Item};
 use crate::sources::{Outcome, SourceReport, Validators};
@@ -89,29 +89,75 @@ impl Store {
     /// bulk of a run's memory, and are never all held twice (as stored text
     /// and as items, or as items and as `T`s).
     ///
-    /// The rows are read as they lie and the `T`s sorted after: SQLite
-    /// would sort the bodies themselves, spilling them to a temporary file.
-    pub fn items_with<T>(&self, mut each: impl FnMut(Item) -> Option<T>) -> Result<Vec<T>> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT first_seen, id, body FROM items")
-            .map_err(|e| self.error(e))?;
-        let mut rows = statement.query([]).map_err(|e| self.error(e))?;
-        let mut items = Vec::new();
-        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
-            let body = row
-                .get_ref(2)
-                .and_then(|v| Ok(v.as_str()?))
-                .map_err(|e| self.error(e))?;
-            if let Some(item) = each(self.decode_item(body)?) {
-                let first_seen: String = row.get(0).map_err(|e| self.error(e))?;
-                let id: String = row.get(1).map_err(|e| self.error(e))?;
-                items.push((first_seen, id, item));
+    /// This thread reads the rows, a few hundred at a time, and threads on
+    /// the other cores decode them and run `each` (decoding and classifying
+    /// are most of a build's time). The rows are read as they lie and the
+    /// `T`s sorted after: SQLite would sort the bodies themselves, spilling
+    /// them to a temporary file.
+    pub fn items_with<T: Send>(&self, each: impl Fn(Item) -> Option<T> + Sync) -> Result<Vec<T>> {
+        const CHUNK: usize = 256;
+        type Row = (String, String, String); // first seen, id, body
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Row>>(cores);
+        let receive = std::sync::Mutex::new(receive);
+        let path = self.path.as_path();
+        let work = || -> Result<Vec<(String, String, T)>> {
+            let mut kept = Vec::new();
+            loop {
+                let Ok(chunk) = receive.lock().expect("poisoned").recv() else {
+                    return Ok(kept);
+                };
+                for (first_seen, id, body) in chunk {
+                    if let Some(made) = each(decode_item(path, &body)?) {
+                        kept.push((first_seen, id, made));
+                    }
+                }
             }
+        };
+        let (read, made) = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..cores).map(|_| scope.spawn(work)).collect();
+            let read = self.rows_in_chunks("SELECT first_seen, id, body FROM items", CHUNK, |chunk| {
+                send.send(chunk).is_ok()
+            });
+            drop(send); // the workers end once the queue is empty
+            let made: Vec<_> = workers
+                .into_iter()
+                .map(|worker| worker.join().expect("a decoding thread panicked"))
+                .collect();
+            (read, made)
+        });
+        read?;
+        let mut items = Vec::new();
+        for kept in made {
+            items.extend(kept?);
         }
         // As SQLite orders text: byte by byte.
         items.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         Ok(items.into_iter().map(|(_, _, item)| item).collect())
+    }
+
+    /// The rows of `sql`, three text columns, handed to `each` `size` at a
+    /// time until it returns `false`.
+    fn rows_in_chunks(
+        &self,
+        sql: &str,
+        size: usize,
+        mut each: impl FnMut(Vec<(String, String, String)>) -> bool,
+    ) -> Result<()> {
+        let mut statement = self.conn.prepare_cached(sql).map_err(|e| self.error(e))?;
+        let mut rows = statement.query([]).map_err(|e| self.error(e))?;
+        let mut chunk = Vec::with_capacity(size);
+        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+            let text = |i| row.get::<_, String>(i).map_err(|e| self.error(e));
+            chunk.push((text(0)?, text(1)?, text(2)?));
+            if chunk.len() == size && !each(std::mem::replace(&mut chunk, Vec::with_capacity(size))) {
+                return Ok(());
+            }
+        }
+        if !chunk.is_empty() {
+            each(chunk);
+        }
+        Ok(())
     }
 
     /// How every source fetched so far is doing.
