@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end comparisons with the peers, each printed as a ratio measured in
-# this same run (absolute times drift on shared machines). Installs what it
+# this same run (absolute times drift on shared machines), of the median of
+# three runs on each side. Installs what it
 # needs: postfix (smtp-sink, smtp-source), nginx, and rss2email in a throwaway venv.
 #
 #   bash benches/compare.sh            # all four comparisons
@@ -24,6 +25,23 @@ measure() {
   ELAPSED=$(python3 -c "print(($(date +%s%N) - $start) / 1e9)")
   read -r PEAK < "$WORK/time"
 }
+# Runs `reset` then `measure` three times (the machine's load comes and goes); sets ELAPSED to
+# the median time and PEAK to the highest peak.
+RUNS=3
+median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
+measure_median() { # reset function, command...
+  local reset=$1 times=() peak=0
+  shift
+  for _ in $(seq $RUNS); do
+    "$reset"
+    measure "$@"
+    times+=("$ELAPSED")
+    if [ "$PEAK" -gt "$peak" ]; then peak=$PEAK; fi
+  done
+  ELAPSED=$(median "${times[@]}")
+  PEAK=$peak
+}
+nothing() { :; }
 
 if [ ! -x /usr/sbin/smtp-sink ] || [ ! -x /usr/sbin/smtp-source ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
@@ -81,11 +99,13 @@ mkdir -p "$WORK/r2e"
   printf '[DEFAULT]\nto = reader@example.eu\nfrom = r2e@example.eu\nemail-protocol = smtp\nsmtp-server = 127.0.0.1:2699\ndigest = True\n'
   for i in $(seq -f '%03g' 0 99); do printf '[feed.f%s]\nurl = file://%s/corpus/feeds/feed-%s.xml\n' "$i" "$WORK" "$i"; done
 } > "$WORK/r2e/r2e.cfg"
-measure "$WORK/venv/bin/r2e" -c "$WORK/r2e/r2e.cfg" -d "$WORK/r2e/r2e.json" run
+fresh_r2e() { rm -f "$WORK/r2e/r2e.json"; }
+measure_median fresh_r2e "$WORK/venv/bin/r2e" -c "$WORK/r2e/r2e.cfg" -d "$WORK/r2e/r2e.json" run
 R2E_TIME=$ELAPSED R2E_PEAK=$PEAK
 mkdir -p "$WORK/b1"
 write_config "$WORK/b1" "$WORK/corpus/feeds" "$WORK/corpus" 2699 4
-measure "$B" run --config "$WORK/b1/config.toml" --date 2026-11-30
+fresh_store() { rm -rf "$WORK/b1/bulletin.sqlite"* "$WORK/b1/out"; }
+measure_median fresh_store "$B" run --config "$WORK/b1/config.toml" --date 2026-11-30
 B_TIME=$ELAPSED B_PEAK=$PEAK
 echo "rss2email: $(seconds "$R2E_TIME") s, $(ratio 10000 "$R2E_TIME") items/s, peak $((R2E_PEAK / 1024)) MB"
 echo "bulletin:  $(seconds "$B_TIME") s, $(ratio 10000 "$B_TIME") items/s, peak $((B_PEAK / 1024)) MB"
@@ -100,9 +120,12 @@ mkdir -p "$WORK/eml" && sed 's/transport = "smtp"/transport = "file"/' "$WORK/b1
 sed -i "s#^path = \"bulletin.sqlite\"#path = \"$WORK/b1/bulletin.sqlite\"#" "$WORK/eml/config.toml"
 "$B" send --newsletter eu-japan-news --config "$WORK/eml/config.toml" --to size@example.eu > /dev/null
 SIZE=$(stat -c %s "$(find "$WORK/eml/out/mail" -name '*.eml' | head -1)")
-measure /usr/sbin/smtp-source -d -s 8 -m 20000 -l "$SIZE" -f a@example.org -t b@example.org 127.0.0.1:2699
+measure_median nothing /usr/sbin/smtp-source -d -s 8 -m 20000 -l "$SIZE" -f a@example.org -t b@example.org 127.0.0.1:2699
 SRC_TIME=$ELAPSED
-measure "$B" send --newsletter eu-japan-news --config "$WORK/b1/config.toml"
+# Each send starts from the store as it was before any: the edition published, nothing sent.
+cp "$WORK/b1/bulletin.sqlite" "$WORK/unsent.sqlite"
+unsent() { cp "$WORK/unsent.sqlite" "$WORK/b1/bulletin.sqlite"; }
+measure_median unsent "$B" send --newsletter eu-japan-news --config "$WORK/b1/config.toml"
 SEND_TIME=$ELAPSED
 SENT=$(grep -o 'sent [0-9]*' "$WORK/last.out" | head -1 | cut -d' ' -f2)
 echo "smtp-source: 20000 messages of $SIZE bytes in $(seconds "$SRC_TIME") s = $(ratio 20000 "$SRC_TIME") msg/s"
@@ -153,10 +176,16 @@ NGINX
 sleep 1
 mkdir -p "$WORK/b4"
 write_config "$WORK/b4" "http://127.0.0.1:2698" "$WORK/corpus" 2699 4
-measure "$B" fetch --config "$WORK/b4/config.toml"
-FIRST=$ELAPSED
-measure "$B" fetch --config "$WORK/b4/config.toml"
-SECOND=$ELAPSED
+first=() second=()
+for _ in $(seq $RUNS); do
+  rm -f "$WORK/b4/bulletin.sqlite"*
+  measure "$B" fetch --config "$WORK/b4/config.toml"
+  first+=("$ELAPSED")
+  measure "$B" fetch --config "$WORK/b4/config.toml"
+  second+=("$ELAPSED")
+done
+FIRST=$(median "${first[@]}")
+SECOND=$(median "${second[@]}")
 grep 'sources not modified' "$WORK/last.out"
 echo "first fetch $(seconds "$FIRST") s, second $(seconds "$SECOND") s"
 echo "RATIO second ÷ first fetch: $(ratio "$SECOND" "$FIRST")  (goal ≤ 0.10)"
