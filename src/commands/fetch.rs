@@ -29,9 +29,9 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
         reports
     })?;
     let mut tally: HashMap<&str, [usize; 3]> = HashMap::new();
-    for (item, outcome) in saved.items.iter().zip(&saved.outcomes) {
+    for item in &saved.items {
         let counts = tally.entry(item.source.as_str()).or_default();
-        let index = match outcome {
+        let index = match item.outcome {
             Upsert::New => 0,
             Upsert::Updated => 1,
             Upsert::Unchanged => 2,
@@ -65,7 +65,7 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
             eprintln!("warning: source {:?} failed: {error}", report.name);
         }
     }
-    let count = |kind: Upsert| saved.outcomes.iter().filter(|o| **o == kind).count();
+    let count = |kind: Upsert| saved.items.iter().filter(|i| i.outcome == kind).count();
     writeln!(
         out,
         "{} new, {} updated, {} unchanged; {} of {} sources not modified",

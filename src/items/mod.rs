@@ -193,8 +193,7 @@ fn push_collapsed(out: &mut String, text: &str) {
 #[derive(Default)]
 pub struct Dedup {
     kept: Vec<Item>,
-    /// Where each id and each link is in `kept`.
-    by_key: HashMap<String, usize>,
+    keys: Keys,
 }
 
 /// What [`Dedup::add`] did with an item.
@@ -208,21 +207,13 @@ pub enum Added {
 
 impl Dedup {
     pub fn add(&mut self, item: Item) -> Added {
-        let existing = self
-            .by_key
-            .get(&item.id)
-            .or_else(|| self.by_key.get(&item.link))
-            .copied();
-        match existing {
+        match self.keys.find(&item) {
             Some(index) => {
                 merge(&mut self.kept[index], item);
                 Added::Merged
             }
             None => {
-                self.by_key.insert(item.id.clone(), self.kept.len());
-                if !item.link.is_empty() {
-                    self.by_key.insert(item.link.clone(), self.kept.len());
-                }
+                self.keys.keep(&item, self.kept.len());
                 self.kept.push(item);
                 Added::New
             }
@@ -239,7 +230,28 @@ impl Dedup {
     }
 }
 
-fn merge(into: &mut Item, other: Item) {
+/// Where each kept item is, by its id and by its link: an item with either
+/// is the same story.
+#[derive(Default)]
+pub struct Keys(HashMap<String, usize>);
+
+impl Keys {
+    /// Where the story `item` tells was kept, if it was.
+    pub fn find(&self, item: &Item) -> Option<usize> {
+        self.0.get(&item.id).or_else(|| self.0.get(&item.link)).copied()
+    }
+
+    /// Notes `item` as kept at `index`.
+    pub fn keep(&mut self, item: &Item, index: usize) {
+        self.0.insert(item.id.clone(), index);
+        if !item.link.is_empty() {
+            self.0.insert(item.link.clone(), index);
+        }
+    }
+}
+
+/// A later copy of a story merged into the first: its categories and its source.
+pub fn merge(into: &mut Item, other: Item) {
     for category in other.categories {
         if !into.categories.contains(&category) {
             into.categories.push(category);

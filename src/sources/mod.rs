@@ -115,10 +115,7 @@ pub fn read_sources(
                         errors,
                         validators,
                     };
-                    // Copied here, on this thread: glibc gives every thread its
-                    // own arena, and items a worker made would hold its arena
-                    // grown until the run ends, beside this thread's.
-                    (outcome, items.to_vec())
+                    (outcome, items)
                 }
                 Ok(Read::NotModified) => (Outcome::NotModified, Vec::new()),
                 Err(reason) => (Outcome::Failed(reason), Vec::new()),

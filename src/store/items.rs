@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Result, Store, decode_item, to_json};
 use crate::hex::hex;
-use crate::items::{Added, Dedup, Item};
+use crate::items::{Item, Keys, merge};
 use crate::sources::{Outcome, SourceReport, Validators};
 
 /// How a source's fetches went, for `bulletin feeds`.
@@ -34,12 +34,19 @@ pub enum Upsert {
     Unchanged,
 }
 
-/// A fetch, as stored: each source's report, and the items (deduplicated)
-/// with what storing each did.
+/// A fetch, as stored: each source's report, and what storing each item
+/// (deduplicated) did.
 pub struct SavedFetch {
     pub reports: Vec<SourceReport>,
-    pub items: Vec<Item>,
-    pub outcomes: Vec<Upsert>,
+    pub items: Vec<Stored>,
+}
+
+/// One item of a fetch, once stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The source it was kept from: the first to carry it.
+    pub source: String,
+    pub outcome: Upsert,
 }
 
 impl Store {
@@ -59,23 +66,19 @@ impl Store {
     ) -> Result<SavedFetch> {
         let now = now.to_rfc3339();
         self.write(|tx| {
-            tx.execute_batch("SAVEPOINT streamed")?;
             let mut record = FetchRecord {
                 tx,
                 now: &now,
-                items: Dedup::default(),
-                streamed: Streamed::Writing(Vec::new()),
+                keys: Keys::default(),
+                kept: Vec::new(),
+                failed: None,
             };
             let reports = read(&mut record);
-            let (items, outcomes) = record.finish()?;
+            let items = record.finish()?;
             for report in &reports {
                 record_fetch(tx, report, &now)?;
             }
-            Ok(SavedFetch {
-                reports,
-                items,
-                outcomes,
-            })
+            Ok(SavedFetch { reports, items })
         })
     }
 
@@ -199,78 +202,123 @@ impl Store {
     }
 }
 
-/// The items of a fetch being stored. Each one is stored as it comes, while
-/// the next sources are still being read: the same writes, in the same
-/// order, as storing them all at the end, as long as no item changes after
-/// it is stored. When one does (a later source carries the same story,
-/// merged into it), those writes are undone and all are stored at the end.
+/// The items of a fetch being stored, each as it comes, while the next
+/// sources are still being read. Only what storing them needs is kept, not
+/// the items: a later copy of a story (from a source further down, merged
+/// into the first) reads the stored item back, merges and stores it again.
 pub struct FetchRecord<'a> {
     tx: &'a Transaction<'a>,
     now: &'a str,
-    items: Dedup,
-    streamed: Streamed,
+    keys: Keys,
+    kept: Vec<Kept>,
+    /// A write failed: nothing more is written, and the fetch is rolled back.
+    failed: Option<rusqlite::Error>,
 }
 
-/// How storing the items as they come went.
-enum Streamed {
-    /// What storing each kept item did, so far.
-    Writing(Vec<Upsert>),
-    /// An item was merged into one stored already, or a write failed: the
-    /// items are stored at the end.
-    Stopped,
+/// An item stored by this fetch.
+struct Kept {
+    id: String,
+    source: String,
+    /// What the store held for it before this fetch.
+    before: Before,
+    outcome: Upsert,
 }
+
+/// The id and content hash the store held for an item before this fetch:
+/// under its own id, or under another with the same link.
+type Before = Option<(String, String)>;
 
 impl FetchRecord<'_> {
     pub fn add(&mut self, item: Item) {
-        let added = self.items.add(item);
-        let Streamed::Writing(outcomes) = &mut self.streamed else {
+        if self.failed.is_some() {
             return;
+        }
+        let added = match self.keys.find(&item) {
+            Some(index) => self.merge(index, item),
+            None => self.keep(item),
         };
-        let stored = match added {
-            Added::New => {
-                let item = self.items.items().last().expect("the item just kept");
-                upsert(self.tx, item, self.now).ok()
-            }
-            Added::Merged => None,
-        };
-        match stored {
-            Some(outcome) => outcomes.push(outcome),
-            None => self.streamed = Streamed::Stopped,
+        if let Err(error) = added {
+            self.failed = Some(error);
         }
     }
 
-    /// The items and what storing each did; stored again, as they are now,
-    /// if writing them as they came had to stop.
-    fn finish(self) -> rusqlite::Result<(Vec<Item>, Vec<Upsert>)> {
-        let outcomes = match self.streamed {
-            Streamed::Writing(outcomes) => outcomes,
-            Streamed::Stopped => {
-                self.tx.execute_batch("ROLLBACK TO streamed")?;
-                let items = self.items.items();
-                items
-                    .iter()
-                    .map(|item| upsert(self.tx, item, self.now))
-                    .collect::<rusqlite::Result<_>>()?
-            }
+    fn keep(&mut self, item: Item) -> rusqlite::Result<()> {
+        let before = stored_before(self.tx, &item)?;
+        let outcome = write(self.tx, &item, &before, self.now)?;
+        self.keys.keep(&item, self.kept.len());
+        self.kept.push(Kept {
+            id: item.id,
+            source: item.source,
+            before,
+            outcome,
+        });
+        Ok(())
+    }
+
+    /// `item` is a later copy of the story kept at `index`. Storing the
+    /// merged item gives what storing it whole would have given: a story
+    /// that was stored under another id stays as it is, and the outcome is
+    /// against what the store held before this fetch.
+    fn merge(&mut self, index: usize, item: Item) -> rusqlite::Result<()> {
+        let kept = &mut self.kept[index];
+        if kept.before.as_ref().is_some_and(|(id, _)| *id != kept.id) {
+            return Ok(());
+        }
+        let body: String = self
+            .tx
+            .prepare_cached("SELECT body FROM items WHERE id = ?1")?
+            .query_row([&kept.id], |row| row.get(0))?;
+        let mut merged: Item = serde_json::from_str(&body).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        merge(&mut merged, item);
+        let body = to_json(&merged);
+        let hash = content_hash(&merged, &body);
+        self.tx
+            .prepare_cached("UPDATE items SET content_hash = ?2, body = ?3 WHERE id = ?1")?
+            .execute(params![kept.id, hash, body])?;
+        kept.outcome = match &kept.before {
+            None => Upsert::New,
+            Some((_, stored)) if *stored == hash => Upsert::Unchanged,
+            Some(_) => Upsert::Updated,
         };
-        self.tx.execute_batch("RELEASE streamed")?;
-        Ok((self.items.into_items(), outcomes))
+        Ok(())
+    }
+
+    /// What storing each kept item did, or the first write that failed.
+    fn finish(self) -> rusqlite::Result<Vec<Stored>> {
+        if let Some(error) = self.failed {
+            return Err(error);
+        }
+        Ok(self
+            .kept
+            .into_iter()
+            .map(|kept| Stored {
+                source: kept.source,
+                outcome: kept.outcome,
+            })
+            .collect())
     }
 }
 
-/// Stores one item; `now` is the fetch's time in RFC 3339. The statements
-/// are prepared once per connection: a fetch stores thousands of items.
-fn upsert(tx: &Transaction, item: &Item, now: &str) -> rusqlite::Result<Upsert> {
+/// What the store holds for `item` before it is stored: by its id, or else
+/// by its link. The statements are prepared once per connection: a fetch
+/// stores thousands of items.
+fn stored_before(tx: &Transaction, item: &Item) -> rusqlite::Result<Before> {
+    tx.prepare_cached(
+        "SELECT id, content_hash FROM items WHERE id = ?1 UNION ALL
+         SELECT id, content_hash FROM items WHERE link = ?2 AND link <> '' LIMIT 1",
+    )?
+    .query_row(params![item.id, item.link], |row| Ok((row.get(0)?, row.get(1)?)))
+    .optional()
+}
+
+/// Stores one item, given what the store held for it; `now` is the
+/// fetch's time in RFC 3339.
+fn write(tx: &Transaction, item: &Item, before: &Before, now: &str) -> rusqlite::Result<Upsert> {
     let body = to_json(item);
     let hash = content_hash(item, &body);
-    let existing: Option<(String, String)> = tx
-        .prepare_cached(
-            "SELECT id, content_hash FROM items WHERE id = ?1 UNION ALL
-             SELECT id, content_hash FROM items WHERE link = ?2 AND link <> '' LIMIT 1",
-        )?
-        .query_row(params![item.id, item.link], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    Ok(match existing {
+    Ok(match before {
         None => {
             tx.prepare_cached(
                 "INSERT INTO items (id, link, source, first_seen, last_seen, content_hash, body)
@@ -279,7 +327,7 @@ fn upsert(tx: &Transaction, item: &Item, now: &str) -> rusqlite::Result<Upsert> 
             .execute(params![item.id, item.link, item.source, now, hash, body])?;
             Upsert::New
         }
-        Some((id, stored)) if id == item.id && stored != hash => {
+        Some((id, stored)) if *id == item.id && *stored != hash => {
             tx.prepare_cached(
                 "UPDATE items SET link = ?2, content_hash = ?3, body = ?4, last_seen = ?5 WHERE id = ?1",
             )?
@@ -376,7 +424,7 @@ mod tests {
                 Vec::new()
             })
             .unwrap();
-        saved.outcomes
+        saved.items.into_iter().map(|stored| stored.outcome).collect()
     }
 
     #[test]
@@ -394,10 +442,30 @@ mod tests {
             item("A", "https://a.example/3", "trade"),
             item("B", "https://a.example/1?utm_source=b", "energy"),
         ];
-        let outcomes = save(&mut store, second);
+        let outcomes = save(&mut store, second.clone());
         assert_eq!(outcomes, [Upsert::Updated, Upsert::New]);
         let stored = store.items().unwrap();
         assert_eq!(stored.len(), 3);
+        let merged = stored.iter().find(|i| i.link == "https://a.example/1").unwrap();
+        assert_eq!(merged.categories, ["trade", "energy"]);
+        assert_eq!(merged.also_in, ["B"]);
+        // The same fetch again: the merged story is as stored, so unchanged.
+        assert_eq!(save(&mut store, second), [Upsert::Unchanged, Upsert::Unchanged]);
+        assert_eq!(store.items().unwrap(), stored);
+    }
+
+    #[test]
+    fn a_duplicate_within_a_first_fetch_is_one_new_item() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("bulletin.sqlite")).unwrap();
+        let items = vec![
+            item("A", "https://a.example/1", "trade"),
+            item("B", "https://a.example/1#top", "energy"),
+            item("B", "https://b.example/2", "energy"),
+        ];
+        assert_eq!(save(&mut store, items), [Upsert::New, Upsert::New]);
+        let stored = store.items().unwrap();
+        assert_eq!(stored.len(), 2);
         let merged = stored.iter().find(|i| i.link == "https://a.example/1").unwrap();
         assert_eq!(merged.categories, ["trade", "energy"]);
         assert_eq!(merged.also_in, ["B"]);
