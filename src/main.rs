@@ -11,6 +11,13 @@ use bulletin::lock::LockError;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than glibc's malloc: a fetch allocates and frees millions
+/// of small strings on every core, and glibc's malloc and free were a sixth
+/// of its CPU time. A run of 10,000 items is 12% faster, for 5 MB more at its
+/// peak (31 MB against 26).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Newsletters and digests from feeds and local items.
 #[derive(Parser)]
 #[command(version, about, after_help = EXIT_CODES)]
