@@ -8,6 +8,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+
 use crate::config::Fetch;
 
 /// What the last fetch of a feed left for the next one: validators for a
@@ -47,13 +50,13 @@ pub fn default_user_agent() -> String {
 /// Fetches every URL, conditionally when validators are known; results
 /// come back in the order asked.
 pub fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> Vec<Fetched> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let config = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(fetch.timeout_secs)))
         .user_agent(fetch.user_agent.clone().unwrap_or_else(default_user_agent))
         .max_redirects(0)
         .http_status_as_error(false)
-        .build()
-        .into();
+        .build();
+    let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), OncePerHost::default());
     let deadline = Instant::now() + Duration::from_secs(fetch.total_secs);
     let queue = Queue::new(
         requests
@@ -87,6 +90,36 @@ pub fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> Vec<Fetc
         .into_iter()
         .map(|result| result.expect("every index is fetched"))
         .collect()
+}
+
+/// A host's addresses looked up once a fetch, however many of its feeds
+/// are fetched: ureq looks a host up for every request, each lookup on a
+/// thread of its own (so that it can time out).
+#[derive(Debug, Default)]
+struct OncePerHost {
+    found: Mutex<HashMap<String, ResolvedSocketAddrs>>,
+}
+
+impl Resolver for OncePerHost {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        // With the scheme: the addresses carry the port, which it implies.
+        let host = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or(""),
+            uri.authority().map_or("", |a| a.as_str())
+        );
+        if let Some(found) = self.found.lock().expect("poisoned").get(&host) {
+            return Ok(found.clone());
+        }
+        let found = DefaultResolver::default().resolve(uri, config, timeout)?;
+        self.found.lock().expect("poisoned").insert(host, found.clone());
+        Ok(found)
+    }
 }
 
 /// The requests not yet taken, and how many are running per host.
