@@ -7,8 +7,9 @@
 //! of those writes is one line appended to `<store>.sending`: once `write`
 //! returns, the line is in the kernel's page cache and survives the process
 //! being killed, the same guarantee as a SQLite commit in WAL mode with
-//! `synchronous = NORMAL`, for a twentieth of the cost (a commit writes
-//! whole pages and takes file locks: it was a third of a send's CPU time).
+//! `synchronous = NORMAL`, without a commit's cost (a commit writes whole
+//! pages and takes file locks: with the journal, a send of 20,000 messages
+//! takes a third less CPU time).
 //!
 //! Every [`FOLD`] rows, at the end of a send and at the start of the next
 //! one after a kill, the journal is folded into the store in one
