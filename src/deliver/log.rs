@@ -207,12 +207,19 @@ impl Journal {
 /// its outcome is unknown and the row stays `sending`.
 pub fn recover(store: &mut Store) -> Result<(), String> {
     let path = journal_path(store.path());
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    let whole = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+    // Cut as bytes: a line cut short may end inside a character.
+    let whole = &bytes[..memchr::memrchr(b'\n', &bytes).map_or(0, |end| end + 1)];
+    let whole = std::str::from_utf8(whole).map_err(|e| {
+        format!(
+            "{}: not bulletin's delivery log ({e}); move the file away to go on",
+            path.display()
+        )
+    })?;
     let mut lines = whole.lines().enumerate();
     if let Some((_, first)) = lines.next() {
         let bad = |number: usize, e: serde_json::Error| {
@@ -341,6 +348,48 @@ mod tests {
             rows.iter()
                 .all(|(_, status, attempts)| status == "deferred" && *attempts == 1)
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// However a kill cuts the journal, the next send folds exactly the
+        /// rows whose lines are whole, in order.
+        #[test]
+        fn a_journal_cut_anywhere_folds_its_whole_lines(
+            written in proptest::collection::vec((0usize..4, 0u8..4), 1..30),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+        ) {
+            let status = |s: u8| match s {
+                0 => Status::Sending,
+                1 => Status::Sent,
+                2 => Status::Deferred("451 4.7.1 \"later\"".into()),
+                // Servers may answer in any language: a cut can fall inside a character.
+                _ => Status::Failed("550 5.1.1 宛先不明 unknown".into()),
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("bulletin.sqlite");
+            let mut store = Store::open(&path).unwrap();
+            let log = Log::open(&mut store, ("news", 1), DateTime::UNIX_EPOCH).unwrap();
+            for (who, s) in &written {
+                log.write(row(&format!("{who}@example.eu"), status(*s))).unwrap();
+            }
+            drop(log); // killed
+            let bytes = std::fs::read(journal_path(&path)).unwrap();
+            let kept = &bytes[..cut.index(bytes.len() + 1)];
+            std::fs::write(journal_path(&path), kept).unwrap();
+            recover(&mut store).unwrap();
+
+            let whole = kept.iter().filter(|b| **b == b'\n').count().saturating_sub(1);
+            let mut expected: std::collections::BTreeMap<String, (String, i64)> = Default::default();
+            for (who, s) in &written[..whole] {
+                let entry = expected.entry(format!("{who}@example.eu")).or_insert((String::new(), 0));
+                entry.0 = status(*s).parts().0.to_string();
+                entry.1 += i64::from(*s == 0);
+            }
+            let expected: Vec<_> = expected.into_iter().map(|(e, (s, a))| (e, s, a)).collect();
+            proptest::prop_assert_eq!(rows(&path), expected);
+            proptest::prop_assert!(!journal_path(&path).exists());
+        }
     }
 
     #[test]
