@@ -454,6 +454,88 @@ mod tests {
         assert_eq!(store.items().unwrap(), stored);
     }
 
+    /// What storing a fetch gave before items were stored as they came:
+    /// all merged first, then each stored.
+    fn stored_at_the_end(store: &mut Store, items: Vec<Item>, now: &str) -> Vec<Upsert> {
+        let mut dedup = crate::items::Dedup::default();
+        items.into_iter().for_each(|item| {
+            dedup.add(item);
+        });
+        store
+            .write(|tx| {
+                let write_one = |item: &Item| write(tx, item, &stored_before(tx, item)?, now);
+                Ok(dedup
+                    .items()
+                    .iter()
+                    .map(write_one)
+                    .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .unwrap()
+    }
+
+    fn rows(store: &Store) -> Vec<[String; 7]> {
+        let mut query = store
+            .conn
+            .prepare(
+                "SELECT id, link, source, first_seen, last_seen, content_hash, body FROM items ORDER BY id",
+            )
+            .unwrap();
+        query
+            .query_map([], |r| {
+                Ok(std::array::from_fn(|i| r.get::<_, String>(i).unwrap()))
+            })
+            .unwrap()
+            .map(|row: rusqlite::Result<[String; 7]>| row.unwrap())
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Two fetches of stories that repeat across sources and change
+        /// between fetches store what storing each merged item at the end
+        /// stored, with the same outcomes.
+        #[test]
+        fn storing_as_items_come_is_storing_them_merged_at_the_end(
+            fetches in proptest::collection::vec(
+                proptest::collection::vec((0usize..3, 0usize..4, proptest::option::of(0usize..3), 0usize..3, 0usize..2), 1..12),
+                2,
+            ),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut streamed, mut reference) = (
+                Store::open(&dir.path().join("a.sqlite")).unwrap(),
+                Store::open(&dir.path().join("b.sqlite")).unwrap(),
+            );
+            for (day, fetch) in fetches.into_iter().enumerate() {
+                let items: Vec<Item> = fetch
+                    .into_iter()
+                    .map(|(source, link, guid, category, body)| {
+                        Draft {
+                            guid: guid.map(|g| format!("story-{g}")),
+                            title: format!("Story {link}"),
+                            link: format!("https://a.example/{link}?utm_source={source}"),
+                            summary_html: format!("<p>Version {body}</p>"),
+                            categories: vec![["trade", "energy", "ict"][category].to_string()],
+                            ..Draft::default()
+                        }
+                        .into_item(["A", "B", "C"][source], Details::News, 100)
+                    })
+                    .collect();
+                let now = Utc.with_ymd_and_hms(2026, 11, 23 + day as u32, 7, 0, 0).unwrap();
+                let saved = streamed
+                    .save_fetch(now, |record| {
+                        items.iter().cloned().for_each(|item| record.add(item));
+                        Vec::new()
+                    })
+                    .unwrap();
+                let outcomes: Vec<Upsert> = saved.items.into_iter().map(|s| s.outcome).collect();
+                let expected = stored_at_the_end(&mut reference, items, &now.to_rfc3339());
+                proptest::prop_assert_eq!(outcomes, expected);
+                proptest::prop_assert_eq!(rows(&streamed), rows(&reference));
+            }
+        }
+    }
+
     #[test]
     fn a_duplicate_within_a_first_fetch_is_one_new_item() {
         let dir = tempfile::tempdir().unwrap();
