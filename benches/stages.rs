@@ -18,6 +18,10 @@ use bulletin::sources::parse_feed;
 use chrono::{NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
+/// The allocator of the `bulletin` binary, so that each stage runs as it does there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SEED: u64 = 2026;
 
 fn config() -> Config {
