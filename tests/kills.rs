@@ -133,7 +133,9 @@ fn in_flight(project: &Project) -> Vec<(String, String)> {
             .unwrap();
         status.extend(rows.map(Result::unwrap));
     } // else killed before the schema was written
-    if let Ok(journal) = std::fs::read_to_string(project.path("bulletin.sqlite.sending")) {
+    // Lossy: a kill may have cut the last line inside a character; that line is left out anyway.
+    if let Ok(journal) = std::fs::read(project.path("bulletin.sqlite.sending")) {
+        let journal = String::from_utf8_lossy(&journal);
         let mut lines = journal.split_inclusive('\n').filter(|line| line.ends_with('\n'));
         let header: serde_json::Value = lines
             .next()

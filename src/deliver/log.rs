@@ -48,7 +48,7 @@ struct Journal {
 }
 
 /// The journal's first line: its number and the edition its rows belong to.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct Header {
     /// Numbered by the store ([`Store::next_journal`]); each fold starts the next.
     journal: u64,

@@ -21,7 +21,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn parts(&self) -> (&'static str, Option<&str>) {
+    pub(crate) fn parts(&self) -> (&'static str, Option<&str>) {
         match self {
             Status::Sending => ("sending", None),
             Status::Sent => ("sent", None),
@@ -30,7 +30,7 @@ impl Status {
         }
     }
 
-    pub fn from_parts(status: &str, error: Option<String>) -> Status {
+    pub(crate) fn from_parts(status: &str, error: Option<String>) -> Status {
         let error = error.unwrap_or_default();
         match status {
             "sent" => Status::Sent,
