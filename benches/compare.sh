@@ -10,7 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=$(mktemp -d /tmp/bulletin-bench.XXXXXX)
-trap 'pkill -f "smtp-sink.*127.0.0.1:2699" 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
+# The servers this script starts, stopped by PID at exit (never by name).
+STARTED=()
+trap 'for pid in "${STARTED[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
 export BULLETIN_UNSUBSCRIBE_KEY=benchmark-signing-key-2026
 
 say() { printf '\n== %s\n' "$*"; }
@@ -93,6 +95,7 @@ PY
 say "1. ingest → classify → render, 10,000 items from local feeds: bulletin vs rss2email 3.14"
 python3 -m venv "$WORK/venv" && "$WORK/venv/bin/pip" install --quiet rss2email==3.14
 /usr/sbin/smtp-sink -u nobody -c 127.0.0.1:2699 1000 > /dev/null 2>&1 &
+STARTED+=($!)
 sleep 0.5
 mkdir -p "$WORK/r2e"
 {
@@ -153,8 +156,11 @@ say "4. a second fetch of 100 unchanged HTTP feeds served from 127.0.0.1"
 # nginx, as feeds are served on the web: ETag and Last-Modified, 304 to a conditional GET.
 # (Python's http.server was used before: at ~0.4 ms of its own per request it, not bulletin,
 # set the pace of the second fetch.) In the foreground, a job of this shell: the exit trap stops it.
-[ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
-pkill -x nginx 2>/dev/null || true # Debian starts it on install
+if [ ! -x /usr/sbin/nginx ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+  # Debian starts the system nginx on install: stop that one, by its own PID file.
+  if [ -s /run/nginx.pid ]; then kill "$(cat /run/nginx.pid)" 2>/dev/null || true; fi
+fi
 mkdir -p "$WORK/nginx"
 cat > "$WORK/nginx/nginx.conf" <<NGINX
 daemon off;
@@ -173,6 +179,7 @@ http {
 }
 NGINX
 /usr/sbin/nginx -c "$WORK/nginx/nginx.conf" > /dev/null 2>&1 &
+STARTED+=($!)
 sleep 1
 mkdir -p "$WORK/b4"
 write_config "$WORK/b4" "http://127.0.0.1:2698" "$WORK/corpus" 2699 4
