@@ -18,7 +18,7 @@ use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
 
-use crate::common::{digest_config, feed_sources, repo};
+use crate::common::{KEY_ENV, Project, digest_config, feed_sources, repo};
 
 /// The start tags of an HTML text, as the HTML5 tokenizer sees them.
 fn start_tags(html: &str) -> Vec<Tag> {
@@ -182,5 +182,173 @@ fn the_sanitising_suite_never_reaches_a_reader() {
             .filter_map(|tag| danger(tag, true))
             .collect();
         assert_eq!(problems, Vec::<String>::new(), "what survived into the {name}");
+    }
+}
+
+/// A copy of the bundled project with the file transport, one more source
+/// (`fixture`, a feed in tests/fixtures/, for "EU-Japan NEWS") and these
+/// subscribers imported.
+fn bundled_with_feed(fixture: &str, subscribers: &str) -> Project {
+    let project = Project::bundled();
+    std::fs::copy(repo().join("tests/fixtures").join(fixture), project.path(fixture)).unwrap();
+    let config = project
+        .read("config.toml")
+        .replace("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV)
+        + &format!(
+            "\n[[source]]\nname = \"Hostile\"\nfeed = \"{fixture}\"\nnewsletters = [\"eu-japan-news\"]\n"
+        );
+    project.write("config.toml", &config);
+    project.write("subscribers.csv", subscribers);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project
+}
+
+/// Every file under `folder`, at any depth.
+fn files_under(folder: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// A message's headers and each of its parts decoded (quoted-printable or
+/// base64), as a reader's mail program shows them.
+fn decoded(message: &str) -> Vec<String> {
+    use base64::Engine;
+    let message = message.replace("\r\n", "\n");
+    let mut shown = vec![message[..message.find("\n\n").unwrap()].to_string()];
+    for part in message.split("Content-Transfer-Encoding: ").skip(1) {
+        let encoding = &part[..part.find('\n').unwrap()];
+        let body = &part[part.find("\n\n").unwrap() + 2..];
+        let body = &body[..body.find("\n--").unwrap_or(body.len())];
+        let bytes = match encoding.trim() {
+            "quoted-printable" => {
+                quoted_printable::decode(body, quoted_printable::ParseMode::Robust).unwrap()
+            }
+            "base64" => base64::engine::general_purpose::STANDARD
+                .decode(body.replace('\n', ""))
+                .unwrap(),
+            _ => body.as_bytes().to_vec(),
+        };
+        shown.push(String::from_utf8(bytes).unwrap());
+    }
+    shown
+}
+
+/// The words of `text`, one space between each.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_private_use(c: char) -> bool {
+    matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{10FFFF}')
+}
+
+#[test]
+fn template_placeholders_in_feeds_local_items_and_names_are_plain_text() {
+    let subscribers = "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+        jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n\
+        taro@example.jp,Taro \u{E000}unsubscribe\u{E000} Yamada,\u{E000}greeting\u{E000} KK,company,JP,eu-japan-news,2025-02-01\n";
+    let project = bundled_with_feed("placeholders.rss", subscribers);
+    project.write(
+        "feeds/local/events/placeholders.toml",
+        "title = \"DELTA \\uE000greeting\\uE000 EPSILON: EU-Japan seminar\"\n\
+         link = \"https://www.eu-japan.eu/events/placeholders\"\n\
+         published = 2026-11-20\nstart = 2027-01-20\n\
+         place = \"Tokyo \\uE000unsubscribe\\uE000 hall\"\n\
+         categories = [\"\\uE000greeting\\uE000\"]\n\
+         summary = \"ZETA \\uE000unsubscribe\\uE000 ETA\"\n",
+    );
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let mails: Vec<_> = files_under(&project.path("out/mail/eu-japan-news"));
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    for mail in mails {
+        let shown = decoded(&std::fs::read_to_string(&mail).unwrap());
+        let [headers, text, html] = &shown[..] else {
+            panic!("{}: headers, text and HTML: {shown:?}", mail.display())
+        };
+        for part in [headers, text, html] {
+            assert!(!part.chars().any(is_private_use), "{}: {part}", mail.display());
+        }
+        for part in [text, html] {
+            let part = words(part);
+            assert_eq!(part.matches("Dear ").count(), 1, "one greeting: {part}");
+            for written in [
+                "ALPHA greeting OMEGA",
+                "BETA unsubscribe GAMMA",
+                "DELTA greeting EPSILON",
+            ] {
+                assert!(
+                    part.contains(written),
+                    "{}: {written:?} in {part}",
+                    mail.display()
+                );
+            }
+        }
+        if headers.contains("taro@example.jp") {
+            assert!(words(text).contains("Dear Taro unsubscribe Yamada,"), "{text}");
+        }
+    }
+}
+
+/// What `text` carries that would drive a terminal or reorder a line:
+/// control characters other than line breaks, and bidi controls.
+fn drivers(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n' && c != '\r' && c != '\t')
+                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+#[test]
+fn control_characters_in_feed_titles_reach_no_terminal_mail_or_atom_feed() {
+    let subscribers = "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+        jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n";
+    let project = bundled_with_feed("controls.rss", subscribers);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let items = project.run(&["items"]);
+    let parsed = project.run(&["parse", "controls.rss"]);
+    for (name, run) in [("items", &items), ("parse", &parsed)] {
+        run.assert_code(0);
+        assert_eq!(drivers(&run.stdout), Vec::<char>::new(), "{name}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("the screen and ring the bell here"),
+            "{name}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("Invoice fdp.exe for"),
+            "{name}: {}",
+            run.stdout
+        );
+    }
+    let atom = project.read("out/archive/eu-japan-news/feed.xml");
+    let document = roxmltree::Document::parse(&atom).unwrap_or_else(|e| panic!("{e}: {atom}"));
+    let summaries: Vec<&str> = document
+        .descendants()
+        .filter(|n| n.has_tag_name("summary"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.contains("Invoice fdp.exe for the EU-Japan")),
+        "{summaries:?}"
+    );
+    let mails = files_under(&project.path("out/mail/eu-japan-news"));
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    for part in decoded(&std::fs::read_to_string(&mails[0]).unwrap()) {
+        assert_eq!(drivers(&part), Vec::<char>::new(), "{part}");
+        assert!(words(&part).contains("the screen and ring the bell here") || part.contains("Subject:"));
     }
 }
