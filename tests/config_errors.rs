@@ -132,3 +132,29 @@ fn times_and_rates_no_clock_can_count_are_refused_at_their_line() {
         );
     }
 }
+
+#[test]
+fn a_file_url_feed_is_refused_at_its_line_asking_for_a_path() {
+    let project = Project::bundled();
+    let url = format!("file://{}", project.path("feeds/digital-agency.atom").display());
+    let config = project.read("config.toml").replacen(
+        "feed = \"feeds/digital-agency.atom\"",
+        &format!("feed = \"{url}\""),
+        1,
+    );
+    project.write("config.toml", &config);
+    let (line, column) = position(&config, &format!("\"{url}\""));
+    for command in [&["check"][..], &["run", "--date", "2026-11-23"]] {
+        let run = project.run(command);
+        run.assert_code(1);
+        assert!(
+            run.stderr.contains(&format!(
+                "config.toml:{line}:{column}: source[1].feed: a file:// URL is not read; write the path instead: \"{}\"",
+                project.path("feeds/digital-agency.atom").display()
+            )),
+            "{command:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(!project.path("out").exists(), "nothing is built");
+}
