@@ -158,3 +158,37 @@ fn a_file_url_feed_is_refused_at_its_line_asking_for_a_path() {
     }
     assert!(!project.path("out").exists(), "nothing is built");
 }
+
+#[test]
+fn a_local_item_over_the_size_cap_is_refused_unread_and_the_rest_is_built() {
+    let project = Project::bundled();
+    let huge = project.path("feeds/local/events/huge.md");
+    std::fs::write(
+        &huge,
+        "+++\ntitle = \"Huge event\"\nlink = \"https://ex.example/huge\"\npublished = 2026-11-20\nstart = 2026-12-01\nplace = \"Osaka\"\n+++\nBody\n",
+    )
+    .unwrap();
+    // 64 MiB, sparse: no disk used, and reading it whole is what must not happen.
+    std::fs::File::options()
+        .append(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+    let run = project.run(&["run", "--date", "2026-11-23"]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains(&format!(
+            "{}: 67108864 bytes; a local item may have at most 1048576 bytes (1 MiB)",
+            huge.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    let news = project.read("out/archive/eu-japan-news/2026-11-23.html");
+    assert!(
+        news.contains("Get Ready for Japan 2027"),
+        "the other events are built"
+    );
+    assert!(!news.contains("Huge event"));
+}
