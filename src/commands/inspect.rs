@@ -64,7 +64,7 @@ pub fn items(config: &Config, query: &ItemsQuery) -> Result<ExitCode> {
     if let Some(id) = query.newsletter {
         ensure_newsletter(config, id)?;
     }
-    let store = Store::open(&config.store_path())?;
+    let store = Store::open_read_only(&config.store_path())?;
     let items = classified(config, &store)?;
     let selected: Vec<&Classified> = items
         .iter()
@@ -152,7 +152,7 @@ pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Re
     if let Some(id) = newsletter {
         ensure_newsletter(config, id)?;
     }
-    let store = Store::open(&config.store_path())?;
+    let store = Store::open_read_only(&config.store_path())?;
     let editions = store.editions(newsletter)?;
     let mut out = std::io::stdout().lock();
     match format {
@@ -186,7 +186,7 @@ pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Re
 /// `bulletin feeds`: each source's last fetch, status, items and last
 /// error; a source failing `flag_after_failures` fetches in a row is flagged.
 pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
-    let store = Store::open(&config.store_path())?;
+    let store = Store::open_read_only(&config.store_path())?;
     let health = store.feed_health()?;
     let flagged = |failures: u32| failures >= config.fetch.flag_after_failures;
     let mut out = std::io::stdout().lock();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, ErrorCode, Params, Row, Transaction, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, Transaction, TransactionBehavior};
 
 use crate::items::Item;
 
@@ -176,6 +176,66 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the store for reading only, for the commands that write
+    /// nothing (`items`, `editions`, `feeds`, `subscribers list`): they work
+    /// on a store their user may read but not write, and never create or
+    /// migrate one. A missing store reads as an empty one.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Store::empty(path);
+        }
+        let read_only = |uri: &str| {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = Connection::open_with_flags(uri, flags)?;
+            conn.busy_timeout(Duration::from_secs(10))?;
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            Ok((conn, version))
+        };
+        let (conn, found) = read_only(&file_uri(path, false))
+            .or_else(|error: rusqlite::Error| {
+                // A WAL store needs its `-shm` file, which a reader that may
+                // not write the folder cannot create. With no `-wal` file
+                // every commit is in the main file, which can then be read
+                // as it is (SQLite's `immutable`).
+                match error.sqlite_error_code() {
+                    Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) if !wal_path(path).exists() => {
+                        read_only(&file_uri(path, true))
+                    }
+                    _ => Err(error),
+                }
+            })
+            .map_err(|e| classify_error(path, e))?;
+        let known = MIGRATIONS.len() as i64;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found,
+                known,
+            });
+        }
+        if found < known {
+            // A store from an older bulletin: migrating it is a write.
+            return Store::open(path);
+        }
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// An empty store in memory, named after `path` (which does not exist).
+    fn empty(path: &Path) -> Result<Store> {
+        let conn = Connection::open_in_memory().map_err(|e| classify_error(path, e))?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
     /// Copies what the write-ahead log holds into the store's file, on a
     /// thread of its own, while this connection goes on (reading, or writing
     /// more to the log). After a fetch the log holds every item written, and
@@ -270,6 +330,31 @@ impl Store {
             message,
         }
     }
+}
+
+/// The store's write-ahead log: while it exists, commits may be there only.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// An SQLite `file:` URI for `path` (percent-encoded as URIs need),
+/// `immutable` when no one may be writing it.
+fn file_uri(path: &Path, immutable: bool) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut uri = String::from("file:");
+    for byte in absolute.as_os_str().as_encoded_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(byte) {
+            uri.push(char::from(*byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    if immutable {
+        uri.push_str("?immutable=1");
+    }
+    uri
 }
 
 /// An item as stored; `path` is the store's, for the error.
