@@ -487,3 +487,58 @@ fn read_only_commands_work_on_a_store_they_may_not_write() {
     project.write("bulletin.sqlite-shm", "");
     reads_as_before("with an empty log and index left by a writer");
 }
+
+/// The permission bits of `path`.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn files_with_personal_data_are_for_their_owner_only() {
+    let project = Project::bundled();
+    let config = project
+        .read("config.toml")
+        .replace("BULLETIN_UNSUBSCRIBE_KEY", crate::common::KEY_ENV);
+    project.write("config.toml", &config);
+    project.write(
+        "subscribers.csv",
+        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+         jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n",
+    );
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let store = project.path("bulletin.sqlite");
+    assert_eq!(format!("{:o}", mode(&store)), "600", "the store");
+    // SQLite gives the log and its index the store's mode: a write shows them.
+    let writer = open_store(&project);
+    writer
+        .execute("UPDATE subscribers SET name = 'Jane D.'", [])
+        .unwrap();
+    for side in ["bulletin.sqlite-wal", "bulletin.sqlite-shm"] {
+        assert_eq!(format!("{:o}", mode(&project.path(side))), "600", "{side}");
+    }
+    drop(writer);
+    let mail = project.path("out/mail");
+    let mut folders = vec![mail];
+    let mut messages = 0;
+    while let Some(folder) = folders.pop() {
+        assert_eq!(format!("{:o}", mode(&folder)), "700", "{}", folder.display());
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                assert_eq!(format!("{:o}", mode(&path)), "600", "{}", path.display());
+                messages += 1;
+            }
+        }
+    }
+    assert_eq!(messages, 1, "Jane's message");
+}

@@ -8,6 +8,7 @@ mod editions;
 mod items;
 mod subscribers;
 
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -163,8 +164,16 @@ impl Store {
     /// Opens the store, creating it on first use and migrating it forward.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
+            create_private_dir(parent)
                 .map_err(|e| StoreError::Conflict(format!("{}: {e}", parent.display())))?;
+        }
+        // The store holds subscribers' addresses: a new one is its owner's
+        // only, and SQLite gives its `-wal` and `-shm` the same mode.
+        match private_file().write(true).create_new(true).open(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::Conflict(format!("{}: {e}", path.display())));
+            }
+            _ => {}
         }
         let conn = Connection::open(path).map_err(|e| classify_error(path, e))?;
         let mut store = Store {
@@ -184,29 +193,7 @@ impl Store {
         if !path.exists() {
             return Store::empty(path);
         }
-        let read_only = |uri: &str| {
-            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_URI
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            let conn = Connection::open_with_flags(uri, flags)?;
-            conn.busy_timeout(Duration::from_secs(10))?;
-            let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-            Ok((conn, version))
-        };
-        let (conn, found) = read_only(&file_uri(path, false))
-            .or_else(|error: rusqlite::Error| {
-                // A WAL store needs its `-shm` file, which a reader that may
-                // not write the folder cannot create. With no `-wal` file
-                // every commit is in the main file, which can then be read
-                // as it is (SQLite's `immutable`).
-                match error.sqlite_error_code() {
-                    Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) if !wal_path(path).exists() => {
-                        read_only(&file_uri(path, true))
-                    }
-                    _ => Err(error),
-                }
-            })
-            .map_err(|e| classify_error(path, e))?;
+        let (conn, found) = reader(path).map_err(|e| classify_error(path, e))?;
         let known = MIGRATIONS.len() as i64;
         if found > known {
             return Err(StoreError::TooNew {
@@ -330,6 +317,73 @@ impl Store {
             message,
         }
     }
+}
+
+/// Options that create a file only its owner may read and write (0600 on
+/// Unix), whatever the umask allows: for files holding personal data (the
+/// store, a send's journal, `.eml` messages).
+pub fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
+/// Creates `folder` and its missing parents, each one only its owner may
+/// enter (0700 on Unix); folders that exist are left as they are.
+pub fn create_private_dir(folder: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(folder)
+}
+
+/// A connection that only reads the store at `path`, and its schema
+/// version. Tried in order, the first that opens wins:
+/// 1. read-write, when this user may write the file: nothing is written,
+///    but closing it removes the `-wal` and `-shm` files SQLite made for it
+///    (a read-only connection leaves them, its user's own, in the way of
+///    the next reader who may not read them);
+/// 2. read-only, which needs the `-shm` file to exist or the folder to be
+///    writable;
+/// 3. read-only and `immutable` when there is no `-wal` file, so every
+///    commit is in the main file: a reader that may not write the folder
+///    cannot create the `-shm`, and reads the file as it is (a writer that
+///    starts meanwhile is not seen).
+fn reader(path: &Path) -> rusqlite::Result<(Connection, i64)> {
+    let open = |uri: &str, flags: OpenFlags| {
+        let conn = Connection::open_with_flags(
+            uri,
+            flags | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        Ok((conn, version))
+    };
+    let cannot_open = |e: &rusqlite::Error| {
+        matches!(
+            e.sqlite_error_code(),
+            Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
+        )
+    };
+    let mut attempts = Vec::new();
+    if OpenOptions::new().write(true).open(path).is_ok() {
+        attempts.push((file_uri(path, false), OpenFlags::SQLITE_OPEN_READ_WRITE));
+    }
+    attempts.push((file_uri(path, false), OpenFlags::SQLITE_OPEN_READ_ONLY));
+    if !wal_path(path).exists() {
+        attempts.push((file_uri(path, true), OpenFlags::SQLITE_OPEN_READ_ONLY));
+    }
+    let mut failed = None;
+    for (uri, flags) in attempts {
+        match open(&uri, flags) {
+            Ok(opened) => return Ok(opened),
+            Err(e) if cannot_open(&e) => failed = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(failed.expect("a read-only attempt is always made"))
 }
 
 /// The store's write-ahead log: while it exists, commits may be there only.
