@@ -296,3 +296,22 @@ fn redirects_into_internal_addresses_are_refused_and_not_remembered() {
         assert!(!feeds.stdout.contains("moved"), "{}", feeds.stdout);
     }
 }
+
+#[test]
+fn an_internal_address_remembered_as_moved_is_forgotten() {
+    let server = serve(vec![(
+        "/feed.xml",
+        Reply::Body("application/rss+xml", FEED.into()),
+    )]);
+    let project = project("retries = 0", &[("Moved", server.url("/feed.xml"))]);
+    project.run(&["fetch"]).assert_code(0);
+    // As an older bulletin left it after following a 301 there.
+    rusqlite::Connection::open(project.path("bulletin.sqlite"))
+        .unwrap()
+        .execute("UPDATE feeds SET moved_to = 'http://169.254.169.254/latest/'", [])
+        .unwrap();
+    project.run(&["fetch"]).assert_code(0);
+    assert_eq!(server.hits("/feed.xml"), 2, "the configured URL, again");
+    let feeds = project.run(&["feeds"]);
+    assert!(!feeds.stdout.contains("moved"), "{}", feeds.stdout);
+}
