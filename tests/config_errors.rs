@@ -192,3 +192,36 @@ fn a_local_item_over_the_size_cap_is_refused_unread_and_the_rest_is_built() {
     );
     assert!(!news.contains("Huge event"));
 }
+
+#[test]
+fn a_feed_file_over_max_bytes_is_refused_unread_and_the_rest_is_built() {
+    let project = Project::bundled();
+    let big = project.path("feeds/big.xml");
+    std::fs::write(&big, "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel>").unwrap();
+    // 64 MiB, sparse, as a feed over HTTP is cut off at `fetch.max_bytes`.
+    std::fs::File::options()
+        .append(true)
+        .open(&big)
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+    let config = project.read("config.toml")
+        + "\n[[source]]\nname = \"Big\"\nfeed = \"feeds/big.xml\"\nnewsletters = [\"eu-japan-news\"]\n";
+    project.write("config.toml", &config);
+    let run = project.run(&["fetch"]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains(
+            "big.xml: 67108864 bytes; a feed file may have at most 5000000 bytes (fetch.max_bytes)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("EU-Japan Centre ") && l.ends_with("ok")),
+        "{}",
+        run.stdout
+    );
+}

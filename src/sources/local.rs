@@ -18,26 +18,33 @@ use crate::items::{Details, Draft, Kind};
 pub const MAX_ITEM_BYTES: u64 = 1 << 20;
 
 /// The bytes of a local item file, or why not: refused unread when larger
-/// than [`MAX_ITEM_BYTES`]. The read itself stops past the cap, for a file
-/// that grows or whose size the file system does not tell.
+/// than [`MAX_ITEM_BYTES`].
 pub fn read_item_file(path: &Path) -> Result<Vec<u8>, String> {
+    read_capped(path, MAX_ITEM_BYTES, "a local item", "1 MiB")
+}
+
+/// The bytes of the file at `path` (`what`, for the message), refused
+/// unread when its size passes `cap` (named `cap_name`). The read itself
+/// stops past the cap, for a file that grows or whose size the file system
+/// does not tell.
+pub fn read_capped(path: &Path, cap: u64, what: &str, cap_name: &str) -> Result<Vec<u8>, String> {
     let too_large = |size: u64| {
         format!(
-            "{}: {size} bytes; a local item may have at most {MAX_ITEM_BYTES} bytes (1 MiB)",
+            "{}: {size} bytes; {what} may have at most {cap} bytes ({cap_name})",
             path.display()
         )
     };
     let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
     let file = std::fs::File::open(path).map_err(cannot)?;
     let size = file.metadata().map_err(cannot)?.len();
-    if size > MAX_ITEM_BYTES {
+    if size > cap {
         return Err(too_large(size));
     }
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    file.take(MAX_ITEM_BYTES + 1)
+    file.take(cap.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_ITEM_BYTES {
+    if bytes.len() as u64 > cap {
         return Err(too_large(bytes.len() as u64));
     }
     Ok(bytes)

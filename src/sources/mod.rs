@@ -18,7 +18,7 @@ use crate::items::{Dedup, Details, Draft, Item};
 pub use feed::parse_feed;
 pub use http::Validators;
 use http::{Fetched, Response, fetch_all};
-pub use local::{MAX_ITEM_BYTES, parse_local, read_item_file};
+pub use local::{MAX_ITEM_BYTES, parse_local, read_capped, read_item_file};
 use parallel::map_in_order;
 
 /// What reading one source came to.
@@ -189,7 +189,7 @@ fn read_source(
             Response::NotModified => Ok(Read::NotModified),
         },
         Job::Feed(path) => {
-            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let bytes = read_capped(&path, config.fetch.max_bytes, "a feed file", "fetch.max_bytes")?;
             match file_validators(source, config, [(path.as_path(), &bytes[..])]) {
                 same if Some(&same) == last => Ok(Read::NotModified),
                 validators => feed_items(source, &bytes, None, None, config)
@@ -237,7 +237,7 @@ pub fn read_one(target: &str, config: &Config) -> Result<Vec<Item>, String> {
             parse_local(path, &text, crate::items::Kind::News).map_err(|e| e.to_string())?;
         return Ok(vec![draft.into_item("parse", details, width)]);
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {target}: {e}"))?;
+    let bytes = read_capped(path, config.fetch.max_bytes, "a feed file", "fetch.max_bytes")?;
     parse_feed(&bytes, None, None).map(news)
 }
 
