@@ -512,6 +512,26 @@ fn shows_a_date(format: &str) -> bool {
     write!(String::new(), "{}", date.format(format)).is_ok()
 }
 
+/// A feed is an http(s) URL or a file path. A `file://` URL would be taken
+/// for a relative path (and then not found); the message says which path
+/// to write. A one-letter scheme is a Windows drive (`C:\feeds\a.xml`).
+fn feed_scheme(feed: &str) -> Result<(), String> {
+    match url::Url::parse(feed) {
+        Ok(url) if url.scheme() == "file" => Err(match url.to_file_path() {
+            Ok(path) => format!(
+                "a file:// URL is not read; write the path instead: {:?}",
+                path.display().to_string()
+            ),
+            Err(()) => "a file:// URL is not read; write the file's path instead".to_string(),
+        }),
+        Ok(url) if !matches!(url.scheme(), "http" | "https") && url.scheme().len() > 1 => Err(format!(
+            "scheme {:?} is not supported; use http, https or a file path",
+            url.scheme()
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn validate_mail(mail: &Mail) -> Result<(), Invalid> {
     let mailbox = |value: &Spanned<String>, field: &str| {
         value
@@ -745,19 +765,8 @@ impl Config {
                 ));
             }
             (Some(feed), None) => {
-                if let Ok(url) = url::Url::parse(feed.get_ref())
-                    && !matches!(url.scheme(), "http" | "https" | "file")
-                    && url.scheme().len() > 1
-                {
-                    return Err((
-                        feed.span(),
-                        format!("source[{i}].feed"),
-                        format!(
-                            "scheme {:?} is not supported; use http, https or a file path",
-                            url.scheme()
-                        ),
-                    ));
-                }
+                feed_scheme(feed.get_ref())
+                    .map_err(|message| (feed.span(), format!("source[{i}].feed"), message))?;
                 if let Some(kind) = source
                     .kind
                     .as_ref()

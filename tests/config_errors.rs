@@ -132,3 +132,96 @@ fn times_and_rates_no_clock_can_count_are_refused_at_their_line() {
         );
     }
 }
+
+#[test]
+fn a_file_url_feed_is_refused_at_its_line_asking_for_a_path() {
+    let project = Project::bundled();
+    let url = format!("file://{}", project.path("feeds/digital-agency.atom").display());
+    let config = project.read("config.toml").replacen(
+        "feed = \"feeds/digital-agency.atom\"",
+        &format!("feed = \"{url}\""),
+        1,
+    );
+    project.write("config.toml", &config);
+    let (line, column) = position(&config, &format!("\"{url}\""));
+    for command in [&["check"][..], &["run", "--date", "2026-11-23"]] {
+        let run = project.run(command);
+        run.assert_code(1);
+        assert!(
+            run.stderr.contains(&format!(
+                "config.toml:{line}:{column}: source[1].feed: a file:// URL is not read; write the path instead: \"{}\"",
+                project.path("feeds/digital-agency.atom").display()
+            )),
+            "{command:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(!project.path("out").exists(), "nothing is built");
+}
+
+#[test]
+fn a_local_item_over_the_size_cap_is_refused_unread_and_the_rest_is_built() {
+    let project = Project::bundled();
+    let huge = project.path("feeds/local/events/huge.md");
+    std::fs::write(
+        &huge,
+        "+++\ntitle = \"Huge event\"\nlink = \"https://ex.example/huge\"\npublished = 2026-11-20\nstart = 2026-12-01\nplace = \"Osaka\"\n+++\nBody\n",
+    )
+    .unwrap();
+    // 64 MiB, sparse: no disk used, and reading it whole is what must not happen.
+    std::fs::File::options()
+        .append(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+    let run = project.run(&["run", "--date", "2026-11-23"]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains(&format!(
+            "{}: 67108864 bytes; a local item may have at most 1048576 bytes (1 MiB)",
+            huge.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    let news = project.read("out/archive/eu-japan-news/2026-11-23.html");
+    assert!(
+        news.contains("Get Ready for Japan 2027"),
+        "the other events are built"
+    );
+    assert!(!news.contains("Huge event"));
+}
+
+#[test]
+fn a_feed_file_over_max_bytes_is_refused_unread_and_the_rest_is_built() {
+    let project = Project::bundled();
+    let big = project.path("feeds/big.xml");
+    std::fs::write(&big, "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel>").unwrap();
+    // 64 MiB, sparse, as a feed over HTTP is cut off at `fetch.max_bytes`.
+    std::fs::File::options()
+        .append(true)
+        .open(&big)
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+    let config = project.read("config.toml")
+        + "\n[[source]]\nname = \"Big\"\nfeed = \"feeds/big.xml\"\nnewsletters = [\"eu-japan-news\"]\n";
+    project.write("config.toml", &config);
+    let run = project.run(&["fetch"]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains(
+            "big.xml: 67108864 bytes; a feed file may have at most 5000000 bytes (fetch.max_bytes)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("EU-Japan Centre ") && l.ends_with("ok")),
+        "{}",
+        run.stdout
+    );
+}

@@ -242,3 +242,76 @@ fn a_source_failing_run_after_run_is_flagged() {
     let good = feeds.stdout.lines().find(|l| l.starts_with("Good")).unwrap();
     assert!(good.contains(" ok ") && !good.contains("FAILING"), "{good}");
 }
+
+#[test]
+fn redirects_into_internal_addresses_are_refused_and_not_remembered() {
+    let moved = |location: &str| Reply::StatusWith(301, vec![("Location", location.to_string())]);
+    let server = serve(vec![
+        ("/good.xml", Reply::Body("application/rss+xml", FEED.into())),
+        ("/metadata", moved("http://169.254.169.254/latest/meta-data/")),
+        ("/decimal", moved("http://2852039166/latest/meta-data/")),
+        ("/private", moved("http://10.0.0.1/feed.xml")),
+        ("/mapped", moved("http://[::ffff:10.0.0.1]/feed.xml")),
+        ("/link-local", moved("http://[fe80::1]/feed.xml")),
+    ]);
+    let sources = [
+        ("Good", server.url("/good.xml")),
+        ("Metadata", server.url("/metadata")),
+        ("Decimal", server.url("/decimal")),
+        ("Private", server.url("/private")),
+        ("Mapped", server.url("/mapped")),
+        ("LinkLocal", server.url("/link-local")),
+    ];
+    // The feeds are on 127.0.0.1: the config opts in to loopback, not to other internal ranges.
+    let project = project("timeout_secs = 20\nretries = 0", &sources);
+    for _ in 0..2 {
+        let started = Instant::now();
+        let run = project.run(&["fetch"]);
+        run.assert_code(3);
+        for (source, refused) in [
+            (
+                "Metadata",
+                "http://169.254.169.254/latest/meta-data/: a link-local address",
+            ),
+            (
+                "Decimal",
+                "http://169.254.169.254/latest/meta-data/: a link-local address",
+            ),
+            ("Private", "http://10.0.0.1/feed.xml: a private address"),
+            ("Mapped", "http://[::ffff:a00:1]/feed.xml: a private address"),
+            ("LinkLocal", "http://[fe80::1]/feed.xml: a link-local address"),
+        ] {
+            let expected = format!("source \"{source}\" failed: refused a redirect to {refused}");
+            assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "refused, not tried");
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.starts_with("Good") && l.ends_with("ok")),
+            "{}",
+            run.stdout
+        );
+        let feeds = project.run(&["feeds"]);
+        assert!(!feeds.stdout.contains("moved"), "{}", feeds.stdout);
+    }
+}
+
+#[test]
+fn an_internal_address_remembered_as_moved_is_forgotten() {
+    let server = serve(vec![(
+        "/feed.xml",
+        Reply::Body("application/rss+xml", FEED.into()),
+    )]);
+    let project = project("retries = 0", &[("Moved", server.url("/feed.xml"))]);
+    project.run(&["fetch"]).assert_code(0);
+    // As an older bulletin left it after following a 301 there.
+    rusqlite::Connection::open(project.path("bulletin.sqlite"))
+        .unwrap()
+        .execute("UPDATE feeds SET moved_to = 'http://169.254.169.254/latest/'", [])
+        .unwrap();
+    project.run(&["fetch"]).assert_code(0);
+    assert_eq!(server.hits("/feed.xml"), 2, "the configured URL, again");
+    let feeds = project.run(&["feeds"]);
+    assert!(!feeds.stdout.contains("moved"), "{}", feeds.stdout);
+}

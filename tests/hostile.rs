@@ -18,7 +18,7 @@ use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
 
-use crate::common::{digest_config, feed_sources, repo};
+use crate::common::{KEY_ENV, Project, digest_config, feed_sources, repo};
 
 /// The start tags of an HTML text, as the HTML5 tokenizer sees them.
 fn start_tags(html: &str) -> Vec<Tag> {
@@ -183,4 +183,234 @@ fn the_sanitising_suite_never_reaches_a_reader() {
             .collect();
         assert_eq!(problems, Vec::<String>::new(), "what survived into the {name}");
     }
+}
+
+/// A copy of the bundled project with the file transport, one more source
+/// (`fixture`, a feed in tests/fixtures/, for "EU-Japan NEWS") and these
+/// subscribers imported.
+fn bundled_with_feed(fixture: &str, subscribers: &str) -> Project {
+    let project = Project::bundled();
+    std::fs::copy(repo().join("tests/fixtures").join(fixture), project.path(fixture)).unwrap();
+    let config = project
+        .read("config.toml")
+        .replace("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV)
+        + &format!(
+            "\n[[source]]\nname = \"Hostile\"\nfeed = \"{fixture}\"\nnewsletters = [\"eu-japan-news\"]\n"
+        );
+    project.write("config.toml", &config);
+    project.write("subscribers.csv", subscribers);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project
+}
+
+/// Every file under `folder`, at any depth.
+fn files_under(folder: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// A message's headers and each of its parts decoded (quoted-printable or
+/// base64), as a reader's mail program shows them.
+fn decoded(message: &str) -> Vec<String> {
+    use base64::Engine;
+    let message = message.replace("\r\n", "\n");
+    let mut shown = vec![message[..message.find("\n\n").unwrap()].to_string()];
+    for part in message.split("Content-Transfer-Encoding: ").skip(1) {
+        let encoding = &part[..part.find('\n').unwrap()];
+        let body = &part[part.find("\n\n").unwrap() + 2..];
+        let body = &body[..body.find("\n--").unwrap_or(body.len())];
+        let bytes = match encoding.trim() {
+            "quoted-printable" => {
+                quoted_printable::decode(body, quoted_printable::ParseMode::Robust).unwrap()
+            }
+            "base64" => base64::engine::general_purpose::STANDARD
+                .decode(body.replace('\n', ""))
+                .unwrap(),
+            _ => body.as_bytes().to_vec(),
+        };
+        shown.push(String::from_utf8(bytes).unwrap());
+    }
+    shown
+}
+
+/// The words of `text`, one space between each.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_private_use(c: char) -> bool {
+    matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{10FFFF}')
+}
+
+#[test]
+fn template_placeholders_in_feeds_local_items_and_names_are_plain_text() {
+    let subscribers = "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+        jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n\
+        taro@example.jp,Taro \u{E000}unsubscribe\u{E000} Yamada,\u{E000}greeting\u{E000} KK,company,JP,eu-japan-news,2025-02-01\n";
+    let project = bundled_with_feed("placeholders.rss", subscribers);
+    project.write(
+        "feeds/local/events/placeholders.toml",
+        "title = \"DELTA \\uE000greeting\\uE000 EPSILON: EU-Japan seminar\"\n\
+         link = \"https://www.eu-japan.eu/events/placeholders\"\n\
+         published = 2026-11-20\nstart = 2027-01-20\n\
+         place = \"Tokyo \\uE000unsubscribe\\uE000 hall\"\n\
+         categories = [\"\\uE000greeting\\uE000\"]\n\
+         summary = \"ZETA \\uE000unsubscribe\\uE000 ETA\"\n",
+    );
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let mails: Vec<_> = files_under(&project.path("out/mail/eu-japan-news"));
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    for mail in mails {
+        let shown = decoded(&std::fs::read_to_string(&mail).unwrap());
+        let [headers, text, html] = &shown[..] else {
+            panic!("{}: headers, text and HTML: {shown:?}", mail.display())
+        };
+        for part in [headers, text, html] {
+            assert!(!part.chars().any(is_private_use), "{}: {part}", mail.display());
+        }
+        for part in [text, html] {
+            let part = words(part);
+            assert_eq!(part.matches("Dear ").count(), 1, "one greeting: {part}");
+            for written in [
+                "ALPHA greeting OMEGA",
+                "BETA unsubscribe GAMMA",
+                "DELTA greeting EPSILON",
+            ] {
+                assert!(
+                    part.contains(written),
+                    "{}: {written:?} in {part}",
+                    mail.display()
+                );
+            }
+        }
+        if headers.contains("taro@example.jp") {
+            assert!(words(text).contains("Dear Taro unsubscribe Yamada,"), "{text}");
+        }
+    }
+}
+
+/// What `text` carries that would drive a terminal or reorder a line:
+/// control characters other than line breaks, and bidi controls.
+fn drivers(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n' && c != '\r' && c != '\t')
+                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+#[test]
+fn control_characters_in_feed_titles_reach_no_terminal_mail_or_atom_feed() {
+    let subscribers = "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+        jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n";
+    let project = bundled_with_feed("controls.rss", subscribers);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let items = project.run(&["items"]);
+    let parsed = project.run(&["parse", "controls.rss"]);
+    for (name, run) in [("items", &items), ("parse", &parsed)] {
+        run.assert_code(0);
+        assert_eq!(drivers(&run.stdout), Vec::<char>::new(), "{name}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("the screen and ring the bell here"),
+            "{name}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("Invoice fdp.exe for"),
+            "{name}: {}",
+            run.stdout
+        );
+    }
+    let atom = project.read("out/archive/eu-japan-news/feed.xml");
+    let document = roxmltree::Document::parse(&atom).unwrap_or_else(|e| panic!("{e}: {atom}"));
+    let summaries: Vec<&str> = document
+        .descendants()
+        .filter(|n| n.has_tag_name("summary"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.contains("Invoice fdp.exe for the EU-Japan")),
+        "{summaries:?}"
+    );
+    let mails = files_under(&project.path("out/mail/eu-japan-news"));
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    for part in decoded(&std::fs::read_to_string(&mails[0]).unwrap()) {
+        assert_eq!(drivers(&part), Vec::<char>::new(), "{part}");
+        assert!(words(&part).contains("the screen and ring the bell here") || part.contains("Subject:"));
+    }
+}
+
+/// CPU time `pid` has used, in clock ticks (user + system, /proc/PID/stat).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    // After the name: state is field 3, utime 14 and stime 15.
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// The status line and body of `GET /` from 127.0.0.1:`port`, once it answers.
+fn get_index(port: u16) -> String {
+    use std::io::{Read, Write};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let request = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+            let mut answer = String::new();
+            if stream.write_all(request.as_bytes()).is_ok() && stream.read_to_string(&mut answer).is_ok() {
+                return answer;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "preview never answered");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_preview_watcher_survives_symlink_loops_at_rest() {
+    let project = Project::bundled();
+    std::os::unix::fs::symlink(".", project.path("feeds/a")).unwrap();
+    std::os::unix::fs::symlink(".", project.path("feeds/b")).unwrap();
+    std::os::unix::fs::symlink("..", project.path("feeds/local/up")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = project
+        .command(&["preview", "--listen", &listen, "--date", "2026-11-23"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let preview = Stop(child);
+    let index = get_index(port);
+    assert!(index.starts_with("HTTP/1.1 200"), "{index}");
+    assert!(index.contains("EU-Japan NEWS"), "{index}");
+    let before = cpu_ticks(preview.0.id());
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let used = cpu_ticks(preview.0.id()) - before;
+    // Watching a few dozen files every 400 ms costs next to nothing; walking
+    // the loops took 90% of a core.
+    assert!(used < 40, "{used} ticks of CPU in 2 s at rest");
 }

@@ -404,3 +404,141 @@ fn build_before_any_fetch_says_what_to_do() {
         run.stderr
     );
 }
+
+/// `bulletin ARGS` as a user who may read the project but not write it:
+/// as root (which ignores file modes) the user `nobody`, else this user.
+fn as_reader(project: &Project, args: &[&str]) -> crate::common::Run {
+    let mut command = project.command(args);
+    if crate::common::is_root() {
+        let program = command.get_program().to_owned();
+        let mut dropped = std::process::Command::new("setpriv");
+        dropped
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(program)
+            .args(command.get_args())
+            .current_dir(project.dir.path())
+            .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))));
+        command = dropped;
+    }
+    crate::common::Run::from(command.output().expect("bulletin runs"))
+}
+
+/// Sets the mode of `path`.
+fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn read_only_commands_work_on_a_store_they_may_not_write() {
+    let project = Project::bundled();
+    let config = project
+        .read("config.toml")
+        .replace("BULLETIN_UNSUBSCRIBE_KEY", crate::common::KEY_ENV);
+    project.write("config.toml", &config);
+    project.write(
+        "subscribers.csv",
+        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+         jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n",
+    );
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let commands: [&[&str]; 5] = [
+        &["items"],
+        &["items", "--format", "json"],
+        &["editions"],
+        &["subscribers", "list"],
+        &["feeds"],
+    ];
+    let expected: Vec<String> = commands
+        .iter()
+        .map(|args| project.run(args).assert_code(0).stdout.clone())
+        .collect();
+    let store = project.path("bulletin.sqlite");
+    let reads_as_before = |state: &str| {
+        let before = std::fs::read(&store).unwrap();
+        chmod(&store, 0o444);
+        chmod(project.dir.path(), 0o555);
+        let runs: Vec<_> = commands.iter().map(|args| as_reader(&project, args)).collect();
+        chmod(project.dir.path(), 0o755);
+        chmod(&store, 0o644);
+        for ((args, expected), run) in commands.iter().zip(&expected).zip(runs) {
+            run.assert_code(0);
+            assert_eq!(&run.stdout, expected, "{state}: {args:?}");
+        }
+        assert_eq!(
+            std::fs::read(&store).unwrap(),
+            before,
+            "{state}: the store is untouched"
+        );
+    };
+    // The write-ahead log and its index, as a run leaves them (or not), owned by another user.
+    reads_as_before("as the run left it");
+    // Every commit in the main file; no -wal or -shm, which the reader may not create.
+    open_store(&project)
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    assert!(!project.path("bulletin.sqlite-wal").exists());
+    assert!(!project.path("bulletin.sqlite-shm").exists());
+    reads_as_before("checkpointed");
+    project.write("bulletin.sqlite-wal", "");
+    project.write("bulletin.sqlite-shm", "");
+    reads_as_before("with an empty log and index left by a writer");
+}
+
+/// The permission bits of `path`.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn files_with_personal_data_are_for_their_owner_only() {
+    let project = Project::bundled();
+    let config = project
+        .read("config.toml")
+        .replace("BULLETIN_UNSUBSCRIBE_KEY", crate::common::KEY_ENV);
+    project.write("config.toml", &config);
+    project.write(
+        "subscribers.csv",
+        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+         jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n",
+    );
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let store = project.path("bulletin.sqlite");
+    assert_eq!(format!("{:o}", mode(&store)), "600", "the store");
+    // SQLite gives the log and its index the store's mode: a write shows them.
+    let writer = open_store(&project);
+    writer
+        .execute("UPDATE subscribers SET name = 'Jane D.'", [])
+        .unwrap();
+    for side in ["bulletin.sqlite-wal", "bulletin.sqlite-shm"] {
+        assert_eq!(format!("{:o}", mode(&project.path(side))), "600", "{side}");
+    }
+    drop(writer);
+    let mail = project.path("out/mail");
+    let mut folders = vec![mail];
+    let mut messages = 0;
+    while let Some(folder) = folders.pop() {
+        assert_eq!(format!("{:o}", mode(&folder)), "700", "{}", folder.display());
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                assert_eq!(format!("{:o}", mode(&path)), "600", "{}", path.display());
+                messages += 1;
+            }
+        }
+    }
+    assert_eq!(messages, 1, "Jane's message");
+}

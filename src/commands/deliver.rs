@@ -40,7 +40,7 @@ pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<ExitCode> {
 
 /// `bulletin subscribers list`: everyone, optionally of one newsletter.
 pub fn list(config: &Config, newsletter: Option<&str>, format: ListFormat) -> Result<ExitCode> {
-    let store = Store::open(&config.store_path())?;
+    let store = Store::open_read_only(&config.store_path())?;
     let subscribers: Vec<_> = store
         .subscribers()?
         .into_iter()

@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 use super::{EXIT_OK, classified};
 use crate::classify::{Classified, Verdict};
 use crate::config::Config;
+use crate::items::for_terminal;
 use crate::sources::{Network, ingest, read_one};
 use crate::store::Store;
 
@@ -63,7 +64,7 @@ pub fn items(config: &Config, query: &ItemsQuery) -> Result<ExitCode> {
     if let Some(id) = query.newsletter {
         ensure_newsletter(config, id)?;
     }
-    let store = Store::open(&config.store_path())?;
+    let store = Store::open_read_only(&config.store_path())?;
     let items = classified(config, &store)?;
     let selected: Vec<&Classified> = items
         .iter()
@@ -125,7 +126,7 @@ fn print_items(out: &mut impl Write, items: &[&Classified], explain: bool) -> Re
             published,
             item.kind().as_str(),
             newsletters,
-            item.title
+            for_terminal(&item.title)
         )?;
         if explain {
             for verdict in &classified.verdicts {
@@ -135,7 +136,7 @@ fn print_items(out: &mut impl Write, items: &[&Classified], explain: bool) -> Re
                     .map_or("not placed".to_string(), |s| format!("section {s}"));
                 writeln!(out, "    {} = {} → {outcome}", verdict.newsletter, verdict.score)?;
                 for reason in &verdict.reasons {
-                    writeln!(out, "        {reason}")?;
+                    writeln!(out, "        {}", for_terminal(reason))?;
                 }
             }
             if classified.verdicts.is_empty() {
@@ -151,7 +152,7 @@ pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Re
     if let Some(id) = newsletter {
         ensure_newsletter(config, id)?;
     }
-    let store = Store::open(&config.store_path())?;
+    let store = Store::open_read_only(&config.store_path())?;
     let editions = store.editions(newsletter)?;
     let mut out = std::io::stdout().lock();
     match format {
@@ -185,7 +186,7 @@ pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Re
 /// `bulletin feeds`: each source's last fetch, status, items and last
 /// error; a source failing `flag_after_failures` fetches in a row is flagged.
 pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
-    let store = Store::open(&config.store_path())?;
+    let store = Store::open_read_only(&config.store_path())?;
     let health = store.feed_health()?;
     let flagged = |failures: u32| failures >= config.fetch.flag_after_failures;
     let mut out = std::io::stdout().lock();
@@ -237,11 +238,12 @@ pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
         let fetched = h.last_fetch.get(..19).unwrap_or(&h.last_fetch).replace('T', " ");
         writeln!(
             out,
-            "{:<32} {:<25} {:<13} {:>5}  {note}",
-            source.name(),
+            "{:<32} {:<25} {:<13} {:>5}  {}",
+            for_terminal(source.name()),
             fetched,
             status,
-            h.items
+            h.items,
+            for_terminal(&note)
         )?;
     }
     Ok(ExitCode::from(EXIT_OK))
@@ -262,7 +264,9 @@ pub fn parse(config: &Config, target: &str, format: Format) -> Result<ExitCode> 
                 writeln!(
                     out,
                     "{published}  {}\n    {}\n    {}",
-                    item.title, item.link, item.teaser
+                    for_terminal(&item.title),
+                    for_terminal(&item.link),
+                    for_terminal(&item.teaser)
                 )?;
             }
             writeln!(out, "{} items", items.len())?;

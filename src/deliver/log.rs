@@ -18,7 +18,7 @@
 //! the process dies between the commit and emptying the file.
 
 use std::borrow::Cow;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -168,7 +168,7 @@ impl Journal {
     /// Appends a row, creating the journal with its header first.
     fn append(&mut self, row: &Delivery) -> Result<(), String> {
         if self.file.is_none() {
-            let file = OpenOptions::new()
+            let file = crate::store::private_file()
                 .create(true)
                 .append(true)
                 .open(&self.path)
@@ -316,6 +316,26 @@ mod tests {
         recover(&mut store).unwrap();
         assert_eq!(rows(&path), folded, "a journal is folded once");
         assert!(!journal.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_journal_is_for_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bulletin.sqlite");
+        let mut store = Store::open(&path).unwrap();
+        let log = Log::open(&mut store, ("news", 1), DateTime::UNIX_EPOCH).unwrap();
+        log.write(row("a@example.eu", Status::Sending)).unwrap();
+        let mode = std::fs::metadata(journal_path(&path))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            format!("{:o}", mode & 0o777),
+            "600",
+            "it lists subscribers' addresses"
+        );
     }
 
     #[test]

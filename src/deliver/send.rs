@@ -146,7 +146,7 @@ impl Sender {
 }
 
 fn write_eml(folder: &std::path::Path, email: &str, message: &Message) -> Result<(), String> {
-    std::fs::create_dir_all(folder).map_err(|e| format!("creating {}: {e}", folder.display()))?;
+    crate::store::create_private_dir(folder).map_err(|e| format!("creating {}: {e}", folder.display()))?;
     let name: String = email
         .chars()
         .map(|c| {
@@ -159,9 +159,21 @@ fn write_eml(folder: &std::path::Path, email: &str, message: &Message) -> Result
         .collect();
     let path = folder.join(format!("{name}.eml"));
     let temporary = path.with_extension("eml.tmp");
-    std::fs::write(&temporary, message.formatted())
+    write_private(&temporary, &message.formatted())
         .and_then(|_| std::fs::rename(&temporary, &path))
         .map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// Writes a new file only its owner may read: a message holds its
+/// reader's address and personal unsubscribe link.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    crate::store::private_file()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?
+        .write_all(bytes)
 }
 
 /// At most `rate` messages per second across all workers.

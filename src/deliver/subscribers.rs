@@ -226,16 +226,8 @@ pub fn normalise_email(email: &str) -> Result<String, String> {
     ))
 }
 
-/// Control characters (CR, LF, NUL…), bidi overrides and zero-width
-/// characters removed, whitespace collapsed: safe in a header and a greeting.
-pub fn clean_text(text: &str) -> String {
-    let kept: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .filter(|c| !matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'))
-        .collect();
-    kept.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+/// Names and organisations are cleaned as every untrusted text is.
+pub use crate::items::clean_text;
 
 /// Why a subscriber does not get a newsletter, for the send report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,6 +1,7 @@
 //! The normalised `Item` every source stage produces, and what makes two
 //! items the same one.
 
+mod clean;
 mod html;
 mod link;
 mod teaser;
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::hex::hex;
 
+pub use clean::{clean_block, clean_text, for_terminal};
 pub use html::{escape_html, sanitize, to_text};
 pub use link::canonical_link;
 pub use teaser::teaser;
@@ -68,6 +70,28 @@ impl Details {
             Kind::Report => Some(Details::Report),
             Kind::PressReview => Some(Details::PressReview),
             Kind::Event | Kind::Tender => None,
+        }
+    }
+
+    /// The same details with their free text (place, entity, reference)
+    /// cleaned like every other text a source gives.
+    fn cleaned(self) -> Details {
+        match self {
+            Details::Event { start, end, place } => Details::Event {
+                start,
+                end,
+                place: clean_text(&place),
+            },
+            Details::Tender {
+                entity,
+                reference,
+                deadline,
+            } => Details::Tender {
+                entity: clean_text(&entity),
+                reference: clean_text(&reference),
+                deadline,
+            },
+            plain => plain,
         }
     }
 
@@ -131,11 +155,18 @@ pub struct Draft {
 
 impl Draft {
     /// Normalises a draft: sanitises, derives text and teaser, fixes the id.
+    /// Every text a feed or a local file gave is cleaned here (see
+    /// [`clean_text`]), after entities are decoded, so no source can bring
+    /// control characters or the mail templates' blanks to a reader.
     pub fn into_item(self, source: &str, details: Details, teaser_width: usize) -> Item {
-        let link = canonical_link(&self.link).unwrap_or_else(|| self.link.trim().to_string());
-        let summary_html = sanitize(&self.summary_html, url::Url::parse(&link).ok().as_ref());
+        let raw_link = clean_text(&self.link);
+        let link = canonical_link(&raw_link).unwrap_or(raw_link);
+        let summary_html = clean_block(&sanitize(
+            &self.summary_html,
+            url::Url::parse(&link).ok().as_ref(),
+        ));
         let summary_text = to_text(&summary_html);
-        let title = collapse_whitespace(&self.title);
+        let title = clean_text(&self.title);
         let teaser_source = if summary_text.is_empty() {
             &title
         } else {
@@ -144,15 +175,15 @@ impl Draft {
         Item {
             id: stable_id(source, self.guid.as_deref(), &link, &title),
             source: source.to_string(),
-            credit: self.credit.unwrap_or_else(|| source.to_string()),
+            credit: self.credit.map_or_else(|| source.to_string(), |c| clean_text(&c)),
             teaser: teaser(&collapse_whitespace(teaser_source), teaser_width),
             title,
             link,
             published: self.published,
             summary_html,
             summary_text,
-            categories: self.categories,
-            details,
+            categories: self.categories.iter().map(|c| clean_text(c)).collect(),
+            details: details.cleaned(),
             also_in: Vec::new(),
         }
     }

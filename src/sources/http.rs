@@ -5,7 +5,8 @@
 //! of requests at once overall and per host, and conditional GETs.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Condvar, Mutex};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
@@ -56,7 +57,18 @@ pub fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> Vec<Fetc
         .max_redirects(0)
         .http_status_as_error(false)
         .build();
-    let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), OncePerHost::default());
+    let found = Arc::new(Mutex::new(HashMap::new()));
+    let mut agents: HashMap<Allowed, ureq::Agent> = HashMap::new();
+    for (url, _) in requests {
+        let allowed = Allowed::for_feed(url);
+        agents.entry(allowed).or_insert_with(|| {
+            let resolver = Guarded {
+                allowed,
+                found: Arc::clone(&found),
+            };
+            ureq::Agent::with_parts(config.clone(), DefaultConnector::default(), resolver)
+        });
+    }
     let deadline = Instant::now() + Duration::from_secs(fetch.total_secs);
     let queue = Queue::new(
         requests
@@ -76,7 +88,8 @@ pub fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> Vec<Fetc
                             fetch.total_secs
                         ))
                     } else {
-                        get_with_retries(&agent, url, validators, fetch, deadline)
+                        let allowed = Allowed::for_feed(url);
+                        get_with_retries(&agents[&allowed], allowed, url, validators, fetch, deadline)
                     };
                     results.lock().expect("a fetch thread panicked")[index] = Some(result);
                     queue.done(index);
@@ -93,14 +106,18 @@ pub fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> Vec<Fetc
 }
 
 /// A host's addresses looked up once a fetch, however many of its feeds
-/// are fetched: ureq looks a host up for every request, each lookup on a
-/// thread of its own (so that it can time out).
-#[derive(Debug, Default)]
-struct OncePerHost {
-    found: Mutex<HashMap<String, ResolvedSocketAddrs>>,
+/// are fetched (ureq looks a host up for every request, each lookup on a
+/// thread of its own, so that it can time out), and only those a feed may
+/// reach given to ureq: a public name that resolves to an internal address
+/// (a cloud metadata service, a router) is refused before connecting.
+#[derive(Debug)]
+struct Guarded {
+    allowed: Allowed,
+    /// Shared by the agents of one fetch, by scheme and authority.
+    found: Arc<Mutex<HashMap<String, ResolvedSocketAddrs>>>,
 }
 
-impl Resolver for OncePerHost {
+impl Resolver for Guarded {
     fn resolve(
         &self,
         uri: &ureq::http::Uri,
@@ -113,12 +130,153 @@ impl Resolver for OncePerHost {
             uri.scheme_str().unwrap_or(""),
             uri.authority().map_or("", |a| a.as_str())
         );
-        if let Some(found) = self.found.lock().expect("poisoned").get(&host) {
-            return Ok(found.clone());
+        let cached = self.found.lock().expect("poisoned").get(&host).cloned();
+        let found = match cached {
+            Some(found) => found,
+            None => {
+                let found = DefaultResolver::default().resolve(uri, config, timeout)?;
+                self.found.lock().expect("poisoned").insert(host, found.clone());
+                found
+            }
+        };
+        let mut kept = self.empty();
+        for address in found.iter().filter(|a| self.allowed.admits(Reach::of(a.ip()))) {
+            kept.push(*address);
         }
-        let found = DefaultResolver::default().resolve(uri, config, timeout)?;
-        self.found.lock().expect("poisoned").insert(host, found.clone());
-        Ok(found)
+        match found.first() {
+            Some(refused) if kept.is_empty() => Err(ureq::Error::Other(Box::new(Refused(format!(
+                "{} resolves to {}, {}: not fetched",
+                uri.host().unwrap_or(""),
+                refused.ip(),
+                Reach::of(refused.ip()).describe()
+            ))))),
+            _ => Ok(kept),
+        }
+    }
+}
+
+/// Why an address was not connected to, as the fetch reports it.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Where an address leads. Only public addresses are fetched, and the kind
+/// of address a feed's configured URL names: writing `http://127.0.0.1/…`
+/// or `http://10.0.0.5/…` in the config is the operator's choice, while a
+/// redirect or a name resolving there is the feed's, and may be an attack
+/// on what only this machine can reach (SSRF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reach {
+    Public,
+    /// 127.0.0.0/8, ::1, `localhost`.
+    Loopback,
+    /// RFC 1918, shared address space (100.64.0.0/10), fc00::/7, fec0::/10.
+    Private,
+    /// 169.254.0.0/16 (the cloud metadata address among them), fe80::/10.
+    LinkLocal,
+    /// Unspecified, "this network", documentation, benchmarking, multicast,
+    /// reserved and broadcast ranges.
+    Special,
+}
+
+impl Reach {
+    /// The kind of `ip`; an IPv6 address that carries an IPv4 one (mapped,
+    /// NAT64, 6to4) is the kind of the address it carries.
+    pub fn of(ip: IpAddr) -> Reach {
+        match ip {
+            IpAddr::V4(v4) => Reach::of_v4(v4),
+            IpAddr::V6(v6) => Reach::of_v6(v6),
+        }
+    }
+
+    fn of_v4(ip: Ipv4Addr) -> Reach {
+        let [a, b, c, _] = ip.octets();
+        match (a, b, c) {
+            (127, ..) => Reach::Loopback,
+            (10, ..) | (172, 16..=31, _) | (192, 168, _) | (100, 64..=127, _) => Reach::Private,
+            (169, 254, _) => Reach::LinkLocal,
+            (0, ..)
+            | (192, 0, 0 | 2)
+            | (198, 18 | 19, _)
+            | (198, 51, 100)
+            | (203, 0, 113)
+            | (224..=255, ..) => Reach::Special,
+            _ => Reach::Public,
+        }
+    }
+
+    fn of_v6(ip: Ipv6Addr) -> Reach {
+        if let Some(v4) = ip.to_ipv4_mapped() {
+            return Reach::of_v4(v4);
+        }
+        let s = ip.segments();
+        let embedded = |high: u16, low: u16| {
+            let [a, b] = high.to_be_bytes();
+            let [c, d] = low.to_be_bytes();
+            Reach::of_v4(Ipv4Addr::new(a, b, c, d))
+        };
+        match s {
+            [0, 0, 0, 0, 0, 0, 0, 1] => Reach::Loopback,
+            [0x64, 0xff9b, 0, 0, 0, 0, high, low] => embedded(high, low),
+            [0x2002, high, low, ..] => embedded(high, low),
+            [0, 0, 0, 0, 0, 0, ..] => Reach::Special,
+            [first, ..] if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfec0 => Reach::Private,
+            [first, ..] if first & 0xffc0 == 0xfe80 => Reach::LinkLocal,
+            [first, ..] if first & 0xff00 == 0xff00 => Reach::Special,
+            [0x2001, 0x0db8, ..] | [0x0100, 0, 0, 0, ..] => Reach::Special,
+            [0x2001, second, ..] if second < 0x0200 => Reach::Special,
+            _ => Reach::Public,
+        }
+    }
+
+    /// The kind of address a URL names without a lookup (an IP literal, or
+    /// `localhost`); `None` for another name, known only once resolved.
+    pub fn of_url(url: &url::Url) -> Option<Reach> {
+        match url.host()? {
+            url::Host::Ipv4(ip) => Some(Reach::of_v4(ip)),
+            url::Host::Ipv6(ip) => Some(Reach::of_v6(ip)),
+            url::Host::Domain(name) => {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                (name == "localhost" || name.ends_with(".localhost")).then_some(Reach::Loopback)
+            }
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reach::Public => "a public address",
+            Reach::Loopback => "a loopback address (this machine)",
+            Reach::Private => "a private address",
+            Reach::LinkLocal => "a link-local address",
+            Reach::Special => "a reserved or special-purpose address",
+        }
+    }
+}
+
+/// The kinds of address one feed may be fetched from: public ones, and the
+/// kind its configured URL names (the operator's opt-in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Allowed(Option<Reach>);
+
+impl Allowed {
+    fn for_feed(configured: &url::Url) -> Allowed {
+        Allowed(Reach::of_url(configured).filter(|&reach| reach != Reach::Public))
+    }
+
+    fn admits(self, reach: Reach) -> bool {
+        reach == Reach::Public || Some(reach) == self.0
+    }
+
+    /// The kind of address `url` names when this feed may not go there.
+    fn refuses(self, url: &url::Url) -> Option<Reach> {
+        Reach::of_url(url).filter(|&reach| !self.admits(reach))
     }
 }
 
@@ -177,6 +335,7 @@ enum Try {
 
 fn get_with_retries(
     agent: &ureq::Agent,
+    allowed: Allowed,
     url: &url::Url,
     validators: &Validators,
     fetch: &Fetch,
@@ -184,7 +343,7 @@ fn get_with_retries(
 ) -> Fetched {
     let mut attempt = 0;
     loop {
-        match get(agent, url, validators, fetch) {
+        match get(agent, allowed, url, validators, fetch) {
             Try::Done(result) => return result,
             Try::Again(wait, reason) => {
                 attempt += 1;
@@ -214,14 +373,22 @@ fn back_off(delay_ms: u64, attempt: u32, url: &str) -> Duration {
 }
 
 /// One GET, following at most `fetch.max_redirects` redirects by hand so a
-/// permanent one can be remembered.
-fn get(agent: &ureq::Agent, start: &url::Url, validators: &Validators, fetch: &Fetch) -> Try {
-    let first = validators
+/// permanent one can be remembered, and none to an address the feed may
+/// not reach (see [`Reach`]). A new address remembered before such
+/// redirects were refused is forgotten.
+fn get(
+    agent: &ureq::Agent,
+    allowed: Allowed,
+    start: &url::Url,
+    validators: &Validators,
+    fetch: &Fetch,
+) -> Try {
+    let remembered = validators
         .moved_to
         .as_deref()
         .and_then(|u| url::Url::parse(u).ok())
-        .unwrap_or_else(|| start.clone());
-    let mut url = first;
+        .filter(|u| allowed.refuses(u).is_none());
+    let mut url = remembered.clone().unwrap_or_else(|| start.clone());
     let (mut hops, mut all_permanent) = (0, true);
     for _ in 0..=fetch.max_redirects {
         let mut request = agent.get(url.as_str());
@@ -258,6 +425,9 @@ fn get(agent: &ureq::Agent, start: &url::Url, validators: &Validators, fetch: &F
                         next.scheme()
                     )));
                 }
+                if let Some(reach) = allowed.refuses(&next) {
+                    return Try::Done(Err(format!("refused a redirect to {next}: {}", reach.describe())));
+                }
                 hops += 1;
                 all_permanent &= matches!(status, 301 | 308);
                 url = next;
@@ -277,7 +447,7 @@ fn get(agent: &ureq::Agent, start: &url::Url, validators: &Validators, fetch: &F
             moved_to: if hops > 0 && all_permanent && url != *start {
                 Some(url.to_string())
             } else {
-                validators.moved_to.clone()
+                remembered.map(String::from)
             },
         };
         return match response
@@ -328,6 +498,7 @@ fn describe(error: ureq::Error, fetch: &Fetch) -> String {
             "connection refused".into()
         }
         ureq::Error::Io(e) => e.to_string(),
+        ureq::Error::Other(e) => e.to_string(),
         other => other.to_string(),
     }
 }
@@ -335,6 +506,95 @@ fn describe(error: ureq::Error, fetch: &Fetch) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_classified_by_where_they_lead() {
+        let cases = [
+            ("93.184.215.14", Reach::Public),
+            ("2606:4700::1111", Reach::Public),
+            ("2001:4860:4860::8888", Reach::Public),
+            ("127.0.0.1", Reach::Loopback),
+            ("127.255.0.9", Reach::Loopback),
+            ("::1", Reach::Loopback),
+            ("::ffff:127.0.0.1", Reach::Loopback),
+            ("10.0.0.1", Reach::Private),
+            ("172.16.0.1", Reach::Private),
+            ("172.31.255.255", Reach::Private),
+            ("192.168.1.1", Reach::Private),
+            ("100.64.0.1", Reach::Private),
+            ("fc00::1", Reach::Private),
+            ("fd00:ec2::254", Reach::Private),
+            ("::ffff:10.0.0.1", Reach::Private),
+            ("64:ff9b::a00:1", Reach::Private),
+            ("2002:c0a8:101::1", Reach::Private),
+            ("169.254.169.254", Reach::LinkLocal),
+            ("fe80::1", Reach::LinkLocal),
+            ("0.0.0.0", Reach::Special),
+            ("::", Reach::Special),
+            ("224.0.0.1", Reach::Special),
+            ("255.255.255.255", Reach::Special),
+            ("192.0.2.1", Reach::Special),
+            ("198.18.0.1", Reach::Special),
+            ("2001:db8::1", Reach::Special),
+            ("ff02::1", Reach::Special),
+        ];
+        for (ip, reach) in cases {
+            assert_eq!(Reach::of(ip.parse().unwrap()), reach, "{ip}");
+        }
+        assert_eq!(Reach::of_v4(Ipv4Addr::new(172, 32, 0, 1)), Reach::Public);
+        assert_eq!(Reach::of_v4(Ipv4Addr::new(100, 128, 0, 1)), Reach::Public);
+    }
+
+    #[test]
+    fn urls_name_their_reach_when_they_can_without_a_lookup() {
+        let reach = |url: &str| Reach::of_url(&url::Url::parse(url).unwrap());
+        assert_eq!(reach("http://localhost:8080/feed"), Some(Reach::Loopback));
+        assert_eq!(reach("http://LOCALHOST./feed"), Some(Reach::Loopback));
+        assert_eq!(reach("http://a.localhost/feed"), Some(Reach::Loopback));
+        assert_eq!(
+            reach("http://2852039166/"),
+            Some(Reach::LinkLocal),
+            "decimal 169.254.169.254"
+        );
+        assert_eq!(reach("http://0x7f.1/"), Some(Reach::Loopback));
+        assert_eq!(reach("http://[::ffff:a9fe:a9fe]/"), Some(Reach::LinkLocal));
+        assert_eq!(reach("https://www.eu-japan.eu/feed"), None);
+    }
+
+    #[test]
+    fn a_feed_reaches_public_addresses_and_the_kind_its_config_names() {
+        let url = |u: &str| url::Url::parse(u).unwrap();
+        let public = Allowed::for_feed(&url("https://news.example/feed"));
+        assert_eq!(public.refuses(&url("http://127.0.0.1/")), Some(Reach::Loopback));
+        assert_eq!(
+            public.refuses(&url("http://169.254.169.254/")),
+            Some(Reach::LinkLocal)
+        );
+        assert_eq!(public.refuses(&url("https://other.example/")), None);
+        let local = Allowed::for_feed(&url("http://127.0.0.1:8000/feed"));
+        assert_eq!(local.refuses(&url("http://localhost:8000/new")), None);
+        assert_eq!(local.refuses(&url("http://10.0.0.1/")), Some(Reach::Private));
+        assert_eq!(local.refuses(&url("https://news.example/")), None);
+    }
+
+    #[test]
+    fn a_name_resolving_to_an_address_the_feed_may_not_reach_is_refused() {
+        let resolve = |allowed: Allowed| {
+            let resolver = Guarded {
+                allowed,
+                found: Arc::default(),
+            };
+            let uri: ureq::http::Uri = "http://localhost:9/feed".parse().unwrap();
+            let config = ureq::config::Config::default();
+            resolver.resolve(&uri, &config, NextTimeout::default())
+        };
+        let refused = resolve(Allowed(None)).unwrap_err().to_string();
+        assert!(
+            refused.contains("localhost resolves to") && refused.contains("a loopback address"),
+            "{refused}"
+        );
+        assert!(!resolve(Allowed(Some(Reach::Loopback))).unwrap().is_empty());
+    }
 
     #[test]
     fn retry_after_in_seconds() {

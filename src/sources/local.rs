@@ -1,6 +1,7 @@
 //! Local items: what has no feed (events, tenders, reports, press reviews),
 //! one per file, as TOML or as Markdown with TOML front matter between `+++`.
 
+use std::io::Read;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -10,6 +11,44 @@ use toml::value::Datetime;
 
 use crate::config::{TomlError, from_toml};
 use crate::items::{Details, Draft, Kind};
+
+/// The largest local item file read, in bytes. An item is a page of text;
+/// a larger file is a mistake (a 200 MB `.md` took `build` to 3.4 GB), and
+/// it is refused before it is read.
+pub const MAX_ITEM_BYTES: u64 = 1 << 20;
+
+/// The bytes of a local item file, or why not: refused unread when larger
+/// than [`MAX_ITEM_BYTES`].
+pub fn read_item_file(path: &Path) -> Result<Vec<u8>, String> {
+    read_capped(path, MAX_ITEM_BYTES, "a local item", "1 MiB")
+}
+
+/// The bytes of the file at `path` (`what`, for the message), refused
+/// unread when its size passes `cap` (named `cap_name`). The read itself
+/// stops past the cap, for a file that grows or whose size the file system
+/// does not tell.
+pub fn read_capped(path: &Path, cap: u64, what: &str, cap_name: &str) -> Result<Vec<u8>, String> {
+    let too_large = |size: u64| {
+        format!(
+            "{}: {size} bytes; {what} may have at most {cap} bytes ({cap_name})",
+            path.display()
+        )
+    };
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let size = file.metadata().map_err(cannot)?.len();
+    if size > cap {
+        return Err(too_large(size));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
 
 /// The keys a local item file may set.
 #[derive(Debug, Deserialize)]

@@ -18,7 +18,7 @@ use crate::items::{Dedup, Details, Draft, Item};
 pub use feed::parse_feed;
 pub use http::Validators;
 use http::{Fetched, Response, fetch_all};
-pub use local::parse_local;
+pub use local::{MAX_ITEM_BYTES, parse_local, read_capped, read_item_file};
 use parallel::map_in_order;
 
 /// What reading one source came to.
@@ -189,7 +189,7 @@ fn read_source(
             Response::NotModified => Ok(Read::NotModified),
         },
         Job::Feed(path) => {
-            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let bytes = read_capped(&path, config.fetch.max_bytes, "a feed file", "fetch.max_bytes")?;
             match file_validators(source, config, [(path.as_path(), &bytes[..])]) {
                 same if Some(&same) == last => Ok(Read::NotModified),
                 validators => feed_items(source, &bytes, None, None, config)
@@ -227,16 +227,17 @@ pub fn read_one(target: &str, config: &Config) -> Result<Vec<Item>, String> {
         };
     }
     let path = Path::new(target);
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {target}: {e}"))?;
     if path
         .extension()
         .is_some_and(|e| matches!(e.to_str(), Some("toml" | "md" | "markdown")))
     {
+        let bytes = read_item_file(path)?;
         let text = String::from_utf8(bytes).map_err(|_| format!("{target}: not UTF-8 text"))?;
         let (draft, details) =
             parse_local(path, &text, crate::items::Kind::News).map_err(|e| e.to_string())?;
         return Ok(vec![draft.into_item("parse", details, width)]);
     }
+    let bytes = read_capped(path, config.fetch.max_bytes, "a feed file", "fetch.max_bytes")?;
     parse_feed(&bytes, None, None).map(news)
 }
 
@@ -320,10 +321,10 @@ fn local_items(
     config: &Config,
     last: Option<&Validators>,
 ) -> Result<Read, String> {
-    let files: Vec<(PathBuf, std::io::Result<Vec<u8>>)> = local_files(pattern)?
+    let files: Vec<(PathBuf, Result<Vec<u8>, String>)> = local_files(pattern)?
         .into_iter()
         .map(|path| {
-            let bytes = std::fs::read(&path);
+            let bytes = read_item_file(&path);
             (path, bytes)
         })
         .collect();
@@ -338,7 +339,6 @@ fn local_items(
     let mut errors = Vec::new();
     for (file, bytes) in files {
         let parsed = bytes
-            .map_err(|e| format!("cannot read {}: {e}", file.display()))
             .and_then(|bytes| {
                 String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", file.display()))
             })

@@ -8,11 +8,12 @@ mod editions;
 mod items;
 mod subscribers;
 
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, ErrorCode, Params, Row, Transaction, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, Transaction, TransactionBehavior};
 
 use crate::items::Item;
 
@@ -163,8 +164,16 @@ impl Store {
     /// Opens the store, creating it on first use and migrating it forward.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
+            create_private_dir(parent)
                 .map_err(|e| StoreError::Conflict(format!("{}: {e}", parent.display())))?;
+        }
+        // The store holds subscribers' addresses: a new one is its owner's
+        // only, and SQLite gives its `-wal` and `-shm` the same mode.
+        match private_file().write(true).create_new(true).open(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::Conflict(format!("{}: {e}", path.display())));
+            }
+            _ => {}
         }
         let conn = Connection::open(path).map_err(|e| classify_error(path, e))?;
         let mut store = Store {
@@ -172,6 +181,44 @@ impl Store {
             path: path.to_owned(),
         };
         store.configure().map_err(|e| store.error(e))?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens the store for reading only, for the commands that write
+    /// nothing (`items`, `editions`, `feeds`, `subscribers list`): they work
+    /// on a store their user may read but not write, and never create or
+    /// migrate one. A missing store reads as an empty one.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Store::empty(path);
+        }
+        let (conn, found) = reader(path).map_err(|e| classify_error(path, e))?;
+        let known = MIGRATIONS.len() as i64;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found,
+                known,
+            });
+        }
+        if found < known {
+            // A store from an older bulletin: migrating it is a write.
+            return Store::open(path);
+        }
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// An empty store in memory, named after `path` (which does not exist).
+    fn empty(path: &Path) -> Result<Store> {
+        let conn = Connection::open_in_memory().map_err(|e| classify_error(path, e))?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -270,6 +317,98 @@ impl Store {
             message,
         }
     }
+}
+
+/// Options that create a file only its owner may read and write (0600 on
+/// Unix), whatever the umask allows: for files holding personal data (the
+/// store, a send's journal, `.eml` messages).
+pub fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
+/// Creates `folder` and its missing parents, each one only its owner may
+/// enter (0700 on Unix); folders that exist are left as they are.
+pub fn create_private_dir(folder: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(folder)
+}
+
+/// A connection that only reads the store at `path`, and its schema
+/// version. Tried in order, the first that opens wins:
+/// 1. read-write, when this user may write the file: nothing is written,
+///    but closing it removes the `-wal` and `-shm` files SQLite made for it
+///    (a read-only connection leaves them, its user's own, in the way of
+///    the next reader who may not read them);
+/// 2. read-only, which needs the `-shm` file to exist or the folder to be
+///    writable;
+/// 3. read-only and `immutable` when there is no `-wal` file, so every
+///    commit is in the main file: a reader that may not write the folder
+///    cannot create the `-shm`, and reads the file as it is (a writer that
+///    starts meanwhile is not seen).
+fn reader(path: &Path) -> rusqlite::Result<(Connection, i64)> {
+    let open = |uri: &str, flags: OpenFlags| {
+        let conn = Connection::open_with_flags(
+            uri,
+            flags | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        Ok((conn, version))
+    };
+    let cannot_open = |e: &rusqlite::Error| {
+        matches!(
+            e.sqlite_error_code(),
+            Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
+        )
+    };
+    let mut attempts = Vec::new();
+    if OpenOptions::new().write(true).open(path).is_ok() {
+        attempts.push((file_uri(path, false), OpenFlags::SQLITE_OPEN_READ_WRITE));
+    }
+    attempts.push((file_uri(path, false), OpenFlags::SQLITE_OPEN_READ_ONLY));
+    if !wal_path(path).exists() {
+        attempts.push((file_uri(path, true), OpenFlags::SQLITE_OPEN_READ_ONLY));
+    }
+    let mut failed = None;
+    for (uri, flags) in attempts {
+        match open(&uri, flags) {
+            Ok(opened) => return Ok(opened),
+            Err(e) if cannot_open(&e) => failed = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(failed.expect("a read-only attempt is always made"))
+}
+
+/// The store's write-ahead log: while it exists, commits may be there only.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// An SQLite `file:` URI for `path` (percent-encoded as URIs need),
+/// `immutable` when no one may be writing it.
+fn file_uri(path: &Path, immutable: bool) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut uri = String::from("file:");
+    for byte in absolute.as_os_str().as_encoded_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(byte) {
+            uri.push(char::from(*byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    if immutable {
+        uri.push_str("?immutable=1");
+    }
+    uri
 }
 
 /// An item as stored; `path` is the store's, for the error.

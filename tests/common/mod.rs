@@ -52,6 +52,14 @@ pub fn feed_sources(feeds: &[(&str, String)]) -> String {
         .collect()
 }
 
+/// Whether the tests run as root, which ignores file modes.
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
 /// A throwaway project folder; removed when dropped.
 pub struct Project {
     pub dir: tempfile::TempDir,
