@@ -221,6 +221,12 @@ struct Kept {
     source: String,
     /// What the store held for it before this fetch.
     before: Before,
+    /// The other sources that carried it in this fetch.
+    also_in: Vec<String>,
+    /// The other sources that carried it before this fetch, read before
+    /// this fetch wrote over that body: a story that ends up unchanged keeps
+    /// its stored body, and those with it (its hash leaves them out).
+    also_in_before: Option<Vec<String>>,
     outcome: Upsert,
 }
 
@@ -244,15 +250,33 @@ impl FetchRecord<'_> {
 
     fn keep(&mut self, item: Item) -> rusqlite::Result<()> {
         let before = stored_before(self.tx, &item)?;
-        let outcome = write(self.tx, &item, &before, self.now)?;
+        // Read only when the body is about to be written over: few items change.
+        let encoded = Encoded::new(&item);
+        let also_in_before = match &before {
+            Some((id, hash)) if *id == item.id && *hash != encoded.hash => Some(self.stored(id)?.also_in),
+            _ => None,
+        };
+        let outcome = write(self.tx, &item, &encoded, &before, self.now)?;
         self.keys.keep(&item, self.kept.len());
         self.kept.push(Kept {
             id: item.id,
             source: item.source,
             before,
+            also_in: Vec::new(),
+            also_in_before,
             outcome,
         });
         Ok(())
+    }
+
+    fn stored(&self, id: &str) -> rusqlite::Result<Item> {
+        let body: String = self
+            .tx
+            .prepare_cached("SELECT body FROM items WHERE id = ?1")?
+            .query_row([id], |row| row.get(0))?;
+        serde_json::from_str(&body).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
     }
 
     /// `item` is a later copy of the story kept at `index`. Storing the
@@ -260,20 +284,34 @@ impl FetchRecord<'_> {
     /// that was stored under another id stays as it is, and the outcome is
     /// against what the store held before this fetch.
     fn merge(&mut self, index: usize, item: Item) -> rusqlite::Result<()> {
-        let kept = &mut self.kept[index];
+        let kept = &self.kept[index];
         if kept.before.as_ref().is_some_and(|(id, _)| *id != kept.id) {
             return Ok(());
         }
-        let body: String = self
-            .tx
-            .prepare_cached("SELECT body FROM items WHERE id = ?1")?
-            .query_row([&kept.id], |row| row.get(0))?;
-        let mut merged: Item = serde_json::from_str(&body).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })?;
+        let mut merged = self.stored(&kept.id)?;
+        // Until this fetch writes over the stored body, it is the one stored before.
+        let stored_also_in = std::mem::take(&mut merged.also_in);
+        let also_in_before = kept
+            .before
+            .as_ref()
+            .map(|_| kept.also_in_before.clone().unwrap_or(stored_also_in));
         merge(&mut merged, item);
-        let body = to_json(&merged);
-        let hash = content_hash(&merged, &body);
+        let kept = &mut self.kept[index];
+        for source in merged.also_in.drain(..) {
+            if !kept.also_in.contains(&source) {
+                kept.also_in.push(source);
+            }
+        }
+        merged.also_in.clone_from(&kept.also_in);
+        let mut encoded = Encoded::new(&merged);
+        if let (Some((_, hash)), Some(before)) = (&kept.before, &also_in_before)
+            && encoded.hash == *hash
+        {
+            merged.also_in.clone_from(before);
+            encoded = Encoded::new(&merged);
+        }
+        kept.also_in_before = also_in_before;
+        let Encoded { body, hash } = encoded;
         self.tx
             .prepare_cached("UPDATE items SET content_hash = ?2, body = ?3 WHERE id = ?1")?
             .execute(params![kept.id, hash, body])?;
@@ -313,11 +351,29 @@ fn stored_before(tx: &Transaction, item: &Item) -> rusqlite::Result<Before> {
     .optional()
 }
 
+/// An item as stored: its body and the hash that tells a change.
+struct Encoded {
+    body: String,
+    hash: String,
+}
+
+impl Encoded {
+    fn new(item: &Item) -> Encoded {
+        let body = to_json(item);
+        let hash = content_hash(item, &body);
+        Encoded { body, hash }
+    }
+}
+
 /// Stores one item, given what the store held for it; `now` is the
 /// fetch's time in RFC 3339.
-fn write(tx: &Transaction, item: &Item, before: &Before, now: &str) -> rusqlite::Result<Upsert> {
-    let body = to_json(item);
-    let hash = content_hash(item, &body);
+fn write(
+    tx: &Transaction,
+    item: &Item,
+    Encoded { body, hash }: &Encoded,
+    before: &Before,
+    now: &str,
+) -> rusqlite::Result<Upsert> {
     Ok(match before {
         None => {
             tx.prepare_cached(
@@ -327,7 +383,7 @@ fn write(tx: &Transaction, item: &Item, before: &Before, now: &str) -> rusqlite:
             .execute(params![item.id, item.link, item.source, now, hash, body])?;
             Upsert::New
         }
-        Some((id, stored)) if *id == item.id && *stored != hash => {
+        Some((id, stored)) if *id == item.id && stored != hash => {
             tx.prepare_cached(
                 "UPDATE items SET link = ?2, content_hash = ?3, body = ?4, last_seen = ?5 WHERE id = ?1",
             )?
@@ -463,7 +519,8 @@ mod tests {
         });
         store
             .write(|tx| {
-                let write_one = |item: &Item| write(tx, item, &stored_before(tx, item)?, now);
+                let write_one =
+                    |item: &Item| write(tx, item, &Encoded::new(item), &stored_before(tx, item)?, now);
                 Ok(dedup
                     .items()
                     .iter()
