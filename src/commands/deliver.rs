@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
+use chrono::{NaiveDate, NaiveTime};
 
 use super::{Clock, EXIT_OK, EXIT_PARTIAL, open_for_writing};
 use crate::config::Config;
@@ -118,6 +119,48 @@ pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock
         "{email} unsubscribed from {}",
         newsletter.unwrap_or("every newsletter")
     );
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// `bulletin subscribers reset-bounces [EMAIL…] [--since DATE]`: undoes
+/// hard bounces counted wrongly, printing each subscriber reset.
+pub fn reset_bounces(
+    config: &Config,
+    emails: &[String],
+    since: Option<NaiveDate>,
+    clock: Clock,
+) -> Result<ExitCode> {
+    let emails = emails
+        .iter()
+        .map(|email| normalise_email(email).map_err(|e| anyhow!(e)))
+        .collect::<Result<Vec<_>>>()?;
+    let (_lock, mut store) = open_for_writing(config)?;
+    if let Some(unknown) = emails
+        .iter()
+        .find(|email| !store.is_subscriber(email).unwrap_or(false))
+    {
+        bail!("{unknown} is not a subscriber; nothing reset");
+    }
+    let since = since.map(|date| date.and_time(NaiveTime::MIN).and_utc());
+    let resets = store.reset_bounces(&emails, since, clock.now)?;
+    if resets.is_empty() {
+        println!("no hard bounces to reset");
+    }
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    for reset in &resets {
+        let mut line = format!(
+            "{}: {} reset",
+            reset.email,
+            plural(reset.hard_bounces as usize, "hard bounce", "hard bounces")
+        );
+        if reset.deliveries > 0 {
+            line += &format!(
+                ", {} due again",
+                plural(reset.deliveries, "failed delivery", "failed deliveries")
+            );
+        }
+        println!("{line}");
+    }
     Ok(ExitCode::from(EXIT_OK))
 }
 
