@@ -24,7 +24,8 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use lettre::Address;
-use rustls::pki_types::ServerName;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use crate::config::{Security, Smtp};
@@ -603,11 +604,27 @@ impl SmtpClient {
     }
 }
 
-/// Certificates are checked against the Mozilla roots bundled in webpki-roots.
+/// Certificates are checked against the Mozilla roots bundled in
+/// webpki-roots, and those in the PEM file `SSL_CERT_FILE` names (the
+/// OpenSSL convention), for a relay with a private CA.
 fn tls_config() -> Result<Arc<ClientConfig>, String> {
-    let roots = rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    if let Some(path) = std::env::var_os("SSL_CERT_FILE") {
+        let path = std::path::PathBuf::from(path);
+        let bad = |e: &dyn fmt::Display| format!("SSL_CERT_FILE={}: {e}", path.display());
+        let mut added = 0;
+        for certificate in CertificateDer::pem_file_iter(&path).map_err(|e| bad(&e))? {
+            roots
+                .add(certificate.map_err(|e| bad(&e))?)
+                .map_err(|e| bad(&e))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(bad(&"no PEM certificate in it"));
+        }
+    }
     let config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("mail.smtp: TLS: {e}"))?

@@ -21,6 +21,10 @@ pub enum Mode {
     Auth,
     StarttlsRefused,
     StarttlsBroken,
+    /// STARTTLS that works, with a certificate signed by `tests/smtp/ca.pem`.
+    Starttls,
+    /// TLS from the first byte, with the same certificate.
+    Tls,
 }
 
 impl Mode {
@@ -32,6 +36,8 @@ impl Mode {
             Mode::Auth => "auth",
             Mode::StarttlsRefused => "starttls-refused",
             Mode::StarttlsBroken => "starttls-broken",
+            Mode::Starttls => "starttls",
+            Mode::Tls => "tls",
         }
     }
 }

@@ -296,3 +296,49 @@ fn a_very_long_name_never_makes_a_header_line_over_998_characters() {
         header(a, "To").unwrap()
     );
 }
+
+/// STARTTLS and TLS from the first byte, against a server whose certificate
+/// is signed by a test CA (`tests/smtp/ca.pem`): refused while that CA is
+/// not trusted (nothing recorded against anyone), delivered over TLS once
+/// `SSL_CERT_FILE` names it.
+#[test]
+fn starttls_and_tls_deliver_only_to_a_server_with_a_trusted_certificate() {
+    for (mode, security) in [(Mode::Starttls, "starttls"), (Mode::Tls, "tls")] {
+        let Some(server) = Aiosmtpd::start(mode, false) else {
+            return;
+        };
+        let project = project(server.port, "", SUBSCRIBERS);
+        let config = project
+            .read("config.toml")
+            .replace("security = \"none\"", &format!("security = \"{security}\""));
+        project.write("config.toml", &config);
+        let untrusted = project
+            .command(&["run", "--date", "2026-11-23"])
+            .env_remove("SSL_CERT_FILE")
+            .output()
+            .unwrap();
+        let untrusted = crate::common::Run::from(untrusted);
+        untrusted.assert_code(1);
+        assert!(
+            untrusted.stderr.contains("TLS handshake failed") && untrusted.stderr.contains("certificate"),
+            "{mode:?}: {}",
+            untrusted.stderr
+        );
+        assert_eq!(untrusted.stderr.lines().count(), 1, "{}", untrusted.stderr);
+        assert!(server.messages().is_empty());
+        no_bounces(&project);
+
+        let trusted = project
+            .command(&["run", "--date", "2026-11-23"])
+            .env("SSL_CERT_FILE", crate::common::repo().join("tests/smtp/ca.pem"))
+            .output()
+            .unwrap();
+        crate::common::Run::from(trusted).assert_code(0);
+        let messages = server.messages();
+        assert_eq!(messages.len(), COPIES, "{mode:?}");
+        for message in &messages {
+            let tls = header(message, "X-TLS").unwrap();
+            assert!(tls.starts_with("TLSv1."), "{mode:?}: sent over {tls}");
+        }
+    }
+}

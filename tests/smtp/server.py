@@ -17,15 +17,22 @@ Modes:
                       MAIL without it
   starttls-refused    offers STARTTLS, answers it 454
   starttls-broken     offers STARTTLS, says 220, then sends no TLS at all
+  starttls            STARTTLS that works, with server.pem (signed by ca.pem,
+                      for 127.0.0.1 and localhost; test files, valid to 2126)
+  tls                 TLS from the first byte, with the same certificate
+
+Each message file also has an X-TLS line: the TLS version, or "none".
 """
 
 import argparse
 import asyncio
 import itertools
 import os
+import ssl
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 USER = b"bulletin"
 PASSWORD = b"test-password"
 
@@ -48,7 +55,9 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         number = next(self.counter)
+        tls = server.transport.get_extra_info("ssl_object")
         head = (
+            f"X-TLS: {tls.version() if tls else 'none'}\r\n"
             f"X-Mail-From: {envelope.mail_from}\r\n"
             f"X-Rcpt-To: {', '.join(envelope.rcpt_tos)}\r\n"
             f"X-Mail-Options: {' '.join(envelope.mail_options)}\r\n"
@@ -80,7 +89,7 @@ class Strict(SMTP):
             self.transport.write(b"this is not a TLS handshake\r\n")
             self.transport.close()
         else:
-            await self.push("502 5.5.1 Error: command not implemented")
+            await super().smtp_STARTTLS(arg)
 
 
 def authenticate(server, session, envelope, mechanism, auth_data):
@@ -97,7 +106,11 @@ async def serve(arguments):
     handler = Handler(
         arguments.dir,
         pipelining=arguments.pipelining,
-        starttls=mode.startswith("starttls"),
+        starttls=mode in ("starttls-refused", "starttls-broken"),
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(
+        os.path.join(HERE, "server.pem"), os.path.join(HERE, "server.key")
     )
     Strict.mode = mode
     options = dict(
@@ -107,10 +120,14 @@ async def serve(arguments):
         auth_require_tls=False,
         auth_required=mode == "auth",
         authenticator=authenticate,
+        tls_context=context if mode == "starttls" else None,
     )
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: Strict(handler, **options), "127.0.0.1", arguments.port
+        lambda: Strict(handler, **options),
+        "127.0.0.1",
+        arguments.port,
+        ssl=context if mode == "tls" else None,
     )
     port = server.sockets[0].getsockname()[1]
     print(f"listening on {port}", flush=True)
@@ -132,6 +149,8 @@ def main():
             "auth",
             "starttls-refused",
             "starttls-broken",
+            "starttls",
+            "tls",
         ],
     )
     asyncio.run(serve(parser.parse_args()))
