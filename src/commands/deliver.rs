@@ -135,11 +135,10 @@ pub fn reset_bounces(
         .map(|email| normalise_email(email).map_err(|e| anyhow!(e)))
         .collect::<Result<Vec<_>>>()?;
     let (_lock, mut store) = open_for_writing(config)?;
-    if let Some(unknown) = emails
-        .iter()
-        .find(|email| !store.is_subscriber(email).unwrap_or(false))
-    {
-        bail!("{unknown} is not a subscriber; nothing reset");
+    for email in &emails {
+        if !store.is_subscriber(email)? {
+            bail!("{email} is not a subscriber; nothing reset");
+        }
     }
     let since = since.map(|date| date.and_time(NaiveTime::MIN).and_utc());
     let resets = store.reset_bounces(&emails, since, clock.now)?;

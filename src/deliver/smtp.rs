@@ -177,9 +177,15 @@ impl Reply {
     }
 }
 
+/// On one line, with no control character from the server reaching a terminal.
 impl fmt::Display for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.code, self.text)
+        let text: String = self
+            .text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        write!(f, "{} {text}", self.code)
     }
 }
 
@@ -782,13 +788,25 @@ impl fmt::Display for Body<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Body, Offers};
+    use super::{Body, Offers, Reply};
 
     #[test]
     fn dot_stuffs_and_terminates() {
         assert_eq!(Body(b"a\r\n.b\r\nc").to_string(), "a\r\n..b\r\nc\r\n.\r\n");
         assert_eq!(Body(b".start\r\n").to_string(), "..start\r\n.\r\n");
         assert_eq!(Body(b"a\r\n.\r\n..\r\n").to_string(), "a\r\n..\r\n...\r\n.\r\n");
+    }
+
+    #[test]
+    fn replies_show_on_one_line_without_control_characters() {
+        let reply = Reply {
+            code: 550,
+            text: "5.1.1 no such user\nsee \u{1b}[2Jhttps://example.org".into(),
+        };
+        assert_eq!(
+            reply.to_string(),
+            "550 5.1.1 no such user see  [2Jhttps://example.org"
+        );
     }
 
     #[test]
