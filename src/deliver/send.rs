@@ -1,7 +1,9 @@
 //! Sending one edition to its subscribers: audiences enforced, one message
 //! each, a bounded number in flight, a rate limit, retries with back-off for
 //! 4xx replies and broken connections, and every message written to the
-//! delivery log before and after its SMTP transaction.
+//! delivery log just before it goes out (`sending`) and when the server
+//! has answered. Only the recipient's 5xx is a hard bounce; a session that
+//! cannot be opened or kept stops the send (see [`send_edition`]).
 //!
 //! The one window where a subscriber can get two copies: the server accepted
 //! a message and the process died (or the connection broke) before the
@@ -46,9 +48,11 @@ pub struct SendReport {
     pub already_sent: usize,
     /// Messages found `sending` in the log (a killed run): sent again.
     pub resent: usize,
-    /// 4xx or broken connections after every try: sent again next time.
+    /// A 4xx to the recipient, or a connection broken after the message
+    /// was handed over, after every try: sent again next time.
     pub deferred: Outcomes,
-    /// 5xx: not sent again.
+    /// A 5xx to the recipient (a hard bounce), or an address the server
+    /// cannot take (no bounce): not sent again for this edition.
     pub failed: Outcomes,
     /// Left out, by reason.
     pub skipped: BTreeMap<String, usize>,

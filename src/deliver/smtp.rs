@@ -672,6 +672,11 @@ impl Connection {
                 .take(MAX_LINE)
                 .read_until(b'\n', &mut line)
                 .map_err(ReadError::Io)?;
+            if read as u64 == MAX_LINE && !line.ends_with(b"\n") {
+                return Err(ReadError::NotSmtp(format!(
+                    "a reply line longer than {MAX_LINE} bytes"
+                )));
+            }
             if read == 0 {
                 return Err(ReadError::Io(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
