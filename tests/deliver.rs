@@ -268,10 +268,12 @@ fn hard_rejects_are_recorded_and_not_retried() {
 /// nothing against anyone, and a later send to a healthy server delivers.
 #[test]
 fn session_failures_stop_the_send_and_bounce_nobody() {
-    // -f EHLO: 5xx to EHLO; -f MAIL: 5xx to MAIL FROM; -Q MAIL: 421 and hang up at MAIL.
+    // -f EHLO: 5xx to EHLO; -f MAIL: 5xx to MAIL FROM; -r MAIL: 4xx to MAIL FROM
+    // (retried, then given up); -Q MAIL: 421 and hang up at MAIL.
     for (fault, says) in [
         (["-f", "EHLO"], "EHLO"),
         (["-f", "MAIL"], "MAIL FROM"),
+        (["-r", "MAIL"], "MAIL FROM: 450"),
         (["-Q", "MAIL"], "421"),
     ] {
         let Some(faulty) = Sink::start(&fault) else {

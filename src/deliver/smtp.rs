@@ -488,8 +488,7 @@ impl SmtpClient {
         let international = !from.user().is_ascii() || !to.user().is_ascii();
         if international && !connection.offers.smtputf8 {
             return Err(Failure::Unsendable(format!(
-                "{to}: the address has a non-ASCII local part and {} does not offer SMTPUTF8; \
-                 not sent, not counted as a bounce",
+                "a non-ASCII local part, and {} does not offer SMTPUTF8: not sent, not counted as a bounce",
                 self.server()
             )));
         }
