@@ -253,6 +253,9 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
     for (reason, count) in &report.skipped {
         println!("  skipped {count}: {reason}");
     }
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
     for (email, reason) in &report.deferred.examples {
         eprintln!("deferred: {email}: {reason} (sent again on the next send)");
     }

@@ -58,6 +58,8 @@ pub struct SendReport {
     pub skipped: BTreeMap<String, usize>,
     /// `--dry-run`: who would get the edition.
     pub would_send: Vec<String>,
+    /// What the operator should know though everything went out.
+    pub notes: Vec<String>,
 }
 
 /// How many messages ended one way, with the first few addresses and reasons.
@@ -314,8 +316,13 @@ pub fn send_edition(
     };
     let mut report = report.into_inner().expect("poisoned");
     // A session failure is the reason the feeder found no worker left: it goes first.
-    if let Some((error, tries)) = gave_up.filter(|_| !left.is_empty()) {
-        return Err(stopped_by(&error, tries, report.sent));
+    match gave_up {
+        Some((error, tries, _)) if !left.is_empty() => return Err(stopped_by(&error, tries, report.sent)),
+        Some((error, _, count)) => report.notes.push(format!(
+            "{count} of {workers} connections gave up ({error}); the others sent the rest: \
+             if the server limits connections, lower mail.smtp.concurrency"
+        )),
+        None => {}
     }
     for recipient in left {
         report
@@ -464,8 +471,9 @@ struct Run<'a, 's> {
     stopped: &'a AtomicBool,
     /// Workers still sending.
     live: AtomicUsize,
-    /// The session failure that made a worker give up, and after how many tries.
-    gave_up: Mutex<Option<(SessionError, u32)>>,
+    /// The session failure that made a worker give up first, after how
+    /// many tries, and how many workers gave up.
+    gave_up: Mutex<Option<(SessionError, u32, usize)>>,
     /// Recipients whose worker gave up before sending to them, for the others.
     left: Mutex<Vec<Recipient>>,
     /// Subscribers of the newsletter, for the progress line.
@@ -510,7 +518,7 @@ impl Run<'_, '_> {
                     .lock()
                     .expect("poisoned")
                     .as_ref()
-                    .is_some_and(|(error, _)| !error.transient())
+                    .is_some_and(|(error, ..)| !error.transient())
             }
             Ok(Quit::Done) => false,
         };
@@ -547,10 +555,8 @@ impl Run<'_, '_> {
                     Outcome::Done(status) => status,
                     Outcome::GaveUp(error, tries) => {
                         self.left.lock().expect("poisoned").push(recipient);
-                        self.gave_up
-                            .lock()
-                            .expect("poisoned")
-                            .get_or_insert((error, tries));
+                        let mut gave_up = self.gave_up.lock().expect("poisoned");
+                        gave_up.get_or_insert((error, tries, 0)).2 += 1;
                         return Ok(Quit::GaveUp);
                     }
                     Outcome::Stopped => {

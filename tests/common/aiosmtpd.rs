@@ -67,6 +67,11 @@ impl Aiosmtpd {
     /// The server in `mode` on a free port, or `None` (skip). `pipelining`
     /// makes it announce PIPELINING (it reads commands in order either way).
     pub fn start(mode: Mode, pipelining: bool) -> Option<Aiosmtpd> {
+        Aiosmtpd::start_with(mode, pipelining, &[])
+    }
+
+    /// The same, with more of `server.py`'s options (`--max-connections N`).
+    pub fn start_with(mode: Mode, pipelining: bool, options: &[&str]) -> Option<Aiosmtpd> {
         let Some(python) = python() else {
             if std::env::var_os("CI").is_some() {
                 panic!("aiosmtpd is not installed in target/aiosmtpd-venv; .ci/run creates it");
@@ -89,6 +94,7 @@ impl Aiosmtpd {
         if pipelining {
             command.arg("--pipelining");
         }
+        command.args(options);
         let mut child = command.spawn().expect("python starts");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())

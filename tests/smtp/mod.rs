@@ -6,7 +6,7 @@
 use crate::common::Project;
 use crate::common::aiosmtpd::{Aiosmtpd, Mode, PASSWORD, USER};
 use crate::common::sink::{Sink, header};
-use crate::deliver::project;
+use crate::deliver::{project, readers};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -342,4 +342,33 @@ fn starttls_and_tls_deliver_only_to_a_server_with_a_trusted_certificate() {
             assert!(tls.starts_with("TLSv1."), "{mode:?}: sent over {tls}");
         }
     }
+}
+
+/// A server that takes fewer connections than `concurrency` (421 to the
+/// rest): the connections it refuses give up, the others send everything,
+/// and the report says so.
+#[test]
+fn connections_a_server_refuses_leave_their_messages_to_the_others() {
+    let Some(server) = Aiosmtpd::start_with(Mode::Normal, true, &["--max-connections", "2"]) else {
+        return;
+    };
+    let csv = readers(40, |_| "company,BE,tech-transfer");
+    let project = project(server.port, "concurrency = 4", &csv);
+    let run = send_tech_transfer(&project);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("sent 40, already sent 0, deferred 0, failed 0"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("421") && run.stderr.contains("concurrency"),
+        "says why and what to change: {}",
+        run.stderr
+    );
+    let mut recipients = server.recipients();
+    recipients.dedup();
+    assert_eq!(recipients.len(), 40, "each once");
+    assert_eq!(server.messages().len(), 40);
 }

@@ -1,7 +1,7 @@
 """A second, independent SMTP server for bulletin's delivery tests: aiosmtpd
 (https://aiosmtpd.aio-libs.org), with the strict behaviours smtp-sink lacks.
 
-    server.py --dir FOLDER --mode MODE [--port N] [--pipelining]
+    server.py --dir FOLDER --mode MODE [--port N] [--pipelining] [--max-connections N]
 
 Prints "listening on PORT" once it accepts connections, then serves until
 killed. Each accepted message is written to FOLDER as one file: the
@@ -22,6 +22,8 @@ Modes:
   tls                 TLS from the first byte, with the same certificate
 
 Each message file also has an X-TLS line: the TLS version, or "none".
+With --max-connections N, a connection beyond N open at once gets
+"421 4.7.0 Error: too many connections" as its greeting, and is closed.
 """
 
 import argparse
@@ -73,6 +75,15 @@ class Strict(SMTP):
     """aiosmtpd's server with the mode's strictness."""
 
     mode = "normal"
+    open_connections = set()
+
+    def connection_made(self, transport):
+        Strict.open_connections.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, error):
+        Strict.open_connections.discard(self)
+        super().connection_lost(error)
 
     async def smtp_EHLO(self, hostname):
         if self.mode == "refuse-second-ehlo" and getattr(self, "_said_ehlo", False):
@@ -90,6 +101,14 @@ class Strict(SMTP):
             self.transport.close()
         else:
             await super().smtp_STARTTLS(arg)
+
+
+class TooMany(asyncio.Protocol):
+    """A connection over the limit: 421 and goodbye."""
+
+    def connection_made(self, transport):
+        transport.write(b"421 4.7.0 Error: too many connections\r\n")
+        transport.close()
 
 
 def authenticate(server, session, envelope, mechanism, auth_data):
@@ -124,7 +143,12 @@ async def serve(arguments):
     )
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: Strict(handler, **options),
+        lambda: (
+            TooMany()
+            if arguments.max_connections
+            and len(Strict.open_connections) >= arguments.max_connections
+            else Strict(handler, **options)
+        ),
         "127.0.0.1",
         arguments.port,
         ssl=context if mode == "tls" else None,
@@ -139,6 +163,7 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--pipelining", action="store_true")
+    parser.add_argument("--max-connections", type=int, default=0)
     parser.add_argument(
         "--mode",
         default="normal",
