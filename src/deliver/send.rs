@@ -272,6 +272,7 @@ pub fn send_edition(
             done: AtomicUsize::new(0),
             stopped: &stopped,
             live: AtomicUsize::new(workers),
+            busy: AtomicUsize::new(0),
             gave_up: Mutex::new(None),
             left: Mutex::new(Vec::new()),
             total,
@@ -471,6 +472,8 @@ struct Run<'a, 's> {
     stopped: &'a AtomicBool,
     /// Workers still sending.
     live: AtomicUsize,
+    /// Workers holding a recipient.
+    busy: AtomicUsize,
     /// The session failure that made a worker give up first, after how
     /// many tries, and how many workers gave up.
     gave_up: Mutex<Option<(SessionError, u32, usize)>>,
@@ -532,12 +535,46 @@ impl Run<'_, '_> {
     }
 
     /// The next recipient: one a worker that gave up left, or the queue's next.
+    /// Once the queue is done, a worker waits for those still busy, who
+    /// may give up and leave a recipient: nobody is left unsent while a
+    /// connection works.
     fn next(&self, taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>) -> Option<Recipient> {
-        if let Some(recipient) = self.left.lock().expect("poisoned").pop() {
+        if let Some(recipient) = self.take_left() {
             return Some(recipient);
         }
-        let next = taken.lock().expect("poisoned").recv();
-        next.ok().or_else(|| self.left.lock().expect("poisoned").pop())
+        {
+            let queue = taken.lock().expect("poisoned");
+            if let Ok(recipient) = queue.recv() {
+                // Counted before the queue is let go: a waiter cannot miss it.
+                self.busy.fetch_add(1, Ordering::SeqCst);
+                return Some(recipient);
+            }
+        }
+        loop {
+            let busy = self.busy.load(Ordering::SeqCst);
+            if let Some(recipient) = self.take_left() {
+                return Some(recipient);
+            }
+            if busy == 0 || self.stopped.load(Ordering::SeqCst) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn take_left(&self) -> Option<Recipient> {
+        let mut left = self.left.lock().expect("poisoned");
+        let recipient = left.pop()?;
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        Some(recipient)
+    }
+
+    /// Done with a recipient: `unsent` ones go back for the others.
+    fn release(&self, unsent: Option<Recipient>) {
+        if let Some(recipient) = unsent {
+            self.left.lock().expect("poisoned").push(recipient);
+        }
+        self.busy.fetch_sub(1, Ordering::SeqCst);
     }
 
     fn work_on(
@@ -547,20 +584,21 @@ impl Run<'_, '_> {
     ) -> Result<Quit, String> {
         while let Some(recipient) = self.next(taken) {
             if self.stopped.load(Ordering::SeqCst) {
-                self.left.lock().expect("poisoned").push(recipient);
+                self.release(Some(recipient));
                 return Ok(Quit::Done);
             }
             let status = match self.template.letter(self.key, &recipient.email, &recipient.name) {
                 Ok(letter) => match self.deliver(session, &letter, &recipient.email)? {
                     Outcome::Done(status) => status,
                     Outcome::GaveUp(error, tries) => {
-                        self.left.lock().expect("poisoned").push(recipient);
                         let mut gave_up = self.gave_up.lock().expect("poisoned");
                         gave_up.get_or_insert((error, tries, 0)).2 += 1;
+                        drop(gave_up);
+                        self.release(Some(recipient));
                         return Ok(Quit::GaveUp);
                     }
                     Outcome::Stopped => {
-                        self.left.lock().expect("poisoned").push(recipient);
+                        self.release(Some(recipient));
                         return Ok(Quit::Done);
                     }
                 },
@@ -570,6 +608,7 @@ impl Run<'_, '_> {
                 .lock()
                 .expect("poisoned")
                 .count(&recipient.email, status);
+            self.release(None);
             let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
             if self.progress && done.is_multiple_of(25) {
                 eprint!("\rsending: {done} messages of at most {}", self.total);

@@ -75,11 +75,9 @@ class Strict(SMTP):
     """aiosmtpd's server with the mode's strictness."""
 
     mode = "normal"
+    # Counted when made by the factory: connections accepted in one go
+    # reach connection_made only later.
     open_connections = set()
-
-    def connection_made(self, transport):
-        Strict.open_connections.add(self)
-        super().connection_made(transport)
 
     def connection_lost(self, error):
         Strict.open_connections.discard(self)
@@ -109,6 +107,15 @@ class TooMany(asyncio.Protocol):
     def connection_made(self, transport):
         transport.write(b"421 4.7.0 Error: too many connections\r\n")
         transport.close()
+
+
+def connection(handler, options, most):
+    """A server for one more connection, or a 421 when `most` are open."""
+    if most and len(Strict.open_connections) >= most:
+        return TooMany()
+    server = Strict(handler, **options)
+    Strict.open_connections.add(server)
+    return server
 
 
 def authenticate(server, session, envelope, mechanism, auth_data):
@@ -143,12 +150,7 @@ async def serve(arguments):
     )
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: (
-            TooMany()
-            if arguments.max_connections
-            and len(Strict.open_connections) >= arguments.max_connections
-            else Strict(handler, **options)
-        ),
+        lambda: connection(handler, options, arguments.max_connections),
         "127.0.0.1",
         arguments.port,
         ssl=context if mode == "tls" else None,
