@@ -31,7 +31,8 @@ struct Cli {
 
 const EXIT_CODES: &str = "Exit codes:
   0  done
-  1  failed: bad config, unreadable input, a store problem (reason on stderr)
+  1  failed: bad config, unreadable input, a store problem, an SMTP session that
+     could not be opened or kept (server down, TLS, AUTH); reason on stderr
   2  bad command-line arguments
   3  done, but some inputs failed: a source, a local file, a CSV row (each named on stderr)
   4  another bulletin holds the store's lock; nothing done
@@ -84,7 +85,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Import, list and unsubscribe subscribers.
+    /// Import, list and unsubscribe subscribers; reset wrongly counted bounces.
     Subscribers {
         #[command(subcommand)]
         command: SubscribersCommand,
@@ -146,6 +147,15 @@ enum SubscribersCommand {
         email: String,
         #[arg(long)]
         newsletter: Option<String>,
+    },
+    /// Undo hard bounces counted wrongly (a server's fault): failed copies due again, suppression lifted.
+    ResetBounces {
+        /// Only these subscribers (their count goes back to 0).
+        #[arg(required_unless_present = "since")]
+        emails: Vec<String>,
+        /// Only deliveries that failed on or after this date, YYYY-MM-DD (UTC).
+        #[arg(long)]
+        since: Option<NaiveDate>,
     },
 }
 
@@ -215,6 +225,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             SubscribersCommand::Unsubscribe { email, newsletter } => {
                 commands::unsubscribe(&config, &email, newsletter.as_deref(), clock)
+            }
+            SubscribersCommand::ResetBounces { emails, since } => {
+                commands::reset_bounces(&config, &emails, since, clock)
             }
         },
         Command::Send {

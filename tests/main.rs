@@ -14,4 +14,5 @@ mod hostile;
 mod http_sources;
 mod items;
 mod kills;
+mod smtp;
 mod store;

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
+use chrono::{NaiveDate, NaiveTime};
 
 use super::{Clock, EXIT_OK, EXIT_PARTIAL, open_for_writing};
 use crate::config::Config;
@@ -121,6 +122,47 @@ pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock
     Ok(ExitCode::from(EXIT_OK))
 }
 
+/// `bulletin subscribers reset-bounces [EMAIL…] [--since DATE]`: undoes
+/// hard bounces counted wrongly, printing each subscriber reset.
+pub fn reset_bounces(
+    config: &Config,
+    emails: &[String],
+    since: Option<NaiveDate>,
+    clock: Clock,
+) -> Result<ExitCode> {
+    let emails = emails
+        .iter()
+        .map(|email| normalise_email(email).map_err(|e| anyhow!(e)))
+        .collect::<Result<Vec<_>>>()?;
+    let (_lock, mut store) = open_for_writing(config)?;
+    for email in &emails {
+        if !store.is_subscriber(email)? {
+            bail!("{email} is not a subscriber; nothing reset");
+        }
+    }
+    let since = since.map(|date| date.and_time(NaiveTime::MIN).and_utc());
+    let resets = store.reset_bounces(&emails, since, clock.now)?;
+    if resets.is_empty() {
+        println!("no hard bounces to reset");
+    }
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    for reset in &resets {
+        let mut line = format!(
+            "{}: {} reset",
+            reset.email,
+            plural(reset.hard_bounces as usize, "hard bounce", "hard bounces")
+        );
+        if reset.deliveries > 0 {
+            line += &format!(
+                ", {} due again",
+                plural(reset.deliveries, "failed delivery", "failed deliveries")
+            );
+        }
+        println!("{line}");
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
 /// `bulletin send`: one edition (the latest by default) to its subscribers.
 pub fn send(
     config: &Config,
@@ -210,6 +252,9 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
     );
     for (reason, count) in &report.skipped {
         println!("  skipped {count}: {reason}");
+    }
+    for note in &report.notes {
+        eprintln!("note: {note}");
     }
     for (email, reason) in &report.deferred.examples {
         eprintln!("deferred: {email}: {reason} (sent again on the next send)");

@@ -17,7 +17,7 @@ use crate::lock::RunLock;
 use crate::sources::SourceReport;
 use crate::store::Store;
 
-pub use deliver::{EXIT_UNDELIVERED, ListFormat, import, list, send, serve, unsubscribe};
+pub use deliver::{EXIT_UNDELIVERED, ListFormat, import, list, reset_bounces, send, serve, unsubscribe};
 pub use fetch::fetch;
 pub use inspect::{Format, ItemsQuery, check, editions, feeds, items, parse};
 pub use publish::{build, run};

@@ -138,8 +138,7 @@ impl MailTemplate {
     /// The message for one subscriber; `email` must already be valid.
     pub fn letter(&self, key: &Key, email: &str, name: &str) -> Result<Letter, String> {
         let (token, unsubscribe, html, text) = self.blanks(key, email, name);
-        let address: lettre::Address = email.parse().map_err(|e| format!("{email}: {e}"))?;
-        let to = Mailbox::new(Some(name.to_string()).filter(|n| !n.is_empty()), address);
+        let to = Mailbox::new(display_name(name), ascii_domain(email)?);
         let message_id = message_id(&self.newsletter, self.number, email, &self.domain);
         let mailto = format!("mailto:{}?subject=unsubscribe%20{token}", self.unsubscribe_mailto);
         let mut builder = Message::builder()
@@ -303,6 +302,38 @@ fn dkim_config(dkim: &Dkim, from_domain: &str, root: &Path) -> Result<DkimConfig
     ))
 }
 
+/// Characters of a subscriber's name kept in the `To:` header: a name of
+/// thousands made a line longer than RFC 5322's 998. The greeting keeps
+/// the whole name.
+const NAME_IN_HEADER: usize = 64;
+
+/// The name for the `To:` header: at most [`NAME_IN_HEADER`] characters,
+/// cut after a whole word where there is one; `None` for no name.
+fn display_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    let Some((cut, _)) = name.char_indices().nth(NAME_IN_HEADER) else {
+        return Some(name.to_string()).filter(|n| !n.is_empty());
+    };
+    let head = &name[..cut];
+    let words = match head.rfind(' ') {
+        Some(space) if space > cut / 2 => &head[..space],
+        _ => head,
+    };
+    Some(words.trim_end().to_string())
+}
+
+/// The address with its domain in ASCII (IDNA: `bücher.example` is
+/// `xn--bcher-kva.example`), as the envelope and the headers need it; the
+/// local part as it is (a non-ASCII one needs SMTPUTF8).
+fn ascii_domain(email: &str) -> Result<lettre::Address, String> {
+    let (user, domain) = email
+        .rsplit_once('@')
+        .ok_or_else(|| format!("{email}: not an address"))?;
+    let domain =
+        idna::domain_to_ascii(domain).map_err(|e| format!("{email}: the domain is not valid ({e})"))?;
+    lettre::Address::new(user, domain).map_err(|e| format!("{email}: {e}"))
+}
+
 fn header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }
@@ -322,7 +353,25 @@ mod tests {
     use base64::Engine;
     use lettre::message::header::ContentTransferEncoding;
 
-    use super::{Part, message_id};
+    use super::{Part, ascii_domain, display_name, message_id};
+
+    #[test]
+    fn long_names_are_cut_after_a_word_and_domains_go_as_punycode() {
+        assert_eq!(display_name("  Jane Doe "), Some("Jane Doe".into()));
+        assert_eq!(display_name(" "), None);
+        let cut = display_name(&"Longname ".repeat(333)).unwrap();
+        assert!(cut.len() <= 64 && cut.ends_with("Longname"), "{cut}");
+        assert_eq!(display_name(&"x".repeat(3000)).unwrap().len(), 64);
+        assert_eq!(display_name(&"山田".repeat(100)).unwrap().chars().count(), 64);
+        assert_eq!(
+            ascii_domain("a@Bücher.example").unwrap().to_string(),
+            "a@xn--bcher-kva.example"
+        );
+        assert_eq!(
+            ascii_domain("jörg@example.de").unwrap().to_string(),
+            "jörg@example.de"
+        );
+    }
     use crate::render::{GREETING, UNSUBSCRIBE_URL};
 
     /// What a mail reader gets back from a part's encoded body.

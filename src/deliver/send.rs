@@ -1,7 +1,9 @@
 //! Sending one edition to its subscribers: audiences enforced, one message
 //! each, a bounded number in flight, a rate limit, retries with back-off for
 //! 4xx replies and broken connections, and every message written to the
-//! delivery log before and after its SMTP transaction.
+//! delivery log just before it goes out (`sending`) and when the server
+//! has answered. Only the recipient's 5xx is a hard bounce; a session that
+//! cannot be opened or kept stops the send (see [`send_edition`]).
 //!
 //! The one window where a subscriber can get two copies: the server accepted
 //! a message and the process died (or the connection broke) before the
@@ -11,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -21,7 +23,7 @@ use lettre::Message;
 
 use super::log::Log;
 use super::message::{Letter, MailTemplate};
-use super::smtp::{Failure, Session, SmtpClient};
+use super::smtp::{Failure, Session, SessionError, SmtpClient};
 use super::subscribers::admits;
 use super::token::Key;
 use crate::config::{Config, Mail, Smtp, Transport};
@@ -46,14 +48,18 @@ pub struct SendReport {
     pub already_sent: usize,
     /// Messages found `sending` in the log (a killed run): sent again.
     pub resent: usize,
-    /// 4xx or broken connections after every try: sent again next time.
+    /// A 4xx to the recipient, or a connection broken after the message
+    /// was handed over, after every try: sent again next time.
     pub deferred: Outcomes,
-    /// 5xx: not sent again.
+    /// A 5xx to the recipient (a hard bounce), or an address the server
+    /// cannot take (no bounce): not sent again for this edition.
     pub failed: Outcomes,
     /// Left out, by reason.
     pub skipped: BTreeMap<String, usize>,
     /// `--dry-run`: who would get the edition.
     pub would_send: Vec<String>,
+    /// What the operator should know though everything went out.
+    pub notes: Vec<String>,
 }
 
 /// How many messages ended one way, with the first few addresses and reasons.
@@ -88,7 +94,7 @@ impl SendReport {
         match status {
             Status::Sent => self.sent += 1,
             Status::Deferred(reason) => self.deferred.add(email, reason),
-            Status::Failed(reason) => self.failed.add(email, reason),
+            Status::Failed(reason) | Status::Unsendable(reason) => self.failed.add(email, reason),
             Status::Sending => {}
         }
     }
@@ -102,39 +108,49 @@ enum Sender {
 }
 
 impl Sender {
-    fn new(config: &Config, mail: &Mail, newsletter: &str, number: u32) -> Result<Sender, String> {
+    /// Test copies (`test`) go to files of their own, never among the subscribers' messages.
+    fn new(
+        config: &Config,
+        mail: &Mail,
+        (newsletter, number): (&str, u32),
+        test: bool,
+    ) -> Result<Sender, String> {
         match mail.transport {
-            Transport::File => Ok(Sender::Files(
-                config
-                    .out_dir()
-                    .join("mail")
-                    .join(newsletter)
-                    .join(number.to_string()),
-            )),
+            Transport::File => {
+                let mut folder = config.out_dir().join("mail");
+                if test {
+                    folder.push("test");
+                }
+                Ok(Sender::Files(folder.join(newsletter).join(number.to_string())))
+            }
             Transport::Smtp => SmtpClient::new(&mail.smtp).map(Sender::Smtp),
         }
     }
 
     /// One try on this worker's session: `Ok`, or the failure.
-    fn send(&self, session: &mut Session, letter: &Letter, email: &str) -> Result<(), Failure> {
+    /// `handing_over` runs just before the message itself goes out.
+    fn send(
+        &self,
+        session: &mut Session,
+        letter: &Letter,
+        email: &str,
+        handing_over: &mut dyn FnMut() -> Result<(), String>,
+    ) -> Result<(), Failure> {
         match self {
             Sender::Smtp(client) => {
                 let envelope = letter.message.envelope();
-                let permanent = |reason: &str| Failure {
-                    transient: false,
-                    reason: reason.into(),
-                };
-                let from = envelope.from().ok_or_else(|| permanent("no sender address"))?;
+                let missing = |what: &str| Failure::Log(format!("{email}: the message has no {what}"));
+                let from = envelope.from().ok_or_else(|| missing("sender address"))?;
                 let to = envelope
                     .to()
                     .first()
-                    .ok_or_else(|| permanent("no recipient address"))?;
-                client.send(session, from, to, &letter.message.formatted())
+                    .ok_or_else(|| missing("recipient address"))?;
+                client.send(session, from, to, &letter.message.formatted(), handing_over)
             }
-            Sender::Files(folder) => write_eml(folder, email, &letter.message).map_err(|reason| Failure {
-                transient: false,
-                reason,
-            }),
+            Sender::Files(folder) => {
+                handing_over().map_err(Failure::Log)?;
+                write_eml(folder, email, &letter.message).map_err(Failure::Log)
+            }
         }
     }
 
@@ -145,19 +161,9 @@ impl Sender {
     }
 }
 
-fn write_eml(folder: &std::path::Path, email: &str, message: &Message) -> Result<(), String> {
+fn write_eml(folder: &Path, email: &str, message: &Message) -> Result<(), String> {
     crate::store::create_private_dir(folder).map_err(|e| format!("creating {}: {e}", folder.display()))?;
-    let name: String = email
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "@._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let path = folder.join(format!("{name}.eml"));
+    let path = folder.join(eml_name(email));
     let temporary = path.with_extension("eml.tmp");
     write_private(&temporary, &message.formatted())
         .and_then(|_| std::fs::rename(&temporary, &path))
@@ -166,7 +172,7 @@ fn write_eml(folder: &std::path::Path, email: &str, message: &Message) -> Result
 
 /// Writes a new file only its owner may read: a message holds its
 /// reader's address and personal unsubscribe link.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     crate::store::private_file()
         .write(true)
@@ -174,6 +180,29 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
         .truncate(true)
         .open(path)?
         .write_all(bytes)
+}
+
+/// A file name for each address, never the same for two: lowercase ASCII
+/// letters, digits, `@`, `.` and `-` as they are, every other byte as `_`
+/// and two hex digits (so `a+b@`, `a/b@` and `a_b@` differ, and so do `A@`
+/// and `a@` on a case-insensitive disk). A name too long for a file system
+/// is cut and ends in a hash of the whole address.
+fn eml_name(email: &str) -> String {
+    let mut name = String::with_capacity(email.len() + 4);
+    for byte in email.bytes() {
+        match byte {
+            b'a'..=b'z' | b'0'..=b'9' | b'@' | b'.' | b'-' => name.push(char::from(byte)),
+            other => name.push_str(&format!("_{other:02X}")),
+        }
+    }
+    const LONGEST: usize = 200;
+    if name.len() > LONGEST {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(email.as_bytes());
+        name.truncate(LONGEST - 17);
+        name = format!("{name}-{}", crate::hex::hex(&digest[..8]));
+    }
+    name + ".eml"
 }
 
 /// At most `rate` messages per second across all workers.
@@ -203,6 +232,11 @@ impl RateLimit {
 }
 
 /// Sends `edition` to every eligible subscriber who does not have it yet.
+///
+/// A session failure (the server cannot be reached, refuses TLS, AUTH,
+/// EHLO or MAIL FROM) is the server's or the config's problem: after the
+/// retry budget the send stops with that one error, and nothing is
+/// recorded against the subscribers not reached, who stay due.
 pub fn send_edition(
     config: &Config,
     store: &mut Store,
@@ -216,20 +250,10 @@ pub fn send_edition(
         .ok_or("no [mail] section in the config: nothing can be sent")?;
     let newsletter = edition.newsletter;
     let id = newsletter.id.get_ref().as_str();
-    let sender = Sender::new(config, mail, id, edition.number)?;
+    let sender = Sender::new(config, mail, (id, edition.number), options.test_to.is_some())?;
     let template = MailTemplate::new(edition, &config.site, mail, &config.root, now)?;
     if let Some(to) = &options.test_to {
-        let key = Key::from_env(&mail.signing_key_env)?;
-        let email = super::normalise_email(to)?;
-        let letter = template.letter(&key, &email, "")?;
-        let mut session = Session::default();
-        let sent = sender.send(&mut session, &letter, &email);
-        sender.close(session);
-        sent.map_err(|failure| format!("test copy to {email}: {}", failure.reason))?;
-        return Ok(SendReport {
-            sent: 1,
-            ..SendReport::default()
-        });
+        return send_test_copy(&sender, &template, mail, to);
     }
     let key = if options.dry_run {
         None
@@ -247,6 +271,7 @@ pub fn send_edition(
     let (queue, taken) = std::sync::mpsc::sync_channel::<Recipient>(QUEUE);
     let taken = Mutex::new(taken);
     let fatal: Mutex<Option<String>> = Mutex::new(None);
+    let stopped = AtomicBool::new(false);
     let run = match &key {
         Some(Ok(key)) => Some(Run {
             template: &template,
@@ -257,7 +282,11 @@ pub fn send_edition(
             report: &report,
             rate: RateLimit::new(settings.rate_per_second),
             done: AtomicUsize::new(0),
-            stopped: AtomicBool::new(false),
+            stopped: &stopped,
+            live: AtomicUsize::new(workers),
+            busy: AtomicUsize::new(0),
+            gave_up: Mutex::new(None),
+            left: Mutex::new(Vec::new()),
             total,
             progress: options.progress,
         }),
@@ -277,7 +306,7 @@ pub fn send_edition(
             &log,
             &report,
             (newsletter, mail, edition.number),
-            &key,
+            (&key, &stopped),
             options,
             queue,
         );
@@ -291,11 +320,65 @@ pub fn send_edition(
     // The journal's rows are of messages the server has taken or may have:
     // they go into the store whatever else went wrong.
     let flushed = log.finish();
+    let (gave_up, left) = match run {
+        Some(run) => (
+            run.gave_up.into_inner().expect("poisoned"),
+            run.left.into_inner().expect("poisoned"),
+        ),
+        None => (None, Vec::new()),
+    };
+    let mut report = report.into_inner().expect("poisoned");
+    // A session failure is the reason the feeder found no worker left: it goes first.
+    match gave_up {
+        Some((error, tries, _)) if !left.is_empty() => return Err(stopped_by(&error, tries, report.sent)),
+        Some((error, _, count)) => report.notes.push(format!(
+            "{count} of {workers} connections gave up ({error}); the others sent the rest: \
+             if the server limits connections, lower mail.smtp.concurrency"
+        )),
+        None => {}
+    }
+    for recipient in left {
+        report
+            .deferred
+            .add(&recipient.email, "not sent: its connection failed".into());
+    }
     if let Some(error) = fatal.into_inner().expect("poisoned") {
         return Err(error);
     }
     flushed?;
-    Ok(report.into_inner().expect("poisoned"))
+    Ok(report)
+}
+
+/// The one message of a send stopped by a session failure.
+fn stopped_by(error: &SessionError, tries: u32, sent: usize) -> String {
+    let tries = match tries {
+        1 => String::new(),
+        n => format!(" (after {n} tries)"),
+    };
+    format!(
+        "{error}{tries}; the send stopped after {sent} sent: nothing was recorded against \
+         the subscribers not reached, who stay due for the next send"
+    )
+}
+
+/// `send --to`: one copy, not logged.
+fn send_test_copy(
+    sender: &Sender,
+    template: &MailTemplate,
+    mail: &Mail,
+    to: &str,
+) -> Result<SendReport, String> {
+    let key = Key::from_env(&mail.signing_key_env)?;
+    let email = super::normalise_email(to)?;
+    let letter = template.letter(&key, &email, "")?;
+    let mut session = Session::default();
+    let sent = sender.send(&mut session, &letter, &email, &mut || Ok(()));
+    sender.close(session);
+    sent.map_err(|failure| format!("test copy to {email}: {failure}"))?;
+    Ok(SendReport {
+        sent: 1,
+        ..SendReport::default()
+    })
 }
 
 /// Recipients in flight between the page reader and the workers.
@@ -310,13 +393,14 @@ fn feed(
     log: &Log,
     report: &Mutex<SendReport>,
     (newsletter, mail, number): (&crate::config::Newsletter, &Mail, u32),
-    key: &Option<Result<Key, String>>,
+    (key, stopped): (&Option<Result<Key, String>>, &AtomicBool),
     options: &SendOptions,
     queue: std::sync::mpsc::SyncSender<Recipient>,
 ) -> Result<(), String> {
     let id = newsletter.id.get_ref();
     let mut after = String::new();
-    loop {
+    // A stopped send reads no further.
+    while !stopped.load(Ordering::SeqCst) {
         let page = log
             .read(|store| store.recipients_page(id, number, &after, PAGE))
             .map_err(|e| e.to_string())?;
@@ -345,6 +429,7 @@ fn feed(
             }
         }
     }
+    Ok(())
 }
 
 /// Whether this subscriber gets the edition now; if not, counted as why.
@@ -372,6 +457,7 @@ fn due(
         match state {
             Some(Status::Sent) => report.already_sent += 1,
             Some(Status::Failed(_)) => report.skip("failed permanently in an earlier send"),
+            Some(Status::Unsendable(_)) => report.skip("not sendable through this server in an earlier send"),
             Some(Status::Sending) => {
                 report.resent += 1;
                 return true;
@@ -392,80 +478,215 @@ struct Run<'a, 's> {
     report: &'a Mutex<SendReport>,
     rate: RateLimit,
     done: AtomicUsize,
-    /// Set when a worker cannot write the log: the others stop sending and
-    /// only drain the queue, so the reader never waits on it forever.
-    stopped: AtomicBool,
+    /// Set when a worker cannot write the log, or the session failed for
+    /// good: the others stop sending and only drain the queue, so the
+    /// reader never waits on it forever.
+    stopped: &'a AtomicBool,
+    /// Workers still sending.
+    live: AtomicUsize,
+    /// Workers holding a recipient.
+    busy: AtomicUsize,
+    /// The session failure that made a worker give up first, after how
+    /// many tries, and how many workers gave up.
+    gave_up: Mutex<Option<(SessionError, u32, usize)>>,
+    /// Recipients whose worker gave up before sending to them, for the others.
+    left: Mutex<Vec<Recipient>>,
     /// Subscribers of the newsletter, for the progress line.
     total: usize,
     progress: bool,
 }
 
+/// How one message ended.
+enum Outcome {
+    /// Written to the log, with this status.
+    Done(Status),
+    /// The session failed for good: nothing sent to this recipient.
+    GaveUp(SessionError, u32),
+    /// Another worker stopped the send.
+    Stopped,
+}
+
+/// Why a worker stopped taking recipients.
+enum Quit {
+    /// The queue is empty and closed: the send is done.
+    Done,
+    /// Its session failed for good.
+    GaveUp,
+}
+
 impl Run<'_, '_> {
     /// Takes recipients off the queue until it is closed. A store error
-    /// stops this worker: without the log, sending is not safe.
+    /// stops the send: without the log, sending is not safe. A session
+    /// that fails for good stops this worker, and the send when it was
+    /// the last one or the failure is not transient (the others would
+    /// meet it too).
     fn work(&self, taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>) -> Result<(), String> {
         let mut session = Session::default();
         let result = self.work_on(taken, &mut session);
         self.sender.close(session);
-        if result.is_err() {
-            self.stopped.store(true, Ordering::Relaxed);
+        let last = self.live.fetch_sub(1, Ordering::SeqCst) == 1;
+        let stop = match &result {
+            Err(_) => true,
+            Ok(Quit::GaveUp) => {
+                last || self
+                    .gave_up
+                    .lock()
+                    .expect("poisoned")
+                    .as_ref()
+                    .is_some_and(|(error, ..)| !error.transient())
+            }
+            Ok(Quit::Done) => false,
+        };
+        if stop {
+            self.stopped.store(true, Ordering::SeqCst);
+        }
+        if stop || last {
             while taken.lock().expect("poisoned").recv().is_ok() {}
         }
-        result
+        result.map(|_| ())
+    }
+
+    /// The next recipient: one a worker that gave up left, or the queue's next.
+    /// Once the queue is done, a worker waits for those still busy, who
+    /// may give up and leave a recipient: nobody is left unsent while a
+    /// connection works.
+    fn next(&self, taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>) -> Option<Recipient> {
+        if let Some(recipient) = self.take_left() {
+            return Some(recipient);
+        }
+        {
+            let queue = taken.lock().expect("poisoned");
+            if let Ok(recipient) = queue.recv() {
+                // Counted before the queue is let go: a waiter cannot miss it.
+                self.busy.fetch_add(1, Ordering::SeqCst);
+                return Some(recipient);
+            }
+        }
+        loop {
+            let busy = self.busy.load(Ordering::SeqCst);
+            if let Some(recipient) = self.take_left() {
+                return Some(recipient);
+            }
+            if busy == 0 || self.stopped.load(Ordering::SeqCst) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn take_left(&self) -> Option<Recipient> {
+        let mut left = self.left.lock().expect("poisoned");
+        let recipient = left.pop()?;
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        Some(recipient)
+    }
+
+    /// Done with a recipient: `unsent` ones go back for the others.
+    fn release(&self, unsent: Option<Recipient>) {
+        if let Some(recipient) = unsent {
+            self.left.lock().expect("poisoned").push(recipient);
+        }
+        self.busy.fetch_sub(1, Ordering::SeqCst);
     }
 
     fn work_on(
         &self,
         taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>,
         session: &mut Session,
-    ) -> Result<(), String> {
-        loop {
-            let next = taken.lock().expect("poisoned").recv();
-            let Ok(recipient) = next else { return Ok(()) };
-            if self.stopped.load(Ordering::Relaxed) {
-                continue;
+    ) -> Result<Quit, String> {
+        while let Some(recipient) = self.next(taken) {
+            if self.stopped.load(Ordering::SeqCst) {
+                self.release(Some(recipient));
+                return Ok(Quit::Done);
             }
             let status = match self.template.letter(self.key, &recipient.email, &recipient.name) {
-                Ok(letter) => {
-                    let row = |status: &Status| Delivery {
-                        email: recipient.email.clone(),
-                        message_id: letter.message_id.clone(),
-                        status: status.clone(),
-                    };
-                    self.log.write(row(&Status::Sending))?;
-                    let status = self.deliver(session, &letter, &recipient.email);
-                    self.log.write(row(&status))?;
-                    status
-                }
+                Ok(letter) => match self.deliver(session, &letter, &recipient.email)? {
+                    Outcome::Done(status) => status,
+                    Outcome::GaveUp(error, tries) => {
+                        let mut gave_up = self.gave_up.lock().expect("poisoned");
+                        gave_up.get_or_insert((error, tries, 0)).2 += 1;
+                        drop(gave_up);
+                        self.release(Some(recipient));
+                        return Ok(Quit::GaveUp);
+                    }
+                    Outcome::Stopped => {
+                        self.release(Some(recipient));
+                        return Ok(Quit::Done);
+                    }
+                },
                 Err(reason) => Status::Failed(reason),
             };
             self.report
                 .lock()
                 .expect("poisoned")
                 .count(&recipient.email, status);
+            self.release(None);
             let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
             if self.progress && done.is_multiple_of(25) {
                 eprint!("\rsending: {done} messages of at most {}", self.total);
                 let _ = std::io::stderr().flush();
             }
         }
+        Ok(Quit::Done)
     }
 
-    /// Tries up to `max_attempts` times, backing off between tries.
-    fn deliver(&self, session: &mut Session, letter: &Letter, email: &str) -> Status {
+    /// Tries up to `max_attempts` times, backing off between tries. The
+    /// `sending` row goes to the log just before the message itself goes
+    /// out (after the server accepted MAIL, RCPT and DATA): a kill after
+    /// that leaves it for the next send to resend; a failure before it
+    /// leaves nothing, or the final status.
+    fn deliver(&self, session: &mut Session, letter: &Letter, email: &str) -> Result<Outcome, String> {
+        let row = |status: Status| Delivery {
+            email: email.to_string(),
+            message_id: letter.message_id.clone(),
+            status,
+        };
+        let done = |status: Status| {
+            self.log
+                .write(row(status.clone()))
+                .map(|()| Outcome::Done(status))
+        };
         let attempts = self.settings.max_attempts.max(1);
+        let mut handed = false;
+        let mut last = String::new();
         for attempt in 1..=attempts {
             self.rate.wait();
-            match self.sender.send(session, letter, email) {
-                Ok(()) => return Status::Sent,
-                Err(Failure {
-                    transient: false,
-                    reason,
-                }) => return Status::Failed(reason),
-                Err(Failure { reason, .. }) if attempt == attempts => {
-                    return Status::Deferred(format!("{reason} (after {attempts} tries)"));
+            if self.stopped.load(Ordering::SeqCst) {
+                if handed {
+                    done(Status::Deferred(last))?;
                 }
-                Err(_) => std::thread::sleep(self.back_off(attempt, email)),
+                return Ok(Outcome::Stopped);
+            }
+            let mut handing_over = || {
+                if !handed {
+                    self.log.write(row(Status::Sending))?;
+                    handed = true;
+                }
+                Ok(())
+            };
+            let failure = match self.sender.send(session, letter, email, &mut handing_over) {
+                Ok(()) => return done(Status::Sent),
+                Err(failure) => failure,
+            };
+            match failure {
+                Failure::Log(error) => return Err(error),
+                Failure::Unsendable(reason) => return done(Status::Unsendable(reason)),
+                Failure::Recipient { stage, reply } if !reply.transient() => {
+                    return done(Status::Failed(format!("{stage}: {reply}")));
+                }
+                Failure::Session(error) if !error.transient() || attempt == attempts => {
+                    if handed {
+                        done(Status::Deferred(error.to_string()))?;
+                    }
+                    return Ok(Outcome::GaveUp(error, attempt));
+                }
+                other if attempt == attempts => {
+                    return done(Status::Deferred(format!("{other} (after {attempts} tries)")));
+                }
+                other => {
+                    last = other.to_string();
+                    std::thread::sleep(self.back_off(attempt, email));
+                }
             }
         }
         unreachable!("the last attempt returns")
@@ -482,5 +703,31 @@ impl Run<'_, '_> {
             .bytes()
             .fold(attempt as u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
         Duration::from_millis(base + spread % (base / 4 + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eml_name;
+
+    #[test]
+    fn eml_names_differ_for_every_address() {
+        let names: std::collections::HashSet<String> = [
+            "a+b@example.de",
+            "a/b@example.de",
+            "a_b@example.de",
+            "A_b@example.de",
+            "a_5Fb@example.de",
+        ]
+        .iter()
+        .map(|email| eml_name(email))
+        .collect();
+        assert_eq!(names.len(), 5, "{names:?}");
+        assert_eq!(eml_name("jane@example.de"), "jane@example.de.eml");
+        let long = format!("{}@example.de", "ä".repeat(60));
+        assert!(
+            eml_name(&long).len() <= 204
+                && eml_name(&long) != eml_name(&format!("{}ö@example.de", "ä".repeat(59)))
+        );
     }
 }

@@ -212,18 +212,37 @@ fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
     })
 }
 
-/// A valid address with its domain in lowercase (domains are
-/// case-insensitive; local parts may not be).
+/// A valid address that can be sent to: the local part as given (local
+/// parts may be case-sensitive), the domain in lowercase ASCII (IDNA:
+/// `bücher.example` becomes `xn--bcher-kva.example`). Addresses that parse
+/// but no server takes (a quoted local part, an IP address instead of a
+/// domain) are refused here, at import, rather than failing at every send.
 pub fn normalise_email(email: &str) -> Result<String, String> {
     let email = email.trim();
+    let refuse = |why: String| format!("email {email:?}: {why}");
     let address: lettre::Address = email
         .parse()
-        .map_err(|e| format!("email {email:?}: invalid address ({e})"))?;
-    Ok(format!(
-        "{}@{}",
-        address.user(),
-        address.domain().to_ascii_lowercase()
-    ))
+        .map_err(|e| refuse(format!("invalid address ({e})")))?;
+    let (user, domain) = (address.user(), address.domain());
+    if user.starts_with('"') {
+        return Err(refuse(
+            "a quoted local part cannot be sent by most SMTP servers; write the address without quotes"
+                .into(),
+        ));
+    }
+    if domain.starts_with('[') || domain.parse::<std::net::IpAddr>().is_ok() {
+        return Err(refuse(
+            "an IP address instead of a domain cannot be sent to; use the domain's name".into(),
+        ));
+    }
+    let domain = idna::domain_to_ascii(domain).map_err(|e| refuse(format!("invalid domain ({e})")))?;
+    // RFC 5321 4.5.3.1: servers refuse longer ones.
+    if user.len() > 64 || user.len() + 1 + domain.len() > 254 {
+        return Err(refuse(
+            "too long for SMTP (64 bytes before the @, 254 in all)".into(),
+        ));
+    }
+    Ok(format!("{user}@{domain}"))
 }
 
 /// Names and organisations are cleaned as every untrusted text is.
@@ -288,6 +307,19 @@ mod tests {
         );
         assert!(normalise_email("not an address").is_err());
         assert!(normalise_email("a@b.example\r\nBcc: x@y.example").is_err());
+        assert_eq!(
+            normalise_email("a@Bücher.Example").unwrap(),
+            "a@xn--bcher-kva.example"
+        );
+        assert_eq!(normalise_email("jörg@example.de").unwrap(), "jörg@example.de");
+        for never in [
+            "\"quoted local\"@example.de",
+            "ip@[127.0.0.1]",
+            "ip@127.0.0.1",
+            "ip@[IPv6:::1]",
+        ] {
+            assert!(normalise_email(never).is_err(), "{never}");
+        }
     }
 
     #[test]

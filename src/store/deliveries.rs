@@ -16,8 +16,11 @@ pub enum Status {
     Sent,
     /// A 4xx reply or a broken connection after every try: sent again next time.
     Deferred(String),
-    /// A 5xx reply: not sent again.
+    /// A 5xx reply to the recipient: not sent again, and a hard bounce.
     Failed(String),
+    /// The address needs what the server lacks (SMTPUTF8 for a non-ASCII
+    /// local part): not sent again for this edition, and no bounce.
+    Unsendable(String),
 }
 
 impl Status {
@@ -27,6 +30,7 @@ impl Status {
             Status::Sent => ("sent", None),
             Status::Deferred(reason) => ("deferred", Some(reason)),
             Status::Failed(reason) => ("failed", Some(reason)),
+            Status::Unsendable(reason) => ("unsendable", Some(reason)),
         }
     }
 
@@ -36,6 +40,7 @@ impl Status {
             "sent" => Status::Sent,
             "deferred" => Status::Deferred(error),
             "failed" => Status::Failed(error),
+            "unsendable" => Status::Unsendable(error),
             _ => Status::Sending,
         }
     }

@@ -20,7 +20,7 @@ use crate::items::Item;
 pub use deliveries::{Delivery, Status};
 pub use editions::EditionRecord;
 pub use items::{FeedHealth, FetchRecord, SavedFetch, Stored, Upsert};
-pub use subscribers::{Recipient, SubscriberRecord};
+pub use subscribers::{BounceReset, Recipient, SubscriberRecord};
 
 /// Migrations, in order; the store's `user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[

@@ -24,6 +24,16 @@ pub struct SubscriberRecord {
     pub hard_bounces: u32,
 }
 
+/// What `reset_bounces` undid for one subscriber.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BounceReset {
+    pub email: String,
+    /// Hard bounces taken off the count.
+    pub hard_bounces: u32,
+    /// Failed deliveries made due again.
+    pub deliveries: usize,
+}
+
 /// A subscriber of one newsletter, with what the send needs to decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
@@ -105,6 +115,67 @@ impl Store {
                 }
             };
             Ok(true)
+        })
+    }
+
+    /// Whether `email` is a subscriber (or was: unsubscribed ones count).
+    pub fn is_subscriber(&self, email: &str) -> Result<bool> {
+        let found = self.rows("SELECT 1 FROM subscribers WHERE email = ?1", [email], |_| Ok(()))?;
+        Ok(!found.is_empty())
+    }
+
+    /// Undoes hard bounces that were counted wrongly (a server's fault, not
+    /// the address's): each failed delivery becomes due again (`deferred`),
+    /// and the count drops by as many, which lifts a suppression. `emails`
+    /// limits it to those subscribers, whose count goes back to 0; `since`
+    /// to the deliveries that failed from then on. Returns what changed.
+    pub fn reset_bounces(
+        &mut self,
+        emails: &[String],
+        since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<BounceReset>> {
+        let since = since.map_or_else(String::new, |since| since.to_rfc3339());
+        let now = now.to_rfc3339();
+        self.write(|tx| {
+            let emails = if emails.is_empty() {
+                let mut query = tx.prepare(
+                    "SELECT DISTINCT email FROM deliveries WHERE status = 'failed' AND updated >= ?1 ORDER BY email",
+                )?;
+                query
+                    .query_map([&since], |row| row.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()?
+            } else {
+                emails.to_vec()
+            };
+            let mut resets = Vec::new();
+            for email in emails {
+                let deliveries = tx.execute(
+                    "UPDATE deliveries SET status = 'deferred', updated = ?3,
+                        error = 'hard bounce reset by the operator; was: ' || coalesce(error, '')
+                     WHERE email = ?1 AND status = 'failed' AND updated >= ?2",
+                    params![email, since, now],
+                )?;
+                let counted: u32 =
+                    tx.query_row("SELECT hard_bounces FROM subscribers WHERE email = ?1", [&email], |r| r.get(0))?;
+                let left = if since.is_empty() {
+                    0
+                } else {
+                    counted.saturating_sub(u32::try_from(deliveries).unwrap_or(u32::MAX))
+                };
+                tx.execute(
+                    "UPDATE subscribers SET hard_bounces = ?2, updated = ?3 WHERE email = ?1",
+                    params![email, left, now],
+                )?;
+                if counted > left || deliveries > 0 {
+                    resets.push(BounceReset {
+                        email,
+                        hard_bounces: counted - left,
+                        deliveries,
+                    });
+                }
+            }
+            Ok(resets)
         })
     }
 

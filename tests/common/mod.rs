@@ -1,5 +1,6 @@
 //! Helpers: a project folder in a temp dir, the binary, a tiny HTTP server.
 
+pub mod aiosmtpd;
 pub mod http;
 pub mod sink;
 

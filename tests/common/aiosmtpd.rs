@@ -1,0 +1,148 @@
+//! A second, independent SMTP server: Python's aiosmtpd, run by
+//! `tests/smtp/server.py` from the venv `.ci/run` creates
+//! (`target/aiosmtpd-venv`), in one of its strict modes.
+//!
+//! Without the venv a test skips with a loud message on a developer's
+//! machine and fails under CI (`CI` set): CI can never skip these silently.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use super::repo;
+use super::sink::header;
+
+/// What the server insists on; see `tests/smtp/server.py`.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    Normal,
+    NoSmtpUtf8,
+    RefuseSecondEhlo,
+    Auth,
+    StarttlsRefused,
+    StarttlsBroken,
+    /// STARTTLS that works, with a certificate signed by `tests/smtp/ca.pem`.
+    Starttls,
+    /// TLS from the first byte, with the same certificate.
+    Tls,
+}
+
+impl Mode {
+    fn arg(self) -> &'static str {
+        match self {
+            Mode::Normal => "normal",
+            Mode::NoSmtpUtf8 => "no-smtputf8",
+            Mode::RefuseSecondEhlo => "refuse-second-ehlo",
+            Mode::Auth => "auth",
+            Mode::StarttlsRefused => "starttls-refused",
+            Mode::StarttlsBroken => "starttls-broken",
+            Mode::Starttls => "starttls",
+            Mode::Tls => "tls",
+        }
+    }
+}
+
+/// The credentials the `auth` mode accepts.
+pub const USER: &str = "bulletin";
+pub const PASSWORD: &str = "test-password";
+
+pub struct Aiosmtpd {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+/// The venv's Python, when aiosmtpd is installed in it.
+fn python() -> Option<PathBuf> {
+    let python = repo().join("target/aiosmtpd-venv/bin/python");
+    let works = Command::new(&python)
+        .args(["-c", "import aiosmtpd"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    works.then_some(python)
+}
+
+impl Aiosmtpd {
+    /// The server in `mode` on a free port, or `None` (skip). `pipelining`
+    /// makes it announce PIPELINING (it reads commands in order either way).
+    pub fn start(mode: Mode, pipelining: bool) -> Option<Aiosmtpd> {
+        Aiosmtpd::start_with(mode, pipelining, &[])
+    }
+
+    /// The same, with more of `server.py`'s options (`--max-connections N`).
+    pub fn start_with(mode: Mode, pipelining: bool, options: &[&str]) -> Option<Aiosmtpd> {
+        let Some(python) = python() else {
+            if std::env::var_os("CI").is_some() {
+                panic!("aiosmtpd is not installed in target/aiosmtpd-venv; .ci/run creates it");
+            }
+            eprintln!(
+                "\n*** SKIPPED: aiosmtpd is not installed (python3 -m venv target/aiosmtpd-venv && \
+                 target/aiosmtpd-venv/bin/pip install -r tests/smtp/requirements.txt); \
+                 this test needs a second SMTP server ***\n"
+            );
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new(python);
+        command
+            .arg(repo().join("tests/smtp/server.py"))
+            .args(["--mode", mode.arg(), "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if pipelining {
+            command.arg("--pipelining");
+        }
+        command.args(options);
+        let mut child = command.spawn().expect("python starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("server.py did not start: {line:?}"))
+            .parse()
+            .unwrap();
+        Some(Aiosmtpd { port, dir, child })
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Every message accepted, envelope lines (`X-Mail-From`, `X-Rcpt-To`,
+    /// `X-Mail-Options`) first, in order of arrival.
+    pub fn messages(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())
+            .collect()
+    }
+
+    /// The envelope recipients of every message, sorted.
+    pub fn recipients(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .messages()
+            .iter()
+            .map(|m| header(m, "X-Rcpt-To").unwrap())
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+impl Drop for Aiosmtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
