@@ -75,15 +75,8 @@ pub fn run(
         version: 1,
         built: build(config_path, options.date, now()),
     }));
+    warn_if_reachable(addr); // before the address, which a script may wait for
     println!("preview on {home} (Ctrl-C to stop)");
-    if !addr.ip().is_loopback() {
-        eprintln!(
-            "warning: the preview listens on {addr}, reachable from other machines, and shows subscribers' \
-             addresses and valid unsubscribe links; it answers only requests addressed to 127.0.0.1:{0}, \
-             [::1]:{0} or localhost:{0}",
-            addr.port()
-        );
-    }
     if options.open {
         let _ = std::process::Command::new("xdg-open").arg(&home).spawn();
     }
@@ -98,6 +91,18 @@ pub fn run(
         served
     })
     .map_err(|e| e.to_string())
+}
+
+/// The preview shows personal data: listening beyond this machine is worth a warning.
+fn warn_if_reachable(addr: SocketAddr) {
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: the preview listens on {addr}, reachable from other machines, and shows subscribers' \
+             addresses and valid unsubscribe links; it answers only requests addressed to 127.0.0.1:{0}, \
+             [::1]:{0} or localhost:{0}",
+            addr.port()
+        );
+    }
 }
 
 /// The index's address: a loopback name the preview answers to.

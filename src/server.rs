@@ -143,9 +143,12 @@ impl Stop {
 
 impl Server {
     pub fn bind(addr: &str) -> Result<Server, ServerError> {
+        // One thread answers every connection; a few more at most do what
+        // must not hold it up (a preview page being personalised).
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
+            .max_blocking_threads(4)
             .build()
             .map_err(ServerError::Runtime)?;
         let listener = runtime
