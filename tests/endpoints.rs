@@ -294,15 +294,18 @@ fn an_absurd_content_length_gets_413_and_the_server_stays_up() {
 #[test]
 fn a_stalled_body_delays_no_one_and_is_cut_off() {
     let project = mail_project(25);
+    let token = sign(&key(), "jane@example.de", "about-japan");
     for server in [
         Server::serve(&project, &["--body-timeout", "3"]),
         Server::preview(&project, &["--body-timeout", "3"]),
     ] {
+        // A one-click POST with a valid token, its body announced (10 KB:
+        // more than tiny_http read ahead, less than the limit) and never sent.
         let mut stalled = server.connect();
         stalled
             .write_all(
                 format!(
-                    "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 100\r\n\r\nabc",
+                    "POST {}?t={token} HTTP/1.1\r\nHost: {}\r\nContent-Length: 10000\r\n\r\nabc",
                     server.path, server.addr
                 )
                 .as_bytes(),
