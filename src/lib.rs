@@ -14,5 +14,6 @@ pub mod items;
 pub mod lock;
 pub mod preview;
 pub mod render;
+pub mod server;
 pub mod sources;
 pub mod store;

@@ -108,6 +108,8 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8025")]
         listen: String,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Serve the next edition of every newsletter on 127.0.0.1; rebuilds on change; records and sends nothing.
     Preview {
@@ -119,6 +121,8 @@ enum Command {
         /// Open the index in the default browser.
         #[arg(long)]
         open: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// List the published editions, newest first.
     Editions {
@@ -128,6 +132,30 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+/// The HTTP limits of `serve` and `preview` (README: "Serving").
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Close a connection that sends no complete request head this many seconds after opening or after its last response.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    idle_timeout: u64,
+    /// Answer 408 and close when a request's body takes longer than this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout: u64,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> bulletin::server::Limits {
+        bulletin::server::Limits {
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -179,12 +207,19 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    if let Command::Preview { listen, date, open } = &cli.command {
+    if let Command::Preview {
+        listen,
+        date,
+        open,
+        limits,
+    } = &cli.command
+    {
         // The preview reads the config itself, again on every change.
         let options = bulletin::preview::Options {
             listen: listen.clone(),
             date: date.unwrap_or_else(|| now().now.with_timezone(&chrono::Local).date_naive()),
             open: *open,
+            limits: limits.limits(),
         };
         bulletin::preview::run(&cli.config, &options, &|| now().now).map_err(anyhow::Error::msg)?;
         return Ok(ExitCode::SUCCESS);
@@ -243,7 +278,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             commands::send(&config, &newsletter, edition, options, clock)
         }
-        Command::Serve { listen } => commands::serve(&config, &listen, &|| now().now),
+        Command::Serve { listen, limits } => {
+            commands::serve(&config, &listen, limits.limits(), &|| now().now)
+        }
         Command::Preview { .. } => unreachable!("handled before the config is read"),
     }
 }

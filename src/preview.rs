@@ -5,12 +5,14 @@
 //! what earlier editions already carried.
 
 use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use tiny_http::{Header, Response, Server};
+use hyper::Method;
 
 use crate::classify::classify;
 use crate::config::{Audience, Config};
@@ -19,6 +21,7 @@ use crate::editions::assemble;
 use crate::items::Item;
 use crate::items::escape_html;
 use crate::render::{Reader, Rendered, render_edition};
+use crate::server::{Handler, Hosts, Limits, Page as Reply, Request, Server};
 use crate::sources::{Network, ingest};
 use crate::store::{Store, SubscriberRecord};
 
@@ -28,6 +31,7 @@ pub struct Options {
     pub date: NaiveDate,
     /// Open the index in the default browser.
     pub open: bool,
+    pub limits: Limits,
 }
 
 /// The next edition of one newsletter, rendered.
@@ -55,55 +59,98 @@ struct Snapshot {
     built: Result<Built, String>,
 }
 
-/// Serves until stopped. The first line on stdout is the index's URL.
+/// Serves until SIGTERM or Ctrl-C. The first line on stdout is the index's URL.
 pub fn run(
     config_path: &Path,
     options: &Options,
     now: &(dyn Fn() -> DateTime<Utc> + Sync),
 ) -> Result<(), String> {
-    let server =
-        Server::http(&options.listen).map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
-    let home = format!("http://{}/", server.server_addr());
+    let server = Server::bind(&options.listen).map_err(|e| e.to_string())?;
+    let addr = server.local_addr().map_err(|e| e.to_string())?;
+    let home = home(addr);
+    // Taken before the first build, so that a change made while it runs,
+    // or as soon as the address is printed, is seen.
+    let seen = fingerprint(config_path);
     let snapshot = Arc::new(Mutex::new(Snapshot {
         version: 1,
         built: build(config_path, options.date, now()),
     }));
+    warn_if_reachable(addr); // before the address, which a script may wait for
     println!("preview on {home} (Ctrl-C to stop)");
     if options.open {
         let _ = std::process::Command::new("xdg-open").arg(&home).spawn();
     }
-    std::thread::scope(|scope| {
-        scope.spawn(|| watch(config_path, options.date, now, &snapshot));
-        for request in server.incoming_requests() {
-            let (status, content_type, body) = {
-                let snapshot = snapshot.lock().expect("preview state poisoned");
-                answer(request.url(), &home, &snapshot)
-            };
-            let response = Response::from_string(body)
-                .with_status_code(status)
-                .with_header(Header::from_bytes("Content-Type", content_type).expect("a valid header"))
-                .with_header(Header::from_bytes("Cache-Control", "no-store").expect("a valid header"));
-            let _ = request.respond(response);
-        }
+    let stop = AtomicBool::new(false);
+    let pages = Arc::new(Pages {
+        snapshot: snapshot.clone(),
     });
-    Ok(())
+    std::thread::scope(|scope| {
+        scope.spawn(|| watch(config_path, seen, options.date, now, &snapshot, &stop));
+        let served = server.run(pages, Hosts::Loopback, options.limits);
+        stop.store(true, Ordering::Relaxed);
+        served
+    })
+    .map_err(|e| e.to_string())
 }
 
-/// Rebuilds when a watched file changes.
+/// The preview shows personal data: listening beyond this machine is worth a warning.
+fn warn_if_reachable(addr: SocketAddr) {
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: the preview listens on {addr}, reachable from other machines, and shows subscribers' \
+             addresses and valid unsubscribe links; it answers only requests addressed to 127.0.0.1:{0}, \
+             [::1]:{0} or localhost:{0}",
+            addr.port()
+        );
+    }
+}
+
+/// The index's address: a loopback name the preview answers to.
+fn home(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}/", addr.port())
+    } else {
+        format!("http://{addr}/")
+    }
+}
+
+/// The HTTP side: answers from the latest snapshot, on a blocking thread
+/// (personalising a page is CPU work the connections should not wait on).
+struct Pages {
+    snapshot: Arc<Mutex<Snapshot>>,
+}
+
+impl Handler for Pages {
+    async fn handle(&self, request: Request) -> Reply {
+        if request.method != Method::GET && request.method != Method::HEAD {
+            return Reply::text(405, "method not allowed".into());
+        }
+        let snapshot = self.snapshot.clone();
+        tokio::task::spawn_blocking(move || match snapshot.lock() {
+            Ok(snapshot) => answer(&request.target, &snapshot),
+            Err(_) => Reply::text(500, "the preview's state is lost; restart it".into()),
+        })
+        .await
+        .unwrap_or_else(|_| Reply::text(500, "the page could not be built".into()))
+    }
+}
+
+/// Rebuilds when a watched file changes from what was `seen`.
 fn watch(
     config_path: &Path,
+    mut seen: Vec<(PathBuf, Option<SystemTime>, u64)>,
     date: NaiveDate,
     now: &(dyn Fn() -> DateTime<Utc> + Sync),
     snapshot: &Mutex<Snapshot>,
+    stop: &AtomicBool,
 ) {
-    let mut seen = fingerprint(config_path);
-    loop {
+    while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(400));
         let current = fingerprint(config_path);
         if current != seen {
             seen = current;
             let built = build(config_path, date, now());
-            let mut snapshot = snapshot.lock().expect("preview state poisoned");
+            let Ok(mut snapshot) = snapshot.lock() else { return };
             snapshot.version += 1;
             snapshot.built = built;
             eprintln!("preview: rebuilt (version {})", snapshot.version);
@@ -238,13 +285,18 @@ fn stand_in_key() -> Key {
     Key::new(b"bulletin-preview-stand-in-key".to_vec()).expect("long enough")
 }
 
-/// Status, content type and body for one request.
-fn answer(url: &str, home: &str, snapshot: &Snapshot) -> (u16, &'static str, String) {
-    const HTML: &str = "text/html; charset=utf-8";
-    const TEXT: &str = "text/plain; charset=utf-8";
+/// The page for one request.
+fn answer(url: &str, snapshot: &Snapshot) -> Reply {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    if path == "/__version" {
-        return (200, TEXT, snapshot.version.to_string());
+    match path {
+        "/__version" => return Reply::text(200, snapshot.version.to_string()),
+        "/__reload.js" => {
+            return Reply {
+                content_type: "text/javascript; charset=utf-8",
+                ..Reply::text(200, RELOAD_JS.to_string())
+            };
+        }
+        _ => {}
     }
     let built = match &snapshot.built {
         Ok(built) => built,
@@ -253,20 +305,20 @@ fn answer(url: &str, home: &str, snapshot: &Snapshot) -> (u16, &'static str, Str
                 "<h1>The preview cannot be built</h1><pre>{}</pre>",
                 escape_html(error)
             );
-            return (500, HTML, page("Preview: error", &body, snapshot.version));
+            return Reply::html(500, page("Preview: error", &body, snapshot.version));
         }
     };
     let reader = url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "as")
         .map(|(_, v)| v.into_owned());
     if path == "/" {
-        return (200, HTML, index(built, home, snapshot.version));
+        return Reply::html(200, index(built, snapshot.version));
     }
     let Some((id, extension)) = path.strip_prefix("/n/").and_then(|p| p.rsplit_once('.')) else {
-        return (404, TEXT, "not found".into());
+        return Reply::text(404, "not found".into());
     };
     let Some(page) = built.pages.iter().find(|p| p.id == id) else {
-        return (404, TEXT, "no such newsletter".into());
+        return Reply::text(404, "no such newsletter".into());
     };
     let subscriber = reader
         .as_deref()
@@ -276,21 +328,16 @@ fn answer(url: &str, home: &str, snapshot: &Snapshot) -> (u16, &'static str, Str
         _ => None,
     };
     match extension {
-        "txt" => (
-            200,
-            TEXT,
-            personal.map_or_else(|| page.web.text.clone(), |p| p.text),
-        ),
+        "txt" => Reply::text(200, personal.map_or_else(|| page.web.text.clone(), |p| p.text)),
         "html" => {
             let html = personal.map_or_else(|| page.web.html.clone(), |p| p.html);
             let notice = reader.map(|email| audience_notice(page, subscriber, &email));
-            (
+            Reply::html(
                 200,
-                HTML,
                 decorate(&html, notice.flatten().as_deref(), snapshot.version),
             )
         }
-        _ => (404, TEXT, "not found".into()),
+        _ => Reply::text(404, "not found".into()),
     }
 }
 
@@ -340,20 +387,26 @@ fn decorate(html: &str, notice: Option<&str>, version: u64) -> String {
     html
 }
 
-/// Polls `/__version` and reloads the page when the preview was rebuilt.
+/// Loads the script that reloads the page when the preview is rebuilt.
+/// It is a file of its own, not inline, so the pages' Content-Security-Policy
+/// can allow scripts from the preview itself and nothing else.
 fn reload_script(version: u64) -> String {
-    format!(
-        "<script>(function(){{var v=\"{version}\";setInterval(function(){{fetch(\"/__version\").then(function(r){{return r.text();}}).then(function(t){{if(t!==v){{location.reload();}}}}).catch(function(){{}});}},1000);}})();</script>"
-    )
+    format!("<script src=\"/__reload.js?v={version}\"></script>")
 }
 
-fn index(built: &Built, home: &str, version: u64) -> String {
+/// Polls `/__version` and reloads the page when it is not the version the
+/// page was built from (its `?v=`).
+const RELOAD_JS: &str = "(function(){var v=new URL(document.currentScript.src).searchParams.get(\"v\");\
+setInterval(function(){fetch(\"/__version\").then(function(r){return r.text();})\
+.then(function(t){if(t!==v){location.reload();}}).catch(function(){});},1000);})();\n";
+
+fn index(built: &Built, version: u64) -> String {
     let mut body = String::from("<h1>Next editions</h1>");
     if let Some(note) = &built.key_note {
         body.push_str(&format!("<p style=\"color:#5c4400;\">{}</p>", escape_html(note)));
     }
     for page in &built.pages {
-        let link = format!("{home}n/{}", page.id);
+        let link = format!("/n/{}", page.id);
         body.push_str(&format!(
             "<h2>{}</h2><p>No. {} · {} items · <a href=\"{link}.html\">HTML</a> · <a href=\"{link}.txt\">text</a></p>",
             escape_html(&page.title),

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveTime};
 
 use super::{Clock, EXIT_OK, EXIT_PARTIAL, open_for_writing};
 use crate::config::Config;
-use crate::deliver::{Key, SendOptions, SendReport, normalise_email, parse_csv, send_edition};
+use crate::deliver::{Key, SendOptions, SendReport, Spool, normalise_email, parse_csv, send_edition};
 use crate::editions::restore;
 use crate::store::{EditionRecord, Store};
 
@@ -211,6 +211,7 @@ pub(super) fn send_one(
             )
         })?;
     let edition = restore(newsletter, record.number, record.date, &placed);
+    apply_kept_unsubscribes(store)?;
     let report = send_edition(config, store, &edition, options, clock.now).map_err(|e| anyhow!(e))?;
     print_report(&record.newsletter, record.number, &report, options);
     Ok(report)
@@ -270,6 +271,20 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
     }
 }
 
+/// The unsubscribes `serve` kept aside while the store was busy, applied
+/// before recipients are chosen: nobody who left gets this edition.
+fn apply_kept_unsubscribes(store: &mut Store) -> Result<()> {
+    let spool = Spool::beside(store.path());
+    let applied = spool.apply(store)?;
+    if applied > 0 {
+        eprintln!(
+            "applied {applied} unsubscribe(s) kept in {} while the store was busy",
+            spool.path().display()
+        );
+    }
+    Ok(())
+}
+
 /// Progress lines only when a person watches.
 pub(super) fn progress() -> bool {
     std::io::stderr().is_terminal()
@@ -279,13 +294,14 @@ pub(super) fn progress() -> bool {
 pub fn serve(
     config: &Config,
     listen: &str,
-    now: &dyn Fn() -> chrono::DateTime<chrono::Utc>,
+    limits: crate::server::Limits,
+    now: &(dyn Fn() -> chrono::DateTime<chrono::Utc> + Sync),
 ) -> Result<ExitCode> {
     let mail = config
         .mail
         .as_ref()
         .ok_or_else(|| anyhow!("no [mail] section in the config"))?;
     let key = Key::from_env(&mail.signing_key_env).map_err(|e| anyhow!(e))?;
-    crate::deliver::serve(config, listen, &key, now).map_err(|e| anyhow!(e))?;
+    crate::deliver::serve(config, listen, limits, &key, now).map_err(|e| anyhow!(e))?;
     Ok(ExitCode::from(EXIT_OK))
 }

@@ -6,12 +6,14 @@ mod message;
 mod send;
 mod serve;
 mod smtp;
+mod spool;
 mod subscribers;
 mod token;
 
 pub use message::{Letter, MailTemplate, Personal};
 pub use send::{SendOptions, SendReport, send_edition};
 pub use serve::serve;
+pub use spool::{Spool, SpoolError};
 pub use subscribers::{
     OrganisationType, RowError, Skip, Subscriber, admits, clean_text, normalise_email, parse_csv,
 };

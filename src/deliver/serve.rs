@@ -2,102 +2,269 @@
 //!
 //! GET shows a page with a button and changes nothing: mail scanners and
 //! link previews follow links. POST (the button, or a mail client's RFC 8058
-//! one-click request) checks the signed token and unsubscribes at once. No
-//! cookie, no login, no redirect; a bad token gets a plain 400 page.
+//! one-click request) checks the token and unsubscribes at once. No cookie,
+//! no login, no redirect; a bad token gets a plain 400 page.
+//!
+//! The HTTP side runs on [`crate::server`]'s limits. The store is used by
+//! one thread of its own, never by the thread answering connections: it
+//! commits the unsubscribes that arrived together in one transaction and
+//! answers each request after that commit. When another process holds the
+//! store, it waits at most [`BUSY_WAIT`], keeps the requests in the
+//! [`Spool`] instead (on disk before the answer goes out), answers 503 with
+//! `Retry-After`, and applies the spool as soon as the store is free.
 
-use std::io::Read;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tiny_http::{Header, Method, Request, Response, Server};
+use hyper::Method;
+use tokio::sync::oneshot;
 
+use super::spool::{Request as Kept, Spool};
 use super::token::{Key, Unsubscribe, verify};
 use crate::config::Config;
 use crate::items::escape_html;
+use crate::server::{Handler, Hosts, Limits, Page, Request, Server};
 use crate::store::Store;
 
-/// Serves until the process is stopped; prints the address it listens on.
+/// How long a request waits for a store another process holds.
+const BUSY_WAIT: Duration = Duration::from_millis(500);
+/// How often the kept unsubscribes are tried again while the store is busy.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+/// What a 503 asks a one-click client to wait before trying again.
+const RETRY_AFTER_SECS: u32 = 60;
+/// Unsubscribes committed in one transaction at most.
+const BATCH: usize = 1024;
+
+/// Serves until SIGTERM or Ctrl-C; prints the address it listens on first.
 pub fn serve(
     config: &Config,
     listen: &str,
+    limits: Limits,
     key: &Key,
-    now: &dyn Fn() -> DateTime<Utc>,
+    now: &(dyn Fn() -> DateTime<Utc> + Sync),
 ) -> Result<(), String> {
     let mail = config
         .mail
         .as_ref()
         .ok_or("no [mail] section in the config: there is nothing to unsubscribe from")?;
     let path = url::Url::parse(mail.unsubscribe_url.get_ref())
-        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("mail.unsubscribe_url: {e}"))?
         .path()
         .to_string();
-    let mut store = Store::open(&config.store_path()).map_err(|e| e.to_string())?;
-    let server = Server::http(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    println!("listening on http://{}{path}", server.server_addr());
-    for mut request in server.incoming_requests() {
-        let (status, body) = answer(config, &mut request, &path, key, &mut store, now());
-        let page = Response::from_string(page(&body))
-            .with_status_code(status)
-            .with_header(
-                Header::from_bytes("Content-Type", "text/html; charset=utf-8").expect("a valid header"),
-            )
-            .with_header(Header::from_bytes("Cache-Control", "no-store").expect("a valid header"));
-        let _ = request.respond(page);
-    }
-    Ok(())
+    let store = Store::open(&config.store_path()).map_err(|e| e.to_string())?;
+    store.set_busy_timeout(BUSY_WAIT).map_err(|e| e.to_string())?;
+    let spool = Spool::beside(&config.store_path());
+    let server = Server::bind(listen).map_err(|e| e.to_string())?;
+    let addr = server.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on http://{addr}{path}");
+    let (jobs, queue) = std::sync::mpsc::channel();
+    let endpoint = Arc::new(Endpoint {
+        path,
+        titles: config
+            .newsletters
+            .iter()
+            .map(|n| (n.id.get_ref().clone(), n.title.clone()))
+            .collect(),
+        key: key.clone(),
+        jobs,
+    });
+    std::thread::scope(|scope| {
+        scope.spawn(move || keep_store(store, &spool, &queue, now));
+        // Returns once every connection is closed; the endpoint, and with
+        // it the queue's sender, is dropped with them: the store thread ends.
+        server.run(endpoint, Hosts::Any, limits)
+    })
+    .map_err(|e| e.to_string())
 }
 
-/// Status and the page's inner HTML for one request.
-fn answer(
-    config: &Config,
-    request: &mut Request,
-    path: &str,
-    key: &Key,
-    store: &mut Store,
-    now: DateTime<Utc>,
-) -> (u16, String) {
-    let url = format!("http://localhost{}", request.url());
-    let Ok(url) = url::Url::parse(&url) else {
-        return (400, "<p>Bad request.</p>".into());
-    };
-    if url.path() != path {
-        return (404, "<p>Not found.</p>".into());
+/// What the HTTP side knows: no store, only a queue to the store's thread.
+struct Endpoint {
+    path: String,
+    titles: HashMap<String, String>,
+    key: Key,
+    jobs: Sender<Job>,
+}
+
+/// One unsubscribe for the store's thread, and where to say how it went.
+struct Job {
+    request: Unsubscribe,
+    done: oneshot::Sender<Outcome>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    /// Committed to the store.
+    Stored,
+    /// The store was busy: kept in the spool, applied later.
+    Kept,
+    /// Neither: the person has to try again.
+    Failed,
+}
+
+impl Handler for Endpoint {
+    async fn handle(&self, request: Request) -> Page {
+        let Ok(url) = url::Url::parse(&format!("http://localhost{}", request.target)) else {
+            return page(400, "<p>Bad request.</p>".into());
+        };
+        if url.path() != self.path {
+            return page(404, "<p>Not found.</p>".into());
+        }
+        let token = url
+            .query_pairs()
+            .find(|(k, _)| k == "t")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let Some(unsubscribe) = verify(&self.key, &token) else {
+            return page(400, "<h1>This unsubscribe link is not valid</h1><p>It may have been cut or changed. Use the link in your newsletter as it is, or reply to the newsletter.</p>".into());
+        };
+        let title = self
+            .titles
+            .get(&unsubscribe.newsletter)
+            .cloned()
+            .unwrap_or_else(|| unsubscribe.newsletter.clone());
+        match request.method {
+            Method::GET | Method::HEAD => page(200, confirm_page(&unsubscribe, &title, &url)),
+            Method::POST => self.unsubscribe(unsubscribe, &title).await,
+            _ => page(405, "<p>Method not allowed.</p>".into()),
+        }
     }
-    let token = url
-        .query_pairs()
-        .find(|(k, _)| k == "t")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
-    let Some(request_for) = verify(key, &token) else {
-        return (400, "<h1>This unsubscribe link is not valid</h1><p>It may have been cut or changed. Use the link in your newsletter as it is, or reply to the newsletter.</p>".into());
-    };
-    let title = config
-        .newsletter(&request_for.newsletter)
-        .map_or(request_for.newsletter.clone(), |n| n.title.clone());
-    match request.method() {
-        Method::Get | Method::Head => (200, confirm_page(&request_for, &title, &url)),
-        Method::Post => {
-            let mut body = String::new();
-            let _ = request.as_reader().take(4096).read_to_string(&mut body);
-            match store.unsubscribe(&request_for.email, Some(&request_for.newsletter), now) {
-                Ok(_) => (
-                    200,
+}
+
+impl Endpoint {
+    async fn unsubscribe(&self, request: Unsubscribe, title: &str) -> Page {
+        let done = format!(
+            "{} will no longer receive {}.",
+            escape_html(&request.email),
+            escape_html(title)
+        );
+        let (reply, outcome) = oneshot::channel();
+        let outcome = match self.jobs.send(Job { request, done: reply }) {
+            Ok(()) => outcome.await.unwrap_or(Outcome::Failed),
+            Err(_) => Outcome::Failed,
+        };
+        match outcome {
+            Outcome::Stored => page(200, format!("<h1>You are unsubscribed</h1><p>{done}</p>")),
+            Outcome::Kept => Page {
+                retry_after: Some(RETRY_AFTER_SECS),
+                ..page(
+                    503,
                     format!(
-                        "<h1>You are unsubscribed</h1><p>{} will no longer receive {}.</p>",
-                        escape_html(&request_for.email),
-                        escape_html(&title)
+                        "<h1>Your request is taken care of</h1><p>{done} Our system is busy right now; \
+                         your request is recorded and takes effect within minutes. There is nothing more to do.</p>"
                     ),
-                ),
-                Err(e) => {
-                    eprintln!("error: unsubscribing {}: {e}", request_for.email);
-                    (
-                        500,
-                        "<p>Something went wrong on our side; please try again later.</p>".into(),
+                )
+            },
+            Outcome::Failed => page(
+                500,
+                "<p>Something went wrong on our side; please try again later.</p>".into(),
+            ),
+        }
+    }
+}
+
+/// The store's thread: commits what arrives, grouped, until the queue
+/// closes; keeps it in the spool while the store is busy.
+fn keep_store(
+    mut store: Store,
+    spool: &Spool,
+    queue: &Receiver<Job>,
+    now: &(dyn Fn() -> DateTime<Utc> + Sync),
+) {
+    let mut kept = !spool.is_empty();
+    let mut last_try: Option<Instant> = None;
+    loop {
+        let first = match queue.recv_timeout(RETRY_EVERY) {
+            Ok(job) => Some(job),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if kept && last_try.is_none_or(|t| t.elapsed() >= RETRY_EVERY) {
+            last_try = Some(Instant::now());
+            kept = !apply(spool, &mut store);
+        }
+        let Some(first) = first else { continue };
+        let mut batch = vec![first];
+        while batch.len() < BATCH
+            && let Ok(job) = queue.try_recv()
+        {
+            batch.push(job);
+        }
+        let at = now();
+        let requests: Vec<Kept> = batch
+            .iter()
+            .map(|job| {
+                (
+                    job.request.email.clone(),
+                    Some(job.request.newsletter.clone()),
+                    at,
+                )
+            })
+            .collect();
+        // While earlier requests wait in the spool, later ones join them:
+        // the store is likely still busy, and they stay in order.
+        let stored = !kept
+            && store
+                .unsubscribe_many(&requests)
+                .map_err(|e| {
+                    eprintln!(
+                        "warning: the store is unavailable ({e}); keeping unsubscribes in {}",
+                        spool.path().display()
                     )
+                })
+                .is_ok();
+        let outcome = if stored {
+            Outcome::Stored
+        } else {
+            match spool.keep(&requests) {
+                Ok(()) => {
+                    if !kept {
+                        last_try = Some(Instant::now());
+                    }
+                    kept = true;
+                    Outcome::Kept
+                }
+                Err(e) => {
+                    eprintln!("error: unsubscribes neither stored nor kept: {e}");
+                    Outcome::Failed
                 }
             }
+        };
+        for job in batch {
+            let _ = job.done.send(outcome);
         }
-        _ => (405, "<p>Method not allowed.</p>".into()),
     }
+    if kept {
+        apply(spool, &mut store);
+    }
+}
+
+/// Applies the spool; `true` when it is empty afterwards.
+fn apply(spool: &Spool, store: &mut Store) -> bool {
+    match spool.apply(store) {
+        Ok(0) => true,
+        Ok(count) => {
+            eprintln!(
+                "applied {count} kept unsubscribe(s) from {}",
+                spool.path().display()
+            );
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+fn page(status: u16, body: String) -> Page {
+    Page::html(
+        status,
+        format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Unsubscribe</title></head>\
+             <body style=\"font-family:Arial,Helvetica,sans-serif;max-width:480px;margin:40px auto;padding:0 16px;\">{body}</body></html>"
+        ),
+    )
 }
 
 fn confirm_page(request: &Unsubscribe, title: &str, url: &url::Url) -> String {
@@ -108,13 +275,5 @@ fn confirm_page(request: &Unsubscribe, title: &str, url: &url::Url) -> String {
         escape_html(title),
         escape_html(&request.email),
         escape_html(&action)
-    )
-}
-
-fn page(body: &str) -> String {
-    format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Unsubscribe</title></head>\
-         <body style=\"font-family:Arial,Helvetica,sans-serif;max-width:480px;margin:40px auto;padding:0 16px;\">{body}</body></html>"
     )
 }

@@ -1,7 +1,15 @@
-//! Signed unsubscribe tokens: who, from which newsletter, and an HMAC that
-//! proves bulletin wrote it. No database lookup is needed to check one, and
-//! changing any byte makes it fail.
+//! Unsubscribe tokens: who leaves which newsletter, sealed so that only
+//! bulletin can read or make one. A token is AES-SIV (RFC 5297) of
+//! `email\nnewsletter` under a key derived from the signing key: opaque
+//! (the address appears in no URL and no server log), authenticated (any
+//! changed byte fails), and deterministic (the same subscriber and
+//! newsletter always get the same token, so messages stay byte-stable and
+//! `serve` needs no lookup to read one).
+//!
+//! Tokens of the first format, `base64(email\nnewsletter).base64(hmac)`,
+//! are still in people's mailboxes: they are accepted, never issued.
 
+use aes_siv::siv::Aes128Siv;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -9,30 +17,92 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// What the AES-SIV key is derived with: a key used for one purpose only.
+const SEAL_LABEL: &[u8] = b"bulletin unsubscribe token v2 (AES-SIV)";
+/// Associated data of every sealed token: a token is for this, nothing else.
+const SEAL_CONTEXT: &[u8] = b"unsubscribe";
+/// The smallest entropy a key may show by [`estimated_bits`].
+const MIN_BITS: f64 = 64.0;
+const HOW_TO_MAKE_ONE: &str = "generate one with `openssl rand -base64 32`";
+
 /// The signing key, read from the environment variable the config names.
 #[derive(Clone)]
-pub struct Key(Vec<u8>);
+pub struct Key {
+    /// Checks first-format tokens.
+    mac: Vec<u8>,
+    /// Seals and opens tokens.
+    seal: [u8; 32],
+}
 
 impl Key {
     pub fn from_env(variable: &str) -> Result<Key, String> {
         let value = std::env::var(variable).map_err(|_| {
-            format!("the unsubscribe signing key is missing: set the environment variable {variable}")
+            format!(
+                "the unsubscribe signing key is missing: set the environment variable {variable} ({HOW_TO_MAKE_ONE})"
+            )
         })?;
         Key::new(value.into_bytes()).map_err(|e| format!("{variable}: {e}"))
     }
 
+    /// Refuses a key someone could guess: under 16 bytes, only whitespace,
+    /// or too few different bytes for 64 bits by a simple estimate.
     pub fn new(bytes: Vec<u8>) -> Result<Key, String> {
-        if bytes.len() < 16 {
-            return Err("the signing key needs at least 16 bytes".into());
-        }
-        Ok(Key(bytes))
+        check_strength(&bytes).map_err(|why| format!("{why}; {HOW_TO_MAKE_ONE}"))?;
+        let mut derive = mac(&bytes);
+        derive.update(SEAL_LABEL);
+        let seal = derive.finalize().into_bytes().into();
+        Ok(Key { mac: bytes, seal })
     }
 
-    fn mac(&self, payload: &[u8]) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes a key of any length");
-        mac.update(payload);
-        mac
+    fn siv(&self) -> Aes128Siv {
+        Aes128Siv::new(&self.seal.into())
     }
+}
+
+fn mac(key: &[u8]) -> HmacSha256 {
+    <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes a key of any length")
+}
+
+fn check_strength(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < 16 {
+        return Err("the signing key needs at least 16 bytes".into());
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err("the signing key is only whitespace".into());
+    }
+    let bits = estimated_bits(bytes);
+    if bits < MIN_BITS {
+        let mut distinct = bytes.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        return Err(format!(
+            "the signing key is too easy to guess: {} different characters in {} bytes, about {bits:.0} bits \
+             by a simple estimate, {MIN_BITS:.0} needed",
+            distinct.len(),
+            bytes.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The key's length times the Shannon entropy of its byte frequencies: an
+/// upper bound on what it holds (a repeated or dictionary key scores
+/// higher than it deserves), so a key scoring under it is surely weak.
+fn estimated_bits(bytes: &[u8]) -> f64 {
+    let mut counts = [0usize; 256];
+    for &b in bytes {
+        counts[usize::from(b)] += 1;
+    }
+    let total = bytes.len() as f64;
+    let per_byte: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / total;
+            -p * p.log2()
+        })
+        .sum();
+    per_byte * total
 }
 
 /// What a token says: this address leaves this newsletter.
@@ -42,28 +112,41 @@ pub struct Unsubscribe {
     pub newsletter: String,
 }
 
-/// `payload.signature`, both base64url: safe in a URL and a mailto subject.
+/// The sealed token, base64url: safe in a URL and a mailto subject.
 pub fn sign(key: &Key, email: &str, newsletter: &str) -> String {
     let payload = format!("{email}\n{newsletter}");
-    let signature = key.mac(payload.as_bytes()).finalize().into_bytes();
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(payload),
-        URL_SAFE_NO_PAD.encode(signature)
-    )
+    let sealed = key
+        .siv()
+        .encrypt([SEAL_CONTEXT], payload.as_bytes())
+        .expect("AES-SIV seals any payload with one associated-data item");
+    URL_SAFE_NO_PAD.encode(sealed)
 }
 
-/// The request a token carries, if bulletin signed it with `key`.
+/// The request a token carries, if bulletin made it with `key`.
 pub fn verify(key: &Key, token: &str) -> Option<Unsubscribe> {
-    let (payload, signature) = token.trim().split_once('.')?;
-    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-    key.mac(&payload).verify_slice(&signature).ok()?;
+    let token = token.trim();
+    let payload = match token.split_once('.') {
+        Some((payload, signature)) => verify_first_format(key, payload, signature)?,
+        None => {
+            let sealed = URL_SAFE_NO_PAD.decode(token).ok()?;
+            key.siv().decrypt([SEAL_CONTEXT], &sealed).ok()?
+        }
+    };
     let (email, newsletter) = std::str::from_utf8(&payload).ok()?.split_once('\n')?;
     Some(Unsubscribe {
         email: email.to_string(),
         newsletter: newsletter.to_string(),
     })
+}
+
+/// `base64(payload).base64(hmac)`, as bulletin issued before tokens were sealed.
+fn verify_first_format(key: &Key, payload: &str, signature: &str) -> Option<Vec<u8>> {
+    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+    let mut check = mac(&key.mac);
+    check.update(&payload);
+    check.verify_slice(&signature).ok()?;
+    Some(payload)
 }
 
 #[cfg(test)]
@@ -80,6 +163,52 @@ mod tests {
         let request = verify(&key(), &token).unwrap();
         assert_eq!(request.email, "jane@example.eu");
         assert_eq!(request.newsletter, "about-japan");
+        assert_eq!(
+            token,
+            sign(&key(), "jane@example.eu", "about-japan"),
+            "the same every time"
+        );
+    }
+
+    #[test]
+    fn a_token_shows_neither_the_address_nor_the_newsletter() {
+        let token = sign(&key(), "jane@example.eu", "about-japan");
+        let clear = [
+            "jane".to_string(),
+            "example".to_string(),
+            "about-japan".to_string(),
+            URL_SAFE_NO_PAD.encode("jane@example.eu"),
+            URL_SAFE_NO_PAD.encode("jane@example.eu\nabout-japan"),
+            URL_SAFE_NO_PAD.encode("jane@exa"),
+            URL_SAFE_NO_PAD.encode("about-japan"),
+        ];
+        for text in clear {
+            assert!(!token.contains(&text), "{token} shows {text}");
+        }
+        let decoded = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        assert!(!decoded.windows(4).any(|w| w == b"jane" || w == b"japa"));
+        assert_ne!(
+            sign(&key(), "jane@example.eu", "about-japan"),
+            sign(&key(), "jane@example.eu", "tech-transfer"),
+            "each newsletter its own token"
+        );
+    }
+
+    #[test]
+    fn a_first_format_token_is_still_accepted() {
+        let payload = "jane@example.eu\nabout-japan";
+        let mut signature = mac(b"0123456789abcdef-test-key");
+        signature.update(payload.as_bytes());
+        let old = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(signature.finalize().into_bytes())
+        );
+        let request = verify(&key(), &old).unwrap();
+        assert_eq!(request.email, "jane@example.eu");
+        let mut forged = old.clone();
+        forged.replace_range(0..2, "AA");
+        assert_eq!(verify(&key(), &forged), None);
     }
 
     #[test]
@@ -131,5 +260,31 @@ mod tests {
     #[test]
     fn short_keys_are_refused() {
         assert!(Key::new(b"short".to_vec()).is_err());
+    }
+
+    #[test]
+    fn guessable_keys_are_refused_and_generated_ones_accepted() {
+        for weak in [
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            " \t \n \t \n \t \n \t \n \t \n \t \n \t \n \t \n",
+            "abababababababababababababababab",
+            "abcabcabcabcabcabcabcabcabcabcab",
+            "0000000011111111",
+        ] {
+            let error = Key::new(weak.as_bytes().to_vec())
+                .err()
+                .unwrap_or_else(|| panic!("{weak:?} accepted"));
+            assert!(error.contains("openssl rand -base64 32"), "{error}");
+        }
+        for good in [
+            "q3Vt0yJb2m4mX1rZ9sGkQ0w7nP8cE5fA1dL6hT2uYxI=", // openssl rand -base64 32
+            "3f9a1c07d2b84e65a0c1f7e29b3d8c44",             // openssl rand -hex 16
+            "test-signing-key-0123456789",
+            "benchmark-signing-key",
+            "hostile-test-signing-key",
+            "bulletin-preview-stand-in-key",
+        ] {
+            assert!(Key::new(good.as_bytes().to_vec()).is_ok(), "{good:?} refused");
+        }
     }
 }

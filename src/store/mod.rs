@@ -238,6 +238,13 @@ impl Store {
         })
     }
 
+    /// How long a statement waits for another process's lock before it
+    /// fails with [`StoreError::Locked`] (10 s unless changed): `serve`
+    /// answers people, and would rather say "later" than keep them waiting.
+    pub fn set_busy_timeout(&self, wait: Duration) -> Result<()> {
+        self.conn.busy_timeout(wait).map_err(|e| self.error(e))
+    }
+
     /// The store's file: files that belong with it (the lock, a send's
     /// journal) are named after it.
     pub fn path(&self) -> &Path {

@@ -88,33 +88,18 @@ impl Store {
     /// Idempotent; `false` when the address is not a subscriber.
     pub fn unsubscribe(&mut self, email: &str, newsletter: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
         let now = now.to_rfc3339();
+        self.write(|tx| Ok(unsubscribe_in(tx, email, newsletter, &now)?))
+    }
+
+    /// Many unsubscribes, each `(email, newsletter, when)`, in one
+    /// transaction: `serve` groups those that arrive together, and applies
+    /// those it kept aside while the store was busy. Idempotent.
+    pub fn unsubscribe_many(&mut self, requests: &[(String, Option<String>, DateTime<Utc>)]) -> Result<()> {
         self.write(|tx| {
-            let known: bool = tx.query_row(
-                "SELECT count(*) FROM subscribers WHERE email = ?1",
-                [email],
-                |r| r.get(0),
-            )?;
-            if !known {
-                return Ok(false);
+            for (email, newsletter, when) in requests {
+                unsubscribe_in(tx, email, newsletter.as_deref(), &when.to_rfc3339())?;
             }
-            match newsletter {
-                Some(newsletter) => tx.execute(
-                    "INSERT INTO subscriptions (email, newsletter, unsubscribed) VALUES (?1, ?2, ?3)
-                     ON CONFLICT DO UPDATE SET unsubscribed = coalesce(unsubscribed, excluded.unsubscribed)",
-                    params![email, newsletter, now],
-                )?,
-                None => {
-                    tx.execute(
-                        "UPDATE subscriptions SET unsubscribed = coalesce(unsubscribed, ?2) WHERE email = ?1",
-                        params![email, now],
-                    )?;
-                    tx.execute(
-                        "UPDATE subscribers SET unsubscribed = coalesce(unsubscribed, ?2) WHERE email = ?1",
-                        params![email, now],
-                    )?
-                }
-            };
-            Ok(true)
+            Ok(())
         })
     }
 
@@ -257,4 +242,39 @@ fn recipient(row: &Row) -> rusqlite::Result<Recipient> {
         unsubscribed: row.get(4)?,
         hard_bounces: row.get(5)?,
     })
+}
+
+/// One unsubscribe inside a write transaction; `false` for an unknown address.
+fn unsubscribe_in(
+    tx: &rusqlite::Transaction,
+    email: &str,
+    newsletter: Option<&str>,
+    now: &str,
+) -> rusqlite::Result<bool> {
+    let known: bool = tx.query_row(
+        "SELECT count(*) FROM subscribers WHERE email = ?1",
+        [email],
+        |r| r.get(0),
+    )?;
+    if !known {
+        return Ok(false);
+    }
+    match newsletter {
+        Some(newsletter) => tx.execute(
+            "INSERT INTO subscriptions (email, newsletter, unsubscribed) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO UPDATE SET unsubscribed = coalesce(unsubscribed, excluded.unsubscribed)",
+            params![email, newsletter, now],
+        )?,
+        None => {
+            tx.execute(
+                "UPDATE subscriptions SET unsubscribed = coalesce(unsubscribed, ?2) WHERE email = ?1",
+                params![email, now],
+            )?;
+            tx.execute(
+                "UPDATE subscribers SET unsubscribed = coalesce(unsubscribed, ?2) WHERE email = ?1",
+                params![email, now],
+            )?
+        }
+    };
+    Ok(true)
 }

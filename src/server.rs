@@ -1,0 +1,348 @@
+//! The HTTP plumbing `serve` and `preview` share: hyper's HTTP/1.1 server on
+//! one tokio thread, with every limit an endpoint facing the internet needs
+//! set in one place. A request's headers are capped (431), its body too
+//! (413, refused on its announced length before a byte of it is read), and
+//! reading either is bounded in time, so a slow or silent client holds only
+//! its own connection. Connections are capped: past the cap, new ones wait
+//! in the kernel's backlog instead of costing a thread each. SIGTERM and
+//! Ctrl-C stop accepting, let the requests in flight finish, and return.
+//! Every page carries the headers a security reviewer expects.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::Semaphore;
+
+/// The largest request body read: a one-click POST is 26 bytes.
+pub const MAX_BODY: usize = 64 * 1024;
+/// The largest request head (request line and headers): 431 beyond it.
+pub const MAX_HEAD: usize = 16 * 1024;
+/// How long requests in flight get to finish after SIGTERM.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// What a server tolerates from its clients; see the README for why the defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A connection must send a whole request head within this time of
+    /// opening or of its last response: slow headers and idle keep-alive
+    /// connections alike are closed after it.
+    pub idle_timeout: Duration,
+    /// A request's body must arrive within this time of its head (else 408).
+    pub body_timeout: Duration,
+    /// Connections open at once; more wait until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            idle_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+        }
+    }
+}
+
+/// Which `Host` headers are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hosts {
+    /// Any: a public endpoint, reached by whatever name the mail links use.
+    Any,
+    /// Only `127.0.0.1`, `[::1]` and `localhost` with the server's own port,
+    /// so a web page that rebinds its own name to 127.0.0.1 gets nothing.
+    Loopback,
+}
+
+/// A request as the endpoints see it: the body already read, within limits.
+pub struct Request {
+    pub method: Method,
+    /// Path and query, as sent.
+    pub target: String,
+    pub body: Bytes,
+}
+
+/// A response as the endpoints give it; the plumbing adds the rest.
+pub struct Page {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+    /// Seconds for `Retry-After`, with a 503.
+    pub retry_after: Option<u32>,
+}
+
+impl Page {
+    pub fn html(status: u16, body: String) -> Page {
+        Page {
+            status,
+            content_type: "text/html; charset=utf-8",
+            body,
+            retry_after: None,
+        }
+    }
+
+    pub fn text(status: u16, body: String) -> Page {
+        Page {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body,
+            retry_after: None,
+        }
+    }
+}
+
+/// What answers the requests that pass the limits.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: Request) -> impl Future<Output = Page> + Send;
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+    #[error("cannot start the server's runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// A bound listener with its runtime and signal handlers, not yet serving:
+/// the caller prints the address first.
+pub struct Server {
+    runtime: tokio::runtime::Runtime,
+    listener: TcpListener,
+    stop: Stop,
+}
+
+/// SIGTERM and SIGINT, registered when binding, so a signal that arrives
+/// as soon as the address is printed already stops the server gracefully.
+struct Stop {
+    term: Signal,
+    interrupt: Signal,
+}
+
+impl Stop {
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+    }
+}
+
+impl Server {
+    pub fn bind(addr: &str) -> Result<Server, ServerError> {
+        // One thread answers every connection; a few more at most do what
+        // must not hold it up (a preview page being personalised).
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .max_blocking_threads(4)
+            .build()
+            .map_err(ServerError::Runtime)?;
+        let listener = runtime
+            .block_on(TcpListener::bind(addr))
+            .map_err(|source| ServerError::Listen {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let stop = runtime
+            .block_on(async {
+                Ok::<_, std::io::Error>(Stop {
+                    term: signal(SignalKind::terminate())?,
+                    interrupt: signal(SignalKind::interrupt())?,
+                })
+            })
+            .map_err(ServerError::Runtime)?;
+        Ok(Server {
+            runtime,
+            listener,
+            stop,
+        })
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
+        self.listener.local_addr().map_err(ServerError::Runtime)
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets the requests in flight
+    /// finish (for up to ten seconds) and returns.
+    pub fn run<H: Handler>(self, handler: Arc<H>, hosts: Hosts, limits: Limits) -> Result<(), ServerError> {
+        let port = self.local_addr()?.port();
+        let Server {
+            runtime,
+            listener,
+            mut stop,
+        } = self;
+        let context = Arc::new(Context {
+            handler,
+            hosts,
+            port,
+            limits,
+        });
+        runtime.block_on(accept(listener, context, &mut stop));
+        Ok(())
+    }
+}
+
+/// What every connection's requests share.
+struct Context<H> {
+    handler: Arc<H>,
+    hosts: Hosts,
+    port: u16,
+    limits: Limits,
+}
+
+/// Accepts connections until stopped, each on a task of its own, at most
+/// `max_connections` at once; then waits for the requests in flight.
+async fn accept<H: Handler>(listener: TcpListener, context: Arc<Context<H>>, stop: &mut Stop) {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(context.limits.idle_timeout)
+        .max_header_size(MAX_HEAD)
+        .max_buf_size(4 * MAX_HEAD)
+        .max_headers(64);
+    let slots = Arc::new(Semaphore::new(context.limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            () = stop.wait() => break,
+        };
+        let Ok(slot) = slot else { break };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stop.wait() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Out of file descriptors, or a connection reset before it
+                // was accepted: wait a little rather than spin.
+                eprintln!("warning: accepting a connection: {error}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let context = context.clone();
+        let service = service_fn(move |request| respond(request, context.clone()));
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(GRACE, graceful.shutdown()).await.is_err() {
+        eprintln!("warning: requests still in flight after {GRACE:?} were cut off");
+    }
+}
+
+/// One request through the limits, then the handler, then the headers.
+async fn respond<H: Handler>(
+    request: hyper::Request<Incoming>,
+    context: Arc<Context<H>>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    if context.hosts == Hosts::Loopback && !is_loopback_host(&request, context.port) {
+        return Ok(finish(refusal(
+            421,
+            "This server answers only on this computer's loopback address.",
+        )));
+    }
+    let announced = request.body().size_hint().lower();
+    if announced > MAX_BODY as u64 {
+        return Ok(closing(refusal(413, "The request is too large.")));
+    }
+    let (parts, body) = request.into_parts();
+    let read = Limited::new(body, MAX_BODY).collect();
+    let body = match tokio::time::timeout(context.limits.body_timeout, read).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => {
+            return Ok(closing(refusal(413, "The request is too large.")));
+        }
+        Ok(Err(_)) => return Ok(closing(refusal(400, "The request could not be read."))),
+        Err(_) => return Ok(closing(refusal(408, "The request took too long to arrive."))),
+    };
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_string(), |p| p.as_str().to_string());
+    let page = context
+        .handler
+        .handle(Request {
+            method: parts.method,
+            target,
+            body,
+        })
+        .await;
+    Ok(finish(page))
+}
+
+/// True when the request names 127.0.0.1, [::1] or localhost with `port`.
+fn is_loopback_host(request: &hyper::Request<Incoming>, port: u16) -> bool {
+    let Some(host) = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let Some((name, given)) = host.rsplit_once(':') else {
+        return false;
+    };
+    given == port.to_string()
+        && (name == "127.0.0.1" || name == "[::1]" || name.eq_ignore_ascii_case("localhost"))
+}
+
+fn refusal(status: u16, message: &str) -> Page {
+    Page::text(status, format!("{message}\n"))
+}
+
+/// The page as a response, with the headers every page carries.
+fn finish(page: Page) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(page.body)));
+    *response.status_mut() = StatusCode::from_u16(page.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type));
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name.clone(), HeaderValue::from_static(value));
+    }
+    if let Some(seconds) = page.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// A refusal after which the connection is closed: its body was not read.
+fn closing(page: Page) -> hyper::Response<Full<Bytes>> {
+    let mut response = finish(page);
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Not framed by other sites (clickjacking the unsubscribe button), no
+/// content-type guessing, no address leaking in a Referer, nothing cached
+/// (pages name a subscriber). The CSP allows what the pages use: inline
+/// styles, scripts, forms and fetches from the same origin only.
+const SECURITY_HEADERS: &[(header::HeaderName, &str)] = &[
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-store"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; \
+         img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    ),
+];

@@ -1,0 +1,745 @@
+//! `bulletin serve` and `bulletin preview` attacked as the audit did: the
+//! real binary on a free 127.0.0.1 port, spoken to over raw TCP where a
+//! well-behaved client would not do what an attacker does.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bulletin::deliver::{Key, sign};
+
+use crate::common::sink::Sink;
+use crate::common::{KEY, KEY_ENV, Project};
+use crate::deliver::project;
+
+const SUBSCRIBERS: &str = "\
+email,name,organisation,organisation_type,country,newsletters,consent_date
+jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news;about-japan,2025-01-10
+taro@example.jp,Yamada Taro,Example KK,company,JP,eu-japan-news;about-japan,2025-02-01
+";
+
+/// A running `bulletin serve` or `bulletin preview`, stopped by its PID when dropped.
+struct Server {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    addr: String,
+    /// The path requests go to (`/unsubscribe` for serve, `/` for preview).
+    path: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// `bulletin serve --listen 127.0.0.1:0 EXTRA…` on this project.
+    fn serve(project: &Project, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Server::start(project.command(&args), "listening on ")
+    }
+
+    /// `bulletin preview --listen 127.0.0.1:0 EXTRA…` on this project.
+    fn preview(project: &Project, extra: &[&str]) -> Server {
+        let mut args = vec!["preview", "--listen", "127.0.0.1:0", "--date", "2026-11-23"];
+        args.extend_from_slice(extra);
+        Server::start(project.command(&args), "preview on ")
+    }
+
+    fn start(mut command: Command, prefix: &str) -> Server {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("the first line names the address: {line:?}"));
+        let url = url.split_whitespace().next().unwrap();
+        let rest = url.strip_prefix("http://").unwrap();
+        let (addr, path) = rest.split_at(rest.find('/').unwrap());
+        Server {
+            child,
+            addr: addr.to_string(),
+            path: path.to_string(),
+        }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(&self.addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+    }
+
+    /// Sends `request` on a new connection; the whole response, as text.
+    fn raw(&self, request: &str) -> String {
+        let mut stream = self.connect();
+        stream.write_all(request.as_bytes()).unwrap();
+        read_response(&mut stream)
+    }
+
+    /// A GET of `target` with a correct Host, on a new connection.
+    fn get(&self, target: &str) -> String {
+        self.raw(&format!(
+            "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        ))
+    }
+
+    /// The server's peak resident memory (VmHWM), in kB.
+    fn peak_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status")
+    }
+
+    /// SIGTERM by PID.
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit (at most `limit`); its exit code.
+    fn exit_code(&mut self, limit: Duration) -> Option<i32> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("still running after {limit:?}");
+    }
+}
+
+/// Reads one response: its head, then as much body as Content-Length says
+/// (or to the end of the stream). Whatever arrived if the server hangs up.
+fn read_response(stream: &mut TcpStream) -> String {
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        let head_end = find(&bytes, b"\r\n\r\n");
+        if let Some(end) = head_end {
+            let head = String::from_utf8_lossy(&bytes[..end]).to_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|n| bytes.len() >= end + 4 + n) {
+                break;
+            }
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => bytes.extend_from_slice(&buffer[..n]),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The status code of a response.
+fn status(response: &str) -> u16 {
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {response:?}"))
+}
+
+/// The value of a response header (case-insensitive name).
+fn header_of<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    let head = &response[..response.find("\r\n\r\n").unwrap_or(response.len())];
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// True when the server closes `stream` (EOF or reset) within `limit`,
+/// after sending whatever it sends.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buffer = [0u8; 4096];
+    let started = Instant::now();
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+        if started.elapsed() > limit {
+            return false;
+        }
+    }
+}
+
+fn key() -> Key {
+    Key::new(KEY.as_bytes().to_vec()).unwrap()
+}
+
+/// A project with subscribers and a `[mail]` section (SMTP on `port`).
+fn mail_project(port: u16) -> Project {
+    project(port, "", SUBSCRIBERS)
+}
+
+/// The addresses subscribed to `newsletter`, as `subscribers list` shows them.
+fn subscribed(project: &Project, newsletter: &str) -> Vec<String> {
+    project
+        .run(&[
+            "subscribers",
+            "list",
+            "--newsletter",
+            newsletter,
+            "--format",
+            "json",
+        ])
+        .assert_code(0)
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["newsletters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == newsletter)
+        })
+        .map(|s| s["email"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `Content-Length: 2^64-1` and `10^14` with no body: 413 at once, nothing
+/// read, and the next request is answered (serve died of it; preview went deaf).
+#[test]
+fn an_absurd_content_length_gets_413_and_the_server_stays_up() {
+    let project = mail_project(25);
+    let serve = Server::serve(&project, &[]);
+    let preview = Server::preview(&project, &[]);
+    let token = sign(&key(), "jane@example.de", "about-japan");
+    for server in [&serve, &preview] {
+        let target = format!("{}?t={token}", server.path);
+        // hyper refuses a length over 2^64-3 while parsing the head, with
+        // 431 (that header field is too large); any other too long body
+        // gets 413 from the limit. Neither reads a byte of the body.
+        for (length, refusal) in [("18446744073709551615", 431), ("100000000000000", 413)] {
+            let started = Instant::now();
+            let response = server.raw(&format!(
+                "POST {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: {length}\r\n\r\n",
+                server.addr
+            ));
+            assert_eq!(status(&response), refusal, "{length}: {response}");
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "answered without waiting for the body"
+            );
+            let next = server.get(&server.path);
+            assert!(
+                [200, 400].contains(&status(&next)),
+                "the server still answers after Content-Length {length}: {next}"
+            );
+        }
+        // A chunked body is cut at 64 KB too.
+        let mut stream = server.connect();
+        let head = format!(
+            "POST {target} HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+            server.addr
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let chunk = format!("4000\r\n{}\r\n", "a".repeat(0x4000));
+        for _ in 0..8 {
+            if stream.write_all(chunk.as_bytes()).is_err() {
+                break;
+            }
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+        let response = read_response(&mut stream);
+        assert_eq!(status(&response), 413, "128 KB chunked: {response}");
+    }
+    assert!(
+        subscribed(&project, "about-japan").contains(&"jane@example.de".to_string()),
+        "a refused request changes nothing"
+    );
+}
+
+/// A request whose body never comes holds no one else up, and its
+/// connection is closed after the body timeout.
+#[test]
+fn a_stalled_body_delays_no_one_and_is_cut_off() {
+    let project = mail_project(25);
+    let token = sign(&key(), "jane@example.de", "about-japan");
+    for server in [
+        Server::serve(&project, &["--body-timeout", "3"]),
+        Server::preview(&project, &["--body-timeout", "3"]),
+    ] {
+        // A one-click POST with a valid token, its body announced (10 KB:
+        // more than tiny_http read ahead, less than the limit) and never sent.
+        let mut stalled = server.connect();
+        stalled
+            .write_all(
+                format!(
+                    "POST {}?t={token} HTTP/1.1\r\nHost: {}\r\nContent-Length: 10000\r\n\r\nabc",
+                    server.path, server.addr
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let started = Instant::now();
+        let other = server.get(&server.path);
+        assert!([200, 400].contains(&status(&other)), "{other}");
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "another client waited {:?}",
+            started.elapsed()
+        );
+        assert!(
+            closed_within(&mut stalled, Duration::from_secs(8)),
+            "the stalled connection is closed after the body timeout"
+        );
+    }
+}
+
+/// Headers over 16 KB get 431; a 256 MB header line is refused while it
+/// streams in, and the server's memory stays small.
+#[test]
+fn oversized_headers_get_431_and_memory_stays_small() {
+    let project = mail_project(25);
+    for server in [Server::serve(&project, &[]), Server::preview(&project, &[])] {
+        let big = "a".repeat(20 * 1024);
+        let response = server.raw(&format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nX-Big: {big}\r\n\r\n",
+            server.path, server.addr
+        ));
+        assert_eq!(status(&response), 431, "{response}");
+
+        let mut stream = server.connect();
+        let head = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nX-Huge: ",
+            server.path, server.addr
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let block = vec![b'a'; 1 << 20];
+        let mut sent = 0;
+        while sent < 256 << 20 && stream.write_all(&block).is_ok() {
+            sent += block.len();
+        }
+        assert!(sent < 256 << 20, "the server hung up before taking 256 MB");
+        let peak = server.peak_kb();
+        eprintln!(
+            "{}: peak RSS {peak} kB after a header line of {sent} bytes",
+            server.path
+        );
+        assert!(peak < 64 * 1024, "peak RSS {peak} kB");
+        let next = server.get(&server.path);
+        assert!([200, 400].contains(&status(&next)), "{next}");
+    }
+}
+
+/// A connection that says nothing, sends its headers a byte at a time, or
+/// stays idle after a response is closed after the idle timeout.
+#[test]
+fn idle_connections_and_slow_headers_time_out() {
+    let project = mail_project(25);
+    for server in [
+        Server::serve(&project, &["--idle-timeout", "1"]),
+        Server::preview(&project, &["--idle-timeout", "1"]),
+    ] {
+        let mut silent = server.connect();
+        let mut slow = server.connect();
+        let mut kept = server.connect();
+        kept.write_all(format!("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", server.path, server.addr).as_bytes())
+            .unwrap();
+        let first = read_response(&mut kept);
+        assert!([200, 400].contains(&status(&first)), "{first}");
+        let started = Instant::now();
+        let mut slow_cut = false;
+        for byte in format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nX-Slow: ",
+            server.path, server.addr
+        )
+        .bytes()
+        .chain(std::iter::repeat(b'a'))
+        {
+            if slow.write_all(&[byte]).is_err() {
+                slow_cut = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            if started.elapsed() > Duration::from_secs(6) {
+                break;
+            }
+        }
+        assert!(
+            slow_cut || closed_within(&mut slow, Duration::from_millis(100)),
+            "slow headers are cut off"
+        );
+        assert!(
+            closed_within(&mut silent, Duration::from_secs(3)),
+            "a silent connection is closed"
+        );
+        assert!(
+            closed_within(&mut kept, Duration::from_secs(3)),
+            "an idle keep-alive connection is closed"
+        );
+    }
+}
+
+/// Beyond `--max-connections` a new connection waits (no thread, no
+/// answer) until one closes; then it is served.
+#[test]
+fn connections_beyond_the_cap_wait_their_turn() {
+    let project = mail_project(25);
+    let server = Server::serve(&project, &["--max-connections", "4"]);
+    let idle: Vec<TcpStream> = (0..4).map(|_| server.connect()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut waiting = server.connect();
+    waiting
+        .write_all(format!("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", server.path, server.addr).as_bytes())
+        .unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let mut buffer = [0u8; 16];
+    assert!(
+        waiting.read(&mut buffer).is_err(),
+        "a fifth connection is not served while four are open"
+    );
+    drop(idle);
+    let response = read_response(&mut waiting);
+    assert_eq!(
+        status(&response),
+        400,
+        "served once the others closed: {response}"
+    );
+}
+
+/// DNS rebinding: preview answers only requests addressed to the loopback
+/// names with its own port; serve, public, answers any Host.
+#[test]
+fn preview_answers_only_its_loopback_host() {
+    let project = mail_project(25);
+    let preview = Server::preview(&project, &[]);
+    let port = preview.addr.rsplit(':').next().unwrap();
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        format!("LocalHost:{port}"),
+    ] {
+        let response = preview.raw(&format!(
+            "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ));
+        assert_eq!(status(&response), 200, "{host}: {response}");
+        assert!(response.contains("Next editions"));
+    }
+    for host in [
+        format!("evil.example:{port}"),
+        "evil.example".to_string(),
+        "localhost:1".to_string(),
+        format!("127.0.0.1.evil.example:{port}"),
+        "127.0.0.1".to_string(),
+    ] {
+        let response = preview.raw(&format!(
+            "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ));
+        assert_eq!(status(&response), 421, "{host}: {response}");
+        assert!(
+            !response.contains("jane@example.de"),
+            "no subscriber leaks to {host}"
+        );
+    }
+    let response = preview.raw("GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(status(&response), 421, "no Host at all: {response}");
+
+    let serve = Server::serve(&project, &[]);
+    let response = serve.raw(&format!(
+        "GET {} HTTP/1.1\r\nHost: news.eu-japan.eu\r\nConnection: close\r\n\r\n",
+        serve.path
+    ));
+    assert_eq!(
+        status(&response),
+        400,
+        "serve is public: any Host, a missing token: {response}"
+    );
+}
+
+/// A preview listening beyond this machine says so.
+#[test]
+fn a_preview_listening_beyond_loopback_warns() {
+    let project = mail_project(25);
+    let mut child = project
+        .command(&["preview", "--listen", "0.0.0.0:0", "--date", "2026-11-23"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(
+        stderr.contains("warning") && stderr.contains("0.0.0.0"),
+        "stderr: {stderr}"
+    );
+    let mut child = project
+        .command(&["preview", "--listen", "127.0.0.1:0", "--date", "2026-11-23"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(!stderr.contains("warning"), "loopback: no warning: {stderr}");
+}
+
+/// The headers a security reviewer expects, on every page of both servers.
+#[test]
+fn every_page_carries_the_security_headers() {
+    let project = mail_project(25);
+    let serve = Server::serve(&project, &[]);
+    let preview = Server::preview(&project, &[]);
+    let token = sign(&key(), "jane@example.de", "about-japan");
+    let pages = [
+        (&serve, format!("{}?t={token}", serve.path), 200),
+        (&serve, format!("{}?t=forged", serve.path), 400),
+        (&serve, "/elsewhere".to_string(), 404),
+        (&preview, "/".to_string(), 200),
+        (&preview, "/n/about-japan.html".to_string(), 200),
+        (
+            &preview,
+            "/n/about-japan.html?as=jane%40example.de".to_string(),
+            200,
+        ),
+        (&preview, "/n/about-japan.txt".to_string(), 200),
+        (&preview, "/__version".to_string(), 200),
+        (&preview, "/nowhere".to_string(), 404),
+    ];
+    for (server, target, code) in pages {
+        let response = server.get(&target);
+        assert_eq!(status(&response), code, "{target}: {response}");
+        for (name, value) in [
+            ("X-Frame-Options", "DENY"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+            ("Cache-Control", "no-store"),
+        ] {
+            assert_eq!(header_of(&response, name), Some(value), "{target}: {name}");
+        }
+        let policy = header_of(&response, "Content-Security-Policy").unwrap_or_default();
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{target}: CSP {policy:?}"
+        );
+    }
+}
+
+/// SIGTERM (and Ctrl-C, SIGINT) lets a request in flight finish, then exits 0.
+#[test]
+fn sigterm_finishes_the_request_in_flight_and_exits_0() {
+    let project = mail_project(25);
+    for signal in ["-TERM", "-INT"] {
+        let mut server = Server::serve(&project, &[]);
+        let token = sign(&key(), "jane@example.de", "eu-japan-news");
+        let mut stream = server.connect();
+        let body = "List-Unsubscribe=One-Click";
+        stream
+            .write_all(
+                format!(
+                    "POST {}?t={token} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n{}",
+                    server.path,
+                    server.addr,
+                    body.len(),
+                    &body[..10]
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        let _idle = server.connect();
+        if signal == "-TERM" {
+            server.terminate();
+        } else {
+            let status = Command::new("kill")
+                .args([signal, &server.child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        stream.write_all(&body.as_bytes()[10..]).unwrap();
+        let response = read_response(&mut stream);
+        assert_eq!(
+            status(&response),
+            200,
+            "{signal}: the request in flight is answered: {response}"
+        );
+        assert!(response.contains("You are unsubscribed"), "{response}");
+        assert_eq!(server.exit_code(Duration::from_secs(10)), Some(0), "{signal}");
+        assert!(
+            !subscribed(&project, "eu-japan-news").contains(&"jane@example.de".to_string()),
+            "{signal}: the unsubscribe was stored"
+        );
+        project
+            .run(&["subscribers", "import", "subscribers.csv"])
+            .assert_code(0);
+    }
+}
+
+/// Another process holds a write transaction on the store: a one-click POST
+/// answers 503 with Retry-After within two seconds, and the unsubscribe is
+/// kept in the spool: applied by serve when the store is free, and by
+/// `send` before it picks recipients even when serve was stopped.
+#[test]
+fn a_busy_store_answers_503_and_loses_no_unsubscribe() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = mail_project(sink.port);
+    let store = project.path("bulletin.sqlite");
+    let server = Server::serve(&project, &[]);
+    let post = |email: &str, newsletter: &str| {
+        let token = sign(&key(), email, newsletter);
+        let body = "List-Unsubscribe=One-Click";
+        server.raw(&format!(
+            "POST {}?t={token} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            server.path,
+            server.addr,
+            body.len()
+        ))
+    };
+
+    // serve applies what it kept as soon as the store is free.
+    let holder = rusqlite::Connection::open(&store).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = Instant::now();
+    let response = post("jane@example.de", "about-japan");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status(&response), 503, "{response}");
+    assert!(header_of(&response, "Retry-After").is_some(), "{response}");
+    assert!(response.contains("taken care of"), "{response}");
+    let spool = project.path("bulletin.sqlite.unsubscribes");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&spool).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "the spool holds addresses: owner only");
+    holder.execute_batch("COMMIT").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while subscribed(&project, "about-japan").contains(&"jane@example.de".to_string()) {
+        assert!(Instant::now() < deadline, "serve applied the kept unsubscribe");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // serve stopped before the store was free: the next send applies it.
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let response = post("taro@example.jp", "eu-japan-news");
+    assert_eq!(status(&response), 503, "{response}");
+    server.terminate();
+    drop(server);
+    holder.execute_batch("COMMIT").unwrap();
+    drop(holder);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    assert_eq!(
+        sink.deliveries(),
+        vec![("jane@example.de".to_string(), "eu-japan-news".to_string())],
+        "jane left about-japan (applied by serve), taro eu-japan-news (applied by the send)"
+    );
+    assert!(!subscribed(&project, "eu-japan-news").contains(&"taro@example.jp".to_string()));
+}
+
+/// Tokens in mail already sent (`base64(email\nnewsletter).base64(hmac)`)
+/// still unsubscribe; new tokens carry neither the address nor the newsletter.
+#[test]
+fn an_old_format_token_still_unsubscribes() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, KeyInit, Mac};
+    let project = mail_project(25);
+    let server = Server::serve(&project, &[]);
+    let payload = "jane@example.de\nabout-japan";
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
+    mac.update(payload.as_bytes());
+    let old = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(payload),
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    );
+    let response = server.raw(&format!(
+        "POST {}?t={old} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        server.path, server.addr
+    ));
+    assert_eq!(status(&response), 200, "{response}");
+    assert!(!subscribed(&project, "about-japan").contains(&"jane@example.de".to_string()));
+    let new = sign(&key(), "taro@example.jp", "about-japan");
+    assert_ne!(new, old);
+    for clear in [
+        "taro".to_string(),
+        "example.jp".to_string(),
+        "about-japan".to_string(),
+        URL_SAFE_NO_PAD.encode("taro@example.jp"),
+        URL_SAFE_NO_PAD.encode("taro@example.jp\nabout-japan")[..12].to_string(),
+    ] {
+        assert!(!new.contains(&clear), "{new} shows {clear}");
+    }
+}
+
+/// A signing key anyone could guess is refused before serving.
+#[test]
+fn a_guessable_signing_key_is_refused() {
+    let project = mail_project(25);
+    for weak in [
+        "aaaaaaaaaaaaaaaaaaaaaaaa",
+        "                        ",
+        "abababababababababababab",
+    ] {
+        let run = crate::common::Run::from(
+            project
+                .command(&["serve", "--listen", "127.0.0.1:0"])
+                .env(KEY_ENV, weak)
+                .output()
+                .unwrap(),
+        );
+        run.assert_code(1);
+        assert!(
+            run.stderr.contains(KEY_ENV) && run.stderr.contains("openssl rand -base64 32"),
+            "{}",
+            run.stderr
+        );
+    }
+}
