@@ -33,7 +33,8 @@ pub const MAX_HEAD: usize = 16 * 1024;
 /// How long requests in flight get to finish after SIGTERM.
 const GRACE: Duration = Duration::from_secs(10);
 
-/// What a server tolerates from its clients; see the README for why the defaults.
+/// What a server tolerates from its clients. The defaults are the command
+/// line's (`--idle-timeout`, `--body-timeout`, `--max-connections`).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// A connection must send a whole request head within this time of
@@ -44,16 +45,6 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// Connections open at once; more wait until one closes.
     pub max_connections: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            idle_timeout: Duration::from_secs(30),
-            body_timeout: Duration::from_secs(10),
-            max_connections: 4096,
-        }
-    }
 }
 
 /// Which `Host` headers are answered.
