@@ -191,6 +191,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // A reader that stops early (`bulletin items | head -1`) closes the
+        // pipe to say "enough": not a failure, and nothing to report.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error)
             if error
                 .downcast_ref::<LockError>()
@@ -204,6 +207,19 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+/// True when the error, or any error under it, is a write to a closed pipe.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    error.chain().any(|cause| {
+        let io = cause.downcast_ref::<std::io::Error>().map(std::io::Error::kind);
+        // serde_json's writer wraps the io::Error without exposing it as a source.
+        let json = cause
+            .downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind);
+        io.or(json) == Some(BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

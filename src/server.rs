@@ -282,7 +282,7 @@ async fn respond<H: Handler>(
     Ok(finish(page))
 }
 
-/// True when the request names 127.0.0.1, [::1] or localhost with `port`.
+/// True when the request names `127.0.0.1`, `[::1]` or `localhost` with `port`.
 fn is_loopback_host(request: &hyper::Request<Incoming>, port: u16) -> bool {
     let Some(host) = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;

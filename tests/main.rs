@@ -15,5 +15,6 @@ mod hostile;
 mod http_sources;
 mod items;
 mod kills;
+mod pipes;
 mod smtp;
 mod store;

@@ -24,12 +24,14 @@ pub fn check(config: &Config) -> Result<ExitCode> {
     if !errors.is_empty() {
         bail!("{} problem(s) found", errors.len());
     }
-    println!(
+    // writeln!, not println!: a closed stdout is an error to return, not a panic.
+    writeln!(
+        std::io::stdout(),
         "ok: {} newsletters, {} sources, {} items in files (http(s) feeds are not fetched by check)",
         config.newsletters.len(),
         config.sources.len(),
         ingest.items.len()
-    );
+    )?;
     Ok(ExitCode::from(EXIT_OK))
 }
 

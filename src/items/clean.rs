@@ -27,7 +27,7 @@ fn is_hidden(c: char) -> bool {
 }
 
 /// One line of untrusted text (a title, a name, a place): control characters
-/// (CR, LF, NUL, ESC, BEL…) become spaces, [`is_hidden`] characters go,
+/// (CR, LF, NUL, ESC, BEL…) become spaces, hidden characters (`is_hidden`) go,
 /// whitespace is collapsed. Safe in a mail header, a greeting, an XML text
 /// node and a terminal.
 pub fn clean_text(text: &str) -> String {
@@ -55,7 +55,7 @@ pub fn clean_block(text: &str) -> String {
         .collect()
 }
 
-/// Text as a terminal may show it: control and [`is_hidden`] characters
+/// Text as a terminal may show it: control and hidden (`is_hidden`) characters
 /// written as `\u{1b}` escapes, so what a feed or a store holds can neither
 /// drive the terminal (`ESC[2J` clears it) nor reorder the line.
 pub fn for_terminal(text: &str) -> Cow<'_, str> {

@@ -34,7 +34,7 @@ const TAGS: &[&str] = &[
 /// Tags whose text goes too, not just the tag itself.
 const DROP_WITH_CONTENT: &[&str] = &["script", "style", "iframe", "object", "noscript", "template"];
 
-/// Sanitises feed HTML: only [`TAGS`], only `href` on links, only http(s)
+/// Sanitises feed HTML: only the tags in `TAGS`, only `href` on links, only http(s)
 /// and mailto URLs, relative links made absolute against `base`, tracking
 /// parameters dropped from links.
 ///
@@ -103,8 +103,8 @@ fn canonical_href(value: &str) -> Cow<'_, str> {
 /// output writes such a tag exactly as `<a rel="noopener noreferrer">`.
 ///
 /// Links can nest: the HTML parser leaves an `<a>` inside another when the
-/// first one's content is nested deep enough (`<a><ul><li><ol><ul><li><ul>
-/// <li><ul><a>`, found by fuzzing). So each `</a>` goes with its own start
+/// first one's content is nested deep enough
+/// (`<a><ul><li><ol><ul><li><ul><li><ul><a>`, found by fuzzing). So each `</a>` goes with its own start
 /// tag, and only a dead link's is dropped; otherwise a stray `</a>` is left
 /// in the mail, or a live link loses its end.
 fn unwrap_dead_links(html: &str) -> String {

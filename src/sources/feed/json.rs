@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 /// The feed with its author names defused: feed-rs reads them as
-/// "name <e-mail>" and panics on some (see `markup::pad_email`).
+/// `"name <e-mail>"` and panics on some (see `markup::pad_email`).
 pub fn defuse(text: String) -> String {
     let Ok(mut feed) = serde_json::from_str::<Value>(&text) else {
         return text;
