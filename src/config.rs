@@ -84,7 +84,7 @@ pub struct Fetch {
     pub retry_delay_ms: u64,
     /// A source failing this many fetches in a row is flagged by `bulletin feeds`; default 3.
     pub flag_after_failures: u32,
-    /// User-Agent header; default `bulletin/<version>`.
+    /// User-Agent header; default `bulletin/<version> (newsletter generator)`.
     pub user_agent: Option<String>,
 }
 

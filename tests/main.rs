@@ -8,6 +8,7 @@ mod build;
 mod config_errors;
 mod corpus;
 mod deliver;
+mod docs;
 mod endpoints;
 mod fetching;
 mod fuzz_regressions;

@@ -1,0 +1,230 @@
+//! The documentation cannot drift from the code: every default in
+//! docs/configuration.md's tables is what a config that leaves the key out
+//! actually gets.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+use bulletin::config::Config;
+use serde::de::DeserializeOwned;
+
+use crate::common::http::{Reply, serve};
+use crate::common::{Project, digest_config, feed_sources, repo};
+
+/// A config that sets only what is required, so every other key takes its
+/// default; one of each table that has defaults.
+const MINIMAL: &str = r#"
+[site]
+name = "Test centre"
+base_url = "https://centre.example/"
+
+[mail]
+from = "Centre <news@centre.example>"
+unsubscribe_url = "https://centre.example/unsubscribe"
+unsubscribe_mailto = "unsubscribe@centre.example"
+signing_key_env = "KEY"
+
+[[newsletter]]
+id = "digest"
+title = "Digest"
+description = "All of it"
+audience = "everyone"
+
+[[newsletter.section]]
+id = "news"
+title = "News"
+kinds = ["news"]
+limit = 5
+
+[[source]]
+name = "Local"
+local = "items"
+"#;
+
+/// One documented row: (table heading, key, default cell).
+type Row = (String, String, String);
+
+/// The rows of every `| key | type | default | meaning |` table, with the
+/// heading (`[site]`, `[[newsletter.section]]`…) the table belongs to.
+/// A row that is not `key | type | default | meaning` panics: a broken row
+/// must not drop out of the check.
+fn documented_defaults(markdown: &str) -> Vec<Row> {
+    let mut table = String::new();
+    let mut in_table = false;
+    let mut rows = Vec::new();
+    for (number, line) in markdown.lines().enumerate() {
+        let heading = line.starts_with('#') || (line.starts_with('`') && line.contains("]]`"));
+        if heading && let Some(name) = line.split('`').nth(1) {
+            table = name.to_string();
+        }
+        if line == "| key | type | default | meaning |" {
+            in_table = true;
+            continue;
+        }
+        in_table &= line.starts_with('|');
+        if !in_table || line.starts_with("|---") {
+            continue;
+        }
+        let cells: Vec<&str> = line.split(" | ").map(str::trim).collect();
+        assert!(
+            cells.len() == 4 && cells[0].starts_with("| `"),
+            "docs/configuration.md:{}: not a `key` | type | default | meaning row: {line}",
+            number + 1
+        );
+        let key = cells[0].trim_start_matches("| ").trim_matches('`');
+        rows.push((table.clone(), key.to_string(), cells[2].to_string()));
+    }
+    rows
+}
+
+/// The documented literal (TOML, between backticks) read as `T`, compared
+/// with what the config holds.
+fn same<T: DeserializeOwned + PartialEq + Debug>(cell: &str, actual: T) -> Result<(), String> {
+    let literal = cell
+        .strip_prefix('`')
+        .and_then(|c| c.strip_suffix('`'))
+        .ok_or_else(|| format!("{cell} is not a `literal`"))?;
+    let mut parsed: toml::Table =
+        toml::from_str(&format!("v = {literal}")).map_err(|e| format!("{cell}: not TOML: {e}"))?;
+    let value = parsed.remove("v").ok_or("no value")?;
+    let documented: T = value
+        .try_into()
+        .map_err(|e| format!("{cell}: not a valid value: {e}"))?;
+    if documented == actual {
+        Ok(())
+    } else {
+        Err(format!("documented {documented:?}, the code gives {actual:?}"))
+    }
+}
+
+/// A default written in words: the cell must say exactly this, and the
+/// config must hold what it means.
+fn words(cell: &str, expected: &str, holds: bool) -> Result<(), String> {
+    match (cell == expected, holds) {
+        (true, true) => Ok(()),
+        (false, _) => Err(format!("documented {cell:?}, the check expects {expected:?}")),
+        (true, false) => Err(format!(
+            "documented {cell:?}, but the config holds something else"
+        )),
+    }
+}
+
+/// Checks one documented default against the config; `None` for a key this
+/// test does not know (a new row: add it here).
+fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), String>> {
+    let mail = c.mail.as_ref().expect("[mail] is set");
+    let newsletter = &c.newsletters[0];
+    let section = &newsletter.sections.get_ref()[0];
+    let source = &c.sources[0];
+    Some(match (table, key) {
+        ("[site]", "date_format") => same(cell, c.site.date_format.get_ref().clone()),
+        ("[site]", "out_dir") => same(cell, c.site.out_dir.clone()),
+        ("[site]", "teaser_width") => same(cell, c.site.teaser_width),
+        ("[fetch]", "timeout_secs") => same(cell, c.fetch.timeout_secs),
+        ("[fetch]", "total_secs") => same(cell, c.fetch.total_secs),
+        ("[fetch]", "max_bytes") => same(cell, c.fetch.max_bytes),
+        ("[fetch]", "concurrency") => same(cell, c.fetch.concurrency),
+        ("[fetch]", "per_host") => same(cell, c.fetch.per_host),
+        ("[fetch]", "max_redirects") => same(cell, c.fetch.max_redirects),
+        ("[fetch]", "retries") => same(cell, c.fetch.retries),
+        ("[fetch]", "retry_delay_ms") => same(cell, c.fetch.retry_delay_ms),
+        ("[fetch]", "flag_after_failures") => same(cell, c.fetch.flag_after_failures),
+        // What is sent is checked on the wire: `user_agent_default_is_what_is_sent`.
+        ("[fetch]", "user_agent") => words(cell, USER_AGENT_CELL, c.fetch.user_agent.is_none()),
+        ("[store]", "path") => same(cell, c.store.path.clone()),
+        ("[mail]", "reply_to") => words(cell, "none", mail.reply_to.is_none()),
+        ("[mail]", "list_id_domain") => words(cell, "From's domain", mail.list_id_domain.is_none()),
+        ("[mail]", "transport") => same(cell, mail.transport),
+        ("[mail]", "suppress_after_hard_bounces") => same(cell, mail.suppress_after_hard_bounces),
+        ("[mail.smtp]", "host") => same(cell, mail.smtp.host.clone()),
+        ("[mail.smtp]", "port") => same(cell, mail.smtp.port),
+        ("[mail.smtp]", "security") => same(cell, mail.smtp.security),
+        ("[mail.smtp]", "username_env") => words(cell, "none", mail.smtp.username_env.is_none()),
+        ("[mail.smtp]", "password_env") => words(cell, "none", mail.smtp.password_env.is_none()),
+        ("[mail.smtp]", "timeout_secs") => same(cell, mail.smtp.timeout_secs),
+        ("[mail.smtp]", "concurrency") => same(cell, mail.smtp.concurrency),
+        ("[mail.smtp]", "rate_per_second") => same(cell, mail.smtp.rate_per_second),
+        ("[mail.smtp]", "max_attempts") => same(cell, mail.smtp.max_attempts),
+        ("[mail.smtp]", "retry_delay_ms") => same(cell, mail.smtp.retry_delay_ms),
+        // No [mail.dkim] in a minimal config: its defaults are those of the types.
+        ("[mail.dkim]", "domain") => words(cell, "the From domain", true),
+        ("[mail.dkim]", "algorithm") => same(cell, bulletin::config::DkimAlgorithm::default()),
+        ("[classify]", "threshold") => same(cell, c.classify.threshold),
+        ("[classify]", "title_weight") => same(cell, c.classify.title_weight),
+        ("[[newsletter]]", "schedule") => same(cell, newsletter.schedule),
+        ("[[newsletter]]", "empty") => same(cell, newsletter.empty),
+        ("[[newsletter]]", "window_days") => same(cell, newsletter.window_days),
+        ("[[newsletter]]", "threshold") => {
+            words(cell, "`classify.threshold`", newsletter.threshold.is_none())
+        }
+        ("[[newsletter]]", "kinds") => same(cell, newsletter.kinds.clone()),
+        ("[[newsletter]]", "exclude") => same(cell, newsletter.exclude.clone()),
+        ("[[newsletter.section]]", "order") => same(cell, section.order),
+        ("[[newsletter.section]]", "more") => same(cell, section.more),
+        ("[[source]]", "kind") => same(cell, source.kind()),
+        ("[[source]]", "newsletters") => same(
+            cell,
+            source
+                .newsletters
+                .iter()
+                .map(|n| n.get_ref().clone())
+                .collect::<Vec<_>>(),
+        ),
+        ("[[source]]", "weight") => words(cell, "that newsletter's threshold", source.weight.is_none()),
+        _ => return None,
+    })
+}
+
+/// The `user_agent` row's default, `<version>` standing for the crate's.
+const USER_AGENT_CELL: &str = "`bulletin/<version> (newsletter generator)`";
+
+/// Cells that are not defaults: the key must be set, or there is none.
+fn has_no_default(cell: &str) -> bool {
+    matches!(cell, "required" | "—")
+}
+
+#[test]
+fn documented_defaults_are_what_an_empty_config_gets() {
+    let markdown = std::fs::read_to_string(repo().join("docs/configuration.md")).unwrap();
+    let rows = documented_defaults(&markdown);
+    let project = Project::empty();
+    project.write("config.toml", MINIMAL);
+    let config = Config::from_file(&project.path("config.toml")).expect("the minimal config");
+    let mut drift = BTreeMap::new();
+    let mut checked = 0;
+    for (table, key, cell) in &rows {
+        if has_no_default(cell) {
+            continue;
+        }
+        match check(&config, table, key, cell) {
+            Some(Ok(())) => checked += 1,
+            Some(Err(why)) => drop(drift.insert(format!("{table} {key}"), why)),
+            None => drop(drift.insert(format!("{table} {key}"), format!("{cell}: not checked"))),
+        }
+    }
+    assert!(drift.is_empty(), "docs/configuration.md has drifted:\n{drift:#?}");
+    assert!(
+        checked >= 40,
+        "only {checked} defaults found in {} rows",
+        rows.len()
+    );
+}
+
+#[test]
+fn user_agent_default_is_what_is_sent() {
+    let server = serve(vec![("/feed.xml", Reply::Status(404))]);
+    let project = Project::empty();
+    let sources = feed_sources(&[("Feed", server.url("/feed.xml"))]);
+    project.write("config.toml", &digest_config("retries = 0", 5, &sources));
+    project.run(&["fetch"]);
+    let documented = USER_AGENT_CELL
+        .trim_matches('`')
+        .replace("<version>", env!("CARGO_PKG_VERSION"));
+    let requests = server.requests.lock().unwrap();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(
+        requests[0].starts_with(&format!("GET /feed.xml {documented}")),
+        "documented {documented:?}, sent {:?}",
+        requests[0]
+    );
+}
