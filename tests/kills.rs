@@ -53,62 +53,68 @@ enum Phase {
 }
 
 impl Phase {
-    /// The line of `run`'s output that ends the phase before this one.
-    fn starts_after(self) -> Option<&'static str> {
+    /// The line `run` writes on stderr as this phase begins, when
+    /// `BULLETIN_PHASES` is set: a stable, machine-readable marker.
+    fn begins(self) -> &'static str {
         match self {
-            Phase::Fetch => None,
-            Phase::Build => Some("sources not modified"),
-            Phase::Send => Some("index "),
+            Phase::Fetch => "phase: fetch",
+            Phase::Build => "phase: build",
+            Phase::Send => "phase: send",
         }
     }
 
-    /// The line that shows this phase was over.
+    /// The line that shows this phase was over: the next one's.
     fn ended_by(self) -> &'static str {
         match self {
-            Phase::Fetch => "sources not modified",
-            Phase::Build => "index ",
-            Phase::Send => "tech-transfer No. 1:",
+            Phase::Fetch => "phase: build",
+            Phase::Build => "phase: send",
+            Phase::Send => "phase: done",
         }
     }
 }
 
 /// Starts `run`, waits until `phase` has begun, lets it go on for `delay`
 /// and kills it. Returns whether the kill landed in that phase: the process
-/// was still running and had not printed the line that ends the phase.
+/// was still running and had not announced the next phase.
 fn kill_during(project: &Project, phase: Phase, delay: Duration) -> bool {
     let mut child = project
         .command(&["run", "--date", "2026-11-23"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .env("BULLETIN_PHASES", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let (lines, printed) = mpsc::channel::<String>();
-    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if lines.send(line).is_err() {
                 return;
             }
         }
     });
     let mut seen = Vec::new();
-    if let Some(start) = phase.starts_after() {
-        while let Ok(line) = printed.recv_timeout(Duration::from_secs(30)) {
-            let started = line.contains(start);
-            seen.push(line);
-            if started {
-                break;
-            }
+    // A generous bound that only catches a hang: the phase begins in well under a second.
+    while let Ok(line) = printed.recv_timeout(Duration::from_secs(30)) {
+        let started = line == phase.begins();
+        seen.push(line);
+        if started {
+            break;
         }
     }
+    assert!(
+        seen.iter().any(|line| line == phase.begins()),
+        "`run` never announced {:?}: {seen:?}",
+        phase.begins()
+    );
     std::thread::sleep(delay);
     let alive = child.try_wait().unwrap().is_none();
     let _ = child.kill(); // SIGKILL
     child.wait().unwrap();
     reader.join().unwrap();
     seen.extend(printed.try_iter());
-    // Everything printed before the kill is in the pipe: a line ending the phase means it ended first.
-    alive && !seen.iter().any(|line| line.contains(phase.ended_by()))
+    // Everything written before the kill is in the pipe: the next phase's line means this one ended first.
+    alive && !seen.iter().any(|line| line == phase.ended_by())
 }
 
 fn open_store(project: &Project) -> rusqlite::Connection {

@@ -38,6 +38,15 @@ pub struct Clock {
     pub now: DateTime<Utc>,
 }
 
+/// With `BULLETIN_PHASES` set, writes `phase: NAME` on stderr as `run`
+/// enters each phase (`fetch`, `build`, `send`, then `done`): a stable line
+/// for a supervisor or a test to key on, where the human output may change.
+fn phase(name: &str) {
+    if std::env::var_os("BULLETIN_PHASES").is_some() {
+        eprintln!("phase: {name}");
+    }
+}
+
 /// The lock, then the store: every command that writes takes both.
 fn open_for_writing(config: &Config) -> Result<(RunLock, Store)> {
     let lock = RunLock::acquire(&config.store_path())?;

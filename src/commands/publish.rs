@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 
 use super::deliver::{EXIT_UNDELIVERED, progress, send_one};
 use super::fetch::fetch_into;
-use super::{Clock, EXIT_OK, classified, exit_code, open_for_writing};
+use super::{Clock, EXIT_OK, classified, exit_code, open_for_writing, phase};
 use crate::classify::{Classified, Classifier};
 use crate::config::{Config, Empty, Newsletter};
 use crate::deliver::SendOptions;
@@ -52,7 +52,9 @@ pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock)
 /// Running it again the same day publishes nothing new.
 pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     let (_lock, mut store) = open_for_writing(config)?;
+    phase("fetch");
     let reports = fetch_into(config, &mut store, clock)?;
+    phase("build");
     let checkpoint = store.checkpoint_in_background();
     let due = due_on(config, &store, date)?;
     // No items at all is no error here: every edition is then empty.
@@ -67,7 +69,9 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     }
     complete_missing_files(config, &store)?;
     write_archive(config, &store)?;
+    phase("send");
     let delivered = send_todays_editions(config, &mut store, date, clock)?;
+    phase("done");
     let _ = checkpoint.join(); // it only copies pages; whatever it left, closing does
     let code = exit_code(&reports);
     Ok(if delivered {

@@ -112,6 +112,26 @@ impl Sink {
             .collect()
     }
 
+    /// Waits until at least `count` messages have begun to arrive (a kill
+    /// then lands mid-send on a fast machine or a slow one) and returns how
+    /// many have. A message still arriving counts: if the client is killed,
+    /// the sink deletes it again. Panics after a minute: that is a hang, not
+    /// a slow machine.
+    pub fn wait_for_messages(&self, count: usize) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let arrived = std::fs::read_dir(self.dir()).unwrap().count();
+            if arrived >= count {
+                return arrived;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {arrived} of {count} messages arrived in a minute"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// How many times each Message-ID arrived.
     pub fn message_ids(&self) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
