@@ -38,12 +38,10 @@ fn bad_value_is_reported_with_line_column_and_field() {
 #[test]
 fn unknown_newsletter_in_a_source_names_the_valid_ones() {
     let project = Project::bundled();
-    let config = project.read("config.toml").replacen(
+    let config = project.edit_config(
         "newsletters = [\"tech-transfer\"]",
         "newsletters = [\"tech-tranfser\"]",
-        1,
     );
-    project.write("config.toml", &config);
     let (line, column) = position(&config, "\"tech-tranfser\"");
     let run = project.run(&["check"]);
     run.assert_code(1);
@@ -56,10 +54,7 @@ fn unknown_newsletter_in_a_source_names_the_valid_ones() {
 #[test]
 fn unknown_key_is_reported_with_its_line() {
     let project = Project::bundled();
-    let config = project
-        .read("config.toml")
-        .replacen("window_days = 14", "window_day = 14", 1);
-    project.write("config.toml", &config);
+    let config = project.edit_config("window_days = 14", "window_day = 14");
     let (line, _) = position(&config, "window_day = 14");
     let run = project.run(&["check"]);
     run.assert_code(1);
@@ -137,12 +132,10 @@ fn times_and_rates_no_clock_can_count_are_refused_at_their_line() {
 fn a_file_url_feed_is_refused_at_its_line_asking_for_a_path() {
     let project = Project::bundled();
     let url = format!("file://{}", project.path("feeds/digital-agency.atom").display());
-    let config = project.read("config.toml").replacen(
+    let config = project.edit_config(
         "feed = \"feeds/digital-agency.atom\"",
         &format!("feed = \"{url}\""),
-        1,
     );
-    project.write("config.toml", &config);
     let (line, column) = position(&config, &format!("\"{url}\""));
     for command in [&["check"][..], &["run", "--date", "2026-11-23"]] {
         let run = project.run(command);

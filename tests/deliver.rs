@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bulletin::deliver::{Key, sign, verify};
 
+use crate::common::mail::{project, readers, with_mail};
 use crate::common::sink::{Sink, header};
 use crate::common::{KEY, KEY_ENV, Project};
 
@@ -19,61 +20,6 @@ taro@example.jp,Yamada Taro,Example KK,company,JP,eu-japan-news;about-japan;tax-
 solo@example.fr,Solo Reader,,individual,FR,about-japan;tech-transfer,2025-03-01
 left@example.nl,Left Early,Leaving BV,company,NL,about-japan;eu-japan-news,2025-03-02
 ";
-
-fn mail_config(port: u16, extra: &str) -> String {
-    format!(
-        r#"
-[mail]
-from = "EU-Japan Centre <newsletters@eu-japan.eu>"
-reply_to = "info@eu-japan.eu"
-unsubscribe_url = "https://news.eu-japan.eu/unsubscribe"
-unsubscribe_mailto = "unsubscribe@eu-japan.eu"
-signing_key_env = "{KEY_ENV}"
-transport = "smtp"
-
-[mail.smtp]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-timeout_secs = 5
-max_attempts = 2
-retry_delay_ms = 20
-{extra}
-"#
-    )
-}
-
-/// The bundled config with its `[mail]` section (the last) sending to `port`.
-fn with_mail(project: &Project, port: u16, extra: &str) {
-    let config = project.read("config.toml");
-    let bundled = &config[..config.find("\n[mail]").expect("the bundled config has [mail]")];
-    project.write("config.toml", &(bundled.to_string() + &mail_config(port, extra)));
-}
-
-/// The bundled default with subscribers, sending to `port`.
-pub(crate) fn project(port: u16, extra: &str, subscribers: &str) -> Project {
-    let project = Project::bundled();
-    with_mail(&project, port, extra);
-    project.write("subscribers.csv", subscribers);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
-    project
-}
-
-/// A subscriber CSV of `count` readers; `row(i)` gives the
-/// `organisation_type,country,newsletters` of reader `i`.
-pub(crate) fn readers(count: usize, row: impl Fn(usize) -> &'static str) -> String {
-    let mut csv =
-        String::from("email,name,organisation,organisation_type,country,newsletters,consent_date\n");
-    for i in 0..count {
-        csv.push_str(&format!(
-            "reader{i:04}@example.eu,Reader {i},Org {i},{},2025-01-01\n",
-            row(i)
-        ));
-    }
-    csv
-}
 
 fn key() -> Key {
     Key::new(KEY.as_bytes().to_vec()).unwrap()
@@ -321,15 +267,9 @@ fn a_server_that_cannot_be_reached_stops_the_send_after_one_retry_budget() {
     let project = project(port, "", &csv);
     // One budget: 4 tries, 200 + 400 + 800 ms apart (1.75 s at most with the
     // spread); one per address would be 40 x 1.4 s / 4 connections = 14 s.
-    let config = project
-        .read("config.toml")
-        .replace("max_attempts = 2", "max_attempts = 4")
-        .replace("retry_delay_ms = 20", "retry_delay_ms = 200");
-    project.write("config.toml", &config);
-    project.run(&["fetch"]).assert_code(0);
-    project
-        .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
-        .assert_code(0);
+    project.edit_config("max_attempts = 2", "max_attempts = 4");
+    project.edit_config("retry_delay_ms = 20", "retry_delay_ms = 200");
+    project.fetch_and_build(&["--date", "2026-11-23", "--newsletter", "tech-transfer"]);
     let start = std::time::Instant::now();
     let run = project.run(&["send", "--newsletter", "tech-transfer"]);
     let took = start.elapsed();
@@ -451,10 +391,7 @@ fn a_killed_send_resumes_without_losing_anyone() {
     project
         .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
         .assert_code(1);
-    project.run(&["fetch"]).assert_code(0);
-    project
-        .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
-        .assert_code(0);
+    project.fetch_and_build(&["--date", "2026-11-23", "--newsletter", "tech-transfer"]);
     let mut child = project
         .command(&["send", "--newsletter", "tech-transfer"])
         .stdout(Stdio::null())
@@ -491,8 +428,7 @@ fn a_killed_send_resumes_without_losing_anyone() {
 fn test_copy_and_dry_run_are_not_deliveries() {
     let Some(sink) = Sink::start(&[]) else { return };
     let project = project(sink.port, "", SUBSCRIBERS);
-    project.run(&["fetch"]).assert_code(0);
-    project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
+    project.fetch_and_build(&["--date", "2026-11-23"]);
     let dry = project.run(&["send", "--newsletter", "eu-japan-news", "--dry-run"]);
     dry.assert_code(0);
     assert!(
@@ -692,10 +628,7 @@ fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
 #[test]
 fn the_bundled_file_transport_writes_one_eml_per_message() {
     let project = Project::bundled();
-    let config = project
-        .read("config.toml")
-        .replace("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project.write("config.toml", &config);
+    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
     project.write("subscribers.csv", SUBSCRIBERS);
     project
         .run(&["subscribers", "import", "subscribers.csv"])
@@ -776,10 +709,7 @@ fn a_connection_dropped_after_the_message_is_sent_again_with_the_same_message_id
     };
     let port = dropping.port;
     let project = project(port, "", SUBSCRIBERS);
-    project.run(&["fetch"]).assert_code(0);
-    project
-        .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
-        .assert_code(0);
+    project.fetch_and_build(&["--date", "2026-11-23", "--newsletter", "tech-transfer"]);
     let first = project.run(&["send", "--newsletter", "tech-transfer"]);
     first.assert_code(5);
     assert!(
@@ -816,14 +746,8 @@ fn a_server_slower_than_the_timeout_stops_the_send_and_records_nothing() {
         return;
     };
     let project = project(slow.port, "", SUBSCRIBERS);
-    let config = project
-        .read("config.toml")
-        .replace("timeout_secs = 5", "timeout_secs = 1");
-    project.write("config.toml", &config);
-    project.run(&["fetch"]).assert_code(0);
-    project
-        .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
-        .assert_code(0);
+    project.edit_config("timeout_secs = 5", "timeout_secs = 1");
+    project.fetch_and_build(&["--date", "2026-11-23", "--newsletter", "tech-transfer"]);
     let run = project.run(&["send", "--newsletter", "tech-transfer"]);
     run.assert_code(1);
     assert!(
@@ -863,15 +787,9 @@ fn a_server_stopped_and_restarted_mid_send_loses_no_one() {
     let csv = readers(2000, |_| "company,BE,tech-transfer");
     let project = project(port, "rate_per_second = 500.0\nconcurrency = 4", &csv);
     // Retries that outlast a one-second outage: 200, 400, 800, 1,600, 3,200 ms.
-    let config = project
-        .read("config.toml")
-        .replace("max_attempts = 2", "max_attempts = 6")
-        .replace("retry_delay_ms = 20", "retry_delay_ms = 200");
-    project.write("config.toml", &config);
-    project.run(&["fetch"]).assert_code(0);
-    project
-        .run(&["build", "--date", "2026-11-23", "--newsletter", "tech-transfer"])
-        .assert_code(0);
+    project.edit_config("max_attempts = 2", "max_attempts = 6");
+    project.edit_config("retry_delay_ms = 20", "retry_delay_ms = 200");
+    project.fetch_and_build(&["--date", "2026-11-23", "--newsletter", "tech-transfer"]);
     let child = project
         .command(&["send", "--newsletter", "tech-transfer"])
         .stdout(Stdio::piped())
@@ -973,10 +891,7 @@ fn addresses_that_can_never_be_sent_are_refused_at_import_with_their_line() {
 #[test]
 fn eml_files_never_collide() {
     let project = Project::bundled();
-    let config = project
-        .read("config.toml")
-        .replace("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project.write("config.toml", &config);
+    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
     project.write(
         "subscribers.csv",
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use bulletin::deliver::{Key, sign};
 
+use crate::common::mail::project;
 use crate::common::sink::Sink;
 use crate::common::{KEY, KEY_ENV, Project};
-use crate::deliver::project;
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use crate::common::Project;
 use crate::common::http::{FEED, Reply, serve};
+use crate::common::mail::{project, readers};
 use crate::common::sink::Sink;
-use crate::deliver::{project, readers};
 
 const FOR_EVERYONE: [&str; 3] = ["eu-japan-news", "industry-policy", "tech-transfer"];
 const FOR_EU_ORGANISATIONS: [&str; 2] = ["about-japan", "tax-procurement"];
@@ -180,15 +180,13 @@ fn runs_killed_during_fetch_build_and_send_leave_one_copy_each() {
             Box::new(Reply::Body("application/rss+xml", FEED.to_string())),
         ),
     )]);
-    let config = project.read("config.toml").replacen(
+    project.edit_config(
         "[[source]]",
         &format!(
             "[[source]]\nname = \"Slow\"\nfeed = \"{}\"\n\n[[source]]",
             server.url("/slow.xml")
         ),
-        1,
     );
-    project.write("config.toml", &config);
 
     let mut landed: BTreeMap<Phase, usize> = BTreeMap::new();
     let mut found_sending: BTreeMap<(String, String), usize> = BTreeMap::new();

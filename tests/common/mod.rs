@@ -2,6 +2,7 @@
 
 pub mod aiosmtpd;
 pub mod http;
+pub mod mail;
 pub mod sink;
 
 use std::path::{Path, PathBuf};
@@ -107,6 +108,28 @@ impl Project {
             .current_dir(self.dir.path())
             .env(KEY_ENV, KEY);
         command
+    }
+
+    /// Replaces the first `from` in `config.toml` with `to` and returns the
+    /// new config. Panics when `from` is not there: a test must not go on
+    /// with a config it did not mean to write.
+    #[track_caller]
+    pub fn edit_config(&self, from: &str, to: &str) -> String {
+        let config = self.read("config.toml");
+        assert!(config.contains(from), "config.toml has no {from:?}:\n{config}");
+        let config = config.replacen(from, to, 1);
+        self.write("config.toml", &config);
+        config
+    }
+
+    /// `fetch`, then `build BUILD_ARGS`, both succeeding: the store holds
+    /// the items and the editions are published.
+    #[track_caller]
+    pub fn fetch_and_build(&self, build_args: &[&str]) {
+        self.run(&["fetch"]).assert_code(0);
+        let mut args = vec!["build"];
+        args.extend_from_slice(build_args);
+        self.run(&args).assert_code(0);
     }
 
     /// Runs `bulletin ARGS` to the end.

@@ -5,8 +5,8 @@
 
 use crate::common::Project;
 use crate::common::aiosmtpd::{Aiosmtpd, Mode, PASSWORD, USER};
+use crate::common::mail::{project, readers};
 use crate::common::sink::{Sink, header};
-use crate::deliver::{project, readers};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date

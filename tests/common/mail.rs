@@ -1,0 +1,59 @@
+//! A project that mails: the bundled default with a `[mail]` section sending
+//! over SMTP to a server on 127.0.0.1, and subscribers imported.
+
+use super::{KEY_ENV, Project};
+
+fn mail_config(port: u16, extra: &str) -> String {
+    format!(
+        r#"
+[mail]
+from = "EU-Japan Centre <newsletters@eu-japan.eu>"
+reply_to = "info@eu-japan.eu"
+unsubscribe_url = "https://news.eu-japan.eu/unsubscribe"
+unsubscribe_mailto = "unsubscribe@eu-japan.eu"
+signing_key_env = "{KEY_ENV}"
+transport = "smtp"
+
+[mail.smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout_secs = 5
+max_attempts = 2
+retry_delay_ms = 20
+{extra}
+"#
+    )
+}
+
+/// The bundled config with its `[mail]` section (the last) sending to `port`.
+pub fn with_mail(project: &Project, port: u16, extra: &str) {
+    let config = project.read("config.toml");
+    let bundled = &config[..config.find("\n[mail]").expect("the bundled config has [mail]")];
+    project.write("config.toml", &(bundled.to_string() + &mail_config(port, extra)));
+}
+
+/// The bundled default with subscribers, sending to `port`.
+pub fn project(port: u16, extra: &str, subscribers: &str) -> Project {
+    let project = Project::bundled();
+    with_mail(&project, port, extra);
+    project.write("subscribers.csv", subscribers);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project
+}
+
+/// A subscriber CSV of `count` readers; `row(i)` gives the
+/// `organisation_type,country,newsletters` of reader `i`.
+pub fn readers(count: usize, row: impl Fn(usize) -> &'static str) -> String {
+    let mut csv =
+        String::from("email,name,organisation,organisation_type,country,newsletters,consent_date\n");
+    for i in 0..count {
+        csv.push_str(&format!(
+            "reader{i:04}@example.eu,Reader {i},Org {i},{},2025-01-01\n",
+            row(i)
+        ));
+    }
+    csv
+}
