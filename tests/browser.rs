@@ -15,7 +15,7 @@ solo@example.fr,Solo Reader,,individual,FR,about-japan,2025-03-01
 ";
 
 /// What the browser check needs, or why it cannot run: it skips loudly on a
-/// developer's machine and fails under CI, where `.ci/run` installs it all.
+/// developer's machine and fails under CI, where `tests/run.sh` (and so `.ci/run`) installs it all.
 fn browser_tools() -> Option<PathBuf> {
     let script = repo().join("tests/browser/check.mjs");
     let missing = [
@@ -37,7 +37,7 @@ fn browser_tools() -> Option<PathBuf> {
         (None, true) => return Some(script),
     };
     if std::env::var_os("CI").is_some() {
-        panic!("the browser test cannot run: {why}; .ci/run installs it");
+        panic!("the browser test cannot run: {why}; tests/run.sh installs it");
     }
     eprintln!("\n*** SKIPPED: the browser test cannot run: {why} ***\n");
     None

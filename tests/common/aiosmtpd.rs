@@ -1,5 +1,5 @@
 //! A second, independent SMTP server: Python's aiosmtpd, run by
-//! `tests/smtp/server.py` from the venv `.ci/run` creates
+//! `tests/smtp/server.py` from the venv `tests/run.sh` creates
 //! (`target/aiosmtpd-venv`), in one of its strict modes.
 //!
 //! Without the venv a test skips with a loud message on a developer's
@@ -74,7 +74,7 @@ impl Aiosmtpd {
     pub fn start_with(mode: Mode, pipelining: bool, options: &[&str]) -> Option<Aiosmtpd> {
         let Some(python) = python() else {
             if std::env::var_os("CI").is_some() {
-                panic!("aiosmtpd is not installed in target/aiosmtpd-venv; .ci/run creates it");
+                panic!("aiosmtpd is not installed in target/aiosmtpd-venv; tests/run.sh creates it");
             }
             eprintln!(
                 "\n*** SKIPPED: aiosmtpd is not installed (python3 -m venv target/aiosmtpd-venv && \

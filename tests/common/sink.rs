@@ -2,7 +2,7 @@
 //! message it accepts to a file, with its fault injection options.
 //!
 //! When it is not installed, a test skips with a loud message on a
-//! developer's machine and fails under CI (`CI` set), where `.ci/run`
+//! developer's machine and fails under CI (`CI` set), where `tests/run.sh`
 //! installs it: CI can never skip these tests silently.
 
 use std::collections::HashMap;
@@ -41,7 +41,7 @@ impl Sink {
     pub fn start_on(port: u16, options: &[&str]) -> Option<Sink> {
         let Some(program) = program() else {
             if std::env::var_os("CI").is_some() {
-                panic!("smtp-sink is not installed; .ci/run installs it (Debian package postfix)");
+                panic!("smtp-sink is not installed; tests/run.sh installs it (Debian package postfix)");
             }
             eprintln!(
                 "\n*** SKIPPED: smtp-sink is not installed (apt-get install postfix); this test needs a real SMTP server ***\n"
