@@ -1,6 +1,6 @@
 //! The documentation cannot drift from the code: every default in
 //! docs/configuration.md's tables is what a config that leaves the key out
-//! actually gets.
+//! actually gets, and the README's command-line defaults are clap's.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -211,4 +211,60 @@ fn user_agent_default_is_what_is_sent() {
         "documented {documented:?}, sent {:?}",
         requests[0]
     );
+}
+
+/// The text in `text` after `marker`, up to `end`.
+#[track_caller]
+fn after<'a>(text: &'a str, marker: &str, end: char) -> &'a str {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("README.md has no {marker:?}"))
+        + marker.len();
+    let rest = &text[start..];
+    &rest[..rest.find(end).expect("the end of the value")]
+}
+
+/// `[default: X]` of `flag` in `bulletin ARGS --help`.
+#[track_caller]
+fn clap_default(args: &[&str], flag: &str) -> String {
+    let help = Project::empty()
+        .run(&[args, &["--help"]].concat())
+        .assert_code(0)
+        .stdout
+        .clone();
+    let line = help
+        .lines()
+        .find(|l| l.trim_start().starts_with(flag))
+        .unwrap_or_else(|| panic!("no {flag} in {args:?} --help:\n{help}"));
+    after(line, "[default: ", ']').to_string()
+}
+
+#[test]
+fn readme_command_line_defaults_are_what_bulletin_uses() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let config = after(&readme, "`--config PATH` (default `", '`');
+    assert_eq!(config, clap_default(&[], "--config"), "--config");
+    let serve_listen = after(&readme, "every mail's link (default `", '`');
+    assert_eq!(
+        serve_listen,
+        clap_default(&["serve"], "--listen"),
+        "serve --listen"
+    );
+    let preview_port = after(&readme, "on 127.0.0.1 (default port ", ')');
+    let preview_listen = format!("127.0.0.1:{preview_port}");
+    assert_eq!(
+        preview_listen,
+        clap_default(&["preview"], "--listen"),
+        "preview --listen"
+    );
+    for (flag, marker) in [
+        ("--idle-timeout", "`--idle-timeout SECS` ("),
+        ("--body-timeout", "`--body-timeout SECS` ("),
+        ("--max-connections", "`--max-connections N` ("),
+    ] {
+        let documented = after(&readme, marker, ')');
+        for command in ["serve", "preview"] {
+            assert_eq!(documented, clap_default(&[command], flag), "{command} {flag}");
+        }
+    }
 }
