@@ -268,3 +268,38 @@ fn readme_command_line_defaults_are_what_bulletin_uses() {
         }
     }
 }
+
+/// The exit codes and the first clause of each meaning (before `:` or `;`).
+fn exit_codes<'a>(rows: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+    rows.map(|(code, meaning)| {
+        let clause = meaning.split([':', ';']).next().unwrap_or_default();
+        (code.trim().to_string(), clause.trim().to_string())
+    })
+    .collect()
+}
+
+#[test]
+fn readme_exit_codes_are_those_of_help() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let table = &readme[readme.find("| code | meaning |").expect("the exit code table")..];
+    let documented = exit_codes(
+        table
+            .lines()
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| l.trim_matches('|').split_once(" | ")),
+    );
+    let help = Project::empty().run(&["--help"]).assert_code(0).stdout.clone();
+    let listed = &help[help.find("Exit codes:").expect("--help lists the exit codes")..];
+    let from_help = exit_codes(
+        listed
+            .lines()
+            .filter_map(|l| l.strip_prefix("  "))
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+            .filter_map(|l| l.split_once("  ")),
+    );
+    assert_eq!(
+        documented, from_help,
+        "README.md's exit codes against `bulletin --help`"
+    );
+}
