@@ -303,3 +303,61 @@ fn readme_exit_codes_are_those_of_help() {
         "README.md's exit codes against `bulletin --help`"
     );
 }
+
+/// GitHub's anchor for a heading: lowercase, punctuation dropped, spaces
+/// as `-`.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Every relative link in the README, ARCHITECTURE.md and docs/*.md names a
+/// file that exists and, after `#`, a heading of that file: moving a section
+/// cannot leave a dead link behind.
+#[test]
+fn relative_links_in_the_docs_resolve() {
+    let root = repo();
+    let mut pages = vec![root.join("README.md"), root.join("ARCHITECTURE.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            pages.push(path);
+        }
+    }
+    let mut dead = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for (_, rest) in text.match_indices("](").map(|(i, _)| text.split_at(i + 2)) {
+            let target = &rest[..rest.find(')').expect("a closing parenthesis")];
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let linked = if file.is_empty() {
+                page.clone()
+            } else {
+                page.parent().unwrap().join(file)
+            };
+            let Ok(linked_text) = std::fs::read_to_string(&linked) else {
+                if !linked.exists() {
+                    dead.push(format!("{}: {target}", page.display()));
+                }
+                continue;
+            };
+            let headings: Vec<String> = linked_text
+                .lines()
+                .filter_map(|l| l.strip_prefix('#'))
+                .map(|l| slug(l.trim_start_matches('#')))
+                .collect();
+            if !anchor.is_empty() && !headings.iter().any(|h| h == anchor) {
+                dead.push(format!("{}: {target}", page.display()));
+            }
+        }
+    }
+    assert!(dead.is_empty(), "dead links: {dead:#?}");
+}
