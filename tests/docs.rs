@@ -361,3 +361,66 @@ fn relative_links_in_the_docs_resolve() {
     }
     assert!(dead.is_empty(), "dead links: {dead:#?}");
 }
+
+/// The names after `fn ` in every `.rs` file under `dir`, and the fuzz
+/// targets' file names.
+fn function_names(dir: &std::path::Path, names: &mut std::collections::BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            function_names(&path, names);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            if path.parent().is_some_and(|p| p.ends_with("fuzz/fuzz_targets")) {
+                names.insert(path.file_stem().unwrap().to_string_lossy().into_owned());
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (_, rest) in text.match_indices("fn ").map(|(i, _)| text.split_at(i + 3)) {
+                let end = rest
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                names.insert(rest[..end].to_string());
+            }
+        }
+    }
+}
+
+/// Every test docs/bad-input.md names as the proof of a row exists: a
+/// renamed or deleted test cannot leave a row that proves nothing.
+#[test]
+fn the_tests_docs_bad_input_names_exist() {
+    let root = repo();
+    let mut names = std::collections::BTreeSet::new();
+    for dir in ["src", "tests", "fuzz/fuzz_targets"] {
+        function_names(&root.join(dir), &mut names);
+    }
+    let table = std::fs::read_to_string(root.join("docs/bad-input.md")).unwrap();
+    let mut missing = Vec::new();
+    let mut cited = 0;
+    for (number, line) in table.lines().enumerate() {
+        let Some(test_cell) = line.strip_suffix(" |").and_then(|l| l.rsplit(" | ").next()) else {
+            continue;
+        };
+        for quoted in test_cell.split('`').skip(1).step_by(2) {
+            // `module::test`, `src/file.rs test`, or a fuzz target; other quoted text is not a name.
+            let name = quoted.rsplit([' ', ':']).next().unwrap_or_default();
+            let is_name = name.contains('_')
+                && name
+                    .trim_end_matches('*')
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !is_name {
+                continue;
+            }
+            cited += 1;
+            let found = match name.strip_suffix('*') {
+                Some(prefix) => names.iter().any(|n| n.starts_with(prefix)),
+                None => names.contains(name),
+            };
+            if !found {
+                missing.push(format!("docs/bad-input.md:{}: {quoted}", number + 1));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "tests named but not found: {missing:#?}");
+    assert!(cited >= 100, "only {cited} test names found in docs/bad-input.md");
+}
