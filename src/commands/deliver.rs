@@ -41,6 +41,9 @@ pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<ExitCode> {
 
 /// `bulletin subscribers list`: everyone, optionally of one newsletter.
 pub fn list(config: &Config, newsletter: Option<&str>, format: ListFormat) -> Result<ExitCode> {
+    if let Some(id) = newsletter {
+        config.newsletter(id)?;
+    }
     let store = Store::open_read_only(&config.store_path())?;
     let subscribers: Vec<_> = store
         .subscribers()?

@@ -34,7 +34,8 @@ pub struct MailTemplate {
     reply_to: Option<Mailbox>,
     list_id: String,
     unsubscribe_url: url::Url,
-    unsubscribe_mailto: String,
+    /// The bare address of the `mailto:` link (a display name has no place in a URL).
+    unsubscribe_mailto: lettre::Address,
     /// Right-hand side of every Message-ID: the From address's domain.
     domain: String,
     date: SystemTime,
@@ -79,7 +80,7 @@ impl MailTemplate {
                 edition.newsletter.title.replace('"', "'")
             ),
             unsubscribe_url: mail.unsubscribe_url.clone(),
-            unsubscribe_mailto: mail.unsubscribe_mailto.to_string(),
+            unsubscribe_mailto: mail.unsubscribe_mailto.email.clone(),
             dkim: mail
                 .dkim
                 .as_ref()
