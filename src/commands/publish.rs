@@ -34,7 +34,7 @@ pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock)
     for newsletter in config
         .newsletters
         .iter()
-        .filter(|n| only.is_none_or(|id| n.id.as_str() == id))
+        .filter(|n| only.is_none_or(|id| n.id == id))
     {
         publish(config, &mut store, newsletter, &items, date, clock)?;
     }
@@ -54,7 +54,7 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     let items = candidates(config, &store, &due, date)?;
     for newsletter in &config.newsletters {
         let id = newsletter.id.as_str();
-        if due.iter().any(|n| n.id.as_str() == id) {
+        if due.iter().any(|n| n.id == id) {
             publish(config, &mut store, newsletter, &items, date, clock)?;
         } else {
             println!("{id:<16} not due on {date}");
@@ -103,9 +103,9 @@ fn candidates(
     let classifier = Classifier::new(config);
     let wanted = |classified: &Classified| {
         classified.placements().any(|verdict| {
-            newsletters.iter().any(|n| {
-                *n.id.as_str() == verdict.newsletter && is_due(&classified.item, n.window_days, date)
-            })
+            newsletters
+                .iter()
+                .any(|n| n.id == verdict.newsletter && is_due(&classified.item, n.window_days, date))
         })
     };
     Ok(store.items_with(|item| {

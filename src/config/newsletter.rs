@@ -1,7 +1,6 @@
 //! `[[newsletter]]`: each newsletter's identity, audience, schedule,
 //! classification rules and sections.
 
-use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -36,20 +35,6 @@ impl NewsletterId {
 impl fmt::Display for NewsletterId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl std::ops::Deref for NewsletterId {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Borrow<str> for NewsletterId {
-    fn borrow(&self) -> &str {
-        &self.0
     }
 }
 
