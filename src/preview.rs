@@ -230,7 +230,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
     };
     let mut pages = Vec::new();
     for newsletter in &config.newsletters {
-        let id = newsletter.id.get_ref();
+        let id = newsletter.id.as_str();
         let last = store
             .editions(Some(id))
             .map_err(|e| e.to_string())?
@@ -251,7 +251,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
             None => None,
         };
         pages.push(Page {
-            id: id.clone(),
+            id: id.to_string(),
             title: newsletter.title.clone(),
             number,
             items: edition.item_count(),
