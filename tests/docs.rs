@@ -98,10 +98,10 @@ fn words(cell: &str, expected: &str, holds: bool) -> Result<(), String> {
 fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), String>> {
     let mail = c.mail.as_ref().expect("[mail] is set");
     let newsletter = &c.newsletters[0];
-    let section = &newsletter.sections.get_ref()[0];
+    let section = &newsletter.sections[0];
     let source = &c.sources[0];
     Some(match (table, key) {
-        ("[site]", "date_format") => same(cell, c.site.date_format.get_ref().clone()),
+        ("[site]", "date_format") => same(cell, c.site.date_format.clone()),
         ("[site]", "out_dir") => same(cell, c.site.out_dir.clone()),
         ("[site]", "teaser_width") => same(cell, c.site.teaser_width),
         ("[fetch]", "timeout_secs") => same(cell, c.fetch.timeout_secs),
@@ -151,7 +151,7 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
             source
                 .newsletters
                 .iter()
-                .map(|n| n.get_ref().clone())
+                .map(|n| n.as_str().to_string())
                 .collect::<Vec<_>>(),
         ),
         ("[[source]]", "weight") => words(cell, "that newsletter's threshold", source.weight.is_none()),

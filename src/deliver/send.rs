@@ -249,7 +249,7 @@ pub fn send_edition(
         .as_ref()
         .ok_or("no [mail] section in the config: nothing can be sent")?;
     let newsletter = edition.newsletter;
-    let id = newsletter.id.get_ref().as_str();
+    let id = newsletter.id.as_str();
     let sender = Sender::new(config, mail, (id, edition.number), options.test_to.is_some())?;
     let template = MailTemplate::new(edition, &config.site, mail, &config.root, now)?;
     if let Some(to) = &options.test_to {
@@ -397,7 +397,7 @@ fn feed(
     options: &SendOptions,
     queue: std::sync::mpsc::SyncSender<Recipient>,
 ) -> Result<(), String> {
-    let id = newsletter.id.get_ref();
+    let id = newsletter.id.as_str();
     let mut after = String::new();
     // A stopped send reads no further.
     while !stopped.load(Ordering::SeqCst) {
