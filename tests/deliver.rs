@@ -523,6 +523,31 @@ fn test_copy_and_dry_run_are_not_deliveries() {
     );
 }
 
+/// A dry run with a test address asks two contradictory things: the command
+/// line refuses it (exit 2), and nothing reaches the server.
+#[test]
+fn dry_run_with_a_test_address_is_refused_and_sends_nothing() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = project(sink.port, "", SUBSCRIBERS);
+    project.run(&["fetch"]).assert_code(0);
+    project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
+    let both = project.run(&[
+        "send",
+        "--newsletter",
+        "eu-japan-news",
+        "--dry-run",
+        "--to",
+        "editor@eu-japan.eu",
+    ]);
+    both.assert_code(2);
+    assert!(
+        both.stderr.contains("--dry-run") && both.stderr.contains("--to"),
+        "names the two flags: {}",
+        both.stderr
+    );
+    assert!(sink.messages().is_empty(), "a dry run sends nothing");
+}
+
 #[test]
 fn import_reports_bad_rows_and_keeps_unsubscriptions() {
     let project = Project::bundled();

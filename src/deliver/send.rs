@@ -30,15 +30,31 @@ use crate::config::{Config, Mail, Smtp, Transport};
 use crate::editions::Edition;
 use crate::store::{Delivery, Recipient, Status, Store};
 
+/// What `bulletin send` does: one of three, never two at once (a dry run
+/// that also sent a test copy once went out as a real message).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SendMode {
+    /// Send to every subscriber due, through the delivery log.
+    #[default]
+    Real,
+    /// List who would get what; send nothing.
+    DryRun,
+    /// Send one test copy to this address instead; nothing is logged.
+    TestTo(String),
+}
+
 /// How `bulletin send` runs.
 #[derive(Debug, Clone, Default)]
 pub struct SendOptions {
-    /// List who would get what; send nothing.
-    pub dry_run: bool,
-    /// Send one test copy to this address instead; nothing is logged.
-    pub test_to: Option<String>,
+    pub mode: SendMode,
     /// Show a progress line on stderr.
     pub progress: bool,
+}
+
+impl SendOptions {
+    fn dry_run(&self) -> bool {
+        self.mode == SendMode::DryRun
+    }
 }
 
 /// What a send did, for the summary and the exit code.
@@ -250,12 +266,16 @@ pub fn send_edition(
         .ok_or("no [mail] section in the config: nothing can be sent")?;
     let newsletter = edition.newsletter;
     let id = newsletter.id.get_ref().as_str();
-    let sender = Sender::new(config, mail, (id, edition.number), options.test_to.is_some())?;
+    let test_to = match &options.mode {
+        SendMode::TestTo(to) => Some(to),
+        SendMode::Real | SendMode::DryRun => None,
+    };
+    let sender = Sender::new(config, mail, (id, edition.number), test_to.is_some())?;
     let template = MailTemplate::new(edition, &config.site, mail, &config.root, now)?;
-    if let Some(to) = &options.test_to {
+    if let Some(to) = test_to {
         return send_test_copy(&sender, &template, mail, to);
     }
-    let key = if options.dry_run {
+    let key = if options.dry_run() {
         None
     } else {
         Some(Key::from_env(&mail.signing_key_env))
@@ -314,7 +334,7 @@ pub fn send_edition(
             fatal.lock().expect("poisoned").get_or_insert(e);
         }
     });
-    if options.progress && !options.dry_run {
+    if options.progress && !options.dry_run() {
         eprintln!();
     }
     // The journal's rows are of messages the server has taken or may have:
@@ -412,12 +432,12 @@ fn feed(
             let due = {
                 let mut report = report.lock().expect("poisoned");
                 let due = due(&mut report, &recipient, state, newsletter, mail);
-                if due && options.dry_run {
+                if due && options.dry_run() {
                     report.would_send.push(recipient.email.clone());
                 }
                 due
             };
-            if !due || options.dry_run {
+            if !due || options.dry_run() {
                 continue;
             }
             match key {
