@@ -16,7 +16,7 @@ use hyper::Method;
 
 use crate::classify::classify;
 use crate::config::{Audience, Config};
-use crate::deliver::{Key, MailTemplate, OrganisationType, admits};
+use crate::deliver::{Key, MailTemplate, admits};
 use crate::editions::assemble;
 use crate::items::Item;
 use crate::items::escape_html;
@@ -354,8 +354,7 @@ fn audience_notice(page: &Page, subscriber: Option<&SubscriberRecord>, email: &s
             page.title
         ));
     }
-    let kind = OrganisationType::parse(&subscriber.organisation_type).unwrap_or(OrganisationType::Individual);
-    admits(page.audience, kind, &subscriber.country)
+    admits(page.audience, subscriber.organisation_type, &subscriber.country)
         .err()
         .map(|skip| {
             format!(

@@ -77,14 +77,14 @@ pub fn list(config: &Config, newsletter: Option<&str>, format: ListFormat) -> Re
                     s.unsubscribed.join(";")
                 };
                 writer.write_record([
-                    &s.email,
+                    s.email.as_str(),
                     &s.name,
                     &s.organisation,
-                    &s.organisation_type,
+                    s.organisation_type.as_str(),
                     &s.country,
                     &s.newsletters.join(";"),
                     &unsubscribed,
-                    &s.consent,
+                    &s.consent.to_string(),
                     &s.hard_bounces.to_string(),
                 ])?;
             }

@@ -27,7 +27,7 @@ use super::smtp::{Failure, Session, SessionError, SmtpClient};
 use super::subscribers::admits;
 use super::token::Key;
 use crate::config::{Config, Mail, Smtp, Transport};
-use crate::editions::Edition;
+use crate::editions::{Edition, EditionRef};
 use crate::store::{Delivery, Recipient, Status, Store};
 
 /// What `bulletin send` does: one of three, never two at once (a dry run
@@ -125,19 +125,16 @@ enum Sender {
 
 impl Sender {
     /// Test copies (`test`) go to files of their own, never among the subscribers' messages.
-    fn new(
-        config: &Config,
-        mail: &Mail,
-        (newsletter, number): (&str, u32),
-        test: bool,
-    ) -> Result<Sender, String> {
+    fn new(config: &Config, mail: &Mail, edition: &EditionRef, test: bool) -> Result<Sender, String> {
         match mail.transport {
             Transport::File => {
                 let mut folder = config.out_dir().join("mail");
                 if test {
                     folder.push("test");
                 }
-                Ok(Sender::Files(folder.join(newsletter).join(number.to_string())))
+                Ok(Sender::Files(
+                    folder.join(&edition.newsletter).join(edition.number.to_string()),
+                ))
             }
             Transport::Smtp => SmtpClient::new(&mail.smtp).map(Sender::Smtp),
         }
@@ -270,7 +267,11 @@ pub fn send_edition(
         SendMode::TestTo(to) => Some(to),
         SendMode::Real | SendMode::DryRun => None,
     };
-    let sender = Sender::new(config, mail, (id, edition.number), test_to.is_some())?;
+    let which = EditionRef {
+        newsletter: id.to_string(),
+        number: edition.number,
+    };
+    let sender = Sender::new(config, mail, &which, test_to.is_some())?;
     let template = MailTemplate::new(edition, &config.site, mail, &config.root, now)?;
     if let Some(to) = test_to {
         return send_test_copy(&sender, &template, mail, to);
@@ -286,7 +287,7 @@ pub fn send_edition(
         Transport::File => 1,
     };
     let total = store.recipient_count(id).map_err(|e| e.to_string())?;
-    let log = Log::open(store, (id, edition.number), now)?;
+    let log = Log::open(store, which.clone(), now)?;
     let report = Mutex::new(SendReport::default());
     let (queue, taken) = std::sync::mpsc::sync_channel::<Recipient>(QUEUE);
     let taken = Mutex::new(taken);
@@ -325,7 +326,7 @@ pub fn send_edition(
         let fed = feed(
             &log,
             &report,
-            (newsletter, mail, edition.number),
+            (newsletter, mail, &which),
             (&key, &stopped),
             options,
             queue,
@@ -412,17 +413,16 @@ const PAGE: u32 = 1000;
 fn feed(
     log: &Log,
     report: &Mutex<SendReport>,
-    (newsletter, mail, number): (&crate::config::Newsletter, &Mail, u32),
+    (newsletter, mail, edition): (&crate::config::Newsletter, &Mail, &EditionRef),
     (key, stopped): (&Option<Result<Key, String>>, &AtomicBool),
     options: &SendOptions,
     queue: std::sync::mpsc::SyncSender<Recipient>,
 ) -> Result<(), String> {
-    let id = newsletter.id.get_ref();
     let mut after = String::new();
     // A stopped send reads no further.
     while !stopped.load(Ordering::SeqCst) {
         let page = log
-            .read(|store| store.recipients_page(id, number, &after, PAGE))
+            .read(|store| store.recipients_page(edition, &after, PAGE))
             .map_err(|e| e.to_string())?;
         let Some((last, _)) = page.last() else {
             return Ok(());
