@@ -18,7 +18,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, Transaction, Trans
 use crate::items::Item;
 
 pub use deliveries::{Delivery, Status, StatusLabel};
-pub use editions::EditionRecord;
+pub use editions::{EditionPaths, EditionRecord};
 pub use items::{FeedHealth, FetchRecord, SavedFetch, Stored, Upsert};
 pub use subscribers::{BounceReset, Recipient, SubscriberRecord};
 
