@@ -26,6 +26,7 @@ use super::message::{Letter, MailTemplate};
 use super::smtp::{Failure, Session, SessionError, SmtpClient};
 use super::subscribers::admits;
 use super::token::Key;
+use crate::backoff::BackOff;
 use crate::config::{Config, Mail, Smtp, Transport};
 use crate::editions::{Edition, EditionRef};
 use crate::store::{Delivery, Recipient, Status, Store};
@@ -705,24 +706,22 @@ impl Run<'_, '_> {
                 }
                 other => {
                     last = other.to_string();
-                    std::thread::sleep(self.back_off(attempt, email));
+                    std::thread::sleep(back_off(self.settings.retry_delay_ms).delay(attempt, email));
                 }
             }
         }
         unreachable!("the last attempt returns")
     }
+}
 
-    /// `retry_delay_ms × 2^(attempt-1)`, plus up to a quarter of it that
-    /// differs per address, so retries of many messages do not come in step.
-    fn back_off(&self, attempt: u32, email: &str) -> Duration {
-        let base = self
-            .settings
-            .retry_delay_ms
-            .saturating_mul(1 << (attempt - 1).min(16));
-        let spread = email
-            .bytes()
-            .fold(attempt as u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
-        Duration::from_millis(base + spread % (base / 4 + 1))
+/// A message's retries (a 4xx, a broken connection): `retry_delay_ms ×
+/// 2^(attempt-1)` (doubling at most 16 times) plus up to a quarter of it
+/// that differs per address, so retries of many messages do not come in step.
+fn back_off(retry_delay_ms: u64) -> BackOff {
+    BackOff {
+        base_ms: retry_delay_ms,
+        max_doublings: 16,
+        spread_divisor: 4,
     }
 }
 
