@@ -185,7 +185,7 @@ impl<'a> Rules<'a> {
 
     fn judge(&self, source: Option<&Source>, item: &Item, haystack: &Haystack) -> Option<Verdict> {
         let newsletter = self.newsletter;
-        let id = newsletter.id.get_ref();
+        let id = newsletter.id.as_str();
         let threshold = self.threshold;
         let mut score = 0.0;
         let mut reasons = Vec::new();
@@ -193,7 +193,7 @@ impl<'a> Rules<'a> {
             score += points;
             reasons.push(format!("{reason} (+{points})"));
         };
-        if let Some(source) = source.filter(|s| s.newsletters.iter().any(|n| n.get_ref() == id)) {
+        if let Some(source) = source.filter(|s| s.newsletters.iter().any(|n| n == id)) {
             add(
                 source.weight.unwrap_or(threshold),
                 format!("source {:?} feeds {id}", source.name()),
@@ -237,7 +237,7 @@ impl<'a> Rules<'a> {
             },
         };
         Some(Verdict {
-            newsletter: id.clone(),
+            newsletter: id.to_string(),
             section,
             score,
             reasons,

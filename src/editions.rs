@@ -94,7 +94,6 @@ pub fn restore<'a>(
 ) -> Edition<'a> {
     let sections = newsletter
         .sections
-        .get_ref()
         .iter()
         .map(|section| {
             let here = |featured: bool| {
@@ -129,10 +128,9 @@ pub fn assemble<'a>(
     number: u32,
     published: &HashSet<String>,
 ) -> Edition<'a> {
-    let id = newsletter.id.get_ref();
+    let id = newsletter.id.as_str();
     let sections = newsletter
         .sections
-        .get_ref()
         .iter()
         .map(|section| {
             let mut due: Vec<&Item> = items

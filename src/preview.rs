@@ -206,20 +206,15 @@ fn collect(folder: &Path, files: &mut Vec<PathBuf>, visited: &mut HashSet<PathBu
 /// file sources as they are now.
 fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Built, String> {
     let config = Config::from_file(config_path).map_err(|e| e.to_string())?;
-    let store = if config.store_path().exists() {
-        Some(Store::open(&config.store_path()).map_err(|e| e.to_string())?)
-    } else {
-        None
-    };
-    let mut items: HashMap<String, Item> = match &store {
-        Some(store) => store
-            .items()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|i| (i.id.clone(), i))
-            .collect(),
-        None => HashMap::new(),
-    };
+    // Only read: the preview works on a store its user may not write, and a
+    // missing store reads as an empty one.
+    let store = Store::open_read_only(&config.store_path()).map_err(|e| e.to_string())?;
+    let mut items: HashMap<String, Item> = store
+        .items()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|i| (i.id.clone(), i))
+        .collect();
     let fresh = ingest(&config, Network::FilesOnly, &HashMap::new());
     items.extend(fresh.items.into_iter().map(|i| (i.id.clone(), i)));
     let mut items: Vec<Item> = items.into_values().collect();
@@ -235,18 +230,14 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
     };
     let mut pages = Vec::new();
     for newsletter in &config.newsletters {
-        let id = newsletter.id.get_ref();
-        let (number, published) = match &store {
-            Some(store) => {
-                let last = store
-                    .editions(Some(id))
-                    .map_err(|e| e.to_string())?
-                    .first()
-                    .map_or(0, |e| e.number);
-                (last + 1, store.published_items(id).map_err(|e| e.to_string())?)
-            }
-            None => (1, Default::default()),
-        };
+        let id = newsletter.id.as_str();
+        let last = store
+            .editions(Some(id))
+            .map_err(|e| e.to_string())?
+            .first()
+            .map_or(0, |e| e.number);
+        let number = last + 1;
+        let published = store.published_items(id).map_err(|e| e.to_string())?;
         let edition = assemble(newsletter, &classified, date, number, &published);
         let web = render_edition(&edition, &config.site, Reader::Web).map_err(|e| e.to_string())?;
         let mail = match &config.mail {
@@ -260,7 +251,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
             None => None,
         };
         pages.push(Page {
-            id: id.clone(),
+            id: id.to_string(),
             title: newsletter.title.clone(),
             number,
             items: edition.item_count(),
@@ -269,10 +260,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
             mail,
         });
     }
-    let subscribers = match &store {
-        Some(store) => store.subscribers().map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
+    let subscribers = store.subscribers().map_err(|e| e.to_string())?;
     Ok(Built {
         pages,
         subscribers,

@@ -1102,3 +1102,73 @@ fn eml_files_never_collide() {
         tests.display()
     );
 }
+
+/// `unsubscribe_mailto` is read as a mailbox, so a display name is allowed
+/// (`Unsubscribe <unsubscribe@…>`); the `mailto:` link must carry only the
+/// address, or mail clients get `mailto:Unsubscribe <…>`, which no client opens.
+#[test]
+fn a_display_name_in_unsubscribe_mailto_leaves_a_bare_address_in_the_mailto_link() {
+    let project = Project::bundled();
+    let config = project
+        .read("config.toml")
+        .replace("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV)
+        .replace(
+            "unsubscribe_mailto = \"unsubscribe@eu-japan.eu\"",
+            "unsubscribe_mailto = \"Unsubscribe Desk <unsubscribe@eu-japan.eu>\"",
+        );
+    project.write("config.toml", &config);
+    project.write("subscribers.csv", SUBSCRIBERS);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let eml = project.read("out/mail/about-japan/1/jane@example.de.eml");
+    let unsubscribe = header(&eml, "List-Unsubscribe").unwrap();
+    assert!(
+        unsubscribe.contains("<mailto:unsubscribe@eu-japan.eu?subject=unsubscribe%20"),
+        "{unsubscribe}"
+    );
+    assert!(!unsubscribe.contains("Desk"), "{unsubscribe}");
+}
+
+/// Every command that names a newsletter refuses an unknown one with the
+/// same message. `subscribers list --newsletter` with a typo listed nobody
+/// and exited 0, as if the newsletter had no subscribers.
+#[test]
+fn every_command_refuses_an_unknown_newsletter_alike() {
+    let project = Project::bundled();
+    project.write("subscribers.csv", SUBSCRIBERS);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    let commands: [&[&str]; 6] = [
+        &["subscribers", "list", "--newsletter", "about-japon"],
+        &[
+            "subscribers",
+            "unsubscribe",
+            "jane@example.de",
+            "--newsletter",
+            "about-japon",
+        ],
+        &["build", "--newsletter", "about-japon", "--date", "2026-11-23"],
+        &["items", "--newsletter", "about-japon"],
+        &["editions", "--newsletter", "about-japon"],
+        &["send", "--newsletter", "about-japon", "--dry-run"],
+    ];
+    for args in commands {
+        let run = project.run(args);
+        run.assert_code(1);
+        assert!(
+            run.stderr.contains(
+                "unknown newsletter \"about-japon\"; expected one of: eu-japan-news, industry-policy, about-japan, tax-procurement, tech-transfer"
+            ),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stdout.contains("jane@example.de"),
+            "{args:?}: {}",
+            run.stdout
+        );
+    }
+}

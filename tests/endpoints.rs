@@ -743,3 +743,33 @@ fn a_guessable_signing_key_is_refused() {
         );
     }
 }
+
+#[test]
+fn preview_reads_a_store_its_user_may_not_write() {
+    let project = Project::bundled();
+    let config = project
+        .read("config.toml")
+        .replace("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
+    project.write("config.toml", &config);
+    project.write("subscribers.csv", SUBSCRIBERS);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let store = project.path("bulletin.sqlite");
+    crate::store::chmod(&store, 0o444);
+    crate::store::chmod(project.dir.path(), 0o555);
+    let args = ["preview", "--listen", "127.0.0.1:0", "--date", "2026-11-30"];
+    let server = Server::start(project.reader_command(&args), "preview on ");
+    let index = server.get("/");
+    drop(server);
+    crate::store::chmod(project.dir.path(), 0o755);
+    crate::store::chmod(&store, 0o644);
+    assert_eq!(status(&index), 200, "{index}");
+    // No. 1 of every newsletter is in the store: the preview shows the next.
+    assert!(index.contains("No. 2"), "{index}");
+    assert!(
+        index.contains("jane@example.de"),
+        "the stored subscribers are offered: {index}"
+    );
+}

@@ -405,26 +405,13 @@ fn build_before_any_fetch_says_what_to_do() {
     );
 }
 
-/// `bulletin ARGS` as a user who may read the project but not write it:
-/// as root (which ignores file modes) the user `nobody`, else this user.
+/// `bulletin ARGS` run to the end as a user who may not write the project.
 fn as_reader(project: &Project, args: &[&str]) -> crate::common::Run {
-    let mut command = project.command(args);
-    if crate::common::is_root() {
-        let program = command.get_program().to_owned();
-        let mut dropped = std::process::Command::new("setpriv");
-        dropped
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(program)
-            .args(command.get_args())
-            .current_dir(project.dir.path())
-            .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))));
-        command = dropped;
-    }
-    crate::common::Run::from(command.output().expect("bulletin runs"))
+    crate::common::Run::from(project.reader_command(args).output().expect("bulletin runs"))
 }
 
 /// Sets the mode of `path`.
-fn chmod(path: &std::path::Path, mode: u32) {
+pub(crate) fn chmod(path: &std::path::Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }

@@ -19,9 +19,9 @@ fuzz_target!(|bytes: &[u8]| {
             let date = NaiveDate::from_ymd_opt(2026, 11, 23).expect("a date");
             let mut shown = String::new();
             assert!(
-                write!(shown, "{}", date.format(config.site.date_format.get_ref())).is_ok(),
+                write!(shown, "{}", date.format(&config.site.date_format)).is_ok(),
                 "date_format {:?} cannot show a date",
-                config.site.date_format.get_ref()
+                config.site.date_format
             );
         }
         Err(error) => check_error(&error, &text),

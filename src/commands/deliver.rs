@@ -43,6 +43,9 @@ pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<ExitCode> {
 
 /// `bulletin subscribers list`: everyone, optionally of one newsletter.
 pub fn list(config: &Config, newsletter: Option<&str>, format: ListFormat) -> Result<ExitCode> {
+    if let Some(id) = newsletter {
+        config.newsletter(id)?;
+    }
     let store = Store::open_read_only(&config.store_path())?;
     let subscribers: Vec<_> = store
         .subscribers()?
@@ -105,13 +108,8 @@ pub enum ListFormat {
 /// `bulletin subscribers unsubscribe EMAIL [--newsletter ID]`.
 pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock: Clock) -> Result<ExitCode> {
     let email = normalise_email(email).map_err(|e| anyhow!(e))?;
-    if let Some(id) = newsletter
-        && config.newsletter(id).is_none()
-    {
-        bail!(
-            "unknown newsletter {id:?}; expected one of: {}",
-            config.newsletter_ids()
-        );
+    if let Some(id) = newsletter {
+        config.newsletter(id)?;
     }
     let (_lock, mut store) = open_for_writing(config)?;
     if !store.unsubscribe(&email, newsletter, clock.now)? {
@@ -173,12 +171,7 @@ pub fn send(
     options: SendOptions,
     clock: Clock,
 ) -> Result<ExitCode> {
-    let Some(settings) = config.newsletter(newsletter) else {
-        bail!(
-            "unknown newsletter {newsletter:?}; expected one of: {}",
-            config.newsletter_ids()
-        );
-    };
+    let settings = config.newsletter(newsletter)?;
     let (_lock, mut store) = open_for_writing(config)?;
     let editions = store.editions(Some(newsletter))?;
     let record = match number {

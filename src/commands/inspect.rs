@@ -49,12 +49,7 @@ pub struct ItemsQuery<'a> {
 }
 
 fn ensure_newsletter(config: &Config, id: &str) -> Result<()> {
-    if config.newsletter(id).is_none() {
-        bail!(
-            "unknown newsletter {id:?}; expected one of: {}",
-            config.newsletter_ids()
-        );
-    }
+    config.newsletter(id)?;
     Ok(())
 }
 

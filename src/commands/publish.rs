@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono::NaiveDate;
 
 use super::deliver::{EXIT_UNDELIVERED, progress, send_one};
@@ -26,20 +26,15 @@ use crate::store::{EditionPaths, EditionRecord, Store};
 /// its schedule. An edition already recorded for that date is rendered again
 /// from the record: same number, same items, same bytes.
 pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock) -> Result<ExitCode> {
-    if let Some(id) = only
-        && config.newsletter(id).is_none()
-    {
-        bail!(
-            "unknown newsletter {id:?}; expected one of: {}",
-            config.newsletter_ids()
-        );
+    if let Some(id) = only {
+        config.newsletter(id)?;
     }
     let (_lock, mut store) = open_for_writing(config)?;
     let items = classified(config, &store)?;
     for newsletter in config
         .newsletters
         .iter()
-        .filter(|n| only.is_none_or(|id| n.id.get_ref() == id))
+        .filter(|n| only.is_none_or(|id| n.id == id))
     {
         publish(config, &mut store, newsletter, &items, date, clock)?;
     }
@@ -58,8 +53,8 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     // No items at all is no error here: every edition is then empty.
     let items = candidates(config, &store, &due, date)?;
     for newsletter in &config.newsletters {
-        let id = newsletter.id.get_ref();
-        if due.iter().any(|n| n.id.get_ref() == id) {
+        let id = newsletter.id.as_str();
+        if due.iter().any(|n| n.id == id) {
             publish(config, &mut store, newsletter, &items, date, clock)?;
         } else {
             println!("{id:<16} not due on {date}");
@@ -82,7 +77,7 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
 fn due_on<'a>(config: &'a Config, store: &Store, date: NaiveDate) -> Result<Vec<&'a Newsletter>> {
     let mut due = Vec::new();
     for newsletter in &config.newsletters {
-        let editions = store.editions(Some(newsletter.id.get_ref()))?;
+        let editions = store.editions(Some(newsletter.id.as_str()))?;
         let published_today = editions.iter().any(|e| e.date == date);
         let last = editions.iter().map(|e| e.date).filter(|d| *d < date).max();
         if published_today || is_scheduled(newsletter.schedule, date, last) {
@@ -108,9 +103,9 @@ fn candidates(
     let classifier = Classifier::new(config);
     let wanted = |classified: &Classified| {
         classified.placements().any(|verdict| {
-            newsletters.iter().any(|n| {
-                *n.id.get_ref() == verdict.newsletter && is_due(&classified.item, n.window_days, date)
-            })
+            newsletters
+                .iter()
+                .any(|n| n.id == verdict.newsletter && is_due(&classified.item, n.window_days, date))
         })
     };
     Ok(store.items_with(|item| {
@@ -132,7 +127,7 @@ fn send_todays_editions(config: &Config, store: &mut Store, date: NaiveDate, clo
     };
     let mut delivered = true;
     for newsletter in &config.newsletters {
-        let editions = store.editions(Some(newsletter.id.get_ref()))?;
+        let editions = store.editions(Some(newsletter.id.as_str()))?;
         if let Some(record) = editions.iter().find(|e| e.date == date) {
             delivered &= send_one(config, store, newsletter, record, &options, clock)?.ok();
         }
@@ -149,7 +144,7 @@ fn publish(
     date: NaiveDate,
     clock: Clock,
 ) -> Result<()> {
-    let id = newsletter.id.get_ref();
+    let id = newsletter.id.as_str();
     if let Some((record, placed)) = store.edition_on(id, date)? {
         write_edition(config, &restore(newsletter, record.number, date, &placed))?;
         println!(
@@ -207,12 +202,12 @@ fn write_edition(config: &Config, edition: &Edition) -> Result<()> {
     if rendered.html.len() > GMAIL_CLIPS_AT {
         eprintln!(
             "warning: {} No. {} is {} KB of HTML; Gmail clips messages past about 100 KB (lower the section limits)",
-            edition.newsletter.id.get_ref(),
+            edition.newsletter.id.as_str(),
             edition.number,
             rendered.html.len() / 1024
         );
     }
-    let (html, text) = paths(edition.newsletter.id.get_ref(), edition.date);
+    let (html, text) = paths(edition.newsletter.id.as_str(), edition.date);
     let out = config.out_dir();
     write_atomically(&out.join(html), &rendered.html)?;
     write_atomically(&out.join(text), &rendered.text)
@@ -225,7 +220,7 @@ fn complete_missing_files(config: &Config, store: &Store) -> Result<()> {
         if out.join(&record.html_path).exists() && out.join(&record.text_path).exists() {
             continue;
         }
-        let Some(newsletter) = config.newsletter(&record.newsletter) else {
+        let Ok(newsletter) = config.newsletter(&record.newsletter) else {
             continue;
         };
         if let Some((record, placed)) = store.edition_on(&record.newsletter, record.date)? {
@@ -254,12 +249,12 @@ fn write_atomically(path: &Path, contents: &str) -> Result<()> {
 /// a look on disk), from every recorded edition.
 fn write_archive(config: &Config, store: &Store) -> Result<()> {
     let out = config.out_dir();
-    let base = format!("{}/", config.site.base_url.get_ref().trim_end_matches('/'));
+    let base = format!("{}/", config.site.base());
     let editions = store.editions(None)?;
     let mut absolute = Vec::new();
     let mut relative = Vec::new();
     for newsletter in &config.newsletters {
-        let id = newsletter.id.get_ref();
+        let id = newsletter.id.as_str();
         let records: Vec<&EditionRecord> = editions.iter().filter(|e| e.newsletter == *id).collect();
         let group = |prefix: &str, link: Option<String>, feed: Option<String>| ArchiveGroup {
             title: newsletter.title.clone(),
@@ -270,7 +265,7 @@ fn write_archive(config: &Config, store: &Store) -> Result<()> {
                 .iter()
                 .map(|e| ArchiveEntry {
                     number: e.number,
-                    date: e.date.format(config.site.date_format.get_ref()).to_string(),
+                    date: e.date.format(&config.site.date_format).to_string(),
                     items: e.items,
                     html: format!("{prefix}{}", e.html_path),
                     text: format!("{prefix}{}", e.text_path),
@@ -342,7 +337,7 @@ fn feed_entries(
                 title: format!(
                     "{newsletter} No. {} — {}",
                     record.number,
-                    record.date.format(config.site.date_format.get_ref())
+                    record.date.format(&config.site.date_format)
                 ),
                 url: format!("{base}{}", record.html_path),
                 updated: record.built_at.to_rfc3339(),

@@ -34,7 +34,8 @@ pub struct MailTemplate {
     reply_to: Option<Mailbox>,
     list_id: String,
     unsubscribe_url: url::Url,
-    unsubscribe_mailto: String,
+    /// The bare address of the `mailto:` link (a display name has no place in a URL).
+    unsubscribe_mailto: lettre::Address,
     /// Right-hand side of every Message-ID: the From address's domain.
     domain: String,
     date: SystemTime,
@@ -63,38 +64,23 @@ impl MailTemplate {
         now: DateTime<Utc>,
     ) -> Result<MailTemplate, String> {
         let rendered = render_edition(edition, site, Reader::Mail).map_err(|e| format!("rendering: {e}"))?;
-        let from: Mailbox = mail
-            .from
-            .get_ref()
-            .parse()
-            .map_err(|e| format!("mail.from: {e}"))?;
-        let reply_to = match &mail.reply_to {
-            Some(reply_to) => Some(
-                reply_to
-                    .get_ref()
-                    .parse()
-                    .map_err(|e| format!("mail.reply_to: {e}"))?,
-            ),
-            None => None,
-        };
-        let domain = from.email.domain().to_ascii_lowercase();
-        let id = edition.newsletter.id.get_ref();
+        let domain = mail.from.email.domain().to_ascii_lowercase();
+        let id = edition.newsletter.id.as_str();
         let list_domain = mail.list_id_domain.clone().unwrap_or_else(|| domain.clone());
         Ok(MailTemplate {
-            newsletter: id.clone(),
+            newsletter: id.to_string(),
             number: edition.number,
             subject: subject(edition, site),
             html: Part::new(&rendered.html),
             text: Part::new(&rendered.text),
-            from,
-            reply_to,
+            from: mail.from.clone(),
+            reply_to: mail.reply_to.clone(),
             list_id: format!(
                 "\"{}\" <{id}.{list_domain}>",
                 edition.newsletter.title.replace('"', "'")
             ),
-            unsubscribe_url: url::Url::parse(mail.unsubscribe_url.get_ref())
-                .map_err(|e| format!("mail.unsubscribe_url: {e}"))?,
-            unsubscribe_mailto: mail.unsubscribe_mailto.get_ref().clone(),
+            unsubscribe_url: mail.unsubscribe_url.clone(),
+            unsubscribe_mailto: mail.unsubscribe_mailto.email.clone(),
             dkim: mail
                 .dkim
                 .as_ref()

@@ -263,7 +263,7 @@ pub fn send_edition(
         .as_ref()
         .ok_or("no [mail] section in the config: nothing can be sent")?;
     let newsletter = edition.newsletter;
-    let id = newsletter.id.get_ref().as_str();
+    let id = newsletter.id.as_str();
     let test_to = match &options.mode {
         SendMode::TestTo(to) => Some(to),
         SendMode::Real | SendMode::DryRun => None,

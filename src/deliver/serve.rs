@@ -50,10 +50,7 @@ pub fn serve(
         .mail
         .as_ref()
         .ok_or("no [mail] section in the config: there is nothing to unsubscribe from")?;
-    let path = url::Url::parse(mail.unsubscribe_url.get_ref())
-        .map_err(|e| format!("mail.unsubscribe_url: {e}"))?
-        .path()
-        .to_string();
+    let path = mail.unsubscribe_url.path().to_string();
     let store = Store::open(&config.store_path()).map_err(|e| e.to_string())?;
     store.set_busy_timeout(BUSY_WAIT).map_err(|e| e.to_string())?;
     let spool = Spool::beside(&config.store_path());
@@ -66,7 +63,7 @@ pub fn serve(
         titles: config
             .newsletters
             .iter()
-            .map(|n| (n.id.get_ref().clone(), n.title.clone()))
+            .map(|n| (n.id.to_string(), n.title.clone()))
             .collect(),
         key: key.clone(),
         jobs,

@@ -193,11 +193,8 @@ fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
     if newsletters.is_empty() {
         return Err("newsletters: none given".into());
     }
-    if let Some(unknown) = newsletters.iter().find(|id| config.newsletter(id).is_none()) {
-        return Err(format!(
-            "unknown newsletter {unknown:?}; expected one of: {}",
-            config.newsletter_ids()
-        ));
+    for id in &newsletters {
+        config.newsletter(id).map_err(|e| e.to_string())?;
     }
     let consent = NaiveDate::parse_from_str(row.consent_date.trim(), "%Y-%m-%d")
         .map_err(|_| format!("consent_date {:?}: expected YYYY-MM-DD", row.consent_date))?;

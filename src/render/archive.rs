@@ -43,7 +43,7 @@ pub fn render_archive_page(
     ArchivePage {
         site_name: &site.name,
         heading,
-        home: site.base_url.get_ref(),
+        home: site.base_url.as_str(),
         groups,
     }
     .render()

@@ -29,7 +29,7 @@ pub struct Rendered {
 
 /// Where an edition lives on the web: the "view in browser" target.
 pub fn web_link(site: &Site, newsletter: &str, date: NaiveDate) -> String {
-    let base = site.base_url.get_ref().trim_end_matches('/');
+    let base = site.base();
     format!("{base}/archive/{newsletter}/{date}.html")
 }
 
@@ -39,7 +39,7 @@ pub fn subject(edition: &Edition, site: &Site) -> String {
         "{} No. {} — {}",
         edition.newsletter.title,
         edition.number,
-        edition.date.format(site.date_format.get_ref())
+        edition.date.format(&site.date_format)
     )
 }
 
@@ -60,7 +60,7 @@ pub const UNSUBSCRIBE_URL: &str = "\u{E000}unsubscribe\u{E000}";
 
 pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<Rendered, askama::Error> {
     let newsletter = edition.newsletter;
-    let date = edition.date.format(site.date_format.get_ref()).to_string();
+    let date = edition.date.format(&site.date_format).to_string();
     let subject = subject(edition, site);
     let number = format!("No. {}", edition.number);
     let audience_note = match newsletter.audience {
@@ -69,7 +69,7 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
             Some("This newsletter is only available for EU companies / EU organisations.")
         }
     };
-    let web_link = web_link(site, newsletter.id.get_ref(), edition.date);
+    let web_link = web_link(site, newsletter.id.as_str(), edition.date);
     let sections: Vec<SectionView> = edition
         .sections
         .iter()
@@ -99,7 +99,7 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
         date: &date,
         preheader: &preheader,
         web_link: &web_link,
-        home: site.base_url.get_ref(),
+        home: site.base_url.as_str(),
         sections: &sections,
         audience_note,
         greeting,
@@ -157,7 +157,7 @@ struct ItemView<'a> {
 
 impl<'a> ItemView<'a> {
     fn new(item: &'a Item, site: &Site) -> ItemView<'a> {
-        let day = |date: NaiveDate| date.format(site.date_format.get_ref()).to_string();
+        let day = |date: NaiveDate| date.format(&site.date_format).to_string();
         let meta = match &item.details {
             Details::Event { start, end, place } if start == end => vec![place.clone(), day(*start)],
             Details::Event { start, end, place } => {
@@ -283,7 +283,7 @@ impl<'a> EditionText<'a> {
             date: header.date,
             description: wrap(&edition.newsletter.description),
             web_link: header.web_link,
-            home: site.base_url.get_ref(),
+            home: site.base_url.as_str(),
             rule: "=".repeat(TEXT_WIDTH),
             thin_rule: "-".repeat(TEXT_WIDTH),
             sections,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, Location, Source};
+use crate::config::{Config, FeedKind, Location, Source};
 use crate::hex::hex;
 use crate::items::{Dedup, Details, Draft, Item};
 
@@ -133,13 +133,11 @@ fn jobs<'a>(
     network: Network,
     known: &HashMap<String, Validators>,
 ) -> Vec<(&'a Source, Job)> {
-    let locations: Vec<Location> = config.sources.iter().map(|s| s.location(&config.root)).collect();
     let requests: Vec<(url::Url, Validators)> = config
         .sources
         .iter()
-        .zip(&locations)
-        .filter_map(|(source, location)| match location {
-            Location::Url(url) if network == Network::Fetch => {
+        .filter_map(|source| match &source.location {
+            Location::Url(url, _) if network == Network::Fetch => {
                 Some((url.clone(), known.get(source.name()).cloned().unwrap_or_default()))
             }
             _ => None,
@@ -149,13 +147,14 @@ fn jobs<'a>(
     config
         .sources
         .iter()
-        .zip(locations)
-        .filter_map(|(source, location)| {
-            let job = match location {
-                Location::Url(_) if network == Network::FilesOnly => return None,
-                Location::Url(_) => Job::Fetched(fetched.next().expect("one fetch per URL source")),
-                Location::Feed(path) => Job::Feed(path),
-                Location::Local(pattern) => Job::Local(pattern),
+        .filter_map(|source| {
+            let job = match &source.location {
+                Location::Url(..) if network == Network::FilesOnly => return None,
+                Location::Url(_, kind) => {
+                    Job::Fetched(fetched.next().expect("one fetch per URL source"), *kind)
+                }
+                Location::Feed(path, kind) => Job::Feed(path.clone(), *kind),
+                Location::Local(pattern, _) => Job::Local(pattern.clone()),
             };
             Some((source, job))
         })
@@ -165,8 +164,8 @@ fn jobs<'a>(
 /// What there is to read of one source.
 enum Job {
     /// An HTTP feed, fetched already.
-    Fetched(Fetched),
-    Feed(PathBuf),
+    Fetched(Fetched, FeedKind),
+    Feed(PathBuf, FeedKind),
     Local(String),
 }
 
@@ -178,21 +177,21 @@ fn read_source(
     last: Option<&Validators>,
 ) -> Result<Read, String> {
     match job {
-        Job::Fetched(fetched) => match fetched? {
+        Job::Fetched(fetched, kind) => match fetched? {
             Response::Body {
                 bytes,
                 content_type,
                 validators,
                 url,
-            } => feed_items(source, &bytes, Some(&url), content_type.as_deref(), config)
+            } => feed_items(source, kind, &bytes, Some(&url), content_type.as_deref(), config)
                 .map(|items| Read::Items(items, Vec::new(), validators)),
             Response::NotModified => Ok(Read::NotModified),
         },
-        Job::Feed(path) => {
+        Job::Feed(path, kind) => {
             let bytes = read_capped(&path, config.fetch.max_bytes, "a feed file", "fetch.max_bytes")?;
             match file_validators(source, config, [(path.as_path(), &bytes[..])]) {
                 same if Some(&same) == last => Ok(Read::NotModified),
-                validators => feed_items(source, &bytes, None, None, config)
+                validators => feed_items(source, kind, &bytes, None, None, config)
                     .map(|items| Read::Items(items, Vec::new(), validators)),
             }
         }
@@ -273,15 +272,17 @@ fn file_validators<'a>(
     }
 }
 
-/// `content_type` is the HTTP header, whose charset says how to decode.
+/// `base` is the URL the feed came from; `content_type` is the HTTP
+/// header, whose charset says how to decode.
 fn feed_items(
     source: &Source,
+    kind: FeedKind,
     bytes: &[u8],
     base: Option<&url::Url>,
     content_type: Option<&str>,
     config: &Config,
 ) -> Result<Vec<Item>, String> {
-    let details = Details::plain(source.kind()).expect("config validation keeps feeds to plain kinds");
+    let details = kind.details();
     let drafts = parse_feed(bytes, base, content_type)?;
     Ok(drafts
         .into_iter()

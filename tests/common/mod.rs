@@ -109,6 +109,23 @@ impl Project {
         command
     }
 
+    /// `bulletin ARGS` as a user who may read the project but not write it:
+    /// as root (which ignores file modes) the user `nobody`, else this user.
+    pub fn reader_command(&self, args: &[&str]) -> Command {
+        let command = self.command(args);
+        if !is_root() {
+            return command;
+        }
+        let mut dropped = Command::new("setpriv");
+        dropped
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(command.get_program())
+            .args(command.get_args())
+            .current_dir(self.dir.path())
+            .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))));
+        dropped
+    }
+
     /// Runs `bulletin ARGS` to the end.
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().expect("bulletin runs"))

@@ -1,0 +1,302 @@
+//! `config.toml`: the newsletters, their classification rules and the sources.
+//!
+//! Read in two steps, as ripgrep and zola do: serde reads the file into
+//! private `Raw*` structs that keep each value's span, then one validation
+//! builds the [`Config`] the rest of bulletin uses, holding parsed values
+//! (`Url`, `Mailbox`, [`NewsletterId`], a [`Source`]'s [`Location`]) so no
+//! caller parses again. Every error the user sees names `file:line:column`,
+//! the field (`source[2].newsletters`) and what would be valid, so a typo is
+//! fixed without reading the code.
+
+mod fetch;
+mod located;
+mod mail;
+mod newsletter;
+mod site;
+mod source;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use fetch::Fetch;
+pub use located::{TomlError, from_toml, line_column};
+pub use mail::{Dkim, DkimAlgorithm, Mail, Security, Smtp, Transport};
+pub use newsletter::{
+    Audience, Empty, Keywords, Newsletter, NewsletterId, Order, Schedule, Section, UnknownNewsletter,
+};
+pub use site::Site;
+pub use source::{FeedKind, Location, Source};
+
+use located::Invalid;
+use mail::RawMail;
+use newsletter::RawNewsletter;
+use site::RawSite;
+use source::RawSource;
+
+/// `config.toml` as written: what serde reads, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    site: RawSite,
+    #[serde(default)]
+    fetch: Fetch,
+    #[serde(default)]
+    classify: Classify,
+    #[serde(default)]
+    store: Store,
+    mail: Option<RawMail>,
+    #[serde(rename = "newsletter")]
+    newsletters: Vec<RawNewsletter>,
+    #[serde(rename = "source")]
+    sources: Vec<RawSource>,
+}
+
+/// The whole configuration, validated.
+#[derive(Debug)]
+pub struct Config {
+    /// Site-wide settings: name, base URL, date format, output folder.
+    pub site: Site,
+    /// HTTP fetching limits.
+    pub fetch: Fetch,
+    /// Classification defaults.
+    pub classify: Classify,
+    /// Where bulletin keeps its memory.
+    pub store: Store,
+    /// How editions are mailed; without it, nothing is sent.
+    pub mail: Option<Mail>,
+    /// The newsletters, in the order they are listed everywhere; ids unique.
+    pub newsletters: Vec<Newsletter>,
+    /// Where items come from.
+    pub sources: Vec<Source>,
+    /// Folder relative paths are resolved against: the config file's folder.
+    pub root: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Classify {
+    /// Score an item needs to join a newsletter; default 3.
+    pub threshold: f32,
+    /// Multiplier for a term found in the title rather than the body; default 2.
+    pub title_weight: f32,
+}
+
+impl Default for Classify {
+    fn default() -> Self {
+        Classify {
+            threshold: 3.0,
+            title_weight: 2.0,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Store {
+    /// The SQLite file: items seen, feed cache headers, editions; default `bulletin.sqlite`.
+    pub path: PathBuf,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            path: "bulletin.sqlite".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates the config file.
+    pub fn from_file(path: &Path) -> Result<Config, TomlError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TomlError {
+            path: path.to_owned(),
+            line: 1,
+            column: 1,
+            field: String::new(),
+            message: format!("cannot read the config: {e}"),
+        })?;
+        let root = path.parent().unwrap_or(Path::new("")).to_owned();
+        Config::parse(path, &text, root)
+    }
+
+    /// Parses and validates config text; `path` only labels errors, `root`
+    /// is the folder relative paths are resolved against.
+    pub fn parse(path: &Path, text: &str, root: PathBuf) -> Result<Config, TomlError> {
+        let raw: RawConfig = from_toml(path, text, 1)?;
+        Config::validate(raw, root).map_err(|invalid| invalid.located(path, text))
+    }
+
+    /// Checks what serde cannot (values, and references between sections)
+    /// in the order the file is read, turning each value into its type.
+    fn validate(raw: RawConfig, root: PathBuf) -> Result<Config, Invalid> {
+        let site = Site::try_from(raw.site)?;
+        let mut newsletters: Vec<Newsletter> = Vec::with_capacity(raw.newsletters.len());
+        for (i, newsletter) in raw.newsletters.into_iter().enumerate() {
+            let newsletter = newsletter.validate(i, &newsletters)?;
+            newsletters.push(newsletter);
+        }
+        let sources = raw
+            .sources
+            .into_iter()
+            .enumerate()
+            .map(|(i, source)| source.validate(i, &newsletters, &root))
+            .collect::<Result<_, _>>()?;
+        let mail = raw.mail.map(Mail::try_from).transpose()?;
+        Ok(Config {
+            site,
+            fetch: raw.fetch,
+            classify: raw.classify,
+            store: raw.store,
+            mail,
+            newsletters,
+            sources,
+            root,
+        })
+    }
+
+    /// The newsletter `id` names, or the error every command shows.
+    pub fn newsletter(&self, id: &str) -> Result<&Newsletter, UnknownNewsletter> {
+        newsletter::find(&self.newsletters, id)
+    }
+
+    pub fn out_dir(&self) -> PathBuf {
+        self.root.join(&self.site.out_dir)
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.root.join(&self.store.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Weekday;
+
+    const MINIMAL: &str = r#"
+[site]
+name = "Centre"
+base_url = "https://example.eu/"
+
+[[newsletter]]
+id = "news"
+title = "News"
+description = "d"
+audience = "everyone"
+
+[[newsletter.section]]
+id = "news"
+title = "News"
+kinds = ["news"]
+limit = 3
+
+[[source]]
+name = "A feed"
+feed = "feeds/a.xml"
+newsletters = ["news"]
+"#;
+
+    fn parse(text: &str) -> Result<Config, TomlError> {
+        Config::parse(Path::new("config.toml"), text, PathBuf::new())
+    }
+
+    #[test]
+    fn parses_minimal_config_with_defaults() {
+        let config = parse(MINIMAL).unwrap();
+        assert_eq!(config.site.date_format, "%d/%m/%Y");
+        assert_eq!(config.fetch.concurrency, 4);
+        assert_eq!(config.newsletters[0].window_days, 7);
+        assert_eq!(
+            config.sources[0].location,
+            Location::Feed("feeds/a.xml".into(), FeedKind::News)
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_newsletter_with_line_and_field() {
+        let text = MINIMAL.replace(r#"newsletters = ["news"]"#, r#"newsletters = ["nesw"]"#);
+        let err = parse(&text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "config.toml:21:16: source[0].newsletters[0]: unknown newsletter \"nesw\"; expected one of: news"
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_key_with_line_and_field() {
+        let text = MINIMAL.replace("limit = 3", "limit = 3\nlimt = 4");
+        let err = parse(&text).unwrap_err();
+        assert_eq!((err.line, err.column), (17, 1));
+        assert_eq!(err.field, "newsletter[0].section[0].limt");
+        assert!(err.message.contains("unknown field `limt`"), "{err}");
+    }
+
+    #[test]
+    fn rejects_wrong_type_naming_the_field() {
+        let text = MINIMAL.replace("limit = 3", "limit = \"three\"");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.field, "newsletter[0].section[0].limit");
+        assert_eq!((err.line, err.column), (16, 9));
+    }
+
+    #[test]
+    fn rejects_event_kind_for_a_feed() {
+        let text = MINIMAL.replace(
+            "feed = \"feeds/a.xml\"",
+            "feed = \"feeds/a.xml\"\nkind = \"event\"",
+        );
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.field, "source[0].kind");
+    }
+
+    #[test]
+    fn reads_schedules() {
+        let with = |schedule: &str| {
+            parse(&MINIMAL.replace(
+                "audience = \"everyone\"",
+                &format!("audience = \"everyone\"\nschedule = {schedule}"),
+            ))
+        };
+        let schedule = |s: &str| with(s).unwrap().newsletters[0].schedule;
+        assert_eq!(
+            schedule("{ weekday = \"Friday\" }"),
+            Schedule::Weekly {
+                weekday: Weekday::Fri,
+                every: 1
+            }
+        );
+        assert_eq!(
+            schedule("{ weekday = \"mon\", every_weeks = 2 }"),
+            Schedule::Weekly {
+                weekday: Weekday::Mon,
+                every: 2
+            }
+        );
+        assert_eq!(
+            schedule("{ weekday = \"monday\", week_of_month = 4 }"),
+            Schedule::MonthlyWeekday {
+                weekday: Weekday::Mon,
+                week: 4
+            }
+        );
+        assert_eq!(schedule("{ day_of_month = 1 }"), Schedule::MonthlyDay { day: 1 });
+        let err = with("{ day_of_month = 1, weekday = \"monday\" }").unwrap_err();
+        assert_eq!(
+            (err.line, err.field.as_str()),
+            (11, "newsletter[0].schedule"),
+            "{err}"
+        );
+        assert!(err.message.starts_with("expected { weekday"), "{err}");
+    }
+
+    #[test]
+    fn http_feed_is_a_url_location() {
+        let text = MINIMAL.replace("feeds/a.xml", "https://example.org/feed.xml");
+        let config = parse(&text).unwrap();
+        assert!(matches!(
+            config.sources[0].location,
+            Location::Url(_, FeedKind::News)
+        ));
+    }
+}
