@@ -18,12 +18,6 @@ pub struct EditionRef {
     pub number: u32,
 }
 
-impl std::fmt::Display for EditionRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} No. {}", self.newsletter, self.number)
-    }
-}
-
 /// One edition of one newsletter, ready to render.
 #[derive(Debug)]
 pub struct Edition<'a> {
