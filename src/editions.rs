@@ -9,6 +9,15 @@ use crate::classify::Classified;
 use crate::config::{Newsletter, Order, Schedule, Section};
 use crate::items::{Details, Item};
 
+/// Which edition: a newsletter's id and the edition's number, named so
+/// that the delivery log and the store cannot swap or mistake them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EditionRef {
+    pub newsletter: String,
+    /// No. 1, 2, … within the newsletter.
+    pub number: u32,
+}
+
 /// One edition of one newsletter, ready to render.
 #[derive(Debug)]
 pub struct Edition<'a> {

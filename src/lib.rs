@@ -4,6 +4,7 @@
 //! [`classify`] → [`editions`] → [`render`]. Each stage takes plain data and
 //! gives plain data, so each can be tested and benchmarked alone.
 
+pub mod backoff;
 pub mod classify;
 pub mod commands;
 pub mod config;

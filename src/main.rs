@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use bulletin::commands::{self, Clock, EXIT_FAILURE, EXIT_LOCKED, Format, ItemsQuery, ListFormat};
 use bulletin::config::Config;
-use bulletin::deliver::SendOptions;
+use bulletin::deliver::{SendMode, SendOptions};
 use bulletin::lock::LockError;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
@@ -101,7 +101,7 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
         /// Send one test copy to this address; not logged as a delivery.
-        #[arg(long, value_name = "ADDRESS")]
+        #[arg(long, value_name = "ADDRESS", conflicts_with = "dry_run")]
         to: Option<String>,
     },
     /// Answer unsubscribe links: GET shows a button, POST unsubscribes.
@@ -287,9 +287,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             dry_run,
             to,
         } => {
+            let mode = match (dry_run, to) {
+                (_, Some(to)) => SendMode::TestTo(to),
+                (true, None) => SendMode::DryRun,
+                (false, None) => SendMode::Real,
+            };
             let options = SendOptions {
-                dry_run,
-                test_to: to,
+                mode,
                 progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
             commands::send(&config, &newsletter, edition, options, clock)

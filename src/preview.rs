@@ -11,15 +11,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
 use hyper::Method;
 
 use crate::classify::classify;
 use crate::config::{Audience, Config};
-use crate::deliver::{Key, MailTemplate, OrganisationType, admits};
+use crate::deliver::{Key, MailTemplate, admits};
 use crate::editions::assemble;
 use crate::items::Item;
-use crate::items::escape_html;
 use crate::render::{Reader, Rendered, render_edition};
 use crate::server::{Handler, Hosts, Limits, Page as Reply, Request, Server};
 use crate::sources::{Network, ingest};
@@ -289,18 +289,20 @@ fn answer(url: &str, snapshot: &Snapshot) -> Reply {
     let built = match &snapshot.built {
         Ok(built) => built,
         Err(error) => {
-            let body = format!(
-                "<h1>The preview cannot be built</h1><pre>{}</pre>",
-                escape_html(error)
-            );
-            return Reply::html(500, page("Preview: error", &body, snapshot.version));
+            let content = Content::Error { message: error };
+            return page(500, "Preview: error", &content, snapshot.version);
         }
     };
     let reader = url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "as")
         .map(|(_, v)| v.into_owned());
     if path == "/" {
-        return Reply::html(200, index(built, snapshot.version));
+        let content = Content::Index {
+            key_note: built.key_note.as_deref(),
+            pages: &built.pages,
+            subscribers: &built.subscribers,
+        };
+        return page(200, "Preview: next editions", &content, snapshot.version);
     }
     let Some((id, extension)) = path.strip_prefix("/n/").and_then(|p| p.rsplit_once('.')) else {
         return Reply::text(404, "not found".into());
@@ -320,10 +322,10 @@ fn answer(url: &str, snapshot: &Snapshot) -> Reply {
         "html" => {
             let html = personal.map_or_else(|| page.web.html.clone(), |p| p.html);
             let notice = reader.map(|email| audience_notice(page, subscriber, &email));
-            Reply::html(
-                200,
-                decorate(&html, notice.flatten().as_deref(), snapshot.version),
-            )
+            match decorate(&html, notice.flatten().as_deref(), snapshot.version) {
+                Ok(html) => Reply::html(200, html),
+                Err(e) => unrenderable(&e),
+            }
         }
         _ => Reply::text(404, "not found".into()),
     }
@@ -342,8 +344,7 @@ fn audience_notice(page: &Page, subscriber: Option<&SubscriberRecord>, email: &s
             page.title
         ));
     }
-    let kind = OrganisationType::parse(&subscriber.organisation_type).unwrap_or(OrganisationType::Individual);
-    admits(page.audience, kind, &subscriber.country)
+    admits(page.audience, subscriber.organisation_type, &subscriber.country)
         .err()
         .map(|skip| {
             format!(
@@ -353,33 +354,41 @@ fn audience_notice(page: &Page, subscriber: Option<&SubscriberRecord>, email: &s
         })
 }
 
-/// The edition's HTML with the preview's notice on top and the reload
-/// script at the end; the mail itself has neither.
-fn decorate(html: &str, notice: Option<&str>, version: u64) -> String {
+/// The edition's HTML with the preview's notice (`templates/preview_notice.html`)
+/// at the top of its body and the reload script at the end; the mail itself
+/// has neither. The edition arrives rendered (personalised from the mail
+/// template), so the two are placed after its `<body …>` tag and before
+/// its `</body>`.
+fn decorate(html: &str, notice: Option<&str>, version: u64) -> Result<String, askama::Error> {
     let mut html = html.to_string();
     if let Some(notice) = notice
         && let Some(body) = html
             .find("<body")
             .and_then(|b| html[b..].find('>').map(|e| b + e + 1))
     {
-        let banner = format!(
-            "<div role=\"alert\" id=\"preview-notice\" style=\"padding:12px 16px;background:#fff3c4;color:#5c4400;font-family:Arial,sans-serif;font-size:14px;\">{}</div>",
-            escape_html(notice)
-        );
-        html.insert_str(body, &banner);
+        html.insert_str(body, &PreviewNotice { notice }.render()?);
     }
+    let script = PreviewReload { version }.render()?;
     match html.rfind("</body>") {
-        Some(end) => html.insert_str(end, &reload_script(version)),
-        None => html.push_str(&reload_script(version)),
+        Some(end) => html.insert_str(end, &script),
+        None => html.push_str(&script),
     }
-    html
+    Ok(html)
+}
+
+#[derive(Template)]
+#[template(path = "preview_notice.html")]
+struct PreviewNotice<'a> {
+    notice: &'a str,
 }
 
 /// Loads the script that reloads the page when the preview is rebuilt.
 /// It is a file of its own, not inline, so the pages' Content-Security-Policy
 /// can allow scripts from the preview itself and nothing else.
-fn reload_script(version: u64) -> String {
-    format!("<script src=\"/__reload.js?v={version}\"></script>")
+#[derive(Template)]
+#[template(path = "preview_reload.html")]
+struct PreviewReload {
+    version: u64,
 }
 
 /// Polls `/__version` and reloads the page when it is not the version the
@@ -388,46 +397,77 @@ const RELOAD_JS: &str = "(function(){var v=new URL(document.currentScript.src).s
 setInterval(function(){fetch(\"/__version\").then(function(r){return r.text();})\
 .then(function(t){if(t!==v){location.reload();}}).catch(function(){});},1000);})();\n";
 
-fn index(built: &Built, version: u64) -> String {
-    let mut body = String::from("<h1>Next editions</h1>");
-    if let Some(note) = &built.key_note {
-        body.push_str(&format!("<p style=\"color:#5c4400;\">{}</p>", escape_html(note)));
-    }
-    for page in &built.pages {
-        let link = format!("/n/{}", page.id);
-        body.push_str(&format!(
-            "<h2>{}</h2><p>No. {} · {} items · <a href=\"{link}.html\">HTML</a> · <a href=\"{link}.txt\">text</a></p>",
-            escape_html(&page.title),
-            page.number,
-            page.items
-        ));
-        if !built.subscribers.is_empty() && page.mail.is_some() {
-            body.push_str(&format!(
-                "<form method=\"get\" action=\"{link}.html\"><label>Preview as <select name=\"as\">"
-            ));
-            for s in &built.subscribers {
-                body.push_str(&format!(
-                    "<option value=\"{0}\">{0}</option>",
-                    escape_html(&s.email)
-                ));
-            }
-            body.push_str("</select></label> <button type=\"submit\">Show</button></form>");
-        }
-    }
-    page("Preview: next editions", &body, version)
+/// What a preview page of its own shows.
+enum Content<'a> {
+    /// Every newsletter's next edition, with links and the "preview as" switch.
+    Index {
+        key_note: Option<&'a str>,
+        pages: &'a [Page],
+        subscribers: &'a [SubscriberRecord],
+    },
+    /// Why the preview could not be built.
+    Error { message: &'a str },
 }
 
-fn page(title: &str, body: &str, version: u64) -> String {
-    format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title></head><body style=\"font-family:Arial,Helvetica,sans-serif;max-width:600px;margin:24px auto;padding:0 16px;\">{body}{}</body></html>",
-        escape_html(title),
-        reload_script(version)
-    )
+/// `templates/preview.html`: the index or the error, with the reload script.
+#[derive(Template)]
+#[template(path = "preview.html")]
+struct PreviewPage<'a> {
+    title: &'a str,
+    content: &'a Content<'a>,
+    version: u64,
+}
+
+fn page(status: u16, title: &str, content: &Content<'_>, version: u64) -> Reply {
+    match (PreviewPage {
+        title,
+        content,
+        version,
+    })
+    .render()
+    {
+        Ok(html) => Reply::html(status, html),
+        Err(e) => unrenderable(&e),
+    }
+}
+
+fn unrenderable(error: &askama::Error) -> Reply {
+    Reply::text(500, format!("the page could not be rendered: {error}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_page_escapes_the_error_and_reloads_itself() {
+        let content = Content::Error {
+            message: "config.toml:3:1: <script>alert(1)</script>",
+        };
+        let html = PreviewPage {
+            title: "Preview: error",
+            content: &content,
+            version: 7,
+        }
+        .render()
+        .unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+        assert!(html.contains("<pre>config.toml:3:1: &#60;script&#62;"), "{html}");
+        assert!(
+            html.ends_with("<script src=\"/__reload.js?v=7\"></script></body></html>"),
+            "{html}"
+        );
+        let decorated = decorate(
+            "<html><body style=\"x\"><p>edition</p></body></html>",
+            Some("a&b"),
+            3,
+        )
+        .unwrap();
+        assert_eq!(
+            decorated,
+            "<html><body style=\"x\"><div role=\"alert\" id=\"preview-notice\" style=\"padding:12px 16px;background:#fff3c4;color:#5c4400;font-family:Arial,sans-serif;font-size:14px;\">a&#38;b</div><p>edition</p><script src=\"/__reload.js?v=3\"></script></body></html>"
+        );
+    }
 
     #[cfg(unix)]
     #[test]

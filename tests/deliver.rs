@@ -460,6 +460,87 @@ fn test_copy_and_dry_run_are_not_deliveries() {
     );
 }
 
+/// A dry run with a test address asks two contradictory things: the command
+/// line refuses it (exit 2), and nothing reaches the server.
+#[test]
+fn dry_run_with_a_test_address_is_refused_and_sends_nothing() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = project(sink.port, "", SUBSCRIBERS);
+    project.run(&["fetch"]).assert_code(0);
+    project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
+    let both = project.run(&[
+        "send",
+        "--newsletter",
+        "eu-japan-news",
+        "--dry-run",
+        "--to",
+        "editor@eu-japan.eu",
+    ]);
+    both.assert_code(2);
+    assert!(
+        both.stderr.contains("--dry-run") && both.stderr.contains("--to"),
+        "names the two flags: {}",
+        both.stderr
+    );
+    assert!(sink.messages().is_empty(), "a dry run sends nothing");
+}
+
+/// A store row whose organisation type or delivery status this bulletin does
+/// not know (edited by hand, or written by another version) is a clear
+/// error naming the value, never a silent default: an unknown type read as
+/// `individual` dropped a company from the EU-only newsletters, an unknown
+/// status read as `sending` sent the edition again.
+#[test]
+fn unknown_organisation_type_or_status_in_the_store_is_an_error() {
+    let project = Project::bundled();
+    with_mail(&project, 25, "");
+    project.write("subscribers.csv", SUBSCRIBERS);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project.run(&["fetch"]).assert_code(0);
+    project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
+    let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
+    store
+        .execute(
+            "UPDATE subscribers SET organisation_type = 'compnay' WHERE email = 'jane@example.de'",
+            [],
+        )
+        .unwrap();
+    for args in [
+        &["send", "--newsletter", "about-japan", "--dry-run"][..],
+        &["subscribers", "list"][..],
+    ] {
+        let run = project.run(args);
+        run.assert_code(1);
+        assert!(
+            run.stderr.contains("unknown organisation type \"compnay\""),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    store
+        .execute(
+            "UPDATE subscribers SET organisation_type = 'company' WHERE email = 'jane@example.de'",
+            [],
+        )
+        .unwrap();
+    store
+        .execute(
+            "INSERT INTO deliveries (newsletter, number, email, message_id, status, attempts, updated)
+             VALUES ('about-japan', 1, 'jane@example.de', '<x@eu-japan.eu>', 'snet', 1, '2026-11-23T08:00:00Z')",
+            [],
+        )
+        .unwrap();
+    let run = project.run(&["send", "--newsletter", "about-japan", "--dry-run"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("unknown delivery status \"snet\""),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn import_reports_bad_rows_and_keeps_unsubscriptions() {
     let project = Project::bundled();

@@ -9,7 +9,9 @@ use chrono::{NaiveDate, NaiveTime};
 
 use super::{Clock, EXIT_OK, EXIT_PARTIAL, open_for_writing};
 use crate::config::Config;
-use crate::deliver::{Key, SendOptions, SendReport, Spool, normalise_email, parse_csv, send_edition};
+use crate::deliver::{
+    Key, SendMode, SendOptions, SendReport, Spool, normalise_email, parse_csv, send_edition,
+};
 use crate::editions::restore;
 use crate::store::{EditionRecord, Store};
 
@@ -78,14 +80,14 @@ pub fn list(config: &Config, newsletter: Option<&str>, format: ListFormat) -> Re
                     s.unsubscribed.join(";")
                 };
                 writer.write_record([
-                    &s.email,
+                    s.email.as_str(),
                     &s.name,
                     &s.organisation,
-                    &s.organisation_type,
+                    s.organisation_type.as_str(),
                     &s.country,
                     &s.newsletters.join(";"),
                     &unsubscribed,
-                    &s.consent,
+                    &s.consent.to_string(),
                     &s.hard_bounces.to_string(),
                 ])?;
             }
@@ -211,11 +213,15 @@ pub(super) fn send_one(
 }
 
 fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &SendOptions) {
-    if let Some(to) = &options.test_to {
-        println!("{newsletter} No. {number}: test copy sent to {to} (not logged)");
-        return;
-    }
-    if options.dry_run {
+    let dry_run = match &options.mode {
+        SendMode::TestTo(to) => {
+            println!("{newsletter} No. {number}: test copy sent to {to} (not logged)");
+            return;
+        }
+        SendMode::DryRun => true,
+        SendMode::Real => false,
+    };
+    if dry_run {
         for email in &report.would_send {
             println!("would send {newsletter} No. {number} to {email}");
         }
@@ -227,10 +233,10 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
         println!("{newsletter} No. {number}: no subscribers");
         return;
     }
-    let verb = if options.dry_run { "would send" } else { "sent" };
+    let verb = if dry_run { "would send" } else { "sent" };
     println!(
         "{newsletter} No. {number}: {verb} {}, already sent {}, deferred {}, failed {}{}",
-        if options.dry_run {
+        if dry_run {
             report.would_send.len()
         } else {
             report.sent

@@ -18,9 +18,9 @@ use crate::config::{Config, Empty, Newsletter};
 use crate::deliver::SendOptions;
 use crate::editions::{Edition, assemble, is_due, is_scheduled, restore};
 use crate::render::{
-    ArchiveEntry, ArchiveGroup, FeedEntry, Reader, render_archive_page, render_atom, render_edition,
+    ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, Reader, render_archive_page, render_atom, render_edition,
 };
-use crate::store::{EditionRecord, Store};
+use crate::store::{EditionPaths, EditionRecord, Store};
 
 /// `bulletin build`: each selected newsletter's edition for `date`, whatever
 /// its schedule. An edition already recorded for that date is rendered again
@@ -164,7 +164,16 @@ fn publish(
         return Ok(());
     }
     let (html, text) = paths(id, date);
-    edition.number = store.record_edition(id, date, &edition.placed(), (&html, &text), clock.now)?;
+    edition.number = store.record_edition(
+        id,
+        date,
+        &edition.placed(),
+        &EditionPaths {
+            html: &html,
+            text: &text,
+        },
+        clock.now,
+    )?;
     write_edition(config, &edition)?;
     let overflow: usize = edition.sections.iter().map(|s| s.overflow).sum();
     let overflow = if overflow > 0 {
@@ -278,8 +287,12 @@ fn write_archive(config: &Config, store: &Store) -> Result<()> {
         let entries = feed_entries(config, store, &base, &records)?;
         let atom = render_atom(
             &config.site,
-            (&newsletter.title, &newsletter.description),
-            (&feed, &page),
+            &FeedHead {
+                title: &newsletter.title,
+                description: &newsletter.description,
+                self_url: &feed,
+                page_url: &page,
+            },
             &entries,
             "1970-01-01T00:00:00+00:00",
         )

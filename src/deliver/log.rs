@@ -26,7 +26,8 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Delivery, Status, Store};
+use crate::editions::EditionRef;
+use crate::store::{Delivery, Status, StatusLabel, Store};
 
 /// Rows written between two folds: what the journal holds at most.
 const FOLD: usize = 5_000;
@@ -52,8 +53,8 @@ struct Journal {
 struct Header {
     /// Numbered by the store ([`Store::next_journal`]); each fold starts the next.
     journal: u64,
-    newsletter: String,
-    number: u32,
+    #[serde(flatten)]
+    edition: EditionRef,
     updated: DateTime<Utc>,
 }
 
@@ -64,25 +65,20 @@ struct Line<'a> {
     email: Cow<'a, str>,
     #[serde(borrow)]
     message_id: Cow<'a, str>,
-    #[serde(borrow)]
-    status: Cow<'a, str>,
+    /// An unknown status makes the line unreadable, never a guess.
+    status: StatusLabel,
     #[serde(borrow)]
     error: Option<Cow<'a, str>>,
 }
 
 impl<'s> Log<'s> {
     /// Folds what a killed send left in the journal, then starts a new one.
-    pub fn open(
-        store: &'s mut Store,
-        (newsletter, number): (&str, u32),
-        now: DateTime<Utc>,
-    ) -> Result<Log<'s>, String> {
+    pub fn open(store: &'s mut Store, edition: EditionRef, now: DateTime<Utc>) -> Result<Log<'s>, String> {
         recover(store)?;
         let path = journal_path(store.path());
         let header = Header {
             journal: store.next_journal().map_err(|e| e.to_string())?,
-            newsletter: newsletter.to_string(),
-            number,
+            edition,
             updated: now,
         };
         Ok(Log {
@@ -152,17 +148,13 @@ impl Journal {
         store
             .fold_deliveries(
                 self.header.journal,
-                self.edition(),
+                &self.header.edition,
                 &self.rows,
                 self.header.updated,
             )
             .map_err(|e| e.to_string())?;
         self.rows.clear();
         Ok(())
-    }
-
-    fn edition(&self) -> (&str, u32) {
-        (&self.header.newsletter, self.header.number)
     }
 
     /// Appends a row, creating the journal with its header first.
@@ -181,7 +173,7 @@ impl Journal {
         let line = Line {
             email: Cow::Borrowed(&row.email),
             message_id: Cow::Borrowed(&row.message_id),
-            status: Cow::Borrowed(status),
+            status,
             error: error.map(Cow::Borrowed),
         };
         self.write_line(serde_json::to_vec(&line).expect("a row serialises"))
@@ -234,19 +226,14 @@ pub fn recover(store: &mut Store) -> Result<(), String> {
             .map(|(number, line)| {
                 let line: Line = serde_json::from_str(line).map_err(|e| bad(number, e))?;
                 Ok(Delivery {
-                    status: Status::from_parts(&line.status, line.error.map(Cow::into_owned)),
+                    status: Status::from_parts(line.status, line.error.map(Cow::into_owned)),
                     email: line.email.into_owned(),
                     message_id: line.message_id.into_owned(),
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
         store
-            .fold_deliveries(
-                header.journal,
-                (&header.newsletter, header.number),
-                &rows,
-                header.updated,
-            )
+            .fold_deliveries(header.journal, &header.edition, &rows, header.updated)
             .map_err(|e| e.to_string())?;
     }
     std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))
@@ -273,6 +260,13 @@ mod tests {
     }
 
     /// Each row of the log: (email, status, attempts).
+    fn news_no_1() -> EditionRef {
+        EditionRef {
+            newsletter: "news".into(),
+            number: 1,
+        }
+    }
+
     fn rows(store: &Path) -> Vec<(String, String, i64)> {
         let db = rusqlite::Connection::open(store).unwrap();
         let mut query = db
@@ -297,7 +291,7 @@ mod tests {
         let path = dir.path().join("bulletin.sqlite");
         let journal = journal_path(&path);
         let mut store = Store::open(&path).unwrap();
-        let log = Log::open(&mut store, ("news", 1), DateTime::UNIX_EPOCH).unwrap();
+        let log = Log::open(&mut store, news_no_1(), DateTime::UNIX_EPOCH).unwrap();
         log.write(row("a@example.eu", Status::Sending)).unwrap();
         log.write(row("a@example.eu", Status::Sent)).unwrap();
         log.write(row("b@example.eu", Status::Sending)).unwrap();
@@ -325,7 +319,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bulletin.sqlite");
         let mut store = Store::open(&path).unwrap();
-        let log = Log::open(&mut store, ("news", 1), DateTime::UNIX_EPOCH).unwrap();
+        let log = Log::open(&mut store, news_no_1(), DateTime::UNIX_EPOCH).unwrap();
         log.write(row("a@example.eu", Status::Sending)).unwrap();
         let mode = std::fs::metadata(journal_path(&path))
             .unwrap()
@@ -343,7 +337,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bulletin.sqlite");
         let mut store = Store::open(&path).unwrap();
-        let log = Log::open(&mut store, ("news", 1), DateTime::UNIX_EPOCH).unwrap();
+        let log = Log::open(&mut store, news_no_1(), DateTime::UNIX_EPOCH).unwrap();
         for i in 0..FOLD + 2 {
             log.write(row(&format!("{i:05}@example.eu"), Status::Sending))
                 .unwrap();
@@ -389,7 +383,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("bulletin.sqlite");
             let mut store = Store::open(&path).unwrap();
-            let log = Log::open(&mut store, ("news", 1), DateTime::UNIX_EPOCH).unwrap();
+            let log = Log::open(&mut store, news_no_1(), DateTime::UNIX_EPOCH).unwrap();
             for (who, s) in &written {
                 log.write(row(&format!("{who}@example.eu"), status(*s))).unwrap();
             }
@@ -403,13 +397,30 @@ mod tests {
             let mut expected: std::collections::BTreeMap<String, (String, i64)> = Default::default();
             for (who, s) in &written[..whole] {
                 let entry = expected.entry(format!("{who}@example.eu")).or_insert((String::new(), 0));
-                entry.0 = status(*s).parts().0.to_string();
+                entry.0 = status(*s).parts().0.as_str().to_string();
                 entry.1 += i64::from(*s == 0);
             }
             let expected: Vec<_> = expected.into_iter().map(|(e, (s, a))| (e, s, a)).collect();
             proptest::prop_assert_eq!(rows(&path), expected);
             proptest::prop_assert!(!journal_path(&path).exists());
         }
+    }
+
+    #[test]
+    fn a_journal_line_with_an_unknown_status_is_refused_not_read_as_sending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bulletin.sqlite");
+        let mut store = Store::open(&path).unwrap();
+        let header = r#"{"journal":1,"newsletter":"news","number":1,"updated":"2026-12-01T00:00:00Z"}"#;
+        let line = r#"{"email":"a@example.eu","message_id":"<m@x>","status":"snet","error":null}"#;
+        std::fs::write(journal_path(&path), format!("{header}\n{line}\n")).unwrap();
+        let error = recover(&mut store).unwrap_err();
+        assert!(
+            error.contains("bulletin.sqlite.sending:2: not a line of bulletin's delivery log")
+                && error.contains("snet"),
+            "{error}"
+        );
+        assert!(rows(&path).is_empty());
     }
 
     #[test]

@@ -95,9 +95,8 @@ impl MailTemplate {
         &self.subject
     }
 
-    /// What fills the blanks for one subscriber: the signed token, the
-    /// unsubscribe link, and the greeting for the HTML and for the text.
-    fn blanks(&self, key: &Key, email: &str, name: &str) -> (String, url::Url, [String; 2], [String; 2]) {
+    /// What fills the blanks for one subscriber.
+    fn blanks(&self, key: &Key, email: &str, name: &str) -> Blanks {
         let token = sign(key, email, &self.newsletter);
         let mut unsubscribe = self.unsubscribe_url.clone();
         unsubscribe.query_pairs_mut().append_pair("t", &token);
@@ -108,13 +107,18 @@ impl MailTemplate {
         };
         let html = [escape_html(&greeting), escape_html(unsubscribe.as_str())];
         let text = [greeting, unsubscribe.to_string()];
-        (token, unsubscribe, html, text)
+        Blanks {
+            token,
+            unsubscribe,
+            html,
+            text,
+        }
     }
 
     /// The HTML and text one subscriber gets: greeting and unsubscribe link
     /// filled in. What `bulletin preview` shows "as" a subscriber.
     pub fn personalise(&self, key: &Key, email: &str, name: &str) -> Personal {
-        let (_, _, html, text) = self.blanks(key, email, name);
+        let Blanks { html, text, .. } = self.blanks(key, email, name);
         Personal {
             html: self.html.fill(&html),
             text: self.text.fill(&text),
@@ -123,7 +127,12 @@ impl MailTemplate {
 
     /// The message for one subscriber; `email` must already be valid.
     pub fn letter(&self, key: &Key, email: &str, name: &str) -> Result<Letter, String> {
-        let (token, unsubscribe, html, text) = self.blanks(key, email, name);
+        let Blanks {
+            token,
+            unsubscribe,
+            html,
+            text,
+        } = self.blanks(key, email, name);
         let to = Mailbox::new(display_name(name), ascii_domain(email)?);
         let message_id = message_id(&self.newsletter, self.number, email, &self.domain);
         let mailto = format!("mailto:{}?subject=unsubscribe%20{token}", self.unsubscribe_mailto);
@@ -157,6 +166,19 @@ impl MailTemplate {
         }
         Ok(Letter { message_id, message })
     }
+}
+
+/// What fills one subscriber's blanks, each part's values in the order of
+/// [`GREETING`] and [`UNSUBSCRIBE_URL`].
+struct Blanks {
+    /// The signed unsubscribe token (also in the `mailto:` link).
+    token: String,
+    /// The unsubscribe link with the token.
+    unsubscribe: url::Url,
+    /// Greeting and link, escaped for the HTML part.
+    html: [String; 2],
+    /// Greeting and link as they are, for the text part.
+    text: [String; 2],
 }
 
 /// One rendered part of the mail (text or HTML), cut at its blanks once so

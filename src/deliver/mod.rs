@@ -11,7 +11,7 @@ mod subscribers;
 mod token;
 
 pub use message::{Letter, MailTemplate, Personal};
-pub use send::{SendOptions, SendReport, send_edition};
+pub use send::{SendMode, SendOptions, SendReport, send_edition};
 pub use serve::serve;
 pub use spool::{Spool, SpoolError};
 pub use subscribers::{

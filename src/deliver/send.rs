@@ -26,19 +26,36 @@ use super::message::{Letter, MailTemplate};
 use super::smtp::{Failure, Session, SessionError, SmtpClient};
 use super::subscribers::admits;
 use super::token::Key;
+use crate::backoff::BackOff;
 use crate::config::{Config, Mail, Smtp, Transport};
-use crate::editions::Edition;
+use crate::editions::{Edition, EditionRef};
 use crate::store::{Delivery, Recipient, Status, Store};
+
+/// What `bulletin send` does: one of three, never two at once (a dry run
+/// that also sent a test copy once went out as a real message).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SendMode {
+    /// Send to every subscriber due, through the delivery log.
+    #[default]
+    Real,
+    /// List who would get what; send nothing.
+    DryRun,
+    /// Send one test copy to this address instead; nothing is logged.
+    TestTo(String),
+}
 
 /// How `bulletin send` runs.
 #[derive(Debug, Clone, Default)]
 pub struct SendOptions {
-    /// List who would get what; send nothing.
-    pub dry_run: bool,
-    /// Send one test copy to this address instead; nothing is logged.
-    pub test_to: Option<String>,
+    pub mode: SendMode,
     /// Show a progress line on stderr.
     pub progress: bool,
+}
+
+impl SendOptions {
+    fn dry_run(&self) -> bool {
+        self.mode == SendMode::DryRun
+    }
 }
 
 /// What a send did, for the summary and the exit code.
@@ -109,19 +126,16 @@ enum Sender {
 
 impl Sender {
     /// Test copies (`test`) go to files of their own, never among the subscribers' messages.
-    fn new(
-        config: &Config,
-        mail: &Mail,
-        (newsletter, number): (&str, u32),
-        test: bool,
-    ) -> Result<Sender, String> {
+    fn new(config: &Config, mail: &Mail, edition: &EditionRef, test: bool) -> Result<Sender, String> {
         match mail.transport {
             Transport::File => {
                 let mut folder = config.out_dir().join("mail");
                 if test {
                     folder.push("test");
                 }
-                Ok(Sender::Files(folder.join(newsletter).join(number.to_string())))
+                Ok(Sender::Files(
+                    folder.join(&edition.newsletter).join(edition.number.to_string()),
+                ))
             }
             Transport::Smtp => SmtpClient::new(&mail.smtp).map(Sender::Smtp),
         }
@@ -250,12 +264,20 @@ pub fn send_edition(
         .ok_or("no [mail] section in the config: nothing can be sent")?;
     let newsletter = edition.newsletter;
     let id = newsletter.id.as_str();
-    let sender = Sender::new(config, mail, (id, edition.number), options.test_to.is_some())?;
+    let test_to = match &options.mode {
+        SendMode::TestTo(to) => Some(to),
+        SendMode::Real | SendMode::DryRun => None,
+    };
+    let which = EditionRef {
+        newsletter: id.to_string(),
+        number: edition.number,
+    };
+    let sender = Sender::new(config, mail, &which, test_to.is_some())?;
     let template = MailTemplate::new(edition, &config.site, mail, &config.root, now)?;
-    if let Some(to) = &options.test_to {
+    if let Some(to) = test_to {
         return send_test_copy(&sender, &template, mail, to);
     }
-    let key = if options.dry_run {
+    let key = if options.dry_run() {
         None
     } else {
         Some(Key::from_env(&mail.signing_key_env))
@@ -266,7 +288,7 @@ pub fn send_edition(
         Transport::File => 1,
     };
     let total = store.recipient_count(id).map_err(|e| e.to_string())?;
-    let log = Log::open(store, (id, edition.number), now)?;
+    let log = Log::open(store, which.clone(), now)?;
     let report = Mutex::new(SendReport::default());
     let (queue, taken) = std::sync::mpsc::sync_channel::<Recipient>(QUEUE);
     let taken = Mutex::new(taken);
@@ -305,7 +327,7 @@ pub fn send_edition(
         let fed = feed(
             &log,
             &report,
-            (newsletter, mail, edition.number),
+            (newsletter, mail, &which),
             (&key, &stopped),
             options,
             queue,
@@ -314,7 +336,7 @@ pub fn send_edition(
             fatal.lock().expect("poisoned").get_or_insert(e);
         }
     });
-    if options.progress && !options.dry_run {
+    if options.progress && !options.dry_run() {
         eprintln!();
     }
     // The journal's rows are of messages the server has taken or may have:
@@ -392,17 +414,16 @@ const PAGE: u32 = 1000;
 fn feed(
     log: &Log,
     report: &Mutex<SendReport>,
-    (newsletter, mail, number): (&crate::config::Newsletter, &Mail, u32),
+    (newsletter, mail, edition): (&crate::config::Newsletter, &Mail, &EditionRef),
     (key, stopped): (&Option<Result<Key, String>>, &AtomicBool),
     options: &SendOptions,
     queue: std::sync::mpsc::SyncSender<Recipient>,
 ) -> Result<(), String> {
-    let id = newsletter.id.as_str();
     let mut after = String::new();
     // A stopped send reads no further.
     while !stopped.load(Ordering::SeqCst) {
         let page = log
-            .read(|store| store.recipients_page(id, number, &after, PAGE))
+            .read(|store| store.recipients_page(edition, &after, PAGE))
             .map_err(|e| e.to_string())?;
         let Some((last, _)) = page.last() else {
             return Ok(());
@@ -412,12 +433,12 @@ fn feed(
             let due = {
                 let mut report = report.lock().expect("poisoned");
                 let due = due(&mut report, &recipient, state, newsletter, mail);
-                if due && options.dry_run {
+                if due && options.dry_run() {
                     report.would_send.push(recipient.email.clone());
                 }
                 due
             };
-            if !due || options.dry_run {
+            if !due || options.dry_run() {
                 continue;
             }
             match key {
@@ -685,24 +706,22 @@ impl Run<'_, '_> {
                 }
                 other => {
                     last = other.to_string();
-                    std::thread::sleep(self.back_off(attempt, email));
+                    std::thread::sleep(back_off(self.settings.retry_delay_ms).delay(attempt, email));
                 }
             }
         }
         unreachable!("the last attempt returns")
     }
+}
 
-    /// `retry_delay_ms × 2^(attempt-1)`, plus up to a quarter of it that
-    /// differs per address, so retries of many messages do not come in step.
-    fn back_off(&self, attempt: u32, email: &str) -> Duration {
-        let base = self
-            .settings
-            .retry_delay_ms
-            .saturating_mul(1 << (attempt - 1).min(16));
-        let spread = email
-            .bytes()
-            .fold(attempt as u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
-        Duration::from_millis(base + spread % (base / 4 + 1))
+/// A message's retries (a 4xx, a broken connection): `retry_delay_ms ×
+/// 2^(attempt-1)` (doubling at most 16 times) plus up to a quarter of it
+/// that differs per address, so retries of many messages do not come in step.
+fn back_off(retry_delay_ms: u64) -> BackOff {
+    BackOff {
+        base_ms: retry_delay_ms,
+        max_doublings: 16,
+        spread_divisor: 4,
     }
 }
 

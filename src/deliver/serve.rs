@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use askama::Template;
 use chrono::{DateTime, Utc};
 use hyper::Method;
 use tokio::sync::oneshot;
@@ -25,7 +26,6 @@ use tokio::sync::oneshot;
 use super::spool::{Request as Kept, Spool};
 use super::token::{Key, Unsubscribe, verify};
 use crate::config::Config;
-use crate::items::escape_html;
 use crate::server::{Handler, Hosts, Limits, Page, Request, Server};
 use crate::store::Store;
 
@@ -104,10 +104,10 @@ enum Outcome {
 impl Handler for Endpoint {
     async fn handle(&self, request: Request) -> Page {
         let Ok(url) = url::Url::parse(&format!("http://localhost{}", request.target)) else {
-            return page(400, "<p>Bad request.</p>".into());
+            return page(400, &Answer::BadRequest);
         };
         if url.path() != self.path {
-            return page(404, "<p>Not found.</p>".into());
+            return page(404, &Answer::NotFound);
         }
         let token = url
             .query_pairs()
@@ -115,7 +115,7 @@ impl Handler for Endpoint {
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
         let Some(unsubscribe) = verify(&self.key, &token) else {
-            return page(400, "<h1>This unsubscribe link is not valid</h1><p>It may have been cut or changed. Use the link in your newsletter as it is, or reply to the newsletter.</p>".into());
+            return page(400, &Answer::InvalidLink);
         };
         let title = self
             .titles
@@ -123,41 +123,36 @@ impl Handler for Endpoint {
             .cloned()
             .unwrap_or_else(|| unsubscribe.newsletter.clone());
         match request.method {
-            Method::GET | Method::HEAD => page(200, confirm_page(&unsubscribe, &title, &url)),
+            Method::GET | Method::HEAD => {
+                let action = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+                let confirm = Answer::Confirm {
+                    title: &title,
+                    email: &unsubscribe.email,
+                    action: &action,
+                };
+                page(200, &confirm)
+            }
             Method::POST => self.unsubscribe(unsubscribe, &title).await,
-            _ => page(405, "<p>Method not allowed.</p>".into()),
+            _ => page(405, &Answer::MethodNotAllowed),
         }
     }
 }
 
 impl Endpoint {
     async fn unsubscribe(&self, request: Unsubscribe, title: &str) -> Page {
-        let done = format!(
-            "{} will no longer receive {}.",
-            escape_html(&request.email),
-            escape_html(title)
-        );
+        let email = request.email.clone();
         let (reply, outcome) = oneshot::channel();
         let outcome = match self.jobs.send(Job { request, done: reply }) {
             Ok(()) => outcome.await.unwrap_or(Outcome::Failed),
             Err(_) => Outcome::Failed,
         };
         match outcome {
-            Outcome::Stored => page(200, format!("<h1>You are unsubscribed</h1><p>{done}</p>")),
+            Outcome::Stored => page(200, &Answer::Done { title, email: &email }),
             Outcome::Kept => Page {
                 retry_after: Some(RETRY_AFTER_SECS),
-                ..page(
-                    503,
-                    format!(
-                        "<h1>Your request is taken care of</h1><p>{done} Our system is busy right now; \
-                         your request is recorded and takes effect within minutes. There is nothing more to do.</p>"
-                    ),
-                )
+                ..page(503, &Answer::Kept { title, email: &email })
             },
-            Outcome::Failed => page(
-                500,
-                "<p>Something went wrong on our side; please try again later.</p>".into(),
-            ),
+            Outcome::Failed => page(500, &Answer::Failed),
         }
     }
 }
@@ -253,24 +248,70 @@ fn apply(spool: &Spool, store: &mut Store) -> bool {
     }
 }
 
-fn page(status: u16, body: String) -> Page {
-    Page::html(
-        status,
-        format!(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Unsubscribe</title></head>\
-             <body style=\"font-family:Arial,Helvetica,sans-serif;max-width:480px;margin:40px auto;padding:0 16px;\">{body}</body></html>"
-        ),
-    )
+/// What the unsubscribe page says: one of these, in `templates/unsubscribe.html`.
+enum Answer<'a> {
+    /// The GET: a button that POSTs back to the same link.
+    Confirm {
+        title: &'a str,
+        email: &'a str,
+        /// The path and query the button posts to.
+        action: &'a str,
+    },
+    Done {
+        title: &'a str,
+        email: &'a str,
+    },
+    /// The store was busy: the request is in the spool.
+    Kept {
+        title: &'a str,
+        email: &'a str,
+    },
+    InvalidLink,
+    BadRequest,
+    NotFound,
+    MethodNotAllowed,
+    Failed,
 }
 
-fn confirm_page(request: &Unsubscribe, title: &str, url: &url::Url) -> String {
-    let action = format!("{}?{}", url.path(), url.query().unwrap_or(""));
-    format!(
-        "<h1>Unsubscribe?</h1><p>Stop sending {} to {}?</p>\
-         <form method=\"post\" action=\"{}\"><button type=\"submit\">Unsubscribe</button></form>",
-        escape_html(title),
-        escape_html(&request.email),
-        escape_html(&action)
-    )
+#[derive(Template)]
+#[template(path = "unsubscribe.html")]
+struct UnsubscribePage<'a> {
+    answer: &'a Answer<'a>,
+}
+
+/// The page for `answer`, askama escaping every value in it.
+fn page(status: u16, answer: &Answer<'_>) -> Page {
+    match (UnsubscribePage { answer }).render() {
+        Ok(html) => Page::html(status, html),
+        Err(e) => Page::text(500, format!("the page could not be rendered: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Answer, UnsubscribePage};
+    use askama::Template;
+
+    #[test]
+    fn the_confirm_page_escapes_what_it_shows_and_posts_back() {
+        let html = UnsubscribePage {
+            answer: &Answer::Confirm {
+                title: "News <b>&</b>",
+                email: "o'brien@example.ie",
+                action: "/unsubscribe?t=a\"b",
+            },
+        }
+        .render()
+        .unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+        assert!(
+            html.contains("Stop sending News &#60;b&#62;&#38;&#60;/b&#62; to o&#39;brien@example.ie?"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<form method=\"post\" action=\"/unsubscribe?t=a&#34;b\">"),
+            "{html}"
+        );
+        assert!(!html.contains("<b>"), "{html}");
+    }
 }

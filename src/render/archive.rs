@@ -71,21 +71,31 @@ struct AtomFeed<'a> {
     entries: &'a [FeedEntry],
 }
 
+/// What an Atom feed says of itself: named, so that the four strings
+/// cannot be swapped without the compiler seeing it.
+pub struct FeedHead<'a> {
+    pub title: &'a str,
+    pub description: &'a str,
+    /// The feed's own URL (`rel="self"`).
+    pub self_url: &'a str,
+    /// The archive page it belongs to (`rel="alternate"`).
+    pub page_url: &'a str,
+}
+
 /// The Atom feed of a newsletter's editions; `updated` is its newest entry's
 /// time (or `fallback` when there is none), so the bytes only change when an
 /// edition does.
 pub fn render_atom(
     site: &Site,
-    (title, description): (&str, &str),
-    (self_url, page_url): (&str, &str),
+    head: &FeedHead<'_>,
     entries: &[FeedEntry],
     fallback: &str,
 ) -> Result<String, askama::Error> {
     AtomFeed {
-        title,
-        description,
-        self_url,
-        page_url,
+        title: head.title,
+        description: head.description,
+        self_url: head.self_url,
+        page_url: head.page_url,
         author: &site.name,
         updated: entries
             .iter()

@@ -15,7 +15,7 @@ use crate::config::{Audience, Site};
 use crate::editions::Edition;
 use crate::items::{Details, Item};
 
-pub use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, render_archive_page, render_atom};
+pub use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, render_archive_page, render_atom};
 
 /// Column the text twin wraps at.
 pub const TEXT_WIDTH: usize = 72;

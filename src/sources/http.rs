@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
+use crate::backoff::BackOff;
 use crate::config::Fetch;
 
 /// What the last fetch of a feed left for the next one: validators for a
@@ -347,7 +348,8 @@ fn get_with_retries(
             Try::Done(result) => return result,
             Try::Again(wait, reason) => {
                 attempt += 1;
-                let wait = wait.unwrap_or_else(|| back_off(fetch.retry_delay_ms, attempt, url.as_str()));
+                let wait =
+                    wait.unwrap_or_else(|| back_off(fetch.retry_delay_ms).delay(attempt, url.as_str()));
                 if attempt > fetch.retries || Instant::now() + wait >= deadline {
                     let tries = if attempt == 1 {
                         String::new()
@@ -362,14 +364,15 @@ fn get_with_retries(
     }
 }
 
-/// `retry_delay_ms × 2^(attempt-1)` plus up to half of it, varied per URL
-/// and attempt so that retries do not arrive in step.
-fn back_off(delay_ms: u64, attempt: u32, url: &str) -> Duration {
-    let base = delay_ms.saturating_mul(1 << (attempt - 1).min(10));
-    let spread = url.bytes().fold(u64::from(attempt), |h, b| {
-        h.wrapping_mul(131).wrapping_add(b.into())
-    });
-    Duration::from_millis(base + spread % (base / 2 + 1))
+/// A feed's retries: `retry_delay_ms × 2^(attempt-1)` (doubling at most 10
+/// times) plus up to half of it, varied per URL so that retries to one host
+/// do not arrive in step. A `Retry-After` from the server wins over it.
+fn back_off(retry_delay_ms: u64) -> BackOff {
+    BackOff {
+        base_ms: retry_delay_ms,
+        max_doublings: 10,
+        spread_divisor: 2,
+    }
 }
 
 /// One GET, following at most `fetch.max_redirects` redirects by hand so a
@@ -605,8 +608,8 @@ mod tests {
 
     #[test]
     fn back_off_grows_and_varies() {
-        let first = back_off(1000, 1, "https://a.example/feed");
-        let second = back_off(1000, 2, "https://a.example/feed");
+        let first = back_off(1000).delay(1, "https://a.example/feed");
+        let second = back_off(1000).delay(2, "https://a.example/feed");
         assert!(first >= Duration::from_millis(1000) && first <= Duration::from_millis(1500));
         assert!(second >= Duration::from_millis(2000) && second <= Duration::from_millis(3000));
     }

@@ -4,8 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::params;
+use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use super::{Result, Store};
+use super::{Result, Store, unknown_value};
+use crate::editions::EditionRef;
 
 /// Where one message stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,25 +25,80 @@ pub enum Status {
     Unsendable(String),
 }
 
-impl Status {
-    pub(crate) fn parts(&self) -> (&'static str, Option<&str>) {
+/// A [`Status`] without its reason: the `status` column of the delivery
+/// log and of a journal line. An unknown value is an error when read, never
+/// a guess (it once read as `sending`, and the message went out again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusLabel {
+    Sending,
+    Sent,
+    Deferred,
+    Failed,
+    Unsendable,
+}
+
+impl StatusLabel {
+    const ALL: [StatusLabel; 5] = [
+        StatusLabel::Sending,
+        StatusLabel::Sent,
+        StatusLabel::Deferred,
+        StatusLabel::Failed,
+        StatusLabel::Unsendable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
         match self {
-            Status::Sending => ("sending", None),
-            Status::Sent => ("sent", None),
-            Status::Deferred(reason) => ("deferred", Some(reason)),
-            Status::Failed(reason) => ("failed", Some(reason)),
-            Status::Unsendable(reason) => ("unsendable", Some(reason)),
+            StatusLabel::Sending => "sending",
+            StatusLabel::Sent => "sent",
+            StatusLabel::Deferred => "deferred",
+            StatusLabel::Failed => "failed",
+            StatusLabel::Unsendable => "unsendable",
+        }
+    }
+}
+
+impl ToSql for StatusLabel {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl FromSql for StatusLabel {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        StatusLabel::ALL
+            .into_iter()
+            .find(|label| label.as_str() == text)
+            .ok_or_else(|| {
+                unknown_value(
+                    "delivery status",
+                    text,
+                    "sending, sent, deferred, failed or unsendable",
+                )
+            })
+    }
+}
+
+impl Status {
+    pub(crate) fn parts(&self) -> (StatusLabel, Option<&str>) {
+        match self {
+            Status::Sending => (StatusLabel::Sending, None),
+            Status::Sent => (StatusLabel::Sent, None),
+            Status::Deferred(reason) => (StatusLabel::Deferred, Some(reason)),
+            Status::Failed(reason) => (StatusLabel::Failed, Some(reason)),
+            Status::Unsendable(reason) => (StatusLabel::Unsendable, Some(reason)),
         }
     }
 
-    pub(crate) fn from_parts(status: &str, error: Option<String>) -> Status {
+    pub(crate) fn from_parts(label: StatusLabel, error: Option<String>) -> Status {
         let error = error.unwrap_or_default();
-        match status {
-            "sent" => Status::Sent,
-            "deferred" => Status::Deferred(error),
-            "failed" => Status::Failed(error),
-            "unsendable" => Status::Unsendable(error),
-            _ => Status::Sending,
+        match label {
+            StatusLabel::Sending => Status::Sending,
+            StatusLabel::Sent => Status::Sent,
+            StatusLabel::Deferred => Status::Deferred(error),
+            StatusLabel::Failed => Status::Failed(error),
+            StatusLabel::Unsendable => Status::Unsendable(error),
         }
     }
 }
@@ -70,7 +127,7 @@ impl Store {
     pub fn fold_deliveries(
         &mut self,
         journal: u64,
-        (newsletter, number): (&str, u32),
+        edition: &EditionRef,
         deliveries: &[Delivery],
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -96,7 +153,7 @@ impl Store {
             {
                 let (label, error) = status.parts();
                 let attempt = i64::from(*status == Status::Sending);
-                insert.execute(params![newsletter, number, email, message_id, label, attempt, error, updated])?;
+                insert.execute(params![edition.newsletter, edition.number, email, message_id, label, attempt, error, updated])?;
                 if matches!(status, Status::Failed(_)) {
                     tx.prepare_cached("UPDATE subscribers SET hard_bounces = hard_bounces + 1 WHERE email = ?1")?
                         .execute([email])?;

@@ -21,6 +21,14 @@ pub struct EditionRecord {
     pub items: usize,
 }
 
+/// Where an edition's two files were written, relative to the output
+/// folder: named, so the HTML and the text path cannot be swapped.
+#[derive(Debug, Clone, Copy)]
+pub struct EditionPaths<'a> {
+    pub html: &'a str,
+    pub text: &'a str,
+}
+
 impl Store {
     /// Ids of the items already published in an edition of `newsletter`.
     pub fn published_items(&self, newsletter: &str) -> Result<HashSet<String>> {
@@ -77,7 +85,7 @@ impl Store {
         newsletter: &str,
         date: NaiveDate,
         items: &[Placed],
-        paths: (&str, &str),
+        paths: &EditionPaths<'_>,
         now: DateTime<Utc>,
     ) -> Result<u32> {
         self.write(|tx| {
@@ -100,7 +108,7 @@ impl Store {
             tx.execute(
                 "INSERT INTO editions (newsletter, number, date, cutoff, built_at, html_path, text_path)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![newsletter, number, date.to_string(), cutoff.to_rfc3339(), now.to_rfc3339(), paths.0, paths.1],
+                params![newsletter, number, date.to_string(), cutoff.to_rfc3339(), now.to_rfc3339(), paths.html, paths.text],
             )?;
             for (position, placed) in items.iter().enumerate() {
                 tx.execute(

@@ -17,8 +17,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, Transaction, Trans
 
 use crate::items::Item;
 
-pub use deliveries::{Delivery, Status};
-pub use editions::EditionRecord;
+pub use deliveries::{Delivery, Status, StatusLabel};
+pub use editions::{EditionPaths, EditionRecord};
 pub use items::{FeedHealth, FetchRecord, SavedFetch, Stored, Upsert};
 pub use subscribers::{BounceReset, Recipient, SubscriberRecord};
 
@@ -426,8 +426,34 @@ fn decode_item(path: &Path, body: &str) -> Result<Item> {
     })
 }
 
+/// A stored value this bulletin does not know, for a [`FromSql`] impl: the
+/// read fails with [`StoreError::Decode`] naming it, instead of a default.
+///
+/// [`FromSql`]: rusqlite::types::FromSql
+fn unknown_value(what: &'static str, value: &str, expected: &'static str) -> rusqlite::types::FromSqlError {
+    rusqlite::types::FromSqlError::Other(Box::new(UnknownValue {
+        what,
+        value: value.to_string(),
+        expected,
+    }))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {what} {value:?}; expected {expected}")]
+struct UnknownValue {
+    what: &'static str,
+    value: String,
+    expected: &'static str,
+}
+
 fn classify_error(path: &Path, error: rusqlite::Error) -> StoreError {
     let path = path.to_owned();
+    if let rusqlite::Error::FromSqlConversionFailure(_, _, source) = &error {
+        return StoreError::Decode {
+            path,
+            message: source.to_string(),
+        };
+    }
     match error.sqlite_error_code() {
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
             StoreError::Corrupt { path, source: error }

@@ -1,10 +1,38 @@
 //! Subscribers in the store: imported, listed, unsubscribed.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Row, params};
 
-use super::{Result, Status, Store};
+use super::{Result, Status, StatusLabel, Store, unknown_value};
 use crate::deliver::{OrganisationType, Subscriber};
+use crate::editions::EditionRef;
+
+/// Stored as `company`, `organisation` or `individual`. It decides who gets
+/// the EU-only newsletters, so an unknown value is an error when read (it
+/// once read as `individual`, and a company silently lost them).
+impl ToSql for OrganisationType {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl FromSql for OrganisationType {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        OrganisationType::parse(text)
+            .ok_or_else(|| unknown_value("organisation type", text, "company, organisation or individual"))
+    }
+}
+
+/// The consent date in column `index`, stored as `YYYY-MM-DD`.
+fn consent_date(row: &Row, index: usize) -> rusqlite::Result<NaiveDate> {
+    let text: String = row.get(index)?;
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| {
+        let message = format!("consent date {text:?}: {e}");
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())
+    })
+}
 
 /// A subscriber with where they stand.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -12,9 +40,9 @@ pub struct SubscriberRecord {
     pub email: String,
     pub name: String,
     pub organisation: String,
-    pub organisation_type: String,
+    pub organisation_type: OrganisationType,
     pub country: String,
-    pub consent: String,
+    pub consent: NaiveDate,
     /// Newsletters they receive.
     pub newsletters: Vec<String>,
     /// Newsletters they left.
@@ -66,7 +94,7 @@ impl Store {
                         s.email,
                         s.name,
                         s.organisation,
-                        s.organisation_type.as_str(),
+                        s.organisation_type,
                         s.country,
                         s.consent.to_string(),
                         now.to_rfc3339()
@@ -183,7 +211,7 @@ impl Store {
                     organisation: row.get(2)?,
                     organisation_type: row.get(3)?,
                     country: row.get(4)?,
-                    consent: row.get(5)?,
+                    consent: consent_date(row, 5)?,
                     unsubscribed_all: row.get(6)?,
                     hard_bounces: row.get(7)?,
                     newsletters: words(row.get(8)?),
@@ -208,8 +236,7 @@ impl Store {
     /// a send reads the list a page at a time, never whole.
     pub fn recipients_page(
         &self,
-        newsletter: &str,
-        number: u32,
+        edition: &EditionRef,
         after: &str,
         limit: u32,
     ) -> Result<Vec<(Recipient, Option<Status>)>> {
@@ -219,11 +246,10 @@ impl Store {
              FROM subscriptions u JOIN subscribers s ON s.email = u.email
              LEFT JOIN deliveries d ON d.newsletter = u.newsletter AND d.number = ?2 AND d.email = u.email
              WHERE u.newsletter = ?1 AND u.email > ?3 ORDER BY u.email LIMIT ?4",
-            params![newsletter, number, after, limit],
+            params![edition.newsletter, edition.number, after, limit],
             |row| {
-                let state = row.get::<_, Option<String>>(6)?.map(|status| (status, row.get(7)));
-                let state = match state {
-                    Some((status, error)) => Some(Status::from_parts(&status, error?)),
+                let state = match row.get::<_, Option<StatusLabel>>(6)? {
+                    Some(label) => Some(Status::from_parts(label, row.get(7)?)),
                     None => None,
                 };
                 Ok((recipient(row)?, state))
@@ -233,11 +259,10 @@ impl Store {
 }
 
 fn recipient(row: &Row) -> rusqlite::Result<Recipient> {
-    let kind: String = row.get(2)?;
     Ok(Recipient {
         email: row.get(0)?,
         name: row.get(1)?,
-        organisation_type: OrganisationType::parse(&kind).unwrap_or(OrganisationType::Individual),
+        organisation_type: row.get(2)?,
         country: row.get(3)?,
         unsubscribed: row.get(4)?,
         hard_bounces: row.get(5)?,
