@@ -746,16 +746,7 @@ fn a_guessable_signing_key_is_refused() {
 
 #[test]
 fn preview_reads_a_store_its_user_may_not_write() {
-    let project = Project::bundled();
-    let config = project
-        .read("config.toml")
-        .replace("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project.write("config.toml", &config);
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
-    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let project = crate::store::published_to_one_subscriber();
     let store = project.path("bulletin.sqlite");
     crate::store::chmod(&store, 0o444);
     crate::store::chmod(project.dir.path(), 0o555);

@@ -416,8 +416,9 @@ pub(crate) fn chmod(path: &std::path::Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-#[test]
-fn read_only_commands_work_on_a_store_they_may_not_write() {
+/// The bundled project after `run` on 2026-11-23, with one subscriber
+/// (Jane Doe, a German company, EU-Japan NEWS) imported first.
+pub(crate) fn published_to_one_subscriber() -> Project {
     let project = Project::bundled();
     let config = project
         .read("config.toml")
@@ -432,6 +433,12 @@ fn read_only_commands_work_on_a_store_they_may_not_write() {
         .run(&["subscribers", "import", "subscribers.csv"])
         .assert_code(0);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    project
+}
+
+#[test]
+fn read_only_commands_work_on_a_store_they_may_not_write() {
+    let project = published_to_one_subscriber();
     let commands: [&[&str]; 5] = [
         &["items"],
         &["items", "--format", "json"],
@@ -487,20 +494,7 @@ fn mode(path: &std::path::Path) -> u32 {
 
 #[test]
 fn files_with_personal_data_are_for_their_owner_only() {
-    let project = Project::bundled();
-    let config = project
-        .read("config.toml")
-        .replace("BULLETIN_UNSUBSCRIBE_KEY", crate::common::KEY_ENV);
-    project.write("config.toml", &config);
-    project.write(
-        "subscribers.csv",
-        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
-         jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n",
-    );
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
-    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let project = published_to_one_subscriber();
     let store = project.path("bulletin.sqlite");
     assert_eq!(format!("{:o}", mode(&store)), "600", "the store");
     // SQLite gives the log and its index the store's mode: a write shows them.
