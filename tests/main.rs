@@ -8,6 +8,7 @@ mod build;
 mod config_errors;
 mod corpus;
 mod deliver;
+mod feeds;
 mod fetching;
 mod fuzz_regressions;
 mod hostile;
