@@ -247,23 +247,21 @@ fn json_feed_with_a_bare_version_number_is_read_with_a_warning() {
 }
 
 #[test]
-fn json_feed_version_warning_is_in_the_fetch_report() {
+fn json_feed_version_warning_is_in_the_check_and_fetch_reports() {
     let project = project(&[("Json", "feeds/feed.json")]);
     project.write(
         "feeds/feed.json",
         r#"{"version": "1.0", "title": "J", "items": [{"id": "1", "title": "One", "url": "https://j.example/1"}]}"#,
     );
+    let warning = "warning: source \"Json\": version \"1.0\" is not a JSON Feed version URL; read as https://jsonfeed.org/version/1\n";
+    let check = project.run(&["check"]);
+    check.assert_code(0);
+    assert!(check.stderr.contains(warning), "{}", check.stderr);
     let run = project.run(&["fetch"]);
     run.assert_code(0);
     let row = run.stdout.lines().find(|l| l.starts_with("Json")).expect("a row");
     assert_eq!(words(row), "Json 1 1 0 0 ok, 1 warning");
-    assert!(
-        run.stderr.contains(
-            "warning: source \"Json\": version \"1.0\" is not a JSON Feed version URL; read as https://jsonfeed.org/version/1"
-        ),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains(warning), "{}", run.stderr);
 }
 
 #[test]
