@@ -24,6 +24,10 @@ const WHOLE: Duration = Duration::from_secs(60);
 /// links and dates (they reach 99.6, 99.1, 98.3 and 99.2%; the rest are
 /// feedparser's own choices, listed in `CORPUS_DIFF=all`).
 const FLOOR: f64 = 97.0;
+/// And for summaries, compared by the corpus README's rules (they reach
+/// 97.5%; the rest are mostly sanitising choices: feedparser keeps the
+/// text of `<script>`, SVG and MathML, bulletin drops it).
+const SUMMARY_FLOOR: f64 = 96.0;
 
 #[derive(serde::Deserialize)]
 struct Expected {
@@ -90,11 +94,18 @@ fn agrees_with_feedparser_on_the_shared_corpus() {
     report(&cases, &outcomes, elapsed, &all, &wellformed);
 
     assert!(elapsed < WHOLE, "the corpus took {elapsed:?} to parse");
-    for field in [Field::Entries, Field::Titles, Field::Links, Field::Dates] {
+    let floors = [
+        (Field::Entries, FLOOR),
+        (Field::Titles, FLOOR),
+        (Field::Links, FLOOR),
+        (Field::Dates, FLOOR),
+        (Field::Summaries, SUMMARY_FLOOR),
+    ];
+    for (field, floor) in floors {
         let rate = wellformed.rate(field);
         assert!(
-            rate >= FLOOR,
-            "wellformed {}: {rate:.1}% < {FLOOR}%",
+            rate >= floor,
+            "wellformed {}: {rate:.1}% < {floor}%",
             field.name()
         );
     }

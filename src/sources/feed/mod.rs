@@ -141,7 +141,7 @@ fn draft(entry: Entry, facts: &markup::Facts, kind: &FeedType, base: Option<&url
         title,
         link,
         published: published.filter(dates::plausible),
-        summary_html: summary_html(&entry, facts),
+        summary_html: summary_html(&entry, facts, kind),
         categories: entry
             .categories
             .into_iter()
@@ -207,12 +207,12 @@ fn resolve(href: &str, base: Option<&url::Url>) -> String {
 /// The entry's summary as HTML: its summary (RSS `description`), else its
 /// content (`content:encoded`), else the first of the extension elements
 /// that hold one (`markup::summaries` lists them, in order).
-fn summary_html(entry: &Entry, facts: &markup::Facts) -> String {
+fn summary_html(entry: &Entry, facts: &markup::Facts, kind: &FeedType) -> String {
     entry
         .summary
         .as_ref()
         .filter(|s| !s.content.trim().is_empty())
-        .map(text_as_html)
+        .map(|summary| summary_as_html(summary, kind))
         .or_else(|| {
             entry
                 .content
@@ -262,12 +262,15 @@ fn has_entity(text: &str) -> bool {
     })
 }
 
-/// A text/plain summary escaped so it can go through the HTML sanitiser.
-fn text_as_html(text: &Text) -> String {
-    if is_html(text) {
-        text.content.clone()
+/// A summary as HTML: a text/plain one escaped so it can go through the
+/// HTML sanitiser. An RSS description is HTML in every RSS version, as
+/// feedparser reads it (feed-rs gives RSS 1.0's as text/plain).
+fn summary_as_html(summary: &Text, kind: &FeedType) -> String {
+    let rss = matches!(kind, FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2);
+    if rss || is_html(summary) {
+        summary.content.clone()
     } else {
-        escape_html(&text.content)
+        escape_html(&summary.content)
     }
 }
 
@@ -830,6 +833,13 @@ mod tests {
             read_feed(json, None, None).unwrap().warnings,
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn an_rss_1_description_is_html_as_in_rss_2() {
+        let rdf = br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+            <item rdf:about="http://x.example/1"><title>T</title><description>a &lt;q&gt;b&lt;/q&gt; c</description></item></rdf:RDF>"#;
+        assert_eq!(first(rdf).summary_html, "a <q>b</q> c");
     }
 
     #[test]
