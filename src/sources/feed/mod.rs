@@ -10,7 +10,8 @@
 //!    feedparser accepts and feed-rs ignores (old Atom and RSS namespaces, RSS
 //!    versions, Atom 0.3 names, MIME types as Atom text types), defuses the
 //!    values that make feed-rs panic, and notes per entry what feed-rs drops
-//!    (RSS guids' permalink flag, RDF `about`, the many date elements);
+//!    (RSS guids' permalink flag, RDF `about`, the many date elements, the
+//!    summaries in extension elements);
 //! 4. [`dates`] reads the date formats feeds use, and nothing else.
 
 mod charset;
@@ -31,7 +32,8 @@ pub struct ParsedFeed {
     pub warnings: Vec<String>,
 }
 
-/// Parses a feed: [`read_feed`] without the warnings.
+/// Parses a feed into its entries, without the warnings `read_feed`
+/// also gives (for the callers that report none: benchmarks, tests).
 pub fn parse_feed(
     bytes: &[u8],
     base: Option<&url::Url>,

@@ -98,7 +98,8 @@ impl<'a> Pass<'a> {
     /// (if it starts one) noted, the element opened.
     fn start(&mut self, span: Range<usize>, tag: Tag<'a>) {
         if let Some(parent) = self.stack.last_mut().filter(|f| f.takes_markup_as_text()) {
-            // Markup in an RSS description: text to be, whatever it holds.
+            // Markup in an RSS description, an Atom HTML text or a guid:
+            // text to be (or to go), whatever it holds.
             parent.children = true;
             return;
         }

@@ -1,7 +1,8 @@
 //! A lenient XML lexer ([`lexer`]), and the pass that readies a document
 //! for feed-rs: one pass over the tokens ([`elements`]) that notes what
-//! feed-rs drops ([`facts`]) and repairs what it rejects, misreads or
-//! panics on ([`repairs`]), as edits made to the source at the end.
+//! feed-rs drops ([`facts`], [`summaries`]) and repairs what it rejects,
+//! misreads or panics on ([`repairs`]), as edits made to the source at
+//! the end.
 
 mod elements;
 mod facts;
@@ -211,8 +212,9 @@ struct Frame<'a> {
     children: bool,
     /// Whether it is a fall-back summary of the entry it is in.
     fallback: Option<Fallback>,
-    /// The text directly inside, kept for an entry's children and for
-    /// content that changes.
+    /// The text directly inside (all the text inside, where elements
+    /// are taken as text), kept for an entry's children, for content
+    /// that changes and for fall-back summaries.
     text: Option<String>,
     permalink: bool,
 }
