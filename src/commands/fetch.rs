@@ -47,7 +47,12 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
     for report in &saved.reports {
         let [new, updated, unchanged] = tally.get(report.name.as_str()).copied().unwrap_or_default();
         let (items, status) = match &report.outcome {
-            Outcome::Read { items, errors, .. } if errors.is_empty() => (items.to_string(), "ok".to_string()),
+            Outcome::Read {
+                items,
+                errors,
+                warnings,
+                ..
+            } if errors.is_empty() => (items.to_string(), ok_status(warnings)),
             Outcome::Read { items, errors, .. } => {
                 (items.to_string(), format!("{} file(s) failed", errors.len()))
             }
@@ -60,9 +65,12 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
             report.name
         )?;
     }
-    for report in saved.reports.iter().filter(|r| r.failed()) {
+    for report in &saved.reports {
         for error in report.errors() {
             eprintln!("warning: source {:?} failed: {error}", report.name);
+        }
+        for warning in report.warnings() {
+            eprintln!("warning: source {:?}: {warning}", report.name);
         }
     }
     let count = |kind: Upsert| saved.items.iter().filter(|i| i.outcome == kind).count();
@@ -80,4 +88,14 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
         saved.reports.len()
     )?;
     Ok(saved.reports)
+}
+
+/// A source read in full: "ok", with how many warnings it has (each is
+/// printed on stderr).
+fn ok_status(warnings: &[String]) -> String {
+    match warnings.len() {
+        0 => "ok".to_string(),
+        1 => "ok, 1 warning".to_string(),
+        n => format!("ok, {n} warnings"),
+    }
 }

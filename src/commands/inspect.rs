@@ -21,6 +21,11 @@ pub fn check(config: &Config) -> Result<ExitCode> {
     for error in &errors {
         eprintln!("error: {error}");
     }
+    for report in &ingest.reports {
+        for warning in report.warnings() {
+            eprintln!("warning: source {:?}: {warning}", report.name);
+        }
+    }
     if !errors.is_empty() {
         bail!("{} problem(s) found", errors.len());
     }
@@ -248,7 +253,10 @@ pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
 
 /// `bulletin parse`: what bulletin reads from one feed, the store untouched.
 pub fn parse(config: &Config, target: &str, format: Format) -> Result<ExitCode> {
-    let items = read_one(target, config).map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
+    let (items, warnings) = read_one(target, config).map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
+    for warning in warnings {
+        eprintln!("warning: {target}: {warning}");
+    }
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => {

@@ -13,9 +13,10 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, FeedKind, Location, Source};
 use crate::hex::hex;
-use crate::items::{Dedup, Details, Draft, Item};
+use crate::items::{Dedup, Details, Item};
 
 pub use feed::parse_feed;
+use feed::{ParsedFeed, read_feed};
 pub use http::Validators;
 use http::{Fetched, Response, fetch_all};
 pub use local::{MAX_ITEM_BYTES, parse_local, read_capped, read_item_file};
@@ -24,10 +25,13 @@ use parallel::map_in_order;
 /// What reading one source came to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Read; `errors` names the local files that could not be (the others were).
+    /// Read; `errors` names the local files that could not be (the others
+    /// were), `warnings` what was read although it is not as its format
+    /// says (a JSON Feed version).
     Read {
         items: usize,
         errors: Vec<String>,
+        warnings: Vec<String>,
         validators: Validators,
     },
     /// HTTP 304: unchanged since the last fetch, so nothing to read.
@@ -54,6 +58,14 @@ impl SourceReport {
 
     pub fn failed(&self) -> bool {
         !self.errors().is_empty()
+    }
+
+    /// What was read although it is not as its format says.
+    pub fn warnings(&self) -> &[String] {
+        match &self.outcome {
+            Outcome::Read { warnings, .. } => warnings,
+            Outcome::Failed(_) | Outcome::NotModified => &[],
+        }
     }
 }
 
@@ -109,10 +121,16 @@ pub fn read_sources(
         read,
         |(source, read): (&Source, _)| {
             let (outcome, items) = match read {
-                Ok(Read::Items(items, errors, validators)) => {
+                Ok(Read::Items {
+                    items,
+                    errors,
+                    warnings,
+                    validators,
+                }) => {
                     let outcome = Outcome::Read {
                         items: items.len(),
                         errors,
+                        warnings,
                         validators,
                     };
                     (outcome, items)
@@ -184,7 +202,7 @@ fn read_source(
                 validators,
                 url,
             } => feed_items(source, kind, &bytes, Some(&url), content_type.as_deref(), config)
-                .map(|items| Read::Items(items, Vec::new(), validators)),
+                .map(|(items, warnings)| Read::feed(items, warnings, validators)),
             Response::NotModified => Ok(Read::NotModified),
         },
         Job::Feed(path, kind) => {
@@ -192,7 +210,7 @@ fn read_source(
             match file_validators(source, config, [(path.as_path(), &bytes[..])]) {
                 same if Some(&same) == last => Ok(Read::NotModified),
                 validators => feed_items(source, kind, &bytes, None, None, config)
-                    .map(|items| Read::Items(items, Vec::new(), validators)),
+                    .map(|(items, warnings)| Read::feed(items, warnings, validators)),
             }
         }
         Job::Local(pattern) => local_items(source, &pattern, config, last),
@@ -201,13 +219,16 @@ fn read_source(
 
 /// One feed, an http(s) URL or a file (or one local item file), read as it
 /// would be ingested, with the store untouched: what `bulletin parse` shows.
-pub fn read_one(target: &str, config: &Config) -> Result<Vec<Item>, String> {
+/// Returns the items and the warnings a source's report would carry.
+pub fn read_one(target: &str, config: &Config) -> Result<(Vec<Item>, Vec<String>), String> {
     let width = config.site.teaser_width;
-    let news = |drafts: Vec<Draft>| {
-        drafts
+    let news = |feed: ParsedFeed| {
+        let items = feed
+            .drafts
             .into_iter()
             .map(|d| d.into_item("parse", Details::News, width))
-            .collect()
+            .collect();
+        (items, feed.warnings)
     };
     if let Ok(url) = url::Url::parse(target)
         && matches!(url.scheme(), "http" | "https")
@@ -221,7 +242,7 @@ pub fn read_one(target: &str, config: &Config) -> Result<Vec<Item>, String> {
                 content_type,
                 url,
                 ..
-            } => parse_feed(&bytes, Some(&url), content_type.as_deref()).map(news),
+            } => read_feed(&bytes, Some(&url), content_type.as_deref()).map(news),
             Response::NotModified => Err("the server answered 304 to an unconditional GET".into()),
         };
     }
@@ -234,17 +255,35 @@ pub fn read_one(target: &str, config: &Config) -> Result<Vec<Item>, String> {
         let text = String::from_utf8(bytes).map_err(|_| format!("{target}: not UTF-8 text"))?;
         let (draft, details) =
             parse_local(path, &text, crate::items::Kind::News).map_err(|e| e.to_string())?;
-        return Ok(vec![draft.into_item("parse", details, width)]);
+        return Ok((vec![draft.into_item("parse", details, width)], Vec::new()));
     }
     let bytes = read_capped(path, config.fetch.max_bytes, "a feed file", "fetch.max_bytes")?;
-    parse_feed(&bytes, None, None).map(news)
+    read_feed(&bytes, None, None).map(news)
 }
 
 /// What reading one source gave, before it is reported.
 enum Read {
-    /// The items, the local files that failed, and what to send next time.
-    Items(Vec<Item>, Vec<String>, Validators),
+    /// The items, the local files that failed, the warnings, and what to
+    /// send next time.
+    Items {
+        items: Vec<Item>,
+        errors: Vec<String>,
+        warnings: Vec<String>,
+        validators: Validators,
+    },
     NotModified,
+}
+
+impl Read {
+    /// A feed's items: one document, so no file of it failed.
+    fn feed(items: Vec<Item>, warnings: Vec<String>, validators: Validators) -> Read {
+        Read::Items {
+            items,
+            errors: Vec::new(),
+            warnings,
+            validators,
+        }
+    }
 }
 
 /// A file source's "ETag": a digest of its files and of the settings that
@@ -272,8 +311,8 @@ fn file_validators<'a>(
     }
 }
 
-/// `base` is the URL the feed came from; `content_type` is the HTTP
-/// header, whose charset says how to decode.
+/// A feed's items and warnings. `base` is the URL the feed came from;
+/// `content_type` is the HTTP header, whose charset says how to decode.
 fn feed_items(
     source: &Source,
     kind: FeedKind,
@@ -281,13 +320,15 @@ fn feed_items(
     base: Option<&url::Url>,
     content_type: Option<&str>,
     config: &Config,
-) -> Result<Vec<Item>, String> {
+) -> Result<(Vec<Item>, Vec<String>), String> {
     let details = kind.details();
-    let drafts = parse_feed(bytes, base, content_type)?;
-    Ok(drafts
+    let feed = read_feed(bytes, base, content_type)?;
+    let items = feed
+        .drafts
         .into_iter()
         .map(|draft| draft.into_item(source.name(), details.clone(), config.site.teaser_width))
-        .collect())
+        .collect();
+    Ok((items, feed.warnings))
 }
 
 /// Every file the pattern names: a file, a folder's files, or a glob.
@@ -357,5 +398,10 @@ fn local_items(
     } else {
         Validators::default()
     };
-    Ok(Read::Items(items, errors, validators))
+    Ok(Read::Items {
+        items,
+        errors,
+        warnings: Vec::new(),
+        validators,
+    })
 }

@@ -10,7 +10,8 @@
 //!    feedparser accepts and feed-rs ignores (old Atom and RSS namespaces, RSS
 //!    versions, Atom 0.3 names, MIME types as Atom text types), defuses the
 //!    values that make feed-rs panic, and notes per entry what feed-rs drops
-//!    (RSS guids' permalink flag, RDF `about`, the many date elements);
+//!    (RSS guids' permalink flag, RDF `about`, the many date elements, the
+//!    summaries in extension elements);
 //! 4. [`dates`] reads the date formats feeds use, and nothing else.
 
 mod charset;
@@ -23,22 +24,48 @@ use feed_rs::model::{Entry, Feed, FeedType, Link, LinkTarget, Text};
 
 use crate::items::{Draft, escape_html, sanitize, to_text};
 
-/// Parses a feed. `base` (the feed's URL) resolves relative links;
-/// `content_type` is the HTTP Content-Type, whose charset, by RFC 3023,
-/// wins over the document's own declaration.
+/// A feed as read: its entries, and what its source's report should warn
+/// of (read all the same, but not as the format says).
+#[derive(Debug)]
+pub struct ParsedFeed {
+    pub drafts: Vec<Draft>,
+    pub warnings: Vec<String>,
+}
+
+/// Parses a feed into its entries, without the warnings `read_feed`
+/// also gives (for the callers that report none: benchmarks, tests).
 pub fn parse_feed(
     bytes: &[u8],
     base: Option<&url::Url>,
     content_type: Option<&str>,
 ) -> Result<Vec<Draft>, String> {
+    read_feed(bytes, base, content_type).map(|feed| feed.drafts)
+}
+
+/// Parses a feed. `base` (the feed's URL) resolves relative links;
+/// `content_type` is the HTTP Content-Type, whose charset, by RFC 3023,
+/// wins over the document's own declaration.
+pub fn read_feed(
+    bytes: &[u8],
+    base: Option<&url::Url>,
+    content_type: Option<&str>,
+) -> Result<ParsedFeed, String> {
     let text = charset::decode(bytes, content_type);
     if page::is_html(&text) {
         return Err(page::not_a_feed(&text, base));
     }
+    let mut warnings = Vec::new();
     let (text, facts, truncated) = if text.trim_start().starts_with('{') {
-        (json::defuse(text), Vec::new(), false)
+        let (text, warning) = json::ready(text);
+        warnings.extend(warning);
+        (text, Vec::new(), false)
     } else {
         let normalised = markup::normalise(&text).map_err(|e| format!("not a valid feed: {e}"))?;
+        if let Some(root) = normalised.foreign_root {
+            return Err(format!(
+                "not a valid feed: its root element is <{root}>; a feed's is <rss>, <rdf:RDF> or <feed>"
+            ));
+        }
         (normalised.text, normalised.entries, normalised.truncated)
     };
     let feed = parser(base)
@@ -49,7 +76,10 @@ pub fn parse_feed(
     if truncated && feed.entries.is_empty() {
         return Err("not a valid feed: it ends before its last entry does".to_string());
     }
-    Ok(drafts(feed, facts, base))
+    Ok(ParsedFeed {
+        drafts: drafts(feed, facts, base),
+        warnings,
+    })
 }
 
 /// A parser for one document. feed-rs keeps Media RSS state in the parser
@@ -113,7 +143,7 @@ fn draft(entry: Entry, facts: &markup::Facts, kind: &FeedType, base: Option<&url
         title,
         link,
         published: published.filter(dates::plausible),
-        summary_html: summary_html(&entry),
+        summary_html: summary_html(&entry, facts, kind),
         categories: entry
             .categories
             .into_iter()
@@ -176,13 +206,23 @@ fn resolve(href: &str, base: Option<&url::Url>) -> String {
     }
 }
 
-fn summary_html(entry: &Entry) -> String {
+/// The entry's summary as HTML: its summary (RSS `description`), else its
+/// content (`content:encoded`), else the first of the extension elements
+/// that hold one (`markup::summaries` lists them, in order).
+fn summary_html(entry: &Entry, facts: &markup::Facts, kind: &FeedType) -> String {
     entry
         .summary
         .as_ref()
         .filter(|s| !s.content.trim().is_empty())
-        .map(text_as_html)
-        .or_else(|| entry.content.as_ref().and_then(|c| c.body.clone()))
+        .map(|summary| summary_as_html(summary, kind))
+        .or_else(|| {
+            entry
+                .content
+                .as_ref()
+                .and_then(|c| c.body.clone())
+                .filter(|body| !body.trim().is_empty())
+        })
+        .or_else(|| facts.fallback_summary().map(str::to_string))
         .unwrap_or_default()
 }
 
@@ -224,12 +264,15 @@ fn has_entity(text: &str) -> bool {
     })
 }
 
-/// A text/plain summary escaped so it can go through the HTML sanitiser.
-fn text_as_html(text: &Text) -> String {
-    if is_html(text) {
-        text.content.clone()
+/// A summary as HTML: a text/plain one escaped so it can go through the
+/// HTML sanitiser. An RSS description is HTML in every RSS version, as
+/// feedparser reads it (feed-rs gives RSS 1.0's as text/plain).
+fn summary_as_html(summary: &Text, kind: &FeedType) -> String {
+    let rss = matches!(kind, FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2);
+    if rss || is_html(summary) {
+        summary.content.clone()
     } else {
-        escape_html(&text.content)
+        escape_html(&summary.content)
     }
 }
 
@@ -627,6 +670,178 @@ mod tests {
             "<item><description><p>Hello <b>world</b></p></description></item>",
         ));
         assert_eq!(d.summary_html, "<p>Hello <b>world</b></p>");
+    }
+
+    #[test]
+    fn reads_markup_after_a_leading_cdata_section_or_reference() {
+        // The edit that makes the markup text and the one that makes the
+        // CDATA (or `&nbsp;`) text start at one place: the first covers
+        // the second. The feed was refused as ill-formed.
+        let d = parse(&rss(
+            "<item><description><![CDATA[a ]]><b>x</b> y</description></item>\
+             <item><description>&nbsp;<b>x</b> y</description></item>",
+        ));
+        assert_eq!(d[0].summary_html, "a <b>x</b> y");
+        assert_eq!(d[1].summary_html, "&nbsp;<b>x</b> y");
+    }
+
+    // Atom HTML text with raw elements in it (issue 20, item 6).
+
+    #[test]
+    fn atom_html_text_keeps_raw_elements_as_html() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom">
+            <entry><title type="html">naked <b>markup</b> end</title>
+              <summary type="html">a <p>b <a href="http://x.example/">c</a></p> d</summary></entry>
+            <entry><title type="text/html"><![CDATA[x <i>y</i>]]> and <u>z <b>w</b></u> &amp;amp; v</title>
+              <content type="html">one<br>two</content></entry>
+            <entry><atom:title xmlns:atom="http://www.w3.org/2005/Atom" type="html"><em>all</em></atom:title></entry></feed>"#;
+        let drafts = parse(atom);
+        let titles: Vec<&str> = drafts.iter().map(|d| d.title.as_str()).collect();
+        assert_eq!(titles, ["naked markup end", "x y and z w & v", "all"]);
+        assert_eq!(
+            drafts[0].summary_html,
+            r#"a <p>b <a href="http://x.example/">c</a></p> d"#
+        );
+        assert_eq!(drafts[1].summary_html, "one<br>two");
+    }
+
+    #[test]
+    fn atom_text_with_elements_is_still_xhtml() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>naked <b>markup</b></title>
+            <summary>a <b>b</b></summary></entry></feed>"#;
+        let d = first(atom);
+        assert_eq!(d.title, "naked markup");
+        assert_eq!(d.summary_html, "a <b>b</b>");
+    }
+
+    // Summaries in extension elements (issue 20, item 7).
+
+    #[test]
+    fn reads_summaries_from_extension_elements() {
+        let ns = r#"xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:it="http://www.itunes.com/DTDs/Podcast-1.0.dtd"
+            xmlns:x="http://www.w3.org/2005/Atom" xmlns:m="http://search.yahoo.com/mrss/""#;
+        let drafts = parse(&rss(&format!(
+            r#"<item {ns}><dc:description>&lt;b&gt;dc&lt;/b&gt;</dc:description></item>
+            <item {ns}><it:summary>a &lt; b</it:summary></item>
+            <item {ns}><it:summary>&lt;p&gt;looks like HTML&lt;/p&gt;</it:summary></item>
+            <item {ns}><x:summary type="text">&lt;b&gt; is a tag</x:summary></item>
+            <item {ns}><x:content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">x<![CDATA[<y>]]></div></x:content></item>
+            <item {ns}><m:content url="http://x.example/v.mp4"><m:description type="html">&lt;i&gt;m&lt;/i&gt;</m:description></m:content></item>
+            <item><fullitem>&lt;p&gt;full&lt;/p&gt;</fullitem></item>
+            <item><body>naked <b>body</b></body></item>"#
+        )));
+        let summaries: Vec<&str> = drafts.iter().map(|d| d.summary_html.as_str()).collect();
+        assert_eq!(
+            summaries,
+            [
+                "<b>dc</b>",
+                "a &lt; b",
+                "<p>looks like HTML</p>",
+                "&lt;b&gt; is a tag",
+                r#"<div xmlns="http://www.w3.org/1999/xhtml">x&lt;y&gt;</div>"#,
+                "<i>m</i>",
+                "<p>full</p>",
+                "naked <b>body</b>",
+            ]
+        );
+    }
+
+    #[test]
+    fn extension_summaries_are_fall_backs_in_order() {
+        let ns = r#"xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
+            xmlns:atom="http://www.w3.org/2005/Atom" xmlns:content="http://purl.org/rss/1.0/modules/content/""#;
+        let drafts = parse(&rss(&format!(
+            r#"<item {ns}><itunes:summary>4</itunes:summary><description>0</description></item>
+            <item {ns}><dc:description>3</dc:description><content:encoded>0</content:encoded></item>
+            <item {ns}><itunes:summary>4</itunes:summary><dc:description>3</dc:description><atom:content>2</atom:content><atom:summary>1</atom:summary></item>
+            <item {ns}><itunes:summary>4</itunes:summary><dc:description></dc:description><dc:description>3</dc:description></item>
+            <item {ns}><description> </description><itunes:summary>4</itunes:summary></item>"#
+        )));
+        let summaries: Vec<&str> = drafts.iter().map(|d| d.summary_html.as_str()).collect();
+        assert_eq!(summaries, ["0", "0", "1", "3", "4"]);
+    }
+
+    #[test]
+    fn atom_entries_fall_back_to_media_descriptions_too() {
+        // As YouTube's feeds give them: in a media:group, and nothing else.
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+            <entry><title>V</title><media:group><media:title>V</media:title>
+            <media:description>Watch https://x.example/?a=1&amp;b=2</media:description></media:group></entry></feed>"#;
+        assert_eq!(first(atom).summary_html, "Watch https://x.example/?a=1&amp;b=2");
+    }
+
+    // Guids wrapped in markup (issue 20, item 8).
+
+    #[test]
+    fn a_guid_in_markup_is_its_text() {
+        let drafts = parse(&rss(
+            "<item><guid isPermaLink='false'><p>abc123</p></guid></item>\
+             <item><guid isPermaLink='false'><div><b>tag:x.example,2026:</b><![CDATA[7]]></div></guid></item>\
+             <item><guid><span>https://x.example/p/8</span></guid></item>\
+             <item><category><b>trade</b></category><link><a>https://x.example/p/9</a></link></item>",
+        ));
+        assert_eq!(drafts[0].guid.as_deref(), Some("abc123"));
+        assert_eq!(drafts[1].guid.as_deref(), Some("tag:x.example,2026:7"));
+        assert_eq!(drafts[2].guid.as_deref(), Some("https://x.example/p/8"));
+        assert_eq!(drafts[2].link, "https://x.example/p/8");
+        assert_eq!(drafts[3].categories, ["trade"]);
+        assert_eq!(drafts[3].link, "https://x.example/p/9");
+    }
+
+    // Feeds with no entries (issue 20, item 9).
+
+    #[test]
+    fn rss_without_channel_or_items_is_an_empty_feed() {
+        for feed in [
+            &b"<rss version=\"2.0\"></rss>"[..],
+            b"<rss version=\"2.0\"/>",
+            b"<rss/>",
+            b"<rss version=\"2.0\">\n<title>T</title>\n</rss>",
+            b"<rss version=\"2.0\"><channel/></rss>",
+            b"<rss version=\"2.0\"><channel></channel></rss>",
+        ] {
+            let text = String::from_utf8_lossy(feed);
+            assert_eq!(parse_feed(feed, None, None).map(|d| d.len()), Ok(0), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_document_that_is_no_feed_names_its_root() {
+        let err = parse_feed(
+            b"<?xml version='1.0'?><opml version='2.0'><body/></opml>",
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "not a valid feed: its root element is <opml>; a feed's is <rss>, <rdf:RDF> or <feed>"
+        );
+    }
+
+    // JSON Feed versions (issue 20, item 10).
+
+    #[test]
+    fn json_feed_with_a_version_number_is_read_with_a_warning() {
+        let json = br#"{"version": "1.0", "title": "J", "items": [{"id": "1", "title": "A"}]}"#;
+        let feed = read_feed(json, None, None).unwrap();
+        assert_eq!(feed.drafts[0].title, "A");
+        assert_eq!(
+            feed.warnings,
+            [r#"version "1.0" is not a JSON Feed version URL; read as https://jsonfeed.org/version/1"#]
+        );
+        let json = br#"{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": []}"#;
+        assert_eq!(
+            read_feed(json, None, None).unwrap().warnings,
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn an_rss_1_description_is_html_as_in_rss_2() {
+        let rdf = br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+            <item rdf:about="http://x.example/1"><title>T</title><description>a &lt;q&gt;b&lt;/q&gt; c</description></item></rdf:RDF>"#;
+        assert_eq!(first(rdf).summary_html, "a <q>b</q> c");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::lexer::{Tag, Token, Unfinished};
 use super::namespaces::{Ns, namespace};
 use super::references::{repair_references, unescape};
 use super::repairs::{npt_safe, pad_email};
-use super::{Channel, Content, Edit, Facts, Frame, Pass, Root, Run};
+use super::{Channel, Content, Edit, Facts, Frame, Pass, Place, Root, Run};
 use crate::items::escape_html;
 
 impl<'a> Pass<'a> {
@@ -97,8 +97,9 @@ impl<'a> Pass<'a> {
     /// A start tag: the structure noted, the tag repaired, the entry
     /// (if it starts one) noted, the element opened.
     fn start(&mut self, span: Range<usize>, tag: Tag<'a>) {
-        if let Some(parent) = self.stack.last_mut().filter(|f| f.content == Content::RssText) {
-            // Markup in an RSS description: text to be, whatever it holds.
+        if let Some(parent) = self.stack.last_mut().filter(|f| f.takes_markup_as_text()) {
+            // Markup in an RSS description, an Atom HTML text or a guid:
+            // text to be (or to go), whatever it holds.
             parent.children = true;
             return;
         }
@@ -124,7 +125,16 @@ impl<'a> Pass<'a> {
             self.empty_element(span, &tag, ns, local, in_entry, is_entry);
             return;
         }
-        let content = self.content(&tag, ns, local, is_entry);
+        let place = match (is_entry, in_entry) {
+            (true, _) => Place::Entry,
+            (_, true) => Place::InEntry,
+            _ => Place::Elsewhere,
+        };
+        let fallback = self
+            .entry_depth
+            .filter(|_| !is_entry)
+            .and_then(|_| self.fallback(&tag, ns, local));
+        let content = self.content(&tag, ns, local, place, fallback);
         self.stack.push(Frame {
             name: tag.name,
             name_end: tag.name_end,
@@ -134,9 +144,10 @@ impl<'a> Pass<'a> {
             bindings,
             renamed,
             type_attribute: tag.attribute("type").map(|a| (a.value.to_string(), a.span())),
-            text: (in_entry || content != Content::Keep).then(String::new),
+            text: (in_entry || content != Content::Keep || fallback.is_some()).then(String::new),
             content,
             children: false,
+            fallback,
             permalink: tag
                 .attribute("isPermaLink")
                 .is_none_or(|a| !a.value.trim().eq_ignore_ascii_case("false")),
@@ -146,7 +157,7 @@ impl<'a> Pass<'a> {
     /// Notes what a start tag at `depth` says of the document's shape:
     /// the root (the first one: feed-rs reads no other), the first RSS
     /// channel, an element with elements in it.
-    fn structure(&mut self, tag: &Tag, depth: usize, open_end: usize) {
+    fn structure(&mut self, tag: &Tag<'a>, depth: usize, open_end: usize) {
         let local = tag.name.rsplit(':').next().unwrap_or(tag.name);
         if depth == 0 {
             self.roots += 1;
@@ -175,7 +186,7 @@ impl<'a> Pass<'a> {
     }
 
     /// Notes the format, and gives RSS the version feed-rs wants.
-    fn root(&mut self, tag: &Tag, local: &str, open_end: usize) {
+    fn root(&mut self, tag: &Tag<'a>, local: &str, open_end: usize) {
         self.root = match local {
             "rss" => Root::Rss,
             "RDF" => Root::Rdf,
@@ -183,6 +194,7 @@ impl<'a> Pass<'a> {
             "entry" => Root::AtomEntry,
             _ => Root::Unknown,
         };
+        self.root_name = Some(tag.name);
         self.root_open_end = open_end;
         if self.root == Root::Rss {
             self.rss_version(tag);
@@ -291,10 +303,11 @@ impl<'a> Pass<'a> {
         closers
     }
 
-    /// Whether an RSS document without `<channel>` gets one around its
-    /// items (feedparser reads items anywhere, feed-rs in a channel).
+    /// Whether an RSS document without `<channel>` gets one around what
+    /// it holds (feedparser reads items anywhere, feed-rs in a channel,
+    /// and refuses an RSS document with none as having "no root").
     fn wraps_channel(&self) -> bool {
-        self.root == Root::Rss && self.channel == Channel::NotSeen && !self.entries.is_empty()
+        self.root == Root::Rss && self.channel == Channel::NotSeen
     }
 
     /// Closes the innermost element and adds the end tag it gets to
@@ -322,8 +335,17 @@ impl<'a> Pass<'a> {
         }
         self.finish_content(&frame, at);
         let in_entry = self.entry_depth.is_some_and(|d| d + 1 == depth);
-        if let (true, Some(text), Some(facts)) = (in_entry, &frame.text, self.entries.last_mut()) {
+        let summary = frame
+            .fallback
+            .map(|f| (f.rank, self.fallback_html(&frame, f.reading, at)));
+        let Some(facts) = self.entries.last_mut() else {
+            return;
+        };
+        if let (true, Some(text)) = (in_entry, &frame.text) {
             note(facts, frame.ns, frame.local, text, frame.permalink);
+        }
+        if let Some((rank, html)) = summary {
+            facts.offer_summary(rank, html);
         }
     }
 

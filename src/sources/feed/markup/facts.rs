@@ -19,6 +19,9 @@ pub struct Facts {
     pub(super) updated_texts: Vec<String>,
     /// Whether the RSS 1.0 item has a link (feed-rs drops those without).
     pub(super) has_link: bool,
+    /// The first non-empty fall-back summary of the best rank, as HTML
+    /// (see `summaries`).
+    pub(super) summary: Option<(u8, String)>,
 }
 
 impl Facts {
@@ -27,6 +30,21 @@ impl Facts {
     pub fn published(&self) -> Option<DateTime<Utc>> {
         let last = |texts: &[String]| texts.iter().rev().find_map(|t| dates::parse(t));
         last(&self.published_texts).or_else(|| last(&self.updated_texts))
+    }
+
+    /// The summary (HTML) to use when feed-rs read none: see `summaries`
+    /// for the elements and their order.
+    pub fn fallback_summary(&self) -> Option<&str> {
+        self.summary.as_ref().map(|(_, html)| html.as_str())
+    }
+
+    /// Keeps a fall-back summary if it is not empty and ranks before the
+    /// one kept so far.
+    pub(super) fn offer_summary(&mut self, rank: u8, html: String) {
+        let better = self.summary.as_ref().is_none_or(|(kept, _)| rank < *kept);
+        if better && !html.trim().is_empty() {
+            self.summary = Some((rank, html));
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! A lenient XML lexer ([`lexer`]), and the pass that readies a document
 //! for feed-rs: one pass over the tokens ([`elements`]) that notes what
-//! feed-rs drops ([`facts`]) and repairs what it rejects, misreads or
-//! panics on ([`repairs`]), as edits made to the source at the end.
+//! feed-rs drops ([`facts`], [`summaries`]) and repairs what it rejects,
+//! misreads or panics on ([`repairs`]), as edits made to the source at
+//! the end.
 
 mod elements;
 mod facts;
@@ -9,6 +10,7 @@ mod lexer;
 mod namespaces;
 mod references;
 mod repairs;
+mod summaries;
 
 use std::ops::Range;
 
@@ -18,12 +20,15 @@ use namespaces::Ns;
 use references::Entities;
 pub use references::unescape;
 pub use repairs::pad_email;
+use summaries::Fallback;
 
 pub struct Normalised {
     pub text: String,
     pub entries: Vec<Facts>,
     /// Whether the document ends before its root element does.
     pub truncated: bool,
+    /// The name of its root element when that is no feed's.
+    pub foreign_root: Option<String>,
 }
 
 /// The document readied for feed-rs 3.0, and what feed-rs drops about
@@ -33,21 +38,7 @@ pub struct Normalised {
 /// old namespaces, Atom 0.3), and the values that make feed-rs panic. A
 /// well-formed feed in the current formats comes out as it went in.
 pub fn normalise(src: &str) -> Result<Normalised, String> {
-    let mut pass = Pass {
-        src,
-        root: Root::Unknown,
-        root_open_end: 0,
-        roots: 0,
-        last_token_at: 0,
-        channel: Channel::NotSeen,
-        stack: Vec::new(),
-        edits: Vec::new(),
-        run: None,
-        entry_depth: None,
-        entry_at: 0,
-        entries: Vec::new(),
-        entities: Entities::default(),
-    };
+    let mut pass = Pass::new(src);
     let mut lexer = Lexer::new(src);
     for (span, token) in lexer.by_ref() {
         pass.token(span, token);
@@ -56,11 +47,37 @@ pub fn normalise(src: &str) -> Result<Normalised, String> {
         }
     }
     let truncated = pass.finish(lexer.unfinished);
+    let foreign_root = (pass.root == Root::Unknown)
+        .then_some(pass.root_name)
+        .flatten()
+        .map(str::to_string);
     Ok(Normalised {
         text: declare_utf8(apply(src, pass.edits)),
         entries: pass.entries,
         truncated,
+        foreign_root,
     })
+}
+
+impl<'a> Pass<'a> {
+    fn new(src: &'a str) -> Pass<'a> {
+        Pass {
+            src,
+            root: Root::Unknown,
+            root_name: None,
+            root_open_end: 0,
+            roots: 0,
+            last_token_at: 0,
+            channel: Channel::NotSeen,
+            stack: Vec::new(),
+            edits: Vec::new(),
+            run: None,
+            entry_depth: None,
+            entry_at: 0,
+            entries: Vec::new(),
+            entities: Entities::default(),
+        }
+    }
 }
 
 /// Every XML declaration made to say UTF-8. The document is UTF-8 (it
@@ -113,10 +130,13 @@ struct Edit {
 }
 
 /// The source with the edits made, in source order. An edit inside the
-/// span of an earlier one (a declaration inside a replaced run of text)
-/// is dropped.
+/// span of another (a declaration inside a replaced run of text, a CDATA
+/// section at the start of a description made text) is dropped. Of the
+/// edits that start at one place, the insertions come first, in the
+/// order they were made, then the longest replacement, which covers the
+/// others.
 fn apply(src: &str, mut edits: Vec<Edit>) -> String {
-    edits.sort_by_key(|e| e.at.start);
+    edits.sort_by_key(|e| (e.at.start, !e.at.is_empty(), std::cmp::Reverse(e.at.end)));
     let mut out = String::with_capacity(src.len() + 64);
     let mut copied = 0;
     for edit in edits {
@@ -160,9 +180,13 @@ enum Content {
         kind: &'static str,
         base64: bool,
     },
-    /// An RSS title or description: naked markup in it (which feed-rs
-    /// drops) is made character data, as feedparser reads it.
+    /// An RSS title or description (or another element read the same
+    /// way): naked markup in it (which feed-rs drops) is made character
+    /// data, as feedparser reads it.
     RssText,
+    /// An RSS item's element whose value is text (a guid): markup in it
+    /// goes, its text stays.
+    Flat,
     /// An Atom link with its URL as text instead of in `href`.
     LinkText,
     /// An RSS 1.0 item, which feed-rs drops when it has no link.
@@ -186,17 +210,40 @@ struct Frame<'a> {
     content: Content,
     /// Whether elements are inside.
     children: bool,
-    /// The text directly inside, kept for an entry's children and for
-    /// content that changes.
+    /// Whether it is a fall-back summary of the entry it is in.
+    fallback: Option<Fallback>,
+    /// The text directly inside (all the text inside, where elements
+    /// are taken as text), kept for an entry's children, for content
+    /// that changes and for fall-back summaries.
     text: Option<String>,
     permalink: bool,
 }
 
 impl Frame<'_> {
+    /// Whether elements inside are no structure but part of its value:
+    /// HTML markup in text, or the markup around a guid's text.
+    fn takes_markup_as_text(&self) -> bool {
+        match self.content {
+            Content::RssText | Content::Flat => true,
+            Content::AtomText { kind, base64 } => kind == "html" && !base64,
+            _ => false,
+        }
+    }
+
     /// Whether its content becomes character data, markup and all.
     fn wraps(&self) -> bool {
-        self.content == Content::RssText && self.children
+        self.takes_markup_as_text() && self.children
     }
+}
+
+/// Where an element that starts is, as far as entries go.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    /// It is an entry.
+    Entry,
+    /// It is a child of an entry.
+    InEntry,
+    Elsewhere,
 }
 
 /// A run of character data between two tags, as feed-rs joins it.
@@ -209,6 +256,8 @@ struct Run {
 struct Pass<'a> {
     src: &'a str,
     root: Root,
+    /// The root element's name.
+    root_name: Option<&'a str>,
     /// Where the root's start tag ends.
     root_open_end: usize,
     /// Top-level elements seen: feed-rs reads the first.

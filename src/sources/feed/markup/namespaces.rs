@@ -13,6 +13,8 @@ pub enum Ns {
     Dc,
     Dcterms,
     Media,
+    Itunes,
+    Xhtml,
     Other,
 }
 
@@ -45,8 +47,9 @@ pub(super) fn namespace(uri: &str) -> (Ns, Option<&'static str>) {
             (Ns::Media, Some("http://search.yahoo.com/mrss/"))
         }
         "http://www.itunes.com/dtds/podcast-1.0.dtd" | "http://example.com/dtds/podcast-1.0.dtd" => {
-            (Ns::Other, Some("http://www.itunes.com/dtds/podcast-1.0.dtd"))
+            (Ns::Itunes, Some("http://www.itunes.com/dtds/podcast-1.0.dtd"))
         }
+        "http://www.w3.org/1999/xhtml" => (Ns::Xhtml, None),
         _ => (Ns::Other, None),
     }
 }

@@ -7,7 +7,8 @@ use super::facts::note;
 use super::lexer::Tag;
 use super::namespaces::Ns;
 use super::references::{repair_references, unescape};
-use super::{Content, Frame, Pass, Root};
+use super::summaries::{Fallback, Reading};
+use super::{Content, Frame, Pass, Place, Root};
 use crate::items::escape_html;
 
 impl<'a> Pass<'a> {
@@ -82,8 +83,17 @@ impl<'a> Pass<'a> {
         Some((new_name, new_local))
     }
 
-    /// What becomes of the content of an element that starts.
-    pub(super) fn content(&mut self, tag: &Tag, ns: Ns, local: &str, is_entry: bool) -> Content {
+    /// What becomes of the content of an element that starts; `place`
+    /// says where it is, and `fallback` whether it is a fall-back
+    /// summary.
+    pub(super) fn content(
+        &mut self,
+        tag: &Tag,
+        ns: Ns,
+        local: &str,
+        place: Place,
+        fallback: Option<Fallback>,
+    ) -> Content {
         let atom_text = ["title", "subtitle", "summary", "rights", "content"].contains(&local);
         if self.in_atom(ns) && atom_text {
             if local == "content" && tag.attribute("src").is_some() {
@@ -96,11 +106,15 @@ impl<'a> Pass<'a> {
             return Content::LinkText;
         }
         let rss_text = (self.in_rss(ns) && (local == "title" || local == "description"))
-            || (ns == Ns::Content && local == "encoded");
+            || (ns == Ns::Content && local == "encoded")
+            || fallback.is_some_and(|f| matches!(f.reading, Reading::Html | Reading::Plain));
         if rss_text {
             return Content::RssText;
         }
-        if is_entry && self.root == Root::Rdf {
+        if place == Place::InEntry && self.in_rss(ns) && RSS_VALUES.contains(&local) {
+            return Content::Flat;
+        }
+        if place == Place::Entry && self.root == Root::Rdf {
             return Content::RdfItem;
         }
         Content::Keep
@@ -132,6 +146,12 @@ impl<'a> Pass<'a> {
             }
             return;
         }
+        if self.stack.is_empty() && self.roots == 1 && self.root == Root::Rss {
+            // `<rss/>`: an RSS document with nothing in it.
+            let name = tag.name;
+            self.edit(span.end - 2..span.end, format!("><channel></channel></{name}>"));
+            return;
+        }
         let Some(href) = tag
             .attribute("href")
             .filter(|_| self.in_rss(ns) && local == "link")
@@ -152,10 +172,9 @@ impl<'a> Pass<'a> {
         let text = frame.text.as_deref().unwrap_or("");
         match frame.content {
             Content::AtomText { kind, base64 } => self.finish_atom_text(frame, at, kind, base64),
-            Content::RssText if frame.children => {
-                let markup = without_cdata_markers(&self.src[frame.content_at..at]);
-                self.edit(frame.content_at..at, escape_html(&markup));
-            }
+            Content::RssText if frame.children => self.markup_as_text(frame, at),
+            // Only the text of what is inside: its value.
+            Content::Flat if frame.children => self.edit(frame.content_at..at, escape_html(text)),
             Content::LinkText if !text.trim().is_empty() => {
                 self.insert(frame.name_end, format!(" href=\"{}\"", escape_html(text.trim())));
             }
@@ -166,9 +185,18 @@ impl<'a> Pass<'a> {
         }
     }
 
+    /// Content whose elements are HTML markup made character data, as
+    /// feedparser reads it (feed-rs would read only the text before the
+    /// first element). A CDATA section in it is HTML too.
+    fn markup_as_text(&mut self, frame: &Frame, at: usize) {
+        let html = self.markup_html(&self.src[frame.content_at..at], true);
+        self.edit(frame.content_at..at, escape_html(&html));
+    }
+
     /// An Atom text construct gets the type feed-rs reads it by: base64
-    /// is decoded, and text with elements in it is XHTML (feed-rs would
-    /// read only the text before the first element).
+    /// is decoded; text with elements in it is XHTML, and HTML with
+    /// elements in it (invalid, but common) keeps them as HTML (feed-rs
+    /// would read only the text before the first element either way).
     fn finish_atom_text(&mut self, frame: &Frame, at: usize, kind: &'static str, base64: bool) {
         let mut kind = kind;
         let decoded = base64
@@ -176,6 +204,8 @@ impl<'a> Pass<'a> {
             .flatten();
         if let Some(decoded) = decoded {
             self.edit(frame.content_at..at, escape_html(&decoded));
+        } else if frame.wraps() {
+            self.markup_as_text(frame, at);
         } else if kind == "text" && frame.children {
             kind = "xhtml";
         }
@@ -187,6 +217,11 @@ impl<'a> Pass<'a> {
         }
     }
 }
+
+/// The children of an RSS item whose value is their text, which feed-rs
+/// reads as none at all when an element is inside (`<guid><p>abc</p></guid>`):
+/// feedparser reads the text, and so do we.
+const RSS_VALUES: [&str; 6] = ["guid", "link", "category", "author", "comments", "pubDate"];
 
 /// An Atom text construct's `type`, as one of `text`, `html`, `xhtml`.
 fn atom_text_type(tag: &Tag) -> Content {
@@ -212,22 +247,7 @@ fn atom_text_type(tag: &Tag) -> Content {
     Content::AtomText { kind, base64 }
 }
 
-/// Markup with each CDATA section replaced by its text.
-fn without_cdata_markers(markup: &str) -> String {
-    let mut out = String::with_capacity(markup.len());
-    let mut rest = markup;
-    while let Some(start) = rest.find("<![CDATA[") {
-        out.push_str(&rest[..start]);
-        let inside = &rest[start + 9..];
-        let end = inside.find("]]>").unwrap_or(inside.len());
-        out.push_str(&inside[..end]);
-        rest = inside.get(end + 3..).unwrap_or("");
-    }
-    out.push_str(rest);
-    out
-}
-
-fn decode_base64(text: &str) -> Option<String> {
+pub(super) fn decode_base64(text: &str) -> Option<String> {
     use base64::Engine;
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = base64::engine::general_purpose::STANDARD.decode(compact).ok()?;
