@@ -416,9 +416,9 @@ pub(crate) fn chmod(path: &std::path::Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// The bundled project after `run` on 2026-11-23, with one subscriber
-/// (Jane Doe, a German company, EU-Japan NEWS) imported first.
-pub(crate) fn published_to_one_subscriber() -> Project {
+/// The bundled project with the test signing key and a `subscribers.csv`
+/// of one subscriber (Jane Doe, a German company, EU-Japan NEWS).
+pub(crate) fn with_one_subscriber() -> Project {
     let project = Project::bundled();
     let config = project
         .read("config.toml")
@@ -429,6 +429,12 @@ pub(crate) fn published_to_one_subscriber() -> Project {
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
          jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n",
     );
+    project
+}
+
+/// [`with_one_subscriber`] imported, after `run` on 2026-11-23.
+pub(crate) fn published_to_one_subscriber() -> Project {
+    let project = with_one_subscriber();
     project
         .run(&["subscribers", "import", "subscribers.csv"])
         .assert_code(0);

@@ -28,7 +28,7 @@ pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<ExitCode> {
     }
     let (_lock, mut store) = open_for_writing(config)?;
     let added = store.import_subscribers(&good, clock.now)?;
-    println!(
+    say!(
         "{} rows imported ({added} new, {} updated), {} rejected",
         good.len(),
         good.len() - added,
@@ -115,7 +115,7 @@ pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock
     if !store.unsubscribe(&email, newsletter, clock.now)? {
         bail!("{email} is not a subscriber");
     }
-    println!(
+    say!(
         "{email} unsubscribed from {}",
         newsletter.unwrap_or("every newsletter")
     );
@@ -143,7 +143,7 @@ pub fn reset_bounces(
     let since = since.map(|date| date.and_time(NaiveTime::MIN).and_utc());
     let resets = store.reset_bounces(&emails, since, clock.now)?;
     if resets.is_empty() {
-        println!("no hard bounces to reset");
+        say!("no hard bounces to reset");
     }
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     for reset in &resets {
@@ -158,7 +158,7 @@ pub fn reset_bounces(
                 plural(reset.deliveries, "failed delivery", "failed deliveries")
             );
         }
-        println!("{line}");
+        say!("{line}");
     }
     Ok(ExitCode::from(EXIT_OK))
 }
@@ -208,33 +208,33 @@ pub(super) fn send_one(
     let edition = restore(newsletter, record.number, record.date, &placed);
     apply_kept_unsubscribes(store)?;
     let report = send_edition(config, store, &edition, options, clock.now).map_err(|e| anyhow!(e))?;
-    print_report(&record.newsletter, record.number, &report, options);
+    print_report(&record.newsletter, record.number, &report, options)?;
     Ok(report)
 }
 
-fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &SendOptions) {
+fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &SendOptions) -> Result<()> {
     let dry_run = match &options.mode {
         SendMode::TestTo(to) => {
-            println!("{newsletter} No. {number}: test copy sent to {to} (not logged)");
-            return;
+            say!("{newsletter} No. {number}: test copy sent to {to} (not logged)");
+            return Ok(());
         }
         SendMode::DryRun => true,
         SendMode::Real => false,
     };
     if dry_run {
         for email in &report.would_send {
-            println!("would send {newsletter} No. {number} to {email}");
+            say!("would send {newsletter} No. {number} to {email}");
         }
     }
     let nobody = report.sent + report.already_sent + report.deferred.count + report.failed.count == 0
         && report.skipped.is_empty()
         && report.would_send.is_empty();
     if nobody {
-        println!("{newsletter} No. {number}: no subscribers");
-        return;
+        say!("{newsletter} No. {number}: no subscribers");
+        return Ok(());
     }
     let verb = if dry_run { "would send" } else { "sent" };
-    println!(
+    say!(
         "{newsletter} No. {number}: {verb} {}, already sent {}, deferred {}, failed {}{}",
         if dry_run {
             report.would_send.len()
@@ -251,7 +251,7 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
         }
     );
     for (reason, count) in &report.skipped {
-        println!("  skipped {count}: {reason}");
+        say!("  skipped {count}: {reason}");
     }
     for note in &report.notes {
         eprintln!("note: {note}");
@@ -268,6 +268,7 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
     if unlisted > 0 {
         eprintln!("… and {unlisted} more; each is in the delivery log");
     }
+    Ok(())
 }
 
 /// The unsubscribes `serve` kept aside while the store was busy, applied

@@ -38,7 +38,7 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
         };
         counts[index] += 1;
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::Report;
     writeln!(
         out,
         "{:<32} {:>5} {:>5} {:>7} {:>9}  STATUS",

@@ -1,6 +1,15 @@
 //! The commands: each reads as the stages it runs. Results go to stdout,
 //! diagnostics to stderr; the exit code tells a script what happened.
 
+/// `println!` for the report of a command that changes something: written
+/// to [`Report`], so a closed stdout neither panics nor stops the work.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!($crate::commands::Report, $($arg)*)?
+    }};
+}
+
 mod deliver;
 mod fetch;
 mod inspect;
@@ -21,6 +30,30 @@ pub use deliver::{EXIT_UNDELIVERED, ListFormat, import, list, reset_bounces, sen
 pub use fetch::fetch;
 pub use inspect::{Format, ItemsQuery, check, editions, feeds, items, parse};
 pub use publish::{build, run};
+
+/// Standard output for the report of a command that changes something
+/// (`fetch`, `build`, `run`, `send`, `subscribers import`…). A reader that
+/// stopped early (`bulletin run | head -1`) has seen enough, but the job it
+/// reports on still runs to its end, and its exit code still tells how it
+/// went: a closed pipe swallows the rest. Read-only commands write to
+/// stdout itself and stop there (exit 0), as they have nothing to finish.
+pub(crate) struct Report;
+
+impl std::io::Write for Report {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match std::io::stdout().write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(buf.len()),
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match std::io::stdout().flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
+}
 
 /// Everything went as asked.
 pub const EXIT_OK: u8 = 0;

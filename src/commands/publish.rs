@@ -59,7 +59,7 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
         if due.iter().any(|n| n.id == id) {
             publish(config, &mut store, newsletter, &items, date, clock)?;
         } else {
-            println!("{id:<16} not due on {date}");
+            say!("{id:<16} not due on {date}");
         }
     }
     complete_missing_files(config, &store)?;
@@ -151,16 +151,17 @@ fn publish(
     let id = newsletter.id.as_str();
     if let Some((record, placed)) = store.edition_on(id, date)? {
         write_edition(config, &restore(newsletter, record.number, date, &placed))?;
-        println!(
+        say!(
             "{id:<16} No. {:<3} {:>3} items, already published; files written again",
-            record.number, record.items
+            record.number,
+            record.items
         );
         return Ok(());
     }
     let published = store.published_items(id)?;
     let mut edition = assemble(newsletter, items, date, 0, &published);
     if edition.item_count() == 0 && newsletter.empty == Empty::Skip {
-        println!("{id:<16} nothing new: no edition (empty = \"skip\")");
+        say!("{id:<16} nothing new: no edition (empty = \"skip\")");
         return Ok(());
     }
     let (html, text) = paths(id, date);
@@ -181,7 +182,7 @@ fn publish(
     } else {
         String::new()
     };
-    println!(
+    say!(
         "{id:<16} No. {:<3} {:>3} items{overflow} → {}",
         edition.number,
         edition.item_count(),
@@ -311,7 +312,7 @@ fn write_archive(config: &Config, store: &Store) -> Result<()> {
         &index,
         &render_archive_page(&config.site, heading, &relative).context("rendering the index")?,
     )?;
-    println!("index            → {}", index.display());
+    say!("index            → {}", index.display());
     Ok(())
 }
 
