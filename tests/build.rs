@@ -260,3 +260,24 @@ fn the_archive_has_an_index_and_an_atom_feed_per_newsletter() {
         "a rerun leaves the feed as it was"
     );
 }
+
+#[test]
+fn one_item_is_one_item_not_one_items() {
+    let project = Project::empty();
+    let local = "[[source]]\nname = \"Notes\"\nlocal = \"feeds/local\"\nnewsletters = [\"digest\"]\n";
+    project.write("config.toml", &digest_config("", 5, local));
+    project.write(
+        "feeds/local/only.md",
+        "+++\ntitle = \"The only note\"\nlink = \"https://notes.example/1\"\npublished = 2026-11-20\n+++\nJust one.\n",
+    );
+    let run = project.run(&["run", "--date", "2026-11-23"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("No. 1      1 item →"), "{}", run.stdout);
+    let archive = project.read("out/archive/digest/index.html");
+    assert!(archive.contains("(1 item, "), "{archive}");
+    let items = project.run(&["items", "--newsletter", "digest"]);
+    assert!(!items.stdout.contains("1 items"), "{}", items.stdout);
+    for text in [&run.stdout, &archive] {
+        assert!(!text.contains("1 items"), "{text}");
+    }
+}

@@ -274,7 +274,7 @@ pub fn parse(config: &Config, target: &str, format: Format) -> Result<ExitCode> 
                     for_terminal(&item.teaser)
                 )?;
             }
-            writeln!(out, "{} items", items.len())?;
+            writeln!(out, "{}", super::count(items.len(), "item"))?;
         }
     }
     Ok(ExitCode::from(EXIT_OK))

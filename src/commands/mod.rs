@@ -55,6 +55,15 @@ impl std::io::Write for Report {
     }
 }
 
+/// "1 item", "2 items", "0 items": `noun` with an "s" unless there is one.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Everything went as asked.
 pub const EXIT_OK: u8 = 0;
 /// Nothing useful was done: bad config, unreadable input, a store problem.

@@ -152,9 +152,9 @@ fn publish(
     if let Some((record, placed)) = store.edition_on(id, date)? {
         write_edition(config, &restore(newsletter, record.number, date, &placed))?;
         say!(
-            "{id:<16} No. {:<3} {:>3} items, already published; files written again",
+            "{id:<16} No. {:<3} {:>9}, already published; files written again",
             record.number,
-            record.items
+            super::count(record.items, "item")
         );
         return Ok(());
     }
@@ -183,9 +183,9 @@ fn publish(
         String::new()
     };
     say!(
-        "{id:<16} No. {:<3} {:>3} items{overflow} → {}",
+        "{id:<16} No. {:<3} {:>9}{overflow} → {}",
         edition.number,
-        edition.item_count(),
+        super::count(edition.item_count(), "item"),
         config.out_dir().join(&html).display()
     );
     Ok(())

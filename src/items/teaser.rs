@@ -6,7 +6,8 @@ use unicode_width::UnicodeWidthChar;
 const ELLIPSIS: char = '…';
 
 /// `text` itself when it fits `width` display columns, otherwise its longest
-/// prefix that fits with a trailing "…", cut where a line may break.
+/// prefix that fits with a trailing "…", cut where a line may break, less
+/// the punctuation that would dangle before the "…" (",…", ":…", "、…").
 pub fn teaser(text: &str, width: usize) -> String {
     let text = text.trim();
     if display_width(text) <= width {
@@ -23,7 +24,37 @@ pub fn teaser(text: &str, width: usize) -> String {
         fits = index + c.len_utf8();
     }
     let cut = break_before(text, fits);
-    format!("{}{ELLIPSIS}", text[..cut].trim_end())
+    let kept = text[..cut].trim_end().trim_end_matches(dangles).trim_end();
+    format!("{kept}{ELLIPSIS}")
+}
+
+/// Punctuation that joins what follows to what came before, so it reads as
+/// a mistake right before "…": commas, colons, semicolons, dashes and
+/// opening brackets, Western and CJK. A sentence's end stays.
+fn dangles(c: char) -> bool {
+    matches!(
+        c,
+        ',' | ':'
+            | ';'
+            | '-'
+            | '–'
+            | '—'
+            | '('
+            | '['
+            | '{'
+            | '“'
+            | '‘'
+            | '"'
+            | '\''
+            | '、'
+            | '，'
+            | '：'
+            | '；'
+            | '（'
+            | '「'
+            | '『'
+            | '【'
+    )
 }
 
 /// The best place at or before `fits` to cut: there if a space or a wide
@@ -73,7 +104,7 @@ mod tests {
     fn cuts_cjk_by_width() {
         let text = "デジタル庁は本日、エストニアとの協力覚書に基づく専門家派遣の成果を公表しました。";
         let cut = teaser(text, 20);
-        assert_eq!(cut, "デジタル庁は本日、…");
+        assert_eq!(cut, "デジタル庁は本日…");
         assert!(display_width(&cut) <= 20);
     }
 
@@ -100,6 +131,23 @@ mod tests {
                 Some(kept) if display_width(text) > width => proptest::prop_assert!(text.starts_with(kept)),
                 _ => proptest::prop_assert_eq!(&cut, text),
             }
+        }
+    }
+
+    #[test]
+    fn no_punctuation_dangles_before_the_ellipsis() {
+        let cases = [
+            ("Agenda, speakers and registration for the seminar", 10, "Agenda…"),
+            ("Deadline: 12 March 2027 for all applicants", 11, "Deadline…"),
+            (
+                "Call for proposals (Horizon Europe) opens",
+                21,
+                "Call for proposals…",
+            ),
+            ("経済産業省：新しい補助金の公募を開始しました", 14, "経済産業省…"),
+        ];
+        for (text, width, expected) in cases {
+            assert_eq!(teaser(text, width), expected, "{text:?} at {width}");
         }
     }
 
