@@ -62,13 +62,13 @@ enum Command {
         #[arg(long)]
         newsletter: Option<String>,
         /// Edition date, YYYY-MM-DD; default today.
-        #[arg(long)]
+        #[arg(long, value_parser = date)]
         date: Option<NaiveDate>,
     },
     /// The cron entry: fetch, then publish every edition due today. Locked; safe to repeat.
     Run {
         /// Run as if today were this date, YYYY-MM-DD.
-        #[arg(long)]
+        #[arg(long, value_parser = date)]
         date: Option<NaiveDate>,
     },
     /// List the stored items with the newsletters and sections they land in.
@@ -116,7 +116,7 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8026")]
         listen: String,
         /// Preview the editions of this date, YYYY-MM-DD; default today.
-        #[arg(long)]
+        #[arg(long, value_parser = date)]
         date: Option<NaiveDate>,
         /// Open the index in the default browser.
         #[arg(long)]
@@ -182,7 +182,7 @@ enum SubscribersCommand {
         #[arg(required_unless_present = "since")]
         emails: Vec<String>,
         /// Only deliveries that failed on or after this date, YYYY-MM-DD (UTC).
-        #[arg(long)]
+        #[arg(long, value_parser = date)]
         since: Option<NaiveDate>,
     },
 }
@@ -220,6 +220,13 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .and_then(serde_json::Error::io_error_kind);
         io.or(json) == Some(BrokenPipe)
     })
+}
+
+/// A date on the command line, with what to write when it is not one
+/// (chrono says only "input contains invalid characters").
+fn date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("expected a date as YYYY-MM-DD (e.g. 2026-11-23), not {text:?}"))
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

@@ -218,3 +218,23 @@ fn a_feed_file_over_max_bytes_is_refused_unread_and_the_rest_is_built() {
         run.stdout
     );
 }
+
+#[test]
+fn a_date_on_the_command_line_that_is_no_date_says_how_to_write_one() {
+    let project = Project::bundled();
+    for args in [
+        &["run", "--date", "23/11/2026"][..],
+        &["build", "--date", "2026-13-01"],
+        &["preview", "--date", "tomorrow"],
+        &["subscribers", "reset-bounces", "--since", "12.03.2027"],
+    ] {
+        let run = project.run(args);
+        run.assert_code(2);
+        assert!(
+            run.stderr
+                .contains("expected a date as YYYY-MM-DD (e.g. 2026-11-23)"),
+            "bulletin {args:?}: {}",
+            run.stderr
+        );
+    }
+}
