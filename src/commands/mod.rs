@@ -4,7 +4,9 @@
 mod deliver;
 mod fetch;
 mod inspect;
+pub mod preview;
 mod publish;
+mod stored;
 
 use std::process::ExitCode;
 
@@ -57,7 +59,7 @@ fn open_for_writing(config: &Config) -> Result<(RunLock, Store)> {
 /// Every stored item, classified with the current rules.
 fn classified(config: &Config, store: &Store) -> Result<Vec<Classified>> {
     let classifier = Classifier::new(config);
-    let items = store.items_with(|item| Some(classifier.classify(item)))?;
+    let items = stored::items_with(store, |item| Some(classifier.classify(item)))?;
     if items.is_empty() {
         bail!(
             "the store {} holds no items yet: run `bulletin fetch` (or `bulletin run`) first",

@@ -14,16 +14,7 @@ use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::backoff::BackOff;
 use crate::config::Fetch;
-
-/// What the last fetch of a feed left for the next one: validators for a
-/// conditional GET, and where the feed moved to for good.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    /// Set by a permanent redirect (301, 308): fetched instead of the configured URL.
-    pub moved_to: Option<String>,
-}
+use crate::domain::Validators;
 
 /// What a GET brought.
 #[derive(Debug)]

@@ -15,47 +15,11 @@ use crate::config::{Config, FeedKind, Location, Source};
 use crate::hex::hex;
 use crate::items::{Dedup, Details, Draft, Item};
 
+pub use crate::domain::{Outcome, SourceReport, Validators};
 pub use feed::parse_feed;
-pub use http::Validators;
 use http::{Fetched, Response, fetch_all};
 pub use local::{MAX_ITEM_BYTES, parse_local, read_capped, read_item_file};
 use parallel::map_in_order;
-
-/// What reading one source came to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// Read; `errors` names the local files that could not be (the others were).
-    Read {
-        items: usize,
-        errors: Vec<String>,
-        validators: Validators,
-    },
-    /// HTTP 304: unchanged since the last fetch, so nothing to read.
-    NotModified,
-    Failed(String),
-}
-
-/// What one source gave.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceReport {
-    pub name: String,
-    pub outcome: Outcome,
-}
-
-impl SourceReport {
-    /// Each failure with its reason: one for a feed, one per bad local file.
-    pub fn errors(&self) -> &[String] {
-        match &self.outcome {
-            Outcome::Read { errors, .. } => errors,
-            Outcome::Failed(reason) => std::slice::from_ref(reason),
-            Outcome::NotModified => &[],
-        }
-    }
-
-    pub fn failed(&self) -> bool {
-        !self.errors().is_empty()
-    }
-}
 
 /// All items of all sources, deduplicated, with a report per source.
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use rusqlite::params;
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use super::{Result, Store, unknown_value};
-use crate::editions::EditionRef;
+use crate::domain::EditionRef;
 
 /// Where one message stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Abort, Result, Store, StoreError, decode_item, to_json};
-use crate::editions::Placed;
+use crate::domain::Placed;
 
 /// One published edition.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -19,7 +19,7 @@ use crate::items::Item;
 
 pub use deliveries::{Delivery, Status, StatusLabel};
 pub use editions::{EditionPaths, EditionRecord};
-pub use items::{FeedHealth, FetchRecord, SavedFetch, Stored, Upsert};
+pub use items::{FeedHealth, FetchRecord, ItemOrder, ItemRow, SavedFetch, Stored, Upsert};
 pub use subscribers::{BounceReset, Recipient, SubscriberRecord};
 
 /// Migrations, in order; the store's `user_version` counts those applied.
