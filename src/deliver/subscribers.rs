@@ -222,12 +222,11 @@ impl Skip {
 /// Whether the audience rule lets this subscriber receive the newsletter.
 pub fn admits(audience: Audience, organisation_type: OrganisationType, country: &str) -> Result<(), Skip> {
     match audience {
-        Audience::Everyone => Ok(()),
         Audience::EuOrganisations if organisation_type == OrganisationType::Individual => {
             Err(Skip::Individual)
         }
         Audience::EuOrganisations if !EU_27.contains(&country) => Err(Skip::OutsideEu),
-        Audience::EuOrganisations => Ok(()),
+        Audience::Everyone | Audience::EuOrganisations => Ok(()),
     }
 }
 

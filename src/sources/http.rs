@@ -216,8 +216,8 @@ impl Reach {
         };
         match s {
             [0, 0, 0, 0, 0, 0, 0, 1] => Reach::Loopback,
-            [0x64, 0xff9b, 0, 0, 0, 0, high, low] => embedded(high, low),
-            [0x2002, high, low, ..] => embedded(high, low),
+            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address.
+            [0x64, 0xff9b, 0, 0, 0, 0, high, low] | [0x2002, high, low, ..] => embedded(high, low),
             [0, 0, 0, 0, 0, 0, ..] => Reach::Special,
             [first, ..] if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfec0 => Reach::Private,
             [first, ..] if first & 0xffc0 == 0xfe80 => Reach::LinkLocal,

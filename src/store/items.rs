@@ -407,7 +407,7 @@ fn record_fetch(tx: &Transaction, report: &SourceReport, now: &str) -> rusqlite:
             items, validators, ..
         } => (
             if errors.is_empty() { "ok" } else { "failed" },
-            Some(*items as i64),
+            Some(i64::try_from(*items).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?),
             Some(validators),
         ),
         Outcome::NotModified => ("not-modified", None, None),
@@ -564,7 +564,7 @@ mod tests {
                 Store::open(&dir.path().join("a.sqlite")).unwrap(),
                 Store::open(&dir.path().join("b.sqlite")).unwrap(),
             );
-            for (day, fetch) in fetches.into_iter().enumerate() {
+            for (day, fetch) in (0_u32..).zip(fetches) {
                 let items: Vec<Item> = fetch
                     .into_iter()
                     .map(|(source, link, guid, category, body)| {
@@ -579,7 +579,7 @@ mod tests {
                         .into_item(["A", "B", "C"][source], Details::News, 100)
                     })
                     .collect();
-                let now = Utc.with_ymd_and_hms(2026, 11, 23 + day as u32, 7, 0, 0).unwrap();
+                let now = Utc.with_ymd_and_hms(2026, 11, 23 + day, 7, 0, 0).unwrap();
                 let saved = streamed
                     .save_fetch(now, |record| {
                         items.iter().cloned().for_each(|item| record.add(item));
