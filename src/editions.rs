@@ -7,9 +7,8 @@ use chrono::{Datelike, Days, NaiveDate};
 
 use crate::classify::Classified;
 use crate::config::{Newsletter, Order, Schedule, Section};
+use crate::domain::Placed;
 use crate::items::{Details, Item};
-
-pub use crate::domain::{EditionRef, Placed};
 
 /// One edition of one newsletter, ready to render.
 #[derive(Debug)]

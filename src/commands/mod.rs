@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 
 use crate::classify::{Classified, Classifier};
 use crate::config::Config;
+use crate::domain::SourceReport;
 use crate::lock::RunLock;
-use crate::sources::SourceReport;
 use crate::store::Store;
 
 pub use deliver::{EXIT_UNDELIVERED, ListFormat, import, list, reset_bounces, send, serve, unsubscribe};

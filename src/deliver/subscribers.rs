@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::config::{Audience, Config};
 
-pub use crate::domain::{OrganisationType, Subscriber};
+use crate::domain::{OrganisationType, Subscriber};
 
 /// A CSV row that could not be imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

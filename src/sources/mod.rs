@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, FeedKind, Location, Source};
+use crate::domain::{Outcome, SourceReport, Validators};
 use crate::hex::hex;
 use crate::items::{Dedup, Details, Draft, Item};
 
-pub use crate::domain::{Outcome, SourceReport, Validators};
 pub use feed::parse_feed;
 use http::{Fetched, Response, fetch_all};
 pub use local::{MAX_ITEM_BYTES, parse_local, read_capped, read_item_file};
