@@ -20,6 +20,7 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    #[allow(clippy::cast_possible_truncation)] // below `n`, which is a usize
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }

@@ -107,7 +107,7 @@ fn run(args: &[String]) {
                         stream.get_mut().write_all(request.as_bytes()).unwrap();
                         let status = response(&mut stream);
                         assert_eq!(status, 200, "a one-click POST");
-                        latencies.push(sent.elapsed().as_micros() as u32);
+                        latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
                     }
                     latencies
                 })
@@ -117,6 +117,8 @@ fn run(args: &[String]) {
     });
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort_unstable();
+    // p is in [0, 1], so the index is in 0..=len: no sign, no truncation.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let percentile =
         |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0;
     let still_open = held

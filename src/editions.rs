@@ -7,16 +7,8 @@ use chrono::{Datelike, Days, NaiveDate};
 
 use crate::classify::Classified;
 use crate::config::{Newsletter, Order, Schedule, Section};
+use crate::domain::Placed;
 use crate::items::{Details, Item};
-
-/// Which edition: a newsletter's id and the edition's number, named so
-/// that the delivery log and the store cannot swap or mistake them.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct EditionRef {
-    pub newsletter: String,
-    /// No. 1, 2, … within the newsletter.
-    pub number: u32,
-}
 
 /// One edition of one newsletter, ready to render.
 #[derive(Debug)]
@@ -26,15 +18,6 @@ pub struct Edition<'a> {
     pub number: u32,
     pub date: NaiveDate,
     pub sections: Vec<EditionSection<'a>>,
-}
-
-/// An item as placed in an edition: what the store records, so a rebuild
-/// lays out the same items in the same places.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Placed {
-    pub section: String,
-    pub featured: bool,
-    pub item: Item,
 }
 
 #[derive(Debug)]

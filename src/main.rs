@@ -230,42 +230,44 @@ fn date(text: &str) -> Result<NaiveDate, String> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    if let Command::Preview {
-        listen,
-        date,
-        open,
-        limits,
-    } = &cli.command
-    {
-        // The preview reads the config itself, again on every change.
-        let options = bulletin::preview::Options {
-            listen: listen.clone(),
-            date: date.unwrap_or_else(|| now().now.with_timezone(&chrono::Local).date_naive()),
-            open: *open,
-            limits: limits.limits(),
-        };
-        bulletin::preview::run(&cli.config, &options, &|| now().now).map_err(anyhow::Error::msg)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let config = Config::from_file(&cli.config)?;
+    // Read by each command that needs it: the preview reads it itself, again on every change.
+    let config = || Config::from_file(&cli.config);
     let clock = now();
     let today = || clock.now.with_timezone(&chrono::Local).date_naive();
     match cli.command {
-        Command::Check => commands::check(&config),
-        Command::Fetch => commands::fetch(&config, clock),
-        Command::Feeds { format } => commands::feeds(&config, format),
-        Command::Parse { target, format } => commands::parse(&config, &target, format),
-        Command::Build { newsletter, date } => {
-            commands::build(&config, date.unwrap_or_else(today), newsletter.as_deref(), clock)
+        Command::Preview {
+            listen,
+            date,
+            open,
+            limits,
+        } => {
+            let options = commands::preview::Options {
+                listen,
+                date: date.unwrap_or_else(today),
+                open,
+                limits: limits.limits(),
+            };
+            commands::preview::run(&cli.config, &options, &|| now().now).map_err(anyhow::Error::msg)?;
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Run { date } => commands::run(&config, date.unwrap_or_else(today), clock),
+        Command::Check => commands::check(&config()?),
+        Command::Fetch => commands::fetch(&config()?, clock),
+        Command::Feeds { format } => commands::feeds(&config()?, format),
+        Command::Parse { target, format } => commands::parse(&config()?, &target, format),
+        Command::Build { newsletter, date } => commands::build(
+            &config()?,
+            date.unwrap_or_else(today),
+            newsletter.as_deref(),
+            clock,
+        ),
+        Command::Run { date } => commands::run(&config()?, date.unwrap_or_else(today), clock),
         Command::Items {
             newsletter,
             unplaced,
             explain,
             format,
         } => commands::items(
-            &config,
+            &config()?,
             &ItemsQuery {
                 newsletter: newsletter.as_deref(),
                 unplaced,
@@ -274,18 +276,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             },
         ),
         Command::Editions { newsletter, format } => {
-            commands::editions(&config, newsletter.as_deref(), format)
+            commands::editions(&config()?, newsletter.as_deref(), format)
         }
         Command::Subscribers { command } => match command {
-            SubscribersCommand::Import { file } => commands::import(&config, &file, clock),
+            SubscribersCommand::Import { file } => commands::import(&config()?, &file, clock),
             SubscribersCommand::List { newsletter, format } => {
-                commands::list(&config, newsletter.as_deref(), format)
+                commands::list(&config()?, newsletter.as_deref(), format)
             }
             SubscribersCommand::Unsubscribe { email, newsletter } => {
-                commands::unsubscribe(&config, &email, newsletter.as_deref(), clock)
+                commands::unsubscribe(&config()?, &email, newsletter.as_deref(), clock)
             }
             SubscribersCommand::ResetBounces { emails, since } => {
-                commands::reset_bounces(&config, &emails, since, clock)
+                commands::reset_bounces(&config()?, &emails, since, clock)
             }
         },
         Command::Send {
@@ -303,12 +305,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 mode,
                 progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
-            commands::send(&config, &newsletter, edition, options, clock)
+            commands::send(&config()?, &newsletter, edition, options, clock)
         }
         Command::Serve { listen, limits } => {
-            commands::serve(&config, &listen, limits.limits(), &|| now().now)
+            commands::serve(&config()?, &listen, limits.limits(), &|| now().now)
         }
-        Command::Preview { .. } => unreachable!("handled before the config is read"),
     }
 }
 

@@ -279,16 +279,18 @@ impl Tally {
         let title = ours.map(|d| d.title.as_str()).unwrap_or_default();
         let agrees = read && same_title(title, theirs.title.as_deref());
         self.count(case, Field::Titles, agrees, || {
-            diff(i, ours.map(|_| title), &theirs.title)
+            diff(i, ours.map(|_| title), theirs.title.as_deref())
         });
         let link = ours.map(|d| d.link.as_str()).unwrap_or_default();
         let agrees = read && same_link(link, theirs.link.as_deref());
         self.count(case, Field::Links, agrees, || {
-            diff(i, ours.map(|_| link), &theirs.link)
+            diff(i, ours.map(|_| link), theirs.link.as_deref())
         });
         let id = ours.and_then(|d| d.guid.as_deref()).unwrap_or_default();
         let agrees = read && same_text(id, theirs.id.as_deref());
-        self.count(case, Field::Ids, agrees, || diff(i, ours.map(|_| id), &theirs.id));
+        self.count(case, Field::Ids, agrees, || {
+            diff(i, ours.map(|_| id), theirs.id.as_deref())
+        });
         let date = ours
             .and_then(|d| d.published)
             .map(|p| p.format("%Y-%m-%dT%H:%M:%SZ").to_string());
@@ -296,12 +298,12 @@ impl Tally {
         let agrees = read && date == theirs.published;
         let shown = date.as_deref().unwrap_or("");
         self.count(case, Field::Dates, agrees, || {
-            diff(i, ours.map(|_| shown), &theirs.published)
+            diff(i, ours.map(|_| shown), theirs.published.as_deref())
         });
         let summary = ours.map(|d| summary_text(&d.summary_html)).unwrap_or_default();
         let agrees = read && same_summary(&summary, theirs.summary_text.as_deref());
         self.count(case, Field::Summaries, agrees, || {
-            diff(i, ours.map(|_| summary.as_str()), &theirs.summary_text)
+            diff(i, ours.map(|_| summary.as_str()), theirs.summary_text.as_deref())
         });
     }
 
@@ -325,7 +327,7 @@ impl Tally {
     }
 }
 
-fn diff(i: usize, ours: Option<&str>, theirs: &Option<String>) -> String {
+fn diff(i: usize, ours: Option<&str>, theirs: Option<&str>) -> String {
     match ours {
         Some(ours) => format!("#{i} ours {ours:?}, feedparser {theirs:?}"),
         None => format!("#{i} not read, feedparser {theirs:?}"),

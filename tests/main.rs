@@ -17,6 +17,7 @@ mod hostile;
 mod http_sources;
 mod items;
 mod kills;
+mod layers;
 mod pipes;
 mod smtp;
 mod store;

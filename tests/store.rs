@@ -373,6 +373,34 @@ fn store_from_a_newer_bulletin_is_refused() {
     );
 }
 
+/// A schema version below zero is no bulletin's: the store is refused by
+/// name, by the commands that write and those that only read, and left as
+/// it was (it panicked, indexing the migrations with `-1 as usize`).
+#[test]
+fn store_with_a_negative_schema_version_is_not_a_bulletin_store() {
+    let project = project();
+    news(&project, "a", "2026-11-20");
+    project.run(&["fetch"]).assert_code(0);
+    open_store(&project)
+        .pragma_update(None, "user_version", -1)
+        .unwrap();
+    for command in [&["fetch"][..], &["editions"], &["items"]] {
+        let run = project.run(command);
+        run.assert_code(1);
+        assert!(
+            run.stderr
+                .contains("bulletin.sqlite: not a bulletin store (schema version -1)"),
+            "{command:?}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{command:?}: {}", run.stderr);
+    }
+    let version: i64 = open_store(&project)
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, -1, "left as it was");
+}
+
 #[test]
 fn a_bad_local_file_is_reported_on_every_fetch() {
     let project = project();

@@ -8,7 +8,8 @@ use anyhow::Result;
 
 use super::{Clock, exit_code, open_for_writing};
 use crate::config::Config;
-use crate::sources::{Network, Outcome, SourceReport, read_sources};
+use crate::domain::{Outcome, SourceReport};
+use crate::sources::{Network, read_sources};
 use crate::store::{Store, Upsert};
 
 pub fn fetch(config: &Config, clock: Clock) -> Result<ExitCode> {

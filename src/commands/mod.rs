@@ -13,7 +13,9 @@ macro_rules! say {
 mod deliver;
 mod fetch;
 mod inspect;
+pub mod preview;
 mod publish;
+mod stored;
 
 use std::process::ExitCode;
 
@@ -22,8 +24,8 @@ use chrono::{DateTime, Utc};
 
 use crate::classify::{Classified, Classifier};
 use crate::config::Config;
+use crate::domain::SourceReport;
 use crate::lock::RunLock;
-use crate::sources::SourceReport;
 use crate::store::Store;
 
 pub use deliver::{EXIT_UNDELIVERED, ListFormat, import, list, reset_bounces, send, serve, unsubscribe};
@@ -99,7 +101,7 @@ fn open_for_writing(config: &Config) -> Result<(RunLock, Store)> {
 /// Every stored item, classified with the current rules.
 fn classified(config: &Config, store: &Store) -> Result<Vec<Classified>> {
     let classifier = Classifier::new(config);
-    let items = store.items_with(|item| Some(classifier.classify(item)))?;
+    let items = stored::items_with(store, |item| Some(classifier.classify(item)))?;
     if items.is_empty() {
         bail!(
             "the store {} holds no items yet: run `bulletin fetch` (or `bulletin run`) first",

@@ -112,7 +112,7 @@ fn candidates(
                 .any(|n| n.id == verdict.newsletter && is_due(&classified.item, n.window_days, date))
         })
     };
-    Ok(store.items_with(|item| {
+    Ok(super::stored::items_with(store, |item| {
         is_due(&item, widest, date)
             .then(|| classifier.classify(item))
             .filter(wanted)

@@ -26,7 +26,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::editions::EditionRef;
+use crate::domain::EditionRef;
 use crate::store::{Delivery, Status, StatusLabel, Store};
 
 /// Rows written between two folds: what the journal holds at most.

@@ -28,7 +28,8 @@ use super::subscribers::admits;
 use super::token::Key;
 use crate::backoff::BackOff;
 use crate::config::{Config, Mail, Smtp, Transport};
-use crate::editions::{Edition, EditionRef};
+use crate::domain::EditionRef;
+use crate::editions::Edition;
 use crate::store::{Delivery, Recipient, Status, Store};
 
 /// What `bulletin send` does: one of three, never two at once (a dry run

@@ -14,16 +14,7 @@ use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::backoff::BackOff;
 use crate::config::Fetch;
-
-/// What the last fetch of a feed left for the next one: validators for a
-/// conditional GET, and where the feed moved to for good.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    /// Set by a permanent redirect (301, 308): fetched instead of the configured URL.
-    pub moved_to: Option<String>,
-}
+use crate::domain::Validators;
 
 /// What a GET brought.
 #[derive(Debug)]
@@ -225,8 +216,8 @@ impl Reach {
         };
         match s {
             [0, 0, 0, 0, 0, 0, 0, 1] => Reach::Loopback,
-            [0x64, 0xff9b, 0, 0, 0, 0, high, low] => embedded(high, low),
-            [0x2002, high, low, ..] => embedded(high, low),
+            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address.
+            [0x64, 0xff9b, 0, 0, 0, 0, high, low] | [0x2002, high, low, ..] => embedded(high, low),
             [0, 0, 0, 0, 0, 0, ..] => Reach::Special,
             [first, ..] if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfec0 => Reach::Private,
             [first, ..] if first & 0xffc0 == 0xfe80 => Reach::LinkLocal,

@@ -12,62 +12,15 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, FeedKind, Location, Source};
+use crate::domain::{Outcome, SourceReport, Validators};
 use crate::hex::hex;
 use crate::items::{Dedup, Details, Item};
 
 pub use feed::parse_feed;
 use feed::{ParsedFeed, read_feed};
-pub use http::Validators;
 use http::{Fetched, Response, fetch_all};
 pub use local::{MAX_ITEM_BYTES, parse_local, read_capped, read_item_file};
 use parallel::map_in_order;
-
-/// What reading one source came to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// Read; `errors` names the local files that could not be (the others
-    /// were), `warnings` what was read although it is not as its format
-    /// says (a JSON Feed version).
-    Read {
-        items: usize,
-        errors: Vec<String>,
-        warnings: Vec<String>,
-        validators: Validators,
-    },
-    /// HTTP 304: unchanged since the last fetch, so nothing to read.
-    NotModified,
-    Failed(String),
-}
-
-/// What one source gave.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceReport {
-    pub name: String,
-    pub outcome: Outcome,
-}
-
-impl SourceReport {
-    /// Each failure with its reason: one for a feed, one per bad local file.
-    pub fn errors(&self) -> &[String] {
-        match &self.outcome {
-            Outcome::Read { errors, .. } => errors,
-            Outcome::Failed(reason) => std::slice::from_ref(reason),
-            Outcome::NotModified => &[],
-        }
-    }
-
-    pub fn failed(&self) -> bool {
-        !self.errors().is_empty()
-    }
-
-    /// What was read although it is not as its format says.
-    pub fn warnings(&self) -> &[String] {
-        match &self.outcome {
-            Outcome::Read { warnings, .. } => warnings,
-            Outcome::Failed(_) | Outcome::NotModified => &[],
-        }
-    }
-}
 
 /// All items of all sources, deduplicated, with a report per source.
 #[derive(Debug)]

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use super::{Result, Store, unknown_value};
-use crate::editions::EditionRef;
+use super::{Result, Store, StoreError, unknown_value};
+use crate::domain::EditionRef;
 
 /// Where one message stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +117,12 @@ impl Store {
         let last = self.rows("SELECT coalesce(max(id), 0) FROM folded_logs", [], |row| {
             row.get::<_, i64>(0)
         })?;
-        Ok(last.first().copied().unwrap_or(0) as u64 + 1)
+        let last = last.first().copied().unwrap_or(0);
+        let last = u64::try_from(last).map_err(|_| StoreError::Decode {
+            path: self.path.clone(),
+            message: format!("a delivery-log journal number: {last}"),
+        })?;
+        Ok(last + 1)
     }
 
     /// Folds the rows of one delivery-log journal into the log, in order
@@ -135,7 +140,7 @@ impl Store {
         self.write(|tx| {
             let fresh = tx
                 .prepare_cached("INSERT INTO folded_logs (id) VALUES (?1) ON CONFLICT DO NOTHING")?
-                .execute([journal as i64])?;
+                .execute([journal_id(journal)?])?;
             if fresh == 0 {
                 return Ok(());
             }
@@ -162,4 +167,10 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// A journal number as SQLite stores it: every one comes from
+/// [`Store::next_journal`], so it fits, but a caller's number is checked.
+fn journal_id(journal: u64) -> rusqlite::Result<i64> {
+    i64::try_from(journal).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Abort, Result, Store, StoreError, decode_item, to_json};
-use crate::editions::Placed;
+use crate::domain::Placed;
 
 /// One published edition.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -110,7 +110,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![newsletter, number, date.to_string(), cutoff.to_rfc3339(), now.to_rfc3339(), paths.html, paths.text],
             )?;
-            for (position, placed) in items.iter().enumerate() {
+            for (position, placed) in (0_i64..).zip(items) {
                 tx.execute(
                     "INSERT INTO edition_items (newsletter, number, item_id, section, featured, position, body)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -120,7 +120,7 @@ impl Store {
                         placed.item.id,
                         placed.section,
                         placed.featured,
-                        position as i64,
+                        position,
                         to_json(&placed.item)
                     ],
                 )?;

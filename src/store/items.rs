@@ -1,15 +1,39 @@
 //! Items and feeds in the store: what each fetch brought.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::{Result, Store, decode_item, to_json};
+use crate::domain::{Outcome, SourceReport, Validators};
 use crate::hex::hex;
 use crate::items::{Item, Keys, merge};
-use crate::sources::{Outcome, SourceReport, Validators};
+
+/// A stored item not yet decoded: what [`Store::item_rows`] hands out.
+#[derive(Debug)]
+pub struct ItemRow {
+    order: ItemOrder,
+    body: String,
+}
+
+/// Where a stored item comes in every list of them: oldest first seen
+/// first, then by id, both as SQLite orders text (byte by byte).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ItemOrder {
+    first_seen: String,
+    id: String,
+}
+
+impl ItemRow {
+    /// The item and its place; `store` (the store's path) names the store
+    /// in the error.
+    pub fn decode(self, store: &Path) -> Result<(ItemOrder, Item)> {
+        Ok((self.order, decode_item(store, &self.body)?))
+    }
+}
 
 /// How a source's fetches went, for `bulletin feeds`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -82,77 +106,54 @@ impl Store {
         })
     }
 
-    /// Every stored item, oldest first seen first.
+    /// Every stored item, oldest first seen first, decoded on this thread:
+    /// for tests (the commands decode on every core: see [`Store::item_rows`]).
+    #[cfg(test)]
     pub fn items(&self) -> Result<Vec<Item>> {
-        self.items_with(Some)
+        let mut rows = Vec::new();
+        self.item_rows(256, |chunk| {
+            rows.extend(chunk);
+            true
+        })?;
+        let mut items = rows
+            .into_iter()
+            .map(|row| row.decode(&self.path))
+            .collect::<Result<Vec<_>>>()?;
+        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(items.into_iter().map(|(_, item)| item).collect())
     }
 
-    /// Every stored item, oldest first seen first, made a `T` by `each` as
-    /// it is read, or left out when `each` gives `None`: the items are the
-    /// bulk of a run's memory, and are never all held twice (as stored text
-    /// and as items, or as items and as `T`s).
-    ///
-    /// This thread reads the rows, a few hundred at a time, and threads on
-    /// the other cores decode them and run `each` (decoding and classifying
-    /// are most of a build's time). The rows are read as they lie and the
-    /// `T`s sorted after: SQLite would sort the bodies themselves, spilling
-    /// them to a temporary file.
-    pub fn items_with<T: Send>(&self, each: impl Fn(Item) -> Option<T> + Sync) -> Result<Vec<T>> {
-        const CHUNK: usize = 256;
-        type Row = (String, String, String); // first seen, id, body
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Row>>(cores);
-        let receive = std::sync::Mutex::new(receive);
-        let path = self.path.as_path();
-        let work = || -> Result<Vec<(String, String, T)>> {
-            let mut kept = Vec::new();
-            loop {
-                let Ok(chunk) = receive.lock().expect("poisoned").recv() else {
-                    return Ok(kept);
-                };
-                for (first_seen, id, body) in chunk {
-                    if let Some(made) = each(decode_item(path, &body)?) {
-                        kept.push((first_seen, id, made));
-                    }
-                }
-            }
-        };
-        let (read, made) = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..cores).map(|_| scope.spawn(work)).collect();
-            let read = self.rows_in_chunks("SELECT first_seen, id, body FROM items", CHUNK, |chunk| {
-                send.send(chunk).is_ok()
-            });
-            drop(send); // the workers end once the queue is empty
-            let made: Vec<_> = workers
-                .into_iter()
-                .map(|worker| worker.join().expect("a decoding thread panicked"))
-                .collect();
-            (read, made)
-        });
-        read?;
-        let mut items = Vec::new();
-        for kept in made {
-            items.extend(kept?);
-        }
-        // As SQLite orders text: byte by byte.
-        items.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-        Ok(items.into_iter().map(|(_, _, item)| item).collect())
+    /// Every stored item as it lies, undecoded, handed to `each` `size` rows
+    /// at a time until it returns `false`. Decoding is most of a build's
+    /// time, so the store leaves it to the caller, which may spread it over
+    /// every core; the rows come in no order (SQLite would sort the bodies
+    /// themselves, spilling them to a temporary file): sort what is made of
+    /// them by the [`ItemOrder`] each decodes with.
+    pub fn item_rows(&self, size: usize, each: impl FnMut(Vec<ItemRow>) -> bool) -> Result<()> {
+        self.rows_in_chunks("SELECT first_seen, id, body FROM items", size, each)
     }
 
-    /// The rows of `sql`, three text columns, handed to `each` `size` at a
+    /// The rows of `sql`, three text columns (first seen, id, body), handed to `each` `size` at a
     /// time until it returns `false`.
     fn rows_in_chunks(
         &self,
         sql: &str,
         size: usize,
-        mut each: impl FnMut(Vec<(String, String, String)>) -> bool,
+        mut each: impl FnMut(Vec<ItemRow>) -> bool,
     ) -> Result<()> {
         let mut statement = self.conn.prepare_cached(sql).map_err(|e| self.error(e))?;
         let mut rows = statement.query([]).map_err(|e| self.error(e))?;
         let mut chunk = Vec::with_capacity(size);
         while let Some(row) = rows.next().map_err(|e| self.error(e))? {
             let text = |i| row.get::<_, String>(i).map_err(|e| self.error(e));
-            chunk.push((text(0)?, text(1)?, text(2)?));
+            let order = ItemOrder {
+                first_seen: text(0)?,
+                id: text(1)?,
+            };
+            chunk.push(ItemRow {
+                order,
+                body: text(2)?,
+            });
             if chunk.len() == size && !each(std::mem::replace(&mut chunk, Vec::with_capacity(size))) {
                 return Ok(());
             }
@@ -406,7 +407,7 @@ fn record_fetch(tx: &Transaction, report: &SourceReport, now: &str) -> rusqlite:
             items, validators, ..
         } => (
             if errors.is_empty() { "ok" } else { "failed" },
-            Some(*items as i64),
+            Some(i64::try_from(*items).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?),
             Some(validators),
         ),
         Outcome::NotModified => ("not-modified", None, None),
@@ -563,7 +564,7 @@ mod tests {
                 Store::open(&dir.path().join("a.sqlite")).unwrap(),
                 Store::open(&dir.path().join("b.sqlite")).unwrap(),
             );
-            for (day, fetch) in fetches.into_iter().enumerate() {
+            for (day, fetch) in (0_u32..).zip(fetches) {
                 let items: Vec<Item> = fetch
                     .into_iter()
                     .map(|(source, link, guid, category, body)| {
@@ -578,7 +579,7 @@ mod tests {
                         .into_item(["A", "B", "C"][source], Details::News, 100)
                     })
                     .collect();
-                let now = Utc.with_ymd_and_hms(2026, 11, 23 + day as u32, 7, 0, 0).unwrap();
+                let now = Utc.with_ymd_and_hms(2026, 11, 23 + day, 7, 0, 0).unwrap();
                 let saved = streamed
                     .save_fetch(now, |record| {
                         items.iter().cloned().for_each(|item| record.add(item));

@@ -19,8 +19,12 @@ use crate::items::Item;
 
 pub use deliveries::{Delivery, Status, StatusLabel};
 pub use editions::{EditionPaths, EditionRecord};
-pub use items::{FeedHealth, FetchRecord, SavedFetch, Stored, Upsert};
+pub use items::{FeedHealth, FetchRecord, ItemOrder, ItemRow, SavedFetch, Stored, Upsert};
 pub use subscribers::{BounceReset, Recipient, SubscriberRecord};
+
+/// The schema version this bulletin writes: the number of [`MIGRATIONS`].
+#[allow(clippy::cast_possible_wrap)] // a handful of migrations, nowhere near i64::MAX
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Migrations, in order; the store's `user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -132,7 +136,11 @@ pub enum StoreError {
     #[error(
         "{path}: written by a newer bulletin (schema version {found}, this one knows up to {known}); upgrade bulletin"
     )]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew { path: PathBuf, found: i64, known: usize },
+    #[error(
+        "{path}: not a bulletin store (schema version {found}); restore it from a backup or move it away"
+    )]
+    BadVersion { path: PathBuf, found: i64 },
     #[error("{path}: {source}")]
     Sqlite { path: PathBuf, source: rusqlite::Error },
     #[error("{path}: stored data is unreadable: {message}")]
@@ -194,15 +202,7 @@ impl Store {
             return Store::empty(path);
         }
         let (conn, found) = reader(path).map_err(|e| classify_error(path, e))?;
-        let known = MIGRATIONS.len() as i64;
-        if found > known {
-            return Err(StoreError::TooNew {
-                path: path.to_owned(),
-                found,
-                known,
-            });
-        }
-        if found < known {
+        if migrations_applied(path, found)? < MIGRATIONS.len() {
             // A store from an older bulletin: migrating it is a write.
             return Store::open(path);
         }
@@ -270,17 +270,14 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let known = MIGRATIONS.len() as i64;
         let path = self.path.clone();
         self.write(|tx| {
             let found: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-            if found > known {
-                return Err(Abort::Refused(StoreError::TooNew { path, found, known }));
-            }
-            for migration in &MIGRATIONS[found as usize..] {
+            let applied = migrations_applied(&path, found).map_err(Abort::Refused)?;
+            for migration in &MIGRATIONS[applied..] {
                 tx.execute_batch(migration)?;
             }
-            Ok(tx.pragma_update(None, "user_version", known)?)
+            Ok(tx.pragma_update(None, "user_version", SCHEMA_VERSION)?)
         })
     }
 
@@ -391,6 +388,25 @@ fn reader(path: &Path) -> rusqlite::Result<(Connection, i64)> {
         }
     }
     Err(failed.expect("a read-only attempt is always made"))
+}
+
+/// How many of the [`MIGRATIONS`] a store with `user_version` `found` has
+/// applied: refused when it is more than this bulletin knows (a newer
+/// bulletin's store) or below zero (no bulletin's).
+fn migrations_applied(path: &Path, found: i64) -> Result<usize> {
+    let known = MIGRATIONS.len();
+    match usize::try_from(found) {
+        Ok(applied) if applied <= known => Ok(applied),
+        Ok(_) => Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            known,
+        }),
+        Err(_) => Err(StoreError::BadVersion {
+            path: path.to_owned(),
+            found,
+        }),
+    }
 }
 
 /// The store's write-ahead log: while it exists, commits may be there only.

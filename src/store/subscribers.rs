@@ -5,8 +5,8 @@ use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Row, params};
 
 use super::{Result, Status, StatusLabel, Store, unknown_value};
-use crate::deliver::{OrganisationType, Subscriber};
-use crate::editions::EditionRef;
+use crate::domain::EditionRef;
+use crate::domain::{OrganisationType, Subscriber};
 
 /// Stored as `company`, `organisation` or `individual`. It decides who gets
 /// the EU-only newsletters, so an unknown value is an error when read (it

@@ -82,7 +82,7 @@ impl Cursor<'_> {
 /// `2003-12-31T10:14:55Z`, `2003-12-31 10:14:55.5-08:00`, `2003-12`.
 fn w3dtf(text: &str) -> Option<DateTime<Utc>> {
     let mut c = Cursor::new(text);
-    let year = c.number(4, 4)? as i32;
+    let year = i32::try_from(c.number(4, 4)?).ok()?;
     let (mut month, mut day) = (1, 1);
     if c.eat(b'-') {
         month = c.number(1, 2)?;
@@ -181,7 +181,11 @@ const MONTHS: [&str; 12] = [
 
 fn month(word: &str) -> Option<u32> {
     let word = word.get(..3)?;
-    MONTHS.iter().position(|m| *m == word).map(|i| i as u32 + 1)
+    MONTHS
+        .iter()
+        .zip(1..)
+        .find(|(m, _)| **m == word)
+        .map(|(_, number)| number)
 }
 
 /// RFC 822 and what feeds make of it: `Thu, 01 Jan 2004 19:48:21 GMT`,
@@ -254,7 +258,7 @@ fn asctime(text: &str) -> Option<DateTime<Utc>> {
 /// Compact ISO 8601: `20040105`, `20040105T12:30:00Z`, `20040105T123000Z`.
 fn compact(text: &str) -> Option<DateTime<Utc>> {
     let mut c = Cursor::new(text);
-    let year = c.number(4, 4)? as i32;
+    let year = i32::try_from(c.number(4, 4)?).ok()?;
     let month = c.number(2, 2)?;
     let day = c.number(2, 2)?;
     let date = NaiveDate::from_ymd_opt(year, month, day)?;
@@ -298,7 +302,7 @@ fn cjk(text: &str) -> Option<DateTime<Utc>> {
         [] => return None,
     };
     let [y, m, d] = ymd.map(|n| n.parse::<u32>().ok());
-    let date = NaiveDate::from_ymd_opt(y? as i32, m?, d?)?;
+    let date = NaiveDate::from_ymd_opt(i32::try_from(y?).ok()?, m?, d?)?;
     let mut seconds = match time {
         Some(time) => {
             let mut c = Cursor::new(time);

@@ -32,8 +32,7 @@ impl<'a> Pass<'a> {
                 self.text(span.clone(), text);
                 self.edit(span, escape_html(text));
             }
-            Token::Pi => self.text(span, ""),
-            Token::Comment => self.text(span, ""),
+            Token::Pi | Token::Comment => self.text(span, ""),
             Token::Doctype(doctype) => self.entities.declare(doctype),
             Token::Start(tag) => {
                 self.end_run();

@@ -104,9 +104,8 @@ impl Pass<'_> {
         let markup = &self.src[frame.content_at..at];
         let text = frame.text.as_deref().unwrap_or("");
         match reading {
-            Reading::Html if frame.children => self.markup_html(markup, true),
+            Reading::Html | Reading::Plain if frame.children => self.markup_html(markup, true),
             Reading::Html => text.to_string(),
-            Reading::Plain if frame.children => self.markup_html(markup, true),
             Reading::Plain => plain_as_html(text),
             Reading::Markup if frame.children => self.markup_html(markup, false),
             Reading::Markup => escape_html(text),

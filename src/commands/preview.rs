@@ -209,8 +209,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
     // Only read: the preview works on a store its user may not write, and a
     // missing store reads as an empty one.
     let store = Store::open_read_only(&config.store_path()).map_err(|e| e.to_string())?;
-    let mut items: HashMap<String, Item> = store
-        .items()
+    let mut items: HashMap<String, Item> = super::stored::items_with(&store, Some)
         .map_err(|e| e.to_string())?
         .into_iter()
         .map(|i| (i.id.clone(), i))

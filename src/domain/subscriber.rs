@@ -1,0 +1,48 @@
+//! Who a subscriber is: what `deliver` imports from CSV and `store` keeps.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// What kind of reader a subscriber is; the EU-only newsletters go to the
+/// first two only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrganisationType {
+    Company,
+    Organisation,
+    Individual,
+}
+
+impl OrganisationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganisationType::Company => "company",
+            OrganisationType::Organisation => "organisation",
+            OrganisationType::Individual => "individual",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<OrganisationType> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "company" => Some(OrganisationType::Company),
+            "organisation" | "organization" => Some(OrganisationType::Organisation),
+            "individual" => Some(OrganisationType::Individual),
+            _ => None,
+        }
+    }
+}
+
+/// One subscriber, as imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subscriber {
+    /// Normalised: the domain in lowercase, the local part as given.
+    pub email: String,
+    /// Free of control and bidi characters, so it can go in a header.
+    pub name: String,
+    pub organisation: String,
+    pub organisation_type: OrganisationType,
+    /// ISO 3166-1 alpha-2, uppercase.
+    pub country: String,
+    pub newsletters: Vec<String>,
+    pub consent: NaiveDate,
+}
