@@ -113,3 +113,37 @@ fn explain_shows_the_rules_that_counted() {
     assert!(run.stdout.contains("tax-procurement = "), "{}", run.stdout);
     assert!(!run.stdout.contains("Anime film"), "only the newsletter's items");
 }
+
+#[test]
+fn items_are_listed_newest_first_and_editions_in_the_configs_order() {
+    let project = Project::bundled();
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let run = project.run(&["items", "--format", "json"]);
+    let listed: Vec<Option<String>> = run
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["published"].as_str().map(str::to_string))
+        .collect();
+    let mut newest_first = listed.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(listed, newest_first, "dated items newest first, undated last");
+    let editions = project.run(&["editions"]).assert_code(0).stdout.clone();
+    let order: Vec<&str> = editions
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "eu-japan-news",
+            "industry-policy",
+            "about-japan",
+            "tax-procurement",
+            "tech-transfer"
+        ],
+        "{editions}"
+    );
+}

@@ -68,11 +68,15 @@ pub fn items(config: &Config, query: &ItemsQuery) -> Result<ExitCode> {
     }
     let store = Store::open_read_only(&config.store_path())?;
     let items = classified(config, &store)?;
-    let selected: Vec<&Classified> = items
+    let mut selected: Vec<&Classified> = items
         .iter()
         .filter(|c| query.newsletter.is_none_or(|id| c.section_in(id).is_some()))
         .filter(|c| !query.unplaced || !c.is_placed())
         .collect();
+    // Newest first, as a reader of news expects; undated items last.
+    selected.sort_by(|a, b| {
+        (b.item.published.cmp(&a.item.published)).then_with(|| a.item.title.cmp(&b.item.title))
+    });
     let mut out = std::io::stdout().lock();
     match query.format {
         Format::Json => {
@@ -155,7 +159,10 @@ pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Re
         ensure_newsletter(config, id)?;
     }
     let store = Store::open_read_only(&config.store_path())?;
-    let editions = store.editions(newsletter)?;
+    let mut editions = store.editions(newsletter)?;
+    // Newest first, and the newsletters of a day in the config's order.
+    let order = |id: &str| config.newsletters.iter().position(|n| n.id.as_str() == id);
+    editions.sort_by_key(|e| (std::cmp::Reverse(e.date), order(&e.newsletter)));
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => {
