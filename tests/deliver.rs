@@ -1088,3 +1088,37 @@ fn every_command_refuses_an_unknown_newsletter_alike() {
         );
     }
 }
+
+#[test]
+fn the_subscriber_table_is_aligned_as_a_terminal_shows_it() {
+    let project = crate::store::with_one_subscriber();
+    project.write(
+        "subscribers.csv",
+        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+         jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n\
+         taro@example.jp,山田太郎,株式会社例,company,JP,eu-japan-news;tech-transfer,2025-02-01\n",
+    );
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    let table = project
+        .run(&["subscribers", "list"])
+        .assert_code(0)
+        .stdout
+        .clone();
+    assert!(!table.contains('\t'), "{table}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    // Each column starts at the same terminal column on every line.
+    let column_of = |line: &str, cell: &str| {
+        let at = line.rfind(cell).unwrap_or_else(|| panic!("{cell:?} in {line:?}"));
+        bulletin::items::display_width(&line[..at])
+    };
+    assert_eq!(column_of(lines[0], "NAME"), column_of(lines[1], "Jane Doe"));
+    assert_eq!(column_of(lines[1], "Jane Doe"), column_of(lines[2], "山田太郎"));
+    assert_eq!(
+        column_of(lines[1], "Acme GmbH"),
+        column_of(lines[2], "株式会社例")
+    );
+    assert_eq!(column_of(lines[0], "HARD_BOUNCES"), column_of(lines[2], "0"));
+}

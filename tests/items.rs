@@ -147,3 +147,18 @@ fn items_are_listed_newest_first_and_editions_in_the_configs_order() {
         "{editions}"
     );
 }
+
+#[test]
+fn feeds_says_its_times_are_utc() {
+    let project = fetched();
+    let feeds = project.run(&["feeds"]).assert_code(0).stdout.clone();
+    let rows: Vec<&str> = feeds.lines().skip(1).collect();
+    assert!(!rows.is_empty(), "{feeds}");
+    for row in rows {
+        let time = row.get(33..58).unwrap_or_default().trim();
+        assert!(
+            time.len() == 20 && time.ends_with(" UTC"),
+            "a time to the minute in UTC, saying so: {row:?}"
+        );
+    }
+}

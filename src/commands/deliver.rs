@@ -13,7 +13,8 @@ use crate::deliver::{
     Key, SendMode, SendOptions, SendReport, Spool, normalise_email, parse_csv, send_edition,
 };
 use crate::editions::restore;
-use crate::store::{EditionRecord, Store};
+use crate::items::{display_width, for_terminal};
+use crate::store::{EditionRecord, Store, SubscriberRecord};
 
 /// Some messages were not delivered (deferred or failed; each is listed).
 pub const EXIT_UNDELIVERED: u8 = 5;
@@ -58,43 +59,80 @@ pub fn list(config: &Config, newsletter: Option<&str>, format: ListFormat) -> Re
             serde_json::to_writer_pretty(&mut out, &subscribers)?;
             writeln!(out)?;
         }
-        ListFormat::Csv | ListFormat::Table => {
-            let mut writer = csv::WriterBuilder::new()
-                .delimiter(if format == ListFormat::Csv { b',' } else { b'\t' })
-                .from_writer(out);
-            writer.write_record([
-                "email",
-                "name",
-                "organisation",
-                "organisation_type",
-                "country",
-                "newsletters",
-                "unsubscribed",
-                "consent_date",
-                "hard_bounces",
-            ])?;
+        ListFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(out);
+            writer.write_record(SUBSCRIBER_COLUMNS)?;
             for s in &subscribers {
-                let unsubscribed = if s.unsubscribed_all {
-                    "all".to_string()
-                } else {
-                    s.unsubscribed.join(";")
-                };
-                writer.write_record([
-                    s.email.as_str(),
-                    &s.name,
-                    &s.organisation,
-                    s.organisation_type.as_str(),
-                    &s.country,
-                    &s.newsletters.join(";"),
-                    &unsubscribed,
-                    &s.consent.to_string(),
-                    &s.hard_bounces.to_string(),
-                ])?;
+                writer.write_record(subscriber_row(s))?;
             }
             writer.flush()?;
         }
+        ListFormat::Table => {
+            let header = SUBSCRIBER_COLUMNS.map(str::to_uppercase);
+            let rows: Vec<[String; 9]> = subscribers.iter().map(subscriber_row).collect();
+            print_table(&mut out, &header, &rows)?;
+        }
     }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+const SUBSCRIBER_COLUMNS: [&str; 9] = [
+    "email",
+    "name",
+    "organisation",
+    "organisation_type",
+    "country",
+    "newsletters",
+    "unsubscribed",
+    "consent_date",
+    "hard_bounces",
+];
+
+/// One subscriber as `subscribers list` shows them, in [`SUBSCRIBER_COLUMNS`]' order.
+fn subscriber_row(s: &SubscriberRecord) -> [String; 9] {
+    let unsubscribed = if s.unsubscribed_all {
+        "all".to_string()
+    } else {
+        s.unsubscribed.join(";")
+    };
+    [
+        s.email.clone(),
+        s.name.clone(),
+        s.organisation.clone(),
+        s.organisation_type.as_str().to_string(),
+        s.country.clone(),
+        s.newsletters.join(";"),
+        unsubscribed,
+        s.consent.to_string(),
+        s.hard_bounces.to_string(),
+    ]
+}
+
+/// Columns padded to their widest cell as a terminal shows it (a Japanese
+/// name takes two columns a character), two spaces apart.
+fn print_table<const N: usize>(
+    out: &mut impl Write,
+    header: &[String; N],
+    rows: &[[String; N]],
+) -> Result<()> {
+    let mut widths = header.clone().map(|h| display_width(&h));
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(display_width(&for_terminal(cell)));
+        }
+    }
+    for row in std::iter::once(header).chain(rows) {
+        let mut line = String::new();
+        for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
+            let cell = for_terminal(cell);
+            line.push_str(&cell);
+            if i + 1 < N {
+                line.extend(std::iter::repeat_n(' ', width - display_width(&cell) + 2));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
 }
 
 /// How `subscribers list` prints.

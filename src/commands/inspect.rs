@@ -244,7 +244,11 @@ pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
                 .trim()
                 .to_string();
         }
-        let fetched = h.last_fetch.get(..19).unwrap_or(&h.last_fetch).replace('T', " ");
+        // Stored in UTC (RFC 3339, `+00:00`): shown to the minute, saying so.
+        let fetched = match h.last_fetch.get(..16) {
+            Some(minute) => format!("{} UTC", minute.replace('T', " ")),
+            None => h.last_fetch.clone(),
+        };
         writeln!(
             out,
             "{:<32} {:<25} {:<13} {:>5}  {}",

@@ -17,7 +17,7 @@ use crate::hex::hex;
 pub use clean::{clean_block, clean_text, for_terminal};
 pub use html::{escape_html, sanitize, to_text};
 pub use link::canonical_link;
-pub use teaser::teaser;
+pub use teaser::{display_width, teaser};
 
 /// What an item is; decides its section and its order there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
