@@ -117,7 +117,27 @@ fn rebuild_keeps_number_and_bytes() {
     let rebuild = project.run(&["build", "--date", "2026-11-23"]);
     rebuild.assert_code(0);
     assert!(rebuild.stdout.contains("No. 1 "), "{}", rebuild.stdout);
+    assert!(
+        rebuild.stdout.contains("already published\n"),
+        "{}",
+        rebuild.stdout
+    );
+    assert!(
+        !rebuild.stdout.contains("written again"),
+        "nothing was missing: {}",
+        rebuild.stdout
+    );
     assert_eq!(project.read("out/archive/weekly/2026-11-23.html"), first);
+    assert_eq!(project.read("out/archive/weekly/2026-11-23.txt"), first_text);
+    std::fs::remove_file(project.path("out/archive/weekly/2026-11-23.txt")).unwrap();
+    let rebuild = project.run(&["build", "--date", "2026-11-23"]);
+    assert!(
+        rebuild
+            .stdout
+            .contains("already published; its missing files written again"),
+        "{}",
+        rebuild.stdout
+    );
     assert_eq!(project.read("out/archive/weekly/2026-11-23.txt"), first_text);
     let count: u32 = open_store(&project)
         .query_row("SELECT count(*) FROM editions", [], |r| r.get(0))

@@ -150,11 +150,19 @@ fn publish(
 ) -> Result<()> {
     let id = newsletter.id.as_str();
     if let Some((record, placed)) = store.edition_on(id, date)? {
+        let out = config.out_dir();
+        let missing = !(out.join(&record.html_path).exists() && out.join(&record.text_path).exists());
+        // Written again either way (the same bytes), but only a missing file is news.
         write_edition(config, &restore(newsletter, record.number, date, &placed))?;
         say!(
-            "{id:<16} No. {:<3} {:>9}, already published; files written again",
+            "{id:<16} No. {:<3} {:>9}, already published{}",
             record.number,
-            super::count(record.items, "item")
+            super::count(record.items, "item"),
+            if missing {
+                "; its missing files written again"
+            } else {
+                ""
+            }
         );
         return Ok(());
     }
