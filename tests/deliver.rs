@@ -1122,3 +1122,34 @@ fn the_subscriber_table_is_aligned_as_a_terminal_shows_it() {
     );
     assert_eq!(column_of(lines[0], "HARD_BOUNCES"), column_of(lines[2], "0"));
 }
+
+#[test]
+fn a_send_to_eml_files_says_where_they_went() {
+    let project = crate::store::with_one_subscriber();
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    let run = project.run(&["run", "--date", "2026-11-23"]);
+    run.assert_code(0);
+    let folder = project.path("out/mail/eu-japan-news/1");
+    assert!(
+        run.stdout
+            .contains(&format!("  written as .eml files to {}\n", folder.display())),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        1,
+        "Jane's copy is there"
+    );
+    let test = project.run(&["send", "--newsletter", "eu-japan-news", "--to", "desk@example.eu"]);
+    test.assert_code(0);
+    let test_folder = project.path("out/mail/test/eu-japan-news/1");
+    assert!(
+        test.stdout
+            .contains(&format!("written as an .eml file to {}", test_folder.display())),
+        "{}",
+        test.stdout
+    );
+}

@@ -254,6 +254,9 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
     let dry_run = match &options.mode {
         SendMode::TestTo(to) => {
             say!("{newsletter} No. {number}: test copy sent to {to} (not logged)");
+            if let Some(folder) = &report.folder {
+                say!("  written as an .eml file to {}", folder.display());
+            }
             return Ok(());
         }
         SendMode::DryRun => true,
@@ -286,8 +289,11 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
             format!(", {} sent again after an interrupted send", report.resent)
         } else {
             String::new()
-        }
+        },
     );
+    if let Some(folder) = report.folder.as_ref().filter(|_| !dry_run) {
+        say!("  written as .eml files to {}", folder.display());
+    }
     for (reason, count) in &report.skipped {
         say!("  skipped {count}: {reason}");
     }

@@ -78,6 +78,8 @@ pub struct SendReport {
     pub would_send: Vec<String>,
     /// What the operator should know though everything went out.
     pub notes: Vec<String>,
+    /// The folder the file transport wrote the messages to.
+    pub folder: Option<PathBuf>,
 }
 
 /// How many messages ended one way, with the first few addresses and reasons.
@@ -126,6 +128,13 @@ enum Sender {
 }
 
 impl Sender {
+    fn folder(&self) -> Option<PathBuf> {
+        match self {
+            Sender::Files(folder) => Some(folder.clone()),
+            Sender::Smtp(_) => None,
+        }
+    }
+
     /// Test copies (`test`) go to files of their own, never among the subscribers' messages.
     fn new(config: &Config, mail: &Mail, edition: &EditionRef, test: bool) -> Result<Sender, String> {
         match mail.transport {
@@ -369,6 +378,7 @@ pub fn send_edition(
         return Err(error);
     }
     flushed?;
+    report.folder = sender.folder();
     Ok(report)
 }
 
@@ -400,6 +410,7 @@ fn send_test_copy(
     sent.map_err(|failure| format!("test copy to {email}: {failure}"))?;
     Ok(SendReport {
         sent: 1,
+        folder: sender.folder(),
         ..SendReport::default()
     })
 }
