@@ -281,3 +281,18 @@ fn one_item_is_one_item_not_one_items() {
         assert!(!text.contains("1 items"), "{text}");
     }
 }
+
+#[test]
+fn a_newsletters_archive_page_says_its_title_once() {
+    let project = built();
+    for id in NEWSLETTERS {
+        let page = project.read(&format!("out/archive/{id}/index.html"));
+        let body = &page[page.find("<body").unwrap()..];
+        let heading = &body[body.find("<h1").unwrap()..];
+        let title = &heading[heading.find('>').unwrap() + 1..heading.find("</h1>").unwrap()];
+        assert_eq!(body.matches(title).count(), 1, "{id}: {title:?} in\n{body}");
+    }
+    // The index of all newsletters still names each one.
+    let index = project.read("out/archive/index.html");
+    assert!(index.contains(">EU-Japan NEWS</a></h2>"), "{index}");
+}

@@ -35,6 +35,14 @@ struct ArchivePage<'a> {
     groups: &'a [ArchiveGroup],
 }
 
+impl ArchivePage<'_> {
+    /// A newsletter's own page is headed with its title already: the
+    /// group under it does not say it again.
+    fn shows_title(&self, group: &ArchiveGroup) -> bool {
+        group.title != self.heading
+    }
+}
+
 pub fn render_archive_page(
     site: &Site,
     heading: &str,
