@@ -238,3 +238,26 @@ fn a_date_on_the_command_line_that_is_no_date_says_how_to_write_one() {
         );
     }
 }
+
+#[test]
+fn a_date_in_a_local_item_that_toml_cannot_read_says_how_to_write_one() {
+    let project = Project::bundled();
+    let file = "feeds/local/events/business-mission-defence-cyber-2027.md";
+    let original = project.read(file);
+    for written in ["12/03/2027", "\"12/03/2027\"", "12.03.2027"] {
+        project.write(
+            file,
+            &original.replace("start = 2027-04-13", &format!("start = {written}")),
+        );
+        let check = project.run(&["check"]);
+        assert_ne!(check.code, 0, "{written}");
+        assert!(
+            check.stderr.contains(&format!("{file}:6:"))
+                && check
+                    .stderr
+                    .contains("write a date as YYYY-MM-DD, without quotes: start = 2027-03-12"),
+            "{written}: {}",
+            check.stderr
+        );
+    }
+}

@@ -69,17 +69,42 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// What to write instead, when the value at `at` is a date TOML cannot read
+/// (`start = 12/03/2027`, or the same quoted): toml says only "string values
+/// must be quoted" or "expected a TOML datetime".
+fn date_hint(text: &str, at: usize, message: &str) -> Option<String> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..];
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    let (key, value) = line.split_once('=')?;
+    let value = value.trim().trim_matches('"');
+    let looks_like_a_date = value.len() >= 6
+        && value.chars().all(|c| c.is_ascii_digit() || "/.-".contains(c))
+        && value.chars().any(|c| "/.".contains(c));
+    (message.contains("expected a TOML datetime") || looks_like_a_date).then(|| {
+        format!(
+            "; write a date as YYYY-MM-DD, without quotes: {} = 2027-03-12",
+            key.trim()
+        )
+    })
+}
+
 /// Deserialises `text`, turning any error into a located [`TomlError`].
 /// `first_line` is the line of `path` that `text` starts on (front matter).
 pub fn from_toml<T: DeserializeOwned>(path: &Path, text: &str, first_line: usize) -> Result<T, TomlError> {
     let located = |span: Option<Range<usize>>, field: String, message: &str| {
-        let (line, column) = line_column(text, span.map_or(0, |s| s.start));
+        let at = span.map_or(0, |s| s.start);
+        let (line, column) = line_column(text, at);
+        let mut message = message.trim().to_string();
+        if let Some(hint) = date_hint(text, at, &message) {
+            message.push_str(&hint);
+        }
         TomlError {
             path: path.to_owned(),
             line: line + first_line - 1,
             column,
             field,
-            message: message.trim().to_string(),
+            message,
         }
     };
     let deserializer =
