@@ -14,5 +14,5 @@ pub use message::{Letter, MailTemplate, Personal};
 pub use send::{SendMode, SendOptions, SendReport, send_edition};
 pub use serve::serve;
 pub use spool::{Spool, SpoolError};
-pub use subscribers::{RowError, Skip, admits, clean_text, normalise_email, parse_csv};
+pub use subscribers::{RowError, Skip, admits, normalise_email, parse_csv};
 pub use token::{Key, Unsubscribe, sign, verify};

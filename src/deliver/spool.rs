@@ -12,7 +12,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -72,10 +71,9 @@ impl Spool {
             text.push_str(&serde_json::to_string(&line).map_err(|e| self.io(e.into()))?);
             text.push('\n');
         }
-        let mut file = OpenOptions::new()
+        let mut file = crate::store::private_file()
             .append(true)
             .create(true)
-            .mode(0o600)
             .open(&self.path)
             .map_err(|e| self.io(e))?;
         file.lock().map_err(|e| self.io(e))?;

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::config::{Audience, Config};
 
 use crate::domain::{OrganisationType, Subscriber};
+use crate::items::clean_text;
 
 /// A CSV row that could not be imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,9 +200,6 @@ pub fn normalise_email(email: &str) -> Result<String, String> {
     }
     Ok(format!("{user}@{domain}"))
 }
-
-/// Names and organisations are cleaned as every untrusted text is.
-pub use crate::items::clean_text;
 
 /// Why a subscriber does not get a newsletter, for the send report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
