@@ -5,14 +5,14 @@
 #![allow(dead_code)] // each user takes the parts it needs
 
 /// splitmix64: small, fast, and the same numbers on every machine.
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -21,11 +21,11 @@ impl Rng {
     }
 
     #[allow(clippy::cast_possible_truncation)] // below `n`, which is a usize
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
-    pub fn pick<'a>(&mut self, options: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, options: &[&'a str]) -> &'a str {
         options[self.below(options.len())]
     }
 }
@@ -82,7 +82,7 @@ const CATEGORIES: &[&str] = &[
 ];
 
 /// One feed of `items` items, RSS 2.0, dated in November 2026.
-pub fn rss(feed: usize, items: usize, seed: u64) -> String {
+pub(crate) fn rss(feed: usize, items: usize, seed: u64) -> String {
     let mut rng = Rng::new(seed ^ (feed as u64).wrapping_mul(0x1000_0000_01B3));
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel>\n<title>Feed {feed}</title>\n\
@@ -117,7 +117,7 @@ pub fn rss(feed: usize, items: usize, seed: u64) -> String {
 }
 
 /// A local event item (Markdown with front matter).
-pub fn event(index: usize, seed: u64) -> String {
+pub(crate) fn event(index: usize, seed: u64) -> String {
     let mut rng = Rng::new(seed ^ 0xE0E0 ^ index as u64);
     format!(
         "+++\ntitle = \"Seminar {index}: {topic}\"\nlink = \"https://events.example/{index}\"\npublished = 2026-11-{day:02}\n\
@@ -136,7 +136,7 @@ pub fn event(index: usize, seed: u64) -> String {
 }
 
 /// A local tender item (TOML).
-pub fn tender(index: usize, seed: u64) -> String {
+pub(crate) fn tender(index: usize, seed: u64) -> String {
     let mut rng = Rng::new(seed ^ 0x7E7E ^ index as u64);
     format!(
         "title = \"Supply of equipment lot {index}\"\nlink = \"https://tenders.example/{index}\"\npublished = 2026-11-{day:02}\n\
@@ -155,7 +155,7 @@ pub fn tender(index: usize, seed: u64) -> String {
 }
 
 /// The subscriber CSV: a header line, then `count` rows.
-pub fn subscribers(count: usize, seed: u64) -> impl Iterator<Item = String> {
+pub(crate) fn subscribers(count: usize, seed: u64) -> impl Iterator<Item = String> {
     let mut rng = Rng::new(seed ^ 0x5AB5);
     let header = "email,name,organisation,organisation_type,country,newsletters,consent_date".to_string();
     std::iter::once(header).chain((0..count).map(move |i| {

@@ -7,21 +7,21 @@ use std::time::Duration;
 /// How one retry loop waits: exponential from `base_ms`, capped, with a
 /// spread that differs per key so that many retries do not come in step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BackOff {
+pub(crate) struct BackOff {
     /// The wait before the second try, in milliseconds.
-    pub base_ms: u64,
+    pub(crate) base_ms: u64,
     /// The wait doubles at most this many times; after that it stays.
-    pub max_doublings: u32,
+    pub(crate) max_doublings: u32,
     /// Up to `1 / spread_divisor` of the wait is added, varied per key and
     /// attempt (2: up to half; 4: up to a quarter).
-    pub spread_divisor: u64,
+    pub(crate) spread_divisor: u64,
 }
 
 impl BackOff {
     /// The wait after failed try number `attempt` (1 for the first):
     /// `base_ms × 2^(attempt-1)`, plus up to `1 / spread_divisor` of it that
     /// depends on `key` (a URL, an address) and `attempt`.
-    pub fn delay(&self, attempt: u32, key: &str) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32, key: &str) -> Duration {
         let doublings = attempt.saturating_sub(1).min(self.max_doublings).min(63);
         let wait = self.base_ms.saturating_mul(1 << doublings);
         let spread = key.bytes().fold(u64::from(attempt), |h, b| {

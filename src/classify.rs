@@ -13,35 +13,35 @@ use crate::items::Item;
 
 /// Why an item did or did not join one newsletter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Verdict {
-    pub newsletter: String,
+pub(crate) struct Verdict {
+    pub(crate) newsletter: String,
     /// The section it joined; `None` when it stays out.
-    pub section: Option<String>,
-    pub score: f32,
+    pub(crate) section: Option<String>,
+    pub(crate) score: f32,
     /// One line per rule that counted, e.g. `title has "tender" (+4)`.
-    pub reasons: Vec<String>,
+    pub(crate) reasons: Vec<String>,
 }
 
 /// An item with its verdicts, one per newsletter that scored it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Classified {
     #[serde(flatten)]
-    pub item: Item,
+    pub(crate) item: Item,
     /// Every newsletter where a rule counted, placed or not.
-    pub verdicts: Vec<Verdict>,
+    pub(crate) verdicts: Vec<Verdict>,
 }
 
 impl Classified {
     /// The verdicts that placed the item in a newsletter.
-    pub fn placements(&self) -> impl Iterator<Item = &Verdict> {
+    pub(crate) fn placements(&self) -> impl Iterator<Item = &Verdict> {
         self.verdicts.iter().filter(|v| v.section.is_some())
     }
 
-    pub fn is_placed(&self) -> bool {
+    pub(crate) fn is_placed(&self) -> bool {
         self.placements().next().is_some()
     }
 
-    pub fn section_in(&self, newsletter: &str) -> Option<&str> {
+    pub(crate) fn section_in(&self, newsletter: &str) -> Option<&str> {
         self.placements()
             .find(|v| v.newsletter == newsletter)
             .and_then(|v| v.section.as_deref())
@@ -55,7 +55,7 @@ pub fn classify(config: &Config, items: impl IntoIterator<Item = Item>) -> Vec<C
 }
 
 /// Every newsletter's rules, prepared once for many items.
-pub struct Classifier<'a> {
+pub(crate) struct Classifier<'a> {
     rules: Vec<Rules<'a>>,
     sources: HashMap<&'a str, &'a Source>,
     /// Every term of every newsletter, found in one pass over a text:
@@ -64,7 +64,7 @@ pub struct Classifier<'a> {
 }
 
 impl<'a> Classifier<'a> {
-    pub fn new(config: &'a Config) -> Classifier<'a> {
+    pub(crate) fn new(config: &'a Config) -> Classifier<'a> {
         let mut terms = Vec::new();
         let rules = config
             .newsletters
@@ -79,7 +79,7 @@ impl<'a> Classifier<'a> {
     }
 
     /// One item against every newsletter.
-    pub fn classify(&self, item: Item) -> Classified {
+    pub(crate) fn classify(&self, item: Item) -> Classified {
         let source = self.sources.get(item.source.as_str()).copied();
         let haystack = Haystack::new(&item, &self.terms);
         let verdicts = self

@@ -13,22 +13,22 @@ use crate::items::{Details, Item};
 /// One edition of one newsletter, ready to render.
 #[derive(Debug)]
 pub struct Edition<'a> {
-    pub newsletter: &'a Newsletter,
+    pub(crate) newsletter: &'a Newsletter,
     /// No. 1, 2, … within the newsletter.
-    pub number: u32,
-    pub date: NaiveDate,
-    pub sections: Vec<EditionSection<'a>>,
+    pub(crate) number: u32,
+    pub(crate) date: NaiveDate,
+    pub(crate) sections: Vec<EditionSection<'a>>,
 }
 
 #[derive(Debug)]
-pub struct EditionSection<'a> {
-    pub section: &'a Section,
+pub(crate) struct EditionSection<'a> {
+    pub(crate) section: &'a Section,
     /// Shown in full, at most `section.limit`.
-    pub featured: Vec<&'a Item>,
+    pub(crate) featured: Vec<&'a Item>,
     /// Shown as one-line teasers under "More", at most `section.more`.
-    pub more: Vec<&'a Item>,
+    pub(crate) more: Vec<&'a Item>,
     /// Due but over both limits.
-    pub overflow: usize,
+    pub(crate) overflow: usize,
 }
 
 impl Edition<'_> {
@@ -39,14 +39,14 @@ impl Edition<'_> {
             .sum()
     }
 
-    pub fn items(&self) -> impl Iterator<Item = &Item> {
+    pub(crate) fn items(&self) -> impl Iterator<Item = &Item> {
         self.sections
             .iter()
             .flat_map(|s| s.featured.iter().chain(&s.more).copied())
     }
 
     /// The layout to record, in reading order.
-    pub fn placed(&self) -> Vec<Placed> {
+    pub(crate) fn placed(&self) -> Vec<Placed> {
         let mut placed = Vec::new();
         for s in &self.sections {
             for (items, featured) in [(&s.featured, true), (&s.more, false)] {
@@ -63,7 +63,7 @@ impl Edition<'_> {
 
 /// The recorded edition again, laid out as it was published. Items whose
 /// section is no longer in the config are left out.
-pub fn restore<'a>(
+pub(crate) fn restore<'a>(
     newsletter: &'a Newsletter,
     number: u32,
     date: NaiveDate,
@@ -142,7 +142,7 @@ pub fn assemble<'a>(
 
 /// Whether `bulletin run` publishes an edition on `date`, given the date of
 /// the last one. Catching up is not attempted: a missed day waits for the next.
-pub fn is_scheduled(schedule: Schedule, date: NaiveDate, last: Option<NaiveDate>) -> bool {
+pub(crate) fn is_scheduled(schedule: Schedule, date: NaiveDate, last: Option<NaiveDate>) -> bool {
     match schedule {
         Schedule::Weekly { weekday, every } => {
             let waited = last.is_none_or(|last| (date - last).num_days() > 7 * (i64::from(every) - 1));
@@ -170,7 +170,7 @@ fn new_month(date: NaiveDate, last: Option<NaiveDate>) -> bool {
 /// Published by `date`, and: news within the window, events not yet over,
 /// tenders not yet closed. Undated items are never due: they cannot be
 /// placed in a window, and `bulletin items` lists them.
-pub fn is_due(item: &Item, window_days: u32, date: NaiveDate) -> bool {
+pub(crate) fn is_due(item: &Item, window_days: u32, date: NaiveDate) -> bool {
     let Some(published) = item.published.map(|p| p.date_naive()) else {
         return false;
     };

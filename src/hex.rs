@@ -4,7 +4,7 @@ const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Two digits a byte, written straight into one string: a fetch makes
 /// tens of thousands of these.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(2 * bytes.len());
     for byte in bytes {
         out.push(char::from(DIGITS[usize::from(byte >> 4)]));

@@ -4,17 +4,21 @@
 //! [`classify`] → [`editions`] → [`render`]. Each stage takes plain data and
 //! gives plain data, so each can be tested and benchmarked alone.
 
-pub mod backoff;
+// The documentation is built with `--document-private-items`, where links to
+// crate-private items resolve: they are most of what a newcomer reads.
+#![allow(rustdoc::private_intra_doc_links)]
+
+pub(crate) mod backoff;
 pub mod classify;
 pub mod commands;
 pub mod config;
 pub mod deliver;
-pub mod domain;
+pub(crate) mod domain;
 pub mod editions;
-pub mod hex;
+pub(crate) mod hex;
 pub mod items;
 pub mod lock;
 pub mod render;
 pub mod server;
 pub mod sources;
-pub mod store;
+pub(crate) mod store;

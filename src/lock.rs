@@ -8,7 +8,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// Held while a command writes to the store; released on drop or exit.
-pub struct RunLock {
+pub(crate) struct RunLock {
     _file: File,
 }
 
@@ -22,7 +22,7 @@ pub enum LockError {
 
 impl RunLock {
     /// Takes the lock next to `store`, or says who holds it; never waits.
-    pub fn acquire(store: &Path) -> Result<RunLock, LockError> {
+    pub(crate) fn acquire(store: &Path) -> Result<RunLock, LockError> {
         let path = lock_path(store);
         let io = |source| LockError::Io {
             path: path.clone(),

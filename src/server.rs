@@ -27,9 +27,9 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::Semaphore;
 
 /// The largest request body read: a one-click POST is 26 bytes.
-pub const MAX_BODY: usize = 64 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024;
 /// The largest request head (request line and headers): 431 beyond it.
-pub const MAX_HEAD: usize = 16 * 1024;
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// How long requests in flight get to finish after SIGTERM.
 const GRACE: Duration = Duration::from_secs(10);
 
@@ -49,7 +49,7 @@ pub struct Limits {
 
 /// Which `Host` headers are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hosts {
+pub(crate) enum Hosts {
     /// Any: a public endpoint, reached by whatever name the mail links use.
     Any,
     /// Only `127.0.0.1`, `[::1]` and `localhost` with the server's own port,
@@ -57,25 +57,24 @@ pub enum Hosts {
     Loopback,
 }
 
-/// A request as the endpoints see it: the body already read, within limits.
-pub struct Request {
-    pub method: Method,
+/// A request as the endpoints see it, its body already read within limits.
+pub(crate) struct Request {
+    pub(crate) method: Method,
     /// Path and query, as sent.
-    pub target: String,
-    pub body: Bytes,
+    pub(crate) target: String,
 }
 
 /// A response as the endpoints give it; the plumbing adds the rest.
-pub struct Page {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: String,
     /// Seconds for `Retry-After`, with a 503.
-    pub retry_after: Option<u32>,
+    pub(crate) retry_after: Option<u32>,
 }
 
 impl Page {
-    pub fn html(status: u16, body: String) -> Page {
+    pub(crate) fn html(status: u16, body: String) -> Page {
         Page {
             status,
             content_type: "text/html; charset=utf-8",
@@ -84,7 +83,7 @@ impl Page {
         }
     }
 
-    pub fn text(status: u16, body: String) -> Page {
+    pub(crate) fn text(status: u16, body: String) -> Page {
         Page {
             status,
             content_type: "text/plain; charset=utf-8",
@@ -95,13 +94,13 @@ impl Page {
 }
 
 /// What answers the requests that pass the limits.
-pub trait Handler: Send + Sync + 'static {
+pub(crate) trait Handler: Send + Sync + 'static {
     fn handle(&self, request: Request) -> impl Future<Output = Page> + Send;
 }
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum ServerError {
+pub(crate) enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: String, source: std::io::Error },
     #[error("cannot start the server's runtime: {0}")]
@@ -110,7 +109,7 @@ pub enum ServerError {
 
 /// A bound listener with its runtime and signal handlers, not yet serving:
 /// the caller prints the address first.
-pub struct Server {
+pub(crate) struct Server {
     runtime: tokio::runtime::Runtime,
     listener: TcpListener,
     stop: Stop,
@@ -133,7 +132,7 @@ impl Stop {
 }
 
 impl Server {
-    pub fn bind(addr: &str) -> Result<Server, ServerError> {
+    pub(crate) fn bind(addr: &str) -> Result<Server, ServerError> {
         // One thread answers every connection; a few more at most do what
         // must not hold it up (a preview page being personalised).
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -163,13 +162,18 @@ impl Server {
         })
     }
 
-    pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
+    pub(crate) fn local_addr(&self) -> Result<SocketAddr, ServerError> {
         self.listener.local_addr().map_err(ServerError::Runtime)
     }
 
     /// Serves until SIGTERM or Ctrl-C, then lets the requests in flight
     /// finish (for up to ten seconds) and returns.
-    pub fn run<H: Handler>(self, handler: Arc<H>, hosts: Hosts, limits: Limits) -> Result<(), ServerError> {
+    pub(crate) fn run<H: Handler>(
+        self,
+        handler: Arc<H>,
+        hosts: Hosts,
+        limits: Limits,
+    ) -> Result<(), ServerError> {
         let port = self.local_addr()?.port();
         let Server {
             runtime,
@@ -259,14 +263,16 @@ async fn respond<H: Handler>(
     }
     let (parts, body) = request.into_parts();
     let read = Limited::new(body, MAX_BODY).collect();
-    let body = match tokio::time::timeout(context.limits.body_timeout, read).await {
-        Ok(Ok(collected)) => collected.to_bytes(),
+    // Read (and bound) the body even though no endpoint uses it yet: a
+    // client must not hold a connection by announcing a body it never sends.
+    match tokio::time::timeout(context.limits.body_timeout, read).await {
+        Ok(Ok(_)) => {}
         Ok(Err(error)) if error.is::<LengthLimitError>() => {
             return Ok(closing(refusal(413, "The request is too large.")));
         }
         Ok(Err(_)) => return Ok(closing(refusal(400, "The request could not be read."))),
         Err(_) => return Ok(closing(refusal(408, "The request took too long to arrive."))),
-    };
+    }
     let target = parts
         .uri
         .path_and_query()
@@ -276,7 +282,6 @@ async fn respond<H: Handler>(
         .handle(Request {
             method: parts.method,
             target,
-            body,
         })
         .await;
     Ok(finish(page))

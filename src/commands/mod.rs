@@ -67,12 +67,12 @@ pub(crate) fn count(n: usize, noun: &str) -> String {
 }
 
 /// Everything went as asked.
-pub const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 /// Nothing useful was done: bad config, unreadable input, a store problem.
 pub const EXIT_FAILURE: u8 = 1;
 /// The work was done, but some inputs failed (a source, a local file, a
 /// CSV row); each is reported on stderr.
-pub const EXIT_PARTIAL: u8 = 3;
+pub(crate) const EXIT_PARTIAL: u8 = 3;
 /// Another bulletin holds the store's lock; this one did nothing.
 pub const EXIT_LOCKED: u8 = 4;
 

@@ -20,7 +20,7 @@ const CHUNK: usize = 256;
 ///
 /// This thread reads the rows, a few hundred at a time, and threads on the
 /// other cores decode them and run `each`. The `T`s are sorted after.
-pub fn items_with<T: Send>(store: &Store, each: impl Fn(Item) -> Option<T> + Sync) -> Result<Vec<T>> {
+pub(crate) fn items_with<T: Send>(store: &Store, each: impl Fn(Item) -> Option<T> + Sync) -> Result<Vec<T>> {
     let cores = std::thread::available_parallelism().map_or(1, NonZero::get);
     let (send, receive) = sync_channel::<Vec<ItemRow>>(cores);
     let receive = Mutex::new(receive);

@@ -33,14 +33,14 @@ impl fmt::Display for TomlError {
 /// located (line and column) once the text is at hand.
 #[derive(Debug)]
 pub(super) struct Invalid {
-    pub span: Range<usize>,
+    pub(crate) span: Range<usize>,
     /// Dotted path of the field, e.g. `source[2].feed`.
-    pub field: String,
-    pub message: String,
+    pub(crate) field: String,
+    pub(crate) message: String,
 }
 
 impl Invalid {
-    pub fn new(span: Range<usize>, field: impl Into<String>, message: impl Into<String>) -> Invalid {
+    pub(crate) fn new(span: Range<usize>, field: impl Into<String>, message: impl Into<String>) -> Invalid {
         Invalid {
             span,
             field: field.into(),
@@ -49,7 +49,7 @@ impl Invalid {
     }
 
     /// The error the user sees: `path:line:column: field: message`.
-    pub fn located(self, path: &Path, text: &str) -> TomlError {
+    pub(crate) fn located(self, path: &Path, text: &str) -> TomlError {
         let (line, column) = line_column(text, self.span.start);
         TomlError {
             path: path.to_owned(),
@@ -62,7 +62,7 @@ impl Invalid {
 }
 
 /// Where a span starts: 1-based line and column (in characters).
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
@@ -91,7 +91,11 @@ fn date_hint(text: &str, at: usize, message: &str) -> Option<String> {
 
 /// Deserialises `text`, turning any error into a located [`TomlError`].
 /// `first_line` is the line of `path` that `text` starts on (front matter).
-pub fn from_toml<T: DeserializeOwned>(path: &Path, text: &str, first_line: usize) -> Result<T, TomlError> {
+pub(crate) fn from_toml<T: DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    first_line: usize,
+) -> Result<T, TomlError> {
     let located = |span: Option<Range<usize>>, field: String, message: &str| {
         let at = span.map_or(0, |s| s.start);
         let (line, column) = line_column(text, at);

@@ -34,18 +34,18 @@ pub(super) struct RawMail {
 #[derive(Debug)]
 pub struct Mail {
     /// The From header, e.g. `EU-Japan Centre <newsletters@eu-japan.eu>`.
-    pub from: Mailbox,
+    pub(crate) from: Mailbox,
     /// The Reply-To header; default none.
     pub reply_to: Option<Mailbox>,
     /// List-Id is `<newsletter-id.list_id_domain>`; default the From address's domain.
     pub list_id_domain: Option<String>,
     /// Where `bulletin serve` answers, e.g. `https://news.example.eu/unsubscribe`:
     /// http(s), without a query; the signed token is appended.
-    pub unsubscribe_url: Url,
+    pub(crate) unsubscribe_url: Url,
     /// The address in the `List-Unsubscribe` mailto link, e.g. `unsubscribe@eu-japan.eu`.
-    pub unsubscribe_mailto: Mailbox,
+    pub(crate) unsubscribe_mailto: Mailbox,
     /// Environment variable holding the unsubscribe signing key (at least 16 bytes).
-    pub signing_key_env: String,
+    pub(crate) signing_key_env: String,
     /// `smtp` or `file` (one .eml per message under `<out_dir>/mail/`); default `file`.
     pub transport: Transport,
     /// Subscribers are no longer sent to after this many permanent (5xx) failures; default 2.
@@ -53,7 +53,7 @@ pub struct Mail {
     /// The SMTP server, for `transport = "smtp"`.
     pub smtp: Smtp,
     /// DKIM signing; default none (leave it to the relay).
-    pub dkim: Option<Dkim>,
+    pub(crate) dkim: Option<Dkim>,
 }
 
 impl TryFrom<RawMail> for Mail {
@@ -109,14 +109,14 @@ fn unsubscribe_url(value: &Spanned<String>) -> Result<Url, Invalid> {
 #[serde(deny_unknown_fields)]
 pub struct Dkim {
     /// The selector the public key is published under (`<selector>._domainkey.<domain>`).
-    pub selector: String,
+    pub(crate) selector: String,
     /// The signing domain; default the From address's domain.
-    pub domain: Option<String>,
+    pub(crate) domain: Option<String>,
     /// The private key: PKCS#1 PEM for `rsa`, a base64 seed for `ed25519`.
-    pub key_path: PathBuf,
+    pub(crate) key_path: PathBuf,
     /// `rsa` (default) or `ed25519`.
     #[serde(default)]
-    pub algorithm: DkimAlgorithm,
+    pub(crate) algorithm: DkimAlgorithm,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -3,7 +3,7 @@
 //! Read in two steps, as ripgrep and zola do: serde reads the file into
 //! private `Raw*` structs that keep each value's span, then one validation
 //! builds the [`Config`] the rest of bulletin uses, holding parsed values
-//! (`Url`, `Mailbox`, [`NewsletterId`], a [`Source`]'s [`Location`]) so no
+//! (`Url`, `Mailbox`, [`NewsletterId`](newsletter::NewsletterId), a [`Source`]'s [`Location`]) so no
 //! caller parses again. Every error the user sees names `file:line:column`,
 //! the field (`source[2].newsletters`) and what would be valid, so a typo is
 //! fixed without reading the code.
@@ -19,14 +19,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use fetch::Fetch;
-pub use located::{TomlError, from_toml, line_column};
+pub(crate) use fetch::Fetch;
+pub use located::TomlError;
+pub(crate) use located::{from_toml, line_column};
 pub use mail::{Dkim, DkimAlgorithm, Mail, Security, Smtp, Transport};
-pub use newsletter::{
-    Audience, Empty, Keywords, Newsletter, NewsletterId, Order, Schedule, Section, UnknownNewsletter,
-};
-pub use site::Site;
-pub use source::{FeedKind, Location, Source};
+pub(crate) use newsletter::{Audience, Empty, Newsletter, Order, Schedule, Section, UnknownNewsletter};
+pub(crate) use site::Site;
+pub(crate) use source::{FeedKind, Location, Source};
 
 use located::Invalid;
 use mail::RawMail;
@@ -164,7 +163,7 @@ impl Config {
         self.root.join(&self.site.out_dir)
     }
 
-    pub fn store_path(&self) -> PathBuf {
+    pub(crate) fn store_path(&self) -> PathBuf {
         self.root.join(&self.store.path)
     }
 }

@@ -143,7 +143,7 @@ pub enum Empty {
 /// Who may receive a newsletter; enforced when sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Audience {
+pub(crate) enum Audience {
     /// Every subscriber of the newsletter.
     Everyone,
     /// Only companies and organisations based in the EU-27.
@@ -226,10 +226,10 @@ impl RawNewsletter {
 #[derive(Debug)]
 pub struct Newsletter {
     /// Stable identifier, used in paths, the CLI and subscriber lists; unique.
-    pub id: NewsletterId,
-    pub title: String,
-    pub description: String,
-    pub audience: Audience,
+    pub(crate) id: NewsletterId,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) audience: Audience,
     /// News, reports and press reviews published in the last N days are due; default 7.
     pub window_days: u32,
     /// When `bulletin run` publishes it; default weekly on Monday.
@@ -241,7 +241,7 @@ pub struct Newsletter {
     /// Score added for an item of a given kind.
     pub kinds: BTreeMap<Kind, f32>,
     /// Weighted term lists.
-    pub keywords: Vec<Keywords>,
+    pub(crate) keywords: Vec<Keywords>,
     /// Terms that keep an item out of this newsletter whatever its score.
     pub exclude: Vec<String>,
     /// Sections in the order they appear in an edition; at least one.
@@ -250,7 +250,7 @@ pub struct Newsletter {
 
 impl Newsletter {
     /// The first section that takes items of this kind.
-    pub fn section_for(&self, kind: Kind) -> Option<&Section> {
+    pub(crate) fn section_for(&self, kind: Kind) -> Option<&Section> {
         self.sections.iter().find(|s| s.kinds.contains(&kind))
     }
 }
@@ -261,25 +261,25 @@ fn default_window_days() -> u32 {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Keywords {
+pub(crate) struct Keywords {
     /// Words or phrases, matched case-insensitively (whole words for Latin text).
-    pub terms: Vec<String>,
+    pub(crate) terms: Vec<String>,
     /// Score per matching term found in the body; the title counts `title_weight` times.
-    pub weight: f32,
+    pub(crate) weight: f32,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Section {
-    pub id: String,
-    pub title: String,
+    pub(crate) id: String,
+    pub(crate) title: String,
     /// Item kinds this section takes.
-    pub kinds: Vec<Kind>,
+    pub(crate) kinds: Vec<Kind>,
     /// Order of the items; default newest first.
     #[serde(default)]
     pub order: Order,
     /// Items shown in full.
-    pub limit: usize,
+    pub(crate) limit: usize,
     /// Further items shown as one-line "More" teasers; default 0.
     #[serde(default)]
     pub more: usize,
@@ -300,9 +300,9 @@ pub enum Order {
 #[derive(Debug, thiserror::Error)]
 #[error("unknown newsletter {id:?}; expected one of: {expected}")]
 pub struct UnknownNewsletter {
-    pub id: String,
+    pub(crate) id: String,
     /// The ids there are, in config order, comma-separated.
-    pub expected: String,
+    pub(crate) expected: String,
 }
 
 /// The newsletter `id` names: the one check every command, the subscriber

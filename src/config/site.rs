@@ -26,9 +26,9 @@ pub(super) struct RawSite {
 #[derive(Debug)]
 pub struct Site {
     /// Name of the publisher, shown in every footer.
-    pub name: String,
+    pub(crate) name: String,
     /// Absolute http(s) URL the archive is served from; links in mails are built on it.
-    pub base_url: Url,
+    pub(crate) base_url: Url,
     /// chrono format for dates shown to readers, known to show a date; default `%d/%m/%Y`.
     pub date_format: String,
     /// Folder editions are written to, relative to the config's folder; default `out`.
@@ -39,7 +39,7 @@ pub struct Site {
 
 impl Site {
     /// The base URL without its trailing `/`, for joining paths onto.
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         self.base_url.as_str().trim_end_matches('/')
     }
 }

@@ -28,9 +28,9 @@ pub(super) struct RawSource {
 #[derive(Debug)]
 pub struct Source {
     /// Shown in reports and as the default "Source:" line.
-    pub name: String,
+    pub(crate) name: String,
     /// Where its items are read from, decided once when the config is read.
-    pub location: Location,
+    pub(crate) location: Location,
     /// Newsletters every item of this source joins (by `weight`); each one exists.
     pub newsletters: Vec<NewsletterId>,
     /// Score the default newsletters get; default the newsletter's threshold.
@@ -39,7 +39,7 @@ pub struct Source {
 
 /// Where a source's items are read from, and as what kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
+pub(crate) enum Location {
     /// A feed fetched over http(s).
     Url(Url, FeedKind),
     /// A feed file, resolved against the config's folder.
@@ -51,7 +51,7 @@ pub enum Location {
 /// The kinds a feed can give: a feed carries no event dates or tender
 /// deadlines, so events and tenders come only from local items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeedKind {
+pub(crate) enum FeedKind {
     News,
     Report,
     PressReview,
@@ -67,7 +67,7 @@ impl FeedKind {
         }
     }
 
-    pub fn kind(self) -> Kind {
+    pub(crate) fn kind(self) -> Kind {
         match self {
             FeedKind::News => Kind::News,
             FeedKind::Report => Kind::Report,
@@ -76,7 +76,7 @@ impl FeedKind {
     }
 
     /// The details every item of such a feed has.
-    pub fn details(self) -> Details {
+    pub(crate) fn details(self) -> Details {
         match self {
             FeedKind::News => Details::News,
             FeedKind::Report => Details::Report,
@@ -86,7 +86,7 @@ impl FeedKind {
 }
 
 impl Source {
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 

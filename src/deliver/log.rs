@@ -32,7 +32,7 @@ use crate::store::{Delivery, Status, StatusLabel, Store};
 /// Rows written between two folds: what the journal holds at most.
 const FOLD: usize = 5_000;
 
-pub struct Log<'s> {
+pub(crate) struct Log<'s> {
     store: Mutex<&'s mut Store>,
     journal: Mutex<Journal>,
 }
@@ -73,7 +73,11 @@ struct Line<'a> {
 
 impl<'s> Log<'s> {
     /// Folds what a killed send left in the journal, then starts a new one.
-    pub fn open(store: &'s mut Store, edition: EditionRef, now: DateTime<Utc>) -> Result<Log<'s>, String> {
+    pub(crate) fn open(
+        store: &'s mut Store,
+        edition: EditionRef,
+        now: DateTime<Utc>,
+    ) -> Result<Log<'s>, String> {
         recover(store)?;
         let path = journal_path(store.path());
         let header = Header {
@@ -94,12 +98,12 @@ impl<'s> Log<'s> {
     }
 
     /// Reads from the store between folds.
-    pub fn read<T>(&self, read: impl FnOnce(&Store) -> T) -> T {
+    pub(crate) fn read<T>(&self, read: impl FnOnce(&Store) -> T) -> T {
         read(&self.store.lock().expect("poisoned"))
     }
 
     /// Writes a row; once this returns, the row outlives a kill of the process.
-    pub fn write(&self, row: Delivery) -> Result<(), String> {
+    pub(crate) fn write(&self, row: Delivery) -> Result<(), String> {
         let mut journal = self.journal.lock().expect("poisoned");
         if let Some(error) = &journal.failed {
             return Err(error.clone());
@@ -117,7 +121,7 @@ impl<'s> Log<'s> {
     /// Folds the rest of the journal into the store and removes it: call it
     /// once the workers are done. On an error the journal stays, for the
     /// next send to fold.
-    pub fn finish(&self) -> Result<(), String> {
+    pub(crate) fn finish(&self) -> Result<(), String> {
         let mut journal = self.journal.lock().expect("poisoned");
         if let Some(error) = &journal.failed {
             return Err(error.clone()); // the journal stays whole, for the next send
@@ -197,7 +201,7 @@ impl Journal {
 /// removes it. A last line cut short by the kill is left out: the write
 /// that made it never returned, so the message it marks was not sent, or
 /// its outcome is unknown and the row stays `sending`.
-pub fn recover(store: &mut Store) -> Result<(), String> {
+pub(crate) fn recover(store: &mut Store) -> Result<(), String> {
     let path = journal_path(store.path());
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,

@@ -45,12 +45,12 @@ pub struct MailTemplate {
 /// One subscriber's copy of the edition.
 pub struct Personal {
     pub html: String,
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// One message, ready for a transport.
 pub struct Letter {
-    pub message_id: String,
+    pub(crate) message_id: String,
     pub message: Message,
 }
 
@@ -89,10 +89,6 @@ impl MailTemplate {
             domain,
             date: SystemTime::from(now),
         })
-    }
-
-    pub fn subject(&self) -> &str {
-        &self.subject
     }
 
     /// What fills the blanks for one subscriber.
@@ -348,7 +344,7 @@ fn header(name: &'static str, value: String) -> HeaderValue {
 
 /// `<hash.newsletter.number@domain>`: the same for the same edition and
 /// address on every run, different for any other.
-pub fn message_id(newsletter: &str, number: u32, email: &str, domain: &str) -> String {
+pub(crate) fn message_id(newsletter: &str, number: u32, email: &str, domain: &str) -> String {
     let digest = Sha256::digest(format!("{newsletter}\0{number}\0{email}").as_bytes());
     let hash = hex(&digest[..12]);
     format!("<{hash}.{newsletter}.{number}@{domain}>")

@@ -11,8 +11,10 @@ mod subscribers;
 mod token;
 
 pub use message::{Letter, MailTemplate, Personal};
-pub use send::{SendMode, SendOptions, SendReport, send_edition};
-pub use serve::serve;
-pub use spool::{Spool, SpoolError};
-pub use subscribers::{RowError, Skip, admits, normalise_email, parse_csv};
+pub use send::{SendMode, SendOptions};
+pub(crate) use send::{SendReport, send_edition};
+pub(crate) use serve::serve;
+pub(crate) use spool::Spool;
+pub use subscribers::{RowError, parse_csv};
+pub(crate) use subscribers::{admits, normalise_email};
 pub use token::{Key, Unsubscribe, sign, verify};

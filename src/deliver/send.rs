@@ -61,32 +61,32 @@ impl SendOptions {
 
 /// What a send did, for the summary and the exit code.
 #[derive(Debug, Default)]
-pub struct SendReport {
-    pub sent: usize,
-    pub already_sent: usize,
+pub(crate) struct SendReport {
+    pub(crate) sent: usize,
+    pub(crate) already_sent: usize,
     /// Messages found `sending` in the log (a killed run): sent again.
-    pub resent: usize,
+    pub(crate) resent: usize,
     /// A 4xx to the recipient, or a connection broken after the message
     /// was handed over, after every try: sent again next time.
-    pub deferred: Outcomes,
+    pub(crate) deferred: Outcomes,
     /// A 5xx to the recipient (a hard bounce), or an address the server
     /// cannot take (no bounce): not sent again for this edition.
-    pub failed: Outcomes,
+    pub(crate) failed: Outcomes,
     /// Left out, by reason.
-    pub skipped: BTreeMap<String, usize>,
+    pub(crate) skipped: BTreeMap<String, usize>,
     /// `--dry-run`: who would get the edition.
-    pub would_send: Vec<String>,
+    pub(crate) would_send: Vec<String>,
     /// What the operator should know though everything went out.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// The folder the file transport wrote the messages to.
-    pub folder: Option<PathBuf>,
+    pub(crate) folder: Option<PathBuf>,
 }
 
 /// How many messages ended one way, with the first few addresses and reasons.
 #[derive(Debug, Default)]
-pub struct Outcomes {
-    pub count: usize,
-    pub examples: Vec<(String, String)>,
+pub(crate) struct Outcomes {
+    pub(crate) count: usize,
+    pub(crate) examples: Vec<(String, String)>,
 }
 
 impl Outcomes {
@@ -102,7 +102,7 @@ impl Outcomes {
 }
 
 impl SendReport {
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.deferred.count == 0 && self.failed.count == 0
     }
 
@@ -261,7 +261,7 @@ impl RateLimit {
 /// EHLO or MAIL FROM) is the server's or the config's problem: after the
 /// retry budget the send stops with that one error, and nothing is
 /// recorded against the subscribers not reached, who stay due.
-pub fn send_edition(
+pub(crate) fn send_edition(
     config: &Config,
     store: &mut Store,
     edition: &Edition,

@@ -39,7 +39,7 @@ const RETRY_AFTER_SECS: u32 = 60;
 const BATCH: usize = 1024;
 
 /// Serves until SIGTERM or Ctrl-C; prints the address it listens on first.
-pub fn serve(
+pub(crate) fn serve(
     config: &Config,
     listen: &str,
     limits: Limits,

@@ -31,7 +31,7 @@ use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use crate::config::{Security, Smtp};
 
 /// How to reach and log in to the SMTP server.
-pub struct SmtpClient {
+pub(crate) struct SmtpClient {
     host: String,
     port: u16,
     timeout: Duration,
@@ -48,7 +48,7 @@ struct Credentials {
 
 /// One worker's connection, opened on first use and after a session failure.
 #[derive(Default)]
-pub struct Session(Option<Connection>);
+pub(crate) struct Session(Option<Connection>);
 
 /// An open, greeted (and logged-in) connection and what its server offers.
 struct Connection {
@@ -74,14 +74,14 @@ enum Stream {
 
 /// A reply: its code and its text, lines joined with spaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub code: u16,
-    pub text: String,
+pub(crate) struct Reply {
+    pub(crate) code: u16,
+    pub(crate) text: String,
 }
 
 /// The step of a session a failure happened at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
+pub(crate) enum Stage {
     Connect,
     Greeting,
     Ehlo,
@@ -97,7 +97,7 @@ pub enum Stage {
 
 /// Why a message was not sent on a try.
 #[derive(Debug, thiserror::Error)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// The server's reply to this recipient: RCPT, or DATA or the message
     /// in this one-recipient transaction. Only a 5xx here is a hard bounce.
     #[error("{stage}: {reply}")]
@@ -122,15 +122,15 @@ pub enum Failure {
 /// A failure of the session, with the server and the step.
 #[derive(Debug, thiserror::Error)]
 #[error("SMTP server {server}: {stage}: {what}")]
-pub struct SessionError {
-    pub server: String,
-    pub stage: Stage,
-    pub what: What,
+pub(crate) struct SessionError {
+    pub(crate) server: String,
+    pub(crate) stage: Stage,
+    pub(crate) what: What,
 }
 
 /// What went wrong in a session.
 #[derive(Debug)]
-pub enum What {
+pub(crate) enum What {
     /// The server answered with an error; `hint` says what to do.
     Reply { reply: Reply, hint: Option<String> },
     /// The network: refused, reset, timed out, closed.
@@ -144,7 +144,7 @@ pub enum What {
 impl SessionError {
     /// Whether another try may help: a 4xx reply or a network error. A 5xx,
     /// TLS, or a config problem will be the same next time.
-    pub fn transient(&self) -> bool {
+    pub(crate) fn transient(&self) -> bool {
         match &self.what {
             What::Reply { reply, .. } => reply.transient(),
             What::Io(_) => true,
@@ -168,7 +168,7 @@ impl SessionError {
 
 impl Reply {
     /// A 4xx reply: try again later.
-    pub fn transient(&self) -> bool {
+    pub(crate) fn transient(&self) -> bool {
         (400..500).contains(&self.code)
     }
 
@@ -226,7 +226,7 @@ const MAX_LINE: u64 = 2000;
 const MAX_LINES: usize = 100;
 
 impl SmtpClient {
-    pub fn new(settings: &Smtp) -> Result<SmtpClient, String> {
+    pub(crate) fn new(settings: &Smtp) -> Result<SmtpClient, String> {
         let tls = match settings.security {
             Security::None => None,
             Security::Starttls | Security::Tls => Some(tls_config()?),
@@ -443,7 +443,7 @@ impl SmtpClient {
     /// need be. `handing_over` runs just before the message itself goes out
     /// (the delivery log's `sending` row). A session failure closes the
     /// connection; the next try opens a new one.
-    pub fn send(
+    pub(crate) fn send(
         &self,
         session: &mut Session,
         from: &Address,
@@ -601,7 +601,7 @@ impl SmtpClient {
     }
 
     /// Says goodbye politely; the server may already be gone.
-    pub fn close(&self, session: Session) {
+    pub(crate) fn close(&self, session: Session) {
         if let Some(mut connection) = session.0 {
             let _ = connection.write(b"QUIT\r\n");
             let _ = connection.read_reply();

@@ -19,11 +19,11 @@ use chrono::{DateTime, Utc};
 use crate::store::{Store, StoreError};
 
 /// One unsubscribe: the address, its newsletter (all when none), and when it was asked for.
-pub type Request = (String, Option<String>, DateTime<Utc>);
+pub(crate) type Request = (String, Option<String>, DateTime<Utc>);
 
 /// Why the spool could not be written or applied.
 #[derive(Debug, thiserror::Error)]
-pub enum SpoolError {
+pub(crate) enum SpoolError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("applying {path}: {source}")]
@@ -31,7 +31,7 @@ pub enum SpoolError {
 }
 
 /// The spool file of one store.
-pub struct Spool {
+pub(crate) struct Spool {
     path: PathBuf,
 }
 
@@ -44,23 +44,23 @@ struct Line {
 
 impl Spool {
     /// The spool beside `store`: `<store>.unsubscribes`.
-    pub fn beside(store: &Path) -> Spool {
+    pub(crate) fn beside(store: &Path) -> Spool {
         let mut path = store.as_os_str().to_owned();
         path.push(".unsubscribes");
         Spool { path: path.into() }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// True when there is nothing to apply.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         std::fs::metadata(&self.path).map_or(true, |m| m.len() == 0)
     }
 
     /// Appends `requests` and returns once the disk has them.
-    pub fn keep(&self, requests: &[Request]) -> Result<(), SpoolError> {
+    pub(crate) fn keep(&self, requests: &[Request]) -> Result<(), SpoolError> {
         let mut text = String::new();
         for (email, newsletter, at) in requests {
             let line = Line {
@@ -84,7 +84,7 @@ impl Spool {
     /// Applies every kept unsubscribe in one transaction, then empties the
     /// file; how many were applied. A line cut short by a crash is skipped
     /// with a warning naming it (its request was never confirmed).
-    pub fn apply(&self, store: &mut Store) -> Result<usize, SpoolError> {
+    pub(crate) fn apply(&self, store: &mut Store) -> Result<usize, SpoolError> {
         let mut file = match OpenOptions::new().read(true).write(true).open(&self.path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),

@@ -173,7 +173,7 @@ fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
 /// `bücher.example` becomes `xn--bcher-kva.example`). Addresses that parse
 /// but no server takes (a quoted local part, an IP address instead of a
 /// domain) are refused here, at import, rather than failing at every send.
-pub fn normalise_email(email: &str) -> Result<String, String> {
+pub(crate) fn normalise_email(email: &str) -> Result<String, String> {
     let email = email.trim();
     let refuse = |why: String| format!("email {email:?}: {why}");
     let address: lettre::Address = email
@@ -203,13 +203,13 @@ pub fn normalise_email(email: &str) -> Result<String, String> {
 
 /// Why a subscriber does not get a newsletter, for the send report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Skip {
+pub(crate) enum Skip {
     Individual,
     OutsideEu,
 }
 
 impl Skip {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Skip::Individual => "an individual, and the newsletter is for EU companies/organisations",
             Skip::OutsideEu => "outside the EU-27, and the newsletter is for EU companies/organisations",
@@ -218,7 +218,11 @@ impl Skip {
 }
 
 /// Whether the audience rule lets this subscriber receive the newsletter.
-pub fn admits(audience: Audience, organisation_type: OrganisationType, country: &str) -> Result<(), Skip> {
+pub(crate) fn admits(
+    audience: Audience,
+    organisation_type: OrganisationType,
+    country: &str,
+) -> Result<(), Skip> {
     match audience {
         Audience::EuOrganisations if organisation_type == OrganisationType::Individual => {
             Err(Skip::Individual)
@@ -229,7 +233,7 @@ pub fn admits(audience: Audience, organisation_type: OrganisationType, country: 
 }
 
 /// The member states of the European Union (ISO 3166-1 alpha-2; Greece is GR).
-pub const EU_27: [&str; 27] = [
+pub(crate) const EU_27: [&str; 27] = [
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
     "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 ];

@@ -35,7 +35,7 @@ pub struct Key {
 }
 
 impl Key {
-    pub fn from_env(variable: &str) -> Result<Key, String> {
+    pub(crate) fn from_env(variable: &str) -> Result<Key, String> {
         let value = std::env::var(variable).map_err(|_| {
             format!(
                 "the unsubscribe signing key is missing: set the environment variable {variable} ({HOW_TO_MAKE_ONE})"

@@ -6,17 +6,17 @@ use crate::items::Item;
 /// Which edition: a newsletter's id and the edition's number, named so
 /// that the delivery log and the store cannot swap or mistake them.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct EditionRef {
-    pub newsletter: String,
+pub(crate) struct EditionRef {
+    pub(crate) newsletter: String,
     /// No. 1, 2, … within the newsletter.
-    pub number: u32,
+    pub(crate) number: u32,
 }
 
 /// An item as placed in an edition: what the store records, so a rebuild
 /// lays out the same items in the same places.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Placed {
-    pub section: String,
-    pub featured: bool,
-    pub item: Item,
+pub(crate) struct Placed {
+    pub(crate) section: String,
+    pub(crate) featured: bool,
+    pub(crate) item: Item,
 }

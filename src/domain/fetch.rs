@@ -4,16 +4,16 @@
 /// What the last fetch of a feed left for the next one: validators for a
 /// conditional GET, and where the feed moved to for good.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
+pub(crate) struct Validators {
+    pub(crate) etag: Option<String>,
+    pub(crate) last_modified: Option<String>,
     /// Set by a permanent redirect (301, 308): fetched instead of the configured URL.
-    pub moved_to: Option<String>,
+    pub(crate) moved_to: Option<String>,
 }
 
 /// What reading one source came to.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Read; `errors` names the local files that could not be (the others
     /// were), `warnings` what was read although it is not as its format
     /// says (a JSON Feed version).
@@ -30,14 +30,14 @@ pub enum Outcome {
 
 /// What one source gave.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SourceReport {
-    pub name: String,
-    pub outcome: Outcome,
+pub(crate) struct SourceReport {
+    pub(crate) name: String,
+    pub(crate) outcome: Outcome,
 }
 
 impl SourceReport {
     /// Each failure with its reason: one for a feed, one per bad local file.
-    pub fn errors(&self) -> &[String] {
+    pub(crate) fn errors(&self) -> &[String] {
         match &self.outcome {
             Outcome::Read { errors, .. } => errors,
             Outcome::Failed(reason) => std::slice::from_ref(reason),
@@ -45,12 +45,12 @@ impl SourceReport {
         }
     }
 
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         !self.errors().is_empty()
     }
 
     /// What was read although it is not as its format says.
-    pub fn warnings(&self) -> &[String] {
+    pub(crate) fn warnings(&self) -> &[String] {
         match &self.outcome {
             Outcome::Read { warnings, .. } => warnings,
             Outcome::Failed(_) | Outcome::NotModified => &[],

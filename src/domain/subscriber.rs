@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 /// first two only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum OrganisationType {
+pub(crate) enum OrganisationType {
     Company,
     Organisation,
     Individual,
 }
 
 impl OrganisationType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OrganisationType::Company => "company",
             OrganisationType::Organisation => "organisation",
@@ -22,7 +22,7 @@ impl OrganisationType {
         }
     }
 
-    pub fn parse(text: &str) -> Option<OrganisationType> {
+    pub(crate) fn parse(text: &str) -> Option<OrganisationType> {
         match text.trim().to_ascii_lowercase().as_str() {
             "company" => Some(OrganisationType::Company),
             "organisation" | "organization" => Some(OrganisationType::Organisation),
@@ -40,9 +40,9 @@ pub struct Subscriber {
     /// Free of control and bidi characters, so it can go in a header.
     pub name: String,
     pub organisation: String,
-    pub organisation_type: OrganisationType,
+    pub(crate) organisation_type: OrganisationType,
     /// ISO 3166-1 alpha-2, uppercase.
-    pub country: String,
+    pub(crate) country: String,
     pub newsletters: Vec<String>,
-    pub consent: NaiveDate,
+    pub(crate) consent: NaiveDate,
 }

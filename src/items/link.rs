@@ -30,7 +30,7 @@ pub fn canonical_link(link: &str) -> Option<String> {
 }
 
 /// [`canonical_link`] of a URL parsed already.
-pub fn canonical_url(mut url: url::Url) -> Option<String> {
+pub(crate) fn canonical_url(mut url: url::Url) -> Option<String> {
     if !matches!(url.scheme(), "http" | "https") {
         return None;
     }

@@ -31,7 +31,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::News => "news",
             Kind::Event => "event",
@@ -64,7 +64,7 @@ pub enum Details {
 
 impl Details {
     /// The plain details of a kind that carries no extra fields.
-    pub fn plain(kind: Kind) -> Option<Details> {
+    pub(crate) fn plain(kind: Kind) -> Option<Details> {
         match kind {
             Kind::News => Some(Details::News),
             Kind::Report => Some(Details::Report),
@@ -95,7 +95,7 @@ impl Details {
         }
     }
 
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         match self {
             Details::News => Kind::News,
             Details::Report => Kind::Report,
@@ -110,32 +110,32 @@ impl Details {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     /// 16 hex digits, stable across runs: derived from the guid or the link.
-    pub id: String,
+    pub(crate) id: String,
     /// Name of the configured source that gave it.
-    pub source: String,
+    pub(crate) source: String,
     /// Original publisher for the "Source: …" line.
-    pub credit: String,
+    pub(crate) credit: String,
     pub title: String,
     /// Absolute, canonical (tracking parameters and fragment dropped).
-    pub link: String,
+    pub(crate) link: String,
     /// UTC; `None` when the feed gives no usable date.
-    pub published: Option<DateTime<Utc>>,
+    pub(crate) published: Option<DateTime<Utc>>,
     /// Sanitised HTML: safe to put in a mail as it is.
     pub summary_html: String,
     /// The summary as plain text, paragraphs separated by a blank line.
     pub summary_text: String,
     /// One line, cut on a word boundary (or by width for CJK), ending in "…" when cut.
     pub teaser: String,
-    pub categories: Vec<String>,
+    pub(crate) categories: Vec<String>,
     #[serde(flatten)]
-    pub details: Details,
+    pub(crate) details: Details,
     /// Other sources that carried the same item.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub also_in: Vec<String>,
+    pub(crate) also_in: Vec<String>,
 }
 
 impl Item {
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         self.details.kind()
     }
 }
@@ -149,8 +149,8 @@ pub struct Draft {
     pub published: Option<DateTime<Utc>>,
     /// Untrusted HTML.
     pub summary_html: String,
-    pub categories: Vec<String>,
-    pub credit: Option<String>,
+    pub(crate) categories: Vec<String>,
+    pub(crate) credit: Option<String>,
 }
 
 impl Draft {
@@ -222,22 +222,22 @@ fn push_collapsed(out: &mut String, text: &str) {
 /// link) is kept once, as first seen, so sources listed first in the config
 /// win.
 #[derive(Default)]
-pub struct Dedup {
+pub(crate) struct Dedup {
     kept: Vec<Item>,
     keys: Keys,
 }
 
 /// What [`Dedup::add`] did with an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Added {
-    /// Kept, last of [`Dedup::items`].
+pub(crate) enum Added {
+    /// Kept, last of [`Dedup::into_items`].
     New,
     /// Merged into one kept before.
     Merged,
 }
 
 impl Dedup {
-    pub fn add(&mut self, item: Item) -> Added {
+    pub(crate) fn add(&mut self, item: Item) -> Added {
         match self.keys.find(&item) {
             Some(index) => {
                 merge(&mut self.kept[index], item);
@@ -251,12 +251,7 @@ impl Dedup {
         }
     }
 
-    /// The items kept so far, in the order they came.
-    pub fn items(&self) -> &[Item] {
-        &self.kept
-    }
-
-    pub fn into_items(self) -> Vec<Item> {
+    pub(crate) fn into_items(self) -> Vec<Item> {
         self.kept
     }
 }
@@ -264,16 +259,16 @@ impl Dedup {
 /// Where each kept item is, by its id and by its link: an item with either
 /// is the same story.
 #[derive(Default)]
-pub struct Keys(HashMap<String, usize>);
+pub(crate) struct Keys(HashMap<String, usize>);
 
 impl Keys {
     /// Where the story `item` tells was kept, if it was.
-    pub fn find(&self, item: &Item) -> Option<usize> {
+    pub(crate) fn find(&self, item: &Item) -> Option<usize> {
         self.0.get(&item.id).or_else(|| self.0.get(&item.link)).copied()
     }
 
     /// Notes `item` as kept at `index`.
-    pub fn keep(&mut self, item: &Item, index: usize) {
+    pub(crate) fn keep(&mut self, item: &Item, index: usize) {
         self.0.insert(item.id.clone(), index);
         if !item.link.is_empty() {
             self.0.insert(item.link.clone(), index);
@@ -282,7 +277,7 @@ impl Keys {
 }
 
 /// A later copy of a story merged into the first: its categories and its source.
-pub fn merge(into: &mut Item, other: Item) {
+pub(crate) fn merge(into: &mut Item, other: Item) {
     for category in other.categories {
         if !into.categories.contains(&category) {
             into.categories.push(category);

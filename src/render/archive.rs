@@ -8,22 +8,22 @@ use askama::Template;
 use crate::config::Site;
 
 /// A newsletter on an index page, with its editions newest first.
-pub struct ArchiveGroup {
-    pub title: String,
-    pub description: String,
+pub(crate) struct ArchiveGroup {
+    pub(crate) title: String,
+    pub(crate) description: String,
     /// The newsletter's own index page, when the page lists several.
-    pub link: Option<String>,
+    pub(crate) link: Option<String>,
     /// Its Atom feed.
-    pub feed: Option<String>,
-    pub editions: Vec<ArchiveEntry>,
+    pub(crate) feed: Option<String>,
+    pub(crate) editions: Vec<ArchiveEntry>,
 }
 
-pub struct ArchiveEntry {
-    pub number: u32,
-    pub date: String,
-    pub items: usize,
-    pub html: String,
-    pub text: String,
+pub(crate) struct ArchiveEntry {
+    pub(crate) number: u32,
+    pub(crate) date: String,
+    pub(crate) items: usize,
+    pub(crate) html: String,
+    pub(crate) text: String,
 }
 
 #[derive(Template)]
@@ -43,7 +43,7 @@ impl ArchivePage<'_> {
     }
 }
 
-pub fn render_archive_page(
+pub(crate) fn render_archive_page(
     site: &Site,
     heading: &str,
     groups: &[ArchiveGroup],
@@ -58,13 +58,13 @@ pub fn render_archive_page(
 }
 
 /// One edition in a newsletter's Atom feed.
-pub struct FeedEntry {
-    pub title: String,
-    pub url: String,
+pub(crate) struct FeedEntry {
+    pub(crate) title: String,
+    pub(crate) url: String,
     /// RFC 3339.
-    pub updated: String,
+    pub(crate) updated: String,
     /// The first items' titles.
-    pub summary: String,
+    pub(crate) summary: String,
 }
 
 #[derive(Template)]
@@ -81,19 +81,19 @@ struct AtomFeed<'a> {
 
 /// What an Atom feed says of itself: named, so that the four strings
 /// cannot be swapped without the compiler seeing it.
-pub struct FeedHead<'a> {
-    pub title: &'a str,
-    pub description: &'a str,
+pub(crate) struct FeedHead<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) description: &'a str,
     /// The feed's own URL (`rel="self"`).
-    pub self_url: &'a str,
+    pub(crate) self_url: &'a str,
     /// The archive page it belongs to (`rel="alternate"`).
-    pub page_url: &'a str,
+    pub(crate) page_url: &'a str,
 }
 
 /// The Atom feed of a newsletter's editions; `updated` is its newest entry's
 /// time (or `fallback` when there is none), so the bytes only change when an
 /// edition does.
-pub fn render_atom(
+pub(crate) fn render_atom(
     site: &Site,
     head: &FeedHead<'_>,
     entries: &[FeedEntry],

@@ -15,26 +15,26 @@ use crate::config::{Audience, Site};
 use crate::editions::Edition;
 use crate::items::{Details, Item};
 
-pub use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, render_archive_page, render_atom};
+pub(crate) use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, render_archive_page, render_atom};
 
 /// Column the text twin wraps at.
-pub const TEXT_WIDTH: usize = 72;
+pub(crate) const TEXT_WIDTH: usize = 72;
 
 /// One edition, rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub html: String,
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// Where an edition lives on the web: the "view in browser" target.
-pub fn web_link(site: &Site, newsletter: &str, date: NaiveDate) -> String {
+pub(crate) fn web_link(site: &Site, newsletter: &str, date: NaiveDate) -> String {
     let base = site.base();
     format!("{base}/archive/{newsletter}/{date}.html")
 }
 
 /// The subject line of an edition's mail, also the page's title.
-pub fn subject(edition: &Edition, site: &Site) -> String {
+pub(crate) fn subject(edition: &Edition, site: &Site) -> String {
     format!(
         "{} No. {} — {}",
         edition.newsletter.title,
@@ -54,9 +54,9 @@ pub enum Reader {
 }
 
 /// Placeholder for the greeting line ("Dear Jane Doe,") in a mail template.
-pub const GREETING: &str = "\u{E000}greeting\u{E000}";
+pub(crate) const GREETING: &str = "\u{E000}greeting\u{E000}";
 /// Placeholder for the subscriber's unsubscribe URL in a mail template.
-pub const UNSUBSCRIBE_URL: &str = "\u{E000}unsubscribe\u{E000}";
+pub(crate) const UNSUBSCRIBE_URL: &str = "\u{E000}unsubscribe\u{E000}";
 
 pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<Rendered, askama::Error> {
     let newsletter = edition.newsletter;
@@ -297,7 +297,7 @@ impl<'a> EditionText<'a> {
 
 /// Wraps each line at [`TEXT_WIDTH`] display columns, breaking where
 /// Unicode allows: between words, and between CJK characters.
-pub fn wrap(text: &str) -> String {
+pub(crate) fn wrap(text: &str) -> String {
     let options = Options::new(TEXT_WIDTH).word_separator(WordSeparator::UnicodeBreakProperties);
     text.lines()
         .map(|line| textwrap::fill(line, &options))

@@ -19,7 +19,7 @@ use crate::domain::Validators;
 /// What a GET brought.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // one per feed, moved once: boxing buys nothing
-pub enum Response {
+pub(crate) enum Response {
     Body {
         bytes: Vec<u8>,
         /// The Content-Type header: its charset says how to decode the feed.
@@ -33,16 +33,16 @@ pub enum Response {
 }
 
 /// A response, or a one-line reason there is none.
-pub type Fetched = Result<Response, String>;
+pub(crate) type Fetched = Result<Response, String>;
 
 /// The User-Agent sent when the config names none.
-pub fn default_user_agent() -> String {
+pub(crate) fn default_user_agent() -> String {
     format!("bulletin/{} (newsletter generator)", env!("CARGO_PKG_VERSION"))
 }
 
 /// Fetches every URL, conditionally when validators are known; results
 /// come back in the order asked.
-pub fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> Vec<Fetched> {
+pub(crate) fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> Vec<Fetched> {
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(fetch.timeout_secs)))
         .user_agent(fetch.user_agent.clone().unwrap_or_else(default_user_agent))
@@ -165,7 +165,7 @@ impl std::error::Error for Refused {}
 /// redirect or a name resolving there is the feed's, and may be an attack
 /// on what only this machine can reach (SSRF).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Reach {
+pub(crate) enum Reach {
     Public,
     /// 127.0.0.0/8, ::1, `localhost`.
     Loopback,
@@ -181,7 +181,7 @@ pub enum Reach {
 impl Reach {
     /// The kind of `ip`; an IPv6 address that carries an IPv4 one (mapped,
     /// NAT64, 6to4) is the kind of the address it carries.
-    pub fn of(ip: IpAddr) -> Reach {
+    pub(crate) fn of(ip: IpAddr) -> Reach {
         match ip {
             IpAddr::V4(v4) => Reach::of_v4(v4),
             IpAddr::V6(v6) => Reach::of_v6(v6),
@@ -230,7 +230,7 @@ impl Reach {
 
     /// The kind of address a URL names without a lookup (an IP literal, or
     /// `localhost`); `None` for another name, known only once resolved.
-    pub fn of_url(url: &url::Url) -> Option<Reach> {
+    pub(crate) fn of_url(url: &url::Url) -> Option<Reach> {
         match url.host()? {
             url::Host::Ipv4(ip) => Some(Reach::of_v4(ip)),
             url::Host::Ipv6(ip) => Some(Reach::of_v6(ip)),
@@ -241,7 +241,7 @@ impl Reach {
         }
     }
 
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Reach::Public => "a public address",
             Reach::Loopback => "a loopback address (this machine)",

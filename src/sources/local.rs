@@ -15,11 +15,11 @@ use crate::items::{Details, Draft, Kind};
 /// The largest local item file read, in bytes. An item is a page of text;
 /// a larger file is a mistake (a 200 MB `.md` took `build` to 3.4 GB), and
 /// it is refused before it is read.
-pub const MAX_ITEM_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_ITEM_BYTES: u64 = 1 << 20;
 
 /// The bytes of a local item file, or why not: refused unread when larger
 /// than [`MAX_ITEM_BYTES`].
-pub fn read_item_file(path: &Path) -> Result<Vec<u8>, String> {
+pub(crate) fn read_item_file(path: &Path) -> Result<Vec<u8>, String> {
     read_capped(path, MAX_ITEM_BYTES, "a local item", "1 MiB")
 }
 
@@ -27,7 +27,7 @@ pub fn read_item_file(path: &Path) -> Result<Vec<u8>, String> {
 /// unread when its size passes `cap` (named `cap_name`). The read itself
 /// stops past the cap, for a file that grows or whose size the file system
 /// does not tell.
-pub fn read_capped(path: &Path, cap: u64, what: &str, cap_name: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn read_capped(path: &Path, cap: u64, what: &str, cap_name: &str) -> Result<Vec<u8>, String> {
     let too_large = |size: u64| {
         format!(
             "{}: {size} bytes; {what} may have at most {cap} bytes ({cap_name})",

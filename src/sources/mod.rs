@@ -19,31 +19,32 @@ use crate::items::{Dedup, Details, Item};
 pub use feed::parse_feed;
 use feed::{ParsedFeed, read_feed};
 use http::{Fetched, Response, fetch_all};
-pub use local::{MAX_ITEM_BYTES, parse_local, read_capped, read_item_file};
+pub use local::parse_local;
+pub(crate) use local::{read_capped, read_item_file};
 use parallel::map_in_order;
 
 /// All items of all sources, deduplicated, with a report per source.
 #[derive(Debug)]
-pub struct Ingest {
-    pub items: Vec<Item>,
-    pub reports: Vec<SourceReport>,
+pub(crate) struct Ingest {
+    pub(crate) items: Vec<Item>,
+    pub(crate) reports: Vec<SourceReport>,
 }
 
 impl Ingest {
-    pub fn failures(&self) -> impl Iterator<Item = &SourceReport> {
+    pub(crate) fn failures(&self) -> impl Iterator<Item = &SourceReport> {
         self.reports.iter().filter(|r| r.failed())
     }
 }
 
 /// Whether to fetch http(s) feeds: `bulletin check` reads only files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Network {
+pub(crate) enum Network {
     Fetch,
     FilesOnly,
 }
 
 /// Reads every source, deduplicating the items: see [`read_sources`].
-pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validators>) -> Ingest {
+pub(crate) fn ingest(config: &Config, network: Network, known: &HashMap<String, Validators>) -> Ingest {
     let mut items = Dedup::default();
     let mut reports = Vec::new();
     read_sources(config, network, known, |report, source_items| {
@@ -62,7 +63,7 @@ pub fn ingest(config: &Config, network: Network, known: &HashMap<String, Validat
 /// validators `known` from the last fetch, by source name), then every
 /// source's items, on as many threads as there are cores. Each source's
 /// report and items go to `each` as soon as they are read, in config order.
-pub fn read_sources(
+pub(crate) fn read_sources(
     config: &Config,
     network: Network,
     known: &HashMap<String, Validators>,
@@ -173,7 +174,7 @@ fn read_source(
 /// One feed, an http(s) URL or a file (or one local item file), read as it
 /// would be ingested, with the store untouched: what `bulletin parse` shows.
 /// Returns the items and the warnings a source's report would carry.
-pub fn read_one(target: &str, config: &Config) -> Result<(Vec<Item>, Vec<String>), String> {
+pub(crate) fn read_one(target: &str, config: &Config) -> Result<(Vec<Item>, Vec<String>), String> {
     let width = config.site.teaser_width;
     let news = |feed: ParsedFeed| {
         let items = feed

@@ -16,7 +16,7 @@ const AHEAD: usize = 4;
 /// Input `i` goes to thread `i % threads`, whose results wait in a channel
 /// that holds [`AHEAD`]: however uneven the work, at most `AHEAD + 1`
 /// results a thread are done and not yet taken.
-pub fn map_in_order<I, O>(inputs: Vec<I>, work: impl Fn(I) -> O + Sync, mut each: impl FnMut(O))
+pub(crate) fn map_in_order<I, O>(inputs: Vec<I>, work: impl Fn(I) -> O + Sync, mut each: impl FnMut(O))
 where
     I: Send,
     O: Send,

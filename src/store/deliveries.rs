@@ -11,7 +11,7 @@ use crate::domain::EditionRef;
 
 /// Where one message stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// Handed to the SMTP server; no answer recorded yet. Found on a
     /// resume, it means the run was killed mid-transaction.
     Sending,
@@ -30,7 +30,7 @@ pub enum Status {
 /// a guess (it once read as `sending`, and the message went out again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum StatusLabel {
+pub(crate) enum StatusLabel {
     Sending,
     Sent,
     Deferred,
@@ -47,7 +47,7 @@ impl StatusLabel {
         StatusLabel::Unsendable,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StatusLabel::Sending => "sending",
             StatusLabel::Sent => "sent",
@@ -105,15 +105,15 @@ impl Status {
 
 /// One row of the delivery log: where the message to `email` stands.
 #[derive(Debug, Clone)]
-pub struct Delivery {
-    pub email: String,
-    pub message_id: String,
-    pub status: Status,
+pub(crate) struct Delivery {
+    pub(crate) email: String,
+    pub(crate) message_id: String,
+    pub(crate) status: Status,
 }
 
 impl Store {
     /// The number for a new delivery-log journal: after every one folded.
-    pub fn next_journal(&self) -> Result<u64> {
+    pub(crate) fn next_journal(&self) -> Result<u64> {
         let last = self.rows("SELECT coalesce(max(id), 0) FROM folded_logs", [], |row| {
             row.get::<_, i64>(0)
         })?;
@@ -129,7 +129,7 @@ impl Store {
     /// and in one transaction; a permanent failure also counts a hard
     /// bounce against the address. `journal` names the journal: one that is
     /// already folded is left out, so rows are never counted twice.
-    pub fn fold_deliveries(
+    pub(crate) fn fold_deliveries(
         &mut self,
         journal: u64,
         edition: &EditionRef,

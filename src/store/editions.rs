@@ -10,28 +10,28 @@ use crate::domain::Placed;
 
 /// One published edition.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct EditionRecord {
-    pub newsletter: String,
-    pub number: u32,
-    pub date: NaiveDate,
-    pub cutoff: DateTime<Utc>,
-    pub built_at: DateTime<Utc>,
-    pub html_path: String,
-    pub text_path: String,
-    pub items: usize,
+pub(crate) struct EditionRecord {
+    pub(crate) newsletter: String,
+    pub(crate) number: u32,
+    pub(crate) date: NaiveDate,
+    pub(crate) cutoff: DateTime<Utc>,
+    pub(crate) built_at: DateTime<Utc>,
+    pub(crate) html_path: String,
+    pub(crate) text_path: String,
+    pub(crate) items: usize,
 }
 
 /// Where an edition's two files were written, relative to the output
 /// folder: named, so the HTML and the text path cannot be swapped.
 #[derive(Debug, Clone, Copy)]
-pub struct EditionPaths<'a> {
-    pub html: &'a str,
-    pub text: &'a str,
+pub(crate) struct EditionPaths<'a> {
+    pub(crate) html: &'a str,
+    pub(crate) text: &'a str,
 }
 
 impl Store {
     /// Ids of the items already published in an edition of `newsletter`.
-    pub fn published_items(&self, newsletter: &str) -> Result<HashSet<String>> {
+    pub(crate) fn published_items(&self, newsletter: &str) -> Result<HashSet<String>> {
         let ids = self.rows(
             "SELECT item_id FROM edition_items WHERE newsletter = ?1",
             [newsletter],
@@ -41,7 +41,7 @@ impl Store {
     }
 
     /// The recorded edition of `newsletter` on `date`, with its items in order.
-    pub fn edition_on(
+    pub(crate) fn edition_on(
         &self,
         newsletter: &str,
         date: NaiveDate,
@@ -80,7 +80,7 @@ impl Store {
 
     /// Records a new edition with its items, numbered one past the last, in
     /// one transaction. Refuses a date before the newsletter's latest edition.
-    pub fn record_edition(
+    pub(crate) fn record_edition(
         &mut self,
         newsletter: &str,
         date: NaiveDate,
@@ -130,7 +130,7 @@ impl Store {
     }
 
     /// Recorded editions, newest first; of one newsletter or all.
-    pub fn editions(&self, newsletter: Option<&str>) -> Result<Vec<EditionRecord>> {
+    pub(crate) fn editions(&self, newsletter: Option<&str>) -> Result<Vec<EditionRecord>> {
         let rows = self.rows(
             "SELECT e.newsletter, e.number, e.date, e.cutoff, e.built_at, e.html_path, e.text_path,
                     (SELECT count(*) FROM edition_items i WHERE i.newsletter = e.newsletter AND i.number = e.number)

@@ -14,7 +14,7 @@ use crate::items::{Item, Keys, merge};
 
 /// A stored item not yet decoded: what [`Store::item_rows`] hands out.
 #[derive(Debug)]
-pub struct ItemRow {
+pub(crate) struct ItemRow {
     order: ItemOrder,
     body: String,
 }
@@ -22,7 +22,7 @@ pub struct ItemRow {
 /// Where a stored item comes in every list of them: oldest first seen
 /// first, then by id, both as SQLite orders text (byte by byte).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ItemOrder {
+pub(crate) struct ItemOrder {
     first_seen: String,
     id: String,
 }
@@ -30,29 +30,29 @@ pub struct ItemOrder {
 impl ItemRow {
     /// The item and its place; `store` (the store's path) names the store
     /// in the error.
-    pub fn decode(self, store: &Path) -> Result<(ItemOrder, Item)> {
+    pub(crate) fn decode(self, store: &Path) -> Result<(ItemOrder, Item)> {
         Ok((self.order, decode_item(store, &self.body)?))
     }
 }
 
 /// How a source's fetches went, for `bulletin feeds`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FeedHealth {
-    pub source: String,
-    pub last_fetch: String,
+pub(crate) struct FeedHealth {
+    pub(crate) source: String,
+    pub(crate) last_fetch: String,
     /// `ok`, `not-modified` or `failed`.
-    pub status: String,
-    pub error: Option<String>,
+    pub(crate) status: String,
+    pub(crate) error: Option<String>,
     /// Items in the last fetch that read the feed.
-    pub items: u32,
+    pub(crate) items: u32,
     /// Failed fetches in a row, up to the last one.
-    pub consecutive_failures: u32,
-    pub moved_to: Option<String>,
+    pub(crate) consecutive_failures: u32,
+    pub(crate) moved_to: Option<String>,
 }
 
 /// What storing one fetched item did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upsert {
+pub(crate) enum Upsert {
     New,
     Updated,
     Unchanged,
@@ -60,17 +60,17 @@ pub enum Upsert {
 
 /// A fetch, as stored: each source's report, and what storing each item
 /// (deduplicated) did.
-pub struct SavedFetch {
-    pub reports: Vec<SourceReport>,
-    pub items: Vec<Stored>,
+pub(crate) struct SavedFetch {
+    pub(crate) reports: Vec<SourceReport>,
+    pub(crate) items: Vec<Stored>,
 }
 
 /// One item of a fetch, once stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stored {
+pub(crate) struct Stored {
     /// The source it was kept from: the first to carry it.
-    pub source: String,
-    pub outcome: Upsert,
+    pub(crate) source: String,
+    pub(crate) outcome: Upsert,
 }
 
 impl Store {
@@ -83,7 +83,7 @@ impl Store {
     ///
     /// `read` reads the sources, giving their items to the [`FetchRecord`]
     /// as they come, and returns their reports.
-    pub fn save_fetch(
+    pub(crate) fn save_fetch(
         &mut self,
         now: DateTime<Utc>,
         read: impl FnOnce(&mut FetchRecord) -> Vec<SourceReport>,
@@ -109,7 +109,7 @@ impl Store {
     /// Every stored item, oldest first seen first, decoded on this thread:
     /// for tests (the commands decode on every core: see [`Store::item_rows`]).
     #[cfg(test)]
-    pub fn items(&self) -> Result<Vec<Item>> {
+    pub(crate) fn items(&self) -> Result<Vec<Item>> {
         let mut rows = Vec::new();
         self.item_rows(256, |chunk| {
             rows.extend(chunk);
@@ -129,7 +129,7 @@ impl Store {
     /// every core; the rows come in no order (SQLite would sort the bodies
     /// themselves, spilling them to a temporary file): sort what is made of
     /// them by the [`ItemOrder`] each decodes with.
-    pub fn item_rows(&self, size: usize, each: impl FnMut(Vec<ItemRow>) -> bool) -> Result<()> {
+    pub(crate) fn item_rows(&self, size: usize, each: impl FnMut(Vec<ItemRow>) -> bool) -> Result<()> {
         self.rows_in_chunks("SELECT first_seen, id, body FROM items", size, each)
     }
 
@@ -165,7 +165,7 @@ impl Store {
     }
 
     /// How every source fetched so far is doing.
-    pub fn feed_health(&self) -> Result<Vec<FeedHealth>> {
+    pub(crate) fn feed_health(&self) -> Result<Vec<FeedHealth>> {
         self.rows(
             "SELECT source, last_fetch, status, error, items, consecutive_failures, moved_to FROM feeds",
             [],
@@ -184,7 +184,7 @@ impl Store {
     }
 
     /// The cache validators of every source fetched before.
-    pub fn validators(&self) -> Result<HashMap<String, Validators>> {
+    pub(crate) fn validators(&self) -> Result<HashMap<String, Validators>> {
         let rows = self.rows(
             "SELECT source, etag, last_modified, moved_to FROM feeds",
             [],
@@ -207,7 +207,7 @@ impl Store {
 /// sources are still being read. Only what storing them needs is kept, not
 /// the items: a later copy of a story (from a source further down, merged
 /// into the first) reads the stored item back, merges and stores it again.
-pub struct FetchRecord<'a> {
+pub(crate) struct FetchRecord<'a> {
     tx: &'a Transaction<'a>,
     now: &'a str,
     keys: Keys,
@@ -236,7 +236,7 @@ struct Kept {
 type Before = Option<(String, String)>;
 
 impl FetchRecord<'_> {
-    pub fn add(&mut self, item: Item) {
+    pub(crate) fn add(&mut self, item: Item) {
         if self.failed.is_some() {
             return;
         }
@@ -523,7 +523,7 @@ mod tests {
                 let write_one =
                     |item: &Item| write(tx, item, &Encoded::new(item), &stored_before(tx, item)?, now);
                 Ok(dedup
-                    .items()
+                    .into_items()
                     .iter()
                     .map(write_one)
                     .collect::<rusqlite::Result<Vec<_>>>()?)

@@ -17,10 +17,10 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, Transaction, Trans
 
 use crate::items::Item;
 
-pub use deliveries::{Delivery, Status, StatusLabel};
-pub use editions::{EditionPaths, EditionRecord};
-pub use items::{FeedHealth, FetchRecord, ItemOrder, ItemRow, SavedFetch, Stored, Upsert};
-pub use subscribers::{BounceReset, Recipient, SubscriberRecord};
+pub(crate) use deliveries::{Delivery, Status, StatusLabel};
+pub(crate) use editions::{EditionPaths, EditionRecord};
+pub(crate) use items::{ItemOrder, ItemRow, Upsert};
+pub(crate) use subscribers::{Recipient, SubscriberRecord};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].
 #[allow(clippy::cast_possible_wrap)] // a handful of migrations, nowhere near i64::MAX
@@ -128,7 +128,7 @@ CREATE TABLE folded_logs (
 
 /// What went wrong with the store, in words that say what to do.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     #[error("{path}: not a bulletin store or corrupt ({source}); restore it from a backup or move it away")]
     Corrupt { path: PathBuf, source: rusqlite::Error },
     #[error("{path}: locked by another process for too long; is another bulletin still writing to it?")]
@@ -149,9 +149,9 @@ pub enum StoreError {
     Conflict(String),
 }
 
-pub type Result<T> = std::result::Result<T, StoreError>;
+pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 
-pub struct Store {
+pub(crate) struct Store {
     conn: Connection,
     path: PathBuf,
 }
@@ -170,7 +170,7 @@ impl From<rusqlite::Error> for Abort {
 
 impl Store {
     /// Opens the store, creating it on first use and migrating it forward.
-    pub fn open(path: &Path) -> Result<Store> {
+    pub(crate) fn open(path: &Path) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir(parent)
                 .map_err(|e| StoreError::Conflict(format!("{}: {e}", parent.display())))?;
@@ -197,7 +197,7 @@ impl Store {
     /// nothing (`items`, `editions`, `feeds`, `subscribers list`): they work
     /// on a store their user may read but not write, and never create or
     /// migrate one. A missing store reads as an empty one.
-    pub fn open_read_only(path: &Path) -> Result<Store> {
+    pub(crate) fn open_read_only(path: &Path) -> Result<Store> {
         if !path.exists() {
             return Store::empty(path);
         }
@@ -228,7 +228,7 @@ impl Store {
     /// more to the log). After a fetch the log holds every item written, and
     /// copying it was a tenth of a run when the store did it on closing.
     /// Nothing depends on it: whatever it leaves, closing does as before.
-    pub fn checkpoint_in_background(&self) -> std::thread::JoinHandle<()> {
+    pub(crate) fn checkpoint_in_background(&self) -> std::thread::JoinHandle<()> {
         let path = self.path.clone();
         std::thread::spawn(move || {
             if let Ok(conn) = Connection::open(&path) {
@@ -241,13 +241,13 @@ impl Store {
     /// How long a statement waits for another process's lock before it
     /// fails with [`StoreError::Locked`] (10 s unless changed): `serve`
     /// answers people, and would rather say "later" than keep them waiting.
-    pub fn set_busy_timeout(&self, wait: Duration) -> Result<()> {
+    pub(crate) fn set_busy_timeout(&self, wait: Duration) -> Result<()> {
         self.conn.busy_timeout(wait).map_err(|e| self.error(e))
     }
 
     /// The store's file: files that belong with it (the lock, a send's
     /// journal) are named after it.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -326,7 +326,7 @@ impl Store {
 /// Options that create a file only its owner may read and write (0600 on
 /// Unix), whatever the umask allows: for files holding personal data (the
 /// store, a send's journal, `.eml` messages).
-pub fn private_file() -> OpenOptions {
+pub(crate) fn private_file() -> OpenOptions {
     let mut options = OpenOptions::new();
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
@@ -335,7 +335,7 @@ pub fn private_file() -> OpenOptions {
 
 /// Creates `folder` and its missing parents, each one only its owner may
 /// enter (0700 on Unix); folders that exist are left as they are.
-pub fn create_private_dir(folder: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(folder: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

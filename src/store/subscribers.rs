@@ -36,49 +36,53 @@ fn consent_date(row: &Row, index: usize) -> rusqlite::Result<NaiveDate> {
 
 /// A subscriber with where they stand.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SubscriberRecord {
-    pub email: String,
-    pub name: String,
-    pub organisation: String,
-    pub organisation_type: OrganisationType,
-    pub country: String,
-    pub consent: NaiveDate,
+pub(crate) struct SubscriberRecord {
+    pub(crate) email: String,
+    pub(crate) name: String,
+    pub(crate) organisation: String,
+    pub(crate) organisation_type: OrganisationType,
+    pub(crate) country: String,
+    pub(crate) consent: NaiveDate,
     /// Newsletters they receive.
-    pub newsletters: Vec<String>,
+    pub(crate) newsletters: Vec<String>,
     /// Newsletters they left.
-    pub unsubscribed: Vec<String>,
+    pub(crate) unsubscribed: Vec<String>,
     /// Set when they left every newsletter.
-    pub unsubscribed_all: bool,
-    pub hard_bounces: u32,
+    pub(crate) unsubscribed_all: bool,
+    pub(crate) hard_bounces: u32,
 }
 
 /// What `reset_bounces` undid for one subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BounceReset {
-    pub email: String,
+pub(crate) struct BounceReset {
+    pub(crate) email: String,
     /// Hard bounces taken off the count.
-    pub hard_bounces: u32,
+    pub(crate) hard_bounces: u32,
     /// Failed deliveries made due again.
-    pub deliveries: usize,
+    pub(crate) deliveries: usize,
 }
 
 /// A subscriber of one newsletter, with what the send needs to decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    pub email: String,
-    pub name: String,
-    pub organisation_type: OrganisationType,
-    pub country: String,
+pub(crate) struct Recipient {
+    pub(crate) email: String,
+    pub(crate) name: String,
+    pub(crate) organisation_type: OrganisationType,
+    pub(crate) country: String,
     /// Left this newsletter, or every newsletter.
-    pub unsubscribed: bool,
-    pub hard_bounces: u32,
+    pub(crate) unsubscribed: bool,
+    pub(crate) hard_bounces: u32,
 }
 
 impl Store {
     /// Adds or updates subscribers (by email) in one transaction. A
     /// subscription that was left stays left: an import never undoes an
     /// unsubscription. Returns how many were new.
-    pub fn import_subscribers(&mut self, subscribers: &[Subscriber], now: DateTime<Utc>) -> Result<usize> {
+    pub(crate) fn import_subscribers(
+        &mut self,
+        subscribers: &[Subscriber],
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
         self.write(|tx| {
             let mut added = 0;
             for s in subscribers {
@@ -114,7 +118,12 @@ impl Store {
 
     /// Unsubscribes from one newsletter, or from all (and any added later).
     /// Idempotent; `false` when the address is not a subscriber.
-    pub fn unsubscribe(&mut self, email: &str, newsletter: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
+    pub(crate) fn unsubscribe(
+        &mut self,
+        email: &str,
+        newsletter: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let now = now.to_rfc3339();
         self.write(|tx| Ok(unsubscribe_in(tx, email, newsletter, &now)?))
     }
@@ -122,7 +131,10 @@ impl Store {
     /// Many unsubscribes, each `(email, newsletter, when)`, in one
     /// transaction: `serve` groups those that arrive together, and applies
     /// those it kept aside while the store was busy. Idempotent.
-    pub fn unsubscribe_many(&mut self, requests: &[(String, Option<String>, DateTime<Utc>)]) -> Result<()> {
+    pub(crate) fn unsubscribe_many(
+        &mut self,
+        requests: &[(String, Option<String>, DateTime<Utc>)],
+    ) -> Result<()> {
         self.write(|tx| {
             for (email, newsletter, when) in requests {
                 unsubscribe_in(tx, email, newsletter.as_deref(), &when.to_rfc3339())?;
@@ -132,7 +144,7 @@ impl Store {
     }
 
     /// Whether `email` is a subscriber (or was: unsubscribed ones count).
-    pub fn is_subscriber(&self, email: &str) -> Result<bool> {
+    pub(crate) fn is_subscriber(&self, email: &str) -> Result<bool> {
         let found = self.rows("SELECT 1 FROM subscribers WHERE email = ?1", [email], |_| Ok(()))?;
         Ok(!found.is_empty())
     }
@@ -142,7 +154,7 @@ impl Store {
     /// and the count drops by as many, which lifts a suppression. `emails`
     /// limits it to those subscribers, whose count goes back to 0; `since`
     /// to the deliveries that failed from then on. Returns what changed.
-    pub fn reset_bounces(
+    pub(crate) fn reset_bounces(
         &mut self,
         emails: &[String],
         since: Option<DateTime<Utc>>,
@@ -193,7 +205,7 @@ impl Store {
     }
 
     /// Every subscriber, by email.
-    pub fn subscribers(&self) -> Result<Vec<SubscriberRecord>> {
+    pub(crate) fn subscribers(&self) -> Result<Vec<SubscriberRecord>> {
         let words = |text: String| text.split_whitespace().map(str::to_string).collect::<Vec<_>>();
         self.rows(
             "SELECT s.email, s.name, s.organisation, s.organisation_type, s.country, s.consent,
@@ -222,7 +234,7 @@ impl Store {
     }
 
     /// How many ever subscribed to `newsletter`.
-    pub fn recipient_count(&self, newsletter: &str) -> Result<usize> {
+    pub(crate) fn recipient_count(&self, newsletter: &str) -> Result<usize> {
         let counts = self.rows(
             "SELECT count(*) FROM subscriptions WHERE newsletter = ?1",
             [newsletter],
@@ -234,7 +246,7 @@ impl Store {
     /// Up to `limit` subscribers of `newsletter` whose address sorts after
     /// `after`, by email, each with where edition `number` stands for them:
     /// a send reads the list a page at a time, never whole.
-    pub fn recipients_page(
+    pub(crate) fn recipients_page(
         &self,
         edition: &EditionRef,
         after: &str,

@@ -14,7 +14,7 @@ use super::sink::header;
 
 /// What the server insists on; see `tests/smtp/server.py`.
 #[derive(Debug, Clone, Copy)]
-pub enum Mode {
+pub(crate) enum Mode {
     Normal,
     NoSmtpUtf8,
     RefuseSecondEhlo,
@@ -43,10 +43,10 @@ impl Mode {
 }
 
 /// The credentials the `auth` mode accepts.
-pub const USER: &str = "bulletin";
-pub const PASSWORD: &str = "test-password";
+pub(crate) const USER: &str = "bulletin";
+pub(crate) const PASSWORD: &str = "test-password";
 
-pub struct Aiosmtpd {
+pub(crate) struct Aiosmtpd {
     pub port: u16,
     dir: tempfile::TempDir,
     child: Child,
@@ -66,12 +66,12 @@ fn python() -> Option<PathBuf> {
 impl Aiosmtpd {
     /// The server in `mode` on a free port, or `None` (skip). `pipelining`
     /// makes it announce PIPELINING (it reads commands in order either way).
-    pub fn start(mode: Mode, pipelining: bool) -> Option<Aiosmtpd> {
+    pub(crate) fn start(mode: Mode, pipelining: bool) -> Option<Aiosmtpd> {
         Aiosmtpd::start_with(mode, pipelining, &[])
     }
 
     /// The same, with more of `server.py`'s options (`--max-connections N`).
-    pub fn start_with(mode: Mode, pipelining: bool, options: &[&str]) -> Option<Aiosmtpd> {
+    pub(crate) fn start_with(mode: Mode, pipelining: bool, options: &[&str]) -> Option<Aiosmtpd> {
         let Some(python) = python() else {
             if std::env::var_os("CI").is_some() {
                 panic!("aiosmtpd is not installed in target/aiosmtpd-venv; tests/run.sh creates it");
@@ -109,13 +109,13 @@ impl Aiosmtpd {
         Some(Aiosmtpd { port, dir, child })
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// Every message accepted, envelope lines (`X-Mail-From`, `X-Rcpt-To`,
     /// `X-Mail-Options`) first, in order of arrival.
-    pub fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir())
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -129,7 +129,7 @@ impl Aiosmtpd {
     }
 
     /// The envelope recipients of every message, sorted.
-    pub fn recipients(&self) -> Vec<String> {
+    pub(crate) fn recipients(&self) -> Vec<String> {
         let mut all: Vec<String> = self
             .messages()
             .iter()

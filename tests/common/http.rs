@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A small RSS feed with one item, "Public procurement reform opens tenders to EU suppliers".
-pub const FEED: &str = r#"<?xml version="1.0"?>
+pub(crate) const FEED: &str = r#"<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Good</title><link>https://good.example/</link>
 <item><title>Public procurement reform opens tenders to EU suppliers</title>
 <link>https://good.example/procurement</link><guid>https://good.example/procurement</guid>
@@ -17,7 +17,7 @@ pub const FEED: &str = r#"<?xml version="1.0"?>
 </channel></rss>"#;
 
 #[derive(Clone)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// 200 with this content type and body.
     Body(&'static str, String),
     /// 200 with these extra headers and raw bytes (a gzip'ed or Shift_JIS body).
@@ -40,19 +40,19 @@ pub enum Reply {
     Then(Vec<Reply>),
 }
 
-pub struct Server {
+pub(crate) struct Server {
     pub base: String,
     /// Each request as "METHOD PATH user-agent [if-none-match]".
     pub requests: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// How many requests asked for `path`.
-    pub fn hits(&self, path: &str) -> usize {
+    pub(crate) fn hits(&self, path: &str) -> usize {
         let prefix = format!("GET {path} ");
         self.requests
             .lock()
@@ -64,7 +64,7 @@ impl Server {
 }
 
 /// Serves `routes` (path → reply) until the test process ends; other paths get 404.
-pub fn serve(routes: Vec<(&'static str, Reply)>) -> Server {
+pub(crate) fn serve(routes: Vec<(&'static str, Reply)>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(Mutex::new(Vec::new()));

@@ -27,14 +27,14 @@ retry_delay_ms = 20
 }
 
 /// The bundled config with its `[mail]` section (the last) sending to `port`.
-pub fn with_mail(project: &Project, port: u16, extra: &str) {
+pub(crate) fn with_mail(project: &Project, port: u16, extra: &str) {
     let config = project.read("config.toml");
     let bundled = &config[..config.find("\n[mail]").expect("the bundled config has [mail]")];
     project.write("config.toml", &(bundled.to_string() + &mail_config(port, extra)));
 }
 
 /// The bundled default with subscribers, sending to `port`.
-pub fn project(port: u16, extra: &str, subscribers: &str) -> Project {
+pub(crate) fn project(port: u16, extra: &str, subscribers: &str) -> Project {
     let project = Project::bundled();
     with_mail(&project, port, extra);
     project.write("subscribers.csv", subscribers);
@@ -46,7 +46,7 @@ pub fn project(port: u16, extra: &str, subscribers: &str) -> Project {
 
 /// A subscriber CSV of `count` readers; `row(i)` gives the
 /// `organisation_type,country,newsletters` of reader `i`.
-pub fn readers(count: usize, row: impl Fn(usize) -> &'static str) -> String {
+pub(crate) fn readers(count: usize, row: impl Fn(usize) -> &'static str) -> String {
     let mut csv =
         String::from("email,name,organisation,organisation_type,country,newsletters,consent_date\n");
     for i in 0..count {

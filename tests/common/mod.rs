@@ -1,25 +1,25 @@
 //! Helpers: a project folder in a temp dir, the binary, a tiny HTTP server.
 
-pub mod aiosmtpd;
-pub mod http;
-pub mod mail;
-pub mod sink;
+pub(crate) mod aiosmtpd;
+pub(crate) mod http;
+pub(crate) mod mail;
+pub(crate) mod sink;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The environment variable the test configs name for the signing key.
-pub const KEY_ENV: &str = "BULLETIN_TEST_KEY";
-pub const KEY: &str = "test-signing-key-0123456789";
+pub(crate) const KEY_ENV: &str = "BULLETIN_TEST_KEY";
+pub(crate) const KEY: &str = "test-signing-key-0123456789";
 
 /// The repository root, where the bundled `config.toml` and `feeds/` live.
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A one-newsletter config: "digest", one news section of `limit` items,
 /// these `[fetch]` settings and these `[[source]]` tables.
-pub fn digest_config(fetch: &str, limit: usize, sources: &str) -> String {
+pub(crate) fn digest_config(fetch: &str, limit: usize, sources: &str) -> String {
     format!(
         r#"
 [site]
@@ -45,7 +45,7 @@ limit = {limit}
 }
 
 /// `[[source]]` tables for these feeds (name, path or URL), all for "digest".
-pub fn feed_sources(feeds: &[(&str, String)]) -> String {
+pub(crate) fn feed_sources(feeds: &[(&str, String)]) -> String {
     feeds
         .iter()
         .map(|(name, url)| {
@@ -55,7 +55,7 @@ pub fn feed_sources(feeds: &[(&str, String)]) -> String {
 }
 
 /// Whether the tests run as root, which ignores file modes.
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -63,43 +63,43 @@ pub fn is_root() -> bool {
 }
 
 /// A throwaway project folder; removed when dropped.
-pub struct Project {
+pub(crate) struct Project {
     pub dir: tempfile::TempDir,
 }
 
 impl Project {
-    pub fn empty() -> Project {
+    pub(crate) fn empty() -> Project {
         Project {
             dir: tempfile::tempdir().expect("a temp dir"),
         }
     }
 
     /// A copy of the bundled default: `config.toml` and `feeds/`.
-    pub fn bundled() -> Project {
+    pub(crate) fn bundled() -> Project {
         let project = Project::empty();
         std::fs::copy(repo().join("config.toml"), project.path("config.toml")).unwrap();
         copy_dir(&repo().join("feeds"), &project.path("feeds"));
         project
     }
 
-    pub fn path(&self, relative: &str) -> PathBuf {
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
 
-    pub fn write(&self, relative: &str, contents: &str) {
+    pub(crate) fn write(&self, relative: &str, contents: &str) {
         let path = self.path(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, contents).unwrap();
     }
 
-    pub fn read(&self, relative: &str) -> String {
+    pub(crate) fn read(&self, relative: &str) -> String {
         let path = self.path(relative);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
     }
 
     /// `bulletin ARGS --config <project>/config.toml`, ready to run.
     /// The signing key is in [`KEY_ENV`].
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_bulletin"));
         command
             .args(args)
@@ -114,7 +114,7 @@ impl Project {
     /// new config. Panics when `from` is not there: a test must not go on
     /// with a config it did not mean to write.
     #[track_caller]
-    pub fn edit_config(&self, from: &str, to: &str) -> String {
+    pub(crate) fn edit_config(&self, from: &str, to: &str) -> String {
         let config = self.read("config.toml");
         assert!(config.contains(from), "config.toml has no {from:?}:\n{config}");
         let config = config.replacen(from, to, 1);
@@ -125,7 +125,7 @@ impl Project {
     /// `fetch`, then `build BUILD_ARGS`, both succeeding: the store holds
     /// the items and the editions are published.
     #[track_caller]
-    pub fn fetch_and_build(&self, build_args: &[&str]) {
+    pub(crate) fn fetch_and_build(&self, build_args: &[&str]) {
         self.run(&["fetch"]).assert_code(0);
         let mut args = vec!["build"];
         args.extend_from_slice(build_args);
@@ -134,7 +134,7 @@ impl Project {
 
     /// `bulletin ARGS` as a user who may read the project but not write it:
     /// as root (which ignores file modes) the user `nobody`, else this user.
-    pub fn reader_command(&self, args: &[&str]) -> Command {
+    pub(crate) fn reader_command(&self, args: &[&str]) -> Command {
         let command = self.command(args);
         if !is_root() {
             return command;
@@ -150,7 +150,7 @@ impl Project {
     }
 
     /// Runs `bulletin ARGS` to the end.
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().expect("bulletin runs"))
     }
 }
@@ -169,7 +169,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// What a run of the binary printed and returned.
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -187,7 +187,7 @@ impl From<Output> for Run {
 
 impl Run {
     #[track_caller]
-    pub fn assert_code(&self, code: i32) -> &Run {
+    pub(crate) fn assert_code(&self, code: i32) -> &Run {
         assert_eq!(
             self.code, code,
             "exit code\nstdout:\n{}\nstderr:\n{}",
@@ -196,7 +196,7 @@ impl Run {
         self
     }
 
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
     }
 }

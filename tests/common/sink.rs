@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::is_root;
 
-pub struct Sink {
+pub(crate) struct Sink {
     pub port: u16,
     dir: tempfile::TempDir,
     child: Child,
@@ -28,7 +28,7 @@ fn program() -> Option<PathBuf> {
 
 impl Sink {
     /// A sink on a free port with these extra options, or `None` (skip).
-    pub fn start(options: &[&str]) -> Option<Sink> {
+    pub(crate) fn start(options: &[&str]) -> Option<Sink> {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -38,7 +38,7 @@ impl Sink {
     }
 
     /// A sink on `port` (e.g. a restarted server), or `None` (skip).
-    pub fn start_on(port: u16, options: &[&str]) -> Option<Sink> {
+    pub(crate) fn start_on(port: u16, options: &[&str]) -> Option<Sink> {
         let Some(program) = program() else {
             if std::env::var_os("CI").is_some() {
                 panic!("smtp-sink is not installed; tests/run.sh installs it (Debian package postfix)");
@@ -78,25 +78,25 @@ impl Sink {
         Some(Sink { port, dir, child })
     }
 
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// Kills the server as a crash would, keeping what it dumped.
-    pub fn crash(&mut self) {
+    pub(crate) fn crash(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// Every message received, as dumped (headers with `X-Rcpt-Args` first).
     /// The sink deletes the dump of a transaction the client abandoned, so a
     /// file listed a moment ago may be gone: it was no message.
-    pub fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir())
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -117,7 +117,7 @@ impl Sink {
     /// many have. A message still arriving counts: if the client is killed,
     /// the sink deletes it again. Panics after a minute: that is a hang, not
     /// a slow machine.
-    pub fn wait_for_messages(&self, count: usize) -> usize {
+    pub(crate) fn wait_for_messages(&self, count: usize) -> usize {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let arrived = std::fs::read_dir(self.dir()).unwrap().count();
@@ -133,7 +133,7 @@ impl Sink {
     }
 
     /// How many times each Message-ID arrived.
-    pub fn message_ids(&self) -> HashMap<String, usize> {
+    pub(crate) fn message_ids(&self) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
         for message in self.messages() {
             *counts
@@ -144,7 +144,7 @@ impl Sink {
     }
 
     /// (recipient, List-Id) of every message received.
-    pub fn deliveries(&self) -> Vec<(String, String)> {
+    pub(crate) fn deliveries(&self) -> Vec<(String, String)> {
         let mut all: Vec<(String, String)> = self
             .messages()
             .iter()
@@ -181,7 +181,7 @@ impl Drop for Sink {
 }
 
 /// The value of a header, unfolded, from a raw message.
-pub fn header(message: &str, name: &str) -> Option<String> {
+pub(crate) fn header(message: &str, name: &str) -> Option<String> {
     let head = message
         .split("\r\n\r\n")
         .next()

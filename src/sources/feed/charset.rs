@@ -6,7 +6,7 @@ use encoding_rs::Encoding;
 /// made for the web) does not have, and strict US-ASCII, which the web
 /// reads as windows-1252 but RFC 3023 means literally.
 #[derive(Clone, Copy, PartialEq, Debug)]
-pub enum Charset {
+pub(crate) enum Charset {
     Ascii,
     Utf32Le,
     Utf32Be,
@@ -19,7 +19,7 @@ pub enum Charset {
 /// then, for a damaged document, the one the first bytes show with
 /// replacement characters if it is a wide one, else windows-1252
 /// (which decodes anything).
-pub fn decode(bytes: &[u8], content_type: Option<&str>) -> String {
+pub(crate) fn decode(bytes: &[u8], content_type: Option<&str>) -> String {
     let (sniffed, body) = sniff(bytes);
     let declared = declared(body, sniffed);
     let (media_type, http_charset) = content_type.map(split_content_type).unwrap_or_default();
@@ -56,7 +56,7 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> String {
 
 impl Charset {
     /// The text, or `None` when the bytes are not valid in this encoding.
-    pub fn decode(self, bytes: &[u8]) -> Option<String> {
+    pub(crate) fn decode(self, bytes: &[u8]) -> Option<String> {
         match self {
             Charset::Ascii => bytes
                 .is_ascii()
@@ -160,7 +160,7 @@ fn declared(body: &[u8], sniffed: Option<Charset>) -> Option<Charset> {
 
 /// The `encoding` pseudo-attribute of a leading `<?xml …?>`. Leading
 /// white space, which XML forbids and PHP scripts emit, is allowed.
-pub fn declared_label(text: &str) -> Option<String> {
+pub(crate) fn declared_label(text: &str) -> Option<String> {
     let declaration = text.trim_start().strip_prefix("<?xml")?;
     let declaration = &declaration[..declaration.find("?>")?];
     let after = &declaration[declaration.find("encoding")? + "encoding".len()..];
@@ -183,7 +183,7 @@ fn is_unicode_family(label: &str) -> bool {
 
 /// The encoding a label names, with the names Python knows and the
 /// WHATWG list does not.
-pub fn lookup(label: &str) -> Option<Charset> {
+pub(crate) fn lookup(label: &str) -> Option<Charset> {
     let label = label.trim().to_ascii_lowercase();
     let web = |encoding| Some(Charset::Web(encoding));
     match label.as_str() {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 
 /// Parses a date; a time zone it does not know counts as UTC, as in
 /// feedparser.
-pub fn parse(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if text.is_empty() || text.len() > 128 {
         return None;
@@ -22,7 +22,7 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
 /// Whether a date can be a publication date. Feeds write the Unix epoch
 /// (or year 0, or 9999) when they have no date; such a date would sort
 /// the item first or last forever.
-pub fn plausible(date: &DateTime<Utc>) -> bool {
+pub(crate) fn plausible(date: &DateTime<Utc>) -> bool {
     use chrono::Datelike;
     (1900..=2200).contains(&date.year()) && date.timestamp() != 0
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 /// spec says but read all the same: author names defused (feed-rs reads
 /// them as `"name <e-mail>"` and panics on some, see `markup::pad_email`),
 /// and a version given as a number made the spec's URL.
-pub fn ready(text: String) -> (String, Option<String>) {
+pub(crate) fn ready(text: String) -> (String, Option<String>) {
     let Ok(mut feed) = serde_json::from_str::<Value>(&text) else {
         return (text, None);
     };

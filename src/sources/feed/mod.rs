@@ -27,9 +27,9 @@ use crate::items::{Draft, escape_html, sanitize, to_text};
 /// A feed as read: its entries, and what its source's report should warn
 /// of (read all the same, but not as the format says).
 #[derive(Debug)]
-pub struct ParsedFeed {
-    pub drafts: Vec<Draft>,
-    pub warnings: Vec<String>,
+pub(crate) struct ParsedFeed {
+    pub(crate) drafts: Vec<Draft>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Parses a feed into its entries, without the warnings `read_feed`
@@ -45,7 +45,7 @@ pub fn parse_feed(
 /// Parses a feed. `base` (the feed's URL) resolves relative links;
 /// `content_type` is the HTTP Content-Type, whose charset, by RFC 3023,
 /// wins over the document's own declaration.
-pub fn read_feed(
+pub(crate) fn read_feed(
     bytes: &[u8],
     base: Option<&url::Url>,
     content_type: Option<&str>,

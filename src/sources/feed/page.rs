@@ -5,7 +5,7 @@ use super::markup::{Lexer, Tag, Token, unescape};
 
 /// Whether the document is an HTML page: an HTML doctype, or `html`
 /// (or `head`, `body`) as the first element.
-pub fn is_html(text: &str) -> bool {
+pub(crate) fn is_html(text: &str) -> bool {
     for (_, token) in Lexer::new(text) {
         match token {
             Token::Doctype(doctype) => {
@@ -25,7 +25,7 @@ pub fn is_html(text: &str) -> bool {
 }
 
 /// The error for an HTML page, with where its feed is when it says so.
-pub fn not_a_feed(text: &str, base: Option<&url::Url>) -> String {
+pub(crate) fn not_a_feed(text: &str, base: Option<&url::Url>) -> String {
     let feed = feed_link(text, base);
     match feed {
         Some(feed) => format!("not a feed: got an HTML page; its feed is at {feed}"),

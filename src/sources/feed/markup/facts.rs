@@ -7,13 +7,13 @@ use super::namespaces::Ns;
 
 /// What the normaliser noted about one entry: what feed-rs drops.
 #[derive(Clone, Default, Debug)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// An RSS `<guid>` not marked `isPermaLink="false"`.
-    pub guid_is_permalink: bool,
+    pub(crate) guid_is_permalink: bool,
     /// An RSS 1.0 item's `rdf:about`: its id.
-    pub about: Option<String>,
+    pub(crate) about: Option<String>,
     /// A `dc:title`, or else a `media:title`, for an item without title.
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
     /// Texts of the date elements, by kind, in document order.
     pub(super) published_texts: Vec<String>,
     pub(super) updated_texts: Vec<String>,
@@ -27,14 +27,14 @@ pub struct Facts {
 impl Facts {
     /// The publication date, else the update; of several, the last one
     /// (a later element overrides an earlier one, as in feedparser).
-    pub fn published(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn published(&self) -> Option<DateTime<Utc>> {
         let last = |texts: &[String]| texts.iter().rev().find_map(|t| dates::parse(t));
         last(&self.published_texts).or_else(|| last(&self.updated_texts))
     }
 
     /// The summary (HTML) to use when feed-rs read none: see `summaries`
     /// for the elements and their order.
-    pub fn fallback_summary(&self) -> Option<&str> {
+    pub(crate) fn fallback_summary(&self) -> Option<&str> {
         self.summary.as_ref().map(|(_, html)| html.as_str())
     }
 

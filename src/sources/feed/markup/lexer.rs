@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 /// One piece of markup.
-pub enum Token<'a> {
+pub(crate) enum Token<'a> {
     /// Character data, entities not expanded.
     Text(&'a str),
     CData(&'a str),
@@ -17,21 +17,21 @@ pub enum Token<'a> {
     Comment,
 }
 
-pub struct Tag<'a> {
-    pub name: &'a str,
+pub(crate) struct Tag<'a> {
+    pub(crate) name: &'a str,
     /// Where the name ends (a byte offset in the source).
-    pub name_end: usize,
+    pub(crate) name_end: usize,
     /// Where its attributes are: from the end of the name to `>` or `/>`.
-    pub attributes_at: Range<usize>,
-    pub attributes: Vec<Attribute<'a>>,
-    pub empty: bool,
+    pub(crate) attributes_at: Range<usize>,
+    pub(crate) attributes: Vec<Attribute<'a>>,
+    pub(crate) empty: bool,
 }
 
-pub struct Attribute<'a> {
-    pub name: &'a str,
-    pub value: &'a str,
+pub(crate) struct Attribute<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) value: &'a str,
     /// Where the value, inside its quotes, starts in the source.
-    pub value_at: usize,
+    pub(crate) value_at: usize,
 }
 
 impl Attribute<'_> {
@@ -41,7 +41,7 @@ impl Attribute<'_> {
 }
 
 impl Tag<'_> {
-    pub fn attribute(&self, name: &str) -> Option<&Attribute<'_>> {
+    pub(crate) fn attribute(&self, name: &str) -> Option<&Attribute<'_>> {
         self.attributes.iter().find(|a| a.name == name)
     }
 }
@@ -49,16 +49,16 @@ impl Tag<'_> {
 /// Splits a document into tokens and never fails: what is not markup is
 /// text, and a construct left open runs to the end of the input. Every
 /// token is at least one byte long, so the lexer always ends.
-pub struct Lexer<'a> {
+pub(crate) struct Lexer<'a> {
     src: &'a str,
     at: usize,
     /// What the last token needs to be complete, when the input ended
     /// inside it: a truncated document.
-    pub unfinished: Option<Unfinished>,
+    pub(crate) unfinished: Option<Unfinished>,
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
-pub enum Unfinished {
+pub(crate) enum Unfinished {
     /// A start tag or a declaration cut short: it has to go.
     Tag,
     /// The text that closes the construct (`>`, `]]>`, `-->`, `?>`).
@@ -66,7 +66,7 @@ pub enum Unfinished {
 }
 
 impl<'a> Lexer<'a> {
-    pub fn new(src: &'a str) -> Lexer<'a> {
+    pub(crate) fn new(src: &'a str) -> Lexer<'a> {
         Lexer {
             src,
             at: 0,

@@ -14,21 +14,21 @@ mod summaries;
 
 use std::ops::Range;
 
-pub use facts::Facts;
-pub use lexer::{Lexer, Tag, Token};
+pub(crate) use facts::Facts;
+pub(crate) use lexer::{Lexer, Tag, Token};
 use namespaces::Ns;
 use references::Entities;
-pub use references::unescape;
-pub use repairs::pad_email;
+pub(crate) use references::unescape;
+pub(crate) use repairs::pad_email;
 use summaries::Fallback;
 
-pub struct Normalised {
-    pub text: String,
-    pub entries: Vec<Facts>,
+pub(crate) struct Normalised {
+    pub(crate) text: String,
+    pub(crate) entries: Vec<Facts>,
     /// Whether the document ends before its root element does.
-    pub truncated: bool,
+    pub(crate) truncated: bool,
     /// The name of its root element when that is no feed's.
-    pub foreign_root: Option<String>,
+    pub(crate) foreign_root: Option<String>,
 }
 
 /// The document readied for feed-rs 3.0, and what feed-rs drops about
@@ -37,7 +37,7 @@ pub struct Normalised {
 /// HTML in an RSS description, an RSS without `<channel>` or `version`,
 /// old namespaces, Atom 0.3), and the values that make feed-rs panic. A
 /// well-formed feed in the current formats comes out as it went in.
-pub fn normalise(src: &str) -> Result<Normalised, String> {
+pub(crate) fn normalise(src: &str) -> Result<Normalised, String> {
     let mut pass = Pass::new(src);
     let mut lexer = Lexer::new(src);
     for (span, token) in lexer.by_ref() {

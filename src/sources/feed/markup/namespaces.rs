@@ -2,7 +2,7 @@
 
 /// The namespaces that matter here.
 #[derive(Clone, Copy, PartialEq, Debug)]
-pub enum Ns {
+pub(crate) enum Ns {
     /// No namespace declared: the root's format decides.
     Undeclared,
     Atom,

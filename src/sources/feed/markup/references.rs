@@ -7,7 +7,7 @@ use crate::items::escape_html;
 
 /// Text with the XML entities and character references expanded, as
 /// feed-rs expands them; other entities are left as they are.
-pub fn unescape(text: &str) -> Cow<'_, str> {
+pub(crate) fn unescape(text: &str) -> Cow<'_, str> {
     if !text.contains('&') {
         return Cow::Borrowed(text);
     }

@@ -258,7 +258,7 @@ pub(super) fn decode_base64(text: &str) -> Option<String> {
 /// offsets, and panics when a multi-byte character touches the address
 /// (`info@example.jp（JETRO）`). A space between the two keeps it on
 /// character boundaries. `None` when the text is fine as it is.
-pub fn pad_email(text: &str) -> Option<String> {
+pub(crate) fn pad_email(text: &str) -> Option<String> {
     let touching = |a: char, b: char| {
         (!a.is_ascii() && b.is_ascii() && !b.is_ascii_whitespace())
             || (a.is_ascii() && !a.is_ascii_whitespace() && !b.is_ascii())
@@ -309,7 +309,7 @@ fn safe_times(text: &str) -> String {
 /// Whether feed-rs 3.0 can read this as a Media RSS or iTunes time: it
 /// unwraps the parse of every digit run it finds (Unicode digits
 /// included) and multiplies them unchecked.
-pub fn npt_safe(text: &str) -> bool {
+pub(crate) fn npt_safe(text: &str) -> bool {
     let short_runs = text
         .split(|c: char| !c.is_ascii_digit())
         .all(|run| run.len() <= 9);

@@ -42,8 +42,8 @@ pub(super) enum Reading {
 /// is read.
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub(super) struct Fallback {
-    pub rank: u8,
-    pub reading: Reading,
+    pub(crate) rank: u8,
+    pub(crate) reading: Reading,
 }
 
 impl Pass<'_> {
