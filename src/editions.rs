@@ -7,7 +7,7 @@ use chrono::{Datelike, Days, NaiveDate};
 
 use crate::classify::Classified;
 use crate::config::{Newsletter, Order, Schedule, Section};
-use crate::domain::Placed;
+use crate::domain::{Correction, Placed};
 use crate::items::{Details, Item};
 
 /// One edition of one newsletter, ready to render.
@@ -18,6 +18,8 @@ pub struct Edition<'a> {
     pub(crate) number: u32,
     pub(crate) date: NaiveDate,
     pub(crate) sections: Vec<EditionSection<'a>>,
+    /// The editor's introduction, Markdown, shown at the top.
+    pub(crate) intro: Option<&'a str>,
 }
 
 #[derive(Debug)]
@@ -68,6 +70,7 @@ pub(crate) fn restore<'a>(
     number: u32,
     date: NaiveDate,
     placed: &'a [Placed],
+    intro: Option<&'a str>,
 ) -> Edition<'a> {
     let sections = newsletter
         .sections
@@ -93,7 +96,100 @@ pub(crate) fn restore<'a>(
         number,
         date,
         sections,
+        intro: intro.filter(|i| !i.trim().is_empty()),
     }
+}
+
+/// Applies an editor's corrections, in the order made, to a draft's
+/// layout: `stored` finds an item to add. A correction whose item is no
+/// longer there (dropped from the store, or dropped before) changes
+/// nothing. Returns the layout and the introduction; in each section the
+/// first `limit` items are shown in full, the rest as teasers (an item the
+/// editor added is never cut).
+pub(crate) fn correct(
+    newsletter: &Newsletter,
+    mut placed: Vec<Placed>,
+    corrections: &[Correction],
+    stored: impl Fn(&str) -> Option<(Item, Option<String>)>,
+) -> (Vec<Placed>, Option<String>) {
+    let mut intro = None;
+    for correction in corrections {
+        let at = correction
+            .item()
+            .and_then(|id| placed.iter().position(|p| p.item.id == id));
+        match (correction, at) {
+            (Correction::Drop { .. }, Some(i)) => {
+                placed.remove(i);
+            }
+            (Correction::Add { item, section }, None) => {
+                if let Some((item, classified)) = stored(item) {
+                    let section = section
+                        .clone()
+                        .or(classified)
+                        .or_else(|| newsletter.section_for(item.kind()).map(|s| s.id.clone()));
+                    if let Some(section) = section.filter(|s| newsletter.sections.iter().any(|n| n.id == *s))
+                    {
+                        let end = section_end(&placed, newsletter, &section);
+                        placed.insert(
+                            end,
+                            Placed {
+                                section,
+                                featured: false,
+                                item,
+                            },
+                        );
+                    }
+                }
+            }
+            (
+                Correction::Move {
+                    section, position, ..
+                },
+                Some(i),
+            ) if newsletter.sections.iter().any(|n| n.id == *section) => {
+                let mut moved = placed.remove(i);
+                moved.section.clone_from(section);
+                let start = placed
+                    .iter()
+                    .position(|p| p.section == *section)
+                    .unwrap_or_else(|| section_end(&placed, newsletter, section));
+                let end = section_end(&placed, newsletter, section);
+                let at = position.map_or(end, |p| (start + p.saturating_sub(1)).min(end));
+                placed.insert(at, moved);
+            }
+            (Correction::Retitle { title, .. }, Some(i)) => placed[i].item.title.clone_from(title),
+            (Correction::Teaser { teaser, .. }, Some(i)) => placed[i].item.teaser.clone_from(teaser),
+            (Correction::Intro { markdown }, _) => {
+                intro = Some(markdown.clone()).filter(|m| !m.trim().is_empty());
+            }
+            _ => {}
+        }
+    }
+    (lay_out(newsletter, placed), intro)
+}
+
+/// Where an item added to `section` goes: after its last item, or where
+/// the section would start in the config's order.
+fn section_end(placed: &[Placed], newsletter: &Newsletter, section: &str) -> usize {
+    let rank = |id: &str| newsletter.sections.iter().position(|s| s.id == id);
+    let target = rank(section);
+    placed
+        .iter()
+        .rposition(|p| rank(&p.section) <= target)
+        .map_or(0, |i| i + 1)
+}
+
+/// Sections in the config's order; in each, the first `limit` items in full.
+fn lay_out(newsletter: &Newsletter, placed: Vec<Placed>) -> Vec<Placed> {
+    let mut laid = Vec::with_capacity(placed.len());
+    for section in &newsletter.sections {
+        let mine = placed.iter().filter(|p| p.section == section.id);
+        laid.extend(mine.enumerate().map(|(i, p)| Placed {
+            featured: i < section.limit,
+            ..p.clone()
+        }));
+    }
+    laid
 }
 
 /// Assembles edition `number` of `newsletter` for `date` from the classified
@@ -137,11 +233,11 @@ pub fn assemble<'a>(
         number,
         date,
         sections,
+        intro: None,
     }
 }
 
-/// Whether `bulletin run` publishes an edition on `date`, given the date of
-/// the last one. Catching up is not attempted: a missed day waits for the next.
+/// Whether `date` is a schedule day, given the date of the last edition.
 pub(crate) fn is_scheduled(schedule: Schedule, date: NaiveDate, last: Option<NaiveDate>) -> bool {
     match schedule {
         Schedule::Weekly { weekday, every } => {
@@ -161,6 +257,41 @@ pub(crate) fn is_scheduled(schedule: Schedule, date: NaiveDate, last: Option<Nai
             date.day() == day.min(last_day) && new_month(date, last)
         }
     }
+}
+
+/// The schedule days due by `date` since `last` (the last edition, or the
+/// last schedule day a run handled), oldest first: a day missed (no run
+/// that day) stays due, with its own date and window, until a run handles
+/// it. With no `last` (a newsletter's first edition) only `date` itself can
+/// be due: there is nothing to catch up on yet. Looks back a year at most.
+pub(crate) fn due_days(schedule: Schedule, date: NaiveDate, last: Option<NaiveDate>) -> Vec<NaiveDate> {
+    let Some(mut last) = last else {
+        return if is_scheduled(schedule, date, None) {
+            vec![date]
+        } else {
+            Vec::new()
+        };
+    };
+    let year_ago = date - Days::new(366);
+    let mut day = last.max(year_ago);
+    let mut due = Vec::new();
+    while let Some(next) = day.succ_opt().filter(|d| *d <= date) {
+        day = next;
+        if is_scheduled(schedule, day, Some(last)) {
+            due.push(day);
+            last = day;
+        }
+    }
+    due
+}
+
+/// The first schedule day after `date`, given the last edition (or handled
+/// day): within two years, as every schedule has one.
+pub(crate) fn next_due(schedule: Schedule, date: NaiveDate, last: Option<NaiveDate>) -> Option<NaiveDate> {
+    date.iter_days()
+        .skip(1)
+        .take(731)
+        .find(|d| is_scheduled(schedule, *d, last))
 }
 
 fn new_month(date: NaiveDate, last: Option<NaiveDate>) -> bool {
@@ -309,6 +440,34 @@ mod tests {
             date(2026, 11, 30),
             Some(date(2026, 11, 2))
         ));
+    }
+
+    #[test]
+    fn a_missed_schedule_day_stays_due() {
+        use chrono::Weekday::Mon;
+        let weekly = Schedule::Weekly {
+            weekday: Mon,
+            every: 1,
+        };
+        let tuesday = date(2026, 11, 24);
+        assert_eq!(
+            due_days(weekly, tuesday, Some(date(2026, 11, 16))),
+            vec![date(2026, 11, 23)]
+        );
+        assert_eq!(due_days(weekly, tuesday, Some(date(2026, 11, 23))), vec![]);
+        assert_eq!(
+            due_days(weekly, tuesday, None),
+            vec![],
+            "no first edition to catch up"
+        );
+        assert_eq!(
+            due_days(weekly, date(2026, 11, 30), Some(date(2026, 11, 16))),
+            vec![date(2026, 11, 23), date(2026, 11, 30)]
+        );
+        assert_eq!(
+            next_due(weekly, tuesday, Some(date(2026, 11, 23))),
+            Some(date(2026, 11, 30))
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use bulletin::commands::{self, Clock, EXIT_FAILURE, EXIT_LOCKED, Format, ItemsQuery, ListFormat};
+use bulletin::commands::{self, Clock, EXIT_FAILURE, EXIT_LOCKED, Edit, Format, ItemsQuery, ListFormat};
 use bulletin::config::Config;
 use bulletin::deliver::{SendMode, SendOptions};
 use bulletin::lock::LockError;
@@ -36,7 +36,8 @@ const EXIT_CODES: &str = "Exit codes:
   2  bad command-line arguments
   3  done, but some inputs failed: a source, a local file, a CSV row (each named on stderr)
   4  another bulletin holds the store's lock; nothing done
-  5  some messages were not delivered: deferred (sent again next time) or failed (each listed)";
+  5  some messages were not delivered: deferred (sent again next time) or failed (each listed)
+  6  the edition is a draft: nothing sent until `bulletin approve`";
 
 #[derive(Subcommand)]
 enum Command {
@@ -65,7 +66,7 @@ enum Command {
         #[arg(long, value_parser = date)]
         date: Option<NaiveDate>,
     },
-    /// The cron entry: fetch, then publish every edition due today. Locked; safe to repeat.
+    /// The cron entry: fetch, make every edition due (catching up a missed schedule day), rebuild the drafts, send the approved editions not yet sent. Locked; safe to repeat.
     Run {
         /// Run as if today were this date, YYYY-MM-DD.
         #[arg(long, value_parser = date)]
@@ -124,13 +125,57 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// List the published editions, newest first.
+    /// List the editions (drafts and approved), newest first; `editions show` shows one.
     Editions {
+        #[command(subcommand)]
+        show: Option<EditionsCommand>,
         /// Only this newsletter.
         #[arg(long)]
         newsletter: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// Correct a draft: drop, add, move, retitle an item, change its teaser, or write the introduction.
+    Edit {
+        #[arg(long)]
+        newsletter: String,
+        /// The draft's number; default the latest draft.
+        #[arg(long)]
+        edition: Option<u32>,
+        /// Who makes the correction; default $USER.
+        #[arg(long)]
+        by: Option<String>,
+        #[command(subcommand)]
+        correction: Edit,
+    },
+    /// Approve a draft: its bytes no longer change, and `run` (or `send`) mails it.
+    Approve {
+        #[arg(long)]
+        newsletter: String,
+        /// The draft's number; default the latest draft.
+        #[arg(long)]
+        edition: Option<u32>,
+        /// Who approves; default $USER.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Per newsletter: the last edition and its state, the next due date, and what waits for a person.
+    Status {
+        /// As if today were this date, YYYY-MM-DD.
+        #[arg(long, value_parser = date)]
+        date: Option<NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EditionsCommand {
+    /// One edition: its items as placed, and the corrections with who and when.
+    Show {
+        #[arg(long)]
+        newsletter: String,
+        /// Edition number; default the latest.
+        #[arg(long)]
+        edition: Option<u32>,
     },
 }
 
@@ -275,9 +320,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 format,
             },
         ),
-        Command::Editions { newsletter, format } => {
-            commands::editions(&config()?, newsletter.as_deref(), format)
-        }
+        Command::Editions {
+            show: Some(EditionsCommand::Show { newsletter, edition }),
+            ..
+        } => commands::show(&config()?, &newsletter, edition),
+        Command::Editions {
+            show: None,
+            newsletter,
+            format,
+        } => commands::editions(&config()?, newsletter.as_deref(), format),
+        Command::Edit {
+            newsletter,
+            edition,
+            by,
+            correction,
+        } => commands::edit(&config()?, &newsletter, edition, correction, &who(by), clock),
+        Command::Approve {
+            newsletter,
+            edition,
+            by,
+        } => commands::approve(&config()?, &newsletter, edition, &who(by), clock),
+        Command::Status { date } => commands::status(&config()?, date.unwrap_or_else(today)),
         Command::Subscribers { command } => match command {
             SubscribersCommand::Import { file } => commands::import(&config()?, &file, clock),
             SubscribersCommand::List { newsletter, format } => {
@@ -311,6 +374,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             commands::serve(&config()?, &listen, limits.limits(), &|| now().now)
         }
     }
+}
+
+/// Who makes a correction or an approval: `--by`, else the login name.
+fn who(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 /// The only place that reads the clock: everything below takes it in.

@@ -137,6 +137,7 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[classify]", "title_weight") => same(cell, c.classify.title_weight),
         ("[[newsletter]]", "schedule") => same(cell, newsletter.schedule),
         ("[[newsletter]]", "empty") => same(cell, newsletter.empty),
+        ("[[newsletter]]", "approval") => same(cell, newsletter.approval),
         ("[[newsletter]]", "window_days") => same(cell, newsletter.window_days),
         ("[[newsletter]]", "threshold") => {
             words(cell, "`classify.threshold`", newsletter.threshold.is_none())

@@ -13,6 +13,7 @@ mod endpoints;
 mod feeds;
 mod fetching;
 mod fuzz_regressions;
+mod gate;
 mod hostile;
 mod http_sources;
 mod items;

@@ -14,10 +14,12 @@ use crate::deliver::{
 };
 use crate::editions::restore;
 use crate::items::{display_width, for_terminal};
-use crate::store::{EditionRecord, Store, SubscriberRecord};
+use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
 
 /// Some messages were not delivered (deferred or failed; each is listed).
 pub const EXIT_UNDELIVERED: u8 = 5;
+/// The edition is a draft: nothing was sent until it is approved.
+pub const EXIT_DRAFT: u8 = 6;
 
 /// `bulletin subscribers import FILE.csv`: the good rows imported, each bad
 /// row reported with its line number and reason.
@@ -217,6 +219,15 @@ pub fn send(
         None => editions.into_iter().next(),
     }
     .ok_or_else(|| anyhow!("{newsletter}: no such edition published; see `bulletin editions`"))?;
+    if record.state == EditionState::Draft && options.mode == SendMode::Real {
+        eprintln!(
+            "{newsletter} No. {} is a draft, not approved: nothing sent. Review it with \
+             `bulletin editions show --newsletter {newsletter} --edition {0}`, approve it with \
+             `bulletin approve --newsletter {newsletter} --edition {0}`; a test copy goes with --to ADDRESS",
+            record.number
+        );
+        return Ok(ExitCode::from(EXIT_DRAFT));
+    }
     let report = send_one(config, &mut store, settings, &record, &options, clock)?;
     Ok(ExitCode::from(if report.ok() {
         EXIT_OK
@@ -243,10 +254,19 @@ pub(super) fn send_one(
                 record.number
             )
         })?;
-    let edition = restore(newsletter, record.number, record.date, &placed);
+    let edition = restore(
+        newsletter,
+        record.number,
+        record.date,
+        &placed,
+        record.intro.as_deref(),
+    );
     apply_kept_unsubscribes(store)?;
     let report = send_edition(config, store, &edition, options, clock.now).map_err(|e| anyhow!(e))?;
     print_report(&record.newsletter, record.number, &report, options)?;
+    if options.mode == SendMode::Real && report.deferred.count == 0 {
+        store.mark_sent(&record.newsletter, record.number, clock.now)?;
+    }
     Ok(report)
 }
 

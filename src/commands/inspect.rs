@@ -11,7 +11,7 @@ use crate::classify::{Classified, Verdict};
 use crate::config::Config;
 use crate::items::for_terminal;
 use crate::sources::{Network, ingest, read_one};
-use crate::store::Store;
+use crate::store::{EditionState, Store};
 
 /// `bulletin check`: the config (already parsed), every feed file and every
 /// local item; http(s) feeds are not fetched and the store is not touched.
@@ -172,19 +172,23 @@ pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Re
         Format::Table => {
             writeln!(
                 out,
-                "{:<16} {:>4}  {:<10}  {:>5}  HTML",
-                "NEWSLETTER", "NO.", "DATE", "ITEMS"
+                "{:<16} {:>4}  {:<10}  {:>5}  {:<8}  HTML",
+                "NEWSLETTER", "NO.", "DATE", "ITEMS", "STATE"
             )?;
             for e in &editions {
-                let html = config.out_dir().join(&e.html_path);
+                let (state, html) = match e.state {
+                    EditionState::Draft => ("draft", super::publish::draft_paths(&e.newsletter, e.date).0),
+                    EditionState::Approved if e.sent_at.is_some() => ("sent", e.html_path.clone()),
+                    EditionState::Approved => ("approved", e.html_path.clone()),
+                };
                 writeln!(
                     out,
-                    "{:<16} {:>4}  {}  {:>5}  {}",
+                    "{:<16} {:>4}  {}  {:>5}  {state:<8}  {}",
                     e.newsletter,
                     e.number,
                     e.date,
                     e.items,
-                    html.display()
+                    config.out_dir().join(html).display()
                 )?;
             }
         }

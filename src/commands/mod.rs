@@ -15,6 +15,7 @@ mod fetch;
 mod inspect;
 pub mod preview;
 mod publish;
+mod review;
 mod stored;
 
 use std::process::ExitCode;
@@ -28,10 +29,13 @@ use crate::domain::SourceReport;
 use crate::lock::RunLock;
 use crate::store::Store;
 
-pub use deliver::{EXIT_UNDELIVERED, ListFormat, import, list, reset_bounces, send, serve, unsubscribe};
+pub use deliver::{
+    EXIT_DRAFT, EXIT_UNDELIVERED, ListFormat, import, list, reset_bounces, send, serve, unsubscribe,
+};
 pub use fetch::fetch;
 pub use inspect::{Format, ItemsQuery, check, editions, feeds, items, parse};
 pub use publish::{build, run};
+pub use review::{Edit, approve, edit, show, status};
 
 /// Standard output for the report of a command that changes something
 /// (`fetch`, `build`, `run`, `send`, `subscribers import`…). A reader that

@@ -18,12 +18,12 @@ use hyper::Method;
 use crate::classify::classify;
 use crate::config::{Audience, Config};
 use crate::deliver::{Key, MailTemplate, admits};
-use crate::editions::assemble;
+use crate::editions::{assemble, restore};
 use crate::items::Item;
 use crate::render::{Reader, Rendered, render_edition};
 use crate::server::{Handler, Hosts, Limits, Page as Reply, Request, Server};
 use crate::sources::{Network, ingest};
-use crate::store::{Store, SubscriberRecord};
+use crate::store::{EditionState, Store, SubscriberRecord};
 
 /// How `bulletin preview` runs.
 pub struct Options {
@@ -230,14 +230,31 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
     let mut pages = Vec::new();
     for newsletter in &config.newsletters {
         let id = newsletter.id.as_str();
-        let last = store
+        let latest = store
             .editions(Some(id))
             .map_err(|e| e.to_string())?
-            .first()
-            .map_or(0, |e| e.number);
-        let number = last + 1;
-        let published = store.published_items(id).map_err(|e| e.to_string())?;
-        let edition = assemble(newsletter, &classified, date, number, &published);
+            .into_iter()
+            .max_by_key(|e| e.number);
+        // A draft waiting for approval is the next edition, as last built.
+        let draft = match latest.as_ref().filter(|e| e.state == EditionState::Draft) {
+            Some(e) => store.edition_numbered(id, e.number).map_err(|e| e.to_string())?,
+            None => None,
+        };
+        let edition = match &draft {
+            Some((record, placed)) => restore(
+                newsletter,
+                record.number,
+                record.date,
+                placed,
+                record.intro.as_deref(),
+            ),
+            None => {
+                let number = latest.as_ref().map_or(0, |e| e.number) + 1;
+                let published = store.published_items(id, None).map_err(|e| e.to_string())?;
+                assemble(newsletter, &classified, date, number, &published)
+            }
+        };
+        let number = edition.number;
         let web = render_edition(&edition, &config.site, Reader::Web).map_err(|e| e.to_string())?;
         let mail = match &config.mail {
             Some(mail) => Some(MailTemplate::new(

@@ -2,6 +2,11 @@
 //! recorded in the store (numbered, with its items) before its files are
 //! written, and written again from that record whenever they are missing,
 //! so a run killed at any point is completed by the next one.
+//!
+//! With `approval = "required"` a due edition is first a draft: recorded
+//! with its number, rebuilt from the store and the editor's corrections on
+//! every `build`, `run` and `edit`, and written under `out/drafts/` (never
+//! in the archive) until `bulletin approve` freezes it.
 
 use std::fs;
 use std::path::Path;
@@ -10,17 +15,19 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::deliver::{EXIT_UNDELIVERED, progress, send_one};
 use super::fetch::fetch_into;
 use super::{Clock, EXIT_OK, classified, exit_code, open_for_writing, phase};
 use crate::classify::{Classified, Classifier};
-use crate::config::{Config, Empty, Newsletter};
+use crate::config::{Approval, Config, Empty, Newsletter};
 use crate::deliver::SendOptions;
-use crate::editions::{Edition, assemble, is_due, is_scheduled, restore};
+use crate::editions::{Edition, assemble, correct, due_days, is_due, restore};
 use crate::render::{
     ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, Reader, render_archive_page, render_atom, render_edition,
 };
-use crate::store::{EditionPaths, EditionRecord, Store};
+use crate::store::{EditionPaths, EditionRecord, EditionState, Store};
 
 /// `bulletin build`: each selected newsletter's edition for `date`, whatever
 /// its schedule. An edition already recorded for that date is rendered again
@@ -42,8 +49,10 @@ pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock)
     Ok(ExitCode::from(EXIT_OK))
 }
 
-/// `bulletin run`, the cron entry: fetch, publish every edition due on
-/// `date`, and write any recorded edition whose files are missing.
+/// `bulletin run`, the cron entry: fetch; make every edition due by
+/// `date` (a schedule day missed since the last run is caught up, with its
+/// own date and window); rebuild the drafts; write any recorded edition
+/// whose files are missing; send every approved edition not yet sent.
 /// Running it again the same day publishes nothing new.
 pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     let (_lock, mut store) = open_for_writing(config)?;
@@ -51,21 +60,37 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     let reports = fetch_into(config, &mut store, clock)?;
     phase("build");
     let checkpoint = store.checkpoint_in_background();
-    let due = due_on(config, &store, date)?;
+    let plans = plan(config, &store, date)?;
+    check_can_send(config, &store, &plans)?;
     // No items at all is no error here: every edition is then empty.
-    let items = candidates(config, &store, &due, date)?;
-    for newsletter in &config.newsletters {
-        let id = newsletter.id.as_str();
-        if due.iter().any(|n| n.id == id) {
-            publish(config, &mut store, newsletter, &items, date, clock)?;
-        } else {
+    let pools = pools(config, &store, &plans)?;
+    for plan in &plans {
+        let id = plan.newsletter.id.as_str();
+        for day in &plan.days {
+            if *day < date {
+                say!("{id:<16} catching up: the edition due {day} was not made on its day");
+            }
+            publish(config, &mut store, plan.newsletter, &pools[day], *day, clock)?;
+            store.set_schedule_handled(id, *day)?;
+        }
+        for draft in &plan.drafts {
+            refresh_draft(
+                config,
+                &mut store,
+                plan.newsletter,
+                draft,
+                &pools[&draft.date],
+                clock,
+            )?;
+        }
+        if plan.days.is_empty() && plan.drafts.is_empty() {
             say!("{id:<16} not due on {date}");
         }
     }
     complete_missing_files(config, &store)?;
     write_archive(config, &store)?;
     phase("send");
-    let delivered = send_todays_editions(config, &mut store, date, clock)?;
+    let delivered = send_unsent(config, &mut store, date, clock)?;
     phase("done");
     let _ = checkpoint.join(); // it only copies pages; whatever it left, closing does
     let code = exit_code(&reports);
@@ -76,26 +101,95 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     })
 }
 
-/// The newsletters with an edition on `date`: due by their schedule, or
-/// published that day already (its files are then written again).
-fn due_on<'a>(config: &'a Config, store: &Store, date: NaiveDate) -> Result<Vec<&'a Newsletter>> {
-    let mut due = Vec::new();
+/// What `run` does for one newsletter.
+struct Plan<'a> {
+    newsletter: &'a Newsletter,
+    /// Schedule days due, oldest first: missed ones, then `date` itself
+    /// (also when its edition exists: its files are then written again).
+    days: Vec<NaiveDate>,
+    /// Drafts of other days, waiting for approval: rebuilt.
+    drafts: Vec<EditionRecord>,
+}
+
+/// Each newsletter's plan for a run on `date`.
+fn plan<'a>(config: &'a Config, store: &Store, date: NaiveDate) -> Result<Vec<Plan<'a>>> {
+    let mut plans = Vec::new();
     for newsletter in &config.newsletters {
-        let editions = store.editions(Some(newsletter.id.as_str()))?;
-        let published_today = editions.iter().any(|e| e.date == date);
-        let last = editions.iter().map(|e| e.date).filter(|d| *d < date).max();
-        if published_today || is_scheduled(newsletter.schedule, date, last) {
-            due.push(newsletter);
+        let id = newsletter.id.as_str();
+        let editions = store.editions(Some(id))?;
+        let last = editions
+            .iter()
+            .map(|e| e.date)
+            .chain(store.schedule_handled(id)?)
+            .max();
+        let mut days = due_days(newsletter.schedule, date, last);
+        if editions.iter().any(|e| e.date == date) && !days.contains(&date) {
+            days.push(date);
+        }
+        let drafts = editions
+            .into_iter()
+            .filter(|e| e.state == EditionState::Draft && !days.contains(&e.date))
+            .collect();
+        plans.push(Plan {
+            newsletter,
+            days,
+            drafts,
+        });
+    }
+    Ok(plans)
+}
+
+/// With `approval = "auto"` a new edition is mailed as soon as it is
+/// published: when it cannot be (no signing key in the environment, the
+/// SMTP server unreachable) and it has subscribers, `run` fails before
+/// publishing anything, rather than publish an edition nobody gets.
+fn check_can_send(config: &Config, store: &Store, plans: &[Plan]) -> Result<()> {
+    let Some(mail) = &config.mail else {
+        return Ok(());
+    };
+    let mut publishing = Vec::new();
+    for plan in plans.iter().filter(|p| p.newsletter.approval == Approval::Auto) {
+        let id = plan.newsletter.id.as_str();
+        for day in &plan.days {
+            if store.edition_on(id, *day)?.is_none() && store.recipient_count(id)? > 0 {
+                publishing.push(id);
+            }
         }
     }
-    Ok(due)
+    if publishing.is_empty() {
+        return Ok(());
+    }
+    crate::deliver::check_ready(mail).map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; nothing was published: {} would be mailed as soon as published (approval = \"auto\")",
+            publishing.join(", ")
+        )
+    })
+}
+
+/// The candidate items of each day the plans build for.
+fn pools(config: &Config, store: &Store, plans: &[Plan]) -> Result<BTreeMap<NaiveDate, Vec<Classified>>> {
+    let days: BTreeSet<NaiveDate> = plans
+        .iter()
+        .flat_map(|p| p.days.iter().copied().chain(p.drafts.iter().map(|d| d.date)))
+        .collect();
+    let mut pools = BTreeMap::new();
+    for day in days {
+        let newsletters: Vec<&Newsletter> = plans
+            .iter()
+            .filter(|p| p.days.contains(&day) || p.drafts.iter().any(|d| d.date == day))
+            .map(|p| p.newsletter)
+            .collect();
+        pools.insert(day, candidates(config, store, &newsletters, day)?);
+    }
+    Ok(pools)
 }
 
 /// The stored items an edition of `newsletters` on `date` can take: placed
 /// in one of them, and due in its window. The others, most of a store that
 /// has seen months of feeds, are not kept; those outside the widest window
 /// are not even classified.
-fn candidates(
+pub(super) fn candidates(
     config: &Config,
     store: &Store,
     newsletters: &[&Newsletter],
@@ -119,9 +213,10 @@ fn candidates(
     })?)
 }
 
-/// Sends (or finishes sending) every edition published on `date`, when the
+/// Sends (or finishes sending) every approved edition not yet sent, and
+/// those of `date` (a repeated run reports them as already sent), when the
 /// config has a `[mail]` section; `false` if some message was not delivered.
-fn send_todays_editions(config: &Config, store: &mut Store, date: NaiveDate, clock: Clock) -> Result<bool> {
+fn send_unsent(config: &Config, store: &mut Store, date: NaiveDate, clock: Clock) -> Result<bool> {
     if config.mail.is_none() {
         return Ok(true);
     }
@@ -131,15 +226,30 @@ fn send_todays_editions(config: &Config, store: &mut Store, date: NaiveDate, clo
     };
     let mut delivered = true;
     for newsletter in &config.newsletters {
-        let editions = store.editions(Some(newsletter.id.as_str()))?;
-        if let Some(record) = editions.iter().find(|e| e.date == date) {
+        let mut due: Vec<EditionRecord> = store
+            .editions(Some(newsletter.id.as_str()))?
+            .into_iter()
+            .filter(|e| e.state == EditionState::Approved && (e.sent_at.is_none() || e.date == date))
+            .collect();
+        due.sort_by_key(|e| e.number);
+        for record in &due {
+            if record.date < date {
+                say!(
+                    "{} No. {} (dated {}) was approved but not sent: sending it now",
+                    record.newsletter,
+                    record.number,
+                    record.date
+                );
+            }
             delivered &= send_one(config, store, newsletter, record, &options, clock)?.ok();
         }
     }
     Ok(delivered)
 }
 
-/// Publishes (or re-renders) one newsletter's edition for `date`.
+/// Publishes (or re-renders) one newsletter's edition for `date`: a draft
+/// when the newsletter requires approval. A draft recorded already is
+/// rebuilt; an approved edition is written again from its record.
 fn publish(
     config: &Config,
     store: &mut Store,
@@ -150,10 +260,14 @@ fn publish(
 ) -> Result<()> {
     let id = newsletter.id.as_str();
     if let Some((record, placed)) = store.edition_on(id, date)? {
+        if record.state == EditionState::Draft {
+            return refresh_draft(config, store, newsletter, &record, items, clock);
+        }
         let out = config.out_dir();
         let missing = !(out.join(&record.html_path).exists() && out.join(&record.text_path).exists());
         // Written again either way (the same bytes), but only a missing file is news.
-        write_edition(config, &restore(newsletter, record.number, date, &placed))?;
+        let edition = restore(newsletter, record.number, date, &placed, record.intro.as_deref());
+        write_edition(config, &edition)?;
         say!(
             "{id:<16} No. {:<3} {:>9}, already published{}",
             record.number,
@@ -166,13 +280,17 @@ fn publish(
         );
         return Ok(());
     }
-    let published = store.published_items(id)?;
+    let published = store.published_items(id, None)?;
     let mut edition = assemble(newsletter, items, date, 0, &published);
     if edition.item_count() == 0 && newsletter.empty == Empty::Skip {
         say!("{id:<16} nothing new: no edition (empty = \"skip\")");
         return Ok(());
     }
     let (html, text) = paths(id, date);
+    let state = match newsletter.approval {
+        Approval::Required => EditionState::Draft,
+        Approval::Auto => EditionState::Approved,
+    };
     edition.number = store.record_edition(
         id,
         date,
@@ -181,20 +299,95 @@ fn publish(
             html: &html,
             text: &text,
         },
+        state,
         clock.now,
     )?;
-    write_edition(config, &edition)?;
     let overflow: usize = edition.sections.iter().map(|s| s.overflow).sum();
     let overflow = if overflow > 0 {
         format!(" ({overflow} more over the section limits)")
     } else {
         String::new()
     };
+    let written = if state == EditionState::Draft {
+        write_draft(config, &edition)?
+    } else {
+        write_edition(config, &edition)?;
+        config.out_dir().join(&html)
+    };
     say!(
-        "{id:<16} No. {:<3} {:>9}{overflow} → {}",
+        "{id:<16} No. {:<3} {:>9}{overflow}{} → {}",
         edition.number,
         super::count(edition.item_count(), "item"),
-        config.out_dir().join(&html).display()
+        if state == EditionState::Draft {
+            ", a draft"
+        } else {
+            ""
+        },
+        written.display()
+    );
+    if state == EditionState::Draft {
+        waiting(id, edition.number)?;
+    }
+    Ok(())
+}
+
+/// Rebuilds a draft from the candidate `items` (as they are in the store
+/// now) and the editor's corrections, records it and writes its files.
+/// The one way a draft changes: `build`, `run` and `edit` all come here.
+pub(super) fn refresh_draft(
+    config: &Config,
+    store: &mut Store,
+    newsletter: &Newsletter,
+    record: &EditionRecord,
+    items: &[Classified],
+    clock: Clock,
+) -> Result<()> {
+    let id = newsletter.id.as_str();
+    let published = store.published_items(id, Some(record.number))?;
+    let chosen = assemble(newsletter, items, record.date, record.number, &published).placed();
+    let corrections: Vec<_> = store
+        .corrections(id, record.number)?
+        .into_iter()
+        .map(|c| c.correction)
+        .collect();
+    let mut added = BTreeMap::new();
+    for item in corrections
+        .iter()
+        .filter(|c| matches!(c, crate::domain::Correction::Add { .. }))
+        .filter_map(|c| c.item())
+    {
+        if let Some(stored) = store.item(item)? {
+            let section = items
+                .iter()
+                .find(|c| c.item.id == item)
+                .and_then(|c| c.section_in(id))
+                .map(str::to_string);
+            added.insert(item.to_string(), (stored, section));
+        }
+    }
+    let (placed, intro) = correct(newsletter, chosen, &corrections, |item| added.get(item).cloned());
+    store.replace_draft(id, record.number, &placed, intro.as_deref(), clock.now)?;
+    let edition = restore(newsletter, record.number, record.date, &placed, intro.as_deref());
+    let written = write_draft(config, &edition)?;
+    say!(
+        "{id:<16} No. {:<3} {:>9}, a draft{} → {}",
+        record.number,
+        super::count(edition.item_count(), "item"),
+        match corrections.len() {
+            0 => String::new(),
+            n => format!(" with {}", super::count(n, "correction")),
+        },
+        written.display()
+    );
+    waiting(id, record.number)
+}
+
+/// What a draft waits for, and the commands that give it.
+fn waiting(id: &str, number: u32) -> Result<()> {
+    say!(
+        "{:<16} waiting for approval: review it with `bulletin editions show --newsletter {id}`, \
+         then `bulletin approve --newsletter {id} --edition {number}`",
+        ""
     );
     Ok(())
 }
@@ -210,7 +403,29 @@ fn paths(newsletter: &str, date: NaiveDate) -> (String, String) {
     )
 }
 
-fn write_edition(config: &Config, edition: &Edition) -> Result<()> {
+/// Where a draft's files go, relative to the output folder: out of the
+/// archive, so no archive page, feed or "view in browser" link reaches one.
+pub(super) fn draft_paths(newsletter: &str, date: NaiveDate) -> (String, String) {
+    (
+        format!("drafts/{newsletter}/{date}.html"),
+        format!("drafts/{newsletter}/{date}.txt"),
+    )
+}
+
+/// Writes a draft's files; returns the HTML's path.
+fn write_draft(config: &Config, edition: &Edition) -> Result<std::path::PathBuf> {
+    let (html, text) = draft_paths(edition.newsletter.id.as_str(), edition.date);
+    write_files(config, edition, &html, &text)?;
+    Ok(config.out_dir().join(html))
+}
+
+/// Writes an approved edition's files into the archive.
+pub(super) fn write_edition(config: &Config, edition: &Edition) -> Result<()> {
+    let (html, text) = paths(edition.newsletter.id.as_str(), edition.date);
+    write_files(config, edition, &html, &text)
+}
+
+fn write_files(config: &Config, edition: &Edition, html: &str, text: &str) -> Result<()> {
     let rendered = render_edition(edition, &config.site, Reader::Web).context("rendering an edition")?;
     if rendered.html.len() > GMAIL_CLIPS_AT {
         eprintln!(
@@ -220,24 +435,32 @@ fn write_edition(config: &Config, edition: &Edition) -> Result<()> {
             rendered.html.len() / 1024
         );
     }
-    let (html, text) = paths(edition.newsletter.id.as_str(), edition.date);
     let out = config.out_dir();
     write_atomically(&out.join(html), &rendered.html)?;
     write_atomically(&out.join(text), &rendered.text)
 }
 
-/// Re-renders recorded editions whose files a killed run never wrote.
-fn complete_missing_files(config: &Config, store: &Store) -> Result<()> {
+/// Re-renders approved editions whose files a killed run (or `approve`)
+/// never wrote.
+pub(super) fn complete_missing_files(config: &Config, store: &Store) -> Result<()> {
     let out = config.out_dir();
     for record in store.editions(None)? {
-        if out.join(&record.html_path).exists() && out.join(&record.text_path).exists() {
+        let written = out.join(&record.html_path).exists() && out.join(&record.text_path).exists();
+        if written || record.state == EditionState::Draft {
             continue;
         }
         let Ok(newsletter) = config.newsletter(&record.newsletter) else {
             continue;
         };
         if let Some((record, placed)) = store.edition_on(&record.newsletter, record.date)? {
-            write_edition(config, &restore(newsletter, record.number, record.date, &placed))?;
+            let edition = restore(
+                newsletter,
+                record.number,
+                record.date,
+                &placed,
+                record.intro.as_deref(),
+            );
+            write_edition(config, &edition)?;
             eprintln!(
                 "note: wrote the missing files of {} No. {}",
                 record.newsletter, record.number
@@ -259,11 +482,12 @@ fn write_atomically(path: &Path, contents: &str) -> Result<()> {
 
 /// The archive under `out/archive/` (absolute links: an index, an index
 /// and an Atom feed per newsletter) and `out/index.html` (relative links, for
-/// a look on disk), from every recorded edition.
-fn write_archive(config: &Config, store: &Store) -> Result<()> {
+/// a look on disk), from every approved edition: never a draft.
+pub(super) fn write_archive(config: &Config, store: &Store) -> Result<()> {
     let out = config.out_dir();
     let base = format!("{}/", config.site.base());
-    let editions = store.editions(None)?;
+    let mut editions = store.editions(None)?;
+    editions.retain(|e| e.state == EditionState::Approved);
     let mut absolute = Vec::new();
     let mut relative = Vec::new();
     for newsletter in &config.newsletters {

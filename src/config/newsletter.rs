@@ -140,6 +140,18 @@ pub enum Empty {
     Publish,
 }
 
+/// Whether an edition waits for an editor before it is mailed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Approval {
+    /// Published and mailed by `bulletin run` as soon as it is due.
+    #[default]
+    Auto,
+    /// A due edition is a draft, rebuilt with the editor's corrections,
+    /// until `bulletin approve` freezes it; only then is it mailed.
+    Required,
+}
+
 /// Who may receive a newsletter; enforced when sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -164,6 +176,8 @@ pub(super) struct RawNewsletter {
     schedule: Schedule,
     #[serde(default)]
     empty: Empty,
+    #[serde(default)]
+    approval: Approval,
     threshold: Option<f32>,
     #[serde(default)]
     kinds: BTreeMap<Kind, f32>,
@@ -213,6 +227,7 @@ impl RawNewsletter {
             window_days: self.window_days,
             schedule: self.schedule,
             empty: self.empty,
+            approval: self.approval,
             threshold: self.threshold,
             kinds: self.kinds,
             keywords: self.keywords,
@@ -236,6 +251,8 @@ pub struct Newsletter {
     pub schedule: Schedule,
     /// An edition with nothing due: `skip` (default) or `publish`.
     pub empty: Empty,
+    /// `auto` (default): published and mailed when due; `required`: a draft until approved.
+    pub approval: Approval,
     /// Overrides `classify.threshold` for this newsletter.
     pub threshold: Option<f32>,
     /// Score added for an item of a given kind.

@@ -12,7 +12,7 @@ mod token;
 
 pub use message::{Letter, MailTemplate, Personal};
 pub use send::{SendMode, SendOptions};
-pub(crate) use send::{SendReport, send_edition};
+pub(crate) use send::{SendReport, check_ready, send_edition};
 pub(crate) use serve::serve;
 pub(crate) use spool::Spool;
 pub use subscribers::{RowError, parse_csv};

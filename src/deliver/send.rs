@@ -255,6 +255,17 @@ impl RateLimit {
     }
 }
 
+/// Whether a send could start now: the signing key is in the environment
+/// and, for SMTP, the server takes a session (AUTH included). `run` asks
+/// before publishing an edition it would mail at once.
+pub(crate) fn check_ready(mail: &Mail) -> Result<(), String> {
+    Key::from_env(&mail.signing_key_env)?;
+    match mail.transport {
+        Transport::File => Ok(()),
+        Transport::Smtp => SmtpClient::new(&mail.smtp)?.check().map_err(|e| e.to_string()),
+    }
+}
+
 /// Sends `edition` to every eligible subscriber who does not have it yet.
 ///
 /// A session failure (the server cannot be reached, refuses TLS, AUTH,

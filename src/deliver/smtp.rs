@@ -600,6 +600,15 @@ impl SmtpClient {
         }
     }
 
+    /// Opens a session (greeting, EHLO, STARTTLS and AUTH as configured)
+    /// and closes it: whether a send could start now.
+    pub(crate) fn check(&self) -> Result<(), Failure> {
+        let mut connection = self.connect()?;
+        let _ = connection.write(b"QUIT\r\n");
+        let _ = connection.read_reply();
+        Ok(())
+    }
+
     /// Says goodbye politely; the server may already be gone.
     pub(crate) fn close(&self, session: Session) {
         if let Some(mut connection) = session.0 {

@@ -20,3 +20,53 @@ pub(crate) struct Placed {
     pub(crate) featured: bool,
     pub(crate) item: Item,
 }
+
+/// One correction an editor makes to a draft: recorded in the store with
+/// who and when, and applied, in the order made, on every rebuild of the
+/// draft. Items are named by the id `bulletin items` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Correction {
+    /// Not in this edition; the item stays available for the next one.
+    Drop { item: String },
+    /// Any stored item, into `section` (by default the one it is classified
+    /// to, or the first that takes its kind), at the section's end.
+    Add { item: String, section: Option<String> },
+    /// To `section`, at `position` (1 = first; by default the end).
+    Move {
+        item: String,
+        section: String,
+        position: Option<usize>,
+    },
+    /// The item's title, in this edition.
+    Retitle { item: String, title: String },
+    /// The item's one-line teaser (shown under "More"), in this edition.
+    Teaser { item: String, teaser: String },
+    /// The editor's introduction, Markdown, shown at the top; empty removes it.
+    Intro { markdown: String },
+}
+
+impl Correction {
+    /// The item it is about, if any.
+    pub(crate) fn item(&self) -> Option<&str> {
+        match self {
+            Correction::Drop { item }
+            | Correction::Add { item, .. }
+            | Correction::Move { item, .. }
+            | Correction::Retitle { item, .. }
+            | Correction::Teaser { item, .. } => Some(item),
+            Correction::Intro { .. } => None,
+        }
+    }
+
+    /// Its name in the store and in `editions show`.
+    pub(crate) fn action(&self) -> &'static str {
+        match self {
+            Correction::Drop { .. } => "drop",
+            Correction::Add { .. } => "add",
+            Correction::Move { .. } => "move",
+            Correction::Retitle { .. } => "retitle",
+            Correction::Teaser { .. } => "teaser",
+            Correction::Intro { .. } => "intro",
+        }
+    }
+}

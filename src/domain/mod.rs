@@ -7,6 +7,6 @@ mod edition;
 mod fetch;
 mod subscriber;
 
-pub(crate) use edition::{EditionRef, Placed};
+pub(crate) use edition::{Correction, EditionRef, Placed};
 pub(crate) use fetch::{Outcome, SourceReport, Validators};
 pub(crate) use subscriber::{OrganisationType, Subscriber};

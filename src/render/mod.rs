@@ -86,6 +86,7 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
         .map(|i| i.title.as_str())
         .collect::<Vec<_>>()
         .join(" · ");
+    let intro = edition.intro.map(intro_html);
     let (greeting, unsubscribe_url) = match reader {
         Reader::Web => (None, None),
         Reader::Mail => (Some(GREETING), Some(UNSUBSCRIBE_URL)),
@@ -101,6 +102,7 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
         web_link: &web_link,
         home: site.base_url.as_str(),
         sections: &sections,
+        intro: intro.as_deref(),
         audience_note,
         greeting,
         unsubscribe_url,
@@ -114,7 +116,9 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
         greeting,
         unsubscribe_url,
     };
-    let text = EditionText::new(edition, site, &sections, &header).render()?;
+    let mut text = EditionText::new(edition, site, &sections, &header);
+    text.intro = intro.as_deref().map(|html| wrap(&crate::items::to_text(html)));
+    let text = text.render()?;
     Ok(Rendered { html, text })
 }
 
@@ -131,6 +135,8 @@ struct EditionHtml<'a> {
     web_link: &'a str,
     home: &'a str,
     sections: &'a [SectionView<'a>],
+    /// The editor's introduction, sanitised HTML.
+    intro: Option<&'a str>,
     audience_note: Option<&'a str>,
     greeting: Option<&'a str>,
     unsubscribe_url: Option<&'a str>,
@@ -213,6 +219,8 @@ struct EditionText<'a> {
     rule: String,
     thin_rule: String,
     sections: Vec<TextSection>,
+    /// The editor's introduction, wrapped.
+    intro: Option<String>,
     audience_note: Option<&'a str>,
     greeting: Option<&'a str>,
     unsubscribe_url: Option<&'a str>,
@@ -287,12 +295,22 @@ impl<'a> EditionText<'a> {
             rule: "=".repeat(TEXT_WIDTH),
             thin_rule: "-".repeat(TEXT_WIDTH),
             sections,
+            intro: None,
             audience_note: header.audience_note,
             greeting: header.greeting,
             unsubscribe_url: header.unsubscribe_url,
             references,
         }
     }
+}
+
+/// The editor's Markdown introduction as HTML a mail may carry: rendered
+/// by pulldown-cmark, then sanitised like feed HTML (an editor's raw HTML
+/// or a `javascript:` link goes no further than a feed's would).
+fn intro_html(markdown: &str) -> String {
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(markdown));
+    crate::items::clean_block(&crate::items::sanitize(&html, None))
 }
 
 /// Wraps each line at [`TEXT_WIDTH`] display columns, breaking where

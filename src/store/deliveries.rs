@@ -112,6 +112,18 @@ pub(crate) struct Delivery {
 }
 
 impl Store {
+    /// How many messages of edition `number` stand at each status, by name
+    /// (`sent`, `deferred`…), for `bulletin status`.
+    pub(crate) fn delivery_counts(&self, newsletter: &str, number: u32) -> Result<Vec<(String, usize)>> {
+        let rows = self.rows(
+            "SELECT status, count(*) FROM deliveries WHERE newsletter = ?1 AND number = ?2
+             GROUP BY status ORDER BY status",
+            params![newsletter, number],
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, u32>(1)?)),
+        )?;
+        Ok(rows.into_iter().map(|(status, n)| (status, n as usize)).collect())
+    }
+
     /// The number for a new delivery-log journal: after every one folded.
     pub(crate) fn next_journal(&self) -> Result<u64> {
         let last = self.rows("SELECT coalesce(max(id), 0) FROM folded_logs", [], |row| {

@@ -1,14 +1,42 @@
-//! Editions in the store: what was published, numbered, with its items.
+//! Editions in the store: drafts and published editions, numbered, with
+//! their items, the editor's corrections and their approval.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Abort, Result, Store, StoreError, decode_item, to_json};
-use crate::domain::Placed;
+use crate::domain::{Correction, Placed};
 
-/// One published edition.
+/// Where an edition stands before its send: the delivery log tells the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum EditionState {
+    /// Its number reserved; rebuilt from the store and the corrections.
+    Draft,
+    /// Frozen: its bytes no longer change, and it may be mailed.
+    Approved,
+}
+
+impl EditionState {
+    fn as_str(self) -> &'static str {
+        match self {
+            EditionState::Draft => "draft",
+            EditionState::Approved => "approved",
+        }
+    }
+
+    fn parse(text: &str) -> Option<EditionState> {
+        match text {
+            "draft" => Some(EditionState::Draft),
+            "approved" => Some(EditionState::Approved),
+            _ => None,
+        }
+    }
+}
+
+/// One recorded edition: a draft or an approved one.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct EditionRecord {
     pub(crate) newsletter: String,
@@ -19,6 +47,21 @@ pub(crate) struct EditionRecord {
     pub(crate) html_path: String,
     pub(crate) text_path: String,
     pub(crate) items: usize,
+    pub(crate) state: EditionState,
+    pub(crate) approved_by: Option<String>,
+    pub(crate) approved_at: Option<DateTime<Utc>>,
+    /// When a send left nobody due (deferred copies keep it unset).
+    pub(crate) sent_at: Option<DateTime<Utc>>,
+    /// The editor's introduction, Markdown.
+    pub(crate) intro: Option<String>,
+}
+
+/// A correction as recorded: what, by whom, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CorrectionRecord {
+    pub(crate) correction: Correction,
+    pub(crate) author: String,
+    pub(crate) at: DateTime<Utc>,
 }
 
 /// Where an edition's two files were written, relative to the output
@@ -30,11 +73,12 @@ pub(crate) struct EditionPaths<'a> {
 }
 
 impl Store {
-    /// Ids of the items already published in an edition of `newsletter`.
-    pub(crate) fn published_items(&self, newsletter: &str) -> Result<HashSet<String>> {
+    /// Ids of the items in an edition of `newsletter` (drafts included),
+    /// but for edition `except`: a draft being rebuilt may take its own again.
+    pub(crate) fn published_items(&self, newsletter: &str, except: Option<u32>) -> Result<HashSet<String>> {
         let ids = self.rows(
-            "SELECT item_id FROM edition_items WHERE newsletter = ?1",
-            [newsletter],
+            "SELECT item_id FROM edition_items WHERE newsletter = ?1 AND number IS NOT ?2",
+            params![newsletter, except],
             |row| row.get(0),
         )?;
         Ok(ids.into_iter().collect())
@@ -46,11 +90,24 @@ impl Store {
         newsletter: &str,
         date: NaiveDate,
     ) -> Result<Option<(EditionRecord, Vec<Placed>)>> {
-        let Some(record) = self
-            .editions(Some(newsletter))?
-            .into_iter()
-            .find(|e| e.date == date)
-        else {
+        self.edition_where(newsletter, |e| e.date == date)
+    }
+
+    /// Edition `number` of `newsletter`, with its items in order.
+    pub(crate) fn edition_numbered(
+        &self,
+        newsletter: &str,
+        number: u32,
+    ) -> Result<Option<(EditionRecord, Vec<Placed>)>> {
+        self.edition_where(newsletter, |e| e.number == number)
+    }
+
+    fn edition_where(
+        &self,
+        newsletter: &str,
+        which: impl Fn(&EditionRecord) -> bool,
+    ) -> Result<Option<(EditionRecord, Vec<Placed>)>> {
+        let Some(record) = self.editions(Some(newsletter))?.into_iter().find(which) else {
             return Ok(None);
         };
         let rows = self.rows(
@@ -86,6 +143,7 @@ impl Store {
         date: NaiveDate,
         items: &[Placed],
         paths: &EditionPaths<'_>,
+        state: EditionState,
         now: DateTime<Utc>,
     ) -> Result<u32> {
         self.write(|tx| {
@@ -105,27 +163,194 @@ impl Store {
             }
             let number = last.map_or(1, |(n, _)| n + 1);
             let cutoff = date.and_hms_opt(23, 59, 59).expect("a valid time").and_utc();
+            let approved_at = (state == EditionState::Approved).then(|| now.to_rfc3339());
+            let approved_by = approved_at.as_ref().map(|_| "bulletin (approval = \"auto\")");
             tx.execute(
-                "INSERT INTO editions (newsletter, number, date, cutoff, built_at, html_path, text_path)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![newsletter, number, date.to_string(), cutoff.to_rfc3339(), now.to_rfc3339(), paths.html, paths.text],
+                "INSERT INTO editions (newsletter, number, date, cutoff, built_at, html_path, text_path,
+                                       state, approved_by, approved_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    newsletter,
+                    number,
+                    date.to_string(),
+                    cutoff.to_rfc3339(),
+                    now.to_rfc3339(),
+                    paths.html,
+                    paths.text,
+                    state.as_str(),
+                    approved_by,
+                    approved_at
+                ],
             )?;
-            for (position, placed) in (0_i64..).zip(items) {
-                tx.execute(
-                    "INSERT INTO edition_items (newsletter, number, item_id, section, featured, position, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        newsletter,
-                        number,
-                        placed.item.id,
-                        placed.section,
-                        placed.featured,
-                        position,
-                        to_json(&placed.item)
-                    ],
-                )?;
-            }
+            insert_items(tx, newsletter, number, items)?;
             Ok(number)
+        })
+    }
+
+    /// Replaces a draft's items and introduction with a rebuild's, in one
+    /// transaction; refused once the edition is approved.
+    pub(crate) fn replace_draft(
+        &mut self,
+        newsletter: &str,
+        number: u32,
+        items: &[Placed],
+        intro: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            require_draft(tx, newsletter, number)?;
+            tx.execute(
+                "DELETE FROM edition_items WHERE newsletter = ?1 AND number = ?2",
+                params![newsletter, number],
+            )?;
+            insert_items(tx, newsletter, number, items)?;
+            tx.execute(
+                "UPDATE editions SET intro = ?3, built_at = ?4 WHERE newsletter = ?1 AND number = ?2",
+                params![newsletter, number, intro, now.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Freezes a draft: approved by `by` at `now`. Refused when it is not a draft.
+    pub(crate) fn approve(
+        &mut self,
+        newsletter: &str,
+        number: u32,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            require_draft(tx, newsletter, number)?;
+            tx.execute(
+                "UPDATE editions SET state = 'approved', approved_by = ?3, approved_at = ?4
+                 WHERE newsletter = ?1 AND number = ?2",
+                params![newsletter, number, by, now.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Notes that a send of the edition left nobody due.
+    pub(crate) fn mark_sent(&mut self, newsletter: &str, number: u32, now: DateTime<Utc>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE editions SET sent_at = ?3 WHERE newsletter = ?1 AND number = ?2 AND sent_at IS NULL",
+                params![newsletter, number, now.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records a correction to a draft, by `author` at `now`; refused once
+    /// the edition is approved.
+    pub(crate) fn add_correction(
+        &mut self,
+        newsletter: &str,
+        number: u32,
+        correction: &Correction,
+        author: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (item, section, position, text) = correction_columns(correction);
+        self.write(|tx| {
+            require_draft(tx, newsletter, number)?;
+            tx.execute(
+                "INSERT INTO corrections (newsletter, number, action, item_id, section, position, text, author, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    newsletter,
+                    number,
+                    correction.action(),
+                    item,
+                    section,
+                    position,
+                    text,
+                    author,
+                    now.to_rfc3339()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The corrections to edition `number`, in the order they were made.
+    pub(crate) fn corrections(&self, newsletter: &str, number: u32) -> Result<Vec<CorrectionRecord>> {
+        type Row = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            String,
+            String,
+        );
+        let rows: Vec<Row> = self.rows(
+            "SELECT action, item_id, section, position, text, author, at FROM corrections
+             WHERE newsletter = ?1 AND number = ?2 ORDER BY id",
+            params![newsletter, number],
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                ))
+            },
+        )?;
+        rows.into_iter()
+            .map(|(action, item, section, position, text, author, at)| {
+                let correction = correction_from(&action, item, section, position, text)
+                    .ok_or_else(|| self.decode(format!("a correction {action:?} with missing fields")))?;
+                Ok(CorrectionRecord {
+                    correction,
+                    author,
+                    at: self.timestamp(&at)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The stored item with this id, if any.
+    pub(crate) fn item(&self, id: &str) -> Result<Option<crate::items::Item>> {
+        let body: Option<String> = self
+            .conn
+            .query_row("SELECT body FROM items WHERE id = ?1", [id], |row| row.get(0))
+            .optional()
+            .map_err(|e| self.error(e))?;
+        body.map(|body| decode_item(&self.path, &body)).transpose()
+    }
+
+    /// The last schedule day a run handled for `newsletter`.
+    pub(crate) fn schedule_handled(&self, newsletter: &str) -> Result<Option<NaiveDate>> {
+        let day: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT handled FROM schedule_days WHERE newsletter = ?1",
+                [newsletter],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.error(e))?;
+        day.map(|d| {
+            d.parse()
+                .map_err(|e| self.decode(format!("schedule day {d:?}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Notes that a run handled `newsletter`'s schedule day `day`.
+    pub(crate) fn set_schedule_handled(&mut self, newsletter: &str, day: NaiveDate) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO schedule_days (newsletter, handled) VALUES (?1, ?2)
+                 ON CONFLICT (newsletter) DO UPDATE SET handled = max(handled, excluded.handled)",
+                params![newsletter, day.to_string()],
+            )?;
+            Ok(())
         })
     }
 
@@ -133,7 +358,8 @@ impl Store {
     pub(crate) fn editions(&self, newsletter: Option<&str>) -> Result<Vec<EditionRecord>> {
         let rows = self.rows(
             "SELECT e.newsletter, e.number, e.date, e.cutoff, e.built_at, e.html_path, e.text_path,
-                    (SELECT count(*) FROM edition_items i WHERE i.newsletter = e.newsletter AND i.number = e.number)
+                    (SELECT count(*) FROM edition_items i WHERE i.newsletter = e.newsletter AND i.number = e.number),
+                    e.state, e.approved_by, e.approved_at, e.sent_at, e.intro
              FROM editions e WHERE ?1 IS NULL OR e.newsletter = ?1
              ORDER BY e.date DESC, e.newsletter",
             [newsletter],
@@ -142,12 +368,25 @@ impl Store {
                     (row.get::<_, String>(0)?, row.get::<_, u32>(1)?),
                     (row.get::<_, String>(2)?, row.get::<_, String>(3)?, row.get::<_, String>(4)?),
                     (row.get::<_, String>(5)?, row.get::<_, String>(6)?, row.get::<_, u32>(7)?),
+                    (
+                        row.get::<_, String>(8)?,
+                        row.get::<_, Option<String>>(9)?,
+                        row.get::<_, Option<String>>(10)?,
+                        row.get::<_, Option<String>>(11)?,
+                        row.get::<_, Option<String>>(12)?,
+                    ),
                 ))
             },
         )?;
+        let time = |text: Option<String>| text.map(|t| self.timestamp(&t)).transpose();
         rows.into_iter()
             .map(
-                |((newsletter, number), (date, cutoff, built_at), (html_path, text_path, items))| {
+                |(
+                    (newsletter, number),
+                    (date, cutoff, built_at),
+                    (html_path, text_path, items),
+                    (state, approved_by, approved_at, sent_at, intro),
+                )| {
                     Ok(EditionRecord {
                         newsletter,
                         number,
@@ -159,9 +398,109 @@ impl Store {
                         html_path,
                         text_path,
                         items: items as usize,
+                        state: EditionState::parse(&state)
+                            .ok_or_else(|| self.decode(format!("edition state {state:?}")))?,
+                        approved_by,
+                        approved_at: time(approved_at)?,
+                        sent_at: time(sent_at)?,
+                        intro,
                     })
                 },
             )
             .collect()
     }
+}
+
+/// Inserts an edition's items, in reading order.
+fn insert_items(tx: &Transaction, newsletter: &str, number: u32, items: &[Placed]) -> rusqlite::Result<()> {
+    for (position, placed) in (0_i64..).zip(items) {
+        tx.execute(
+            "INSERT INTO edition_items (newsletter, number, item_id, section, featured, position, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                newsletter,
+                number,
+                placed.item.id,
+                placed.section,
+                placed.featured,
+                position,
+                to_json(&placed.item)
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Refuses a change to an edition that is no draft (or no edition at all):
+/// an approved edition's bytes never change.
+fn require_draft(tx: &Transaction, newsletter: &str, number: u32) -> std::result::Result<(), Abort> {
+    let found: Option<(String, Option<String>, Option<String>)> = tx
+        .query_row(
+            "SELECT state, approved_by, approved_at FROM editions WHERE newsletter = ?1 AND number = ?2",
+            params![newsletter, number],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()?;
+    match found {
+        Some((state, _, _)) if state == "draft" => Ok(()),
+        Some((_, by, at)) => Err(Abort::Refused(StoreError::Conflict(format!(
+            "{newsletter} No. {number} was approved by {} on {}; an approved edition no longer changes",
+            by.as_deref().unwrap_or("someone"),
+            at.as_deref().unwrap_or("an unknown date")
+        )))),
+        None => Err(Abort::Refused(StoreError::Conflict(format!(
+            "{newsletter} has no edition No. {number}; see `bulletin editions --newsletter {newsletter}`"
+        )))),
+    }
+}
+
+/// A correction's columns: item, section, position, text.
+fn correction_columns(correction: &Correction) -> (Option<&str>, Option<&str>, Option<i64>, Option<&str>) {
+    let item = correction.item();
+    match correction {
+        Correction::Drop { .. } => (item, None, None, None),
+        Correction::Add { section, .. } => (item, section.as_deref(), None, None),
+        Correction::Move {
+            section, position, ..
+        } => (
+            item,
+            Some(section.as_str()),
+            position.and_then(|p| i64::try_from(p).ok()),
+            None,
+        ),
+        Correction::Retitle { title: text, .. } | Correction::Teaser { teaser: text, .. } => {
+            (item, None, None, Some(text.as_str()))
+        }
+        Correction::Intro { markdown } => (None, None, None, Some(markdown.as_str())),
+    }
+}
+
+/// A correction from its columns; `None` when one it needs is missing.
+fn correction_from(
+    action: &str,
+    item: Option<String>,
+    section: Option<String>,
+    position: Option<i64>,
+    text: Option<String>,
+) -> Option<Correction> {
+    let position = position.and_then(|p| usize::try_from(p).ok());
+    Some(match action {
+        "drop" => Correction::Drop { item: item? },
+        "add" => Correction::Add { item: item?, section },
+        "move" => Correction::Move {
+            item: item?,
+            section: section?,
+            position,
+        },
+        "retitle" => Correction::Retitle {
+            item: item?,
+            title: text?,
+        },
+        "teaser" => Correction::Teaser {
+            item: item?,
+            teaser: text?,
+        },
+        "intro" => Correction::Intro { markdown: text? },
+        _ => return None,
+    })
 }

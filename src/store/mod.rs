@@ -18,7 +18,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, Transaction, Trans
 use crate::items::Item;
 
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
-pub(crate) use editions::{EditionPaths, EditionRecord};
+pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
 pub(crate) use items::{ItemOrder, ItemRow, Upsert};
 pub(crate) use subscribers::{Recipient, SubscriberRecord};
 
@@ -122,6 +122,37 @@ DROP INDEX subscriptions_newsletter;
 -- removing it; a new journal is numbered after the last one folded.
 CREATE TABLE folded_logs (
     id INTEGER PRIMARY KEY
+);
+"#,
+    r#"
+-- The editor's gate. An edition is a draft (rebuilt from the items and the
+-- corrections whenever anything changes) until approved, then frozen.
+-- Editions from before the gate were published and mailed by `run`.
+ALTER TABLE editions ADD COLUMN state TEXT NOT NULL DEFAULT 'approved';  -- draft | approved
+ALTER TABLE editions ADD COLUMN approved_by TEXT;
+ALTER TABLE editions ADD COLUMN approved_at TEXT;
+ALTER TABLE editions ADD COLUMN sent_at TEXT;   -- set when a send left nobody due
+ALTER TABLE editions ADD COLUMN intro TEXT;     -- the editor's introduction, Markdown
+UPDATE editions SET approved_by = 'bulletin', approved_at = built_at, sent_at = built_at;
+-- The editor's corrections to a draft, applied in order on every rebuild.
+CREATE TABLE corrections (
+    id         INTEGER PRIMARY KEY,
+    newsletter TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    action     TEXT NOT NULL,  -- drop | add | move | retitle | teaser | intro
+    item_id    TEXT,
+    section    TEXT,
+    position   INTEGER,
+    text       TEXT,
+    author     TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    FOREIGN KEY (newsletter, number) REFERENCES editions (newsletter, number)
+);
+-- The last schedule day a run handled per newsletter (published, drafted or
+-- skipped as empty): a schedule day after it that has passed is caught up.
+CREATE TABLE schedule_days (
+    newsletter TEXT PRIMARY KEY,
+    handled    TEXT NOT NULL
 );
 "#,
 ];

@@ -74,8 +74,26 @@ impl Project {
         }
     }
 
-    /// A copy of the bundled default: `config.toml` and `feeds/`.
+    /// A copy of the bundled default (`config.toml` and `feeds/`) with
+    /// `approval = "auto"`: editions are published and mailed when due, as
+    /// the tests of the edition cycle and the send expect. The editor's gate
+    /// has its own tests, on [`Project::bundled_as_shipped`].
     pub(crate) fn bundled() -> Project {
+        let project = Project::bundled_as_shipped();
+        let config = project.read("config.toml");
+        assert!(
+            config.contains("approval = \"required\""),
+            "the bundled config requires approval"
+        );
+        project.write(
+            "config.toml",
+            &config.replace("approval = \"required\"", "approval = \"auto\""),
+        );
+        project
+    }
+
+    /// A copy of the bundled default as shipped: `config.toml` and `feeds/`.
+    pub(crate) fn bundled_as_shipped() -> Project {
         let project = Project::empty();
         std::fs::copy(repo().join("config.toml"), project.path("config.toml")).unwrap();
         copy_dir(&repo().join("feeds"), &project.path("feeds"));

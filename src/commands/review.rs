@@ -1,0 +1,461 @@
+//! The editor's gate: `bulletin edit` (corrections to a draft),
+//! `bulletin approve`, `bulletin editions show` and `bulletin status`.
+//!
+//! A correction and an approval are each one function taking who and
+//! when ([`correct`], [`approve_edition`]): the command line calls them,
+//! and so can the preview's review page.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+
+use super::publish::{candidates, complete_missing_files, draft_paths, refresh_draft, write_archive};
+use super::{Clock, EXIT_OK, open_for_writing, phase};
+use crate::config::{Config, Newsletter};
+use crate::domain::Correction;
+use crate::editions::{due_days, next_due};
+use crate::items::for_terminal;
+use crate::store::{EditionRecord, EditionState, Store};
+
+/// `bulletin edit --newsletter ID …`: one correction to a draft.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Edit {
+    /// Leave an item out of this edition; it stays available for the next.
+    Drop {
+        /// The item's id, as `bulletin items` and `bulletin editions show` print it.
+        item: String,
+    },
+    /// Add any stored item, at the end of a section.
+    Add {
+        item: String,
+        /// The section's id; default the one the item is classified to.
+        #[arg(long)]
+        section: Option<String>,
+    },
+    /// Move an item to a section, at a position.
+    Move {
+        item: String,
+        #[arg(long)]
+        section: String,
+        /// 1 = first in the section; default the end.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        position: Option<u32>,
+    },
+    /// Change an item's title in this edition.
+    Retitle { item: String, text: String },
+    /// Change an item's one-line teaser (shown under "More") in this edition.
+    Teaser { item: String, text: String },
+    /// The editor's introduction, from a Markdown file, at the top of the edition; an empty file removes it.
+    Intro { file: PathBuf },
+}
+
+impl Edit {
+    fn correction(self) -> Result<Correction> {
+        Ok(match self {
+            Edit::Drop { item } => Correction::Drop { item },
+            Edit::Add { item, section } => Correction::Add { item, section },
+            Edit::Move {
+                item,
+                section,
+                position,
+            } => Correction::Move {
+                item,
+                section,
+                position: position.map(|p| p as usize),
+            },
+            Edit::Retitle { item, text } => Correction::Retitle {
+                item,
+                title: crate::items::clean_text(&text),
+            },
+            Edit::Teaser { item, text } => Correction::Teaser {
+                item,
+                teaser: crate::items::clean_text(&text),
+            },
+            Edit::Intro { file } => Correction::Intro {
+                markdown: std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading the introduction {}", file.display()))?,
+            },
+        })
+    }
+}
+
+/// `bulletin edit`: records the correction with who and when, then
+/// rebuilds the draft with it.
+pub fn edit(
+    config: &Config,
+    newsletter: &str,
+    number: Option<u32>,
+    edit: Edit,
+    by: &str,
+    clock: Clock,
+) -> Result<ExitCode> {
+    let newsletter = config.newsletter(newsletter)?;
+    let correction = edit.correction()?;
+    let (_lock, mut store) = open_for_writing(config)?;
+    let record = draft(&store, newsletter, number)?;
+    correct(config, &mut store, newsletter, &record, &correction, by, clock)?;
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// The draft to work on: edition `number`, or the newsletter's latest
+/// draft; an approved edition is refused, saying by whom and when.
+pub(crate) fn draft(store: &Store, newsletter: &Newsletter, number: Option<u32>) -> Result<EditionRecord> {
+    let id = newsletter.id.as_str();
+    let editions = store.editions(Some(id))?;
+    let record = match number {
+        Some(n) => editions.into_iter().find(|e| e.number == n).with_context(|| {
+            format!("{id} has no edition No. {n}; see `bulletin editions --newsletter {id}`")
+        })?,
+        None => editions
+            .into_iter()
+            .filter(|e| e.state == EditionState::Draft)
+            .max_by_key(|e| e.number)
+            .with_context(|| {
+                format!(
+                    "{id} has no draft: `bulletin run` makes one on its schedule day \
+                     (or `bulletin build --newsletter {id}` today)"
+                )
+            })?,
+    };
+    if record.state != EditionState::Draft {
+        bail!(
+            "{id} No. {} was approved by {} on {}; an approved edition no longer changes",
+            record.number,
+            record.approved_by.as_deref().unwrap_or("someone"),
+            record.approved_at.map_or_else(
+                || "an unknown date".to_string(),
+                |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
+            )
+        );
+    }
+    Ok(record)
+}
+
+/// One correction to a draft, by `by` at `clock`: checked against the
+/// draft as it stands, recorded, and the draft rebuilt with it.
+pub(crate) fn correct(
+    config: &Config,
+    store: &mut Store,
+    newsletter: &Newsletter,
+    record: &EditionRecord,
+    correction: &Correction,
+    by: &str,
+    clock: Clock,
+) -> Result<()> {
+    let id = newsletter.id.as_str();
+    let (_, placed) = store
+        .edition_numbered(id, record.number)?
+        .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
+    let here = |item: &str| placed.iter().any(|p| p.item.id == item);
+    let section_ok = |section: &str| {
+        if newsletter.sections.iter().any(|s| s.id == section) {
+            return Ok(());
+        }
+        let ids: Vec<&str> = newsletter.sections.iter().map(|s| s.id.as_str()).collect();
+        bail!(
+            "{id} has no section {section:?}; expected one of: {}",
+            ids.join(", ")
+        )
+    };
+    match correction {
+        Correction::Add { item, section } => {
+            let Some(stored) = store.item(item)? else {
+                bail!("no stored item {item:?}; `bulletin items` lists the items and their ids");
+            };
+            if here(item) {
+                bail!("{item} is in {id} No. {} already", record.number);
+            }
+            if store.published_items(id, Some(record.number))?.contains(item) {
+                bail!("{item} was in an earlier edition of {id}; an item is in one edition of a newsletter");
+            }
+            match section {
+                Some(section) => section_ok(section)?,
+                None if newsletter.section_for(stored.kind()).is_none() => bail!(
+                    "no section of {id} takes a {} item by default; say which with --section",
+                    stored.kind().as_str()
+                ),
+                None => {}
+            }
+        }
+        Correction::Intro { .. } => {}
+        other => {
+            let item = other.item().unwrap_or_default();
+            if !here(item) {
+                bail!(
+                    "{item:?} is not in {id} No. {}; `bulletin editions show --newsletter {id}` lists its items",
+                    record.number
+                );
+            }
+            if let Correction::Move { section, .. } = other {
+                section_ok(section)?;
+            }
+        }
+    }
+    store.add_correction(id, record.number, correction, by, clock.now)?;
+    phase("corrected");
+    let items = candidates(config, store, &[newsletter], record.date)?;
+    refresh_draft(config, store, newsletter, record, &items, clock)
+}
+
+/// `bulletin approve`: freezes a draft and writes it into the archive.
+pub fn approve(
+    config: &Config,
+    newsletter: &str,
+    number: Option<u32>,
+    by: &str,
+    clock: Clock,
+) -> Result<ExitCode> {
+    let newsletter = config.newsletter(newsletter)?;
+    let (_lock, mut store) = open_for_writing(config)?;
+    let record = draft(&store, newsletter, number)?;
+    approve_edition(config, &mut store, newsletter, &record, by, clock)?;
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Approves a draft as it was last built (what the editor reviewed), by
+/// `by` at `clock`: from then on its bytes never change, and `run` or
+/// `send` mails it. Its files move from `out/drafts/` into the archive.
+pub(crate) fn approve_edition(
+    config: &Config,
+    store: &mut Store,
+    newsletter: &Newsletter,
+    record: &EditionRecord,
+    by: &str,
+    clock: Clock,
+) -> Result<()> {
+    let id = newsletter.id.as_str();
+    store.approve(id, record.number, by, clock.now)?;
+    phase("approved");
+    // The archive files are written from the record, as any missing ones are.
+    complete_missing_files(config, store)?;
+    write_archive(config, store)?;
+    let out = config.out_dir();
+    for path in <[String; 2]>::from(draft_paths(id, record.date)) {
+        match std::fs::remove_file(out.join(&path)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                eprintln!(
+                    "warning: could not remove the draft {}: {e}",
+                    out.join(&path).display()
+                );
+            }
+            _ => {}
+        }
+    }
+    say!(
+        "{id} No. {} approved by {by} → {}",
+        record.number,
+        out.join(&record.html_path).display()
+    );
+    if config.mail.is_some() {
+        say!("the next `bulletin run` mails it (or now: `bulletin send --newsletter {id}`)");
+    }
+    Ok(())
+}
+
+/// `bulletin editions show`: an edition's items as placed (section,
+/// place, id, title) and the corrections made to it, with who and when.
+pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<ExitCode> {
+    let newsletter = config.newsletter(newsletter)?;
+    let id = newsletter.id.as_str();
+    let store = Store::open_read_only(&config.store_path())?;
+    let found = match number {
+        Some(n) => store.edition_numbered(id, n)?,
+        None => match store.editions(Some(id))?.into_iter().max_by_key(|e| e.number) {
+            Some(latest) => store.edition_numbered(id, latest.number)?,
+            None => None,
+        },
+    };
+    let Some((record, placed)) = found else {
+        bail!("{id} has no such edition; see `bulletin editions --newsletter {id}`");
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{id} No. {} of {}: {}",
+        record.number,
+        record.date,
+        state_line(&store, &record)?
+    )?;
+    let (html, _) = match record.state {
+        EditionState::Draft => draft_paths(id, record.date),
+        EditionState::Approved => (record.html_path.clone(), record.text_path.clone()),
+    };
+    writeln!(out, "  {}", config.out_dir().join(html).display())?;
+    if let Some(intro) = record.intro.as_deref() {
+        let first = intro.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+        writeln!(out, "\nIntroduction: {}", for_terminal(first))?;
+    }
+    for section in &newsletter.sections {
+        let mine: Vec<_> = placed.iter().filter(|p| p.section == section.id).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        writeln!(out, "\n{} ({})", section.title, section.id)?;
+        for (i, p) in mine.iter().enumerate() {
+            let how = if p.featured { "" } else { " (more)" };
+            writeln!(
+                out,
+                "  {:>2}. {}  {}{how}",
+                i + 1,
+                p.item.id,
+                for_terminal(&p.item.title)
+            )?;
+        }
+    }
+    let corrections = store.corrections(id, record.number)?;
+    if !corrections.is_empty() {
+        writeln!(out, "\nCorrections")?;
+    }
+    for c in &corrections {
+        writeln!(
+            out,
+            "  {}  {:<10} {}",
+            c.at.format("%Y-%m-%d %H:%M UTC"),
+            for_terminal(&c.author),
+            for_terminal(&describe(&c.correction))
+        )?;
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// A correction in a few words.
+fn describe(correction: &Correction) -> String {
+    match correction {
+        Correction::Drop { item } => format!("drop {item}"),
+        Correction::Add { item, section } => match section {
+            Some(section) => format!("add {item} to {section}"),
+            None => format!("add {item}"),
+        },
+        Correction::Move {
+            item,
+            section,
+            position,
+        } => match position {
+            Some(p) => format!("move {item} to {section}, position {p}"),
+            None => format!("move {item} to {section}"),
+        },
+        Correction::Retitle { item, title } => format!("retitle {item}: {title}"),
+        Correction::Teaser { item, teaser } => format!("teaser {item}: {teaser}"),
+        Correction::Intro { markdown } => format!("introduction ({} lines)", markdown.lines().count()),
+    }
+}
+
+/// Where an edition stands: draft, approved, sending or sent, with counts.
+fn state_line(store: &Store, record: &EditionRecord) -> Result<String> {
+    let items = super::count(record.items, "item");
+    if record.state == EditionState::Draft {
+        return Ok(format!(
+            "draft, {items}, last rebuilt {}",
+            record.built_at.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    let approved = format!(
+        "approved by {} on {}",
+        record.approved_by.as_deref().unwrap_or("someone"),
+        record.approved_at.map_or_else(
+            || "an unknown date".to_string(),
+            |t| t.format("%Y-%m-%d").to_string()
+        )
+    );
+    let counts = store.delivery_counts(&record.newsletter, record.number)?;
+    let counts_text = counts
+        .iter()
+        .map(|(status, n)| format!("{status} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(match (record.sent_at, counts.is_empty()) {
+        (Some(_), true) => format!("sent, {items} ({approved})"),
+        (Some(_), false) => format!("sent: {counts_text}, {items} ({approved})"),
+        (None, true) => format!("{approved}, {items}, not sent"),
+        (None, false) => format!("sending: {counts_text}, {items} ({approved})"),
+    })
+}
+
+/// `bulletin status`: per newsletter, the last edition and where it
+/// stands, the next due date, and what waits for a person. Meant to be
+/// mailed to the editors each morning by the same cron job as `run`.
+pub fn status(config: &Config, today: NaiveDate) -> Result<ExitCode> {
+    let store = Store::open_read_only(&config.store_path())?;
+    let mut out = std::io::stdout().lock();
+    let mut waiting = Vec::new();
+    for newsletter in &config.newsletters {
+        let id = newsletter.id.as_str();
+        let editions = store.editions(Some(id))?;
+        let last_day = editions
+            .iter()
+            .map(|e| e.date)
+            .chain(store.schedule_handled(id)?)
+            .max();
+        let last = editions.iter().max_by_key(|e| e.number);
+        let described = match last {
+            Some(e) => format!("No. {} of {}: {}", e.number, e.date, state_line(&store, e)?),
+            None => "no edition yet".to_string(),
+        };
+        let missed = due_days(newsletter.schedule, today, last_day);
+        let next = match missed.first() {
+            Some(day) if *day < today => format!("overdue since {day}"),
+            Some(day) => day.to_string(),
+            None => next_due(newsletter.schedule, today, last_day)
+                .map_or_else(|| "none".into(), |d| d.to_string()),
+        };
+        writeln!(out, "{id:<16} {described}")?;
+        writeln!(out, "{:<16} next due: {next}", "")?;
+        if missed.first().is_some_and(|d| *d < today) {
+            waiting.push(format!(
+                "{id}: the edition due {} was not made; the next `bulletin run` catches up",
+                missed[0]
+            ));
+        }
+        for e in editions.iter().rev() {
+            waiting.extend(waits_for(config, &store, e)?);
+        }
+    }
+    writeln!(out)?;
+    if waiting.is_empty() {
+        writeln!(out, "Nothing waits for a person.")?;
+    } else {
+        writeln!(out, "Waiting:")?;
+        for line in &waiting {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// What an edition waits for, if anything: approval, or a send to finish.
+fn waits_for(config: &Config, store: &Store, e: &EditionRecord) -> Result<Option<String>> {
+    let id = e.newsletter.as_str();
+    if e.state == EditionState::Draft {
+        return Ok(Some(format!(
+            "{id} No. {} ({}) is a draft waiting for approval: `bulletin editions show --newsletter {id} \
+             --edition {1}`, then `bulletin approve --newsletter {id} --edition {1}`",
+            e.number, e.date
+        )));
+    }
+    if e.sent_at.is_some() {
+        return Ok(None);
+    }
+    let deferred = store
+        .delivery_counts(id, e.number)?
+        .into_iter()
+        .find(|(status, _)| status == "deferred")
+        .map_or(0, |(_, n)| n);
+    Ok(Some(match (&config.mail, deferred) {
+        (None, _) => format!(
+            "{id} No. {} is approved, not sent: the config has no [mail] section",
+            e.number
+        ),
+        (Some(_), 0) => format!(
+            "{id} No. {} is approved, not sent yet: the next `bulletin run` sends it",
+            e.number
+        ),
+        (Some(_), n) => format!(
+            "{id} No. {}: {} deferred; the next `bulletin run` tries them again",
+            e.number,
+            super::count(n, "message")
+        ),
+    }))
+}
