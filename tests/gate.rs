@@ -585,7 +585,10 @@ fn status_says_where_each_newsletter_stands_and_what_waits() {
         "about-japan, the fourth Monday: {out}"
     );
     assert!(
-        out.contains("industry-policy No. 1 (2026-11-23) is a draft waiting for approval"),
+        out.contains(
+            "industry-policy No. 1 (2026-11-23) is a draft waiting for approval: `bulletin editions show \
+             --newsletter industry-policy --edition 1`, then `bulletin approve --newsletter industry-policy --edition 1`"
+        ),
         "{out}"
     );
     assert!(

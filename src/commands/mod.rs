@@ -87,7 +87,8 @@ pub struct Clock {
 }
 
 /// With `BULLETIN_PHASES` set, writes `phase: NAME` on stderr as `run`
-/// enters each phase (`fetch`, `build`, `send`, then `done`): a stable line
+/// enters each phase (`fetch`, `build`, `send`, then `done`; `edit` says
+/// `corrected` once its correction is stored, `approve` `approved`): a stable line
 /// for a supervisor or a test to key on, where the human output may change.
 fn phase(name: &str) {
     if std::env::var_os("BULLETIN_PHASES").is_some() {

@@ -442,7 +442,7 @@ fn write_files(config: &Config, edition: &Edition, html: &str, text: &str) -> Re
 
 /// Re-renders approved editions whose files a killed run (or `approve`)
 /// never wrote.
-pub(super) fn complete_missing_files(config: &Config, store: &Store) -> Result<()> {
+fn complete_missing_files(config: &Config, store: &Store) -> Result<()> {
     let out = config.out_dir();
     for record in store.editions(None)? {
         let written = out.join(&record.html_path).exists() && out.join(&record.text_path).exists();

@@ -12,11 +12,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 
-use super::publish::{candidates, complete_missing_files, draft_paths, refresh_draft, write_archive};
+use super::publish::{candidates, draft_paths, refresh_draft, write_archive, write_edition};
 use super::{Clock, EXIT_OK, open_for_writing, phase};
 use crate::config::{Config, Newsletter};
 use crate::domain::Correction;
-use crate::editions::{due_days, next_due};
+use crate::editions::{due_days, next_due, restore};
 use crate::items::for_terminal;
 use crate::store::{EditionRecord, EditionState, Store};
 
@@ -229,8 +229,20 @@ pub(crate) fn approve_edition(
     let id = newsletter.id.as_str();
     store.approve(id, record.number, by, clock.now)?;
     phase("approved");
-    // The archive files are written from the record, as any missing ones are.
-    complete_missing_files(config, store)?;
+    // Written from the record, as `run` writes any that a killed approval left missing.
+    let (record, placed) = store
+        .edition_numbered(id, record.number)?
+        .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
+    write_edition(
+        config,
+        &restore(
+            newsletter,
+            record.number,
+            record.date,
+            &placed,
+            record.intro.as_deref(),
+        ),
+    )?;
     write_archive(config, store)?;
     let out = config.out_dir();
     for path in <[String; 2]>::from(draft_paths(id, record.date)) {
@@ -429,13 +441,14 @@ pub fn status(config: &Config, today: NaiveDate) -> Result<ExitCode> {
 fn waits_for(config: &Config, store: &Store, e: &EditionRecord) -> Result<Option<String>> {
     let id = e.newsletter.as_str();
     if e.state == EditionState::Draft {
+        let (number, date) = (e.number, e.date);
         return Ok(Some(format!(
-            "{id} No. {} ({}) is a draft waiting for approval: `bulletin editions show --newsletter {id} \
-             --edition {1}`, then `bulletin approve --newsletter {id} --edition {1}`",
-            e.number, e.date
+            "{id} No. {number} ({date}) is a draft waiting for approval: `bulletin editions show \
+             --newsletter {id} --edition {number}`, then `bulletin approve --newsletter {id} --edition {number}`"
         )));
     }
-    if e.sent_at.is_some() {
+    // Without a [mail] section nothing is ever sent: nobody waits for it.
+    if e.sent_at.is_some() || config.mail.is_none() {
         return Ok(None);
     }
     let deferred = store
@@ -443,16 +456,12 @@ fn waits_for(config: &Config, store: &Store, e: &EditionRecord) -> Result<Option
         .into_iter()
         .find(|(status, _)| status == "deferred")
         .map_or(0, |(_, n)| n);
-    Ok(Some(match (&config.mail, deferred) {
-        (None, _) => format!(
-            "{id} No. {} is approved, not sent: the config has no [mail] section",
-            e.number
-        ),
-        (Some(_), 0) => format!(
+    Ok(Some(match deferred {
+        0 => format!(
             "{id} No. {} is approved, not sent yet: the next `bulletin run` sends it",
             e.number
         ),
-        (Some(_), n) => format!(
+        n => format!(
             "{id} No. {}: {} deferred; the next `bulletin run` tries them again",
             e.number,
             super::count(n, "message")
