@@ -470,6 +470,126 @@ mod tests {
         );
     }
 
+    /// A newsletter with a "news" section of `limit` 2 and an empty "events" one.
+    fn two_sections() -> crate::config::Config {
+        crate::config::Config::parse(
+            std::path::Path::new("config.toml"),
+            r#"
+[site]
+name = "S"
+base_url = "https://s.example/"
+
+[[newsletter]]
+id = "n"
+title = "N"
+description = "D"
+audience = "everyone"
+
+[[newsletter.section]]
+id = "news"
+title = "News"
+kinds = ["news"]
+limit = 2
+
+[[newsletter.section]]
+id = "events"
+title = "Events"
+kinds = ["event"]
+limit = 2
+
+[[source]]
+name = "F"
+feed = "f.xml"
+newsletters = ["n"]
+"#,
+            std::path::PathBuf::new(),
+        )
+        .unwrap()
+    }
+
+    fn news(id: &str) -> Placed {
+        let mut item = item(Details::News, (2026, 11, 20));
+        item.id = id.into();
+        Placed {
+            section: "news".into(),
+            featured: false,
+            item,
+        }
+    }
+
+    fn ids(placed: &[Placed]) -> Vec<(&str, &str, bool)> {
+        placed
+            .iter()
+            .map(|p| (p.section.as_str(), p.item.id.as_str(), p.featured))
+            .collect()
+    }
+
+    #[test]
+    fn corrections_drop_move_add_and_retitle_in_order() {
+        let config = two_sections();
+        let newsletter = &config.newsletters[0];
+        let placed = vec![news("a"), news("b"), news("c")];
+        let corrections = [
+            Correction::Drop { item: "a".into() },
+            Correction::Move {
+                item: "c".into(),
+                section: "news".into(),
+                position: Some(1),
+            },
+            Correction::Add {
+                item: "x".into(),
+                section: Some("events".into()),
+            },
+            Correction::Retitle {
+                item: "b".into(),
+                title: "B!".into(),
+            },
+            Correction::Drop { item: "gone".into() },
+            Correction::Intro {
+                markdown: "Hello".into(),
+            },
+        ];
+        let stored = |id: &str| (id == "x").then(|| (news("x").item, None));
+        let (laid, intro) = correct(newsletter, placed, &corrections, stored);
+        assert_eq!(
+            ids(&laid),
+            vec![("news", "c", true), ("news", "b", true), ("events", "x", true)]
+        );
+        assert_eq!(laid[1].item.title, "B!");
+        assert_eq!(intro.as_deref(), Some("Hello"));
+    }
+
+    #[test]
+    fn an_item_past_the_limit_is_a_teaser_and_an_empty_intro_removes_it() {
+        let config = two_sections();
+        let newsletter = &config.newsletters[0];
+        let placed = vec![news("a"), news("b")];
+        let corrections = [
+            Correction::Intro {
+                markdown: "Hello".into(),
+            },
+            Correction::Add {
+                item: "x".into(),
+                section: None,
+            },
+            Correction::Move {
+                item: "a".into(),
+                section: "news".into(),
+                position: Some(99),
+            },
+            Correction::Intro {
+                markdown: " \n".into(),
+            },
+        ];
+        let stored = |id: &str| (id == "x").then(|| (news("x").item, Some("news".to_string())));
+        let (laid, intro) = correct(newsletter, placed, &corrections, stored);
+        assert_eq!(
+            ids(&laid),
+            vec![("news", "b", true), ("news", "x", true), ("news", "a", false)]
+        );
+        assert_eq!(intro, None);
+    }
+
     #[test]
     fn tenders_sort_by_deadline() {
         let tender = |day| {
