@@ -5,14 +5,13 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 
-use super::deliver::{EXIT_UNDELIVERED, progress, send_one};
+use super::deliver::{progress, send_one};
 use super::fetch::fetch_into;
-use super::{Clock, EXIT_OK, classified, exit_code, open_for_writing, phase};
+use super::{Clock, Exit, classified, exit_code, open_for_writing, phase};
 use crate::classify::{Classified, Classifier};
 use crate::config::{Config, Empty, Newsletter};
 use crate::deliver::SendOptions;
@@ -25,7 +24,7 @@ use crate::store::{EditionPaths, EditionRecord, Store};
 /// `bulletin build`: each selected newsletter's edition for `date`, whatever
 /// its schedule. An edition already recorded for that date is rendered again
 /// from the record: same number, same items, same bytes.
-pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock) -> Result<ExitCode> {
+pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock) -> Result<Exit> {
     if let Some(id) = only {
         config.newsletter(id)?;
     }
@@ -39,13 +38,13 @@ pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock)
         publish(config, &mut store, newsletter, &items, date, clock)?;
     }
     write_archive(config, &store)?;
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 /// `bulletin run`, the cron entry: fetch, publish every edition due on
 /// `date`, and write any recorded edition whose files are missing.
 /// Running it again the same day publishes nothing new.
-pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
+pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<Exit> {
     let (_lock, mut store) = open_for_writing(config)?;
     phase("fetch");
     let reports = fetch_into(config, &mut store, clock)?;
@@ -69,11 +68,7 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     phase("done");
     let _ = checkpoint.join(); // it only copies pages; whatever it left, closing does
     let code = exit_code(&reports);
-    Ok(if delivered {
-        code
-    } else {
-        ExitCode::from(EXIT_UNDELIVERED)
-    })
+    Ok(if delivered { code } else { Exit::Undelivered })
 }
 
 /// The newsletters with an edition on `date`: due by their schedule, or
