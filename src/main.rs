@@ -210,7 +210,7 @@ fn run(cli: Cli) -> Result<Exit> {
                 open,
                 limits: limits.limits(),
             };
-            commands::preview::run(&cli.config, &options, &|| now().now).map_err(anyhow::Error::msg)?;
+            commands::preview::run(&cli.config, &options, &|| now().now)?;
             Ok(Exit::Ok)
         }
         Command::Check => commands::check(&config()?),

@@ -233,7 +233,7 @@ pub(super) fn send_one(
         })?;
     let edition = restore(newsletter, record.number, record.date, &placed);
     apply_kept_unsubscribes(store)?;
-    let report = send_edition(config, store, &edition, options, clock.now).map_err(|e| anyhow!(e))?;
+    let report = send_edition(config, store, &edition, options, clock.now)?;
     print_report(&record.newsletter, record.number, &report, options)?;
     Ok(report)
 }
@@ -333,7 +333,7 @@ pub fn serve(
         .mail
         .as_ref()
         .ok_or_else(|| anyhow!("no [mail] section in the config"))?;
-    let key = Key::from_env(&mail.signing_key_env).map_err(|e| anyhow!(e))?;
-    crate::deliver::serve(config, listen, limits, &key, now).map_err(|e| anyhow!(e))?;
+    let key = Key::from_env(&mail.signing_key_env)?;
+    crate::deliver::serve(config, listen, limits, &key, now)?;
     Ok(Exit::Ok)
 }

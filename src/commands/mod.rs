@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
+use crate::causes::said_once;
 use crate::classify::{Classified, Classifier};
 use crate::config::Config;
 use crate::domain::SourceReport;
@@ -149,7 +150,7 @@ impl Exit {
             eprintln!("{held}");
             return Exit::Locked;
         }
-        eprintln!("error: {}", chain(error));
+        eprintln!("error: {}", said_once(error.as_ref()));
         Exit::Failed
     }
 
@@ -166,25 +167,6 @@ impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> ExitCode {
         ExitCode::from(exit.code())
     }
-}
-
-/// The error and its causes on one line, each said once: a cause whose
-/// words an outer one already holds is left out, and one that holds the
-/// words of the cause before it (SQLite's "file is not a database", then
-/// "Error code 26: file is not a database") takes its place.
-fn chain(error: &anyhow::Error) -> String {
-    let mut said: Vec<String> = Vec::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if text.is_empty() || said.iter().any(|s| s.contains(&text)) {
-            continue;
-        }
-        match said.last_mut() {
-            Some(last) if text.contains(last.as_str()) => *last = text,
-            _ => said.push(text),
-        }
-    }
-    said.join(": ")
 }
 
 /// True when the error, or any error under it, is a write to a closed pipe.

@@ -24,10 +24,18 @@ pub(crate) type Request = (String, Option<String>, DateTime<Utc>);
 /// Why the spool could not be written or applied.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SpoolError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("applying {path}: {source}")]
-    Store { path: PathBuf, source: StoreError },
+    #[error("{path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("applying {path}")]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: StoreError,
+    },
 }
 
 /// The spool file of one store.
