@@ -243,11 +243,8 @@ pub fn feeds(config: &Config, format: Format) -> Result<Exit> {
                 .trim()
                 .to_string();
         }
-        // Stored in UTC (RFC 3339, `+00:00`): shown to the minute, saying so.
-        let fetched = match h.last_fetch.get(..16) {
-            Some(minute) => format!("{} UTC", minute.replace('T', " ")),
-            None => h.last_fetch.clone(),
-        };
+        // Shown to the minute, in UTC, saying so.
+        let fetched = h.last_fetch.format("%Y-%m-%d %H:%M UTC").to_string();
         writeln!(
             out,
             "{:<32} {:<25} {:<13} {:>5}  {}",

@@ -23,12 +23,12 @@ use chrono::{DateTime, Utc};
 use hyper::Method;
 use tokio::sync::oneshot;
 
-use super::spool::{Request as Kept, Spool};
+use super::spool::Spool;
 use super::token::{Key, Unsubscribe, verify};
 use crate::causes::said_once;
 use crate::config::Config;
 use crate::server::{Handler, Hosts, Limits, Page, Request, Server, ServerError};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, UnsubscribeRequest as Kept};
 
 /// How long a request waits for a store another process holds.
 const BUSY_WAIT: Duration = Duration::from_millis(500);
@@ -196,12 +196,10 @@ fn keep_store(
         let at = now();
         let requests: Vec<Kept> = batch
             .iter()
-            .map(|job| {
-                (
-                    job.request.email.clone(),
-                    Some(job.request.newsletter.clone()),
-                    at,
-                )
+            .map(|job| Kept {
+                email: job.request.email.clone(),
+                newsletter: Some(job.request.newsletter.clone()),
+                at,
             })
             .collect();
         // While earlier requests wait in the spool, later ones join them:

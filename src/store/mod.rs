@@ -20,7 +20,7 @@ use crate::items::Item;
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{EditionPaths, EditionRecord};
 pub(crate) use items::{ItemOrder, ItemRow, Upsert};
-pub(crate) use subscribers::{Recipient, SubscriberRecord};
+pub(crate) use subscribers::{Recipient, SubscriberRecord, UnsubscribeRequest};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].
 #[allow(clippy::cast_possible_wrap)] // a handful of migrations, nowhere near i64::MAX
