@@ -19,7 +19,7 @@ use crate::store::{EditionRecord, Store, SubscriberRecord};
 /// row reported with its line number and reason.
 pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let (good, bad) = parse_csv(config, &text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let (good, bad) = parse_csv(config, &text).with_context(|| file.display().to_string())?;
     for row in &bad {
         eprintln!("{}:{}: {}", file.display(), row.line, row.reason);
     }
@@ -137,7 +137,7 @@ pub enum ListFormat {
 
 /// `bulletin subscribers unsubscribe EMAIL [--newsletter ID]`.
 pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock: Clock) -> Result<Exit> {
-    let email = normalise_email(email).map_err(|e| anyhow!(e))?;
+    let email = normalise_email(email)?;
     if let Some(id) = newsletter {
         config.newsletter(id)?;
     }
@@ -162,7 +162,7 @@ pub fn reset_bounces(
 ) -> Result<Exit> {
     let emails = emails
         .iter()
-        .map(|email| normalise_email(email).map_err(|e| anyhow!(e)))
+        .map(|email| normalise_email(email).map_err(anyhow::Error::from))
         .collect::<Result<Vec<_>>>()?;
     let (_lock, mut store) = open_for_writing(config)?;
     for email in &emails {

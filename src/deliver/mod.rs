@@ -15,6 +15,6 @@ pub use send::{SendMode, SendOptions};
 pub(crate) use send::{SendReport, send_edition};
 pub(crate) use serve::serve;
 pub(crate) use spool::Spool;
-pub use subscribers::{RowError, parse_csv};
+pub use subscribers::{CsvError, RowError, parse_csv};
 pub(crate) use subscribers::{admits, normalise_email};
 pub use token::{Key, KeyError, Unsubscribe, Weakness, sign, verify};

@@ -24,7 +24,7 @@ use lettre::Message;
 use super::log::Log;
 use super::message::{Letter, MailTemplate, MessageError};
 use super::smtp::{Failure, Session, SessionError, SmtpClient};
-use super::subscribers::admits;
+use super::subscribers::{AddressError, admits};
 use super::token::{Key, KeyError};
 use crate::backoff::BackOff;
 use crate::causes::said_once;
@@ -404,8 +404,8 @@ pub(crate) enum SendError {
     /// A session failed for good; the words say what was sent and what stays due.
     #[error("{0}")]
     Stopped(String),
-    #[error("{0}")]
-    Address(String),
+    #[error(transparent)]
+    Address(#[from] AddressError),
     #[error("test copy to {email}")]
     TestCopy {
         email: String,
@@ -436,7 +436,7 @@ fn send_test_copy(
     to: &str,
 ) -> Result<SendReport, SendError> {
     let key = Key::from_env(&mail.signing_key_env)?;
-    let email = super::normalise_email(to).map_err(SendError::Address)?;
+    let email = super::normalise_email(to)?;
     let letter = template.letter(&key, &email, "")?;
     let mut session = Session::default();
     let sent = sender.send(&mut session, &letter, &email, &mut || Ok(()));
