@@ -9,6 +9,7 @@
 #![allow(rustdoc::private_intra_doc_links)]
 
 pub(crate) mod backoff;
+pub(crate) mod causes;
 pub mod classify;
 pub mod commands;
 pub mod config;

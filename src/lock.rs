@@ -16,8 +16,12 @@ pub(crate) struct RunLock {
 pub enum LockError {
     #[error("another bulletin is running on this store (lock {path} held by {holder}); nothing done")]
     Held { path: PathBuf, holder: String },
-    #[error("cannot use the lock file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot use the lock file {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl RunLock {

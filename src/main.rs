@@ -4,10 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use bulletin::commands::{self, Clock, EXIT_FAILURE, EXIT_LOCKED, Edit, Format, ItemsQuery, ListFormat};
+use bulletin::commands::{self, Clock, Edit, Exit, Format, ItemsQuery, ListFormat};
 use bulletin::config::Config;
 use bulletin::deliver::{SendMode, SendOptions};
-use bulletin::lock::LockError;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
@@ -20,7 +19,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Newsletters and digests from feeds and local items.
 #[derive(Parser)]
-#[command(version, about, after_help = EXIT_CODES)]
+#[command(version, about, after_help = Exit::help())]
 struct Cli {
     /// The configuration file; relative paths in it are resolved from its folder.
     #[arg(long, global = true, default_value = "config.toml")]
@@ -28,16 +27,6 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
 }
-
-const EXIT_CODES: &str = "Exit codes:
-  0  done
-  1  failed: bad config, unreadable input, a store problem, an SMTP session that
-     could not be opened or kept (server down, TLS, AUTH); reason on stderr
-  2  bad command-line arguments
-  3  done, but some inputs failed: a source, a local file, a CSV row (each named on stderr)
-  4  another bulletin holds the store's lock; nothing done
-  5  some messages were not delivered: deferred (sent again next time) or failed (each listed)
-  6  the edition is a draft: nothing sent until `bulletin approve`";
 
 #[derive(Subcommand)]
 enum Command {
@@ -233,38 +222,11 @@ enum SubscribersCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => code,
-        // A reader that stops early (`bulletin items | head -1`) closes the
-        // pipe to say "enough": not a failure, and nothing to report.
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
-        Err(error)
-            if error
-                .downcast_ref::<LockError>()
-                .is_some_and(|e| matches!(e, LockError::Held { .. })) =>
-        {
-            eprintln!("{error}");
-            ExitCode::from(EXIT_LOCKED)
-        }
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(EXIT_FAILURE)
-        }
-    }
-}
-
-/// True when the error, or any error under it, is a write to a closed pipe.
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    use std::io::ErrorKind::BrokenPipe;
-    error.chain().any(|cause| {
-        let io = cause.downcast_ref::<std::io::Error>().map(std::io::Error::kind);
-        // serde_json's writer wraps the io::Error without exposing it as a source.
-        let json = cause
-            .downcast_ref::<serde_json::Error>()
-            .and_then(serde_json::Error::io_error_kind);
-        io.or(json) == Some(BrokenPipe)
-    })
+    let exit = match Cli::try_parse() {
+        Err(error) => Exit::usage(&error),
+        Ok(cli) => run(cli).unwrap_or_else(|error| Exit::failed(&error)),
+    };
+    exit.into()
 }
 
 /// A date on the command line, with what to write when it is not one
@@ -274,7 +236,7 @@ fn date(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("expected a date as YYYY-MM-DD (e.g. 2026-11-23), not {text:?}"))
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+fn run(cli: Cli) -> Result<Exit> {
     // Read by each command that needs it: the preview reads it itself, again on every change.
     let config = || Config::from_file(&cli.config);
     let clock = now();
@@ -292,8 +254,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 open,
                 limits: limits.limits(),
             };
-            commands::preview::run(&cli.config, &options, &|| now().now).map_err(anyhow::Error::msg)?;
-            Ok(ExitCode::SUCCESS)
+            commands::preview::run(&cli.config, &options, &|| now().now)?;
+            Ok(Exit::Ok)
         }
         Command::Check => commands::check(&config()?),
         Command::Fetch => commands::fetch(&config()?, clock),

@@ -101,10 +101,14 @@ pub(crate) trait Handler: Send + Sync + 'static {
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ServerError {
-    #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: String, source: std::io::Error },
-    #[error("cannot start the server's runtime: {0}")]
-    Runtime(std::io::Error),
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the server's runtime")]
+    Runtime(#[source] std::io::Error),
 }
 
 /// A bound listener with its runtime and signal handlers, not yet serving:

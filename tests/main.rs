@@ -10,6 +10,7 @@ mod corpus;
 mod deliver;
 mod docs;
 mod endpoints;
+mod errors;
 mod feeds;
 mod fetching;
 mod fuzz_regressions;

@@ -2,12 +2,11 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{NaiveDate, NaiveTime};
 
-use super::{Clock, EXIT_OK, EXIT_PARTIAL, open_for_writing};
+use super::{Clock, Exit, open_for_writing};
 use crate::config::Config;
 use crate::deliver::{
     Key, SendMode, SendOptions, SendReport, Spool, normalise_email, parse_csv, send_edition,
@@ -16,16 +15,11 @@ use crate::editions::restore;
 use crate::items::{display_width, for_terminal};
 use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
 
-/// Some messages were not delivered (deferred or failed; each is listed).
-pub const EXIT_UNDELIVERED: u8 = 5;
-/// The edition is a draft: nothing was sent until it is approved.
-pub const EXIT_DRAFT: u8 = 6;
-
 /// `bulletin subscribers import FILE.csv`: the good rows imported, each bad
 /// row reported with its line number and reason.
-pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<ExitCode> {
+pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let (good, bad) = parse_csv(config, &text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let (good, bad) = parse_csv(config, &text).with_context(|| file.display().to_string())?;
     for row in &bad {
         eprintln!("{}:{}: {}", file.display(), row.line, row.reason);
     }
@@ -37,15 +31,11 @@ pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<ExitCode> {
         good.len() - added,
         bad.len()
     );
-    Ok(ExitCode::from(if bad.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_PARTIAL
-    }))
+    Ok(if bad.is_empty() { Exit::Ok } else { Exit::Partial })
 }
 
 /// `bulletin subscribers list`: everyone, optionally of one newsletter.
-pub fn list(config: &Config, newsletter: Option<&str>, format: ListFormat) -> Result<ExitCode> {
+pub fn list(config: &Config, newsletter: Option<&str>, format: ListFormat) -> Result<Exit> {
     if let Some(id) = newsletter {
         config.newsletter(id)?;
     }
@@ -75,7 +65,7 @@ pub fn list(config: &Config, newsletter: Option<&str>, format: ListFormat) -> Re
             print_table(&mut out, &header, &rows)?;
         }
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 const SUBSCRIBER_COLUMNS: [&str; 9] = [
@@ -146,8 +136,8 @@ pub enum ListFormat {
 }
 
 /// `bulletin subscribers unsubscribe EMAIL [--newsletter ID]`.
-pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock: Clock) -> Result<ExitCode> {
-    let email = normalise_email(email).map_err(|e| anyhow!(e))?;
+pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock: Clock) -> Result<Exit> {
+    let email = normalise_email(email)?;
     if let Some(id) = newsletter {
         config.newsletter(id)?;
     }
@@ -159,7 +149,7 @@ pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock
         "{email} unsubscribed from {}",
         newsletter.unwrap_or("every newsletter")
     );
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 /// `bulletin subscribers reset-bounces [EMAIL…] [--since DATE]`: undoes
@@ -169,10 +159,10 @@ pub fn reset_bounces(
     emails: &[String],
     since: Option<NaiveDate>,
     clock: Clock,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let emails = emails
         .iter()
-        .map(|email| normalise_email(email).map_err(|e| anyhow!(e)))
+        .map(|email| normalise_email(email).map_err(anyhow::Error::from))
         .collect::<Result<Vec<_>>>()?;
     let (_lock, mut store) = open_for_writing(config)?;
     for email in &emails {
@@ -200,7 +190,7 @@ pub fn reset_bounces(
         }
         say!("{line}");
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 /// `bulletin send`: one edition (the latest by default) to its subscribers.
@@ -210,7 +200,7 @@ pub fn send(
     number: Option<u32>,
     options: SendOptions,
     clock: Clock,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let settings = config.newsletter(newsletter)?;
     let (_lock, mut store) = open_for_writing(config)?;
     let editions = store.editions(Some(newsletter))?;
@@ -226,14 +216,10 @@ pub fn send(
              `bulletin approve --newsletter {newsletter} --edition {0}`; a test copy goes with --to ADDRESS",
             record.number
         );
-        return Ok(ExitCode::from(EXIT_DRAFT));
+        return Ok(Exit::Draft);
     }
     let report = send_one(config, &mut store, settings, &record, &options, clock)?;
-    Ok(ExitCode::from(if report.ok() {
-        EXIT_OK
-    } else {
-        EXIT_UNDELIVERED
-    }))
+    Ok(if report.ok() { Exit::Ok } else { Exit::Undelivered })
 }
 
 /// Sends one recorded edition and prints its report.
@@ -262,7 +248,7 @@ pub(super) fn send_one(
         record.intro.as_deref(),
     );
     apply_kept_unsubscribes(store)?;
-    let report = send_edition(config, store, &edition, options, clock.now).map_err(|e| anyhow!(e))?;
+    let report = send_edition(config, store, &edition, options, clock.now)?;
     print_report(&record.newsletter, record.number, &report, options)?;
     if options.mode == SendMode::Real && report.deferred.count == 0 {
         store.mark_sent(&record.newsletter, record.number, clock.now)?;
@@ -360,12 +346,12 @@ pub fn serve(
     listen: &str,
     limits: crate::server::Limits,
     now: &(dyn Fn() -> chrono::DateTime<chrono::Utc> + Sync),
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let mail = config
         .mail
         .as_ref()
         .ok_or_else(|| anyhow!("no [mail] section in the config"))?;
-    let key = Key::from_env(&mail.signing_key_env).map_err(|e| anyhow!(e))?;
-    crate::deliver::serve(config, listen, limits, &key, now).map_err(|e| anyhow!(e))?;
-    Ok(ExitCode::from(EXIT_OK))
+    let key = Key::from_env(&mail.signing_key_env)?;
+    crate::deliver::serve(config, listen, limits, &key, now)?;
+    Ok(Exit::Ok)
 }

@@ -2,17 +2,16 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::{Clock, exit_code, open_for_writing};
+use super::{Clock, Exit, exit_code, open_for_writing};
 use crate::config::Config;
 use crate::domain::{Outcome, SourceReport};
 use crate::sources::{Network, read_sources};
 use crate::store::{Store, Upsert};
 
-pub fn fetch(config: &Config, clock: Clock) -> Result<ExitCode> {
+pub fn fetch(config: &Config, clock: Clock) -> Result<Exit> {
     let (_lock, mut store) = open_for_writing(config)?;
     let reports = fetch_into(config, &mut store, clock)?;
     Ok(exit_code(&reports))

@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-use super::{EXIT_OK, classified};
+use super::{Exit, classified};
 use crate::classify::{Classified, Verdict};
 use crate::config::Config;
 use crate::items::for_terminal;
@@ -15,7 +14,7 @@ use crate::store::{EditionState, Store};
 
 /// `bulletin check`: the config (already parsed), every feed file and every
 /// local item; http(s) feeds are not fetched and the store is not touched.
-pub fn check(config: &Config) -> Result<ExitCode> {
+pub fn check(config: &Config) -> Result<Exit> {
     let ingest = ingest(config, Network::FilesOnly, &HashMap::new());
     let errors: Vec<&String> = ingest.failures().flat_map(|r| r.errors()).collect();
     for error in &errors {
@@ -37,7 +36,7 @@ pub fn check(config: &Config) -> Result<ExitCode> {
         config.sources.len(),
         ingest.items.len()
     )?;
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 /// How a listing prints.
@@ -62,7 +61,7 @@ fn ensure_newsletter(config: &Config, id: &str) -> Result<()> {
 
 /// `bulletin items`: every stored item with where it lands and, with
 /// `--explain`, why.
-pub fn items(config: &Config, query: &ItemsQuery) -> Result<ExitCode> {
+pub fn items(config: &Config, query: &ItemsQuery) -> Result<Exit> {
     if let Some(id) = query.newsletter {
         ensure_newsletter(config, id)?;
     }
@@ -86,7 +85,7 @@ pub fn items(config: &Config, query: &ItemsQuery) -> Result<ExitCode> {
         }
         Format::Table => print_items(&mut out, &selected, query.explain)?,
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 fn item_json(classified: &Classified) -> serde_json::Value {
@@ -154,7 +153,7 @@ fn print_items(out: &mut impl Write, items: &[&Classified], explain: bool) -> Re
 }
 
 /// `bulletin editions`: what was published, newest first.
-pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Result<ExitCode> {
+pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Result<Exit> {
     if let Some(id) = newsletter {
         ensure_newsletter(config, id)?;
     }
@@ -193,12 +192,12 @@ pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Re
             }
         }
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 /// `bulletin feeds`: each source's last fetch, status, items and last
 /// error; a source failing `flag_after_failures` fetches in a row is flagged.
-pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
+pub fn feeds(config: &Config, format: Format) -> Result<Exit> {
     let store = Store::open_read_only(&config.store_path())?;
     let health = store.feed_health()?;
     let flagged = |failures: u32| failures >= config.fetch.flag_after_failures;
@@ -218,7 +217,7 @@ pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
             .collect();
         serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
-        return Ok(ExitCode::from(EXIT_OK));
+        return Ok(Exit::Ok);
     }
     writeln!(
         out,
@@ -248,11 +247,8 @@ pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
                 .trim()
                 .to_string();
         }
-        // Stored in UTC (RFC 3339, `+00:00`): shown to the minute, saying so.
-        let fetched = match h.last_fetch.get(..16) {
-            Some(minute) => format!("{} UTC", minute.replace('T', " ")),
-            None => h.last_fetch.clone(),
-        };
+        // Shown to the minute, in UTC, saying so.
+        let fetched = h.last_fetch.format("%Y-%m-%d %H:%M UTC").to_string();
         writeln!(
             out,
             "{:<32} {:<25} {:<13} {:>5}  {}",
@@ -263,12 +259,12 @@ pub fn feeds(config: &Config, format: Format) -> Result<ExitCode> {
             for_terminal(&note)
         )?;
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 /// `bulletin parse`: what bulletin reads from one feed, the store untouched.
-pub fn parse(config: &Config, target: &str, format: Format) -> Result<ExitCode> {
-    let (items, warnings) = read_one(target, config).map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
+pub fn parse(config: &Config, target: &str, format: Format) -> Result<Exit> {
+    let (items, warnings) = read_one(target, config).map_err(anyhow::Error::msg)?;
     for warning in warnings {
         eprintln!("warning: {target}: {warning}");
     }
@@ -292,5 +288,5 @@ pub fn parse(config: &Config, target: &str, format: Format) -> Result<ExitCode> 
             writeln!(out, "{}", super::count(items.len(), "item"))?;
         }
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }

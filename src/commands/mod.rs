@@ -23,15 +23,14 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
+use crate::causes::said_once;
 use crate::classify::{Classified, Classifier};
 use crate::config::Config;
 use crate::domain::SourceReport;
-use crate::lock::RunLock;
+use crate::lock::{LockError, RunLock};
 use crate::store::Store;
 
-pub use deliver::{
-    EXIT_DRAFT, EXIT_UNDELIVERED, ListFormat, import, list, reset_bounces, send, serve, unsubscribe,
-};
+pub use deliver::{ListFormat, import, list, reset_bounces, send, serve, unsubscribe};
 pub use fetch::fetch;
 pub use inspect::{Format, ItemsQuery, check, editions, feeds, items, parse};
 pub use publish::{build, run};
@@ -70,15 +69,125 @@ pub(crate) fn count(n: usize, noun: &str) -> String {
     }
 }
 
-/// Everything went as asked.
-pub(crate) const EXIT_OK: u8 = 0;
-/// Nothing useful was done: bad config, unreadable input, a store problem.
-pub const EXIT_FAILURE: u8 = 1;
-/// The work was done, but some inputs failed (a source, a local file, a
-/// CSV row); each is reported on stderr.
-pub(crate) const EXIT_PARTIAL: u8 = 3;
-/// Another bulletin holds the store's lock; this one did nothing.
-pub const EXIT_LOCKED: u8 = 4;
+/// How a command ended, as a script reads it: the one place an outcome or
+/// an error becomes an exit code, and the source of `--help`'s table of
+/// them, so the two cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything went as asked.
+    Ok,
+    /// Nothing useful was done: bad config, unreadable input, a store problem.
+    Failed,
+    /// The command line was wrong (clap's own code).
+    Usage,
+    /// The work was done, but some inputs failed (a source, a local file, a
+    /// CSV row); each is reported on stderr.
+    Partial,
+    /// Another bulletin holds the store's lock; this one did nothing.
+    Locked,
+    /// Some messages were not delivered: deferred or failed.
+    Undelivered,
+    /// The edition is a draft: nothing is sent until it is approved.
+    Draft,
+}
+
+impl Exit {
+    /// Every exit, in the order of its code.
+    const ALL: [Exit; 7] = [
+        Exit::Ok,
+        Exit::Failed,
+        Exit::Usage,
+        Exit::Partial,
+        Exit::Locked,
+        Exit::Undelivered,
+        Exit::Draft,
+    ];
+
+    /// The process's exit status.
+    fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failed => 1,
+            Exit::Usage => 2,
+            Exit::Partial => 3,
+            Exit::Locked => 4,
+            Exit::Undelivered => 5,
+            Exit::Draft => 6,
+        }
+    }
+
+    /// What the code means, as `--help` and the README say it (the README's
+    /// table is checked against `--help` by a test).
+    fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "done",
+            Exit::Failed => {
+                "failed: bad config, unreadable input, a store problem, an SMTP session that\n     \
+                 could not be opened or kept (server down, TLS, AUTH); reason on stderr"
+            }
+            Exit::Usage => "bad command-line arguments",
+            Exit::Partial => {
+                "done, but some inputs failed: a source, a local file, a CSV row (each named on stderr)"
+            }
+            Exit::Locked => "another bulletin holds the store's lock; nothing done",
+            Exit::Undelivered => {
+                "some messages were not delivered: deferred (sent again next time) or failed (each listed)"
+            }
+            Exit::Draft => "the edition is a draft: nothing sent until `bulletin approve`",
+        }
+    }
+
+    /// The "Exit codes:" table `--help` ends with.
+    pub fn help() -> String {
+        let mut table = String::from("Exit codes:");
+        for exit in Exit::ALL {
+            table.push_str(&format!("\n  {}  {}", exit.code(), exit.meaning()));
+        }
+        table
+    }
+
+    /// How a command that failed with `error` ends, after saying why on
+    /// stderr, once: a closed pipe is a reader that has seen enough (exit 0,
+    /// nothing said); a held lock is a plain "nothing done".
+    pub fn failed(error: &anyhow::Error) -> Exit {
+        if is_broken_pipe(error) {
+            return Exit::Ok;
+        }
+        if let Some(held @ LockError::Held { .. }) = error.downcast_ref::<LockError>() {
+            eprintln!("{held}");
+            return Exit::Locked;
+        }
+        eprintln!("error: {}", said_once(error.as_ref()));
+        Exit::Failed
+    }
+
+    /// How the command line's own error ends: clap prints it (help and
+    /// version too, which are not failures).
+    pub fn usage(error: &clap::Error) -> Exit {
+        // Nothing to do when stderr is gone.
+        let _ = error.print();
+        if error.use_stderr() { Exit::Usage } else { Exit::Ok }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}
+
+/// True when the error, or any error under it, is a write to a closed pipe.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    error.chain().any(|cause| {
+        let io = cause.downcast_ref::<std::io::Error>().map(std::io::Error::kind);
+        // serde_json's writer wraps the io::Error without exposing it as a source.
+        let json = cause
+            .downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind);
+        io.or(json) == Some(BrokenPipe)
+    })
+}
 
 /// The moment a command runs, read once in `main` and passed down.
 #[derive(Debug, Clone, Copy)]
@@ -117,12 +226,12 @@ fn classified(config: &Config, store: &Store) -> Result<Vec<Classified>> {
 }
 
 /// 0, or 3 with a one-line summary when some sources failed.
-fn exit_code(reports: &[SourceReport]) -> ExitCode {
+fn exit_code(reports: &[SourceReport]) -> Exit {
     match reports.iter().filter(|r| r.failed()).count() {
-        0 => ExitCode::from(EXIT_OK),
+        0 => Exit::Ok,
         failed => {
             eprintln!("{failed} source(s) failed; the rest were used");
-            ExitCode::from(EXIT_PARTIAL)
+            Exit::Partial
         }
     }
 }

@@ -56,7 +56,7 @@ struct Built {
 
 struct Snapshot {
     version: u64,
-    built: Result<Built, String>,
+    built: anyhow::Result<Built>,
 }
 
 /// Serves until SIGTERM or Ctrl-C. The first line on stdout is the index's URL.
@@ -64,9 +64,9 @@ pub fn run(
     config_path: &Path,
     options: &Options,
     now: &(dyn Fn() -> DateTime<Utc> + Sync),
-) -> Result<(), String> {
-    let server = Server::bind(&options.listen).map_err(|e| e.to_string())?;
-    let addr = server.local_addr().map_err(|e| e.to_string())?;
+) -> anyhow::Result<()> {
+    let server = Server::bind(&options.listen)?;
+    let addr = server.local_addr()?;
     let home = home(addr);
     // Taken before the first build, so that a change made while it runs,
     // or as soon as the address is printed, is seen.
@@ -89,8 +89,8 @@ pub fn run(
         let served = server.run(pages, Hosts::Loopback, options.limits);
         stop.store(true, Ordering::Relaxed);
         served
-    })
-    .map_err(|e| e.to_string())
+    })?;
+    Ok(())
 }
 
 /// The preview shows personal data: listening beyond this machine is worth a warning.
@@ -204,13 +204,12 @@ fn collect(folder: &Path, files: &mut Vec<PathBuf>, visited: &mut HashSet<PathBu
 
 /// The next edition of every newsletter, from the stored items and the
 /// file sources as they are now.
-fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Built, String> {
-    let config = Config::from_file(config_path).map_err(|e| e.to_string())?;
+fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Result<Built> {
+    let config = Config::from_file(config_path)?;
     // Only read: the preview works on a store its user may not write, and a
     // missing store reads as an empty one.
-    let store = Store::open_read_only(&config.store_path()).map_err(|e| e.to_string())?;
-    let mut items: HashMap<String, Item> = super::stored::items_with(&store, Some)
-        .map_err(|e| e.to_string())?
+    let store = Store::open_read_only(&config.store_path())?;
+    let mut items: HashMap<String, Item> = super::stored::items_with(&store, Some)?
         .into_iter()
         .map(|i| (i.id.clone(), i))
         .collect();
@@ -230,14 +229,10 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
     let mut pages = Vec::new();
     for newsletter in &config.newsletters {
         let id = newsletter.id.as_str();
-        let latest = store
-            .editions(Some(id))
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .max_by_key(|e| e.number);
+        let latest = store.editions(Some(id))?.into_iter().max_by_key(|e| e.number);
         // A draft waiting for approval is the next edition, as last built.
         let draft = match latest.as_ref().filter(|e| e.state == EditionState::Draft) {
-            Some(e) => store.edition_numbered(id, e.number).map_err(|e| e.to_string())?,
+            Some(e) => store.edition_numbered(id, e.number)?,
             None => None,
         };
         let edition = match &draft {
@@ -250,12 +245,12 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
             ),
             None => {
                 let number = latest.as_ref().map_or(0, |e| e.number) + 1;
-                let published = store.published_items(id, None).map_err(|e| e.to_string())?;
+                let published = store.published_items(id, None)?;
                 assemble(newsletter, &classified, date, number, &published)
             }
         };
         let number = edition.number;
-        let web = render_edition(&edition, &config.site, Reader::Web).map_err(|e| e.to_string())?;
+        let web = render_edition(&edition, &config.site, Reader::Web)?;
         let mail = match &config.mail {
             Some(mail) => Some(MailTemplate::new(
                 &edition,
@@ -276,7 +271,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
             mail,
         });
     }
-    let subscribers = store.subscribers().map_err(|e| e.to_string())?;
+    let subscribers = store.subscribers()?;
     Ok(Built {
         pages,
         subscribers,
@@ -305,7 +300,8 @@ fn answer(url: &str, snapshot: &Snapshot) -> Reply {
     let built = match &snapshot.built {
         Ok(built) => built,
         Err(error) => {
-            let content = Content::Error { message: error };
+            let message = format!("{error:#}");
+            let content = Content::Error { message: &message };
             return page(500, "Preview: error", &content, snapshot.version);
         }
     };

@@ -10,16 +10,15 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::deliver::{EXIT_UNDELIVERED, progress, send_one};
+use super::deliver::{progress, send_one};
 use super::fetch::fetch_into;
-use super::{Clock, EXIT_OK, classified, exit_code, open_for_writing, phase};
+use super::{Clock, Exit, classified, exit_code, open_for_writing, phase};
 use crate::classify::{Classified, Classifier};
 use crate::config::{Approval, Config, Empty, Newsletter};
 use crate::deliver::SendOptions;
@@ -32,7 +31,7 @@ use crate::store::{EditionPaths, EditionRecord, EditionState, Store};
 /// `bulletin build`: each selected newsletter's edition for `date`, whatever
 /// its schedule. An edition already recorded for that date is rendered again
 /// from the record: same number, same items, same bytes.
-pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock) -> Result<ExitCode> {
+pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock) -> Result<Exit> {
     if let Some(id) = only {
         config.newsletter(id)?;
     }
@@ -46,7 +45,7 @@ pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock)
         publish(config, &mut store, newsletter, &items, date, clock)?;
     }
     write_archive(config, &store)?;
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 /// `bulletin run`, the cron entry: fetch; make every edition due by
@@ -54,7 +53,7 @@ pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock)
 /// own date and window); rebuild the drafts; write any recorded edition
 /// whose files are missing; send every approved edition not yet sent.
 /// Running it again the same day publishes nothing new.
-pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
+pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<Exit> {
     let (_lock, mut store) = open_for_writing(config)?;
     phase("fetch");
     let reports = fetch_into(config, &mut store, clock)?;
@@ -94,11 +93,7 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     phase("done");
     let _ = checkpoint.join(); // it only copies pages; whatever it left, closing does
     let code = exit_code(&reports);
-    Ok(if delivered {
-        code
-    } else {
-        ExitCode::from(EXIT_UNDELIVERED)
-    })
+    Ok(if delivered { code } else { Exit::Undelivered })
 }
 
 /// What `run` does for one newsletter.
@@ -159,9 +154,9 @@ fn check_can_send(config: &Config, store: &Store, plans: &[Plan]) -> Result<()> 
     if publishing.is_empty() {
         return Ok(());
     }
-    crate::deliver::check_ready(mail).map_err(|e| {
-        anyhow::anyhow!(
-            "{e}; nothing was published: {} would be mailed as soon as published (approval = \"auto\")",
+    crate::deliver::check_ready(mail).with_context(|| {
+        format!(
+            "nothing was published: {} would be mailed as soon as published (approval = \"auto\")",
             publishing.join(", ")
         )
     })

@@ -7,13 +7,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 
 use super::publish::{candidates, draft_paths, refresh_draft, write_archive, write_edition};
-use super::{Clock, EXIT_OK, open_for_writing, phase};
+use super::{Clock, Exit, open_for_writing, phase};
 use crate::config::{Config, Newsletter};
 use crate::domain::Correction;
 use crate::editions::{due_days, next_due, restore};
@@ -91,13 +90,13 @@ pub fn edit(
     edit: Edit,
     by: &str,
     clock: Clock,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let newsletter = config.newsletter(newsletter)?;
     let correction = edit.correction()?;
     let (_lock, mut store) = open_for_writing(config)?;
     let record = draft(&store, newsletter, number)?;
     correct(config, &mut store, newsletter, &record, &correction, by, clock)?;
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 /// The draft to work on: edition `number`, or the newsletter's latest
@@ -207,12 +206,12 @@ pub fn approve(
     number: Option<u32>,
     by: &str,
     clock: Clock,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let newsletter = config.newsletter(newsletter)?;
     let (_lock, mut store) = open_for_writing(config)?;
     let record = draft(&store, newsletter, number)?;
     approve_edition(config, &mut store, newsletter, &record, by, clock)?;
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 /// Approves a draft as it was last built (what the editor reviewed), by
@@ -269,7 +268,7 @@ pub(crate) fn approve_edition(
 
 /// `bulletin editions show`: an edition's items as placed (section,
 /// place, id, title) and the corrections made to it, with who and when.
-pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<ExitCode> {
+pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Exit> {
     let newsletter = config.newsletter(newsletter)?;
     let id = newsletter.id.as_str();
     let store = Store::open_read_only(&config.store_path())?;
@@ -330,7 +329,7 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Ex
             for_terminal(&describe(&c.correction))
         )?;
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 /// A correction in a few words.
@@ -389,7 +388,7 @@ fn state_line(store: &Store, record: &EditionRecord) -> Result<String> {
 /// `bulletin status`: per newsletter, the last edition and where it
 /// stands, the next due date, and what waits for a person. Meant to be
 /// mailed to the editors each morning by the same cron job as `run`.
-pub fn status(config: &Config, today: NaiveDate) -> Result<ExitCode> {
+pub fn status(config: &Config, today: NaiveDate) -> Result<Exit> {
     let store = Store::open_read_only(&config.store_path())?;
     let mut out = std::io::stdout().lock();
     let mut waiting = Vec::new();
@@ -434,7 +433,7 @@ pub fn status(config: &Config, today: NaiveDate) -> Result<ExitCode> {
             writeln!(out, "  {line}")?;
         }
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(Exit::Ok)
 }
 
 /// What an edition waits for, if anything: approval, or a send to finish.

@@ -26,6 +26,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::causes::said_once;
 use crate::domain::EditionRef;
 use crate::store::{Delivery, Status, StatusLabel, Store};
 
@@ -81,7 +82,7 @@ impl<'s> Log<'s> {
         recover(store)?;
         let path = journal_path(store.path());
         let header = Header {
-            journal: store.next_journal().map_err(|e| e.to_string())?,
+            journal: store.next_journal().map_err(|e| said_once(&e))?,
             edition,
             updated: now,
         };
@@ -156,7 +157,7 @@ impl Journal {
                 &self.rows,
                 self.header.updated,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| said_once(&e))?;
         self.rows.clear();
         Ok(())
     }
@@ -238,7 +239,7 @@ pub(crate) fn recover(store: &mut Store) -> Result<(), String> {
             .collect::<Result<Vec<_>, String>>()?;
         store
             .fold_deliveries(header.journal, &header.edition, &rows, header.updated)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| said_once(&e))?;
     }
     std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))
 }

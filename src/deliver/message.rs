@@ -62,8 +62,8 @@ impl MailTemplate {
         mail: &Mail,
         root: &Path,
         now: DateTime<Utc>,
-    ) -> Result<MailTemplate, String> {
-        let rendered = render_edition(edition, site, Reader::Mail).map_err(|e| format!("rendering: {e}"))?;
+    ) -> Result<MailTemplate, MessageError> {
+        let rendered = render_edition(edition, site, Reader::Mail).map_err(MessageError::Render)?;
         let domain = mail.from.email.domain().to_ascii_lowercase();
         let id = edition.newsletter.id.as_str();
         let list_domain = mail.list_id_domain.clone().unwrap_or_else(|| domain.clone());
@@ -122,7 +122,7 @@ impl MailTemplate {
     }
 
     /// The message for one subscriber; `email` must already be valid.
-    pub fn letter(&self, key: &Key, email: &str, name: &str) -> Result<Letter, String> {
+    pub fn letter(&self, key: &Key, email: &str, name: &str) -> Result<Letter, MessageError> {
         let Blanks {
             token,
             unsubscribe,
@@ -156,7 +156,10 @@ impl MailTemplate {
                     .singlepart(part(ContentType::TEXT_PLAIN, &self.text, &text))
                     .singlepart(part(ContentType::TEXT_HTML, &self.html, &html)),
             )
-            .map_err(|e| format!("building the message for {email}: {e}"))?;
+            .map_err(|source| MessageError::Build {
+                email: email.to_string(),
+                source,
+            })?;
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
         }
@@ -281,16 +284,18 @@ const SIGNED_HEADERS: [&str; 9] = [
     "List-Unsubscribe-Post",
 ];
 
-fn dkim_config(dkim: &Dkim, from_domain: &str, root: &Path) -> Result<DkimConfig, String> {
+fn dkim_config(dkim: &Dkim, from_domain: &str, root: &Path) -> Result<DkimConfig, MessageError> {
     let path = root.join(&dkim.key_path);
-    let key =
-        std::fs::read_to_string(&path).map_err(|e| format!("mail.dkim.key_path {}: {e}", path.display()))?;
+    let key = std::fs::read_to_string(&path).map_err(|source| MessageError::DkimKeyFile {
+        path: path.clone(),
+        source,
+    })?;
     let algorithm = match dkim.algorithm {
         DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
         DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
     };
     let key = DkimSigningKey::new(key.trim(), algorithm)
-        .map_err(|e| format!("mail.dkim.key_path {}: not a usable key ({e})", path.display()))?;
+        .map_err(|source| MessageError::DkimKey { path, source })?;
     Ok(DkimConfig::new(
         dkim.selector.clone(),
         dkim.domain.clone().unwrap_or_else(|| from_domain.to_string()),
@@ -329,13 +334,46 @@ fn display_name(name: &str) -> Option<String> {
 /// The address with its domain in ASCII (IDNA: `bücher.example` is
 /// `xn--bcher-kva.example`), as the envelope and the headers need it; the
 /// local part as it is (a non-ASCII one needs SMTPUTF8).
-fn ascii_domain(email: &str) -> Result<lettre::Address, String> {
+fn ascii_domain(email: &str) -> Result<lettre::Address, MessageError> {
+    let refused = |reason: String| MessageError::Address {
+        email: email.to_string(),
+        reason,
+    };
     let (user, domain) = email
         .rsplit_once('@')
-        .ok_or_else(|| format!("{email}: not an address"))?;
+        .ok_or_else(|| refused("not an address".into()))?;
     let domain =
-        idna::domain_to_ascii(domain).map_err(|e| format!("{email}: the domain is not valid ({e})"))?;
-    lettre::Address::new(user, domain).map_err(|e| format!("{email}: {e}"))
+        idna::domain_to_ascii(domain).map_err(|e| refused(format!("the domain is not valid ({e})")))?;
+    lettre::Address::new(user, domain).map_err(|e| refused(e.to_string()))
+}
+
+/// Why a message could not be made: for the edition (its template, the
+/// DKIM key), or for one recipient.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("rendering the mail template")]
+    Render(#[source] askama::Error),
+    #[error("mail.dkim.key_path {path}")]
+    DkimKeyFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("mail.dkim.key_path {path}: not a usable key")]
+    DkimKey {
+        path: std::path::PathBuf,
+        #[source]
+        source: lettre::message::dkim::DkimSigningKeyError,
+    },
+    /// An address lettre refuses; the reason is kept as the delivery's.
+    #[error("{email}: {reason}")]
+    Address { email: String, reason: String },
+    #[error("building the message for {email}")]
+    Build {
+        email: String,
+        #[source]
+        source: lettre::error::Error,
+    },
 }
 
 fn header(name: &'static str, value: String) -> HeaderValue {

@@ -10,11 +10,11 @@ mod spool;
 mod subscribers;
 mod token;
 
-pub use message::{Letter, MailTemplate, Personal};
+pub use message::{Letter, MailTemplate, MessageError, Personal};
 pub use send::{SendMode, SendOptions};
 pub(crate) use send::{SendReport, check_ready, send_edition};
 pub(crate) use serve::serve;
 pub(crate) use spool::Spool;
-pub use subscribers::{RowError, parse_csv};
+pub use subscribers::{CsvError, RowError, parse_csv};
 pub(crate) use subscribers::{admits, normalise_email};
-pub use token::{Key, Unsubscribe, sign, verify};
+pub use token::{Key, KeyError, Unsubscribe, Weakness, sign, verify};

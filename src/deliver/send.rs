@@ -22,15 +22,16 @@ use chrono::{DateTime, Utc};
 use lettre::Message;
 
 use super::log::Log;
-use super::message::{Letter, MailTemplate};
+use super::message::{Letter, MailTemplate, MessageError};
 use super::smtp::{Failure, Session, SessionError, SmtpClient};
-use super::subscribers::admits;
-use super::token::Key;
+use super::subscribers::{AddressError, admits};
+use super::token::{Key, KeyError};
 use crate::backoff::BackOff;
+use crate::causes::said_once;
 use crate::config::{Config, Mail, Smtp, Transport};
 use crate::domain::EditionRef;
 use crate::editions::Edition;
-use crate::store::{Delivery, Recipient, Status, Store};
+use crate::store::{Delivery, Recipient, Status, Store, StoreError};
 
 /// What `bulletin send` does: one of three, never two at once (a dry run
 /// that also sent a test copy once went out as a real message).
@@ -136,7 +137,7 @@ impl Sender {
     }
 
     /// Test copies (`test`) go to files of their own, never among the subscribers' messages.
-    fn new(config: &Config, mail: &Mail, edition: &EditionRef, test: bool) -> Result<Sender, String> {
+    fn new(config: &Config, mail: &Mail, edition: &EditionRef, test: bool) -> Result<Sender, SendError> {
         match mail.transport {
             Transport::File => {
                 let mut folder = config.out_dir().join("mail");
@@ -147,7 +148,9 @@ impl Sender {
                     folder.join(&edition.newsletter).join(edition.number.to_string()),
                 ))
             }
-            Transport::Smtp => SmtpClient::new(&mail.smtp).map(Sender::Smtp),
+            Transport::Smtp => SmtpClient::new(&mail.smtp)
+                .map(Sender::Smtp)
+                .map_err(SendError::Smtp),
         }
     }
 
@@ -258,11 +261,14 @@ impl RateLimit {
 /// Whether a send could start now: the signing key is in the environment
 /// and, for SMTP, the server takes a session (AUTH included). `run` asks
 /// before publishing an edition it would mail at once.
-pub(crate) fn check_ready(mail: &Mail) -> Result<(), String> {
+pub(crate) fn check_ready(mail: &Mail) -> Result<(), SendError> {
     Key::from_env(&mail.signing_key_env)?;
     match mail.transport {
         Transport::File => Ok(()),
-        Transport::Smtp => SmtpClient::new(&mail.smtp)?.check().map_err(|e| e.to_string()),
+        Transport::Smtp => SmtpClient::new(&mail.smtp)
+            .map_err(SendError::Smtp)?
+            .check()
+            .map_err(SendError::Unreachable),
     }
 }
 
@@ -278,11 +284,8 @@ pub(crate) fn send_edition(
     edition: &Edition,
     options: &SendOptions,
     now: DateTime<Utc>,
-) -> Result<SendReport, String> {
-    let mail = config
-        .mail
-        .as_ref()
-        .ok_or("no [mail] section in the config: nothing can be sent")?;
+) -> Result<SendReport, SendError> {
+    let mail = config.mail.as_ref().ok_or(SendError::NoMail)?;
     let newsletter = edition.newsletter;
     let id = newsletter.id.as_str();
     let test_to = match &options.mode {
@@ -308,12 +311,12 @@ pub(crate) fn send_edition(
         Transport::Smtp => settings.concurrency.max(1),
         Transport::File => 1,
     };
-    let total = store.recipient_count(id).map_err(|e| e.to_string())?;
-    let log = Log::open(store, which.clone(), now)?;
+    let total = store.recipient_count(id)?;
+    let log = Log::open(store, which.clone(), now).map_err(SendError::Log)?;
     let report = Mutex::new(SendReport::default());
     let (queue, taken) = std::sync::mpsc::sync_channel::<Recipient>(QUEUE);
     let taken = Mutex::new(taken);
-    let fatal: Mutex<Option<String>> = Mutex::new(None);
+    let fatal: Mutex<Option<SendError>> = Mutex::new(None);
     let stopped = AtomicBool::new(false);
     let run = match &key {
         Some(Ok(key)) => Some(Run {
@@ -340,7 +343,7 @@ pub(crate) fn send_edition(
             for _ in 0..workers {
                 scope.spawn(|| {
                     if let Err(e) = run.work(&taken) {
-                        fatal.lock().expect("poisoned").get_or_insert(e);
+                        fatal.lock().expect("poisoned").get_or_insert(SendError::Log(e));
                     }
                 });
             }
@@ -373,7 +376,9 @@ pub(crate) fn send_edition(
     let mut report = report.into_inner().expect("poisoned");
     // A session failure is the reason the feeder found no worker left: it goes first.
     match gave_up {
-        Some((error, tries, _)) if !left.is_empty() => return Err(stopped_by(&error, tries, report.sent)),
+        Some((error, tries, _)) if !left.is_empty() => {
+            return Err(SendError::Stopped(stopped_by(&error, tries, report.sent)));
+        }
         Some((error, _, count)) => report.notes.push(format!(
             "{count} of {workers} connections gave up ({error}); the others sent the rest: \
              if the server limits connections, lower mail.smtp.concurrency"
@@ -388,9 +393,44 @@ pub(crate) fn send_edition(
     if let Some(error) = fatal.into_inner().expect("poisoned") {
         return Err(error);
     }
-    flushed?;
+    flushed.map_err(SendError::Log)?;
     report.folder = sender.folder();
     Ok(report)
+}
+
+/// Why a send stopped, or did not start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SendError {
+    #[error("no [mail] section in the config: nothing can be sent")]
+    NoMail,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Message(#[from] MessageError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The SMTP client could not be set up (TLS roots, credentials).
+    #[error("{0}")]
+    Smtp(String),
+    /// The SMTP server does not take a session now.
+    #[error("the SMTP server cannot take a session")]
+    Unreachable(#[source] Failure),
+    /// The delivery log could not be written or folded: sending is not safe.
+    #[error("{0}")]
+    Log(String),
+    /// A session failed for good; the words say what was sent and what stays due.
+    #[error("{0}")]
+    Stopped(String),
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    #[error("test copy to {email}")]
+    TestCopy {
+        email: String,
+        #[source]
+        source: Failure,
+    },
+    #[error("every sending worker stopped")]
+    NoWorker,
 }
 
 /// The one message of a send stopped by a session failure.
@@ -411,14 +451,14 @@ fn send_test_copy(
     template: &MailTemplate,
     mail: &Mail,
     to: &str,
-) -> Result<SendReport, String> {
+) -> Result<SendReport, SendError> {
     let key = Key::from_env(&mail.signing_key_env)?;
     let email = super::normalise_email(to)?;
     let letter = template.letter(&key, &email, "")?;
     let mut session = Session::default();
     let sent = sender.send(&mut session, &letter, &email, &mut || Ok(()));
     sender.close(session);
-    sent.map_err(|failure| format!("test copy to {email}: {failure}"))?;
+    sent.map_err(|source| SendError::TestCopy { email, source })?;
     Ok(SendReport {
         sent: 1,
         folder: sender.folder(),
@@ -438,16 +478,14 @@ fn feed(
     log: &Log,
     report: &Mutex<SendReport>,
     (newsletter, mail, edition): (&crate::config::Newsletter, &Mail, &EditionRef),
-    (key, stopped): (&Option<Result<Key, String>>, &AtomicBool),
+    (key, stopped): (&Option<Result<Key, KeyError>>, &AtomicBool),
     options: &SendOptions,
     queue: std::sync::mpsc::SyncSender<Recipient>,
-) -> Result<(), String> {
+) -> Result<(), SendError> {
     let mut after = String::new();
     // A stopped send reads no further.
     while !stopped.load(Ordering::SeqCst) {
-        let page = log
-            .read(|store| store.recipients_page(edition, &after, PAGE))
-            .map_err(|e| e.to_string())?;
+        let page = log.read(|store| store.recipients_page(edition, &after, PAGE))?;
         let Some((last, _)) = page.last() else {
             return Ok(());
         };
@@ -465,10 +503,8 @@ fn feed(
                 continue;
             }
             match key {
-                Some(Ok(_)) => queue
-                    .send(recipient)
-                    .map_err(|_| "every sending worker stopped".to_string())?,
-                Some(Err(why)) => return Err(why.clone()),
+                Some(Ok(_)) => queue.send(recipient).map_err(|_| SendError::NoWorker)?,
+                Some(Err(why)) => return Err(why.clone().into()),
                 None => unreachable!("only a dry run has no key"),
             }
         }
@@ -658,7 +694,7 @@ impl Run<'_, '_> {
                         return Ok(Quit::Done);
                     }
                 },
-                Err(reason) => Status::Failed(reason),
+                Err(reason) => Status::Failed(said_once(&reason)),
             };
             self.report
                 .lock()

@@ -23,11 +23,12 @@ use chrono::{DateTime, Utc};
 use hyper::Method;
 use tokio::sync::oneshot;
 
-use super::spool::{Request as Kept, Spool};
+use super::spool::Spool;
 use super::token::{Key, Unsubscribe, verify};
+use crate::causes::said_once;
 use crate::config::Config;
-use crate::server::{Handler, Hosts, Limits, Page, Request, Server};
-use crate::store::Store;
+use crate::server::{Handler, Hosts, Limits, Page, Request, Server, ServerError};
+use crate::store::{Store, StoreError, UnsubscribeRequest as Kept};
 
 /// How long a request waits for a store another process holds.
 const BUSY_WAIT: Duration = Duration::from_millis(500);
@@ -45,17 +46,14 @@ pub(crate) fn serve(
     limits: Limits,
     key: &Key,
     now: &(dyn Fn() -> DateTime<Utc> + Sync),
-) -> Result<(), String> {
-    let mail = config
-        .mail
-        .as_ref()
-        .ok_or("no [mail] section in the config: there is nothing to unsubscribe from")?;
+) -> Result<(), ServeError> {
+    let mail = config.mail.as_ref().ok_or(ServeError::NoMail)?;
     let path = mail.unsubscribe_url.path().to_string();
-    let store = Store::open(&config.store_path()).map_err(|e| e.to_string())?;
-    store.set_busy_timeout(BUSY_WAIT).map_err(|e| e.to_string())?;
+    let store = Store::open(&config.store_path())?;
+    store.set_busy_timeout(BUSY_WAIT)?;
     let spool = Spool::beside(&config.store_path());
-    let server = Server::bind(listen).map_err(|e| e.to_string())?;
-    let addr = server.local_addr().map_err(|e| e.to_string())?;
+    let server = Server::bind(listen)?;
+    let addr = server.local_addr()?;
     println!("listening on http://{addr}{path}");
     let (jobs, queue) = std::sync::mpsc::channel();
     let endpoint = Arc::new(Endpoint {
@@ -73,8 +71,19 @@ pub(crate) fn serve(
         // Returns once every connection is closed; the endpoint, and with
         // it the queue's sender, is dropped with them: the store thread ends.
         server.run(endpoint, Hosts::Any, limits)
-    })
-    .map_err(|e| e.to_string())
+    })?;
+    Ok(())
+}
+
+/// Why the unsubscribe endpoint could not start, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServeError {
+    #[error("no [mail] section in the config: there is nothing to unsubscribe from")]
+    NoMail,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Server(#[from] ServerError),
 }
 
 /// What the HTTP side knows: no store, only a queue to the store's thread.
@@ -187,12 +196,10 @@ fn keep_store(
         let at = now();
         let requests: Vec<Kept> = batch
             .iter()
-            .map(|job| {
-                (
-                    job.request.email.clone(),
-                    Some(job.request.newsletter.clone()),
-                    at,
-                )
+            .map(|job| Kept {
+                email: job.request.email.clone(),
+                newsletter: Some(job.request.newsletter.clone()),
+                at,
             })
             .collect();
         // While earlier requests wait in the spool, later ones join them:
@@ -202,7 +209,8 @@ fn keep_store(
                 .unsubscribe_many(&requests)
                 .map_err(|e| {
                     eprintln!(
-                        "warning: the store is unavailable ({e}); keeping unsubscribes in {}",
+                        "warning: the store is unavailable ({}); keeping unsubscribes in {}",
+                        said_once(&e),
                         spool.path().display()
                     )
                 })
@@ -219,7 +227,7 @@ fn keep_store(
                     Outcome::Kept
                 }
                 Err(e) => {
-                    eprintln!("error: unsubscribes neither stored nor kept: {e}");
+                    eprintln!("error: unsubscribes neither stored nor kept: {}", said_once(&e));
                     Outcome::Failed
                 }
             }

@@ -14,32 +14,28 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
-
-use crate::store::{Store, StoreError};
-
-/// One unsubscribe: the address, its newsletter (all when none), and when it was asked for.
-pub(crate) type Request = (String, Option<String>, DateTime<Utc>);
+use crate::store::{Store, StoreError, UnsubscribeRequest as Request};
 
 /// Why the spool could not be written or applied.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SpoolError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("applying {path}: {source}")]
-    Store { path: PathBuf, source: StoreError },
+    #[error("{path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("applying {path}")]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: StoreError,
+    },
 }
 
 /// The spool file of one store.
 pub(crate) struct Spool {
     path: PathBuf,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Line {
-    email: String,
-    newsletter: Option<String>,
-    at: DateTime<Utc>,
 }
 
 impl Spool {
@@ -62,13 +58,8 @@ impl Spool {
     /// Appends `requests` and returns once the disk has them.
     pub(crate) fn keep(&self, requests: &[Request]) -> Result<(), SpoolError> {
         let mut text = String::new();
-        for (email, newsletter, at) in requests {
-            let line = Line {
-                email: email.clone(),
-                newsletter: newsletter.clone(),
-                at: *at,
-            };
-            text.push_str(&serde_json::to_string(&line).map_err(|e| self.io(e.into()))?);
+        for request in requests {
+            text.push_str(&serde_json::to_string(request).map_err(|e| self.io(e.into()))?);
             text.push('\n');
         }
         let mut file = crate::store::private_file()
@@ -110,8 +101,8 @@ impl Spool {
         file.read_to_string(&mut text).map_err(|e| self.io(e))?;
         let mut requests = Vec::new();
         for (number, line) in text.lines().enumerate() {
-            match serde_json::from_str::<Line>(line) {
-                Ok(line) => requests.push((line.email, line.newsletter, line.at)),
+            match serde_json::from_str::<Request>(line) {
+                Ok(request) => requests.push(request),
                 Err(e) => eprintln!("warning: {}:{}: skipped: {e}", self.path.display(), number + 1),
             }
         }
@@ -129,6 +120,7 @@ impl Spool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
 
     #[test]
     fn kept_requests_are_read_back_and_a_cut_line_is_skipped() {
@@ -139,7 +131,11 @@ mod tests {
             .unwrap()
             .to_utc();
         spool
-            .keep(&[("jane@example.de".into(), Some("about-japan".into()), at)])
+            .keep(&[Request {
+                email: "jane@example.de".into(),
+                newsletter: Some("about-japan".into()),
+                at,
+            }])
             .unwrap();
         std::fs::OpenOptions::new()
             .append(true)
@@ -151,7 +147,11 @@ mod tests {
         let read = spool.read(&mut file).unwrap();
         assert_eq!(
             read,
-            vec![("jane@example.de".into(), Some("about-japan".into()), at)]
+            vec![Request {
+                email: "jane@example.de".into(),
+                newsletter: Some("about-japan".into()),
+                at,
+            }]
         );
         let mode = std::os::unix::fs::PermissionsExt::mode(&file.metadata().unwrap().permissions());
         assert_eq!(mode & 0o777, 0o600);

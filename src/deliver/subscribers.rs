@@ -32,14 +32,11 @@ struct Row {
 }
 
 /// Parses a subscriber CSV: the good rows, and each bad row with its line.
-pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<RowError>), String> {
+pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<RowError>), CsvError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("cannot read the header line: {e}"))?
-        .clone();
+    let headers = reader.headers().map_err(CsvError::Header)?.clone();
     for required in [
         "email",
         "organisation_type",
@@ -48,9 +45,7 @@ pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<Ro
         "consent_date",
     ] {
         if !headers.iter().any(|h| h == required) {
-            return Err(format!(
-                "the header line has no `{required}` column; expected email, name, organisation, organisation_type, country, newsletters, consent_date"
-            ));
+            return Err(CsvError::MissingColumn(required));
         }
     }
     let mut good = Vec::new();
@@ -82,6 +77,27 @@ pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<Ro
         }
     }
     Ok((good, bad))
+}
+
+/// Why a subscriber CSV cannot be read at all; a bad row is a
+/// [`RowError`] instead, and the rest are imported.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("cannot read the header line")]
+    Header(#[source] csv::Error),
+    #[error(
+        "the header line has no `{0}` column; expected email, name, organisation, organisation_type, country, \
+         newsletters, consent_date"
+    )]
+    MissingColumn(&'static str),
+}
+
+/// An address bulletin will not send to, and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("email {email:?}: {reason}")]
+pub(crate) struct AddressError {
+    email: String,
+    reason: String,
 }
 
 /// Line numbers from the byte offsets of records. The CSV reader's own are
@@ -129,7 +145,7 @@ fn record_error(error: &csv::Error) -> String {
 }
 
 fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
-    let email = normalise_email(&row.email)?;
+    let email = normalise_email(&row.email).map_err(|e| e.to_string())?;
     let organisation_type = OrganisationType::parse(&row.organisation_type).ok_or_else(|| {
         format!(
             "organisation_type {:?}: expected company, organisation or individual",
@@ -173,9 +189,12 @@ fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
 /// `bücher.example` becomes `xn--bcher-kva.example`). Addresses that parse
 /// but no server takes (a quoted local part, an IP address instead of a
 /// domain) are refused here, at import, rather than failing at every send.
-pub(crate) fn normalise_email(email: &str) -> Result<String, String> {
+pub(crate) fn normalise_email(email: &str) -> Result<String, AddressError> {
     let email = email.trim();
-    let refuse = |why: String| format!("email {email:?}: {why}");
+    let refuse = |reason: String| AddressError {
+        email: email.to_string(),
+        reason,
+    };
     let address: lettre::Address = email
         .parse()
         .map_err(|e| refuse(format!("invalid address ({e})")))?;

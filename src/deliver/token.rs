@@ -35,19 +35,24 @@ pub struct Key {
 }
 
 impl Key {
-    pub(crate) fn from_env(variable: &str) -> Result<Key, String> {
-        let value = std::env::var(variable).map_err(|_| {
-            format!(
-                "the unsubscribe signing key is missing: set the environment variable {variable} ({HOW_TO_MAKE_ONE})"
-            )
-        })?;
-        Key::new(value.into_bytes()).map_err(|e| format!("{variable}: {e}"))
+    pub(crate) fn from_env(variable: &str) -> Result<Key, KeyError> {
+        let missing = || KeyError::Missing {
+            variable: variable.to_string(),
+        };
+        let value = std::env::var(variable).map_err(|_| missing())?;
+        Key::new(value.into_bytes()).map_err(|weakness| match weakness {
+            KeyError::Weak(weakness) => KeyError::WeakIn {
+                variable: variable.to_string(),
+                weakness,
+            },
+            other => other,
+        })
     }
 
     /// Refuses a key someone could guess: under 16 bytes, only whitespace,
     /// or too few different bytes for 64 bits by a simple estimate.
-    pub fn new(bytes: Vec<u8>) -> Result<Key, String> {
-        check_strength(&bytes).map_err(|why| format!("{why}; {HOW_TO_MAKE_ONE}"))?;
+    pub fn new(bytes: Vec<u8>) -> Result<Key, KeyError> {
+        check_strength(&bytes).map_err(KeyError::Weak)?;
         let mut derive = mac(&bytes);
         derive.update(SEAL_LABEL);
         let seal = derive.finalize().into_bytes().into();
@@ -63,24 +68,50 @@ fn mac(key: &[u8]) -> HmacSha256 {
     <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes a key of any length")
 }
 
-fn check_strength(bytes: &[u8]) -> Result<(), String> {
+/// Why a signing key is refused, or where it is missing.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "the unsubscribe signing key is missing: set the environment variable {variable} ({HOW_TO_MAKE_ONE})"
+    )]
+    Missing { variable: String },
+    #[error("{0}; {HOW_TO_MAKE_ONE}")]
+    Weak(Weakness),
+    #[error("{variable}: {weakness}; {HOW_TO_MAKE_ONE}")]
+    WeakIn { variable: String, weakness: Weakness },
+}
+
+/// What makes a key guessable.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Weakness {
+    #[error("the signing key needs at least 16 bytes")]
+    Short,
+    #[error("the signing key is only whitespace")]
+    Whitespace,
+    #[error(
+        "the signing key is too easy to guess: {distinct} different characters in {len} bytes, about {bits:.0} \
+         bits by a simple estimate, {MIN_BITS:.0} needed"
+    )]
+    Guessable { distinct: usize, len: usize, bits: f64 },
+}
+
+fn check_strength(bytes: &[u8]) -> Result<(), Weakness> {
     if bytes.len() < 16 {
-        return Err("the signing key needs at least 16 bytes".into());
+        return Err(Weakness::Short);
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err("the signing key is only whitespace".into());
+        return Err(Weakness::Whitespace);
     }
     let bits = estimated_bits(bytes);
     if bits < MIN_BITS {
         let mut distinct = bytes.to_vec();
         distinct.sort_unstable();
         distinct.dedup();
-        return Err(format!(
-            "the signing key is too easy to guess: {} different characters in {} bytes, about {bits:.0} bits \
-             by a simple estimate, {MIN_BITS:.0} needed",
-            distinct.len(),
-            bytes.len()
-        ));
+        return Err(Weakness::Guessable {
+            distinct: distinct.len(),
+            len: bytes.len(),
+            bits,
+        });
     }
     Ok(())
 }
@@ -274,7 +305,7 @@ mod tests {
             let error = Key::new(weak.as_bytes().to_vec())
                 .err()
                 .unwrap_or_else(|| panic!("{weak:?} accepted"));
-            assert!(error.contains("openssl rand -base64 32"), "{error}");
+            assert!(error.to_string().contains("openssl rand -base64 32"), "{error}");
         }
         for good in [
             "q3Vt0yJb2m4mX1rZ9sGkQ0w7nP8cE5fA1dL6hT2uYxI=", // openssl rand -base64 32

@@ -34,7 +34,7 @@ pub(crate) fn read_capped(path: &Path, cap: u64, what: &str, cap_name: &str) -> 
             path.display()
         )
     };
-    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let cannot = |e: std::io::Error| format!("{}: {e}", path.display());
     let file = std::fs::File::open(path).map_err(cannot)?;
     let size = file.metadata().map_err(cannot)?.len();
     if size > cap {

@@ -173,7 +173,8 @@ fn read_source(
 
 /// One feed, an http(s) URL or a file (or one local item file), read as it
 /// would be ingested, with the store untouched: what `bulletin parse` shows.
-/// Returns the items and the warnings a source's report would carry.
+/// Returns the items and the warnings a source's report would carry; an
+/// error names the target once.
 pub(crate) fn read_one(target: &str, config: &Config) -> Result<(Vec<Item>, Vec<String>), String> {
     let width = config.site.teaser_width;
     let news = |feed: ParsedFeed| {
@@ -190,15 +191,17 @@ pub(crate) fn read_one(target: &str, config: &Config) -> Result<(Vec<Item>, Vec<
         let fetched = fetch_all(&[(url, Validators::default())], &config.fetch)
             .pop()
             .expect("one result");
-        return match fetched? {
-            Response::Body {
+        let read = match fetched {
+            Ok(Response::Body {
                 bytes,
                 content_type,
                 url,
                 ..
-            } => read_feed(&bytes, Some(&url), content_type.as_deref()).map(news),
-            Response::NotModified => Err("the server answered 304 to an unconditional GET".into()),
+            }) => read_feed(&bytes, Some(&url), content_type.as_deref()).map(news),
+            Ok(Response::NotModified) => Err("the server answered 304 to an unconditional GET".into()),
+            Err(e) => Err(e),
         };
+        return read.map_err(|e| format!("{target}: {e}"));
     }
     let path = Path::new(target);
     if path
@@ -211,8 +214,11 @@ pub(crate) fn read_one(target: &str, config: &Config) -> Result<(Vec<Item>, Vec<
             parse_local(path, &text, crate::items::Kind::News).map_err(|e| e.to_string())?;
         return Ok((vec![draft.into_item("parse", details, width)], Vec::new()));
     }
+    // The file's own errors name it; the parser's do not.
     let bytes = read_capped(path, config.fetch.max_bytes, "a feed file", "fetch.max_bytes")?;
-    read_feed(&bytes, None, None).map(news)
+    read_feed(&bytes, None, None)
+        .map(news)
+        .map_err(|e| format!("{target}: {e}"))
 }
 
 /// What reading one source gave, before it is reported.

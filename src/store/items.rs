@@ -39,7 +39,9 @@ impl ItemRow {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct FeedHealth {
     pub(crate) source: String,
-    pub(crate) last_fetch: String,
+    /// Written as the store keeps it (RFC 3339), for `feeds --format json`.
+    #[serde(serialize_with = "rfc3339")]
+    pub(crate) last_fetch: DateTime<Utc>,
     /// `ok`, `not-modified` or `failed`.
     pub(crate) status: String,
     pub(crate) error: Option<String>,
@@ -48,6 +50,14 @@ pub(crate) struct FeedHealth {
     /// Failed fetches in a row, up to the last one.
     pub(crate) consecutive_failures: u32,
     pub(crate) moved_to: Option<String>,
+}
+
+/// A time as the store writes it: RFC 3339, in UTC.
+fn rfc3339<S: serde::Serializer>(
+    time: &DateTime<Utc>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(&time.to_rfc3339())
 }
 
 /// What storing one fetched item did.
@@ -166,21 +176,35 @@ impl Store {
 
     /// How every source fetched so far is doing.
     pub(crate) fn feed_health(&self) -> Result<Vec<FeedHealth>> {
-        self.rows(
+        let rows = self.rows(
             "SELECT source, last_fetch, status, error, items, consecutive_failures, moved_to FROM feeds",
             [],
             |row| {
-                Ok(FeedHealth {
-                    source: row.get(0)?,
-                    last_fetch: row.get(1)?,
-                    status: row.get(2)?,
-                    error: row.get(3)?,
-                    items: row.get(4)?,
-                    consecutive_failures: row.get(5)?,
-                    moved_to: row.get(6)?,
-                })
+                Ok((
+                    (
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                    ),
+                    (row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?),
+                ))
             },
-        )
+        )?;
+        rows.into_iter()
+            .map(
+                |((source, last_fetch, status), (error, items, consecutive_failures, moved_to))| {
+                    Ok(FeedHealth {
+                        source,
+                        last_fetch: self.timestamp(&last_fetch)?,
+                        status,
+                        error,
+                        items,
+                        consecutive_failures,
+                        moved_to,
+                    })
+                },
+            )
+            .collect()
     }
 
     /// The cache validators of every source fetched before.

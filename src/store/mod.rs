@@ -20,7 +20,7 @@ use crate::items::Item;
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
 pub(crate) use items::{ItemOrder, ItemRow, Upsert};
-pub(crate) use subscribers::{Recipient, SubscriberRecord};
+pub(crate) use subscribers::{Recipient, SubscriberRecord, UnsubscribeRequest};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].
 #[allow(clippy::cast_possible_wrap)] // a handful of migrations, nowhere near i64::MAX
@@ -160,8 +160,12 @@ CREATE TABLE schedule_days (
 /// What went wrong with the store, in words that say what to do.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StoreError {
-    #[error("{path}: not a bulletin store or corrupt ({source}); restore it from a backup or move it away")]
-    Corrupt { path: PathBuf, source: rusqlite::Error },
+    #[error("{path}: not a bulletin store or corrupt; restore it from a backup or move it away")]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("{path}: locked by another process for too long; is another bulletin still writing to it?")]
     Locked { path: PathBuf },
     #[error(
@@ -172,8 +176,12 @@ pub(crate) enum StoreError {
         "{path}: not a bulletin store (schema version {found}); restore it from a backup or move it away"
     )]
     BadVersion { path: PathBuf, found: i64 },
-    #[error("{path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("{path}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("{path}: stored data is unreadable: {message}")]
     Decode { path: PathBuf, message: String },
     #[error("{0}")]

@@ -8,6 +8,15 @@ use super::{Result, Status, StatusLabel, Store, unknown_value};
 use crate::domain::EditionRef;
 use crate::domain::{OrganisationType, Subscriber};
 
+/// One unsubscribe: the address, its newsletter (all when none), and when
+/// it was asked for; as `serve` groups them and its spool keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct UnsubscribeRequest {
+    pub(crate) email: String,
+    pub(crate) newsletter: Option<String>,
+    pub(crate) at: DateTime<Utc>,
+}
+
 /// Stored as `company`, `organisation` or `individual`. It decides who gets
 /// the EU-only newsletters, so an unknown value is an error when read (it
 /// once read as `individual`, and a company silently lost them).
@@ -128,16 +137,14 @@ impl Store {
         self.write(|tx| Ok(unsubscribe_in(tx, email, newsletter, &now)?))
     }
 
-    /// Many unsubscribes, each `(email, newsletter, when)`, in one
-    /// transaction: `serve` groups those that arrive together, and applies
-    /// those it kept aside while the store was busy. Idempotent.
-    pub(crate) fn unsubscribe_many(
-        &mut self,
-        requests: &[(String, Option<String>, DateTime<Utc>)],
-    ) -> Result<()> {
+    /// Many unsubscribes in one transaction: `serve` groups those that
+    /// arrive together, and applies those it kept aside while the store was
+    /// busy. Idempotent.
+    pub(crate) fn unsubscribe_many(&mut self, requests: &[UnsubscribeRequest]) -> Result<()> {
         self.write(|tx| {
-            for (email, newsletter, when) in requests {
-                unsubscribe_in(tx, email, newsletter.as_deref(), &when.to_rfc3339())?;
+            for request in requests {
+                let when = request.at.to_rfc3339();
+                unsubscribe_in(tx, &request.email, request.newsletter.as_deref(), &when)?;
             }
             Ok(())
         })
