@@ -14,6 +14,7 @@ mod mail;
 mod newsletter;
 mod site;
 mod source;
+mod subject;
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,8 @@ pub use mail::{Dkim, DkimAlgorithm, Mail, Security, Smtp, Transport};
 pub(crate) use newsletter::{Audience, Empty, Newsletter, Order, Schedule, Section, UnknownNewsletter};
 pub(crate) use site::Site;
 pub(crate) use source::{FeedKind, Location, Source};
+pub(crate) use subject::Piece;
+pub use subject::Subject;
 
 use located::Invalid;
 use mail::RawMail;

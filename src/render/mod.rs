@@ -11,9 +11,9 @@ use askama::Template;
 use chrono::NaiveDate;
 use textwrap::{Options, WordSeparator};
 
-use crate::config::{Audience, Site};
+use crate::config::{Audience, Piece, Site};
 use crate::editions::Edition;
-use crate::items::{Details, Item};
+use crate::items::{Details, Item, clean_text, teaser};
 
 pub(crate) use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, render_archive_page, render_atom};
 
@@ -33,14 +33,31 @@ pub(crate) fn web_link(site: &Site, newsletter: &str, date: NaiveDate) -> String
     format!("{base}/archive/{newsletter}/{date}.html")
 }
 
-/// The subject line of an edition's mail, also the page's title.
+/// Widest a subject line may be, in display columns (a CJK character
+/// counts two): RFC 5322's recommended line length, which is also about
+/// what a mail client's message list shows.
+pub(crate) const SUBJECT_WIDTH: usize = 78;
+
+/// What `{lead}` says in an edition with no item.
+const NO_LEAD: &str = "Nothing new this time";
+
+/// The subject line of an edition's mail, also its page's title: the
+/// newsletter's `subject` template filled in, on one line (no CR or LF from
+/// a title reaches the header), cut after a word to [`SUBJECT_WIDTH`]
+/// columns ending in "…".
 pub(crate) fn subject(edition: &Edition, site: &Site) -> String {
-    format!(
-        "{} No. {} — {}",
-        edition.newsletter.title,
-        edition.number,
-        edition.date.format(&site.date_format)
-    )
+    let newsletter = edition.newsletter;
+    let mut line = String::new();
+    for piece in newsletter.subject.pieces() {
+        match piece {
+            Piece::Text(text) => line.push_str(text),
+            Piece::Title => line.push_str(&newsletter.title),
+            Piece::Number => line.push_str(&edition.number.to_string()),
+            Piece::Date => line.push_str(&edition.date.format(&site.date_format).to_string()),
+            Piece::Lead => line.push_str(edition.items().next().map_or(NO_LEAD, |item| &item.title)),
+        }
+    }
+    teaser(&clean_text(&line), SUBJECT_WIDTH)
 }
 
 /// Who the rendering is for.
