@@ -6,6 +6,9 @@
 //! sanitised (`Item::summary_html`); askama escapes everything else.
 
 mod archive;
+mod lang;
+
+use std::borrow::Cow;
 
 use askama::Template;
 use chrono::NaiveDate;
@@ -16,6 +19,7 @@ use crate::editions::Edition;
 use crate::items::{Details, Item, clean_text, teaser};
 
 pub(crate) use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, render_archive_page, render_atom};
+use lang::{lang_of, mark_paragraphs};
 
 /// Column the text twin wraps at.
 pub(crate) const TEXT_WIDTH: usize = 72;
@@ -159,17 +163,37 @@ struct SectionView<'a> {
     more: Vec<ItemView<'a>>,
 }
 
-/// An item as readers see it: date lines formatted, fields ready to print.
+/// An item as readers see it: date lines formatted, fields ready to print,
+/// each with its language when it is not the page's (`lang`).
 struct ItemView<'a> {
     item: &'a Item,
     title: &'a str,
+    title_lang: Option<&'static str>,
     /// `None` when the feed gave no usable link: the title is then plain text.
     link: Option<&'a str>,
     /// Lines above the summary: date, place, deadline, reference.
-    meta: Vec<String>,
-    summary_html: &'a str,
+    meta: Vec<Line>,
+    /// Sanitised, its paragraphs in another language than the whole marked.
+    summary_html: Cow<'a, str>,
+    summary_lang: Option<&'static str>,
     teaser: &'a str,
+    teaser_lang: Option<&'static str>,
     credit: &'a str,
+}
+
+/// A line of text and its language, when it is not the page's.
+struct Line {
+    text: String,
+    lang: Option<&'static str>,
+}
+
+impl Line {
+    fn new(text: String) -> Line {
+        Line {
+            lang: lang_of(&text),
+            text,
+        }
+    }
 }
 
 impl<'a> ItemView<'a> {
@@ -194,13 +218,17 @@ impl<'a> ItemView<'a> {
                 item.published.map(|p| day(p.date_naive())).into_iter().collect()
             }
         };
+        let summary_lang = lang_of(&item.summary_text);
         ItemView {
             item,
             title: &item.title,
+            title_lang: lang_of(&item.title),
             link: Some(item.link.as_str()).filter(|l| l.starts_with("https://") || l.starts_with("http://")),
-            meta,
-            summary_html: &item.summary_html,
+            meta: meta.into_iter().map(Line::new).collect(),
+            summary_html: mark_paragraphs(&item.summary_html, summary_lang),
+            summary_lang,
             teaser: &item.teaser,
+            teaser_lang: lang_of(&item.teaser),
             credit: &item.credit,
         }
     }
@@ -275,7 +303,7 @@ impl<'a> EditionText<'a> {
             };
             TextItem {
                 title: wrap(&title),
-                meta: view.meta.clone(),
+                meta: view.meta.iter().map(|line| line.text.clone()).collect(),
                 body: wrap(body),
                 credit: view.credit.to_string(),
             }
