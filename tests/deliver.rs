@@ -1255,4 +1255,18 @@ fn a_subject_template_fills_its_placeholders_on_one_header_safe_line() {
         "Tech Transfer Bcc: spy@evil.example, 23/11/2026, No. 1: 欧州と日本の大学によ…"
     );
     assert_eq!(header(&eml, "Bcc"), None, "no header made from the title");
+    let page = project.read("out/archive/tech-transfer/2026-11-23.html");
+    assert!(
+        page.contains(&format!("<title>{}</title>", decoded_subject(&eml))),
+        "the page's title is the subject"
+    );
+    let preheader = page
+        .split("<div style=\"display:none;")
+        .nth(1)
+        .expect("a hidden preheader");
+    assert!(
+        preheader[preheader.find('>').unwrap() + 1..].starts_with("欧州と日本の大学による技術移転"),
+        "the preheader, the preview line of a mail client, starts with the lead headline: {}",
+        preheader.chars().take(100).collect::<String>()
+    );
 }

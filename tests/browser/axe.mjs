@@ -1,12 +1,13 @@
 // Runs axe-core (WCAG 2.0 A and AA, 2.1 AA) in headless Chromium on each
 // page given, once in the light and once in the dark colour scheme
 // (`prefers-color-scheme` emulated), and checks what axe does not: that
-// Japanese text is marked `lang="ja"` and nothing else is.
+// Japanese text is marked `lang="ja"` and nothing else is, and that every
+// table is a layout table (`role="presentation"`): bulletin has no data tables.
 //
 // Usage: node axe.mjs PAGES.json
 // PAGES.json: [{ "name": "...", "url": "...", "click": "CSS selector"? }]; with
 // `click`, the page is the one that clicking it leads to (a form's answer).
-// Prints one JSON object: { results: [{ name, scheme, counts, serious }], lang: [...] }
+// Prints one JSON object: { results: [{ name, scheme, counts, serious }], problems: [...] }
 // where counts are the violations by impact and serious lists the serious
 // and critical ones.
 import { chromium } from 'playwright-core';
@@ -24,7 +25,7 @@ const browser = await chromium.launch({
 // In the page: every text node that reads as Japanese (at least half of its
 // letters kana or kanji, the rule bulletin marks by) must be under lang="ja",
 // and every text node that reads as another language must not be.
-function wrongLang() {
+function problems() {
   const japanese = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]/gu;
   const letters = /\p{L}/gu;
   const wrong = [];
@@ -38,11 +39,13 @@ function wrongLang() {
     const lang = (parent.closest('[lang]') || document.documentElement).getAttribute('lang') || '';
     if (isJapanese !== lang.startsWith('ja')) wrong.push(`lang="${lang}" on ${JSON.stringify(text.slice(0, 60))}`);
   }
+  const tables = document.querySelectorAll('table:not([role="presentation"])').length;
+  if (tables) wrong.push(`${tables} tables without role="presentation"`);
   return wrong;
 }
 
 const results = [];
-const lang = [];
+const found = [];
 for (const { name, url, click } of pages) {
   for (const scheme of ['light', 'dark']) {
     // bypassCSP: the pages allow only their own scripts, and axe is injected.
@@ -53,7 +56,7 @@ for (const { name, url, click } of pages) {
       await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(click)]);
     }
     await page.addScriptTag({ content: axe });
-    const found = await page.evaluate(async () => {
+    const violations = await page.evaluate(async () => {
       const run = await window.axe.run(document, {
         runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
       });
@@ -63,12 +66,12 @@ for (const { name, url, click } of pages) {
       }));
     });
     const counts = { minor: 0, moderate: 0, serious: 0, critical: 0 };
-    for (const v of found) counts[v.impact] += 1;
-    const serious = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    for (const v of violations) counts[v.impact] += 1;
+    const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     results.push({ name, scheme, counts, serious });
-    if (scheme === 'light') lang.push(...(await page.evaluate(wrongLang)).map((w) => `${name}: ${w}`));
+    if (scheme === 'light') found.push(...(await page.evaluate(problems)).map((w) => `${name}: ${w}`));
     await context.close();
   }
 }
 await browser.close();
-console.log(JSON.stringify({ results, lang }));
+console.log(JSON.stringify({ results, problems: found }));
