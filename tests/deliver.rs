@@ -1196,7 +1196,12 @@ fn subjects_carry_the_lead_headline_cut_after_a_word_within_78_columns() {
         let id = &list[list.rfind('<').unwrap() + 1..list.find(".eu-japan.eu>").unwrap()];
         let page = project.read(&format!("out/archive/{id}/2026-11-23.html"));
         let (title, lead) = (first_text(&page, "h1"), first_text(&page, "h3"));
-        let whole = format!("{title} No. 1: {lead}");
+        // The bundled config gives the digest, whose title is long, a subject of its own.
+        let start = match id {
+            "tax-procurement" => "Tender Digest No. 1: ".to_string(),
+            _ => format!("{title} No. 1: "),
+        };
+        let whole = format!("{start}{lead}");
         let subject = decoded_subject(&message);
         assert!(
             subject.width() <= 78,
@@ -1220,7 +1225,7 @@ fn subjects_carry_the_lead_headline_cut_after_a_word_within_78_columns() {
             "{id}: {subject:?} is cut after a word of {whole:?}"
         );
         assert!(
-            kept.len() > format!("{title} No. 1: ").len(),
+            kept.len() > start.len(),
             "{id}: {subject:?} carries some of the lead {lead:?}"
         );
     }
