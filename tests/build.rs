@@ -298,3 +298,15 @@ fn a_newsletters_archive_page_says_its_title_once() {
     let index = project.read("out/archive/index.html");
     assert!(index.contains(">EU-Japan NEWS</a></h2>"), "{index}");
 }
+
+#[test]
+fn the_subject_of_an_edition_with_nothing_new_says_so() {
+    let project = Project::bundled();
+    project.fetch_and_build(&["--newsletter", "tax-procurement", "--date", "2030-01-07"]);
+    let page = project.read("out/archive/tax-procurement/2030-01-07.html");
+    assert!(
+        page.contains("<title>Tender Digest No. 1: Nothing new this time</title>"),
+        "{}",
+        &page[..page.find("</title>").unwrap()]
+    );
+}
