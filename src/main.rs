@@ -7,6 +7,7 @@ use anyhow::Result;
 use bulletin::commands::{self, Clock, Edit, Exit, Format, ItemsQuery, ListFormat};
 use bulletin::config::Config;
 use bulletin::deliver::{SendMode, SendOptions};
+use bulletin::items::Kind;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
@@ -39,10 +40,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// What bulletin reads from one feed (URL or file), without touching the store.
+    /// What bulletin reads from one feed (URL or file) or local item file, without touching the store.
     Parse {
         #[arg(value_name = "FILE_OR_URL")]
         target: String,
+        /// Read the items as this kind; default the kind of the configured source that reads the file.
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -260,7 +264,7 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Check => commands::check(&config()?),
         Command::Fetch => commands::fetch(&config()?, clock),
         Command::Feeds { format } => commands::feeds(&config()?, format),
-        Command::Parse { target, format } => commands::parse(&config()?, &target, format),
+        Command::Parse { target, kind, format } => commands::parse(&config()?, &target, kind, format),
         Command::Build { newsletter, date } => commands::build(
             &config()?,
             date.unwrap_or_else(today),

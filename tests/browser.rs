@@ -1,12 +1,15 @@
 //! `bulletin preview` in a real browser: Debian's Chromium, headless, driven
 //! by playwright-core (`tests/browser/check.mjs`). Screenshots of every
-//! edition at 600 px and 375 px are kept in `target/screenshots/`.
+//! edition at 600 px and 375 px are kept in `target/screenshots/`. Every
+//! page a reader can see is checked by axe-core (`tests/browser/axe.mjs`).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use crate::common::{Project, repo};
+use bulletin::deliver::{Key, sign};
+
+use crate::common::{KEY, KEY_ENV, Project, repo};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -22,6 +25,10 @@ fn browser_tools() -> Option<PathBuf> {
         ("/usr/bin/chromium", "apt-get install chromium"),
         (
             "tests/browser/node_modules/playwright-core",
+            "cd tests/browser && npm ci",
+        ),
+        (
+            "tests/browser/node_modules/axe-core",
             "cd tests/browser && npm ci",
         ),
     ]
@@ -54,8 +61,17 @@ impl Drop for Preview {
 
 /// Starts `bulletin preview` on a free port; returns it and its index URL.
 fn preview(project: &Project) -> (Preview, String) {
+    start(
+        project,
+        &["preview", "--listen", "127.0.0.1:0", "--date", "2026-11-23"],
+    )
+}
+
+/// Starts `bulletin ARGS` (`serve` or `preview` on a free port); returns it
+/// and the URL its first line names.
+fn start(project: &Project, args: &[&str]) -> (Preview, String) {
     let mut child = project
-        .command(&["preview", "--listen", "127.0.0.1:0", "--date", "2026-11-23"])
+        .command(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -160,4 +176,112 @@ fn the_preview_rebuilds_when_a_feed_changes() {
     assert!(!project.path("out").exists(), "nothing is written");
     let editions = project.run(&["editions", "--format", "json"]).json();
     assert_eq!(editions, serde_json::json!([]), "nothing is recorded");
+}
+
+/// Runs `tests/browser/<script>` with node and reads the JSON it prints.
+fn node(script: &str, args: &[&str]) -> serde_json::Value {
+    let output = Command::new("node")
+        .arg(repo().join("tests/browser").join(script))
+        .args(args)
+        .current_dir(repo().join("tests/browser"))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+const NEWSLETTERS: [&str; 5] = [
+    "eu-japan-news",
+    "industry-policy",
+    "about-japan",
+    "tax-procurement",
+    "tech-transfer",
+];
+
+/// The bundled project, with its subscribers and the test signing key.
+fn subscribed_project() -> Project {
+    let project = Project::bundled();
+    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
+    project.write("subscribers.csv", SUBSCRIBERS);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project
+}
+
+#[test]
+fn every_page_a_reader_sees_passes_axe_in_light_and_dark() {
+    let Some(_) = browser_tools() else { return };
+    // The preview shows the editions due, so it reads a store no build has
+    // published them from: the archive is built in a second project.
+    let (previewed, project) = (subscribed_project(), subscribed_project());
+    previewed.run(&["fetch"]).assert_code(0);
+    let (_preview, home) = preview(&previewed);
+    project.fetch_and_build(&["--date", "2026-11-23"]);
+    let (_serve, unsubscribe) = start(&project, &["serve", "--listen", "127.0.0.1:0"]);
+    let file = |path: &str| format!("file://{}", project.path(path).display());
+    let mut pages = vec![
+        serde_json::json!({"name": "preview index", "url": home}),
+        serde_json::json!({"name": "archive: out/index.html", "url": file("out/index.html")}),
+        serde_json::json!({"name": "archive: out/archive/index.html", "url": file("out/archive/index.html")}),
+    ];
+    for id in NEWSLETTERS {
+        pages.extend([
+            serde_json::json!({"name": format!("{id}: edition page"), "url": file(&format!("out/archive/{id}/2026-11-23.html"))}),
+            serde_json::json!({"name": format!("{id}: mail, as jane@example.de"), "url": format!("{home}n/{id}.html?as=jane%40example.de")}),
+            serde_json::json!({"name": format!("{id}: archive index"), "url": file(&format!("out/archive/{id}/index.html"))}),
+        ]);
+    }
+    let token = sign(
+        &Key::new(KEY.as_bytes().to_vec()).unwrap(),
+        "jane@example.de",
+        "about-japan",
+    );
+    pages.extend([
+        serde_json::json!({"name": "unsubscribe: confirm", "url": format!("{unsubscribe}?t={token}")}),
+        serde_json::json!({"name": "unsubscribe: done", "url": format!("{unsubscribe}?t={token}"), "click": "button[type=submit]"}),
+        serde_json::json!({"name": "unsubscribe: invalid link", "url": format!("{unsubscribe}?t=forged")}),
+    ]);
+    project.write("pages.json", &serde_json::Value::Array(pages).to_string());
+    let report = node("axe.mjs", &[project.path("pages.json").to_str().unwrap()]);
+    let results = report["results"].as_array().unwrap();
+    println!("axe-core (wcag2a, wcag2aa, wcag21a, wcag21aa): violations by impact, per page and scheme");
+    println!(
+        "{:<44} {:<6} {:>8} {:>8} {:>8} {:>8}",
+        "page", "scheme", "critical", "serious", "moderate", "minor"
+    );
+    for r in results {
+        let count = |impact: &str| r["counts"][impact].as_u64().unwrap();
+        println!(
+            "{:<44} {:<6} {:>8} {:>8} {:>8} {:>8}",
+            r["name"].as_str().unwrap(),
+            r["scheme"].as_str().unwrap(),
+            count("critical"),
+            count("serious"),
+            count("moderate"),
+            count("minor")
+        );
+    }
+    for problem in report["problems"].as_array().unwrap() {
+        println!("problem: {}", problem.as_str().unwrap());
+    }
+    assert_eq!(results.len(), 2 * (3 + 3 * 5 + 3), "every page, light and dark");
+    let serious: Vec<&serde_json::Value> = results
+        .iter()
+        .filter(|r| r["serious"] != serde_json::json!([]))
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "serious or critical violations:\n{serious:#?}"
+    );
+    assert_eq!(
+        report["problems"],
+        serde_json::json!([]),
+        "Japanese text marked lang=\"ja\", and only it; layout tables only"
+    );
 }

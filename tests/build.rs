@@ -156,7 +156,9 @@ fn hostile_feed_never_reaches_the_html() {
     let feed = [("Hostile", "feeds/hostile.rss".to_string())];
     project.write("config.toml", &digest_config("", 5, &feed_sources(&feed)));
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
-    let html = project.read("out/archive/digest/2026-11-23.html").to_lowercase();
+    let page = project.read("out/archive/digest/2026-11-23.html").to_lowercase();
+    // The head is the template's alone (its `<style>` is the dark scheme).
+    let html = &page[page.find("<body").expect("a body")..];
     for bad in [
         "<script",
         "onclick",
@@ -295,4 +297,16 @@ fn a_newsletters_archive_page_says_its_title_once() {
     // The index of all newsletters still names each one.
     let index = project.read("out/archive/index.html");
     assert!(index.contains(">EU-Japan NEWS</a></h2>"), "{index}");
+}
+
+#[test]
+fn the_subject_of_an_edition_with_nothing_new_says_so() {
+    let project = Project::bundled();
+    project.fetch_and_build(&["--newsletter", "tax-procurement", "--date", "2030-01-07"]);
+    let page = project.read("out/archive/tax-procurement/2030-01-07.html");
+    assert!(
+        page.contains("<title>Tender Digest No. 1: Nothing new this time</title>"),
+        "{}",
+        &page[..page.find("</title>").unwrap()]
+    );
 }

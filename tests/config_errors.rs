@@ -261,3 +261,22 @@ fn a_date_in_a_local_item_that_toml_cannot_read_says_how_to_write_one() {
         );
     }
 }
+
+#[test]
+fn an_unknown_placeholder_in_a_subject_is_refused_at_its_line_and_column() {
+    let project = Project::bundled();
+    let config = project.edit_config(
+        "id = \"industry-policy\"",
+        "id = \"industry-policy\"\nsubject = \"{title}: {headline}\"",
+    );
+    let (line, column) = position(&config, "{headline}");
+    let run = project.run(&["check"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "config.toml:{line}:{column}: newsletter[1].subject: unknown placeholder {{headline}}; expected {{title}}, {{number}}, {{date}} or {{lead}}"
+        )),
+        "{}",
+        run.stderr
+    );
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bulletin::deliver::{Key, sign, verify};
 
-use crate::common::mail::{project, readers, with_mail};
+use crate::common::mail::{decoded_subject, project, readers, with_mail};
 use crate::common::sink::{Sink, header};
 use crate::common::{KEY, KEY_ENV, Project};
 
@@ -91,11 +91,8 @@ fn messages_are_multipart_with_one_click_unsubscribe() {
     );
     assert_eq!(header(&message, "Reply-To").unwrap(), "info@eu-japan.eu");
     assert_eq!(header(&message, "To").unwrap(), "\"Jane Doe\" <jane@example.de>");
-    let subject = header(&message, "Subject").unwrap();
-    assert!(
-        subject.contains("No. 1") && subject.contains("23/11/2026"),
-        "{subject}"
-    );
+    let subject = decoded_subject(&message);
+    assert!(subject.starts_with("\"About Japan\" e-News No. 1: "), "{subject}");
     assert_eq!(
         header(&message, "List-Id").unwrap(),
         "\"\\\"About Japan\\\" e-News\" <about-japan.eu-japan.eu>".replace("\\\"", "'")
@@ -1151,5 +1148,130 @@ fn a_send_to_eml_files_says_where_they_went() {
             .contains(&format!("written as an .eml file to {}", test_folder.display())),
         "{}",
         test.stdout
+    );
+}
+
+/// The text of the first `<tag …>…</tag>` in an edition's page, as a reader
+/// sees it (tags dropped, the entities askama writes decoded).
+fn first_text(html: &str, tag: &str) -> String {
+    let start = html.find(&format!("<{tag}")).expect("the tag");
+    let inner = &html[start..start + html[start..].find(&format!("</{tag}>")).unwrap()];
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in inner.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn subjects_carry_the_lead_headline_cut_after_a_word_within_78_columns() {
+    use unicode_width::UnicodeWidthStr;
+    let Some(sink) = Sink::start(&[]) else { return };
+    let everything = "eu-japan-news;industry-policy;about-japan;tax-procurement;tech-transfer";
+    let project = project(
+        sink.port,
+        "",
+        &format!(
+            "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+             jane@example.de,Jane Doe,Acme GmbH,company,DE,{everything},2025-01-10\n"
+        ),
+    );
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 5, "one message per newsletter");
+    for message in messages {
+        let list = header(&message, "List-Id").unwrap();
+        let id = &list[list.rfind('<').unwrap() + 1..list.find(".eu-japan.eu>").unwrap()];
+        let page = project.read(&format!("out/archive/{id}/2026-11-23.html"));
+        let (title, lead) = (first_text(&page, "h1"), first_text(&page, "h3"));
+        // The bundled config gives the digest, whose title is long, a subject of its own.
+        let start = match id {
+            "tax-procurement" => "Tender Digest No. 1: ".to_string(),
+            _ => format!("{title} No. 1: "),
+        };
+        let whole = format!("{start}{lead}");
+        let subject = decoded_subject(&message);
+        assert!(
+            subject.width() <= 78,
+            "{id}: {subject:?} is {} columns",
+            subject.width()
+        );
+        if whole.width() <= 78 {
+            assert_eq!(subject, whole, "{id}");
+            continue;
+        }
+        let kept = subject
+            .strip_suffix('…')
+            .unwrap_or_else(|| panic!("{id}: {subject:?} ends in …"));
+        assert!(
+            whole.starts_with(kept),
+            "{id}: {subject:?} is the start of {whole:?}"
+        );
+        let next = whole[kept.len()..].chars().next().unwrap();
+        assert!(
+            next == ' ' || next == ',' || next == ':',
+            "{id}: {subject:?} is cut after a word of {whole:?}"
+        );
+        assert!(
+            kept.len() > start.len(),
+            "{id}: {subject:?} carries some of the lead {lead:?}"
+        );
+    }
+}
+
+#[test]
+fn a_subject_template_fills_its_placeholders_on_one_header_safe_line() {
+    let project = Project::bundled();
+    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
+    project.edit_config(
+        "title = \"Tech Transfer Helpdesk Newsletter\"",
+        "title = \"Tech Transfer\\r\\nBcc: spy@evil.example\"\nsubject = \"{title}, {date}, No. {number}: {lead}\"",
+    );
+    project.write(
+        "feeds/local/reports/kenkyu.md",
+        "+++\ntitle = \"欧州と日本の大学による技術移転の共同研究プログラムが始まりました\"\n\
+         link = \"https://ex.example/kenkyu\"\npublished = 2026-11-23T12:00:00Z\n+++\n技術移転の手引き。\n",
+    );
+    project.write(
+        "subscribers.csv",
+        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+         jane@example.de,Jane Doe,Acme GmbH,company,DE,tech-transfer,2025-01-10\n",
+    );
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let eml = project.read("out/mail/tech-transfer/1/jane@example.de.eml");
+    assert_eq!(
+        decoded_subject(&eml),
+        // 56 columns of text, then 10 Japanese characters (20 columns) and the "…".
+        "Tech Transfer Bcc: spy@evil.example, 23/11/2026, No. 1: 欧州と日本の大学によ…"
+    );
+    assert_eq!(header(&eml, "Bcc"), None, "no header made from the title");
+    let page = project.read("out/archive/tech-transfer/2026-11-23.html");
+    assert!(
+        page.contains(&format!("<title>{}</title>", decoded_subject(&eml))),
+        "the page's title is the subject"
+    );
+    let preheader = page
+        .split("<div style=\"display:none;")
+        .nth(1)
+        .expect("a hidden preheader");
+    assert!(
+        preheader[preheader.find('>').unwrap() + 1..].starts_with("欧州と日本の大学による技術移転"),
+        "the preheader, the preview line of a mail client, starts with the lead headline: {}",
+        preheader.chars().take(100).collect::<String>()
     );
 }

@@ -278,3 +278,77 @@ fn json_feed_of_an_unknown_version_is_refused() {
         run.stderr
     );
 }
+
+/// The kind each folder of the bundled `feeds/local/` holds, as the bundled
+/// config's sources say.
+const LOCAL_FOLDERS: [(&str, &str); 4] = [
+    ("events", "event"),
+    ("tenders", "tender"),
+    ("reports", "report"),
+    ("press-review", "press-review"),
+];
+
+#[test]
+fn parse_reads_every_bundled_local_file_as_the_kind_its_source_gives() {
+    let project = Project::bundled();
+    let mut files = 0;
+    for (folder, kind) in LOCAL_FOLDERS {
+        for entry in std::fs::read_dir(project.path(&format!("feeds/local/{folder}"))).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            let path = format!("feeds/local/{folder}/{name}");
+            let run = project.run(&["parse", &path, "--format", "json"]);
+            run.assert_code(0);
+            let items = run.json();
+            let item = &items.as_array().expect("an array")[0];
+            assert_eq!(field(item, "kind"), kind, "{path}");
+            assert_ne!(
+                field(item, "source"),
+                "parse",
+                "{path}: the configured source's name"
+            );
+            files += 1;
+        }
+    }
+    assert!(files >= 20, "every bundled local file: {files}");
+    // An absolute path names the same file.
+    let absolute = project.path("feeds/local/tenders/nho-mri-systems.toml");
+    let run = project.run(&["parse", absolute.to_str().unwrap(), "--format", "json"]);
+    run.assert_code(0);
+    assert_eq!(field(&run.json()[0], "kind"), "tender");
+}
+
+#[test]
+fn parse_takes_the_kind_of_a_file_under_no_source_from_kind_or_says_how_to_give_it() {
+    let project = Project::bundled();
+    let event = project.read("feeds/local/events/get-ready-for-japan-2027.md");
+    project.write("drafts/event.md", &event);
+    let run = project.run(&["parse", "drafts/event.md"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("drafts/event.md is under no source's `local` in")
+            && run.stderr.contains("--kind event"),
+        "{}",
+        run.stderr
+    );
+    let run = project.run(&["parse", "drafts/event.md", "--kind", "event", "--format", "json"]);
+    run.assert_code(0);
+    assert_eq!(field(&run.json()[0], "kind"), "event");
+    // --kind wins over the source's kind, and its errors name the file once.
+    let run = project.run(&[
+        "parse",
+        "feeds/local/events/get-ready-for-japan-2027.md",
+        "--kind",
+        "news",
+    ]);
+    run.assert_code(1);
+    assert_eq!(
+        run.stderr.matches("get-ready-for-japan-2027.md").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    let run = project.run(&["parse", "drafts/event.md", "--kind", "webinar"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("press-review"), "{}", run.stderr);
+}

@@ -33,6 +33,8 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# A Japanese font, or the screenshots show Japanese items as empty boxes.
+{ command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=ja)" ]; } || missing+=(fonts-ipafont-gothic)
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
   # Only smtp-sink is needed: the postfix daemon the package starts must not

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use super::{Exit, classified};
 use crate::classify::{Classified, Verdict};
 use crate::config::Config;
-use crate::items::for_terminal;
+use crate::items::{Kind, for_terminal};
 use crate::sources::{Network, ingest, read_one};
 use crate::store::{EditionState, Store};
 
@@ -262,9 +262,10 @@ pub fn feeds(config: &Config, format: Format) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// `bulletin parse`: what bulletin reads from one feed, the store untouched.
-pub fn parse(config: &Config, target: &str, format: Format) -> Result<Exit> {
-    let (items, warnings) = read_one(target, config).map_err(anyhow::Error::msg)?;
+/// `bulletin parse`: what bulletin reads from one feed or local item file,
+/// the store untouched; `kind` overrides the kind of the source that reads it.
+pub fn parse(config: &Config, target: &str, kind: Option<Kind>, format: Format) -> Result<Exit> {
+    let (items, warnings) = read_one(target, config, kind).map_err(anyhow::Error::msg)?;
     for warning in warnings {
         eprintln!("warning: {target}: {warning}");
     }

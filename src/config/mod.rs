@@ -14,6 +14,7 @@ mod mail;
 mod newsletter;
 mod site;
 mod source;
+mod subject;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,8 @@ pub(crate) use newsletter::{
 };
 pub(crate) use site::Site;
 pub(crate) use source::{FeedKind, Location, Source};
+pub(crate) use subject::Piece;
+pub use subject::Subject;
 
 use located::Invalid;
 use mail::RawMail;

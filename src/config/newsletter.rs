@@ -9,6 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::located::Invalid;
+use super::subject::Subject;
 use crate::items::Kind;
 
 /// A newsletter's stable identifier (`eu-japan-news`): lowercase letters,
@@ -170,6 +171,7 @@ pub(super) struct RawNewsletter {
     title: String,
     description: String,
     audience: Audience,
+    subject: Option<Spanned<String>>,
     #[serde(default = "default_window_days")]
     window_days: u32,
     #[serde(default)]
@@ -219,11 +221,16 @@ impl RawNewsletter {
                 "a newsletter needs at least one [[newsletter.section]]",
             ));
         }
+        let subject = match &self.subject {
+            Some(template) => subject(template, i)?,
+            None => Subject::default(),
+        };
         Ok(Newsletter {
             id,
             title: self.title,
             description: self.description,
             audience: self.audience,
+            subject,
             window_days: self.window_days,
             schedule: self.schedule,
             empty: self.empty,
@@ -237,6 +244,22 @@ impl RawNewsletter {
     }
 }
 
+/// The subject template written at `template`, or where it is wrong: at
+/// the placeholder itself when the string has no escapes (its span is then
+/// the text and its two quotes), else at the string.
+fn subject(template: &Spanned<String>, i: usize) -> Result<Subject, Invalid> {
+    let span = template.span();
+    Subject::parse(template.get_ref()).map_err(|(within, message)| {
+        let plain = span.len() == template.get_ref().len() + 2;
+        let at = if plain {
+            span.start + 1 + within.start..span.start + 1 + within.end
+        } else {
+            span
+        };
+        Invalid::new(at, format!("newsletter[{i}].subject"), message)
+    })
+}
+
 /// One newsletter, validated.
 #[derive(Debug)]
 pub struct Newsletter {
@@ -245,6 +268,8 @@ pub struct Newsletter {
     pub(crate) title: String,
     pub(crate) description: String,
     pub(crate) audience: Audience,
+    /// The mails' subject line; default [`DEFAULT_SUBJECT`](super::subject::DEFAULT_SUBJECT).
+    pub subject: Subject,
     /// News, reports and press reviews published in the last N days are due; default 7.
     pub window_days: u32,
     /// When `bulletin run` publishes it; default weekly on Monday.

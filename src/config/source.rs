@@ -58,7 +58,7 @@ pub(crate) enum FeedKind {
 }
 
 impl FeedKind {
-    fn new(kind: Kind) -> Option<FeedKind> {
+    pub(crate) fn new(kind: Kind) -> Option<FeedKind> {
         match kind {
             Kind::News => Some(FeedKind::News),
             Kind::Report => Some(FeedKind::Report),

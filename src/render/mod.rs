@@ -6,16 +6,20 @@
 //! sanitised (`Item::summary_html`); askama escapes everything else.
 
 mod archive;
+mod lang;
+
+use std::borrow::Cow;
 
 use askama::Template;
 use chrono::NaiveDate;
 use textwrap::{Options, WordSeparator};
 
-use crate::config::{Audience, Site};
+use crate::config::{Audience, Piece, Site};
 use crate::editions::Edition;
-use crate::items::{Details, Item};
+use crate::items::{Details, Item, clean_text, teaser};
 
 pub(crate) use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, render_archive_page, render_atom};
+use lang::{lang_of, mark_paragraphs};
 
 /// Column the text twin wraps at.
 pub(crate) const TEXT_WIDTH: usize = 72;
@@ -33,14 +37,31 @@ pub(crate) fn web_link(site: &Site, newsletter: &str, date: NaiveDate) -> String
     format!("{base}/archive/{newsletter}/{date}.html")
 }
 
-/// The subject line of an edition's mail, also the page's title.
+/// Widest a subject line may be, in display columns (a CJK character
+/// counts two): RFC 5322's recommended line length, which is also about
+/// what a mail client's message list shows.
+pub(crate) const SUBJECT_WIDTH: usize = 78;
+
+/// What `{lead}` says in an edition with no item.
+const NO_LEAD: &str = "Nothing new this time";
+
+/// The subject line of an edition's mail, also its page's title: the
+/// newsletter's `subject` template filled in, on one line (no CR or LF from
+/// a title reaches the header), cut after a word to [`SUBJECT_WIDTH`]
+/// columns ending in "…".
 pub(crate) fn subject(edition: &Edition, site: &Site) -> String {
-    format!(
-        "{} No. {} — {}",
-        edition.newsletter.title,
-        edition.number,
-        edition.date.format(&site.date_format)
-    )
+    let newsletter = edition.newsletter;
+    let mut line = String::new();
+    for piece in newsletter.subject.pieces() {
+        match piece {
+            Piece::Text(text) => line.push_str(text),
+            Piece::Title => line.push_str(&newsletter.title),
+            Piece::Number => line.push_str(&edition.number.to_string()),
+            Piece::Date => line.push_str(&edition.date.format(&site.date_format).to_string()),
+            Piece::Lead => line.push_str(edition.items().next().map_or(NO_LEAD, |item| &item.title)),
+        }
+    }
+    teaser(&clean_text(&line), SUBJECT_WIDTH)
 }
 
 /// Who the rendering is for.
@@ -148,17 +169,37 @@ struct SectionView<'a> {
     more: Vec<ItemView<'a>>,
 }
 
-/// An item as readers see it: date lines formatted, fields ready to print.
+/// An item as readers see it: date lines formatted, fields ready to print,
+/// each with its language when it is not the page's (`lang`).
 struct ItemView<'a> {
     item: &'a Item,
     title: &'a str,
+    title_lang: Option<&'static str>,
     /// `None` when the feed gave no usable link: the title is then plain text.
     link: Option<&'a str>,
     /// Lines above the summary: date, place, deadline, reference.
-    meta: Vec<String>,
-    summary_html: &'a str,
+    meta: Vec<Line>,
+    /// Sanitised, its paragraphs in another language than the whole marked.
+    summary_html: Cow<'a, str>,
+    summary_lang: Option<&'static str>,
     teaser: &'a str,
+    teaser_lang: Option<&'static str>,
     credit: &'a str,
+}
+
+/// A line of text and its language, when it is not the page's.
+struct Line {
+    text: String,
+    lang: Option<&'static str>,
+}
+
+impl Line {
+    fn new(text: String) -> Line {
+        Line {
+            lang: lang_of(&text),
+            text,
+        }
+    }
 }
 
 impl<'a> ItemView<'a> {
@@ -183,13 +224,17 @@ impl<'a> ItemView<'a> {
                 item.published.map(|p| day(p.date_naive())).into_iter().collect()
             }
         };
+        let summary_lang = lang_of(&item.summary_text);
         ItemView {
             item,
             title: &item.title,
+            title_lang: lang_of(&item.title),
             link: Some(item.link.as_str()).filter(|l| l.starts_with("https://") || l.starts_with("http://")),
-            meta,
-            summary_html: &item.summary_html,
+            meta: meta.into_iter().map(Line::new).collect(),
+            summary_html: mark_paragraphs(&item.summary_html, summary_lang),
+            summary_lang,
             teaser: &item.teaser,
+            teaser_lang: lang_of(&item.teaser),
             credit: &item.credit,
         }
     }
@@ -266,7 +311,7 @@ impl<'a> EditionText<'a> {
             };
             TextItem {
                 title: wrap(&title),
-                meta: view.meta.clone(),
+                meta: view.meta.iter().map(|line| line.text.clone()).collect(),
                 body: wrap(body),
                 credit: view.credit.to_string(),
             }

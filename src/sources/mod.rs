@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{Config, FeedKind, Location, Source};
 use crate::domain::{Outcome, SourceReport, Validators};
 use crate::hex::hex;
-use crate::items::{Dedup, Details, Item};
+use crate::items::{Dedup, Item, Kind};
 
 pub use feed::parse_feed;
 use feed::{ParsedFeed, read_feed};
@@ -173,52 +173,107 @@ fn read_source(
 
 /// One feed, an http(s) URL or a file (or one local item file), read as it
 /// would be ingested, with the store untouched: what `bulletin parse` shows.
-/// Returns the items and the warnings a source's report would carry; an
-/// error names the target once.
-pub(crate) fn read_one(target: &str, config: &Config) -> Result<(Vec<Item>, Vec<String>), String> {
-    let width = config.site.teaser_width;
-    let news = |feed: ParsedFeed| {
-        let items = feed
-            .drafts
-            .into_iter()
-            .map(|d| d.into_item("parse", Details::News, width))
-            .collect();
-        (items, feed.warnings)
-    };
+/// A file is read as the configured source that reads it would (its kind,
+/// its name), unless `kind` says otherwise. Returns the items and the
+/// warnings a source's report would carry; an error names the target once.
+pub(crate) fn read_one(
+    target: &str,
+    config: &Config,
+    kind: Option<Kind>,
+) -> Result<(Vec<Item>, Vec<String>), String> {
     if let Ok(url) = url::Url::parse(target)
         && matches!(url.scheme(), "http" | "https")
     {
-        let fetched = fetch_all(&[(url, Validators::default())], &config.fetch)
-            .pop()
-            .expect("one result");
-        let read = match fetched {
-            Ok(Response::Body {
-                bytes,
-                content_type,
-                url,
-                ..
-            }) => read_feed(&bytes, Some(&url), content_type.as_deref()).map(news),
-            Ok(Response::NotModified) => Err("the server answered 304 to an unconditional GET".into()),
-            Err(e) => Err(e),
-        };
-        return read.map_err(|e| format!("{target}: {e}"));
+        let kind = feed_kind(kind, None)?;
+        return read_url(url, config, kind).map_err(|e| format!("{target}: {e}"));
     }
     let path = Path::new(target);
-    if path
-        .extension()
-        .is_some_and(|e| matches!(e.to_str(), Some("toml" | "md" | "markdown")))
-    {
+    let source = source_of(path, config);
+    let name = source.map_or("parse", Source::name);
+    let width = config.site.teaser_width;
+    if is_local_item(path) {
+        let kind = kind.or(source.map(Source::kind)).ok_or_else(|| {
+            format!(
+                "{target} is under no source's `local` in the config, so its kind is unknown; give it: --kind event (or news, tender, report, press-review)"
+            )
+        })?;
         let bytes = read_item_file(path)?;
         let text = String::from_utf8(bytes).map_err(|_| format!("{target}: not UTF-8 text"))?;
-        let (draft, details) =
-            parse_local(path, &text, crate::items::Kind::News).map_err(|e| e.to_string())?;
-        return Ok((vec![draft.into_item("parse", details, width)], Vec::new()));
+        let (draft, details) = parse_local(path, &text, kind).map_err(|e| e.to_string())?;
+        return Ok((vec![draft.into_item(name, details, width)], Vec::new()));
     }
-    // The file's own errors name it; the parser's do not.
+    let kind = feed_kind(kind, source)?;
     let bytes = read_capped(path, config.fetch.max_bytes, "a feed file", "fetch.max_bytes")?;
-    read_feed(&bytes, None, None)
-        .map(news)
-        .map_err(|e| format!("{target}: {e}"))
+    let feed = read_feed(&bytes, None, None).map_err(|e| format!("{target}: {e}"))?;
+    Ok(feed_drafts(feed, name, kind, width))
+}
+
+/// A feed fetched from `url` once, unconditionally.
+fn read_url(url: url::Url, config: &Config, kind: FeedKind) -> Result<(Vec<Item>, Vec<String>), String> {
+    let fetched = fetch_all(&[(url, Validators::default())], &config.fetch)
+        .pop()
+        .expect("one request, one result");
+    match fetched? {
+        Response::Body {
+            bytes,
+            content_type,
+            url,
+            ..
+        } => {
+            let feed = read_feed(&bytes, Some(&url), content_type.as_deref())?;
+            Ok(feed_drafts(feed, "parse", kind, config.site.teaser_width))
+        }
+        Response::NotModified => Err("the server answered 304 to an unconditional GET".into()),
+    }
+}
+
+/// A parsed feed's drafts as items of the source named `name`.
+fn feed_drafts(feed: ParsedFeed, name: &str, kind: FeedKind, width: usize) -> (Vec<Item>, Vec<String>) {
+    let items = feed
+        .drafts
+        .into_iter()
+        .map(|d| d.into_item(name, kind.details(), width))
+        .collect();
+    (items, feed.warnings)
+}
+
+/// The kind a feed is read as: the one asked for, else its source's, else news.
+fn feed_kind(kind: Option<Kind>, source: Option<&Source>) -> Result<FeedKind, String> {
+    match kind {
+        Some(kind) => FeedKind::new(kind).ok_or_else(|| {
+            format!(
+                "a feed gives no {}s (they come from local items); use --kind news, report or press-review",
+                kind.as_str()
+            )
+        }),
+        None => Ok(source
+            .and_then(|s| match &s.location {
+                Location::Feed(_, kind) => Some(*kind),
+                Location::Url(..) | Location::Local(..) => None,
+            })
+            .unwrap_or(FeedKind::News)),
+    }
+}
+
+/// Whether the file is a local item (TOML, or Markdown with front matter)
+/// rather than a feed.
+fn is_local_item(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| matches!(e.to_str(), Some("toml" | "md" | "markdown")))
+}
+
+/// The configured source that reads the file at `path`: a feed file, or a
+/// local source among whose files it is (the same files `fetch` reads).
+fn source_of<'a>(path: &Path, config: &'a Config) -> Option<&'a Source> {
+    let wanted = path.canonicalize().ok()?;
+    let same = |file: &Path| file.canonicalize().is_ok_and(|file| file == wanted);
+    config.sources.iter().find(|source| match &source.location {
+        Location::Feed(file, _) => same(file),
+        Location::Local(pattern, _) => {
+            local_files(pattern).is_ok_and(|files| files.iter().any(|file| same(file)))
+        }
+        Location::Url(..) => false,
+    })
 }
 
 /// What reading one source gave, before it is reported.
@@ -302,11 +357,7 @@ fn local_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
     let mut files: Vec<PathBuf> = glob::glob(&pattern)
         .map_err(|e| format!("bad pattern {pattern:?}: {e}"))?
         .filter_map(Result::ok)
-        .filter(|p| {
-            p.is_file()
-                && p.extension()
-                    .is_some_and(|e| matches!(e.to_str(), Some("toml" | "md" | "markdown")))
-        })
+        .filter(|p| p.is_file() && is_local_item(p))
         .collect();
     files.sort();
     if files.is_empty() {
