@@ -19,5 +19,6 @@ mod items;
 mod kills;
 mod layers;
 mod pipes;
+mod readers;
 mod smtp;
 mod store;

@@ -22,6 +22,10 @@ pub(crate) struct Facts {
     /// The first non-empty fall-back summary of the best rank, as HTML
     /// (see `summaries`).
     pub(super) summary: Option<(u8, String)>,
+    /// Who published the entry, by what says so: `dc:publisher`
+    /// (`dcterms:publisher`), an RSS `<source>` or an Atom
+    /// `<source><title>`, `dc:source` (`dcterms:source`).
+    pub(super) publishers: [Option<String>; 3],
 }
 
 impl Facts {
@@ -36,6 +40,27 @@ impl Facts {
     /// for the elements and their order.
     pub(crate) fn fallback_summary(&self) -> Option<&str> {
         self.summary.as_ref().map(|(_, html)| html.as_str())
+    }
+
+    /// The publisher the "Source:" line names, when the entry names one:
+    /// of the elements in [`Facts::publishers`], the first in that order
+    /// that holds a name (a `dc:source` is often the URL of the original
+    /// story, which names nobody).
+    pub(crate) fn publisher(&self) -> Option<String> {
+        self.publishers
+            .iter()
+            .flatten()
+            .map(|name| name.trim())
+            .find(|name| url::Url::parse(name).is_err())
+            .map(str::to_string)
+    }
+
+    /// Notes a publisher of rank `rank` in [`Facts::publishers`]: the
+    /// first element of each kind with text in it counts.
+    pub(super) fn offer_publisher(&mut self, rank: usize, text: &str) {
+        if !text.trim().is_empty() {
+            self.publishers[rank].get_or_insert_with(|| text.to_string());
+        }
     }
 
     /// Keeps a fall-back summary if it is not empty and ranks before the
@@ -61,6 +86,9 @@ pub(super) fn note(facts: &mut Facts, ns: Ns, local: &str, text: &str, permalink
         (_, "link") if rss => facts.has_link |= !text.is_empty(),
         (Ns::Dc, "title") => facts.title = Some(text.to_string()),
         (Ns::Media, "title") => facts.title = facts.title.take().or_else(|| Some(text.to_string())),
+        (Ns::Dc | Ns::Dcterms, "publisher") => facts.offer_publisher(0, text),
+        (_, "source") if rss => facts.offer_publisher(1, text),
+        (Ns::Dc | Ns::Dcterms, "source") => facts.offer_publisher(2, text),
         _ => {}
     }
 }
