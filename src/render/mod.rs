@@ -206,7 +206,7 @@ struct EditionText<'a> {
     heading: String,
     number: &'a str,
     site_name: &'a str,
-    /// "<title> is published by <publisher>: <base_url>", wrapped.
+    /// "TITLE is published by PUBLISHER: BASE_URL", wrapped at [`TEXT_WIDTH`].
     published_by: String,
     date: &'a str,
     description: String,
