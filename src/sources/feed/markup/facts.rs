@@ -51,7 +51,7 @@ impl Facts {
             .iter()
             .flatten()
             .map(|name| name.trim())
-            .find(|name| url::Url::parse(name).is_err())
+            .find(|name| !url::Url::parse(name).is_ok_and(|url| url.has_host()))
             .map(str::to_string)
     }
 
@@ -90,5 +90,44 @@ pub(super) fn note(facts: &mut Facts, ns: Ns, local: &str, text: &str, permalink
         (_, "source") if rss => facts.offer_publisher(1, text),
         (Ns::Dc | Ns::Dcterms, "source") => facts.offer_publisher(2, text),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publisher(offered: &[(usize, &str)]) -> Option<String> {
+        let mut facts = Facts::default();
+        for (rank, text) in offered {
+            facts.offer_publisher(*rank, text);
+        }
+        facts.publisher()
+    }
+
+    #[test]
+    fn the_publisher_is_the_first_name_by_rank() {
+        assert_eq!(
+            publisher(&[(2, "Kyodo"), (1, "Nikkei"), (0, " ")]).as_deref(),
+            Some("Nikkei")
+        );
+        assert_eq!(
+            publisher(&[(1, "First"), (1, "Second")]).as_deref(),
+            Some("First")
+        );
+        assert_eq!(publisher(&[]), None);
+    }
+
+    #[test]
+    fn a_url_names_no_publisher_but_a_name_with_a_colon_does() {
+        assert_eq!(
+            publisher(&[(0, "https://example.org/story"), (2, "www.example.org")]).as_deref(),
+            Some("www.example.org")
+        );
+        assert_eq!(
+            publisher(&[(0, "Reuters: Japan desk")]).as_deref(),
+            Some("Reuters: Japan desk")
+        );
+        assert_eq!(publisher(&[(2, "ftp://files.example/a")]), None);
     }
 }
