@@ -21,5 +21,6 @@ mod items;
 mod kills;
 mod layers;
 mod pipes;
+mod readers;
 mod smtp;
 mod store;

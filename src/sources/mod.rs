@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{Config, FeedKind, Location, Source};
 use crate::domain::{Outcome, SourceReport, Validators};
 use crate::hex::hex;
-use crate::items::{Dedup, Item, Kind};
+use crate::items::{Dedup, Details, Draft, Item, Kind};
 
 pub use feed::parse_feed;
 use feed::{ParsedFeed, read_feed};
@@ -310,9 +310,10 @@ fn file_validators<'a>(
 ) -> Validators {
     let mut digest = Sha256::new();
     digest.update(format!(
-        "{}\0{}\0",
+        "{}\0{}\0{}\0",
         source.kind().as_str(),
-        config.site.teaser_width
+        config.site.teaser_width,
+        source.publisher.as_deref().unwrap_or_default(),
     ));
     for (path, bytes) in files {
         digest.update(path.to_string_lossy().as_bytes());
@@ -341,9 +342,18 @@ fn feed_items(
     let items = feed
         .drafts
         .into_iter()
-        .map(|draft| draft.into_item(source.name(), details.clone(), config.site.teaser_width))
+        .map(|draft| item(source, draft, details.clone(), config))
         .collect();
     Ok((items, feed.warnings))
+}
+
+/// A draft of `source` made an item. Its "Source:" line is the publisher
+/// the item names, else the source's `publisher`, else its name.
+fn item(source: &Source, mut draft: Draft, details: Details, config: &Config) -> Item {
+    if draft.credit.is_none() {
+        draft.credit.clone_from(&source.publisher);
+    }
+    draft.into_item(source.name(), details, config.site.teaser_width)
 }
 
 /// Every file the pattern names: a file, a folder's files, or a glob.
@@ -397,9 +407,7 @@ fn local_items(
             })
             .and_then(|text| parse_local(&file, &text, source.kind()).map_err(|e| e.to_string()));
         match parsed {
-            Ok((draft, details)) => {
-                items.push(draft.into_item(source.name(), details, config.site.teaser_width))
-            }
+            Ok((draft, details)) => items.push(item(source, draft, details, config)),
             Err(reason) => errors.push(reason),
         }
     }
