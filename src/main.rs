@@ -112,7 +112,7 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Serve the next edition of every newsletter on 127.0.0.1; rebuilds on change; records and sends nothing.
+    /// Serve the next edition of every newsletter on 127.0.0.1; rebuilds on change; its review page corrects and approves drafts.
     Preview {
         #[arg(long, default_value = "127.0.0.1:8026")]
         listen: String,
@@ -122,6 +122,9 @@ enum Command {
         /// Open the index in the default browser.
         #[arg(long)]
         open: bool,
+        /// Who makes the review page's corrections and approvals; default $USER.
+        #[arg(long)]
+        by: Option<String>,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -284,6 +287,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             listen,
             date,
             open,
+            by,
             limits,
         } => {
             let options = commands::preview::Options {
@@ -291,6 +295,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 date: date.unwrap_or_else(today),
                 open,
                 limits: limits.limits(),
+                by: who(by),
             };
             commands::preview::run(&cli.config, &options, &|| now().now).map_err(anyhow::Error::msg)?;
             Ok(ExitCode::SUCCESS)

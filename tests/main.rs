@@ -20,5 +20,6 @@ mod items;
 mod kills;
 mod layers;
 mod pipes;
+mod review;
 mod smtp;
 mod store;
