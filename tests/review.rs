@@ -203,6 +203,17 @@ fn the_review_page_shows_the_draft_byte_for_byte_as_it_is_mailed() {
     );
     let (status, jane) = preview.get(&format!("/mail/{NEWS}?as=jane%40example.de"));
     assert_eq!(status, 200);
+    let framed = Preview::agent()
+        .get(format!("{}mail/{NEWS}", preview.home))
+        .call()
+        .unwrap();
+    let header = |name: &str| framed.headers().get(name).unwrap().to_str().unwrap().to_string();
+    assert_eq!(
+        header("x-frame-options"),
+        "SAMEORIGIN",
+        "framed by the review page only"
+    );
+    assert!(header("content-security-policy").contains("frame-ancestors 'self'"));
     let (_, taro) = preview.get(&format!("/mail/{NEWS}?as=taro%40example.jp"));
     assert!(jane.contains("Dear Jane Doe,") && taro.contains("Dear Yamada Taro,"));
     let (_, as_taro) = preview.get(&format!("/review/{NEWS}?as=taro%40example.jp"));
