@@ -529,3 +529,85 @@ fn state(page: &Page) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, header::HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn only_the_previews_own_origin_or_none_may_post() {
+        let host = ("host", "127.0.0.1:8026");
+        for fine in [
+            vec![host],
+            vec![host, ("origin", "http://127.0.0.1:8026")],
+            vec![host, ("sec-fetch-site", "same-origin")],
+            vec![host, ("sec-fetch-site", "none")],
+        ] {
+            assert_eq!(cross_site(&headers(&fine)), None, "{fine:?}");
+        }
+        for foreign in [
+            vec![host, ("origin", "null")],
+            vec![host, ("origin", "http://127.0.0.1:8027")],
+            vec![host, ("origin", "https://127.0.0.1:8026")],
+            vec![host, ("sec-fetch-site", "same-site")],
+            vec![host, ("sec-fetch-site", "cross-site")],
+            vec![("origin", "http://127.0.0.1:8026")],
+        ] {
+            assert!(cross_site(&headers(&foreign)).is_some(), "{foreign:?}");
+        }
+    }
+
+    #[test]
+    fn the_token_verifies_and_no_other_does() {
+        let csrf = Csrf::new().unwrap();
+        assert!(csrf.verify(csrf.token()));
+        assert!(
+            !Csrf::new().unwrap().verify(csrf.token()),
+            "another preview's token"
+        );
+        // The first character: it carries six bits of the MAC (the last only a few).
+        let token = csrf.token();
+        let first = if token.starts_with('A') { "B" } else { "A" };
+        let off = format!("{first}{}", &token[1..]);
+        for wrong in ["", "AAAA", "not base64!", off.as_str()] {
+            assert!(!csrf.verify(wrong), "{wrong:?}");
+        }
+    }
+
+    #[test]
+    fn a_form_names_its_edition_action_and_item() {
+        let read = |body: &str| Posted::from_form(&Form::parse(body.as_bytes()));
+        assert_eq!(
+            read("token=t&edition=3&action=section&item=ab&section=events&as=jane%40example.de"),
+            Ok(Posted {
+                edition: 3,
+                action: Action::ToSection {
+                    item: "ab".into(),
+                    section: "events".into()
+                },
+                reader: Some("jane@example.de".into()),
+            })
+        );
+        assert_eq!(
+            read("edition=1&action=approve").map(|p| p.action),
+            Ok(Action::Approve)
+        );
+        assert_eq!(
+            read("action=approve"),
+            Err("the form names no edition number".into())
+        );
+        assert_eq!(
+            read("edition=1&action=drop&item="),
+            Err("the form names no item".into())
+        );
+        assert!(read("edition=1&action=delete&item=x").is_err_and(|e| e.contains("unknown action")));
+    }
+}
