@@ -22,5 +22,6 @@ mod kills;
 mod layers;
 mod pipes;
 mod readers;
+mod review;
 mod smtp;
 mod store;
