@@ -20,7 +20,7 @@ fn built() -> Project {
 }
 
 /// The HTML of one section: from its heading to the next section's.
-fn section<'a>(html: &'a str, title: &str) -> &'a str {
+pub(crate) fn section<'a>(html: &'a str, title: &str) -> &'a str {
     let start = html
         .find(&format!(">{title}</h2>"))
         .unwrap_or_else(|| panic!("no section {title:?}"));

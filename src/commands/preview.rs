@@ -237,7 +237,9 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> Result<Buil
             .map_or(0, |e| e.number);
         let number = last + 1;
         let published = store.published_items(id).map_err(|e| e.to_string())?;
-        let edition = assemble(newsletter, &classified, date, number, &published);
+        let still_open = store.still_open(id, date).map_err(|e| e.to_string())?;
+        let edition =
+            assemble(newsletter, &classified, date, number, &published).with_still_open(&still_open);
         let web = render_edition(&edition, &config.site, Reader::Web).map_err(|e| e.to_string())?;
         let mail = match &config.mail {
             Some(mail) => Some(MailTemplate::new(

@@ -167,9 +167,10 @@ fn publish(
         return Ok(());
     }
     let published = store.published_items(id)?;
-    let mut edition = assemble(newsletter, items, date, 0, &published);
-    if edition.item_count() == 0 && newsletter.empty == Empty::Skip {
-        say!("{id:<16} nothing new: no edition (empty = \"skip\")");
+    let still_open = store.still_open(id, date)?;
+    let mut edition = assemble(newsletter, items, date, 0, &published).with_still_open(&still_open);
+    if edition.is_empty() && newsletter.empty == Empty::Skip {
+        say!("{id:<16} nothing new: no edition, nothing mailed (empty = \"skip\")");
         return Ok(());
     }
     let (html, text) = paths(id, date);
@@ -190,8 +191,12 @@ fn publish(
     } else {
         String::new()
     };
+    let still_open = match edition.still_open_count() {
+        0 => String::new(),
+        n => format!(" and {n} still open"),
+    };
     say!(
-        "{id:<16} No. {:<3} {:>9}{overflow} → {}",
+        "{id:<16} No. {:<3} {:>9}{still_open}{overflow} → {}",
         edition.number,
         super::count(edition.item_count(), "item"),
         config.out_dir().join(&html).display()

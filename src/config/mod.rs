@@ -23,7 +23,9 @@ pub(crate) use fetch::Fetch;
 pub use located::TomlError;
 pub(crate) use located::{from_toml, line_column};
 pub use mail::{Dkim, DkimAlgorithm, Mail, Security, Smtp, Transport};
-pub(crate) use newsletter::{Audience, Empty, Newsletter, Order, Schedule, Section, UnknownNewsletter};
+pub(crate) use newsletter::{
+    Audience, Empty, Newsletter, Order, Schedule, Section, UnknownNewsletter, find as find_newsletter,
+};
 pub(crate) use site::Site;
 pub(crate) use source::{FeedKind, Location, Source};
 

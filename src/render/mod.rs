@@ -73,11 +73,16 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
     let sections: Vec<SectionView> = edition
         .sections
         .iter()
-        .filter(|s| !s.featured.is_empty() || !s.more.is_empty())
+        .filter(|s| !s.featured.is_empty() || !s.more.is_empty() || !s.still_open.is_empty())
         .map(|s| SectionView {
             title: &s.section.title,
             featured: s.featured.iter().map(|item| ItemView::new(item, site)).collect(),
             more: s.more.iter().map(|item| ItemView::new(item, site)).collect(),
+            still_open: s
+                .still_open
+                .iter()
+                .map(|item| ItemView::new(item, site))
+                .collect(),
         })
         .collect();
     let preheader = edition
@@ -140,6 +145,8 @@ struct SectionView<'a> {
     title: &'a str,
     featured: Vec<ItemView<'a>>,
     more: Vec<ItemView<'a>>,
+    /// Tenders of earlier editions not yet closed: title and particulars.
+    still_open: Vec<ItemView<'a>>,
 }
 
 /// An item as readers see it: date lines formatted, fields ready to print.
@@ -224,6 +231,7 @@ struct TextSection {
     title: String,
     featured: Vec<TextItem>,
     more: Vec<TextItem>,
+    still_open: Vec<TextItem>,
 }
 
 struct TextItem {
@@ -273,6 +281,7 @@ impl<'a> EditionText<'a> {
                     .map(|v| text_item(v, &v.item.summary_text))
                     .collect(),
                 more: s.more.iter().map(|v| text_item(v, v.teaser)).collect(),
+                still_open: s.still_open.iter().map(|v| text_item(v, "")).collect(),
             })
             .collect();
         EditionText {

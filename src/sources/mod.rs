@@ -207,8 +207,8 @@ pub(crate) fn read_one(target: &str, config: &Config) -> Result<(Vec<Item>, Vec<
     {
         let bytes = read_item_file(path)?;
         let text = String::from_utf8(bytes).map_err(|_| format!("{target}: not UTF-8 text"))?;
-        let (draft, details) =
-            parse_local(path, &text, crate::items::Kind::News).map_err(|e| e.to_string())?;
+        let (draft, details) = parse_local(path, &text, crate::items::Kind::News, &config.newsletters)
+            .map_err(|e| e.to_string())?;
         return Ok((vec![draft.into_item("parse", details, width)], Vec::new()));
     }
     let bytes = read_capped(path, config.fetch.max_bytes, "a feed file", "fetch.max_bytes")?;
@@ -338,7 +338,9 @@ fn local_items(
             .and_then(|bytes| {
                 String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", file.display()))
             })
-            .and_then(|text| parse_local(&file, &text, source.kind()).map_err(|e| e.to_string()));
+            .and_then(|text| {
+                parse_local(&file, &text, source.kind(), &config.newsletters).map_err(|e| e.to_string())
+            });
         match parsed {
             Ok((draft, details)) => {
                 items.push(draft.into_item(source.name(), details, config.site.teaser_width))

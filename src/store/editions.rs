@@ -40,7 +40,35 @@ impl Store {
         Ok(ids.into_iter().collect())
     }
 
-    /// The recorded edition of `newsletter` on `date`, with its items in order.
+    /// The tenders of `newsletter`'s editions dated before `date` whose
+    /// deadline is not past on `date`, as they were published and placed:
+    /// an edition lists them again, as still open. The earlier editions do
+    /// not change, so an edition rebuilt lists the same ones.
+    pub(crate) fn still_open(&self, newsletter: &str, date: NaiveDate) -> Result<Vec<Placed>> {
+        let rows = self.rows(
+            "SELECT i.section, i.body FROM edition_items i
+             JOIN editions e ON e.newsletter = i.newsletter AND e.number = i.number
+             WHERE i.newsletter = ?1 AND e.date < ?2
+               AND json_extract(i.body, '$.kind') = 'tender'
+               AND json_extract(i.body, '$.deadline') >= ?2
+             ORDER BY e.number, i.position",
+            params![newsletter, date.to_string()],
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+        )?;
+        rows.into_iter()
+            .map(|(section, body)| {
+                Ok(Placed {
+                    section,
+                    featured: false,
+                    still_open: true,
+                    item: decode_item(&self.path, &body)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The recorded edition of `newsletter` on `date`, with its items in
+    /// order, then the tenders it lists as still open.
     pub(crate) fn edition_on(
         &self,
         newsletter: &str,
@@ -71,15 +99,18 @@ impl Store {
                 Ok(Placed {
                     section,
                     featured,
+                    still_open: false,
                     item: decode_item(&self.path, &body)?,
                 })
             })
-            .collect::<Result<_>>()?;
+            .collect::<Result<Vec<_>>>()?;
+        let placed = [placed, self.still_open(newsletter, date)?].concat();
         Ok(Some((record, placed)))
     }
 
     /// Records a new edition with its items, numbered one past the last, in
     /// one transaction. Refuses a date before the newsletter's latest edition.
+    /// Tenders still open are not recorded again: their own edition holds them.
     pub(crate) fn record_edition(
         &mut self,
         newsletter: &str,
@@ -110,7 +141,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![newsletter, number, date.to_string(), cutoff.to_rfc3339(), now.to_rfc3339(), paths.html, paths.text],
             )?;
-            for (position, placed) in (0_i64..).zip(items) {
+            for (position, placed) in (0_i64..).zip(items.iter().filter(|p| !p.still_open)) {
                 tx.execute(
                     "INSERT INTO edition_items (newsletter, number, item_id, section, featured, position, body)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
