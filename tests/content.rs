@@ -158,6 +158,20 @@ fn a_local_item_goes_to_the_newsletters_it_names() {
         "{}",
         explain.stdout
     );
+    // The newsletter no longer takes reports: the unchanged file is checked again.
+    project.edit_config(
+        "kinds = [\"news\", \"report\", \"event\"]",
+        "kinds = [\"news\", \"event\"]",
+    );
+    let fetch = project.run(&["fetch"]);
+    fetch.assert_code(3);
+    assert!(
+        fetch
+            .stderr
+            .contains("jtpp-epa-procurement-faq.md:5:16: newsletters[0]: no section of \"tax-procurement\" takes a report"),
+        "{}",
+        fetch.stderr
+    );
 }
 
 #[test]

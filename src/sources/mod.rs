@@ -241,7 +241,9 @@ impl Read {
 }
 
 /// A file source's "ETag": a digest of its files and of the settings that
-/// shape its items, so an unchanged source is not parsed again.
+/// shape its items, so an unchanged source is not parsed again. The
+/// newsletters and the kinds their sections take are among them: a local
+/// item naming a newsletter is checked again when they change.
 fn file_validators<'a>(
     source: &Source,
     config: &Config,
@@ -253,6 +255,13 @@ fn file_validators<'a>(
         source.kind().as_str(),
         config.site.teaser_width
     ));
+    for newsletter in &config.newsletters {
+        digest.update(newsletter.id.as_str());
+        for kind in newsletter.sections.iter().flat_map(|s| &s.kinds) {
+            digest.update(format!(" {}", kind.as_str()));
+        }
+        digest.update([0]);
+    }
     for (path, bytes) in files {
         digest.update(path.to_string_lossy().as_bytes());
         digest.update([0]);
