@@ -1,8 +1,9 @@
 //! The editions stage: for one newsletter and date, which classified items
 //! are due, in which section and order, and which show only as teasers.
 
-use std::borrow::{Borrow, Cow};
+use std::borrow::Borrow;
 use std::collections::HashSet;
+use std::ops::Deref;
 
 use chrono::{Datelike, Days, NaiveDate};
 
@@ -10,6 +11,32 @@ use crate::classify::Classified;
 use crate::config::{Newsletter, Order, Schedule, Section};
 use crate::domain::Placed;
 use crate::items::{Details, Item, merge, richness, same_stories};
+
+/// An item as an edition shows it: borrowed, or merged with the copies of
+/// its story from other sources (boxed: an edition's items are moved as
+/// they are sorted, and a borrowed one is the rule).
+#[derive(Debug)]
+pub(crate) enum Story<'a> {
+    One(&'a Item),
+    Merged(Box<Item>),
+}
+
+impl Deref for Story<'_> {
+    type Target = Item;
+
+    fn deref(&self) -> &Item {
+        match self {
+            Story::One(item) => item,
+            Story::Merged(item) => item,
+        }
+    }
+}
+
+impl Borrow<Item> for Story<'_> {
+    fn borrow(&self) -> &Item {
+        self
+    }
+}
 
 /// One edition of one newsletter, ready to render.
 #[derive(Debug)]
@@ -24,11 +51,10 @@ pub struct Edition<'a> {
 #[derive(Debug)]
 pub(crate) struct EditionSection<'a> {
     pub(crate) section: &'a Section,
-    /// Shown in full, at most `section.limit`. An item is borrowed, or
-    /// owned when copies of its story from other sources were merged into it.
-    pub(crate) featured: Vec<Cow<'a, Item>>,
+    /// Shown in full, at most `section.limit`.
+    pub(crate) featured: Vec<Story<'a>>,
     /// Shown as one-line teasers under "More", at most `section.more`.
-    pub(crate) more: Vec<Cow<'a, Item>>,
+    pub(crate) more: Vec<Story<'a>>,
     /// Tenders of earlier editions whose deadline has not passed, listed
     /// again under the new items, as readers of a weekly digest expect.
     pub(crate) still_open: Vec<&'a Item>,
@@ -58,7 +84,7 @@ impl<'a> Edition<'a> {
     pub(crate) fn items(&self) -> impl Iterator<Item = &Item> {
         self.sections
             .iter()
-            .flat_map(|s| s.featured.iter().chain(&s.more).map(AsRef::as_ref))
+            .flat_map(|s| s.featured.iter().chain(&s.more).map(Deref::deref))
     }
 
     /// Lists the tenders of earlier editions still open that `placed`
@@ -87,7 +113,7 @@ impl<'a> Edition<'a> {
                     section: s.section.id.clone(),
                     featured,
                     still_open: false,
-                    item: item.as_ref().clone(),
+                    item: Item::clone(item),
                 }));
             }
         }
@@ -112,7 +138,7 @@ pub(crate) fn restore<'a>(
                 placed
                     .iter()
                     .filter(|p| !p.still_open && p.section == section.id && p.featured == featured)
-                    .map(|p| Cow::Borrowed(&p.item))
+                    .map(|p| Story::One(&p.item))
                     .collect()
             };
             EditionSection {
@@ -149,7 +175,7 @@ pub fn assemble<'a>(
         .filter_map(|c| Some((&c.item, c.section_in(id)?)))
         .filter(|(item, _)| is_due(item, newsletter.window_days, date))
         .collect();
-    let mut by_section: Vec<Vec<Cow<Item>>> = newsletter.sections.iter().map(|_| Vec::new()).collect();
+    let mut by_section: Vec<Vec<Story>> = newsletter.sections.iter().map(|_| Vec::new()).collect();
     for (item, placed) in one_per_story(&due, published) {
         if let Some(k) = newsletter.sections.iter().position(|s| s.id == placed) {
             by_section[k].push(item);
@@ -162,8 +188,8 @@ pub fn assemble<'a>(
         .map(|(section, mut due)| {
             sort(&mut due, section.order);
             let mut due = due.into_iter();
-            let featured: Vec<Cow<Item>> = due.by_ref().take(section.limit).collect();
-            let more: Vec<Cow<Item>> = due.by_ref().take(section.more).collect();
+            let featured: Vec<Story> = due.by_ref().take(section.limit).collect();
+            let more: Vec<Story> = due.by_ref().take(section.more).collect();
             EditionSection {
                 overflow: due.len(),
                 section,
@@ -185,29 +211,30 @@ pub fn assemble<'a>(
 /// from several sources (see [`same_stories`]) are merged into the richest
 /// one, the others named in its "also in". A story of which any copy was
 /// `published` in an earlier edition is left out: it was told.
-fn one_per_story<'a>(
-    due: &[(&'a Item, &'a str)],
-    published: &HashSet<String>,
-) -> Vec<(Cow<'a, Item>, &'a str)> {
+fn one_per_story<'a>(due: &[(&'a Item, &'a str)], published: &HashSet<String>) -> Vec<(Story<'a>, &'a str)> {
     let items: Vec<&Item> = due.iter().map(|(item, _)| *item).collect();
     let first = same_stories(&items);
-    let mut copies: Vec<Vec<usize>> = vec![Vec::new(); due.len()];
-    for (i, group) in first.iter().enumerate() {
-        copies[*group].push(i);
-    }
-    copies
-        .into_iter()
-        .filter(|copies| !copies.is_empty() && !copies.iter().any(|i| published.contains(&items[*i].id)))
+    let mut by_story: Vec<usize> = (0..items.len()).collect();
+    by_story.sort_by_key(|i| first[*i]); // stable: each story's copies in order
+    by_story
+        .chunk_by(|a, b| first[*a] == first[*b])
+        .filter(|copies| !copies.iter().any(|i| published.contains(&items[*i].id)))
         .map(|copies| {
             let richest = *copies
                 .iter()
                 .max_by_key(|i| (richness(items[**i]), std::cmp::Reverse(**i)))
                 .unwrap_or(&copies[0]);
-            let mut item = Cow::Borrowed(items[richest]);
-            for &other in copies.iter().filter(|i| **i != richest) {
-                merge(item.to_mut(), items[other]);
-            }
-            (item, due[richest].1)
+            let story = match copies {
+                [_] => Story::One(items[richest]),
+                _ => {
+                    let mut item = Box::new(items[richest].clone());
+                    for &other in copies.iter().filter(|i| **i != richest) {
+                        merge(&mut item, items[other]);
+                    }
+                    Story::Merged(item)
+                }
+            };
+            (story, due[richest].1)
         })
         .collect()
 }

@@ -25,10 +25,11 @@
 //! merge shows a story twice, so each rule errs towards two items: a word
 //! swapped for a synonym ("raises", "hikes") keeps both.
 //!
-//! Comparing every pair would be quadratic. Each title is looked up only by
-//! its rarest words, enough of them that any title holding what
-//! [`needed`] asks of it must share one (prefix filtering, as in Chaudhuri,
-//! Ganti and Kaushik's set-similarity joins).
+//! Comparing every pair would be quadratic. Each title is compared only
+//! with the titles that have its rarest words: all of its three rarest
+//! Latin words, or for CJK, any of enough of its rarest bigrams that a
+//! title without them cannot share the share needed (prefix filtering, as
+//! in Chaudhuri, Ganti and Kaushik's set-similarity joins).
 
 use std::collections::HashMap;
 
@@ -43,6 +44,8 @@ const MIN_SHARED: usize = 3;
 const MAX_DAYS_APART: i64 = 3;
 /// Letters a word is cut to.
 const STEM: usize = 5;
+/// The rarest Latin words of a title whose titles are compared with it.
+const LOOKED_UP: usize = 3;
 
 /// Words that tell no story: function words, and the words of a notice's
 /// genre that one source writes and another leaves out.
@@ -104,17 +107,15 @@ pub(crate) fn same_stories(items: &[&Item]) -> Vec<usize> {
     let mut groups = Groups::new(items.len());
     let mut seen = vec![usize::MAX; items.len()];
     for (i, title) in titles.iter().enumerate() {
-        for word in title.probes(&frequency) {
-            for &j in &index[&word] {
-                let (shorter, longer) = (title.set.len(), titles[j].set.len());
-                let probes_too = shorter == longer && j < i; // j's own probes found the pair
-                if j == i || seen[j] == i || longer < shorter || probes_too {
-                    continue;
-                }
-                seen[j] = i;
-                if same_story((items[i], title), (items[j], &titles[j])) {
-                    groups.join(i, j);
-                }
+        for j in title.candidates(&index, &frequency) {
+            let (shorter, longer) = (title.set.len(), titles[j].set.len());
+            let found_by_j = shorter == longer && j < i; // j's own look-up found the pair
+            if j == i || seen[j] == i || longer < shorter || found_by_j {
+                continue;
+            }
+            seen[j] = i;
+            if same_story((items[i], title), (items[j], &titles[j])) {
+                groups.join(i, j);
             }
         }
     }
@@ -202,17 +203,36 @@ impl Title {
         latin_missing == 0 && bigrams_shared >= cjk_needed(bigrams) && shared >= MIN_SHARED
     }
 
-    /// The rarest words, enough that a title holding what
-    /// [`Title::needed`] asks shares one of them.
-    fn probes(&self, frequency: &[u32]) -> Vec<u32> {
+    /// The titles (by index) that may hold what [`Title::needed`] asks of
+    /// this one, found by its rarest words in `index` (each word's titles,
+    /// in order). Every Latin word must be in the other title: those with
+    /// this one's [`LOOKED_UP`] rarest Latin words. Of CJK bigrams only a
+    /// share must be: those with any of its rarest bigrams, enough of them
+    /// that a title missing them all cannot have that share.
+    fn candidates(&self, index: &HashMap<u32, Vec<usize>>, frequency: &[u32]) -> Vec<usize> {
         let needed = self.needed();
         if self.set.len() < needed {
             return Vec::new();
         }
-        let mut rarest = self.set.clone();
-        rarest.sort_by_key(|word| (frequency[*word as usize], *word));
-        rarest.truncate(self.set.len() - needed + 1);
-        rarest
+        let by_rarity = |words: &mut Vec<u32>| words.sort_by_key(|word| (frequency[*word as usize], *word));
+        let mut latin: Vec<u32> = self.set.iter().copied().filter(|w| !is_bigram(*w)).collect();
+        if latin.is_empty() {
+            let mut rarest = self.set.clone();
+            by_rarity(&mut rarest);
+            rarest.truncate(self.set.len() - needed + 1);
+            return rarest
+                .iter()
+                .flat_map(|word| index[word].iter().copied())
+                .collect();
+        }
+        by_rarity(&mut latin);
+        latin.truncate(LOOKED_UP);
+        let (first, rest) = (&index[&latin[0]], &latin[1..]);
+        first
+            .iter()
+            .copied()
+            .filter(|j| rest.iter().all(|word| index[word].binary_search(j).is_ok()))
+            .collect()
     }
 }
 
@@ -240,18 +260,20 @@ struct Words {
 
 impl Words {
     fn title(&mut self, title: &str) -> Title {
-        let words: Vec<u32> = split(title)
-            .into_iter()
-            .map(|(word, bigram)| {
-                let class = usize::from(bigram);
-                let next = &mut self.next[class];
-                *self.ids.entry(word).or_insert_with(|| {
+        let mut words = Vec::new();
+        split(title, &mut |word, bigram| {
+            let id = match self.ids.get(word) {
+                Some(id) => *id,
+                None => {
+                    let next = &mut self.next[usize::from(bigram)];
                     let id = *next * 2 + u32::from(bigram);
                     *next += 1;
+                    self.ids.insert(word.to_string(), id);
                     id
-                })
-            })
-            .collect();
+                }
+            };
+            words.push(id);
+        });
         let mut set = words.clone();
         set.sort_unstable();
         set.dedup();
@@ -269,58 +291,67 @@ impl Words {
     }
 }
 
-/// A title's words as compared: stemmed Latin words and numbers, and the
-/// bigrams of CJK text (`true`).
-fn split(title: &str) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
+/// A title's words as compared, each given to `each`: stemmed Latin words
+/// and numbers, and the bigrams of CJK text (`true`).
+fn split(title: &str, each: &mut dyn FnMut(&str, bool)) {
     let mut word = String::new();
     let mut cjk = Vec::new();
     for c in title.chars().map(narrow).flat_map(char::to_lowercase) {
         if is_cjk(c) {
-            push_word(&mut word, &mut out);
+            push_word(&mut word, each);
             cjk.push(c);
         } else if c.is_alphanumeric() {
-            push_bigrams(&mut cjk, &mut out);
+            push_bigrams(&mut cjk, each);
             word.push(c);
         } else {
-            push_word(&mut word, &mut out);
-            push_bigrams(&mut cjk, &mut out);
+            push_word(&mut word, each);
+            push_bigrams(&mut cjk, each);
         }
     }
-    push_word(&mut word, &mut out);
-    push_bigrams(&mut cjk, &mut out);
-    out
+    push_word(&mut word, each);
+    push_bigrams(&mut cjk, each);
 }
 
-/// Adds `word` (emptied) as a number, a stem, or nothing for a small word.
-fn push_word(word: &mut String, out: &mut Vec<(String, bool)>) {
-    let whole = std::mem::take(word);
-    if whole.is_empty() {
+/// Gives `word` (emptied) as a number, a stem, or nothing for a small word.
+fn push_word(word: &mut String, each: &mut dyn FnMut(&str, bool)) {
+    if word.is_empty() {
         return;
     }
-    if whole.chars().all(|c| c.is_ascii_digit()) {
-        let number = whole.trim_start_matches('0');
-        out.push((if number.is_empty() { "0" } else { number }.to_string(), false));
-        return;
+    if word.chars().all(|c| c.is_ascii_digit()) {
+        let number = word.trim_start_matches('0');
+        each(if number.is_empty() { "0" } else { number }, false);
+    } else {
+        let singular = match word.strip_suffix('s') {
+            Some(stem) if !stem.ends_with('s') && stem.chars().count() >= 3 => stem,
+            _ => word.as_str(),
+        };
+        let small = SMALL_WORDS.contains(&word.as_str()) || SMALL_WORDS.contains(&singular);
+        if word.chars().nth(1).is_some() && !small {
+            let end = singular
+                .char_indices()
+                .nth(STEM)
+                .map_or(singular.len(), |(at, _)| at);
+            each(&singular[..end], false);
+        }
     }
-    let singular = match whole.strip_suffix('s') {
-        Some(stem) if !stem.ends_with('s') && stem.chars().count() >= 3 => stem,
-        _ => &whole,
-    };
-    if whole.chars().count() < 2 || SMALL_WORDS.contains(&whole.as_str()) || SMALL_WORDS.contains(&singular) {
-        return;
-    }
-    out.push((singular.chars().take(STEM).collect(), false));
+    word.clear();
 }
 
-/// Adds the bigrams of a run of CJK characters (emptied); a single
+/// Gives the bigrams of a run of CJK characters (emptied); a single
 /// character stands for itself, unless it is a kana particle.
-fn push_bigrams(run: &mut Vec<char>, out: &mut Vec<(String, bool)>) {
+fn push_bigrams(run: &mut Vec<char>, each: &mut dyn FnMut(&str, bool)) {
+    let mut pair = String::new();
     match run.as_slice() {
         [] => {}
         [single] if ('\u{3040}'..='\u{309F}').contains(single) => {}
-        [single] => out.push((single.to_string(), true)),
-        chars => out.extend(chars.windows(2).map(|pair| (pair.iter().collect(), true))),
+        [single] => each(single.encode_utf8(&mut [0; 4]), true),
+        chars => {
+            for two in chars.windows(2) {
+                pair.clear();
+                pair.extend(two);
+                each(&pair, true);
+            }
+        }
     }
     run.clear();
 }
@@ -464,14 +495,19 @@ mod tests {
 
     #[test]
     fn words_are_stemmed_numbered_and_cjk_is_cut_in_bigrams() {
-        let words: Vec<String> = split("The researchers' 2027 Calls, ＥＵ０４ 重点計画の")
+        let words = |title: &str| {
+            let mut words = Vec::new();
+            split(title, &mut |word, bigram| words.push((word.to_string(), bigram)));
+            words
+        };
+        let latin: Vec<String> = words("The researchers' 2027 Calls, ＥＵ０４ 重点計画の")
             .into_iter()
             .map(|(w, _)| w)
             .collect();
         assert_eq!(
-            words,
+            latin,
             ["resea", "2027", "call", "eu04", "重点", "点計", "計画", "画の"]
         );
-        assert_eq!(split("No. 04"), [("4".to_string(), false)]);
+        assert_eq!(words("No. 04 の 庁"), [("4".into(), false), ("庁".into(), true)]);
     }
 }
