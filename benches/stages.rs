@@ -39,6 +39,20 @@ fn items(feeds: usize, per_feed: usize) -> Vec<Item> {
         .collect()
 }
 
+/// As [`items`], each feed a source of its own, as in a real config: the
+/// stories told by more than one source are what an edition merges.
+fn items_of_many_sources(feeds: usize, per_feed: usize) -> Vec<Item> {
+    (0..feeds)
+        .flat_map(|feed| {
+            let drafts = parse_feed(corpus::rss(feed, per_feed, SEED).as_bytes(), None, None).unwrap();
+            let source = format!("Bench {feed}");
+            drafts
+                .into_iter()
+                .map(move |d| d.into_item(&source, Details::News, 100))
+        })
+        .collect()
+}
+
 fn parsing(c: &mut Criterion) {
     let feed = corpus::rss(0, 100, SEED);
     let mut group = c.benchmark_group("parse+normalise");
@@ -66,6 +80,26 @@ fn classification(c: &mut Criterion) {
     group.throughput(Throughput::Elements(items.len() as u64));
     group.bench_function("items", |b| {
         b.iter(|| classify(&config, black_box(items.clone())).len())
+    });
+    group.finish();
+}
+
+/// Every newsletter's edition from 10,000 classified items: what is due,
+/// the same story told twice merged, sections sorted and cut.
+fn assembling(c: &mut Criterion) {
+    let config = config();
+    let classified = classify(&config, items_of_many_sources(100, 100));
+    let date = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let mut group = c.benchmark_group("assemble");
+    group.throughput(Throughput::Elements(classified.len() as u64));
+    group.bench_function("items", |b| {
+        b.iter(|| {
+            config
+                .newsletters
+                .iter()
+                .map(|n| assemble(n, black_box(&classified), date, 1, &Default::default()).item_count())
+                .sum::<usize>()
+        })
     });
     group.finish();
 }
@@ -109,5 +143,5 @@ fn messages(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parsing, classification, rendering, messages);
+criterion_group!(benches, parsing, classification, assembling, rendering, messages);
 criterion_main!(benches);

@@ -184,6 +184,9 @@ impl<'a> Rules<'a> {
     }
 
     fn judge(&self, source: Option<&Source>, item: &Item, haystack: &Haystack) -> Option<Verdict> {
+        if !item.newsletters.is_empty() {
+            return self.named(item);
+        }
         let newsletter = self.newsletter;
         let id = newsletter.id.as_str();
         let threshold = self.threshold;
@@ -240,6 +243,28 @@ impl<'a> Rules<'a> {
             newsletter: id.to_string(),
             section,
             score,
+            reasons,
+        })
+    }
+}
+
+impl Rules<'_> {
+    /// The verdict on an item that names its newsletters: placed in this
+    /// one if it is named, whatever the rules say; not scored otherwise.
+    fn named(&self, item: &Item) -> Option<Verdict> {
+        let id = self.newsletter.id.as_str();
+        if !item.newsletters.iter().any(|n| n == id) {
+            return None;
+        }
+        let section = self.newsletter.section_for(item.kind());
+        let mut reasons = vec![format!("the item names {id}")];
+        if section.is_none() {
+            reasons.push(format!("no section takes a {}", item.kind().as_str()));
+        }
+        Some(Verdict {
+            newsletter: id.to_string(),
+            section: section.map(|s| s.id.clone()),
+            score: self.threshold,
             reasons,
         })
     }

@@ -1,14 +1,42 @@
 //! The editions stage: for one newsletter and date, which classified items
 //! are due, in which section and order, and which show only as teasers.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
+use std::ops::Deref;
 
 use chrono::{Datelike, Days, NaiveDate};
 
 use crate::classify::Classified;
 use crate::config::{Newsletter, Order, Schedule, Section};
 use crate::domain::{Correction, Placed};
-use crate::items::{Details, Item};
+use crate::items::{Details, Item, merge, richness, same_stories};
+
+/// An item as an edition shows it: borrowed, or merged with the copies of
+/// its story from other sources (boxed: an edition's items are moved as
+/// they are sorted, and a borrowed one is the rule).
+#[derive(Debug)]
+pub(crate) enum Story<'a> {
+    One(&'a Item),
+    Merged(Box<Item>),
+}
+
+impl Deref for Story<'_> {
+    type Target = Item;
+
+    fn deref(&self) -> &Item {
+        match self {
+            Story::One(item) => item,
+            Story::Merged(item) => item,
+        }
+    }
+}
+
+impl Borrow<Item> for Story<'_> {
+    fn borrow(&self) -> &Item {
+        self
+    }
+}
 
 /// One edition of one newsletter, ready to render.
 #[derive(Debug)]
@@ -26,14 +54,18 @@ pub struct Edition<'a> {
 pub(crate) struct EditionSection<'a> {
     pub(crate) section: &'a Section,
     /// Shown in full, at most `section.limit`.
-    pub(crate) featured: Vec<&'a Item>,
+    pub(crate) featured: Vec<Story<'a>>,
     /// Shown as one-line teasers under "More", at most `section.more`.
-    pub(crate) more: Vec<&'a Item>,
+    pub(crate) more: Vec<Story<'a>>,
+    /// Tenders of earlier editions whose deadline has not passed, listed
+    /// again under the new items, as readers of a weekly digest expect.
+    pub(crate) still_open: Vec<&'a Item>,
     /// Due but over both limits.
     pub(crate) overflow: usize,
 }
 
-impl Edition<'_> {
+impl<'a> Edition<'a> {
+    /// The new items: those no earlier edition carried.
     pub fn item_count(&self) -> usize {
         self.sections
             .iter()
@@ -41,10 +73,37 @@ impl Edition<'_> {
             .sum()
     }
 
+    /// The tenders listed again as still open.
+    pub(crate) fn still_open_count(&self) -> usize {
+        self.sections.iter().map(|s| s.still_open.len()).sum()
+    }
+
+    /// Nothing new and nothing still open: nothing to say.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.item_count() == 0 && self.still_open_count() == 0
+    }
+
     pub(crate) fn items(&self) -> impl Iterator<Item = &Item> {
         self.sections
             .iter()
-            .flat_map(|s| s.featured.iter().chain(&s.more).copied())
+            .flat_map(|s| s.featured.iter().chain(&s.more).map(Deref::deref))
+    }
+
+    /// Lists the tenders of earlier editions still open that `placed`
+    /// marks so (see `Store::still_open`), in the sections they were placed
+    /// in, in each section's order.
+    #[must_use]
+    pub(crate) fn with_still_open(mut self, placed: &'a [Placed]) -> Edition<'a> {
+        for section in &mut self.sections {
+            let mut open: Vec<&Item> = placed
+                .iter()
+                .filter(|p| p.still_open && p.section == section.section.id)
+                .map(|p| &p.item)
+                .collect();
+            sort(&mut open, section.section.order);
+            section.still_open = open;
+        }
+        self
     }
 
     /// The layout to record, in reading order.
@@ -55,7 +114,8 @@ impl Edition<'_> {
                 placed.extend(items.iter().map(|item| Placed {
                     section: s.section.id.clone(),
                     featured,
-                    item: (*item).clone(),
+                    still_open: false,
+                    item: Item::clone(item),
                 }));
             }
         }
@@ -63,8 +123,9 @@ impl Edition<'_> {
     }
 }
 
-/// The recorded edition again, laid out as it was published. Items whose
-/// section is no longer in the config are left out.
+/// The recorded edition again, laid out as it was published, with the
+/// tenders still open that `placed` lists. Items whose section is no
+/// longer in the config are left out.
 pub(crate) fn restore<'a>(
     newsletter: &'a Newsletter,
     number: u32,
@@ -79,14 +140,15 @@ pub(crate) fn restore<'a>(
             let here = |featured: bool| {
                 placed
                     .iter()
-                    .filter(|p| p.section == section.id && p.featured == featured)
-                    .map(|p| &p.item)
+                    .filter(|p| !p.still_open && p.section == section.id && p.featured == featured)
+                    .map(|p| Story::One(&p.item))
                     .collect()
             };
             EditionSection {
                 section,
                 featured: here(true),
                 more: here(false),
+                still_open: Vec::new(),
                 overflow: 0,
             }
         })
@@ -97,6 +159,56 @@ pub(crate) fn restore<'a>(
         date,
         sections,
         intro: intro.filter(|i| !i.trim().is_empty()),
+    }
+    .with_still_open(placed)
+}
+
+/// Assembles edition `number` of `newsletter` for `date` from the classified
+/// items, leaving out those `published` in an earlier edition. A story told
+/// by several sources is one item (see [`one_per_story`]).
+pub fn assemble<'a>(
+    newsletter: &'a Newsletter,
+    items: &'a [Classified],
+    date: NaiveDate,
+    number: u32,
+    published: &HashSet<String>,
+) -> Edition<'a> {
+    let id = newsletter.id.as_str();
+    let due: Vec<(&Item, &str)> = items
+        .iter()
+        .filter_map(|c| Some((&c.item, c.section_in(id)?)))
+        .filter(|(item, _)| is_due(item, newsletter.window_days, date))
+        .collect();
+    let mut by_section: Vec<Vec<Story>> = newsletter.sections.iter().map(|_| Vec::new()).collect();
+    for (item, placed) in one_per_story(&due, published) {
+        if let Some(k) = newsletter.sections.iter().position(|s| s.id == placed) {
+            by_section[k].push(item);
+        }
+    }
+    let sections = newsletter
+        .sections
+        .iter()
+        .zip(by_section)
+        .map(|(section, mut due)| {
+            sort(&mut due, section.order);
+            let mut due = due.into_iter();
+            let featured: Vec<Story> = due.by_ref().take(section.limit).collect();
+            let more: Vec<Story> = due.by_ref().take(section.more).collect();
+            EditionSection {
+                overflow: due.len(),
+                section,
+                featured,
+                more,
+                still_open: Vec::new(),
+            }
+        })
+        .collect();
+    Edition {
+        newsletter,
+        number,
+        date,
+        sections,
+        intro: None,
     }
 }
 
@@ -135,6 +247,7 @@ pub(crate) fn correct(
                             Placed {
                                 section,
                                 featured: false,
+                                still_open: false,
                                 item,
                             },
                         );
@@ -192,49 +305,36 @@ fn lay_out(newsletter: &Newsletter, placed: Vec<Placed>) -> Vec<Placed> {
     laid
 }
 
-/// Assembles edition `number` of `newsletter` for `date` from the classified
-/// items, leaving out those `published` in an earlier edition.
-pub fn assemble<'a>(
-    newsletter: &'a Newsletter,
-    items: &'a [Classified],
-    date: NaiveDate,
-    number: u32,
-    published: &HashSet<String>,
-) -> Edition<'a> {
-    let id = newsletter.id.as_str();
-    let sections = newsletter
-        .sections
-        .iter()
-        .map(|section| {
-            let mut due: Vec<&Item> = items
+/// The due items, each story once, with its section: copies of a story
+/// from several sources (see [`same_stories`]) are merged into the richest
+/// one, the others named in its "also in". A story of which any copy was
+/// `published` in an earlier edition is left out: it was told.
+fn one_per_story<'a>(due: &[(&'a Item, &'a str)], published: &HashSet<String>) -> Vec<(Story<'a>, &'a str)> {
+    let items: Vec<&Item> = due.iter().map(|(item, _)| *item).collect();
+    let first = same_stories(&items);
+    let mut by_story: Vec<usize> = (0..items.len()).collect();
+    by_story.sort_by_key(|i| first[*i]); // stable: each story's copies in order
+    by_story
+        .chunk_by(|a, b| first[*a] == first[*b])
+        .filter(|copies| !copies.iter().any(|i| published.contains(&items[*i].id)))
+        .map(|copies| {
+            let richest = *copies
                 .iter()
-                .filter(|c| c.section_in(id) == Some(section.id.as_str()))
-                .map(|c| &c.item)
-                .filter(|item| !published.contains(&item.id) && is_due(item, newsletter.window_days, date))
-                .collect();
-            sort(&mut due, section.order);
-            let featured: Vec<&Item> = due.iter().take(section.limit).copied().collect();
-            let more: Vec<&Item> = due
-                .iter()
-                .skip(section.limit)
-                .take(section.more)
-                .copied()
-                .collect();
-            EditionSection {
-                overflow: due.len() - featured.len() - more.len(),
-                section,
-                featured,
-                more,
-            }
+                .max_by_key(|i| (richness(items[**i]), std::cmp::Reverse(**i)))
+                .unwrap_or(&copies[0]);
+            let story = match copies {
+                [_] => Story::One(items[richest]),
+                _ => {
+                    let mut item = Box::new(items[richest].clone());
+                    for &other in copies.iter().filter(|i| **i != richest) {
+                        merge(&mut item, items[other]);
+                    }
+                    Story::Merged(item)
+                }
+            };
+            (story, due[richest].1)
         })
-        .collect();
-    Edition {
-        newsletter,
-        number,
-        date,
-        sections,
-        intro: None,
-    }
+        .collect()
 }
 
 /// Whether `date` is a schedule day, given the date of the last edition.
@@ -320,7 +420,7 @@ pub(crate) fn is_due(item: &Item, window_days: u32, date: NaiveDate) -> bool {
     }
 }
 
-fn sort(items: &mut [&Item], order: Order) {
+fn sort<I: Borrow<Item>>(items: &mut [I], order: Order) {
     let start = |item: &Item| match &item.details {
         Details::Event { start, .. } => Some(*start),
         _ => None,
@@ -330,6 +430,7 @@ fn sort(items: &mut [&Item], order: Order) {
         _ => None,
     };
     items.sort_by(|a, b| {
+        let (a, b) = (a.borrow(), b.borrow());
         let primary = match order {
             Order::Newest => b.published.cmp(&a.published),
             Order::StartDate => start(a).cmp(&start(b)),
@@ -513,6 +614,7 @@ newsletters = ["n"]
         Placed {
             section: "news".into(),
             featured: false,
+            still_open: false,
             item,
         }
     }

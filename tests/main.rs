@@ -6,6 +6,7 @@ mod common;
 mod browser;
 mod build;
 mod config_errors;
+mod content;
 mod corpus;
 mod deliver;
 mod docs;

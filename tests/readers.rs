@@ -310,8 +310,8 @@ fn links_inside_summaries_are_numbered_references_in_the_text_twin() {
     let project = built();
     let news = project.read(&format!("out/archive/eu-japan-news/{DATE}.txt"));
     assert_eq!(
-        reference_of(&news, "Agenda and registration"),
-        "https://www.eu-japan.eu/events/horizon-europe-info-day-2027"
+        reference_of(&news, "EU-Japan Digital Partnership at a glance"),
+        "https://www.eu-japan.eu/digital-partnership"
     );
     let about = project.read(&format!("out/archive/about-japan/{DATE}.txt"));
     assert_eq!(

@@ -25,7 +25,7 @@ fuzz_target!(|bytes: &[u8]| {
     let markdown = text.trim_start_matches('\u{feff}').starts_with("+++");
     let path = Path::new(if markdown { "item.md" } else { "item.toml" });
     for kind in KINDS {
-        match parse_local(path, &text, kind) {
+        match parse_local(path, &text, kind, &[]) {
             Ok((draft, details)) => {
                 check_item(&draft.into_item("fuzz", details, TEASER_WIDTH), TEASER_WIDTH);
             }

@@ -328,6 +328,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
             Some(e) => store.edition_numbered(id, e.number)?,
             None => None,
         };
+        let still_open = store.still_open(id, date)?;
         let edition = match &stored {
             Some((record, placed)) => restore(
                 newsletter,
@@ -339,7 +340,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
             None => {
                 let number = latest.as_ref().map_or(0, |e| e.number) + 1;
                 let published = store.published_items(id, None)?;
-                assemble(newsletter, &classified, date, number, &published)
+                assemble(newsletter, &classified, date, number, &published).with_still_open(&still_open)
             }
         };
         let number = edition.number;

@@ -276,9 +276,10 @@ fn publish(
         return Ok(());
     }
     let published = store.published_items(id, None)?;
-    let mut edition = assemble(newsletter, items, date, 0, &published);
-    if edition.item_count() == 0 && newsletter.empty == Empty::Skip {
-        say!("{id:<16} nothing new: no edition (empty = \"skip\")");
+    let still_open = store.still_open(id, date)?;
+    let mut edition = assemble(newsletter, items, date, 0, &published).with_still_open(&still_open);
+    if edition.is_empty() && newsletter.empty == Empty::Skip {
+        say!("{id:<16} nothing new: no edition, nothing mailed (empty = \"skip\")");
         return Ok(());
     }
     let (html, text) = paths(id, date);
@@ -309,8 +310,12 @@ fn publish(
         write_edition(config, &edition)?;
         config.out_dir().join(&html)
     };
+    let still_open = match edition.still_open_count() {
+        0 => String::new(),
+        n => format!(" and {n} still open"),
+    };
     say!(
-        "{id:<16} No. {:<3} {:>9}{overflow}{} → {}",
+        "{id:<16} No. {:<3} {:>9}{still_open}{overflow}{} → {}",
         edition.number,
         super::count(edition.item_count(), "item"),
         if state == EditionState::Draft {
@@ -362,7 +367,8 @@ pub(super) fn refresh_draft(
     }
     let (placed, intro) = correct(newsletter, chosen, &corrections, |item| added.get(item).cloned());
     store.replace_draft(id, record.number, &placed, intro.as_deref(), clock.now)?;
-    let edition = restore(newsletter, record.number, record.date, &placed, intro.as_deref());
+    let shown = [placed, store.still_open(id, record.date)?].concat();
+    let edition = restore(newsletter, record.number, record.date, &shown, intro.as_deref());
     let written = write_draft(config, &edition)?;
     say!(
         "{id:<16} No. {:<3} {:>9}, a draft{} → {}",

@@ -25,7 +25,9 @@ pub use located::TomlError;
 pub(crate) use located::{from_toml, line_column};
 pub use mail::{Dkim, DkimAlgorithm, Mail, Security, Smtp, Transport};
 pub use newsletter::Schedule;
-pub(crate) use newsletter::{Approval, Audience, Empty, Newsletter, Order, Section, UnknownNewsletter};
+pub(crate) use newsletter::{
+    Approval, Audience, Empty, Newsletter, Order, Section, UnknownNewsletter, find as find_newsletter,
+};
 pub(crate) use site::Site;
 pub(crate) use source::{FeedKind, Location, Source};
 pub(crate) use subject::Piece;

@@ -349,7 +349,7 @@ pub struct UnknownNewsletter {
 
 /// The newsletter `id` names: the one check every command, the subscriber
 /// import and the config's own sources use, so they say the same.
-pub(super) fn find<'a>(newsletters: &'a [Newsletter], id: &str) -> Result<&'a Newsletter, UnknownNewsletter> {
+pub(crate) fn find<'a>(newsletters: &'a [Newsletter], id: &str) -> Result<&'a Newsletter, UnknownNewsletter> {
     newsletters.iter().find(|n| n.id == id).ok_or_else(|| {
         let ids: Vec<&str> = newsletters.iter().map(|n| n.id.as_str()).collect();
         UnknownNewsletter {

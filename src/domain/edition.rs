@@ -18,6 +18,9 @@ pub(crate) struct EditionRef {
 pub(crate) struct Placed {
     pub(crate) section: String,
     pub(crate) featured: bool,
+    /// A tender of an earlier edition listed again until its deadline: read
+    /// from that edition's record, never recorded again.
+    pub(crate) still_open: bool,
     pub(crate) item: Item,
 }
 

@@ -4,6 +4,7 @@
 mod clean;
 mod html;
 mod link;
+mod story;
 mod teaser;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ pub use clean::{clean_block, clean_text, for_terminal};
 pub(crate) use html::to_text_with_references;
 pub use html::{escape_html, sanitize, to_text};
 pub use link::canonical_link;
+pub(crate) use story::{richness, same_stories};
 pub use teaser::{display_width, teaser};
 
 /// What an item is; decides its section and its order there.
@@ -135,6 +137,10 @@ pub struct Item {
     /// Other sources that carried the same item.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) also_in: Vec<String>,
+    /// The newsletters a local item names in its `newsletters`: it joins
+    /// those and no other, whatever the rules say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) newsletters: Vec<String>,
 }
 
 impl Item {
@@ -155,6 +161,8 @@ pub struct Draft {
     pub(crate) categories: Vec<String>,
     /// The publisher the item names for its "Source:" line, if it names one.
     pub(crate) credit: Option<String>,
+    /// The newsletters a local item names (valid ids).
+    pub(crate) newsletters: Vec<String>,
 }
 
 impl Draft {
@@ -193,6 +201,7 @@ impl Draft {
             categories: self.categories.iter().map(|c| clean_text(c)).collect(),
             details: details.cleaned(),
             also_in: Vec::new(),
+            newsletters: self.newsletters,
         }
     }
 }
@@ -248,7 +257,7 @@ impl Dedup {
     pub(crate) fn add(&mut self, item: Item) -> Added {
         match self.keys.find(&item) {
             Some(index) => {
-                merge(&mut self.kept[index], item);
+                merge(&mut self.kept[index], &item);
                 Added::Merged
             }
             None => {
@@ -284,15 +293,18 @@ impl Keys {
     }
 }
 
-/// A later copy of a story merged into the first: its categories and its source.
-pub(crate) fn merge(into: &mut Item, other: Item) {
-    for category in other.categories {
-        if !into.categories.contains(&category) {
-            into.categories.push(category);
+/// Another copy of a story merged into the one kept: its categories, and
+/// its source and those it was also in, as "also in".
+pub(crate) fn merge(into: &mut Item, other: &Item) {
+    for category in &other.categories {
+        if !into.categories.contains(category) {
+            into.categories.push(category.clone());
         }
     }
-    if other.source != into.source && !into.also_in.contains(&other.source) {
-        into.also_in.push(other.source);
+    for source in std::iter::once(&other.source).chain(&other.also_in) {
+        if *source != into.source && !into.also_in.contains(source) {
+            into.also_in.push(source.clone());
+        }
     }
 }
 

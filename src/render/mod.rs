@@ -94,11 +94,16 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
     let sections: Vec<SectionView> = edition
         .sections
         .iter()
-        .filter(|s| !s.featured.is_empty() || !s.more.is_empty())
+        .filter(|s| !s.featured.is_empty() || !s.more.is_empty() || !s.still_open.is_empty())
         .map(|s| SectionView {
             title: &s.section.title,
             featured: s.featured.iter().map(|item| ItemView::new(item, site)).collect(),
             more: s.more.iter().map(|item| ItemView::new(item, site)).collect(),
+            still_open: s
+                .still_open
+                .iter()
+                .map(|item| ItemView::new(item, site))
+                .collect(),
         })
         .collect();
     let preheader = edition
@@ -170,6 +175,8 @@ struct SectionView<'a> {
     title: &'a str,
     featured: Vec<ItemView<'a>>,
     more: Vec<ItemView<'a>>,
+    /// Tenders of earlier editions not yet closed: title and particulars.
+    still_open: Vec<ItemView<'a>>,
 }
 
 /// An item as readers see it: date lines formatted, fields ready to print,
@@ -299,12 +306,15 @@ enum Body {
     Summary,
     /// The one-line teaser: a "More" item.
     Teaser,
+    /// The title and dates alone: a tender listed again as still open.
+    Nothing,
 }
 
 struct TextSection {
     title: String,
     featured: Vec<TextItem>,
     more: Vec<TextItem>,
+    still_open: Vec<TextItem>,
 }
 
 struct TextItem {
@@ -333,6 +343,7 @@ impl<'a> EditionText<'a> {
                     to_text_with_references(&view.summary_html, |url| Some(references.number(url)))
                 }
                 Body::Teaser => view.teaser.to_string(),
+                Body::Nothing => String::new(),
             };
             TextItem {
                 title: wrap(&title),
@@ -347,6 +358,7 @@ impl<'a> EditionText<'a> {
                 title: s.title.to_uppercase(),
                 featured: s.featured.iter().map(|v| text_item(v, Body::Summary)).collect(),
                 more: s.more.iter().map(|v| text_item(v, Body::Teaser)).collect(),
+                still_open: s.still_open.iter().map(|v| text_item(v, Body::Nothing)).collect(),
             })
             .collect();
         EditionText {

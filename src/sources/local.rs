@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::value::Datetime;
 
-use crate::config::{TomlError, from_toml};
+use crate::config::{Newsletter, TomlError, find_newsletter, from_toml};
 use crate::items::{Details, Draft, Kind};
 
 /// The largest local item file read, in bytes. An item is a page of text;
@@ -63,6 +63,9 @@ struct Fields {
     source: Option<String>,
     /// Overrides the source's kind.
     kind: Option<Kind>,
+    /// The newsletters it joins, whatever the rules say.
+    #[serde(default)]
+    newsletters: Vec<Spanned<String>>,
     /// Markdown; in a `.md` file the body after the front matter.
     summary: Option<String>,
     start: Option<Spanned<Datetime>>,
@@ -73,8 +76,15 @@ struct Fields {
     deadline: Option<Spanned<Datetime>>,
 }
 
-/// Parses one local item file; `kind` is the source's default kind.
-pub fn parse_local(path: &Path, text: &str, kind: Kind) -> Result<(Draft, Details), TomlError> {
+/// Parses one local item file; `kind` is the source's default kind, and
+/// `newsletters` those of the config, which the item's own `newsletters`
+/// must name.
+pub fn parse_local(
+    path: &Path,
+    text: &str,
+    kind: Kind,
+    newsletters: &[Newsletter],
+) -> Result<(Draft, Details), TomlError> {
     let is_markdown = path.extension().is_some_and(|e| e == "md" || e == "markdown");
     let (front, body, first_line) = if is_markdown {
         split_front_matter(text).ok_or_else(|| {
@@ -94,7 +104,9 @@ pub fn parse_local(path: &Path, text: &str, kind: Kind) -> Result<(Draft, Detail
         let (line, column) = crate::config::line_column(front, span.start);
         error(path, line + first_line - 1, column, field, message)
     };
-    let details = details(&fields, fields.kind.unwrap_or(kind), path, &locate)?;
+    let kind = fields.kind.unwrap_or(kind);
+    let details = details(&fields, kind, path, &locate)?;
+    let named = named_newsletters(&fields.newsletters, kind, newsletters, &locate)?;
     if crate::items::canonical_link(fields.link.get_ref()).is_none() {
         return Err(locate(
             fields.link.span(),
@@ -134,11 +146,41 @@ pub fn parse_local(path: &Path, text: &str, kind: Kind) -> Result<(Draft, Detail
         summary_html,
         categories: fields.categories,
         credit: fields.source,
+        newsletters: named,
     };
     Ok((draft, details))
 }
 
 type Locate<'a> = dyn Fn(std::ops::Range<usize>, &str, &str) -> TomlError + 'a;
+
+/// The ids of the newsletters an item names: each one of the config's, with
+/// a section that takes an item of its `kind` (else it would silently land
+/// nowhere).
+fn named_newsletters(
+    named: &[Spanned<String>],
+    kind: Kind,
+    newsletters: &[Newsletter],
+    locate: &Locate<'_>,
+) -> Result<Vec<String>, TomlError> {
+    named
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let field = format!("newsletters[{i}]");
+            let newsletter = find_newsletter(newsletters, id.get_ref())
+                .map_err(|e| locate(id.span(), &field, &e.to_string()))?;
+            if newsletter.section_for(kind).is_none() {
+                let message = format!(
+                    "no section of {:?} takes a {}; name a newsletter whose sections do",
+                    newsletter.id.as_str(),
+                    kind.as_str()
+                );
+                return Err(locate(id.span(), &field, &message));
+            }
+            Ok(newsletter.id.to_string())
+        })
+        .collect()
+}
 
 /// The kind-specific fields: required for their kind, refused for the others.
 fn details(fields: &Fields, kind: Kind, path: &Path, locate: &Locate) -> Result<Details, TomlError> {
@@ -267,7 +309,7 @@ mod tests {
     #[test]
     fn reads_markdown_event() {
         let text = "+++\ntitle = \"Get Ready for Japan\"\nlink = \"https://ex.example/grfj\"\npublished = 2026-11-16\nstart = 2027-01-18\nend = 2027-02-12\nplace = \"Online and in Japan\"\n+++\nA **training** programme.\n";
-        let (draft, details) = parse_local(Path::new("e.md"), text, Kind::Event).unwrap();
+        let (draft, details) = parse_local(Path::new("e.md"), text, Kind::Event, &[]).unwrap();
         assert_eq!(draft.title, "Get Ready for Japan");
         assert_eq!(
             draft.summary_html.trim(),
@@ -287,7 +329,7 @@ mod tests {
     #[test]
     fn reads_toml_tender_with_offset_datetime() {
         let text = "title = \"T\"\nlink = \"https://ex.example/t\"\npublished = 2026-11-16T09:00:00+09:00\nentity = \"JMA\"\nreference = \"JMA-1\"\ndeadline = 2026-12-01T17:00:00+09:00\nsummary = \"Supply of sensors.\"\n";
-        let (draft, details) = parse_local(Path::new("t.toml"), text, Kind::Tender).unwrap();
+        let (draft, details) = parse_local(Path::new("t.toml"), text, Kind::Tender, &[]).unwrap();
         assert_eq!(draft.published.unwrap().to_rfc3339(), "2026-11-16T00:00:00+00:00");
         assert!(
             matches!(details, Details::Tender { deadline, .. } if deadline == NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
@@ -297,14 +339,14 @@ mod tests {
     #[test]
     fn tender_without_deadline_names_the_field() {
         let text = "title = \"T\"\nlink = \"https://ex.example/t\"\npublished = 2026-11-16\nentity = \"JMA\"\nreference = \"JMA-1\"\n";
-        let err = parse_local(Path::new("t.toml"), text, Kind::Tender).unwrap_err();
+        let err = parse_local(Path::new("t.toml"), text, Kind::Tender, &[]).unwrap_err();
         assert_eq!(err.to_string(), "t.toml:1:1: deadline: a tender needs `deadline`");
     }
 
     #[test]
     fn unknown_key_in_front_matter_has_file_line() {
         let text = "+++\ntitle = \"T\"\nlink = \"https://ex.example/t\"\npublished = 2026-11-16\nvenue = \"Tokyo\"\n+++\nBody";
-        let err = parse_local(Path::new("e.md"), text, Kind::News).unwrap_err();
+        let err = parse_local(Path::new("e.md"), text, Kind::News, &[]).unwrap_err();
         assert_eq!((err.line, err.column), (5, 1));
         assert!(err.message.contains("unknown field `venue`"), "{err}");
     }
@@ -312,7 +354,7 @@ mod tests {
     #[test]
     fn refuses_a_relative_link() {
         let text = "title = \"T\"\nlink = \"/events/1\"\npublished = 2026-11-16\n";
-        let err = parse_local(Path::new("n.toml"), text, Kind::News).unwrap_err();
+        let err = parse_local(Path::new("n.toml"), text, Kind::News, &[]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "n.toml:2:8: link: expected an absolute http(s) URL"
@@ -323,7 +365,7 @@ mod tests {
     fn refuses_event_fields_on_news() {
         let text =
             "title = \"T\"\nlink = \"https://ex.example/t\"\npublished = 2026-11-16\nplace = \"Tokyo\"\n";
-        let err = parse_local(Path::new("n.toml"), text, Kind::News).unwrap_err();
+        let err = parse_local(Path::new("n.toml"), text, Kind::News, &[]).unwrap_err();
         assert_eq!(err.line, 4);
         assert!(err.message.contains("only events"), "{err}");
     }

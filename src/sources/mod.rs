@@ -199,7 +199,8 @@ pub(crate) fn read_one(
         })?;
         let bytes = read_item_file(path)?;
         let text = String::from_utf8(bytes).map_err(|_| format!("{target}: not UTF-8 text"))?;
-        let (draft, details) = parse_local(path, &text, kind).map_err(|e| e.to_string())?;
+        let (draft, details) =
+            parse_local(path, &text, kind, &config.newsletters).map_err(|e| e.to_string())?;
         return Ok((vec![draft.into_item(name, details, width)], Vec::new()));
     }
     let kind = feed_kind(kind, source)?;
@@ -302,7 +303,9 @@ impl Read {
 }
 
 /// A file source's "ETag": a digest of its files and of the settings that
-/// shape its items, so an unchanged source is not parsed again.
+/// shape its items, so an unchanged source is not parsed again. The
+/// newsletters and the kinds their sections take are among them: a local
+/// item naming a newsletter is checked again when they change.
 fn file_validators<'a>(
     source: &Source,
     config: &Config,
@@ -315,6 +318,13 @@ fn file_validators<'a>(
         config.site.teaser_width,
         source.publisher.as_deref().unwrap_or_default(),
     ));
+    for newsletter in &config.newsletters {
+        digest.update(newsletter.id.as_str());
+        for kind in newsletter.sections.iter().flat_map(|s| &s.kinds) {
+            digest.update(format!(" {}", kind.as_str()));
+        }
+        digest.update([0]);
+    }
     for (path, bytes) in files {
         digest.update(path.to_string_lossy().as_bytes());
         digest.update([0]);
@@ -405,7 +415,9 @@ fn local_items(
             .and_then(|bytes| {
                 String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", file.display()))
             })
-            .and_then(|text| parse_local(&file, &text, source.kind()).map_err(|e| e.to_string()));
+            .and_then(|text| {
+                parse_local(&file, &text, source.kind(), &config.newsletters).map_err(|e| e.to_string())
+            });
         match parsed {
             Ok((draft, details)) => items.push(item(source, draft, details, config)),
             Err(reason) => errors.push(reason),

@@ -84,7 +84,35 @@ impl Store {
         Ok(ids.into_iter().collect())
     }
 
-    /// The recorded edition of `newsletter` on `date`, with its items in order.
+    /// The tenders of `newsletter`'s editions dated before `date` whose
+    /// deadline is not past on `date`, as they were published and placed:
+    /// an edition lists them again, as still open. The earlier editions do
+    /// not change, so an edition rebuilt lists the same ones.
+    pub(crate) fn still_open(&self, newsletter: &str, date: NaiveDate) -> Result<Vec<Placed>> {
+        let rows = self.rows(
+            "SELECT i.section, i.body FROM edition_items i
+             JOIN editions e ON e.newsletter = i.newsletter AND e.number = i.number
+             WHERE i.newsletter = ?1 AND e.date < ?2
+               AND json_extract(i.body, '$.kind') = 'tender'
+               AND json_extract(i.body, '$.deadline') >= ?2
+             ORDER BY e.number, i.position",
+            params![newsletter, date.to_string()],
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+        )?;
+        rows.into_iter()
+            .map(|(section, body)| {
+                Ok(Placed {
+                    section,
+                    featured: false,
+                    still_open: true,
+                    item: decode_item(&self.path, &body)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The recorded edition of `newsletter` on `date`, with its items in
+    /// order, then the tenders it lists as still open.
     pub(crate) fn edition_on(
         &self,
         newsletter: &str,
@@ -93,7 +121,8 @@ impl Store {
         self.edition_where(newsletter, |e| e.date == date)
     }
 
-    /// Edition `number` of `newsletter`, with its items in order.
+    /// Edition `number` of `newsletter`, with its items in order, then the
+    /// tenders it lists as still open.
     pub(crate) fn edition_numbered(
         &self,
         newsletter: &str,
@@ -128,15 +157,18 @@ impl Store {
                 Ok(Placed {
                     section,
                     featured,
+                    still_open: false,
                     item: decode_item(&self.path, &body)?,
                 })
             })
-            .collect::<Result<_>>()?;
+            .collect::<Result<Vec<_>>>()?;
+        let placed = [placed, self.still_open(newsletter, record.date)?].concat();
         Ok(Some((record, placed)))
     }
 
     /// Records a new edition with its items, numbered one past the last, in
     /// one transaction. Refuses a date before the newsletter's latest edition.
+    /// Tenders still open are not recorded again: their own edition holds them.
     pub(crate) fn record_edition(
         &mut self,
         newsletter: &str,
@@ -413,7 +445,8 @@ impl Store {
 
 /// Inserts an edition's items, in reading order.
 fn insert_items(tx: &Transaction, newsletter: &str, number: u32, items: &[Placed]) -> rusqlite::Result<()> {
-    for (position, placed) in (0_i64..).zip(items) {
+    // A tender listed again as still open belongs to its own edition.
+    for (position, placed) in (0_i64..).zip(items.iter().filter(|p| !p.still_open)) {
         tx.execute(
             "INSERT INTO edition_items (newsletter, number, item_id, section, featured, position, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

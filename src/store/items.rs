@@ -333,7 +333,7 @@ impl FetchRecord<'_> {
             .before
             .as_ref()
             .map(|_| kept.also_in_before.clone().unwrap_or(stored_also_in));
-        merge(&mut merged, item);
+        merge(&mut merged, &item);
         let kept = &mut self.kept[index];
         for source in merged.also_in.drain(..) {
             if !kept.also_in.contains(&source) {

@@ -151,6 +151,7 @@ fn draft(entry: Entry, facts: &markup::Facts, kind: &FeedType, base: Option<&url
             .filter(|c| !c.trim().is_empty())
             .collect(),
         credit: facts.publisher(),
+        newsletters: Vec::new(),
     }
 }
 
