@@ -261,3 +261,16 @@ fn a_date_in_a_local_item_that_toml_cannot_read_says_how_to_write_one() {
         );
     }
 }
+
+#[test]
+fn unknown_term_list_names_the_lists_there_are() {
+    let project = Project::bundled();
+    let config = project.edit_config("\"@eu-member-states\"", "\"@eu-member-sates\"");
+    let (line, column) = position(&config, "\"@eu-member-sates\"");
+    let run = project.run(&["check"]);
+    run.assert_code(1);
+    let expected = format!(
+        "config.toml:{line}:{column}: newsletter[0].keywords[0].terms: no built-in term list \"@eu-member-sates\"; expected one of: @eu-member-states, @eu-institutions, @japan-government, @japan-prefectures, @not-business"
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+}

@@ -14,6 +14,7 @@ mod mail;
 mod newsletter;
 mod site;
 mod source;
+mod terms;
 
 use std::path::{Path, PathBuf};
 
