@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use super::deliver::{EXIT_UNDELIVERED, progress, send_one};
 use super::fetch::fetch_into;
 use super::{Clock, EXIT_OK, classified, exit_code, open_for_writing, phase};
-use crate::classify::{Classified, Classifier};
+use crate::classify::{Classified, Classifier, Weights};
 use crate::config::{Config, Empty, Newsletter};
 use crate::deliver::SendOptions;
 use crate::editions::{Edition, assemble, is_due, is_scheduled, restore};
@@ -30,7 +30,8 @@ pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock)
         config.newsletter(id)?;
     }
     let (_lock, mut store) = open_for_writing(config)?;
-    let items = classified(config, &store)?;
+    let weights = super::classify::learn(config, &mut store)?;
+    let items = classified(config, &store, &weights)?;
     for newsletter in config
         .newsletters
         .iter()
@@ -52,8 +53,9 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<ExitCode> {
     phase("build");
     let checkpoint = store.checkpoint_in_background();
     let due = due_on(config, &store, date)?;
+    let weights = super::classify::learn(config, &mut store)?;
     // No items at all is no error here: every edition is then empty.
-    let items = candidates(config, &store, &due, date)?;
+    let items = candidates(config, &store, &weights, &due, date)?;
     for newsletter in &config.newsletters {
         let id = newsletter.id.as_str();
         if due.iter().any(|n| n.id == id) {
@@ -98,13 +100,14 @@ fn due_on<'a>(config: &'a Config, store: &Store, date: NaiveDate) -> Result<Vec<
 fn candidates(
     config: &Config,
     store: &Store,
+    weights: &Weights,
     newsletters: &[&Newsletter],
     date: NaiveDate,
 ) -> Result<Vec<Classified>> {
     let Some(widest) = newsletters.iter().map(|n| n.window_days).max() else {
         return Ok(Vec::new());
     };
-    let classifier = Classifier::new(config);
+    let classifier = Classifier::new(config, weights);
     let wanted = |classified: &Classified| {
         classified.placements().any(|verdict| {
             newsletters

@@ -80,6 +80,9 @@ pub struct Classify {
     pub threshold: f32,
     /// Multiplier for a term found in the title rather than the body; default 2.
     pub title_weight: f32,
+    /// The most points the learned model adds to or takes from an item's
+    /// score; default 4. 0 turns the model off.
+    pub model_weight: f32,
 }
 
 impl Default for Classify {
@@ -87,6 +90,7 @@ impl Default for Classify {
         Classify {
             threshold: 3.0,
             title_weight: 2.0,
+            model_weight: 4.0,
         }
     }
 }

@@ -1,6 +1,18 @@
 //! The classify stage: which newsletters, and which section of each, an item
-//! belongs to, by the rules in the config. Every decision keeps its reasons,
-//! so `bulletin items --explain` can show why an item landed where it did.
+//! belongs to, by the rules in the config and a learned model. Every
+//! decision keeps its reasons, so `bulletin items --explain` can show why an
+//! item landed where it did.
+//!
+//! The rules decide where an editor wrote them: an exclusion keeps an item
+//! out, a source's newsletters take it whatever the model says, and an
+//! EU-only newsletter takes an item only when a rule counted for it. The
+//! model ([`Model`], trained on labelled items) adds or takes away up to
+//! `classify.model_weight` points elsewhere: it fills the gaps no rule names.
+
+mod eval;
+mod features;
+mod labelled;
+mod model;
 
 use std::collections::HashMap;
 
@@ -8,8 +20,13 @@ use aho_corasick::AhoCorasick;
 use memchr::memmem::Finder;
 use serde::Serialize;
 
-use crate::config::{Config, Newsletter, Source};
+use crate::config::{Audience, Config, Newsletter, Source};
 use crate::items::Item;
+pub use eval::{Evaluation, cross_validate, evaluate};
+use features::Features;
+pub use labelled::{LabelledError, bundled, read as read_labelled};
+use model::Opinion;
+pub use model::{Example, Model, Weights};
 
 /// Why an item did or did not join one newsletter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,15 +65,21 @@ impl Classified {
     }
 }
 
-/// Classifies every item against every newsletter.
-pub fn classify(config: &Config, items: impl IntoIterator<Item = Item>) -> Vec<Classified> {
-    let classifier = Classifier::new(config);
+/// Classifies every item against every newsletter, with the rules and the
+/// model's `weights`.
+pub fn classify(
+    config: &Config,
+    weights: &Weights,
+    items: impl IntoIterator<Item = Item>,
+) -> Vec<Classified> {
+    let classifier = Classifier::new(config, weights);
     items.into_iter().map(|item| classifier.classify(item)).collect()
 }
 
-/// Every newsletter's rules, prepared once for many items.
+/// Every newsletter's rules, prepared once for many items, and the model.
 pub(crate) struct Classifier<'a> {
     rules: Vec<Rules<'a>>,
+    weights: &'a Weights,
     sources: HashMap<&'a str, &'a Source>,
     /// Every term of every newsletter, found in one pass over a text:
     /// most terms are in no item, and each is then looked for no further.
@@ -64,7 +87,7 @@ pub(crate) struct Classifier<'a> {
 }
 
 impl<'a> Classifier<'a> {
-    pub(crate) fn new(config: &'a Config) -> Classifier<'a> {
+    pub(crate) fn new(config: &'a Config, weights: &'a Weights) -> Classifier<'a> {
         let mut terms = Vec::new();
         let rules = config
             .newsletters
@@ -73,6 +96,7 @@ impl<'a> Classifier<'a> {
             .collect();
         Classifier {
             rules,
+            weights,
             sources: config.sources.iter().map(|s| (s.name(), s)).collect(),
             terms: AhoCorasick::new(&terms).expect("a config's terms fit an automaton"),
         }
@@ -82,10 +106,16 @@ impl<'a> Classifier<'a> {
     pub(crate) fn classify(&self, item: Item) -> Classified {
         let source = self.sources.get(item.source.as_str()).copied();
         let haystack = Haystack::new(&item, &self.terms);
+        let opinions = if self.weights.is_empty() {
+            Vec::new()
+        } else {
+            self.weights.opinions(&Features::of(&item))
+        };
         let verdicts = self
             .rules
             .iter()
-            .filter_map(|rules| rules.judge(source, &item, &haystack))
+            .zip(opinions.into_iter().chain(std::iter::repeat_with(|| None)))
+            .filter_map(|(rules, opinion)| rules.judge(source, &item, &haystack, opinion))
             .collect();
         Classified { item, verdicts }
     }
@@ -158,6 +188,8 @@ struct Rules<'a> {
     newsletter: &'a Newsletter,
     threshold: f32,
     title_weight: f32,
+    /// The most points the model adds or takes away.
+    model_weight: f32,
     keywords: Vec<Term>,
     exclude: Vec<Term>,
 }
@@ -169,6 +201,7 @@ impl<'a> Rules<'a> {
             newsletter,
             threshold: newsletter.threshold.unwrap_or(config.classify.threshold),
             title_weight: config.classify.title_weight,
+            model_weight: config.classify.model_weight,
             keywords: newsletter
                 .keywords
                 .iter()
@@ -183,7 +216,13 @@ impl<'a> Rules<'a> {
         }
     }
 
-    fn judge(&self, source: Option<&Source>, item: &Item, haystack: &Haystack) -> Option<Verdict> {
+    fn judge(
+        &self,
+        source: Option<&Source>,
+        item: &Item,
+        haystack: &Haystack,
+        opinion: Option<Opinion>,
+    ) -> Option<Verdict> {
         let newsletter = self.newsletter;
         let id = newsletter.id.as_str();
         let threshold = self.threshold;
@@ -193,7 +232,8 @@ impl<'a> Rules<'a> {
             score += points;
             reasons.push(format!("{reason} (+{points})"));
         };
-        if let Some(source) = source.filter(|s| s.newsletters.iter().any(|n| n == id)) {
+        let routed = source.filter(|s| s.newsletters.iter().any(|n| n == id));
+        if let Some(source) = routed {
             add(
                 source.weight.unwrap_or(threshold),
                 format!("source {:?} feeds {id}", source.name()),
@@ -211,6 +251,15 @@ impl<'a> Rules<'a> {
                 Some(Place::Body) => add(term.weight, format!("text has {:?}", term.written)),
                 None => {}
             }
+        }
+        let ruled = score != 0.0;
+        if let Some(opinion) = opinion {
+            let points = self.model_points(&opinion, routed.is_some(), ruled);
+            if !ruled && opinion.log_odds <= 0.0 {
+                return None;
+            }
+            score += points;
+            reasons.push(self.model_reason(&opinion, points));
         }
         let excluded = self
             .exclude
@@ -244,6 +293,47 @@ impl<'a> Rules<'a> {
         })
     }
 }
+
+impl Rules<'_> {
+    /// The model's points: its confidence (the log-odds, squashed into -1
+    /// to 1) times `model_weight`. It cannot take away what a source's
+    /// routing gave, nor alone place an item in an EU-only newsletter.
+    fn model_points(&self, opinion: &Opinion, routed: bool, ruled: bool) -> f32 {
+        let points = self.model_weight * (opinion.log_odds / MODEL_SCALE).tanh();
+        let eu_only = self.newsletter.audience == Audience::EuOrganisations;
+        if (routed && points < 0.0) || (eu_only && !ruled && points > 0.0) {
+            0.0
+        } else {
+            points
+        }
+    }
+
+    /// E.g. `model: 0.97 from "minimum wage", "wage", "賃金" (+3.8)`.
+    fn model_reason(&self, opinion: &Opinion, points: f32) -> String {
+        let probability = 1.0 / (1.0 + (-opinion.log_odds).exp());
+        let terms: Vec<String> = opinion.terms.iter().map(|t| format!("{t:?}")).collect();
+        let from = if terms.is_empty() {
+            String::new()
+        } else {
+            format!(" from {}", terms.join(", "))
+        };
+        let note = if points == 0.0 && opinion.log_odds.abs() > 0.0 {
+            if self.newsletter.audience == Audience::EuOrganisations {
+                ", not alone for an EU-only newsletter"
+            } else {
+                ", not against the source's newsletters"
+            }
+        } else {
+            ""
+        };
+        format!("model: {probability:.2}{from} ({points:+.1}{note})")
+    }
+}
+
+/// The log-odds at which the model gives about three quarters of its
+/// weight (tanh(1) = 0.76): naive Bayes is sure of itself, so its odds are
+/// damped before they count.
+const MODEL_SCALE: f32 = 8.0;
 
 /// A term lowercased, with its searcher built once: an item is searched
 /// for every term of every newsletter.
