@@ -159,6 +159,18 @@ def _():
     return (f"{a} and {b} form consortium to develop {t}",
             f"The two carmakers will pool engineers and share costs in {t}, with suppliers invited to join the group next year.", {})
 
+@pattern([I], source="Japan Business Wire", count=10)
+def _():
+    a, t = r(CARMAKERS), r(TECHS)
+    return (f"{a} to invest ¥{n(50,900)} billion in {t[0]} production",
+            f"The company will build a new line for {t[0]} components and hire engineers; suppliers expect orders from other manufacturers.", {})
+
+@pattern([I], source="Japan Business Wire", count=8)
+def _():
+    a, t = r(CARMAKERS), r(TECHS)
+    return (f"{a}、{t[1]}の量産工場を建設へ",
+            f"{a}は{t[1]}の量産に向けて新工場を建設し、部品メーカーとの連携を強める。", {})
+
 @pattern([I], source="Japan Business Wire", held=True, count=8)
 def _():
     a, b = random.sample(CARMAKERS, 2)

@@ -386,7 +386,115 @@ fn is_word_char(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::Needle;
+    use std::path::Path;
+
+    use super::{Classified, Example, Model, Needle, Weights, bundled, classify};
+    use crate::config::Config;
+    use crate::items::{Details, Draft, Item};
+
+    fn config() -> Config {
+        Config::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml")).unwrap()
+    }
+
+    fn item(title: &str, summary: &str) -> Item {
+        let draft = Draft {
+            guid: Some(title.into()),
+            title: title.into(),
+            summary_html: summary.into(),
+            ..Draft::default()
+        };
+        draft.into_item("Wire", Details::News, 100)
+    }
+
+    fn bundled_model(config: &Config) -> Model {
+        let mut model = Model::default();
+        model.learn(config, &bundled(config));
+        model
+    }
+
+    fn placed(config: &Config, weights: &Weights, item: Item) -> Vec<String> {
+        let classified: Vec<Classified> = classify(config, weights, [item]);
+        classified[0].placements().map(|v| v.newsletter.clone()).collect()
+    }
+
+    #[test]
+    fn a_weighted_example_changes_the_next_similar_items_placement() {
+        let config = config();
+        let mut model = bundled_model(&config);
+        let next = || {
+            item(
+                "Kansai pitch night: deep-tech founders meet corporate venture arms",
+                "Ten founders present prototypes to corporate venture capital teams in Osaka.",
+            )
+        };
+        let before = placed(&config, &model.weights(&config), next());
+        assert!(!before.contains(&"tech-transfer".to_string()), "{before:?}");
+        // What an editor's correction becomes: "this belongs in Tech Transfer".
+        let corrected = Example::new(
+            item(
+                "Kyushu pitch night: deep-tech founders meet corporate venture arms",
+                "Founders present prototypes to corporate venture capital teams in Fukuoka.",
+            ),
+            vec!["tech-transfer".into()],
+            5.0,
+        );
+        model.learn(&config, [&corrected]);
+        let after = placed(&config, &model.weights(&config), next());
+        assert!(after.contains(&"tech-transfer".to_string()), "{after:?}");
+    }
+
+    #[test]
+    fn a_non_business_item_never_reaches_an_eu_only_newsletter_whatever_the_model_says() {
+        let config = config();
+        let mut model = bundled_model(&config);
+        // A model taught that football is for every newsletter.
+        let everywhere: Vec<String> = config.newsletters.iter().map(|n| n.id.to_string()).collect();
+        let sport: Vec<Example> = ["Urawa", "Kashima", "Kobe", "Sapporo", "Nagoya"]
+            .iter()
+            .map(|team| {
+                Example::new(
+                    item(
+                        &format!("{team} win the derby in extra time"),
+                        "A late header decided the match.",
+                    ),
+                    everywhere.clone(),
+                    10.0,
+                )
+            })
+            .collect();
+        model.learn(&config, &sport);
+        let weights = model.weights(&config);
+        let landed = placed(
+            &config,
+            &weights,
+            item("Sendai win the derby in extra time", "A late header."),
+        );
+        assert!(
+            landed.contains(&"tech-transfer".to_string()),
+            "the model had its way: {landed:?}"
+        );
+        assert!(!landed.contains(&"about-japan".to_string()), "{landed:?}");
+        assert!(!landed.contains(&"tax-procurement".to_string()), "{landed:?}");
+        let advert = item(
+            "Notice of recruitment: procurement assistant",
+            "We are recruiting a procurement assistant for our Tokyo office.",
+        );
+        assert!(placed(&config, &weights, advert).is_empty());
+    }
+
+    #[test]
+    fn training_is_deterministic_and_survives_the_store() {
+        let config = config();
+        let examples = bundled(&config);
+        let mut forward = Model::default();
+        forward.learn(&config, &examples);
+        let mut backward = Model::default();
+        backward.learn(&config, examples.iter().rev());
+        assert_eq!(forward.encode(), backward.encode());
+        let bytes = forward.encode();
+        assert_eq!(Model::decode(&bytes).as_ref(), Some(&forward));
+        assert_eq!(Model::decode(&bytes[..bytes.len() - 1]), None);
+    }
 
     fn contains_term(haystack: &str, term: &str) -> bool {
         Needle::new(term, &mut Vec::new()).is_in(haystack)
