@@ -132,3 +132,48 @@ fn explain_shows_the_models_score_and_words_beside_the_rules() {
     assert!(line.contains(" from \""), "{line}");
     assert!(run.stdout.contains("title has "), "the rules are there too");
 }
+
+fn model_state(project: &Project) -> (Vec<u8>, i64) {
+    let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
+    let state: Vec<u8> = store
+        .query_row("SELECT state FROM model WHERE id = 1", [], |row| row.get(0))
+        .unwrap();
+    let learned: i64 = store
+        .query_row("SELECT count(*) FROM model_learned", [], |row| row.get(0))
+        .unwrap();
+    (state, learned)
+}
+
+/// No training step: a run keeps the model in the store (the bundled one
+/// at first), the next one learns each item of the editions published
+/// since, once; a store from before the model opens.
+#[test]
+fn the_model_lives_in_the_store_and_learns_each_published_item_once() {
+    let project = Project::bundled();
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let (bundled, learned) = model_state(&project);
+    assert_eq!(learned, 0, "learned at the next run");
+    let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
+    let published: i64 = store
+        .query_row("SELECT count(DISTINCT item_id) FROM edition_items", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
+    let (state, learned) = model_state(&project);
+    assert!(published > 10 && learned == published, "{learned} of {published}");
+    assert_ne!(state, bundled);
+    project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
+    assert_eq!(
+        model_state(&project),
+        (state, learned),
+        "nothing new, nothing learned"
+    );
+    // The store as the bulletin before the model left it.
+    store
+        .execute_batch("DROP TABLE model; DROP TABLE model_learned; PRAGMA user_version = 5;")
+        .unwrap();
+    drop(store);
+    project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
+    assert_eq!(model_state(&project).1, published);
+}
