@@ -388,7 +388,7 @@ fn is_word_char(c: char) -> bool {
 mod tests {
     use std::path::Path;
 
-    use super::{Classified, Example, Model, Needle, Weights, bundled, classify};
+    use crate::classify::{Classified, Example, Model, Needle, Weights, bundled, classify};
     use crate::config::Config;
     use crate::items::{Details, Draft, Item};
 
