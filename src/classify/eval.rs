@@ -3,52 +3,50 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
 use super::model::{Example, Model, Weights};
 use super::{Classified, Classifier};
 use crate::config::Config;
 
 /// The figures of one evaluation.
-#[derive(Debug, Serialize)]
-pub struct Evaluation {
+#[derive(Debug)]
+pub(crate) struct Evaluation {
     /// The newsletters, in the config's order.
-    pub newsletters: Vec<Figures>,
+    pub(crate) newsletters: Vec<Figures>,
     /// `confusion[i][j]`: items labelled with newsletter `i` that were
     /// placed in `j`; the last row and column are "no newsletter".
-    pub confusion: Vec<Vec<usize>>,
+    pub(crate) confusion: Vec<Vec<usize>>,
     /// Items whose newsletters are exactly their labels.
-    pub correct: usize,
-    pub total: usize,
+    pub(crate) correct: usize,
+    pub(crate) total: usize,
     /// The items that went wrong, with the reasons of each placement.
-    pub wrong: Vec<Wrong>,
+    pub(crate) wrong: Vec<Wrong>,
 }
 
 /// One newsletter's counts and scores.
-#[derive(Debug, Serialize)]
-pub struct Figures {
-    pub id: String,
-    pub true_positives: usize,
-    pub false_positives: usize,
-    pub false_negatives: usize,
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
+#[derive(Debug)]
+pub(crate) struct Figures {
+    pub(crate) id: String,
+    pub(crate) true_positives: usize,
+    pub(crate) false_positives: usize,
+    pub(crate) false_negatives: usize,
+    pub(crate) precision: f64,
+    pub(crate) recall: f64,
+    pub(crate) f1: f64,
 }
 
 /// An item placed differently from its labels.
-#[derive(Debug, Serialize)]
-pub struct Wrong {
-    pub title: String,
-    pub expected: Vec<String>,
-    pub placed: Vec<String>,
+#[derive(Debug)]
+pub(crate) struct Wrong {
+    pub(crate) title: String,
+    pub(crate) expected: Vec<String>,
+    pub(crate) placed: Vec<String>,
     /// `newsletter: reason; reason` for each newsletter that scored it.
-    pub reasons: Vec<String>,
+    pub(crate) reasons: Vec<String>,
 }
 
 impl Evaluation {
     /// The share of items placed exactly as labelled, 0 to 1.
-    pub fn accuracy(&self) -> f64 {
+    pub(crate) fn accuracy(&self) -> f64 {
         ratio(self.correct, self.total)
     }
 }
@@ -63,7 +61,7 @@ fn ratio(part: usize, whole: usize) -> f64 {
 }
 
 /// Classifies `examples` with the rules and `weights`, and compares.
-pub fn evaluate(config: &Config, weights: &Weights, examples: &[Example]) -> Evaluation {
+pub(crate) fn evaluate(config: &Config, weights: &Weights, examples: &[Example]) -> Evaluation {
     let classifier = Classifier::new(config, weights);
     let judged: Vec<(&Example, Classified)> = examples
         .iter()
@@ -75,7 +73,7 @@ pub fn evaluate(config: &Config, weights: &Weights, examples: &[Example]) -> Eva
 /// K-fold cross-validation: item `i` is in fold `i % folds`; each fold is
 /// classified by a model trained on the other folds only (or by the rules
 /// alone, without `model`), and all the folds are compared together.
-pub fn cross_validate(config: &Config, examples: &[Example], folds: usize, model: bool) -> Evaluation {
+pub(crate) fn cross_validate(config: &Config, examples: &[Example], folds: usize, model: bool) -> Evaluation {
     let folds = folds.max(2);
     let mut judged = Vec::with_capacity(examples.len());
     for fold in 0..folds {

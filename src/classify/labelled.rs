@@ -26,7 +26,7 @@ const BUNDLED: &str = include_str!("../../data/labelled/train.jsonl");
 /// A line that is not a labelled item.
 #[derive(Debug, thiserror::Error)]
 #[error("{path}:{line}: {message}")]
-pub struct LabelledError {
+pub(crate) struct LabelledError {
     path: String,
     line: usize,
     message: String,
@@ -89,7 +89,12 @@ impl Record {
 /// The labelled items of `text` (JSON Lines), each weighing 1. A label
 /// that names no newsletter of `config` is an error when `strict`, and
 /// ignored otherwise (the bundled set names the bundled newsletters).
-pub fn read(path: &Path, text: &str, config: &Config, strict: bool) -> Result<Vec<Example>, LabelledError> {
+pub(crate) fn read(
+    path: &Path,
+    text: &str,
+    config: &Config,
+    strict: bool,
+) -> Result<Vec<Example>, LabelledError> {
     let mut examples = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let error = |message: String| LabelledError {
@@ -118,4 +123,26 @@ pub fn read(path: &Path, text: &str, config: &Config, strict: bool) -> Result<Ve
 pub fn bundled(config: &Config) -> Vec<Example> {
     // The bundled file is checked by a test: it always reads.
     read(Path::new("data/labelled/train.jsonl"), BUNDLED, config, false).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{BUNDLED, read};
+    use crate::config::Config;
+
+    #[test]
+    fn the_bundled_set_reads_and_names_only_the_bundled_newsletters() {
+        let config = Config::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml")).unwrap();
+        let examples = read(Path::new("train.jsonl"), BUNDLED, &config, true).unwrap();
+        assert!(examples.len() >= 400, "{}", examples.len());
+        for newsletter in &config.newsletters {
+            let labelled = examples
+                .iter()
+                .filter(|e| e.labels.iter().any(|l| newsletter.id == *l));
+            assert!(labelled.count() >= 40, "{}", newsletter.id);
+        }
+        assert!(examples.iter().filter(|e| e.labels.is_empty()).count() >= 40);
+    }
 }

@@ -22,9 +22,10 @@ use serde::Serialize;
 
 use crate::config::{Audience, Config, Newsletter, Source};
 use crate::items::Item;
-pub use eval::{Evaluation, cross_validate, evaluate};
+pub(crate) use eval::{cross_validate, evaluate};
 use features::Features;
-pub use labelled::{LabelledError, bundled, read as read_labelled};
+pub use labelled::bundled;
+pub(crate) use labelled::read as read_labelled;
 use model::Opinion;
 pub use model::{Example, Model, Weights};
 
