@@ -6,23 +6,36 @@
 
 use std::ops::Range;
 
-use crate::items::Item;
+use crate::items::{Item, Kind};
 
 /// An item's distinct features, each with where it is in [`Features::text`].
 pub(crate) struct Features {
-    /// The title, a newline and the body, lowercased.
+    /// The title, a newline and the body (summary and categories), lowercased.
     text: String,
-    /// Sorted by hash, each hash once (presence counts, not frequency: a
-    /// long summary would otherwise outweigh its title).
+    /// In the order found; the model counts each once (presence, not
+    /// frequency: a long summary would otherwise outweigh its title).
     found: Vec<(u64, Range<usize>)>,
 }
 
 impl Features {
     pub(crate) fn of(item: &Item) -> Features {
-        let text = format!("{}\n{}", item.title, item.summary_text).to_lowercase();
+        let text = format!(
+            "{}\n{}\n{}",
+            item.title,
+            item.summary_text,
+            item.categories.join("\n")
+        )
+        .to_lowercase();
+        Features::of_lowercase(text, item.kind())
+    }
+
+    /// The features of `text`, the title, a newline and the body already
+    /// lowercased (the classifier has them so for its rules).
+    pub(crate) fn of_lowercase(text: String, kind: Kind) -> Features {
         let mut found = Vec::with_capacity(text.len() / 3);
-        found.push((hash(b"kind:", item.kind().as_str()), 0..0));
-        let mut previous_word: Option<Range<usize>> = None;
+        found.push((hash(b"kind:", kind.as_str()), 0..0));
+        // The hash of the word before, and where it starts.
+        let mut previous_word: Option<(u64, usize)> = None;
         let mut previous_cjk: Option<(usize, char)> = None;
         let mut word_start: Option<usize> = None;
         for (at, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
@@ -31,11 +44,12 @@ impl Features {
             if latin {
                 word_start.get_or_insert(at);
             } else if let Some(start) = word_start.take() {
-                found.push((hash(b"w:", &text[start..at]), start..at));
-                if let Some(before) = previous_word.take() {
-                    found.push((hash(b"w:", &text[before.start..at]), before.start..at));
+                let word = hash(b"w:", &text[start..at]);
+                found.push((word, start..at));
+                if let Some((before, start)) = previous_word.take() {
+                    found.push((pair(before, word), start..at));
                 }
-                previous_word = Some(start..at);
+                previous_word = Some((word, start));
             }
             if cjk {
                 if let Some((start, _)) = previous_cjk {
@@ -51,22 +65,30 @@ impl Features {
                 previous_word = None;
             }
         }
-        found.sort_unstable_by_key(|(hash, _)| *hash);
-        found.dedup_by_key(|(hash, _)| *hash);
         Features { text, found }
     }
 
-    /// The feature hashes, in order.
-    pub(crate) fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
-        self.found.iter().map(|(hash, _)| *hash)
+    /// The distinct feature hashes, in order.
+    pub(crate) fn hashes(&self) -> Vec<u64> {
+        let mut hashes: Vec<u64> = self.found.iter().map(|(hash, _)| *hash).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        hashes
     }
 
-    /// Each feature with the text it stands for (the kind has none).
+    /// Each feature with the text it stands for (the kind has none), as
+    /// found: one may come more than once.
     pub(crate) fn with_text(&self) -> impl Iterator<Item = (u64, &str)> + '_ {
         self.found
             .iter()
             .map(|(hash, range)| (*hash, &self.text[range.clone()]))
     }
+}
+
+/// The feature of two words in a row, from their hashes: cheaper than
+/// hashing their text again, and as stable.
+fn pair(first: u64, second: u64) -> u64 {
+    (first.rotate_left(23) ^ second).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// FNV-1a over a prefix (the feature's family) and the text: stable across
@@ -94,6 +116,7 @@ mod tests {
         let features = Features::of(&draft.into_item("test", Details::News, 100));
         let mut texts: Vec<String> = features.with_text().map(|(_, t)| t.to_string()).collect();
         texts.sort();
+        texts.dedup();
         texts
     }
 

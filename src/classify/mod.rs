@@ -107,10 +107,13 @@ impl<'a> Classifier<'a> {
     pub(crate) fn classify(&self, item: Item) -> Classified {
         let source = self.sources.get(item.source.as_str()).copied();
         let haystack = Haystack::new(&item, &self.terms);
+        let features;
         let opinions = if self.weights.is_empty() {
             Vec::new()
         } else {
-            self.weights.opinions(&Features::of(&item))
+            let text = format!("{}\n{}", haystack.title, haystack.body);
+            features = Features::of_lowercase(text, item.kind());
+            self.weights.opinions(&features)
         };
         let verdicts = self
             .rules
@@ -256,7 +259,9 @@ impl<'a> Rules<'a> {
         let ruled = score != 0.0;
         if let Some(opinion) = opinion {
             let points = self.model_points(&opinion, routed.is_some(), ruled);
-            if !ruled && opinion.log_odds <= 0.0 {
+            // An opinion too weak to matter, on an item no rule counted, is
+            // not worth a line in `--explain`.
+            if !ruled && points < MODEL_SHOWN {
                 return None;
             }
             score += points;
@@ -311,13 +316,14 @@ impl Rules<'_> {
 
     /// E.g. `model: 0.97 from "minimum wage", "wage", "賃金" (+3.8)`.
     fn model_reason(&self, opinion: &Opinion, points: f32) -> String {
+        use std::fmt::Write as _;
         let probability = 1.0 / (1.0 + (-opinion.log_odds).exp());
-        let terms: Vec<String> = opinion.terms.iter().map(|t| format!("{t:?}")).collect();
-        let from = if terms.is_empty() {
-            String::new()
-        } else {
-            format!(" from {}", terms.join(", "))
-        };
+        let mut reason = format!("model: {probability:.2}");
+        for (i, term) in opinion.terms().iter().enumerate() {
+            reason.push_str(if i == 0 { " from \"" } else { ", \"" });
+            reason.push_str(term);
+            reason.push('"');
+        }
         let note = if points == 0.0 && opinion.log_odds.abs() > 0.0 {
             if self.newsletter.audience == Audience::EuOrganisations {
                 ", not alone for an EU-only newsletter"
@@ -327,9 +333,15 @@ impl Rules<'_> {
         } else {
             ""
         };
-        format!("model: {probability:.2}{from} ({points:+.1}{note})")
+        // Writing to a String cannot fail.
+        let _ = write!(reason, " ({points:+.1}{note})");
+        reason
     }
 }
+
+/// The fewest points of the model that make a verdict of an item no rule
+/// counted for.
+const MODEL_SHOWN: f32 = 0.5;
 
 /// The log-odds at which the model gives about three quarters of its
 /// weight (tanh(1) = 0.76): naive Bayes is sure of itself, so its odds are

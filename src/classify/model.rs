@@ -58,13 +58,14 @@ impl Model {
     /// Adds the examples' counts to every newsletter of `config`.
     pub fn learn<'e>(&mut self, config: &Config, examples: impl IntoIterator<Item = &'e Example>) {
         for example in examples {
-            let features = Features::of(&example.item);
+            let hashes = Features::of(&example.item).hashes();
             for newsletter in &config.newsletters {
                 let id = newsletter.id.as_str();
                 let side = usize::from(example.labels.iter().any(|l| l == id));
                 let counts = self.newsletters.entry(id.to_string()).or_default();
                 counts.examples[side] += example.weight;
-                for hash in features.hashes() {
+                for hash in &hashes {
+                    let hash = *hash;
                     counts.per_feature.entry(hash).or_default()[side] += example.weight;
                     counts.features[side] += example.weight;
                 }
@@ -188,11 +189,30 @@ pub struct Weights {
 }
 
 /// What the model says of one item for one newsletter.
-pub(crate) struct Opinion {
+pub(crate) struct Opinion<'f> {
     /// Natural log of the odds that the item belongs.
     pub(crate) log_odds: f32,
-    /// The item's words that weighed most for the opinion, strongest first.
-    pub(crate) terms: Vec<String>,
+    /// The newsletter's place in the config.
+    newsletter: usize,
+    /// The item's features the model knows, each once.
+    known: std::rc::Rc<Vec<Known<'f>>>,
+}
+
+/// A feature of the item the model knows: its hash, text and ratios.
+type Known<'f> = (u64, &'f str, &'f [f32]);
+
+impl Opinion<'_> {
+    /// The item's words that weighed most for the opinion, strongest
+    /// first: computed only for the opinions that are shown.
+    pub(crate) fn terms(&self) -> Vec<&str> {
+        let sign = self.log_odds.signum();
+        let i = self.newsletter;
+        strongest(
+            self.known
+                .iter()
+                .map(|(_, text, ratios)| (*text, ratios[i] * sign)),
+        )
+    }
 }
 
 /// How many words `--explain` shows per opinion.
@@ -206,33 +226,49 @@ impl Weights {
 
     /// The model's opinion of the item for each newsletter (`None` where
     /// it has none), in the config's order.
-    pub(crate) fn opinions(&self, features: &Features) -> Vec<Option<Opinion>> {
-        let known: Vec<(&str, &[f32])> = features
+    pub(crate) fn opinions<'f>(&'f self, features: &'f Features) -> Vec<Option<Opinion<'f>>> {
+        // Most of an item's features are unknown to the model: look them
+        // up first, then count each known one once.
+        let mut known: Vec<Known<'f>> = features
             .with_text()
-            .filter_map(|(hash, text)| Some((text, &**self.per_feature.get(&hash)?)))
+            .filter_map(|(hash, text)| Some((hash, text, &**self.per_feature.get(&hash)?)))
             .collect();
+        known.sort_unstable_by_key(|(hash, _, _)| *hash);
+        known.dedup_by_key(|(hash, _, _)| *hash);
+        let known = std::rc::Rc::new(known);
         self.prior
             .iter()
             .enumerate()
             .map(|(i, prior)| {
-                let prior = (*prior)?;
-                let log_odds = prior + known.iter().map(|(_, ratios)| ratios[i]).sum::<f32>();
-                let sign = log_odds.signum();
-                let mut strongest: Vec<(&str, f32)> = known
-                    .iter()
-                    .filter(|(text, ratios)| !text.is_empty() && ratios[i] * sign > 0.0)
-                    .map(|(text, ratios)| (*text, ratios[i] * sign))
-                    .collect();
-                strongest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-                let terms = strongest
-                    .iter()
-                    .take(TERMS_SHOWN)
-                    .map(|(text, _)| (*text).to_string())
-                    .collect();
-                Some(Opinion { log_odds, terms })
+                let log_odds = (*prior)? + known.iter().map(|(_, _, ratios)| ratios[i]).sum::<f32>();
+                Some(Opinion {
+                    log_odds,
+                    newsletter: i,
+                    known: std::rc::Rc::clone(&known),
+                })
             })
             .collect()
     }
+}
+
+/// The [`TERMS_SHOWN`] texts of the largest positive weights, largest
+/// first (ties by text): one pass, no sort of them all.
+fn strongest<'f>(weighed: impl Iterator<Item = (&'f str, f32)>) -> Vec<&'f str> {
+    let mut top: Vec<(&str, f32)> = Vec::with_capacity(TERMS_SHOWN + 1);
+    for (text, weight) in weighed {
+        if text.is_empty() || weight <= 0.0 {
+            continue;
+        }
+        let at = top
+            .iter()
+            .position(|(t, w)| weight > *w || (weight == *w && text < *t))
+            .unwrap_or(top.len());
+        if at < TERMS_SHOWN {
+            top.insert(at, (text, weight));
+            top.truncate(TERMS_SHOWN);
+        }
+    }
+    top.into_iter().map(|(text, _)| text).collect()
 }
 
 /// Features are hashes already: hashing them again is wasted time.
