@@ -8,7 +8,7 @@ mod corpus;
 use std::hint::black_box;
 use std::path::Path;
 
-use bulletin::classify::classify;
+use bulletin::classify::{Model, Weights, bundled, classify};
 use bulletin::config::Config;
 use bulletin::deliver::{Key, MailTemplate};
 use bulletin::editions::assemble;
@@ -73,13 +73,42 @@ fn parsing(c: &mut Criterion) {
     group.finish();
 }
 
+/// The bundled model's weights, as a fresh store's first run has them.
+fn weights(config: &Config) -> Weights {
+    let mut model = Model::default();
+    model.learn(config, &bundled(config));
+    model.weights(config)
+}
+
 fn classification(c: &mut Criterion) {
     let config = config();
     let items = items(10, 100);
+    let weights = weights(&config);
     let mut group = c.benchmark_group("classify");
     group.throughput(Throughput::Elements(items.len() as u64));
     group.bench_function("items", |b| {
-        b.iter(|| classify(&config, black_box(items.clone())).len())
+        b.iter(|| classify(&config, &weights, black_box(items.clone())).len())
+    });
+    group.bench_function("rules-only", |b| {
+        b.iter(|| classify(&config, &Weights::default(), black_box(items.clone())).len())
+    });
+    group.finish();
+}
+
+/// Training on 5,000 labelled items: the bundled set, again and again.
+fn training(c: &mut Criterion) {
+    let config = config();
+    let bundled = bundled(&config);
+    let examples: Vec<_> = bundled.iter().cycle().take(5_000).cloned().collect();
+    let mut group = c.benchmark_group("train");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(examples.len() as u64));
+    group.bench_function("labelled-items", |b| {
+        b.iter(|| {
+            let mut model = Model::default();
+            model.learn(&config, black_box(&examples));
+            model.weights(&config)
+        })
     });
     group.finish();
 }
@@ -88,7 +117,7 @@ fn classification(c: &mut Criterion) {
 /// the same story told twice merged, sections sorted and cut.
 fn assembling(c: &mut Criterion) {
     let config = config();
-    let classified = classify(&config, items_of_many_sources(100, 100));
+    let classified = classify(&config, &weights(&config), items_of_many_sources(100, 100));
     let date = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
     let mut group = c.benchmark_group("assemble");
     group.throughput(Throughput::Elements(classified.len() as u64));
@@ -106,7 +135,7 @@ fn assembling(c: &mut Criterion) {
 
 fn rendering(c: &mut Criterion) {
     let config = config();
-    let classified = classify(&config, items(10, 100));
+    let classified = classify(&config, &weights(&config), items(10, 100));
     let date = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
     let newsletter = config.newsletter("industry-policy").unwrap();
     let edition = assemble(newsletter, &classified, date, 1, &Default::default());
@@ -120,7 +149,7 @@ fn rendering(c: &mut Criterion) {
 
 fn messages(c: &mut Criterion) {
     let config = config();
-    let classified = classify(&config, items(10, 100));
+    let classified = classify(&config, &weights(&config), items(10, 100));
     let date = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
     let newsletter = config.newsletter("eu-japan-news").unwrap();
     let edition = assemble(newsletter, &classified, date, 1, &Default::default());
@@ -143,5 +172,13 @@ fn messages(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parsing, classification, assembling, rendering, messages);
+criterion_group!(
+    benches,
+    parsing,
+    classification,
+    training,
+    assembling,
+    rendering,
+    messages
+);
 criterion_main!(benches);

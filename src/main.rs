@@ -65,6 +65,11 @@ enum Command {
         #[arg(long, value_parser = date)]
         date: Option<NaiveDate>,
     },
+    /// The classifier: how well it agrees with labelled items.
+    Classify {
+        #[command(subcommand)]
+        command: ClassifyCommand,
+    },
     /// List the stored items with the newsletters and sections they land in.
     Items {
         /// Only items placed in this newsletter.
@@ -200,6 +205,26 @@ impl LimitArgs {
 }
 
 #[derive(Subcommand)]
+enum ClassifyCommand {
+    /// Classify labelled items (JSON Lines, see README) and compare with their labels:
+    /// precision, recall and F1 per newsletter, the confusion between newsletters, the
+    /// items that went wrong and why.
+    Eval {
+        /// The labelled items.
+        file: PathBuf,
+        /// K-fold cross-validation: each fold classified by a model trained on the others.
+        #[arg(long, value_name = "K")]
+        folds: Option<usize>,
+        /// The rules alone, without the learned model.
+        #[arg(long)]
+        rules_only: bool,
+        /// Exit 1 when fewer items than this share (0 to 1) land exactly as labelled.
+        #[arg(long, value_name = "SHARE")]
+        min_accuracy: Option<f64>,
+    },
+}
+
+#[derive(Subcommand)]
 enum SubscribersCommand {
     /// Import a CSV file (email, name, organisation, organisation_type, country, newsletters, consent_date).
     Import { file: PathBuf },
@@ -289,6 +314,23 @@ fn run(cli: Cli) -> Result<Exit> {
                 unplaced,
                 explain,
                 format,
+            },
+        ),
+        Command::Classify {
+            command:
+                ClassifyCommand::Eval {
+                    file,
+                    folds,
+                    rules_only,
+                    min_accuracy,
+                },
+        } => commands::eval(
+            &config()?,
+            &file,
+            &commands::EvalOptions {
+                folds,
+                rules_only,
+                min_accuracy,
             },
         ),
         Command::Editions {

@@ -280,3 +280,16 @@ fn an_unknown_placeholder_in_a_subject_is_refused_at_its_line_and_column() {
         run.stderr
     );
 }
+
+#[test]
+fn unknown_term_list_names_the_lists_there_are() {
+    let project = Project::bundled();
+    let config = project.edit_config("\"@eu-member-states\"", "\"@eu-member-sates\"");
+    let (line, column) = position(&config, "\"@eu-member-sates\"");
+    let run = project.run(&["check"]);
+    run.assert_code(1);
+    let expected = format!(
+        "config.toml:{line}:{column}: newsletter[0].keywords[0].terms: no built-in term list \"@eu-member-sates\"; expected one of: @eu-member-states, @eu-institutions, @japan-government, @japan-prefectures, @not-business"
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+}

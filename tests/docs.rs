@@ -136,6 +136,7 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[mail.dkim]", "algorithm") => same(cell, bulletin::config::DkimAlgorithm::default()),
         ("[classify]", "threshold") => same(cell, c.classify.threshold),
         ("[classify]", "title_weight") => same(cell, c.classify.title_weight),
+        ("[classify]", "model_weight") => same(cell, c.classify.model_weight),
         ("[[newsletter]]", "schedule") => same(cell, newsletter.schedule),
         ("[[newsletter]]", "subject") => same(cell, newsletter.subject.template().to_string()),
         ("[[newsletter]]", "empty") => same(cell, newsletter.empty),

@@ -621,7 +621,7 @@ fn a_store_from_before_the_gate_opens_and_its_editions_count_as_sent() {
     let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
     store
         .execute_batch(
-            "DROP TABLE corrections; DROP TABLE schedule_days;
+            "DROP TABLE corrections; DROP TABLE schedule_days; DROP TABLE model; DROP TABLE model_learned;
              ALTER TABLE editions DROP COLUMN state; ALTER TABLE editions DROP COLUMN approved_by;
              ALTER TABLE editions DROP COLUMN approved_at; ALTER TABLE editions DROP COLUMN sent_at;
              ALTER TABLE editions DROP COLUMN intro; PRAGMA user_version = 5;",

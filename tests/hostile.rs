@@ -158,7 +158,8 @@ fn the_sanitising_suite_never_reaches_a_reader() {
     assert!(files > 700, "the whole suite: {files} files");
     assert!(items.len() > 500, "most files give an entry: {}", items.len());
     let count = items.len();
-    let classified = classify(&config, items);
+    let weights = bulletin::classify::Weights::default();
+    let classified = classify(&config, &weights, items);
     let newsletter = config.newsletter("digest").unwrap();
     let date = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     let edition = assemble(newsletter, &classified, date, 1, &Default::default());

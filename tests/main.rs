@@ -5,6 +5,7 @@ mod common;
 
 mod browser;
 mod build;
+mod classifier;
 mod config_errors;
 mod content;
 mod corpus;

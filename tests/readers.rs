@@ -307,20 +307,36 @@ fn reference_of(text: &str, label: &str) -> String {
 
 #[test]
 fn links_inside_summaries_are_numbered_references_in_the_text_twin() {
-    let project = built();
-    let news = project.read(&format!("out/archive/eu-japan-news/{DATE}.txt"));
-    assert_eq!(
-        reference_of(&news, "EU-Japan Digital Partnership at a glance"),
-        "https://www.eu-japan.eu/digital-partnership"
+    let project = Project::empty();
+    let sources = "\n[[source]]\nname = \"Centre\"\nfeed = \"centre.rss\"\nnewsletters = [\"digest\"]\n";
+    project.write("config.toml", &digest_config("", 5, sources));
+    project.write(
+        "centre.rss",
+        r#"<rss version="2.0"><channel><title>C</title><link>https://c.example/</link><description>d</description>
+<item><title>Horizon Europe info day</title><link>https://c.example/news/info-day</link><pubDate>Fri, 20 Nov 2026 09:00:00 +0000</pubDate>
+<description><![CDATA[<p>Calls for 2027 explained.</p><p><a href="https://c.example/events/info-day?utm_source=rss">Agenda and registration</a>
+or <a href="https://c.example/news/info-day">the news page</a>.</p>]]></description></item>
+<item><title>Agri-food exports to Japan</title><link>https://c.example/news/agri-food</link><pubDate>Thu, 19 Nov 2026 09:00:00 +0000</pubDate>
+<description><![CDATA[<p>A record year. See <a href="https://c.example/epa-helpdesk/agri-food">EPA Helpdesk: agri-food fact sheets</a>.</p>]]></description></item>
+</channel></rss>"#,
     );
-    let about = project.read(&format!("out/archive/about-japan/{DATE}.txt"));
+    project.run(&["run", "--date", DATE]).assert_code(0);
+    let news = project.read(&format!("out/archive/digest/{DATE}.txt"));
     assert_eq!(
-        reference_of(&about, "EPA Helpdesk: agri-food fact sheets"),
-        "https://www.eu-japan.eu/epa-helpdesk/agri-food"
+        reference_of(&news, "Agenda and registration"),
+        "https://c.example/events/info-day"
+    );
+    assert_eq!(
+        reference_of(&news, "EPA Helpdesk: agri-food fact sheets"),
+        "https://c.example/epa-helpdesk/agri-food"
     );
     // Tracking parameters are gone from these as from item links.
     assert!(!news.contains("utm_"), "{news}");
     // The item's own link keeps its number when the summary links it again.
+    assert_eq!(
+        reference_of(&news, "the news page"),
+        "https://c.example/news/info-day"
+    );
     let references = &news[news.rfind("\nReferences\n").unwrap()..];
     let numbers: Vec<&str> = references.lines().skip(2).filter(|l| !l.is_empty()).collect();
     let unique: std::collections::HashSet<&str> =

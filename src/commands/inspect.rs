@@ -66,7 +66,8 @@ pub fn items(config: &Config, query: &ItemsQuery) -> Result<Exit> {
         ensure_newsletter(config, id)?;
     }
     let store = Store::open_read_only(&config.store_path())?;
-    let items = classified(config, &store)?;
+    let weights = super::classify::weights(config, &store)?;
+    let items = classified(config, &store, &weights)?;
     let mut selected: Vec<&Classified> = items
         .iter()
         .filter(|c| query.newsletter.is_none_or(|id| c.section_in(id).is_some()))

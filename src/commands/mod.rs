@@ -10,6 +10,7 @@ macro_rules! say {
     }};
 }
 
+mod classify;
 mod deliver;
 mod fetch;
 mod inspect;
@@ -24,12 +25,13 @@ use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
 use crate::causes::said_once;
-use crate::classify::{Classified, Classifier};
+use crate::classify::{Classified, Classifier, Weights};
 use crate::config::Config;
 use crate::domain::SourceReport;
 use crate::lock::{LockError, RunLock};
 use crate::store::Store;
 
+pub use classify::{EvalOptions, eval};
 pub use deliver::{ListFormat, import, list, reset_bounces, send, serve, unsubscribe};
 pub use fetch::fetch;
 pub use inspect::{Format, ItemsQuery, check, editions, feeds, items, parse};
@@ -213,8 +215,8 @@ fn open_for_writing(config: &Config) -> Result<(RunLock, Store)> {
 }
 
 /// Every stored item, classified with the current rules.
-fn classified(config: &Config, store: &Store) -> Result<Vec<Classified>> {
-    let classifier = Classifier::new(config);
+fn classified(config: &Config, store: &Store, weights: &Weights) -> Result<Vec<Classified>> {
+    let classifier = Classifier::new(config, weights);
     let items = stored::items_with(store, |item| Some(classifier.classify(item)))?;
     if items.is_empty() {
         bail!(

@@ -306,7 +306,8 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
     items.extend(fresh.items.into_iter().map(|i| (i.id.clone(), i)));
     let mut items: Vec<Item> = items.into_values().collect();
     items.sort_by(|a, b| a.id.cmp(&b.id));
-    let classified = classify(&config, items);
+    let weights = super::classify::weights(&config, &store)?;
+    let classified = classify(&config, &weights, items);
     let (key, key_note) = match config.mail.as_ref().map(|m| Key::from_env(&m.signing_key_env)) {
         Some(Ok(key)) => (key, None),
         Some(Err(why)) => (

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::deliver::{progress, send_one};
 use super::fetch::fetch_into;
 use super::{Clock, Exit, classified, exit_code, open_for_writing, phase};
-use crate::classify::{Classified, Classifier};
+use crate::classify::{Classified, Classifier, Weights};
 use crate::config::{Approval, Config, Empty, Newsletter};
 use crate::deliver::SendOptions;
 use crate::editions::{Edition, assemble, correct, due_days, is_due, restore};
@@ -36,7 +36,8 @@ pub fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock: Clock)
         config.newsletter(id)?;
     }
     let (_lock, mut store) = open_for_writing(config)?;
-    let items = classified(config, &store)?;
+    let weights = super::classify::learn(config, &mut store)?;
+    let items = classified(config, &store, &weights)?;
     for newsletter in config
         .newsletters
         .iter()
@@ -61,8 +62,9 @@ pub fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<Exit> {
     let checkpoint = store.checkpoint_in_background();
     let plans = plan(config, &store, date)?;
     check_can_send(config, &store, &plans)?;
+    let weights = super::classify::learn(config, &mut store)?;
     // No items at all is no error here: every edition is then empty.
-    let pools = pools(config, &store, &plans)?;
+    let pools = pools(config, &store, &weights, &plans)?;
     for plan in &plans {
         let id = plan.newsletter.id.as_str();
         for day in &plan.days {
@@ -163,7 +165,12 @@ fn check_can_send(config: &Config, store: &Store, plans: &[Plan]) -> Result<()> 
 }
 
 /// The candidate items of each day the plans build for.
-fn pools(config: &Config, store: &Store, plans: &[Plan]) -> Result<BTreeMap<NaiveDate, Vec<Classified>>> {
+fn pools(
+    config: &Config,
+    store: &Store,
+    weights: &Weights,
+    plans: &[Plan],
+) -> Result<BTreeMap<NaiveDate, Vec<Classified>>> {
     let days: BTreeSet<NaiveDate> = plans
         .iter()
         .flat_map(|p| p.days.iter().copied().chain(p.drafts.iter().map(|d| d.date)))
@@ -175,7 +182,7 @@ fn pools(config: &Config, store: &Store, plans: &[Plan]) -> Result<BTreeMap<Naiv
             .filter(|p| p.days.contains(&day) || p.drafts.iter().any(|d| d.date == day))
             .map(|p| p.newsletter)
             .collect();
-        pools.insert(day, candidates(config, store, &newsletters, day)?);
+        pools.insert(day, candidates(config, store, weights, &newsletters, day)?);
     }
     Ok(pools)
 }
@@ -187,13 +194,14 @@ fn pools(config: &Config, store: &Store, plans: &[Plan]) -> Result<BTreeMap<Naiv
 pub(super) fn candidates(
     config: &Config,
     store: &Store,
+    weights: &Weights,
     newsletters: &[&Newsletter],
     date: NaiveDate,
 ) -> Result<Vec<Classified>> {
     let Some(widest) = newsletters.iter().map(|n| n.window_days).max() else {
         return Ok(Vec::new());
     };
-    let classifier = Classifier::new(config);
+    let classifier = Classifier::new(config, weights);
     let wanted = |classified: &Classified| {
         classified.placements().any(|verdict| {
             newsletters

@@ -195,7 +195,8 @@ pub(crate) fn correct(
     }
     store.add_correction(id, record.number, correction, by, clock.now)?;
     phase("corrected");
-    let items = candidates(config, store, &[newsletter], record.date)?;
+    let weights = super::classify::weights(config, store)?;
+    let items = candidates(config, store, &weights, &[newsletter], record.date)?;
     refresh_draft(config, store, newsletter, record, &items, clock)
 }
 

@@ -15,6 +15,7 @@ mod newsletter;
 mod site;
 mod source;
 mod subject;
+mod terms;
 
 use std::path::{Path, PathBuf};
 
@@ -85,6 +86,9 @@ pub struct Classify {
     pub threshold: f32,
     /// Multiplier for a term found in the title rather than the body; default 2.
     pub title_weight: f32,
+    /// The most points the learned model adds to or takes from an item's
+    /// score; default 4. 0 turns the model off.
+    pub model_weight: f32,
 }
 
 impl Default for Classify {
@@ -92,6 +96,7 @@ impl Default for Classify {
         Classify {
             threshold: 3.0,
             title_weight: 2.0,
+            model_weight: 4.0,
         }
     }
 }

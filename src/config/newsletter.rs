@@ -184,9 +184,9 @@ pub(super) struct RawNewsletter {
     #[serde(default)]
     kinds: BTreeMap<Kind, f32>,
     #[serde(default)]
-    keywords: Vec<Keywords>,
+    keywords: Vec<RawKeywords>,
     #[serde(default)]
-    exclude: Vec<String>,
+    exclude: Vec<Spanned<String>>,
     #[serde(rename = "section")]
     sections: Spanned<Vec<Section>>,
 }
@@ -225,6 +225,18 @@ impl RawNewsletter {
             Some(template) => subject(template, i)?,
             None => Subject::default(),
         };
+        let keywords = self
+            .keywords
+            .into_iter()
+            .enumerate()
+            .map(|(k, raw)| {
+                Ok(Keywords {
+                    terms: expand(raw.terms, &format!("newsletter[{i}].keywords[{k}].terms"))?,
+                    weight: raw.weight,
+                })
+            })
+            .collect::<Result<_, Invalid>>()?;
+        let exclude = expand(self.exclude, &format!("newsletter[{i}].exclude"))?;
         Ok(Newsletter {
             id,
             title: self.title,
@@ -237,8 +249,8 @@ impl RawNewsletter {
             approval: self.approval,
             threshold: self.threshold,
             kinds: self.kinds,
-            keywords: self.keywords,
-            exclude: self.exclude,
+            keywords,
+            exclude,
             sections: self.sections.into_inner(),
         })
     }
@@ -301,13 +313,49 @@ fn default_window_days() -> u32 {
     7
 }
 
+/// `[[newsletter.keywords]]` as written: terms may name a built-in list.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawKeywords {
+    terms: Vec<Spanned<String>>,
+    weight: f32,
+}
+
+/// A weighted term list, with every `@list` replaced by its terms.
+#[derive(Debug)]
 pub(crate) struct Keywords {
     /// Words or phrases, matched case-insensitively (whole words for Latin text).
     pub(crate) terms: Vec<String>,
     /// Score per matching term found in the body; the title counts `title_weight` times.
     pub(crate) weight: f32,
+}
+
+/// The terms as written, each `"@name"` replaced by the terms of the
+/// built-in list it names (see `terms.rs`); an unknown name is an error at
+/// its place in the file, naming the lists there are.
+fn expand(written: Vec<Spanned<String>>, field: &str) -> Result<Vec<String>, Invalid> {
+    let mut terms = Vec::with_capacity(written.len());
+    for term in written {
+        let Some(name) = term.get_ref().strip_prefix('@') else {
+            terms.push(term.into_inner());
+            continue;
+        };
+        match super::terms::list(name) {
+            Some(list) => terms.extend(list.map(str::to_string)),
+            None => {
+                return Err(Invalid::new(
+                    term.span(),
+                    field,
+                    format!(
+                        "no built-in term list {:?}; expected one of: {}",
+                        term.get_ref(),
+                        super::terms::names()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(terms)
 }
 
 #[derive(Debug, Deserialize)]

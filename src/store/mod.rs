@@ -6,6 +6,7 @@
 mod deliveries;
 mod editions;
 mod items;
+mod model;
 mod subscribers;
 
 use std::fs::OpenOptions;
@@ -153,6 +154,18 @@ CREATE TABLE corrections (
 CREATE TABLE schedule_days (
     newsletter TEXT PRIMARY KEY,
     handled    TEXT NOT NULL
+);
+"#,
+    r#"
+-- The classifier's learned model (classify/model.rs encodes it), one row,
+-- and the published items it has learned from, by item id: each is
+-- learned once, so training is incremental.
+CREATE TABLE model (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    state BLOB NOT NULL
+);
+CREATE TABLE model_learned (
+    item_id TEXT PRIMARY KEY
 );
 "#,
 ];

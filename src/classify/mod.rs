@@ -1,6 +1,18 @@
 //! The classify stage: which newsletters, and which section of each, an item
-//! belongs to, by the rules in the config. Every decision keeps its reasons,
-//! so `bulletin items --explain` can show why an item landed where it did.
+//! belongs to, by the rules in the config and a learned model. Every
+//! decision keeps its reasons, so `bulletin items --explain` can show why an
+//! item landed where it did.
+//!
+//! The rules decide where an editor wrote them: an exclusion keeps an item
+//! out, a source's newsletters take it whatever the model says, and an
+//! EU-only newsletter takes an item only when a rule counted for it. The
+//! model ([`Model`], trained on labelled items) adds or takes away up to
+//! `classify.model_weight` points elsewhere: it fills the gaps no rule names.
+
+mod eval;
+mod features;
+mod labelled;
+mod model;
 
 use std::collections::HashMap;
 
@@ -8,8 +20,14 @@ use aho_corasick::AhoCorasick;
 use memchr::memmem::Finder;
 use serde::Serialize;
 
-use crate::config::{Config, Newsletter, Source};
+use crate::config::{Audience, Config, Newsletter, Source};
 use crate::items::Item;
+pub(crate) use eval::{cross_validate, evaluate};
+use features::Features;
+pub use labelled::bundled;
+pub(crate) use labelled::read as read_labelled;
+use model::Opinion;
+pub use model::{Example, Model, Weights};
 
 /// Why an item did or did not join one newsletter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,15 +66,21 @@ impl Classified {
     }
 }
 
-/// Classifies every item against every newsletter.
-pub fn classify(config: &Config, items: impl IntoIterator<Item = Item>) -> Vec<Classified> {
-    let classifier = Classifier::new(config);
+/// Classifies every item against every newsletter, with the rules and the
+/// model's `weights`.
+pub fn classify(
+    config: &Config,
+    weights: &Weights,
+    items: impl IntoIterator<Item = Item>,
+) -> Vec<Classified> {
+    let classifier = Classifier::new(config, weights);
     items.into_iter().map(|item| classifier.classify(item)).collect()
 }
 
-/// Every newsletter's rules, prepared once for many items.
+/// Every newsletter's rules, prepared once for many items, and the model.
 pub(crate) struct Classifier<'a> {
     rules: Vec<Rules<'a>>,
+    weights: &'a Weights,
     sources: HashMap<&'a str, &'a Source>,
     /// Every term of every newsletter, found in one pass over a text:
     /// most terms are in no item, and each is then looked for no further.
@@ -64,7 +88,7 @@ pub(crate) struct Classifier<'a> {
 }
 
 impl<'a> Classifier<'a> {
-    pub(crate) fn new(config: &'a Config) -> Classifier<'a> {
+    pub(crate) fn new(config: &'a Config, weights: &'a Weights) -> Classifier<'a> {
         let mut terms = Vec::new();
         let rules = config
             .newsletters
@@ -73,6 +97,7 @@ impl<'a> Classifier<'a> {
             .collect();
         Classifier {
             rules,
+            weights,
             sources: config.sources.iter().map(|s| (s.name(), s)).collect(),
             terms: AhoCorasick::new(&terms).expect("a config's terms fit an automaton"),
         }
@@ -82,10 +107,19 @@ impl<'a> Classifier<'a> {
     pub(crate) fn classify(&self, item: Item) -> Classified {
         let source = self.sources.get(item.source.as_str()).copied();
         let haystack = Haystack::new(&item, &self.terms);
+        let features;
+        let opinions = if self.weights.is_empty() {
+            Vec::new()
+        } else {
+            let text = format!("{}\n{}", haystack.title, haystack.body);
+            features = Features::of_lowercase(text, item.kind());
+            self.weights.opinions(&features)
+        };
         let verdicts = self
             .rules
             .iter()
-            .filter_map(|rules| rules.judge(source, &item, &haystack))
+            .zip(opinions.into_iter().chain(std::iter::repeat_with(|| None)))
+            .filter_map(|(rules, opinion)| rules.judge(source, &item, &haystack, opinion))
             .collect();
         Classified { item, verdicts }
     }
@@ -158,6 +192,8 @@ struct Rules<'a> {
     newsletter: &'a Newsletter,
     threshold: f32,
     title_weight: f32,
+    /// The most points the model adds or takes away.
+    model_weight: f32,
     keywords: Vec<Term>,
     exclude: Vec<Term>,
 }
@@ -169,6 +205,7 @@ impl<'a> Rules<'a> {
             newsletter,
             threshold: newsletter.threshold.unwrap_or(config.classify.threshold),
             title_weight: config.classify.title_weight,
+            model_weight: config.classify.model_weight,
             keywords: newsletter
                 .keywords
                 .iter()
@@ -183,7 +220,13 @@ impl<'a> Rules<'a> {
         }
     }
 
-    fn judge(&self, source: Option<&Source>, item: &Item, haystack: &Haystack) -> Option<Verdict> {
+    fn judge(
+        &self,
+        source: Option<&Source>,
+        item: &Item,
+        haystack: &Haystack,
+        opinion: Option<Opinion>,
+    ) -> Option<Verdict> {
         if !item.newsletters.is_empty() {
             return self.named(item);
         }
@@ -196,7 +239,8 @@ impl<'a> Rules<'a> {
             score += points;
             reasons.push(format!("{reason} (+{points})"));
         };
-        if let Some(source) = source.filter(|s| s.newsletters.iter().any(|n| n == id)) {
+        let routed = source.filter(|s| s.newsletters.iter().any(|n| n == id));
+        if let Some(source) = routed {
             add(
                 source.weight.unwrap_or(threshold),
                 format!("source {:?} feeds {id}", source.name()),
@@ -214,6 +258,17 @@ impl<'a> Rules<'a> {
                 Some(Place::Body) => add(term.weight, format!("text has {:?}", term.written)),
                 None => {}
             }
+        }
+        let ruled = score != 0.0;
+        if let Some(opinion) = opinion {
+            let points = self.model_points(&opinion, routed.is_some(), ruled);
+            // An opinion too weak to matter, on an item no rule counted, is
+            // not worth a line in `--explain`.
+            if !ruled && points < MODEL_SHOWN {
+                return None;
+            }
+            score += points;
+            reasons.push(self.model_reason(&opinion, points));
         }
         let excluded = self
             .exclude
@@ -268,7 +323,53 @@ impl Rules<'_> {
             reasons,
         })
     }
+
+    /// The model's points: its confidence (the log-odds, squashed into -1
+    /// to 1) times `model_weight`. It cannot take away what a source's
+    /// routing gave, nor alone place an item in an EU-only newsletter.
+    fn model_points(&self, opinion: &Opinion, routed: bool, ruled: bool) -> f32 {
+        let points = self.model_weight * (opinion.log_odds / MODEL_SCALE).tanh();
+        let eu_only = self.newsletter.audience == Audience::EuOrganisations;
+        if (routed && points < 0.0) || (eu_only && !ruled && points > 0.0) {
+            0.0
+        } else {
+            points
+        }
+    }
+
+    /// E.g. `model: 0.97 from "minimum wage", "wage", "賃金" (+3.8)`.
+    fn model_reason(&self, opinion: &Opinion, points: f32) -> String {
+        use std::fmt::Write as _;
+        let probability = 1.0 / (1.0 + (-opinion.log_odds).exp());
+        let mut reason = format!("model: {probability:.2}");
+        for (i, term) in opinion.terms().iter().enumerate() {
+            reason.push_str(if i == 0 { " from \"" } else { ", \"" });
+            reason.push_str(term);
+            reason.push('"');
+        }
+        let note = if points == 0.0 && opinion.log_odds.abs() > 0.0 {
+            if self.newsletter.audience == Audience::EuOrganisations {
+                ", not alone for an EU-only newsletter"
+            } else {
+                ", not against the source's newsletters"
+            }
+        } else {
+            ""
+        };
+        // Writing to a String cannot fail.
+        let _ = write!(reason, " ({points:+.1}{note})");
+        reason
+    }
 }
+
+/// The fewest points of the model that make a verdict of an item no rule
+/// counted for.
+const MODEL_SHOWN: f32 = 0.5;
+
+/// The log-odds at which the model gives about three quarters of its
+/// weight (tanh(1) = 0.76): naive Bayes is sure of itself, so its odds are
+/// damped before they count.
+const MODEL_SCALE: f32 = 8.0;
 
 /// A term lowercased, with its searcher built once: an item is searched
 /// for every term of every newsletter.
@@ -321,7 +422,115 @@ fn is_word_char(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::Needle;
+    use std::path::Path;
+
+    use crate::classify::{Classified, Example, Model, Needle, Weights, bundled, classify};
+    use crate::config::Config;
+    use crate::items::{Details, Draft, Item};
+
+    fn config() -> Config {
+        Config::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml")).unwrap()
+    }
+
+    fn item(title: &str, summary: &str) -> Item {
+        let draft = Draft {
+            guid: Some(title.into()),
+            title: title.into(),
+            summary_html: summary.into(),
+            ..Draft::default()
+        };
+        draft.into_item("Wire", Details::News, 100)
+    }
+
+    fn bundled_model(config: &Config) -> Model {
+        let mut model = Model::default();
+        model.learn(config, &bundled(config));
+        model
+    }
+
+    fn placed(config: &Config, weights: &Weights, item: Item) -> Vec<String> {
+        let classified: Vec<Classified> = classify(config, weights, [item]);
+        classified[0].placements().map(|v| v.newsletter.clone()).collect()
+    }
+
+    #[test]
+    fn a_weighted_example_changes_the_next_similar_items_placement() {
+        let config = config();
+        let mut model = bundled_model(&config);
+        let next = || {
+            item(
+                "Kansai pitch night: deep-tech founders meet corporate venture arms",
+                "Ten founders present prototypes to corporate venture capital teams in Osaka.",
+            )
+        };
+        let before = placed(&config, &model.weights(&config), next());
+        assert!(!before.contains(&"tech-transfer".to_string()), "{before:?}");
+        // What an editor's correction becomes: "this belongs in Tech Transfer".
+        let corrected = Example::new(
+            item(
+                "Kyushu pitch night: deep-tech founders meet corporate venture arms",
+                "Founders present prototypes to corporate venture capital teams in Fukuoka.",
+            ),
+            vec!["tech-transfer".into()],
+            5.0,
+        );
+        model.learn(&config, [&corrected]);
+        let after = placed(&config, &model.weights(&config), next());
+        assert!(after.contains(&"tech-transfer".to_string()), "{after:?}");
+    }
+
+    #[test]
+    fn a_non_business_item_never_reaches_an_eu_only_newsletter_whatever_the_model_says() {
+        let config = config();
+        let mut model = bundled_model(&config);
+        // A model taught that football is for every newsletter.
+        let everywhere: Vec<String> = config.newsletters.iter().map(|n| n.id.to_string()).collect();
+        let sport: Vec<Example> = ["Urawa", "Kashima", "Kobe", "Sapporo", "Nagoya"]
+            .iter()
+            .map(|team| {
+                Example::new(
+                    item(
+                        &format!("{team} win the derby in extra time"),
+                        "A late header decided the match.",
+                    ),
+                    everywhere.clone(),
+                    10.0,
+                )
+            })
+            .collect();
+        model.learn(&config, &sport);
+        let weights = model.weights(&config);
+        let landed = placed(
+            &config,
+            &weights,
+            item("Sendai win the derby in extra time", "A late header."),
+        );
+        assert!(
+            landed.contains(&"tech-transfer".to_string()),
+            "the model had its way: {landed:?}"
+        );
+        assert!(!landed.contains(&"about-japan".to_string()), "{landed:?}");
+        assert!(!landed.contains(&"tax-procurement".to_string()), "{landed:?}");
+        let advert = item(
+            "Notice of recruitment: procurement assistant",
+            "We are recruiting a procurement assistant for our Tokyo office.",
+        );
+        assert!(placed(&config, &weights, advert).is_empty());
+    }
+
+    #[test]
+    fn training_is_deterministic_and_survives_the_store() {
+        let config = config();
+        let examples = bundled(&config);
+        let mut forward = Model::default();
+        forward.learn(&config, &examples);
+        let mut backward = Model::default();
+        backward.learn(&config, examples.iter().rev());
+        assert_eq!(forward.encode(), backward.encode());
+        let bytes = forward.encode();
+        assert_eq!(Model::decode(&bytes).as_ref(), Some(&forward));
+        assert_eq!(Model::decode(&bytes[..bytes.len() - 1]), None);
+    }
 
     fn contains_term(haystack: &str, term: &str) -> bool {
         Needle::new(term, &mut Vec::new()).is_in(haystack)

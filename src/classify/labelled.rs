@@ -1,0 +1,148 @@
+//! Labelled items in JSON Lines, one item a line (see README, "Labelled
+//! items"): what the bundled model learns from and what `bulletin classify
+//! eval` measures with.
+//!
+//! ```json
+//! {"title": "…", "summary": "…", "source": "JETRO", "kind": "news", "labels": ["about-japan"]}
+//! ```
+//!
+//! `summary`, `source` and `kind` (default `news`) are optional, as are a
+//! tender's `entity`, `reference` and `deadline` and an event's `start`,
+//! `end` and `place`; `labels` (the newsletters an editor would choose,
+//! possibly none) is required.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::model::Example;
+use crate::config::Config;
+use crate::items::{Details, Draft, Item, Kind, escape_html};
+
+/// The bundled labelled set: the model a fresh store starts from.
+const BUNDLED: &str = include_str!("../../data/labelled/train.jsonl");
+
+/// A line that is not a labelled item.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}:{line}: {message}")]
+pub(crate) struct LabelledError {
+    path: String,
+    line: usize,
+    message: String,
+}
+
+/// One line as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record {
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    kind: Option<Kind>,
+    entity: Option<String>,
+    reference: Option<String>,
+    deadline: Option<NaiveDate>,
+    start: Option<NaiveDate>,
+    end: Option<NaiveDate>,
+    place: Option<String>,
+    labels: Vec<String>,
+}
+
+/// The date an event or a tender without one is given: none of the
+/// classifier's rules reads it.
+fn undated() -> NaiveDate {
+    NaiveDate::default()
+}
+
+impl Record {
+    /// The item as a source would give it; `line` makes its id unique.
+    fn into_item(self, line: usize) -> Item {
+        let details = match self.kind.unwrap_or(Kind::News) {
+            Kind::Event => Details::Event {
+                start: self.start.unwrap_or_else(undated),
+                end: self.end.or(self.start).unwrap_or_else(undated),
+                place: self.place.unwrap_or_default(),
+            },
+            Kind::Tender => Details::Tender {
+                entity: self.entity.unwrap_or_default(),
+                reference: self.reference.unwrap_or_default(),
+                deadline: self.deadline.unwrap_or_else(undated),
+            },
+            Kind::News => Details::News,
+            Kind::Report => Details::Report,
+            Kind::PressReview => Details::PressReview,
+        };
+        let draft = Draft {
+            guid: Some(format!("labelled:{line}")),
+            title: self.title,
+            summary_html: escape_html(&self.summary),
+            ..Draft::default()
+        };
+        draft.into_item(&self.source, details, 100)
+    }
+}
+
+/// The labelled items of `text` (JSON Lines), each weighing 1. A label
+/// that names no newsletter of `config` is an error when `strict`, and
+/// ignored otherwise (the bundled set names the bundled newsletters).
+pub(crate) fn read(
+    path: &Path,
+    text: &str,
+    config: &Config,
+    strict: bool,
+) -> Result<Vec<Example>, LabelledError> {
+    let mut examples = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let error = |message: String| LabelledError {
+            path: path.display().to_string(),
+            line: i + 1,
+            message,
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: Record = serde_json::from_str(line).map_err(|e| error(e.to_string()))?;
+        let mut labels = Vec::with_capacity(record.labels.len());
+        for label in &record.labels {
+            match config.newsletter(label) {
+                Ok(_) => labels.push(label.clone()),
+                Err(unknown) if strict => return Err(error(format!("labels: {unknown}"))),
+                Err(_) => {}
+            }
+        }
+        examples.push(Example::new(record.into_item(i + 1), labels, 1.0));
+    }
+    Ok(examples)
+}
+
+/// The bundled labelled set, for `config`'s newsletters.
+pub fn bundled(config: &Config) -> Vec<Example> {
+    // The bundled file is checked by a test: it always reads.
+    read(Path::new("data/labelled/train.jsonl"), BUNDLED, config, false).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{BUNDLED, read};
+    use crate::config::Config;
+
+    #[test]
+    fn the_bundled_set_reads_and_names_only_the_bundled_newsletters() {
+        let config = Config::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml")).unwrap();
+        let examples = read(Path::new("train.jsonl"), BUNDLED, &config, true).unwrap();
+        assert!(examples.len() >= 400, "{}", examples.len());
+        for newsletter in &config.newsletters {
+            let labelled = examples
+                .iter()
+                .filter(|e| e.labels.iter().any(|l| newsletter.id == *l));
+            assert!(labelled.count() >= 40, "{}", newsletter.id);
+        }
+        assert!(examples.iter().filter(|e| e.labels.is_empty()).count() >= 40);
+    }
+}
