@@ -105,7 +105,7 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Serve the next edition of every newsletter on 127.0.0.1; rebuilds on change; records and sends nothing.
+    /// Serve the next edition of every newsletter on 127.0.0.1; rebuilds on change; its review page corrects and approves drafts.
     Preview {
         #[arg(long, default_value = "127.0.0.1:8026")]
         listen: String,
@@ -115,6 +115,9 @@ enum Command {
         /// Open the index in the default browser.
         #[arg(long)]
         open: bool,
+        /// Who makes the review page's corrections and approvals; default $USER.
+        #[arg(long)]
+        by: Option<String>,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -250,6 +253,7 @@ fn run(cli: Cli) -> Result<Exit> {
             listen,
             date,
             open,
+            by,
             limits,
         } => {
             let options = commands::preview::Options {
@@ -257,6 +261,7 @@ fn run(cli: Cli) -> Result<Exit> {
                 date: date.unwrap_or_else(today),
                 open,
                 limits: limits.limits(),
+                by: who(by),
             };
             commands::preview::run(&cli.config, &options, &|| now().now)?;
             Ok(Exit::Ok)

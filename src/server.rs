@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::HeaderMap;
 use hyper::body::{Body, Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
@@ -62,6 +63,20 @@ pub(crate) struct Request {
     pub(crate) method: Method,
     /// Path and query, as sent.
     pub(crate) target: String,
+    /// As sent; `Host` is already checked where the server asks for it.
+    pub(crate) headers: HeaderMap,
+    /// The whole body, at most [`MAX_BODY`] bytes.
+    pub(crate) body: Bytes,
+}
+
+/// Who may show a page in a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// Nobody: the default (clickjacking the unsubscribe button).
+    Deny,
+    /// Pages of the same origin only: the preview's review page frames the
+    /// edition as mailed.
+    SameOrigin,
 }
 
 /// A response as the endpoints give it; the plumbing adds the rest.
@@ -71,6 +86,9 @@ pub(crate) struct Page {
     pub(crate) body: String,
     /// Seconds for `Retry-After`, with a 503.
     pub(crate) retry_after: Option<u32>,
+    /// Where a 303 sends the browser (a form's POST, answered).
+    pub(crate) location: Option<String>,
+    pub(crate) framing: Framing,
 }
 
 impl Page {
@@ -80,6 +98,8 @@ impl Page {
             content_type: "text/html; charset=utf-8",
             body,
             retry_after: None,
+            location: None,
+            framing: Framing::Deny,
         }
     }
 
@@ -89,6 +109,17 @@ impl Page {
             content_type: "text/plain; charset=utf-8",
             body,
             retry_after: None,
+            location: None,
+            framing: Framing::Deny,
+        }
+    }
+
+    /// 303 See Other: after a form's POST, the browser GETs `location`
+    /// (reloading it then does not post the form again).
+    pub(crate) fn see_other(location: String) -> Page {
+        Page {
+            location: Some(location),
+            ..Page::text(303, String::new())
         }
     }
 }
@@ -267,16 +298,16 @@ async fn respond<H: Handler>(
     }
     let (parts, body) = request.into_parts();
     let read = Limited::new(body, MAX_BODY).collect();
-    // Read (and bound) the body even though no endpoint uses it yet: a
-    // client must not hold a connection by announcing a body it never sends.
-    match tokio::time::timeout(context.limits.body_timeout, read).await {
-        Ok(Ok(_)) => {}
+    // Bounded in time: a client must not hold a connection by announcing
+    // a body it never sends.
+    let body = match tokio::time::timeout(context.limits.body_timeout, read).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(error)) if error.is::<LengthLimitError>() => {
             return Ok(closing(refusal(413, "The request is too large.")));
         }
         Ok(Err(_)) => return Ok(closing(refusal(400, "The request could not be read."))),
         Err(_) => return Ok(closing(refusal(408, "The request took too long to arrive."))),
-    }
+    };
     let target = parts
         .uri
         .path_and_query()
@@ -286,6 +317,8 @@ async fn respond<H: Handler>(
         .handle(Request {
             method: parts.method,
             target,
+            headers: parts.headers,
+            body,
         })
         .await;
     Ok(finish(page))
@@ -316,8 +349,19 @@ fn finish(page: Page) -> hyper::Response<Full<Bytes>> {
     for (name, value) in SECURITY_HEADERS {
         headers.insert(name.clone(), HeaderValue::from_static(value));
     }
+    let (frame_options, policy) = match page.framing {
+        Framing::Deny => ("DENY", CONTENT_SECURITY_POLICY),
+        Framing::SameOrigin => ("SAMEORIGIN", FRAMED_CONTENT_SECURITY_POLICY),
+    };
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static(frame_options));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
     if let Some(seconds) = page.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    // A location that is no header value (a control character) is left
+    // out: the 303 then leads nowhere, which is safer than a split header.
+    if let Some(location) = page.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, location);
     }
     response
 }
@@ -331,18 +375,21 @@ fn closing(page: Page) -> hyper::Response<Full<Bytes>> {
     response
 }
 
-/// Not framed by other sites (clickjacking the unsubscribe button), no
-/// content-type guessing, no address leaking in a Referer, nothing cached
-/// (pages name a subscriber). The CSP allows what the pages use: inline
-/// styles, scripts, forms and fetches from the same origin only.
+/// No content-type guessing, no address leaking in a Referer, nothing
+/// cached (pages name a subscriber). Framing is per page ([`Framing`]).
 const SECURITY_HEADERS: &[(header::HeaderName, &str)] = &[
-    (header::X_FRAME_OPTIONS, "DENY"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::REFERRER_POLICY, "no-referrer"),
     (header::CACHE_CONTROL, "no-store"),
-    (
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; \
-         img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-    ),
 ];
+
+/// What the pages use: inline styles, scripts, forms, fetches and frames
+/// from the same origin only; framed by nobody.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; \
+     connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-src 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
+
+/// [`CONTENT_SECURITY_POLICY`] for a page framed by the same origin only.
+const FRAMED_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+     script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-src 'self'; \
+     base-uri 'none'; frame-ancestors 'self'";

@@ -9,7 +9,10 @@ use std::process::{Child, Command, Stdio};
 
 use bulletin::deliver::{Key, sign};
 
+use crate::common::mail::with_mail;
+use crate::common::sink::Sink;
 use crate::common::{KEY, KEY_ENV, Project, repo};
+use crate::review::{DATE, NEWS, READERS, escaped, html_part, shown_items};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -284,4 +287,84 @@ fn every_page_a_reader_sees_passes_axe_in_light_and_dark() {
         serde_json::json!([]),
         "Japanese text marked lang=\"ja\", and only it; layout tables only"
     );
+}
+
+/// Issue 17, item 3: an editor drops an item and approves, by clicking in
+/// the review page (JavaScript off); the send then mails the edition
+/// without it, and with every other item.
+#[test]
+fn an_editor_drops_an_item_and_approves_in_chromium_and_the_mail_lacks_it() {
+    let Some(check) = browser_tools() else { return };
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = Project::bundled_as_shipped();
+    with_mail(&project, sink.port, "");
+    project.write("subscribers.csv", READERS);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project.run(&["fetch"]).assert_code(0);
+    project
+        .run(&["build", "--newsletter", NEWS, "--date", DATE])
+        .assert_code(0);
+    let items = shown_items(&project);
+    assert!(items.len() >= 3, "a draft worth reviewing: {items:?}");
+    let (_, dropped) = &items[1];
+    let preview = crate::review::Preview::start(&project);
+    let shots = repo().join("target/screenshots");
+    let output = Command::new("node")
+        .arg(check.with_file_name("review.mjs"))
+        .args([
+            preview.home.as_str(),
+            shots.to_str().unwrap(),
+            NEWS,
+            dropped,
+            "Dear Jane Doe,",
+        ])
+        .current_dir(repo().join("tests/browser"))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "review.mjs failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(
+        report["problems"],
+        serde_json::json!([]),
+        "what the editor would notice"
+    );
+    assert!(
+        report["state"]
+            .as_str()
+            .unwrap()
+            .starts_with("Approved by Keiko Editor on"),
+        "{report}"
+    );
+    let screenshots = report["screenshots"].as_array().unwrap();
+    assert_eq!(screenshots.len(), 3);
+    for shot in screenshots {
+        assert!(
+            std::fs::metadata(shot.as_str().unwrap()).unwrap().len() > 10_000,
+            "{shot} is a real picture"
+        );
+    }
+    drop(preview);
+
+    let send = project.run(&["send", "--newsletter", NEWS]);
+    send.assert_code(0);
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2, "{}", send.stdout);
+    for message in &messages {
+        let html = html_part(message);
+        assert!(
+            !html.contains(&escaped(dropped)),
+            "the dropped item is not mailed"
+        );
+        for (_, title) in items.iter().filter(|(_, t)| t != dropped) {
+            assert!(html.contains(&escaped(title)), "{title} is mailed");
+        }
+    }
 }

@@ -101,6 +101,7 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
     let section = &newsletter.sections[0];
     let source = &c.sources[0];
     Some(match (table, key) {
+        ("[site]", "publisher") => words(cell, "the site's `name`", c.site.publisher.is_none()),
         ("[site]", "date_format") => same(cell, c.site.date_format.clone()),
         ("[site]", "out_dir") => same(cell, c.site.out_dir.clone()),
         ("[site]", "teaser_width") => same(cell, c.site.teaser_width),
@@ -147,6 +148,7 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[[newsletter]]", "exclude") => same(cell, newsletter.exclude.clone()),
         ("[[newsletter.section]]", "order") => same(cell, section.order),
         ("[[newsletter.section]]", "more") => same(cell, section.more),
+        ("[[source]]", "publisher") => words(cell, "the source's `name`", source.publisher.is_none()),
         ("[[source]]", "kind") => same(cell, source.kind()),
         ("[[source]]", "newsletters") => same(
             cell,

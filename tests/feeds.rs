@@ -202,7 +202,7 @@ fn an_empty_feed_is_fetched_as_a_source_with_no_items() {
         .lines()
         .find(|l| l.starts_with("Empty"))
         .expect("a row");
-    assert_eq!(words(row), "Empty 0 0 0 0 ok");
+    assert_eq!(words(row), "Empty 0 0 0 0 0 ok");
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn json_feed_version_warning_is_in_the_check_and_fetch_reports() {
     let run = project.run(&["fetch"]);
     run.assert_code(0);
     let row = run.stdout.lines().find(|l| l.starts_with("Json")).expect("a row");
-    assert_eq!(words(row), "Json 1 1 0 0 ok, 1 warning");
+    assert_eq!(words(row), "Json 1 1 0 0 0 ok, 1 warning");
     assert!(run.stderr.contains(warning), "{}", run.stderr);
 }
 

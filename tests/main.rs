@@ -21,5 +21,7 @@ mod items;
 mod kills;
 mod layers;
 mod pipes;
+mod readers;
+mod review;
 mod smtp;
 mod store;

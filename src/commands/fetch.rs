@@ -9,7 +9,7 @@ use super::{Clock, Exit, exit_code, open_for_writing};
 use crate::config::Config;
 use crate::domain::{Outcome, SourceReport};
 use crate::sources::{Network, read_sources};
-use crate::store::{Store, Upsert};
+use crate::store::{SavedFetch, Store, Upsert};
 
 pub fn fetch(config: &Config, clock: Clock) -> Result<Exit> {
     let (_lock, mut store) = open_for_writing(config)?;
@@ -28,24 +28,15 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
         });
         reports
     })?;
-    let mut tally: HashMap<&str, [usize; 3]> = HashMap::new();
-    for item in &saved.items {
-        let counts = tally.entry(item.source.as_str()).or_default();
-        let index = match item.outcome {
-            Upsert::New => 0,
-            Upsert::Updated => 1,
-            Upsert::Unchanged => 2,
-        };
-        counts[index] += 1;
-    }
+    let tally = tally(&saved);
     let mut out = super::Report;
     writeln!(
         out,
-        "{:<32} {:>5} {:>5} {:>7} {:>9}  STATUS",
-        "SOURCE", "ITEMS", "NEW", "UPDATED", "UNCHANGED"
+        "{:<32} {:>5} {:>5} {:>7} {:>9} {:>6}  STATUS",
+        "SOURCE", "ITEMS", "NEW", "UPDATED", "UNCHANGED", "MERGED"
     )?;
     for report in &saved.reports {
-        let [new, updated, unchanged] = tally.get(report.name.as_str()).copied().unwrap_or_default();
+        let [new, updated, unchanged, merged] = tally.get(report.name.as_str()).copied().unwrap_or_default();
         let (items, status) = match &report.outcome {
             Outcome::Read {
                 items,
@@ -61,7 +52,7 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
         };
         writeln!(
             out,
-            "{:<32} {items:>5} {new:>5} {updated:>7} {unchanged:>9}  {status}",
+            "{:<32} {items:>5} {new:>5} {updated:>7} {unchanged:>9} {merged:>6}  {status}",
             report.name
         )?;
     }
@@ -74,9 +65,15 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
         }
     }
     let count = |kind: Upsert| saved.items.iter().filter(|i| i.outcome == kind).count();
+    // Said only when there are some, as most fetches merge nothing.
+    let merged = match saved.merged.len() {
+        0 => String::new(),
+        1 => ", 1 merged as a duplicate".to_string(),
+        n => format!(", {n} merged as duplicates"),
+    };
     writeln!(
         out,
-        "{} new, {} updated, {} unchanged; {} of {} sources not modified",
+        "{} new, {} updated, {} unchanged{merged}; {} of {} sources not modified",
         count(Upsert::New),
         count(Upsert::Updated),
         count(Upsert::Unchanged),
@@ -88,6 +85,26 @@ pub(super) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
         saved.reports.len()
     )?;
     Ok(saved.reports)
+}
+
+/// Per source: its items stored as new, updated and unchanged, and those
+/// merged as duplicates into a story kept before (from it or from a source
+/// above it). They add up to the items it gave.
+fn tally(saved: &SavedFetch) -> HashMap<&str, [usize; 4]> {
+    let mut tally: HashMap<&str, [usize; 4]> = HashMap::new();
+    let outcomes = saved.items.iter().map(|item| {
+        let index = match item.outcome {
+            Upsert::New => 0,
+            Upsert::Updated => 1,
+            Upsert::Unchanged => 2,
+        };
+        (item.source.as_str(), index)
+    });
+    let merged = saved.merged.iter().map(|source| (source.as_str(), 3));
+    for (source, index) in outcomes.chain(merged) {
+        tally.entry(source).or_default()[index] += 1;
+    }
+    tally
 }
 
 /// A source read in full: "ok", with how many warnings it has (each is

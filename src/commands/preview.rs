@@ -1,13 +1,19 @@
 //! `bulletin preview`: the next edition of every newsletter, served on
 //! 127.0.0.1 as readers will see it, rebuilt whenever `config.toml` or
-//! `feeds/` change (an open page reloads itself). Nothing is recorded or
-//! sent: the store is only read, for items fetched from the web and for
-//! what earlier editions already carried.
+//! `feeds/` change (an open page reloads itself). Browsing records and
+//! sends nothing: the store is only read, for items fetched from the web
+//! and for what earlier editions already carried.
+//!
+//! The one exception is the review page ([`review_page`]): a draft as it
+//! will be mailed, with the editor's corrections and the approval as
+//! buttons, which write to the store as `bulletin edit` and `bulletin
+//! approve` do, through the same functions.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -15,15 +21,21 @@ use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
 use hyper::Method;
 
+use super::Clock;
 use crate::classify::classify;
 use crate::config::{Audience, Config};
 use crate::deliver::{Key, MailTemplate, admits};
+use crate::domain::Placed;
 use crate::editions::{assemble, restore};
 use crate::items::Item;
 use crate::render::{Reader, Rendered, render_edition};
 use crate::server::{Handler, Hosts, Limits, Page as Reply, Request, Server};
 use crate::sources::{Network, ingest};
-use crate::store::{EditionState, Store, SubscriberRecord};
+use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
+
+mod review_page;
+
+use review_page::{Csrf, Editor, Job};
 
 /// How `bulletin preview` runs.
 pub struct Options {
@@ -32,6 +44,8 @@ pub struct Options {
     /// Open the index in the default browser.
     pub open: bool,
     pub limits: Limits,
+    /// Who makes the corrections and approvals of the review page.
+    pub by: String,
 }
 
 /// The next edition of one newsletter, rendered.
@@ -43,6 +57,25 @@ struct Page {
     audience: Audience,
     web: Rendered,
     mail: Option<MailTemplate>,
+    /// The edition as recorded, when it is one (a draft, or approved and
+    /// not sent yet); `None` for the next edition as it would be assembled.
+    record: Option<EditionRecord>,
+    /// Its items as placed, in reading order.
+    placed: Vec<Placed>,
+    /// The newsletter's sections: (id, title), in the config's order.
+    sections: Vec<(String, String)>,
+    /// The corrections made to the recorded edition, oldest first: when,
+    /// by whom, what.
+    corrections: Vec<String>,
+}
+
+impl Page {
+    /// A draft waiting for approval: the review page's buttons apply to it.
+    fn is_draft(&self) -> bool {
+        self.record
+            .as_ref()
+            .is_some_and(|r| r.state == EditionState::Draft)
+    }
 }
 
 /// Everything the server shows, rebuilt on every change.
@@ -81,11 +114,23 @@ pub fn run(
         let _ = std::process::Command::new("xdg-open").arg(&home).spawn();
     }
     let stop = AtomicBool::new(false);
+    let (jobs, queue) = std::sync::mpsc::channel();
     let pages = Arc::new(Pages {
         snapshot: snapshot.clone(),
+        csrf: Csrf::new().map_err(anyhow::Error::msg)?,
+        by: options.by.clone(),
+        jobs,
     });
+    let worker = Worker {
+        config_path,
+        date: options.date,
+        by: &options.by,
+        now,
+        snapshot: &snapshot,
+    };
     std::thread::scope(|scope| {
-        scope.spawn(|| watch(config_path, seen, options.date, now, &snapshot, &stop));
+        let stopped = &stop;
+        scope.spawn(move || worker.watch(seen, &queue, stopped));
         let served = server.run(pages, Hosts::Loopback, options.limits);
         stop.store(true, Ordering::Relaxed);
         served
@@ -114,20 +159,34 @@ fn home(addr: SocketAddr) -> String {
     }
 }
 
-/// The HTTP side: answers from the latest snapshot, on a blocking thread
-/// (personalising a page is CPU work the connections should not wait on).
+/// The HTTP side: answers GETs from the latest snapshot, on a blocking
+/// thread (personalising a page is CPU work the connections should not
+/// wait on); hands the review page's POSTs to the [`Worker`].
 struct Pages {
     snapshot: Arc<Mutex<Snapshot>>,
+    /// The token every form of the review page carries.
+    csrf: Csrf,
+    /// Who corrects and approves, as the review page says.
+    by: String,
+    /// To the worker: one POST at a time, each answered once it is applied.
+    jobs: Sender<Job>,
 }
 
 impl Handler for Pages {
     async fn handle(&self, request: Request) -> Reply {
+        if request.method == Method::POST {
+            return review_page::post(&request, &self.csrf, &self.jobs).await;
+        }
         if request.method != Method::GET && request.method != Method::HEAD {
             return Reply::text(405, "method not allowed".into());
         }
         let snapshot = self.snapshot.clone();
+        let editor = Editor {
+            token: self.csrf.token().to_string(),
+            by: self.by.clone(),
+        };
         tokio::task::spawn_blocking(move || match snapshot.lock() {
-            Ok(snapshot) => answer(&request.target, &snapshot),
+            Ok(snapshot) => answer(&request.target, &snapshot, &editor),
             Err(_) => Reply::text(500, "the preview's state is lost; restart it".into()),
         })
         .await
@@ -135,26 +194,56 @@ impl Handler for Pages {
     }
 }
 
-/// Rebuilds when a watched file changes from what was `seen`.
-fn watch(
-    config_path: &Path,
-    mut seen: Vec<(PathBuf, Option<SystemTime>, u64)>,
+/// The one thread that rebuilds the snapshot: when a watched file changes,
+/// and after each correction or approval it applies.
+struct Worker<'a> {
+    config_path: &'a Path,
     date: NaiveDate,
-    now: &(dyn Fn() -> DateTime<Utc> + Sync),
-    snapshot: &Mutex<Snapshot>,
-    stop: &AtomicBool,
-) {
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(400));
-        let current = fingerprint(config_path);
-        if current != seen {
-            seen = current;
-            let built = build(config_path, date, now());
-            let Ok(mut snapshot) = snapshot.lock() else { return };
-            snapshot.version += 1;
-            snapshot.built = built;
-            eprintln!("preview: rebuilt (version {})", snapshot.version);
+    by: &'a str,
+    now: &'a (dyn Fn() -> DateTime<Utc> + Sync),
+    snapshot: &'a Mutex<Snapshot>,
+}
+
+impl Worker<'_> {
+    /// Applies the POSTs that arrive and rebuilds when a watched file
+    /// changes from what was `seen`, until stopped or the server is gone.
+    fn watch(
+        &self,
+        mut seen: Vec<(PathBuf, Option<SystemTime>, u64)>,
+        jobs: &Receiver<Job>,
+        stop: &AtomicBool,
+    ) {
+        while !stop.load(Ordering::Relaxed) {
+            match jobs.recv_timeout(Duration::from_millis(400)) {
+                Ok(job) => {
+                    let clock = Clock { now: (self.now)() };
+                    let applied = review_page::apply(self.config_path, self.by, clock, &job);
+                    if applied.is_ok() {
+                        self.rebuild("applied a change from the review page");
+                    }
+                    // The page that posted may be gone: nobody to tell.
+                    let _ = job.done.send(applied.map_err(|e| format!("{e:#}")));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let current = fingerprint(self.config_path);
+            if current != seen {
+                seen = current;
+                self.rebuild("rebuilt");
+            }
         }
+    }
+
+    /// A new snapshot, under a new version: open pages reload themselves.
+    fn rebuild(&self, what: &str) {
+        let built = build(self.config_path, self.date, (self.now)());
+        let Ok(mut snapshot) = self.snapshot.lock() else {
+            return;
+        };
+        snapshot.version += 1;
+        snapshot.built = built;
+        eprintln!("preview: {what} (version {})", snapshot.version);
     }
 }
 
@@ -230,12 +319,16 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
     for newsletter in &config.newsletters {
         let id = newsletter.id.as_str();
         let latest = store.editions(Some(id))?.into_iter().max_by_key(|e| e.number);
-        // A draft waiting for approval is the next edition, as last built.
-        let draft = match latest.as_ref().filter(|e| e.state == EditionState::Draft) {
+        // A draft waiting for approval is the next edition, as last built;
+        // so is an approved one the next send mails.
+        let waiting = |e: &&EditionRecord| {
+            e.state == EditionState::Draft || (config.mail.is_some() && e.sent_at.is_none())
+        };
+        let stored = match latest.as_ref().filter(waiting) {
             Some(e) => store.edition_numbered(id, e.number)?,
             None => None,
         };
-        let edition = match &draft {
+        let edition = match &stored {
             Some((record, placed)) => restore(
                 newsletter,
                 record.number,
@@ -250,6 +343,21 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
             }
         };
         let number = edition.number;
+        let corrections = match &stored {
+            Some((record, _)) => store
+                .corrections(id, record.number)?
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} by {}: {}",
+                        c.at.format("%Y-%m-%d %H:%M UTC"),
+                        c.author,
+                        super::review::describe(&c.correction)
+                    )
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let web = render_edition(&edition, &config.site, Reader::Web)?;
         let mail = match &config.mail {
             Some(mail) => Some(MailTemplate::new(
@@ -269,6 +377,14 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
             audience: newsletter.audience,
             web,
             mail,
+            placed: edition.placed(),
+            record: stored.map(|(record, _)| record),
+            sections: newsletter
+                .sections
+                .iter()
+                .map(|s| (s.id.clone(), s.title.clone()))
+                .collect(),
+            corrections,
         });
     }
     let subscribers = store.subscribers()?;
@@ -284,8 +400,8 @@ fn stand_in_key() -> Key {
     Key::new(b"bulletin-preview-stand-in-key".to_vec()).expect("long enough")
 }
 
-/// The page for one request.
-fn answer(url: &str, snapshot: &Snapshot) -> Reply {
+/// The page for one request; `editor` fills the review page's forms.
+fn answer(url: &str, snapshot: &Snapshot, editor: &Editor) -> Reply {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     match path {
         "/__version" => return Reply::text(200, snapshot.version.to_string()),
@@ -315,6 +431,18 @@ fn answer(url: &str, snapshot: &Snapshot) -> Reply {
             subscribers: &built.subscribers,
         };
         return page(200, "Preview: next editions", &content, snapshot.version);
+    }
+    if let Some(id) = path.strip_prefix("/review/") {
+        return match built.pages.iter().find(|p| p.id == id) {
+            Some(page) => review_page::review(page, built, reader.as_deref(), editor, snapshot.version),
+            None => Reply::text(404, "no such newsletter".into()),
+        };
+    }
+    if let Some(id) = path.strip_prefix("/mail/") {
+        return match built.pages.iter().find(|p| p.id == id) {
+            Some(page) => review_page::as_mailed(page, built, reader.as_deref()),
+            None => Reply::text(404, "no such newsletter".into()),
+        };
     }
     let Some((id, extension)) = path.strip_prefix("/n/").and_then(|p| p.rsplit_once('.')) else {
         return Reply::text(404, "not found".into());

@@ -333,7 +333,7 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Ex
 }
 
 /// A correction in a few words.
-fn describe(correction: &Correction) -> String {
+pub(super) fn describe(correction: &Correction) -> String {
     match correction {
         Correction::Drop { item } => format!("drop {item}"),
         Correction::Add { item, section } => match section {

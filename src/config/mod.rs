@@ -24,9 +24,8 @@ pub(crate) use fetch::Fetch;
 pub use located::TomlError;
 pub(crate) use located::{from_toml, line_column};
 pub use mail::{Dkim, DkimAlgorithm, Mail, Security, Smtp, Transport};
-pub(crate) use newsletter::{
-    Approval, Audience, Empty, Newsletter, Order, Schedule, Section, UnknownNewsletter,
-};
+pub use newsletter::Schedule;
+pub(crate) use newsletter::{Approval, Audience, Empty, Newsletter, Order, Section, UnknownNewsletter};
 pub(crate) use site::Site;
 pub(crate) use source::{FeedKind, Location, Source};
 pub(crate) use subject::Piece;

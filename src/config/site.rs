@@ -13,6 +13,7 @@ use super::located::Invalid;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSite {
     name: String,
+    publisher: Option<String>,
     base_url: Spanned<String>,
     #[serde(default = "default_date_format")]
     date_format: Spanned<String>,
@@ -25,8 +26,12 @@ pub(super) struct RawSite {
 /// Site-wide settings, validated.
 #[derive(Debug)]
 pub struct Site {
-    /// Name of the publisher, shown in every footer.
+    /// Name of the publisher, at the top of every edition and archive page.
     pub(crate) name: String,
+    /// The publisher as the footers' "… is published by …" line says it,
+    /// article and all ("the EU-Japan Centre for Industrial Cooperation");
+    /// default `name`.
+    pub publisher: Option<String>,
     /// Absolute http(s) URL the archive is served from; links in mails are built on it.
     pub(crate) base_url: Url,
     /// chrono format for dates shown to readers, known to show a date; default `%d/%m/%Y`.
@@ -38,6 +43,11 @@ pub struct Site {
 }
 
 impl Site {
+    /// Who the footers say publishes the newsletters: `publisher`, else `name`.
+    pub(crate) fn publisher(&self) -> &str {
+        self.publisher.as_deref().unwrap_or(&self.name)
+    }
+
     /// The base URL without its trailing `/`, for joining paths onto.
     pub(crate) fn base(&self) -> &str {
         self.base_url.as_str().trim_end_matches('/')
@@ -71,6 +81,7 @@ impl TryFrom<RawSite> for Site {
         }
         Ok(Site {
             name: raw.name,
+            publisher: raw.publisher.filter(|p| !p.trim().is_empty()),
             base_url,
             date_format: format.into_inner(),
             out_dir: raw.out_dir,

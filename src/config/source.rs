@@ -16,6 +16,7 @@ use crate::items::{Details, Kind};
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSource {
     name: Spanned<String>,
+    publisher: Option<String>,
     feed: Option<Spanned<String>>,
     local: Option<Spanned<String>>,
     kind: Option<Spanned<Kind>>,
@@ -27,8 +28,11 @@ pub(super) struct RawSource {
 /// One source, validated.
 #[derive(Debug)]
 pub struct Source {
-    /// Shown in reports and as the default "Source:" line.
+    /// Shown in reports, and in the "Source:" line when neither the item
+    /// nor `publisher` names one.
     pub(crate) name: String,
+    /// The "Source:" line of its items that name no publisher of their own.
+    pub publisher: Option<String>,
     /// Where its items are read from, decided once when the config is read.
     pub(crate) location: Location,
     /// Newsletters every item of this source joins (by `weight`); each one exists.
@@ -123,6 +127,7 @@ impl RawSource {
             .collect::<Result<_, _>>()?;
         Ok(Source {
             name: self.name.into_inner(),
+            publisher: self.publisher.filter(|p| !p.trim().is_empty()),
             location,
             newsletters: ids,
             weight: self.weight,

@@ -149,7 +149,22 @@ fn unwrap_dead_links(html: &str) -> String {
 /// Only meant for the output of [`sanitize`], whose markup is regular: tags
 /// are well formed and the only entities are the five the serialiser writes.
 pub fn to_text(sanitised: &str) -> String {
+    to_text_with_references(sanitised, |_| None)
+}
+
+/// [`to_text`], with each link's text followed by its reference number,
+/// `" [3]"`: the number `reference` gives the link's URL, as in a text
+/// edition's list of references. A link whose URL is not http(s) or
+/// mailto gets none (the sanitiser lets no other through), nor does one
+/// whose text is its URL already.
+pub(crate) fn to_text_with_references(
+    sanitised: &str,
+    mut reference: impl FnMut(&str) -> Option<usize>,
+) -> String {
     let mut raw = String::with_capacity(sanitised.len());
+    // The links open here: each one's URL (if it is one to number) and
+    // where its text starts in `raw`.
+    let mut links: Vec<(Option<String>, usize)> = Vec::new();
     let mut rest = sanitised;
     while let Some(start) = rest.find('<') {
         push_decoded(&mut raw, &rest[..start]);
@@ -157,7 +172,18 @@ pub fn to_text(sanitised: &str) -> String {
             break;
         };
         let tag = &rest[start + 1..start + end];
-        raw.push_str(tag_break(tag));
+        if tag == "a" || tag.starts_with("a ") {
+            links.push((href(tag), raw.len()));
+        } else if tag == "/a" {
+            if let Some((Some(url), text_at)) = links.pop()
+                && raw[text_at..].trim() != url
+                && let Some(number) = reference(&url)
+            {
+                raw.push_str(&format!(" [{number}]"));
+            }
+        } else {
+            raw.push_str(tag_break(tag));
+        }
         rest = &rest[start + end + 1..];
     }
     if !rest.contains('<') {
@@ -179,6 +205,16 @@ pub fn to_text(sanitised: &str) -> String {
         }
     }
     text
+}
+
+/// The URL of a link's start tag (`a href="…" rel="…"`), decoded, when it
+/// is one a reader can follow: http(s) or mailto.
+fn href(tag: &str) -> Option<String> {
+    let value = tag.split_once(" href=\"")?.1;
+    let mut url = String::new();
+    push_decoded(&mut url, &value[..value.find('"')?]);
+    let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+    matches!(scheme.as_str(), "http" | "https" | "mailto").then_some(url)
 }
 
 /// Text of the sanitised markup, entities decoded and line breaks made
@@ -298,6 +334,43 @@ mod tests {
             "<p>One &amp; <b>two</b></p><p>Three\n  four</p><ul><li>a</li><li>b &lt;c&gt;</li></ul>",
         ));
         assert_eq!(text, "One & two\n\nThree four\n\n• a\n• b <c>");
+    }
+
+    /// `html`, cleaned, as text with its links numbered from 1 in order
+    /// of appearance; also the URLs numbered.
+    fn numbered(html: &str) -> (String, Vec<String>) {
+        let mut urls: Vec<String> = Vec::new();
+        let text = to_text_with_references(&clean(html), |url| {
+            urls.push(url.to_string());
+            Some(urls.len())
+        });
+        (text, urls)
+    }
+
+    #[test]
+    fn links_get_the_number_of_their_url() {
+        let (text, urls) = numbered(
+            r#"<p>See <a href="/agenda?a=1&amp;b=2">the agenda</a>, <a href="javascript:x()">dead</a>, <a href="mailto:desk@news.example">the desk</a> and <a href="https://x.example/doc">https://x.example/doc</a>.</p>"#,
+        );
+        assert_eq!(
+            text,
+            "See the agenda [1], dead, the desk [2] and https://x.example/doc."
+        );
+        assert_eq!(
+            urls,
+            ["https://news.example/agenda?a=1&b=2", "mailto:desk@news.example"]
+        );
+    }
+
+    #[test]
+    fn nested_links_each_get_their_number() {
+        let sanitised = r#"<a href="https://a.example/" rel="noopener noreferrer">outer <a href="https://b.example/" rel="noopener noreferrer">inner</a> tail</a>"#;
+        let mut next = 0;
+        let text = to_text_with_references(sanitised, |_| {
+            next += 1;
+            Some(next)
+        });
+        assert_eq!(text, "outer inner [1] tail [2]");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::hex::hex;
 
 pub use clean::{clean_block, clean_text, for_terminal};
+pub(crate) use html::to_text_with_references;
 pub use html::{escape_html, sanitize, to_text};
 pub use link::canonical_link;
 pub use teaser::{display_width, teaser};
@@ -152,6 +153,7 @@ pub struct Draft {
     /// Untrusted HTML.
     pub summary_html: String,
     pub(crate) categories: Vec<String>,
+    /// The publisher the item names for its "Source:" line, if it names one.
     pub(crate) credit: Option<String>,
 }
 
@@ -177,7 +179,11 @@ impl Draft {
         Item {
             id: stable_id(source, self.guid.as_deref(), &link, &title),
             source: source.to_string(),
-            credit: self.credit.map_or_else(|| source.to_string(), |c| clean_text(&c)),
+            credit: self
+                .credit
+                .map(|c| collapse_whitespace(&clean_text(&c)))
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| source.to_string()),
             teaser: teaser(&collapse_whitespace(teaser_source), teaser_width),
             title,
             link,

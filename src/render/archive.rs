@@ -30,6 +30,7 @@ pub(crate) struct ArchiveEntry {
 #[template(path = "archive.html")]
 struct ArchivePage<'a> {
     site_name: &'a str,
+    publisher: &'a str,
     heading: &'a str,
     home: &'a str,
     groups: &'a [ArchiveGroup],
@@ -50,6 +51,7 @@ pub(crate) fn render_archive_page(
 ) -> Result<String, askama::Error> {
     ArchivePage {
         site_name: &site.name,
+        publisher: site.publisher(),
         heading,
         home: site.base_url.as_str(),
         groups,

@@ -16,7 +16,7 @@ use textwrap::{Options, WordSeparator};
 
 use crate::config::{Audience, Piece, Site};
 use crate::editions::Edition;
-use crate::items::{Details, Item, clean_text, teaser};
+use crate::items::{Details, Item, clean_text, teaser, to_text_with_references};
 
 pub(crate) use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, render_archive_page, render_atom};
 use lang::{lang_of, mark_paragraphs};
@@ -114,6 +114,7 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
     };
     let html = EditionHtml {
         site_name: &site.name,
+        publisher: site.publisher(),
         subject: &subject,
         number: &number,
         title: &newsletter.title,
@@ -147,6 +148,8 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
 #[template(path = "edition.html")]
 struct EditionHtml<'a> {
     site_name: &'a str,
+    /// The footer's "published by" line: `[site] publisher`.
+    publisher: &'a str,
     subject: &'a str,
     number: &'a str,
     title: &'a str,
@@ -172,7 +175,6 @@ struct SectionView<'a> {
 /// An item as readers see it: date lines formatted, fields ready to print,
 /// each with its language when it is not the page's (`lang`).
 struct ItemView<'a> {
-    item: &'a Item,
     title: &'a str,
     title_lang: Option<&'static str>,
     /// `None` when the feed gave no usable link: the title is then plain text.
@@ -226,7 +228,6 @@ impl<'a> ItemView<'a> {
         };
         let summary_lang = lang_of(&item.summary_text);
         ItemView {
-            item,
             title: &item.title,
             title_lang: lang_of(&item.title),
             link: Some(item.link.as_str()).filter(|l| l.starts_with("https://") || l.starts_with("http://")),
@@ -256,11 +257,11 @@ struct EditionText<'a> {
     heading: String,
     number: &'a str,
     site_name: &'a str,
-    newsletter_title: &'a str,
+    /// "TITLE is published by PUBLISHER: BASE_URL", wrapped at [`TEXT_WIDTH`].
+    published_by: String,
     date: &'a str,
     description: String,
     web_link: &'a str,
-    home: &'a str,
     rule: String,
     thin_rule: String,
     sections: Vec<TextSection>,
@@ -269,8 +270,35 @@ struct EditionText<'a> {
     audience_note: Option<&'a str>,
     greeting: Option<&'a str>,
     unsubscribe_url: Option<&'a str>,
-    /// Links in order of appearance; an item's `reference` is its 1-based index.
-    references: Vec<&'a str>,
+    /// Links in order of appearance; a link's reference number is its 1-based index.
+    references: Vec<String>,
+}
+
+/// The links of a text edition, numbered in order of appearance: item
+/// links and links inside summaries alike, each URL once.
+#[derive(Default)]
+struct References(Vec<String>);
+
+impl References {
+    /// The number of `url`, given it if it has none yet.
+    fn number(&mut self, url: &str) -> usize {
+        match self.0.iter().position(|known| known == url) {
+            Some(index) => index + 1,
+            None => {
+                self.0.push(url.to_string());
+                self.0.len()
+            }
+        }
+    }
+}
+
+/// What a text item shows under its title.
+#[derive(Clone, Copy)]
+enum Body {
+    /// The whole summary, its links numbered: a featured item.
+    Summary,
+    /// The one-line teaser: a "More" item.
+    Teaser,
 }
 
 struct TextSection {
@@ -294,25 +322,22 @@ impl<'a> EditionText<'a> {
         sections: &[SectionView<'a>],
         header: &Header<'a>,
     ) -> EditionText<'a> {
-        let mut references: Vec<&'a str> = Vec::new();
-        let mut text_item = |view: &ItemView<'a>, body: &str| {
-            let reference = view
-                .link
-                .map(|link| match references.iter().position(|l| *l == link) {
-                    Some(index) => index + 1,
-                    None => {
-                        references.push(link);
-                        references.len()
-                    }
-                });
-            let title = match reference {
-                Some(reference) => format!("{} [{reference}]", view.title),
+        let mut references = References::default();
+        let mut text_item = |view: &ItemView<'a>, body: Body| {
+            let title = match view.link {
+                Some(link) => format!("{} [{}]", view.title, references.number(link)),
                 None => view.title.to_string(),
+            };
+            let body = match body {
+                Body::Summary => {
+                    to_text_with_references(&view.summary_html, |url| Some(references.number(url)))
+                }
+                Body::Teaser => view.teaser.to_string(),
             };
             TextItem {
                 title: wrap(&title),
                 meta: view.meta.iter().map(|line| line.text.clone()).collect(),
-                body: wrap(body),
+                body: wrap(&body),
                 credit: view.credit.to_string(),
             }
         };
@@ -320,23 +345,23 @@ impl<'a> EditionText<'a> {
             .iter()
             .map(|s| TextSection {
                 title: s.title.to_uppercase(),
-                featured: s
-                    .featured
-                    .iter()
-                    .map(|v| text_item(v, &v.item.summary_text))
-                    .collect(),
-                more: s.more.iter().map(|v| text_item(v, v.teaser)).collect(),
+                featured: s.featured.iter().map(|v| text_item(v, Body::Summary)).collect(),
+                more: s.more.iter().map(|v| text_item(v, Body::Teaser)).collect(),
             })
             .collect();
         EditionText {
             heading: edition.newsletter.title.to_uppercase(),
             number: header.number,
             site_name: &site.name,
-            newsletter_title: &edition.newsletter.title,
+            published_by: wrap(&format!(
+                "{} is published by {}: {}",
+                edition.newsletter.title,
+                site.publisher(),
+                site.base_url
+            )),
             date: header.date,
             description: wrap(&edition.newsletter.description),
             web_link: header.web_link,
-            home: site.base_url.as_str(),
             rule: "=".repeat(TEXT_WIDTH),
             thin_rule: "-".repeat(TEXT_WIDTH),
             sections,
@@ -344,7 +369,7 @@ impl<'a> EditionText<'a> {
             audience_note: header.audience_note,
             greeting: header.greeting,
             unsubscribe_url: header.unsubscribe_url,
-            references,
+            references: references.0,
         }
     }
 }

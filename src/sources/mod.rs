@@ -15,7 +15,7 @@ use crate::causes::said_once;
 use crate::config::{Config, FeedKind, Location, Source, TomlError};
 use crate::domain::{Outcome, SourceReport, Validators};
 use crate::hex::hex;
-use crate::items::{Dedup, Item, Kind};
+use crate::items::{Dedup, Details, Draft, Item, Kind};
 
 pub use feed::{FeedError, parse_feed};
 use feed::{ParsedFeed, read_feed};
@@ -367,9 +367,10 @@ fn file_validators<'a>(
 ) -> Validators {
     let mut digest = Sha256::new();
     digest.update(format!(
-        "{}\0{}\0",
+        "{}\0{}\0{}\0",
         source.kind().as_str(),
-        config.site.teaser_width
+        config.site.teaser_width,
+        source.publisher.as_deref().unwrap_or_default(),
     ));
     for (path, bytes) in files {
         digest.update(path.to_string_lossy().as_bytes());
@@ -398,9 +399,18 @@ fn feed_items(
     let items = feed
         .drafts
         .into_iter()
-        .map(|draft| draft.into_item(source.name(), details.clone(), config.site.teaser_width))
+        .map(|draft| item(source, draft, details.clone(), config))
         .collect();
     Ok((items, feed.warnings))
+}
+
+/// A draft of `source` made an item. Its "Source:" line is the publisher
+/// the item names, else the source's `publisher`, else its name.
+fn item(source: &Source, mut draft: Draft, details: Details, config: &Config) -> Item {
+    if draft.credit.is_none() {
+        draft.credit.clone_from(&source.publisher);
+    }
+    draft.into_item(source.name(), details, config.site.teaser_width)
 }
 
 /// Every file the pattern names: a file, a folder's files, or a glob.
@@ -455,9 +465,7 @@ fn local_items(
             .and_then(|bytes| String::from_utf8(bytes).map_err(|_| SourceError::NotText(file.clone())))
             .and_then(|text: String| Ok(parse_local(&file, &text, source.kind())?));
         match parsed {
-            Ok((draft, details)) => {
-                items.push(draft.into_item(source.name(), details, config.site.teaser_width))
-            }
+            Ok((draft, details)) => items.push(item(source, draft, details, config)),
             Err(reason) => errors.push(said_once(&reason)),
         }
     }

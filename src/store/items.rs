@@ -68,11 +68,14 @@ pub(crate) enum Upsert {
     Unchanged,
 }
 
-/// A fetch, as stored: each source's report, and what storing each item
-/// (deduplicated) did.
+/// A fetch, as stored: each source's report, what storing each item
+/// (deduplicated) did, and the later copies merged into a story kept before.
 pub(crate) struct SavedFetch {
     pub(crate) reports: Vec<SourceReport>,
     pub(crate) items: Vec<Stored>,
+    /// The source of each copy merged as a duplicate, one entry per copy:
+    /// with `items`, it accounts for every item the sources gave.
+    pub(crate) merged: Vec<String>,
 }
 
 /// One item of a fetch, once stored.
@@ -105,14 +108,19 @@ impl Store {
                 now: &now,
                 keys: Keys::default(),
                 kept: Vec::new(),
+                merged: Vec::new(),
                 failed: None,
             };
             let reports = read(&mut record);
-            let items = record.finish()?;
+            let (items, merged) = record.finish()?;
             for report in &reports {
                 record_fetch(tx, report, &now)?;
             }
-            Ok(SavedFetch { reports, items })
+            Ok(SavedFetch {
+                reports,
+                items,
+                merged,
+            })
         })
     }
 
@@ -236,6 +244,8 @@ pub(crate) struct FetchRecord<'a> {
     now: &'a str,
     keys: Keys,
     kept: Vec<Kept>,
+    /// The source of each later copy merged into a kept story.
+    merged: Vec<String>,
     /// A write failed: nothing more is written, and the fetch is rolled back.
     failed: Option<rusqlite::Error>,
 }
@@ -265,7 +275,10 @@ impl FetchRecord<'_> {
             return;
         }
         let added = match self.keys.find(&item) {
-            Some(index) => self.merge(index, item),
+            Some(index) => {
+                self.merged.push(item.source.clone());
+                self.merge(index, item)
+            }
             None => self.keep(item),
         };
         if let Err(error) = added {
@@ -348,19 +361,21 @@ impl FetchRecord<'_> {
         Ok(())
     }
 
-    /// What storing each kept item did, or the first write that failed.
-    fn finish(self) -> rusqlite::Result<Vec<Stored>> {
+    /// What storing each kept item did and the sources of the copies
+    /// merged, or the first write that failed.
+    fn finish(self) -> rusqlite::Result<(Vec<Stored>, Vec<String>)> {
         if let Some(error) = self.failed {
             return Err(error);
         }
-        Ok(self
+        let stored = self
             .kept
             .into_iter()
             .map(|kept| Stored {
                 source: kept.source,
                 outcome: kept.outcome,
             })
-            .collect())
+            .collect();
+        Ok((stored, self.merged))
     }
 }
 

@@ -19,7 +19,7 @@ use crate::items::Item;
 
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
-pub(crate) use items::{ItemOrder, ItemRow, Upsert};
+pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
 pub(crate) use subscribers::{Recipient, SubscriberRecord, UnsubscribeRequest};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].

@@ -167,7 +167,7 @@ fn draft(entry: Entry, facts: &markup::Facts, kind: &FeedType, base: Option<&url
             .map(|c| c.label.unwrap_or(c.term))
             .filter(|c| !c.trim().is_empty())
             .collect(),
-        credit: None,
+        credit: facts.publisher(),
     }
 }
 

@@ -8,8 +8,9 @@ use super::lexer::{Tag, Token, Unfinished};
 use super::namespaces::{Ns, namespace};
 use super::references::{repair_references, unescape};
 use super::repairs::{npt_safe, pad_email};
+use super::summaries::Reading;
 use super::{Channel, Content, Edit, Facts, Frame, Pass, Place, Root, Run};
-use crate::items::escape_html;
+use crate::items::{escape_html, sanitize, to_text};
 
 impl<'a> Pass<'a> {
     pub(super) fn token(&mut self, span: Range<usize>, token: Token<'a>) {
@@ -337,15 +338,32 @@ impl<'a> Pass<'a> {
         let summary = frame
             .fallback
             .map(|f| (f.rank, self.fallback_html(&frame, f.reading, at)));
+        let source_title = self
+            .is_source_title(&frame, depth)
+            .then(|| to_text(&sanitize(&self.fallback_html(&frame, Reading::Atom, at), None)));
         let Some(facts) = self.entries.last_mut() else {
             return;
         };
         if let (true, Some(text)) = (in_entry, &frame.text) {
             note(facts, frame.ns, frame.local, text, frame.permalink);
         }
+        if let Some(title) = source_title {
+            facts.offer_publisher(1, &title);
+        }
         if let Some((rank, html)) = summary {
             facts.offer_summary(rank, html);
         }
+    }
+
+    /// Whether a closing element at `depth` is the title of an Atom
+    /// entry's `<source>`: the feed the entry was copied from.
+    fn is_source_title(&self, frame: &Frame, depth: usize) -> bool {
+        let in_source = self.entry_depth.is_some_and(|d| d + 2 == depth)
+            && self
+                .stack
+                .last()
+                .is_some_and(|parent| parent.local == "source" && self.in_atom(parent.ns));
+        in_source && frame.local == "title" && self.in_atom(frame.ns)
     }
 
     /// The end of the input. An entry cut short goes; otherwise a

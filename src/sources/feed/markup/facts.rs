@@ -22,6 +22,10 @@ pub(crate) struct Facts {
     /// The first non-empty fall-back summary of the best rank, as HTML
     /// (see `summaries`).
     pub(super) summary: Option<(u8, String)>,
+    /// Who published the entry, by what says so: `dc:publisher`
+    /// (`dcterms:publisher`), an RSS `<source>` or an Atom
+    /// `<source><title>`, `dc:source` (`dcterms:source`).
+    pub(super) publishers: [Option<String>; 3],
 }
 
 impl Facts {
@@ -36,6 +40,27 @@ impl Facts {
     /// for the elements and their order.
     pub(crate) fn fallback_summary(&self) -> Option<&str> {
         self.summary.as_ref().map(|(_, html)| html.as_str())
+    }
+
+    /// The publisher the "Source:" line names, when the entry names one:
+    /// of the elements in [`Facts::publishers`], the first in that order
+    /// that holds a name (a `dc:source` is often the URL of the original
+    /// story, which names nobody).
+    pub(crate) fn publisher(&self) -> Option<String> {
+        self.publishers
+            .iter()
+            .flatten()
+            .map(|name| name.trim())
+            .find(|name| !url::Url::parse(name).is_ok_and(|url| url.has_host()))
+            .map(str::to_string)
+    }
+
+    /// Notes a publisher of rank `rank` in [`Facts::publishers`]: the
+    /// first element of each kind with text in it counts.
+    pub(super) fn offer_publisher(&mut self, rank: usize, text: &str) {
+        if !text.trim().is_empty() {
+            self.publishers[rank].get_or_insert_with(|| text.to_string());
+        }
     }
 
     /// Keeps a fall-back summary if it is not empty and ranks before the
@@ -61,6 +86,48 @@ pub(super) fn note(facts: &mut Facts, ns: Ns, local: &str, text: &str, permalink
         (_, "link") if rss => facts.has_link |= !text.is_empty(),
         (Ns::Dc, "title") => facts.title = Some(text.to_string()),
         (Ns::Media, "title") => facts.title = facts.title.take().or_else(|| Some(text.to_string())),
+        (Ns::Dc | Ns::Dcterms, "publisher") => facts.offer_publisher(0, text),
+        (_, "source") if rss => facts.offer_publisher(1, text),
+        (Ns::Dc | Ns::Dcterms, "source") => facts.offer_publisher(2, text),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publisher(offered: &[(usize, &str)]) -> Option<String> {
+        let mut facts = Facts::default();
+        for (rank, text) in offered {
+            facts.offer_publisher(*rank, text);
+        }
+        facts.publisher()
+    }
+
+    #[test]
+    fn the_publisher_is_the_first_name_by_rank() {
+        assert_eq!(
+            publisher(&[(2, "Kyodo"), (1, "Nikkei"), (0, " ")]).as_deref(),
+            Some("Nikkei")
+        );
+        assert_eq!(
+            publisher(&[(1, "First"), (1, "Second")]).as_deref(),
+            Some("First")
+        );
+        assert_eq!(publisher(&[]), None);
+    }
+
+    #[test]
+    fn a_url_names_no_publisher_but_a_name_with_a_colon_does() {
+        assert_eq!(
+            publisher(&[(0, "https://example.org/story"), (2, "www.example.org")]).as_deref(),
+            Some("www.example.org")
+        );
+        assert_eq!(
+            publisher(&[(0, "Reuters: Japan desk")]).as_deref(),
+            Some("Reuters: Japan desk")
+        );
+        assert_eq!(publisher(&[(2, "ftp://files.example/a")]), None);
     }
 }

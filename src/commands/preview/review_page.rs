@@ -1,0 +1,613 @@
+//! The review page of `bulletin preview` (`/review/ID`): a newsletter's
+//! draft as it will be mailed to one subscriber (`/mail/ID`, the bytes of
+//! the mail's HTML part), beside its items with the editor's corrections
+//! as buttons (drop, move up, move down, change section) and an Approve
+//! button.
+//!
+//! The buttons are plain HTML forms (no script needed): a POST, applied by
+//! the preview's worker through the functions `bulletin edit` and
+//! `bulletin approve` call, then a 303 back to the page. A POST is
+//! refused (403, nothing changed) when its browser says it comes from
+//! another site, or when it lacks the form's token: a web page elsewhere
+//! can make a browser post to 127.0.0.1, but it cannot read the token.
+
+use std::path::Path;
+use std::sync::mpsc::Sender;
+
+use anyhow::{Context, Result, bail};
+use askama::Template;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use hyper::HeaderMap;
+use hyper::header;
+use sha2::Sha256;
+use tokio::sync::oneshot;
+
+use super::{Built, Page, unrenderable};
+use crate::commands::review::{approve_edition, correct, draft};
+use crate::commands::{Clock, open_for_writing};
+use crate::config::{Config, Newsletter};
+use crate::deliver::admits;
+use crate::domain::Correction;
+use crate::server::{Framing, Page as Reply, Request};
+use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
+
+/// The token of the review page's forms: an HMAC, under a secret drawn
+/// when the preview starts, of a fixed text. Checked with the HMAC's own
+/// comparison, which takes the same time however many bytes match.
+pub(super) struct Csrf {
+    secret: [u8; 32],
+    token: String,
+}
+
+impl Csrf {
+    pub(super) fn new() -> Result<Csrf, String> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)
+            .map_err(|e| format!("no random bytes for the review page's form token: {e}"))?;
+        let token = URL_SAFE_NO_PAD.encode(form_mac(&secret).finalize().into_bytes());
+        Ok(Csrf { secret, token })
+    }
+
+    pub(super) fn token(&self) -> &str {
+        &self.token
+    }
+
+    fn verify(&self, token: &str) -> bool {
+        URL_SAFE_NO_PAD
+            .decode(token)
+            .is_ok_and(|given| form_mac(&self.secret).verify_slice(&given).is_ok())
+    }
+}
+
+fn form_mac(secret: &[u8]) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(b"bulletin preview: the review page's forms");
+    mac
+}
+
+/// What the page's forms ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Action {
+    Drop(String),
+    Up(String),
+    Down(String),
+    ToSection { item: String, section: String },
+    Approve,
+}
+
+/// A form's fields, as posted (`application/x-www-form-urlencoded`).
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &[u8]) -> Form {
+        Form(url::form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    /// The first non-empty value of the field `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// A form of the review page, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Posted {
+    /// The edition the page showed: a POST never lands on another one.
+    edition: u32,
+    action: Action,
+    /// The subscriber the page was shown as, kept across the redirect.
+    reader: Option<String>,
+}
+
+impl Posted {
+    fn from_form(form: &Form) -> Result<Posted, String> {
+        let edition = form
+            .get("edition")
+            .and_then(|n| n.parse().ok())
+            .ok_or("the form names no edition number")?;
+        let item = || {
+            form.get("item")
+                .map(str::to_string)
+                .ok_or("the form names no item")
+        };
+        let action = match form.get("action") {
+            Some("approve") => Action::Approve,
+            Some("drop") => Action::Drop(item()?),
+            Some("up") => Action::Up(item()?),
+            Some("down") => Action::Down(item()?),
+            Some("section") => Action::ToSection {
+                item: item()?,
+                section: form
+                    .get("section")
+                    .ok_or("the form names no section")?
+                    .to_string(),
+            },
+            other => {
+                return Err(format!(
+                    "unknown action {other:?}; expected drop, up, down, section or approve"
+                ));
+            }
+        };
+        Ok(Posted {
+            edition,
+            action,
+            reader: form.get("as").map(str::to_string),
+        })
+    }
+}
+
+/// One POST for the worker, and where to say how it went.
+pub(super) struct Job {
+    newsletter: String,
+    posted: Posted,
+    pub(super) done: oneshot::Sender<Result<(), String>>,
+}
+
+/// A POST to `/review/ID`: checked here, applied by the worker, answered
+/// with a 303 back to the page, or with why nothing changed.
+pub(super) async fn post(request: &Request, csrf: &Csrf, jobs: &Sender<Job>) -> Reply {
+    let path = request.target.split('?').next().unwrap_or_default();
+    let Some(id) = path.strip_prefix("/review/") else {
+        return Reply::text(405, "method not allowed".into());
+    };
+    if let Some(why) = cross_site(&request.headers) {
+        return Reply::text(
+            403,
+            format!("Refused: a request from another site ({why}). Nothing changed.\n"),
+        );
+    }
+    let form = Form::parse(&request.body);
+    if !form.get("token").is_some_and(|token| csrf.verify(token)) {
+        return Reply::text(
+            403,
+            "Refused: the form's token is missing or wrong (a page of an earlier preview?): \
+             reload the review page. Nothing changed.\n"
+                .into(),
+        );
+    }
+    let posted = match Posted::from_form(&form) {
+        Ok(posted) => posted,
+        Err(why) => return Reply::text(400, format!("Refused: {why}. Nothing changed.\n")),
+    };
+    let back = review_path(id, posted.reader.as_deref());
+    let (done, answer) = oneshot::channel();
+    let job = Job {
+        newsletter: id.to_string(),
+        posted,
+        done,
+    };
+    if jobs.send(job).is_err() {
+        return Reply::text(503, "The preview is stopping. Nothing changed.\n".into());
+    }
+    match answer.await {
+        Ok(Ok(())) => Reply::see_other(back),
+        Ok(Err(message)) => refused(&message, &back),
+        Err(_) => Reply::text(500, "The change was lost; reload the review page.\n".into()),
+    }
+}
+
+/// Why a POST comes from another site, when its browser says so: an
+/// `Origin` other than the preview's own (`http://` and the `Host` the
+/// server checked), or a `Sec-Fetch-Site` other than `same-origin` (or
+/// `none`: the person's own action). A client that sends neither, such
+/// as curl, still needs the token.
+fn cross_site(headers: &HeaderMap) -> Option<String> {
+    let shown = |value: &header::HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return Some(format!("Sec-Fetch-Site: {}", shown(site)));
+    }
+    let origin = headers.get(header::ORIGIN)?;
+    let own = headers
+        .get(header::HOST)
+        .map(|host| format!("http://{}", shown(host)));
+    if own.is_some_and(|own| own.as_bytes().eq_ignore_ascii_case(origin.as_bytes())) {
+        return None;
+    }
+    Some(format!("Origin: {}", shown(origin)))
+}
+
+/// The review page's address, shown as `reader`.
+fn review_path(id: &str, reader: Option<&str>) -> String {
+    match reader {
+        Some(email) => format!("/review/{id}?{}", query_as(email)),
+        None => format!("/review/{id}"),
+    }
+}
+
+/// `as=EMAIL`, encoded for a query.
+fn query_as(email: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("as", email)
+        .finish()
+}
+
+/// A POST that changed nothing, with why (the words `bulletin edit` or
+/// `bulletin approve` would print) and the way back.
+fn refused(message: &str, back: &str) -> Reply {
+    match (Refused { message, back }).render() {
+        Ok(html) => Reply::html(409, html),
+        Err(e) => unrenderable(&e),
+    }
+}
+
+/// `templates/review_refused.html`.
+#[derive(Template)]
+#[template(path = "review_refused.html")]
+struct Refused<'a> {
+    message: &'a str,
+    back: &'a str,
+}
+
+/// Applies one POST, as `bulletin edit` or `bulletin approve` would: the
+/// lock, the draft it names (an approved edition is refused with the
+/// command line's words), then the correction or the approval, by `by`.
+pub(super) fn apply(config_path: &Path, by: &str, clock: Clock, job: &Job) -> Result<()> {
+    let config = Config::from_file(config_path)?;
+    let newsletter = config.newsletter(&job.newsletter)?;
+    let (_lock, mut store) = open_for_writing(&config)?;
+    let record = draft(&store, newsletter, Some(job.posted.edition))?;
+    let correction = match &job.posted.action {
+        Action::Approve => return approve_edition(&config, &mut store, newsletter, &record, by, clock),
+        Action::Drop(item) => Correction::Drop { item: item.clone() },
+        Action::Up(item) => nudge(&store, newsletter, &record, item, Step::Up)?,
+        Action::Down(item) => nudge(&store, newsletter, &record, item, Step::Down)?,
+        Action::ToSection { item, section } => Correction::Move {
+            item: item.clone(),
+            section: section.clone(),
+            position: None,
+        },
+    };
+    correct(&config, &mut store, newsletter, &record, &correction, by, clock)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Up,
+    Down,
+}
+
+/// "Move up" or "Move down" as the move `bulletin edit move --section S
+/// --position P` records: one place earlier or later in its section.
+fn nudge(
+    store: &Store,
+    newsletter: &Newsletter,
+    record: &EditionRecord,
+    item: &str,
+    step: Step,
+) -> Result<Correction> {
+    let id = newsletter.id.as_str();
+    let (_, placed) = store
+        .edition_numbered(id, record.number)?
+        .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
+    let Some(section) = placed
+        .iter()
+        .find(|p| p.item.id == item)
+        .map(|p| p.section.clone())
+    else {
+        bail!(
+            "{item:?} is not in {id} No. {}; `bulletin editions show --newsletter {id}` lists its items",
+            record.number
+        );
+    };
+    let mine: Vec<&str> = placed
+        .iter()
+        .filter(|p| p.section == section)
+        .map(|p| p.item.id.as_str())
+        .collect();
+    // 1 = first, as `--position` counts.
+    let at = mine.iter().position(|i| *i == item).map_or(1, |i| i + 1);
+    let to = match step {
+        Step::Up if at > 1 => at - 1,
+        Step::Down if at < mine.len() => at + 1,
+        Step::Up => bail!("{item} is first in its section already"),
+        Step::Down => bail!("{item} is last in its section already"),
+    };
+    Ok(Correction::Move {
+        item: item.to_string(),
+        section,
+        position: Some(to),
+    })
+}
+
+/// Who the edition is shown as: a subscriber of the list, or a sample
+/// reader, named so on the page.
+struct Shown<'a> {
+    email: &'a str,
+    name: &'a str,
+    /// Said above the edition.
+    label: String,
+}
+
+/// The address the sample reader is shown with: a name no mail reaches.
+const SAMPLE_EMAIL: &str = "sample.reader@example.invalid";
+
+/// Whether `subscriber` gets `page`'s newsletter when it is sent.
+fn receives(page: &Page, subscriber: &SubscriberRecord) -> bool {
+    subscriber.newsletters.contains(&page.id)
+        && !subscriber.unsubscribed_all
+        && !subscriber.unsubscribed.contains(&page.id)
+        && admits(page.audience, subscriber.organisation_type, &subscriber.country).is_ok()
+}
+
+/// The subscriber `asked` for when they receive the newsletter, else the
+/// first who does, else the sample reader.
+fn shown_as<'a>(page: &Page, built: &'a Built, asked: Option<&str>) -> Shown<'a> {
+    let mut readers = built.subscribers.iter().filter(|s| receives(page, s));
+    let chosen = asked
+        .and_then(|email| readers.clone().find(|s| s.email == email))
+        .or_else(|| readers.next());
+    match chosen {
+        Some(s) => Shown {
+            email: &s.email,
+            name: &s.name,
+            label: format!("As mailed to {}", mailbox(s)),
+        },
+        None => Shown {
+            email: SAMPLE_EMAIL,
+            name: "",
+            label: format!(
+                "As mailed to a sample reader ({SAMPLE_EMAIL}, no name): nobody on the list receives {} yet",
+                page.title
+            ),
+        },
+    }
+}
+
+/// "Jane Doe <jane@example.de>", or the bare address without a name.
+fn mailbox(subscriber: &SubscriberRecord) -> String {
+    match subscriber.name.trim() {
+        "" => subscriber.email.clone(),
+        name => format!("{name} <{}>", subscriber.email),
+    }
+}
+
+/// `/mail/ID`: the edition's HTML exactly as the send mails it to the
+/// reader shown (the bytes of the message's HTML part), or as the web
+/// shows it without a `[mail]` section. Only the review page frames it.
+pub(super) fn as_mailed(page: &Page, built: &Built, asked: Option<&str>) -> Reply {
+    let shown = shown_as(page, built, asked);
+    let html = match &page.mail {
+        Some(mail) => mail.personalise(&built.key, shown.email, shown.name).html,
+        None => page.web.html.clone(),
+    };
+    Reply {
+        framing: Framing::SameOrigin,
+        ..Reply::html(200, html)
+    }
+}
+
+/// An item as the review page lists it.
+struct Line<'a> {
+    id: &'a str,
+    title: &'a str,
+    section: &'a str,
+    /// Under "More" (past the section's limit), not in full.
+    more: bool,
+    first: bool,
+    last: bool,
+}
+
+/// A section as the review page lists it.
+struct Part<'a> {
+    title: &'a str,
+    lines: Vec<Line<'a>>,
+}
+
+/// `templates/review.html`.
+#[derive(Template)]
+#[template(path = "review.html")]
+struct ReviewPage<'a> {
+    page: &'a Page,
+    /// Where the edition stands, in a sentence.
+    state: String,
+    /// A draft: the buttons are shown.
+    editable: bool,
+    token: &'a str,
+    by: &'a str,
+    parts: Vec<Part<'a>>,
+    /// The readers to show it as: (email, label, chosen).
+    readers: Vec<(&'a str, String, bool)>,
+    shown: Shown<'a>,
+    /// The form's `as` field: the reader shown, kept across a POST.
+    reader: &'a str,
+    frame: String,
+    corrections: &'a [String],
+    notes: Vec<String>,
+    version: u64,
+}
+
+/// The form data of a review page: its token, and who corrects.
+pub(super) struct Editor {
+    pub(super) token: String,
+    pub(super) by: String,
+}
+
+/// `/review/ID`: the page, shown as the reader `asked` for.
+pub(super) fn review(
+    page: &Page,
+    built: &Built,
+    asked: Option<&str>,
+    editor: &Editor,
+    version: u64,
+) -> Reply {
+    let shown = shown_as(page, built, asked);
+    let reader = if shown.email == SAMPLE_EMAIL {
+        ""
+    } else {
+        shown.email
+    };
+    let readers = built
+        .subscribers
+        .iter()
+        .filter(|s| receives(page, s))
+        .map(|s| (s.email.as_str(), mailbox(s), s.email == shown.email))
+        .collect();
+    let mut notes: Vec<String> = built.key_note.iter().cloned().collect();
+    if page.mail.is_none() {
+        notes.push("No [mail] section in the config: the edition is shown as on the web.".into());
+    }
+    let frame = match reader {
+        "" => format!("/mail/{}", page.id),
+        email => format!("/mail/{}?{}", page.id, query_as(email)),
+    };
+    let review = ReviewPage {
+        page,
+        state: state(page),
+        editable: page.is_draft(),
+        token: &editor.token,
+        by: &editor.by,
+        parts: parts(page),
+        readers,
+        reader,
+        frame,
+        corrections: &page.corrections,
+        notes,
+        shown,
+        version,
+    };
+    match review.render() {
+        Ok(html) => Reply::html(200, html),
+        Err(e) => unrenderable(&e),
+    }
+}
+
+/// The edition's items, section by section, in reading order.
+fn parts(page: &Page) -> Vec<Part<'_>> {
+    page.sections
+        .iter()
+        .filter_map(|(id, title)| {
+            let mine: Vec<_> = page.placed.iter().filter(|p| p.section == *id).collect();
+            let count = mine.len();
+            let lines: Vec<Line<'_>> = mine
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| Line {
+                    id: &p.item.id,
+                    title: &p.item.title,
+                    section: &p.section,
+                    more: !p.featured,
+                    first: i == 0,
+                    last: i + 1 == count,
+                })
+                .collect();
+            (!lines.is_empty()).then_some(Part { title, lines })
+        })
+        .collect()
+}
+
+/// Where the edition stands, in a sentence.
+fn state(page: &Page) -> String {
+    let Some(record) = &page.record else {
+        return format!(
+            "The next edition as it would be assembled today; not a draft yet, so nothing to correct: \
+             `bulletin run` makes the draft on its schedule day (or `bulletin build --newsletter {}`).",
+            page.id
+        );
+    };
+    match record.state {
+        EditionState::Draft => format!(
+            "A draft, waiting for approval; last rebuilt {}.",
+            record.built_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        EditionState::Approved => format!(
+            "Approved by {} on {}; no longer changes. The next `bulletin run` mails it (or now: \
+             `bulletin send --newsletter {}`).",
+            record.approved_by.as_deref().unwrap_or("someone"),
+            record.approved_at.map_or_else(
+                || "an unknown date".into(),
+                |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
+            ),
+            page.id
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, header::HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn only_the_previews_own_origin_or_none_may_post() {
+        let host = ("host", "127.0.0.1:8026");
+        for fine in [
+            vec![host],
+            vec![host, ("origin", "http://127.0.0.1:8026")],
+            vec![host, ("sec-fetch-site", "same-origin")],
+            vec![host, ("sec-fetch-site", "none")],
+        ] {
+            assert_eq!(cross_site(&headers(&fine)), None, "{fine:?}");
+        }
+        for foreign in [
+            vec![host, ("origin", "null")],
+            vec![host, ("origin", "http://127.0.0.1:8027")],
+            vec![host, ("origin", "https://127.0.0.1:8026")],
+            vec![host, ("sec-fetch-site", "same-site")],
+            vec![host, ("sec-fetch-site", "cross-site")],
+            vec![("origin", "http://127.0.0.1:8026")],
+        ] {
+            assert!(cross_site(&headers(&foreign)).is_some(), "{foreign:?}");
+        }
+    }
+
+    #[test]
+    fn the_token_verifies_and_no_other_does() {
+        let csrf = Csrf::new().unwrap();
+        assert!(csrf.verify(csrf.token()));
+        assert!(
+            !Csrf::new().unwrap().verify(csrf.token()),
+            "another preview's token"
+        );
+        // The first character: it carries six bits of the MAC (the last only a few).
+        let token = csrf.token();
+        let first = if token.starts_with('A') { "B" } else { "A" };
+        let off = format!("{first}{}", &token[1..]);
+        for wrong in ["", "AAAA", "not base64!", off.as_str()] {
+            assert!(!csrf.verify(wrong), "{wrong:?}");
+        }
+    }
+
+    #[test]
+    fn a_form_names_its_edition_action_and_item() {
+        let read = |body: &str| Posted::from_form(&Form::parse(body.as_bytes()));
+        assert_eq!(
+            read("token=t&edition=3&action=section&item=ab&section=events&as=jane%40example.de"),
+            Ok(Posted {
+                edition: 3,
+                action: Action::ToSection {
+                    item: "ab".into(),
+                    section: "events".into()
+                },
+                reader: Some("jane@example.de".into()),
+            })
+        );
+        assert_eq!(
+            read("edition=1&action=approve").map(|p| p.action),
+            Ok(Action::Approve)
+        );
+        assert_eq!(
+            read("action=approve"),
+            Err("the form names no edition number".into())
+        );
+        assert_eq!(
+            read("edition=1&action=drop&item="),
+            Err("the form names no item".into())
+        );
+        assert!(read("edition=1&action=delete&item=x").is_err_and(|e| e.contains("unknown action")));
+    }
+}

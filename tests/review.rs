@@ -1,0 +1,401 @@
+//! The preview's review page (issue 17, item 3), over plain HTTP: the
+//! draft shown byte for byte as it is mailed, and the corrections' POSTs
+//! refused (403, nothing changed) without the form's token or from
+//! another site, and refused with the command line's words once the
+//! edition is approved. `browser.rs` clicks the same buttons in Chromium.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use crate::common::{KEY_ENV, Project};
+
+pub(crate) const DATE: &str = "2026-11-23";
+pub(crate) const NEWS: &str = "eu-japan-news";
+
+pub(crate) const READERS: &str = "\
+email,name,organisation,organisation_type,country,newsletters,consent_date
+jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news;industry-policy;about-japan;tax-procurement;tech-transfer,2025-01-10
+taro@example.jp,Yamada Taro,Example KK,company,JP,eu-japan-news,2025-02-01
+";
+
+/// The bundled project as shipped (approval required, mail written as
+/// `.eml` files), its key in [`KEY_ENV`], two readers, fetched, with a
+/// draft of eu-japan-news No. 1.
+pub(crate) fn with_a_draft() -> Project {
+    with_a_draft_for(READERS)
+}
+
+/// [`with_a_draft`] with these readers (a CSV).
+fn with_a_draft_for(readers: &str) -> Project {
+    let project = Project::bundled_as_shipped();
+    project.edit_config(
+        "signing_key_env = \"BULLETIN_UNSUBSCRIBE_KEY\"",
+        &format!("signing_key_env = \"{KEY_ENV}\""),
+    );
+    project.write("subscribers.csv", readers);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project.run(&["fetch"]).assert_code(0);
+    project
+        .run(&["build", "--newsletter", NEWS, "--date", DATE])
+        .assert_code(0);
+    project
+}
+
+/// A running `bulletin preview --by "Keiko Editor"`, stopped by its PID when dropped.
+pub(crate) struct Preview {
+    child: Child,
+    /// `http://127.0.0.1:PORT/`.
+    pub(crate) home: String,
+}
+
+impl Drop for Preview {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Preview {
+    pub(crate) fn start(project: &Project) -> Preview {
+        let mut child = project
+            .command(&[
+                "preview",
+                "--listen",
+                "127.0.0.1:0",
+                "--date",
+                DATE,
+                "--by",
+                "Keiko Editor",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let home = line
+            .split_whitespace()
+            .nth(2)
+            .unwrap_or_else(|| panic!("preview on URL: {line:?}"))
+            .to_string();
+        Preview { child, home }
+    }
+
+    /// `127.0.0.1:PORT`.
+    fn host(&self) -> &str {
+        self.home.trim_start_matches("http://").trim_end_matches('/')
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into()
+    }
+
+    /// GET `path`: status and body.
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
+        let mut response = Self::agent()
+            .get(format!("{}{}", self.home, path.trim_start_matches('/')))
+            .call()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_to_string().unwrap())
+    }
+
+    /// POST the form `fields` to `path` with these extra headers: status,
+    /// `Location`, body.
+    fn post(&self, path: &str, headers: &[(&str, &str)], fields: &[(&str, &str)]) -> (u16, String, String) {
+        let mut request = Self::agent().post(format!("{}{}", self.home, path.trim_start_matches('/')));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.send_form(fields.iter().copied()).unwrap();
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, location, response.body_mut().read_to_string().unwrap())
+    }
+}
+
+/// The value of the first `name="NAME" value="…"` on the page.
+pub(crate) fn form_value(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field on the page:\n{page}"))
+        + marker.len();
+    page[start..start + page[start..].find('"').unwrap()].to_string()
+}
+
+/// (id, title) of the items of eu-japan-news's latest edition, as
+/// `editions show` lists them, in reading order.
+pub(crate) fn shown_items(project: &Project) -> Vec<(String, String)> {
+    let show = project.run(&["editions", "show", "--newsletter", NEWS]);
+    show.assert_code(0);
+    show.stdout
+        .lines()
+        .filter_map(|line| {
+            let (number, rest) = line.trim_start().split_once(". ")?;
+            number.parse::<u32>().ok()?;
+            let (id, title) = rest.split_once("  ")?;
+            Some((id.to_string(), title.trim_end_matches(" (more)").to_string()))
+        })
+        .collect()
+}
+
+/// The HTML part of a raw message, decoded as a mail program decodes it:
+/// quoted-printable (soft breaks removed, hard line breaks kept) or
+/// base64. Lines end in CRLF as sent, or in LF as some dumps write them;
+/// the line end before a boundary belongs to the boundary (RFC 2046).
+pub(crate) fn html_part(message: &str) -> String {
+    use base64::Engine;
+    let nl = if message.contains("\r\n") { "\r\n" } else { "\n" };
+    let boundary = message
+        .split("boundary=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a multipart message");
+    let part = message
+        .split(&format!("{nl}--{boundary}"))
+        .find(|part| part.contains("Content-Type: text/html"))
+        .expect("a text/html part");
+    let (head, body) = part
+        .split_once(&format!("{nl}{nl}"))
+        .expect("the part's head ends");
+    let bytes = if head.contains("Content-Transfer-Encoding: quoted-printable") {
+        quoted_printable::decode(body, quoted_printable::ParseMode::Robust).unwrap()
+    } else {
+        assert!(head.contains("Content-Transfer-Encoding: base64"), "{head}");
+        base64::engine::general_purpose::STANDARD
+            .decode(body.replace(nl, ""))
+            .unwrap()
+    };
+    String::from_utf8(bytes).unwrap()
+}
+
+/// `text` as askama escapes it in the HTML.
+pub(crate) fn escaped(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+#[test]
+fn the_review_page_shows_the_draft_byte_for_byte_as_it_is_mailed() {
+    let project = with_a_draft();
+    let preview = Preview::start(&project);
+    let (status, page) = preview.get(&format!("/review/{NEWS}"));
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("As mailed to Jane Doe &#60;jane@example.de&#62;"),
+        "the first reader of the list is shown by default: {page}"
+    );
+    let (status, jane) = preview.get(&format!("/mail/{NEWS}?as=jane%40example.de"));
+    assert_eq!(status, 200);
+    let framed = Preview::agent()
+        .get(format!("{}mail/{NEWS}", preview.home))
+        .call()
+        .unwrap();
+    let header = |name: &str| framed.headers().get(name).unwrap().to_str().unwrap().to_string();
+    assert_eq!(
+        header("x-frame-options"),
+        "SAMEORIGIN",
+        "framed by the review page only"
+    );
+    assert!(header("content-security-policy").contains("frame-ancestors 'self'"));
+    let (_, taro) = preview.get(&format!("/mail/{NEWS}?as=taro%40example.jp"));
+    assert!(jane.contains("Dear Jane Doe,") && taro.contains("Dear Yamada Taro,"));
+    let (_, as_taro) = preview.get(&format!("/review/{NEWS}?as=taro%40example.jp"));
+    assert!(
+        as_taro.contains(&format!("src=\"/mail/{NEWS}?as=taro%40example.jp\"")),
+        "{as_taro}"
+    );
+    drop(preview);
+
+    project.run(&["approve", "--newsletter", NEWS]).assert_code(0);
+    project.run(&["send", "--newsletter", NEWS]).assert_code(0);
+    for (email, shown) in [("jane@example.de", &jane), ("taro@example.jp", &taro)] {
+        let sent = html_part(&project.read(&format!("out/mail/{NEWS}/1/{email}.eml")));
+        assert!(
+            sent == **shown,
+            "the preview shows {email} the bytes mailed to them"
+        );
+    }
+}
+
+#[test]
+fn a_newsletter_nobody_receives_is_shown_as_mailed_to_a_labelled_sample_reader() {
+    let project = with_a_draft_for(
+        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+         solo@example.fr,Solo Reader,,individual,FR,about-japan,2025-03-01\n",
+    );
+    let preview = Preview::start(&project);
+    let (_, page) = preview.get(&format!("/review/{NEWS}"));
+    assert!(
+        page.contains("As mailed to a sample reader (sample.reader@example.invalid, no name)"),
+        "{page}"
+    );
+    let (status, mail) = preview.get(&format!("/mail/{NEWS}"));
+    assert_eq!(status, 200);
+    assert!(mail.contains("Dear reader,"), "{mail}");
+}
+
+#[test]
+fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() {
+    let project = with_a_draft();
+    let before = project
+        .run(&["editions", "show", "--newsletter", NEWS])
+        .stdout
+        .clone();
+    let (dropped, _) = shown_items(&project)[0].clone();
+    let preview = Preview::start(&project);
+    let (_, page) = preview.get(&format!("/review/{NEWS}"));
+    let token = form_value(&page, "token");
+    let path = format!("/review/{NEWS}");
+    let own = format!("http://{}", preview.host());
+    fn drop_with<'a>(item: &'a str, token: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
+        let mut fields = vec![("edition", "1"), ("action", "drop"), ("item", item)];
+        fields.extend(token.map(|t| ("token", t)));
+        fields
+    }
+    // The first character: it carries six bits of the MAC (the last only a few).
+    let first = if token.starts_with('A') { "B" } else { "A" };
+    let off = format!("{first}{}", &token[1..]);
+    type Fields<'a> = Vec<(&'a str, &'a str)>;
+    let refused: [(&str, Fields, Fields); 5] = [
+        (
+            "no token",
+            vec![("Origin", own.as_str())],
+            drop_with(&dropped, None),
+        ),
+        (
+            "a wrong token",
+            vec![("Origin", own.as_str())],
+            drop_with(&dropped, Some("AAAA")),
+        ),
+        (
+            "a token one character off",
+            vec![],
+            drop_with(&dropped, Some(&off)),
+        ),
+        (
+            "a foreign Origin",
+            vec![("Origin", "http://evil.example")],
+            drop_with(&dropped, Some(&token)),
+        ),
+        (
+            "Sec-Fetch-Site: cross-site",
+            vec![("Sec-Fetch-Site", "cross-site")],
+            drop_with(&dropped, Some(&token)),
+        ),
+    ];
+    for (what, headers, fields) in refused {
+        let (status, _, body) = preview.post(&path, &headers, &fields);
+        assert_eq!(status, 403, "{what}: {body}");
+        assert!(body.contains("Nothing changed"), "{what}: {body}");
+    }
+    assert_eq!(
+        project.run(&["editions", "show", "--newsletter", NEWS]).stdout,
+        before,
+        "the store is unchanged"
+    );
+
+    // The same form with its token, from the page's own origin, is applied.
+    let (status, location, body) = preview.post(
+        &path,
+        &[("Origin", own.as_str()), ("Sec-Fetch-Site", "same-origin")],
+        &drop_with(&dropped, Some(&token)),
+    );
+    assert_eq!((status, location.as_str()), (303, path.as_str()), "{body}");
+    let show = project.run(&["editions", "show", "--newsletter", NEWS]);
+    assert!(!show.stdout.contains(&format!("{dropped}  ")), "{}", show.stdout);
+    assert!(
+        show.stdout.contains(&format!("Keiko Editor drop {dropped}")),
+        "recorded with who: {}",
+        show.stdout
+    );
+    let (_, page) = preview.get(&path);
+    assert!(
+        !page.contains(&format!("id=\"item-{dropped}\"")),
+        "the page shows the change at once"
+    );
+}
+
+#[test]
+fn moves_and_the_approval_go_through_the_commands_and_an_approved_edition_refuses_with_their_words() {
+    let project = with_a_draft();
+    let items = shown_items(&project);
+    let preview = Preview::start(&project);
+    let path = format!("/review/{NEWS}");
+    let (_, page) = preview.get(&path);
+    let token = form_value(&page, "token");
+    let post = |fields: &[(&str, &str)]| {
+        let mut all = vec![("token", token.as_str()), ("edition", "1")];
+        all.extend_from_slice(fields);
+        preview.post(&path, &[], &all)
+    };
+    let (second, first) = (items[1].0.as_str(), items[0].0.as_str());
+    let (status, _, body) = post(&[("action", "up"), ("item", second)]);
+    assert_eq!(status, 303, "{body}");
+    let moved: Vec<String> = shown_items(&project).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(&moved[..2], [second, first], "moved up one place");
+    let (status, _, body) = post(&[("action", "up"), ("item", second)]);
+    assert_eq!(status, 409, "first already: {body}");
+    assert!(body.contains("first in its section already"), "{body}");
+    let (status, _, body) = post(&[("action", "down"), ("item", second)]);
+    assert_eq!(status, 303, "{body}");
+    let moved: Vec<String> = shown_items(&project).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(&moved[..2], [first, second], "moved down one place");
+
+    let (status, _, body) = post(&[("action", "section"), ("item", first), ("section", "events")]);
+    assert_eq!(status, 303, "{body}");
+    let show = project
+        .run(&["editions", "show", "--newsletter", NEWS])
+        .stdout
+        .clone();
+    let events = show.find("(events)").expect("an events section");
+    assert!(
+        show[events..].contains(&format!("{first}  ")),
+        "moved to the events section: {show}"
+    );
+
+    let (status, location, body) = post(&[("action", "approve"), ("as", "taro@example.jp")]);
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/review/eu-japan-news?as=taro%40example.jp"),
+        "{body}"
+    );
+    let (_, page) = preview.get(&location);
+    assert!(page.contains("Approved by Keiko Editor on"), "{page}");
+    assert!(
+        !page.contains("value=\"drop\""),
+        "no buttons on an approved edition"
+    );
+
+    let cli = project.run(&["edit", "--newsletter", NEWS, "--edition", "1", "drop", first]);
+    cli.assert_code(1);
+    let words = cli.stderr.trim().trim_start_matches("error: ");
+    assert!(words.contains("an approved edition no longer changes"), "{words}");
+    for action in [
+        vec![("action", "drop"), ("item", first)],
+        vec![("action", "approve")],
+    ] {
+        let (status, _, body) = post(&action);
+        assert_eq!(status, 409, "{body}");
+        assert!(
+            body.contains(words),
+            "the command line's words {words:?} in {body}"
+        );
+    }
+}
