@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bulletin::items::{Draft, sanitize, to_text};
-use bulletin::sources::parse_feed;
+use bulletin::sources::{FeedError, parse_feed};
 
 /// The expected-value files, one per subtree of the corpus.
 const SUBTREES: [&str; 2] = ["feedparser", "realworld"];
@@ -64,7 +64,7 @@ struct Case {
 
 /// What bulletin read from one file, and how long it took.
 struct Outcome {
-    parsed: Result<Vec<Draft>, String>,
+    parsed: Result<Vec<Draft>, FeedError>,
     took: Duration,
 }
 
@@ -399,9 +399,12 @@ fn report(cases: &[Case], outcomes: &[Outcome], elapsed: Duration, all: &Tally, 
         for (case, outcome) in cases.iter().zip(outcomes) {
             if let Err(e) = &outcome.parsed {
                 eprintln!(
-                    "corpus: rejected: {} ({} entries expected): {e}",
+                    "corpus: rejected: {} ({} entries expected): {e}{}",
                     case.name,
-                    case.expected.entries.len()
+                    case.expected.entries.len(),
+                    std::error::Error::source(e)
+                        .map(|cause| format!(": {cause}"))
+                        .unwrap_or_default()
                 );
             }
         }

@@ -266,7 +266,7 @@ pub fn feeds(config: &Config, format: Format) -> Result<Exit> {
 /// `bulletin parse`: what bulletin reads from one feed or local item file,
 /// the store untouched; `kind` overrides the kind of the source that reads it.
 pub fn parse(config: &Config, target: &str, kind: Option<Kind>, format: Format) -> Result<Exit> {
-    let (items, warnings) = read_one(target, config, kind).map_err(anyhow::Error::msg)?;
+    let (items, warnings) = read_one(target, config, kind)?;
     for warning in warnings {
         eprintln!("warning: {target}: {warning}");
     }

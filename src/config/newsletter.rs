@@ -89,10 +89,25 @@ struct ScheduleSpec {
     day_of_month: Option<u32>,
 }
 
-impl TryFrom<ScheduleSpec> for Schedule {
-    type Error = String;
+/// Why a `schedule` table names no schedule; serde places it at the table.
+#[derive(Debug, thiserror::Error)]
+enum ScheduleError {
+    #[error("every_weeks = {0}: expected 1 to 52")]
+    EveryWeeks(u32),
+    #[error("week_of_month = {0}: expected 1 to 5 (5 = the last)")]
+    WeekOfMonth(u32),
+    #[error("day_of_month = {0}: expected 1 to 31")]
+    DayOfMonth(u32),
+    #[error(
+        "expected {{ weekday = \"monday\" }} with optional every_weeks or week_of_month, or {{ day_of_month = N }}"
+    )]
+    Shape,
+}
 
-    fn try_from(spec: ScheduleSpec) -> Result<Self, String> {
+impl TryFrom<ScheduleSpec> for Schedule {
+    type Error = ScheduleError;
+
+    fn try_from(spec: ScheduleSpec) -> Result<Self, ScheduleError> {
         match spec {
             ScheduleSpec {
                 weekday: Some(weekday),
@@ -101,7 +116,7 @@ impl TryFrom<ScheduleSpec> for Schedule {
                 day_of_month: None,
             } => match every_weeks.unwrap_or(1) {
                 every @ 1..=52 => Ok(Schedule::Weekly { weekday, every }),
-                other => Err(format!("every_weeks = {other}: expected 1 to 52")),
+                other => Err(ScheduleError::EveryWeeks(other)),
             },
             ScheduleSpec {
                 weekday: Some(weekday),
@@ -110,7 +125,7 @@ impl TryFrom<ScheduleSpec> for Schedule {
                 day_of_month: None,
             } => match week {
                 1..=5 => Ok(Schedule::MonthlyWeekday { weekday, week }),
-                other => Err(format!("week_of_month = {other}: expected 1 to 5 (5 = the last)")),
+                other => Err(ScheduleError::WeekOfMonth(other)),
             },
             ScheduleSpec {
                 weekday: None,
@@ -119,13 +134,9 @@ impl TryFrom<ScheduleSpec> for Schedule {
                 day_of_month: Some(day),
             } => match day {
                 1..=31 => Ok(Schedule::MonthlyDay { day }),
-                other => Err(format!("day_of_month = {other}: expected 1 to 31")),
+                other => Err(ScheduleError::DayOfMonth(other)),
             },
-            _ => Err(
-                "expected { weekday = \"monday\" } with optional every_weeks or week_of_month, \
-                      or { day_of_month = N }"
-                    .into(),
-            ),
+            _ => Err(ScheduleError::Shape),
         }
     }
 }

@@ -155,8 +155,9 @@ impl RawSource {
                 ),
             )),
             (Some(feed), None) => {
-                let url = feed_url(feed.get_ref())
-                    .map_err(|message| Invalid::new(feed.span(), format!("source[{i}].feed"), message))?;
+                let url = feed_url(feed.get_ref()).map_err(|error| {
+                    Invalid::new(feed.span(), format!("source[{i}].feed"), error.to_string())
+                })?;
                 let Some(kind) = FeedKind::new(kind) else {
                     let span = self.kind.as_ref().map_or(feed.span(), Spanned::span);
                     return Err(Invalid::new(
@@ -182,20 +183,24 @@ impl RawSource {
 /// URL would be taken for a relative path (and then not found); the message
 /// says which path to write. A one-letter scheme is a Windows drive
 /// (`C:\feeds\a.xml`).
-fn feed_url(feed: &str) -> Result<Option<Url>, String> {
+fn feed_url(feed: &str) -> Result<Option<Url>, FeedUrlError> {
     match Url::parse(feed) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(Some(url)),
-        Ok(url) if url.scheme() == "file" => Err(match url.to_file_path() {
-            Ok(path) => format!(
-                "a file:// URL is not read; write the path instead: {:?}",
-                path.display().to_string()
-            ),
-            Err(()) => "a file:// URL is not read; write the file's path instead".to_string(),
-        }),
-        Ok(url) if url.scheme().len() > 1 => Err(format!(
-            "scheme {:?} is not supported; use http, https or a file path",
-            url.scheme()
-        )),
+        Ok(url) if url.scheme() == "file" => Err(FeedUrlError::File(url.to_file_path().ok())),
+        Ok(url) if url.scheme().len() > 1 => Err(FeedUrlError::Scheme(url.scheme().to_string())),
         _ => Ok(None),
     }
+}
+
+/// Why a source's `feed` is neither an http(s) URL nor a file path.
+#[derive(Debug, thiserror::Error)]
+enum FeedUrlError {
+    /// A `file://` URL, with the path to write instead when it has one.
+    #[error(
+        "a file:// URL is not read; write {}",
+        .0.as_ref().map_or("the file's path instead".to_string(), |path| format!("the path instead: {:?}", path.display().to_string()))
+    )]
+    File(Option<PathBuf>),
+    #[error("scheme {0:?} is not supported; use http, https or a file path")]
+    Scheme(String),
 }

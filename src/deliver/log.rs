@@ -21,14 +21,60 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::causes::said_once;
 use crate::domain::EditionRef;
-use crate::store::{Delivery, Status, StatusLabel, Store};
+use crate::store::{Delivery, Status, StatusLabel, Store, StoreError};
+
+/// Why the delivery log could not be written, folded or read back: sending
+/// is not safe without it. `Clone`, because the journal's first failure is
+/// the answer to every later write (the causes are shared, not copied).
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum LogError {
+    /// Creating, writing, emptying or removing the journal file.
+    #[error("{}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The journal a killed send left is not text.
+    #[error("{}: not bulletin's delivery log; move the file away to go on", path.display())]
+    NotText {
+        path: PathBuf,
+        #[source]
+        source: std::str::Utf8Error,
+    },
+    /// A whole line of that journal is not one bulletin writes.
+    #[error("{}:{line}: not a line of bulletin's delivery log; move the file away to go on", path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        #[source]
+        source: Arc<serde_json::Error>,
+    },
+    /// The store did not take the journal's rows.
+    #[error(transparent)]
+    Store(Arc<StoreError>),
+}
+
+impl LogError {
+    fn file(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
+        |source| LogError::File {
+            path: path.to_path_buf(),
+            source: Arc::new(source),
+        }
+    }
+}
+
+impl From<StoreError> for LogError {
+    fn from(error: StoreError) -> LogError {
+        LogError::Store(Arc::new(error))
+    }
+}
 
 /// Rows written between two folds: what the journal holds at most.
 const FOLD: usize = 5_000;
@@ -46,7 +92,7 @@ struct Journal {
     file: Option<File>,
     rows: Vec<Delivery>,
     /// A write or fold failed: nothing more is written, and the send stops.
-    failed: Option<String>,
+    failed: Option<LogError>,
 }
 
 /// The journal's first line: its number and the edition its rows belong to.
@@ -78,11 +124,11 @@ impl<'s> Log<'s> {
         store: &'s mut Store,
         edition: EditionRef,
         now: DateTime<Utc>,
-    ) -> Result<Log<'s>, String> {
+    ) -> Result<Log<'s>, LogError> {
         recover(store)?;
         let path = journal_path(store.path());
         let header = Header {
-            journal: store.next_journal().map_err(|e| said_once(&e))?,
+            journal: store.next_journal()?,
             edition,
             updated: now,
         };
@@ -104,7 +150,7 @@ impl<'s> Log<'s> {
     }
 
     /// Writes a row; once this returns, the row outlives a kill of the process.
-    pub(crate) fn write(&self, row: Delivery) -> Result<(), String> {
+    pub(crate) fn write(&self, row: Delivery) -> Result<(), LogError> {
         let mut journal = self.journal.lock().expect("poisoned");
         if let Some(error) = &journal.failed {
             return Err(error.clone());
@@ -122,7 +168,7 @@ impl<'s> Log<'s> {
     /// Folds the rest of the journal into the store and removes it: call it
     /// once the workers are done. On an error the journal stays, for the
     /// next send to fold.
-    pub(crate) fn finish(&self) -> Result<(), String> {
+    pub(crate) fn finish(&self) -> Result<(), LogError> {
         let mut journal = self.journal.lock().expect("poisoned");
         if let Some(error) = &journal.failed {
             return Err(error.clone()); // the journal stays whole, for the next send
@@ -132,45 +178,42 @@ impl<'s> Log<'s> {
         }
         journal.fold_into(&mut self.store.lock().expect("poisoned"))?;
         journal.file = None;
-        std::fs::remove_file(&journal.path).map_err(|e| format!("{}: {e}", journal.path.display()))
+        std::fs::remove_file(&journal.path).map_err(LogError::file(&journal.path))
     }
 
     /// Moves the rows written so far into the store, and empties the
     /// journal under a new name.
-    fn fold(&self, journal: &mut Journal) -> Result<(), String> {
+    fn fold(&self, journal: &mut Journal) -> Result<(), LogError> {
         journal.fold_into(&mut self.store.lock().expect("poisoned"))?;
         journal.header.journal += 1;
         let file = journal.file.as_ref().expect("a folded journal is open");
-        file.set_len(0)
-            .map_err(|e| format!("{}: {e}", journal.path.display()))?;
+        file.set_len(0).map_err(LogError::file(&journal.path))?;
         journal.write_header()
     }
 }
 
 impl Journal {
     /// The rows written since the last fold, into the store in one transaction.
-    fn fold_into(&mut self, store: &mut Store) -> Result<(), String> {
-        store
-            .fold_deliveries(
-                self.header.journal,
-                &self.header.edition,
-                &self.rows,
-                self.header.updated,
-            )
-            .map_err(|e| said_once(&e))?;
+    fn fold_into(&mut self, store: &mut Store) -> Result<(), LogError> {
+        store.fold_deliveries(
+            self.header.journal,
+            &self.header.edition,
+            &self.rows,
+            self.header.updated,
+        )?;
         self.rows.clear();
         Ok(())
     }
 
     /// Appends a row, creating the journal with its header first.
-    fn append(&mut self, row: &Delivery) -> Result<(), String> {
+    fn append(&mut self, row: &Delivery) -> Result<(), LogError> {
         if self.file.is_none() {
             let file = crate::store::private_file()
                 .create(true)
                 .append(true)
                 .open(&self.path)
                 .and_then(|file| file.set_len(0).map(|()| file))
-                .map_err(|e| format!("{}: {e}", self.path.display()))?;
+                .map_err(LogError::file(&self.path))?;
             self.file = Some(file);
             self.write_header()?;
         }
@@ -184,17 +227,16 @@ impl Journal {
         self.write_line(serde_json::to_vec(&line).expect("a row serialises"))
     }
 
-    fn write_header(&mut self) -> Result<(), String> {
+    fn write_header(&mut self) -> Result<(), LogError> {
         self.write_line(serde_json::to_vec(&self.header).expect("a header serialises"))
     }
 
     /// One `write` of a whole line at the end of the file: a kill leaves a
     /// line whole or cut short at the end, never two lines mixed.
-    fn write_line(&mut self, mut line: Vec<u8>) -> Result<(), String> {
+    fn write_line(&mut self, mut line: Vec<u8>) -> Result<(), LogError> {
         line.push(b'\n');
         let mut file = self.file.as_ref().expect("the journal is open");
-        file.write_all(&line)
-            .map_err(|e| format!("{}: {e}", self.path.display()))
+        file.write_all(&line).map_err(LogError::file(&self.path))
     }
 }
 
@@ -202,29 +244,25 @@ impl Journal {
 /// removes it. A last line cut short by the kill is left out: the write
 /// that made it never returned, so the message it marks was not sent, or
 /// its outcome is unknown and the row stays `sending`.
-pub(crate) fn recover(store: &mut Store) -> Result<(), String> {
+pub(crate) fn recover(store: &mut Store) -> Result<(), LogError> {
     let path = journal_path(store.path());
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(LogError::file(&path)(e)),
     };
     // Cut as bytes: a line cut short may end inside a character.
     let whole = &bytes[..memchr::memrchr(b'\n', &bytes).map_or(0, |end| end + 1)];
-    let whole = std::str::from_utf8(whole).map_err(|e| {
-        format!(
-            "{}: not bulletin's delivery log ({e}); move the file away to go on",
-            path.display()
-        )
+    let whole = std::str::from_utf8(whole).map_err(|source| LogError::NotText {
+        path: path.clone(),
+        source,
     })?;
     let mut lines = whole.lines().enumerate();
     if let Some((_, first)) = lines.next() {
-        let bad = |number: usize, e: serde_json::Error| {
-            format!(
-                "{}:{}: not a line of bulletin's delivery log ({e}); move the file away to go on",
-                path.display(),
-                number + 1
-            )
+        let bad = |number: usize, source: serde_json::Error| LogError::Line {
+            path: path.clone(),
+            line: number + 1,
+            source: Arc::new(source),
         };
         let header: Header = serde_json::from_str(first).map_err(|e| bad(0, e))?;
         let rows = lines
@@ -236,12 +274,10 @@ pub(crate) fn recover(store: &mut Store) -> Result<(), String> {
                     message_id: line.message_id.into_owned(),
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
-        store
-            .fold_deliveries(header.journal, &header.edition, &rows, header.updated)
-            .map_err(|e| said_once(&e))?;
+            .collect::<Result<Vec<_>, LogError>>()?;
+        store.fold_deliveries(header.journal, &header.edition, &rows, header.updated)?;
     }
-    std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::remove_file(&path).map_err(LogError::file(&path))
 }
 
 /// `bulletin.sqlite` → `bulletin.sqlite.sending`: there while a send runs,
@@ -412,6 +448,29 @@ mod tests {
     }
 
     #[test]
+    fn the_first_failure_of_the_journal_answers_every_later_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bulletin.sqlite");
+        let mut store = Store::open(&path).unwrap();
+        let log = Log::open(&mut store, news_no_1(), DateTime::UNIX_EPOCH).unwrap();
+        std::fs::create_dir(journal_path(&path)).unwrap(); // the journal cannot be created
+        let first = log.write(row("a@example.eu", Status::Sending)).unwrap_err();
+        let LogError::File { path: named, source } = &first else {
+            panic!("{first:?}");
+        };
+        assert_eq!(named, &journal_path(&path));
+        std::fs::remove_dir(journal_path(&path)).unwrap(); // writable again: the send stays stopped
+        let later = log.write(row("b@example.eu", Status::Sending)).unwrap_err();
+        let LogError::File { source: again, .. } = &later else {
+            panic!("{later:?}");
+        };
+        assert!(Arc::ptr_eq(source, again), "the first failure, not a new try");
+        assert!(!journal_path(&path).exists(), "nothing written after the failure");
+        let said = crate::causes::said_once(&log.finish().unwrap_err());
+        assert_eq!(said.matches("bulletin.sqlite.sending").count(), 1, "{said}");
+    }
+
+    #[test]
     fn a_journal_line_with_an_unknown_status_is_refused_not_read_as_sending() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bulletin.sqlite");
@@ -419,7 +478,7 @@ mod tests {
         let header = r#"{"journal":1,"newsletter":"news","number":1,"updated":"2026-12-01T00:00:00Z"}"#;
         let line = r#"{"email":"a@example.eu","message_id":"<m@x>","status":"snet","error":null}"#;
         std::fs::write(journal_path(&path), format!("{header}\n{line}\n")).unwrap();
-        let error = recover(&mut store).unwrap_err();
+        let error = crate::causes::said_once(&recover(&mut store).unwrap_err());
         assert!(
             error.contains("bulletin.sqlite.sending:2: not a line of bulletin's delivery log")
                 && error.contains("snet"),
@@ -435,7 +494,7 @@ mod tests {
         let mut store = Store::open(&path).unwrap();
         let header = r#"{"journal":1,"newsletter":"news","number":1,"updated":"2026-12-01T00:00:00Z"}"#;
         std::fs::write(journal_path(&path), format!("{header}\nnot json\n")).unwrap();
-        let error = recover(&mut store).unwrap_err();
+        let error = crate::causes::said_once(&recover(&mut store).unwrap_err());
         assert!(
             error.contains("bulletin.sqlite.sending:2: not a line of bulletin's delivery log"),
             "{error}"

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use lettre::Message;
 
-use super::log::Log;
+use super::log::{Log, LogError};
 use super::message::{Letter, MailTemplate, MessageError};
-use super::smtp::{Failure, Session, SessionError, SmtpClient};
+use super::smtp::{Failure, Session, SessionError, SetupError, SmtpClient};
 use super::subscribers::{AddressError, admits};
 use super::token::{Key, KeyError};
 use crate::backoff::BackOff;
@@ -148,9 +148,7 @@ impl Sender {
                     folder.join(&edition.newsletter).join(edition.number.to_string()),
                 ))
             }
-            Transport::Smtp => SmtpClient::new(&mail.smtp)
-                .map(Sender::Smtp)
-                .map_err(SendError::Smtp),
+            Transport::Smtp => Ok(Sender::Smtp(SmtpClient::new(&mail.smtp)?)),
         }
     }
 
@@ -161,12 +159,15 @@ impl Sender {
         session: &mut Session,
         letter: &Letter,
         email: &str,
-        handing_over: &mut dyn FnMut() -> Result<(), String>,
+        handing_over: &mut dyn FnMut() -> Result<(), LogError>,
     ) -> Result<(), Failure> {
         match self {
             Sender::Smtp(client) => {
                 let envelope = letter.message.envelope();
-                let missing = |what: &str| Failure::Log(format!("{email}: the message has no {what}"));
+                let missing = |what| Failure::NoAddress {
+                    email: email.to_string(),
+                    what,
+                };
                 let from = envelope.from().ok_or_else(|| missing("sender address"))?;
                 let to = envelope
                     .to()
@@ -176,7 +177,7 @@ impl Sender {
             }
             Sender::Files(folder) => {
                 handing_over().map_err(Failure::Log)?;
-                write_eml(folder, email, &letter.message).map_err(Failure::Log)
+                write_eml(folder, email, &letter.message)
             }
         }
     }
@@ -188,13 +189,17 @@ impl Sender {
     }
 }
 
-fn write_eml(folder: &Path, email: &str, message: &Message) -> Result<(), String> {
-    crate::store::create_private_dir(folder).map_err(|e| format!("creating {}: {e}", folder.display()))?;
+fn write_eml(folder: &Path, email: &str, message: &Message) -> Result<(), Failure> {
+    let failed = |doing, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Failure::File { doing, path, source }
+    };
+    crate::store::create_private_dir(folder).map_err(failed("creating", folder))?;
     let path = folder.join(eml_name(email));
     let temporary = path.with_extension("eml.tmp");
     write_private(&temporary, &message.formatted())
         .and_then(|_| std::fs::rename(&temporary, &path))
-        .map_err(|e| format!("writing {}: {e}", path.display()))
+        .map_err(failed("writing", &path))
 }
 
 /// Writes a new file only its owner may read: a message holds its
@@ -312,7 +317,7 @@ pub(crate) fn send_edition(
         Transport::File => 1,
     };
     let total = store.recipient_count(id)?;
-    let log = Log::open(store, which.clone(), now).map_err(SendError::Log)?;
+    let log = Log::open(store, which.clone(), now)?;
     let report = Mutex::new(SendReport::default());
     let (queue, taken) = std::sync::mpsc::sync_channel::<Recipient>(QUEUE);
     let taken = Mutex::new(taken);
@@ -343,7 +348,7 @@ pub(crate) fn send_edition(
             for _ in 0..workers {
                 scope.spawn(|| {
                     if let Err(e) = run.work(&taken) {
-                        fatal.lock().expect("poisoned").get_or_insert(SendError::Log(e));
+                        fatal.lock().expect("poisoned").get_or_insert(e);
                     }
                 });
             }
@@ -377,7 +382,11 @@ pub(crate) fn send_edition(
     // A session failure is the reason the feeder found no worker left: it goes first.
     match gave_up {
         Some((error, tries, _)) if !left.is_empty() => {
-            return Err(SendError::Stopped(stopped_by(&error, tries, report.sent)));
+            return Err(SendError::Stopped {
+                error,
+                tries,
+                sent: report.sent,
+            });
         }
         Some((error, _, count)) => report.notes.push(format!(
             "{count} of {workers} connections gave up ({error}); the others sent the rest: \
@@ -393,7 +402,7 @@ pub(crate) fn send_edition(
     if let Some(error) = fatal.into_inner().expect("poisoned") {
         return Err(error);
     }
-    flushed.map_err(SendError::Log)?;
+    flushed?;
     report.folder = sender.folder();
     Ok(report)
 }
@@ -410,17 +419,28 @@ pub(crate) enum SendError {
     #[error(transparent)]
     Key(#[from] KeyError),
     /// The SMTP client could not be set up (TLS roots, credentials).
-    #[error("{0}")]
-    Smtp(String),
+    #[error(transparent)]
+    Smtp(#[from] SetupError),
     /// The SMTP server does not take a session now.
     #[error("the SMTP server cannot take a session")]
     Unreachable(#[source] Failure),
     /// The delivery log could not be written or folded: sending is not safe.
-    #[error("{0}")]
-    Log(String),
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// A worker could not hand a message over (its file, its envelope).
+    #[error(transparent)]
+    Worker(Failure),
     /// A session failed for good; the words say what was sent and what stays due.
-    #[error("{0}")]
-    Stopped(String),
+    #[error(
+        "{error}{}; the send stopped after {sent} sent: nothing was recorded against \
+         the subscribers not reached, who stay due for the next send",
+        after_tries(*.tries)
+    )]
+    Stopped {
+        error: SessionError,
+        tries: u32,
+        sent: usize,
+    },
     #[error(transparent)]
     Address(#[from] AddressError),
     #[error("test copy to {email}")]
@@ -433,16 +453,12 @@ pub(crate) enum SendError {
     NoWorker,
 }
 
-/// The one message of a send stopped by a session failure.
-fn stopped_by(error: &SessionError, tries: u32, sent: usize) -> String {
-    let tries = match tries {
+/// How many tries a session that failed for good was given, when more than one.
+fn after_tries(tries: u32) -> String {
+    match tries {
         1 => String::new(),
         n => format!(" (after {n} tries)"),
-    };
-    format!(
-        "{error}{tries}; the send stopped after {sent} sent: nothing was recorded against \
-         the subscribers not reached, who stay due for the next send"
-    )
+    }
 }
 
 /// `send --to`: one copy, not logged.
@@ -600,7 +616,7 @@ impl Run<'_, '_> {
     /// that fails for good stops this worker, and the send when it was
     /// the last one or the failure is not transient (the others would
     /// meet it too).
-    fn work(&self, taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>) -> Result<(), String> {
+    fn work(&self, taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>) -> Result<(), SendError> {
         let mut session = Session::default();
         let result = self.work_on(taken, &mut session);
         self.sender.close(session);
@@ -673,7 +689,7 @@ impl Run<'_, '_> {
         &self,
         taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>,
         session: &mut Session,
-    ) -> Result<Quit, String> {
+    ) -> Result<Quit, SendError> {
         while let Some(recipient) = self.next(taken) {
             if self.stopped.load(Ordering::SeqCst) {
                 self.release(Some(recipient));
@@ -715,7 +731,7 @@ impl Run<'_, '_> {
     /// out (after the server accepted MAIL, RCPT and DATA): a kill after
     /// that leaves it for the next send to resend; a failure before it
     /// leaves nothing, or the final status.
-    fn deliver(&self, session: &mut Session, letter: &Letter, email: &str) -> Result<Outcome, String> {
+    fn deliver(&self, session: &mut Session, letter: &Letter, email: &str) -> Result<Outcome, SendError> {
         let row = |status: Status| Delivery {
             email: email.to_string(),
             message_id: letter.message_id.clone(),
@@ -725,6 +741,7 @@ impl Run<'_, '_> {
             self.log
                 .write(row(status.clone()))
                 .map(|()| Outcome::Done(status))
+                .map_err(SendError::Log)
         };
         let attempts = self.settings.max_attempts.max(1);
         let mut handed = false;
@@ -749,7 +766,10 @@ impl Run<'_, '_> {
                 Err(failure) => failure,
             };
             match failure {
-                Failure::Log(error) => return Err(error),
+                Failure::Log(error) => return Err(error.into()),
+                stop @ (Failure::File { .. } | Failure::NoAddress { .. }) => {
+                    return Err(SendError::Worker(stop));
+                }
                 Failure::Unsendable(reason) => return done(Status::Unsendable(reason)),
                 Failure::Recipient { stage, reply } if !reply.transient() => {
                     return done(Status::Failed(format!("{stage}: {reply}")));

@@ -18,6 +18,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
+use super::log::LogError;
 use crate::config::{Security, Smtp};
 
 /// How to reach and log in to the SMTP server.
@@ -115,8 +117,45 @@ pub(crate) enum Failure {
     #[error(transparent)]
     Session(#[from] SessionError),
     /// The delivery log could not be written before the message went out.
-    #[error("{0}")]
-    Log(String),
+    #[error(transparent)]
+    Log(LogError),
+    /// The file transport could not write the message's file.
+    #[error("{doing} {}", path.display())]
+    File {
+        doing: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The message built for a recipient lacks an envelope address.
+    #[error("{email}: the message has no {what}")]
+    NoAddress { email: String, what: &'static str },
+}
+
+/// Why the SMTP client could not be set up: the config's or the
+/// environment's problem, found before any message goes out.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SetupError {
+    #[error("set the environment variable {0}")]
+    Env(String),
+    #[error("mail.smtp: set both username_env and password_env, or neither")]
+    HalfCredentials,
+    #[error("SSL_CERT_FILE={}", path.display())]
+    CertFile {
+        path: PathBuf,
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("SSL_CERT_FILE={}", path.display())]
+    Certificate {
+        path: PathBuf,
+        #[source]
+        source: rustls::Error,
+    },
+    #[error("SSL_CERT_FILE={}: no PEM certificate in it", .0.display())]
+    NoCertificate(PathBuf),
+    #[error("mail.smtp: TLS")]
+    Tls(#[source] rustls::Error),
 }
 
 /// A failure of the session, with the server and the step.
@@ -226,14 +265,14 @@ const MAX_LINE: u64 = 2000;
 const MAX_LINES: usize = 100;
 
 impl SmtpClient {
-    pub(crate) fn new(settings: &Smtp) -> Result<SmtpClient, String> {
+    pub(crate) fn new(settings: &Smtp) -> Result<SmtpClient, SetupError> {
         let tls = match settings.security {
             Security::None => None,
             Security::Starttls | Security::Tls => Some(tls_config()?),
         };
         let env = |name: &Option<String>| {
             name.as_ref()
-                .map(|n| std::env::var(n).map_err(|_| format!("set the environment variable {n}")))
+                .map(|n| std::env::var(n).map_err(|_| SetupError::Env(n.clone())))
         };
         let credentials = match (env(&settings.username_env), env(&settings.password_env)) {
             (Some(user), Some(password)) => Some(Credentials {
@@ -241,7 +280,7 @@ impl SmtpClient {
                 password: password?,
             }),
             (None, None) => None,
-            _ => return Err("mail.smtp: set both username_env and password_env, or neither".into()),
+            _ => return Err(SetupError::HalfCredentials),
         };
         Ok(SmtpClient {
             host: settings.host.clone(),
@@ -449,7 +488,7 @@ impl SmtpClient {
         from: &Address,
         to: &Address,
         message: &[u8],
-        handing_over: &mut dyn FnMut() -> Result<(), String>,
+        handing_over: &mut dyn FnMut() -> Result<(), LogError>,
     ) -> Result<(), Failure> {
         let reused = session.0.is_some();
         let mut result = self.transaction(session, from, to, message, handing_over);
@@ -468,7 +507,7 @@ impl SmtpClient {
                 }
             }
             Err(Failure::Session(_) | Failure::Unknown(_) | Failure::Log(_)) => session.0 = None,
-            Ok(()) | Err(Failure::Unsendable(_)) => {}
+            Ok(()) | Err(Failure::Unsendable(_) | Failure::File { .. } | Failure::NoAddress { .. }) => {}
         }
         result
     }
@@ -479,7 +518,7 @@ impl SmtpClient {
         from: &Address,
         to: &Address,
         message: &[u8],
-        handing_over: &mut dyn FnMut() -> Result<(), String>,
+        handing_over: &mut dyn FnMut() -> Result<(), LogError>,
     ) -> Result<(), Failure> {
         let connection = match &mut session.0 {
             Some(connection) => connection,
@@ -621,27 +660,33 @@ impl SmtpClient {
 /// Certificates are checked against the Mozilla roots bundled in
 /// webpki-roots, and those in the PEM file `SSL_CERT_FILE` names (the
 /// OpenSSL convention), for a relay with a private CA.
-fn tls_config() -> Result<Arc<ClientConfig>, String> {
+fn tls_config() -> Result<Arc<ClientConfig>, SetupError> {
     let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
     if let Some(path) = std::env::var_os("SSL_CERT_FILE") {
-        let path = std::path::PathBuf::from(path);
-        let bad = |e: &dyn fmt::Display| format!("SSL_CERT_FILE={}: {e}", path.display());
+        let path = PathBuf::from(path);
+        let pem = |source| SetupError::CertFile {
+            path: path.clone(),
+            source,
+        };
         let mut added = 0;
-        for certificate in CertificateDer::pem_file_iter(&path).map_err(|e| bad(&e))? {
+        for certificate in CertificateDer::pem_file_iter(&path).map_err(pem)? {
             roots
-                .add(certificate.map_err(|e| bad(&e))?)
-                .map_err(|e| bad(&e))?;
+                .add(certificate.map_err(pem)?)
+                .map_err(|source| SetupError::Certificate {
+                    path: path.clone(),
+                    source,
+                })?;
             added += 1;
         }
         if added == 0 {
-            return Err(bad(&"no PEM certificate in it"));
+            return Err(SetupError::NoCertificate(path));
         }
     }
     let config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("mail.smtp: TLS: {e}"))?
+        .map_err(SetupError::Tls)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::value::Datetime;
 
+use super::SourceError;
 use crate::config::{Newsletter, TomlError, find_newsletter, from_toml};
 use crate::items::{Details, Draft, Kind};
 
@@ -19,7 +20,7 @@ pub(crate) const MAX_ITEM_BYTES: u64 = 1 << 20;
 
 /// The bytes of a local item file, or why not: refused unread when larger
 /// than [`MAX_ITEM_BYTES`].
-pub(crate) fn read_item_file(path: &Path) -> Result<Vec<u8>, String> {
+pub(crate) fn read_item_file(path: &Path) -> Result<Vec<u8>, SourceError> {
     read_capped(path, MAX_ITEM_BYTES, "a local item", "1 MiB")
 }
 
@@ -27,14 +28,23 @@ pub(crate) fn read_item_file(path: &Path) -> Result<Vec<u8>, String> {
 /// unread when its size passes `cap` (named `cap_name`). The read itself
 /// stops past the cap, for a file that grows or whose size the file system
 /// does not tell.
-pub(crate) fn read_capped(path: &Path, cap: u64, what: &str, cap_name: &str) -> Result<Vec<u8>, String> {
-    let too_large = |size: u64| {
-        format!(
-            "{}: {size} bytes; {what} may have at most {cap} bytes ({cap_name})",
-            path.display()
-        )
+pub(crate) fn read_capped(
+    path: &Path,
+    cap: u64,
+    what: &'static str,
+    cap_name: &'static str,
+) -> Result<Vec<u8>, SourceError> {
+    let too_large = |size: u64| SourceError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+        what,
+        cap,
+        cap_name,
     };
-    let cannot = |e: std::io::Error| format!("{}: {e}", path.display());
+    let cannot = |source| SourceError::File {
+        path: path.to_path_buf(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(cannot)?;
     let size = file.metadata().map_err(cannot)?.len();
     if size > cap {

@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, FeedKind, Location, Source};
+use crate::causes::said_once;
+use crate::config::{Config, FeedKind, Location, Source, TomlError};
 use crate::domain::{Outcome, SourceReport, Validators};
 use crate::hex::hex;
 use crate::items::{Dedup, Details, Draft, Item, Kind};
 
-pub use feed::parse_feed;
+pub use feed::{FeedError, parse_feed};
 use feed::{ParsedFeed, read_feed};
 use http::{Fetched, Response, fetch_all};
 pub use local::parse_local;
@@ -90,7 +91,7 @@ pub(crate) fn read_sources(
                     (outcome, items)
                 }
                 Ok(Read::NotModified) => (Outcome::NotModified, Vec::new()),
-                Err(reason) => (Outcome::Failed(reason), Vec::new()),
+                Err(reason) => (Outcome::Failed(said_once(&reason)), Vec::new()),
             };
             let name = source.name().to_string();
             each(SourceReport { name, outcome }, items);
@@ -141,15 +142,78 @@ enum Job {
     Local(String),
 }
 
+/// Why a source, or the one feed `parse` reads, gave no items.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SourceError {
+    /// The file could not be opened or read.
+    #[error("{}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Refused unread: larger than its cap.
+    #[error("{}: {size} bytes; {what} may have at most {cap} bytes ({cap_name})", path.display())]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        what: &'static str,
+        cap: u64,
+        cap_name: &'static str,
+    },
+    #[error("{}: not UTF-8 text", .0.display())]
+    NotText(PathBuf),
+    /// A local item file that does not parse, located.
+    #[error(transparent)]
+    Local(#[from] TomlError),
+    /// A local item file `parse` was given outside every source's `local`.
+    #[error(
+        "{0} is under no source's `local` in the config, so its kind is unknown; give it: --kind event (or news, tender, report, press-review)"
+    )]
+    UnknownKind(String),
+    #[error("a feed gives no {}s (they come from local items); use --kind news, report or press-review", .0.as_str())]
+    FeedKind(Kind),
+    #[error("bad pattern {pattern:?}")]
+    Pattern {
+        pattern: String,
+        #[source]
+        source: glob::PatternError,
+    },
+    #[error("no .toml or .md files match {0:?}")]
+    NoFiles(String),
+    /// The fetch failed: the words `http` chose, with the tries it made.
+    #[error("{0}")]
+    Fetch(String),
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    #[error("the server answered 304 to an unconditional GET")]
+    NotModified,
+    /// What `parse` was given, named once before what went wrong with it.
+    #[error("{target}")]
+    At {
+        target: String,
+        #[source]
+        source: Box<SourceError>,
+    },
+}
+
+/// Names `target` before the error: `parse`'s URL or feed file.
+fn at(target: &str) -> impl FnOnce(SourceError) -> SourceError + '_ {
+    |source| SourceError::At {
+        target: target.to_string(),
+        source: Box::new(source),
+    }
+}
+
 /// One source's items; `last` is what its last fetch left.
 fn read_source(
     source: &Source,
     job: Job,
     config: &Config,
     last: Option<&Validators>,
-) -> Result<Read, String> {
+) -> Result<Read, SourceError> {
     match job {
-        Job::Fetched(fetched, kind) => match fetched? {
+        Job::Fetched(fetched, kind) => match fetched.map_err(SourceError::Fetch)? {
             Response::Body {
                 bytes,
                 content_type,
@@ -180,41 +244,38 @@ pub(crate) fn read_one(
     target: &str,
     config: &Config,
     kind: Option<Kind>,
-) -> Result<(Vec<Item>, Vec<String>), String> {
+) -> Result<(Vec<Item>, Vec<String>), SourceError> {
     if let Ok(url) = url::Url::parse(target)
         && matches!(url.scheme(), "http" | "https")
     {
         let kind = feed_kind(kind, None)?;
-        return read_url(url, config, kind).map_err(|e| format!("{target}: {e}"));
+        return read_url(url, config, kind).map_err(at(target));
     }
     let path = Path::new(target);
     let source = source_of(path, config);
     let name = source.map_or("parse", Source::name);
     let width = config.site.teaser_width;
     if is_local_item(path) {
-        let kind = kind.or(source.map(Source::kind)).ok_or_else(|| {
-            format!(
-                "{target} is under no source's `local` in the config, so its kind is unknown; give it: --kind event (or news, tender, report, press-review)"
-            )
-        })?;
+        let kind = kind
+            .or(source.map(Source::kind))
+            .ok_or_else(|| SourceError::UnknownKind(target.to_string()))?;
         let bytes = read_item_file(path)?;
-        let text = String::from_utf8(bytes).map_err(|_| format!("{target}: not UTF-8 text"))?;
-        let (draft, details) =
-            parse_local(path, &text, kind, &config.newsletters).map_err(|e| e.to_string())?;
+        let text = String::from_utf8(bytes).map_err(|_| SourceError::NotText(path.to_path_buf()))?;
+        let (draft, details) = parse_local(path, &text, kind, &config.newsletters)?;
         return Ok((vec![draft.into_item(name, details, width)], Vec::new()));
     }
     let kind = feed_kind(kind, source)?;
     let bytes = read_capped(path, config.fetch.max_bytes, "a feed file", "fetch.max_bytes")?;
-    let feed = read_feed(&bytes, None, None).map_err(|e| format!("{target}: {e}"))?;
+    let feed = read_feed(&bytes, None, None).map_err(|e| at(target)(e.into()))?;
     Ok(feed_drafts(feed, name, kind, width))
 }
 
 /// A feed fetched from `url` once, unconditionally.
-fn read_url(url: url::Url, config: &Config, kind: FeedKind) -> Result<(Vec<Item>, Vec<String>), String> {
+fn read_url(url: url::Url, config: &Config, kind: FeedKind) -> Result<(Vec<Item>, Vec<String>), SourceError> {
     let fetched = fetch_all(&[(url, Validators::default())], &config.fetch)
         .pop()
         .expect("one request, one result");
-    match fetched? {
+    match fetched.map_err(SourceError::Fetch)? {
         Response::Body {
             bytes,
             content_type,
@@ -224,7 +285,7 @@ fn read_url(url: url::Url, config: &Config, kind: FeedKind) -> Result<(Vec<Item>
             let feed = read_feed(&bytes, Some(&url), content_type.as_deref())?;
             Ok(feed_drafts(feed, "parse", kind, config.site.teaser_width))
         }
-        Response::NotModified => Err("the server answered 304 to an unconditional GET".into()),
+        Response::NotModified => Err(SourceError::NotModified),
     }
 }
 
@@ -239,14 +300,9 @@ fn feed_drafts(feed: ParsedFeed, name: &str, kind: FeedKind, width: usize) -> (V
 }
 
 /// The kind a feed is read as: the one asked for, else its source's, else news.
-fn feed_kind(kind: Option<Kind>, source: Option<&Source>) -> Result<FeedKind, String> {
+fn feed_kind(kind: Option<Kind>, source: Option<&Source>) -> Result<FeedKind, SourceError> {
     match kind {
-        Some(kind) => FeedKind::new(kind).ok_or_else(|| {
-            format!(
-                "a feed gives no {}s (they come from local items); use --kind news, report or press-review",
-                kind.as_str()
-            )
-        }),
+        Some(kind) => FeedKind::new(kind).ok_or(SourceError::FeedKind(kind)),
         None => Ok(source
             .and_then(|s| match &s.location {
                 Location::Feed(_, kind) => Some(*kind),
@@ -346,7 +402,7 @@ fn feed_items(
     base: Option<&url::Url>,
     content_type: Option<&str>,
     config: &Config,
-) -> Result<(Vec<Item>, Vec<String>), String> {
+) -> Result<(Vec<Item>, Vec<String>), SourceError> {
     let details = kind.details();
     let feed = read_feed(bytes, base, content_type)?;
     let items = feed
@@ -367,7 +423,7 @@ fn item(source: &Source, mut draft: Draft, details: Details, config: &Config) ->
 }
 
 /// Every file the pattern names: a file, a folder's files, or a glob.
-fn local_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
+fn local_files(pattern: &str) -> Result<Vec<PathBuf>, SourceError> {
     let path = Path::new(pattern);
     let pattern = if path.is_dir() {
         format!("{}/*", pattern.trim_end_matches('/'))
@@ -375,13 +431,16 @@ fn local_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
         pattern.to_string()
     };
     let mut files: Vec<PathBuf> = glob::glob(&pattern)
-        .map_err(|e| format!("bad pattern {pattern:?}: {e}"))?
+        .map_err(|source| SourceError::Pattern {
+            pattern: pattern.clone(),
+            source,
+        })?
         .filter_map(Result::ok)
         .filter(|p| p.is_file() && is_local_item(p))
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(format!("no .toml or .md files match {pattern:?}"));
+        return Err(SourceError::NoFiles(pattern));
     }
     Ok(files)
 }
@@ -393,8 +452,8 @@ fn local_items(
     pattern: &str,
     config: &Config,
     last: Option<&Validators>,
-) -> Result<Read, String> {
-    let files: Vec<(PathBuf, Result<Vec<u8>, String>)> = local_files(pattern)?
+) -> Result<Read, SourceError> {
+    let files: Vec<(PathBuf, Result<Vec<u8>, SourceError>)> = local_files(pattern)?
         .into_iter()
         .map(|path| {
             let bytes = read_item_file(&path);
@@ -412,15 +471,11 @@ fn local_items(
     let mut errors = Vec::new();
     for (file, bytes) in files {
         let parsed = bytes
-            .and_then(|bytes| {
-                String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", file.display()))
-            })
-            .and_then(|text| {
-                parse_local(&file, &text, source.kind(), &config.newsletters).map_err(|e| e.to_string())
-            });
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| SourceError::NotText(file.clone())))
+            .and_then(|text: String| Ok(parse_local(&file, &text, source.kind(), &config.newsletters)?));
         match parsed {
             Ok((draft, details)) => items.push(item(source, draft, details, config)),
-            Err(reason) => errors.push(reason),
+            Err(reason) => errors.push(said_once(&reason)),
         }
     }
     // A source with a bad file is read again next time, so the error is reported again.

@@ -38,8 +38,29 @@ pub fn parse_feed(
     bytes: &[u8],
     base: Option<&url::Url>,
     content_type: Option<&str>,
-) -> Result<Vec<Draft>, String> {
+) -> Result<Vec<Draft>, FeedError> {
     read_feed(bytes, base, content_type).map(|feed| feed.drafts)
+}
+
+/// Why bytes are not a feed bulletin can read.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// An HTML page, with the feed it links to when it names one.
+    #[error(
+        "not a feed: got an HTML page{}",
+        .0.as_ref().map(|feed| format!("; its feed is at {feed}")).unwrap_or_default()
+    )]
+    Page(Option<url::Url>),
+    /// Deeper than [`markup`] follows (a stack a hostile feed would blow).
+    #[error("not a valid feed: elements nested more than {0} deep")]
+    TooDeep(usize),
+    #[error("not a valid feed: its root element is <{0}>; a feed's is <rss>, <rdf:RDF> or <feed>")]
+    ForeignRoot(String),
+    #[error("not a valid feed")]
+    Invalid(#[source] feed_rs::parser::ParseFeedError),
+    /// Cut short before its first whole entry.
+    #[error("not a valid feed: it ends before its last entry does")]
+    Truncated,
 }
 
 /// Parses a feed. `base` (the feed's URL) resolves relative links;
@@ -49,7 +70,7 @@ pub(crate) fn read_feed(
     bytes: &[u8],
     base: Option<&url::Url>,
     content_type: Option<&str>,
-) -> Result<ParsedFeed, String> {
+) -> Result<ParsedFeed, FeedError> {
     let text = charset::decode(bytes, content_type);
     if page::is_html(&text) {
         return Err(page::not_a_feed(&text, base));
@@ -60,21 +81,17 @@ pub(crate) fn read_feed(
         warnings.extend(warning);
         (text, Vec::new(), false)
     } else {
-        let normalised = markup::normalise(&text).map_err(|e| format!("not a valid feed: {e}"))?;
+        let normalised = markup::normalise(&text)?;
         if let Some(root) = normalised.foreign_root {
-            return Err(format!(
-                "not a valid feed: its root element is <{root}>; a feed's is <rss>, <rdf:RDF> or <feed>"
-            ));
+            return Err(FeedError::ForeignRoot(root));
         }
         (normalised.text, normalised.entries, normalised.truncated)
     };
-    let feed = parser(base)
-        .parse(text.as_bytes())
-        .map_err(|e| format!("not a valid feed: {e}"))?;
+    let feed = parser(base).parse(text.as_bytes()).map_err(FeedError::Invalid)?;
     // A cut-short feed is read for the entries it has in full; with none,
     // it is what it looks like: broken.
     if truncated && feed.entries.is_empty() {
-        return Err("not a valid feed: it ends before its last entry does".to_string());
+        return Err(FeedError::Truncated);
     }
     Ok(ParsedFeed {
         drafts: drafts(feed, facts, base),
@@ -331,7 +348,7 @@ mod tests {
             b"{\"not\": \"a feed\"}",
         ] {
             let err = parse_feed(bytes, None, None).unwrap_err();
-            assert!(err.starts_with("not a valid feed"), "{err}");
+            assert!(err.to_string().starts_with("not a valid feed"), "{err}");
         }
     }
 
@@ -578,7 +595,7 @@ mod tests {
     #[test]
     fn reports_html_page_as_not_a_feed() {
         let err = parse_feed(b"<!DOCTYPE html><html><body>Hi</body></html>", None, None).unwrap_err();
-        assert_eq!(err, "not a feed: got an HTML page");
+        assert_eq!(err.to_string(), "not a feed: got an HTML page");
     }
 
     #[test]
@@ -589,7 +606,7 @@ mod tests {
         let base = url::Url::parse("https://www.example.jp/news/").unwrap();
         let err = parse_feed(page, Some(&base), Some("text/html; charset=utf-8")).unwrap_err();
         assert_eq!(
-            err,
+            err.to_string(),
             "not a feed: got an HTML page; its feed is at https://www.example.jp/feed?lang=en&x=1"
         );
     }
@@ -602,7 +619,10 @@ mod tests {
         let titles: Vec<String> = parse(feed).into_iter().map(|d| d.title).collect();
         assert_eq!(titles, ["One"]);
         let err = parse_feed(b"<rss version='2.0'><channel><item><title>x", None, None).unwrap_err();
-        assert_eq!(err, "not a valid feed: it ends before its last entry does");
+        assert_eq!(
+            err.to_string(),
+            "not a valid feed: it ends before its last entry does"
+        );
         assert_eq!(
             first(b"<rss version='2.0'><channel><item><title>One</title></item></chan").title,
             "One"
@@ -802,7 +822,11 @@ mod tests {
             b"<rss version=\"2.0\"><channel></channel></rss>",
         ] {
             let text = String::from_utf8_lossy(feed);
-            assert_eq!(parse_feed(feed, None, None).map(|d| d.len()), Ok(0), "{text}");
+            assert_eq!(
+                parse_feed(feed, None, None).map(|d| d.len()).ok(),
+                Some(0),
+                "{text}"
+            );
         }
     }
 
@@ -815,7 +839,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            err,
+            err.to_string(),
             "not a valid feed: its root element is <opml>; a feed's is <rss>, <rdf:RDF> or <feed>"
         );
     }
@@ -874,7 +898,10 @@ mod tests {
         };
         assert_eq!(first(deep(200).as_bytes()).title, "A");
         let err = parse_feed(deep(300).as_bytes(), None, None).unwrap_err();
-        assert_eq!(err, "not a valid feed: elements nested more than 256 deep");
+        assert_eq!(
+            err.to_string(),
+            "not a valid feed: elements nested more than 256 deep"
+        );
         // Naked markup in a description is text, however deep.
         let description = rss(&format!(
             "<item><description>{}</description></item>",
@@ -894,11 +921,11 @@ mod tests {
         );
         let parsed = std::thread::Builder::new()
             .stack_size(2 << 20)
-            .spawn(move || parse_feed(feed.as_bytes(), None, None).map(|d| d.len()))
+            .spawn(move || parse_feed(feed.as_bytes(), None, None).map(|d| d.len()).ok())
             .unwrap()
             .join()
             .unwrap();
-        assert_eq!(parsed, Ok(1));
+        assert_eq!(parsed, Some(1));
     }
 
     // Inputs that made feed-rs 3.0 or quick-xml panic.

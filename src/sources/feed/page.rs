@@ -1,6 +1,7 @@
 //! An HTML page where a feed was expected: a site's home page, a login
 //! page, an error page. Its `<link rel="alternate">` says where the feed is.
 
+use super::FeedError;
 use super::markup::{Lexer, Tag, Token, unescape};
 
 /// Whether the document is an HTML page: an HTML doctype, or `html`
@@ -25,12 +26,8 @@ pub(crate) fn is_html(text: &str) -> bool {
 }
 
 /// The error for an HTML page, with where its feed is when it says so.
-pub(crate) fn not_a_feed(text: &str, base: Option<&url::Url>) -> String {
-    let feed = feed_link(text, base);
-    match feed {
-        Some(feed) => format!("not a feed: got an HTML page; its feed is at {feed}"),
-        None => "not a feed: got an HTML page".to_string(),
-    }
+pub(crate) fn not_a_feed(text: &str, base: Option<&url::Url>) -> FeedError {
+    FeedError::Page(feed_link(text, base))
 }
 
 /// The first `<link rel="alternate">` to an RSS, Atom or JSON feed, made

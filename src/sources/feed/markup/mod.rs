@@ -14,6 +14,8 @@ mod summaries;
 
 use std::ops::Range;
 
+use super::FeedError;
+
 pub(crate) use facts::Facts;
 pub(crate) use lexer::{Lexer, Tag, Token};
 use namespaces::Ns;
@@ -37,13 +39,13 @@ pub(crate) struct Normalised {
 /// HTML in an RSS description, an RSS without `<channel>` or `version`,
 /// old namespaces, Atom 0.3), and the values that make feed-rs panic. A
 /// well-formed feed in the current formats comes out as it went in.
-pub(crate) fn normalise(src: &str) -> Result<Normalised, String> {
+pub(crate) fn normalise(src: &str) -> Result<Normalised, FeedError> {
     let mut pass = Pass::new(src);
     let mut lexer = Lexer::new(src);
     for (span, token) in lexer.by_ref() {
         pass.token(span, token);
         if pass.stack.len() > MAX_DEPTH {
-            return Err(format!("elements nested more than {MAX_DEPTH} deep"));
+            return Err(FeedError::TooDeep(MAX_DEPTH));
         }
     }
     let truncated = pass.finish(lexer.unfinished);
