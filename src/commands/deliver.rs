@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveTime};
 use super::{Clock, Exit, open_for_writing};
 use crate::config::Config;
 use crate::deliver::{
-    Key, SendMode, SendOptions, SendReport, Spool, normalise_email, parse_csv, send_edition,
+    Key, SendMode, SendOptions, SendReport, Spool, decode_csv, normalise_email, parse_csv, send_edition,
 };
 use crate::editions::restore;
 use crate::items::{display_width, for_terminal};
@@ -18,7 +18,11 @@ use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
 /// `bulletin subscribers import FILE.csv`: the good rows imported, each bad
 /// row reported with its line number and reason.
 pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let (text, encoding) = decode_csv(&bytes);
+    if let Some(encoding) = encoding {
+        eprintln!("{}: not UTF-8: read as {encoding}", file.display());
+    }
     let (good, bad) = parse_csv(config, &text).with_context(|| file.display().to_string())?;
     for row in &bad {
         eprintln!("{}:{}: {}", file.display(), row.line, row.reason);

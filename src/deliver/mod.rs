@@ -16,5 +16,5 @@ pub(crate) use send::{SendReport, check_ready, send_edition};
 pub(crate) use serve::serve;
 pub(crate) use spool::Spool;
 pub use subscribers::{CsvError, RowError, parse_csv};
-pub(crate) use subscribers::{admits, normalise_email};
+pub(crate) use subscribers::{admits, decode_csv, normalise_email};
 pub use token::{Key, KeyError, Unsubscribe, Weakness, sign, verify};

@@ -1,6 +1,8 @@
 //! Subscribers: who they are, read from a CSV file, and who may receive
 //! which newsletter.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -31,10 +33,54 @@ struct Row {
     consent_date: String,
 }
 
+/// The text of a subscriber CSV file, and the encoding it was read in when
+/// that was not UTF-8. A UTF-8 or UTF-16 BOM says the encoding (and is
+/// dropped); bytes that are not UTF-8 are read as Windows-1252, the encoding
+/// spreadsheets on Windows save "CSV" in, which includes Latin-1's letters
+/// (é, ü, ß): every byte is a character, so nothing is refused, and an
+/// operator is told which encoding was used.
+pub(crate) fn decode_csv(bytes: &[u8]) -> (Cow<'_, str>, Option<&'static str>) {
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes)
+        && encoding != encoding_rs::UTF_8
+    {
+        let (text, _) = encoding.decode_without_bom_handling(&bytes[bom..]);
+        return (text, Some(encoding.name()));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (Cow::Borrowed(text), None),
+        Err(_) => {
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+            (text, Some("Windows-1252 (Latin-1)"))
+        }
+    }
+}
+
+/// The field separator of a subscriber CSV, told by its header line: `;`
+/// (the CSV of spreadsheets in most of Europe, where `,` is the decimal
+/// comma) when the header has a `;` outside quotes and no `,`, else `,`.
+/// The header's column names hold neither, so this never guesses from data.
+fn separator(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or_default();
+    let mut quoted = false;
+    let (mut commas, mut semicolons) = (0, 0);
+    for c in header.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => commas += 1,
+            ';' if !quoted => semicolons += 1,
+            _ => {}
+        }
+    }
+    if semicolons > 0 && commas == 0 { b';' } else { b',' }
+}
+
 /// Parses a subscriber CSV: the good rows, and each bad row with its line.
 pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<RowError>), CsvError> {
+    let separator = separator(text);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
+        .delimiter(separator)
         .from_reader(text.as_bytes());
     let headers = reader.headers().map_err(CsvError::Header)?.clone();
     for required in [
@@ -66,7 +112,7 @@ pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<Ro
                     row.and_then(|row| subscriber(config, row)),
                 )
             }
-            Err(e) => (e.position().cloned(), Err(record_error(&e))),
+            Err(e) => (e.position().cloned(), Err(record_error(&e, separator))),
         };
         match parsed {
             Ok(subscriber) => good.push(subscriber),
@@ -133,8 +179,16 @@ impl Lines<'_> {
 }
 
 /// Why the reader refused a record, without its line number (see [`Lines`]).
-fn record_error(error: &csv::Error) -> String {
+/// In a `;` file, an extra field is most often a `;` between newsletter
+/// ids left unquoted: the message says so.
+fn record_error(error: &csv::Error, separator: u8) -> String {
     match error.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } if separator == b';' => format!(
+            "{len} field(s); the header has {expected_len}: this file is separated by ';', \
+             so a field holding ';' (several newsletters) must be in double quotes"
+        ),
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => {
@@ -184,9 +238,14 @@ fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
     })
 }
 
-/// A valid address that can be sent to: the local part as given (local
-/// parts may be case-sensitive), the domain in lowercase ASCII (IDNA:
-/// `bücher.example` becomes `xn--bcher-kva.example`). Addresses that parse
+/// A valid address that can be sent to, in the one form the store keys
+/// subscribers by: the domain in lowercase ASCII (case-insensitive by RFC
+/// 5321; IDNA: `bücher.example` becomes `xn--bcher-kva.example`), and the
+/// local part with its ASCII letters in lowercase. RFC 5321 lets a server
+/// tell `Jane` from `jane`, but no major provider does, and treating them as
+/// two subscribers mails one person twice and loses an unsubscribe given
+/// under the other spelling. ASCII only, as SQLite's `lower()` (used by the
+/// migration that merged older stores) folds. Addresses that parse
 /// but no server takes (a quoted local part, an IP address instead of a
 /// domain) are refused here, at import, rather than failing at every send.
 pub(crate) fn normalise_email(email: &str) -> Result<String, AddressError> {
@@ -217,7 +276,7 @@ pub(crate) fn normalise_email(email: &str) -> Result<String, AddressError> {
             "too long for SMTP (64 bytes before the @, 254 in all)".into(),
         ));
     }
-    Ok(format!("{user}@{domain}"))
+    Ok(format!("{}@{domain}", user.to_ascii_lowercase()))
 }
 
 /// Why a subscriber does not get a newsletter, for the send report.
@@ -275,10 +334,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalises_the_domain_only() {
+    fn normalises_to_lowercase() {
         assert_eq!(
             normalise_email(" Jane.Doe@Example.EU ").unwrap(),
-            "Jane.Doe@example.eu"
+            "jane.doe@example.eu"
         );
         assert!(normalise_email("not an address").is_err());
         assert!(normalise_email("a@b.example\r\nBcc: x@y.example").is_err());
@@ -286,7 +345,7 @@ mod tests {
             normalise_email("a@Bücher.Example").unwrap(),
             "a@xn--bcher-kva.example"
         );
-        assert_eq!(normalise_email("jörg@example.de").unwrap(), "jörg@example.de");
+        assert_eq!(normalise_email("Jörg@example.de").unwrap(), "jörg@example.de");
         for never in [
             "\"quoted local\"@example.de",
             "ip@[127.0.0.1]",
