@@ -137,6 +137,8 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[classify]", "title_weight") => same(cell, c.classify.title_weight),
         ("[[newsletter]]", "schedule") => same(cell, newsletter.schedule),
         ("[[newsletter]]", "subject") => same(cell, newsletter.subject.template().to_string()),
+        ("[[newsletter]]", "from") => words(cell, "`mail.from`", newsletter.from.is_none()),
+        ("[[newsletter]]", "reply_to") => words(cell, "`mail.reply_to`", newsletter.reply_to.is_none()),
         ("[[newsletter]]", "empty") => same(cell, newsletter.empty),
         ("[[newsletter]]", "approval") => same(cell, newsletter.approval),
         ("[[newsletter]]", "window_days") => same(cell, newsletter.window_days),
