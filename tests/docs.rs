@@ -104,6 +104,7 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[site]", "date_format") => same(cell, c.site.date_format.clone()),
         ("[site]", "out_dir") => same(cell, c.site.out_dir.clone()),
         ("[site]", "teaser_width") => same(cell, c.site.teaser_width),
+        ("[site]", "subscribe_url") => words(cell, "none", c.site.subscribe_url.is_none()),
         ("[fetch]", "timeout_secs") => same(cell, c.fetch.timeout_secs),
         ("[fetch]", "total_secs") => same(cell, c.fetch.total_secs),
         ("[fetch]", "max_bytes") => same(cell, c.fetch.max_bytes),

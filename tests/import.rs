@@ -173,3 +173,74 @@ fn a_store_with_case_duplicates_is_merged_when_opened() {
         .unwrap();
     assert_eq!(delivered, "good@example.nl", "the delivery log follows the merge");
 }
+
+/// `[site] subscribe_url` puts a sign-up link in every mail's footer (HTML
+/// and text), on the edition pages and on the archive index; unset, none.
+#[test]
+fn the_sign_up_link_is_in_the_footer_and_the_archive_only_when_set() {
+    use crate::common::mail::project;
+    use crate::common::sink::Sink;
+    let csv = format!("{HEADER}\nanna@example.de,Anna,Acme,company,DE,eu-japan-news,2025-01-10\n");
+    let url = "https://news.eu-japan.eu/join-us";
+    let archive = |project: &Project| {
+        let mut pages = String::new();
+        for entry in walk(&project.path("out/archive")) {
+            if entry.extension().is_some_and(|e| e == "html" || e == "txt") {
+                pages.push_str(&std::fs::read_to_string(&entry).unwrap());
+            }
+        }
+        pages
+    };
+    let Some(sink) = Sink::start(&[]) else { return };
+    let unset = project(sink.port, "", &csv);
+    unset.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    assert!(!sink.messages().is_empty());
+    for message in sink.messages() {
+        assert!(
+            !message.contains("join-us") && !message.contains("Subscribe"),
+            "{message}"
+        );
+    }
+    assert!(!archive(&unset).contains("join-us"));
+
+    let Some(sink) = Sink::start(&[]) else { return };
+    let set = project(sink.port, "", &csv);
+    set.edit_config(
+        "base_url = \"https://www.eu-japan.eu/\"\n",
+        &format!("base_url = \"https://www.eu-japan.eu/\"\nsubscribe_url = \"{url}\"\n"),
+    );
+    set.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    let messages = sink.messages();
+    assert!(!messages.is_empty());
+    for message in &messages {
+        let unwrapped = message
+            .replace("=\r\n", "")
+            .replace("=\n", "")
+            .replace("=3D", "=");
+        assert!(
+            unwrapped.contains(&format!("href=\"{url}\"")),
+            "HTML link: {message}"
+        );
+        assert!(
+            unwrapped.contains(&format!("Subscribe: {url}")),
+            "text link: {message}"
+        );
+    }
+    let index = std::fs::read_to_string(set.path("out/archive/index.html")).unwrap();
+    assert!(index.contains(&format!("href=\"{url}\"")), "{index}");
+    let pages = archive(&set);
+    assert!(pages.contains(&format!("Subscribe: {url}")), "the text pages");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

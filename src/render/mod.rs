@@ -127,6 +127,7 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
         audience_note,
         greeting,
         unsubscribe_url,
+        subscribe_url: site.subscribe_url.as_ref().map(url::Url::as_str),
     }
     .render()?;
     let header = Header {
@@ -161,6 +162,8 @@ struct EditionHtml<'a> {
     audience_note: Option<&'a str>,
     greeting: Option<&'a str>,
     unsubscribe_url: Option<&'a str>,
+    /// `site.subscribe_url`: the sign-up form.
+    subscribe_url: Option<&'a str>,
 }
 
 struct SectionView<'a> {
@@ -269,6 +272,8 @@ struct EditionText<'a> {
     audience_note: Option<&'a str>,
     greeting: Option<&'a str>,
     unsubscribe_url: Option<&'a str>,
+    /// `site.subscribe_url`: the sign-up form.
+    subscribe_url: Option<&'a str>,
     /// Links in order of appearance; an item's `reference` is its 1-based index.
     references: Vec<&'a str>,
 }
@@ -344,6 +349,7 @@ impl<'a> EditionText<'a> {
             audience_note: header.audience_note,
             greeting: header.greeting,
             unsubscribe_url: header.unsubscribe_url,
+            subscribe_url: site.subscribe_url.as_ref().map(url::Url::as_str),
             references,
         }
     }
