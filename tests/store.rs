@@ -387,7 +387,7 @@ fn store_from_a_newer_bulletin_is_refused() {
     run.assert_code(1);
     assert!(
         run.stderr
-            .contains("written by a newer bulletin (schema version 99, this one knows up to 6)"),
+            .contains("written by a newer bulletin (schema version 99, this one knows up to 7)"),
         "{}",
         run.stderr
     );
