@@ -149,10 +149,9 @@ impl Iterator for CsvRows<'_> {
                 (e.position().cloned(), Err(record_error(&e, self.separator)))
             }
         };
-        Some(parsed.map_err(|reason| RowError {
-            line: position.map_or(0, |p| self.lines.of(p.byte())),
-            reason,
-        }))
+        // Counted for every row, good ones too: it drops the bytes kept for counting.
+        let line = position.map_or(0, |p| self.lines.of(p.byte()));
+        Some(parsed.map_err(|reason| RowError { line, reason }))
     }
 }
 
