@@ -19,6 +19,7 @@ mod fuzz_regressions;
 mod gate;
 mod hostile;
 mod http_sources;
+mod import;
 mod items;
 mod kills;
 mod layers;

@@ -9,29 +9,48 @@ use chrono::{NaiveDate, NaiveTime};
 use super::{Clock, Exit, open_for_writing};
 use crate::config::Config;
 use crate::deliver::{
-    Key, SendMode, SendOptions, SendReport, Spool, normalise_email, parse_csv, send_edition,
+    Key, SendMode, SendOptions, SendReport, Spool, normalise_email, read_csv, send_edition,
 };
 use crate::editions::restore;
 use crate::items::{display_width, for_terminal};
 use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
 
+/// Subscribers written to the store per transaction by an import: the
+/// rows are read as the file is, so memory stays that of one batch.
+const IMPORT_BATCH: usize = 10_000;
+
 /// `bulletin subscribers import FILE.csv`: the good rows imported, each bad
 /// row reported with its line number and reason.
 pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let (good, bad) = parse_csv(config, &text).with_context(|| file.display().to_string())?;
-    for row in &bad {
-        eprintln!("{}:{}: {}", file.display(), row.line, row.reason);
-    }
+    let input = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut rows = read_csv(config, input).with_context(|| file.display().to_string())?;
     let (_lock, mut store) = open_for_writing(config)?;
-    let added = store.import_subscribers(&good, clock.now)?;
+    let (mut imported, mut added, mut rejected) = (0, 0, 0);
+    let mut batch = Vec::with_capacity(IMPORT_BATCH);
+    for row in &mut rows {
+        match row {
+            Ok(subscriber) => batch.push(subscriber),
+            Err(row) => {
+                eprintln!("{}:{}: {}", file.display(), row.line, row.reason);
+                rejected += 1;
+            }
+        }
+        if batch.len() == IMPORT_BATCH {
+            added += store.import_subscribers(&batch, clock.now)?;
+            imported += batch.len();
+            batch.clear();
+        }
+    }
+    added += store.import_subscribers(&batch, clock.now)?;
+    imported += batch.len();
+    if let Some(encoding) = rows.encoding() {
+        eprintln!("{}: not UTF-8: read as {encoding}", file.display());
+    }
     say!(
-        "{} rows imported ({added} new, {} updated), {} rejected",
-        good.len(),
-        good.len() - added,
-        bad.len()
+        "{imported} rows imported ({added} new, {} updated), {rejected} rejected",
+        imported - added,
     );
-    Ok(if bad.is_empty() { Exit::Ok } else { Exit::Partial })
+    Ok(if rejected == 0 { Exit::Ok } else { Exit::Partial })
 }
 
 /// `bulletin subscribers list`: everyone, optionally of one newsletter.

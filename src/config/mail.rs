@@ -79,7 +79,8 @@ impl TryFrom<RawMail> for Mail {
     }
 }
 
-fn mailbox(value: &Spanned<String>, field: &str) -> Result<Mailbox, Invalid> {
+/// A mailbox (`Name <address>` or a bare address), or the error at its place.
+pub(super) fn mailbox(value: &Spanned<String>, field: &str) -> Result<Mailbox, Invalid> {
     value.get_ref().parse().map_err(|e| {
         Invalid::new(
             value.span(),

@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::Weekday;
+use lettre::message::Mailbox;
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::located::Invalid;
+use super::mail::mailbox;
 use super::subject::Subject;
 use crate::items::Kind;
 
@@ -183,6 +185,8 @@ pub(super) struct RawNewsletter {
     description: String,
     audience: Audience,
     subject: Option<Spanned<String>>,
+    from: Option<Spanned<String>>,
+    reply_to: Option<Spanned<String>>,
     #[serde(default = "default_window_days")]
     window_days: u32,
     #[serde(default)]
@@ -248,7 +252,15 @@ impl RawNewsletter {
             })
             .collect::<Result<_, Invalid>>()?;
         let exclude = expand(self.exclude, &format!("newsletter[{i}].exclude"))?;
+        let address = |value: &Option<Spanned<String>>, key: &str| {
+            value
+                .as_ref()
+                .map(|value| mailbox(value, &format!("newsletter[{i}].{key}")))
+                .transpose()
+        };
         Ok(Newsletter {
+            from: address(&self.from, "from")?,
+            reply_to: address(&self.reply_to, "reply_to")?,
             id,
             title: self.title,
             description: self.description,
@@ -293,6 +305,11 @@ pub struct Newsletter {
     pub(crate) audience: Audience,
     /// The mails' subject line; default [`DEFAULT_SUBJECT`](super::subject::DEFAULT_SUBJECT).
     pub subject: Subject,
+    /// Its mails' From, when not `[mail]`'s (the tender digest comes from the
+    /// JTPP Helpdesk); `[mail]`'s then goes in Sender. Default none.
+    pub from: Option<Mailbox>,
+    /// Its mails' Reply-To, when not `[mail]`'s; default none.
+    pub reply_to: Option<Mailbox>,
     /// News, reports and press reviews published in the last N days are due; default 7.
     pub window_days: u32,
     /// When `bulletin run` publishes it; default weekly on Monday.

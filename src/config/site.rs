@@ -21,6 +21,7 @@ pub(super) struct RawSite {
     out_dir: PathBuf,
     #[serde(default = "default_teaser_width")]
     teaser_width: usize,
+    subscribe_url: Option<Spanned<String>>,
 }
 
 /// Site-wide settings, validated.
@@ -40,6 +41,9 @@ pub struct Site {
     pub out_dir: PathBuf,
     /// Width of a "More" teaser in display columns (CJK counts 2); default 100.
     pub teaser_width: usize,
+    /// The sign-up form, linked from every mail's footer, the edition pages
+    /// and the archive index; default none (no link).
+    pub subscribe_url: Option<Url>,
 }
 
 impl Site {
@@ -58,16 +62,12 @@ impl TryFrom<RawSite> for Site {
     type Error = Invalid;
 
     fn try_from(raw: RawSite) -> Result<Site, Invalid> {
-        let base_url = match Url::parse(raw.base_url.get_ref()) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") => url,
-            _ => {
-                return Err(Invalid::new(
-                    raw.base_url.span(),
-                    "site.base_url",
-                    format!("{:?} is not an absolute http(s) URL", raw.base_url.get_ref()),
-                ));
-            }
-        };
+        let base_url = http_url(&raw.base_url, "site.base_url")?;
+        let subscribe_url = raw
+            .subscribe_url
+            .as_ref()
+            .map(|url| http_url(url, "site.subscribe_url"))
+            .transpose()?;
         let format = raw.date_format;
         if !shows_a_date(format.get_ref()) {
             return Err(Invalid::new(
@@ -86,7 +86,20 @@ impl TryFrom<RawSite> for Site {
             date_format: format.into_inner(),
             out_dir: raw.out_dir,
             teaser_width: raw.teaser_width,
+            subscribe_url,
         })
+    }
+}
+
+/// An absolute http(s) URL, or the error at its place.
+fn http_url(value: &Spanned<String>, field: &str) -> Result<Url, Invalid> {
+    match Url::parse(value.get_ref()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
+        _ => Err(Invalid::new(
+            value.span(),
+            field,
+            format!("{:?} is not an absolute http(s) URL", value.get_ref()),
+        )),
     }
 }
 

@@ -31,12 +31,15 @@ pub struct MailTemplate {
     html: Part,
     text: Part,
     from: Mailbox,
+    /// `[mail]`'s From, when the newsletter has its own: who sends on its behalf.
+    sender: Option<Mailbox>,
     reply_to: Option<Mailbox>,
     list_id: String,
     unsubscribe_url: url::Url,
     /// The bare address of the `mailto:` link (a display name has no place in a URL).
     unsubscribe_mailto: lettre::Address,
-    /// Right-hand side of every Message-ID: the From address's domain.
+    /// Right-hand side of every Message-ID, and the default DKIM signing
+    /// domain (DMARC aligns with From): the From address's domain.
     domain: String,
     date: SystemTime,
     dkim: Option<DkimConfig>,
@@ -64,17 +67,23 @@ impl MailTemplate {
         now: DateTime<Utc>,
     ) -> Result<MailTemplate, MessageError> {
         let rendered = render_edition(edition, site, Reader::Mail).map_err(MessageError::Render)?;
-        let domain = mail.from.email.domain().to_ascii_lowercase();
-        let id = edition.newsletter.id.as_str();
-        let list_domain = mail.list_id_domain.clone().unwrap_or_else(|| domain.clone());
+        let newsletter = edition.newsletter;
+        let from = newsletter.from.as_ref().unwrap_or(&mail.from);
+        let domain = from.email.domain().to_ascii_lowercase();
+        let id = newsletter.id.as_str();
+        let list_domain = mail
+            .list_id_domain
+            .clone()
+            .unwrap_or_else(|| mail.from.email.domain().to_ascii_lowercase());
         Ok(MailTemplate {
             newsletter: id.to_string(),
             number: edition.number,
             subject: subject(edition, site),
             html: Part::new(&rendered.html),
             text: Part::new(&rendered.text),
-            from: mail.from.clone(),
-            reply_to: mail.reply_to.clone(),
+            sender: (*from != mail.from).then(|| mail.from.clone()),
+            from: from.clone(),
+            reply_to: newsletter.reply_to.clone().or_else(|| mail.reply_to.clone()),
             list_id: format!(
                 "\"{}\" <{id}.{list_domain}>",
                 edition.newsletter.title.replace('"', "'")
@@ -146,6 +155,9 @@ impl MailTemplate {
             ));
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
+        }
+        if let Some(sender) = &self.sender {
+            builder = builder.sender(sender.clone());
         }
         let part = |content_type: ContentType, part: &Part, blanks: &[String; 2]| {
             SinglePart::builder().header(content_type).body(part.body(blanks))
@@ -272,8 +284,9 @@ fn encode_line(text: &str) -> String {
 
 /// The headers a DKIM signature covers: the List-Unsubscribe pair among
 /// them, so nobody on the way can change where unsubscribing leads.
-const SIGNED_HEADERS: [&str; 9] = [
+const SIGNED_HEADERS: [&str; 10] = [
     "From",
+    "Sender",
     "To",
     "Subject",
     "Date",

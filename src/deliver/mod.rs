@@ -15,6 +15,7 @@ pub use send::{SendMode, SendOptions};
 pub(crate) use send::{SendReport, check_ready, send_edition};
 pub(crate) use serve::serve;
 pub(crate) use spool::Spool;
+pub(crate) use subscribers::read_csv;
 pub use subscribers::{CsvError, RowError, parse_csv};
 pub(crate) use subscribers::{admits, normalise_email};
 pub use token::{Key, KeyError, Unsubscribe, Weakness, sign, verify};

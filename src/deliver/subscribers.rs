@@ -1,6 +1,10 @@
 //! Subscribers: who they are, read from a CSV file, and who may receive
 //! which newsletter.
 
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader, Read};
+use std::rc::Rc;
+
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -31,12 +35,49 @@ struct Row {
     consent_date: String,
 }
 
-/// Parses a subscriber CSV: the good rows, and each bad row with its line.
-pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<RowError>), CsvError> {
+/// How many bytes are looked at for the header line and a BOM.
+const PEEK: usize = 64 * 1024;
+
+/// Reads a subscriber CSV a row at a time, so a list of millions takes the
+/// memory of one row: the header checked first, then each row as a
+/// subscriber or a [`RowError`] with its line.
+///
+/// Encodings: a UTF-8 BOM is dropped; a UTF-16 file (told by its BOM) is
+/// decoded whole first. A row that is not UTF-8 is read as Windows-1252,
+/// the encoding spreadsheets on Windows save "CSV" in, which includes
+/// Latin-1's letters (é, ü, ß): every byte is a character there, so
+/// nothing is refused, and [`CsvRows::encoding`] tells the operator.
+///
+/// The separator is `;` (a spreadsheet's CSV in most of Europe, where `,`
+/// is the decimal comma) when the header line has a `;` outside quotes and
+/// no `,`, else `,`: the column names hold neither, so the header alone
+/// decides, never the data.
+pub(crate) fn read_csv<'c>(config: &'c Config, input: impl Read + 'c) -> Result<CsvRows<'c>, CsvError> {
+    let mut input = BufReader::with_capacity(PEEK, input);
+    let peeked = input.fill_buf().map_err(CsvError::Read)?;
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(peeked)
+        && encoding != encoding_rs::UTF_8
+    {
+        let mut bytes = Vec::new();
+        input.read_to_end(&mut bytes).map_err(CsvError::Read)?;
+        let (text, _) = encoding.decode_without_bom_handling(&bytes[bom..]);
+        let mut rows = read_csv(config, std::io::Cursor::new(text.into_owned().into_bytes()))?;
+        rows.encoding = Some(encoding.name());
+        return Ok(rows);
+    }
+    let bom = if peeked.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let separator = separator(&peeked[bom..]);
+    input.consume(bom);
+    let seen = Rc::new(RefCell::new(Vec::new()));
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(CsvError::Header)?.clone();
+        .delimiter(separator)
+        .from_reader(Box::new(Tee {
+            input,
+            seen: Rc::clone(&seen),
+        }) as Box<dyn Read + 'c>);
+    let mut encoding = None;
+    let headers = decoded(reader.byte_headers().map_err(CsvError::Header)?, &mut encoding);
     for required in [
         "email",
         "organisation_type",
@@ -48,35 +89,129 @@ pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<Ro
             return Err(CsvError::MissingColumn(required));
         }
     }
-    let mut good = Vec::new();
-    let mut bad = Vec::new();
-    let mut lines = Lines {
-        text: text.as_bytes(),
-        at: 0,
-        line: 1,
-    };
-    for record in reader.records() {
-        let (position, parsed) = match record {
-            Ok(record) => {
+    Ok(CsvRows {
+        config,
+        reader,
+        headers,
+        record: csv::ByteRecord::new(),
+        lines: Lines {
+            seen,
+            dropped: 0,
+            line: 1,
+        },
+        separator,
+        encoding,
+        done: false,
+    })
+}
+
+/// The rows of a subscriber CSV, read as they are asked for.
+pub(crate) struct CsvRows<'c> {
+    config: &'c Config,
+    reader: csv::Reader<Box<dyn Read + 'c>>,
+    headers: csv::StringRecord,
+    record: csv::ByteRecord,
+    lines: Lines,
+    separator: u8,
+    encoding: Option<&'static str>,
+    done: bool,
+}
+
+impl CsvRows<'_> {
+    /// The encoding some rows were read in, when not UTF-8.
+    pub(crate) fn encoding(&self) -> Option<&'static str> {
+        self.encoding
+    }
+}
+
+impl Iterator for CsvRows<'_> {
+    type Item = Result<Subscriber, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let (position, parsed) = match self.reader.read_byte_record(&mut self.record) {
+            Ok(false) => return None,
+            Ok(true) => {
+                let record = decoded(&self.record, &mut self.encoding);
                 let row = record
-                    .deserialize::<Row>(Some(&headers))
+                    .deserialize::<Row>(Some(&self.headers))
                     .map_err(|e| e.to_string());
                 (
-                    record.position().cloned(),
-                    row.and_then(|row| subscriber(config, row)),
+                    self.record.position().cloned(),
+                    row.and_then(|row| subscriber(self.config, row)),
                 )
             }
-            Err(e) => (e.position().cloned(), Err(record_error(&e))),
+            Err(e) => {
+                // A read error would come back at every call.
+                self.done = matches!(e.kind(), csv::ErrorKind::Io(_));
+                (e.position().cloned(), Err(record_error(&e, self.separator)))
+            }
         };
-        match parsed {
+        // Counted for every row, good ones too: it drops the bytes kept for counting.
+        let line = position.map_or(0, |p| self.lines.of(p.byte()));
+        Some(parsed.map_err(|reason| RowError { line, reason }))
+    }
+}
+
+/// A record as text: UTF-8 when it is, else Windows-1252 (noted in `encoding`).
+fn decoded(record: &csv::ByteRecord, encoding: &mut Option<&'static str>) -> csv::StringRecord {
+    if let Ok(text) = csv::StringRecord::from_byte_record(record.clone()) {
+        return text;
+    }
+    *encoding = Some("Windows-1252 (Latin-1)");
+    record
+        .iter()
+        .map(|field| encoding_rs::WINDOWS_1252.decode_without_bom_handling(field).0)
+        .collect()
+}
+
+/// The separator the header line (at the start of `peeked`) uses.
+fn separator(peeked: &[u8]) -> u8 {
+    let header = peeked
+        .split(|&b| b == b'\n' || b == b'\r')
+        .next()
+        .unwrap_or_default();
+    let mut quoted = false;
+    let (mut commas, mut semicolons) = (0, 0);
+    for &b in header {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => commas += 1,
+            b';' if !quoted => semicolons += 1,
+            _ => {}
+        }
+    }
+    if semicolons > 0 && commas == 0 { b';' } else { b',' }
+}
+
+/// Parses a subscriber CSV held in memory: the good rows, and each bad row
+/// with its line.
+pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<RowError>), CsvError> {
+    let (mut good, mut bad) = (Vec::new(), Vec::new());
+    for row in read_csv(config, text.as_bytes())? {
+        match row {
             Ok(subscriber) => good.push(subscriber),
-            Err(reason) => bad.push(RowError {
-                line: position.map_or(0, |p| lines.of(p.byte())),
-                reason,
-            }),
+            Err(error) => bad.push(error),
         }
     }
     Ok((good, bad))
+}
+
+/// The input, with what has been read of it kept until [`Lines`] has
+/// counted it: the CSV reader's own buffer ahead of the rows handed out.
+struct Tee<R> {
+    input: R,
+    seen: Rc<RefCell<Vec<u8>>>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(buf)?;
+        self.seen.borrow_mut().extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// Why a subscriber CSV cannot be read at all; a bad row is a
@@ -85,6 +220,8 @@ pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<Ro
 pub enum CsvError {
     #[error("cannot read the header line")]
     Header(#[source] csv::Error),
+    #[error("cannot read the file")]
+    Read(#[source] std::io::Error),
     #[error(
         "the header line has no `{0}` column; expected email, name, organisation, organisation_type, country, \
          newsletters, consent_date"
@@ -104,37 +241,51 @@ pub(crate) struct AddressError {
 /// wrong for CRLF files (each row one line early: it reads the LF of a CRLF
 /// with the next record, rust-csv#395), for lone-CR files (all line 1) and
 /// after a blank line (rust-csv#208); found by fuzzing. Rows come in order,
-/// so counting goes on from the last one.
-struct Lines<'a> {
-    text: &'a [u8],
-    at: usize,
+/// so counting goes on from the last one, over the bytes [`Tee`] kept,
+/// which are dropped once counted.
+struct Lines {
+    seen: Rc<RefCell<Vec<u8>>>,
+    /// Bytes counted and dropped: `seen` starts at this offset.
+    dropped: u64,
     line: u64,
 }
 
-impl Lines<'_> {
+impl Lines {
     /// The line of a record the reader places at `byte`: any line ends
-    /// there are the previous record's (CRLF counts once).
+    /// there are the previous record's (CRLF counts once). The reader has
+    /// read the record's first byte, so a CR's LF is always in `seen`.
     fn of(&mut self, byte: u64) -> u64 {
-        let mut start = usize::try_from(byte).map_or(self.text.len(), |b| b.min(self.text.len()));
-        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
+        let mut seen = self.seen.borrow_mut();
+        let mut start =
+            usize::try_from(byte.saturating_sub(self.dropped)).map_or(seen.len(), |b| b.min(seen.len()));
+        while matches!(seen.get(start), Some(b'\r' | b'\n')) {
             start += 1;
         }
-        while self.at < start {
-            let ends_line = match self.text[self.at] {
+        for at in 0..start {
+            let ends_line = match seen[at] {
                 b'\n' => true,
-                b'\r' => self.text.get(self.at + 1) != Some(&b'\n'),
+                b'\r' => seen.get(at + 1) != Some(&b'\n'),
                 _ => false,
             };
             self.line += u64::from(ends_line);
-            self.at += 1;
         }
+        seen.drain(..start);
+        self.dropped += start as u64;
         self.line
     }
 }
 
 /// Why the reader refused a record, without its line number (see [`Lines`]).
-fn record_error(error: &csv::Error) -> String {
+/// In a `;` file, an extra field is most often a `;` between newsletter
+/// ids left unquoted: the message says so.
+fn record_error(error: &csv::Error, separator: u8) -> String {
     match error.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } if separator == b';' => format!(
+            "{len} field(s); the header has {expected_len}: this file is separated by ';', \
+             so a field holding ';' (several newsletters) must be in double quotes"
+        ),
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => {
@@ -184,9 +335,14 @@ fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
     })
 }
 
-/// A valid address that can be sent to: the local part as given (local
-/// parts may be case-sensitive), the domain in lowercase ASCII (IDNA:
-/// `bücher.example` becomes `xn--bcher-kva.example`). Addresses that parse
+/// A valid address that can be sent to, in the one form the store keys
+/// subscribers by: the domain in lowercase ASCII (case-insensitive by RFC
+/// 5321; IDNA: `bücher.example` becomes `xn--bcher-kva.example`), and the
+/// local part with its ASCII letters in lowercase. RFC 5321 lets a server
+/// tell `Jane` from `jane`, but no major provider does, and treating them as
+/// two subscribers mails one person twice and loses an unsubscribe given
+/// under the other spelling. ASCII only, as SQLite's `lower()` (used by the
+/// migration that merged older stores) folds. Addresses that parse
 /// but no server takes (a quoted local part, an IP address instead of a
 /// domain) are refused here, at import, rather than failing at every send.
 pub(crate) fn normalise_email(email: &str) -> Result<String, AddressError> {
@@ -217,7 +373,7 @@ pub(crate) fn normalise_email(email: &str) -> Result<String, AddressError> {
             "too long for SMTP (64 bytes before the @, 254 in all)".into(),
         ));
     }
-    Ok(format!("{user}@{domain}"))
+    Ok(format!("{}@{domain}", user.to_ascii_lowercase()))
 }
 
 /// Why a subscriber does not get a newsletter, for the send report.
@@ -275,10 +431,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalises_the_domain_only() {
+    fn normalises_to_lowercase() {
         assert_eq!(
             normalise_email(" Jane.Doe@Example.EU ").unwrap(),
-            "Jane.Doe@example.eu"
+            "jane.doe@example.eu"
         );
         assert!(normalise_email("not an address").is_err());
         assert!(normalise_email("a@b.example\r\nBcc: x@y.example").is_err());
@@ -286,7 +442,7 @@ mod tests {
             normalise_email("a@Bücher.Example").unwrap(),
             "a@xn--bcher-kva.example"
         );
-        assert_eq!(normalise_email("jörg@example.de").unwrap(), "jörg@example.de");
+        assert_eq!(normalise_email("Jörg@example.de").unwrap(), "jörg@example.de");
         for never in [
             "\"quoted local\"@example.de",
             "ip@[127.0.0.1]",

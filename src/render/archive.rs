@@ -34,6 +34,8 @@ struct ArchivePage<'a> {
     heading: &'a str,
     home: &'a str,
     groups: &'a [ArchiveGroup],
+    /// `site.subscribe_url`: the sign-up form.
+    subscribe_url: Option<&'a str>,
 }
 
 impl ArchivePage<'_> {
@@ -55,6 +57,7 @@ pub(crate) fn render_archive_page(
         heading,
         home: site.base_url.as_str(),
         groups,
+        subscribe_url: site.subscribe_url.as_ref().map(url::Url::as_str),
     }
     .render()
 }

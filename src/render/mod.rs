@@ -133,6 +133,7 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
         audience_note,
         greeting,
         unsubscribe_url,
+        subscribe_url: site.subscribe_url.as_ref().map(url::Url::as_str),
     }
     .render()?;
     let header = Header {
@@ -169,6 +170,8 @@ struct EditionHtml<'a> {
     audience_note: Option<&'a str>,
     greeting: Option<&'a str>,
     unsubscribe_url: Option<&'a str>,
+    /// `site.subscribe_url`: the sign-up form.
+    subscribe_url: Option<&'a str>,
 }
 
 struct SectionView<'a> {
@@ -277,6 +280,8 @@ struct EditionText<'a> {
     audience_note: Option<&'a str>,
     greeting: Option<&'a str>,
     unsubscribe_url: Option<&'a str>,
+    /// `site.subscribe_url`: the sign-up form.
+    subscribe_url: Option<&'a str>,
     /// Links in order of appearance; a link's reference number is its 1-based index.
     references: Vec<String>,
 }
@@ -381,6 +386,7 @@ impl<'a> EditionText<'a> {
             audience_note: header.audience_note,
             greeting: header.greeting,
             unsubscribe_url: header.unsubscribe_url,
+            subscribe_url: site.subscribe_url.as_ref().map(url::Url::as_str),
             references: references.0,
         }
     }

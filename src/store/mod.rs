@@ -168,6 +168,33 @@ CREATE TABLE model_learned (
     item_id TEXT PRIMARY KEY
 );
 "#,
+    r#"
+-- Addresses are keyed in ASCII lowercase: `Jane@X.eu` and `jane@x.eu` are one
+-- subscriber. Those stored twice are merged: the latest details, the earliest
+-- unsubscribe (from all, and from each newsletter), the bounces added up.
+PRAGMA defer_foreign_keys = ON;
+CREATE TEMP TABLE case_merge AS
+    SELECT lower(email) AS lowered, min(unsubscribed) AS unsubscribed, sum(hard_bounces) AS hard_bounces,
+           (SELECT k.email FROM subscribers k WHERE lower(k.email) = lower(s.email)
+            ORDER BY k.updated DESC, k.email LIMIT 1) AS kept
+    FROM subscribers s GROUP BY lower(email);
+CREATE TEMP TABLE case_merge_subscriptions AS
+    SELECT lower(email) AS email, newsletter, min(unsubscribed) AS unsubscribed
+    FROM subscriptions GROUP BY lower(email), newsletter;
+DELETE FROM subscriptions;
+DELETE FROM subscribers WHERE email NOT IN (SELECT kept FROM case_merge);
+UPDATE subscribers SET
+    unsubscribed = (SELECT m.unsubscribed FROM case_merge m WHERE m.kept = subscribers.email),
+    hard_bounces = (SELECT m.hard_bounces FROM case_merge m WHERE m.kept = subscribers.email);
+UPDATE subscribers SET email = lower(email);
+INSERT INTO subscriptions (email, newsletter, unsubscribed)
+    SELECT email, newsletter, unsubscribed FROM case_merge_subscriptions;
+-- A delivery to either spelling is a delivery to the person.
+UPDATE OR IGNORE deliveries SET email = lower(email);
+DELETE FROM deliveries WHERE email <> lower(email);
+DROP TABLE case_merge;
+DROP TABLE case_merge_subscriptions;
+"#,
 ];
 
 /// What went wrong with the store, in words that say what to do.

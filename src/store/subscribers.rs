@@ -289,12 +289,16 @@ fn recipient(row: &Row) -> rusqlite::Result<Recipient> {
 }
 
 /// One unsubscribe inside a write transaction; `false` for an unknown address.
+/// Addresses are stored with ASCII lowercase (see the migration merging
+/// case duplicates); a token signed before it may carry capitals, and
+/// still unsubscribes.
 fn unsubscribe_in(
     tx: &rusqlite::Transaction,
     email: &str,
     newsletter: Option<&str>,
     now: &str,
 ) -> rusqlite::Result<bool> {
+    let email = &email.to_ascii_lowercase();
     let known: bool = tx.query_row(
         "SELECT count(*) FROM subscribers WHERE email = ?1",
         [email],
