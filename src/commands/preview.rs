@@ -407,6 +407,8 @@ fn answer(url: &str, snapshot: &Snapshot, editor: &Editor) -> Reply {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     match path {
         "/__version" => return Reply::text(200, snapshot.version.to_string()),
+        // Browsers ask for it on their own; a 404 shows as a console error.
+        "/favicon.ico" => return Reply::text(204, String::new()),
         "/__reload.js" => {
             return Reply {
                 content_type: "text/javascript; charset=utf-8",
