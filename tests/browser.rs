@@ -4,7 +4,6 @@
 //! page a reader can see is checked by axe-core (`tests/browser/axe.mjs`).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use bulletin::deliver::{Key, sign};
@@ -22,8 +21,7 @@ solo@example.fr,Solo Reader,,individual,FR,about-japan,2025-03-01
 
 /// What the browser check needs, or why it cannot run: it skips loudly on a
 /// developer's machine and fails under CI, where `tests/run.sh` (and so `.ci/run`) installs it all.
-fn browser_tools() -> Option<PathBuf> {
-    let script = repo().join("tests/browser/check.mjs");
+fn browser_tools() -> bool {
     let missing = [
         ("/usr/bin/chromium", "apt-get install chromium"),
         (
@@ -44,16 +42,16 @@ fn browser_tools() -> Option<PathBuf> {
     let why = match (missing, node) {
         (Some((path, fix)), _) => format!("{path} is missing ({fix})"),
         (None, false) => "node is missing".to_string(),
-        (None, true) => return Some(script),
+        (None, true) => return true,
     };
     if std::env::var_os("CI").is_some() {
         panic!("the browser test cannot run: {why}; tests/run.sh installs it");
     }
     eprintln!("\n*** SKIPPED: the browser test cannot run: {why} ***\n");
-    None
+    false
 }
 
-struct Preview(Child);
+pub(crate) struct Preview(Child);
 
 impl Drop for Preview {
     fn drop(&mut self) {
@@ -72,7 +70,7 @@ fn preview(project: &Project) -> (Preview, String) {
 
 /// Starts `bulletin ARGS` (`serve` or `preview` on a free port); returns it
 /// and the URL its first line names.
-fn start(project: &Project, args: &[&str]) -> (Preview, String) {
+pub(crate) fn start(project: &Project, args: &[&str]) -> (Preview, String) {
     let mut child = project
         .command(args)
         .stdout(Stdio::piped())
@@ -93,7 +91,9 @@ fn start(project: &Project, args: &[&str]) -> (Preview, String) {
 
 #[test]
 fn every_edition_reads_well_in_chromium_at_600_and_375_px() {
-    let Some(script) = browser_tools() else { return };
+    if !browser_tools() {
+        return;
+    }
     let project = Project::bundled();
     project.write("subscribers.csv", SUBSCRIBERS);
     project
@@ -102,25 +102,15 @@ fn every_edition_reads_well_in_chromium_at_600_and_375_px() {
     project.run(&["fetch"]).assert_code(0);
     let (_preview, home) = preview(&project);
     let shots = repo().join("target/screenshots");
-    let output = Command::new("node")
-        .arg(&script)
-        .args([
+    let report = node(
+        "check.mjs",
+        &[
             home.as_str(),
             shots.to_str().unwrap(),
             "jane@example.de",
             "Dear Jane Doe,",
-        ])
-        .current_dir(repo().join("tests/browser"))
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "check.mjs failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
     );
-    let report: serde_json::Value =
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(
         report["problems"],
         serde_json::json!([]),
@@ -219,7 +209,9 @@ fn subscribed_project() -> Project {
 
 #[test]
 fn every_page_a_reader_sees_passes_axe_in_light_and_dark() {
-    let Some(_) = browser_tools() else { return };
+    if !browser_tools() {
+        return;
+    }
     // The preview shows the editions due, so it reads a store no build has
     // published them from: the archive is built in a second project.
     let (previewed, project) = (subscribed_project(), subscribed_project());
@@ -294,7 +286,9 @@ fn every_page_a_reader_sees_passes_axe_in_light_and_dark() {
 /// without it, and with every other item.
 #[test]
 fn an_editor_drops_an_item_and_approves_in_chromium_and_the_mail_lacks_it() {
-    let Some(check) = browser_tools() else { return };
+    if !browser_tools() {
+        return;
+    }
     let Some(sink) = Sink::start(&[]) else { return };
     let project = Project::bundled_as_shipped();
     with_mail(&project, sink.port, "");
@@ -311,26 +305,16 @@ fn an_editor_drops_an_item_and_approves_in_chromium_and_the_mail_lacks_it() {
     let (_, dropped) = &items[1];
     let preview = crate::review::Preview::start(&project);
     let shots = repo().join("target/screenshots");
-    let output = Command::new("node")
-        .arg(check.with_file_name("review.mjs"))
-        .args([
+    let report = node(
+        "review.mjs",
+        &[
             preview.home.as_str(),
             shots.to_str().unwrap(),
             NEWS,
             dropped,
             "Dear Jane Doe,",
-        ])
-        .current_dir(repo().join("tests/browser"))
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "review.mjs failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
     );
-    let report: serde_json::Value =
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(
         report["problems"],
         serde_json::json!([]),

@@ -4,9 +4,6 @@
 //! another site, and refused with the command line's words once the
 //! edition is approved. `browser.rs` clicks the same buttons in Chromium.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-
 use crate::common::{KEY_ENV, Project};
 
 pub(crate) const DATE: &str = "2026-11-23";
@@ -45,22 +42,16 @@ fn with_a_draft_for(readers: &str) -> Project {
 
 /// A running `bulletin preview --by "Keiko Editor"`, stopped by its PID when dropped.
 pub(crate) struct Preview {
-    child: Child,
+    _running: crate::browser::Preview,
     /// `http://127.0.0.1:PORT/`.
     pub(crate) home: String,
 }
 
-impl Drop for Preview {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Preview {
     pub(crate) fn start(project: &Project) -> Preview {
-        let mut child = project
-            .command(&[
+        let (running, home) = crate::browser::start(
+            project,
+            &[
                 "preview",
                 "--listen",
                 "127.0.0.1:0",
@@ -68,21 +59,12 @@ impl Preview {
                 DATE,
                 "--by",
                 "Keiko Editor",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let home = line
-            .split_whitespace()
-            .nth(2)
-            .unwrap_or_else(|| panic!("preview on URL: {line:?}"))
-            .to_string();
-        Preview { child, home }
+            ],
+        );
+        Preview {
+            _running: running,
+            home,
+        }
     }
 
     /// `127.0.0.1:PORT`.
