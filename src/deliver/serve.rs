@@ -57,7 +57,8 @@ pub(crate) fn serve(
     println!("listening on http://{addr}{path}");
     let (jobs, queue) = std::sync::mpsc::channel();
     let endpoint = Arc::new(Endpoint {
-        path,
+        unsubscribe_path: path,
+        site_name: config.site.name.clone(),
         titles: config
             .newsletters
             .iter()
@@ -88,16 +89,26 @@ pub(crate) enum ServeError {
 
 /// What the HTTP side knows: no store, only a queue to the store's thread.
 struct Endpoint {
-    path: String,
+    unsubscribe_path: String,
+    /// `[site] name`, on every page.
+    site_name: String,
     titles: HashMap<String, String>,
     key: Key,
     jobs: Sender<Job>,
 }
 
-/// One unsubscribe for the store's thread, and where to say how it went.
-struct Job {
-    request: Unsubscribe,
-    done: oneshot::Sender<Outcome>,
+/// What the store's thread is asked to do.
+enum Job {
+    /// One unsubscribe, and where to say how it went: batched with the
+    /// others that arrived together, kept in the spool while the store is
+    /// busy.
+    Unsubscribe {
+        request: Unsubscribe,
+        done: oneshot::Sender<Outcome>,
+    },
+    /// Any other page's work on the store, run on its own; it sends its
+    /// own answer back (see [`Endpoint::with_store`]).
+    Work(Box<dyn FnOnce(&mut Store) + Send>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -113,18 +124,26 @@ enum Outcome {
 impl Handler for Endpoint {
     async fn handle(&self, request: Request) -> Page {
         let Ok(url) = url::Url::parse(&format!("http://localhost{}", request.target)) else {
-            return page(400, &Answer::BadRequest);
+            return page(400, &Answer::BadRequest, &self.site_name);
         };
-        if url.path() != self.path {
-            return page(404, &Answer::NotFound);
+        // One arm per page `serve` shows.
+        match url.path() {
+            path if path == self.unsubscribe_path => self.unsubscribe_page(&request, &url).await,
+            _ => page(404, &Answer::NotFound, &self.site_name),
         }
+    }
+}
+
+impl Endpoint {
+    /// The unsubscribe link's page: GET asks, POST unsubscribes.
+    async fn unsubscribe_page(&self, request: &Request, url: &url::Url) -> Page {
         let token = url
             .query_pairs()
             .find(|(k, _)| k == "t")
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
         let Some(unsubscribe) = verify(&self.key, &token) else {
-            return page(400, &Answer::InvalidLink);
+            return page(400, &Answer::InvalidLink, &self.site_name);
         };
         let title = self
             .titles
@@ -139,29 +158,42 @@ impl Handler for Endpoint {
                     email: &unsubscribe.email,
                     action: &action,
                 };
-                page(200, &confirm)
+                page(200, &confirm, &self.site_name)
             }
             Method::POST => self.unsubscribe(unsubscribe, &title).await,
-            _ => page(405, &Answer::MethodNotAllowed),
+            _ => page(405, &Answer::MethodNotAllowed, &self.site_name),
         }
     }
-}
 
-impl Endpoint {
+    #[allow(dead_code, reason = "for the sign-up and preference pages, being built")]
+    /// Runs `work` on the store's thread, after what is queued before it,
+    /// and returns its result; `None` when that thread has stopped.
+    async fn with_store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Work(Box::new(move |store: &mut Store| {
+            let _ = reply.send(work(store));
+        }));
+        self.jobs.send(job).ok()?;
+        answer.await.ok()
+    }
+
     async fn unsubscribe(&self, request: Unsubscribe, title: &str) -> Page {
         let email = request.email.clone();
         let (reply, outcome) = oneshot::channel();
-        let outcome = match self.jobs.send(Job { request, done: reply }) {
+        let outcome = match self.jobs.send(Job::Unsubscribe { request, done: reply }) {
             Ok(()) => outcome.await.unwrap_or(Outcome::Failed),
             Err(_) => Outcome::Failed,
         };
         match outcome {
-            Outcome::Stored => page(200, &Answer::Done { title, email: &email }),
+            Outcome::Stored => page(200, &Answer::Done { title, email: &email }, &self.site_name),
             Outcome::Kept => Page {
                 retry_after: Some(RETRY_AFTER_SECS),
-                ..page(503, &Answer::Kept { title, email: &email })
+                ..page(503, &Answer::Kept { title, email: &email }, &self.site_name)
             },
-            Outcome::Failed => page(500, &Answer::Failed),
+            Outcome::Failed => page(500, &Answer::Failed, &self.site_name),
         }
     }
 }
@@ -187,18 +219,28 @@ fn keep_store(
             kept = !apply(spool, &mut store);
         }
         let Some(first) = first else { continue };
-        let mut batch = vec![first];
-        while batch.len() < BATCH
+        let mut jobs = vec![first];
+        while jobs.len() < BATCH
             && let Ok(job) = queue.try_recv()
         {
-            batch.push(job);
+            jobs.push(job);
+        }
+        let mut batch = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match job {
+                Job::Unsubscribe { request, done } => batch.push((request, done)),
+                Job::Work(work) => work(&mut store),
+            }
+        }
+        if batch.is_empty() {
+            continue;
         }
         let at = now();
         let requests: Vec<Kept> = batch
             .iter()
-            .map(|job| Kept {
-                email: job.request.email.clone(),
-                newsletter: Some(job.request.newsletter.clone()),
+            .map(|(request, _)| Kept {
+                email: request.email.clone(),
+                newsletter: Some(request.newsletter.clone()),
                 at,
             })
             .collect();
@@ -232,8 +274,8 @@ fn keep_store(
                 }
             }
         };
-        for job in batch {
-            let _ = job.done.send(outcome);
+        for (_, done) in batch {
+            let _ = done.send(outcome);
         }
     }
     if kept {
@@ -285,11 +327,17 @@ enum Answer<'a> {
 #[template(path = "unsubscribe.html")]
 struct UnsubscribePage<'a> {
     answer: &'a Answer<'a>,
+    site_name: &'a str,
 }
 
 /// The page for `answer`, askama escaping every value in it.
-fn page(status: u16, answer: &Answer<'_>) -> Page {
-    match (UnsubscribePage { answer }).render() {
+fn page(status: u16, answer: &Answer<'_>, site_name: &str) -> Page {
+    rendered(status, &UnsubscribePage { answer, site_name })
+}
+
+/// Any page of `serve`'s, rendered; a 500 in plain text if it cannot be.
+fn rendered(status: u16, template: &impl Template) -> Page {
+    match template.render() {
         Ok(html) => Page::html(status, html),
         Err(e) => Page::text(500, format!("the page could not be rendered: {e}")),
     }
@@ -308,6 +356,7 @@ mod tests {
                 email: "o'brien@example.ie",
                 action: "/unsubscribe?t=a\"b",
             },
+            site_name: "EU-Japan <Centre>",
         }
         .render()
         .unwrap();
@@ -321,5 +370,6 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("<b>"), "{html}");
+        assert!(html.contains("EU-Japan &#60;Centre&#62;"), "{html}");
     }
 }
