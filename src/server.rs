@@ -124,6 +124,58 @@ impl Page {
     }
 }
 
+/// A form's fields, as posted (`application/x-www-form-urlencoded`).
+pub(crate) struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub(crate) fn parse(body: &[u8]) -> Form {
+        Form(url::form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    /// The first non-empty value of the field `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Every value of the field `name` (checkboxes of one name), in order.
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// Why a POST comes from another site, when its browser says so: an
+/// `Origin` other than the server's own (`http://` and the `Host` the
+/// server checked, or `public`, the origin of the address people reach it
+/// by through a proxy, e.g. `https://news.example.eu`), or a
+/// `Sec-Fetch-Site` other than `same-origin` (or `none`: the person's own
+/// action). A client that sends neither, such as curl, still needs the
+/// page's token.
+pub(crate) fn cross_site(headers: &HeaderMap, public: Option<&str>) -> Option<String> {
+    let shown = |value: &HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return Some(format!("Sec-Fetch-Site: {}", shown(site)));
+    }
+    let origin = headers.get(header::ORIGIN)?;
+    let own = headers
+        .get(header::HOST)
+        .map(|host| format!("http://{}", shown(host)));
+    let is = |own: &str| own.as_bytes().eq_ignore_ascii_case(origin.as_bytes());
+    if own.as_deref().is_some_and(is) || public.is_some_and(is) {
+        return None;
+    }
+    Some(format!("Origin: {}", shown(origin)))
+}
+
 /// What answers the requests that pass the limits.
 pub(crate) trait Handler: Send + Sync + 'static {
     fn handle(&self, request: Request) -> impl Future<Output = Page> + Send;
@@ -393,3 +445,42 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inl
 const FRAMED_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
      script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-src 'self'; \
      base-uri 'none'; frame-ancestors 'self'";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn only_the_servers_own_origin_or_none_may_post() {
+        let host = ("host", "127.0.0.1:8026");
+        for fine in [
+            vec![host],
+            vec![host, ("origin", "http://127.0.0.1:8026")],
+            vec![host, ("sec-fetch-site", "same-origin")],
+            vec![host, ("sec-fetch-site", "none")],
+        ] {
+            assert_eq!(cross_site(&headers(&fine), None), None, "{fine:?}");
+        }
+        for foreign in [
+            vec![host, ("origin", "null")],
+            vec![host, ("origin", "http://127.0.0.1:8027")],
+            vec![host, ("origin", "https://127.0.0.1:8026")],
+            vec![host, ("sec-fetch-site", "same-site")],
+            vec![host, ("sec-fetch-site", "cross-site")],
+            vec![("origin", "http://127.0.0.1:8026")],
+        ] {
+            assert!(cross_site(&headers(&foreign), None).is_some(), "{foreign:?}");
+        }
+        let proxied = [host, ("origin", "https://news.example.eu")];
+        assert_eq!(cross_site(&headers(&proxied), Some("https://news.example.eu")), None);
+        assert!(cross_site(&headers(&proxied), Some("https://other.example.eu")).is_some());
+    }
+}

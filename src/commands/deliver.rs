@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveTime};
 use super::{Clock, Exit, open_for_writing};
 use crate::config::Config;
 use crate::deliver::{
-    Key, SendMode, SendOptions, SendReport, Spool, normalise_email, read_csv, send_edition,
+    Key, SendMode, SendOptions, SendReport, Spool, Suppressed, normalise_email, read_csv, send_edition,
 };
 use crate::editions::restore;
 use crate::items::{display_width, for_terminal};
@@ -20,15 +20,26 @@ use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
 const IMPORT_BATCH: usize = 10_000;
 
 /// `bulletin subscribers import FILE.csv`: the good rows imported, each bad
-/// row reported with its line number and reason.
+/// row reported with its line number and reason, and each erased person
+/// (on the suppression list) left out with a line saying so.
 pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
     let input = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
     let mut rows = read_csv(config, input).with_context(|| file.display().to_string())?;
     let (_lock, mut store) = open_for_writing(config)?;
-    let (mut imported, mut added, mut rejected) = (0, 0, 0);
+    let suppressed = Suppressed::load(&store, config.mail.as_ref())?;
+    let (mut imported, mut added, mut rejected, mut erased) = (0, 0, 0, 0);
     let mut batch = Vec::with_capacity(IMPORT_BATCH);
-    for row in &mut rows {
+    while let Some(row) = rows.next() {
         match row {
+            Ok(subscriber) if suppressed.holds(&subscriber.email) => {
+                eprintln!(
+                    "{}:{}: {}: erased at their request; not added again without a new consent (a confirmed sign-up)",
+                    file.display(),
+                    rows.line(),
+                    subscriber.email
+                );
+                erased += 1;
+            }
             Ok(subscriber) => batch.push(subscriber),
             Err(row) => {
                 eprintln!("{}:{}: {}", file.display(), row.line, row.reason);
@@ -47,10 +58,10 @@ pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
         eprintln!("{}: not UTF-8: read as {encoding}", file.display());
     }
     say!(
-        "{imported} rows imported ({added} new, {} updated), {rejected} rejected",
+        "{imported} rows imported ({added} new, {} updated), {rejected} rejected, {erased} erased (suppressed)",
         imported - added,
     );
-    Ok(if rejected == 0 { Exit::Ok } else { Exit::Partial })
+    Ok(if rejected + erased == 0 { Exit::Ok } else { Exit::Partial })
 }
 
 /// `bulletin subscribers list`: everyone, optionally of one newsletter.

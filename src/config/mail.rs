@@ -19,6 +19,7 @@ pub(super) struct RawMail {
     reply_to: Option<Spanned<String>>,
     list_id_domain: Option<String>,
     unsubscribe_url: Spanned<String>,
+    preferences_url: Option<Spanned<String>>,
     unsubscribe_mailto: Spanned<String>,
     signing_key_env: String,
     #[serde(default)]
@@ -42,6 +43,11 @@ pub struct Mail {
     /// Where `bulletin serve` answers, e.g. `https://news.example.eu/unsubscribe`:
     /// http(s), without a query; the signed token is appended.
     pub(crate) unsubscribe_url: Url,
+    /// The preference centre's page, linked from every mail's footer with a
+    /// sealed token appended; `bulletin serve` answers it beside the
+    /// unsubscribe page. Default: `preferences` beside `unsubscribe_url`'s
+    /// last path segment (`https://news.example.eu/preferences`).
+    pub(crate) preferences_url: Url,
     /// The address in the `List-Unsubscribe` mailto link, e.g. `unsubscribe@eu-japan.eu`.
     pub(crate) unsubscribe_mailto: Mailbox,
     /// Environment variable holding the unsubscribe signing key (at least 16 bytes).
@@ -60,6 +66,26 @@ impl TryFrom<RawMail> for Mail {
     type Error = Invalid;
 
     fn try_from(raw: RawMail) -> Result<Mail, Invalid> {
+        let unsubscribe = endpoint(&raw.unsubscribe_url, "mail.unsubscribe_url")?;
+        let preferences = match &raw.preferences_url {
+            Some(value) => {
+                let url = endpoint(value, "mail.preferences_url")?;
+                if url.path() == unsubscribe.path() {
+                    return Err(Invalid::new(
+                        value.span(),
+                        "mail.preferences_url",
+                        format!(
+                            "{:?} has the path of `unsubscribe_url`; `bulletin serve` answers both, so give it its own",
+                            value.get_ref()
+                        ),
+                    ));
+                }
+                url
+            }
+            None => unsubscribe
+                .join("preferences")
+                .expect("a relative path joins any http(s) URL"),
+        };
         Ok(Mail {
             from: mailbox(&raw.from, "mail.from")?,
             reply_to: raw
@@ -68,7 +94,8 @@ impl TryFrom<RawMail> for Mail {
                 .map(|reply_to| mailbox(reply_to, "mail.reply_to"))
                 .transpose()?,
             list_id_domain: raw.list_id_domain,
-            unsubscribe_url: unsubscribe_url(&raw.unsubscribe_url)?,
+            unsubscribe_url: unsubscribe,
+            preferences_url: preferences,
             unsubscribe_mailto: mailbox(&raw.unsubscribe_mailto, "mail.unsubscribe_mailto")?,
             signing_key_env: raw.signing_key_env,
             transport: raw.transport,
@@ -90,14 +117,21 @@ pub(super) fn mailbox(value: &Spanned<String>, field: &str) -> Result<Mailbox, I
     })
 }
 
-/// The unsubscribe endpoint: http(s), and without a query, since the
-/// signed token is appended as one.
-fn unsubscribe_url(value: &Spanned<String>) -> Result<Url, Invalid> {
+impl Mail {
+    /// The preference centre's page (`preferences_url`, or its default).
+    pub fn preferences_url(&self) -> &Url {
+        &self.preferences_url
+    }
+}
+
+/// A page of `bulletin serve`'s (unsubscribe, preferences): http(s), and
+/// without a query, since the signed token is appended as one.
+fn endpoint(value: &Spanned<String>, field: &str) -> Result<Url, Invalid> {
     match Url::parse(value.get_ref()) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => Ok(url),
         _ => Err(Invalid::new(
             value.span(),
-            "mail.unsubscribe_url",
+            field,
             format!(
                 "{:?} must be an absolute http(s) URL without a query",
                 value.get_ref()

@@ -16,12 +16,12 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 
-use super::token::{Key, sign};
+use super::token::{Key, Purpose, seal, sign};
 use crate::config::{Dkim, DkimAlgorithm, Mail, Site};
 use crate::editions::Edition;
 use crate::hex::hex;
 use crate::items::escape_html;
-use crate::render::{GREETING, Reader, UNSUBSCRIBE_URL, render_edition, subject};
+use crate::render::{GREETING, PREFERENCES_URL, Reader, UNSUBSCRIBE_URL, render_edition, subject};
 
 /// An edition rendered for mail, ready to personalise.
 pub struct MailTemplate {
@@ -36,6 +36,7 @@ pub struct MailTemplate {
     reply_to: Option<Mailbox>,
     list_id: String,
     unsubscribe_url: url::Url,
+    preferences_url: url::Url,
     /// The bare address of the `mailto:` link (a display name has no place in a URL).
     unsubscribe_mailto: lettre::Address,
     /// Right-hand side of every Message-ID, and the default DKIM signing
@@ -89,6 +90,7 @@ impl MailTemplate {
                 edition.newsletter.title.replace('"', "'")
             ),
             unsubscribe_url: mail.unsubscribe_url.clone(),
+            preferences_url: mail.preferences_url.clone(),
             unsubscribe_mailto: mail.unsubscribe_mailto.email.clone(),
             dkim: mail
                 .dkim
@@ -105,13 +107,21 @@ impl MailTemplate {
         let token = sign(key, email, &self.newsletter);
         let mut unsubscribe = self.unsubscribe_url.clone();
         unsubscribe.query_pairs_mut().append_pair("t", &token);
+        let mut preferences = self.preferences_url.clone();
+        preferences
+            .query_pairs_mut()
+            .append_pair("t", &seal(key, Purpose::Preferences, email));
         let greeting = if name.is_empty() {
             "Dear reader,".to_string()
         } else {
             format!("Dear {name},")
         };
-        let html = [escape_html(&greeting), escape_html(unsubscribe.as_str())];
-        let text = [greeting, unsubscribe.to_string()];
+        let html = [
+            escape_html(&greeting),
+            escape_html(unsubscribe.as_str()),
+            escape_html(preferences.as_str()),
+        ];
+        let text = [greeting, unsubscribe.to_string(), preferences.to_string()];
         Blanks {
             token,
             unsubscribe,
@@ -120,8 +130,8 @@ impl MailTemplate {
         }
     }
 
-    /// The HTML and text one subscriber gets: greeting and unsubscribe link
-    /// filled in. What `bulletin preview` shows "as" a subscriber.
+    /// The HTML and text one subscriber gets: greeting, unsubscribe and
+    /// preference links filled in. What `bulletin preview` shows "as" a subscriber.
     pub fn personalise(&self, key: &Key, email: &str, name: &str) -> Personal {
         let Blanks { html, text, .. } = self.blanks(key, email, name);
         Personal {
@@ -159,7 +169,7 @@ impl MailTemplate {
         if let Some(sender) = &self.sender {
             builder = builder.sender(sender.clone());
         }
-        let part = |content_type: ContentType, part: &Part, blanks: &[String; 2]| {
+        let part = |content_type: ContentType, part: &Part, blanks: &[String; 3]| {
             SinglePart::builder().header(content_type).body(part.body(blanks))
         };
         let mut message = builder
@@ -180,17 +190,20 @@ impl MailTemplate {
 }
 
 /// What fills one subscriber's blanks, each part's values in the order of
-/// [`GREETING`] and [`UNSUBSCRIBE_URL`].
+/// [`BLANKS`].
 struct Blanks {
     /// The signed unsubscribe token (also in the `mailto:` link).
     token: String,
     /// The unsubscribe link with the token.
     unsubscribe: url::Url,
-    /// Greeting and link, escaped for the HTML part.
-    html: [String; 2],
-    /// Greeting and link as they are, for the text part.
-    text: [String; 2],
+    /// Greeting and links, escaped for the HTML part.
+    html: [String; 3],
+    /// Greeting and links as they are, for the text part.
+    text: [String; 3],
 }
+
+/// The blanks of a mail template, in the order their values come.
+const BLANKS: [&str; 3] = [GREETING, UNSUBSCRIBE_URL, PREFERENCES_URL];
 
 /// One rendered part of the mail (text or HTML), cut at its blanks once so
 /// that each message is joined from pieces encoded in advance: encoding the
@@ -198,7 +211,7 @@ struct Blanks {
 struct Part {
     /// The text around the blanks, with CRLF line endings: one more piece than blanks.
     pieces: Vec<String>,
-    /// Which blank follows each piece: [`GREETING`] (0) or [`UNSUBSCRIBE_URL`] (1).
+    /// Which blank follows each piece, by its index in [`BLANKS`].
     blanks: Vec<usize>,
     /// The pieces quoted-printable encoded; `None` for a part that is mostly
     /// non-ASCII, which goes as base64 (encoded whole, which is fast).
@@ -210,7 +223,7 @@ impl Part {
         let crlf = rendered.replace("\r\n", "\n").replace('\n', "\r\n");
         let (mut pieces, mut blanks) = (Vec::new(), Vec::new());
         let mut rest = crlf.as_str();
-        while let Some((at, blank)) = [GREETING, UNSUBSCRIBE_URL]
+        while let Some((at, blank)) = BLANKS
             .iter()
             .enumerate()
             .filter_map(|(blank, mark)| rest.find(mark).map(|at| (at, blank)))
@@ -218,7 +231,7 @@ impl Part {
         {
             pieces.push(rest[..at].to_string());
             blanks.push(blank);
-            rest = &rest[at + [GREETING, UNSUBSCRIBE_URL][blank].len()..];
+            rest = &rest[at + BLANKS[blank].len()..];
         }
         pieces.push(rest.to_string());
         let encoded = quoted_printable_suits(&crlf).then(|| pieces.iter().map(|p| encode_line(p)).collect());
@@ -229,8 +242,8 @@ impl Part {
         }
     }
 
-    /// The part with the blanks filled with `values` (greeting, unsubscribe link).
-    fn fill(&self, values: &[String; 2]) -> String {
+    /// The part with the blanks filled with `values` (greeting, unsubscribe link, preference link).
+    fn fill(&self, values: &[String; 3]) -> String {
         let mut out = String::with_capacity(self.pieces.iter().map(String::len).sum::<usize>() + 200);
         for (piece, blank) in self.pieces.iter().zip(self.blanks.iter().map(Some).chain([None])) {
             out.push_str(piece);
@@ -242,7 +255,7 @@ impl Part {
     }
 
     /// The part's encoded body for one message.
-    fn body(&self, values: &[String; 2]) -> Body {
+    fn body(&self, values: &[String; 3]) -> Body {
         let Some(encoded) = &self.encoded else {
             return Body::new_with_encoding(self.fill(values), ContentTransferEncoding::Base64)
                 .expect("base64 encodes anything");
@@ -427,10 +440,10 @@ mod tests {
             "jörg@example.de"
         );
     }
-    use crate::render::{GREETING, UNSUBSCRIBE_URL};
+    use crate::render::{GREETING, PREFERENCES_URL, UNSUBSCRIBE_URL};
 
     /// What a mail reader gets back from a part's encoded body.
-    fn decoded(part: &Part, values: &[String; 2]) -> String {
+    fn decoded(part: &Part, values: &[String; 3]) -> String {
         let body = part.body(values);
         let encoding = body.encoding();
         let bytes = body.into_vec();
@@ -487,29 +500,35 @@ mod tests {
         #[test]
         fn joined_pieces_decode_to_the_filled_part(
             pieces in proptest::collection::vec("(\\PC|\n|=| ){0,200}", 1..5),
-            blanks in proptest::collection::vec(0usize..2, 4),
+            blanks in proptest::collection::vec(0usize..3, 4),
             greeting in "\\PC{0,40}",
             link in "[ -~]{0,120}",
+            preferences in "[ -~]{0,120}",
         ) {
             let mut rendered = pieces[0].clone();
             for (piece, blank) in pieces[1..].iter().zip(&blanks) {
-                rendered.push_str([GREETING, UNSUBSCRIBE_URL][*blank]);
+                rendered.push_str([GREETING, UNSUBSCRIBE_URL, PREFERENCES_URL][*blank]);
                 rendered.push_str(piece);
             }
             let part = Part::new(&rendered);
-            let values = [greeting, link];
+            let values = [greeting, link, preferences];
             let filled = part.fill(&values);
             proptest::prop_assert_eq!(&filled, &rendered
                 .replace('\n', "\r\n")
                 .replace(GREETING, &values[0])
-                .replace(UNSUBSCRIBE_URL, &values[1]));
+                .replace(UNSUBSCRIBE_URL, &values[1])
+                .replace(PREFERENCES_URL, &values[2]));
             proptest::prop_assert_eq!(decoded(&part, &values), filled);
         }
     }
 
     #[test]
     fn mostly_japanese_parts_go_as_base64_and_others_as_quoted_printable() {
-        let values = ["Dear 山田太郎,".to_string(), "https://x.eu/u?t=1".to_string()];
+        let values = [
+            "Dear 山田太郎,".to_string(),
+            "https://x.eu/u?t=1".to_string(),
+            "https://x.eu/p?t=2".to_string(),
+        ];
         let japanese = Part::new(&format!(
             "{GREETING}\n日本の産業政策ニュース\n{UNSUBSCRIBE_URL}\n"
         ));

@@ -8,6 +8,7 @@ mod serve;
 mod smtp;
 mod spool;
 mod subscribers;
+mod suppression;
 mod token;
 
 pub use message::{Letter, MailTemplate, MessageError, Personal};
@@ -18,4 +19,5 @@ pub(crate) use spool::Spool;
 pub(crate) use subscribers::read_csv;
 pub use subscribers::{CsvError, RowError, parse_csv};
 pub(crate) use subscribers::{admits, normalise_email};
+pub(crate) use suppression::Suppressed;
 pub use token::{Key, KeyError, Unsubscribe, Weakness, sign, verify};

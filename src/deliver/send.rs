@@ -25,6 +25,7 @@ use super::log::{Log, LogError};
 use super::message::{Letter, MailTemplate, MessageError};
 use super::smtp::{Failure, Session, SessionError, SetupError, SmtpClient};
 use super::subscribers::{AddressError, admits};
+use super::suppression::{Suppressed, SuppressionError};
 use super::token::{Key, KeyError};
 use crate::backoff::BackOff;
 use crate::causes::said_once;
@@ -317,6 +318,7 @@ pub(crate) fn send_edition(
         Transport::File => 1,
     };
     let total = store.recipient_count(id)?;
+    let suppressed = Suppressed::load(store, Some(mail))?;
     let log = Log::open(store, which.clone(), now)?;
     let report = Mutex::new(SendReport::default());
     let (queue, taken) = std::sync::mpsc::sync_channel::<Recipient>(QUEUE);
@@ -358,7 +360,7 @@ pub(crate) fn send_edition(
             &report,
             (newsletter, mail, &which),
             (&key, &stopped),
-            options,
+            (options, &suppressed),
             queue,
         );
         if let Err(e) = fed {
@@ -418,6 +420,8 @@ pub(crate) enum SendError {
     Message(#[from] MessageError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Suppression(#[from] SuppressionError),
     /// The SMTP client could not be set up (TLS roots, credentials).
     #[error(transparent)]
     Smtp(#[from] SetupError),
@@ -495,7 +499,7 @@ fn feed(
     report: &Mutex<SendReport>,
     (newsletter, mail, edition): (&crate::config::Newsletter, &Mail, &EditionRef),
     (key, stopped): (&Option<Result<Key, KeyError>>, &AtomicBool),
-    options: &SendOptions,
+    (options, suppressed): (&SendOptions, &Suppressed),
     queue: std::sync::mpsc::SyncSender<Recipient>,
 ) -> Result<(), SendError> {
     let mut after = String::new();
@@ -509,7 +513,13 @@ fn feed(
         for (recipient, state) in page {
             let due = {
                 let mut report = report.lock().expect("poisoned");
-                let due = due(&mut report, &recipient, state, newsletter, mail);
+                // Nobody erased is mailed, even if something added them again.
+                let due = if suppressed.holds(&recipient.email) {
+                    report.skip("erased at their request (suppressed)");
+                    false
+                } else {
+                    due(&mut report, &recipient, state, newsletter, mail)
+                };
                 if due && options.dry_run() {
                     report.would_send.push(recipient.email.clone());
                 }

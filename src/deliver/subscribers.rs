@@ -122,6 +122,11 @@ impl CsvRows<'_> {
     pub(crate) fn encoding(&self) -> Option<&'static str> {
         self.encoding
     }
+
+    /// The line of the row read last.
+    pub(crate) fn line(&self) -> u64 {
+        self.lines.line
+    }
 }
 
 impl Iterator for CsvRows<'_> {
@@ -413,7 +418,7 @@ pub(crate) const EU_27: [&str; 27] = [
     "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 ];
 
-fn is_country(code: &str) -> bool {
+pub(crate) fn is_country(code: &str) -> bool {
     code.len() == 2 && ISO_3166.split(' ').any(|c| c == code)
 }
 

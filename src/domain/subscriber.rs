@@ -46,3 +46,15 @@ pub struct Subscriber {
     pub newsletters: Vec<String>,
     pub(crate) consent: NaiveDate,
 }
+
+/// What a subscriber may correct of themselves on the preference page:
+/// who they are, and the two facts that decide the EU-only newsletters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Details {
+    /// Cleaned like an imported name (no control or bidi characters).
+    pub(crate) name: String,
+    pub(crate) organisation: String,
+    pub(crate) organisation_type: OrganisationType,
+    /// ISO 3166-1 alpha-2, uppercase.
+    pub(crate) country: String,
+}

@@ -69,7 +69,7 @@ pub(crate) fn subject(edition: &Edition, site: &Site) -> String {
 pub enum Reader {
     /// The archive page and preview: no greeting, no unsubscribe link.
     Web,
-    /// A mail template: [`GREETING`] and [`UNSUBSCRIBE_URL`] stand where each
+    /// A mail template: [`GREETING`], [`UNSUBSCRIBE_URL`] and [`PREFERENCES_URL`] stand where each
     /// subscriber's own text goes, so the edition is rendered once per send.
     Mail,
 }
@@ -78,6 +78,8 @@ pub enum Reader {
 pub(crate) const GREETING: &str = "\u{E000}greeting\u{E000}";
 /// Placeholder for the subscriber's unsubscribe URL in a mail template.
 pub(crate) const UNSUBSCRIBE_URL: &str = "\u{E000}unsubscribe\u{E000}";
+/// Placeholder for the subscriber's preference centre URL in a mail template.
+pub(crate) const PREFERENCES_URL: &str = "\u{E000}preferences\u{E000}";
 
 pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<Rendered, askama::Error> {
     let newsletter = edition.newsletter;
@@ -113,9 +115,9 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
         .collect::<Vec<_>>()
         .join(" · ");
     let intro = edition.intro.map(intro_html);
-    let (greeting, unsubscribe_url) = match reader {
-        Reader::Web => (None, None),
-        Reader::Mail => (Some(GREETING), Some(UNSUBSCRIBE_URL)),
+    let (greeting, unsubscribe_url, preferences_url) = match reader {
+        Reader::Web => (None, None, None),
+        Reader::Mail => (Some(GREETING), Some(UNSUBSCRIBE_URL), Some(PREFERENCES_URL)),
     };
     let html = EditionHtml {
         site_name: &site.name,
@@ -133,6 +135,7 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
         audience_note,
         greeting,
         unsubscribe_url,
+        preferences_url,
         subscribe_url: site.subscribe_url.as_ref().map(url::Url::as_str),
     }
     .render()?;
@@ -143,6 +146,7 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
         audience_note,
         greeting,
         unsubscribe_url,
+        preferences_url,
     };
     let mut text = EditionText::new(edition, site, &sections, &header);
     text.intro = intro.as_deref().map(|html| wrap(&crate::items::to_text(html)));
@@ -170,6 +174,8 @@ struct EditionHtml<'a> {
     audience_note: Option<&'a str>,
     greeting: Option<&'a str>,
     unsubscribe_url: Option<&'a str>,
+    /// The subscriber's preference centre link (a mail's footer).
+    preferences_url: Option<&'a str>,
     /// `site.subscribe_url`: the sign-up form.
     subscribe_url: Option<&'a str>,
 }
@@ -259,6 +265,7 @@ struct Header<'a> {
     audience_note: Option<&'a str>,
     greeting: Option<&'a str>,
     unsubscribe_url: Option<&'a str>,
+    preferences_url: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -280,6 +287,8 @@ struct EditionText<'a> {
     audience_note: Option<&'a str>,
     greeting: Option<&'a str>,
     unsubscribe_url: Option<&'a str>,
+    /// The subscriber's preference centre link (a mail's footer).
+    preferences_url: Option<&'a str>,
     /// `site.subscribe_url`: the sign-up form.
     subscribe_url: Option<&'a str>,
     /// Links in order of appearance; a link's reference number is its 1-based index.
@@ -386,6 +395,7 @@ impl<'a> EditionText<'a> {
             audience_note: header.audience_note,
             greeting: header.greeting,
             unsubscribe_url: header.unsubscribe_url,
+            preferences_url: header.preferences_url,
             subscribe_url: site.subscribe_url.as_ref().map(url::Url::as_str),
             references: references.0,
         }

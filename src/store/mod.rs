@@ -2,11 +2,19 @@
 //! feed cache headers and fetch results, and the editions with the items in
 //! them. Every write is one transaction, so a run killed at any point leaves
 //! the store as it was before that write or after it, never in between.
+//!
+//! **A table holding a person's data has an `email` column** (their address,
+//! ASCII lowercase), and every row about them carries it: a person's export
+//! and erasure ([`people`]) find their rows in every such table by reading
+//! the schema, so a table added later is covered without a change there. A
+//! table that keeps something about a person without that column escapes
+//! both: don't add one.
 
 mod deliveries;
 mod editions;
 mod items;
 mod model;
+mod people;
 mod subscribers;
 
 use std::fs::OpenOptions;
@@ -21,6 +29,7 @@ use crate::items::Item;
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
+pub(crate) use people::{Erased, PersonData};
 pub(crate) use subscribers::{Recipient, SubscriberRecord, UnsubscribeRequest};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].
@@ -194,6 +203,17 @@ UPDATE OR IGNORE deliveries SET email = lower(email);
 DELETE FROM deliveries WHERE email <> lower(email);
 DROP TABLE case_merge;
 DROP TABLE case_merge_subscriptions;
+"#,
+    r#"
+-- Migration 10 (issue 19, the preference centre; the sign-up's is 9).
+-- People who erased themselves, by a keyed hash of their address (never the
+-- address): an import does not add them again, a send never mails them; a
+-- new consent (a confirmed sign-up) lifts it.
+CREATE TABLE suppressed (
+    hash TEXT PRIMARY KEY,  -- Key::keyed_hash of the lowercase address
+    at   TEXT NOT NULL,
+    why  TEXT NOT NULL      -- erased
+);
 "#,
 ];
 

@@ -213,6 +213,17 @@ impl Store {
 
     /// Every subscriber, by email.
     pub(crate) fn subscribers(&self) -> Result<Vec<SubscriberRecord>> {
+        self.subscriber_records(None)
+    }
+
+    /// One subscriber (`email` in any case), if they are one.
+    pub(crate) fn subscriber(&self, email: &str) -> Result<Option<SubscriberRecord>> {
+        let email = email.to_ascii_lowercase();
+        Ok(self.subscriber_records(Some(&email))?.pop())
+    }
+
+    /// Every subscriber, or the one with address `only`, by email.
+    fn subscriber_records(&self, only: Option<&str>) -> Result<Vec<SubscriberRecord>> {
         let words = |text: String| text.split_whitespace().map(str::to_string).collect::<Vec<_>>();
         self.rows(
             "SELECT s.email, s.name, s.organisation, s.organisation_type, s.country, s.consent,
@@ -221,8 +232,8 @@ impl Store {
                               WHERE email = s.email AND unsubscribed IS NULL), ''),
                     coalesce((SELECT group_concat(newsletter, ' ') FROM subscriptions
                               WHERE email = s.email AND unsubscribed IS NOT NULL), '')
-             FROM subscribers s ORDER BY s.email",
-            [],
+             FROM subscribers s WHERE ?1 IS NULL OR s.email = ?1 ORDER BY s.email",
+            [only],
             |row| {
                 Ok(SubscriberRecord {
                     email: row.get(0)?,

@@ -1,0 +1,80 @@
+//! The suppression list, as deliver reads it: erased people, known only by
+//! a keyed hash of their address ([`Key::keyed_hash`]), so the list itself
+//! names nobody. An import skips them and a send never mails them; a new
+//! consent lifts it ([`lift`]).
+
+use std::collections::HashSet;
+
+use super::token::{Key, KeyError};
+use crate::config::Mail;
+use crate::store::{Store, StoreError};
+
+/// The keyed hash's purpose: its own derived key, used for nothing else.
+const PURPOSE: &str = "suppressed address";
+
+/// The suppression list's entry for `email` (its ASCII lowercase form, as
+/// the store keys subscribers: any spelling of one address is one entry).
+pub(crate) fn hash(key: &Key, email: &str) -> String {
+    key.keyed_hash(PURPOSE, email.to_ascii_lowercase().as_bytes())
+}
+
+/// Lets `email` in again: what a confirmed double opt-in sign-up (a new
+/// consent) calls before adding them. `false` when it was not suppressed.
+#[allow(dead_code, reason = "for the sign-up's confirmation (issue 19, section 1): the merge wires it")]
+pub(crate) fn lift(store: &mut Store, key: &Key, email: &str) -> Result<bool, StoreError> {
+    store.lift_suppression(&hash(key, email))
+}
+
+/// The suppressed addresses' hashes, with the key to hash an address by.
+pub(crate) struct Suppressed {
+    /// `None` only when nobody is suppressed: no key is needed then.
+    key: Option<Key>,
+    hashes: HashSet<String>,
+}
+
+impl Suppressed {
+    /// The list from the store. The signing key is read only when the list
+    /// is not empty, so an import with nobody erased needs no key.
+    pub(crate) fn load(store: &Store, mail: Option<&Mail>) -> Result<Suppressed, SuppressionError> {
+        let hashes = store.suppressed()?;
+        if hashes.is_empty() {
+            return Ok(Suppressed { key: None, hashes });
+        }
+        let mail = mail.ok_or(SuppressionError::NoMail {
+            count: hashes.len(),
+        })?;
+        let key = Key::from_env(&mail.signing_key_env).map_err(|source| SuppressionError::Key {
+            count: hashes.len(),
+            source,
+        })?;
+        Ok(Suppressed {
+            key: Some(key),
+            hashes,
+        })
+    }
+
+    /// Whether `email` erased themselves (and gave no consent since).
+    pub(crate) fn holds(&self, email: &str) -> bool {
+        self.key
+            .as_ref()
+            .is_some_and(|key| self.hashes.contains(&hash(key, email)))
+    }
+}
+
+/// Why the suppression list cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SuppressionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "{count} erased address(es) are suppressed, and telling them needs the signing key of [mail], \
+         which the config lacks"
+    )]
+    NoMail { count: usize },
+    #[error("{count} erased address(es) are suppressed, and telling them needs the signing key")]
+    Key {
+        count: usize,
+        #[source]
+        source: KeyError,
+    },
+}
