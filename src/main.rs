@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use bulletin::commands::{self, Clock, Edit, Exit, Format, ItemsQuery, ListFormat};
+use bulletin::commands::{self, Clock, Edit, Exit, ExportFormat, Format, ItemsQuery, ListFormat};
 use bulletin::config::Config;
 use bulletin::deliver::{SendMode, SendOptions};
 use bulletin::items::Kind;
@@ -242,6 +242,14 @@ enum SubscribersCommand {
         #[arg(long)]
         newsletter: Option<String>,
     },
+    /// Print everything held about one person (every table with an `email` column), as the preference page's download.
+    Export {
+        email: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Table)]
+        format: ExportFormat,
+    },
+    /// Erase one person: every row about them deleted, a keyed hash of the address kept so no import re-adds them.
+    Erase { email: String },
     /// Undo hard bounces counted wrongly (a server's fault): failed copies due again, suppression lifted.
     ResetBounces {
         /// Only these subscribers (their count goes back to 0).
@@ -362,6 +370,8 @@ fn run(cli: Cli) -> Result<Exit> {
             SubscribersCommand::Unsubscribe { email, newsletter } => {
                 commands::unsubscribe(&config()?, &email, newsletter.as_deref(), clock)
             }
+            SubscribersCommand::Export { email, format } => commands::export(&config()?, &email, format),
+            SubscribersCommand::Erase { email } => commands::erase(&config()?, &email, clock),
             SubscribersCommand::ResetBounces { emails, since } => {
                 commands::reset_bounces(&config()?, &emails, since, clock)
             }

@@ -89,6 +89,9 @@ pub(crate) struct Page {
     /// Where a 303 sends the browser (a form's POST, answered).
     pub(crate) location: Option<String>,
     pub(crate) framing: Framing,
+    /// A file to save rather than a page to show: its name, for
+    /// `Content-Disposition: attachment`.
+    pub(crate) download: Option<&'static str>,
 }
 
 impl Page {
@@ -100,6 +103,7 @@ impl Page {
             retry_after: None,
             location: None,
             framing: Framing::Deny,
+            download: None,
         }
     }
 
@@ -111,6 +115,16 @@ impl Page {
             retry_after: None,
             location: None,
             framing: Framing::Deny,
+            download: None,
+        }
+    }
+
+    /// JSON the browser saves as `file_name` instead of showing it.
+    pub(crate) fn download(file_name: &'static str, json: String) -> Page {
+        Page {
+            content_type: "application/json; charset=utf-8",
+            download: Some(file_name),
+            ..Page::text(200, json)
         }
     }
 
@@ -407,6 +421,11 @@ fn finish(page: Page) -> hyper::Response<Full<Bytes>> {
     };
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static(frame_options));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
+    if let Some(file_name) = page.download
+        && let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
     if let Some(seconds) = page.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
@@ -480,7 +499,10 @@ mod tests {
             assert!(cross_site(&headers(&foreign), None).is_some(), "{foreign:?}");
         }
         let proxied = [host, ("origin", "https://news.example.eu")];
-        assert_eq!(cross_site(&headers(&proxied), Some("https://news.example.eu")), None);
+        assert_eq!(
+            cross_site(&headers(&proxied), Some("https://news.example.eu")),
+            None
+        );
         assert!(cross_site(&headers(&proxied), Some("https://other.example.eu")).is_some());
     }
 }

@@ -6,10 +6,11 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{NaiveDate, NaiveTime};
 
-use super::{Clock, Exit, open_for_writing};
+use super::{Clock, Exit, count, open_for_writing};
 use crate::config::Config;
 use crate::deliver::{
-    Key, SendMode, SendOptions, SendReport, Spool, Suppressed, normalise_email, read_csv, send_edition,
+    Key, SendMode, SendOptions, SendReport, Spool, Suppressed, export_json, normalise_email, read_csv,
+    send_edition,
 };
 use crate::editions::restore;
 use crate::items::{display_width, for_terminal};
@@ -61,7 +62,11 @@ pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
         "{imported} rows imported ({added} new, {} updated), {rejected} rejected, {erased} erased (suppressed)",
         imported - added,
     );
-    Ok(if rejected + erased == 0 { Exit::Ok } else { Exit::Partial })
+    Ok(if rejected + erased == 0 {
+        Exit::Ok
+    } else {
+        Exit::Partial
+    })
 }
 
 /// `bulletin subscribers list`: everyone, optionally of one newsletter.
@@ -179,6 +184,72 @@ pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock
         "{email} unsubscribed from {}",
         newsletter.unwrap_or("every newsletter")
     );
+    Ok(Exit::Ok)
+}
+
+/// `bulletin subscribers export EMAIL`: everything held about one person,
+/// from every table of the store that has an `email` column (what the
+/// preference centre's download gives them).
+pub fn export(config: &Config, email: &str, format: ExportFormat) -> Result<Exit> {
+    let email = normalise_email(email)?;
+    let store = Store::open_read_only(&config.store_path())?;
+    let data = store.person(&email)?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        ExportFormat::Json => write!(out, "{}", export_json(&data))?,
+        ExportFormat::Table if data.is_empty() => writeln!(out, "nothing held about {email}")?,
+        ExportFormat::Table => {
+            for (table, rows) in data.tables.iter().filter(|(_, rows)| !rows.is_empty()) {
+                writeln!(out, "{table}: {}", count(rows.len(), "row"))?;
+                for row in rows {
+                    for (column, value) in row {
+                        let value = match value {
+                            serde_json::Value::String(text) => for_terminal(text).into_owned(),
+                            other => other.to_string(),
+                        };
+                        writeln!(out, "  {column}: {value}")?;
+                    }
+                    writeln!(out)?;
+                }
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// How `subscribers export` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Each table's rows, a column a line.
+    Table,
+    /// The JSON file the preference centre's download gives.
+    Json,
+}
+
+/// `bulletin subscribers erase EMAIL`: every row about one person deleted
+/// and their address's keyed hash kept, so no import adds them again
+/// (what the preference centre's "Erase me" does).
+pub fn erase(config: &Config, email: &str, clock: Clock) -> Result<Exit> {
+    let email = normalise_email(email)?;
+    let mail = config.mail.as_ref().ok_or_else(|| {
+        anyhow!("no [mail] section in the config: erasure keeps a keyed hash, made with its signing key")
+    })?;
+    let key = Key::from_env(&mail.signing_key_env)?;
+    let (_lock, mut store) = open_for_writing(config)?;
+    let erased = crate::deliver::erase(&mut store, &key, &email, clock.now)?;
+    let deleted: Vec<String> = erased
+        .rows
+        .iter()
+        .map(|(table, rows)| format!("{} from {table}", count(*rows, "row")))
+        .collect();
+    if deleted.is_empty() {
+        say!("{email}: nothing held; the address is suppressed, so no import adds it without a new consent");
+    } else {
+        say!(
+            "{email} erased: {}; the address is suppressed, so no import adds it without a new consent",
+            deleted.join(", ")
+        );
+    }
     Ok(Exit::Ok)
 }
 

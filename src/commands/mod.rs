@@ -32,7 +32,9 @@ use crate::lock::{LockError, RunLock};
 use crate::store::Store;
 
 pub use classify::{EvalOptions, eval};
-pub use deliver::{ListFormat, import, list, reset_bounces, send, serve, unsubscribe};
+pub use deliver::{
+    ExportFormat, ListFormat, erase, export, import, list, reset_bounces, send, serve, unsubscribe,
+};
 pub use fetch::fetch;
 pub use inspect::{Format, ItemsQuery, check, editions, feeds, items, parse};
 pub use publish::{build, run};

@@ -1,8 +1,9 @@
 //! The deliver stage: subscribers, audiences, personalised messages, sending
-//! with a delivery log, and the unsubscribe endpoint.
+//! with a delivery log, the unsubscribe endpoint and the preference centre.
 
 mod log;
 mod message;
+mod preferences;
 mod send;
 mod serve;
 mod smtp;
@@ -19,5 +20,5 @@ pub(crate) use spool::Spool;
 pub(crate) use subscribers::read_csv;
 pub use subscribers::{CsvError, RowError, parse_csv};
 pub(crate) use subscribers::{admits, normalise_email};
-pub(crate) use suppression::Suppressed;
+pub(crate) use suppression::{Suppressed, erase, export_json};
 pub use token::{Key, KeyError, Unsubscribe, Weakness, sign, verify};

@@ -1,4 +1,5 @@
-//! `bulletin serve`: the unsubscribe endpoint behind every mail's link.
+//! `bulletin serve`: the unsubscribe endpoint behind every mail's link, and
+//! the preference centre ([`super::preferences`]) behind its footer's.
 //!
 //! GET shows a page with a button and changes nothing: mail scanners and
 //! link previews follow links. POST (the button, or a mail client's RFC 8058
@@ -23,6 +24,7 @@ use chrono::{DateTime, Utc};
 use hyper::Method;
 use tokio::sync::oneshot;
 
+use super::preferences::PreferenceCentre;
 use super::spool::Spool;
 use super::token::{Key, Unsubscribe, verify};
 use crate::causes::said_once;
@@ -49,15 +51,18 @@ pub(crate) fn serve(
 ) -> Result<(), ServeError> {
     let mail = config.mail.as_ref().ok_or(ServeError::NoMail)?;
     let path = mail.unsubscribe_url.path().to_string();
+    let preferences = PreferenceCentre::new(config, mail);
     let store = Store::open(&config.store_path())?;
     store.set_busy_timeout(BUSY_WAIT)?;
     let spool = Spool::beside(&config.store_path());
     let server = Server::bind(listen)?;
     let addr = server.local_addr()?;
     println!("listening on http://{addr}{path}");
+    println!("preference centre on http://{addr}{}", preferences.path());
     let (jobs, queue) = std::sync::mpsc::channel();
     let endpoint = Arc::new(Endpoint {
         unsubscribe_path: path,
+        preferences,
         site_name: config.site.name.clone(),
         titles: config
             .newsletters
@@ -88,14 +93,18 @@ pub(crate) enum ServeError {
 }
 
 /// What the HTTP side knows: no store, only a queue to the store's thread.
-struct Endpoint {
+pub(super) struct Endpoint {
     unsubscribe_path: String,
+    preferences: PreferenceCentre,
     /// `[site] name`, on every page.
-    site_name: String,
+    pub(super) site_name: String,
     titles: HashMap<String, String>,
-    key: Key,
+    pub(super) key: Key,
     jobs: Sender<Job>,
 }
+
+/// A page's work on the store, given the time it runs at.
+type Work = Box<dyn FnOnce(&mut Store, DateTime<Utc>) + Send>;
 
 /// What the store's thread is asked to do.
 enum Job {
@@ -106,9 +115,9 @@ enum Job {
         request: Unsubscribe,
         done: oneshot::Sender<Outcome>,
     },
-    /// Any other page's work on the store, run on its own; it sends its
-    /// own answer back (see [`Endpoint::with_store`]).
-    Work(Box<dyn FnOnce(&mut Store) + Send>),
+    /// Any other page's work on the store, run on its own with the time
+    /// it runs at; it sends its own answer back (see [`Endpoint::with_store`]).
+    Work(Work),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -129,6 +138,7 @@ impl Handler for Endpoint {
         // One arm per page `serve` shows.
         match url.path() {
             path if path == self.unsubscribe_path => self.unsubscribe_page(&request, &url).await,
+            path if path == self.preferences.path() => self.preferences.answer(self, &request, &url).await,
             _ => page(404, &Answer::NotFound, &self.site_name),
         }
     }
@@ -165,16 +175,16 @@ impl Endpoint {
         }
     }
 
-    #[allow(dead_code, reason = "for the sign-up and preference pages, being built")]
     /// Runs `work` on the store's thread, after what is queued before it,
-    /// and returns its result; `None` when that thread has stopped.
-    async fn with_store<T: Send + 'static>(
+    /// with the time it runs at, and returns its result; `None` when that
+    /// thread has stopped.
+    pub(super) async fn with_store<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Store) -> T + Send + 'static,
+        work: impl FnOnce(&mut Store, DateTime<Utc>) -> T + Send + 'static,
     ) -> Option<T> {
         let (reply, answer) = oneshot::channel();
-        let job = Job::Work(Box::new(move |store: &mut Store| {
-            let _ = reply.send(work(store));
+        let job = Job::Work(Box::new(move |store: &mut Store, now: DateTime<Utc>| {
+            let _ = reply.send(work(store, now));
         }));
         self.jobs.send(job).ok()?;
         answer.await.ok()
@@ -229,7 +239,7 @@ fn keep_store(
         for job in jobs {
             match job {
                 Job::Unsubscribe { request, done } => batch.push((request, done)),
-                Job::Work(work) => work(&mut store),
+                Job::Work(work) => work(&mut store, now()),
             }
         }
         if batch.is_empty() {
@@ -336,7 +346,7 @@ fn page(status: u16, answer: &Answer<'_>, site_name: &str) -> Page {
 }
 
 /// Any page of `serve`'s, rendered; a 500 in plain text if it cannot be.
-fn rendered(status: u16, template: &impl Template) -> Page {
+pub(super) fn rendered(status: u16, template: &impl Template) -> Page {
     match template.render() {
         Ok(html) => Page::html(status, html),
         Err(e) => Page::text(500, format!("the page could not be rendered: {e}")),

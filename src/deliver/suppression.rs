@@ -1,13 +1,16 @@
 //! The suppression list, as deliver reads it: erased people, known only by
 //! a keyed hash of their address ([`Key::keyed_hash`]), so the list itself
 //! names nobody. An import skips them and a send never mails them; a new
-//! consent lifts it ([`lift`]).
+//! consent lifts it ([`lift`]). Erasure ([`erase`]) and export live here
+//! too: the page and the command share them.
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
+
 use super::token::{Key, KeyError};
 use crate::config::Mail;
-use crate::store::{Store, StoreError};
+use crate::store::{Erased, PersonData, Store, StoreError};
 
 /// The keyed hash's purpose: its own derived key, used for nothing else.
 const PURPOSE: &str = "suppressed address";
@@ -18,9 +21,29 @@ pub(crate) fn hash(key: &Key, email: &str) -> String {
     key.keyed_hash(PURPOSE, email.to_ascii_lowercase().as_bytes())
 }
 
+/// Erases `email`: every row about them deleted, their address's keyed
+/// hash kept. What the preference centre and `subscribers erase` both do.
+pub(crate) fn erase(
+    store: &mut Store,
+    key: &Key,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<Erased, StoreError> {
+    store.erase_person(email, &hash(key, email), now)
+}
+
+/// What a person's export is: the rows held about them, as JSON, the same
+/// from the preference centre and from `subscribers export`.
+pub(crate) fn export_json(data: &PersonData) -> String {
+    serde_json::to_string_pretty(data).expect("rows of text and numbers always serialise") + "\n"
+}
+
 /// Lets `email` in again: what a confirmed double opt-in sign-up (a new
 /// consent) calls before adding them. `false` when it was not suppressed.
-#[allow(dead_code, reason = "for the sign-up's confirmation (issue 19, section 1): the merge wires it")]
+#[allow(
+    dead_code,
+    reason = "for the sign-up's confirmation (issue 19, section 1): the merge wires it"
+)]
 pub(crate) fn lift(store: &mut Store, key: &Key, email: &str) -> Result<bool, StoreError> {
     store.lift_suppression(&hash(key, email))
 }
@@ -40,9 +63,7 @@ impl Suppressed {
         if hashes.is_empty() {
             return Ok(Suppressed { key: None, hashes });
         }
-        let mail = mail.ok_or(SuppressionError::NoMail {
-            count: hashes.len(),
-        })?;
+        let mail = mail.ok_or(SuppressionError::NoMail { count: hashes.len() })?;
         let key = Key::from_env(&mail.signing_key_env).map_err(|source| SuppressionError::Key {
             count: hashes.len(),
             source,

@@ -104,7 +104,10 @@ impl Store {
     /// Lifts the suppression of the address `hash` stands for: a new
     /// consent (a confirmed double opt-in sign-up) lets it in again.
     /// `false` when it was not suppressed.
-    #[allow(dead_code, reason = "for the sign-up's confirmation (issue 19, section 1): the merge wires it")]
+    #[allow(
+        dead_code,
+        reason = "for the sign-up's confirmation (issue 19, section 1): the merge wires it"
+    )]
     pub(crate) fn lift_suppression(&mut self, hash: &str) -> Result<bool> {
         self.write(|tx| Ok(tx.execute("DELETE FROM suppressed WHERE hash = ?1", [hash])? > 0))
     }
@@ -183,7 +186,7 @@ fn rows_of(
         "SELECT * FROM {} WHERE lower(email) = ?1",
         quoted(table)
     ))?;
-    let columns: Vec<String> = query.column_names().into_iter().map(str::to_string).collect();
+    let columns: Vec<String> = query.column_names().map(str::to_string).collect();
     let rows = query.query_map([email], |row| {
         let mut values = serde_json::Map::new();
         for (index, column) in columns.iter().enumerate() {
