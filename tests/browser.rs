@@ -21,7 +21,7 @@ solo@example.fr,Solo Reader,,individual,FR,about-japan,2025-03-01
 
 /// What the browser check needs, or why it cannot run: it skips loudly on a
 /// developer's machine and fails under CI, where `tests/run.sh` (and so `.ci/run`) installs it all.
-fn browser_tools() -> bool {
+pub(crate) fn browser_tools() -> bool {
     let missing = [
         ("/usr/bin/chromium", "apt-get install chromium"),
         (
@@ -172,7 +172,7 @@ fn the_preview_rebuilds_when_a_feed_changes() {
 }
 
 /// Runs `tests/browser/<script>` with node and reads the JSON it prints.
-fn node(script: &str, args: &[&str]) -> serde_json::Value {
+pub(crate) fn node(script: &str, args: &[&str]) -> serde_json::Value {
     let output = Command::new("node")
         .arg(repo().join("tests/browser").join(script))
         .args(args)

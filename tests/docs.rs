@@ -120,6 +120,11 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[store]", "path") => same(cell, c.store.path.clone()),
         ("[mail]", "reply_to") => words(cell, "none", mail.reply_to.is_none()),
         ("[mail]", "list_id_domain") => words(cell, "From's domain", mail.list_id_domain.is_none()),
+        ("[mail]", "preferences_url") => words(
+            cell,
+            "`preferences` beside `unsubscribe_url`",
+            mail.preferences_url().as_str() == "https://centre.example/preferences",
+        ),
         ("[mail]", "transport") => same(cell, mail.transport),
         ("[mail]", "suppress_after_hard_bounces") => same(cell, mail.suppress_after_hard_bounces),
         ("[mail.smtp]", "host") => same(cell, mail.smtp.host.clone()),

@@ -24,6 +24,7 @@ mod items;
 mod kills;
 mod layers;
 mod pipes;
+mod preferences;
 mod readers;
 mod review;
 mod smtp;

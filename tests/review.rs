@@ -139,6 +139,11 @@ pub(crate) fn shown_items(project: &Project) -> Vec<(String, String)> {
 /// base64. Lines end in CRLF as sent, or in LF as some dumps write them;
 /// the line end before a boundary belongs to the boundary (RFC 2046).
 pub(crate) fn html_part(message: &str) -> String {
+    mail_part(message, "text/html")
+}
+
+/// The part of a raw message with `content_type`, decoded (see [`html_part`]).
+pub(crate) fn mail_part(message: &str, content_type: &str) -> String {
     use base64::Engine;
     let nl = if message.contains("\r\n") { "\r\n" } else { "\n" };
     let boundary = message
@@ -148,8 +153,8 @@ pub(crate) fn html_part(message: &str) -> String {
         .expect("a multipart message");
     let part = message
         .split(&format!("{nl}--{boundary}"))
-        .find(|part| part.contains("Content-Type: text/html"))
-        .expect("a text/html part");
+        .find(|part| part.contains(&format!("Content-Type: {content_type}")))
+        .unwrap_or_else(|| panic!("a {content_type} part"));
     let (head, body) = part
         .split_once(&format!("{nl}{nl}"))
         .expect("the part's head ends");

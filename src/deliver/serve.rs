@@ -58,7 +58,6 @@ pub(crate) fn serve(
     let server = Server::bind(listen)?;
     let addr = server.local_addr()?;
     println!("listening on http://{addr}{path}");
-    println!("preference centre on http://{addr}{}", preferences.path());
     let (jobs, queue) = std::sync::mpsc::channel();
     let endpoint = Arc::new(Endpoint {
         unsubscribe_path: path,

@@ -1,0 +1,135 @@
+// Drives headless Chromium at 375 px, with JavaScript off (the page is plain
+// HTML forms), through the preference centre as a subscriber would, from the
+// link in their mail. Checks each page with axe-core (WCAG 2.0/2.1 A and AA,
+// light and dark), that nothing leaves 127.0.0.1, and saves a screenshot of
+// each page.
+//
+// Usage: node preferences.mjs LINK SCREENSHOT_DIR STEP [DOWNLOAD_PATH]
+// STEP `change`: unticks "Japanese Industry and Policy News" and corrects the
+//   name to "Jane Q. Doe", saves; then changes the type to individual, which
+//   must warn about the two EU-only newsletters before saving (going back
+//   changes nothing), and confirms; downloads the JSON export to DOWNLOAD_PATH.
+// STEP `erase`: "Erase me", the confirmation, then the link again.
+// Prints one JSON object: { screenshots, problems: [...] }.
+import { chromium } from 'playwright-core';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const [link, shots, step, download] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-quic'],
+});
+const problems = [];
+const screenshots = [];
+// bypassCSP: the pages allow only their own scripts, and axe is injected to check them.
+const context = await browser.newContext({
+  viewport: { width: 375, height: 812 }, javaScriptEnabled: false, bypassCSP: true, acceptDownloads: true,
+});
+const page = await context.newPage();
+page.on('console', (message) => {
+  if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+});
+page.on('response', (r) => {
+  if (r.status() >= 400) problems.push(`${r.request().method()} ${r.url()}: ${r.status()}`);
+});
+page.on('request', (request) => {
+  const host = new URL(request.url()).hostname;
+  if (host !== '127.0.0.1') problems.push(`a request left 127.0.0.1: ${request.url()}`);
+});
+
+/// Screenshot, no sideways scrolling at 375 px, and axe in both schemes.
+async function check(name) {
+  const file = `${shots}/${name}.png`;
+  await page.screenshot({ path: file, fullPage: true });
+  screenshots.push(file);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (wide > 375) problems.push(`${name}: ${wide} px wide at 375 px`);
+  // The JavaScript switch is the page's; an evaluated script still runs.
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    const violations = await page.evaluate(async (source) => {
+      if (!window.axe) (0, eval)(source);
+      const run = await window.axe.run(document, {
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      });
+      return run.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id}: ${v.nodes.slice(0, 2).map((n) => n.target.join(' ')).join(', ')}`);
+    }, axe);
+    for (const v of violations) problems.push(`${name} (${colorScheme}): axe: ${v}`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/// Clicks `button` and waits for the page its form's answer leads to.
+async function submit(button) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+}
+
+async function heading() {
+  return (await page.locator('h1').textContent()).trim();
+}
+
+const opened = await page.goto(link, { waitUntil: 'load' });
+if (!opened || opened.status() !== 200) problems.push(`${link}: status ${opened && opened.status()}`);
+
+if (step === 'change') {
+  if ((await heading()) !== 'Your preferences') problems.push(`the page says "${await heading()}"`);
+  await check('preferences-form');
+  await page.getByLabel('Japanese Industry and Policy News').uncheck();
+  await page.getByLabel('Name').fill('Jane Q. Doe');
+  await submit(page.getByRole('button', { name: 'Save' }));
+  if ((await page.getByRole('status').count()) !== 1) problems.push('no "saved" after Save');
+  if ((await page.getByLabel('Name').inputValue()) !== 'Jane Q. Doe') problems.push('the name is not corrected');
+  if (await page.getByLabel('Japanese Industry and Policy News').isChecked()) problems.push('still ticked after Save');
+  await check('preferences-saved');
+
+  await page.getByLabel('An individual').check();
+  await submit(page.getByRole('button', { name: 'Save' }));
+  const warning = await page.locator('main').textContent();
+  if (!(await heading()).startsWith('You would stop receiving 2 newsletters')) {
+    problems.push(`no warning before saving the type individual: "${await heading()}"`);
+  }
+  for (const title of ['"About Japan" e-News', 'Japan Tax and Public Procurement Weekly Tender Digest']) {
+    if (!warning.includes(title)) problems.push(`the warning does not name ${title}`);
+  }
+  if ((await page.getByRole('button', { name: 'Save without them' }).count()) !== 1) {
+    problems.push('no button to confirm');
+  }
+  await check('preferences-warning');
+  await submit(page.getByRole('link', { name: 'Go back; change nothing' }));
+  if (!(await page.getByLabel('A company').isChecked())) problems.push('the warning saved the type before it was confirmed');
+
+  await page.getByLabel('An individual').check();
+  await submit(page.getByRole('button', { name: 'Save' }));
+  await submit(page.getByRole('button', { name: 'Save without them' }));
+  if ((await page.getByRole('status').count()) !== 1) problems.push('no "saved" after confirming');
+  if (!(await page.getByLabel('An individual').isChecked())) problems.push('the type is not individual after confirming');
+  if (await page.getByLabel(/About Japan/).isChecked()) problems.push('"About Japan" still ticked after confirming');
+
+  const [file] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download my data (JSON)' }).click(),
+  ]);
+  if (file.suggestedFilename() !== 'bulletin-my-data.json') problems.push(`downloaded as ${file.suggestedFilename()}`);
+  await file.saveAs(download);
+} else if (step === 'erase') {
+  await submit(page.getByRole('button', { name: 'Erase me' }));
+  if ((await heading()) !== 'Erase everything about you?') problems.push(`no confirmation before erasing: "${await heading()}"`);
+  await check('preferences-erase-confirm');
+  await submit(page.getByRole('button', { name: 'Yes, erase me' }));
+  if ((await heading()) !== 'You are erased') problems.push(`after erasing: "${await heading()}"`);
+  await check('preferences-erased');
+  await page.goto(link, { waitUntil: 'load' });
+  if ((await heading()) !== 'We hold nothing about you') problems.push(`the link after erasure: "${await heading()}"`);
+  await check('preferences-nothing-held');
+} else {
+  problems.push(`unknown step ${step}`);
+}
+
+await browser.close();
+console.log(JSON.stringify({ screenshots, problems }));

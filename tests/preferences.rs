@@ -1,0 +1,437 @@
+//! Issue 19, section 2: the preference centre behind every mail's footer,
+//! against `bulletin serve`, with the mails read from the file transport
+//! and the store read table by table.
+
+use crate::browser::{Preview as Served, browser_tools, node, start};
+use crate::common::{KEY_ENV, Project, repo};
+use crate::review::{DATE, escaped, html_part, mail_part};
+
+const SUBSCRIBERS: &str = "\
+email,name,organisation,organisation_type,country,newsletters,consent_date
+Jane@Example.DE,Jane Doe,Acme GmbH,company,DE,eu-japan-news;industry-policy;about-japan;tax-procurement;tech-transfer,2025-01-10
+other@example.nl,Otto Other,Other BV,company,NL,eu-japan-news;about-japan,2025-03-02
+";
+
+/// Where the mails say the preference centre is (the bundled config's).
+const PUBLIC: &str = "https://newsletters.eu-japan.eu";
+
+/// The bundled project with the two subscribers, every edition of
+/// [`DATE`] published, and EU-Japan NEWS sent to them as `.eml` files.
+fn mailed() -> Project {
+    let project = Project::bundled();
+    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
+    project.write("subscribers.csv", SUBSCRIBERS);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project.fetch_and_build(&["--date", DATE]);
+    send(&project, "eu-japan-news");
+    project
+}
+
+fn send(project: &Project, newsletter: &str) {
+    project.run(&["send", "--newsletter", newsletter]).assert_code(0);
+}
+
+/// The preference link of Jane's mail of `newsletter` No. 1, from its HTML
+/// part, checked to be the same in its text part.
+fn preference_link(project: &Project, newsletter: &str) -> String {
+    let eml = project.read(&format!("out/mail/{newsletter}/1/jane@example.de.eml"));
+    let html = html_part(&eml);
+    let start = html
+        .find(&format!("href=\"{PUBLIC}/preferences?t="))
+        .unwrap_or_else(|| panic!("no preference link in the HTML part:\n{html}"))
+        + "href=\"".len();
+    let link = &html[start..start + html[start..].find('"').unwrap()];
+    assert!(html[start..].contains("Your preferences</a>"), "{html}");
+    let text = mail_part(&eml, "text/plain");
+    assert!(
+        text.contains(&format!(
+            "Your preferences (newsletters, details, your data):\r\n{link}\r\n"
+        )) || text.contains(&format!(
+            "Your preferences (newsletters, details, your data):\n{link}\n"
+        )),
+        "the text part has the same link {link}:\n{text}"
+    );
+    assert!(
+        !link.contains("jane") && !link.contains("example"),
+        "opaque: {link}"
+    );
+    link.to_string()
+}
+
+/// `serve` on a free port, and `link` pointed at it.
+fn serve(project: &Project, link: &str) -> (Served, String) {
+    let (served, unsubscribe) = start(project, &["serve", "--listen", "127.0.0.1:0"]);
+    let origin = unsubscribe.trim_end_matches("/unsubscribe").to_string();
+    (served, link.replace(PUBLIC, &origin))
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+fn get(url: &str) -> (u16, String) {
+    let mut response = agent().get(url).call().unwrap();
+    (
+        response.status().as_u16(),
+        response.body_mut().read_to_string().unwrap(),
+    )
+}
+
+fn post(url: &str, headers: &[(&str, &str)], fields: &[(&str, &str)]) -> (u16, String) {
+    let mut request = agent().post(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.send_form(fields.iter().copied()).unwrap();
+    (
+        response.status().as_u16(),
+        response.body_mut().read_to_string().unwrap(),
+    )
+}
+
+/// Every value of every row of every table of the store, as text.
+fn every_value(project: &Project) -> Vec<(String, String)> {
+    let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
+    let tables: Vec<String> = store
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(tables.len() >= 10, "{tables:?}");
+    let mut values = Vec::new();
+    for table in tables {
+        let mut query = store.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let columns = query.column_count();
+        let mut rows = query.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for index in 0..columns {
+                let text = match row.get_ref(index).unwrap() {
+                    rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                        String::from_utf8_lossy(t).into_owned()
+                    }
+                    other => format!("{other:?}"),
+                };
+                values.push((table.clone(), text));
+            }
+        }
+    }
+    values
+}
+
+fn subscribers(project: &Project) -> serde_json::Value {
+    project
+        .run(&["subscribers", "list", "--format", "json"])
+        .assert_code(0)
+        .json()
+}
+
+#[test]
+fn a_forged_token_gets_the_invalid_link_page_and_a_cross_site_post_is_refused() {
+    let project = mailed();
+    let link = preference_link(&project, "eu-japan-news");
+    let (_served, link) = serve(&project, &link);
+    let (status, page) = get(&link);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("For <strong>jane@example.de</strong>"), "{page}");
+    assert!(
+        page.contains("value=\"Jane Doe\"") && page.contains("value=\"Acme GmbH\""),
+        "{page}"
+    );
+    let token_at = link.find("?t=").unwrap() + 3;
+    for changed in [4, link.len() - 1] {
+        let mut forged = link.clone().into_bytes();
+        let at = changed.max(token_at);
+        forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+        let (status, page) = get(&String::from_utf8(forged).unwrap());
+        assert_eq!(status, 400, "{page}");
+        assert!(page.contains("This link is not valid"), "{page}");
+    }
+    let (status, page) = get(&link.replace("?t=", "?t=x"));
+    assert_eq!((status, page.contains("This link is not valid")), (400, true));
+    let erase = [("action", "erase-confirmed")];
+    for foreign in [
+        [
+            ("Origin", "https://evil.example"),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+        [("Origin", "https://evil.example"), ("X-Nothing", "")],
+        [("Origin", "null"), ("X-Nothing", "")],
+    ] {
+        let (status, page) = post(&link, &foreign, &erase);
+        assert_eq!(status, 403, "{foreign:?}: {page}");
+        assert!(page.contains("Nothing changed"), "{page}");
+    }
+    let rename = [
+        ("action", "save"),
+        ("name", "Mallory"),
+        ("organisation", "Acme GmbH"),
+        ("organisation_type", "company"),
+        ("country", "DE"),
+    ];
+    let (status, _) = post(&link, &[("Sec-Fetch-Site", "same-site")], &rename);
+    assert_eq!(status, 403, "a sibling site is another site");
+    let list = subscribers(&project);
+    assert_eq!(list[0]["email"], "jane@example.de", "{list}");
+    assert_eq!(list[0]["name"], "Jane Doe", "nothing changed: {list}");
+    // The public origin the link names is the page's own, as behind a proxy.
+    let (status, page) = post(&link, &[("Origin", PUBLIC)], &rename);
+    assert_eq!(status, 303, "{page}");
+    assert_eq!(subscribers(&project)[0]["name"], "Mallory");
+}
+
+#[test]
+fn a_bad_correction_is_shown_again_with_what_is_wrong_and_nothing_saved() {
+    let project = mailed();
+    let link = preference_link(&project, "eu-japan-news");
+    let (_served, link) = serve(&project, &link);
+    let (status, page) = post(
+        &link,
+        &[],
+        &[
+            ("action", "save"),
+            ("name", "<b>Jane</b>"),
+            ("organisation", "Acme GmbH"),
+            ("organisation_type", "robot"),
+            ("country", "EU"),
+            ("newsletters", "eu-japan-news"),
+        ],
+    );
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("Nothing was saved"), "{page}");
+    assert!(
+        page.contains("Type: choose company, organisation or individual."),
+        "{page}"
+    );
+    assert!(
+        page.contains(&escaped("Country \"EU\": give its two-letter ISO code")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("value=\"{}\"", escaped("<b>Jane</b>"))),
+        "{page}"
+    );
+    assert!(!page.contains("<b>Jane"), "escaped: {page}");
+    assert_eq!(subscribers(&project)[0]["name"], "Jane Doe");
+}
+
+/// The whole path in Chromium at 375 px: the link from the mail, a change of
+/// newsletters and name, a change to `individual` that warns first, the
+/// download, the next send following the choices, then erasure: nothing
+/// left of Jane in any table, and a re-import refused.
+#[test]
+fn a_subscriber_changes_downloads_and_erases_in_chromium_and_the_store_keeps_nothing() {
+    if !browser_tools() {
+        return;
+    }
+    let project = mailed();
+    let link = preference_link(&project, "eu-japan-news");
+    let (served, local) = serve(&project, &link);
+    let shots = repo().join("target/screenshots");
+    let download = project.path("export.json");
+    let report = node(
+        "preferences.mjs",
+        &[
+            &local,
+            shots.to_str().unwrap(),
+            "change",
+            download.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        report["problems"],
+        serde_json::json!([]),
+        "what a subscriber would notice"
+    );
+
+    let export: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&download).unwrap()).unwrap();
+    assert_eq!(export["email"], "jane@example.de");
+    let tables = &export["tables"];
+    assert_eq!(tables["subscribers"][0]["name"], "Jane Q. Doe");
+    assert_eq!(tables["subscribers"][0]["organisation_type"], "individual");
+    let subscriptions = tables["subscriptions"].as_array().unwrap();
+    assert_eq!(subscriptions.len(), 5, "{subscriptions:?}");
+    let kept: Vec<&str> = subscriptions
+        .iter()
+        .filter(|s| s["unsubscribed"].is_null())
+        .map(|s| s["newsletter"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept, ["eu-japan-news", "tech-transfer"]);
+    assert_eq!(tables["deliveries"][0]["newsletter"], "eu-japan-news");
+    let exported = export.to_string();
+    assert!(
+        !exported.contains("other") && !exported.contains("Otto"),
+        "nobody else's: {exported}"
+    );
+
+    for newsletter in [
+        "industry-policy",
+        "about-japan",
+        "tax-procurement",
+        "tech-transfer",
+    ] {
+        send(&project, newsletter);
+    }
+    let jane = |newsletter: &str| project.path(&format!("out/mail/{newsletter}/1/jane@example.de.eml"));
+    assert!(!jane("industry-policy").exists(), "unticked in the browser");
+    assert!(
+        !jane("about-japan").exists() && !jane("tax-procurement").exists(),
+        "EU-only, dropped"
+    );
+    assert!(
+        project
+            .path("out/mail/about-japan/1/other@example.nl.eml")
+            .exists()
+    );
+    let tech = std::fs::read_to_string(jane("tech-transfer")).unwrap();
+    assert!(
+        html_part(&tech).contains("Dear Jane Q. Doe,"),
+        "the corrected name"
+    );
+    assert_eq!(
+        preference_link(&project, "tech-transfer"),
+        link,
+        "one link per person"
+    );
+
+    let report = node("preferences.mjs", &[&local, shots.to_str().unwrap(), "erase"]);
+    assert_eq!(report["problems"], serde_json::json!([]));
+    drop(served);
+    let screens = std::path::Path::new("/work/notes/screens/prefs");
+    if std::fs::create_dir_all(screens).is_ok() {
+        for name in [
+            "preferences-form",
+            "preferences-saved",
+            "preferences-warning",
+            "preferences-erase-confirm",
+            "preferences-erased",
+            "preferences-nothing-held",
+        ] {
+            let file = format!("{name}.png");
+            let _ = std::fs::copy(shots.join(&file), screens.join(&file));
+        }
+    }
+
+    let values = every_value(&project);
+    for (table, value) in &values {
+        let value = value.to_lowercase();
+        for personal in ["jane@example.de", "jane q. doe", "jane doe", "acme gmbh"] {
+            assert!(
+                !value.contains(personal),
+                "{table} still holds {personal:?}: {value}"
+            );
+        }
+    }
+    assert!(
+        values
+            .iter()
+            .any(|(table, value)| table == "subscribers" && value == "Otto Other"),
+        "the others are kept"
+    );
+    let suppressed: Vec<&String> = values
+        .iter()
+        .filter(|(t, _)| t == "suppressed")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(suppressed.len(), 3, "one row: hash, when, why: {suppressed:?}");
+    assert_eq!(suppressed[2], "erased");
+    let store = std::fs::read(project.path("bulletin.sqlite")).unwrap();
+    assert!(
+        !store
+            .windows(15)
+            .any(|w| w.eq_ignore_ascii_case(b"jane@example.de")),
+        "not even in the file's free pages"
+    );
+
+    project.write(
+        "again.csv",
+        &SUBSCRIBERS.replace("Jane@Example.DE", "JANE@example.de"),
+    );
+    let again = project.run(&["subscribers", "import", "again.csv"]);
+    again.assert_code(3);
+    assert!(
+        again.stderr.contains(
+            "again.csv:2: jane@example.de: erased at their request; not added again without a new consent"
+        ),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again
+            .stdout
+            .contains("1 rows imported (0 new, 1 updated), 0 rejected, 1 erased"),
+        "{}",
+        again.stdout
+    );
+    let list = subscribers(&project);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["email"], "other@example.nl");
+}
+
+#[test]
+fn the_operator_exports_and_erases_with_the_same_code_and_a_send_skips_the_erased() {
+    let project = mailed();
+    let export = project
+        .run(&["subscribers", "export", "JANE@example.de", "--format", "json"])
+        .assert_code(0)
+        .json();
+    assert_eq!(export["tables"]["subscribers"][0]["organisation"], "Acme GmbH");
+    assert_eq!(export["tables"]["subscriptions"].as_array().unwrap().len(), 5);
+    assert_eq!(export["tables"]["deliveries"][0]["email"], "jane@example.de");
+    assert!(!export.to_string().contains("other@"), "{export}");
+    let table = project.run(&["subscribers", "export", "jane@example.de"]);
+    assert!(
+        table
+            .assert_code(0)
+            .stdout
+            .contains("subscribers: 1 row\n  consent: 2025-01-10\n  country: DE\n  email: jane@example.de\n"),
+        "{}",
+        table.stdout
+    );
+
+    let erased = project.run(&["subscribers", "erase", "Jane@Example.de"]);
+    erased.assert_code(0);
+    assert!(
+        erased.stdout.contains(
+            "jane@example.de erased: 1 row from deliveries, 1 row from subscribers, 5 rows from subscriptions; \
+             the address is suppressed"
+        ),
+        "{}",
+        erased.stdout
+    );
+    let nothing = project.run(&["subscribers", "export", "jane@example.de"]);
+    assert_eq!(
+        nothing.assert_code(0).stdout,
+        "nothing held about jane@example.de\n"
+    );
+    // Were they added again by other means, the send still leaves them out.
+    let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
+    store
+        .execute_batch(
+            "INSERT INTO subscribers (email, name, organisation, organisation_type, country, consent, updated)
+             VALUES ('jane@example.de', 'Jane Doe', 'Acme GmbH', 'company', 'DE', '2025-01-10', '2026-01-01');
+             INSERT INTO subscriptions (email, newsletter) VALUES ('jane@example.de', 'tech-transfer');",
+        )
+        .unwrap();
+    let sent = project.run(&["send", "--newsletter", "tech-transfer"]);
+    sent.assert_code(0);
+    assert!(
+        sent.stdout
+            .contains("skipped 1: erased at their request (suppressed)"),
+        "{}",
+        sent.stdout
+    );
+    assert!(
+        !project
+            .path("out/mail/tech-transfer/1/jane@example.de.eml")
+            .exists()
+    );
+}
