@@ -361,6 +361,10 @@ impl Store {
         // In WAL mode, NORMAL survives any crash of the process (SIGKILL
         // included); only a power cut can lose the last commits.
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Deleted and overwritten content is zeroed, not left in the file's
+        // free space: an erased person's address and an old name must not
+        // be readable from the file (see `people.rs`).
+        self.conn.pragma_update(None, "secure_delete", true)?;
         self.conn.pragma_update(None, "foreign_keys", true)
     }
 

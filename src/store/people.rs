@@ -58,14 +58,11 @@ impl Store {
     /// the suppression list, in one transaction. Delivery-log rows go too:
     /// they carry the address and a Message-ID naming it, and serve nothing
     /// once the person is gone (a send's counts were reported when it ran).
-    /// Deleted pages are overwritten (`secure_delete`) and the write-ahead
-    /// log emptied afterwards where no reader holds it, so the address is
-    /// not left in the file's free space either.
+    /// Deleted content is zeroed (the store's `secure_delete`) and the
+    /// write-ahead log emptied afterwards where no reader holds it, so the
+    /// address is not left in the file's free space either.
     pub(crate) fn erase_person(&mut self, email: &str, hash: &str, now: DateTime<Utc>) -> Result<Erased> {
         let email = email.to_ascii_lowercase();
-        self.conn
-            .pragma_update(None, "secure_delete", true)
-            .map_err(|e| self.error(e))?;
         let erased = self.write(|tx| {
             // Rows refer to each other (subscriptions to subscribers): all go.
             tx.pragma_update(None, "defer_foreign_keys", true)?;
