@@ -208,8 +208,9 @@ DROP TABLE case_merge_subscriptions;
 -- Migration 10 (issue 19, the preference centre; the sign-up's is 9).
 -- People who erased themselves, by a keyed hash of their address (never the
 -- address): an import does not add them again, a send never mails them; a
--- new consent (a confirmed sign-up) lifts it.
-CREATE TABLE suppressed (
+-- new consent (a confirmed sign-up) lifts it. (IF NOT EXISTS: tests roll a
+-- store back to an older version, and the migrations after it run again.)
+CREATE TABLE IF NOT EXISTS suppressed (
     hash TEXT PRIMARY KEY,  -- Key::keyed_hash of the lowercase address
     at   TEXT NOT NULL,
     why  TEXT NOT NULL      -- erased
