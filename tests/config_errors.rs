@@ -293,3 +293,29 @@ fn unknown_term_list_names_the_lists_there_are() {
     );
     assert!(run.stderr.contains(&expected), "{}", run.stderr);
 }
+
+#[test]
+fn a_preferences_url_on_the_unsubscribe_path_or_with_a_query_is_refused_where_it_is() {
+    for (url, message) in [
+        (
+            "https://newsletters.eu-japan.eu/unsubscribe",
+            "has the path of `unsubscribe_url`; `bulletin serve` answers both, so give it its own",
+        ),
+        (
+            "https://newsletters.eu-japan.eu/prefs?x=1",
+            "must be an absolute http(s) URL without a query",
+        ),
+    ] {
+        let project = Project::bundled();
+        let config = project.edit_config(
+            "unsubscribe_mailto = ",
+            &format!("preferences_url = \"{url}\"\nunsubscribe_mailto = "),
+        );
+        let (line, key) = position(&config, &format!("preferences_url = \"{url}\""));
+        let column = key + "preferences_url = ".len();
+        let run = project.run(&["check"]);
+        run.assert_code(1);
+        let expected = format!("config.toml:{line}:{column}: mail.preferences_url: \"{url}\" {message}");
+        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+    }
+}

@@ -305,21 +305,6 @@ fn a_subscriber_changes_downloads_and_erases_in_chromium_and_the_store_keeps_not
     let report = node("preferences.mjs", &[&local, shots.to_str().unwrap(), "erase"]);
     assert_eq!(report["problems"], serde_json::json!([]));
     drop(served);
-    let screens = std::path::Path::new("/work/notes/screens/prefs");
-    if std::fs::create_dir_all(screens).is_ok() {
-        for name in [
-            "preferences-form",
-            "preferences-saved",
-            "preferences-warning",
-            "preferences-erase-confirm",
-            "preferences-erased",
-            "preferences-nothing-held",
-        ] {
-            let file = format!("{name}.png");
-            let _ = std::fs::copy(shots.join(&file), screens.join(&file));
-        }
-    }
-
     let values = every_value(&project);
     for (table, value) in &values {
         let value = value.to_lowercase();

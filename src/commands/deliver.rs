@@ -441,7 +441,7 @@ pub(super) fn progress() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// `bulletin serve`: the unsubscribe endpoint, until stopped.
+/// `bulletin serve`: the unsubscribe endpoint and the preference centre, until stopped.
 pub fn serve(
     config: &Config,
     listen: &str,
