@@ -262,7 +262,9 @@ fn main() -> ExitCode {
 }
 
 /// A date on the command line, with what to write when it is not one
-/// (chrono says only "input contains invalid characters").
+/// (chrono says only "input contains invalid characters"). A clap value
+/// parser: clap prints the `String` as the reason after the argument's
+/// name, so it stays the one `Result<_, String>` of the crate.
 fn date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("expected a date as YYYY-MM-DD (e.g. 2026-11-23), not {text:?}"))

@@ -35,7 +35,7 @@ use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
 
 mod review_page;
 
-use review_page::{Csrf, Editor, Job};
+use review_page::{Csrf, Editor, Job, NotApplied};
 
 /// How `bulletin preview` runs.
 pub struct Options {
@@ -117,7 +117,7 @@ pub fn run(
     let (jobs, queue) = std::sync::mpsc::channel();
     let pages = Arc::new(Pages {
         snapshot: snapshot.clone(),
-        csrf: Csrf::new().map_err(anyhow::Error::msg)?,
+        csrf: Csrf::new()?,
         by: options.by.clone(),
         jobs,
     });
@@ -222,7 +222,7 @@ impl Worker<'_> {
                         self.rebuild("applied a change from the review page");
                     }
                     // The page that posted may be gone: nobody to tell.
-                    let _ = job.done.send(applied.map_err(|e| format!("{e:#}")));
+                    let _ = job.done.send(applied.map_err(NotApplied));
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
