@@ -109,6 +109,9 @@ fn every_edition_reads_well_in_chromium_at_600_and_375_px() {
             shots.to_str().unwrap(),
             "jane@example.de",
             "Dear Jane Doe,",
+            "solo@example.fr",
+            "about-japan",
+            project.path("config.toml").to_str().unwrap(),
         ],
     );
     assert_eq!(
@@ -228,7 +231,8 @@ fn every_page_a_reader_sees_passes_axe_in_light_and_dark() {
     for id in NEWSLETTERS {
         pages.extend([
             serde_json::json!({"name": format!("{id}: edition page"), "url": file(&format!("out/archive/{id}/2026-11-23.html"))}),
-            serde_json::json!({"name": format!("{id}: mail, as jane@example.de"), "url": format!("{home}n/{id}.html?as=jane%40example.de")}),
+            serde_json::json!({"name": format!("{id}: mail, as jane@example.de"), "url": format!("{home}mail/{id}?as=jane%40example.de")}),
+            serde_json::json!({"name": format!("{id}: preview, notice"), "url": format!("{home}n/{id}.html?as=solo%40example.fr")}),
             serde_json::json!({"name": format!("{id}: archive index"), "url": file(&format!("out/archive/{id}/index.html"))}),
         ]);
     }
@@ -265,7 +269,7 @@ fn every_page_a_reader_sees_passes_axe_in_light_and_dark() {
     for problem in report["problems"].as_array().unwrap() {
         println!("problem: {}", problem.as_str().unwrap());
     }
-    assert_eq!(results.len(), 2 * (3 + 3 * 5 + 3), "every page, light and dark");
+    assert_eq!(results.len(), 2 * (3 + 4 * 5 + 3), "every page, light and dark");
     let serious: Vec<&serde_json::Value> = results
         .iter()
         .filter(|r| r["serious"] != serde_json::json!([]))

@@ -164,6 +164,20 @@ pub(crate) fn html_part(message: &str) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
+/// The document an edition's preview page (`/n/ID.html`) frames: its
+/// `srcdoc`, unescaped.
+fn srcdoc(page: &str) -> String {
+    let (_, rest) = page
+        .split_once(" srcdoc=\"")
+        .unwrap_or_else(|| panic!("no framed edition:\n{page}"));
+    rest[..rest.find('"').unwrap()]
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#38;", "&")
+}
+
 /// `text` as askama escapes it in the HTML.
 pub(crate) fn escaped(text: &str) -> String {
     text.replace('&', "&#38;")
@@ -203,6 +217,9 @@ fn the_review_page_shows_the_draft_byte_for_byte_as_it_is_mailed() {
         as_taro.contains(&format!("src=\"/mail/{NEWS}?as=taro%40example.jp\"")),
         "{as_taro}"
     );
+    let (status, page) = preview.get(&format!("/n/{NEWS}.html?as=jane%40example.de"));
+    assert_eq!(status, 200, "{page}");
+    let previewed = srcdoc(&page);
     drop(preview);
 
     project.run(&["approve", "--newsletter", NEWS]).assert_code(0);
@@ -214,6 +231,11 @@ fn the_review_page_shows_the_draft_byte_for_byte_as_it_is_mailed() {
             "the preview shows {email} the bytes mailed to them"
         );
     }
+    let sent = html_part(&project.read(&format!("out/mail/{NEWS}/1/jane@example.de.eml")));
+    assert!(
+        sent == previewed,
+        "the edition's preview page frames the bytes mailed, untouched"
+    );
 }
 
 #[test]
