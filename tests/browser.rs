@@ -11,7 +11,8 @@ use bulletin::deliver::{Key, sign};
 use crate::common::mail::with_mail;
 use crate::common::sink::Sink;
 use crate::common::{KEY, KEY_ENV, Project, repo};
-use crate::review::{DATE, NEWS, READERS, escaped, html_part, shown_items};
+use crate::gate::shown_items;
+use crate::review::{NEWS, READERS, build_a_draft, escaped, html_part};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -296,15 +297,8 @@ fn an_editor_drops_an_item_and_approves_in_chromium_and_the_mail_lacks_it() {
     let Some(sink) = Sink::start(&[]) else { return };
     let project = Project::bundled_as_shipped();
     with_mail(&project, sink.port, "");
-    project.write("subscribers.csv", READERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
-    project.run(&["fetch"]).assert_code(0);
-    project
-        .run(&["build", "--newsletter", NEWS, "--date", DATE])
-        .assert_code(0);
-    let items = shown_items(&project);
+    build_a_draft(&project, READERS);
+    let items = shown_items(&project, NEWS);
     assert!(items.len() >= 3, "a draft worth reviewing: {items:?}");
     let (_, dropped) = &items[1];
     let preview = crate::review::Preview::start(&project);

@@ -5,6 +5,7 @@
 //! edition is approved. `browser.rs` clicks the same buttons in Chromium.
 
 use crate::common::{KEY_ENV, Project};
+use crate::gate::shown_items;
 
 pub(crate) const DATE: &str = "2026-11-23";
 pub(crate) const NEWS: &str = "eu-japan-news";
@@ -29,6 +30,13 @@ fn with_a_draft_for(readers: &str) -> Project {
         "signing_key_env = \"BULLETIN_UNSUBSCRIBE_KEY\"",
         &format!("signing_key_env = \"{KEY_ENV}\""),
     );
+    build_a_draft(&project, readers);
+    project
+}
+
+/// Imports `readers` (a CSV) into `project`, fetches, and builds a draft
+/// of eu-japan-news No. 1.
+pub(crate) fn build_a_draft(project: &Project, readers: &str) {
     project.write("subscribers.csv", readers);
     project
         .run(&["subscribers", "import", "subscribers.csv"])
@@ -37,7 +45,6 @@ fn with_a_draft_for(readers: &str) -> Project {
     project
         .run(&["build", "--newsletter", NEWS, "--date", DATE])
         .assert_code(0);
-    project
 }
 
 /// A running `bulletin preview --by "Keiko Editor"`, stopped by its PID when dropped.
@@ -116,22 +123,6 @@ pub(crate) fn form_value(page: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} field on the page:\n{page}"))
         + marker.len();
     page[start..start + page[start..].find('"').unwrap()].to_string()
-}
-
-/// (id, title) of the items of eu-japan-news's latest edition, as
-/// `editions show` lists them, in reading order.
-pub(crate) fn shown_items(project: &Project) -> Vec<(String, String)> {
-    let show = project.run(&["editions", "show", "--newsletter", NEWS]);
-    show.assert_code(0);
-    show.stdout
-        .lines()
-        .filter_map(|line| {
-            let (number, rest) = line.trim_start().split_once(". ")?;
-            number.parse::<u32>().ok()?;
-            let (id, title) = rest.split_once("  ")?;
-            Some((id.to_string(), title.trim_end_matches(" (more)").to_string()))
-        })
-        .collect()
 }
 
 /// The HTML part of a raw message, decoded as a mail program decodes it:
@@ -262,7 +253,7 @@ fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() 
         .run(&["editions", "show", "--newsletter", NEWS])
         .stdout
         .clone();
-    let (dropped, _) = shown_items(&project)[0].clone();
+    let (dropped, _) = shown_items(&project, NEWS)[0].clone();
     let preview = Preview::start(&project);
     let (_, page) = preview.get(&format!("/review/{NEWS}"));
     let token = form_value(&page, "token");
@@ -339,7 +330,7 @@ fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() 
 #[test]
 fn moves_and_the_approval_go_through_the_commands_and_an_approved_edition_refuses_with_their_words() {
     let project = with_a_draft();
-    let items = shown_items(&project);
+    let items = shown_items(&project, NEWS);
     let preview = Preview::start(&project);
     let path = format!("/review/{NEWS}");
     let (_, page) = preview.get(&path);
@@ -352,14 +343,20 @@ fn moves_and_the_approval_go_through_the_commands_and_an_approved_edition_refuse
     let (second, first) = (items[1].0.as_str(), items[0].0.as_str());
     let (status, _, body) = post(&[("action", "up"), ("item", second)]);
     assert_eq!(status, 303, "{body}");
-    let moved: Vec<String> = shown_items(&project).into_iter().map(|(id, _)| id).collect();
+    let moved: Vec<String> = shown_items(&project, NEWS)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(&moved[..2], [second, first], "moved up one place");
     let (status, _, body) = post(&[("action", "up"), ("item", second)]);
     assert_eq!(status, 409, "first already: {body}");
     assert!(body.contains("first in its section already"), "{body}");
     let (status, _, body) = post(&[("action", "down"), ("item", second)]);
     assert_eq!(status, 303, "{body}");
-    let moved: Vec<String> = shown_items(&project).into_iter().map(|(id, _)| id).collect();
+    let moved: Vec<String> = shown_items(&project, NEWS)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(&moved[..2], [first, second], "moved down one place");
 
     let (status, _, body) = post(&[("action", "section"), ("item", first), ("section", "events")]);

@@ -473,10 +473,7 @@ fn answer(url: &str, snapshot: &Snapshot, editor: &Editor) -> Reply {
                 notice: notice.as_deref(),
                 version: snapshot.version,
             };
-            match edition.render() {
-                Ok(html) => Reply::html(200, html),
-                Err(e) => unrenderable(&e),
-            }
+            rendered(200, &edition)
         }
         _ => Reply::text(404, "not found".into()),
     }
@@ -582,20 +579,20 @@ struct PreviewPage<'a> {
 }
 
 fn page(status: u16, title: &str, content: &Content<'_>, version: u64) -> Reply {
-    match (PreviewPage {
+    let page = PreviewPage {
         title,
         content,
         version,
-    })
-    .render()
-    {
-        Ok(html) => Reply::html(status, html),
-        Err(e) => unrenderable(&e),
-    }
+    };
+    rendered(status, &page)
 }
 
-fn unrenderable(error: &askama::Error) -> Reply {
-    Reply::text(500, format!("the page could not be rendered: {error}"))
+/// A page of the preview's own as the answer, or why it could not be rendered.
+fn rendered(status: u16, page: &impl Template) -> Reply {
+    match page.render() {
+        Ok(html) => Reply::html(status, html),
+        Err(e) => Reply::text(500, format!("the page could not be rendered: {e}")),
+    }
 }
 
 #[cfg(test)]

@@ -12,17 +12,13 @@
 // Prints one JSON object: { results: [{ name, scheme, counts, serious }], problems: [...] }
 // where counts are the violations by impact and serious lists the serious
 // and critical ones.
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const pages = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-quic'],
-});
+const browser = await launch();
 
 // In the page: every text node that reads as Japanese (at least half of its
 // letters kana or kanji, the rule bulletin marks by) must be under lang="ja",

@@ -12,16 +12,12 @@
 // ONLY_NEWSLETTER, and outside its audience.
 // CONFIG is the preview's config.toml: touched at the end, to make the preview rebuild.
 // Prints one JSON object: { pages, screenshots, problems: [...] }.
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 import { mkdirSync, utimesSync } from 'node:fs';
 
 const [home, shots, email, greeting, outsider, only, config] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-quic'],
-});
+const browser = await launch();
 const problems = [];
 let pages = 0;
 const screenshots = [];
@@ -45,13 +41,18 @@ async function visit(url, width, check) {
   const response = await page.goto(url, { waitUntil: 'load' });
   if (!response || response.status() !== 200) problems.push(`${url}: status ${response && response.status()}`);
   pages += 1;
-  const frame = await (await page.$('iframe#edition'))?.contentFrame();
+  const frame = await framed(page);
   if (frame) {
     await check(page, frame);
   } else {
     problems.push(`${url}: no framed edition`);
   }
   await context.close();
+}
+
+/// The frame the edition is shown in, or undefined.
+async function framed(page) {
+  return (await page.$('iframe#edition'))?.contentFrame();
 }
 
 /// The notice above the edition, or null.
@@ -116,7 +117,7 @@ for (const url of editions) {
     contentType: 'text/html', body: '<!DOCTYPE html><title>elsewhere</title>',
   }));
   await page.goto(editions[0], { waitUntil: 'load' });
-  const frame = await (await page.$('iframe#edition')).contentFrame();
+  const frame = await framed(page);
   const link = frame.locator('a[href^="http"]').first();
   const href = await link.getAttribute('href');
   try {
@@ -138,7 +139,7 @@ utimesSync(config, now, now);
 try {
   await open.waitForEvent('load', { timeout: 15000 });
   if (!(await notice(open))) problems.push(`${url}: no notice after the reload`);
-  const frame = await (await open.$('iframe#edition'))?.contentFrame();
+  const frame = await framed(open);
   if (!frame || !(await frame.textContent('body')).includes('Dear ')) problems.push(`${url}: no edition after the reload`);
 } catch {
   problems.push(`${url}: not reloaded within 15 s of a rebuild`);

@@ -24,7 +24,7 @@ use hyper::header;
 use sha2::Sha256;
 use tokio::sync::oneshot;
 
-use super::{Built, Page, unrenderable};
+use super::{Built, Page, rendered};
 use crate::causes::said_once;
 use crate::commands::review::{approve_edition, correct, draft};
 use crate::commands::{Clock, open_for_writing};
@@ -247,10 +247,7 @@ fn query_as(email: &str) -> String {
 /// A POST that changed nothing, with why (the words `bulletin edit` or
 /// `bulletin approve` would print) and the way back.
 fn refused(message: &str, back: &str) -> Reply {
-    match (Refused { message, back }).render() {
-        Ok(html) => Reply::html(409, html),
-        Err(e) => unrenderable(&e),
-    }
+    rendered(409, &Refused { message, back })
 }
 
 /// `templates/review_refused.html`.
@@ -488,10 +485,7 @@ pub(super) fn review(
         shown,
         version,
     };
-    match review.render() {
-        Ok(html) => Reply::html(200, html),
-        Err(e) => unrenderable(&e),
-    }
+    rendered(200, &review)
 }
 
 /// The edition's items, section by section, in reading order.
