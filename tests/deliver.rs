@@ -561,7 +561,7 @@ fn import_reports_bad_rows_and_keeps_unsubscriptions() {
     );
     assert!(
         run.stderr
-            .contains("subscribers.csv:4: unknown newsletter \"about-japon\""),
+            .contains("subscribers.csv:4: newsletters \"about-japon\": unknown newsletter; expected one of:"),
         "{}",
         run.stderr
     );

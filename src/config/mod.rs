@@ -12,6 +12,7 @@ mod fetch;
 mod located;
 mod mail;
 mod newsletter;
+mod signup;
 mod site;
 mod source;
 mod subject;
@@ -29,6 +30,7 @@ pub use newsletter::Schedule;
 pub(crate) use newsletter::{
     Approval, Audience, Empty, Newsletter, Order, Section, UnknownNewsletter, find as find_newsletter,
 };
+pub use signup::Signup;
 pub(crate) use site::Site;
 pub(crate) use source::{FeedKind, Location, Source};
 pub(crate) use subject::Piece;
