@@ -1,0 +1,81 @@
+// Drives headless Chromium at 375 px, as a reader on a phone, through the
+// sign-up of `bulletin serve`, one step per run (the test reads the mails
+// from the file transport in between):
+//   form URL SHOTS EMAIL   fills in the form and sends it; expects "Check your mailbox"
+//   confirm LINK SHOTS     opens the confirmation link and expects the page to confirm
+//                          by itself (its own POST), with JavaScript on, as in a browser
+//   unsubscribe LINK SHOTS opens a newsletter's unsubscribe link and clicks its button
+// Checks that the page fits 375 px, that nothing leaves 127.0.0.1, that no
+// request fails and the console stays clean. Saves a screenshot of each page.
+// Prints one JSON object: { screenshots, posted, problems: [...] }.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+const [step, url, shots, email] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-quic'],
+});
+const problems = [];
+const screenshots = [];
+const posts = [];
+const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true });
+const page = await context.newPage();
+page.on('console', (message) => {
+  if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+});
+page.on('response', (r) => {
+  if (r.status() >= 400) problems.push(`${r.request().method()} ${r.url()}: ${r.status()}`);
+});
+page.on('request', (request) => {
+  const host = new URL(request.url()).hostname;
+  if (host !== '127.0.0.1') problems.push(`a request left 127.0.0.1: ${request.url()}`);
+  if (request.method() === 'POST') posts.push(new URL(request.url()).pathname);
+});
+
+async function shoot(name) {
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (wide > 375) problems.push(`${name}: ${wide} px wide at 375 px`);
+  const file = `${shots}/${name}.png`;
+  await page.screenshot({ path: file, fullPage: true });
+  screenshots.push(file);
+}
+
+async function expectHeading(text, what) {
+  try {
+    await page.getByRole('heading', { name: text }).waitFor({ timeout: 15000 });
+  } catch {
+    problems.push(`${what}: no heading "${text}"; the page says: ${(await page.textContent('main')) || ''}`);
+  }
+}
+
+if (step === 'form') {
+  const opened = await page.goto(url, { waitUntil: 'load' });
+  if (!opened || opened.status() !== 200) problems.push(`${url}: status ${opened && opened.status()}`);
+  await shoot('signup-form-375');
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Name', { exact: true }).fill('Reader Example');
+  await page.getByLabel('Organisation', { exact: true }).fill('Example GmbH');
+  await page.getByLabel('You subscribe as').selectOption('company');
+  await page.getByLabel(/^Country/).fill('DE');
+  await page.getByLabel('EU-Japan NEWS').check();
+  await page.getByLabel('"About Japan" e-News').check();
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: 'Subscribe' }).click()]);
+  await expectHeading('Check your mailbox', 'after sending the form');
+  await shoot('signup-check-mailbox-375');
+} else if (step === 'confirm') {
+  await page.goto(url, { waitUntil: 'load' });
+  await expectHeading('You are subscribed', 'the confirmation link');
+  await shoot('signup-confirmed-375');
+} else if (step === 'unsubscribe') {
+  await page.goto(url, { waitUntil: 'load' });
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: 'Unsubscribe' }).click()]);
+  await expectHeading('You are unsubscribed', 'the unsubscribe link');
+  await shoot('signup-unsubscribed-375');
+} else {
+  problems.push(`unknown step ${step}`);
+}
+await browser.close();
+console.log(JSON.stringify({ screenshots, posted: posts, problems }));
