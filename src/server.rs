@@ -341,18 +341,21 @@ fn is_loopback_host(request: &hyper::Request<Incoming>, port: u16) -> bool {
         && (name == "127.0.0.1" || name == "[::1]" || name.eq_ignore_ascii_case("localhost"))
 }
 
-/// Why a POST comes from another site, when its browser says so: a
-/// `Sec-Fetch-Site` other than `same-origin` (or `none`: the person's own
-/// action), or an `Origin` other than one of `schemes` with the `Host` the
-/// request was sent to (`serve` takes `http` and `https`: behind a proxy
-/// that ends TLS, the page is `https` and the server hears `http`). A
-/// client that sends neither header, such as curl, is no browser being misled.
+/// Why a POST comes from another site, when its browser says so. A
+/// browser's `Sec-Fetch-Site` decides when it is there: `same-origin`, or
+/// `none` (the person's own action), passes. Without it, an `Origin` must
+/// be one of `schemes` with the `Host` the request was sent to (`serve`
+/// takes `http` and `https`: behind a proxy that ends TLS, the page is
+/// `https` and the server hears `http`). `Origin` alone cannot decide
+/// when `Sec-Fetch-Site` is there: under `Referrer-Policy: no-referrer`
+/// (every page here) Chromium sends `Origin: null` with a same-origin
+/// form. A client that sends neither header, such as curl, is no browser
+/// being misled.
 pub(crate) fn cross_site(headers: &HeaderMap, schemes: &[&str]) -> Option<String> {
     let shown = |value: &HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
-    if let Some(site) = headers.get("sec-fetch-site")
-        && !matches!(site.as_bytes(), b"same-origin" | b"none")
-    {
-        return Some(format!("Sec-Fetch-Site: {}", shown(site)));
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return (!matches!(site.as_bytes(), b"same-origin" | b"none"))
+            .then(|| format!("Sec-Fetch-Site: {}", shown(site)));
     }
     let origin = headers.get(header::ORIGIN)?;
     let own = |host: &HeaderValue| {
@@ -446,6 +449,8 @@ mod tests {
             vec![host, ("origin", "http://127.0.0.1:8026")],
             vec![host, ("sec-fetch-site", "same-origin")],
             vec![host, ("sec-fetch-site", "none")],
+            // Chromium's same-origin form under `Referrer-Policy: no-referrer`.
+            vec![host, ("sec-fetch-site", "same-origin"), ("origin", "null")],
         ] {
             assert_eq!(cross_site(&headers(&fine), &["http"]), None, "{fine:?}");
         }
@@ -455,6 +460,11 @@ mod tests {
             vec![host, ("origin", "https://127.0.0.1:8026")],
             vec![host, ("sec-fetch-site", "same-site")],
             vec![host, ("sec-fetch-site", "cross-site")],
+            vec![
+                host,
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://127.0.0.1:8026"),
+            ],
             vec![("origin", "http://127.0.0.1:8026")],
         ] {
             assert!(cross_site(&headers(&foreign), &["http"]).is_some(), "{foreign:?}");

@@ -468,6 +468,10 @@ fn a_post_from_another_site_is_refused() {
     let origin = format!("https://{host}");
     let (status, _) = serve.post("/subscribe", &fields, &[("Origin", &origin)]);
     assert_eq!(status, 200, "its own origin, behind a proxy that ends TLS");
+    // What Chromium sends with the form under `Referrer-Policy: no-referrer`.
+    let chromium = [("Sec-Fetch-Site", "same-origin"), ("Origin", "null")];
+    let (status, _) = serve.post("/subscribe", &fields, &chromium);
+    assert_eq!(status, 200, "a same-origin form whose Origin is null");
 }
 
 #[test]

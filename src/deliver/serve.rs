@@ -140,6 +140,8 @@ impl Handler for Endpoint {
         // One arm per page `serve` shows.
         match url.path() {
             path if path == self.unsubscribe_path => self.unsubscribe_page(&request, &url).await,
+            // Browsers ask for it on their own; a 404 shows as an error in their console.
+            "/favicon.ico" => Page::text(204, String::new()),
             path if let Some(signup) = &self.signup
                 && let Some(page) = signup.page(path) =>
             {
