@@ -103,7 +103,7 @@ enum Command {
         #[arg(long, value_name = "ADDRESS", conflicts_with = "dry_run")]
         to: Option<String>,
     },
-    /// Answer unsubscribe links: GET shows a button, POST unsubscribes.
+    /// Answer unsubscribe links (GET shows a button, POST unsubscribes), and show the sign-up form at site.subscribe_url's path.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8025")]
         listen: String,

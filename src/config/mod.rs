@@ -303,6 +303,32 @@ newsletters = ["news"]
     }
 
     #[test]
+    fn rejects_a_signup_setting_no_form_can_work_with_at_its_line() {
+        let with = |setting: &str| {
+            parse(&MINIMAL.replace(
+                "base_url = \"https://example.eu/\"\n",
+                &format!("base_url = \"https://example.eu/\"\n\n[site.signup]\n{setting}\n"),
+            ))
+        };
+        let err = with("per_hour = 0").unwrap_err();
+        assert_eq!(
+            (err.line, err.column, err.field.as_str()),
+            (7, 12, "site.signup.per_hour"),
+            "{err}"
+        );
+        assert!(err.message.contains("the least is 1"), "{err}");
+        let err = with("expiry_days = 400").unwrap_err();
+        assert_eq!(err.field, "site.signup.expiry_days", "{err}");
+        assert!(err.message.contains("1 to 365 days"), "{err}");
+        let err = with("consent_text = \"  \"").unwrap_err();
+        assert_eq!(err.field, "site.signup.consent_text", "{err}");
+        let config = with("consent_version = \"2026-12\"\nhash_client_addresses = true").unwrap();
+        assert_eq!(config.site.signup.consent_version, "2026-12");
+        assert!(config.site.signup.hash_client_addresses);
+        assert_eq!(config.site.signup.expiry_days, 7);
+    }
+
+    #[test]
     fn http_feed_is_a_url_location() {
         let text = MINIMAL.replace("feeds/a.xml", "https://example.org/feed.xml");
         let config = parse(&text).unwrap();
