@@ -11,7 +11,7 @@
 //! that only fetches the link confirms nothing.
 //!
 //! Abuse: the limits are checked on the store's thread, in the same
-//! transaction that records the mail ([`Store::record_signup`]); over a
+//! transaction that records the mail ([`crate::store::Store::record_signup`]); over a
 //! limit, or with the honeypot field filled in, the answer is the same
 //! "check your mailbox" page as a sign-up that mailed (no oracle on who is
 //! subscribed), no mail goes out, and stderr says which limit. POSTs from
