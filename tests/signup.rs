@@ -6,6 +6,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 
+use crate::common::mail::with_mail;
+use crate::common::sink::Sink;
 use crate::common::{KEY_ENV, Project};
 
 /// The clock every test starts at.
@@ -508,4 +510,47 @@ fn a_csv_import_records_an_import_consent_with_the_file_name() {
         .clone();
     assert!(csv.lines().next().unwrap().ends_with(",consents"), "{csv}");
     assert!(csv.contains("import 2026-12-02T08:00:00Z"), "{csv}");
+}
+
+/// With `transport = "smtp"` the confirmation goes to the SMTP server
+/// (Postfix's smtp-sink); when the server is down, the person is told to
+/// try again, and may at once: a mail that never left counts for no limit.
+#[test]
+fn the_confirmation_goes_through_smtp_and_a_failed_one_may_be_asked_again_at_once() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let port = sink.port;
+    let project = Project::bundled();
+    with_mail(&project, port, "");
+    let serve = Serve::start(&project, T0);
+    let (status, _) = serve.sign_up("jane@example.de", &[]);
+    assert_eq!(status, 200);
+    sink.wait_for_messages(1);
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].contains("Subject: Please confirm your subscription to EU-Japan Centre"),
+        "{}",
+        messages[0]
+    );
+    let target = confirm_target(&messages[0]);
+    assert!(
+        confirmation_mail(&project, "jane@example.de").is_none(),
+        "no file with SMTP"
+    );
+    sink.stop();
+
+    let (status, page) = serve.sign_up("taro@example.de", &[]);
+    assert_eq!(status, 500, "{page}");
+    assert!(page.contains("please try again later"), "{page}");
+    let Some(sink) = Sink::start_on(port, &[]) else {
+        return;
+    };
+    let (status, page) = serve.sign_up("taro@example.de", &[]);
+    assert_eq!(status, 200, "{page}");
+    sink.wait_for_messages(1);
+    assert_eq!(sink.messages().len(), 1, "taro's mail went out on the second try");
+
+    let (status, _) = serve.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
+    assert_eq!(status, 200);
+    assert_eq!(subscribers(&project).len(), 1, "only the confirmed one");
 }

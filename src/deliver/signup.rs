@@ -76,6 +76,17 @@ pub(super) enum SignupPage {
     Script,
 }
 
+/// Why a confirmation mail was not sent.
+#[derive(Debug, thiserror::Error)]
+enum MailError {
+    #[error(transparent)]
+    Message(#[from] MessageError),
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error("the thread sending it stopped")]
+    Stopped,
+}
+
 /// Why the sign-up form cannot be served.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SignupError {
@@ -505,7 +516,7 @@ impl Endpoint {
         if let Err(e) = self.mail(signup, &subscriber, &token, expires, now).await {
             eprintln!(
                 "error: sign-up: the confirmation mail was not sent: {}",
-                said_once(&*e)
+                said_once(&e)
             );
             let hash = hashed(&token);
             let _ = self
@@ -524,11 +535,13 @@ impl Endpoint {
         token: &str,
         expires: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    ) -> Result<(), MailError> {
         let letter = signup.letter(subscriber, token, expires, now)?;
         let outbox = Arc::clone(&signup.outbox);
         let email = subscriber.email.clone();
-        tokio::task::spawn_blocking(move || outbox.send(&letter, &email)).await??;
+        tokio::task::spawn_blocking(move || outbox.send(&letter, &email))
+            .await
+            .map_err(|_| MailError::Stopped)??;
         Ok(())
     }
 

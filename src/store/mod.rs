@@ -200,8 +200,9 @@ DROP TABLE case_merge_subscriptions;
     r#"
 -- Migration 9: sign-up with double opt-in (issue 19, section 1). Times are
 -- RFC 3339 UTC to the second ("2026-12-02T08:00:00Z"): they sort as text.
+-- "IF NOT EXISTS": a store whose version was set back runs it again unharmed.
 -- A sign-up waiting for its confirmation link to be followed.
-CREATE TABLE signups (
+CREATE TABLE IF NOT EXISTS signups (
     token_hash        TEXT PRIMARY KEY,  -- SHA-256 of the link's random token, hex: the token is only in the mail
     email             TEXT NOT NULL,
     name              TEXT NOT NULL,
@@ -215,21 +216,21 @@ CREATE TABLE signups (
     expires           TEXT NOT NULL
 );
 -- Links followed: a second click says "already confirmed". Nothing personal.
-CREATE TABLE signups_confirmed (
+CREATE TABLE IF NOT EXISTS signups_confirmed (
     token_hash TEXT PRIMARY KEY,
     at         TEXT NOT NULL
 );
 -- Each confirmation mail sent, for the limits; kept a day.
-CREATE TABLE signup_mails (
+CREATE TABLE IF NOT EXISTS signup_mails (
     email  TEXT NOT NULL,
     client TEXT NOT NULL,
     at     TEXT NOT NULL
 );
-CREATE INDEX signup_mails_email ON signup_mails (email, at);
-CREATE INDEX signup_mails_client ON signup_mails (client, at);
-CREATE INDEX signup_mails_at ON signup_mails (at);
+CREATE INDEX IF NOT EXISTS signup_mails_email ON signup_mails (email, at);
+CREATE INDEX IF NOT EXISTS signup_mails_client ON signup_mails (client, at);
+CREATE INDEX IF NOT EXISTS signup_mails_at ON signup_mails (at);
 -- The consent record: who agreed to which newsletter, when, how and from where.
-CREATE TABLE consents (
+CREATE TABLE IF NOT EXISTS consents (
     email           TEXT NOT NULL,
     newsletter      TEXT NOT NULL,
     at              TEXT NOT NULL,
@@ -237,7 +238,7 @@ CREATE TABLE consents (
     source          TEXT NOT NULL,  -- form: the client's IP or its keyed hash; import: the file's name
     consent_version TEXT            -- form: the consent text's version
 );
-CREATE INDEX consents_email ON consents (email);
+CREATE INDEX IF NOT EXISTS consents_email ON consents (email);
 "#,
 ];
 
