@@ -384,12 +384,25 @@ fn a_reader_signs_up_confirms_in_one_click_receives_and_unsubscribes_in_chromium
         "nobody before the link is followed"
     );
     let link = format!("{}{}", serve.base, confirm_target(&mail));
-    let report = step(&["confirm", &link, shots]);
+    let report = step(&[
+        "confirm",
+        &link,
+        shots,
+        "You are subscribed",
+        "signup-confirmed-375",
+    ]);
     assert_eq!(
         report["posted"],
         serde_json::json!(["/subscribe/confirm"]),
         "the page confirmed by its own POST"
     );
+    step(&[
+        "confirm",
+        &link,
+        shots,
+        "Already confirmed",
+        "signup-already-confirmed-375",
+    ]);
     let list = subscribers(&project);
     assert_eq!(list.len(), 1);
     assert_eq!(
