@@ -377,6 +377,8 @@ fn a_reader_signs_up_confirms_in_one_click_receives_and_unsubscribes_in_chromium
         );
         report
     };
+    step(&["refused", &form, shots, "solo@example.de"]);
+    assert!(confirmation_mail(&project, "solo@example.de").is_none());
     step(&["form", &form, shots, "reader@example.de"]);
     let mail = confirmation_mail(&project, "reader@example.de").expect("the confirmation mail");
     assert!(
@@ -461,4 +463,28 @@ fn a_reader_signs_up_confirms_in_one_click_receives_and_unsubscribes_in_chromium
         "serious or critical violations:\n{serious:#?}"
     );
     assert_eq!(report["problems"], serde_json::json!([]));
+
+    // A link followed too late, and one cut short.
+    serve.sign_up("late@example.de", &[]);
+    let late = confirm_target(&confirmation_mail(&project, "late@example.de").unwrap());
+    drop(serve);
+    let serve = Serve::start(&project, "2026-12-01T08:00:00Z");
+    let late = format!("{}{late}", serve.base);
+    step(&[
+        "confirm",
+        &late,
+        shots,
+        "This link has expired",
+        "signup-expired-375",
+        "410",
+    ]);
+    let cut = &late[..late.len() - 5];
+    step(&[
+        "confirm",
+        cut,
+        shots,
+        "This confirmation link is not valid",
+        "signup-invalid-link-375",
+        "404",
+    ]);
 }

@@ -2,10 +2,14 @@
 // sign-up of `bulletin serve`, one step per run (the test reads the mails
 // from the file transport in between):
 //   form URL SHOTS EMAIL   fills in the form and sends it; expects "Check your mailbox"
-//   confirm LINK SHOTS HEADING NAME
+//   refused URL SHOTS EMAIL
+//                          fills in the form as an individual choosing an EU-only
+//                          newsletter; expects the form again (400) with the reason
+//   confirm LINK SHOTS HEADING NAME [STATUS]
 //                          opens the confirmation link and expects the page to confirm
 //                          by itself (its own POST), with JavaScript on, as in a browser,
-//                          and to say HEADING; the screenshot is NAME
+//                          and to say HEADING (its POST answered with STATUS, default
+//                          200); the screenshot is NAME
 //   unsubscribe LINK SHOTS opens a newsletter's unsubscribe link and clicks its button
 // Checks that the page fits 375 px, that nothing leaves 127.0.0.1, that no
 // request fails and the console stays clean, and runs axe-core on each page
@@ -28,12 +32,18 @@ const posts = [];
 // bypassCSP: for axe, injected; the pages' own script is served by serve.
 const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, bypassCSP: true });
 const page = await context.newPage();
+// The one answer expected to be an error: the form refused, a link expired or forged.
+const expected = { refused: '400', confirm: rest[2] }[step];
 page.on('console', (message) => {
-  if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  // Chromium reports an error status in the console too: the expected one is no problem.
+  const answered = expected && message.text().includes(`status of ${expected}`);
+  if (message.type() === 'error' && !answered) problems.push(`console error: ${message.text()}`);
 });
 page.on('response', (r) => {
-  if (r.status() >= 400) problems.push(`${r.request().method()} ${r.url()}: ${r.status()}`);
+  const answered = r.request().method() === 'POST' && String(r.status()) === expected;
+  if (r.status() >= 400 && !answered) problems.push(`${r.request().method()} ${r.url()}: ${r.status()}`);
 });
+
 page.on('request', (request) => {
   const host = new URL(request.url()).hostname;
   if (host !== '127.0.0.1') problems.push(`a request left 127.0.0.1: ${request.url()}`);
@@ -59,21 +69,31 @@ async function expectHeading(text, what) {
   }
 }
 
-if (step === 'form') {
-  const [email] = rest;
+/// Fills in the form as `as` (company or individual) and sends it.
+async function fillIn(email, as) {
   const opened = await page.goto(url, { waitUntil: 'load' });
   if (!opened || opened.status() !== 200) problems.push(`${url}: status ${opened && opened.status()}`);
-  await shoot('signup-form-375');
   await page.getByLabel('Email address').fill(email);
   await page.getByLabel('Name', { exact: true }).fill('Reader Example');
   await page.getByLabel('Organisation', { exact: true }).fill('Example GmbH');
-  await page.getByLabel('You subscribe as').selectOption('company');
+  await page.getByLabel('You subscribe as').selectOption(as);
   await page.getByLabel(/^Country/).fill('DE');
   await page.getByLabel('EU-Japan NEWS').check();
   await page.getByLabel('"About Japan" e-News').check();
+  if (as === 'company') await shoot('signup-form-375');
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: 'Subscribe' }).click()]);
+}
+
+if (step === 'form') {
+  await fillIn(rest[0], 'company');
   await expectHeading('Check your mailbox', 'after sending the form');
   await shoot('signup-check-mailbox-375');
+} else if (step === 'refused') {
+  await fillIn(rest[0], 'individual');
+  await expectHeading('Subscribe to our newsletters', 'the form refused');
+  const error = await page.locator('#error').textContent().catch(() => '');
+  if (!/EU-27 only, not for individuals/.test(error)) problems.push(`the refusal says: ${error}`);
+  await shoot('signup-refused-eu-only-375');
 } else if (step === 'confirm') {
   await page.goto(url, { waitUntil: 'load' });
   const [heading, name] = rest;
