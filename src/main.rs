@@ -103,7 +103,7 @@ enum Command {
         #[arg(long, value_name = "ADDRESS", conflicts_with = "dry_run")]
         to: Option<String>,
     },
-    /// Answer unsubscribe links: GET shows a button, POST unsubscribes.
+    /// Answer unsubscribe links (GET shows a button, POST unsubscribes), and show the sign-up form at site.subscribe_url's path.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8025")]
         listen: String,
@@ -386,7 +386,7 @@ fn run(cli: Cli) -> Result<Exit> {
             commands::send(&config()?, &newsletter, edition, options, clock)
         }
         Command::Serve { listen, limits } => {
-            commands::serve(&config()?, &listen, limits.limits(), &|| now().now)
+            commands::serve(config()?, &listen, limits.limits(), &|| now().now)
         }
     }
 }
@@ -399,9 +399,13 @@ fn who(by: Option<String>) -> String {
 }
 
 /// The only place that reads the clock: everything below takes it in.
+/// `BULLETIN_NOW` (an RFC 3339 time), when set, is returned instead: for
+/// tests and replays (README).
 #[allow(clippy::disallowed_methods)]
 fn now() -> Clock {
-    Clock {
-        now: chrono::Utc::now(),
-    }
+    let now = std::env::var("BULLETIN_NOW")
+        .ok()
+        .and_then(|text| chrono::DateTime::parse_from_rfc3339(&text).ok())
+        .map_or_else(chrono::Utc::now, |at| at.with_timezone(&chrono::Utc));
+    Clock { now }
 }

@@ -350,3 +350,139 @@ fn an_editor_drops_an_item_and_approves_in_chromium_and_the_mail_lacks_it() {
         }
     }
 }
+
+/// Issue 19, section 1, the whole path a reader takes, in Chromium at
+/// 375 px against `serve`: the form, the confirmation mail read from the
+/// file transport, the link's page confirming by its own POST, the next
+/// editions delivered to the new subscriber, and their unsubscribe link.
+#[test]
+fn a_reader_signs_up_confirms_in_one_click_receives_and_unsubscribes_in_chromium() {
+    use crate::signup::{Serve, confirm_target, confirmation_mail, signup_project, subscribers};
+    if !browser_tools() {
+        return;
+    }
+    let project = signup_project();
+    let serve = Serve::start(&project, "2026-11-23T08:00:00Z");
+    let shots = repo().join("target/screenshots");
+    let shots = shots.to_str().unwrap();
+    let form = format!("{}/subscribe", serve.base);
+    let step = |args: &[&str]| {
+        let report = node("signup.mjs", args);
+        assert_eq!(
+            report["problems"],
+            serde_json::json!([]),
+            "{args:?}: what a reader would notice"
+        );
+        report
+    };
+    step(&["refused", &form, shots, "solo@example.de"]);
+    assert!(confirmation_mail(&project, "solo@example.de").is_none());
+    step(&["form", &form, shots, "reader@example.de"]);
+    let mail = confirmation_mail(&project, "reader@example.de").expect("the confirmation mail");
+    assert!(
+        subscribers(&project).is_empty(),
+        "nobody before the link is followed"
+    );
+    let link = format!("{}{}", serve.base, confirm_target(&mail));
+    let report = step(&[
+        "confirm",
+        &link,
+        shots,
+        "You are subscribed",
+        "signup-confirmed-375",
+    ]);
+    assert_eq!(
+        report["posted"],
+        serde_json::json!(["/subscribe/confirm"]),
+        "the page confirmed by its own POST"
+    );
+    step(&[
+        "confirm",
+        &link,
+        shots,
+        "Already confirmed",
+        "signup-already-confirmed-375",
+    ]);
+    let list = subscribers(&project);
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        list[0]["newsletters"],
+        serde_json::json!(["about-japan", "eu-japan-news"])
+    );
+
+    project.run(&["fetch"]).assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    for id in ["eu-japan-news", "about-japan"] {
+        let sent = project.read(&format!("out/mail/{id}/1/reader@example.de.eml"));
+        assert!(
+            sent.contains("Dear Reader Example,"),
+            "{id} reached the new subscriber"
+        );
+    }
+    assert!(
+        !project
+            .path("out/mail/tech-transfer/1/reader@example.de.eml")
+            .exists(),
+        "nothing not chosen"
+    );
+    let sent = project.read("out/mail/eu-japan-news/1/reader@example.de.eml");
+    let decoded =
+        String::from_utf8(quoted_printable::decode(&sent, quoted_printable::ParseMode::Robust).unwrap())
+            .unwrap();
+    // In the body: the List-Unsubscribe header may be folded.
+    let body = decoded.find("\r\n\r\n").unwrap();
+    let start = body
+        + decoded[body..]
+            .find("https://newsletters.eu-japan.eu/unsubscribe?t=")
+            .expect("an unsubscribe link");
+    let unsubscribe: String = decoded[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '>')
+        .collect();
+    let unsubscribe = unsubscribe.replace("https://newsletters.eu-japan.eu", &serve.base);
+    step(&["unsubscribe", &unsubscribe, shots]);
+    let list = subscribers(&project);
+    assert_eq!(list[0]["unsubscribed"], serde_json::json!(["eu-japan-news"]));
+    assert_eq!(list[0]["newsletters"], serde_json::json!(["about-japan"]));
+
+    project.write(
+        "pages.json",
+        &serde_json::json!([{"name": "sign-up form", "url": form}]).to_string(),
+    );
+    let report = node("axe.mjs", &[project.path("pages.json").to_str().unwrap()]);
+    let serious: Vec<&serde_json::Value> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["serious"] != serde_json::json!([]))
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "serious or critical violations:\n{serious:#?}"
+    );
+    assert_eq!(report["problems"], serde_json::json!([]));
+
+    // A link followed too late, and one cut short.
+    serve.sign_up("late@example.de", &[]);
+    let late = confirm_target(&confirmation_mail(&project, "late@example.de").unwrap());
+    drop(serve);
+    let serve = Serve::start(&project, "2026-12-01T08:00:00Z");
+    let late = format!("{}{late}", serve.base);
+    step(&[
+        "confirm",
+        &late,
+        shots,
+        "This link has expired",
+        "signup-expired-375",
+        "410",
+    ]);
+    let cut = &late[..late.len() - 5];
+    step(&[
+        "confirm",
+        cut,
+        shots,
+        "This confirmation link is not valid",
+        "signup-invalid-link-375",
+        "404",
+    ]);
+}

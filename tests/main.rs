@@ -26,5 +26,6 @@ mod layers;
 mod pipes;
 mod readers;
 mod review;
+mod signup;
 mod smtp;
 mod store;

@@ -189,6 +189,33 @@ impl Sender {
     }
 }
 
+/// Where single messages outside any edition go (a sign-up's
+/// confirmation): the configured transport, set up once. The file
+/// transport writes `<out_dir>/mail/<folder>/<address>.eml`, the latest
+/// message to an address replacing the one before.
+pub(crate) struct Outbox(Sender);
+
+impl Outbox {
+    pub(crate) fn new(config: &Config, mail: &Mail, folder: &str) -> Result<Outbox, SendError> {
+        Ok(Outbox(match mail.transport {
+            Transport::File => Sender::Files(config.out_dir().join("mail").join(folder)),
+            Transport::Smtp => Sender::Smtp(SmtpClient::new(&mail.smtp)?),
+        }))
+    }
+
+    /// One try: a message to one person who is waiting for it is not
+    /// retried for minutes; they may ask again.
+    pub(crate) fn send(&self, letter: &Letter, email: &str) -> Result<(), SendError> {
+        let mut session = Session::default();
+        let sent = self.0.send(&mut session, letter, email, &mut || Ok(()));
+        self.0.close(session);
+        sent.map_err(|source| SendError::Single {
+            email: email.to_string(),
+            source,
+        })
+    }
+}
+
 fn write_eml(folder: &Path, email: &str, message: &Message) -> Result<(), Failure> {
     let failed = |doing, path: &Path| {
         let path = path.to_path_buf();
@@ -445,6 +472,12 @@ pub(crate) enum SendError {
     Address(#[from] AddressError),
     #[error("test copy to {email}")]
     TestCopy {
+        email: String,
+        #[source]
+        source: Failure,
+    },
+    #[error("a message to {email}")]
+    Single {
         email: String,
         #[source]
         source: Failure,

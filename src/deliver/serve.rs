@@ -1,4 +1,5 @@
-//! `bulletin serve`: the unsubscribe endpoint behind every mail's link.
+//! `bulletin serve`: the unsubscribe endpoint behind every mail's link,
+//! and the sign-up form with its confirmation page (`signup.rs`).
 //!
 //! GET shows a page with a button and changes nothing: mail scanners and
 //! link previews follow links. POST (the button, or a mail client's RFC 8058
@@ -23,6 +24,7 @@ use chrono::{DateTime, Utc};
 use hyper::Method;
 use tokio::sync::oneshot;
 
+use super::signup::{Signup, SignupError};
 use super::spool::Spool;
 use super::token::{Key, Unsubscribe, verify};
 use crate::causes::said_once;
@@ -41,7 +43,7 @@ const BATCH: usize = 1024;
 
 /// Serves until SIGTERM or Ctrl-C; prints the address it listens on first.
 pub(crate) fn serve(
-    config: &Config,
+    config: Arc<Config>,
     listen: &str,
     limits: Limits,
     key: &Key,
@@ -49,6 +51,7 @@ pub(crate) fn serve(
 ) -> Result<(), ServeError> {
     let mail = config.mail.as_ref().ok_or(ServeError::NoMail)?;
     let path = mail.unsubscribe_url.path().to_string();
+    let signup = Signup::new(&config, mail, key)?;
     let store = Store::open(&config.store_path())?;
     store.set_busy_timeout(BUSY_WAIT)?;
     let spool = Spool::beside(&config.store_path());
@@ -58,6 +61,7 @@ pub(crate) fn serve(
     let (jobs, queue) = std::sync::mpsc::channel();
     let endpoint = Arc::new(Endpoint {
         unsubscribe_path: path,
+        signup,
         site_name: config.site.name.clone(),
         titles: config
             .newsletters
@@ -85,13 +89,17 @@ pub(crate) enum ServeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Server(#[from] ServerError),
+    #[error(transparent)]
+    Signup(#[from] SignupError),
 }
 
 /// What the HTTP side knows: no store, only a queue to the store's thread.
-struct Endpoint {
+pub(super) struct Endpoint {
     unsubscribe_path: String,
+    /// The sign-up form, when `site.subscribe_url` is set.
+    pub(super) signup: Option<Signup>,
     /// `[site] name`, on every page.
-    site_name: String,
+    pub(super) site_name: String,
     titles: HashMap<String, String>,
     key: Key,
     jobs: Sender<Job>,
@@ -106,10 +114,13 @@ enum Job {
         request: Unsubscribe,
         done: oneshot::Sender<Outcome>,
     },
-    /// Any other page's work on the store, run on its own; it sends its
-    /// own answer back (see [`Endpoint::with_store`]).
-    Work(Box<dyn FnOnce(&mut Store) + Send>),
+    /// Any other page's work on the store, run on its own with the time
+    /// it runs at; it sends its own answer back (see [`Endpoint::with_store`]).
+    Work(StoreWork),
 }
+
+/// A page's work on the store, given the time it runs at.
+type StoreWork = Box<dyn FnOnce(&mut Store, DateTime<Utc>) + Send>;
 
 #[derive(Debug, Clone, Copy)]
 enum Outcome {
@@ -129,6 +140,13 @@ impl Handler for Endpoint {
         // One arm per page `serve` shows.
         match url.path() {
             path if path == self.unsubscribe_path => self.unsubscribe_page(&request, &url).await,
+            // Browsers ask for it on their own; a 404 shows as an error in their console.
+            "/favicon.ico" => Page::text(204, String::new()),
+            path if let Some(signup) = &self.signup
+                && let Some(page) = signup.page(path) =>
+            {
+                self.signup_page(page, &request, &url).await
+            }
             _ => page(404, &Answer::NotFound, &self.site_name),
         }
     }
@@ -165,16 +183,25 @@ impl Endpoint {
         }
     }
 
-    #[allow(dead_code, reason = "for the sign-up and preference pages, being built")]
     /// Runs `work` on the store's thread, after what is queued before it,
     /// and returns its result; `None` when that thread has stopped.
-    async fn with_store<T: Send + 'static>(
+    #[allow(dead_code, reason = "for the preference pages, being built")]
+    pub(super) async fn with_store<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Store) -> T + Send + 'static,
     ) -> Option<T> {
+        self.with_store_at(|store, _| work(store)).await
+    }
+
+    /// [`Endpoint::with_store`], `work` also given the time (`serve`'s
+    /// clock) it runs at.
+    pub(super) async fn with_store_at<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store, DateTime<Utc>) -> T + Send + 'static,
+    ) -> Option<T> {
         let (reply, answer) = oneshot::channel();
-        let job = Job::Work(Box::new(move |store: &mut Store| {
-            let _ = reply.send(work(store));
+        let job = Job::Work(Box::new(move |store: &mut Store, now| {
+            let _ = reply.send(work(store, now));
         }));
         self.jobs.send(job).ok()?;
         answer.await.ok()
@@ -229,7 +256,7 @@ fn keep_store(
         for job in jobs {
             match job {
                 Job::Unsubscribe { request, done } => batch.push((request, done)),
-                Job::Work(work) => work(&mut store),
+                Job::Work(work) => work(&mut store, now()),
             }
         }
         if batch.is_empty() {
@@ -336,7 +363,7 @@ fn page(status: u16, answer: &Answer<'_>, site_name: &str) -> Page {
 }
 
 /// Any page of `serve`'s, rendered; a 500 in plain text if it cannot be.
-fn rendered(status: u16, template: &impl Template) -> Page {
+pub(super) fn rendered(status: u16, template: &impl Template) -> Page {
     match template.render() {
         Ok(html) => Page::html(status, html),
         Err(e) => Page::text(500, format!("the page could not be rendered: {e}")),

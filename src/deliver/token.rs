@@ -67,7 +67,6 @@ impl Key {
     /// gives the same hash, which tells nothing of it without the key (an
     /// erased address in the suppression list, a client's IP in a consent
     /// record). Each purpose hashes under its own derived key.
-    #[allow(dead_code, reason = "for the sign-up and preference pages, being built")]
     pub(crate) fn keyed_hash(&self, purpose: &str, value: &[u8]) -> String {
         let mut derive = mac(&self.mac);
         derive.update(b"bulletin keyed hash: ");

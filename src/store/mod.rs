@@ -7,6 +7,7 @@ mod deliveries;
 mod editions;
 mod items;
 mod model;
+mod signups;
 mod subscribers;
 
 use std::fs::OpenOptions;
@@ -21,6 +22,7 @@ use crate::items::Item;
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
+pub(crate) use signups::{Confirmation, Limit, PendingSignup, SignupLimits};
 pub(crate) use subscribers::{Recipient, SubscriberRecord, UnsubscribeRequest};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].
@@ -194,6 +196,49 @@ UPDATE OR IGNORE deliveries SET email = lower(email);
 DELETE FROM deliveries WHERE email <> lower(email);
 DROP TABLE case_merge;
 DROP TABLE case_merge_subscriptions;
+"#,
+    r#"
+-- Migration 9: sign-up with double opt-in (issue 19, section 1). Times are
+-- RFC 3339 UTC to the second ("2026-12-02T08:00:00Z"): they sort as text.
+-- "IF NOT EXISTS": a store whose version was set back runs it again unharmed.
+-- A sign-up waiting for its confirmation link to be followed.
+CREATE TABLE IF NOT EXISTS signups (
+    token_hash        TEXT PRIMARY KEY,  -- SHA-256 of the link's random token, hex: the token is only in the mail
+    email             TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    organisation      TEXT NOT NULL,
+    organisation_type TEXT NOT NULL,
+    country           TEXT NOT NULL,
+    newsletters       TEXT NOT NULL,     -- ids, space-separated
+    consent_version   TEXT NOT NULL,
+    client            TEXT NOT NULL,     -- the client's IP address, or its keyed hash
+    created           TEXT NOT NULL,
+    expires           TEXT NOT NULL
+);
+-- Links followed: a second click says "already confirmed". Nothing personal.
+CREATE TABLE IF NOT EXISTS signups_confirmed (
+    token_hash TEXT PRIMARY KEY,
+    at         TEXT NOT NULL
+);
+-- Each confirmation mail sent, for the limits; kept a day.
+CREATE TABLE IF NOT EXISTS signup_mails (
+    email  TEXT NOT NULL,
+    client TEXT NOT NULL,
+    at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signup_mails_email ON signup_mails (email, at);
+CREATE INDEX IF NOT EXISTS signup_mails_client ON signup_mails (client, at);
+CREATE INDEX IF NOT EXISTS signup_mails_at ON signup_mails (at);
+-- The consent record: who agreed to which newsletter, when, how and from where.
+CREATE TABLE IF NOT EXISTS consents (
+    email           TEXT NOT NULL,
+    newsletter      TEXT NOT NULL,
+    at              TEXT NOT NULL,
+    method          TEXT NOT NULL,  -- form | import | api
+    source          TEXT NOT NULL,  -- form: the client's IP or its keyed hash; import: the file's name
+    consent_version TEXT            -- form: the consent text's version
+);
+CREATE INDEX IF NOT EXISTS consents_email ON consents (email);
 "#,
 ];
 

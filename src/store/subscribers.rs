@@ -4,9 +4,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Row, params};
 
+use super::signups::insert_consent;
 use super::{Result, Status, StatusLabel, Store, unknown_value};
 use crate::domain::EditionRef;
-use crate::domain::{OrganisationType, Subscriber};
+use crate::domain::{ConsentMethod, OrganisationType, Subscriber};
 
 /// One unsubscribe: the address, its newsletter (all when none), and when
 /// it was asked for; as `serve` groups them and its spool keeps them.
@@ -59,6 +60,28 @@ pub(crate) struct SubscriberRecord {
     /// Set when they left every newsletter.
     pub(crate) unsubscribed_all: bool,
     pub(crate) hard_bounces: u32,
+    /// Every consent they gave, oldest first.
+    pub(crate) consents: Vec<ConsentRecord>,
+}
+
+/// One consent: to which newsletter, when, how and from where.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct ConsentRecord {
+    pub(crate) newsletter: String,
+    /// RFC 3339, UTC.
+    pub(crate) at: String,
+    pub(crate) method: ConsentMethod,
+    /// The client's IP address or its keyed hash (form), the file's name (import).
+    pub(crate) source: String,
+    /// The consent text's version (form).
+    pub(crate) consent_version: Option<String>,
+}
+
+impl FromSql for ConsentMethod {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        ConsentMethod::parse(text).ok_or_else(|| unknown_value("consent method", text, "form, import or api"))
+    }
 }
 
 /// What `reset_bounces` undid for one subscriber.
@@ -86,10 +109,12 @@ pub(crate) struct Recipient {
 impl Store {
     /// Adds or updates subscribers (by email) in one transaction. A
     /// subscription that was left stays left: an import never undoes an
-    /// unsubscription. Returns how many were new.
+    /// unsubscription. Each new subscription gets a consent record,
+    /// `import` from `file`. Returns how many subscribers were new.
     pub(crate) fn import_subscribers(
         &mut self,
         subscribers: &[Subscriber],
+        file: &str,
         now: DateTime<Utc>,
     ) -> Result<usize> {
         self.write(|tx| {
@@ -114,10 +139,13 @@ impl Store {
                     ],
                 )?;
                 for newsletter in &s.newsletters {
-                    tx.execute(
+                    let added = tx.execute(
                         "INSERT INTO subscriptions (email, newsletter) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                         params![s.email, newsletter],
                     )?;
+                    if added > 0 {
+                        insert_consent(tx, (&s.email, newsletter), ConsentMethod::Import, file, None, now)?;
+                    }
                 }
                 added += usize::from(!existed);
             }
@@ -211,10 +239,11 @@ impl Store {
         })
     }
 
-    /// Every subscriber, by email.
+    /// Every subscriber, by email, with their consents.
     pub(crate) fn subscribers(&self) -> Result<Vec<SubscriberRecord>> {
         let words = |text: String| text.split_whitespace().map(str::to_string).collect::<Vec<_>>();
-        self.rows(
+        let mut consents = self.consents()?.into_iter().peekable();
+        let mut subscribers = self.rows(
             "SELECT s.email, s.name, s.organisation, s.organisation_type, s.country, s.consent,
                     s.unsubscribed IS NOT NULL, s.hard_bounces,
                     coalesce((SELECT group_concat(newsletter, ' ') FROM subscriptions
@@ -235,7 +264,44 @@ impl Store {
                     hard_bounces: row.get(7)?,
                     newsletters: words(row.get(8)?),
                     unsubscribed: words(row.get(9)?),
+                    consents: Vec::new(),
                 })
+            },
+        )?;
+        // Both in address order: each subscriber takes the consents of theirs.
+        for subscriber in &mut subscribers {
+            while let Some((email, _)) = consents.peek() {
+                if *email < subscriber.email {
+                    consents.next();
+                    continue;
+                }
+                if *email > subscriber.email {
+                    break;
+                }
+                let (_, consent) = consents.next().expect("peeked");
+                subscriber.consents.push(consent);
+            }
+        }
+        Ok(subscribers)
+    }
+
+    /// Every consent, by address and then time.
+    fn consents(&self) -> Result<Vec<(String, ConsentRecord)>> {
+        self.rows(
+            "SELECT email, newsletter, at, method, source, consent_version FROM consents
+             ORDER BY email, at, rowid",
+            [],
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    ConsentRecord {
+                        newsletter: row.get(1)?,
+                        at: row.get(2)?,
+                        method: row.get(3)?,
+                        source: row.get(4)?,
+                        consent_version: row.get(5)?,
+                    },
+                ))
             },
         )
     }

@@ -14,9 +14,8 @@
 // and critical ones.
 import { launch } from './chromium.mjs';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { violations as axeViolations } from './axe-run.mjs';
 
-const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const pages = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const browser = await launch();
 
@@ -53,17 +52,7 @@ for (const { name, url, click } of pages) {
     if (click) {
       await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(click)]);
     }
-    await page.addScriptTag({ content: axe });
-    const violations = await page.evaluate(async () => {
-      const run = await window.axe.run(document, {
-        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-        iframes: false,
-      });
-      return run.violations.map((v) => ({
-        id: v.id, impact: v.impact, help: v.help,
-        nodes: v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
-      }));
-    });
+    const violations = await axeViolations(page);
     const counts = { minor: 0, moderate: 0, serious: 0, critical: 0 };
     for (const v of violations) counts[v.impact] += 1;
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
