@@ -54,6 +54,24 @@ struct Counts {
     per_feature: HashMap<u64, [f64; 2], Identity>,
 }
 
+impl Counts {
+    /// `weight` more of an example with these features on one side. A
+    /// feature whose counts come back to nothing is forgotten, so that
+    /// taking an example back leaves the counts as if it had never come.
+    fn add(&mut self, belongs: bool, hashes: &[u64], weight: f64) {
+        let side = usize::from(belongs);
+        self.examples[side] += weight;
+        for hash in hashes {
+            let seen = self.per_feature.entry(*hash).or_default();
+            seen[side] += weight;
+            if *seen == [0.0; 2] {
+                self.per_feature.remove(hash);
+            }
+            self.features[side] += weight;
+        }
+    }
+}
+
 impl Model {
     /// Adds the examples' counts to every newsletter of `config`.
     pub fn learn<'e>(&mut self, config: &Config, examples: impl IntoIterator<Item = &'e Example>) {
@@ -61,16 +79,21 @@ impl Model {
             let hashes = Features::of(&example.item).hashes();
             for newsletter in &config.newsletters {
                 let id = newsletter.id.as_str();
-                let side = usize::from(example.labels.iter().any(|l| l == id));
+                let belongs = example.labels.iter().any(|l| l == id);
                 let counts = self.newsletters.entry(id.to_string()).or_default();
-                counts.examples[side] += example.weight;
-                for hash in &hashes {
-                    let hash = *hash;
-                    counts.per_feature.entry(hash).or_default()[side] += example.weight;
-                    counts.features[side] += example.weight;
-                }
+                counts.add(belongs, &hashes, example.weight);
             }
         }
+    }
+
+    /// Adds `weight` of one item to one newsletter's counts only, on the
+    /// side `belongs` says: an editor's add or drop speaks of one
+    /// newsletter. A negative `weight` takes back what was learned with
+    /// the same item, exactly (whole numbers add up exactly).
+    pub(crate) fn learn_one(&mut self, newsletter: &str, item: &Item, belongs: bool, weight: f64) {
+        let hashes = Features::of(item).hashes();
+        let counts = self.newsletters.entry(newsletter.to_string()).or_default();
+        counts.add(belongs, &hashes, weight);
     }
 
     /// The model ready to score items: a log-likelihood ratio per feature
