@@ -362,3 +362,137 @@ pub fn eval(config: &Config, path: &Path, options: &EvalOptions) -> Result<Exit>
     }
     Ok(Exit::Ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use chrono::{DateTime, NaiveDate};
+
+    use super::{CORRECTION_WEIGHT, PUBLISHED_WEIGHT, bundled_model, learn, up_to_date};
+    use crate::classify::{Example, Model};
+    use crate::config::Config;
+    use crate::domain::{Correction, Placed};
+    use crate::items::{Details, Draft, Item};
+    use crate::store::{EditionPaths, EditionState, Store};
+
+    fn config() -> Config {
+        Config::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml")).unwrap()
+    }
+
+    fn item() -> Item {
+        let draft = Draft {
+            guid: Some("pitch".into()),
+            title: "Kyushu pitch night: deep-tech founders meet corporate venture arms".into(),
+            summary_html: "Founders present prototypes to venture capital teams in Fukuoka.".into(),
+            ..Draft::default()
+        };
+        draft.into_item("Wire", Details::News, 100)
+    }
+
+    /// Records an edition of `newsletter` on 2026-11-`day` carrying the item.
+    fn edition(store: &mut Store, newsletter: &str, day: u32, state: EditionState, item: &Item) -> u32 {
+        let placed = Placed {
+            section: "news".into(),
+            featured: false,
+            still_open: false,
+            item: item.clone(),
+        };
+        let date = NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+        let paths = EditionPaths {
+            html: "a.html",
+            text: "a.txt",
+        };
+        store
+            .record_edition(newsletter, date, &[placed], &paths, state, DateTime::UNIX_EPOCH)
+            .unwrap()
+    }
+
+    /// The bundled model with `item` learned as belonging in `newsletters`
+    /// and nowhere else, as published items count.
+    fn published_in(config: &Config, item: &Item, newsletters: &[&str]) -> Model {
+        let mut model = bundled_model(config);
+        let labels = newsletters.iter().map(ToString::to_string).collect();
+        model.learn(config, [&Example::new(item.clone(), labels, PUBLISHED_WEIGHT)]);
+        model
+    }
+
+    fn stored_model(config: &Config, store: &Store) -> Model {
+        up_to_date(config, store).unwrap().0
+    }
+
+    /// Issue 18, item 4: the first model kept one key per item, so an item
+    /// one newsletter published and another published later was never
+    /// learned for the second. Now the model is as if it had learned the
+    /// item once, for both.
+    #[test]
+    fn an_item_published_later_in_a_second_newsletter_is_learned_for_it() {
+        let config = config();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("bulletin.sqlite")).unwrap();
+        let item = item();
+        edition(&mut store, "tech-transfer", 23, EditionState::Approved, &item);
+        learn(&config, &mut store).unwrap();
+        assert_eq!(
+            stored_model(&config, &store),
+            published_in(&config, &item, &["tech-transfer"])
+        );
+        edition(&mut store, "industry-policy", 30, EditionState::Approved, &item);
+        learn(&config, &mut store).unwrap();
+        let both = published_in(&config, &item, &["industry-policy", "tech-transfer"]);
+        assert_eq!(stored_model(&config, &store), both);
+        assert_eq!(store.model().unwrap(), Some(both.encode()), "stored as such");
+        learn(&config, &mut store).unwrap();
+        assert_eq!(stored_model(&config, &store), both, "and learned once");
+    }
+
+    /// An add counts for its newsletter alone, at once (the draft is not
+    /// approved yet); its edition approved, the item is not counted again
+    /// for that newsletter, only as not belonging in the others. A drop
+    /// counts against its newsletter alone.
+    #[test]
+    fn an_add_counts_once_for_its_newsletter_and_a_drop_against_its_own() {
+        let config = config();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("bulletin.sqlite")).unwrap();
+        let item = item();
+        store
+            .save_fetch(DateTime::UNIX_EPOCH, |record| {
+                record.add(item.clone());
+                Vec::new()
+            })
+            .unwrap();
+        let number = edition(&mut store, "tech-transfer", 23, EditionState::Draft, &item);
+        let add = Correction::Add {
+            item: item.id.clone(),
+            section: None,
+        };
+        store
+            .add_correction("tech-transfer", number, &add, "editor", DateTime::UNIX_EPOCH)
+            .unwrap();
+        let mut expected = bundled_model(&config);
+        expected.learn_one("tech-transfer", &item, true, CORRECTION_WEIGHT);
+        learn(&config, &mut store).unwrap();
+        assert_eq!(stored_model(&config, &store), expected);
+
+        store
+            .approve("tech-transfer", number, "editor", DateTime::UNIX_EPOCH)
+            .unwrap();
+        learn(&config, &mut store).unwrap();
+        for newsletter in config.newsletters.iter().filter(|n| n.id != "tech-transfer") {
+            expected.learn_one(newsletter.id.as_str(), &item, false, PUBLISHED_WEIGHT);
+        }
+        assert_eq!(stored_model(&config, &store), expected);
+
+        let draft = edition(&mut store, "industry-policy", 30, EditionState::Draft, &item);
+        let drop = Correction::Drop {
+            item: item.id.clone(),
+        };
+        store
+            .add_correction("industry-policy", draft, &drop, "editor", DateTime::UNIX_EPOCH)
+            .unwrap();
+        learn(&config, &mut store).unwrap();
+        expected.learn_one("industry-policy", &item, false, CORRECTION_WEIGHT);
+        assert_eq!(stored_model(&config, &store), expected);
+    }
+}
