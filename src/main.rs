@@ -221,6 +221,9 @@ enum ClassifyCommand {
         /// Exit 1 when fewer items than this share (0 to 1) land exactly as labelled.
         #[arg(long, value_name = "SHARE")]
         min_accuracy: Option<f64>,
+        /// The figures as tables, or as one JSON object.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -323,6 +326,7 @@ fn run(cli: Cli) -> Result<Exit> {
                     folds,
                     rules_only,
                     min_accuracy,
+                    format,
                 },
         } => commands::eval(
             &config()?,
@@ -331,6 +335,7 @@ fn run(cli: Cli) -> Result<Exit> {
                 folds,
                 rules_only,
                 min_accuracy,
+                format,
             },
         ),
         Command::Editions {

@@ -45,6 +45,78 @@ wrong (2):
       about-japan: title has \"wine\" (+3)
 ";
     assert_eq!(run.stdout.trim_end(), expected.trim_end());
+    let json = project.run(&["classify", "eval", &small, "--rules-only", "--format", "json"]);
+    json.assert_code(0);
+    let figures = |id: &str, [tp, fp, fn_]: [u32; 3], precision: f64, recall: f64, f1: f64| {
+        serde_json::json!({"id": id, "true_positives": tp, "false_positives": fp, "false_negatives": fn_,
+            "precision": precision, "recall": recall, "f1": f1})
+    };
+    let names = [
+        "eu-japan-news",
+        "industry-policy",
+        "about-japan",
+        "tax-procurement",
+        "tech-transfer",
+        "(none)",
+    ];
+    let confusion: Vec<serde_json::Value> = [
+        [1, 0, 0, 0, 0, 0],
+        [0, 1, 1, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0],
+        [1, 0, 0, 0, 1, 0],
+        [0, 0, 0, 0, 0, 1],
+    ]
+    .iter()
+    .zip(names)
+    .map(|(row, labelled)| {
+        let placed: serde_json::Map<String, serde_json::Value> = names
+            .iter()
+            .zip(row)
+            .map(|(n, c)| (n.to_string(), (*c).into()))
+            .collect();
+        serde_json::json!({"labelled": labelled, "placed": placed})
+    })
+    .collect();
+    let two_thirds = 2.0 / 3.0;
+    let expected = serde_json::json!({
+        "newsletters": [
+            figures("eu-japan-news", [1, 0, 0], 1.0, 1.0, 1.0),
+            figures("industry-policy", [1, 0, 1], 1.0, 0.5, two_thirds),
+            figures("about-japan", [0, 1, 0], 0.0, 0.0, 0.0),
+            figures("tax-procurement", [1, 0, 0], 1.0, 1.0, 1.0),
+            figures("tech-transfer", [1, 0, 1], 1.0, 0.5, two_thirds),
+        ],
+        "accuracy": two_thirds,
+        "correct": 4,
+        "total": 6,
+        "confusion": confusion,
+        "wrong": [
+            {
+                "title": "Germany and Japan sign hydrogen agreement",
+                "expected": ["eu-japan-news", "tech-transfer"],
+                "placed": ["eu-japan-news"],
+                "reasons": [
+                    "eu-japan-news: title has \"Germany\" (+4); title has \"agreement\" (+2)",
+                    "tech-transfer: title has \"hydrogen\" (+2); below the threshold of 3"
+                ]
+            },
+            {
+                "title": "Selling wine in Japan",
+                "expected": ["industry-policy"],
+                "placed": ["about-japan"],
+                "reasons": ["about-japan: title has \"wine\" (+3)"]
+            }
+        ]
+    });
+    assert_eq!(json.json(), expected);
+    // The order of the confusion's columns is the config's, as in the table.
+    let placed = json.stdout.find("\"placed\": {").unwrap();
+    let columns: Vec<usize> = names
+        .iter()
+        .map(|n| json.stdout[placed..].find(n).unwrap())
+        .collect();
+    assert!(columns.is_sorted(), "{columns:?}");
     let strict = project.run(&[
         "classify",
         "eval",

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::Exit;
+use super::{Exit, Format};
 use crate::classify::{Model, Weights, bundled, cross_validate, evaluate, read_labelled};
 use crate::config::Config;
 use crate::items::Item;
@@ -329,6 +329,8 @@ pub struct EvalOptions {
     pub rules_only: bool,
     /// Exit 1 when the share of items placed exactly as labelled is lower.
     pub min_accuracy: Option<f64>,
+    /// The figures as a table, or as one JSON object.
+    pub format: Format,
 }
 
 /// `bulletin classify eval FILE`: the labelled items of FILE classified by
@@ -351,7 +353,10 @@ pub fn eval(config: &Config, path: &Path, options: &EvalOptions) -> Result<Exit>
         None if options.rules_only => evaluate(config, &Weights::default(), &examples),
         None => evaluate(config, &bundled_model(config).weights(config), &examples),
     };
-    say!("{evaluation}");
+    match options.format {
+        Format::Table => say!("{evaluation}"),
+        Format::Json => say!("{}", serde_json::to_string_pretty(&evaluation)?),
+    }
     if let Some(min) = options.min_accuracy
         && evaluation.accuracy() < min
     {
