@@ -23,7 +23,6 @@ use serde::Serialize;
 use crate::config::{Audience, Config, Newsletter, Source};
 use crate::items::Item;
 pub(crate) use eval::{cross_validate, evaluate};
-use features::Features;
 pub use labelled::bundled;
 pub(crate) use labelled::read as read_labelled;
 use model::Opinion;
@@ -107,37 +106,46 @@ impl<'a> Classifier<'a> {
     pub(crate) fn classify(&self, item: Item) -> Classified {
         let source = self.sources.get(item.source.as_str()).copied();
         let haystack = Haystack::new(&item, &self.terms);
-        let features;
-        let opinions = if self.weights.is_empty() {
-            Vec::new()
-        } else {
-            let text = format!("{}\n{}", haystack.title, haystack.body);
-            features = Features::of_lowercase(text, item.kind());
-            self.weights.opinions(&features)
-        };
+        let reading = (!self.weights.is_empty()).then(|| self.weights.read(&haystack.text, item.kind()));
         let verdicts = self
             .rules
             .iter()
-            .zip(opinions.into_iter().chain(std::iter::repeat_with(|| None)))
-            .filter_map(|(rules, opinion)| rules.judge(source, &item, &haystack, opinion))
+            .enumerate()
+            .filter_map(|(i, rules)| {
+                let opinion = reading.as_ref().and_then(|r| r.opinion(i));
+                rules.judge(source, &item, &haystack, opinion)
+            })
             .collect();
         Classified { item, verdicts }
     }
 }
 
-/// Lowercased title and body, for matching terms case-insensitively, and
-/// which terms are in each, anywhere.
+/// The title, a newline and the body, lowercased, for matching terms
+/// case-insensitively (the model reads the same text), and which terms are
+/// in the title and in the body, anywhere.
 struct Haystack {
-    title: String,
-    body: String,
+    text: String,
+    /// Where the newline after the title is.
+    title_end: usize,
     in_title: Vec<bool>,
     in_body: Vec<bool>,
 }
 
 impl Haystack {
     fn new(item: &Item, terms: &AhoCorasick) -> Haystack {
-        let title = item.title.to_lowercase();
-        let body = format!("{}\n{}", item.summary_text, item.categories.join("\n")).to_lowercase();
+        let categories: usize = item.categories.iter().map(|c| c.len() + 1).sum();
+        let mut text = String::with_capacity(item.title.len() + item.summary_text.len() + categories + 2);
+        push_lowercase(&mut text, &item.title);
+        let title_end = text.len();
+        text.push('\n');
+        push_lowercase(&mut text, &item.summary_text);
+        text.push('\n');
+        for (i, category) in item.categories.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            push_lowercase(&mut text, category);
+        }
         let present = |text: &str| {
             let mut present = vec![false; terms.patterns_len()];
             for found in terms.find_overlapping_iter(text) {
@@ -146,17 +154,25 @@ impl Haystack {
             present
         };
         Haystack {
-            in_title: present(&title),
-            in_body: present(&body),
-            title,
-            body,
+            in_title: present(&text[..title_end]),
+            in_body: present(&text[title_end + 1..]),
+            text,
+            title_end,
         }
     }
 
+    fn title(&self) -> &str {
+        &self.text[..self.title_end]
+    }
+
+    fn body(&self) -> &str {
+        &self.text[self.title_end + 1..]
+    }
+
     fn title_or_body(&self, needle: &Needle) -> Option<Place> {
-        if self.in_title[needle.term] && needle.is_in(&self.title) {
+        if self.in_title[needle.term] && needle.is_in(self.title()) {
             Some(Place::Title)
-        } else if self.in_body[needle.term] && needle.is_in(&self.body) {
+        } else if self.in_body[needle.term] && needle.is_in(self.body()) {
             Some(Place::Body)
         } else {
             None
@@ -167,6 +183,18 @@ impl Haystack {
 enum Place {
     Title,
     Body,
+}
+
+/// Appends `part` lowercased, as `str::to_lowercase` does (a newline
+/// between parts keeps them apart, for a final sigma too); ASCII in place.
+fn push_lowercase(text: &mut String, part: &str) {
+    if part.is_ascii() {
+        let start = text.len();
+        text.push_str(part);
+        text[start..].make_ascii_lowercase();
+    } else {
+        text.push_str(&part.to_lowercase());
+    }
 }
 
 /// A term as written (for the reasons) and as searched for.
