@@ -367,9 +367,10 @@ impl Rules<'_> {
 
     /// E.g. `model: 0.97 from "minimum wage", "wage", "賃金" (+3.8)`.
     fn model_reason(&self, opinion: &Opinion, points: f32) -> String {
-        use std::fmt::Write as _;
         let probability = 1.0 / (1.0 + (-opinion.log_odds).exp());
-        let mut reason = format!("model: {probability:.2}");
+        let mut reason = String::with_capacity(96);
+        reason.push_str("model: ");
+        push_fixed(&mut reason, probability, 2, false);
         for (i, term) in opinion.terms().iter().enumerate() {
             reason.push_str(if i == 0 { " from \"" } else { ", \"" });
             reason.push_str(term);
@@ -384,10 +385,51 @@ impl Rules<'_> {
         } else {
             ""
         };
-        // Writing to a String cannot fail.
-        let _ = write!(reason, " ({points:+.1}{note})");
+        reason.push_str(" (");
+        push_fixed(&mut reason, points, 1, true);
+        reason.push_str(note);
+        reason.push(')');
         reason
     }
+}
+
+/// Writes `value` with `decimals` (1 or 2) digits after the point, as
+/// `{value:.2}` (or `{value:+.1}` with `plus`) would: rounded to the
+/// nearest, ties to even, from the exact value, which times 10 or 100 is
+/// exact in an `f64`. Formatting floats was a tenth of classifying an
+/// item with the model.
+fn push_fixed(out: &mut String, value: f32, decimals: u32, plus: bool) {
+    use std::fmt::Write as _;
+    if !value.is_finite() || value.abs() > 1e6 {
+        // Writing to a String cannot fail.
+        let _ = match (plus, decimals) {
+            (true, 1) => write!(out, "{value:+.1}"),
+            (true, _) => write!(out, "{value:+.2}"),
+            (false, 1) => write!(out, "{value:.1}"),
+            (false, _) => write!(out, "{value:.2}"),
+        };
+        return;
+    }
+    let scale = 10u64.pow(decimals);
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "a finite value below 1e6, times 100, rounded: a whole number far below 2^53"
+    )]
+    let scaled = (f64::from(value.abs()) * scale as f64).round_ties_even() as u64;
+    if value.is_sign_negative() {
+        out.push('-');
+    } else if plus {
+        out.push('+');
+    }
+    let _ = write!(
+        out,
+        "{}.{:0width$}",
+        scaled / scale,
+        scaled % scale,
+        width = decimals as usize
+    );
 }
 
 /// The fewest points of the model that make a verdict of an item no rule
@@ -562,6 +604,25 @@ mod tests {
 
     fn contains_term(haystack: &str, term: &str) -> bool {
         Needle::new(term, &mut Vec::new()).is_in(haystack)
+    }
+
+    #[test]
+    fn fixed_point_is_what_format_writes() {
+        let mut values: Vec<f32> = vec![
+            0.0, -0.0, 0.125, 0.375, 0.005, 0.015, 0.995, 1.0, -0.05, -0.25, 3.95, -4.0, 0.049_999, 1e-9,
+        ];
+        values.extend((0..20_000).map(|i| (i as f32 - 10_000.0) / 2_371.0));
+        values.extend((0..2_000).map(|i| i as f32 / 1_000.0));
+        for value in values {
+            for (decimals, plus, expected) in [
+                (2, false, format!("{value:.2}")),
+                (1, true, format!("{value:+.1}")),
+            ] {
+                let mut out = String::new();
+                super::push_fixed(&mut out, value, decimals, plus);
+                assert_eq!(out, expected, "{value:e}");
+            }
+        }
     }
 
     #[test]
