@@ -221,6 +221,9 @@ enum ClassifyCommand {
         /// Exit 1 when fewer items than this share (0 to 1) land exactly as labelled.
         #[arg(long, value_name = "SHARE")]
         min_accuracy: Option<f64>,
+        /// The figures as tables, or as one JSON object.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -325,6 +328,7 @@ fn run(cli: Cli) -> Result<Exit> {
                     folds,
                     rules_only,
                     min_accuracy,
+                    format,
                 },
         } => commands::eval(
             &config()?,
@@ -333,6 +337,7 @@ fn run(cli: Cli) -> Result<Exit> {
                 folds,
                 rules_only,
                 min_accuracy,
+                format,
             },
         ),
         Command::Editions {

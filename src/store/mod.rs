@@ -22,6 +22,7 @@ use crate::items::Item;
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
+pub(crate) use model::{Carried, Membership};
 pub(crate) use signups::{Confirmation, Limit, PendingSignup, SignupLimits};
 pub(crate) use subscribers::{Recipient, SubscriberRecord, UnsubscribeRequest};
 
