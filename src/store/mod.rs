@@ -3,6 +3,7 @@
 //! them. Every write is one transaction, so a run killed at any point leaves
 //! the store as it was before that write or after it, never in between.
 
+mod bounces;
 mod deliveries;
 mod editions;
 mod items;
@@ -18,6 +19,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, Transaction, Trans
 
 use crate::items::Item;
 
+pub(crate) use bounces::{Bounce, Effect, SoftRule};
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
@@ -194,6 +196,34 @@ UPDATE OR IGNORE deliveries SET email = lower(email);
 DELETE FROM deliveries WHERE email <> lower(email);
 DROP TABLE case_merge;
 DROP TABLE case_merge_subscriptions;
+"#,
+    r#"
+-- Migration 11 (issue 19, section 3: bounces; 9 and 10 come from the
+-- sign-up and preference branches, and touch nothing here).
+-- The mails `bulletin bounces` acted on, by a stable key (the Message-ID,
+-- else a hash of the bytes): a mail read again changes nothing.
+CREATE TABLE bounce_messages (
+    key        TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,      -- hard | soft | complaint | unsubscribe
+    email      TEXT NOT NULL,      -- the subscriber it was matched to
+    newsletter TEXT,               -- the edition, when the VERP address or the token names it
+    number     INTEGER,
+    status     TEXT,               -- the DSN status code
+    why        TEXT NOT NULL,      -- what the mail was (a DSN, a feedback report…)
+    processed  TEXT NOT NULL
+);
+-- Soft bounces with when, for the rule of N in a row within M days.
+CREATE TABLE soft_bounces (
+    email      TEXT NOT NULL,
+    newsletter TEXT,
+    number     INTEGER,
+    status     TEXT,
+    at         TEXT NOT NULL,
+    key        TEXT NOT NULL
+);
+CREATE INDEX soft_bounces_email ON soft_bounces (email, at);
+-- Why and since when nothing is sent to a subscriber (soft bounces in a row).
+ALTER TABLE subscribers ADD COLUMN suppressed TEXT;
 "#,
 ];
 
