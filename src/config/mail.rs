@@ -100,6 +100,13 @@ impl TryFrom<RawMail> for Mail {
     }
 }
 
+impl Mail {
+    /// Whether bounces go to a VERP address (`bounce_address` is set).
+    pub fn has_bounce_address(&self) -> bool {
+        self.bounce_address.is_some()
+    }
+}
+
 /// A mailbox (`Name <address>` or a bare address), or the error at its place.
 pub(super) fn mailbox(value: &Spanned<String>, field: &str) -> Result<Mailbox, Invalid> {
     value.get_ref().parse().map_err(|e| {

@@ -170,6 +170,8 @@ const GONE_PHRASES: &[&str] = &[
     "address rejected",
     "does not exist",
     "doesn't exist",
+    "doesn't have a",
+    "does not have a",
     "not listed in",
     "account has been disabled",
     "account is disabled",

@@ -137,7 +137,7 @@ pub(super) fn reply_code(text: &str) -> Option<u8> {
         if !matches!(code[0], b'4' | b'5') || !code[1].is_ascii_digit() || !code[2].is_ascii_digit() {
             continue;
         }
-        if !matches!(bytes.get(start + 3), Some(b' ' | b'-')) {
+        if !matches!(bytes.get(start + 3), Some(b' ' | b'-' | b':')) {
             continue;
         }
         let before = text[..start].trim_end_matches([' ', '\t', '#', '\'', '"', '(', '[']);
@@ -146,9 +146,9 @@ pub(super) fn reply_code(text: &str) -> Option<u8> {
             || before.ends_with(':')
             || before.ends_with(';')
             || before.to_ascii_lowercase().ends_with("returned");
-        let next_is_word = bytes
-            .get(start + 4)
-            .is_some_and(|b| b.is_ascii_alphabetic() || b.is_ascii_digit() || *b == b'<');
+        let next_is_word = text[start + 4..]
+            .trim_start()
+            .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '<');
         if quoted && next_is_word {
             return Some(code[0] - b'0');
         }
@@ -235,6 +235,7 @@ mod tests {
         assert_eq!(reply_code("host mx.example said: 550 Unknown user"), Some(5));
         assert_eq!(reply_code("Remote Server returned '554 rejected'"), Some(5));
         assert_eq!(reply_code("451 Temporary local problem"), Some(4));
+        assert_eq!(reply_code("<a@b.c>:\n554: delivery error: dd This user"), Some(5));
         assert_eq!(reply_code("your 550 bytes message"), None);
     }
 
