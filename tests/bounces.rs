@@ -503,3 +503,35 @@ fn genuine_postfix_dsns_are_matched_by_verp_and_suppress() {
         next.stdout
     );
 }
+
+#[test]
+fn a_bounce_address_that_cannot_carry_a_token_is_refused_at_its_place() {
+    let project = bundled();
+    for (address, why) in [
+        ("bounces+list@eu-japan.eu", "without '+'"),
+        (
+            "a-very-long-bounce-mailbox-name@eu-japan.eu",
+            "at most 24 characters",
+        ),
+        ("Bounces <bounces@eu-japan.eu>", "is not a bare mail address"),
+    ] {
+        let config = project.read("config.toml");
+        let start = config.find("bounce_address = ").unwrap();
+        let end = start + config[start..].find('\n').unwrap();
+        let config = format!(
+            "{}bounce_address = {address:?}{}",
+            &config[..start],
+            &config[end..]
+        );
+        project.write("config.toml", &config);
+        let line = config[..start].lines().count() + 1;
+        let run = project.run(&["check"]);
+        run.assert_code(1);
+        let place = format!("config.toml:{line}:18: mail.bounce_address: ");
+        assert!(
+            run.stderr.contains(&place) && run.stderr.contains(why),
+            "{address}: {}",
+            run.stderr
+        );
+    }
+}

@@ -135,7 +135,6 @@ fn a_store_with_case_duplicates_is_merged_when_opened() {
         .run(&["subscribers", "import", "subscribers.csv"])
         .assert_code(0);
     let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
-    let version: i64 = store.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     store
         .execute_batch(
             "INSERT INTO subscribers (email, name, organisation, organisation_type, country, consent, hard_bounces, updated)
@@ -150,8 +149,9 @@ fn a_store_with_case_duplicates_is_merged_when_opened() {
                     ('eu-japan-news', 1, 'Good@example.nl', '<a@x>', 'sent', 1, '2025-03-01T00:00:00+00:00');",
         )
         .unwrap();
-    // The store as the bulletin before the merge left it.
-    store.pragma_update(None, "user_version", version - 1).unwrap();
+    // The store as the bulletin before the merge (migration 8) left it;
+    // the migrations after it are run again too, and must allow that.
+    store.pragma_update(None, "user_version", 7).unwrap();
     drop(store);
     let list = listed(&project);
     assert_eq!(list.len(), 2, "{list:?}");

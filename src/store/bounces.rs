@@ -8,7 +8,6 @@ use rusqlite::{Transaction, params};
 
 use super::subscribers::unsubscribe_in;
 use super::{Result, Store};
-use crate::domain::EditionRef;
 
 /// One mail to act on, matched to a subscriber.
 #[derive(Debug, Clone)]
@@ -99,18 +98,8 @@ impl Store {
         })
     }
 
-    /// The addresses edition `edition` was sent to (or tried): the ones a
-    /// VERP token of it can name.
-    pub(crate) fn delivered_to(&self, edition: &EditionRef) -> Result<Vec<String>> {
-        self.rows(
-            "SELECT email FROM deliveries WHERE newsletter = ?1 AND number = ?2",
-            params![edition.newsletter, edition.number],
-            |row| row.get(0),
-        )
-    }
-
-    /// Every subscriber's address, for a token whose edition has no
-    /// delivery log (a file transport's copies).
+    /// Every subscriber's address (those who left too): the ones a VERP
+    /// token can name.
     pub(crate) fn subscriber_emails(&self) -> Result<Vec<String>> {
         self.rows("SELECT email FROM subscribers ORDER BY email", [], |row| {
             row.get(0)
@@ -168,7 +157,7 @@ fn soft(tx: &Transaction, bounce: &Bounce, rule: SoftRule) -> rusqlite::Result<E
             rule.days
         );
         tx.execute(
-            "UPDATE subscribers SET suppressed = coalesce(suppressed, ?2), updated = ?3 WHERE email = ?1",
+            "INSERT INTO suppressions (email, why, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![bounce.email, why, at],
         )?;
     }

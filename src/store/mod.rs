@@ -202,7 +202,7 @@ DROP TABLE case_merge_subscriptions;
 -- sign-up and preference branches, and touch nothing here).
 -- The mails `bulletin bounces` acted on, by a stable key (the Message-ID,
 -- else a hash of the bytes): a mail read again changes nothing.
-CREATE TABLE bounce_messages (
+CREATE TABLE IF NOT EXISTS bounce_messages (
     key        TEXT PRIMARY KEY,
     kind       TEXT NOT NULL,      -- hard | soft | complaint | unsubscribe
     email      TEXT NOT NULL,      -- the subscriber it was matched to
@@ -213,7 +213,7 @@ CREATE TABLE bounce_messages (
     processed  TEXT NOT NULL
 );
 -- Soft bounces with when, for the rule of N in a row within M days.
-CREATE TABLE soft_bounces (
+CREATE TABLE IF NOT EXISTS soft_bounces (
     email      TEXT NOT NULL,
     newsletter TEXT,
     number     INTEGER,
@@ -221,9 +221,13 @@ CREATE TABLE soft_bounces (
     at         TEXT NOT NULL,
     key        TEXT NOT NULL
 );
-CREATE INDEX soft_bounces_email ON soft_bounces (email, at);
--- Why and since when nothing is sent to a subscriber (soft bounces in a row).
-ALTER TABLE subscribers ADD COLUMN suppressed TEXT;
+CREATE INDEX IF NOT EXISTS soft_bounces_email ON soft_bounces (email, at);
+-- Subscribers nothing is sent to after soft bounces in a row: why, and since when.
+CREATE TABLE IF NOT EXISTS suppressions (
+    email TEXT PRIMARY KEY,
+    why   TEXT NOT NULL,
+    at    TEXT NOT NULL
+);
 "#,
 ];
 

@@ -203,10 +203,8 @@ impl Store {
                     "UPDATE subscribers SET hard_bounces = ?2, updated = ?3 WHERE email = ?1",
                     params![email, left, now],
                 )?;
-                let soft_suppression = tx.execute(
-                    "UPDATE subscribers SET suppressed = NULL, updated = ?2 WHERE email = ?1 AND suppressed IS NOT NULL",
-                    params![email, now],
-                )? > 0;
+                let soft_suppression =
+                    tx.execute("DELETE FROM suppressions WHERE email = ?1", [&email])? > 0;
                 tx.execute("DELETE FROM soft_bounces WHERE email = ?1", [&email])?;
                 if counted > left || deliveries > 0 || soft_suppression {
                     resets.push(BounceReset {
@@ -272,7 +270,7 @@ impl Store {
         self.rows(
             "SELECT s.email, s.name, s.organisation_type, s.country,
                     s.unsubscribed IS NOT NULL OR u.unsubscribed IS NOT NULL, s.hard_bounces, d.status, d.error,
-                    s.suppressed
+                    (SELECT why FROM suppressions WHERE email = s.email)
              FROM subscriptions u JOIN subscribers s ON s.email = u.email
              LEFT JOIN deliveries d ON d.newsletter = u.newsletter AND d.number = ?2 AND d.email = u.email
              WHERE u.newsletter = ?1 AND u.email > ?3 ORDER BY u.email LIMIT ?4",

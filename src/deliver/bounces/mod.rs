@@ -8,6 +8,7 @@ mod classify;
 mod read;
 mod text;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -17,7 +18,7 @@ pub(crate) use classify::Kind;
 use classify::{Reading, classify};
 pub(crate) use read::{Found, read_path};
 
-use super::token::{Key, Verp, open_verp, verify};
+use super::token::{Key, Verp, open_verp, verify, verp_address};
 use crate::config::{BounceAddress, Config, Mail, VERP_TOKEN_LEN};
 use crate::domain::EditionRef;
 use crate::store::{Bounce, Effect, SoftRule, Store, StoreError};
@@ -50,6 +51,9 @@ pub(crate) struct Bounces<'a> {
     store: &'a mut Store,
     dry_run: bool,
     now: DateTime<Utc>,
+    /// Every subscriber by the keyed hash a VERP token names them by,
+    /// made once, when the first token is read.
+    by_hash: Option<HashMap<[u8; 8], String>>,
 }
 
 impl<'a> Bounces<'a> {
@@ -72,6 +76,7 @@ impl<'a> Bounces<'a> {
             store,
             dry_run,
             now,
+            by_hash: None,
         }
     }
 
@@ -139,7 +144,7 @@ impl<'a> Bounces<'a> {
 
     /// The edition and subscriber a VERP address in the mail names, if
     /// one does and its token is bulletin's.
-    fn verp(&self, reading: &Reading) -> Result<Option<(EditionRef, String)>, StoreError> {
+    fn verp(&mut self, reading: &Reading) -> Result<Option<(EditionRef, String)>, StoreError> {
         let Some(bounce) = self.bounce_address else {
             return Ok(None);
         };
@@ -158,7 +163,7 @@ impl<'a> Bounces<'a> {
         Ok(None)
     }
 
-    fn match_verp(&self, verp: &Verp) -> Result<Option<(EditionRef, String)>, StoreError> {
+    fn match_verp(&mut self, verp: &Verp) -> Result<Option<(EditionRef, String)>, StoreError> {
         let Some(newsletter) = self
             .newsletters
             .iter()
@@ -170,14 +175,18 @@ impl<'a> Bounces<'a> {
             newsletter: newsletter.to_string(),
             number: verp.number,
         };
-        let mut emails = self.store.delivered_to(&edition)?;
-        if !emails.iter().any(|email| verp.is_address(self.key, email)) {
-            emails = self.store.subscriber_emails()?;
+        if self.by_hash.is_none() {
+            let emails = self.store.subscriber_emails()?;
+            let key = self.key;
+            self.by_hash = Some(
+                emails
+                    .into_iter()
+                    .map(|email| (verp_address(key, &email), email))
+                    .collect(),
+            );
         }
-        Ok(emails
-            .into_iter()
-            .find(|email| verp.is_address(self.key, email))
-            .map(|email| (edition, email)))
+        let by_hash = self.by_hash.as_ref().expect("made above");
+        Ok(by_hash.get(&verp.address()).map(|email| (edition, email.clone())))
     }
 
     /// A mail with a valid unsubscribe token in its subject or text: the
