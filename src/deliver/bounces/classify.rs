@@ -667,8 +667,9 @@ impl<'m> Mail<'m> {
 
     /// Words of the subject and the text that may be unsubscribe tokens.
     fn tokens(&self) -> Vec<String> {
-        let subject = self.message.subject().unwrap_or_default();
-        let mut tokens = token_candidates(subject);
+        // A client that did not decode the `mailto:` link's `%20` leaves it in.
+        let subject = self.message.subject().unwrap_or_default().replace("%20", " ");
+        let mut tokens = token_candidates(&subject);
         tokens.extend(token_candidates(&self.text));
         tokens
     }
@@ -684,5 +685,66 @@ impl<'m> Mail<'m> {
             text.push_str(&part);
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "From: MAILER-DAEMON@mx.example\r\nSubject: Undelivered Mail\r\n\
+        Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n\
+        --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n";
+
+    #[test]
+    fn a_dsn_decides_by_its_action_and_status() {
+        let dsn = |fields: &str| classify(format!("{REPORT}{fields}\r\n--b--\r\n").as_bytes());
+        let hard = dsn("Final-Recipient: rfc822; A@Example.eu\r\nAction: failed\r\nStatus: 5.1.1");
+        assert_eq!(
+            (hard.kind, hard.recipient.as_deref(), hard.status.as_deref()),
+            (Kind::Hard, Some("a@example.eu"), Some("5.1.1"))
+        );
+        assert_eq!(
+            dsn("Final-Recipient: rfc822; a@b.eu\r\nAction: failed\r\nStatus: 5.2.2").kind,
+            Kind::Soft
+        );
+        assert_eq!(
+            dsn("Final-Recipient: rfc822; a@b.eu\r\nAction: failed\r\nStatus: 4.4.7").kind,
+            Kind::Soft
+        );
+        let delayed = dsn("Final-Recipient: rfc822; a@b.eu\r\nAction: delayed\r\nStatus: 4.4.1");
+        assert_eq!((delayed.kind, delayed.why), (Kind::Ignored, "delay"));
+        let relayed = dsn("Final-Recipient: rfc822; a@b.eu\r\nAction: relayed\r\nStatus: 2.0.0");
+        assert_eq!((relayed.kind, relayed.why), (Kind::Ignored, "delivery receipt"));
+        let no_status =
+            dsn("Final-Recipient: rfc822; a@b.eu\r\nAction: failed\r\nDiagnostic-Code: smtp; 550 unknown");
+        assert_eq!((no_status.kind, no_status.status), (Kind::Hard, None));
+    }
+
+    #[test]
+    fn a_mailto_unsubscribe_offers_its_token_and_a_plain_mail_nothing() {
+        let mail =
+            classify(b"From: a@b.eu\r\nSubject: unsubscribe%20AbCdEfGhIjKlMnOpQrStUv_-12\r\n\r\nhi\r\n");
+        assert_eq!(mail.kind, Kind::Ignored);
+        assert_eq!(mail.tokens, ["AbCdEfGhIjKlMnOpQrStUv_-12"]);
+        assert!(
+            classify(b"From: a@b.eu\r\nSubject: hello\r\n\r\nhi there\r\n")
+                .tokens
+                .is_empty()
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever arrives, a reading, never a panic: bytes, and report
+        /// structure with any fields after it.
+        #[test]
+        fn any_mail_is_read_without_a_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1500),
+            fields in "[ -~\r\n\t\u{80}-\u{3000}]{0,400}",
+        ) {
+            let _ = classify(&bytes);
+            let _ = classify(format!("{REPORT}{fields}").as_bytes());
+            let _ = classify(format!("From: MAILER-DAEMON@x\r\nSubject: failure notice\r\n\r\n{fields}").as_bytes());
+        }
     }
 }

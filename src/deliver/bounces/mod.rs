@@ -1,6 +1,6 @@
 //! `bulletin bounces`: the mailbox where the VERP envelope sender's
-//! bounces, complaints and mailed unsubscribes arrive, read ([`read`]),
-//! each mail classified ([`classify`]), matched to a subscriber (the VERP
+//! bounces, complaints and mailed unsubscribes arrive, read ([`mod@read`]),
+//! each mail classified ([`mod@classify`]), matched to a subscriber (the VERP
 //! token first, then the address the report names) and acted on in the
 //! store, once per mail.
 
