@@ -90,7 +90,15 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "delivery notification: delivery has failed",
     "permanent delivery failure",
     "message delivery failure",
+    "could not be delivered",
+    "delivery notification",
+    "notice of non-delivery",
+    "error sending message",
     "unzustellbar",
+    "nicht zustellbar",
+    "non recapitabile",
+    "onbestelbaar",
+    "no entregado",
     "non remis",
     "no se puede entregar",
     "配信不能",
@@ -190,6 +198,24 @@ const GONE_PHRASES: &[&str] = &[
     "doesn't have a",
     "does not have a",
     "not listed in",
+    "unknown address",
+    "address unknown",
+    "no such address",
+    "no such recipient",
+    "recipient unknown",
+    "invalid address",
+    "invalid mailbox",
+    "not a valid mailbox",
+    "mailbox does not exist",
+    "unknown local part",
+    "unknown local-part",
+    "is not a known user",
+    "unrouteable address",
+    "host unknown",
+    "host not found",
+    "domain does not exist",
+    "存在しません",
+    "宛先不明",
     "account has been disabled",
     "account is disabled",
     "no longer available",
@@ -214,6 +240,7 @@ const FULL_PHRASES: &[&str] = &[
     "insufficient storage",
     "mailbox size limit",
     "disk quota",
+    "容量",
 ];
 
 /// Where a mail system's text report ends and the returned message begins, lowercase.
@@ -311,6 +338,20 @@ fn bounce_kind(code: &StatusCode) -> Kind {
         5 if !code.persistent_transient() => Kind::Hard,
         5 | 4 => Kind::Soft,
         _ => Kind::Ignored,
+    }
+}
+
+/// A recipient's status: its `Status:` field, unless that is only the
+/// class (`5.0.0`) and the server's own reply says more of the same
+/// class (`550 5.1.1 …`); without a `Status:`, the reply's code.
+fn dsn_status(status: Option<&str>, diagnostic: &str) -> Option<StatusCode> {
+    let said = status_codes(diagnostic).into_iter().next();
+    match status.and_then(|status| status_codes(status).into_iter().next()) {
+        Some(generic) if generic.subject == 0 && generic.detail == 0 => {
+            Some(said.filter(|said| said.class == generic.class).unwrap_or(generic))
+        }
+        Some(status) => Some(status),
+        None => said,
     }
 }
 
@@ -445,9 +486,7 @@ impl<'m> Mail<'m> {
                 .or_else(|| field(block, "final-recipient").and_then(typed_address))
                 .or_else(|| self.failed_recipients());
             let diagnostic = field(block, "diagnostic-code").unwrap_or_default();
-            let code = field(block, "status")
-                .and_then(|status| status_codes(status).into_iter().next())
-                .or_else(|| status_codes(diagnostic).into_iter().next());
+            let code = dsn_status(field(block, "status"), diagnostic);
             let action = field(block, "action").unwrap_or_default().to_ascii_lowercase();
             let status = code.as_ref().map(StatusCode::text).unwrap_or_default();
             let failed = match action.as_str() {
@@ -711,6 +750,14 @@ mod tests {
         assert_eq!(
             dsn("Final-Recipient: rfc822; a@b.eu\r\nAction: failed\r\nStatus: 4.4.7").kind,
             Kind::Soft
+        );
+        let generic = dsn(
+            "Final-Recipient: rfc822; a@b.eu\r\nAction: failed\r\nStatus: 5.0.0\r\n\
+             Diagnostic-Code: smtp; 552 5.2.2 Mailbox full",
+        );
+        assert_eq!(
+            (generic.kind, generic.status.as_deref()),
+            (Kind::Soft, Some("5.2.2"))
         );
         let delayed = dsn("Final-Recipient: rfc822; a@b.eu\r\nAction: delayed\r\nStatus: 4.4.1");
         assert_eq!((delayed.kind, delayed.why), (Kind::Ignored, "delay"));
