@@ -36,7 +36,10 @@ pub fn bounces(config: &Config, options: &BounceOptions, clock: Clock) -> Result
         (Some(lock), store)
     };
     let mut bounces = Bounces::new(config, mail, &key, &mut store, options.dry_run, clock.now);
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        hard_limit: mail.suppress_after_hard_bounces,
+        ..Summary::default()
+    };
     let mut failed = None;
     let mut unreadable = 0;
     for path in &options.paths {
@@ -68,6 +71,8 @@ pub fn bounces(config: &Config, options: &BounceOptions, clock: Clock) -> Result
 /// What the run did, counted.
 #[derive(Default)]
 struct Summary {
+    /// `suppress_after_hard_bounces`, to say when a hard bounce stops sending.
+    hard_limit: u32,
     read: usize,
     kinds: BTreeMap<&'static str, usize>,
     /// Ignored mails by why.
@@ -101,7 +106,7 @@ impl Summary {
             }
             (Some(effect), Some(email)) => {
                 self.changed += 1;
-                effect_words(effect, email)
+                effect_words(effect, email, self.hard_limit)
             }
             (None, Some(email)) if processed.seen_before => {
                 self.seen_before += 1;
@@ -178,10 +183,18 @@ impl Summary {
     }
 }
 
-fn effect_words(effect: &Effect, email: &str) -> String {
+fn effect_words(effect: &Effect, email: &str, hard_limit: u32) -> String {
     match effect {
         Effect::AlreadyProcessed => "already processed: nothing changed".to_string(),
-        Effect::Hard { count: n } => format!("{email}: {}", count(*n as usize, "hard bounce")),
+        Effect::Hard { count: n } => format!(
+            "{email}: {}{}",
+            count(*n as usize, "hard bounce"),
+            if *n >= hard_limit {
+                ", no longer sent to"
+            } else {
+                ""
+            }
+        ),
         Effect::Soft { in_a_row, suppressed } => format!(
             "{email}: {} in a row{}",
             count(*in_a_row as usize, "soft bounce"),
