@@ -53,6 +53,10 @@ pub(crate) struct Reading {
     pub(crate) kind: Kind,
     /// The bounced or complaining address, where the report names one.
     pub(crate) recipient: Option<String>,
+    /// The address first written to, when a DSN names another than the
+    /// one that failed (`Original-Recipient:` beside `Final-Recipient:`,
+    /// an alias or a forward): the subscriber's, more likely.
+    pub(crate) original: Option<String>,
     /// The DSN status code, if any (`5.1.1`).
     pub(crate) status: Option<String>,
     /// Why, in a few words (`delay`, `auto-reply`, `DSN`…), for the summary.
@@ -314,6 +318,7 @@ impl Reading {
         Reading {
             kind: Kind::Ignored,
             recipient,
+            original: None,
             status: (!status.is_empty()).then_some(status),
             why,
             message_id: None,
@@ -460,6 +465,7 @@ impl<'m> Mail<'m> {
         let fields: Vec<Field> = field_blocks(report).into_iter().flatten().collect();
         let kind = field(&fields, "feedback-type").map_or("abuse".to_string(), str::to_ascii_lowercase);
         let recipient = field(&fields, "original-rcpt-to")
+            .or_else(|| field(&fields, "removal-recipient"))
             .and_then(typed_address)
             .or_else(|| self.returned_header("x-hmxmroriginalrecipient"))
             .or_else(|| self.returned_recipient());
@@ -481,9 +487,10 @@ impl<'m> Mail<'m> {
             .collect();
         let mut first_other: Option<Reading> = None;
         for block in &recipients {
-            let recipient = field(block, "original-recipient")
+            let original = field(block, "original-recipient").and_then(typed_address);
+            let recipient = field(block, "final-recipient")
                 .and_then(typed_address)
-                .or_else(|| field(block, "final-recipient").and_then(typed_address))
+                .or_else(|| original.clone())
                 .or_else(|| self.failed_recipients());
             let diagnostic = field(block, "diagnostic-code").unwrap_or_default();
             let code = dsn_status(field(block, "status"), diagnostic);
@@ -504,12 +511,14 @@ impl<'m> Mail<'m> {
             if !failed {
                 continue;
             }
-            return match &code {
-                Some(code) => Reading::new(bounce_kind(code), "DSN", recipient, Some(code)),
-                None => match reply_code(diagnostic) {
-                    Some(4) => Reading::new(Kind::Soft, "DSN", recipient, None),
-                    _ => Reading::new(Kind::Hard, "DSN", recipient, None),
-                },
+            let kind = match (&code, reply_code(diagnostic)) {
+                (Some(code), _) => bounce_kind(code),
+                (None, Some(4)) => Kind::Soft,
+                (None, _) => Kind::Hard,
+            };
+            return Reading {
+                original: original.filter(|original| Some(original) != recipient.as_ref()),
+                ..Reading::new(kind, "DSN", recipient, code.as_ref())
             };
         }
         first_other.unwrap_or_else(|| {
@@ -750,6 +759,15 @@ mod tests {
         assert_eq!(
             dsn("Final-Recipient: rfc822; a@b.eu\r\nAction: failed\r\nStatus: 4.4.7").kind,
             Kind::Soft
+        );
+        let forwarded = dsn(
+            "Original-Recipient: rfc822;jane@example.eu\r\nFinal-Recipient: rfc822; jane.doe@internal.example\r\n\
+             Action: failed\r\nStatus: 5.1.1",
+        );
+        assert_eq!(
+            (forwarded.recipient.as_deref(), forwarded.original.as_deref()),
+            (Some("jane.doe@internal.example"), Some("jane@example.eu")),
+            "the address that failed is reported, the one written to matched first"
         );
         let generic = dsn(
             "Final-Recipient: rfc822; a@b.eu\r\nAction: failed\r\nStatus: 5.0.0\r\n\

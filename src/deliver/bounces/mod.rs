@@ -99,12 +99,9 @@ impl<'a> Bounces<'a> {
                 None => (Kind::Ignored, reading.recipient.clone(), None, None),
             },
             kind => {
-                let subscriber = match (&verp, &reading.recipient) {
-                    (Some((_, email)), _) => Some(email.clone()),
-                    (None, Some(recipient)) if self.store.is_subscriber(recipient)? => {
-                        Some(recipient.clone())
-                    }
-                    _ => None,
+                let subscriber = match &verp {
+                    Some((_, email)) => Some(email.clone()),
+                    None => self.subscriber_named(&reading)?,
                 };
                 let recipient = reading.recipient.clone().or_else(|| subscriber.clone());
                 let newsletter = verp.as_ref().map(|(edition, _)| edition.newsletter.clone());
@@ -187,6 +184,17 @@ impl<'a> Bounces<'a> {
         }
         let by_hash = self.by_hash.as_ref().expect("made above");
         Ok(by_hash.get(&verp.address()).map(|email| (edition, email.clone())))
+    }
+
+    /// The subscriber a report names: the address first written to, else
+    /// the one that failed.
+    fn subscriber_named(&self, reading: &Reading) -> Result<Option<String>, StoreError> {
+        for address in [&reading.original, &reading.recipient].into_iter().flatten() {
+            if self.store.is_subscriber(address)? {
+                return Ok(Some(address.clone()));
+            }
+        }
+        Ok(None)
     }
 
     /// A mail with a valid unsubscribe token in its subject or text: the
