@@ -535,3 +535,94 @@ fn a_bounce_address_that_cannot_carry_a_token_is_refused_at_its_place() {
         );
     }
 }
+
+/// The first line of a test copy to Jane (`Return-Path:`, as the file
+/// transport writes the envelope sender) and the message after it.
+fn test_copy(project: &Project) -> (String, String) {
+    let run = project
+        .command(&[
+            "send",
+            "--newsletter",
+            "eu-japan-news",
+            "--to",
+            "jane@example.com",
+        ])
+        .env("BULLETIN_NOW", "2026-11-23T09:00:00Z")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let eml = project.read("out/mail/test/eu-japan-news/1/jane@example.com.eml");
+    let (first, rest) = eml.split_once("\r\n").unwrap();
+    // The MIME boundary is new in every message, VERP or not.
+    let boundary = rest
+        .split("boundary=\"")
+        .nth(1)
+        .and_then(|b| b.split('"').next())
+        .unwrap();
+    (first.to_string(), rest.replace(boundary, "BOUNDARY"))
+}
+
+/// Each copy goes out with its own VERP envelope sender (the file
+/// transport writes it as local delivery would, a `Return-Path:` line),
+/// which matches a report that names nobody; the message's own bytes are
+/// those it has without a bounce address.
+#[test]
+fn a_report_that_names_nobody_is_matched_by_its_verp_address() {
+    let project = subscribed();
+    project.fetch_and_build(&["--date", "2026-11-23"]);
+    project
+        .run(&["send", "--newsletter", "eu-japan-news"])
+        .assert_code(0);
+    let eml = project.read("out/mail/eu-japan-news/1/jane@example.com.eml");
+    let verp = eml
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("Return-Path: <"))
+        .and_then(|line| line.strip_suffix('>'))
+        .expect("a Return-Path line first");
+    let token = verp
+        .strip_prefix("bounces+")
+        .and_then(|rest| rest.strip_suffix("@eu-japan.eu"))
+        .unwrap_or_else(|| panic!("{verp}"));
+    assert_eq!(token.len(), 39, "{token}");
+    assert!(
+        token
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    );
+    let marie = project.read("out/mail/eu-japan-news/1/marie@example.net.eml");
+    assert!(!marie.contains(verp), "each copy its own token");
+
+    // A mail system's words naming no address, sent to the VERP address
+    // (upper-cased on the way, as some systems do).
+    let bounce = format!(
+        "From: MAILER-DAEMON@mx.example.com\nTo: {}\nSubject: failure notice\nMessage-ID: <nameless@mx.example.com>\n\n\
+         Sorry, your message could not be delivered.\n550 5.7.1 Message rejected by policy\n",
+        verp.to_uppercase()
+    );
+    project.write("nameless.eml", &bounce);
+    let run = project.run(&["bounces", "nameless.eml"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(
+            "nameless.eml: hard 5.7.1 jane@example.com (report text): jane@example.com: 1 hard bounce"
+        ),
+        "{}",
+        run.stdout
+    );
+    let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
+    let edition: (String, u32) = store
+        .query_row("SELECT newsletter, number FROM bounce_messages", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(edition, ("eu-japan-news".to_string(), 1));
+
+    // The bytes of the message are the same without a bounce address.
+    let (with_verp, message) = test_copy(&project);
+    assert!(with_verp.starts_with("Return-Path: <bounces+"), "{with_verp}");
+    project.edit_config("bounce_address = \"bounces@eu-japan.eu\"\n", "");
+    let (plain, same) = test_copy(&project);
+    assert_eq!(plain, "Return-Path: <newsletters@eu-japan.eu>");
+    assert_eq!(message, same, "only the envelope changes");
+}
