@@ -511,7 +511,13 @@ impl<'m> Mail<'m> {
             if !failed {
                 continue;
             }
+            // A bare class (`5.0.0`, or none) says less than "mailbox full" does.
+            let bare = code
+                .as_ref()
+                .is_none_or(|code| code.subject == 0 && code.detail == 0);
+            let full = bare && holds_any(&diagnostic.to_lowercase(), FULL_PHRASES);
             let kind = match (&code, reply_code(diagnostic)) {
+                _ if full => Kind::Soft,
                 (Some(code), _) => bounce_kind(code),
                 (None, Some(4)) => Kind::Soft,
                 (None, _) => Kind::Hard,
@@ -777,6 +783,11 @@ mod tests {
             (generic.kind, generic.status.as_deref()),
             (Kind::Soft, Some("5.2.2"))
         );
+        let full = dsn(
+            "Final-Recipient: rfc822; a@b.eu\r\nAction: failed\r\nStatus: 5.0.0\r\n\
+             Diagnostic-Code: smtp; 552 Mailbox full",
+        );
+        assert_eq!((full.kind, full.status.as_deref()), (Kind::Soft, Some("5.0.0")));
         let delayed = dsn("Final-Recipient: rfc822; a@b.eu\r\nAction: delayed\r\nStatus: 4.4.1");
         assert_eq!((delayed.kind, delayed.why), (Kind::Ignored, "delay"));
         let relayed = dsn("Final-Recipient: rfc822; a@b.eu\r\nAction: relayed\r\nStatus: 2.0.0");
