@@ -681,15 +681,26 @@ impl<'m> Mail<'m> {
         &self.text[..end]
     }
 
-    /// The first address the report's own text names that is not a mail
-    /// system's (the sender, postmaster, the bounce address).
+    /// The address the report's own text names on the line of the
+    /// server's reply, else the first it names: not a mail system's (the
+    /// report's sender, postmaster, the bounce address) nor the returned
+    /// message's sender.
     fn text_recipient(&self, report: &str) -> Option<String> {
-        let from = addresses(&self.from);
-        addresses(report).into_iter().find(|address| {
-            !from.contains(address)
+        let mut not_them = addresses(&self.from);
+        // "…received from <newsletters@…>": the returned message's sender.
+        not_them.extend(self.returned_header("from"));
+        let theirs = |address: &String| {
+            !not_them.contains(address)
                 && !holds_any(address, &["mailer-daemon", "postmaster", "+"])
                 && !address.starts_with("bounces")
-        })
+        };
+        // The address on the line with the server's reply, else the first.
+        let replied = report
+            .lines()
+            .filter(|line| !status_codes(line).is_empty() || reply_code(line).is_some())
+            .flat_map(addresses)
+            .find(theirs);
+        replied.or_else(|| addresses(report).into_iter().find(theirs))
     }
 
     /// The returned message's `To:` (a whole message or its headers).
