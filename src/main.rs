@@ -103,6 +103,18 @@ enum Command {
         #[arg(long, value_name = "ADDRESS", conflicts_with = "dry_run")]
         to: Option<String>,
     },
+    /// Read the bounce mailbox (Maildir folders, mbox or .eml files): hard and soft bounces counted, complaints and mailed unsubscribes unsubscribe; each mail once, none moved or deleted.
+    Bounces {
+        /// Maildir folders, mbox files, .eml files, or folders of them.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Say what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// `json`: one object per mail read (file, kind, recipient, status), the summary on stderr.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Answer unsubscribe links (GET shows a button, POST unsubscribes), and show the sign-up form at site.subscribe_url's path.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8025")]
@@ -390,6 +402,19 @@ fn run(cli: Cli) -> Result<Exit> {
             };
             commands::send(&config()?, &newsletter, edition, options, clock)
         }
+        Command::Bounces {
+            paths,
+            dry_run,
+            format,
+        } => commands::bounces(
+            &config()?,
+            &commands::BounceOptions {
+                paths,
+                dry_run,
+                format,
+            },
+            clock,
+        ),
         Command::Serve { listen, limits } => {
             commands::serve(config()?, &listen, limits.limits(), &|| now().now)
         }
@@ -408,9 +433,14 @@ fn who(by: Option<String>) -> String {
 /// tests and replays (README).
 #[allow(clippy::disallowed_methods)]
 fn now() -> Clock {
-    let now = std::env::var("BULLETIN_NOW")
-        .ok()
-        .and_then(|text| chrono::DateTime::parse_from_rfc3339(&text).ok())
-        .map_or_else(chrono::Utc::now, |at| at.with_timezone(&chrono::Utc));
-    Clock { now }
+    let set = std::env::var("BULLETIN_NOW").ok().and_then(|text| {
+        chrono::DateTime::parse_from_rfc3339(&text)
+            .inspect_err(|e| {
+                eprintln!("BULLETIN_NOW={text:?} is not an RFC 3339 time ({e}): the clock is used")
+            })
+            .ok()
+    });
+    Clock {
+        now: set.map_or_else(chrono::Utc::now, |time| time.with_timezone(&chrono::Utc)),
+    }
 }

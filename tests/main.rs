@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bounces;
 mod browser;
 mod build;
 mod classifier;

@@ -219,6 +219,9 @@ pub fn reset_bounces(
             reset.email,
             plural(reset.hard_bounces as usize, "hard bounce", "hard bounces")
         );
+        if reset.soft_suppression {
+            line += ", soft-bounce suppression lifted";
+        }
         if reset.deliveries > 0 {
             line += &format!(
                 ", {} due again",

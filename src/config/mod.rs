@@ -25,6 +25,7 @@ use serde::Deserialize;
 pub(crate) use fetch::Fetch;
 pub use located::TomlError;
 pub(crate) use located::{from_toml, line_column};
+pub(crate) use mail::{BounceAddress, VERP_TOKEN_LEN};
 pub use mail::{Dkim, DkimAlgorithm, Mail, Security, Smtp, Transport};
 pub use newsletter::Schedule;
 pub(crate) use newsletter::{

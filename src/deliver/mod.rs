@@ -1,6 +1,8 @@
 //! The deliver stage: subscribers, audiences, personalised messages, sending
-//! with a delivery log, and the unsubscribe endpoint.
+//! with a delivery log, the unsubscribe endpoint, and the bounces,
+//! complaints and mailed unsubscribes that come back.
 
+mod bounces;
 mod log;
 mod message;
 mod send;
@@ -11,6 +13,7 @@ mod spool;
 mod subscribers;
 mod token;
 
+pub(crate) use bounces::{Bounces, Kind as BounceKind, Processed, read_path};
 pub use message::{Letter, MailTemplate, MessageError, Personal};
 pub use send::{SendMode, SendOptions};
 pub(crate) use send::{SendReport, check_ready, send_edition};

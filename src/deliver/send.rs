@@ -224,9 +224,23 @@ fn write_eml(folder: &Path, email: &str, message: &Message) -> Result<(), Failur
     crate::store::create_private_dir(folder).map_err(failed("creating", folder))?;
     let path = folder.join(eml_name(email));
     let temporary = path.with_extension("eml.tmp");
-    write_private(&temporary, &message.formatted())
+    write_private(&temporary, &with_return_path(message))
         .and_then(|_| std::fs::rename(&temporary, &path))
         .map_err(failed("writing", &path))
+}
+
+/// The message as local delivery would store it: a `Return-Path:` line
+/// with the envelope sender (the VERP address, when `bounce_address` is
+/// set) before the bytes an SMTP server would get.
+fn with_return_path(message: &Message) -> Vec<u8> {
+    let from = message
+        .envelope()
+        .from()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let mut bytes = format!("Return-Path: <{from}>\r\n").into_bytes();
+    bytes.extend_from_slice(&message.formatted());
+    bytes
 }
 
 /// Writes a new file only its owner may read: a message holds its
@@ -571,6 +585,11 @@ fn due(
 ) -> bool {
     if recipient.unsubscribed {
         report.skip("unsubscribed");
+    } else if recipient.suppressed.is_some() {
+        report.skip(format!(
+            "suppressed after {} soft bounces in a row",
+            mail.suppress_after_soft_bounces
+        ));
     } else if recipient.hard_bounces >= mail.suppress_after_hard_bounces {
         report.skip(format!(
             "suppressed after {} hard bounces",

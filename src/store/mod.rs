@@ -3,6 +3,7 @@
 //! them. Every write is one transaction, so a run killed at any point leaves
 //! the store as it was before that write or after it, never in between.
 
+mod bounces;
 mod deliveries;
 mod editions;
 mod items;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, Transaction, Trans
 
 use crate::items::Item;
 
+pub(crate) use bounces::{Bounce, Effect, SoftRule};
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
@@ -240,6 +242,37 @@ CREATE TABLE IF NOT EXISTS consents (
     consent_version TEXT            -- form: the consent text's version
 );
 CREATE INDEX IF NOT EXISTS consents_email ON consents (email);
+"#,
+    r#"
+-- Migration 10: bounces, complaints and mailed unsubscribes (issue 19, section 3).
+-- The mails `bulletin bounces` acted on, by a stable key (the Message-ID,
+-- else a hash of the bytes): a mail read again changes nothing.
+CREATE TABLE IF NOT EXISTS bounce_messages (
+    key        TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,      -- hard | soft | complaint | unsubscribe
+    email      TEXT NOT NULL,      -- the subscriber it was matched to
+    newsletter TEXT,               -- the edition, when the VERP address or the token names it
+    number     INTEGER,
+    status     TEXT,               -- the DSN status code
+    why        TEXT NOT NULL,      -- what the mail was (a DSN, a feedback report…)
+    processed  TEXT NOT NULL
+);
+-- Soft bounces with when, for the rule of N in a row within M days.
+CREATE TABLE IF NOT EXISTS soft_bounces (
+    email      TEXT NOT NULL,
+    newsletter TEXT,
+    number     INTEGER,
+    status     TEXT,
+    at         TEXT NOT NULL,
+    key        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS soft_bounces_email ON soft_bounces (email, at);
+-- Subscribers nothing is sent to after soft bounces in a row: why, and since when.
+CREATE TABLE IF NOT EXISTS suppressions (
+    email TEXT PRIMARY KEY,
+    why   TEXT NOT NULL,
+    at    TEXT NOT NULL
+);
 "#,
 ];
 

@@ -92,6 +92,8 @@ pub(crate) struct BounceReset {
     pub(crate) hard_bounces: u32,
     /// Failed deliveries made due again.
     pub(crate) deliveries: usize,
+    /// A suppression after soft bounces lifted (their count starts again).
+    pub(crate) soft_suppression: bool,
 }
 
 /// A subscriber of one newsletter, with what the send needs to decide.
@@ -104,6 +106,8 @@ pub(crate) struct Recipient {
     /// Left this newsletter, or every newsletter.
     pub(crate) unsubscribed: bool,
     pub(crate) hard_bounces: u32,
+    /// Why nothing is sent to them (soft bounces in a row), when so.
+    pub(crate) suppressed: Option<String>,
 }
 
 impl Store {
@@ -227,11 +231,15 @@ impl Store {
                     "UPDATE subscribers SET hard_bounces = ?2, updated = ?3 WHERE email = ?1",
                     params![email, left, now],
                 )?;
-                if counted > left || deliveries > 0 {
+                let soft_suppression =
+                    tx.execute("DELETE FROM suppressions WHERE email = ?1", [&email])? > 0;
+                tx.execute("DELETE FROM soft_bounces WHERE email = ?1", [&email])?;
+                if counted > left || deliveries > 0 || soft_suppression {
                     resets.push(BounceReset {
                         email,
                         hard_bounces: counted - left,
                         deliveries,
+                        soft_suppression,
                     });
                 }
             }
@@ -327,7 +335,8 @@ impl Store {
     ) -> Result<Vec<(Recipient, Option<Status>)>> {
         self.rows(
             "SELECT s.email, s.name, s.organisation_type, s.country,
-                    s.unsubscribed IS NOT NULL OR u.unsubscribed IS NOT NULL, s.hard_bounces, d.status, d.error
+                    s.unsubscribed IS NOT NULL OR u.unsubscribed IS NOT NULL, s.hard_bounces, d.status, d.error,
+                    (SELECT why FROM suppressions WHERE email = s.email)
              FROM subscriptions u JOIN subscribers s ON s.email = u.email
              LEFT JOIN deliveries d ON d.newsletter = u.newsletter AND d.number = ?2 AND d.email = u.email
              WHERE u.newsletter = ?1 AND u.email > ?3 ORDER BY u.email LIMIT ?4",
@@ -351,6 +360,7 @@ fn recipient(row: &Row) -> rusqlite::Result<Recipient> {
         country: row.get(3)?,
         unsubscribed: row.get(4)?,
         hard_bounces: row.get(5)?,
+        suppressed: row.get(8)?,
     })
 }
 
@@ -358,7 +368,7 @@ fn recipient(row: &Row) -> rusqlite::Result<Recipient> {
 /// Addresses are stored with ASCII lowercase (see the migration merging
 /// case duplicates); a token signed before it may carry capitals, and
 /// still unsubscribes.
-fn unsubscribe_in(
+pub(super) fn unsubscribe_in(
     tx: &rusqlite::Transaction,
     email: &str,
     newsletter: Option<&str>,
