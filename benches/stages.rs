@@ -82,7 +82,7 @@ fn weights(config: &Config) -> Weights {
 
 fn classification(c: &mut Criterion) {
     let config = config();
-    let items = items(10, 100);
+    let items = items(100, 100);
     let weights = weights(&config);
     let mut group = c.benchmark_group("classify");
     group.throughput(Throughput::Elements(items.len() as u64));

@@ -103,7 +103,19 @@ enum Command {
         #[arg(long, value_name = "ADDRESS", conflicts_with = "dry_run")]
         to: Option<String>,
     },
-    /// Answer unsubscribe links (GET shows a button, POST unsubscribes) and the preference centre (`mail.preferences_url`).
+    /// Read the bounce mailbox (Maildir folders, mbox or .eml files): hard and soft bounces counted, complaints and mailed unsubscribes unsubscribe; each mail once, none moved or deleted.
+    Bounces {
+        /// Maildir folders, mbox files, .eml files, or folders of them.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Say what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// `json`: one object per mail read (file, kind, recipient, status), the summary on stderr.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Answer unsubscribe links (GET shows a button, POST unsubscribes), show the sign-up form at site.subscribe_url's path, and the preference centre at mail.preferences_url's.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8025")]
         listen: String,
@@ -221,6 +233,9 @@ enum ClassifyCommand {
         /// Exit 1 when fewer items than this share (0 to 1) land exactly as labelled.
         #[arg(long, value_name = "SHARE")]
         min_accuracy: Option<f64>,
+        /// The figures as tables, or as one JSON object.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -270,7 +285,9 @@ fn main() -> ExitCode {
 }
 
 /// A date on the command line, with what to write when it is not one
-/// (chrono says only "input contains invalid characters").
+/// (chrono says only "input contains invalid characters"). A clap value
+/// parser: clap prints the `String` as the reason after the argument's
+/// name, so it stays the one `Result<_, String>` of the crate.
 fn date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("expected a date as YYYY-MM-DD (e.g. 2026-11-23), not {text:?}"))
@@ -331,6 +348,7 @@ fn run(cli: Cli) -> Result<Exit> {
                     folds,
                     rules_only,
                     min_accuracy,
+                    format,
                 },
         } => commands::eval(
             &config()?,
@@ -339,6 +357,7 @@ fn run(cli: Cli) -> Result<Exit> {
                 folds,
                 rules_only,
                 min_accuracy,
+                format,
             },
         ),
         Command::Editions {
@@ -393,8 +412,21 @@ fn run(cli: Cli) -> Result<Exit> {
             };
             commands::send(&config()?, &newsletter, edition, options, clock)
         }
+        Command::Bounces {
+            paths,
+            dry_run,
+            format,
+        } => commands::bounces(
+            &config()?,
+            &commands::BounceOptions {
+                paths,
+                dry_run,
+                format,
+            },
+            clock,
+        ),
         Command::Serve { listen, limits } => {
-            commands::serve(&config()?, &listen, limits.limits(), &|| now().now)
+            commands::serve(config()?, &listen, limits.limits(), &|| now().now)
         }
     }
 }
@@ -407,9 +439,18 @@ fn who(by: Option<String>) -> String {
 }
 
 /// The only place that reads the clock: everything below takes it in.
+/// `BULLETIN_NOW` (an RFC 3339 time), when set, is returned instead: for
+/// tests and replays (README).
 #[allow(clippy::disallowed_methods)]
 fn now() -> Clock {
+    let set = std::env::var("BULLETIN_NOW").ok().and_then(|text| {
+        chrono::DateTime::parse_from_rfc3339(&text)
+            .inspect_err(|e| {
+                eprintln!("BULLETIN_NOW={text:?} is not an RFC 3339 time ({e}): the clock is used")
+            })
+            .ok()
+    });
     Clock {
-        now: chrono::Utc::now(),
+        now: set.map_or_else(chrono::Utc::now, |time| time.with_timezone(&chrono::Utc)),
     }
 }

@@ -67,6 +67,9 @@ pub(crate) struct Request {
     pub(crate) headers: HeaderMap,
     /// The whole body, at most [`MAX_BODY`] bytes.
     pub(crate) body: Bytes,
+    /// Who connected: the client, or the reverse proxy in front of the
+    /// server (then every client behind it shares this address).
+    pub(crate) peer: SocketAddr,
 }
 
 /// Who may show a page in a frame.
@@ -163,31 +166,6 @@ impl Form {
             .map(|(_, v)| v.as_str())
             .collect()
     }
-}
-
-/// Why a POST comes from another site, when its browser says so: an
-/// `Origin` other than the server's own (`http://` and the `Host` the
-/// server checked, or `public`, the origin of the address people reach it
-/// by through a proxy, e.g. `https://news.example.eu`), or a
-/// `Sec-Fetch-Site` other than `same-origin` (or `none`: the person's own
-/// action). A client that sends neither, such as curl, still needs the
-/// page's token.
-pub(crate) fn cross_site(headers: &HeaderMap, public: Option<&str>) -> Option<String> {
-    let shown = |value: &HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
-    if let Some(site) = headers.get("sec-fetch-site")
-        && !matches!(site.as_bytes(), b"same-origin" | b"none")
-    {
-        return Some(format!("Sec-Fetch-Site: {}", shown(site)));
-    }
-    let origin = headers.get(header::ORIGIN)?;
-    let own = headers
-        .get(header::HOST)
-        .map(|host| format!("http://{}", shown(host)));
-    let is = |own: &str| own.as_bytes().eq_ignore_ascii_case(origin.as_bytes());
-    if own.as_deref().is_some_and(is) || public.is_some_and(is) {
-        return None;
-    }
-    Some(format!("Origin: {}", shown(origin)))
 }
 
 /// What answers the requests that pass the limits.
@@ -322,8 +300,8 @@ async fn accept<H: Handler>(listener: TcpListener, context: Arc<Context<H>>, sto
             accepted = listener.accept() => accepted,
             () = stop.wait() => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(error) => {
                 // Out of file descriptors, or a connection reset before it
                 // was accepted: wait a little rather than spin.
@@ -334,7 +312,7 @@ async fn accept<H: Handler>(listener: TcpListener, context: Arc<Context<H>>, sto
         };
         let _ = stream.set_nodelay(true);
         let context = context.clone();
-        let service = service_fn(move |request| respond(request, context.clone()));
+        let service = service_fn(move |request| respond(request, peer, context.clone()));
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             let _ = connection.await;
@@ -350,6 +328,7 @@ async fn accept<H: Handler>(listener: TcpListener, context: Arc<Context<H>>, sto
 /// One request through the limits, then the handler, then the headers.
 async fn respond<H: Handler>(
     request: hyper::Request<Incoming>,
+    peer: SocketAddr,
     context: Arc<Context<H>>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     if context.hosts == Hosts::Loopback && !is_loopback_host(&request, context.port) {
@@ -385,6 +364,7 @@ async fn respond<H: Handler>(
             target,
             headers: parts.headers,
             body,
+            peer,
         })
         .await;
     Ok(finish(page))
@@ -400,6 +380,36 @@ fn is_loopback_host(request: &hyper::Request<Incoming>, port: u16) -> bool {
     };
     given == port.to_string()
         && (name == "127.0.0.1" || name == "[::1]" || name.eq_ignore_ascii_case("localhost"))
+}
+
+/// Why a POST comes from another site, when its browser says so. A
+/// browser's `Sec-Fetch-Site` decides when it is there: `same-origin`, or
+/// `none` (the person's own action), passes. Without it, an `Origin` must
+/// be one of `schemes` with the `Host` the request was sent to (`serve`
+/// takes `http` and `https`: behind a proxy that ends TLS, the page is
+/// `https` and the server hears `http`). `Origin` alone cannot decide
+/// when `Sec-Fetch-Site` is there: under `Referrer-Policy: no-referrer`
+/// (every page here) Chromium sends `Origin: null` with a same-origin
+/// form. A client that sends neither header, such as curl, is no browser
+/// being misled.
+pub(crate) fn cross_site(headers: &HeaderMap, schemes: &[&str]) -> Option<String> {
+    let shown = |value: &HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return (!matches!(site.as_bytes(), b"same-origin" | b"none"))
+            .then(|| format!("Sec-Fetch-Site: {}", shown(site)));
+    }
+    let origin = headers.get(header::ORIGIN)?;
+    let own = |host: &HeaderValue| {
+        schemes.iter().any(|scheme| {
+            format!("{scheme}://{}", shown(host))
+                .as_bytes()
+                .eq_ignore_ascii_case(origin.as_bytes())
+        })
+    };
+    if headers.get(header::HOST).is_some_and(own) {
+        return None;
+    }
+    Some(format!("Origin: {}", shown(origin)))
 }
 
 fn refusal(status: u16, message: &str) -> Page {
@@ -478,15 +488,17 @@ mod tests {
     }
 
     #[test]
-    fn only_the_servers_own_origin_or_none_may_post() {
+    fn only_the_own_origin_or_none_may_post() {
         let host = ("host", "127.0.0.1:8026");
         for fine in [
             vec![host],
             vec![host, ("origin", "http://127.0.0.1:8026")],
             vec![host, ("sec-fetch-site", "same-origin")],
             vec![host, ("sec-fetch-site", "none")],
+            // Chromium's same-origin form under `Referrer-Policy: no-referrer`.
+            vec![host, ("sec-fetch-site", "same-origin"), ("origin", "null")],
         ] {
-            assert_eq!(cross_site(&headers(&fine), None), None, "{fine:?}");
+            assert_eq!(cross_site(&headers(&fine), &["http"]), None, "{fine:?}");
         }
         for foreign in [
             vec![host, ("origin", "null")],
@@ -494,15 +506,18 @@ mod tests {
             vec![host, ("origin", "https://127.0.0.1:8026")],
             vec![host, ("sec-fetch-site", "same-site")],
             vec![host, ("sec-fetch-site", "cross-site")],
+            vec![
+                host,
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://127.0.0.1:8026"),
+            ],
             vec![("origin", "http://127.0.0.1:8026")],
         ] {
-            assert!(cross_site(&headers(&foreign), None).is_some(), "{foreign:?}");
+            assert!(cross_site(&headers(&foreign), &["http"]).is_some(), "{foreign:?}");
         }
-        let proxied = [host, ("origin", "https://news.example.eu")];
-        assert_eq!(
-            cross_site(&headers(&proxied), Some("https://news.example.eu")),
-            None
-        );
-        assert!(cross_site(&headers(&proxied), Some("https://other.example.eu")).is_some());
+        let proxied = [("host", "news.example.eu"), ("origin", "https://news.example.eu")];
+        assert_eq!(cross_site(&headers(&proxied), &["http", "https"]), None);
+        let other = [("host", "news.example.eu"), ("origin", "https://evil.example")];
+        assert!(cross_site(&headers(&other), &["http", "https"]).is_some());
     }
 }

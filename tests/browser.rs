@@ -11,7 +11,8 @@ use bulletin::deliver::{Key, sign};
 use crate::common::mail::with_mail;
 use crate::common::sink::Sink;
 use crate::common::{KEY, KEY_ENV, Project, repo};
-use crate::review::{DATE, NEWS, READERS, escaped, html_part, shown_items};
+use crate::gate::shown_items;
+use crate::review::{NEWS, READERS, build_a_draft, escaped, html_part};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -109,6 +110,9 @@ fn every_edition_reads_well_in_chromium_at_600_and_375_px() {
             shots.to_str().unwrap(),
             "jane@example.de",
             "Dear Jane Doe,",
+            "solo@example.fr",
+            "about-japan",
+            project.path("config.toml").to_str().unwrap(),
         ],
     );
     assert_eq!(
@@ -228,7 +232,8 @@ fn every_page_a_reader_sees_passes_axe_in_light_and_dark() {
     for id in NEWSLETTERS {
         pages.extend([
             serde_json::json!({"name": format!("{id}: edition page"), "url": file(&format!("out/archive/{id}/2026-11-23.html"))}),
-            serde_json::json!({"name": format!("{id}: mail, as jane@example.de"), "url": format!("{home}n/{id}.html?as=jane%40example.de")}),
+            serde_json::json!({"name": format!("{id}: mail, as jane@example.de"), "url": format!("{home}mail/{id}?as=jane%40example.de")}),
+            serde_json::json!({"name": format!("{id}: preview, notice"), "url": format!("{home}n/{id}.html?as=solo%40example.fr")}),
             serde_json::json!({"name": format!("{id}: archive index"), "url": file(&format!("out/archive/{id}/index.html"))}),
         ]);
     }
@@ -265,7 +270,7 @@ fn every_page_a_reader_sees_passes_axe_in_light_and_dark() {
     for problem in report["problems"].as_array().unwrap() {
         println!("problem: {}", problem.as_str().unwrap());
     }
-    assert_eq!(results.len(), 2 * (3 + 3 * 5 + 3), "every page, light and dark");
+    assert_eq!(results.len(), 2 * (3 + 4 * 5 + 3), "every page, light and dark");
     let serious: Vec<&serde_json::Value> = results
         .iter()
         .filter(|r| r["serious"] != serde_json::json!([]))
@@ -292,15 +297,8 @@ fn an_editor_drops_an_item_and_approves_in_chromium_and_the_mail_lacks_it() {
     let Some(sink) = Sink::start(&[]) else { return };
     let project = Project::bundled_as_shipped();
     with_mail(&project, sink.port, "");
-    project.write("subscribers.csv", READERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
-    project.run(&["fetch"]).assert_code(0);
-    project
-        .run(&["build", "--newsletter", NEWS, "--date", DATE])
-        .assert_code(0);
-    let items = shown_items(&project);
+    build_a_draft(&project, READERS);
+    let items = shown_items(&project, NEWS);
     assert!(items.len() >= 3, "a draft worth reviewing: {items:?}");
     let (_, dropped) = &items[1];
     let preview = crate::review::Preview::start(&project);
@@ -351,4 +349,201 @@ fn an_editor_drops_an_item_and_approves_in_chromium_and_the_mail_lacks_it() {
             assert!(html.contains(&escaped(title)), "{title} is mailed");
         }
     }
+}
+
+/// Issue 19, sections 1 and 2, the whole path a reader takes, in Chromium
+/// at 375 px against `serve`: the form, the confirmation mail read from the
+/// file transport, the link's page confirming by its own POST, the next
+/// editions delivered to the new subscriber, their footer's preference link
+/// (a newsletter left, one chosen, the name corrected: the editions after
+/// follow), and their unsubscribe link.
+#[test]
+fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsubscribes_in_chromium() {
+    use crate::signup::{Serve, confirm_target, confirmation_mail, signup_project, subscribers};
+    if !browser_tools() {
+        return;
+    }
+    let project = signup_project();
+    let serve = Serve::start(&project, "2026-11-23T08:00:00Z");
+    let shots = repo().join("target/screenshots");
+    let shots = shots.to_str().unwrap();
+    let form = format!("{}/subscribe", serve.base);
+    let step = |args: &[&str]| {
+        let report = node("signup.mjs", args);
+        assert_eq!(
+            report["problems"],
+            serde_json::json!([]),
+            "{args:?}: what a reader would notice"
+        );
+        report
+    };
+    step(&["refused", &form, shots, "solo@example.de"]);
+    assert!(confirmation_mail(&project, "solo@example.de").is_none());
+    step(&["form", &form, shots, "reader@example.de"]);
+    let mail = confirmation_mail(&project, "reader@example.de").expect("the confirmation mail");
+    assert!(
+        subscribers(&project).is_empty(),
+        "nobody before the link is followed"
+    );
+    let link = format!("{}{}", serve.base, confirm_target(&mail));
+    let report = step(&[
+        "confirm",
+        &link,
+        shots,
+        "You are subscribed",
+        "signup-confirmed-375",
+    ]);
+    assert_eq!(
+        report["posted"],
+        serde_json::json!(["/subscribe/confirm"]),
+        "the page confirmed by its own POST"
+    );
+    step(&[
+        "confirm",
+        &link,
+        shots,
+        "Already confirmed",
+        "signup-already-confirmed-375",
+    ]);
+    let list = subscribers(&project);
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        list[0]["newsletters"],
+        serde_json::json!(["about-japan", "eu-japan-news"])
+    );
+
+    project.run(&["fetch"]).assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    for id in ["eu-japan-news", "about-japan"] {
+        let sent = project.read(&format!("out/mail/{id}/1/reader@example.de.eml"));
+        assert!(
+            sent.contains("Dear Reader Example,"),
+            "{id} reached the new subscriber"
+        );
+    }
+    assert!(
+        !project
+            .path("out/mail/tech-transfer/1/reader@example.de.eml")
+            .exists(),
+        "nothing not chosen"
+    );
+    let sent = project.read("out/mail/eu-japan-news/1/reader@example.de.eml");
+    let decoded =
+        String::from_utf8(quoted_printable::decode(&sent, quoted_printable::ParseMode::Robust).unwrap())
+            .unwrap();
+    // A link of the mail's body (the List-Unsubscribe header may be
+    // folded), pointed at this `serve`.
+    let body = decoded.find("\r\n\r\n").unwrap();
+    let link = |public: &str| {
+        let start = body
+            + decoded[body..]
+                .find(public)
+                .unwrap_or_else(|| panic!("no {public} in the mail"));
+        let link: String = decoded[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '>')
+            .collect();
+        link.replace("https://newsletters.eu-japan.eu", &serve.base)
+    };
+    let unsubscribe = link("https://newsletters.eu-japan.eu/unsubscribe?t=");
+    let preferences = link("https://newsletters.eu-japan.eu/preferences?t=");
+
+    // The footer's preference link: "About Japan" left, the Tech Transfer
+    // newsletter chosen, the name corrected; the next editions follow.
+    let report = node(
+        "preferences.mjs",
+        &[
+            &preferences,
+            shots,
+            "choose",
+            "Reader Q. Example",
+            "-\"About Japan\" e-News",
+            "+Tech Transfer Helpdesk Newsletter",
+        ],
+    );
+    assert_eq!(
+        report["problems"],
+        serde_json::json!([]),
+        "what a reader would notice"
+    );
+    let list = subscribers(&project);
+    assert_eq!(list[0]["name"], "Reader Q. Example");
+    assert_eq!(
+        list[0]["newsletters"],
+        serde_json::json!(["eu-japan-news", "tech-transfer"])
+    );
+    project.run(&["build", "--date", "2026-11-30"]).assert_code(0);
+    let send = |id: &str| {
+        let run = project.run(&["send", "--newsletter", id]);
+        run.assert_code(0);
+        run.stdout.clone()
+    };
+    // Tech Transfer's latest is still No. 1: chosen now, it is sent now.
+    for (id, number) in [("eu-japan-news", 2), ("tech-transfer", 1)] {
+        assert!(send(id).contains("sent 1,"), "{id}");
+        let sent = project.read(&format!("out/mail/{id}/{number}/reader@example.de.eml"));
+        assert!(
+            sent.contains("Dear Reader Q. Example,"),
+            "{id} No. {number} reached the reader by the corrected name"
+        );
+    }
+    let left = send("about-japan");
+    assert!(
+        left.contains("about-japan No. 2: sent 0,") && left.contains("skipped 1: unsubscribed"),
+        "the newsletter left on the preference page is not sent: {left}"
+    );
+    assert!(
+        !project
+            .path("out/mail/about-japan/2/reader@example.de.eml")
+            .exists()
+    );
+
+    step(&["unsubscribe", &unsubscribe, shots]);
+    let list = subscribers(&project);
+    assert_eq!(
+        list[0]["unsubscribed"],
+        serde_json::json!(["about-japan", "eu-japan-news"])
+    );
+    assert_eq!(list[0]["newsletters"], serde_json::json!(["tech-transfer"]));
+
+    project.write(
+        "pages.json",
+        &serde_json::json!([{"name": "sign-up form", "url": form}]).to_string(),
+    );
+    let report = node("axe.mjs", &[project.path("pages.json").to_str().unwrap()]);
+    let serious: Vec<&serde_json::Value> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["serious"] != serde_json::json!([]))
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "serious or critical violations:\n{serious:#?}"
+    );
+    assert_eq!(report["problems"], serde_json::json!([]));
+
+    // A link followed too late, and one cut short.
+    serve.sign_up("late@example.de", &[]);
+    let late = confirm_target(&confirmation_mail(&project, "late@example.de").unwrap());
+    drop(serve);
+    let serve = Serve::start(&project, "2026-12-01T08:00:00Z");
+    let late = format!("{}{late}", serve.base);
+    step(&[
+        "confirm",
+        &late,
+        shots,
+        "This link has expired",
+        "signup-expired-375",
+        "410",
+    ]);
+    let cut = &late[..late.len() - 5];
+    step(&[
+        "confirm",
+        cut,
+        shots,
+        "This confirmation link is not valid",
+        "signup-invalid-link-375",
+        "404",
+    ]);
 }

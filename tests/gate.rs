@@ -51,7 +51,7 @@ fn dead_port() -> u16 {
 
 /// (id, title) of the items of `newsletter`'s latest edition, as
 /// `editions show` lists them, in reading order.
-fn shown_items(project: &Project, newsletter: &str) -> Vec<(String, String)> {
+pub(crate) fn shown_items(project: &Project, newsletter: &str) -> Vec<(String, String)> {
     let show = project.run(&["editions", "show", "--newsletter", newsletter]);
     show.assert_code(0);
     show.stdout

@@ -135,7 +135,6 @@ fn a_store_with_case_duplicates_is_merged_when_opened() {
         .run(&["subscribers", "import", "subscribers.csv"])
         .assert_code(0);
     let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
-    let version: i64 = store.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     store
         .execute_batch(
             "INSERT INTO subscribers (email, name, organisation, organisation_type, country, consent, hard_bounces, updated)
@@ -150,8 +149,8 @@ fn a_store_with_case_duplicates_is_merged_when_opened() {
                     ('eu-japan-news', 1, 'Good@example.nl', '<a@x>', 'sent', 1, '2025-03-01T00:00:00+00:00');",
         )
         .unwrap();
-    // The store as the bulletin before the merge (migration 8) left it.
-    assert!(version >= 8, "{version}");
+    // The store as the bulletin before the merge (migration 8) left it;
+    // the migrations after it are run again too, and must allow that.
     store.pragma_update(None, "user_version", 7).unwrap();
     drop(store);
     let list = listed(&project);
@@ -194,6 +193,10 @@ fn the_sign_up_link_is_in_the_footer_and_the_archive_only_when_set() {
     };
     let Some(sink) = Sink::start(&[]) else { return };
     let unset = project(sink.port, "", &csv);
+    unset.edit_config(
+        "subscribe_url = \"https://newsletters.eu-japan.eu/subscribe\"\n",
+        "",
+    );
     unset.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     assert!(!sink.messages().is_empty());
     for message in sink.messages() {
@@ -207,8 +210,8 @@ fn the_sign_up_link_is_in_the_footer_and_the_archive_only_when_set() {
     let Some(sink) = Sink::start(&[]) else { return };
     let set = project(sink.port, "", &csv);
     set.edit_config(
-        "base_url = \"https://www.eu-japan.eu/\"\n",
-        &format!("base_url = \"https://www.eu-japan.eu/\"\nsubscribe_url = \"{url}\"\n"),
+        "subscribe_url = \"https://newsletters.eu-japan.eu/subscribe\"",
+        &format!("subscribe_url = \"{url}\""),
     );
     set.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let messages = sink.messages();

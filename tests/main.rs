@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bounces;
 mod browser;
 mod build;
 mod classifier;
@@ -27,5 +28,6 @@ mod pipes;
 mod preferences;
 mod readers;
 mod review;
+mod signup;
 mod smtp;
 mod store;

@@ -5,6 +5,7 @@
 use crate::browser::{Preview as Served, browser_tools, node, start};
 use crate::common::{KEY_ENV, Project, repo};
 use crate::review::{DATE, escaped, html_part, mail_part};
+use crate::signup::{Serve, confirm_target, confirmation_mail, signup_project};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -181,8 +182,15 @@ fn a_forged_token_gets_the_invalid_link_page_and_a_cross_site_post_is_refused() 
     let list = subscribers(&project);
     assert_eq!(list[0]["email"], "jane@example.de", "{list}");
     assert_eq!(list[0]["name"], "Jane Doe", "nothing changed: {list}");
-    // The public origin the link names is the page's own, as behind a proxy.
-    let (status, page) = post(&link, &[("Origin", PUBLIC)], &rename);
+    // The origin is checked against the Host the request came with: a
+    // proxy that passes the public Host on, but not the proxy's own Host
+    // with the public origin.
+    let (status, _) = post(&link, &[("Origin", PUBLIC)], &rename);
+    assert_eq!(status, 403, "another origin than the Host's");
+    assert_eq!(subscribers(&project)[0]["name"], "Jane Doe");
+    // Behind a proxy that ends TLS: the page is https, the server hears http.
+    let host = link.trim_start_matches("http://").split('/').next().unwrap();
+    let (status, page) = post(&link, &[("Origin", &format!("https://{host}"))], &rename);
     assert_eq!(status, 303, "{page}");
     assert_eq!(subscribers(&project)[0]["name"], "Mallory");
 }
@@ -371,6 +379,12 @@ fn the_operator_exports_and_erases_with_the_same_code_and_a_send_skips_the_erase
     assert_eq!(export["tables"]["subscribers"][0]["organisation"], "Acme GmbH");
     assert_eq!(export["tables"]["subscriptions"].as_array().unwrap().len(), 5);
     assert_eq!(export["tables"]["deliveries"][0]["email"], "jane@example.de");
+    let consents = export["tables"]["consents"].as_array().unwrap();
+    assert_eq!(consents.len(), 5, "one per newsletter imported: {consents:?}");
+    for consent in consents {
+        assert_eq!(consent["method"], "import", "{consent}");
+        assert_eq!(consent["source"], "subscribers.csv", "{consent}");
+    }
     assert!(!export.to_string().contains("other@"), "{export}");
     let table = project.run(&["subscribers", "export", "jane@example.de"]);
     assert!(
@@ -386,8 +400,8 @@ fn the_operator_exports_and_erases_with_the_same_code_and_a_send_skips_the_erase
     erased.assert_code(0);
     assert!(
         erased.stdout.contains(
-            "jane@example.de erased: 1 row from deliveries, 1 row from subscribers, 5 rows from subscriptions; \
-             the address is suppressed"
+            "jane@example.de erased: 5 rows from consents, 1 row from deliveries, 1 row from subscribers, \
+             5 rows from subscriptions; the address is suppressed"
         ),
         "{}",
         erased.stdout
@@ -418,5 +432,130 @@ fn the_operator_exports_and_erases_with_the_same_code_and_a_send_skips_the_erase
         !project
             .path("out/mail/tech-transfer/1/jane@example.de.eml")
             .exists()
+    );
+}
+
+/// Erasure reaches what the sign-up and the bounces keep (issue 19,
+/// sections 1 and 3): a pending sign-up, its confirmation mail's count, the
+/// consents, the bounces read and the soft-bounce suppression. Then only a
+/// confirmed sign-up, a new consent, lets the person in again; a CSV
+/// import alone does not.
+#[test]
+fn an_erased_person_is_let_in_again_by_a_confirmed_sign_up_not_by_an_import() {
+    let project = signup_project();
+    project.write("subscribers.csv", SUBSCRIBERS);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    // Three soft bounces in a row from Jane's mailbox, read by `bounces`.
+    let full = std::fs::read_to_string(repo().join("tests/fixtures/bounces/postfix/mailbox-full.eml"))
+        .unwrap()
+        .replace("full@eu-japan.test", "jane@example.de");
+    for n in 0..3 {
+        project.write(
+            &format!("full-{n}.eml"),
+            &full.replace("<20261202081158.", &format!("<{n}.20261202081158.")),
+        );
+        let run = project
+            .command(&["bounces", &format!("full-{n}.eml")])
+            .env("BULLETIN_NOW", format!("2026-12-01T0{n}:00:00Z"))
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{run:?}");
+        if n == 2 {
+            let said = String::from_utf8_lossy(&run.stdout);
+            assert!(
+                said.contains("3 soft bounces in a row, no longer sent to"),
+                "{said}"
+            );
+        }
+    }
+    // A sign-up, mailed and not confirmed.
+    let serve = Serve::start(&project, "2026-12-02T08:00:00Z");
+    let (status, page) = serve.sign_up("jane@example.de", &[("name", "Jane Pending")]);
+    assert_eq!(status, 200, "{page}");
+    serve.stop();
+
+    let export = project
+        .run(&["subscribers", "export", "jane@example.de", "--format", "json"])
+        .assert_code(0)
+        .json();
+    let tables = &export["tables"];
+    assert_eq!(tables["signups"][0]["name"], "Jane Pending", "{export}");
+    assert_eq!(tables["signup_mails"].as_array().unwrap().len(), 1, "{export}");
+    assert_eq!(tables["consents"].as_array().unwrap().len(), 5, "{export}");
+    assert_eq!(tables["consents"][0]["method"], "import", "{export}");
+    assert_eq!(tables["bounce_messages"].as_array().unwrap().len(), 3, "{export}");
+    assert_eq!(tables["soft_bounces"][0]["status"], "5.2.2", "{export}");
+    assert_eq!(tables["suppressions"][0]["email"], "jane@example.de", "{export}");
+
+    let erased = project.run(&["subscribers", "erase", "jane@example.de"]);
+    erased.assert_code(0);
+    for table in [
+        "bounce_messages",
+        "consents",
+        "signup_mails",
+        "signups",
+        "soft_bounces",
+        "suppressions",
+        "subscribers",
+        "subscriptions",
+    ] {
+        assert!(
+            erased.stdout.contains(&format!(" from {table}")),
+            "{table}: {}",
+            erased.stdout
+        );
+    }
+    for (table, value) in every_value(&project) {
+        let value = value.to_lowercase();
+        for personal in ["jane@example.de", "jane doe", "jane pending", "acme gmbh"] {
+            assert!(
+                !value.contains(personal),
+                "{table} still holds {personal:?}: {value}"
+            );
+        }
+    }
+
+    let again = project.run(&["subscribers", "import", "subscribers.csv"]);
+    again.assert_code(3);
+    assert!(again.stdout.contains("1 erased (suppressed)"), "{}", again.stdout);
+    assert!(
+        subscribers(&project)
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["email"] != "jane@example.de"),
+        "a CSV alone is no new consent"
+    );
+
+    let serve = Serve::start(&project, "2026-12-02T09:00:00Z");
+    let (status, page) = serve.sign_up("Jane@Example.DE", &[]);
+    assert_eq!(status, 200, "{page}");
+    let mail = confirmation_mail(&project, "jane@example.de").expect("a confirmation mail");
+    let target = confirm_target(&mail);
+    let token = target.split_once("?t=").unwrap().1;
+    let (status, page) = serve.post("/subscribe/confirm", &[("t", token)], &[]);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("You are subscribed"), "{page}");
+    serve.stop();
+    let list = subscribers(&project);
+    let jane = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == "jane@example.de")
+        .unwrap_or_else(|| panic!("subscribed again: {list}"));
+    assert_eq!(
+        jane["newsletters"],
+        serde_json::json!(["about-japan", "eu-japan-news"])
+    );
+    assert_eq!(jane["consents"][0]["method"], "form", "{jane}");
+    let imported = project.run(&["subscribers", "import", "subscribers.csv"]);
+    imported.assert_code(0);
+    assert!(
+        imported.stdout.contains("0 erased (suppressed)"),
+        "{}",
+        imported.stdout
     );
 }

@@ -5,6 +5,7 @@
 //! edition is approved. `browser.rs` clicks the same buttons in Chromium.
 
 use crate::common::{KEY_ENV, Project};
+use crate::gate::shown_items;
 
 pub(crate) const DATE: &str = "2026-11-23";
 pub(crate) const NEWS: &str = "eu-japan-news";
@@ -29,6 +30,13 @@ fn with_a_draft_for(readers: &str) -> Project {
         "signing_key_env = \"BULLETIN_UNSUBSCRIBE_KEY\"",
         &format!("signing_key_env = \"{KEY_ENV}\""),
     );
+    build_a_draft(&project, readers);
+    project
+}
+
+/// Imports `readers` (a CSV) into `project`, fetches, and builds a draft
+/// of eu-japan-news No. 1.
+pub(crate) fn build_a_draft(project: &Project, readers: &str) {
     project.write("subscribers.csv", readers);
     project
         .run(&["subscribers", "import", "subscribers.csv"])
@@ -37,7 +45,6 @@ fn with_a_draft_for(readers: &str) -> Project {
     project
         .run(&["build", "--newsletter", NEWS, "--date", DATE])
         .assert_code(0);
-    project
 }
 
 /// A running `bulletin preview --by "Keiko Editor"`, stopped by its PID when dropped.
@@ -118,22 +125,6 @@ pub(crate) fn form_value(page: &str, name: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].to_string()
 }
 
-/// (id, title) of the items of eu-japan-news's latest edition, as
-/// `editions show` lists them, in reading order.
-pub(crate) fn shown_items(project: &Project) -> Vec<(String, String)> {
-    let show = project.run(&["editions", "show", "--newsletter", NEWS]);
-    show.assert_code(0);
-    show.stdout
-        .lines()
-        .filter_map(|line| {
-            let (number, rest) = line.trim_start().split_once(". ")?;
-            number.parse::<u32>().ok()?;
-            let (id, title) = rest.split_once("  ")?;
-            Some((id.to_string(), title.trim_end_matches(" (more)").to_string()))
-        })
-        .collect()
-}
-
 /// The HTML part of a raw message, decoded as a mail program decodes it:
 /// quoted-printable (soft breaks removed, hard line breaks kept) or
 /// base64. Lines end in CRLF as sent, or in LF as some dumps write them;
@@ -167,6 +158,20 @@ pub(crate) fn mail_part(message: &str, content_type: &str) -> String {
             .unwrap()
     };
     String::from_utf8(bytes).unwrap()
+}
+
+/// The document an edition's preview page (`/n/ID.html`) frames: its
+/// `srcdoc`, unescaped.
+fn srcdoc(page: &str) -> String {
+    let (_, rest) = page
+        .split_once(" srcdoc=\"")
+        .unwrap_or_else(|| panic!("no framed edition:\n{page}"));
+    rest[..rest.find('"').unwrap()]
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#38;", "&")
 }
 
 /// `text` as askama escapes it in the HTML.
@@ -208,6 +213,9 @@ fn the_review_page_shows_the_draft_byte_for_byte_as_it_is_mailed() {
         as_taro.contains(&format!("src=\"/mail/{NEWS}?as=taro%40example.jp\"")),
         "{as_taro}"
     );
+    let (status, page) = preview.get(&format!("/n/{NEWS}.html?as=jane%40example.de"));
+    assert_eq!(status, 200, "{page}");
+    let previewed = srcdoc(&page);
     drop(preview);
 
     project.run(&["approve", "--newsletter", NEWS]).assert_code(0);
@@ -219,6 +227,11 @@ fn the_review_page_shows_the_draft_byte_for_byte_as_it_is_mailed() {
             "the preview shows {email} the bytes mailed to them"
         );
     }
+    let sent = html_part(&project.read(&format!("out/mail/{NEWS}/1/jane@example.de.eml")));
+    assert!(
+        sent == previewed,
+        "the edition's preview page frames the bytes mailed, untouched"
+    );
 }
 
 #[test]
@@ -245,7 +258,7 @@ fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() 
         .run(&["editions", "show", "--newsletter", NEWS])
         .stdout
         .clone();
-    let (dropped, _) = shown_items(&project)[0].clone();
+    let (dropped, _) = shown_items(&project, NEWS)[0].clone();
     let preview = Preview::start(&project);
     let (_, page) = preview.get(&format!("/review/{NEWS}"));
     let token = form_value(&page, "token");
@@ -322,7 +335,7 @@ fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() 
 #[test]
 fn moves_and_the_approval_go_through_the_commands_and_an_approved_edition_refuses_with_their_words() {
     let project = with_a_draft();
-    let items = shown_items(&project);
+    let items = shown_items(&project, NEWS);
     let preview = Preview::start(&project);
     let path = format!("/review/{NEWS}");
     let (_, page) = preview.get(&path);
@@ -335,14 +348,20 @@ fn moves_and_the_approval_go_through_the_commands_and_an_approved_edition_refuse
     let (second, first) = (items[1].0.as_str(), items[0].0.as_str());
     let (status, _, body) = post(&[("action", "up"), ("item", second)]);
     assert_eq!(status, 303, "{body}");
-    let moved: Vec<String> = shown_items(&project).into_iter().map(|(id, _)| id).collect();
+    let moved: Vec<String> = shown_items(&project, NEWS)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(&moved[..2], [second, first], "moved up one place");
     let (status, _, body) = post(&[("action", "up"), ("item", second)]);
     assert_eq!(status, 409, "first already: {body}");
     assert!(body.contains("first in its section already"), "{body}");
     let (status, _, body) = post(&[("action", "down"), ("item", second)]);
     assert_eq!(status, 303, "{body}");
-    let moved: Vec<String> = shown_items(&project).into_iter().map(|(id, _)| id).collect();
+    let moved: Vec<String> = shown_items(&project, NEWS)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(&moved[..2], [first, second], "moved down one place");
 
     let (status, _, body) = post(&[("action", "section"), ("item", first), ("section", "events")]);

@@ -37,8 +37,9 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=ja)" ]; } || missing+=(fonts-ipafont-gothic)
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
-  # Only smtp-sink is needed: the postfix daemon the package starts must not
-  # be left running (it would hold port 25).
+  # Tests need smtp-sink and start private Postfix instances of their own
+  # (tests/common/postfix.rs): the daemon the package starts must not be
+  # left running (it would hold port 25).
   if [[ " ${missing[*]} " == *" postfix "* ]]; then
     if [ "$(id -u)" -eq 0 ]; then postfix stop >/dev/null 2>&1 || true
     else sudo postfix stop >/dev/null 2>&1 || true; fi

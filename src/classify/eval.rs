@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+
 use super::model::{Example, Model, Weights};
 use super::{Classified, Classifier};
 use crate::config::Config;
@@ -23,7 +26,7 @@ pub(crate) struct Evaluation {
 }
 
 /// One newsletter's counts and scores.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub(crate) struct Figures {
     pub(crate) id: String,
     pub(crate) true_positives: usize,
@@ -35,7 +38,7 @@ pub(crate) struct Figures {
 }
 
 /// An item placed differently from its labels.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub(crate) struct Wrong {
     pub(crate) title: String,
     pub(crate) expected: Vec<String>,
@@ -48,6 +51,73 @@ impl Evaluation {
     /// The share of items placed exactly as labelled, 0 to 1.
     pub(crate) fn accuracy(&self) -> f64 {
         ratio(self.correct, self.total)
+    }
+}
+
+/// "No newsletter" in the confusion: not a newsletter id, which has no brackets.
+const NONE: &str = "(none)";
+
+/// `--format json`: the figures the text shows, as one object (see README,
+/// "Classification").
+impl Serialize for Evaluation {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            newsletters: &'a [Figures],
+            accuracy: f64,
+            correct: usize,
+            total: usize,
+            confusion: Confusion<'a>,
+            wrong: &'a [Wrong],
+        }
+        Json {
+            newsletters: &self.newsletters,
+            accuracy: self.accuracy(),
+            correct: self.correct,
+            total: self.total,
+            confusion: Confusion(self),
+            wrong: &self.wrong,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The confusion as one object per labelled newsletter, `(none)` last:
+/// `{"labelled": ID, "placed": {ID: count, …, "(none)": count}}`.
+struct Confusion<'a>(&'a Evaluation);
+
+impl Serialize for Confusion<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Row<'a>(&'a [&'a str], &'a [usize]);
+        impl Serialize for Row<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                for (name, count) in self.0.iter().zip(self.1) {
+                    map.serialize_entry(name, count)?;
+                }
+                map.end()
+            }
+        }
+        #[derive(Serialize)]
+        struct Labelled<'a> {
+            labelled: &'a str,
+            placed: Row<'a>,
+        }
+        let names: Vec<&str> = self
+            .0
+            .newsletters
+            .iter()
+            .map(|n| n.id.as_str())
+            .chain([NONE])
+            .collect();
+        let mut rows = serializer.serialize_seq(Some(names.len()))?;
+        for (name, row) in names.iter().zip(&self.0.confusion) {
+            rows.serialize_element(&Labelled {
+                labelled: name,
+                placed: Row(&names, row),
+            })?;
+        }
+        rows.end()
     }
 }
 

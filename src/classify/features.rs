@@ -8,13 +8,9 @@ use std::ops::Range;
 
 use crate::items::{Item, Kind};
 
-/// An item's distinct features, each with where it is in [`Features::text`].
+/// An item's distinct features, for learning.
 pub(crate) struct Features {
-    /// The title, a newline and the body (summary and categories), lowercased.
-    text: String,
-    /// In the order found; the model counts each once (presence, not
-    /// frequency: a long summary would otherwise outweigh its title).
-    found: Vec<(u64, Range<usize>)>,
+    hashes: Vec<u64>,
 }
 
 impl Features {
@@ -26,62 +22,73 @@ impl Features {
             item.categories.join("\n")
         )
         .to_lowercase();
-        Features::of_lowercase(text, item.kind())
-    }
-
-    /// The features of `text`, the title, a newline and the body already
-    /// lowercased (the classifier has them so for its rules).
-    pub(crate) fn of_lowercase(text: String, kind: Kind) -> Features {
-        let mut found = Vec::with_capacity(text.len() / 3);
-        found.push((hash(b"kind:", kind.as_str()), 0..0));
-        // The hash of the word before, and where it starts.
-        let mut previous_word: Option<(u64, usize)> = None;
-        let mut previous_cjk: Option<(usize, char)> = None;
-        let mut word_start: Option<usize> = None;
-        for (at, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
-            let latin = c.is_alphanumeric() && (c as u32) < 0x2E80;
-            let cjk = c.is_alphanumeric() && (c as u32) >= 0x2E80;
-            if latin {
-                word_start.get_or_insert(at);
-            } else if let Some(start) = word_start.take() {
-                let word = hash(b"w:", &text[start..at]);
-                found.push((word, start..at));
-                if let Some((before, start)) = previous_word.take() {
-                    found.push((pair(before, word), start..at));
-                }
-                previous_word = Some((word, start));
-            }
-            if cjk {
-                if let Some((start, _)) = previous_cjk {
-                    let end = at + c.len_utf8();
-                    found.push((hash(b"c:", &text[start..end]), start..end));
-                }
-                previous_cjk = Some((at, c));
-            } else {
-                previous_cjk = None;
-            }
-            // A line break or a full stop ends a phrase: no pair across it.
-            if matches!(c, '\n' | '.' | '。' | '、' | ',' | ':' | ';') {
-                previous_word = None;
-            }
-        }
-        Features { text, found }
+        let mut hashes = Vec::with_capacity(text.len() / 3);
+        each(&text, item.kind(), |hash, _| hashes.push(hash));
+        Features { hashes }
     }
 
     /// The distinct feature hashes, in order.
-    pub(crate) fn hashes(&self) -> Vec<u64> {
-        let mut hashes: Vec<u64> = self.found.iter().map(|(hash, _)| *hash).collect();
-        hashes.sort_unstable();
-        hashes.dedup();
-        hashes
+    pub(crate) fn hashes(mut self) -> Vec<u64> {
+        self.hashes.sort_unstable();
+        self.hashes.dedup();
+        self.hashes
     }
+}
 
-    /// Each feature with the text it stands for (the kind has none), as
-    /// found: one may come more than once.
-    pub(crate) fn with_text(&self) -> impl Iterator<Item = (u64, &str)> + '_ {
-        self.found
-            .iter()
-            .map(|(hash, range)| (*hash, &self.text[range.clone()]))
+/// Calls `found` with each feature of `text` (the title, a newline and the
+/// body, lowercased) and of the item's `kind`, with where its text is in
+/// `text` (the kind has none: `0..0`), in the order found; one may come
+/// more than once (the model counts each once: presence, not frequency, or
+/// a long summary would outweigh its title). One pass, nothing allocated:
+/// the classifier looks each up as it comes.
+pub(crate) fn each(text: &str, kind: Kind, mut found: impl FnMut(u64, Range<usize>)) {
+    found(hash(b"kind:", kind.as_str()), 0..0);
+    // The hash of the word before, and where it starts.
+    let mut previous_word: Option<(u64, usize)> = None;
+    let mut previous_cjk: Option<usize> = None;
+    let mut word_start: Option<usize> = None;
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at <= bytes.len() {
+        // ASCII, the most of most items, without decoding; the end as a space.
+        let (c, len) = match bytes.get(at) {
+            None => (' ', 1),
+            Some(&byte) if byte.is_ascii() => (char::from(byte), 1),
+            Some(_) => {
+                let c = text[at..].chars().next().unwrap_or(' ');
+                (c, c.len_utf8())
+            }
+        };
+        let alphanumeric = if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            c.is_alphanumeric()
+        };
+        let latin = alphanumeric && (c as u32) < 0x2E80;
+        let cjk = alphanumeric && (c as u32) >= 0x2E80;
+        if latin {
+            word_start.get_or_insert(at);
+        } else if let Some(start) = word_start.take() {
+            let word = continue_hash(WORD, &bytes[start..at]);
+            found(word, start..at);
+            if let Some((before, start)) = previous_word.take() {
+                found(pair(before, word), start..at);
+            }
+            previous_word = Some((word, start));
+        }
+        if cjk {
+            if let Some(start) = previous_cjk {
+                found(continue_hash(CJK, &bytes[start..at + len]), start..at + len);
+            }
+            previous_cjk = Some(at);
+        } else {
+            previous_cjk = None;
+        }
+        // A line break or a full stop ends a phrase: no pair across it.
+        if matches!(c, '\n' | '.' | '。' | '、' | ',' | ':' | ';') {
+            previous_word = None;
+        }
+        at += len;
     }
 }
 
@@ -94,17 +101,31 @@ fn pair(first: u64, second: u64) -> u64 {
 /// FNV-1a over a prefix (the feature's family) and the text: stable across
 /// runs, platforms and Rust versions, as a stored model needs.
 fn hash(prefix: &[u8], text: &str) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in prefix.iter().chain(text.as_bytes()) {
-        hash ^= u64::from(byte);
+    continue_hash(continue_hash(FNV_OFFSET, prefix), text.as_bytes())
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a of `w:`, where a word's hash starts.
+const WORD: u64 = continue_hash(FNV_OFFSET, b"w:");
+
+/// FNV-1a of `c:`, where a Japanese character pair's hash starts.
+const CJK: u64 = continue_hash(FNV_OFFSET, b"c:");
+
+/// FNV-1a from `hash` on over `bytes`.
+const fn continue_hash(mut hash: u64, bytes: &[u8]) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
     }
     hash
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Features;
+    use super::each;
     use crate::items::{Details, Draft};
 
     fn texts(title: &str, summary: &str) -> Vec<String> {
@@ -113,8 +134,10 @@ mod tests {
             summary_html: summary.into(),
             ..Draft::default()
         };
-        let features = Features::of(&draft.into_item("test", Details::News, 100));
-        let mut texts: Vec<String> = features.with_text().map(|(_, t)| t.to_string()).collect();
+        let item = draft.into_item("test", Details::News, 100);
+        let text = format!("{}\n{}\n", item.title, item.summary_text).to_lowercase();
+        let mut texts: Vec<String> = Vec::new();
+        each(&text, item.kind(), |_, range| texts.push(text[range].to_string()));
         texts.sort();
         texts.dedup();
         texts

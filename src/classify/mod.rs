@@ -23,7 +23,6 @@ use serde::Serialize;
 use crate::config::{Audience, Config, Newsletter, Source};
 use crate::items::Item;
 pub(crate) use eval::{cross_validate, evaluate};
-use features::Features;
 pub use labelled::bundled;
 pub(crate) use labelled::read as read_labelled;
 use model::Opinion;
@@ -107,37 +106,46 @@ impl<'a> Classifier<'a> {
     pub(crate) fn classify(&self, item: Item) -> Classified {
         let source = self.sources.get(item.source.as_str()).copied();
         let haystack = Haystack::new(&item, &self.terms);
-        let features;
-        let opinions = if self.weights.is_empty() {
-            Vec::new()
-        } else {
-            let text = format!("{}\n{}", haystack.title, haystack.body);
-            features = Features::of_lowercase(text, item.kind());
-            self.weights.opinions(&features)
-        };
+        let reading = (!self.weights.is_empty()).then(|| self.weights.read(&haystack.text, item.kind()));
         let verdicts = self
             .rules
             .iter()
-            .zip(opinions.into_iter().chain(std::iter::repeat_with(|| None)))
-            .filter_map(|(rules, opinion)| rules.judge(source, &item, &haystack, opinion))
+            .enumerate()
+            .filter_map(|(i, rules)| {
+                let opinion = reading.as_ref().and_then(|r| r.opinion(i));
+                rules.judge(source, &item, &haystack, opinion)
+            })
             .collect();
         Classified { item, verdicts }
     }
 }
 
-/// Lowercased title and body, for matching terms case-insensitively, and
-/// which terms are in each, anywhere.
+/// The title, a newline and the body, lowercased, for matching terms
+/// case-insensitively (the model reads the same text), and which terms are
+/// in the title and in the body, anywhere.
 struct Haystack {
-    title: String,
-    body: String,
+    text: String,
+    /// Where the newline after the title is.
+    title_end: usize,
     in_title: Vec<bool>,
     in_body: Vec<bool>,
 }
 
 impl Haystack {
     fn new(item: &Item, terms: &AhoCorasick) -> Haystack {
-        let title = item.title.to_lowercase();
-        let body = format!("{}\n{}", item.summary_text, item.categories.join("\n")).to_lowercase();
+        let categories: usize = item.categories.iter().map(|c| c.len() + 1).sum();
+        let mut text = String::with_capacity(item.title.len() + item.summary_text.len() + categories + 2);
+        push_lowercase(&mut text, &item.title);
+        let title_end = text.len();
+        text.push('\n');
+        push_lowercase(&mut text, &item.summary_text);
+        text.push('\n');
+        for (i, category) in item.categories.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            push_lowercase(&mut text, category);
+        }
         let present = |text: &str| {
             let mut present = vec![false; terms.patterns_len()];
             for found in terms.find_overlapping_iter(text) {
@@ -146,17 +154,25 @@ impl Haystack {
             present
         };
         Haystack {
-            in_title: present(&title),
-            in_body: present(&body),
-            title,
-            body,
+            in_title: present(&text[..title_end]),
+            in_body: present(&text[title_end + 1..]),
+            text,
+            title_end,
         }
     }
 
+    fn title(&self) -> &str {
+        &self.text[..self.title_end]
+    }
+
+    fn body(&self) -> &str {
+        &self.text[self.title_end + 1..]
+    }
+
     fn title_or_body(&self, needle: &Needle) -> Option<Place> {
-        if self.in_title[needle.term] && needle.is_in(&self.title) {
+        if self.in_title[needle.term] && needle.is_in(self.title()) {
             Some(Place::Title)
-        } else if self.in_body[needle.term] && needle.is_in(&self.body) {
+        } else if self.in_body[needle.term] && needle.is_in(self.body()) {
             Some(Place::Body)
         } else {
             None
@@ -167,6 +183,18 @@ impl Haystack {
 enum Place {
     Title,
     Body,
+}
+
+/// Appends `part` lowercased, as `str::to_lowercase` does (a newline
+/// between parts keeps them apart, for a final sigma too); ASCII in place.
+fn push_lowercase(text: &mut String, part: &str) {
+    if part.is_ascii() {
+        let start = text.len();
+        text.push_str(part);
+        text[start..].make_ascii_lowercase();
+    } else {
+        text.push_str(&part.to_lowercase());
+    }
 }
 
 /// A term as written (for the reasons) and as searched for.
@@ -339,9 +367,10 @@ impl Rules<'_> {
 
     /// E.g. `model: 0.97 from "minimum wage", "wage", "賃金" (+3.8)`.
     fn model_reason(&self, opinion: &Opinion, points: f32) -> String {
-        use std::fmt::Write as _;
         let probability = 1.0 / (1.0 + (-opinion.log_odds).exp());
-        let mut reason = format!("model: {probability:.2}");
+        let mut reason = String::with_capacity(96);
+        reason.push_str("model: ");
+        push_fixed(&mut reason, probability, 2, false);
         for (i, term) in opinion.terms().iter().enumerate() {
             reason.push_str(if i == 0 { " from \"" } else { ", \"" });
             reason.push_str(term);
@@ -356,10 +385,51 @@ impl Rules<'_> {
         } else {
             ""
         };
-        // Writing to a String cannot fail.
-        let _ = write!(reason, " ({points:+.1}{note})");
+        reason.push_str(" (");
+        push_fixed(&mut reason, points, 1, true);
+        reason.push_str(note);
+        reason.push(')');
         reason
     }
+}
+
+/// Writes `value` with `decimals` (1 or 2) digits after the point, as
+/// `{value:.2}` (or `{value:+.1}` with `plus`) would: rounded to the
+/// nearest, ties to even, from the exact value, which times 10 or 100 is
+/// exact in an `f64`. Formatting floats was a tenth of classifying an
+/// item with the model.
+fn push_fixed(out: &mut String, value: f32, decimals: u32, plus: bool) {
+    use std::fmt::Write as _;
+    if !value.is_finite() || value.abs() > 1e6 {
+        // Writing to a String cannot fail.
+        let _ = match (plus, decimals) {
+            (true, 1) => write!(out, "{value:+.1}"),
+            (true, _) => write!(out, "{value:+.2}"),
+            (false, 1) => write!(out, "{value:.1}"),
+            (false, _) => write!(out, "{value:.2}"),
+        };
+        return;
+    }
+    let scale = 10u64.pow(decimals);
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "a finite value below 1e6, times 100, rounded: a whole number far below 2^53"
+    )]
+    let scaled = (f64::from(value.abs()) * scale as f64).round_ties_even() as u64;
+    if value.is_sign_negative() {
+        out.push('-');
+    } else if plus {
+        out.push('+');
+    }
+    let _ = write!(
+        out,
+        "{}.{:0width$}",
+        scaled / scale,
+        scaled % scale,
+        width = decimals as usize
+    );
 }
 
 /// The fewest points of the model that make a verdict of an item no rule
@@ -534,6 +604,25 @@ mod tests {
 
     fn contains_term(haystack: &str, term: &str) -> bool {
         Needle::new(term, &mut Vec::new()).is_in(haystack)
+    }
+
+    #[test]
+    fn fixed_point_is_what_format_writes() {
+        let mut values: Vec<f32> = vec![
+            0.0, -0.0, 0.125, 0.375, 0.005, 0.015, 0.995, 1.0, -0.05, -0.25, 3.95, -4.0, 0.049_999, 1e-9,
+        ];
+        values.extend((0..20_000).map(|i| (i as f32 - 10_000.0) / 2_371.0));
+        values.extend((0..2_000).map(|i| i as f32 / 1_000.0));
+        for value in values {
+            for (decimals, plus, expected) in [
+                (2, false, format!("{value:.2}")),
+                (1, true, format!("{value:+.1}")),
+            ] {
+                let mut out = String::new();
+                super::push_fixed(&mut out, value, decimals, plus);
+                assert_eq!(out, expected, "{value:e}");
+            }
+        }
     }
 
     #[test]

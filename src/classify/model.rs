@@ -12,10 +12,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 
-use super::features::Features;
+use super::features::{self, Features};
 use crate::config::Config;
-use crate::items::Item;
+use crate::items::{Item, Kind};
 
 /// Laplace smoothing: each feature is counted this many more times on each side.
 const ALPHA: f64 = 1.0;
@@ -54,6 +55,24 @@ struct Counts {
     per_feature: HashMap<u64, [f64; 2], Identity>,
 }
 
+impl Counts {
+    /// `weight` more of an example with these features on one side. A
+    /// feature whose counts come back to nothing is forgotten, so that
+    /// taking an example back leaves the counts as if it had never come.
+    fn add(&mut self, belongs: bool, hashes: &[u64], weight: f64) {
+        let side = usize::from(belongs);
+        self.examples[side] += weight;
+        for hash in hashes {
+            let seen = self.per_feature.entry(*hash).or_default();
+            seen[side] += weight;
+            if *seen == [0.0; 2] {
+                self.per_feature.remove(hash);
+            }
+            self.features[side] += weight;
+        }
+    }
+}
+
 impl Model {
     /// Adds the examples' counts to every newsletter of `config`.
     pub fn learn<'e>(&mut self, config: &Config, examples: impl IntoIterator<Item = &'e Example>) {
@@ -61,23 +80,28 @@ impl Model {
             let hashes = Features::of(&example.item).hashes();
             for newsletter in &config.newsletters {
                 let id = newsletter.id.as_str();
-                let side = usize::from(example.labels.iter().any(|l| l == id));
+                let belongs = example.labels.iter().any(|l| l == id);
                 let counts = self.newsletters.entry(id.to_string()).or_default();
-                counts.examples[side] += example.weight;
-                for hash in &hashes {
-                    let hash = *hash;
-                    counts.per_feature.entry(hash).or_default()[side] += example.weight;
-                    counts.features[side] += example.weight;
-                }
+                counts.add(belongs, &hashes, example.weight);
             }
         }
+    }
+
+    /// Adds `weight` of one item to one newsletter's counts only, on the
+    /// side `belongs` says: an editor's add or drop speaks of one
+    /// newsletter. A negative `weight` takes back what was learned with
+    /// the same item, exactly (whole numbers add up exactly).
+    pub(crate) fn learn_one(&mut self, newsletter: &str, item: &Item, belongs: bool, weight: f64) {
+        let hashes = Features::of(item).hashes();
+        let counts = self.newsletters.entry(newsletter.to_string()).or_default();
+        counts.add(belongs, &hashes, weight);
     }
 
     /// The model ready to score items: a log-likelihood ratio per feature
     /// and newsletter, in `config`'s order of newsletters.
     pub fn weights(&self, config: &Config) -> Weights {
-        let mut per_feature: HashMap<u64, Box<[f32]>, Identity> = HashMap::default();
         let count = config.newsletters.len();
+        let mut rows: HashMap<u64, Vec<f32>, Identity> = HashMap::default();
         let mut prior = vec![None; count];
         for (i, newsletter) in config.newsletters.iter().enumerate() {
             let Some(counts) = self.newsletters.get(newsletter.id.as_str()) else {
@@ -96,15 +120,16 @@ impl Model {
             for (hash, seen) in &counts.per_feature {
                 let ratio =
                     ((seen[1] + ALPHA) / denominator[1]).ln() - ((seen[0] + ALPHA) / denominator[0]).ln();
-                per_feature
-                    .entry(*hash)
-                    .or_insert_with(|| vec![0.0; count].into_boxed_slice())[i] = ratio as f32;
+                rows.entry(*hash).or_insert_with(|| vec![0.0; count])[i] = ratio as f32;
             }
             #[allow(clippy::cast_possible_truncation, reason = "a score needs no f64 precision")]
             let odds = (counts.examples[1] / counts.examples[0]).ln() as f32;
             prior[i] = Some(odds);
         }
-        Weights { per_feature, prior }
+        Weights {
+            table: Table::new(rows, count),
+            prior,
+        }
     }
 
     /// The model as bytes for the store: the same model gives the same bytes.
@@ -182,24 +207,110 @@ fn take_f64(input: &mut &[u8]) -> Option<f64> {
 /// "belongs" for each newsletter, in the config's order.
 #[derive(Debug, Default)]
 pub struct Weights {
-    per_feature: HashMap<u64, Box<[f32]>, Identity>,
+    table: Table,
     /// The prior log-odds of each newsletter; `None` where the model has
     /// not seen both an item that belongs and one that does not.
     prior: Vec<Option<f32>>,
 }
 
+/// The features' ratios, looked up once per feature of every item
+/// classified: open addressing over the hashes (which are well mixed
+/// already), linear probing, the ratios of all newsletters in one flat
+/// row per feature, so a lookup touches two arrays and allocates nothing.
+#[derive(Debug, Default)]
+struct Table {
+    /// A power of two of slots, at most half full; [`EMPTY`] in the free ones.
+    keys: Vec<u64>,
+    /// Each slot's row in `ratios`.
+    rows: Vec<u32>,
+    /// `width` ratios per row.
+    ratios: Vec<f32>,
+    width: usize,
+    /// The row of the feature whose hash is [`EMPTY`], if the model knows one.
+    empty_key_row: Option<u32>,
+}
+
+/// A free slot of [`Table::keys`].
+const EMPTY: u64 = 0;
+
+impl Table {
+    fn new(rows: HashMap<u64, Vec<f32>, Identity>, width: usize) -> Table {
+        let slots = (rows.len() * 2).next_power_of_two().max(16);
+        let mut table = Table {
+            keys: vec![EMPTY; slots],
+            rows: vec![0; slots],
+            ratios: Vec::with_capacity(rows.len() * width),
+            width,
+            empty_key_row: None,
+        };
+        // In hash order, so that the same model gives the same table.
+        let mut rows: Vec<(u64, Vec<f32>)> = rows.into_iter().collect();
+        rows.sort_unstable_by_key(|(hash, _)| *hash);
+        for (row, (hash, ratios)) in rows.into_iter().enumerate() {
+            let row = u32::try_from(row).expect("a vocabulary below 2^32 features");
+            table.ratios.extend_from_slice(&ratios);
+            if hash == EMPTY {
+                table.empty_key_row = Some(row);
+                continue;
+            }
+            let mut slot = table.slot(hash);
+            while table.keys[slot] != EMPTY {
+                slot = (slot + 1) & (slots - 1);
+            }
+            table.keys[slot] = hash;
+            table.rows[slot] = row;
+        }
+        table
+    }
+
+    fn slot(&self, hash: u64) -> usize {
+        // The high bits of a multiply: the pairs' hashes end in a multiply
+        // already, the words' in FNV's, whose low bits mix least.
+        let bits = self.keys.len().trailing_zeros();
+        usize::try_from(hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)).unwrap_or(0)
+    }
+
+    /// The feature's row, if the model knows it.
+    fn row(&self, hash: u64) -> Option<u32> {
+        if hash == EMPTY {
+            return self.empty_key_row;
+        }
+        if self.keys.is_empty() {
+            return None;
+        }
+        let mask = self.keys.len() - 1;
+        let mut slot = self.slot(hash);
+        loop {
+            match self.keys[slot] {
+                key if key == hash => return Some(self.rows[slot]),
+                EMPTY => return None,
+                _ => slot = (slot + 1) & mask,
+            }
+        }
+    }
+
+    fn ratios(&self, row: u32) -> &[f32] {
+        let start = row as usize * self.width;
+        &self.ratios[start..start + self.width]
+    }
+}
+
+/// What the model reads of one item: the features it knows, each once.
+pub(crate) struct Reading<'w, 't> {
+    weights: &'w Weights,
+    text: &'t str,
+    /// Hash, where its text is in `text`, row: in hash order.
+    known: Vec<(u64, Range<usize>, u32)>,
+}
+
 /// What the model says of one item for one newsletter.
-pub(crate) struct Opinion<'f> {
+pub(crate) struct Opinion<'r> {
     /// Natural log of the odds that the item belongs.
     pub(crate) log_odds: f32,
     /// The newsletter's place in the config.
     newsletter: usize,
-    /// The item's features the model knows, each once.
-    known: std::rc::Rc<Vec<Known<'f>>>,
+    reading: &'r Reading<'r, 'r>,
 }
-
-/// A feature of the item the model knows: its hash, text and ratios.
-type Known<'f> = (u64, &'f str, &'f [f32]);
 
 impl Opinion<'_> {
     /// The item's words that weighed most for the opinion, strongest
@@ -207,11 +318,13 @@ impl Opinion<'_> {
     pub(crate) fn terms(&self) -> Vec<&str> {
         let sign = self.log_odds.signum();
         let i = self.newsletter;
-        strongest(
-            self.known
-                .iter()
-                .map(|(_, text, ratios)| (*text, ratios[i] * sign)),
-        )
+        let reading = self.reading;
+        strongest(reading.known.iter().map(|(_, range, row)| {
+            (
+                &reading.text[range.clone()],
+                reading.weights.table.ratios(*row)[i] * sign,
+            )
+        }))
     }
 }
 
@@ -224,30 +337,43 @@ impl Weights {
         self.prior.iter().all(Option::is_none)
     }
 
-    /// The model's opinion of the item for each newsletter (`None` where
-    /// it has none), in the config's order.
-    pub(crate) fn opinions<'f>(&'f self, features: &'f Features) -> Vec<Option<Opinion<'f>>> {
-        // Most of an item's features are unknown to the model: look them
-        // up first, then count each known one once.
-        let mut known: Vec<Known<'f>> = features
-            .with_text()
-            .filter_map(|(hash, text)| Some((hash, text, &**self.per_feature.get(&hash)?)))
-            .collect();
+    /// Reads `text` (the item's title, a newline and its body, lowercased)
+    /// and `kind`: the features the model knows, in one pass.
+    pub(crate) fn read<'w, 't>(&'w self, text: &'t str, kind: Kind) -> Reading<'w, 't> {
+        let mut known = Vec::with_capacity(64);
+        features::each(text, kind, |hash, range| {
+            if let Some(row) = self.table.row(hash) {
+                known.push((hash, range, row));
+            }
+        });
+        // Each known feature counts once.
         known.sort_unstable_by_key(|(hash, _, _)| *hash);
         known.dedup_by_key(|(hash, _, _)| *hash);
-        let known = std::rc::Rc::new(known);
-        self.prior
-            .iter()
-            .enumerate()
-            .map(|(i, prior)| {
-                let log_odds = (*prior)? + known.iter().map(|(_, _, ratios)| ratios[i]).sum::<f32>();
-                Some(Opinion {
-                    log_odds,
-                    newsletter: i,
-                    known: std::rc::Rc::clone(&known),
-                })
-            })
-            .collect()
+        Reading {
+            weights: self,
+            text,
+            known,
+        }
+    }
+}
+
+impl<'w, 't> Reading<'w, 't> {
+    /// The model's opinion of the item for the newsletter `i` of the
+    /// config; `None` where it has none.
+    pub(crate) fn opinion(&self, i: usize) -> Option<Opinion<'_>> {
+        let prior = (*self.weights.prior.get(i)?)?;
+        let table = &self.weights.table;
+        let log_odds = prior
+            + self
+                .known
+                .iter()
+                .map(|(_, _, row)| table.ratios(*row)[i])
+                .sum::<f32>();
+        Some(Opinion {
+            log_odds,
+            newsletter: i,
+            reading: self,
+        })
     }
 }
 

@@ -28,6 +28,8 @@ pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
     let mut rows = read_csv(config, input).with_context(|| file.display().to_string())?;
     let (_lock, mut store) = open_for_writing(config)?;
     let suppressed = Suppressed::load(&store, config.mail.as_ref())?;
+    // The consent records name the file, not the folder it was read from.
+    let name = file.file_name().unwrap_or(file.as_os_str()).to_string_lossy();
     let (mut imported, mut added, mut rejected, mut erased) = (0, 0, 0, 0);
     let mut batch = Vec::with_capacity(IMPORT_BATCH);
     while let Some(row) = rows.next() {
@@ -48,12 +50,12 @@ pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
             }
         }
         if batch.len() == IMPORT_BATCH {
-            added += store.import_subscribers(&batch, clock.now)?;
+            added += store.import_subscribers(&batch, &name, clock.now)?;
             imported += batch.len();
             batch.clear();
         }
     }
-    added += store.import_subscribers(&batch, clock.now)?;
+    added += store.import_subscribers(&batch, &name, clock.now)?;
     imported += batch.len();
     if let Some(encoding) = rows.encoding() {
         eprintln!("{}: not UTF-8: read as {encoding}", file.display());
@@ -96,14 +98,14 @@ pub fn list(config: &Config, newsletter: Option<&str>, format: ListFormat) -> Re
         }
         ListFormat::Table => {
             let header = SUBSCRIBER_COLUMNS.map(str::to_uppercase);
-            let rows: Vec<[String; 9]> = subscribers.iter().map(subscriber_row).collect();
+            let rows: Vec<[String; 10]> = subscribers.iter().map(subscriber_row).collect();
             print_table(&mut out, &header, &rows)?;
         }
     }
     Ok(Exit::Ok)
 }
 
-const SUBSCRIBER_COLUMNS: [&str; 9] = [
+const SUBSCRIBER_COLUMNS: [&str; 10] = [
     "email",
     "name",
     "organisation",
@@ -113,10 +115,11 @@ const SUBSCRIBER_COLUMNS: [&str; 9] = [
     "unsubscribed",
     "consent_date",
     "hard_bounces",
+    "consents",
 ];
 
 /// One subscriber as `subscribers list` shows them, in [`SUBSCRIBER_COLUMNS`]' order.
-fn subscriber_row(s: &SubscriberRecord) -> [String; 9] {
+fn subscriber_row(s: &SubscriberRecord) -> [String; 10] {
     let unsubscribed = if s.unsubscribed_all {
         "all".to_string()
     } else {
@@ -132,7 +135,22 @@ fn subscriber_row(s: &SubscriberRecord) -> [String; 9] {
         unsubscribed,
         s.consent.to_string(),
         s.hard_bounces.to_string(),
+        consents(s),
     ]
+}
+
+/// How and when they consented, once per consent given (a sign-up for
+/// three newsletters is one): `form 2026-12-02T08:00:00Z; import …`. The
+/// JSON list has each record whole, with its source and text version.
+fn consents(s: &SubscriberRecord) -> String {
+    let mut given: Vec<String> = Vec::new();
+    for consent in &s.consents {
+        let said = format!("{} {}", consent.method.as_str(), consent.at);
+        if !given.contains(&said) {
+            given.push(said);
+        }
+    }
+    given.join("; ")
 }
 
 /// Columns padded to their widest cell as a terminal shows it (a Japanese
@@ -283,6 +301,9 @@ pub fn reset_bounces(
             reset.email,
             plural(reset.hard_bounces as usize, "hard bounce", "hard bounces")
         );
+        if reset.soft_suppression {
+            line += ", soft-bounce suppression lifted";
+        }
         if reset.deliveries > 0 {
             line += &format!(
                 ", {} due again",
@@ -443,7 +464,7 @@ pub(super) fn progress() -> bool {
 
 /// `bulletin serve`: the unsubscribe endpoint and the preference centre, until stopped.
 pub fn serve(
-    config: &Config,
+    config: Config,
     listen: &str,
     limits: crate::server::Limits,
     now: &(dyn Fn() -> chrono::DateTime<chrono::Utc> + Sync),
@@ -453,6 +474,6 @@ pub fn serve(
         .as_ref()
         .ok_or_else(|| anyhow!("no [mail] section in the config"))?;
     let key = Key::from_env(&mail.signing_key_env)?;
-    crate::deliver::serve(config, listen, limits, &key, now)?;
+    crate::deliver::serve(std::sync::Arc::new(config), listen, limits, &key, now)?;
     Ok(Exit::Ok)
 }

@@ -10,6 +10,7 @@ macro_rules! say {
     }};
 }
 
+mod bounces;
 mod classify;
 mod deliver;
 mod fetch;
@@ -31,6 +32,7 @@ use crate::domain::SourceReport;
 use crate::lock::{LockError, RunLock};
 use crate::store::Store;
 
+pub use bounces::{BounceOptions, bounces};
 pub use classify::{EvalOptions, eval};
 pub use deliver::{
     ExportFormat, ListFormat, erase, export, import, list, reset_bounces, send, serve, unsubscribe,

@@ -35,7 +35,7 @@ use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
 
 mod review_page;
 
-use review_page::{Csrf, Editor, Job};
+use review_page::{Csrf, Editor, Job, NotApplied};
 
 /// How `bulletin preview` runs.
 pub struct Options {
@@ -117,7 +117,7 @@ pub fn run(
     let (jobs, queue) = std::sync::mpsc::channel();
     let pages = Arc::new(Pages {
         snapshot: snapshot.clone(),
-        csrf: Csrf::new().map_err(anyhow::Error::msg)?,
+        csrf: Csrf::new()?,
         by: options.by.clone(),
         jobs,
     });
@@ -222,7 +222,7 @@ impl Worker<'_> {
                         self.rebuild("applied a change from the review page");
                     }
                     // The page that posted may be gone: nobody to tell.
-                    let _ = job.done.send(applied.map_err(|e| format!("{e:#}")));
+                    let _ = job.done.send(applied.map_err(NotApplied));
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -412,7 +412,7 @@ fn answer(url: &str, snapshot: &Snapshot, editor: &Editor) -> Reply {
         "/__reload.js" => {
             return Reply {
                 content_type: "text/javascript; charset=utf-8",
-                ..Reply::text(200, RELOAD_JS.to_string())
+                ..Reply::text(200, PREVIEW_JS.to_string())
             };
         }
         _ => {}
@@ -465,11 +465,15 @@ fn answer(url: &str, snapshot: &Snapshot, editor: &Editor) -> Reply {
         "txt" => Reply::text(200, personal.map_or_else(|| page.web.text.clone(), |p| p.text)),
         "html" => {
             let html = personal.map_or_else(|| page.web.html.clone(), |p| p.html);
-            let notice = reader.map(|email| audience_notice(page, subscriber, &email));
-            match decorate(&html, notice.flatten().as_deref(), snapshot.version) {
-                Ok(html) => Reply::html(200, html),
-                Err(e) => unrenderable(&e),
-            }
+            let notice = reader.and_then(|email| audience_notice(page, subscriber, &email));
+            let edition = PreviewEdition {
+                title: &page.title,
+                number: page.number,
+                html: &html,
+                notice: notice.as_deref(),
+                version: snapshot.version,
+            };
+            rendered(200, &edition)
         }
         _ => Reply::text(404, "not found".into()),
     }
@@ -498,37 +502,24 @@ fn audience_notice(page: &Page, subscriber: Option<&SubscriberRecord>, email: &s
         })
 }
 
-/// The edition's HTML with the preview's notice (`templates/preview_notice.html`)
-/// at the top of its body and the reload script at the end; the mail itself
-/// has neither. The edition arrives rendered (personalised from the mail
-/// template), so the two are placed after its `<body …>` tag and before
-/// its `</body>`.
-fn decorate(html: &str, notice: Option<&str>, version: u64) -> Result<String, askama::Error> {
-    let mut html = html.to_string();
-    if let Some(notice) = notice
-        && let Some(body) = html
-            .find("<body")
-            .and_then(|b| html[b..].find('>').map(|e| b + e + 1))
-    {
-        html.insert_str(body, &PreviewNotice { notice }.render()?);
-    }
-    let script = PreviewReload { version }.render()?;
-    match html.rfind("</body>") {
-        Some(end) => html.insert_str(end, &script),
-        None => html.push_str(&script),
-    }
-    Ok(html)
-}
-
+/// `templates/preview_edition.html`: an edition as the preview shows it.
+/// The edition's HTML is framed whole (`<iframe srcdoc>`), the bytes the
+/// send mails (or the web shows), never edited: the preview's notice sits
+/// above the frame and its script after it, in a page of the preview's own.
 #[derive(Template)]
-#[template(path = "preview_notice.html")]
-struct PreviewNotice<'a> {
-    notice: &'a str,
+#[template(path = "preview_edition.html")]
+struct PreviewEdition<'a> {
+    title: &'a str,
+    number: u32,
+    html: &'a str,
+    /// Why the reader shown would not receive it, when they would not.
+    notice: Option<&'a str>,
+    version: u64,
 }
 
-/// Loads the script that reloads the page when the preview is rebuilt.
-/// It is a file of its own, not inline, so the pages' Content-Security-Policy
-/// can allow scripts from the preview itself and nothing else.
+/// Loads the preview's script ([`PREVIEW_JS`]). It is a file of its own,
+/// not inline, so the pages' Content-Security-Policy can allow scripts
+/// from the preview itself and nothing else.
 #[derive(Template)]
 #[template(path = "preview_reload.html")]
 struct PreviewReload {
@@ -536,10 +527,35 @@ struct PreviewReload {
 }
 
 /// Polls `/__version` and reloads the page when it is not the version the
-/// page was built from (its `?v=`).
-const RELOAD_JS: &str = "(function(){var v=new URL(document.currentScript.src).searchParams.get(\"v\");\
-setInterval(function(){fetch(\"/__version\").then(function(r){return r.text();})\
-.then(function(t){if(t!==v){location.reload();}}).catch(function(){});},1000);})();\n";
+/// page was built from (its `?v=`). On an edition's page, fits the frame to
+/// the edition's height (the page scrolls, not the frame) whenever it loads
+/// or the window changes width, and opens the edition's links in the whole
+/// tab (`<base target="_top">` in the frame's document, not in its bytes):
+/// in the frame, the policy's `frame-src 'self'` would refuse them.
+const PREVIEW_JS: &str = r#"(function () {
+  var v = new URL(document.currentScript.src).searchParams.get("v");
+  setInterval(function () {
+    fetch("/__version").then(function (r) { return r.text(); })
+      .then(function (t) { if (t !== v) { location.reload(); } }).catch(function () {});
+  }, 1000);
+  var frame = document.getElementById("edition");
+  if (!frame) { return; }
+  function fit() {
+    var edition = frame.contentDocument;
+    if (!edition || !edition.head) { return; }
+    if (!edition.querySelector("base[target]")) {
+      var base = edition.createElement("base");
+      base.target = "_top";
+      edition.head.appendChild(base);
+    }
+    frame.style.height = "0";
+    frame.style.height = edition.documentElement.scrollHeight + "px";
+  }
+  frame.addEventListener("load", fit);
+  window.addEventListener("resize", fit);
+  fit();
+})();
+"#;
 
 /// What a preview page of its own shows.
 enum Content<'a> {
@@ -563,20 +579,20 @@ struct PreviewPage<'a> {
 }
 
 fn page(status: u16, title: &str, content: &Content<'_>, version: u64) -> Reply {
-    match (PreviewPage {
+    let page = PreviewPage {
         title,
         content,
         version,
-    })
-    .render()
-    {
-        Ok(html) => Reply::html(status, html),
-        Err(e) => unrenderable(&e),
-    }
+    };
+    rendered(status, &page)
 }
 
-fn unrenderable(error: &askama::Error) -> Reply {
-    Reply::text(500, format!("the page could not be rendered: {error}"))
+/// A page of the preview's own as the answer, or why it could not be rendered.
+fn rendered(status: u16, page: &impl Template) -> Reply {
+    match page.render() {
+        Ok(html) => Reply::html(status, html),
+        Err(e) => Reply::text(500, format!("the page could not be rendered: {e}")),
+    }
 }
 
 #[cfg(test)]
@@ -601,16 +617,52 @@ mod tests {
             html.ends_with("<script src=\"/__reload.js?v=7\"></script></body></html>"),
             "{html}"
         );
-        let decorated = decorate(
-            "<html><body style=\"x\"><p>edition</p></body></html>",
-            Some("a&b"),
-            3,
-        )
+    }
+
+    #[test]
+    fn an_editions_page_frames_its_bytes_untouched_below_the_notice() {
+        let mail = "<!DOCTYPE html>\r\n<html lang=\"en\"><body style=\"margin:0\"><p title='x'>A &amp; B</p>\r\n\
+                    </iframe><script>alert(1)</script></body></html>";
+        let html = PreviewEdition {
+            title: "EU-Japan NEWS",
+            number: 3,
+            html: mail,
+            notice: Some("a&b <i>"),
+            version: 4,
+        }
+        .render()
         .unwrap();
-        assert_eq!(
-            decorated,
-            "<html><body style=\"x\"><div role=\"alert\" id=\"preview-notice\" style=\"padding:12px 16px;background:#fff3c4;color:#5c4400;font-family:Arial,sans-serif;font-size:14px;\">a&#38;b</div><p>edition</p><script src=\"/__reload.js?v=3\"></script></body></html>"
+        let notice = html.find("id=\"preview-notice\"").expect("the notice");
+        let frame = html.find("<iframe id=\"edition\"").expect("the frame");
+        assert!(notice < frame, "the notice above the edition: {html}");
+        assert!(html.contains(">a&#38;b &#60;i&#62;</div>"), "{html}");
+        let srcdoc = html[frame..]
+            .split_once("srcdoc=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .expect("a srcdoc attribute")
+            .0;
+        assert!(!srcdoc.contains(['<', '>', '\'']), "nothing unescaped: {srcdoc}");
+        let unescaped = srcdoc
+            .replace("&#60;", "<")
+            .replace("&#62;", ">")
+            .replace("&#34;", "\"")
+            .replace("&#39;", "'")
+            .replace("&#38;", "&");
+        assert_eq!(unescaped, mail, "the bytes as mailed");
+        assert!(
+            html.ends_with("<script src=\"/__reload.js?v=4\"></script></body></html>"),
+            "{html}"
         );
+        let quiet = PreviewEdition {
+            notice: None,
+            title: "EU-Japan NEWS",
+            number: 3,
+            html: mail,
+            version: 4,
+        }
+        .render()
+        .unwrap();
+        assert!(!quiet.contains("preview-notice"), "{quiet}");
     }
 
     #[cfg(unix)]

@@ -26,6 +26,11 @@ pub(super) struct RawMail {
     transport: Transport,
     #[serde(default = "default_hard_bounces")]
     suppress_after_hard_bounces: u32,
+    bounce_address: Option<Spanned<String>>,
+    #[serde(default = "default_soft_bounces")]
+    suppress_after_soft_bounces: Spanned<u32>,
+    #[serde(default = "default_soft_bounce_days")]
+    soft_bounce_days: Spanned<u32>,
     #[serde(default)]
     smtp: Smtp,
     dkim: Option<Dkim>,
@@ -56,6 +61,16 @@ pub struct Mail {
     pub transport: Transport,
     /// Subscribers are no longer sent to after this many permanent (5xx) failures; default 2.
     pub suppress_after_hard_bounces: u32,
+    /// Where bounces go: with it set, each message's envelope sender is
+    /// `local+<token>@domain` (VERP), the token naming the edition and the
+    /// address, so a bounce matches its subscriber even when the report
+    /// does not say who bounced; default none (the From address).
+    pub(crate) bounce_address: Option<BounceAddress>,
+    /// Soft bounces in a row, within [`Mail::soft_bounce_days`], after which an
+    /// address is no longer sent to; default 3.
+    pub suppress_after_soft_bounces: u32,
+    /// The days the soft bounces in a row must fall within; default 15.
+    pub soft_bounce_days: u32,
     /// The SMTP server, for `transport = "smtp"`.
     pub smtp: Smtp,
     /// DKIM signing; default none (leave it to the relay).
@@ -100,9 +115,27 @@ impl TryFrom<RawMail> for Mail {
             signing_key_env: raw.signing_key_env,
             transport: raw.transport,
             suppress_after_hard_bounces: raw.suppress_after_hard_bounces,
+            bounce_address: raw.bounce_address.as_ref().map(bounce_address).transpose()?,
+            suppress_after_soft_bounces: at_least_one(
+                &raw.suppress_after_soft_bounces,
+                "mail.suppress_after_soft_bounces",
+            )?,
+            soft_bounce_days: at_least_one(&raw.soft_bounce_days, "mail.soft_bounce_days")?,
             smtp: raw.smtp,
             dkim: raw.dkim,
         })
+    }
+}
+
+impl Mail {
+    /// Whether bounces go to a VERP address (`bounce_address` is set).
+    pub fn has_bounce_address(&self) -> bool {
+        self.bounce_address.is_some()
+    }
+
+    /// The preference centre's page (`preferences_url`, or its default).
+    pub fn preferences_url(&self) -> &Url {
+        &self.preferences_url
     }
 }
 
@@ -117,10 +150,54 @@ pub(super) fn mailbox(value: &Spanned<String>, field: &str) -> Result<Mailbox, I
     })
 }
 
-impl Mail {
-    /// The preference centre's page (`preferences_url`, or its default).
-    pub fn preferences_url(&self) -> &Url {
-        &self.preferences_url
+/// The VERP envelope sender's parts: `local+<token>@domain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BounceAddress {
+    /// The local part before the `+`, e.g. `bounces`.
+    pub(crate) local: String,
+    /// The domain, in lowercase.
+    pub(crate) domain: String,
+}
+
+/// The longest local part `bounce_address` may have: with `+` and the
+/// token, a VERP address's local part must stay within the 64 octets of
+/// RFC 5321.
+const BOUNCE_LOCAL_MAX: usize = 64 - 1 - VERP_TOKEN_LEN;
+
+/// The length of a VERP token (`deliver::token::verp`): 24 bytes in base32.
+pub(crate) const VERP_TOKEN_LEN: usize = 39;
+
+/// `bounce_address`: a bare ASCII address without a `+`, short enough for VERP.
+fn bounce_address(value: &Spanned<String>) -> Result<BounceAddress, Invalid> {
+    let invalid = |why: String| Invalid::new(value.span(), "mail.bounce_address", why);
+    let text = value.get_ref();
+    let address: lettre::Address = text.parse().map_err(|e| {
+        invalid(format!(
+            "{text:?} is not a bare mail address (like bounces@example.eu): {e}"
+        ))
+    })?;
+    let local = address.user().to_string();
+    if !local.is_ascii() || local.contains('+') || local.len() > BOUNCE_LOCAL_MAX {
+        return Err(invalid(format!(
+            "{text:?}: the part before @ must be ASCII, without '+', and at most {BOUNCE_LOCAL_MAX} \
+             characters, so that `{local}+<token>` stays within 64"
+        )));
+    }
+    Ok(BounceAddress {
+        local: local.to_ascii_lowercase(),
+        domain: address.domain().to_ascii_lowercase(),
+    })
+}
+
+/// A count or a number of days that must be at least 1.
+fn at_least_one(value: &Spanned<u32>, field: &str) -> Result<u32, Invalid> {
+    match *value.get_ref() {
+        0 => Err(Invalid::new(
+            value.span(),
+            field,
+            "must be at least 1".to_string(),
+        )),
+        n => Ok(n),
     }
 }
 
@@ -239,4 +316,12 @@ fn rate<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Err
 
 fn default_hard_bounces() -> u32 {
     2
+}
+
+fn default_soft_bounces() -> Spanned<u32> {
+    Spanned::new(0..0, 3)
+}
+
+fn default_soft_bounce_days() -> Spanned<u32> {
+    Spanned::new(0..0, 15)
 }

@@ -12,6 +12,7 @@ mod fetch;
 mod located;
 mod mail;
 mod newsletter;
+mod signup;
 mod site;
 mod source;
 mod subject;
@@ -24,11 +25,13 @@ use serde::Deserialize;
 pub(crate) use fetch::Fetch;
 pub use located::TomlError;
 pub(crate) use located::{from_toml, line_column};
+pub(crate) use mail::{BounceAddress, VERP_TOKEN_LEN};
 pub use mail::{Dkim, DkimAlgorithm, Mail, Security, Smtp, Transport};
 pub use newsletter::Schedule;
 pub(crate) use newsletter::{
     Approval, Audience, Empty, Newsletter, Order, Section, UnknownNewsletter, find as find_newsletter,
 };
+pub use signup::Signup;
 pub(crate) use site::Site;
 pub(crate) use source::{FeedKind, Location, Source};
 pub(crate) use subject::Piece;
@@ -298,6 +301,32 @@ newsletters = ["news"]
             "{err}"
         );
         assert!(err.message.starts_with("expected { weekday"), "{err}");
+    }
+
+    #[test]
+    fn rejects_a_signup_setting_no_form_can_work_with_at_its_line() {
+        let with = |setting: &str| {
+            parse(&MINIMAL.replace(
+                "base_url = \"https://example.eu/\"\n",
+                &format!("base_url = \"https://example.eu/\"\n\n[site.signup]\n{setting}\n"),
+            ))
+        };
+        let err = with("per_hour = 0").unwrap_err();
+        assert_eq!(
+            (err.line, err.column, err.field.as_str()),
+            (7, 12, "site.signup.per_hour"),
+            "{err}"
+        );
+        assert!(err.message.contains("the least is 1"), "{err}");
+        let err = with("expiry_days = 400").unwrap_err();
+        assert_eq!(err.field, "site.signup.expiry_days", "{err}");
+        assert!(err.message.contains("1 to 365 days"), "{err}");
+        let err = with("consent_text = \"  \"").unwrap_err();
+        assert_eq!(err.field, "site.signup.consent_text", "{err}");
+        let config = with("consent_version = \"2026-12\"\nhash_client_addresses = true").unwrap();
+        assert_eq!(config.site.signup.consent_version, "2026-12");
+        assert!(config.site.signup.hash_client_addresses);
+        assert_eq!(config.site.signup.expiry_days, 7);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use toml::Spanned;
 use url::Url;
 
 use super::located::Invalid;
+use super::signup::Signup;
 
 /// `[site]` as written, with the spans errors point at.
 #[derive(Debug, Deserialize)]
@@ -22,6 +23,8 @@ pub(super) struct RawSite {
     #[serde(default = "default_teaser_width")]
     teaser_width: usize,
     subscribe_url: Option<Spanned<String>>,
+    #[serde(default)]
+    signup: Signup,
 }
 
 /// Site-wide settings, validated.
@@ -42,8 +45,11 @@ pub struct Site {
     /// Width of a "More" teaser in display columns (CJK counts 2); default 100.
     pub teaser_width: usize,
     /// The sign-up form, linked from every mail's footer, the edition pages
-    /// and the archive index; default none (no link).
+    /// and the archive index, and served by `bulletin serve` at its path;
+    /// default none (no link, no form).
     pub subscribe_url: Option<Url>,
+    /// `[site.signup]`: the form's consent text and limits.
+    pub signup: Signup,
 }
 
 impl Site {
@@ -87,6 +93,7 @@ impl TryFrom<RawSite> for Site {
             out_dir: raw.out_dir,
             teaser_width: raw.teaser_width,
             subscribe_url,
+            signup: raw.signup,
         })
     }
 }

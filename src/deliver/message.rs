@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use lettre::Message;
+use lettre::address::Envelope;
 use lettre::message::dkim::{
     DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
 };
@@ -16,8 +17,8 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 
-use super::token::{Key, Purpose, seal, sign};
-use crate::config::{Dkim, DkimAlgorithm, Mail, Site};
+use super::token::{Key, Purpose, seal, sign, verp};
+use crate::config::{BounceAddress, Dkim, DkimAlgorithm, Mail, Site};
 use crate::editions::Edition;
 use crate::hex::hex;
 use crate::items::escape_html;
@@ -44,6 +45,8 @@ pub struct MailTemplate {
     domain: String,
     date: SystemTime,
     dkim: Option<DkimConfig>,
+    /// `[mail] bounce_address`: each message's envelope sender is its VERP address.
+    bounce: Option<BounceAddress>,
 }
 
 /// One subscriber's copy of the edition.
@@ -99,6 +102,7 @@ impl MailTemplate {
                 .transpose()?,
             domain,
             date: SystemTime::from(now),
+            bounce: mail.bounce_address.clone(),
         })
     }
 
@@ -151,7 +155,11 @@ impl MailTemplate {
         let to = Mailbox::new(display_name(name), ascii_domain(email)?);
         let message_id = message_id(&self.newsletter, self.number, email, &self.domain);
         let mailto = format!("mailto:{}?subject=unsubscribe%20{token}", self.unsubscribe_mailto);
-        let mut builder = Message::builder()
+        let mut builder = Message::builder();
+        if let Some(envelope) = self.envelope(key, email, &to) {
+            builder = builder.envelope(envelope);
+        }
+        let mut builder = builder
             .from(self.from.clone())
             .to(to)
             .subject(self.subject.clone())
@@ -186,6 +194,16 @@ impl MailTemplate {
             message.sign(dkim);
         }
         Ok(Letter { message_id, message })
+    }
+
+    /// `local+<token>@domain`, where this subscriber's copy bounces to
+    /// (the message's bytes stay the same: only the envelope names it).
+    fn envelope(&self, key: &Key, email: &str, to: &Mailbox) -> Option<Envelope> {
+        let bounce = self.bounce.as_ref()?;
+        let token = verp(key, &self.newsletter, self.number, email);
+        let address = lettre::Address::new(format!("{}+{token}", bounce.local), &bounce.domain)
+            .expect("bounce_address is checked at load, the token is base32");
+        Some(Envelope::new(Some(address), vec![to.email.clone()]).expect("one recipient"))
     }
 }
 
@@ -360,7 +378,7 @@ fn display_name(name: &str) -> Option<String> {
 /// The address with its domain in ASCII (IDNA: `bücher.example` is
 /// `xn--bcher-kva.example`), as the envelope and the headers need it; the
 /// local part as it is (a non-ASCII one needs SMTPUTF8).
-fn ascii_domain(email: &str) -> Result<lettre::Address, MessageError> {
+pub(super) fn ascii_domain(email: &str) -> Result<lettre::Address, MessageError> {
     let refused = |reason: String| MessageError::Address {
         email: email.to_string(),
         reason,

@@ -33,9 +33,6 @@ const EXPORT_FILE: &str = "bulletin-my-data.json";
 pub(super) struct PreferenceCentre {
     /// `mail.preferences_url`'s path.
     path: String,
-    /// The origin people reach it by (`https://news.example.eu`): a form
-    /// posted from there is the page's own, even through a proxy.
-    origin: String,
     newsletters: Vec<Choice>,
 }
 
@@ -50,7 +47,6 @@ impl PreferenceCentre {
     pub(super) fn new(config: &Config, mail: &Mail) -> PreferenceCentre {
         PreferenceCentre {
             path: mail.preferences_url.path().to_string(),
-            origin: mail.preferences_url.origin().ascii_serialization(),
             newsletters: config
                 .newsletters
                 .iter()
@@ -94,7 +90,7 @@ impl PreferenceCentre {
         match request.method {
             Method::GET | Method::HEAD => self.show(&here, query("saved").is_some()).await,
             Method::POST => {
-                if let Some(why) = cross_site(&request.headers, Some(&self.origin)) {
+                if let Some(why) = cross_site(&request.headers, &["http", "https"]) {
                     return show(403, &View::Refused { why: &why });
                 }
                 let form = Form::parse(&request.body);
@@ -126,7 +122,7 @@ impl PreferenceCentre {
         let email = here.email.clone();
         let record = here
             .endpoint
-            .with_store(move |store, _| store.subscriber(&email))
+            .with_store(move |store| store.subscriber(&email))
             .await;
         let record = match record {
             Some(Ok(Some(record))) => record,
@@ -182,7 +178,7 @@ impl PreferenceCentre {
         let email = here.email.clone();
         let saved = here
             .endpoint
-            .with_store(move |store, now| store.update_person(&email, &details, &chosen, &all, now))
+            .with_store_at(move |store, now| store.update_person(&email, &details, &chosen, &all, now))
             .await;
         match saved {
             Some(Ok(true)) => Page::see_other(format!("{}&saved=1", here.action)),
@@ -258,11 +254,7 @@ impl Here<'_> {
 /// Everything held about them, as a JSON file to save.
 async fn export(here: &Here<'_>) -> Page {
     let email = here.email.clone();
-    match here
-        .endpoint
-        .with_store(move |store, _| store.person(&email))
-        .await
-    {
+    match here.endpoint.with_store(move |store| store.person(&email)).await {
         Some(Ok(data)) => Page::download(EXPORT_FILE, suppression::export_json(&data)),
         Some(Err(e)) => here.failed(&e),
         None => here.page(503, &View::Failed),
@@ -274,7 +266,7 @@ async fn erase(here: &Here<'_>) -> Page {
     let (email, key) = (here.email.clone(), here.endpoint.key.clone());
     let erased = here
         .endpoint
-        .with_store(move |store, now| suppression::erase(store, &key, &email, now))
+        .with_store_at(move |store, now| suppression::erase(store, &key, &email, now))
         .await;
     match erased {
         Some(Ok(_)) => here.page(200, &View::Erased { email: &here.email }),

@@ -190,6 +190,33 @@ impl Sender {
     }
 }
 
+/// Where single messages outside any edition go (a sign-up's
+/// confirmation): the configured transport, set up once. The file
+/// transport writes `<out_dir>/mail/<folder>/<address>.eml`, the latest
+/// message to an address replacing the one before.
+pub(crate) struct Outbox(Sender);
+
+impl Outbox {
+    pub(crate) fn new(config: &Config, mail: &Mail, folder: &str) -> Result<Outbox, SendError> {
+        Ok(Outbox(match mail.transport {
+            Transport::File => Sender::Files(config.out_dir().join("mail").join(folder)),
+            Transport::Smtp => Sender::Smtp(SmtpClient::new(&mail.smtp)?),
+        }))
+    }
+
+    /// One try: a message to one person who is waiting for it is not
+    /// retried for minutes; they may ask again.
+    pub(crate) fn send(&self, letter: &Letter, email: &str) -> Result<(), SendError> {
+        let mut session = Session::default();
+        let sent = self.0.send(&mut session, letter, email, &mut || Ok(()));
+        self.0.close(session);
+        sent.map_err(|source| SendError::Single {
+            email: email.to_string(),
+            source,
+        })
+    }
+}
+
 fn write_eml(folder: &Path, email: &str, message: &Message) -> Result<(), Failure> {
     let failed = |doing, path: &Path| {
         let path = path.to_path_buf();
@@ -198,9 +225,23 @@ fn write_eml(folder: &Path, email: &str, message: &Message) -> Result<(), Failur
     crate::store::create_private_dir(folder).map_err(failed("creating", folder))?;
     let path = folder.join(eml_name(email));
     let temporary = path.with_extension("eml.tmp");
-    write_private(&temporary, &message.formatted())
+    write_private(&temporary, &with_return_path(message))
         .and_then(|_| std::fs::rename(&temporary, &path))
         .map_err(failed("writing", &path))
+}
+
+/// The message as local delivery would store it: a `Return-Path:` line
+/// with the envelope sender (the VERP address, when `bounce_address` is
+/// set) before the bytes an SMTP server would get.
+fn with_return_path(message: &Message) -> Vec<u8> {
+    let from = message
+        .envelope()
+        .from()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let mut bytes = format!("Return-Path: <{from}>\r\n").into_bytes();
+    bytes.extend_from_slice(&message.formatted());
+    bytes
 }
 
 /// Writes a new file only its owner may read: a message holds its
@@ -453,6 +494,12 @@ pub(crate) enum SendError {
         #[source]
         source: Failure,
     },
+    #[error("a message to {email}")]
+    Single {
+        email: String,
+        #[source]
+        source: Failure,
+    },
     #[error("every sending worker stopped")]
     NoWorker,
 }
@@ -548,6 +595,11 @@ fn due(
 ) -> bool {
     if recipient.unsubscribed {
         report.skip("unsubscribed");
+    } else if recipient.suppressed.is_some() {
+        report.skip(format!(
+            "suppressed after {} soft bounces in a row",
+            mail.suppress_after_soft_bounces
+        ));
     } else if recipient.hard_bounces >= mail.suppress_after_hard_bounces {
         report.skip(format!(
             "suppressed after {} hard bounces",

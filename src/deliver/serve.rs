@@ -1,5 +1,6 @@
-//! `bulletin serve`: the unsubscribe endpoint behind every mail's link, and
-//! the preference centre ([`super::preferences`]) behind its footer's.
+//! `bulletin serve`: the unsubscribe endpoint behind every mail's link,
+//! the sign-up form with its confirmation page (`signup.rs`), and the
+//! preference centre ([`super::preferences`]) behind its footer's link.
 //!
 //! GET shows a page with a button and changes nothing: mail scanners and
 //! link previews follow links. POST (the button, or a mail client's RFC 8058
@@ -25,6 +26,7 @@ use hyper::Method;
 use tokio::sync::oneshot;
 
 use super::preferences::PreferenceCentre;
+use super::signup::{Signup, SignupError};
 use super::spool::Spool;
 use super::token::{Key, Unsubscribe, verify};
 use crate::causes::said_once;
@@ -43,7 +45,7 @@ const BATCH: usize = 1024;
 
 /// Serves until SIGTERM or Ctrl-C; prints the address it listens on first.
 pub(crate) fn serve(
-    config: &Config,
+    config: Arc<Config>,
     listen: &str,
     limits: Limits,
     key: &Key,
@@ -51,7 +53,8 @@ pub(crate) fn serve(
 ) -> Result<(), ServeError> {
     let mail = config.mail.as_ref().ok_or(ServeError::NoMail)?;
     let path = mail.unsubscribe_url.path().to_string();
-    let preferences = PreferenceCentre::new(config, mail);
+    let signup = Signup::new(&config, mail, key)?;
+    let preferences = PreferenceCentre::new(&config, mail);
     let store = Store::open(&config.store_path())?;
     store.set_busy_timeout(BUSY_WAIT)?;
     let spool = Spool::beside(&config.store_path());
@@ -61,6 +64,7 @@ pub(crate) fn serve(
     let (jobs, queue) = std::sync::mpsc::channel();
     let endpoint = Arc::new(Endpoint {
         unsubscribe_path: path,
+        signup,
         preferences,
         site_name: config.site.name.clone(),
         titles: config
@@ -89,11 +93,16 @@ pub(crate) enum ServeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Server(#[from] ServerError),
+    #[error(transparent)]
+    Signup(#[from] SignupError),
 }
 
 /// What the HTTP side knows: no store, only a queue to the store's thread.
 pub(super) struct Endpoint {
     unsubscribe_path: String,
+    /// The sign-up form, when `site.subscribe_url` is set.
+    pub(super) signup: Option<Signup>,
+    /// The preference centre, at `mail.preferences_url`'s path.
     preferences: PreferenceCentre,
     /// `[site] name`, on every page.
     pub(super) site_name: String,
@@ -101,9 +110,6 @@ pub(super) struct Endpoint {
     pub(super) key: Key,
     jobs: Sender<Job>,
 }
-
-/// A page's work on the store, given the time it runs at.
-type Work = Box<dyn FnOnce(&mut Store, DateTime<Utc>) + Send>;
 
 /// What the store's thread is asked to do.
 enum Job {
@@ -116,8 +122,11 @@ enum Job {
     },
     /// Any other page's work on the store, run on its own with the time
     /// it runs at; it sends its own answer back (see [`Endpoint::with_store`]).
-    Work(Work),
+    Work(StoreWork),
 }
+
+/// A page's work on the store, given the time it runs at.
+type StoreWork = Box<dyn FnOnce(&mut Store, DateTime<Utc>) + Send>;
 
 #[derive(Debug, Clone, Copy)]
 enum Outcome {
@@ -138,6 +147,13 @@ impl Handler for Endpoint {
         match url.path() {
             path if path == self.unsubscribe_path => self.unsubscribe_page(&request, &url).await,
             path if path == self.preferences.path() => self.preferences.answer(self, &request, &url).await,
+            // Browsers ask for it on their own; a 404 shows as an error in their console.
+            "/favicon.ico" => Page::text(204, String::new()),
+            path if let Some(signup) = &self.signup
+                && let Some(page) = signup.page(path) =>
+            {
+                self.signup_page(page, &request, &url).await
+            }
             _ => page(404, &Answer::NotFound, &self.site_name),
         }
     }
@@ -175,14 +191,22 @@ impl Endpoint {
     }
 
     /// Runs `work` on the store's thread, after what is queued before it,
-    /// with the time it runs at, and returns its result; `None` when that
-    /// thread has stopped.
+    /// and returns its result; `None` when that thread has stopped.
     pub(super) async fn with_store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store) -> T + Send + 'static,
+    ) -> Option<T> {
+        self.with_store_at(|store, _| work(store)).await
+    }
+
+    /// [`Endpoint::with_store`], `work` also given the time (`serve`'s
+    /// clock) it runs at.
+    pub(super) async fn with_store_at<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Store, DateTime<Utc>) -> T + Send + 'static,
     ) -> Option<T> {
         let (reply, answer) = oneshot::channel();
-        let job = Job::Work(Box::new(move |store: &mut Store, now: DateTime<Utc>| {
+        let job = Job::Work(Box::new(move |store: &mut Store, now| {
             let _ = reply.send(work(store, now));
         }));
         self.jobs.send(job).ok()?;

@@ -17,22 +17,85 @@ use crate::items::clean_text;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     pub line: u64,
-    pub reason: String,
+    pub reason: RowProblem,
 }
 
-/// The columns of a subscriber CSV file, in any order.
-#[derive(Debug, Deserialize)]
-struct Row {
-    email: String,
+/// Why a CSV row was refused: a field's value, or the row's shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowProblem {
+    #[error(transparent)]
+    Field(#[from] InvalidField),
+    /// The CSV reader's words (a field missing, a broken quote), without
+    /// its line number (see [`Lines`]).
+    #[error("{0}")]
+    Record(String),
+}
+
+/// A subscriber's field that is not valid: the column (or form field)
+/// it is in, the value given and why. The CSV import and the sign-up form
+/// both check with [`subscriber`], so they refuse alike.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}{}: {reason}", shown(value))]
+pub struct InvalidField {
+    /// `email`, `organisation_type`, `country`, `newsletters` or `consent_date`.
+    pub field: &'static str,
+    pub value: String,
+    pub reason: Reason,
+}
+
+/// ` "value"`, or nothing for an empty value.
+fn shown(value: &str) -> String {
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!(" {value:?}")
+    }
+}
+
+/// What is wrong with a field's value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Reason {
+    #[error("{0}")]
+    Address(String),
+    #[error("expected company, organisation or individual")]
+    OrganisationType,
+    #[error("not an ISO 3166-1 alpha-2 code")]
+    Country,
+    #[error("none given")]
+    NoNewsletter,
+    #[error("unknown newsletter; expected one of: {0}")]
+    UnknownNewsletter(String),
+    #[error("expected YYYY-MM-DD")]
+    Date,
+    /// An EU-only newsletter chosen by someone it is not for.
+    #[error("{title} is for companies and organisations in the EU-27 only, not for {who}")]
+    Audience { title: String, who: &'static str },
+}
+
+impl InvalidField {
+    fn new(field: &'static str, value: &str, reason: Reason) -> InvalidField {
+        InvalidField {
+            field,
+            value: value.to_string(),
+            reason,
+        }
+    }
+}
+
+/// The columns of a subscriber CSV file, in any order; the sign-up form's
+/// fields have the same names.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Row {
+    pub(crate) email: String,
     #[serde(default)]
-    name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    organisation: String,
-    organisation_type: String,
-    country: String,
+    pub(crate) organisation: String,
+    pub(crate) organisation_type: String,
+    pub(crate) country: String,
     /// Newsletter ids separated by `;`, `,` or spaces.
-    newsletters: String,
-    consent_date: String,
+    pub(crate) newsletters: String,
+    pub(crate) consent_date: String,
 }
 
 /// How many bytes are looked at for the header line and a BOM.
@@ -142,10 +205,10 @@ impl Iterator for CsvRows<'_> {
                 let record = decoded(&self.record, &mut self.encoding);
                 let row = record
                     .deserialize::<Row>(Some(&self.headers))
-                    .map_err(|e| e.to_string());
+                    .map_err(|e| RowProblem::Record(e.to_string()));
                 (
                     self.record.position().cloned(),
-                    row.and_then(|row| subscriber(self.config, row)),
+                    row.and_then(|row| Ok(subscriber(self.config, row)?)),
                 )
             }
             Err(e) => {
@@ -283,8 +346,8 @@ impl Lines {
 /// Why the reader refused a record, without its line number (see [`Lines`]).
 /// In a `;` file, an extra field is most often a `;` between newsletter
 /// ids left unquoted: the message says so.
-fn record_error(error: &csv::Error, separator: u8) -> String {
-    match error.kind() {
+fn record_error(error: &csv::Error, separator: u8) -> RowProblem {
+    RowProblem::Record(match error.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } if separator == b';' => format!(
@@ -297,23 +360,23 @@ fn record_error(error: &csv::Error, separator: u8) -> String {
             format!("{len} field(s); the header has {expected_len}")
         }
         _ => error.to_string(),
-    }
+    })
 }
 
-fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
-    let email = normalise_email(&row.email).map_err(|e| e.to_string())?;
+/// A subscriber from a CSV row or the sign-up form's fields, checked.
+pub(crate) fn subscriber(config: &Config, row: Row) -> Result<Subscriber, InvalidField> {
+    let email = normalise_email(&row.email)
+        .map_err(|e| InvalidField::new("email", &row.email, Reason::Address(e.reason)))?;
     let organisation_type = OrganisationType::parse(&row.organisation_type).ok_or_else(|| {
-        format!(
-            "organisation_type {:?}: expected company, organisation or individual",
-            row.organisation_type
+        InvalidField::new(
+            "organisation_type",
+            &row.organisation_type,
+            Reason::OrganisationType,
         )
     })?;
     let country = row.country.trim().to_ascii_uppercase();
     if !is_country(&country) {
-        return Err(format!(
-            "country {:?}: not an ISO 3166-1 alpha-2 code",
-            row.country
-        ));
+        return Err(InvalidField::new("country", &row.country, Reason::Country));
     }
     let newsletters: Vec<String> = row
         .newsletters
@@ -322,13 +385,15 @@ fn subscriber(config: &Config, row: Row) -> Result<Subscriber, String> {
         .map(str::to_string)
         .collect();
     if newsletters.is_empty() {
-        return Err("newsletters: none given".into());
+        return Err(InvalidField::new("newsletters", "", Reason::NoNewsletter));
     }
     for id in &newsletters {
-        config.newsletter(id).map_err(|e| e.to_string())?;
+        config
+            .newsletter(id)
+            .map_err(|e| InvalidField::new("newsletters", id, Reason::UnknownNewsletter(e.expected)))?;
     }
     let consent = NaiveDate::parse_from_str(row.consent_date.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("consent_date {:?}: expected YYYY-MM-DD", row.consent_date))?;
+        .map_err(|_| InvalidField::new("consent_date", &row.consent_date, Reason::Date))?;
     Ok(Subscriber {
         email,
         name: clean_text(&row.name),
@@ -389,6 +454,14 @@ pub(crate) enum Skip {
 }
 
 impl Skip {
+    /// Who the subscriber is, for the sign-up form's refusal.
+    pub(crate) fn who(self) -> &'static str {
+        match self {
+            Skip::Individual => "individuals",
+            Skip::OutsideEu => "those outside the EU-27",
+        }
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Skip::Individual => "an individual, and the newsletter is for EU companies/organisations",

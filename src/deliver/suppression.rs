@@ -1,8 +1,10 @@
 //! The suppression list, as deliver reads it: erased people, known only by
 //! a keyed hash of their address ([`Key::keyed_hash`]), so the list itself
 //! names nobody. An import skips them and a send never mails them; a new
-//! consent lifts it ([`lift`]). Erasure ([`erase`]) and export live here
-//! too: the page and the command share them.
+//! consent, a confirmed sign-up ([`Store::confirm_signup`], given [`hash`]),
+//! lifts it. Erasure ([`erase`]) and export live here too: the page and the
+//! command share them. Not the `suppressions` of the bounces (addresses
+//! soft bounces stopped, by address): an erasure deletes those with the rest.
 
 use std::collections::HashSet;
 
@@ -36,16 +38,6 @@ pub(crate) fn erase(
 /// from the preference centre and from `subscribers export`.
 pub(crate) fn export_json(data: &PersonData) -> String {
     serde_json::to_string_pretty(data).expect("rows of text and numbers always serialise") + "\n"
-}
-
-/// Lets `email` in again: what a confirmed double opt-in sign-up (a new
-/// consent) calls before adding them. `false` when it was not suppressed.
-#[allow(
-    dead_code,
-    reason = "for the sign-up's confirmation (issue 19, section 1): the merge wires it"
-)]
-pub(crate) fn lift(store: &mut Store, key: &Key, email: &str) -> Result<bool, StoreError> {
-    store.lift_suppression(&hash(key, email))
 }
 
 /// The suppressed addresses' hashes, with the key to hash an address by.

@@ -68,13 +68,133 @@ impl Key {
     /// erased address in the suppression list, a client's IP in a consent
     /// record). Each purpose hashes under its own derived key.
     pub(crate) fn keyed_hash(&self, purpose: &str, value: &[u8]) -> String {
+        crate::hex::hex(&self.keyed_digest(purpose, value))
+    }
+
+    /// [`Key::keyed_hash`]'s bytes.
+    fn keyed_digest(&self, purpose: &str, value: &[u8]) -> [u8; 32] {
         let mut derive = mac(&self.mac);
         derive.update(b"bulletin keyed hash: ");
         derive.update(purpose.as_bytes());
         let mut hash = mac(&derive.finalize().into_bytes());
         hash.update(value);
-        crate::hex::hex(&hash.finalize().into_bytes())
+        hash.finalize().into_bytes().into()
     }
+}
+
+/// What a VERP token names: an edition and an address, each by a keyed
+/// hash (the token stays short, and shows neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Verp {
+    newsletter: [u8; 4],
+    /// The edition's number.
+    pub(crate) number: u32,
+    address: [u8; 8],
+}
+
+impl Verp {
+    /// Whether the token was made for newsletter `id`.
+    pub(crate) fn is_newsletter(&self, key: &Key, id: &str) -> bool {
+        self.newsletter == verp_newsletter(key, id)
+    }
+
+    /// The keyed hash of the address it was made for: see [`verp_address`].
+    pub(crate) fn address(&self) -> [u8; 8] {
+        self.address
+    }
+}
+
+fn verp_newsletter(key: &Key, id: &str) -> [u8; 4] {
+    let digest = key.keyed_digest("verp newsletter", id.as_bytes());
+    [digest[0], digest[1], digest[2], digest[3]]
+}
+
+/// The keyed hash a VERP token names an address by: match a token to a
+/// subscriber by computing it for each.
+pub(crate) fn verp_address(key: &Key, email: &str) -> [u8; 8] {
+    let digest = key.keyed_digest("verp address", email.to_ascii_lowercase().as_bytes());
+    let mut address = [0; 8];
+    address.copy_from_slice(&digest[..8]);
+    address
+}
+
+/// The MAC that makes a VERP token bulletin's own: 8 bytes, as a bounce
+/// can be forged at most one guess per mail.
+fn verp_mac(key: &Key, payload: &[u8]) -> [u8; 8] {
+    let digest = key.keyed_digest("verp mac", payload);
+    let mut tag = [0; 8];
+    tag.copy_from_slice(&digest[..8]);
+    tag
+}
+
+/// The VERP token of `email`'s copy of edition `number` of `newsletter`:
+/// newsletter (4 bytes), number (4), address (8) and a MAC (8), in
+/// lowercase base32, since some MTAs lowercase the local part and it must
+/// fit in 64 octets with the `bounces+` before it.
+pub(crate) fn verp(key: &Key, newsletter: &str, number: u32, email: &str) -> String {
+    let mut bytes = Vec::with_capacity(24);
+    bytes.extend_from_slice(&verp_newsletter(key, newsletter));
+    bytes.extend_from_slice(&number.to_be_bytes());
+    bytes.extend_from_slice(&verp_address(key, email));
+    let tag = verp_mac(key, &bytes);
+    bytes.extend_from_slice(&tag);
+    base32(&bytes)
+}
+
+/// What a VERP token names, if bulletin made it with `key` (any case).
+pub(crate) fn open_verp(key: &Key, token: &str) -> Option<Verp> {
+    let bytes = from_base32(&token.to_ascii_lowercase())?;
+    let (payload, tag) = bytes.split_at_checked(16)?;
+    let expected = verp_mac(key, payload);
+    // Constant-time, as any MAC check.
+    if tag.len() != 8 || tag.iter().zip(expected).fold(0, |d, (a, b)| d | (a ^ b)) != 0 {
+        return None;
+    }
+    let mut newsletter = [0; 4];
+    newsletter.copy_from_slice(&payload[..4]);
+    let mut address = [0; 8];
+    address.copy_from_slice(&payload[8..16]);
+    Some(Verp {
+        newsletter,
+        number: u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]]),
+        address,
+    })
+}
+
+const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// RFC 4648 base32, lowercase, without padding.
+fn base32(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &byte in bytes {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(BASE32[((buffer >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(BASE32[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+/// [`base32`]'s bytes back; `None` for a character outside its alphabet.
+fn from_base32(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let value = BASE32.iter().position(|&b| b == c)?;
+        buffer = (buffer << 5) | u32::try_from(value).ok()?;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xff).ok()?);
+        }
+    }
+    Some(out)
 }
 
 /// What a sealed token is for: its associated data, so that a token made
@@ -329,6 +449,41 @@ mod tests {
                 proptest::prop_assert_eq!(verify(&key(), &changed), None);
             }
         }
+    }
+
+    #[test]
+    fn a_verp_token_names_its_edition_and_address_and_nothing_else() {
+        let token = verp(&key(), "about-japan", 12, "Jane@Example.eu");
+        assert_eq!(token.len(), crate::config::VERP_TOKEN_LEN);
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)),
+            "{token}"
+        );
+        let opened = open_verp(&key(), &token.to_ascii_uppercase()).expect("opens in any case");
+        assert_eq!(opened.number, 12);
+        assert!(opened.is_newsletter(&key(), "about-japan"));
+        assert!(!opened.is_newsletter(&key(), "tech-transfer"));
+        assert_eq!(opened.address(), verp_address(&key(), "jane@example.eu"));
+        assert_ne!(opened.address(), verp_address(&key(), "john@example.eu"));
+        let other = Key::new(b"another-key-of-16-bytes".to_vec()).unwrap();
+        assert_eq!(open_verp(&other, &token), None);
+        for index in 0..token.len() {
+            let mut forged = token.clone().into_bytes();
+            forged[index] = if forged[index] == b'a' { b'b' } else { b'a' };
+            assert_eq!(
+                open_verp(&key(), std::str::from_utf8(&forged).unwrap()),
+                None,
+                "byte {index}"
+            );
+        }
+        assert_eq!(
+            base32(b"foobar"),
+            "mzxw6ytboi",
+            "RFC 4648's test vector, lowercase"
+        );
+        assert_eq!(from_base32("mzxw6ytboi").unwrap(), b"foobar");
     }
 
     #[test]

@@ -9,4 +9,4 @@ mod subscriber;
 
 pub(crate) use edition::{Correction, EditionRef, Placed};
 pub(crate) use fetch::{Outcome, SourceReport, Validators};
-pub(crate) use subscriber::{Details, OrganisationType, Subscriber};
+pub(crate) use subscriber::{ConsentMethod, Details, OrganisationType, Subscriber};

@@ -58,3 +58,32 @@ pub(crate) struct Details {
     /// ISO 3166-1 alpha-2, uppercase.
     pub(crate) country: String,
 }
+
+/// How a consent was given: the sign-up form (confirmed by its link), a
+/// CSV import, or a program (the API to come).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ConsentMethod {
+    Form,
+    Import,
+    Api,
+}
+
+impl ConsentMethod {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ConsentMethod::Form => "form",
+            ConsentMethod::Import => "import",
+            ConsentMethod::Api => "api",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<ConsentMethod> {
+        match text {
+            "form" => Some(ConsentMethod::Form),
+            "import" => Some(ConsentMethod::Import),
+            "api" => Some(ConsentMethod::Api),
+            _ => None,
+        }
+    }
+}

@@ -32,8 +32,61 @@ pub(crate) enum Response {
     NotModified,
 }
 
-/// A response, or a one-line reason there is none.
-pub(crate) type Fetched = Result<Response, String>;
+/// A response, or why there is none.
+pub(crate) type Fetched = Result<Response, FetchError>;
+
+/// Why a feed was not fetched: what the last try came to, and how many
+/// tries were made (said when the failure was retried).
+#[derive(Debug, thiserror::Error)]
+#[error("{failure}{}", after(*tries))]
+pub(crate) struct FetchError {
+    failure: Failure,
+    /// The GETs made: more than one when a timeout, a broken connection,
+    /// 429 or 5xx was retried; none when the whole fetch's time ran out first.
+    tries: u32,
+}
+
+/// " (after N tries)" when there was more than one.
+fn after(tries: u32) -> String {
+    if tries > 1 {
+        format!(" (after {tries} tries)")
+    } else {
+        String::new()
+    }
+}
+
+/// What one GET (its redirects followed) came to, in words a person can
+/// act on rather than the transport's.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("not fetched: the whole fetch passed its {0} s limit")]
+    PastTotal(u64),
+    #[error("HTTP status {0}")]
+    Status(u16),
+    #[error("HTTP status {0} without a usable Location")]
+    NoLocation(u16),
+    #[error("redirected to a {0} URL, which is not fetched")]
+    Scheme(String),
+    /// A redirect to an address the feed may not reach (see [`Reach`]).
+    #[error("refused a redirect to {to}: {}", reach.describe())]
+    Unreachable { to: url::Url, reach: Reach },
+    #[error("more than {0} redirects")]
+    TooManyRedirects(u32),
+    #[error("timed out after {0} s")]
+    TimedOut(u64),
+    #[error("larger than the {0}-byte limit")]
+    TooLarge(u64),
+    #[error("host not found")]
+    HostNotFound,
+    #[error("connection refused or unreachable")]
+    ConnectionFailed,
+    #[error("connection refused")]
+    ConnectionRefused,
+    /// Anything else, in the words of ureq or the system (a name that
+    /// resolves only to addresses the feed may not reach among them).
+    #[error("{0}")]
+    Transport(String),
+}
 
 /// The User-Agent sent when the config names none.
 pub(crate) fn default_user_agent() -> String {
@@ -75,10 +128,10 @@ pub(crate) fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> V
                 while let Some(index) = queue.take(fetch.per_host.max(1)) {
                     let (url, validators) = &requests[index];
                     let result = if Instant::now() >= deadline {
-                        Err(format!(
-                            "not fetched: the whole fetch passed its {} s limit",
-                            fetch.total_secs
-                        ))
+                        Err(FetchError {
+                            failure: Failure::PastTotal(fetch.total_secs),
+                            tries: 0,
+                        })
                     } else {
                         let allowed = Allowed::for_feed(url);
                         get_with_retries(&agents[&allowed], allowed, url, validators, fetch, deadline)
@@ -320,9 +373,9 @@ impl Queue {
 
 /// What one try came to.
 enum Try {
-    Done(Fetched),
+    Done(Result<Response, Failure>),
     /// Worth another try after this long (at least), with the reason.
-    Again(Option<Duration>, String),
+    Again(Option<Duration>, Failure),
 }
 
 fn get_with_retries(
@@ -333,25 +386,22 @@ fn get_with_retries(
     fetch: &Fetch,
     deadline: Instant,
 ) -> Fetched {
-    let mut attempt = 0;
+    let mut tries = 0;
     loop {
-        match get(agent, allowed, url, validators, fetch) {
-            Try::Done(result) => return result,
-            Try::Again(wait, reason) => {
-                attempt += 1;
-                let wait =
-                    wait.unwrap_or_else(|| back_off(fetch.retry_delay_ms).delay(attempt, url.as_str()));
-                if attempt > fetch.retries || Instant::now() + wait >= deadline {
-                    let tries = if attempt == 1 {
-                        String::new()
-                    } else {
-                        format!(" (after {attempt} tries)")
-                    };
-                    return Err(format!("{reason}{tries}"));
+        tries += 1;
+        let failure = match get(agent, allowed, url, validators, fetch) {
+            Try::Done(Ok(response)) => return Ok(response),
+            Try::Done(Err(failure)) => failure,
+            Try::Again(wait, failure) => {
+                let wait = wait.unwrap_or_else(|| back_off(fetch.retry_delay_ms).delay(tries, url.as_str()));
+                if tries <= fetch.retries && Instant::now() + wait < deadline {
+                    std::thread::sleep(wait);
+                    continue;
                 }
-                std::thread::sleep(wait);
+                failure
             }
-        }
+        };
+        return Err(FetchError { failure, tries });
     }
 }
 
@@ -411,16 +461,13 @@ fn get(
             304 => return Try::Done(Ok(Response::NotModified)),
             301 | 302 | 303 | 307 | 308 => {
                 let Some(next) = header("location").and_then(|l| url.join(&l).ok()) else {
-                    return Try::Done(Err(format!("HTTP status {status} without a usable Location")));
+                    return Try::Done(Err(Failure::NoLocation(status)));
                 };
                 if !matches!(next.scheme(), "http" | "https") {
-                    return Try::Done(Err(format!(
-                        "redirected to a {} URL, which is not fetched",
-                        next.scheme()
-                    )));
+                    return Try::Done(Err(Failure::Scheme(next.scheme().to_string())));
                 }
                 if let Some(reach) = allowed.refuses(&next) {
-                    return Try::Done(Err(format!("refused a redirect to {next}: {}", reach.describe())));
+                    return Try::Done(Err(Failure::Unreachable { to: next, reach }));
                 }
                 hops += 1;
                 all_permanent &= matches!(status, 301 | 308);
@@ -429,10 +476,10 @@ fn get(
             }
             429 | 500..=599 => {
                 let wait = header("retry-after").and_then(|v| retry_after(&v));
-                return Try::Again(wait, format!("HTTP status {status}"));
+                return Try::Again(wait, Failure::Status(status));
             }
             200..=299 => {}
-            _ => return Try::Done(Err(format!("HTTP status {status}"))),
+            _ => return Try::Done(Err(Failure::Status(status))),
         }
         let content_type = header("content-type");
         let next_validators = Validators {
@@ -460,7 +507,7 @@ fn get(
             Err(e) => Try::Done(Err(describe(e, fetch))),
         };
     }
-    Try::Done(Err(format!("more than {} redirects", fetch.max_redirects)))
+    Try::Done(Err(Failure::TooManyRedirects(fetch.max_redirects)))
 }
 
 /// Retry-After in seconds or as an HTTP date; waits are capped at 10 minutes.
@@ -480,20 +527,18 @@ fn httpdate_now() -> Option<i64> {
     Some(chrono::Utc::now().timestamp())
 }
 
-/// A reason a person can act on, rather than the transport's wording.
-fn describe(error: ureq::Error, fetch: &Fetch) -> String {
+/// The transport's error as a [`Failure`].
+fn describe(error: ureq::Error, fetch: &Fetch) -> Failure {
     match error {
-        ureq::Error::StatusCode(code) => format!("HTTP status {code}"),
-        ureq::Error::Timeout(_) => format!("timed out after {} s", fetch.timeout_secs),
-        ureq::Error::BodyExceedsLimit(limit) => format!("larger than the {limit}-byte limit"),
-        ureq::Error::HostNotFound => "host not found".into(),
-        ureq::Error::ConnectionFailed => "connection refused or unreachable".into(),
-        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            "connection refused".into()
-        }
-        ureq::Error::Io(e) => e.to_string(),
-        ureq::Error::Other(e) => e.to_string(),
-        other => other.to_string(),
+        ureq::Error::StatusCode(code) => Failure::Status(code),
+        ureq::Error::Timeout(_) => Failure::TimedOut(fetch.timeout_secs),
+        ureq::Error::BodyExceedsLimit(limit) => Failure::TooLarge(limit),
+        ureq::Error::HostNotFound => Failure::HostNotFound,
+        ureq::Error::ConnectionFailed => Failure::ConnectionFailed,
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Failure::ConnectionRefused,
+        ureq::Error::Io(e) => Failure::Transport(e.to_string()),
+        ureq::Error::Other(e) => Failure::Transport(e.to_string()),
+        other => Failure::Transport(other.to_string()),
     }
 }
 
@@ -588,6 +633,28 @@ mod tests {
             "{refused}"
         );
         assert!(!resolve(Allowed(Some(Reach::Loopback))).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failure_counts_its_tries_once_it_was_retried() {
+        let said = |failure, tries| FetchError { failure, tries }.to_string();
+        assert_eq!(said(Failure::Status(503), 3), "HTTP status 503 (after 3 tries)");
+        assert_eq!(said(Failure::Status(404), 1), "HTTP status 404");
+        assert_eq!(
+            said(Failure::PastTotal(300), 0),
+            "not fetched: the whole fetch passed its 300 s limit"
+        );
+        let to = url::Url::parse("http://169.254.169.254/latest").unwrap();
+        assert_eq!(
+            said(
+                Failure::Unreachable {
+                    to,
+                    reach: Reach::LinkLocal
+                },
+                1
+            ),
+            "refused a redirect to http://169.254.169.254/latest: a link-local address"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::items::{Dedup, Details, Draft, Item, Kind};
 
 pub use feed::{FeedError, parse_feed};
 use feed::{ParsedFeed, read_feed};
-use http::{Fetched, Response, fetch_all};
+use http::{FetchError, Fetched, Response, fetch_all};
 pub use local::parse_local;
 pub(crate) use local::{read_capped, read_item_file};
 use parallel::map_in_order;
@@ -182,8 +182,8 @@ pub(crate) enum SourceError {
     #[error("no .toml or .md files match {0:?}")]
     NoFiles(String),
     /// The fetch failed: the words `http` chose, with the tries it made.
-    #[error("{0}")]
-    Fetch(String),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
     #[error(transparent)]
     Feed(#[from] FeedError),
     #[error("the server answered 304 to an unconditional GET")]
@@ -213,7 +213,7 @@ fn read_source(
     last: Option<&Validators>,
 ) -> Result<Read, SourceError> {
     match job {
-        Job::Fetched(fetched, kind) => match fetched.map_err(SourceError::Fetch)? {
+        Job::Fetched(fetched, kind) => match fetched? {
             Response::Body {
                 bytes,
                 content_type,
@@ -275,7 +275,7 @@ fn read_url(url: url::Url, config: &Config, kind: FeedKind) -> Result<(Vec<Item>
     let fetched = fetch_all(&[(url, Validators::default())], &config.fetch)
         .pop()
         .expect("one request, one result");
-    match fetched.map_err(SourceError::Fetch)? {
+    match fetched? {
         Response::Body {
             bytes,
             content_type,

@@ -10,11 +10,13 @@
 //! table that keeps something about a person without that column escapes
 //! both: don't add one.
 
+mod bounces;
 mod deliveries;
 mod editions;
 mod items;
 mod model;
 mod people;
+mod signups;
 mod subscribers;
 
 use std::fs::OpenOptions;
@@ -26,10 +28,13 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, Transaction, Trans
 
 use crate::items::Item;
 
+pub(crate) use bounces::{Bounce, Effect, SoftRule};
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
+pub(crate) use model::{Carried, Membership};
 pub(crate) use people::{Erased, PersonData};
+pub(crate) use signups::{Confirmation, Limit, PendingSignup, SignupLimits};
 pub(crate) use subscribers::{Recipient, SubscriberRecord, UnsubscribeRequest};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].
@@ -205,8 +210,83 @@ DROP TABLE case_merge;
 DROP TABLE case_merge_subscriptions;
 "#,
     r#"
--- Migration 10 (issue 19, the preference centre; the sign-up's is 9).
--- People who erased themselves, by a keyed hash of their address (never the
+-- Migration 9: sign-up with double opt-in (issue 19, section 1). Times are
+-- RFC 3339 UTC to the second ("2026-12-02T08:00:00Z"): they sort as text.
+-- "IF NOT EXISTS": a store whose version was set back runs it again unharmed.
+-- A sign-up waiting for its confirmation link to be followed.
+CREATE TABLE IF NOT EXISTS signups (
+    token_hash        TEXT PRIMARY KEY,  -- SHA-256 of the link's random token, hex: the token is only in the mail
+    email             TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    organisation      TEXT NOT NULL,
+    organisation_type TEXT NOT NULL,
+    country           TEXT NOT NULL,
+    newsletters       TEXT NOT NULL,     -- ids, space-separated
+    consent_version   TEXT NOT NULL,
+    client            TEXT NOT NULL,     -- the client's IP address, or its keyed hash
+    created           TEXT NOT NULL,
+    expires           TEXT NOT NULL
+);
+-- Links followed: a second click says "already confirmed". Nothing personal.
+CREATE TABLE IF NOT EXISTS signups_confirmed (
+    token_hash TEXT PRIMARY KEY,
+    at         TEXT NOT NULL
+);
+-- Each confirmation mail sent, for the limits; kept a day.
+CREATE TABLE IF NOT EXISTS signup_mails (
+    email  TEXT NOT NULL,
+    client TEXT NOT NULL,
+    at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signup_mails_email ON signup_mails (email, at);
+CREATE INDEX IF NOT EXISTS signup_mails_client ON signup_mails (client, at);
+CREATE INDEX IF NOT EXISTS signup_mails_at ON signup_mails (at);
+-- The consent record: who agreed to which newsletter, when, how and from where.
+CREATE TABLE IF NOT EXISTS consents (
+    email           TEXT NOT NULL,
+    newsletter      TEXT NOT NULL,
+    at              TEXT NOT NULL,
+    method          TEXT NOT NULL,  -- form | import | api
+    source          TEXT NOT NULL,  -- form: the client's IP or its keyed hash; import: the file's name
+    consent_version TEXT            -- form: the consent text's version
+);
+CREATE INDEX IF NOT EXISTS consents_email ON consents (email);
+"#,
+    r#"
+-- Migration 10: bounces, complaints and mailed unsubscribes (issue 19, section 3).
+-- The mails `bulletin bounces` acted on, by a stable key (the Message-ID,
+-- else a hash of the bytes): a mail read again changes nothing.
+CREATE TABLE IF NOT EXISTS bounce_messages (
+    key        TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,      -- hard | soft | complaint | unsubscribe
+    email      TEXT NOT NULL,      -- the subscriber it was matched to
+    newsletter TEXT,               -- the edition, when the VERP address or the token names it
+    number     INTEGER,
+    status     TEXT,               -- the DSN status code
+    why        TEXT NOT NULL,      -- what the mail was (a DSN, a feedback report…)
+    processed  TEXT NOT NULL
+);
+-- Soft bounces with when, for the rule of N in a row within M days.
+CREATE TABLE IF NOT EXISTS soft_bounces (
+    email      TEXT NOT NULL,
+    newsletter TEXT,
+    number     INTEGER,
+    status     TEXT,
+    at         TEXT NOT NULL,
+    key        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS soft_bounces_email ON soft_bounces (email, at);
+-- Subscribers nothing is sent to after soft bounces in a row: why, and since when.
+CREATE TABLE IF NOT EXISTS suppressions (
+    email TEXT PRIMARY KEY,
+    why   TEXT NOT NULL,
+    at    TEXT NOT NULL
+);
+"#,
+    r#"
+-- Migration 11 (issue 19, section 2: the preference centre; the sign-up's
+-- is 9, the bounces' 10). Not `suppressions` (migration 10: addresses soft
+-- bounces stopped): people who erased themselves, by a keyed hash of their address (never the
 -- address): an import does not add them again, a send never mails them; a
 -- new consent (a confirmed sign-up) lifts it. (IF NOT EXISTS: tests roll a
 -- store back to an older version, and the migrations after it run again.)

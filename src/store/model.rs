@@ -1,16 +1,35 @@
 //! The classifier's model in the store: its bytes (the classify stage
-//! encodes and decodes them) and which published items it has learned.
+//! encodes and decodes them), the facts it learns from (the items of
+//! approved editions, the editor's adds and drops) and the lessons it has
+//! learned, one key each in `model_learned` (`commands/classify.rs` names them).
+
+use std::collections::HashSet;
 
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, decode_item};
 use crate::items::Item;
 
-/// A published item the model has not learned yet, with the newsletters
-/// whose editions carried it.
-pub(crate) struct Published {
-    pub(crate) item: Item,
-    pub(crate) newsletters: Vec<String>,
+/// An item in an approved edition: the editor let it through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Carried {
+    pub(crate) item: String,
+    pub(crate) newsletter: String,
+    pub(crate) number: u32,
+}
+
+/// An editor's add or drop: the corrections that say whether an item
+/// belongs in a newsletter (a move, a retitle, a teaser say nothing of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Membership {
+    /// The correction's id, which keeps it learned once.
+    pub(crate) id: i64,
+    pub(crate) newsletter: String,
+    /// The edition corrected, a draft then.
+    pub(crate) number: u32,
+    pub(crate) item: String,
+    /// `true` for an add, `false` for a drop.
+    pub(crate) belongs: bool,
 }
 
 impl Store {
@@ -22,50 +41,88 @@ impl Store {
             .map_err(|e| self.error(e))
     }
 
-    /// Every item of an approved edition that the model has not learned,
-    /// in item id order. A draft's items are the model's own choice, not
-    /// yet the editor's: learning them would feed the model its guesses.
-    pub(crate) fn unlearned_published(&self) -> Result<Vec<Published>> {
-        let rows: Vec<(String, String, String)> = self.rows(
-            "SELECT i.item_id, i.newsletter, i.body FROM edition_items i
+    /// Every item of an approved edition, by item id then newsletter. A
+    /// draft's items are the model's own choice, not yet the editor's:
+    /// learning them would feed the model its guesses.
+    pub(crate) fn carried(&self) -> Result<Vec<Carried>> {
+        self.rows(
+            "SELECT i.item_id, i.newsletter, i.number FROM edition_items i
              JOIN editions e ON e.newsletter = i.newsletter AND e.number = i.number
              WHERE e.state = 'approved'
-               AND i.item_id NOT IN (SELECT item_id FROM model_learned)
              ORDER BY i.item_id, i.newsletter",
             [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )?;
-        let mut published: Vec<(String, Published)> = Vec::new();
-        for (id, newsletter, body) in rows {
-            match published.last_mut() {
-                Some((last, p)) if *last == id => p.newsletters.push(newsletter),
-                _ => {
-                    let item = decode_item(&self.path, &body)?;
-                    published.push((
-                        id,
-                        Published {
-                            item,
-                            newsletters: vec![newsletter],
-                        },
-                    ));
-                }
-            }
-        }
-        Ok(published.into_iter().map(|(_, p)| p).collect())
+            |row| {
+                Ok(Carried {
+                    item: row.get(0)?,
+                    newsletter: row.get(1)?,
+                    number: row.get(2)?,
+                })
+            },
+        )
     }
 
-    /// Stores the model and marks `learned` (item ids) as learned, at once.
-    pub(crate) fn save_model(&mut self, state: &[u8], learned: &[String]) -> Result<()> {
+    /// Every add and drop an editor made, drafts' included, in the order made.
+    pub(crate) fn memberships(&self) -> Result<Vec<Membership>> {
+        self.rows(
+            "SELECT id, newsletter, number, item_id, action FROM corrections
+             WHERE action IN ('add', 'drop') AND item_id IS NOT NULL
+             ORDER BY id",
+            [],
+            |row| {
+                Ok(Membership {
+                    id: row.get(0)?,
+                    newsletter: row.get(1)?,
+                    number: row.get(2)?,
+                    item: row.get(3)?,
+                    belongs: row.get::<_, String>(4)? == "add",
+                })
+            },
+        )
+    }
+
+    /// The item as `newsletter`'s approved edition carries it: an approved
+    /// edition never changes, so what was learned from it can be taken back
+    /// exactly.
+    pub(crate) fn carried_item(&self, newsletter: &str, item: &str) -> Result<Option<Item>> {
+        let body: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM edition_items WHERE newsletter = ?1 AND item_id = ?2",
+                [newsletter, item],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.error(e))?;
+        body.map(|body| decode_item(&self.path, &body)).transpose()
+    }
+
+    /// The keys of what the model has learned.
+    pub(crate) fn lessons(&self) -> Result<HashSet<String>> {
+        let keys: Vec<String> = self.rows("SELECT item_id FROM model_learned", [], |row| row.get(0))?;
+        Ok(keys.into_iter().collect())
+    }
+
+    /// Stores the model, adds the keys of the lessons `learned` and removes
+    /// those `forgotten` (taken back or renamed), at once.
+    pub(crate) fn save_model(
+        &mut self,
+        state: &[u8],
+        learned: &[String],
+        forgotten: &[String],
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO model (id, state) VALUES (1, ?1)
                  ON CONFLICT (id) DO UPDATE SET state = excluded.state",
                 [state],
             )?;
-            for id in learned {
+            for key in forgotten {
+                tx.execute("DELETE FROM model_learned WHERE item_id = ?1", params![key])?;
+            }
+            for key in learned {
                 tx.execute(
                     "INSERT OR IGNORE INTO model_learned (item_id) VALUES (?1)",
-                    params![id],
+                    params![key],
                 )?;
             }
             Ok(())

@@ -5,14 +5,15 @@
 //! The rule that makes this generic is the store's (see the module's doc):
 //! a table holding a person's data has an `email` column. Export and
 //! erasure read the schema (`sqlite_master`) for those tables each time, so
-//! tables other features add (sign-ups, consents, confirmation mails) are
-//! exported and erased with the rest.
+//! tables other features add (sign-ups, consents, confirmation mails, the
+//! bounces read and the soft-bounce `suppressions`) are exported and erased
+//! with the rest.
 
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Transaction, params};
 
 use super::{Result, Store};
 use crate::domain::Details;
@@ -96,17 +97,6 @@ impl Store {
             .rows("SELECT hash FROM suppressed", [], |row| row.get(0))?
             .into_iter()
             .collect())
-    }
-
-    /// Lifts the suppression of the address `hash` stands for: a new
-    /// consent (a confirmed double opt-in sign-up) lets it in again.
-    /// `false` when it was not suppressed.
-    #[allow(
-        dead_code,
-        reason = "for the sign-up's confirmation (issue 19, section 1): the merge wires it"
-    )]
-    pub(crate) fn lift_suppression(&mut self, hash: &str) -> Result<bool> {
-        self.write(|tx| Ok(tx.execute("DELETE FROM suppressed WHERE hash = ?1", [hash])? > 0))
     }
 
     /// Stores what a subscriber corrected and chose on the preference page:
@@ -208,4 +198,11 @@ fn json(value: ValueRef<'_>) -> serde_json::Value {
 /// A table's name as an SQL identifier.
 fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Lifts the suppression of the address `hash` stands for, in `tx`: a new
+/// consent (a confirmed double opt-in sign-up, [`Store::confirm_signup`])
+/// lets it in again. `false` when it was not suppressed.
+pub(super) fn lift_suppression(tx: &Transaction, hash: &str) -> rusqlite::Result<bool> {
+    Ok(tx.execute("DELETE FROM suppressed WHERE hash = ?1", [hash])? > 0)
 }

@@ -4,9 +4,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Row, params};
 
+use super::signups::insert_consent;
 use super::{Result, Status, StatusLabel, Store, unknown_value};
 use crate::domain::EditionRef;
-use crate::domain::{OrganisationType, Subscriber};
+use crate::domain::{ConsentMethod, OrganisationType, Subscriber};
 
 /// One unsubscribe: the address, its newsletter (all when none), and when
 /// it was asked for; as `serve` groups them and its spool keeps them.
@@ -59,6 +60,28 @@ pub(crate) struct SubscriberRecord {
     /// Set when they left every newsletter.
     pub(crate) unsubscribed_all: bool,
     pub(crate) hard_bounces: u32,
+    /// Every consent they gave, oldest first.
+    pub(crate) consents: Vec<ConsentRecord>,
+}
+
+/// One consent: to which newsletter, when, how and from where.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct ConsentRecord {
+    pub(crate) newsletter: String,
+    /// RFC 3339, UTC.
+    pub(crate) at: String,
+    pub(crate) method: ConsentMethod,
+    /// The client's IP address or its keyed hash (form), the file's name (import).
+    pub(crate) source: String,
+    /// The consent text's version (form).
+    pub(crate) consent_version: Option<String>,
+}
+
+impl FromSql for ConsentMethod {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        ConsentMethod::parse(text).ok_or_else(|| unknown_value("consent method", text, "form, import or api"))
+    }
 }
 
 /// What `reset_bounces` undid for one subscriber.
@@ -69,6 +92,8 @@ pub(crate) struct BounceReset {
     pub(crate) hard_bounces: u32,
     /// Failed deliveries made due again.
     pub(crate) deliveries: usize,
+    /// A suppression after soft bounces lifted (their count starts again).
+    pub(crate) soft_suppression: bool,
 }
 
 /// A subscriber of one newsletter, with what the send needs to decide.
@@ -81,15 +106,19 @@ pub(crate) struct Recipient {
     /// Left this newsletter, or every newsletter.
     pub(crate) unsubscribed: bool,
     pub(crate) hard_bounces: u32,
+    /// Why nothing is sent to them (soft bounces in a row), when so.
+    pub(crate) suppressed: Option<String>,
 }
 
 impl Store {
     /// Adds or updates subscribers (by email) in one transaction. A
     /// subscription that was left stays left: an import never undoes an
-    /// unsubscription. Returns how many were new.
+    /// unsubscription. Each new subscription gets a consent record,
+    /// `import` from `file`. Returns how many subscribers were new.
     pub(crate) fn import_subscribers(
         &mut self,
         subscribers: &[Subscriber],
+        file: &str,
         now: DateTime<Utc>,
     ) -> Result<usize> {
         self.write(|tx| {
@@ -114,10 +143,13 @@ impl Store {
                     ],
                 )?;
                 for newsletter in &s.newsletters {
-                    tx.execute(
+                    let added = tx.execute(
                         "INSERT INTO subscriptions (email, newsletter) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                         params![s.email, newsletter],
                     )?;
+                    if added > 0 {
+                        insert_consent(tx, (&s.email, newsletter), ConsentMethod::Import, file, None, now)?;
+                    }
                 }
                 added += usize::from(!existed);
             }
@@ -199,11 +231,15 @@ impl Store {
                     "UPDATE subscribers SET hard_bounces = ?2, updated = ?3 WHERE email = ?1",
                     params![email, left, now],
                 )?;
-                if counted > left || deliveries > 0 {
+                let soft_suppression =
+                    tx.execute("DELETE FROM suppressions WHERE email = ?1", [&email])? > 0;
+                tx.execute("DELETE FROM soft_bounces WHERE email = ?1", [&email])?;
+                if counted > left || deliveries > 0 || soft_suppression {
                     resets.push(BounceReset {
                         email,
                         hard_bounces: counted - left,
                         deliveries,
+                        soft_suppression,
                     });
                 }
             }
@@ -211,7 +247,7 @@ impl Store {
         })
     }
 
-    /// Every subscriber, by email.
+    /// Every subscriber, by email, with their consents.
     pub(crate) fn subscribers(&self) -> Result<Vec<SubscriberRecord>> {
         self.subscriber_records(None)
     }
@@ -225,7 +261,8 @@ impl Store {
     /// Every subscriber, or the one with address `only`, by email.
     fn subscriber_records(&self, only: Option<&str>) -> Result<Vec<SubscriberRecord>> {
         let words = |text: String| text.split_whitespace().map(str::to_string).collect::<Vec<_>>();
-        self.rows(
+        let mut consents = self.consents()?.into_iter().peekable();
+        let mut subscribers = self.rows(
             "SELECT s.email, s.name, s.organisation, s.organisation_type, s.country, s.consent,
                     s.unsubscribed IS NOT NULL, s.hard_bounces,
                     coalesce((SELECT group_concat(newsletter, ' ') FROM subscriptions
@@ -246,7 +283,44 @@ impl Store {
                     hard_bounces: row.get(7)?,
                     newsletters: words(row.get(8)?),
                     unsubscribed: words(row.get(9)?),
+                    consents: Vec::new(),
                 })
+            },
+        )?;
+        // Both in address order: each subscriber takes the consents of theirs.
+        for subscriber in &mut subscribers {
+            while let Some((email, _)) = consents.peek() {
+                if *email < subscriber.email {
+                    consents.next();
+                    continue;
+                }
+                if *email > subscriber.email {
+                    break;
+                }
+                let (_, consent) = consents.next().expect("peeked");
+                subscriber.consents.push(consent);
+            }
+        }
+        Ok(subscribers)
+    }
+
+    /// Every consent, by address and then time.
+    fn consents(&self) -> Result<Vec<(String, ConsentRecord)>> {
+        self.rows(
+            "SELECT email, newsletter, at, method, source, consent_version FROM consents
+             ORDER BY email, at, rowid",
+            [],
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    ConsentRecord {
+                        newsletter: row.get(1)?,
+                        at: row.get(2)?,
+                        method: row.get(3)?,
+                        source: row.get(4)?,
+                        consent_version: row.get(5)?,
+                    },
+                ))
             },
         )
     }
@@ -272,7 +346,8 @@ impl Store {
     ) -> Result<Vec<(Recipient, Option<Status>)>> {
         self.rows(
             "SELECT s.email, s.name, s.organisation_type, s.country,
-                    s.unsubscribed IS NOT NULL OR u.unsubscribed IS NOT NULL, s.hard_bounces, d.status, d.error
+                    s.unsubscribed IS NOT NULL OR u.unsubscribed IS NOT NULL, s.hard_bounces, d.status, d.error,
+                    (SELECT why FROM suppressions WHERE email = s.email)
              FROM subscriptions u JOIN subscribers s ON s.email = u.email
              LEFT JOIN deliveries d ON d.newsletter = u.newsletter AND d.number = ?2 AND d.email = u.email
              WHERE u.newsletter = ?1 AND u.email > ?3 ORDER BY u.email LIMIT ?4",
@@ -296,6 +371,7 @@ fn recipient(row: &Row) -> rusqlite::Result<Recipient> {
         country: row.get(3)?,
         unsubscribed: row.get(4)?,
         hard_bounces: row.get(5)?,
+        suppressed: row.get(8)?,
     })
 }
 
@@ -303,7 +379,7 @@ fn recipient(row: &Row) -> rusqlite::Result<Recipient> {
 /// Addresses are stored with ASCII lowercase (see the migration merging
 /// case duplicates); a token signed before it may carry capitals, and
 /// still unsubscribes.
-fn unsubscribe_in(
+pub(super) fn unsubscribe_in(
     tx: &rusqlite::Transaction,
     email: &str,
     newsletter: Option<&str>,

@@ -3,6 +3,8 @@
 // (`prefers-color-scheme` emulated), and checks what axe does not: that
 // Japanese text is marked `lang="ja"` and nothing else is, and that every
 // table is a layout table (`role="presentation"`): bulletin has no data tables.
+// Frames are left out: the preview frames an edition's bytes as mailed, which
+// are checked at their own address (the preview's `/mail/ID`).
 //
 // Usage: node axe.mjs PAGES.json
 // PAGES.json: [{ "name": "...", "url": "...", "click": "CSS selector"? }]; with
@@ -10,17 +12,12 @@
 // Prints one JSON object: { results: [{ name, scheme, counts, serious }], problems: [...] }
 // where counts are the violations by impact and serious lists the serious
 // and critical ones.
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { violations as axeViolations } from './axe-run.mjs';
 
-const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const pages = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-quic'],
-});
+const browser = await launch();
 
 // In the page: every text node that reads as Japanese (at least half of its
 // letters kana or kanji, the rule bulletin marks by) must be under lang="ja",
@@ -55,16 +52,7 @@ for (const { name, url, click } of pages) {
     if (click) {
       await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(click)]);
     }
-    await page.addScriptTag({ content: axe });
-    const violations = await page.evaluate(async () => {
-      const run = await window.axe.run(document, {
-        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-      });
-      return run.violations.map((v) => ({
-        id: v.id, impact: v.impact, help: v.help,
-        nodes: v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
-      }));
-    });
+    const violations = await axeViolations(page);
     const counts = { minor: 0, moderate: 0, serious: 0, critical: 0 };
     for (const v of violations) counts[v.impact] += 1;
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

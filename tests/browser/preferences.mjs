@@ -4,18 +4,21 @@
 // light and dark), that nothing leaves 127.0.0.1, and saves a screenshot of
 // each page.
 //
-// Usage: node preferences.mjs LINK SCREENSHOT_DIR STEP [DOWNLOAD_PATH]
+// Usage: node preferences.mjs LINK SCREENSHOT_DIR STEP [DOWNLOAD_PATH | NAME CHANGE...]
 // STEP `change`: unticks "Japanese Industry and Policy News" and corrects the
 //   name to "Jane Q. Doe", saves; then changes the type to individual, which
 //   must warn about the two EU-only newsletters before saving (going back
 //   changes nothing), and confirms; downloads the JSON export to DOWNLOAD_PATH.
 // STEP `erase`: "Erase me", the confirmation, then the link again.
+// STEP `choose` NAME CHANGE...: each CHANGE `+TITLE` ticks the newsletter of
+//   that title, `-TITLE` unticks it; the name becomes NAME; saves, and checks
+//   the saved page shows the choice and the name.
 // Prints one JSON object: { screenshots, problems: [...] }.
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-const [link, shots, step, download] = process.argv.slice(2);
+const [link, shots, step, download, ...changes] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const browser = await chromium.launch({
@@ -127,6 +130,24 @@ if (step === 'change') {
   await page.goto(link, { waitUntil: 'load' });
   if ((await heading()) !== 'We hold nothing about you') problems.push(`the link after erasure: "${await heading()}"`);
   await check('preferences-nothing-held');
+} else if (step === 'choose') {
+  const name = download;
+  if ((await heading()) !== 'Your preferences') problems.push(`the page says "${await heading()}"`);
+  await check('preferences-choose');
+  // A title, and after it perhaps the EU-only note.
+  const box = (change) => page.getByLabel(change.slice(1));
+  for (const change of changes) {
+    if (change.startsWith('+')) await box(change).check();
+    else await box(change).uncheck();
+  }
+  await page.getByLabel('Name').fill(name);
+  await submit(page.getByRole('button', { name: 'Save' }));
+  if ((await page.getByRole('status').count()) !== 1) problems.push('no "saved" after Save');
+  if ((await page.getByLabel('Name').inputValue()) !== name) problems.push(`the name is not ${name}`);
+  for (const change of changes) {
+    if ((await box(change).isChecked()) !== change.startsWith('+')) problems.push(`not saved: ${change}`);
+  }
+  await check('preferences-chosen');
 } else {
   problems.push(`unknown step ${step}`);
 }

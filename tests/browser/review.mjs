@@ -7,16 +7,12 @@
 //
 // Usage: node review.mjs HOME_URL SCREENSHOT_DIR NEWSLETTER ITEM_TITLE GREETING
 // Prints one JSON object: { screenshots, state, problems: [...] }.
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 import { mkdirSync } from 'node:fs';
 
 const [home, shots, newsletter, title, greeting] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-quic'],
-});
+const browser = await launch();
 const problems = [];
 const screenshots = [];
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });

@@ -3,6 +3,7 @@
 pub(crate) mod aiosmtpd;
 pub(crate) mod http;
 pub(crate) mod mail;
+pub(crate) mod postfix;
 pub(crate) mod sink;
 
 use std::path::{Path, PathBuf};

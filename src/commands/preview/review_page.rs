@@ -22,7 +22,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use tokio::sync::oneshot;
 
-use super::{Built, Page, unrenderable};
+use super::{Built, Page, rendered};
+use crate::causes::said_once;
 use crate::commands::review::{approve_edition, correct, draft};
 use crate::commands::{Clock, open_for_writing};
 use crate::config::{Config, Newsletter};
@@ -39,11 +40,16 @@ pub(super) struct Csrf {
     token: String,
 }
 
+/// The system gave no random bytes for the form's token: the preview does
+/// not start, rather than guard its forms with a guessable one.
+#[derive(Debug, thiserror::Error)]
+#[error("no random bytes for the review page's form token")]
+pub(super) struct NoRandom(#[source] getrandom::Error);
+
 impl Csrf {
-    pub(super) fn new() -> Result<Csrf, String> {
+    pub(super) fn new() -> Result<Csrf, NoRandom> {
         let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret)
-            .map_err(|e| format!("no random bytes for the review page's form token: {e}"))?;
+        getrandom::fill(&mut secret).map_err(NoRandom)?;
         let token = URL_SAFE_NO_PAD.encode(form_mac(&secret).finalize().into_bytes());
         Ok(Csrf { secret, token })
     }
@@ -75,6 +81,20 @@ pub(super) enum Action {
     Approve,
 }
 
+/// Why a posted form asks for nothing the page offers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum FormError {
+    #[error("the form names no edition number")]
+    NoEdition,
+    #[error("the form names no item")]
+    NoItem,
+    #[error("the form names no section")]
+    NoSection,
+    /// The `action` field's value, if any.
+    #[error("unknown action {0:?}; expected drop, up, down, section or approve")]
+    UnknownAction(Option<String>),
+}
+
 /// A form of the review page, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Posted {
@@ -86,16 +106,12 @@ pub(super) struct Posted {
 }
 
 impl Posted {
-    fn from_form(form: &Form) -> Result<Posted, String> {
+    fn from_form(form: &Form) -> Result<Posted, FormError> {
         let edition = form
             .get("edition")
             .and_then(|n| n.parse().ok())
-            .ok_or("the form names no edition number")?;
-        let item = || {
-            form.get("item")
-                .map(str::to_string)
-                .ok_or("the form names no item")
-        };
+            .ok_or(FormError::NoEdition)?;
+        let item = || form.get("item").map(str::to_string).ok_or(FormError::NoItem);
         let action = match form.get("action") {
             Some("approve") => Action::Approve,
             Some("drop") => Action::Drop(item()?),
@@ -103,16 +119,9 @@ impl Posted {
             Some("down") => Action::Down(item()?),
             Some("section") => Action::ToSection {
                 item: item()?,
-                section: form
-                    .get("section")
-                    .ok_or("the form names no section")?
-                    .to_string(),
+                section: form.get("section").ok_or(FormError::NoSection)?.to_string(),
             },
-            other => {
-                return Err(format!(
-                    "unknown action {other:?}; expected drop, up, down, section or approve"
-                ));
-            }
+            other => return Err(FormError::UnknownAction(other.map(str::to_string))),
         };
         Ok(Posted {
             edition,
@@ -126,8 +135,14 @@ impl Posted {
 pub(super) struct Job {
     newsletter: String,
     posted: Posted,
-    pub(super) done: oneshot::Sender<Result<(), String>>,
+    pub(super) done: oneshot::Sender<Result<(), NotApplied>>,
 }
+
+/// Why the worker changed nothing: said in the words `bulletin edit` or
+/// `bulletin approve` print for it, every cause once.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", said_once(.0.as_ref()))]
+pub(super) struct NotApplied(pub(super) anyhow::Error);
 
 /// A POST to `/review/ID`: checked here, applied by the worker, answered
 /// with a 303 back to the page, or with why nothing changed.
@@ -136,7 +151,7 @@ pub(super) async fn post(request: &Request, csrf: &Csrf, jobs: &Sender<Job>) -> 
     let Some(id) = path.strip_prefix("/review/") else {
         return Reply::text(405, "method not allowed".into());
     };
-    if let Some(why) = cross_site(&request.headers, None) {
+    if let Some(why) = cross_site(&request.headers, &["http"]) {
         return Reply::text(
             403,
             format!("Refused: a request from another site ({why}). Nothing changed.\n"),
@@ -167,7 +182,7 @@ pub(super) async fn post(request: &Request, csrf: &Csrf, jobs: &Sender<Job>) -> 
     }
     match answer.await {
         Ok(Ok(())) => Reply::see_other(back),
-        Ok(Err(message)) => refused(&message, &back),
+        Ok(Err(why)) => refused(&why.to_string(), &back),
         Err(_) => Reply::text(500, "The change was lost; reload the review page.\n".into()),
     }
 }
@@ -190,10 +205,7 @@ fn query_as(email: &str) -> String {
 /// A POST that changed nothing, with why (the words `bulletin edit` or
 /// `bulletin approve` would print) and the way back.
 fn refused(message: &str, back: &str) -> Reply {
-    match (Refused { message, back }).render() {
-        Ok(html) => Reply::html(409, html),
-        Err(e) => unrenderable(&e),
-    }
+    rendered(409, &Refused { message, back })
 }
 
 /// `templates/review_refused.html`.
@@ -431,10 +443,7 @@ pub(super) fn review(
         shown,
         version,
     };
-    match review.render() {
-        Ok(html) => Reply::html(200, html),
-        Err(e) => unrenderable(&e),
-    }
+    rendered(200, &review)
 }
 
 /// The edition's items, section by section, in reading order.
@@ -527,14 +536,15 @@ mod tests {
             read("edition=1&action=approve").map(|p| p.action),
             Ok(Action::Approve)
         );
+        assert_eq!(read("action=approve"), Err(FormError::NoEdition));
+        assert_eq!(read("edition=1&action=drop&item="), Err(FormError::NoItem));
         assert_eq!(
-            read("action=approve"),
-            Err("the form names no edition number".into())
+            read("edition=1&action=section&item=x").map_err(|e| e.to_string()),
+            Err("the form names no section".into())
         );
         assert_eq!(
-            read("edition=1&action=drop&item="),
-            Err("the form names no item".into())
+            read("edition=1&action=delete&item=x").map_err(|e| e.to_string()),
+            Err("unknown action Some(\"delete\"); expected drop, up, down, section or approve".into())
         );
-        assert!(read("edition=1&action=delete&item=x").is_err_and(|e| e.contains("unknown action")));
     }
 }

@@ -1,0 +1,628 @@
+//! `bulletin bounces`: every fixture (written from each MTA's published
+//! format, two of Postfix's genuine) classified as a person reading it
+//! would; the store changed once per mail; Maildir, mbox and `.eml` read
+//! and left as they were; and genuine DSNs from a private Postfix
+//! instance, for mail `bulletin send` sent it, matched by VERP.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::common::{KEY_ENV, Project, repo};
+
+/// One row of `tests/fixtures/bounces/manifest.tsv`.
+struct Expected {
+    file: String,
+    kind: String,
+    recipient: Option<String>,
+    status: Option<String>,
+}
+
+/// The bundled project (its `bounce_address` set), with the tests' signing key.
+fn bundled() -> Project {
+    let project = Project::bundled();
+    project.edit_config(
+        "signing_key_env = \"BULLETIN_UNSUBSCRIBE_KEY\"",
+        &format!("signing_key_env = \"{KEY_ENV}\""),
+    );
+    project
+}
+
+fn fixtures() -> PathBuf {
+    repo().join("tests/fixtures/bounces")
+}
+
+fn manifest() -> Vec<Expected> {
+    let text = std::fs::read_to_string(fixtures().join("manifest.tsv")).unwrap();
+    let none = |cell: &str| (cell != "-").then(|| cell.to_string());
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let cells: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cells.len(), 4, "manifest line {line:?}");
+            Expected {
+                file: cells[0].to_string(),
+                kind: cells[1].to_string(),
+                recipient: none(cells[2]),
+                status: none(cells[3]),
+            }
+        })
+        .collect()
+}
+
+/// The JSON objects `bounces --format json` printed, one a line.
+fn objects(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+/// A fixture's bytes.
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join(name)).unwrap()
+}
+
+#[test]
+fn every_fixture_is_classified_as_a_person_reading_it_would() {
+    let project = bundled();
+    let expected = manifest();
+    let files: Vec<String> = expected
+        .iter()
+        .map(|e| fixtures().join(&e.file).display().to_string())
+        .collect();
+    let mut args = vec!["bounces", "--dry-run", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let run = project.run(&args);
+    run.assert_code(0);
+    let got = objects(&run.stdout);
+    assert_eq!(got.len(), expected.len(), "one object per mail:\n{}", run.stdout);
+    let mut per_mta: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut wrong = Vec::new();
+    for ((object, expected), file) in got.iter().zip(&expected).zip(&files) {
+        assert_eq!(object["file"], file.as_str(), "objects in the order of the files");
+        let mta = expected.file.split('/').next().unwrap();
+        let tally = per_mta.entry(mta).or_default();
+        tally.1 += 1;
+        let seen = (
+            object["kind"].as_str().unwrap().to_string(),
+            object["recipient"].as_str().map(str::to_string),
+            object["status"].as_str().map(str::to_string),
+        );
+        let wanted = (
+            expected.kind.clone(),
+            expected.recipient.clone(),
+            expected.status.clone(),
+        );
+        if seen == wanted {
+            tally.0 += 1;
+        } else {
+            wrong.push(format!(
+                "{}: read {seen:?}, a person reads {wanted:?}",
+                expected.file
+            ));
+        }
+    }
+    let right: usize = per_mta.values().map(|(right, _)| right).sum();
+    eprintln!("bounce fixtures classified right: {right} of {}", expected.len());
+    for (mta, (right, all)) in &per_mta {
+        eprintln!("  {mta}: {right} of {all}");
+    }
+    let kinds = ["hard", "soft", "complaint", "unsubscribe", "ignored"].map(|kind| {
+        let n = expected.iter().filter(|e| e.kind == kind).count();
+        format!("{n} {kind}")
+    });
+    eprintln!("  expected kinds: {}", kinds.join(", "));
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The summary goes to stderr with --format json, and says nothing changed.
+    assert!(
+        run.stderr.contains("dry run: nothing was changed"),
+        "{}",
+        run.stderr
+    );
+}
+
+const JANE: &str = "\
+email,name,organisation,organisation_type,country,newsletters,consent_date
+jane@example.com,Jane Doe,Acme GmbH,company,DE,eu-japan-news;about-japan,2025-01-10
+marie@example.net,Marie Curie,Labo SA,organisation,FR,eu-japan-news,2025-01-11
+";
+
+/// The bundled project with Jane and Marie subscribed.
+fn subscribed() -> Project {
+    let project = bundled();
+    project.write("subscribers.csv", JANE);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project
+}
+
+/// `subscribers list --format json`, by address.
+fn subscribers(project: &Project) -> BTreeMap<String, serde_json::Value> {
+    let run = project.run(&["subscribers", "list", "--format", "json"]);
+    run.assert_code(0);
+    run.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["email"].as_str().unwrap().to_string(), s.clone()))
+        .collect()
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(snapshot(&path));
+        } else {
+            files.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+    files
+}
+
+#[test]
+fn a_maildir_is_read_once_and_left_as_it_was() {
+    let project = subscribed();
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(project.path(&format!("Maildir/{sub}"))).unwrap();
+    }
+    let put = |name: &str, bytes: &[u8]| std::fs::write(project.path(name), bytes).unwrap();
+    put(
+        "Maildir/new/1795939511.M1P1.mx",
+        &fixture("postfix/remote-user-unknown.eml"),
+    );
+    put(
+        "Maildir/cur/1795939512.M2P1.mx:2,S",
+        &fixture("autoreply/out-of-office.eml"),
+    );
+    put(
+        "Maildir/new/1795939513.M3P1.mx",
+        &fixture("other/reader-reply.eml"),
+    );
+    put(
+        "Maildir/new/1795939514.M4P1.mx",
+        &fixture("arf/rfc5965-example.eml"),
+    );
+    let before = snapshot(&project.path("Maildir"));
+
+    let dry = project.run(&["bounces", "--dry-run", "Maildir"]);
+    dry.assert_code(0);
+    assert!(
+        dry.stdout.contains("dry run: nothing was changed"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("jane@example.com: would be acted on"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        subscribers(&project)["jane@example.com"]["hard_bounces"],
+        0,
+        "a dry run changes nothing"
+    );
+
+    let first = project.run(&["bounces", "Maildir"]);
+    first.assert_code(0);
+    assert!(
+        first
+            .stdout
+            .contains("4 mails read: 1 hard, 0 soft, 1 complaint, 0 unsubscribe, 2 ignored"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("jane@example.com: 1 hard bounce"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("1 auto-reply") && first.stdout.contains("1 matching no subscriber"),
+        "the complaint names user@example.com, no subscriber: {}",
+        first.stdout
+    );
+    let second = project.run(&["bounces", "Maildir"]);
+    second.assert_code(0);
+    assert!(
+        second
+            .stdout
+            .contains("changed 0 subscriber records; 1 already processed"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(
+        subscribers(&project)["jane@example.com"]["hard_bounces"],
+        1,
+        "counted once"
+    );
+    assert_eq!(
+        snapshot(&project.path("Maildir")),
+        before,
+        "no mail moved, renamed or changed"
+    );
+}
+
+/// An mbox file as `From ` lines separate mails, with a line of a body
+/// that starts with "From " quoted as `>From `.
+fn mbox(mails: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for mail in mails {
+        out.extend_from_slice(b"From MAILER-DAEMON Mon Nov 23 08:05:11 2026\n");
+        for line in String::from_utf8_lossy(mail).lines() {
+            if line.starts_with("From ") {
+                out.push(b'>');
+            }
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+#[test]
+fn an_mbox_of_several_mails_complaint_and_mailed_unsubscribe() {
+    let project = subscribed();
+    let file = mbox(&[
+        fixture("sendmail/user-unknown.eml"),
+        fixture("unsubscribe/mailto-subject.eml"),
+        fixture("exim/delay-warning.eml"),
+        fixture("ses/complaint.eml"),
+    ]);
+    std::fs::write(project.path("bounces.mbox"), &file).unwrap();
+    let run = project.run(&["bounces", "--format", "json", "bounces.mbox"]);
+    run.assert_code(0);
+    let got = objects(&run.stdout);
+    let kinds: Vec<&str> = got.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["hard", "unsubscribe", "ignored", "complaint"]);
+    for object in &got {
+        assert_eq!(object["file"], "bounces.mbox");
+        let keys: Vec<&String> = object.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["file", "kind", "recipient", "status"],
+            "exactly the issue's fields"
+        );
+    }
+    assert_eq!(got[0]["recipient"], "marie@example.net");
+    assert_eq!(got[0]["status"], "5.1.1");
+    assert_eq!(got[1]["recipient"], "jane@example.com");
+    assert_eq!(got[1]["status"], serde_json::Value::Null);
+    let people = subscribers(&project);
+    assert_eq!(people["marie@example.net"]["hard_bounces"], 1);
+    assert_eq!(
+        people["jane@example.com"]["unsubscribed"],
+        serde_json::json!(["eu-japan-news"]),
+        "the token's newsletter only"
+    );
+    assert_eq!(people["jane@example.com"]["unsubscribed_all"], false);
+    // The complaint names olga@example.pl: not a subscriber, nothing changes.
+    assert!(run.stderr.contains("1 matching no subscriber"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(project.path("bounces.mbox")).unwrap(),
+        file,
+        "the mbox untouched"
+    );
+}
+
+#[test]
+fn a_complaint_unsubscribes_from_every_newsletter() {
+    let project = subscribed();
+    let complaint = String::from_utf8(fixture("yahoo/arf-complaint.eml"))
+        .unwrap()
+        .replace("misaki@yahoo.example", "jane@example.com");
+    project.write("complaint.eml", &complaint);
+    let run = project.run(&["bounces", "complaint.eml"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("complaint jane@example.com (feedback report): jane@example.com: unsubscribed from every newsletter"),
+        "{}",
+        run.stdout
+    );
+    let jane = &subscribers(&project)["jane@example.com"];
+    assert_eq!(jane["unsubscribed_all"], true);
+    assert_eq!(jane["newsletters"], serde_json::json!([]));
+}
+
+/// The soft-bounce rule: three in a row within 15 days suppress; one that
+/// falls out of the window does not count.
+#[test]
+fn soft_bounces_suppress_after_three_in_a_row_within_the_window() {
+    let project = subscribed();
+    let soft = String::from_utf8(fixture("postfix/expired-over-quota.eml")).unwrap();
+    let mut outputs = Vec::new();
+    for (n, day) in ["2026-11-01", "2026-11-20", "2026-11-21", "2026-11-22"]
+        .iter()
+        .enumerate()
+    {
+        let mail = soft.replace("<20261123080511.9D8E77A012@", &format!("<{n}.9D8E77A012@"));
+        project.write(&format!("soft-{n}.eml"), &mail);
+        let run = project
+            .command(&["bounces", &format!("soft-{n}.eml")])
+            .env("BULLETIN_NOW", format!("{day}T09:00:00Z"))
+            .output()
+            .unwrap();
+        assert!(run.status.success());
+        outputs.push(String::from_utf8(run.stdout).unwrap());
+    }
+    assert!(
+        outputs[0].contains("jane@example.com: 1 soft bounce in a row\n"),
+        "{}",
+        outputs[0]
+    );
+    assert!(
+        outputs[1].contains("1 soft bounce in a row\n"),
+        "the first is 19 days old: {}",
+        outputs[1]
+    );
+    assert!(outputs[2].contains("2 soft bounces in a row\n"), "{}", outputs[2]);
+    assert!(
+        outputs[3].contains("3 soft bounces in a row, no longer sent to"),
+        "{}",
+        outputs[3]
+    );
+    let reset = project.run(&["subscribers", "reset-bounces", "jane@example.com"]);
+    reset.assert_code(0);
+    assert!(
+        reset.stdout.contains("soft-bounce suppression lifted"),
+        "{}",
+        reset.stdout
+    );
+}
+
+#[test]
+fn a_missing_path_is_reported_and_the_others_read() {
+    let project = subscribed();
+    project.write(
+        "one.eml",
+        &String::from_utf8(fixture("qmail/no-mailbox.eml")).unwrap(),
+    );
+    let run = project.run(&["bounces", "nowhere", "one.eml"]);
+    run.assert_code(3);
+    assert!(run.stderr.contains("nowhere: No such file"), "{}", run.stderr);
+    assert!(run.stdout.contains("1 mail read: 1 hard"), "{}", run.stdout);
+}
+
+const READERS: &str = "\
+email,name,organisation,organisation_type,country,newsletters,consent_date
+ghost@readers.test,Nobody Home,Ghost BV,company,NL,eu-japan-news,2025-01-10
+full@readers.test,Full Box,Full SA,company,FR,eu-japan-news,2025-01-10
+ok@readers.test,Fine Reader,Fine AG,company,DE,eu-japan-news,2025-01-10
+";
+
+/// Real bounces: `bulletin send` mails an edition over SMTP to a private
+/// Postfix, whose local delivery bounces the unknown user (5.1.1) and the
+/// full mailbox (5.2.2) to the VERP address; `bulletin bounces` reads
+/// that Maildir, matches each DSN to its subscriber and edition by the
+/// token, and the next send leaves both out.
+#[test]
+fn genuine_postfix_dsns_are_matched_by_verp_and_suppress() {
+    let Some(postfix) = crate::common::postfix::Postfix::start() else {
+        return;
+    };
+    let project = Project::bundled();
+    crate::common::mail::with_mail(&project, postfix.port, "");
+    project.edit_config(
+        "transport = \"smtp\"",
+        "transport = \"smtp\"\nbounce_address = \"bounces@eu-japan.eu\"\n\
+         suppress_after_hard_bounces = 1\nsuppress_after_soft_bounces = 1",
+    );
+    project.write("readers.csv", READERS);
+    project
+        .run(&["subscribers", "import", "readers.csv"])
+        .assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+
+    let delivered = postfix.wait_for("ok", 1);
+    assert_eq!(delivered.len(), 1, "ok@ got its copy:\n{}", postfix.log());
+    let verp = delivered[0]
+        .lines()
+        .find_map(|line| line.strip_prefix("Return-Path: <"))
+        .expect("local delivery writes the envelope sender");
+    assert!(
+        verp.starts_with("bounces+") && verp.ends_with("@eu-japan.eu>"),
+        "{verp}"
+    );
+    assert!(
+        !verp.contains("ok@") && !verp.contains("readers"),
+        "the token shows no address: {verp}"
+    );
+    let dsns = postfix.wait_for("bounces", 2);
+    assert_eq!(dsns.len(), 2, "two DSNs:\n{}", postfix.log());
+    assert!(
+        dsns.iter()
+            .all(|dsn| dsn.contains("multipart/report; report-type=delivery-status"))
+    );
+
+    let run = project.run(&[
+        "bounces",
+        "--format",
+        "json",
+        &postfix.bounces().display().to_string(),
+    ]);
+    run.assert_code(0);
+    let mut got: Vec<(String, String, String)> = objects(&run.stdout)
+        .iter()
+        .map(|o| {
+            let text = |key: &str| o[key].as_str().unwrap_or_default().to_string();
+            (text("kind"), text("recipient"), text("status"))
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("hard".into(), "ghost@readers.test".into(), "5.1.1".into()),
+            ("soft".into(), "full@readers.test".into(), "5.2.2".into()),
+        ]
+    );
+    // Each matched by its VERP token to the edition it bounced.
+    let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
+    let matched: Vec<(String, String, String, u32)> = store
+        .prepare("SELECT kind, email, newsletter, number FROM bounce_messages ORDER BY kind")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        matched,
+        [
+            (
+                "hard".into(),
+                "ghost@readers.test".into(),
+                "eu-japan-news".into(),
+                1
+            ),
+            (
+                "soft".into(),
+                "full@readers.test".into(),
+                "eu-japan-news".into(),
+                1
+            ),
+        ]
+    );
+    let again = project.run(&["bounces", &postfix.bounces().display().to_string()]);
+    assert!(again.stdout.contains("2 already processed"), "{}", again.stdout);
+
+    let next = project.run(&["send", "--newsletter", "eu-japan-news", "--dry-run"]);
+    next.assert_code(0);
+    assert!(
+        next.stdout.contains("skipped 1: suppressed after 1 hard bounces"),
+        "{}",
+        next.stdout
+    );
+    assert!(
+        next.stdout
+            .contains("skipped 1: suppressed after 1 soft bounces in a row"),
+        "{}",
+        next.stdout
+    );
+}
+
+#[test]
+fn a_bounce_address_that_cannot_carry_a_token_is_refused_at_its_place() {
+    let project = bundled();
+    for (address, why) in [
+        ("bounces+list@eu-japan.eu", "without '+'"),
+        (
+            "a-very-long-bounce-mailbox-name@eu-japan.eu",
+            "at most 24 characters",
+        ),
+        ("Bounces <bounces@eu-japan.eu>", "is not a bare mail address"),
+    ] {
+        let config = project.read("config.toml");
+        let start = config.find("bounce_address = ").unwrap();
+        let end = start + config[start..].find('\n').unwrap();
+        let config = format!(
+            "{}bounce_address = {address:?}{}",
+            &config[..start],
+            &config[end..]
+        );
+        project.write("config.toml", &config);
+        let line = config[..start].lines().count() + 1;
+        let run = project.run(&["check"]);
+        run.assert_code(1);
+        let place = format!("config.toml:{line}:18: mail.bounce_address: ");
+        assert!(
+            run.stderr.contains(&place) && run.stderr.contains(why),
+            "{address}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// The first line of a test copy to Jane (`Return-Path:`, as the file
+/// transport writes the envelope sender) and the message after it.
+fn test_copy(project: &Project) -> (String, String) {
+    let run = project
+        .command(&[
+            "send",
+            "--newsletter",
+            "eu-japan-news",
+            "--to",
+            "jane@example.com",
+        ])
+        .env("BULLETIN_NOW", "2026-11-23T09:00:00Z")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let eml = project.read("out/mail/test/eu-japan-news/1/jane@example.com.eml");
+    let (first, rest) = eml.split_once("\r\n").unwrap();
+    // The MIME boundary is new in every message, VERP or not.
+    let boundary = rest
+        .split("boundary=\"")
+        .nth(1)
+        .and_then(|b| b.split('"').next())
+        .unwrap();
+    (first.to_string(), rest.replace(boundary, "BOUNDARY"))
+}
+
+/// Each copy goes out with its own VERP envelope sender (the file
+/// transport writes it as local delivery would, a `Return-Path:` line),
+/// which matches a report that names nobody; the message's own bytes are
+/// those it has without a bounce address.
+#[test]
+fn a_report_that_names_nobody_is_matched_by_its_verp_address() {
+    let project = subscribed();
+    project.fetch_and_build(&["--date", "2026-11-23"]);
+    project
+        .run(&["send", "--newsletter", "eu-japan-news"])
+        .assert_code(0);
+    let eml = project.read("out/mail/eu-japan-news/1/jane@example.com.eml");
+    let verp = eml
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("Return-Path: <"))
+        .and_then(|line| line.strip_suffix('>'))
+        .expect("a Return-Path line first");
+    let token = verp
+        .strip_prefix("bounces+")
+        .and_then(|rest| rest.strip_suffix("@eu-japan.eu"))
+        .unwrap_or_else(|| panic!("{verp}"));
+    assert_eq!(token.len(), 39, "{token}");
+    assert!(
+        token
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    );
+    let marie = project.read("out/mail/eu-japan-news/1/marie@example.net.eml");
+    assert!(!marie.contains(verp), "each copy its own token");
+
+    // A mail system's words naming no address, sent to the VERP address
+    // (upper-cased on the way, as some systems do).
+    let bounce = format!(
+        "From: MAILER-DAEMON@mx.example.com\nTo: {}\nSubject: failure notice\nMessage-ID: <nameless@mx.example.com>\n\n\
+         Sorry, your message could not be delivered.\n550 5.7.1 Message rejected by policy\n",
+        verp.to_uppercase()
+    );
+    project.write("nameless.eml", &bounce);
+    let run = project.run(&["bounces", "nameless.eml"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(
+            "nameless.eml: hard 5.7.1 jane@example.com (report text): jane@example.com: 1 hard bounce"
+        ),
+        "{}",
+        run.stdout
+    );
+    let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
+    let edition: (String, u32) = store
+        .query_row("SELECT newsletter, number FROM bounce_messages", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(edition, ("eu-japan-news".to_string(), 1));
+
+    // The bytes of the message are the same without a bounce address.
+    let (with_verp, message) = test_copy(&project);
+    assert!(with_verp.starts_with("Return-Path: <bounces+"), "{with_verp}");
+    project.edit_config("bounce_address = \"bounces@eu-japan.eu\"\n", "");
+    let (plain, same) = test_copy(&project);
+    assert_eq!(plain, "Return-Path: <newsletters@eu-japan.eu>");
+    assert_eq!(message, same, "only the envelope changes");
+}
