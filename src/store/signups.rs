@@ -285,11 +285,18 @@ pub(super) fn insert_consent(
     version: Option<&str>,
     at: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO consents (email, newsletter, at, method, source, consent_version)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![email, newsletter, stamp(at), method.as_str(), source, version],
-    )?;
+    )?
+    .execute(params![
+        email,
+        newsletter,
+        stamp(at),
+        method.as_str(),
+        source,
+        version
+    ])?;
     Ok(())
 }
 
