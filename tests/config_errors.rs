@@ -295,6 +295,30 @@ fn unknown_term_list_names_the_lists_there_are() {
 }
 
 #[test]
+fn a_subscribe_url_on_the_path_of_another_page_of_serve_is_refused_where_it_is() {
+    for (path, field) in [
+        ("unsubscribe", "unsubscribe_url"),
+        ("preferences", "preferences_url"),
+    ] {
+        let project = Project::bundled();
+        let url = format!("https://newsletters.eu-japan.eu/{path}");
+        let config = project.edit_config(
+            "subscribe_url = \"https://newsletters.eu-japan.eu/subscribe\"",
+            &format!("subscribe_url = \"{url}\""),
+        );
+        let (line, key) = position(&config, &format!("subscribe_url = \"{url}\""));
+        let column = key + "subscribe_url = ".len();
+        let run = project.run(&["check"]);
+        run.assert_code(1);
+        let expected = format!(
+            "config.toml:{line}:{column}: site.subscribe_url: \"{url}\" has the path of `mail.{field}`; \
+             `bulletin serve` answers both, so give it its own"
+        );
+        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+    }
+}
+
+#[test]
 fn a_preferences_url_on_the_unsubscribe_path_or_with_a_query_is_refused_where_it_is() {
     for (url, message) in [
         (

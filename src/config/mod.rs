@@ -143,6 +143,7 @@ impl Config {
     /// Checks what serde cannot (values, and references between sections)
     /// in the order the file is read, turning each value into its type.
     fn validate(raw: RawConfig, root: PathBuf) -> Result<Config, Invalid> {
+        let subscribe_span = raw.site.subscribe_url_span();
         let site = Site::try_from(raw.site)?;
         let mut newsletters: Vec<Newsletter> = Vec::with_capacity(raw.newsletters.len());
         for (i, newsletter) in raw.newsletters.into_iter().enumerate() {
@@ -156,6 +157,9 @@ impl Config {
             .map(|(i, source)| source.validate(i, &newsletters, &root))
             .collect::<Result<_, _>>()?;
         let mail = raw.mail.map(Mail::try_from).transpose()?;
+        if let (Some(span), Some(form), Some(mail)) = (subscribe_span, &site.subscribe_url, &mail) {
+            own_path(span, form, mail)?;
+        }
         Ok(Config {
             site,
             fetch: raw.fetch,
@@ -179,6 +183,26 @@ impl Config {
 
     pub(crate) fn store_path(&self) -> PathBuf {
         self.root.join(&self.store.path)
+    }
+}
+
+/// `bulletin serve` tells its pages apart by path alone: a sign-up form on
+/// the unsubscribe or preference page's path could never be reached.
+fn own_path(span: std::ops::Range<usize>, form: &url::Url, mail: &Mail) -> Result<(), Invalid> {
+    let pages = [
+        ("unsubscribe_url", &mail.unsubscribe_url),
+        ("preferences_url", mail.preferences_url()),
+    ];
+    match pages.iter().find(|(_, page)| page.path() == form.path()) {
+        Some((field, _)) => Err(Invalid::new(
+            span,
+            "site.subscribe_url",
+            format!(
+                "{:?} has the path of `mail.{field}`; `bulletin serve` answers both, so give it its own",
+                form.as_str()
+            ),
+        )),
+        None => Ok(()),
     }
 }
 

@@ -64,6 +64,13 @@ impl Site {
     }
 }
 
+impl RawSite {
+    /// Where `subscribe_url` is written, for a check against `[mail]`'s pages.
+    pub(super) fn subscribe_url_span(&self) -> Option<std::ops::Range<usize>> {
+        self.subscribe_url.as_ref().map(Spanned::span)
+    }
+}
+
 impl TryFrom<RawSite> for Site {
     type Error = Invalid;
 
