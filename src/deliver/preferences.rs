@@ -122,7 +122,7 @@ impl PreferenceCentre {
         let email = here.email.clone();
         let record = here
             .endpoint
-            .with_store(move |store| store.subscriber(&email))
+            .with_store(move |store, _| store.subscriber(&email))
             .await;
         let record = match record {
             Some(Ok(Some(record))) => record,
@@ -178,7 +178,7 @@ impl PreferenceCentre {
         let email = here.email.clone();
         let saved = here
             .endpoint
-            .with_store_at(move |store, now| store.update_person(&email, &details, &chosen, &all, now))
+            .with_store(move |store, now| store.update_person(&email, &details, &chosen, &all, now))
             .await;
         match saved {
             Some(Ok(true)) => Page::see_other(format!("{}&saved=1", here.action)),
@@ -254,7 +254,11 @@ impl Here<'_> {
 /// Everything held about them, as a JSON file to save.
 async fn export(here: &Here<'_>) -> Page {
     let email = here.email.clone();
-    match here.endpoint.with_store(move |store| store.person(&email)).await {
+    match here
+        .endpoint
+        .with_store(move |store, _| store.person(&email))
+        .await
+    {
         Some(Ok(data)) => Page::download(EXPORT_FILE, suppression::export_json(&data)),
         Some(Err(e)) => here.failed(&e),
         None => here.page(503, &View::Failed),
@@ -266,7 +270,7 @@ async fn erase(here: &Here<'_>) -> Page {
     let (email, key) = (here.email.clone(), here.endpoint.key.clone());
     let erased = here
         .endpoint
-        .with_store_at(move |store, now| suppression::erase(store, &key, &email, now))
+        .with_store(move |store, now| suppression::erase(store, &key, &email, now))
         .await;
     match erased {
         Some(Ok(_)) => here.page(200, &View::Erased { email: &here.email }),

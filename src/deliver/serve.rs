@@ -191,17 +191,9 @@ impl Endpoint {
     }
 
     /// Runs `work` on the store's thread, after what is queued before it,
-    /// and returns its result; `None` when that thread has stopped.
+    /// with the time (`serve`'s clock) it runs at, and returns its result;
+    /// `None` when that thread has stopped.
     pub(super) async fn with_store<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Store) -> T + Send + 'static,
-    ) -> Option<T> {
-        self.with_store_at(|store, _| work(store)).await
-    }
-
-    /// [`Endpoint::with_store`], `work` also given the time (`serve`'s
-    /// clock) it runs at.
-    pub(super) async fn with_store_at<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Store, DateTime<Utc>) -> T + Send + 'static,
     ) -> Option<T> {

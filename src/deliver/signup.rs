@@ -473,7 +473,7 @@ impl Endpoint {
         let config = Arc::clone(&signup.config);
         let (limits, token_hash) = (signup.limits(), hashed(&token));
         let recorded = self
-            .with_store_at(move |store, now| {
+            .with_store(move |store, now| {
                 let subscriber = match check(&config, &fields, now.date_naive()) {
                     Ok(subscriber) => subscriber,
                     Err(invalid) => return SignUp::Invalid(fields, invalid),
@@ -521,7 +521,7 @@ impl Endpoint {
             );
             let hash = hashed(&token);
             let _ = self
-                .with_store(move |store| store.forget_signup(&hash, now))
+                .with_store(move |store, _| store.forget_signup(&hash, now))
                 .await;
             return signup.answer(500, &Answer::Failed);
         }
@@ -555,7 +555,7 @@ impl Endpoint {
         let hash = hashed(&token);
         let key = self.key.clone();
         let confirmed = self
-            .with_store_at(move |store, now| {
+            .with_store(move |store, now| {
                 store.confirm_signup(&hash, |email| suppression::hash(&key, email), now)
             })
             .await;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::people::lift_suppression;
+use super::subscribers::save_details;
 use super::{Result, Store};
 use crate::domain::{ConsentMethod, OrganisationType, Subscriber};
 
@@ -250,21 +251,10 @@ impl Store {
 /// The subscriber as the sign-up gave them, subscribed to its newsletters;
 /// an unsubscribe from one of them, or from all, is lifted.
 fn subscribe(tx: &Transaction, s: &Subscriber, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    save_details(tx, s, &now.to_rfc3339())?;
     tx.execute(
-        "INSERT INTO subscribers (email, name, organisation, organisation_type, country, consent, updated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (email) DO UPDATE SET name = excluded.name, organisation = excluded.organisation,
-            organisation_type = excluded.organisation_type, country = excluded.country,
-            consent = excluded.consent, updated = excluded.updated, unsubscribed = NULL",
-        params![
-            s.email,
-            s.name,
-            s.organisation,
-            s.organisation_type,
-            s.country,
-            s.consent.to_string(),
-            now.to_rfc3339()
-        ],
+        "UPDATE subscribers SET unsubscribed = NULL WHERE email = ?1",
+        [&s.email],
     )?;
     for newsletter in &s.newsletters {
         tx.execute(

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
-use rusqlite::{Row, params};
+use rusqlite::{Row, Transaction, params};
 
 use super::signups::insert_consent;
 use super::{Result, Status, StatusLabel, Store, unknown_value};
@@ -125,13 +125,6 @@ impl Store {
             // Prepared once, used for every row: a million-row import spends
             // its time in SQLite, not in parsing the same SQL again.
             let mut exists = tx.prepare_cached("SELECT count(*) FROM subscribers WHERE email = ?1")?;
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO subscribers (email, name, organisation, organisation_type, country, consent, updated)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (email) DO UPDATE SET name = excluded.name, organisation = excluded.organisation,
-                    organisation_type = excluded.organisation_type, country = excluded.country,
-                    consent = excluded.consent, updated = excluded.updated",
-            )?;
             let mut subscribe = tx.prepare_cached(
                 "INSERT INTO subscriptions (email, newsletter) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             )?;
@@ -139,15 +132,7 @@ impl Store {
             let mut added = 0;
             for s in subscribers {
                 let existed: bool = exists.query_row([&s.email], |r| r.get(0))?;
-                upsert.execute(params![
-                    s.email,
-                    s.name,
-                    s.organisation,
-                    s.organisation_type,
-                    s.country,
-                    s.consent.to_string(),
-                    updated
-                ])?;
+                save_details(tx, s, &updated)?;
                 for newsletter in &s.newsletters {
                     if subscribe.execute(params![s.email, newsletter])? > 0 {
                         insert_consent(tx, (&s.email, newsletter), ConsentMethod::Import, file, None, now)?;
@@ -365,6 +350,28 @@ impl Store {
     }
 }
 
+/// A subscriber's details, added or updated by address (an import, a
+/// confirmed sign-up); their subscriptions are the caller's.
+pub(super) fn save_details(tx: &Transaction, s: &Subscriber, updated: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO subscribers (email, name, organisation, organisation_type, country, consent, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (email) DO UPDATE SET name = excluded.name, organisation = excluded.organisation,
+            organisation_type = excluded.organisation_type, country = excluded.country,
+            consent = excluded.consent, updated = excluded.updated",
+    )?
+    .execute(params![
+        s.email,
+        s.name,
+        s.organisation,
+        s.organisation_type,
+        s.country,
+        s.consent.to_string(),
+        updated
+    ])?;
+    Ok(())
+}
+
 fn recipient(row: &Row) -> rusqlite::Result<Recipient> {
     Ok(Recipient {
         email: row.get(0)?,
@@ -382,7 +389,7 @@ fn recipient(row: &Row) -> rusqlite::Result<Recipient> {
 /// case duplicates); a token signed before it may carry capitals, and
 /// still unsubscribes.
 pub(super) fn unsubscribe_in(
-    tx: &rusqlite::Transaction,
+    tx: &Transaction,
     email: &str,
     newsletter: Option<&str>,
     now: &str,
