@@ -3,7 +3,6 @@
 //! killed half-way, and the unsubscribe endpoint.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -614,30 +613,10 @@ fn import_reports_bad_rows_and_keeps_unsubscriptions() {
     );
 }
 
-/// Starts `bulletin serve` on a free port; returns the child and the URL it serves.
-fn serve(project: &Project) -> (std::process::Child, String) {
-    let mut child = project
-        .command(&["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("the address")
-        .to_string();
-    (child, url)
-}
-
 #[test]
 fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
     let project = project(25, "", SUBSCRIBERS);
-    let (mut server, url) = serve(&project);
+    let (_server, url) = crate::browser::start(&project, &["serve", "--listen", "127.0.0.1:0"]);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -690,8 +669,6 @@ fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
         );
     }
     assert!(!subscribed(&project), "POST unsubscribed");
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
 
 #[test]
