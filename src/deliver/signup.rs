@@ -40,7 +40,7 @@ use super::token::Key;
 use crate::causes::said_once;
 use crate::config::{Config, Mail, Newsletter};
 use crate::domain::Subscriber;
-use crate::server::{Page, Request, cross_site};
+use crate::server::{Network, Page, Request, cross_site};
 use crate::store::{Confirmation, Limit, PendingSignup, SignupLimits};
 
 /// What the key's keyed hash of a client address is for.
@@ -137,9 +137,10 @@ impl Signup {
         }
     }
 
-    /// The client as the records keep it: its IP address, or the keyed hash of it.
+    /// The client as the records keep it and the limits count it: its
+    /// network (an IPv4 address, an IPv6 /64), or the keyed hash of it.
     fn client(&self, request: &Request) -> String {
-        let ip = request.peer.ip().to_canonical().to_string();
+        let ip = Network::from(request.client).to_string();
         if self.config.site.signup.hash_client_addresses {
             self.key.keyed_hash(CLIENT_HASH, ip.as_bytes())
         } else {
