@@ -683,6 +683,66 @@ fn a_busy_store_answers_503_and_loses_no_unsubscribe() {
     assert!(!subscribed(&project, "eu-japan-news").contains(&"taro@example.jp".to_string()));
 }
 
+/// Issue 25, item 9: with the store held by another process, 1,000
+/// one-click POSTs of one token leave one line in the spool, each answered
+/// "taken care of"; 200 forged tokens (each different) are refused 400 and
+/// add nothing. The spool's cap itself is `spool.rs`'s unit test.
+#[test]
+fn one_token_posted_a_thousand_times_while_the_store_is_busy_is_kept_once() {
+    let project = mail_project(25);
+    let store = project.path("bulletin.sqlite");
+    let server = Server::serve(&project, &[]);
+    let post = |token: &str| {
+        let body = "List-Unsubscribe=One-Click";
+        server.raw(&format!(
+            "POST {}?t={token} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            server.path,
+            server.addr,
+            body.len()
+        ))
+    };
+    let holder = rusqlite::Connection::open(&store).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let token = sign(&key(), "jane@example.de", "about-japan");
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..250 {
+                    let response = post(&token);
+                    assert_eq!(status(&response), 503, "{response}");
+                    assert!(response.contains("taken care of"), "{response}");
+                }
+            });
+        }
+    });
+    let spool = project.path("bulletin.sqlite.unsubscribes");
+    let kept = std::fs::read_to_string(&spool).unwrap();
+    assert_eq!(kept.lines().count(), 1, "one line for one token:\n{kept}");
+    assert!(
+        kept.contains("jane@example.de") && kept.contains("about-japan"),
+        "{kept}"
+    );
+
+    let mut forged = token.clone().into_bytes();
+    for n in 0..200usize {
+        let at = n % forged.len();
+        forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+        let response = post(std::str::from_utf8(&forged).unwrap());
+        assert_eq!(status(&response), 400, "{response}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&spool).unwrap(),
+        kept,
+        "forged tokens are not kept"
+    );
+    holder.execute_batch("COMMIT").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while subscribed(&project, "about-japan").contains(&"jane@example.de".to_string()) {
+        assert!(Instant::now() < deadline, "serve applied the kept unsubscribe");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Tokens in mail already sent (`base64(email\nnewsletter).base64(hmac)`)
 /// still unsubscribe; new tokens carry neither the address nor the newsletter.
 #[test]

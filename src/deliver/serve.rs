@@ -13,7 +13,9 @@
 //! answers each request after that commit. When another process holds the
 //! store, it waits at most [`BUSY_WAIT`], keeps the requests in the
 //! [`Spool`] instead (on disk before the answer goes out), answers 503 with
-//! `Retry-After`, and applies the spool as soon as the store is free.
+//! `Retry-After`, and applies the spool as soon as the store is free. A
+//! request the full spool cannot take is answered 503 too, saying it was
+//! not recorded.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +29,7 @@ use tokio::sync::oneshot;
 
 use super::preferences::PreferenceCentre;
 use super::signup::{Signup, SignupError};
-use super::spool::Spool;
+use super::spool::{Keeping, Spool};
 use super::token::{Key, Unsubscribe, verify};
 use crate::causes::said_once;
 use crate::config::Config;
@@ -134,8 +136,19 @@ enum Outcome {
     Stored,
     /// The store was busy: kept in the spool, applied later.
     Kept,
+    /// The store was busy and the spool full: not recorded, they try again later.
+    Full,
     /// Neither: the person has to try again.
     Failed,
+}
+
+impl From<Keeping> for Outcome {
+    fn from(keeping: Keeping) -> Outcome {
+        match keeping {
+            Keeping::Kept => Outcome::Kept,
+            Keeping::Full => Outcome::Full,
+        }
+    }
 }
 
 impl Handler for Endpoint {
@@ -218,6 +231,10 @@ impl Endpoint {
                 retry_after: Some(RETRY_AFTER_SECS),
                 ..page(503, &Answer::Kept { title, email: &email }, &self.site_name)
             },
+            Outcome::Full => Page {
+                retry_after: Some(RETRY_AFTER_SECS),
+                ..page(503, &Answer::Full, &self.site_name)
+            },
             Outcome::Failed => page(500, &Answer::Failed, &self.site_name),
         }
     }
@@ -282,24 +299,24 @@ fn keep_store(
                     )
                 })
                 .is_ok();
-        let outcome = if stored {
-            Outcome::Stored
+        let outcomes = if stored {
+            vec![Outcome::Stored; batch.len()]
         } else {
             match spool.keep(&requests) {
-                Ok(()) => {
+                Ok(keeping) => {
                     if !kept {
                         last_try = Some(Instant::now());
                     }
                     kept = true;
-                    Outcome::Kept
+                    keeping.into_iter().map(Outcome::from).collect()
                 }
                 Err(e) => {
                     eprintln!("error: unsubscribes neither stored nor kept: {}", said_once(&e));
-                    Outcome::Failed
+                    vec![Outcome::Failed; batch.len()]
                 }
             }
         };
-        for (_, done) in batch {
+        for ((_, done), outcome) in batch.into_iter().zip(outcomes) {
             let _ = done.send(outcome);
         }
     }
@@ -341,6 +358,8 @@ enum Answer<'a> {
         title: &'a str,
         email: &'a str,
     },
+    /// The store was busy and the spool full: nothing recorded.
+    Full,
     InvalidLink,
     BadRequest,
     NotFound,

@@ -9,9 +9,18 @@
 //!
 //! Appending and applying both hold an exclusive lock on the file, so a
 //! line is never appended between applying the file and emptying it.
+//!
+//! The file stays small whoever posts: a request for an address and
+//! newsletter already kept is not written again (the same token posted a
+//! thousand times is one line), only tokens that open with the key reach
+//! it (`serve` answers a forged one 400 before), and it holds at most
+//! [`MAX_KEPT`] requests. Past that a request is not kept, and `serve`
+//! says so: 503, "not recorded, try again later". An erasure removes the
+//! person's lines ([`Spool::forget`]).
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::store::{Store, StoreError, UnsubscribeRequest as Request};
@@ -31,6 +40,19 @@ pub(crate) enum SpoolError {
         #[source]
         source: StoreError,
     },
+}
+
+/// The most requests the spool holds, each a different address and
+/// newsletter: about 100 bytes a line, 1 MB at most.
+pub(crate) const MAX_KEPT: usize = 10_000;
+
+/// What became of one request given to [`Spool::keep`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keeping {
+    /// On disk, now or by an earlier request for the same address and newsletter.
+    Kept,
+    /// Not kept: the spool holds [`MAX_KEPT`] requests already.
+    Full,
 }
 
 /// The spool file of one store.
@@ -55,21 +77,66 @@ impl Spool {
         std::fs::metadata(&self.path).map_or(true, |m| m.len() == 0)
     }
 
-    /// Appends `requests` and returns once the disk has them.
-    pub(crate) fn keep(&self, requests: &[Request]) -> Result<(), SpoolError> {
-        let mut text = String::new();
-        for request in requests {
-            text.push_str(&serde_json::to_string(request).map_err(|e| self.io(e.into()))?);
-            text.push('\n');
-        }
+    /// Appends those of `requests` not kept yet, while there is room, and
+    /// returns once the disk has them: what became of each, in order.
+    pub(crate) fn keep(&self, requests: &[Request]) -> Result<Vec<Keeping>, SpoolError> {
         let mut file = crate::store::private_file()
+            .read(true)
             .append(true)
             .create(true)
             .open(&self.path)
             .map_err(|e| self.io(e))?;
         file.lock().map_err(|e| self.io(e))?;
+        let mut kept: HashSet<(String, Option<String>)> = self.read(&mut file)?.iter().map(entry).collect();
+        let mut text = String::new();
+        let mut keeping = Vec::with_capacity(requests.len());
+        for request in requests {
+            let known = kept.contains(&entry(request));
+            if !known && kept.len() >= MAX_KEPT {
+                keeping.push(Keeping::Full);
+                continue;
+            }
+            if !known {
+                kept.insert(entry(request));
+                text.push_str(&serde_json::to_string(request).map_err(|e| self.io(e.into()))?);
+                text.push('\n');
+            }
+            keeping.push(Keeping::Kept);
+        }
+        if !text.is_empty() {
+            file.write_all(text.as_bytes()).map_err(|e| self.io(e))?;
+            file.sync_data().map_err(|e| self.io(e))?;
+        }
+        Ok(keeping)
+    }
+
+    /// Removes every kept request for `email` (any case): an erasure
+    /// leaves no line naming them. How many went.
+    pub(crate) fn forget(&self, email: &str) -> Result<usize, SpoolError> {
+        let mut file = match OpenOptions::new().read(true).write(true).open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(self.io(e)),
+        };
+        file.lock().map_err(|e| self.io(e))?;
+        let requests = self.read(&mut file)?;
+        let email = email.to_ascii_lowercase();
+        let (theirs, others): (Vec<Request>, Vec<Request>) = requests
+            .into_iter()
+            .partition(|r| r.email.eq_ignore_ascii_case(&email));
+        if theirs.is_empty() {
+            return Ok(0);
+        }
+        let mut text = String::new();
+        for request in &others {
+            text.push_str(&serde_json::to_string(request).map_err(|e| self.io(e.into()))?);
+            text.push('\n');
+        }
+        file.rewind().map_err(|e| self.io(e))?;
         file.write_all(text.as_bytes()).map_err(|e| self.io(e))?;
-        file.sync_data().map_err(|e| self.io(e))
+        file.set_len(text.len() as u64).map_err(|e| self.io(e))?;
+        file.sync_all().map_err(|e| self.io(e))?;
+        Ok(theirs.len())
     }
 
     /// Applies every kept unsubscribe in one transaction, then empties the
@@ -117,6 +184,11 @@ impl Spool {
     }
 }
 
+/// What makes two requests one: the same address (any case) and newsletter.
+fn entry(request: &Request) -> (String, Option<String>) {
+    (request.email.to_ascii_lowercase(), request.newsletter.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +227,43 @@ mod tests {
         );
         let mode = std::os::unix::fs::PermissionsExt::mode(&file.metadata().unwrap().permissions());
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn the_spool_keeps_each_address_and_newsletter_once_up_to_its_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::beside(&dir.path().join("bulletin.sqlite"));
+        let at = DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let request = |n: usize| Request {
+            email: format!("reader{n}@example.de"),
+            newsletter: Some("about-japan".into()),
+            at,
+        };
+        let mut requests: Vec<Request> = (0..MAX_KEPT + 1).map(request).collect();
+        requests.push(Request {
+            email: "READER0@example.de".into(),
+            ..request(0)
+        });
+        let keeping = spool.keep(&requests).unwrap();
+        assert!(keeping[..MAX_KEPT].iter().all(|k| *k == Keeping::Kept));
+        assert_eq!(keeping[MAX_KEPT], Keeping::Full, "one past the cap");
+        assert_eq!(keeping[MAX_KEPT + 1], Keeping::Kept, "already kept, in any case");
+        let size = std::fs::metadata(spool.path()).unwrap().len();
+        assert!(size < 1_000_000, "{size} bytes");
+        assert_eq!(spool.keep(&[request(MAX_KEPT + 5)]).unwrap(), vec![Keeping::Full]);
+        assert_eq!(spool.keep(&[request(7)]).unwrap(), vec![Keeping::Kept]);
+
+        assert_eq!(spool.forget("Reader7@example.de").unwrap(), 1);
+        let mut file = File::open(spool.path()).unwrap();
+        let left = spool.read(&mut file).unwrap();
+        assert_eq!(left.len(), MAX_KEPT - 1);
+        assert!(left.iter().all(|r| r.email != "reader7@example.de"));
+        assert_eq!(
+            spool.keep(&[request(MAX_KEPT + 5)]).unwrap(),
+            vec![Keeping::Kept],
+            "room again"
+        );
     }
 }
