@@ -401,7 +401,7 @@ fn the_operator_exports_and_erases_with_the_same_code_and_a_send_skips_the_erase
     assert!(
         erased.stdout.contains(
             "jane@example.de erased: 5 rows from consents, 1 row from deliveries, 1 row from subscribers, \
-             5 rows from subscriptions; the address is suppressed"
+             5 rows from subscriptions, 1 mail file written to them; the address is suppressed"
         ),
         "{}",
         erased.stdout
@@ -558,4 +558,195 @@ fn an_erased_person_is_let_in_again_by_a_confirmed_sign_up_not_by_an_import() {
         "{}",
         imported.stdout
     );
+}
+
+/// Everything a file could show of a person: their address, their details
+/// and the tokens in their mails, as written and in the encodings mail
+/// uses (a header's `=?utf-8?q?…?=` and `=?utf-8?b?…?=`, quoted-printable,
+/// base64 at each alignment), in lowercase but for base64 and tokens.
+fn traces(texts: &[&str], tokens: &[String]) -> Vec<String> {
+    use base64::Engine;
+    let mut traces: Vec<String> = tokens.to_vec();
+    for text in texts {
+        let lower = text.to_lowercase();
+        traces.push(lower.clone());
+        traces.push(lower.replace(' ', "_"));
+        traces.push(lower.replace(' ', "=20"));
+        traces.push(lower.replace('@', "=40"));
+        for spelling in [text.to_string(), lower] {
+            for shift in 0..3 {
+                let padded = format!("{}{spelling}", "x".repeat(shift));
+                let encoded = base64::engine::general_purpose::STANDARD.encode(&padded);
+                // The characters that depend on the text alone.
+                let inner = &encoded[(shift * 4).div_ceil(3) + 1..encoded.len() - 4];
+                traces.push(inner.to_string());
+            }
+        }
+    }
+    traces
+}
+
+/// The tokens in a person's mails: every link's `t=`, and the VERP address.
+fn tokens_in(project: &Project, email: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for file in files(project.dir.path()) {
+        if !file.file_name().unwrap().to_string_lossy().starts_with(email) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("=\r\n", "")
+            .replace("=\n", "");
+        for (at, _) in text.match_indices("t=") {
+            let token: String = text[at + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            if token.len() >= 16 {
+                tokens.push(token);
+            }
+        }
+        if let Some(line) = text.lines().find(|l| l.starts_with("Return-Path: <")) {
+            let verp = line["Return-Path: <".len()..].split('@').next().unwrap();
+            if let Some((_, token)) = verp.split_once('+') {
+                tokens.push(token.to_string());
+            }
+        }
+    }
+    tokens.sort();
+    tokens.dedup();
+    tokens
+}
+
+/// Every file under `folder`, at any depth.
+fn files(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![folder.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                folders.push(entry.path());
+            } else if entry.file_type().unwrap().is_file() {
+                found.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+/// The files under the project that show one of `traces`: every file but
+/// the two the test itself wrote (the CSV it imported, serve's stderr).
+fn files_showing(project: &Project, traces: &[String]) -> Vec<String> {
+    let mut showing = Vec::new();
+    for file in files(project.dir.path()) {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "subscribers.csv" || name == "serve.log" {
+            continue;
+        }
+        let bytes = std::fs::read(&file).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let lower = text.to_lowercase();
+        for trace in traces {
+            if lower.contains(trace.as_str()) || text.contains(trace.as_str()) {
+                showing.push(format!("{}: {trace}", file.display()));
+            }
+        }
+    }
+    showing
+}
+
+/// Issue 25, item 7: an erasure, by the operator or by the person on the
+/// preference page, leaves no file under the project that names them:
+/// their edition mails, a test copy sent to them, their confirmation
+/// mail, their unsubscribe kept in the spool while the store was busy,
+/// and the store itself show neither their address, their name nor a
+/// token of theirs, in any encoding the mail used. Their links then open
+/// on nothing.
+#[test]
+fn an_erasure_leaves_no_file_that_names_the_person() {
+    let project = mailed();
+    send(&project, "about-japan");
+    project
+        .run(&["send", "--newsletter", "about-japan", "--to", "jane@example.de"])
+        .assert_code(0);
+    assert!(
+        project
+            .path("out/mail/test/about-japan/1/jane@example.de.eml")
+            .exists()
+    );
+    let serve = Serve::start(&project, "2026-12-02T08:00:00Z");
+    for (email, name, organisation) in [
+        ("jane@example.de", "Jane Signup", "Acme GmbH"),
+        ("other@example.nl", "Otto Signup", "Other BV"),
+    ] {
+        let (status, page) = serve.sign_up(email, &[("name", name), ("organisation", organisation)]);
+        assert_eq!(status, 200, "{page}");
+        assert!(confirmation_mail(&project, email).is_some(), "{email}");
+    }
+    // Jane's one-click unsubscribe while another process holds the store:
+    // kept in the spool, and serve killed before the store is free.
+    let jane_tokens = tokens_in(&project, "jane@example.de");
+    let eml = project.read("out/mail/about-japan/1/jane@example.de.eml");
+    let unsubscribe = eml
+        .lines()
+        .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
+        .map(|l| l.split('>').next().unwrap().to_string())
+        .unwrap_or_else(|| panic!("a List-Unsubscribe link:\n{eml}"));
+    let target = &unsubscribe[unsubscribe.find("/unsubscribe").unwrap()..];
+    let holder = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (status, page) = serve.post(target, &[("List-Unsubscribe", "One-Click")], &[]);
+    assert_eq!(status, 503, "{page}");
+    drop(serve);
+    holder.execute_batch("COMMIT").unwrap();
+    drop(holder);
+    assert!(
+        project
+            .read("bulletin.sqlite.unsubscribes")
+            .contains("jane@example.de")
+    );
+    let jane = traces(
+        &["jane@example.de", "Jane Doe", "Jane Signup", "Acme GmbH"],
+        &jane_tokens,
+    );
+    assert!(jane_tokens.len() >= 3, "{jane_tokens:?}");
+    assert!(
+        files_showing(&project, &jane).len() >= 5,
+        "the files to erase are there"
+    );
+
+    let erased = project.run(&["subscribers", "erase", "jane@example.de"]);
+    erased.assert_code(0);
+    assert!(
+        erased
+            .stdout
+            .contains("4 mail files written to them, 1 unsubscribe kept aside"),
+        "{}",
+        erased.stdout
+    );
+    assert_eq!(files_showing(&project, &jane), Vec::<String>::new());
+
+    // Otto erases himself on the preference page.
+    let otto_tokens = tokens_in(&project, "other@example.nl");
+    let eml = project.read("out/mail/eu-japan-news/1/other@example.nl.eml");
+    let html = html_part(&eml);
+    let start = html.find(&format!("{PUBLIC}/preferences?t=")).unwrap() + PUBLIC.len();
+    let preferences = &html[start..start + html[start..].find('"').unwrap()];
+    let serve = Serve::start(&project, "2026-12-02T09:00:00Z");
+    let (status, page) = serve.post(preferences, &[("action", "erase-confirmed")], &[]);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("You are erased"), "{page}");
+    let (status, page) = serve.post(preferences, &[("action", "export")], &[]);
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("We hold nothing about you"),
+        "no file to download: {page}"
+    );
+    drop(serve);
+    let otto = traces(
+        &["other@example.nl", "Otto Other", "Otto Signup", "Other BV"],
+        &otto_tokens,
+    );
+    assert_eq!(files_showing(&project, &otto), Vec::<String>::new());
 }

@@ -245,21 +245,39 @@ pub enum ExportFormat {
 }
 
 /// `bulletin subscribers erase EMAIL`: every row about one person deleted
-/// and their address's keyed hash kept, so no import adds them again
-/// (what the preference centre's "Erase me" does).
+/// and their address's keyed hash kept, so no import adds them again, and
+/// the files that name them removed (what the preference centre's "Erase
+/// me" does).
 pub fn erase(config: &Config, email: &str, clock: Clock) -> Result<Exit> {
     let email = normalise_email(email)?;
     let mail = config.mail.as_ref().ok_or_else(|| {
         anyhow!("no [mail] section in the config: erasure keeps a keyed hash, made with its signing key")
     })?;
     let key = Key::from_env(&mail.signing_key_env)?;
-    let (_lock, mut store) = open_for_writing(config)?;
-    let erased = crate::deliver::erase(&mut store, &key, &email, clock.now)?;
-    let deleted: Vec<String> = erased
+    let (lock, mut store) = open_for_writing(config)?;
+    let erased = crate::deliver::erase(
+        &lock,
+        &mut store,
+        &key,
+        &crate::deliver::mail_folder(config),
+        &email,
+        clock.now,
+    )?;
+    let mut deleted: Vec<String> = erased
+        .rows
         .rows
         .iter()
         .map(|(table, rows)| format!("{} from {table}", count(*rows, "row")))
         .collect();
+    if erased.mail_files > 0 {
+        deleted.push(format!(
+            "{} written to them",
+            count(erased.mail_files, "mail file")
+        ));
+    }
+    if erased.spooled > 0 {
+        deleted.push(format!("{} kept aside", count(erased.spooled, "unsubscribe")));
+    }
     if deleted.is_empty() {
         say!("{email}: nothing held; the address is suppressed, so no import adds it without a new consent");
     } else {

@@ -17,7 +17,7 @@ mod token;
 pub(crate) use bounces::{Bounces, Kind as BounceKind, Processed, read_path};
 pub use message::{Letter, MailTemplate, MessageError, Personal};
 pub use send::{SendMode, SendOptions};
-pub(crate) use send::{SendReport, check_ready, send_edition};
+pub(crate) use send::{SendReport, check_ready, mail_folder, send_edition};
 pub(crate) use serve::serve;
 pub(crate) use spool::Spool;
 pub(crate) use subscribers::read_csv;

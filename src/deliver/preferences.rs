@@ -10,22 +10,28 @@
 //! country outside the EU-27) says which, and saves only once confirmed;
 //! erasure asks once more too. Store work runs on `serve`'s store thread.
 
+use std::path::{Path, PathBuf};
+
 use askama::Template;
 use hyper::Method;
 
+use super::send::mail_folder;
 use super::serve::{Endpoint, rendered};
 use super::subscribers::{Skip, admits, is_country};
-use super::suppression;
+use super::suppression::{self, ErasureError};
 use super::token::{Purpose, open};
 use crate::causes::said_once;
 use crate::config::{Audience, Config, Mail};
 use crate::domain::{Details, OrganisationType};
 use crate::items::clean_text;
+use crate::lock::{LockError, RunLock};
 use crate::server::{Form, Page, Request, cross_site};
 use crate::store::SubscriberRecord;
 
 /// The longest name or organisation taken, in characters.
 const MAX_TEXT: usize = 200;
+/// What a 503 asks them to wait before erasing again, while a send runs.
+const ERASE_RETRY_SECS: u32 = 300;
 /// What the export is saved as.
 const EXPORT_FILE: &str = "bulletin-my-data.json";
 
@@ -34,6 +40,8 @@ pub(super) struct PreferenceCentre {
     /// `mail.preferences_url`'s path.
     path: String,
     newsletters: Vec<Choice>,
+    /// Where the file transport writes: an erasure removes their messages.
+    mail_folder: PathBuf,
 }
 
 /// A newsletter one may choose.
@@ -47,6 +55,7 @@ impl PreferenceCentre {
     pub(super) fn new(config: &Config, mail: &Mail) -> PreferenceCentre {
         PreferenceCentre {
             path: mail.preferences_url.path().to_string(),
+            mail_folder: mail_folder(config),
             newsletters: config
                 .newsletters
                 .iter()
@@ -104,7 +113,7 @@ impl PreferenceCentre {
                             action: &action,
                         },
                     ),
-                    Some("erase-confirmed") => erase(&here).await,
+                    Some("erase-confirmed") => erase(&here, &self.mail_folder).await,
                     _ => show(
                         400,
                         &View::Refused {
@@ -259,6 +268,7 @@ async fn export(here: &Here<'_>) -> Page {
         .with_store(move |store, _| store.person(&email))
         .await
     {
+        Some(Ok(data)) if data.is_empty() => here.page(200, &View::NothingHeld),
         Some(Ok(data)) => Page::download(EXPORT_FILE, suppression::export_json(&data)),
         Some(Err(e)) => here.failed(&e),
         None => here.page(503, &View::Failed),
@@ -266,17 +276,37 @@ async fn export(here: &Here<'_>) -> Page {
 }
 
 /// Erases them, once confirmed, and keeps their address's keyed hash.
-async fn erase(here: &Here<'_>) -> Page {
-    let (email, key) = (here.email.clone(), here.endpoint.key.clone());
+/// Holding the run lock, as `subscribers erase` does: while a command
+/// (a send) holds it, they are asked to try again in a few minutes.
+async fn erase(here: &Here<'_>, mail_folder: &Path) -> Page {
+    let (email, key, mail_folder) = (
+        here.email.clone(),
+        here.endpoint.key.clone(),
+        mail_folder.to_path_buf(),
+    );
     let erased = here
         .endpoint
-        .with_store(move |store, now| suppression::erase(store, &key, &email, now))
+        .with_store(move |store, now| {
+            let lock = RunLock::acquire(store.path()).map_err(Busy::Lock)?;
+            suppression::erase(&lock, store, &key, &mail_folder, &email, now).map_err(Busy::Erasure)
+        })
         .await;
     match erased {
         Some(Ok(_)) => here.page(200, &View::Erased { email: &here.email }),
-        Some(Err(e)) => here.failed(&e),
+        Some(Err(Busy::Lock(LockError::Held { .. }))) => Page {
+            retry_after: Some(ERASE_RETRY_SECS),
+            ..here.page(503, &View::Busy)
+        },
+        Some(Err(Busy::Lock(e))) => here.failed(&e),
+        Some(Err(Busy::Erasure(e))) => here.failed(&e),
         None => here.page(503, &View::Failed),
     }
+}
+
+/// Why an erasure was not done now.
+enum Busy {
+    Lock(LockError),
+    Erasure(ErasureError),
 }
 
 /// Why an EU-only newsletter would be dropped, in the subscriber's terms.
@@ -393,6 +423,8 @@ enum View<'a> {
     Erased {
         email: &'a str,
     },
+    /// A send (or another command) holds the store: erase again later.
+    Busy,
     /// Nothing is held about the token's address (erased, or never imported).
     NothingHeld,
     InvalidLink,

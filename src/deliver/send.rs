@@ -141,7 +141,7 @@ impl Sender {
     fn new(config: &Config, mail: &Mail, edition: &EditionRef, test: bool) -> Result<Sender, SendError> {
         match mail.transport {
             Transport::File => {
-                let mut folder = config.out_dir().join("mail");
+                let mut folder = mail_folder(config);
                 if test {
                     folder.push("test");
                 }
@@ -199,7 +199,7 @@ pub(crate) struct Outbox(Sender);
 impl Outbox {
     pub(crate) fn new(config: &Config, mail: &Mail, folder: &str) -> Result<Outbox, SendError> {
         Ok(Outbox(match mail.transport {
-            Transport::File => Sender::Files(config.out_dir().join("mail").join(folder)),
+            Transport::File => Sender::Files(mail_folder(config).join(folder)),
             Transport::Smtp => Sender::Smtp(SmtpClient::new(&mail.smtp)?),
         }))
     }
@@ -215,6 +215,42 @@ impl Outbox {
             source,
         })
     }
+}
+
+/// Where the file transport writes: `<out_dir>/mail/`, a folder per
+/// edition (`test/` for test copies) and one for confirmation mails.
+pub(crate) fn mail_folder(config: &Config) -> PathBuf {
+    config.out_dir().join("mail")
+}
+
+/// Removes every message the file transport wrote to `email` under
+/// `folder`, at any depth (each edition's, the test copies', the
+/// confirmation mail), a half-written one too: the file names say whose
+/// they are ([`eml_name`]). Symbolic links are not followed. How many went.
+pub(crate) fn remove_mail_to(folder: &Path, email: &str) -> std::io::Result<usize> {
+    let name = eml_name(email);
+    let mut removed = 0;
+    let mut folders = vec![folder.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let file_name = entry.file_name();
+            if entry.file_type()?.is_dir() {
+                folders.push(entry.path());
+            } else if file_name.to_str() == Some(name.as_str())
+                || file_name.to_str() == Some(format!("{name}.tmp").as_str())
+            {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 fn write_eml(folder: &Path, email: &str, message: &Message) -> Result<(), Failure> {
