@@ -481,7 +481,11 @@ fn an_erased_person_is_let_in_again_by_a_confirmed_sign_up_not_by_an_import() {
         .assert_code(0)
         .json();
     let tables = &export["tables"];
-    assert_eq!(tables["signups"][0]["name"], "Jane Pending", "{export}");
+    assert_eq!(tables["signups"][0]["email"], "jane@example.de", "{export}");
+    assert!(
+        tables["signups"][0].get("name").is_none(),
+        "typed at a sign-up never confirmed: not shown: {export}"
+    );
     assert_eq!(tables["signup_mails"].as_array().unwrap().len(), 1, "{export}");
     assert_eq!(tables["consents"].as_array().unwrap().len(), 5, "{export}");
     assert_eq!(tables["consents"][0]["method"], "import", "{export}");
@@ -749,4 +753,85 @@ fn an_erasure_leaves_no_file_that_names_the_person() {
         &otto_tokens,
     );
     assert_eq!(files_showing(&project, &otto), Vec::<String>::new());
+}
+
+/// Issue 25, item 8: someone else signs Jane's address up, typing a name
+/// and an organisation; Jane's download (and the operator's export of her)
+/// shows that a sign-up was asked for, not what the other person typed,
+/// and no client address of anyone. A person who signed up and confirmed
+/// sees their consents without the client address either.
+#[test]
+fn an_export_shows_neither_what_a_third_party_typed_nor_any_client_address() {
+    let project = mailed();
+    let link = preference_link(&project, "eu-japan-news");
+    let target = link.strip_prefix(PUBLIC).unwrap().to_string();
+    let serve = Serve::start(&project, "2026-12-02T08:00:00Z");
+    let (status, page) = serve.sign_up(
+        "jane@example.de",
+        &[
+            ("name", "Mallory Typed"),
+            ("organisation", "Evil Corp"),
+            ("country", "FR"),
+        ],
+    );
+    assert_eq!(status, 200, "{page}");
+    let (status, page) = serve.sign_up("taro@example.jp", &[("name", "Taro Self")]);
+    assert_eq!(status, 200, "{page}");
+    let mail = confirmation_mail(&project, "taro@example.jp").expect("a confirmation mail");
+    let token = confirm_target(&mail).split_once("?t=").unwrap().1.to_string();
+    let (status, page) = serve.post("/subscribe/confirm", &[("t", &token)], &[]);
+    assert_eq!(status, 200, "{page}");
+    let (status, downloaded) = serve.post(&target, &[("action", "export")], &[]);
+    assert_eq!(status, 200, "{downloaded}");
+    drop(serve);
+
+    let operator = project
+        .run(&["subscribers", "export", "jane@example.de", "--format", "json"])
+        .assert_code(0)
+        .stdout
+        .clone();
+    for export in [downloaded.as_str(), operator.as_str()] {
+        let json: serde_json::Value = serde_json::from_str(export).unwrap();
+        let signup = &json["tables"]["signups"][0];
+        assert_eq!(
+            signup["email"], "jane@example.de",
+            "the sign-up is shown: {export}"
+        );
+        assert!(signup["newsletters"].is_string(), "{export}");
+        for typed in ["Mallory", "Evil Corp", "\"FR\"", "127.0.0.1", "\"client\""] {
+            assert!(!export.contains(typed), "{typed} in Jane's export: {export}");
+        }
+        assert_eq!(
+            json["tables"]["signup_mails"].as_array().unwrap().len(),
+            1,
+            "{export}"
+        );
+        assert_eq!(
+            json["tables"]["subscribers"][0]["name"], "Jane Doe",
+            "her own: {export}"
+        );
+    }
+    let taro = project
+        .run(&["subscribers", "export", "taro@example.jp", "--format", "json"])
+        .assert_code(0)
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_str(&taro).unwrap();
+    assert_eq!(
+        json["tables"]["subscribers"][0]["name"], "Taro Self",
+        "confirmed: {taro}"
+    );
+    let consents = json["tables"]["consents"].as_array().unwrap();
+    assert!(
+        !consents.is_empty() && consents.iter().all(|c| c["method"] == "form"),
+        "{taro}"
+    );
+    assert!(
+        !taro.contains("127.0.0.1") && !taro.contains("\"client\""),
+        "{taro}"
+    );
+    assert!(
+        !taro.contains("\"source\""),
+        "a form consent's source is a client address: {taro}"
+    );
 }

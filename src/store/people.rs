@@ -7,7 +7,8 @@
 //! erasure read the schema (`sqlite_master`) for those tables each time, so
 //! tables other features add (sign-ups, consents, confirmation mails, the
 //! bounces read and the soft-bounce `suppressions`) are exported and erased
-//! with the rest.
+//! with the rest. An export leaves out what is not the person's to see
+//! (another client's address, details a third party typed): [`withhold`].
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -40,7 +41,8 @@ pub(crate) struct Erased {
 
 impl Store {
     /// Everything held about `email` (any case): every row of every table
-    /// with an `email` column whose address is theirs.
+    /// with an `email` column whose address is theirs, but what
+    /// [`withhold`] leaves out: what another person gave or concerns them.
     pub(crate) fn person(&self, email: &str) -> Result<PersonData> {
         let email = email.to_ascii_lowercase();
         let mut data = PersonData {
@@ -48,7 +50,10 @@ impl Store {
             tables: BTreeMap::new(),
         };
         for table in personal_tables(&self.conn).map_err(|e| self.error(e))? {
-            let rows = rows_of(&self.conn, &table, &email).map_err(|e| self.error(e))?;
+            let mut rows = rows_of(&self.conn, &table, &email).map_err(|e| self.error(e))?;
+            for row in &mut rows {
+                withhold(&table, row);
+            }
             data.tables.insert(table, rows);
         }
         Ok(data)
@@ -149,6 +154,29 @@ impl Store {
             }
             Ok(true)
         })
+    }
+}
+
+/// What a person's export leaves out of a row of `table`: what is not
+/// theirs to see. A client's network address (a `client` column, a form
+/// consent's `source`) is that of whoever sent the form, perhaps another
+/// person. A pending sign-up's details (name, organisation, its type,
+/// country) were typed by whoever filled the form in with their address
+/// and were never confirmed by them: confirming deletes the sign-up and
+/// makes the details their own, in `subscribers`. What remains of it tells
+/// them that someone asked to subscribe them, to what, and when.
+fn withhold(table: &str, row: &mut serde_json::Map<String, serde_json::Value>) {
+    row.remove("client");
+    match table {
+        "signups" => {
+            for typed in ["name", "organisation", "organisation_type", "country"] {
+                row.remove(typed);
+            }
+        }
+        "consents" if row.get("method").and_then(|m| m.as_str()) == Some("form") => {
+            row.remove("source");
+        }
+        _ => {}
     }
 }
 
