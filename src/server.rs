@@ -120,6 +120,8 @@ pub(crate) struct Page {
     /// A file to save rather than a page to show: its name, for
     /// `Content-Disposition: attachment`.
     pub(crate) download: Option<&'static str>,
+    /// A `Set-Cookie` value (the preview's session).
+    pub(crate) set_cookie: Option<String>,
 }
 
 impl Page {
@@ -132,6 +134,7 @@ impl Page {
             location: None,
             framing: Framing::Deny,
             download: None,
+            set_cookie: None,
         }
     }
 
@@ -144,6 +147,7 @@ impl Page {
             location: None,
             framing: Framing::Deny,
             download: None,
+            set_cookie: None,
         }
     }
 
@@ -356,11 +360,8 @@ async fn respond<H: Handler>(
     peer: SocketAddr,
     context: Arc<Context<H>>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    if context.hosts == Hosts::Loopback && !is_loopback_host(&request, context.port) {
-        return Ok(finish(refusal(
-            421,
-            "This server answers only on this computer's loopback address.",
-        )));
+    if let Some(refused) = host_refusal(&request, context.hosts, context.port) {
+        return Ok(finish(refused));
     }
     let announced = request.body().size_hint().lower();
     if announced > MAX_BODY as u64 {
@@ -393,6 +394,23 @@ async fn respond<H: Handler>(
         })
         .await;
     Ok(finish(page))
+}
+
+/// The Host check, for `serve` and `preview` alike: a request with more
+/// than one `Host` header is refused (400: which one a proxy or a check
+/// reads differs, so the allowed one first must not let another through),
+/// and with [`Hosts::Loopback`], one not addressed to the loopback with
+/// `port` (421).
+fn host_refusal(request: &hyper::Request<Incoming>, hosts: Hosts, port: u16) -> Option<Page> {
+    if request.headers().get_all(header::HOST).iter().nth(1).is_some() {
+        return Some(refusal(400, "A request names one Host, not several."));
+    }
+    (hosts == Hosts::Loopback && !is_loopback_host(request, port)).then(|| {
+        refusal(
+            421,
+            "This server answers only on this computer's loopback address.",
+        )
+    })
 }
 
 /// True when the request names `127.0.0.1`, `[::1]` or `localhost` with `port`.
@@ -460,6 +478,9 @@ fn finish(page: Page) -> hyper::Response<Full<Bytes>> {
         && let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
     {
         headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    if let Some(cookie) = page.set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        headers.insert(header::SET_COOKIE, cookie);
     }
     if let Some(seconds) = page.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));

@@ -491,6 +491,36 @@ fn preview_answers_only_its_loopback_host() {
     );
 }
 
+/// Issue 25, item 12: two `Host` headers, the allowed one first, passed
+/// preview's check. Both servers refuse a request with more than one Host
+/// (400), in either order; the same request with one Host is answered.
+#[test]
+fn a_request_with_two_host_headers_is_refused_by_preview_and_serve() {
+    let project = mail_project(25);
+    let preview = Server::preview(&project, &[]);
+    let serve = Server::serve(&project, &[]);
+    for (server, target, answered) in [(&preview, "/", 200), (&serve, "/favicon.ico", 204)] {
+        let own = server.addr.clone();
+        let one = server.raw(&format!(
+            "GET {target} HTTP/1.1\r\nHost: {own}\r\nConnection: close\r\n\r\n"
+        ));
+        assert_eq!(status(&one), answered, "{one}");
+        for hosts in [
+            [own.as_str(), "evil.example"],
+            ["evil.example", own.as_str()],
+            [own.as_str(), own.as_str()],
+        ] {
+            let response = server.raw(&format!(
+                "GET {target} HTTP/1.1\r\nHost: {}\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                hosts[0], hosts[1]
+            ));
+            assert_eq!(status(&response), 400, "{hosts:?}: {response}");
+            assert!(response.contains("one Host, not several"), "{response}");
+            assert!(!response.contains("jane@example.de"), "{response}");
+        }
+    }
+}
+
 /// A preview listening beyond this machine says so.
 #[test]
 fn a_preview_listening_beyond_loopback_warns() {

@@ -52,6 +52,9 @@ pub(crate) struct Preview {
     _running: crate::browser::Preview,
     /// `http://127.0.0.1:PORT/`.
     pub(crate) home: String,
+    /// The session cookie (`name=value`) the last page set, sent back as
+    /// a browser does.
+    cookie: std::cell::RefCell<Option<String>>,
 }
 
 impl Preview {
@@ -71,6 +74,7 @@ impl Preview {
         Preview {
             _running: running,
             home,
+            cookie: std::cell::RefCell::new(None),
         }
     }
 
@@ -89,20 +93,33 @@ impl Preview {
 
     /// GET `path`: status and body.
     pub(crate) fn get(&self, path: &str) -> (u16, String) {
-        let mut response = Self::agent()
-            .get(format!("{}{}", self.home, path.trim_start_matches('/')))
-            .call()
-            .unwrap();
+        let mut request = Self::agent().get(format!("{}{}", self.home, path.trim_start_matches('/')));
+        if let Some(cookie) = self.cookie.borrow().as_deref() {
+            request = request.header("Cookie", cookie);
+        }
+        let mut response = request.call().unwrap();
+        if let Some(set) = response.headers().get("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
+            *self.cookie.borrow_mut() = Some(pair);
+        }
         let status = response.status().as_u16();
         (status, response.body_mut().read_to_string().unwrap())
     }
 
-    /// POST the form `fields` to `path` with these extra headers: status,
+    /// POST the form `fields` to `path` with these extra headers (and the
+    /// session cookie, unless they have a `Cookie` of their own): status,
     /// `Location`, body.
     fn post(&self, path: &str, headers: &[(&str, &str)], fields: &[(&str, &str)]) -> (u16, String, String) {
         let mut request = Self::agent().post(format!("{}{}", self.home, path.trim_start_matches('/')));
         for (name, value) in headers {
             request = request.header(*name, *value);
+        }
+        if let Some(cookie) = self.cookie.borrow().as_deref()
+            && !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("cookie"))
+        {
+            request = request.header("Cookie", cookie);
         }
         let mut response = request.send_form(fields.iter().copied()).unwrap();
         let status = response.status().as_u16();
@@ -329,6 +346,90 @@ fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() 
     assert!(
         !page.contains(&format!("id=\"item-{dropped}\"")),
         "the page shows the change at once"
+    );
+}
+
+/// Issue 25, item 12: the review page's form token was one per process,
+/// reusable from curl. Now the page sets a session cookie (`HttpOnly`,
+/// `SameSite=Strict`) and its forms carry a token bound to it: the token
+/// with no cookie, another client's cookie or a made-up one is refused
+/// (403, nothing changed); with its own cookie it is applied.
+#[test]
+fn a_form_token_is_refused_without_the_session_cookie_its_page_set() {
+    let project = with_a_draft();
+    let before = project
+        .run(&["editions", "show", "--newsletter", NEWS])
+        .stdout
+        .clone();
+    let (dropped, _) = shown_items(&project, NEWS)[0].clone();
+    let preview = Preview::start(&project);
+    let path = format!("/review/{NEWS}");
+    let (_, page) = preview.get(&path);
+    let token = form_value(&page, "token");
+    let mine = preview
+        .cookie
+        .borrow()
+        .clone()
+        .expect("the page sets a session cookie");
+    let port = preview.host().rsplit(':').next().unwrap().to_string();
+    assert!(mine.starts_with(&format!("bulletin_preview_{port}=")), "{mine}");
+
+    // Another client: its own page, its own cookie and token.
+    let mut theirs = Preview::agent()
+        .get(format!("{}{}", preview.home, path.trim_start_matches('/')))
+        .call()
+        .unwrap();
+    let set = theirs
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    for attribute in ["; HttpOnly", "; SameSite=Strict", "; Path=/", "; Max-Age="] {
+        assert!(set.contains(attribute), "{attribute} in {set}");
+    }
+    let other = set.split(';').next().unwrap().to_string();
+    assert_ne!(other, mine, "a session per client");
+    let their_token = form_value(&theirs.body_mut().read_to_string().unwrap(), "token");
+    assert_ne!(their_token, token, "a token per session");
+
+    let fields = [
+        ("edition", "1"),
+        ("action", "drop"),
+        ("item", dropped.as_str()),
+        ("token", token.as_str()),
+    ];
+    let made_up = format!("bulletin_preview_{port}=1.AAAA");
+    for (what, cookie) in [
+        ("no cookie", ""),
+        ("another client's cookie", other.as_str()),
+        ("a made-up cookie", made_up.as_str()),
+    ] {
+        let (status, _, body) = preview.post(&path, &[("Cookie", cookie)], &fields);
+        assert_eq!(status, 403, "{what}: {body}");
+        assert!(body.contains("Nothing changed"), "{what}: {body}");
+    }
+    let (status, _, body) = preview.post(
+        &path,
+        &[("Cookie", other.as_str())],
+        &[
+            ("edition", "1"),
+            ("action", "drop"),
+            ("item", dropped.as_str()),
+            ("token", their_token.as_str()),
+        ],
+    );
+    assert_eq!(status, 303, "the other client's own token and cookie: {body}");
+    assert_ne!(
+        project.run(&["editions", "show", "--newsletter", NEWS]).stdout,
+        before,
+        "applied"
+    );
+    let (status, _, body) = preview.post(&path, &[], &fields);
+    assert_eq!(
+        status, 409,
+        "with its own cookie the token passes (the item is gone): {body}"
     );
 }
 

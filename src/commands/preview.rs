@@ -117,7 +117,7 @@ pub fn run(
     let (jobs, queue) = std::sync::mpsc::channel();
     let pages = Arc::new(Pages {
         snapshot: snapshot.clone(),
-        csrf: Csrf::new()?,
+        csrf: Csrf::new(addr.port())?,
         by: options.by.clone(),
         jobs,
     });
@@ -164,7 +164,7 @@ fn home(addr: SocketAddr) -> String {
 /// wait on); hands the review page's POSTs to the [`Worker`].
 struct Pages {
     snapshot: Arc<Mutex<Snapshot>>,
-    /// The token every form of the review page carries.
+    /// The sessions, and the token each one's forms carry.
     csrf: Csrf,
     /// Who corrects and approves, as the review page says.
     by: String,
@@ -181,16 +181,23 @@ impl Handler for Pages {
             return Reply::text(405, "method not allowed".into());
         }
         let snapshot = self.snapshot.clone();
+        let Ok(session) = self.csrf.session(&request.headers, std::time::Instant::now()) else {
+            return Reply::text(500, "no random bytes for a session; try again".into());
+        };
         let editor = Editor {
-            token: self.csrf.token().to_string(),
+            token: session.token,
             by: self.by.clone(),
         };
-        tokio::task::spawn_blocking(move || match snapshot.lock() {
+        let reply = tokio::task::spawn_blocking(move || match snapshot.lock() {
             Ok(snapshot) => answer(&request.target, &snapshot, &editor),
             Err(_) => Reply::text(500, "the preview's state is lost; restart it".into()),
         })
         .await
-        .unwrap_or_else(|_| Reply::text(500, "the page could not be built".into()))
+        .unwrap_or_else(|_| Reply::text(500, "the page could not be built".into()));
+        Reply {
+            set_cookie: session.set_cookie,
+            ..reply
+        }
     }
 }
 

@@ -8,17 +8,20 @@
 //! the preview's worker through the functions `bulletin edit` and
 //! `bulletin approve` call, then a 303 back to the page. A POST is
 //! refused (403, nothing changed) when its browser says it comes from
-//! another site, or when it lacks the form's token: a web page elsewhere
-//! can make a browser post to 127.0.0.1, but it cannot read the token.
+//! another site, or when it lacks the form's token made for its session
+//! cookie ([`Csrf`]): a web page elsewhere can make a browser post to
+//! 127.0.0.1, but it can read neither.
 
 use std::path::Path;
 use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
+use hyper::header::{self, HeaderMap};
 use sha2::Sha256;
 use tokio::sync::oneshot;
 
@@ -32,13 +35,29 @@ use crate::domain::Correction;
 use crate::server::{Form, Framing, Page as Reply, Request, cross_site};
 use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
 
-/// The token of the review page's forms: an HMAC, under a secret drawn
-/// when the preview starts, of a fixed text. Checked with the HMAC's own
-/// comparison, which takes the same time however many bytes match.
+/// The review page's sessions and the token of its forms. A browser gets a
+/// session cookie with the first page it asks for (`HttpOnly`,
+/// `SameSite=Strict`, for [`SESSION`]); each form carries an HMAC of that
+/// cookie under a secret drawn when the preview starts. A POST passes only
+/// with a cookie the preview issued, still in time, and the token made for
+/// it: a token read by one client (curl, another browser) is worthless
+/// without that client's cookie, a page elsewhere can read neither, and a
+/// browser does not send a `SameSite=Strict` cookie with another site's
+/// request. The HMAC's own comparison takes the same time however many
+/// bytes match.
 pub(super) struct Csrf {
     secret: [u8; 32],
-    token: String,
+    /// The cookie's name: one per port, as browsers share cookies across a
+    /// host's ports (two previews side by side keep their own).
+    cookie: String,
+    /// Sessions are timed from here: a cookie says when it was issued, in
+    /// seconds since the preview started (a monotonic clock, so a change
+    /// of the system's time neither ends nor stretches a session).
+    started: Instant,
 }
+
+/// How long a session lasts; a page older than that asks to be reloaded.
+pub(super) const SESSION: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// The system gave no random bytes for the form's token: the preview does
 /// not start, rather than guard its forms with a guessable one.
@@ -46,29 +65,87 @@ pub(super) struct Csrf {
 #[error("no random bytes for the review page's form token")]
 pub(super) struct NoRandom(#[source] getrandom::Error);
 
-impl Csrf {
-    pub(super) fn new() -> Result<Csrf, NoRandom> {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(NoRandom)?;
-        let token = URL_SAFE_NO_PAD.encode(form_mac(&secret).finalize().into_bytes());
-        Ok(Csrf { secret, token })
-    }
-
-    pub(super) fn token(&self) -> &str {
-        &self.token
-    }
-
-    fn verify(&self, token: &str) -> bool {
-        URL_SAFE_NO_PAD
-            .decode(token)
-            .is_ok_and(|given| form_mac(&self.secret).verify_slice(&given).is_ok())
-    }
+/// One browser's session, as a page is answered: the token its forms
+/// carry, and the cookie to set when it had none (or one out of time).
+pub(super) struct Session {
+    pub(super) token: String,
+    pub(super) set_cookie: Option<String>,
 }
 
-fn form_mac(secret: &[u8]) -> Hmac<Sha256> {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes a key of any length");
-    mac.update(b"bulletin preview: the review page's forms");
-    mac
+impl Csrf {
+    pub(super) fn new(port: u16) -> Result<Csrf, NoRandom> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(NoRandom)?;
+        Ok(Csrf {
+            secret,
+            cookie: format!("bulletin_preview_{port}"),
+            started: Instant::now(),
+        })
+    }
+
+    /// The session of the client that sent `headers` at `now`: its own,
+    /// while in time, else a new one.
+    pub(super) fn session(&self, headers: &HeaderMap, now: Instant) -> Result<Session, NoRandom> {
+        if let Some(cookie) = self.cookie_in(headers, now) {
+            return Ok(Session {
+                token: self.token(&cookie),
+                set_cookie: None,
+            });
+        }
+        let mut id = [0u8; 24];
+        getrandom::fill(&mut id).map_err(NoRandom)?;
+        let cookie = format!("{}.{}", self.seconds(now), URL_SAFE_NO_PAD.encode(id));
+        Ok(Session {
+            token: self.token(&cookie),
+            set_cookie: Some(format!(
+                "{}={cookie}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict",
+                self.cookie,
+                SESSION.as_secs()
+            )),
+        })
+    }
+
+    /// Whether `token` was made for the session cookie in `headers`, and
+    /// that session is still in time at `now`.
+    fn verify(&self, headers: &HeaderMap, token: &str, now: Instant) -> bool {
+        let Some(cookie) = self.cookie_in(headers, now) else {
+            return false;
+        };
+        URL_SAFE_NO_PAD
+            .decode(token)
+            .is_ok_and(|given| self.mac(&cookie).verify_slice(&given).is_ok())
+    }
+
+    /// The value of this preview's cookie in `headers`, when it was issued
+    /// less than [`SESSION`] before `now` (and not after it).
+    fn cookie_in(&self, headers: &HeaderMap, now: Instant) -> Option<String> {
+        let value = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|h| h.to_str().ok())
+            .flat_map(|h| h.split(';'))
+            .find_map(|pair| pair.trim().strip_prefix(&self.cookie)?.strip_prefix('='))?;
+        let issued: u64 = value.split_once('.')?.0.parse().ok()?;
+        let now = self.seconds(now);
+        (issued <= now && now - issued < SESSION.as_secs()).then(|| value.to_string())
+    }
+
+    /// Whole seconds from the preview's start to `now`.
+    fn seconds(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.started).as_secs()
+    }
+
+    fn token(&self, cookie: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(cookie).finalize().into_bytes())
+    }
+
+    fn mac(&self, cookie: &str) -> Hmac<Sha256> {
+        let mut mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).expect("HMAC takes a key of any length");
+        mac.update(b"bulletin preview: the review page's forms, for the session ");
+        mac.update(cookie.as_bytes());
+        mac
+    }
 }
 
 /// What the page's forms ask for.
@@ -158,11 +235,15 @@ pub(super) async fn post(request: &Request, csrf: &Csrf, jobs: &Sender<Job>) -> 
         );
     }
     let form = Form::parse(&request.body);
-    if !form.get("token").is_some_and(|token| csrf.verify(token)) {
+    let now = Instant::now();
+    if !form
+        .get("token")
+        .is_some_and(|token| csrf.verify(&request.headers, token, now))
+    {
         return Reply::text(
             403,
-            "Refused: the form's token is missing or wrong (a page of an earlier preview?): \
-             reload the review page. Nothing changed.\n"
+            "Refused: the form's token is missing or wrong, or its session is over (a page of an \
+             earlier preview, or of another browser?): reload the review page. Nothing changed.\n"
                 .into(),
         );
     }
@@ -501,20 +582,55 @@ fn state(page: &Page) -> String {
 mod tests {
     use super::*;
 
+    /// Headers carrying `set_cookie`'s `name=value`, as a browser sends it back.
+    fn cookie_of(set_cookie: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let pair = set_cookie.split(';').next().unwrap();
+        headers.insert(header::COOKIE, format!("other=1; {pair}").parse().unwrap());
+        headers
+    }
+
     #[test]
-    fn the_token_verifies_and_no_other_does() {
-        let csrf = Csrf::new().unwrap();
-        assert!(csrf.verify(csrf.token()));
+    fn the_token_verifies_with_its_own_session_only_and_while_it_lasts() {
+        let csrf = Csrf::new(8026).unwrap();
+        let now = Instant::now();
+        let session = csrf.session(&HeaderMap::new(), now).unwrap();
+        let set = session.set_cookie.clone().expect("a new session sets its cookie");
+        assert!(set.starts_with("bulletin_preview_8026="), "{set}");
         assert!(
-            !Csrf::new().unwrap().verify(csrf.token()),
-            "another preview's token"
+            set.contains("; HttpOnly") && set.contains("; SameSite=Strict"),
+            "{set}"
+        );
+        let mine = cookie_of(&set);
+        assert!(csrf.verify(&mine, &session.token, now));
+        let again = csrf.session(&mine, now).unwrap();
+        assert_eq!(
+            (again.token.as_str(), again.set_cookie),
+            (session.token.as_str(), None)
+        );
+
+        let other = cookie_of(&csrf.session(&HeaderMap::new(), now).unwrap().set_cookie.unwrap());
+        assert!(
+            !csrf.verify(&other, &session.token, now),
+            "another client's cookie"
+        );
+        assert!(!csrf.verify(&HeaderMap::new(), &session.token, now), "no cookie");
+        assert!(
+            !Csrf::new(8026).unwrap().verify(&mine, &session.token, now),
+            "another preview's secret"
+        );
+        let later = now + SESSION;
+        assert!(!csrf.verify(&mine, &session.token, later), "the session is over");
+        assert!(
+            csrf.session(&mine, later).unwrap().set_cookie.is_some(),
+            "a new one"
         );
         // The first character: it carries six bits of the MAC (the last only a few).
-        let token = csrf.token();
+        let token = &session.token;
         let first = if token.starts_with('A') { "B" } else { "A" };
         let off = format!("{first}{}", &token[1..]);
         for wrong in ["", "AAAA", "not base64!", off.as_str()] {
-            assert!(!csrf.verify(wrong), "{wrong:?}");
+            assert!(!csrf.verify(&mine, wrong, now), "{wrong:?}");
         }
     }
 
