@@ -738,6 +738,18 @@ fn an_erasure_leaves_no_file_that_names_the_person() {
     let start = html.find(&format!("{PUBLIC}/preferences?t=")).unwrap() + PUBLIC.len();
     let preferences = &html[start..start + html[start..].find('"').unwrap()];
     let serve = Serve::start(&project, "2026-12-02T09:00:00Z");
+    // While a command (a send) holds the run lock: come back later.
+    let held = std::fs::File::create(project.path("bulletin.sqlite.lock")).unwrap();
+    held.lock().unwrap();
+    let (status, page) = serve.post(preferences, &[("action", "erase-confirmed")], &[]);
+    assert_eq!(status, 503, "{page}");
+    assert!(page.contains("try again in a few minutes"), "{page}");
+    assert!(
+        project
+            .path("out/mail/eu-japan-news/1/other@example.nl.eml")
+            .exists()
+    );
+    drop(held);
     let (status, page) = serve.post(preferences, &[("action", "erase-confirmed")], &[]);
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("You are erased"), "{page}");
