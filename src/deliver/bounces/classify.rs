@@ -61,8 +61,6 @@ pub(crate) struct Reading {
     pub(crate) status: Option<String>,
     /// Why, in a few words (`delay`, `auto-reply`, `DSN`…), for the summary.
     pub(crate) why: &'static str,
-    /// The mail's Message-ID, without angle brackets.
-    pub(crate) message_id: Option<String>,
     /// Words that may be unsubscribe tokens (subject and text), for a mail
     /// that is none of the reports.
     pub(crate) tokens: Vec<String>,
@@ -305,7 +303,6 @@ pub(crate) fn classify(bytes: &[u8]) -> Reading {
             tokens: mail.tokens(),
             ..Reading::ignored("not a report", None, String::new())
         });
-    reading.message_id = message.message_id().map(str::to_string);
     reading.haystack = mail.haystack();
     if reading.recipient.is_none() && reading.kind != Kind::Ignored {
         reading.recipient = mail.returned_recipient();
@@ -321,7 +318,6 @@ impl Reading {
             original: None,
             status: (!status.is_empty()).then_some(status),
             why,
-            message_id: None,
             tokens: Vec::new(),
             haystack: String::new(),
         }
