@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use base64::Engine;
 use sha2::Digest;
 
 use crate::common::{KEY_ENV, Project, repo};
@@ -926,7 +927,9 @@ fn a_returned_keyed_message_id_or_unsubscribe_token_proves_whose_copy_it_was() {
          Content-Type: multipart/report; report-type=delivery-status; boundary=\"d\"\r\n\r\n\
          --d\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.isp.example\r\n\r\n\
          Final-Recipient: rfc822; marie.curie@labo.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
-         --d\r\nContent-Type: text/rfc822-headers\r\n\r\n{marie}\r\n\r\n--d--\r\n"
+         --d\r\nContent-Type: text/rfc822-headers\r\nContent-Transfer-Encoding: base64\r\n\r\n{marie}\r\n\r\n--d--\r\n",
+        // As some mail systems return them: encoded, the token in no line of the raw mail.
+        marie = base64::engine::general_purpose::STANDARD.encode(&marie)
     );
     project.write("dsn.eml", &dsn);
     let run = project.run(&["bounces", "--format", "json", "dsn.eml"]);

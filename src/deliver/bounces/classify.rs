@@ -741,7 +741,12 @@ impl<'m> Mail<'m> {
         let mut text = String::from_utf8_lossy(self.message.raw_message()).into_owned();
         text.push('\n');
         text.push_str(&self.text);
-        for part in self.parts_of("message", &["rfc822", "global"]) {
+        // Returned headers decoded too: their Message-ID and List-Unsubscribe prove whose copy it was.
+        let returned = self.parts_of("message", &["rfc822", "global", "rfc822-headers"]);
+        for part in returned
+            .into_iter()
+            .chain(self.parts_of("text", &["rfc822-headers"]))
+        {
             text.push('\n');
             text.push_str(&part);
         }

@@ -82,7 +82,9 @@ pub(super) fn tokens(key: &Key, haystack: &str, bounce_local: Option<&str>) -> T
         ids.filter_map(|token| open_verp(key, token))
             .map(|v| (v, Proof::MessageId)),
     );
+    // Each field's value is read up to 2,000 bytes: only so many fields.
     let unsubscribe = after(&lower, "list-unsubscribe:")
+        .take(MAX_CANDIDATES)
         .map(|rest| &haystack[haystack.len() - rest.len()..])
         .flat_map(|value| unsubscribe_candidates(field_value(value)))
         .take(MAX_CANDIDATES)
