@@ -161,7 +161,8 @@ impl Summary {
                 });
                 say!("{line}");
             }
-            _ if matches!(outcome, Outcome::Ignored) => {}
+            // Ignored mails are counted only, read again or not.
+            _ if processed.kind == BounceKind::Ignored => {}
             _ => {
                 let status = processed
                     .status
