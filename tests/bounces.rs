@@ -7,6 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use base64::Engine;
+use sha2::Digest;
+
 use crate::common::{KEY_ENV, Project, repo};
 
 /// One row of `tests/fixtures/bounces/manifest.tsv`.
@@ -137,6 +140,21 @@ fn subscribed() -> Project {
     project
 }
 
+/// [`subscribed`], with `trust_bounce_addresses` on: a report acts on the
+/// subscriber it names, as for a mailbox only the operator's MTA writes to.
+fn trusting() -> Project {
+    let project = subscribed();
+    trust_named_addresses(&project);
+    project
+}
+
+fn trust_named_addresses(project: &Project) {
+    project.edit_config(
+        "bounce_address = \"bounces@eu-japan.eu\"\n",
+        "bounce_address = \"bounces@eu-japan.eu\"\ntrust_bounce_addresses = true\n",
+    );
+}
+
 /// `subscribers list --format json`, by address.
 fn subscribers(project: &Project) -> BTreeMap<String, serde_json::Value> {
     let run = project.run(&["subscribers", "list", "--format", "json"]);
@@ -165,7 +183,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 #[test]
 fn a_maildir_is_read_once_and_left_as_it_was() {
-    let project = subscribed();
+    let project = trusting();
     for sub in ["cur", "new", "tmp"] {
         std::fs::create_dir_all(project.path(&format!("Maildir/{sub}"))).unwrap();
     }
@@ -228,10 +246,10 @@ fn a_maildir_is_read_once_and_left_as_it_was() {
     let second = project.run(&["bounces", "Maildir"]);
     second.assert_code(0);
     assert!(
-        second
-            .stdout
-            .contains("changed 0 subscriber records; 1 already processed"),
-        "{}",
+        second.stdout.contains("0 mails read: 0 hard")
+            && second.stdout.contains("changed 0 subscriber records")
+            && second.stdout.contains("4 mails read before, not read again"),
+        "every mail, ignored ones too, is skipped unread: {}",
         second.stdout
     );
     assert_eq!(
@@ -266,12 +284,12 @@ fn mbox(mails: &[Vec<u8>]) -> Vec<u8> {
 
 #[test]
 fn an_mbox_of_several_mails_complaint_and_mailed_unsubscribe() {
-    let project = subscribed();
+    let project = trusting();
     let file = mbox(&[
-        fixture("sendmail/user-unknown.eml"),
+        tokenless("sendmail/user-unknown.eml").into_bytes(),
         fixture("unsubscribe/mailto-subject.eml"),
         fixture("exim/delay-warning.eml"),
-        fixture("ses/complaint.eml"),
+        tokenless("ses/complaint.eml").into_bytes(),
     ]);
     std::fs::write(project.path("bounces.mbox"), &file).unwrap();
     let run = project.run(&["bounces", "--format", "json", "bounces.mbox"]);
@@ -284,10 +302,31 @@ fn an_mbox_of_several_mails_complaint_and_mailed_unsubscribe() {
         let keys: Vec<&String> = object.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["file", "kind", "recipient", "status"],
-            "exactly the issue's fields"
+            [
+                "changed",
+                "file",
+                "kind",
+                "outcome",
+                "proof",
+                "read_before",
+                "recipient",
+                "status",
+                "verified"
+            ],
+            "the issue's fields, and whether it was verified"
         );
     }
+    let proofs: Vec<Option<&str>> = got.iter().map(|o| o["proof"].as_str()).collect();
+    assert_eq!(
+        proofs,
+        [
+            Some("trusted-address"),
+            Some("list-unsubscribe"),
+            None,
+            Some("trusted-address")
+        ],
+        "the mailed unsubscribe by its token, the reports by the address they name"
+    );
     assert_eq!(got[0]["recipient"], "marie@example.net");
     assert_eq!(got[0]["status"], "5.1.1");
     assert_eq!(got[1]["recipient"], "jane@example.com");
@@ -319,7 +358,10 @@ fn a_complaint_unsubscribes_from_every_newsletter() {
     let run = project.run(&["bounces", "complaint.eml"]);
     run.assert_code(0);
     assert!(
-        run.stdout.contains("complaint jane@example.com (feedback report): jane@example.com: unsubscribed from every newsletter"),
+        run.stdout.contains(
+            "complaint jane@example.com (feedback report, verified by list-unsubscribe): \
+             jane@example.com: unsubscribed from every newsletter"
+        ),
         "{}",
         run.stdout
     );
@@ -332,7 +374,7 @@ fn a_complaint_unsubscribes_from_every_newsletter() {
 /// falls out of the window does not count.
 #[test]
 fn soft_bounces_suppress_after_three_in_a_row_within_the_window() {
-    let project = subscribed();
+    let project = trusting();
     let soft = String::from_utf8(fixture("postfix/expired-over-quota.eml")).unwrap();
     let mut outputs = Vec::new();
     for (n, day) in ["2026-11-01", "2026-11-20", "2026-11-21", "2026-11-22"]
@@ -487,7 +529,11 @@ fn genuine_postfix_dsns_are_matched_by_verp_and_suppress() {
         ]
     );
     let again = project.run(&["bounces", &postfix.bounces().display().to_string()]);
-    assert!(again.stdout.contains("2 already processed"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("2 mails read before, not read again"),
+        "{}",
+        again.stdout
+    );
 
     let next = project.run(&["send", "--newsletter", "eu-japan-news", "--dry-run"]);
     next.assert_code(0);
@@ -605,7 +651,7 @@ fn a_report_that_names_nobody_is_matched_by_its_verp_address() {
     run.assert_code(0);
     assert!(
         run.stdout.contains(
-            "nameless.eml: hard 5.7.1 jane@example.com (report text): jane@example.com: 1 hard bounce"
+            "nameless.eml: hard 5.7.1 jane@example.com (report text, verified by verp): jane@example.com: 1 hard bounce"
         ),
         "{}",
         run.stdout
@@ -625,4 +671,386 @@ fn a_report_that_names_nobody_is_matched_by_its_verp_address() {
     let (plain, same) = test_copy(&project);
     assert_eq!(plain, "Return-Path: <newsletters@eu-japan.eu>");
     assert_eq!(message, same, "only the envelope changes");
+}
+
+/// A fixture as text, without its returned `List-Unsubscribe:` line (the
+/// fixtures return Jane's copy with her genuine token): what an outsider,
+/// who has no token of bulletin's, can write.
+fn tokenless(name: &str) -> String {
+    String::from_utf8(fixture(name))
+        .unwrap()
+        .lines()
+        .filter(|line| !line.to_ascii_lowercase().starts_with("list-unsubscribe:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The audit's forged reports, from an outside domain, none with a token
+/// bulletin made, each naming Jane or Marie: a DSN (5.1.1, twice, with
+/// two Message-IDs), an ARF abuse report (`Original-Rcpt-To`), a qmail
+/// text bounce, an `X-Failed-Recipients` report, and Amazon SES JSON.
+fn forged_reports(project: &Project) -> Vec<String> {
+    let jane = "jane@example.com";
+    let marie = "marie@example.net";
+    let dsn = tokenless("postfix/remote-user-unknown.eml");
+    let mails = [
+        ("dsn-1.eml", dsn.clone()),
+        (
+            "dsn-2.eml",
+            dsn.replace("<20261123080511.4F1A22C0A1@", "<20261124080511.4F1A22C0A2@"),
+        ),
+        (
+            "arf.eml",
+            tokenless("arf/rfc5965-example.eml").replace("user@example.com", marie),
+        ),
+        (
+            "qmail.eml",
+            tokenless("qmail/no-mailbox.eml").replace("jane@example.org", jane),
+        ),
+        ("exim.eml", tokenless("exim/user-unknown.eml")),
+        (
+            "ses-bounce.eml",
+            tokenless("ses/bounce-permanent.eml").replace("olga@example.pl", marie),
+        ),
+        (
+            "ses-complaint.eml",
+            tokenless("ses/complaint.eml").replace("olga@example.pl", jane),
+        ),
+    ];
+    mails
+        .into_iter()
+        .map(|(name, mail)| {
+            project.write(&format!("forged/{name}"), &mail);
+            format!("forged/{name}")
+        })
+        .collect()
+}
+
+/// Issue 25, item 1: anyone can mail the bounce address. Reports that
+/// merely name subscribers change nobody, each reported with its kind
+/// and recipient as unverified; with `trust_bounce_addresses` on (a
+/// mailbox only the operator's MTA writes to) the same reports act.
+#[test]
+fn reports_that_merely_name_subscribers_change_nobody_unless_the_mailbox_is_trusted() {
+    let wanted = [
+        ("hard", "jane@example.com"),
+        ("hard", "jane@example.com"),
+        ("complaint", "marie@example.net"),
+        ("hard", "jane@example.com"),
+        ("hard", "jane@example.com"),
+        ("hard", "marie@example.net"),
+        ("complaint", "jane@example.com"),
+    ];
+    let project = subscribed();
+    let files = forged_reports(&project);
+    let mut args = vec!["bounces", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let run = project.run(&args);
+    run.assert_code(0);
+    let people = subscribers(&project);
+    for email in ["jane@example.com", "marie@example.net"] {
+        assert_eq!(people[email]["hard_bounces"], 0, "{email}");
+        assert_eq!(people[email]["unsubscribed_all"], false, "{email}");
+        assert_eq!(people[email]["unsubscribed"], serde_json::json!([]), "{email}");
+    }
+    let got = objects(&run.stdout);
+    let seen: Vec<(&str, &str)> = got
+        .iter()
+        .map(|o| {
+            (
+                o["kind"].as_str().unwrap(),
+                o["recipient"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(seen, wanted, "each reported as what it is:\n{}", run.stdout);
+    for object in &got {
+        assert_eq!(object["verified"], false, "{object}");
+        assert_eq!(object["proof"], serde_json::Value::Null, "{object}");
+        assert_eq!(object["changed"], false, "{object}");
+        assert!(
+            object["outcome"].as_str().unwrap().contains("not verified")
+                && object["outcome"].as_str().unwrap().ends_with("nothing changed"),
+            "{object}"
+        );
+    }
+    assert!(
+        run.stderr
+            .contains("changed 0 subscriber records; 7 not verified, nothing changed for them"),
+        "{}",
+        run.stderr
+    );
+    let table = project.run(&["bounces", "--dry-run", &files[0]]);
+    assert!(
+        table
+            .stdout
+            .contains("read before: not read again, nothing changed"),
+        "{}",
+        table.stdout
+    );
+
+    let trusted = trusting();
+    let files = forged_reports(&trusted);
+    let mut args = vec!["bounces", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let run = trusted.run(&args);
+    run.assert_code(0);
+    for object in objects(&run.stdout) {
+        assert_eq!(object["verified"], true, "{object}");
+        assert_eq!(object["proof"], "trusted-address", "{object}");
+        assert_eq!(object["changed"], true, "{object}");
+    }
+    let people = subscribers(&trusted);
+    assert_eq!(people["jane@example.com"]["hard_bounces"], 4);
+    assert_eq!(people["jane@example.com"]["unsubscribed_all"], true);
+    assert_eq!(people["marie@example.net"]["hard_bounces"], 1);
+    assert_eq!(people["marie@example.net"]["unsubscribed_all"], true);
+}
+
+/// The headers of Jane's and Marie's copies of edition 1, as sent (the
+/// file transport's `Return-Path:` line, the VERP address, left out: the
+/// report below is not mailed back to it).
+fn sent_headers(project: &Project) -> (String, String) {
+    project.fetch_and_build(&["--date", "2026-11-23"]);
+    project
+        .run(&["send", "--newsletter", "eu-japan-news"])
+        .assert_code(0);
+    let headers = |email: &str| {
+        let eml = project.read(&format!("out/mail/eu-japan-news/1/{email}.eml"));
+        let head = eml.split("\r\n\r\n").next().unwrap().to_string();
+        head.lines()
+            .filter(|line| !line.starts_with("Return-Path:"))
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    };
+    (headers("jane@example.com"), headers("marie@example.net"))
+}
+
+/// `headers` without the field `name` (and its folded lines).
+fn without_field(headers: &str, name: &str) -> String {
+    let mut out = Vec::new();
+    let mut skipping = false;
+    for line in headers.lines() {
+        if line.starts_with([' ', '\t']) {
+            if !skipping {
+                out.push(line);
+            }
+            continue;
+        }
+        skipping = line
+            .to_ascii_lowercase()
+            .starts_with(&format!("{}:", name.to_ascii_lowercase()));
+        if !skipping {
+            out.push(line);
+        }
+    }
+    out.join("\r\n")
+}
+
+/// An ARF abuse report from a feedback loop, naming `named`, returning `headers`.
+fn feedback_report(id: &str, named: &str, headers: &str) -> String {
+    format!(
+        "From: Feedback Loop <fbl@isp.example>\r\nTo: bounces@eu-japan.eu\r\nSubject: complaint about message\r\n\
+         Message-ID: <{id}@isp.example>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nAn abuse report.\r\n\
+         --b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nUser-Agent: fbl/1.0\r\n\
+         Version: 1\r\nOriginal-Rcpt-To: <{named}>\r\n\r\n\
+         --b\r\nContent-Type: text/rfc822-headers\r\n\r\n{headers}\r\n\r\n--b--\r\n"
+    )
+}
+
+/// Issue 25, item 1: a report that returns the copy's headers (no VERP
+/// address) is proven by the keyed Message-ID bulletin gave Jane's copy,
+/// and unsubscribes Jane, the one it proves, not Marie, whom it names; a
+/// forged or unkeyed Message-ID proves nothing. A DSN returning Marie's
+/// headers with only their `List-Unsubscribe` token counts her hard bounce.
+#[test]
+fn a_returned_keyed_message_id_or_unsubscribe_token_proves_whose_copy_it_was() {
+    let project = subscribed();
+    let (jane, marie) = sent_headers(&project);
+    let jane = without_field(&jane, "List-Unsubscribe");
+    let id = jane
+        .lines()
+        .find_map(|line| line.strip_prefix("Message-ID: "))
+        .expect("a Message-ID")
+        .to_string();
+    // What the Message-ID was before it was keyed: anyone could compute it.
+    let digest = sha2::Sha256::digest(b"eu-japan-news\x001\x00jane@example.com");
+    let unkeyed: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let forgeries = [
+        format!("<{unkeyed}.eu-japan-news.1@eu-japan.eu>"),
+        format!("<{}.eu-japan-news.1@eu-japan.eu>", "a".repeat(39)),
+    ];
+    for (n, forged) in forgeries.iter().enumerate() {
+        let report = feedback_report(
+            &format!("forged-{n}"),
+            "marie@example.net",
+            &jane.replace(&id, forged),
+        );
+        project.write(&format!("forged-{n}.eml"), &report);
+        let run = project.run(&["bounces", "--format", "json", &format!("forged-{n}.eml")]);
+        run.assert_code(0);
+        let people = subscribers(&project);
+        assert_eq!(people["jane@example.com"]["unsubscribed_all"], false);
+        assert_eq!(people["marie@example.net"]["unsubscribed_all"], false);
+        let object = &objects(&run.stdout)[0];
+        assert_eq!(
+            (&object["kind"], &object["verified"]),
+            (&"complaint".into(), &false.into()),
+            "{object}"
+        );
+    }
+
+    project.write(
+        "genuine.eml",
+        &feedback_report("genuine", "marie@example.net", &jane),
+    );
+    let run = project.run(&["bounces", "genuine.eml"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(
+            "complaint marie@example.net (feedback report, verified by message-id): \
+             jane@example.com: unsubscribed from every newsletter"
+        ),
+        "the copy's subscriber, not the one named: {}",
+        run.stdout
+    );
+    let people = subscribers(&project);
+    assert_eq!(people["jane@example.com"]["unsubscribed_all"], true);
+    assert_eq!(people["marie@example.net"]["unsubscribed_all"], false);
+
+    let marie = without_field(&marie, "Message-ID");
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.isp.example\r\nTo: bounces@eu-japan.eu\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-ID: <dsn-1@mx.isp.example>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"d\"\r\n\r\n\
+         --d\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.isp.example\r\n\r\n\
+         Final-Recipient: rfc822; marie.curie@labo.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --d\r\nContent-Type: text/rfc822-headers\r\nContent-Transfer-Encoding: base64\r\n\r\n{marie}\r\n\r\n--d--\r\n",
+        // As some mail systems return them: encoded, the token in no line of the raw mail.
+        marie = base64::engine::general_purpose::STANDARD.encode(&marie)
+    );
+    project.write("dsn.eml", &dsn);
+    let run = project.run(&["bounces", "--format", "json", "dsn.eml"]);
+    run.assert_code(0);
+    let object = &objects(&run.stdout)[0];
+    assert_eq!(object["proof"], "list-unsubscribe", "{object}");
+    assert_eq!(object["changed"], true, "{object}");
+    assert_eq!(subscribers(&project)["marie@example.net"]["hard_bounces"], 1);
+}
+
+/// A "failure notice" of the hostile kind the audit sent (`x 550 `
+/// repeated), changing no one.
+fn hostile_notice(id: &str, body: &str) -> String {
+    format!(
+        "From: MAILER-DAEMON@mx.example.com\nTo: bounces@eu-japan.eu\nSubject: failure notice\nMessage-ID: <{id}>\n\n{body}\n"
+    )
+}
+
+/// Issue 25, item 3: every mail read is recorded, an ignored or unproven
+/// one too, so a later run skips it unparsed (here: the file changed into
+/// a genuine VERP bounce under the same Message-ID, which a parse would
+/// act on); and the same mail twice in one run is parsed once.
+#[test]
+fn a_mail_read_once_is_skipped_unparsed_ever_after() {
+    let project = subscribed();
+    let hostile = hostile_notice("hostile@mx.example.com", &"x 550 ".repeat(5_000));
+    project.write("box/1.eml", &hostile);
+    project.write("box/2.eml", &hostile);
+    let first = project.run(&["bounces", "--format", "json", "box"]);
+    first.assert_code(0);
+
+    project.fetch_and_build(&["--date", "2026-11-23"]);
+    project
+        .run(&["send", "--newsletter", "eu-japan-news"])
+        .assert_code(0);
+    let eml = project.read("out/mail/eu-japan-news/1/jane@example.com.eml");
+    let verp = eml
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("Return-Path: <")
+        .trim_end_matches('>');
+    let genuine = hostile_notice(
+        "hostile@mx.example.com",
+        &format!("Your message to {verp} could not be delivered.\n550 5.1.1 User unknown\n"),
+    )
+    .replace("To: bounces@eu-japan.eu", &format!("To: {verp}"));
+    project.write("box/1.eml", &genuine);
+    let second = project.run(&["bounces", "--format", "json", "box"]);
+    second.assert_code(0);
+    assert_eq!(subscribers(&project)["jane@example.com"]["hard_bounces"], 0);
+    for object in objects(&second.stdout) {
+        assert_eq!(object["read_before"], true, "{object}");
+    }
+    let got = objects(&first.stdout);
+    assert_eq!(got.len(), 2, "{}", first.stdout);
+    assert_eq!(
+        (&got[0]["read_before"], &got[0]["changed"]),
+        (&false.into(), &false.into())
+    );
+    assert_eq!(
+        got[1]["read_before"], true,
+        "the copy is not parsed again: {}",
+        got[1]
+    );
+    // The same words under a Message-ID never read are acted on.
+    project.write("box/3.eml", &genuine.replace("<hostile@", "<fresh@"));
+    let third = project.run(&["bounces", "box/3.eml"]);
+    assert!(third.stdout.contains("verified by verp"), "{}", third.stdout);
+    assert_eq!(subscribers(&project)["jane@example.com"]["hard_bounces"], 1);
+}
+
+/// Issue 25, item 3: `bounces` reads the mailbox without the run lock, so
+/// `run` is not refused (exit 4) while it reads; it takes the lock only to
+/// write what it read. The mailbox is a named pipe: `bounces` is reading it
+/// for as long as the test holds it open.
+#[test]
+fn run_goes_on_while_bounces_reads_the_mailbox() {
+    let project = subscribed();
+    let fifo = project.path("mailbox.eml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = project
+        .command(&["bounces", "mailbox.eml"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening the pipe for writing returns once `bounces` has opened it to read.
+    let (opened, writer) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = opened.send(std::fs::OpenOptions::new().write(true).open(path));
+    });
+    let mut writer = writer
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("bounces opens the mailbox")
+        .unwrap();
+
+    let run = project.run(&["run", "--date", "2026-11-23"]);
+    assert_ne!(run.code, 4, "refused while bounces reads: {}", run.stderr);
+    run.assert_code(0);
+
+    let eml = project.read("out/mail/eu-japan-news/1/jane@example.com.eml");
+    let verp = eml
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("Return-Path: <")
+        .trim_end_matches('>');
+    let bounce = hostile_notice("late@mx.example.com", "550 5.1.1 User unknown")
+        .replace("To: bounces@eu-japan.eu", &format!("To: {verp}"));
+    std::io::Write::write_all(&mut writer, bounce.as_bytes()).unwrap();
+    drop(writer);
+    let done = reader.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(stdout.contains("jane@example.com: 1 hard bounce"), "{stdout}");
+    assert_eq!(subscribers(&project)["jane@example.com"]["hard_bounces"], 1);
 }

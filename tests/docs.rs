@@ -137,6 +137,7 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[mail]", "suppress_after_hard_bounces") => same(cell, mail.suppress_after_hard_bounces),
         ("[mail]", "suppress_after_soft_bounces") => same(cell, mail.suppress_after_soft_bounces),
         ("[mail]", "soft_bounce_days") => same(cell, mail.soft_bounce_days),
+        ("[mail]", "trust_bounce_addresses") => same(cell, mail.trust_bounce_addresses),
         ("[mail]", "bounce_address") => words(cell, "none", !mail.has_bounce_address()),
         ("[mail.smtp]", "host") => same(cell, mail.smtp.host.clone()),
         ("[mail.smtp]", "port") => same(cell, mail.smtp.port),

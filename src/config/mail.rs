@@ -32,6 +32,8 @@ pub(super) struct RawMail {
     #[serde(default = "default_soft_bounce_days")]
     soft_bounce_days: Spanned<u32>,
     #[serde(default)]
+    trust_bounce_addresses: bool,
+    #[serde(default)]
     smtp: Smtp,
     dkim: Option<Dkim>,
 }
@@ -71,6 +73,12 @@ pub struct Mail {
     pub suppress_after_soft_bounces: u32,
     /// The days the soft bounces in a row must fall within; default 15.
     pub soft_bounce_days: u32,
+    /// Whether `bulletin bounces` may act on the address a report merely
+    /// names (and on SES notifications, whose signature it does not check);
+    /// default false: a report changes a subscriber only with a token
+    /// bulletin made for that subscriber's copy. Only for a mailbox that
+    /// no one but the operator's own mail system writes to.
+    pub trust_bounce_addresses: bool,
     /// The SMTP server, for `transport = "smtp"`.
     pub smtp: Smtp,
     /// DKIM signing; default none (leave it to the relay).
@@ -121,6 +129,7 @@ impl TryFrom<RawMail> for Mail {
                 "mail.suppress_after_soft_bounces",
             )?,
             soft_bounce_days: at_least_one(&raw.soft_bounce_days, "mail.soft_bounce_days")?,
+            trust_bounce_addresses: raw.trust_bounce_addresses,
             smtp: raw.smtp,
             dkim: raw.dkim,
         })

@@ -1,7 +1,9 @@
 //! One personalised message per subscriber and edition. The edition is
 //! rendered once; each message only fills in the greeting and the signed
 //! unsubscribe link, and gets a Message-ID derived from newsletter, edition
-//! and address, so a message sent twice is recognisably the same message.
+//! and address under the signing key, so a message sent twice is
+//! recognisably the same message, and a report that returns it proves
+//! which subscriber's copy it was.
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -15,12 +17,10 @@ use lettre::message::dkim::{
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
-use sha2::{Digest, Sha256};
 
 use super::token::{Key, Purpose, seal, sign, verp};
 use crate::config::{BounceAddress, Dkim, DkimAlgorithm, Mail, Site};
 use crate::editions::Edition;
-use crate::hex::hex;
 use crate::items::escape_html;
 use crate::render::{GREETING, PREFERENCES_URL, Reader, UNSUBSCRIBE_URL, render_edition, subject};
 
@@ -153,7 +153,7 @@ impl MailTemplate {
             text,
         } = self.blanks(key, email, name);
         let to = Mailbox::new(display_name(name), ascii_domain(email)?);
-        let message_id = message_id(&self.newsletter, self.number, email, &self.domain);
+        let message_id = message_id(key, &self.newsletter, self.number, email, &self.domain);
         let mailto = format!("mailto:{}?subject=unsubscribe%20{token}", self.unsubscribe_mailto);
         let mut builder = Message::builder();
         if let Some(envelope) = self.envelope(key, email, &to) {
@@ -424,12 +424,15 @@ fn header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }
 
-/// `<hash.newsletter.number@domain>`: the same for the same edition and
-/// address on every run, different for any other.
-pub(crate) fn message_id(newsletter: &str, number: u32, email: &str, domain: &str) -> String {
-    let digest = Sha256::digest(format!("{newsletter}\0{number}\0{email}").as_bytes());
-    let hash = hex(&digest[..12]);
-    format!("<{hash}.{newsletter}.{number}@{domain}>")
+/// `<token.newsletter.number@domain>`, the token the copy's VERP address
+/// carries (see [`verp`]): the same for the same edition and address on
+/// every run, different for any other, and made only with the signing key,
+/// so a complaint or a DSN that returns the message's headers is proven to
+/// be about this subscriber's copy (`bulletin bounces`), and no one can
+/// compute another subscriber's.
+pub(crate) fn message_id(key: &Key, newsletter: &str, number: u32, email: &str, domain: &str) -> String {
+    let token = verp(key, newsletter, number, email);
+    format!("<{token}.{newsletter}.{number}@{domain}>")
 }
 
 #[cfg(test)]
@@ -439,7 +442,7 @@ mod tests {
     use base64::Engine;
     use lettre::message::header::ContentTransferEncoding;
 
-    use super::{Part, ascii_domain, display_name, message_id};
+    use super::{Key, Part, ascii_domain, display_name, message_id};
 
     #[test]
     fn long_names_are_cut_after_a_word_and_domains_go_as_punycode() {
@@ -570,24 +573,52 @@ mod tests {
             let mut seen = HashSet::new();
             for email in &emails {
                 for number in &numbers {
-                    let id = message_id("about-japan", *number, email, "eu-japan.eu");
-                    proptest::prop_assert_eq!(&id, &message_id("about-japan", *number, email, "eu-japan.eu"));
+                    let id = message_id(&key(), "about-japan", *number, email, "eu-japan.eu");
+                    proptest::prop_assert_eq!(&id, &message_id(&key(), "about-japan", *number, email, "eu-japan.eu"));
                     proptest::prop_assert!(seen.insert(id));
                 }
             }
         }
     }
 
+    fn key() -> Key {
+        Key::new(b"0123456789abcdef-test-key".to_vec()).unwrap()
+    }
+
     #[test]
-    fn message_ids_are_stable_and_distinct() {
-        let a = message_id("about-japan", 3, "jane@example.eu", "eu-japan.eu");
-        assert_eq!(a, message_id("about-japan", 3, "jane@example.eu", "eu-japan.eu"));
-        assert_ne!(a, message_id("about-japan", 4, "jane@example.eu", "eu-japan.eu"));
-        assert_ne!(a, message_id("about-japan", 3, "john@example.eu", "eu-japan.eu"));
+    fn message_ids_are_stable_distinct_and_keyed() {
+        let a = message_id(&key(), "about-japan", 3, "jane@example.eu", "eu-japan.eu");
+        assert_eq!(
+            a,
+            message_id(&key(), "about-japan", 3, "jane@example.eu", "eu-japan.eu")
+        );
         assert_ne!(
             a,
-            message_id("tech-transfer", 3, "jane@example.eu", "eu-japan.eu")
+            message_id(&key(), "about-japan", 4, "jane@example.eu", "eu-japan.eu")
         );
-        assert!(a.starts_with('<') && a.ends_with("@eu-japan.eu>"));
+        assert_ne!(
+            a,
+            message_id(&key(), "about-japan", 3, "john@example.eu", "eu-japan.eu")
+        );
+        assert_ne!(
+            a,
+            message_id(&key(), "tech-transfer", 3, "jane@example.eu", "eu-japan.eu")
+        );
+        assert!(
+            a.starts_with('<') && a.ends_with(".about-japan.3@eu-japan.eu>"),
+            "{a}"
+        );
+        let other = Key::new(b"another-key-of-16-bytes".to_vec()).unwrap();
+        assert_ne!(
+            a,
+            message_id(&other, "about-japan", 3, "jane@example.eu", "eu-japan.eu"),
+            "without the key, no one computes it"
+        );
+        let token = a[1..].split('.').next().unwrap();
+        let opened = crate::deliver::token::open_verp(&key(), token).expect("the copy's own token");
+        assert_eq!(
+            opened.address(),
+            crate::deliver::token::verp_address(&key(), "jane@example.eu")
+        );
     }
 }

@@ -28,7 +28,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, Transaction, Trans
 
 use crate::items::Item;
 
-pub(crate) use bounces::{Bounce, Effect, SoftRule};
+pub(crate) use bounces::{Bounce, BounceMail, Effect, SoftRule};
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
@@ -295,6 +295,29 @@ CREATE TABLE IF NOT EXISTS suppressed (
     at   TEXT NOT NULL,
     why  TEXT NOT NULL      -- erased
 );
+"#,
+    r#"
+-- Migration 12 (issue 25): every mail `bulletin bounces` read, acted on or
+-- not, by the key of `bounce_messages` (the Message-ID, else a hash of the
+-- bytes): a later run skips it unread. No address: an ignored or unproven
+-- mail names no subscriber, and the ones acted on are in `bounce_messages`.
+CREATE TABLE IF NOT EXISTS bounce_mails (
+    key    TEXT PRIMARY KEY,
+    kind   TEXT NOT NULL,  -- hard | soft | complaint | unsubscribe | ignored
+    status TEXT,           -- the DSN status code
+    why    TEXT NOT NULL,  -- what the mail was (a DSN, an auto-reply…)
+    proof  TEXT,           -- verp | message-id | list-unsubscribe | trusted-address; none: unproven
+    read   TEXT NOT NULL
+);
+-- The mails acted on before: the edition named came from the VERP token, a
+-- newsletter alone from an unsubscribe token, neither from the address named.
+INSERT OR IGNORE INTO bounce_mails (key, kind, status, why, proof, read)
+    SELECT key, kind, status, why,
+           CASE WHEN number IS NOT NULL THEN 'verp'
+                WHEN newsletter IS NOT NULL THEN 'list-unsubscribe'
+                ELSE 'trusted-address' END,
+           processed
+    FROM bounce_messages;
 "#,
 ];
 

@@ -61,8 +61,6 @@ pub(crate) struct Reading {
     pub(crate) status: Option<String>,
     /// Why, in a few words (`delay`, `auto-reply`, `DSN`…), for the summary.
     pub(crate) why: &'static str,
-    /// The mail's Message-ID, without angle brackets.
-    pub(crate) message_id: Option<String>,
     /// Words that may be unsubscribe tokens (subject and text), for a mail
     /// that is none of the reports.
     pub(crate) tokens: Vec<String>,
@@ -305,7 +303,6 @@ pub(crate) fn classify(bytes: &[u8]) -> Reading {
             tokens: mail.tokens(),
             ..Reading::ignored("not a report", None, String::new())
         });
-    reading.message_id = message.message_id().map(str::to_string);
     reading.haystack = mail.haystack();
     if reading.recipient.is_none() && reading.kind != Kind::Ignored {
         reading.recipient = mail.returned_recipient();
@@ -321,7 +318,6 @@ impl Reading {
             original: None,
             status: (!status.is_empty()).then_some(status),
             why,
-            message_id: None,
             tokens: Vec::new(),
             haystack: String::new(),
         }
@@ -745,7 +741,12 @@ impl<'m> Mail<'m> {
         let mut text = String::from_utf8_lossy(self.message.raw_message()).into_owned();
         text.push('\n');
         text.push_str(&self.text);
-        for part in self.parts_of("message", &["rfc822", "global"]) {
+        // Returned headers decoded too: their Message-ID and List-Unsubscribe prove whose copy it was.
+        let returned = self.parts_of("message", &["rfc822", "global", "rfc822-headers"]);
+        for part in returned
+            .into_iter()
+            .chain(self.parts_of("text", &["rfc822-headers"]))
+        {
             text.push('\n');
             text.push_str(&part);
         }
