@@ -19,7 +19,7 @@ pub mod editions;
 pub(crate) mod hex;
 pub mod items;
 pub mod lock;
-pub(crate) mod proxies;
+pub mod proxies;
 pub mod render;
 pub mod server;
 pub mod sources;

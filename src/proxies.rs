@@ -22,7 +22,7 @@ use hyper::HeaderMap;
 /// An address or a network of them, as `trusted_proxies` lists them:
 /// `203.0.113.7`, `10.0.0.0/8`, `2001:db8::/48`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Cidr {
+pub struct Cidr {
     network: IpAddr,
     prefix: u8,
 }
@@ -95,7 +95,7 @@ impl FromStr for Cidr {
 
 /// The header the trusted proxies write the client into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum ClientHeader {
+pub enum ClientHeader {
     /// `X-Forwarded-For: client, proxy1, proxy2`: what nginx, HAProxy,
     /// Caddy, Apache and the cloud load balancers write.
     #[default]
@@ -106,7 +106,7 @@ pub(crate) enum ClientHeader {
 
 impl ClientHeader {
     /// The header's name, as the config writes it.
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             ClientHeader::XForwardedFor => "X-Forwarded-For",
             ClientHeader::Forwarded => "Forwarded",
@@ -146,19 +146,19 @@ impl FromStr for ClientHeader {
 }
 
 /// The proxies whose word on the client is taken; by default none.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct TrustedProxies {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies {
     networks: Vec<Cidr>,
     header: ClientHeader,
 }
 
 impl TrustedProxies {
-    pub(crate) fn new(networks: Vec<Cidr>, header: ClientHeader) -> TrustedProxies {
+    pub fn new(networks: Vec<Cidr>, header: ClientHeader) -> TrustedProxies {
         TrustedProxies { networks, header }
     }
 
     /// Whether a connection from `ip` is a trusted proxy's.
-    pub(crate) fn trusts(&self, ip: IpAddr) -> bool {
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.networks.iter().any(|network| network.contains(ip))
     }
 
@@ -167,7 +167,7 @@ impl TrustedProxies {
     /// the header that is not a trusted proxy. Where the header names no
     /// address (missing, `unknown`, garbage), the nearest proxy that did
     /// name one is taken: nothing left of it can be trusted.
-    pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let mut nearest = peer.to_canonical();
         if !self.trusts(nearest) {
             return nearest;

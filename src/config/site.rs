@@ -57,7 +57,7 @@ pub struct Site {
     /// The reverse proxies in front of `bulletin serve` whose
     /// `trusted_proxy_header` names the client (`trusted_proxies`); by
     /// default none: the client is the address that connected.
-    pub(crate) trusted_proxies: TrustedProxies,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Site {
