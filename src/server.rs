@@ -401,18 +401,26 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Connections {
-    /// Opens a connection for `holder`, unless it is a client network that
-    /// already holds `cap`: then `None`, and the refusal is counted and
-    /// reported now and then on stderr.
-    fn open(&self, holder: Holder, cap: usize) -> Option<Arc<Connection>> {
+    /// Whether `holder` may open another connection: a client network
+    /// that already holds `cap` may not (counted, and reported now and
+    /// then on stderr).
+    fn admits(&self, holder: Holder, cap: usize) -> bool {
+        let Holder::Client(network) = holder else {
+            return true;
+        };
+        let mut open = lock(&self.open);
+        if open.per_client.get(&network).is_some_and(|held| *held >= cap) {
+            open.refuse(network, cap);
+            return false;
+        }
+        true
+    }
+
+    /// Records a connection opened for `holder`, idle until its first request.
+    fn open(&self, holder: Holder) -> Arc<Connection> {
         let mut open = lock(&self.open);
         if let Holder::Client(network) = holder {
-            let held = open.per_client.entry(network).or_default();
-            if *held >= cap {
-                open.refuse(network, cap);
-                return None;
-            }
-            *held += 1;
+            *open.per_client.entry(network).or_default() += 1;
         }
         open.next_id += 1;
         let connection = Arc::new(Connection {
@@ -425,7 +433,7 @@ impl Connections {
             close: Notify::new(),
         });
         open.all.insert(connection.id, connection.clone());
-        Some(connection)
+        connection
     }
 
     /// Forgets a connection that has closed.
@@ -544,26 +552,25 @@ async fn accept<H: Handler>(listener: TcpListener, context: Arc<Context<H>>, sto
         } else {
             Holder::Client(Network::from(ip))
         };
-        let Some(connection) = context
+        if !context
             .connections
-            .open(holder, limits.max_connections_per_client)
-        else {
+            .admits(holder, limits.max_connections_per_client)
+        {
             refuse(&stream);
             continue;
-        };
+        }
+        // Only this loop opens connections: the count just checked holds.
         let slot = match slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
             Err(_) => {
                 context.connections.close_oldest_idle();
                 tokio::select! {
                     slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-                    () = stop.wait() => {
-                        context.connections.closed(&connection);
-                        break;
-                    }
+                    () = stop.wait() => break,
                 }
             }
         };
+        let connection = context.connections.open(holder);
         tokio::spawn(serve(stream, peer, connection, slot, context.clone()));
     }
     drop(listener);
