@@ -8,12 +8,25 @@
 //! tokens (signed with `$BULLETIN_UNSUBSCRIBE_KEY`, each for another
 //! reader and newsletter) back to back for SECONDS, and prints the POSTs
 //! per second, the latency percentiles, how many idle connections are
-//! still open, and the peak RSS of process PID (the server).
+//! still open, and the peak RSS of process PID (the server). The idle
+//! connections come from 127.0.0.2, 127.0.0.3… (32 from each), as idle
+//! clients do from many addresses: one address holds at most
+//! `--max-connections-per-client` (64). A client whose connection is
+//! closed after `--max-requests-per-connection` opens another.
+//!
+//! `load greedy ADDR PID CONNECTIONS SECONDS` is the audit's greedy
+//! client: CONNECTIONS keep-alive connections from 127.0.0.1, each asking
+//! for `/favicon.ico` every 3 s, for SECONDS; meanwhile another client
+//! (127.0.0.2) asks for `/subscribe` every 100 ms. Prints how many of the
+//! greedy connections were served and refused, how long the other client
+//! waited (p50, p99, longest), and the server's peak RSS.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use socket2::{Domain, Socket, Type};
 
 use bulletin::deliver::{Key, sign};
 
@@ -30,8 +43,11 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("csv") => csv(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000)),
         Some("run") if args.len() == 7 => run(&args[1..]),
+        Some("greedy") if args.len() == 5 => greedy(&args[1..]),
         _ => {
-            eprintln!("usage: load csv N | load run ADDR PATH PID IDLE CLIENTS SECONDS");
+            eprintln!(
+                "usage: load csv N | load run ADDR PATH PID IDLE CLIENTS SECONDS | load greedy ADDR PID CONNECTIONS SECONDS"
+            );
             std::process::exit(2);
         }
     }
@@ -82,10 +98,11 @@ fn run(args: &[String]) {
         sign(&key, &email(0), NEWSLETTERS[0])
     );
     let held: Vec<BufReader<TcpStream>> = (0..idle)
-        .map(|_| {
-            let mut stream = BufReader::new(TcpStream::connect(addr).expect("an idle connection"));
+        .map(|i| {
+            let source = format!("127.0.0.{}", 2 + i / IDLE_PER_ADDRESS);
+            let mut stream = BufReader::new(connect_from(&source, addr));
             stream.get_mut().write_all(page.as_bytes()).unwrap();
-            assert_eq!(response(&mut stream), 200, "the idle connections' page");
+            assert_eq!(response(&mut stream).0, 200, "the idle connections' page");
             stream
         })
         .collect();
@@ -98,16 +115,23 @@ fn run(args: &[String]) {
         let workers: Vec<_> = (0..clients)
             .map(|_| {
                 scope.spawn(|| {
-                    let mut stream = BufReader::new(TcpStream::connect(addr).expect("a client connection"));
-                    let _ = stream.get_ref().set_nodelay(true);
+                    let connect = || {
+                        let stream = TcpStream::connect(addr).expect("a client connection");
+                        let _ = stream.set_nodelay(true);
+                        BufReader::new(stream)
+                    };
+                    let mut stream = connect();
                     let mut latencies = Vec::new();
                     while Instant::now() < deadline {
                         let request = &requests[next.fetch_add(1, Ordering::Relaxed) % requests.len()];
                         let sent = Instant::now();
                         stream.get_mut().write_all(request.as_bytes()).unwrap();
-                        let status = response(&mut stream);
+                        let (status, close) = response(&mut stream);
                         assert_eq!(status, 200, "a one-click POST");
                         latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
+                        if close {
+                            stream = connect();
+                        }
                     }
                     latencies
                 })
@@ -130,11 +154,7 @@ fn run(args: &[String]) {
             matches!(stream.peek(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
         })
         .count();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let peak = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .map_or("?".to_string(), |v| v.trim().to_string());
+    let peak = peak_rss(pid);
     println!(
         "{} one-click POSTs in {elapsed:.1} s over {clients} connections: {:.0} req/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {still_open} of {idle} idle connections still open; server peak RSS {peak}",
         latencies.len(),
@@ -145,30 +165,126 @@ fn run(args: &[String]) {
     );
 }
 
-/// Reads one response; its status. The body is read to its Content-Length.
-fn response(stream: &mut BufReader<TcpStream>) -> u16 {
+/// Idle connections from one loopback address, under serve's per-client cap.
+const IDLE_PER_ADDRESS: usize = 32;
+
+/// A connection to `addr` from the loopback address `source` (127.0.0.0/8
+/// is all loopback on Linux: to the server, another client).
+fn connect_from(source: &str, addr: &str) -> TcpStream {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    let local: SocketAddr = format!("{source}:0").parse().expect("a loopback address");
+    socket.bind(&local.into()).expect("bound to a loopback address");
+    let remote: SocketAddr = addr.parse().expect("ADDR is IP:PORT");
+    socket.connect(&remote.into()).expect("a connection");
+    socket.into()
+}
+
+/// The server's peak RSS (VmHWM), as /proc says it.
+fn peak_rss(pid: &str) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map_or("?".to_string(), |v| v.trim().to_string())
+}
+
+/// The audit's greedy client against another client's `GET /subscribe`.
+fn greedy(args: &[String]) {
+    let (addr, pid) = (&args[0], &args[1]);
+    let number = |i: usize| args[i].parse::<usize>().expect("a number");
+    let (count, seconds) = (number(2), number(3));
+    let deadline = Instant::now() + Duration::from_secs(seconds as u64);
+    let favicon = format!("GET /favicon.ico HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let mut greedy: Vec<BufReader<TcpStream>> = (0..count)
+        .map(|_| {
+            let stream = connect_from("127.0.0.1", addr);
+            stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            BufReader::new(stream)
+        })
+        .collect();
+    eprintln!("{count} greedy connections opened from 127.0.0.1");
+    let done = AtomicBool::new(false);
+    let (served, mut waits) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| {
+            let mut waits = Vec::new();
+            let form = format!("GET /subscribe HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            while !done.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let mut stream = BufReader::new(connect_from("127.0.0.2", addr));
+                stream.get_mut().write_all(form.as_bytes()).unwrap();
+                assert_eq!(response(&mut stream).0, 200, "the other client's form");
+                waits.push(started.elapsed());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            waits
+        });
+        let mut served = 0;
+        while Instant::now() < deadline {
+            let round = Instant::now();
+            for stream in &mut greedy {
+                let _ = stream.get_mut().write_all(favicon.as_bytes());
+            }
+            served = greedy
+                .iter_mut()
+                .map(try_response)
+                .filter(|answer| answer.as_ref().is_ok_and(|(status, _)| *status == 204))
+                .count();
+            std::thread::sleep(Duration::from_secs(3).saturating_sub(round.elapsed()));
+        }
+        done.store(true, Ordering::Relaxed);
+        (served, other.join().unwrap())
+    });
+    waits.sort_unstable();
+    let at = |p: f64| {
+        // p is in [0, 1], so the index is in 0..=len: no sign, no truncation.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let i = ((waits.len() as f64 * p) as usize).min(waits.len() - 1);
+        waits[i].as_secs_f64() * 1000.0
+    };
+    println!(
+        "greedy client: {served} of {count} connections served, {} refused or closed; another client's GET /subscribe \
+         ({} asked): p50 {:.1} ms, p99 {:.1} ms, longest {:.1} ms; server peak RSS {}",
+        count - served,
+        waits.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        peak_rss(pid),
+    );
+}
+
+/// Reads one response: its status, and whether it closes the connection.
+fn response(stream: &mut BufReader<TcpStream>) -> (u16, bool) {
+    try_response(stream).expect("a response")
+}
+
+/// Reads one response: its status, and whether it closes the connection.
+/// The body is read to its Content-Length (none for a 204).
+fn try_response(stream: &mut BufReader<TcpStream>) -> std::io::Result<(u16, bool)> {
     let mut line = String::new();
-    stream.read_line(&mut line).expect("a status line");
+    stream.read_line(&mut line)?;
     let status = line
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut length = 0;
+        .ok_or(std::io::ErrorKind::UnexpectedEof)?;
+    let (mut length, mut close) = (0, false);
     loop {
         line.clear();
-        stream.read_line(&mut line).expect("a header");
+        stream.read_line(&mut line)?;
         let header = line.trim_end();
         if header.is_empty() {
             break;
         }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            } else if name.eq_ignore_ascii_case("connection") {
+                close = value.trim().eq_ignore_ascii_case("close");
+            }
         }
     }
     let mut body = vec![0; length];
-    stream.read_exact(&mut body).expect("the body");
-    status
+    stream.read_exact(&mut body)?;
+    Ok((status, close))
 }

@@ -19,6 +19,7 @@ pub mod editions;
 pub(crate) mod hex;
 pub mod items;
 pub mod lock;
+pub mod proxies;
 pub mod render;
 pub mod server;
 pub mod sources;

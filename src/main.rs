@@ -201,9 +201,15 @@ struct LimitArgs {
     /// Answer 408 and close when a request's body takes longer than this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     body_timeout: u64,
-    /// Connections served at once; more wait until one closes.
+    /// Connections served at once; at the cap, the one idle the longest is closed for a new one (with none idle, new ones wait).
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Connections one client (an IPv4 address, an IPv6 /64) may hold at once; more are refused with 503 (a trusted proxy's are not one client's).
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections_per_client: u64,
+    /// Requests served on one connection; the last answer says `Connection: close`.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    max_requests_per_connection: u64,
 }
 
 impl LimitArgs {
@@ -212,6 +218,10 @@ impl LimitArgs {
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout),
             body_timeout: std::time::Duration::from_secs(self.body_timeout),
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            max_connections_per_client: usize::try_from(self.max_connections_per_client)
+                .unwrap_or(usize::MAX),
+            max_requests_per_connection: usize::try_from(self.max_requests_per_connection)
+                .unwrap_or(usize::MAX),
         }
     }
 }

@@ -3,16 +3,27 @@
 //! set in one place. A request's headers are capped (431), its body too
 //! (413, refused on its announced length before a byte of it is read), and
 //! reading either is bounded in time, so a slow or silent client holds only
-//! its own connection. Connections are capped: past the cap, new ones wait
-//! in the kernel's backlog instead of costing a thread each. SIGTERM and
-//! Ctrl-C stop accepting, let the requests in flight finish, and return.
-//! Every page carries the headers a security reviewer expects.
+//! its own connection. Every page carries the headers a security reviewer
+//! expects. SIGTERM and Ctrl-C stop accepting, let the requests in flight
+//! finish, and return.
+//!
+//! Connections are shared out so that no client can keep the server from
+//! answering another ([`Connections`]): one client network (an IPv4
+//! address, an IPv6 /64) holds at most `max_connections_per_client`, and
+//! its connections past that are refused at once, nobody else's; at the
+//! global cap, the connection idle the longest (between requests, or
+//! never sent one) is closed to make room, so a new client is answered at
+//! once; a connection serves at most `max_requests_per_connection`
+//! requests. A trusted reverse proxy's connections carry many clients
+//! ([`TrustedProxies`]): they are not one client's, and each request's
+//! client is the one the proxy names.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::HeaderMap;
@@ -22,10 +33,11 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+
+pub(crate) use crate::proxies::TrustedProxies;
 
 /// The largest request body read: a one-click POST is 26 bytes.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
@@ -33,9 +45,14 @@ pub(crate) const MAX_BODY: usize = 64 * 1024;
 pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// How long requests in flight get to finish after SIGTERM.
 const GRACE: Duration = Duration::from_secs(10);
+/// What a connection refused over the per-client cap asks its client to wait.
+const REFUSED_RETRY_AFTER_SECS: u32 = 10;
+/// How often, at most, refused connections are reported on stderr.
+const REFUSALS_REPORTED_EVERY: Duration = Duration::from_secs(60);
 
 /// What a server tolerates from its clients. The defaults are the command
-/// line's (`--idle-timeout`, `--body-timeout`, `--max-connections`).
+/// line's (`--idle-timeout`, `--body-timeout`, `--max-connections`,
+/// `--max-connections-per-client`, `--max-requests-per-connection`).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// A connection must send a whole request head within this time of
@@ -44,8 +61,15 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// A request's body must arrive within this time of its head (else 408).
     pub body_timeout: Duration,
-    /// Connections open at once; more wait until one closes.
+    /// Connections open at once. At the cap, the connection idle the
+    /// longest is closed for a new one; with none idle, new ones wait.
     pub max_connections: usize,
+    /// Connections one client network holds at once; more are refused.
+    /// A trusted proxy's connections are not counted as one client's.
+    pub max_connections_per_client: usize,
+    /// Requests one connection serves; the last answer says
+    /// `Connection: close`.
+    pub max_requests_per_connection: usize,
 }
 
 /// Which `Host` headers are answered.
@@ -68,8 +92,9 @@ pub(crate) struct Request {
     /// The whole body, at most [`MAX_BODY`] bytes.
     pub(crate) body: Bytes,
     /// Who sent the request: the address that connected (an IPv4-mapped
-    /// IPv6 address as IPv4); behind a reverse proxy, every client shares
-    /// the proxy's. Limits count it by its [`Network`].
+    /// IPv6 address as IPv4), or, on a connection from a trusted proxy, the
+    /// client the proxy names ([`TrustedProxies::client`]). Limits count
+    /// it by its [`Network`].
     pub(crate) client: IpAddr,
 }
 
@@ -275,12 +300,14 @@ impl Server {
     }
 
     /// Serves until SIGTERM or Ctrl-C, then lets the requests in flight
-    /// finish (for up to ten seconds) and returns.
+    /// finish (for up to ten seconds) and returns. `proxies` name the
+    /// clients of the connections they make.
     pub(crate) fn run<H: Handler>(
         self,
         handler: Arc<H>,
         hosts: Hosts,
         limits: Limits,
+        proxies: TrustedProxies,
     ) -> Result<(), ServerError> {
         let port = self.local_addr()?.port();
         let Server {
@@ -288,11 +315,20 @@ impl Server {
             listener,
             mut stop,
         } = self;
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(limits.idle_timeout)
+            .max_header_size(MAX_HEAD)
+            .max_buf_size(4 * MAX_HEAD)
+            .max_headers(64);
         let context = Arc::new(Context {
             handler,
             hosts,
             port,
             limits,
+            proxies,
+            http,
+            connections: Connections::default(),
         });
         runtime.block_on(accept(listener, context, &mut stop));
         Ok(())
@@ -305,26 +341,201 @@ struct Context<H> {
     hosts: Hosts,
     port: u16,
     limits: Limits,
+    proxies: TrustedProxies,
+    http: http1::Builder,
+    connections: Connections,
 }
 
-/// Accepts connections until stopped, each on a task of its own, at most
-/// `max_connections` at once; then waits for the requests in flight.
-async fn accept<H: Handler>(listener: TcpListener, context: Arc<Context<H>>, stop: &mut Stop) {
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(context.limits.idle_timeout)
-        .max_header_size(MAX_HEAD)
-        .max_buf_size(4 * MAX_HEAD)
-        .max_headers(64);
-    let slots = Arc::new(Semaphore::new(context.limits.max_connections.max(1)));
-    let graceful = GracefulShutdown::new();
-    loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot,
-            () = stop.wait() => break,
+/// Whom a connection is counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    /// One client network, capped at `max_connections_per_client`.
+    Client(Network),
+    /// A trusted proxy: its connections carry the requests of many
+    /// clients, so they count against the global cap only.
+    Proxy,
+}
+
+/// The open connections: how many each client network holds, and each
+/// one's state, so the one idle the longest can be closed.
+#[derive(Default)]
+struct Connections {
+    open: Mutex<Open>,
+}
+
+#[derive(Default)]
+struct Open {
+    next_id: u64,
+    all: HashMap<u64, Arc<Connection>>,
+    per_client: HashMap<Network, usize>,
+    /// Connections refused over the per-client cap since they were last
+    /// reported, and when that was.
+    refused: u64,
+    reported: Option<Instant>,
+}
+
+/// One open connection, as the accept loop and its requests see it.
+struct Connection {
+    id: u64,
+    holder: Holder,
+    life: Mutex<Life>,
+    /// Wakes the connection's task to close it gracefully.
+    close: Notify,
+}
+
+struct Life {
+    state: State,
+    /// Requests begun on this connection.
+    requests: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for a request head since then (or since it opened).
+    Idle(Instant),
+    /// A request is being read or answered.
+    Busy,
+    /// Told to close: it finishes what it has and closes.
+    Closing,
+}
+
+/// The state is plain data: a panic elsewhere leaves it usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Connections {
+    /// Whether `holder` may open another connection: a client network
+    /// that already holds `cap` may not (counted, and reported now and
+    /// then on stderr).
+    fn admits(&self, holder: Holder, cap: usize) -> bool {
+        let Holder::Client(network) = holder else {
+            return true;
         };
-        let Ok(slot) = slot else { break };
+        let mut open = lock(&self.open);
+        if open.per_client.get(&network).is_some_and(|held| *held >= cap) {
+            open.refuse(network, cap);
+            return false;
+        }
+        true
+    }
+
+    /// Records a connection opened for `holder`, idle until its first request.
+    fn open(&self, holder: Holder) -> Arc<Connection> {
+        let mut open = lock(&self.open);
+        if let Holder::Client(network) = holder {
+            *open.per_client.entry(network).or_default() += 1;
+        }
+        open.next_id += 1;
+        let connection = Arc::new(Connection {
+            id: open.next_id,
+            holder,
+            life: Mutex::new(Life {
+                state: State::Idle(Instant::now()),
+                requests: 0,
+            }),
+            close: Notify::new(),
+        });
+        open.all.insert(connection.id, connection.clone());
+        connection
+    }
+
+    /// Forgets a connection that has closed.
+    fn closed(&self, connection: &Connection) {
+        let mut open = lock(&self.open);
+        open.all.remove(&connection.id);
+        if let Holder::Client(network) = connection.holder
+            && let Some(held) = open.per_client.get_mut(&network)
+        {
+            *held -= 1;
+            if *held == 0 {
+                open.per_client.remove(&network);
+            }
+        }
+    }
+
+    /// Closes the connection idle the longest, if any is idle.
+    fn close_oldest_idle(&self) {
+        let open = lock(&self.open);
+        let oldest = open
+            .all
+            .values()
+            .filter_map(|c| match lock(&c.life).state {
+                State::Idle(since) => Some((since, c)),
+                State::Busy | State::Closing => None,
+            })
+            .min_by_key(|(since, _)| *since);
+        if let Some((_, connection)) = oldest {
+            connection.close();
+        }
+    }
+
+    /// Tells every connection to close once its request is answered.
+    fn close_all(&self) {
+        for connection in lock(&self.open).all.values() {
+            connection.close();
+        }
+    }
+}
+
+impl Open {
+    fn refuse(&mut self, network: Network, cap: usize) {
+        self.refused += 1;
+        if self
+            .reported
+            .is_none_or(|at| at.elapsed() >= REFUSALS_REPORTED_EVERY)
+        {
+            eprintln!(
+                "warning: {} connection(s) refused: {network} already had {cap} open \
+                 (--max-connections-per-client); a reverse proxy in front goes in site.trusted_proxies",
+                self.refused
+            );
+            self.refused = 0;
+            self.reported = Some(Instant::now());
+        }
+    }
+}
+
+impl Connection {
+    fn close(&self) {
+        lock(&self.life).state = State::Closing;
+        // Kept until the task waits for it, when that is later.
+        self.close.notify_one();
+    }
+
+    /// A request has begun: the connection is busy until the guard is
+    /// dropped. True when it is the last the connection may serve.
+    fn begin(self: &Arc<Self>, max_requests: usize) -> (Busy, bool) {
+        let mut life = lock(&self.life);
+        if life.state != State::Closing {
+            life.state = State::Busy;
+        }
+        life.requests += 1;
+        (Busy(self.clone()), life.requests >= max_requests)
+    }
+}
+
+/// A request in hand; idle again when it is dropped (answered, or its
+/// connection gone).
+struct Busy(Arc<Connection>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut life = lock(&self.0.life);
+        if life.state == State::Busy {
+            life.state = State::Idle(Instant::now());
+        }
+    }
+}
+
+/// Accepts connections until stopped, each on a task of its own: a client
+/// network's beyond its cap refused at once; at the global cap, the one
+/// idle the longest closed to make room (or, with none idle, a wait for
+/// one to close). Then waits for the requests in flight.
+async fn accept<H: Handler>(listener: TcpListener, context: Arc<Context<H>>, stop: &mut Stop) {
+    let limits = context.limits;
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = stop.wait() => break,
@@ -339,33 +550,116 @@ async fn accept<H: Handler>(listener: TcpListener, context: Arc<Context<H>>, sto
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
-        let context = context.clone();
-        let service = service_fn(move |request| respond(request, peer, context.clone()));
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(slot);
-        });
+        let ip = peer.ip().to_canonical();
+        let holder = if context.proxies.trusts(ip) {
+            Holder::Proxy
+        } else {
+            Holder::Client(Network::from(ip))
+        };
+        if !context
+            .connections
+            .admits(holder, limits.max_connections_per_client)
+        {
+            refuse(&stream);
+            continue;
+        }
+        // Only this loop opens connections: the count just checked holds.
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                context.connections.close_oldest_idle();
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                    () = stop.wait() => break,
+                }
+            }
+        };
+        let connection = context.connections.open(holder);
+        tokio::spawn(serve(stream, peer, connection, slot, context.clone()));
     }
     drop(listener);
-    if tokio::time::timeout(GRACE, graceful.shutdown()).await.is_err() {
+    context.connections.close_all();
+    let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
+    if tokio::time::timeout(GRACE, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
         eprintln!("warning: requests still in flight after {GRACE:?} were cut off");
     }
 }
 
-/// One request through the limits, then the handler, then the headers.
+/// One connection's requests, until it closes or is told to.
+async fn serve<H: Handler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    connection: Arc<Connection>,
+    slot: OwnedSemaphorePermit,
+    context: Arc<Context<H>>,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = {
+        let (connection, context) = (connection.clone(), context.clone());
+        service_fn(move |request| respond(request, peer, connection.clone(), context.clone()))
+    };
+    let http = context.http.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(http);
+    tokio::select! {
+        _ = http.as_mut() => {}
+        () = connection.close.notified() => {
+            // Closes at once when idle; else after the answer in hand.
+            http.as_mut().graceful_shutdown();
+            let _ = http.await;
+        }
+    }
+    context.connections.closed(&connection);
+    drop(slot);
+}
+
+/// The answer to a connection refused over the per-client cap, written
+/// before its request is read (the connection is closed after it).
+fn refuse(stream: &TcpStream) {
+    let body = "Too many connections from your network: close some, then try again.\n";
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\nRetry-After: {REFUSED_RETRY_AFTER_SECS}\r\nConnection: close\r\n\
+         X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n\r\n{body}",
+        body.len()
+    );
+    // A new socket's send buffer is empty: it takes the whole answer or
+    // the client is gone. Either way the connection is closed when dropped.
+    let _ = stream.try_write(response.as_bytes());
+}
+
+/// One request through the limits, then the handler, then the headers;
+/// the connection's last one says `Connection: close`.
 async fn respond<H: Handler>(
     request: hyper::Request<Incoming>,
     peer: SocketAddr,
+    connection: Arc<Connection>,
     context: Arc<Context<H>>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let (_busy, last) = connection.begin(context.limits.max_requests_per_connection);
+    let mut response = answer(request, peer, &context).await;
+    if last {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    Ok(response)
+}
+
+/// The response to one request.
+async fn answer<H: Handler>(
+    request: hyper::Request<Incoming>,
+    peer: SocketAddr,
+    context: &Context<H>,
+) -> hyper::Response<Full<Bytes>> {
     if let Some(refused) = host_refusal(&request, context.hosts, context.port) {
-        return Ok(finish(refused));
+        return finish(refused);
     }
     let announced = request.body().size_hint().lower();
     if announced > MAX_BODY as u64 {
-        return Ok(closing(refusal(413, "The request is too large.")));
+        return closing(refusal(413, "The request is too large."));
     }
     let (parts, body) = request.into_parts();
     let read = Limited::new(body, MAX_BODY).collect();
@@ -374,15 +668,16 @@ async fn respond<H: Handler>(
     let body = match tokio::time::timeout(context.limits.body_timeout, read).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(error)) if error.is::<LengthLimitError>() => {
-            return Ok(closing(refusal(413, "The request is too large.")));
+            return closing(refusal(413, "The request is too large."));
         }
-        Ok(Err(_)) => return Ok(closing(refusal(400, "The request could not be read."))),
-        Err(_) => return Ok(closing(refusal(408, "The request took too long to arrive."))),
+        Ok(Err(_)) => return closing(refusal(400, "The request could not be read.")),
+        Err(_) => return closing(refusal(408, "The request took too long to arrive.")),
     };
     let target = parts
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_string(), |p| p.as_str().to_string());
+    let client = context.proxies.client(peer.ip(), &parts.headers);
     let page = context
         .handler
         .handle(Request {
@@ -390,10 +685,10 @@ async fn respond<H: Handler>(
             target,
             headers: parts.headers,
             body,
-            client: peer.ip().to_canonical(),
+            client,
         })
         .await;
-    Ok(finish(page))
+    finish(page)
 }
 
 /// The Host check, for `serve` and `preview` alike: a request with more

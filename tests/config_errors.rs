@@ -343,3 +343,44 @@ fn a_preferences_url_on_the_unsubscribe_path_or_with_a_query_is_refused_where_it
         assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
     }
 }
+
+/// A trusted proxy that is no address or network, one with bits set past
+/// its prefix, trusting the whole internet, and an unknown header: each
+/// refused at its entry's line and column.
+#[test]
+fn a_trusted_proxy_that_is_no_network_is_refused_at_its_entry() {
+    for (entry, message) in [
+        (
+            "\"proxy.example\"",
+            "site.trusted_proxies[1]: \"proxy.example\" is not an IP address or a network such as 10.0.0.0/8",
+        ),
+        (
+            "\"10.1.2.3/8\"",
+            "site.trusted_proxies[1]: \"10.1.2.3/8\" has bits set past its /8: the network is 10.0.0.0/8",
+        ),
+        (
+            "\"::/0\"",
+            "site.trusted_proxies[1]: \"::/0\" would trust every address on the internet to name its own client",
+        ),
+    ] {
+        let project = Project::bundled();
+        let setting = format!("trusted_proxies = [\"127.0.0.1\", {entry}]");
+        let config = project.edit_config("[site]\n", &format!("[site]\n{setting}\n"));
+        let (line, start) = position(&config, &setting);
+        let column = start + setting.find(entry).unwrap();
+        let run = project.run(&["check"]);
+        run.assert_code(1);
+        let expected = format!("config.toml:{line}:{column}: {message}");
+        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+    }
+    let project = Project::bundled();
+    let config = project.edit_config("[site]\n", "[site]\ntrusted_proxy_header = \"X-Real-IP\"\n");
+    let (line, start) = position(&config, "trusted_proxy_header = ");
+    let column = start + "trusted_proxy_header = ".len();
+    let run = project.run(&["check"]);
+    run.assert_code(1);
+    let expected = format!(
+        "config.toml:{line}:{column}: site.trusted_proxy_header: \"X-Real-IP\": expected \"X-Forwarded-For\" or \"Forwarded\""
+    );
+    assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+}

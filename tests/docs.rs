@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use bulletin::config::Config;
+use bulletin::proxies::{ClientHeader, TrustedProxies};
 use serde::de::DeserializeOwned;
 
 use crate::common::http::{Reply, serve};
@@ -106,6 +107,14 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[site]", "out_dir") => same(cell, c.site.out_dir.clone()),
         ("[site]", "teaser_width") => same(cell, c.site.teaser_width),
         ("[site]", "subscribe_url") => words(cell, "none", c.site.subscribe_url.is_none()),
+        ("[site]", "trusted_proxies") => {
+            words(cell, "`[]`", c.site.trusted_proxies == TrustedProxies::default())
+        }
+        ("[site]", "trusted_proxy_header") => words(
+            cell,
+            &format!("`\"{}\"`", ClientHeader::default().name()),
+            c.site.trusted_proxies == TrustedProxies::default(),
+        ),
         ("[site.signup]", "consent_text") => same(cell, c.site.signup.consent_text.clone()),
         ("[site.signup]", "consent_version") => same(cell, c.site.signup.consent_version.clone()),
         ("[site.signup]", "expiry_days") => same(cell, c.site.signup.expiry_days),
@@ -259,9 +268,11 @@ fn clap_default(args: &[&str], flag: &str) -> String {
         .clone();
     let line = help
         .lines()
-        .find(|l| l.trim_start().starts_with(flag))
+        .find(|l| l.trim_start().starts_with(&format!("{flag} ")))
         .unwrap_or_else(|| panic!("no {flag} in {args:?} --help:\n{help}"));
-    after(line, "[default: ", ']').to_string()
+    // The flag's help, on its line or the next (clap's layout for long help).
+    let from = help.find(line).expect("the line is in the help");
+    after(&help[from..], "[default: ", ']').to_string()
 }
 
 #[test]
@@ -286,6 +297,14 @@ fn readme_command_line_defaults_are_what_bulletin_uses() {
         ("--idle-timeout", "`--idle-timeout SECS` ("),
         ("--body-timeout", "`--body-timeout SECS` ("),
         ("--max-connections", "`--max-connections N` ("),
+        (
+            "--max-connections-per-client",
+            "`--max-connections-per-client N` (",
+        ),
+        (
+            "--max-requests-per-connection",
+            "`--max-requests-per-connection N` (",
+        ),
     ] {
         let documented = after(&readme, marker, ')');
         for command in ["serve", "preview"] {

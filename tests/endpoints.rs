@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use bulletin::deliver::{Key, sign};
 
+use crate::common::loopback::{connect_from, open_files_limit};
 use crate::common::mail::project;
 use crate::common::sink::Sink;
 use crate::common::{KEY, KEY_ENV, Project};
@@ -128,7 +129,8 @@ impl Server {
 }
 
 /// Reads one response: its head, then as much body as Content-Length says
-/// (or to the end of the stream). Whatever arrived if the server hangs up.
+/// (none for a 204, or to the end of the stream). Whatever arrived if the
+/// server hangs up.
 fn read_response(stream: &mut TcpStream) -> String {
     let mut bytes = Vec::new();
     let mut buffer = [0u8; 8192];
@@ -139,7 +141,8 @@ fn read_response(stream: &mut TcpStream) -> String {
             let length = head
                 .lines()
                 .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok());
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .or_else(|| head.starts_with("http/1.1 204").then_some(0));
             if length.is_some_and(|n| bytes.len() >= end + 4 + n) {
                 break;
             }
@@ -412,14 +415,26 @@ fn idle_connections_and_slow_headers_time_out() {
     }
 }
 
-/// Beyond `--max-connections` a new connection waits (no thread, no
-/// answer) until one closes; then it is served.
+/// Beyond `--max-connections`, with every connection busy (a body that
+/// never comes), a new connection waits (no thread, no answer) until one
+/// closes; then it is served.
 #[test]
-fn connections_beyond_the_cap_wait_their_turn() {
+fn connections_beyond_the_cap_wait_while_every_one_is_busy() {
     let project = mail_project(25);
-    let server = Server::serve(&project, &["--max-connections", "4"]);
-    let idle: Vec<TcpStream> = (0..4).map(|_| server.connect()).collect();
-    std::thread::sleep(Duration::from_millis(200));
+    let server = Server::serve(&project, &["--max-connections", "4", "--body-timeout", "2"]);
+    let stalled = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 100\r\n\r\nabc",
+        server.path, server.addr
+    );
+    let busy: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut stream = server.connect();
+            stream.write_all(stalled.as_bytes()).unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
     let mut waiting = server.connect();
     waiting
         .write_all(format!("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", server.path, server.addr).as_bytes())
@@ -430,15 +445,195 @@ fn connections_beyond_the_cap_wait_their_turn() {
     let mut buffer = [0u8; 16];
     assert!(
         waiting.read(&mut buffer).is_err(),
-        "a fifth connection is not served while four are open"
+        "a fifth connection is not served while four have a request in hand"
     );
-    drop(idle);
+    waiting.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let response = read_response(&mut waiting);
     assert_eq!(
         status(&response),
         400,
-        "served once the others closed: {response}"
+        "served once a busy one was cut off: {response}"
     );
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(busy);
+}
+
+/// A GET on `stream` (keep-alive); the response's status.
+fn get_on(stream: &mut TcpStream, server: &Server, target: &str) -> u16 {
+    stream
+        .write_all(format!("GET {target} HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr).as_bytes())
+        .unwrap();
+    status(&read_response(stream))
+}
+
+/// The audit's greedy client: 4,200 keep-alive connections from one
+/// address, each asking for `/favicon.ico` every few seconds, held another
+/// client's `GET /subscribe` unanswered for 90 s. Its connections past
+/// `--max-connections-per-client` (64) are refused with 503 at once, and
+/// another client (127.0.0.2) is answered at once throughout.
+#[test]
+fn one_greedy_client_keeps_no_other_client_waiting() {
+    let project = crate::signup::signup_project();
+    let server = Server::serve(&project, &[]);
+    // The test holds every connection: as many as its file limit allows.
+    let count = 4200.min(open_files_limit().saturating_sub(400));
+    eprintln!("the greedy client opens {count} connections");
+    let mut greedy: Vec<TcpStream> = (0..count)
+        .map(|_| connect_from("127.0.0.1", &server.addr))
+        .collect();
+    let favicon = format!("GET /favicon.ico HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (served, waits) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| {
+            let mut waits = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                let mut stream = connect_from("127.0.0.2", &server.addr);
+                stream
+                    .write_all(
+                        format!(
+                            "GET /subscribe HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                            server.addr
+                        )
+                        .as_bytes(),
+                    )
+                    .unwrap();
+                let response = read_response(&mut stream);
+                waits.push(started.elapsed());
+                assert_eq!(status(&response), 200, "the other client's form: {response}");
+                assert!(response.contains("name=\"email\""), "{response}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            waits
+        });
+        // Three rounds, a few seconds apart: each connection asks again.
+        let mut served = 0;
+        for round in 0..3 {
+            if round > 0 {
+                std::thread::sleep(Duration::from_secs(2));
+            }
+            for stream in &mut greedy {
+                let _ = stream.write_all(favicon.as_bytes());
+            }
+            served = greedy
+                .iter_mut()
+                .map(read_response)
+                .filter(|response| response.starts_with("HTTP/1.1 204"))
+                .count();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (served, other.join().unwrap())
+    });
+    let longest = waits.iter().max().unwrap();
+    eprintln!(
+        "{served} of {count} greedy connections served; the other client asked {} times, waited at most {longest:?}; server peak RSS {} kB",
+        waits.len(),
+        server.peak_kb()
+    );
+    assert!(
+        *longest < Duration::from_secs(2),
+        "the other client waited {longest:?}"
+    );
+    assert!(
+        waits.len() >= 10,
+        "the other client was answered throughout: {waits:?}"
+    );
+    assert_eq!(
+        served, 64,
+        "one client holds --max-connections-per-client connections"
+    );
+    let mut refused = connect_from("127.0.0.1", &server.addr);
+    let response = read_response(&mut refused);
+    assert_eq!(status(&response), 503, "{response}");
+    assert_eq!(header_of(&response, "Retry-After"), Some("10"), "{response}");
+    assert!(server.peak_kb() < 64 * 1024, "peak RSS {} kB", server.peak_kb());
+}
+
+/// At `--max-connections`, the connection idle the longest is closed for a
+/// new client, who is answered at once; the others stay open.
+#[test]
+fn at_the_cap_the_oldest_idle_connection_makes_room() {
+    let project = mail_project(25);
+    let server = Server::serve(
+        &project,
+        &["--max-connections", "12", "--max-connections-per-client", "4"],
+    );
+    let mut idle = Vec::new();
+    for source in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        for _ in 0..4 {
+            let mut stream = connect_from(source, &server.addr);
+            assert_eq!(get_on(&mut stream, &server, &server.path), 400);
+            idle.push(stream);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let started = Instant::now();
+    let mut newcomer = connect_from("127.0.0.5", &server.addr);
+    assert_eq!(get_on(&mut newcomer, &server, &server.path), 400);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the new client waited {:?}",
+        started.elapsed()
+    );
+    assert!(
+        closed_within(&mut idle[0], Duration::from_secs(2)),
+        "the oldest idle connection was closed"
+    );
+    for (i, stream) in idle.iter_mut().enumerate().skip(1) {
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        assert_eq!(
+            get_on(stream, &server, &server.path),
+            400,
+            "connection {i} still serves"
+        );
+    }
+}
+
+/// A connection serves `--max-requests-per-connection` requests; the last
+/// answer says `Connection: close`, and the connection closes.
+#[test]
+fn a_connection_serves_a_bounded_number_of_requests() {
+    let project = mail_project(25);
+    for server in [
+        Server::serve(&project, &["--max-requests-per-connection", "3"]),
+        Server::preview(&project, &["--max-requests-per-connection", "3"]),
+    ] {
+        let mut stream = server.connect();
+        let request = format!("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", server.path, server.addr);
+        for i in 1..=3 {
+            stream.write_all(request.as_bytes()).unwrap();
+            let response = read_response(&mut stream);
+            assert!([200, 400].contains(&status(&response)), "{response}");
+            let close = header_of(&response, "Connection") == Some("close");
+            assert_eq!(close, i == 3, "request {i}: {response}");
+        }
+        assert!(
+            closed_within(&mut stream, Duration::from_secs(2)),
+            "closed after the third"
+        );
+    }
+}
+
+/// A trusted proxy's connections carry many clients: they are not capped as
+/// one client's; an untrusted address's are.
+#[test]
+fn a_trusted_proxys_connections_are_not_one_clients() {
+    let project = mail_project(25);
+    project.edit_config("[site]\n", "[site]\ntrusted_proxies = [\"127.0.0.1\"]\n");
+    let server = Server::serve(&project, &["--max-connections-per-client", "2"]);
+    let mut proxy: Vec<TcpStream> = (0..5).map(|_| connect_from("127.0.0.1", &server.addr)).collect();
+    for stream in &mut proxy {
+        assert_eq!(get_on(stream, &server, &server.path), 400);
+    }
+    let mut client: Vec<TcpStream> = (0..3).map(|_| connect_from("127.0.0.2", &server.addr)).collect();
+    assert_eq!(get_on(&mut client[0], &server, &server.path), 400);
+    assert_eq!(get_on(&mut client[1], &server, &server.path), 400);
+    let third = read_response(&mut client[2]);
+    assert_eq!(status(&third), 503, "the third from one client: {third}");
 }
 
 /// DNS rebinding: preview answers only requests addressed to the loopback

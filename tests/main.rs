@@ -26,6 +26,7 @@ mod kills;
 mod layers;
 mod pipes;
 mod preferences;
+mod proxy;
 mod readers;
 mod review;
 mod signup;

@@ -7,9 +7,10 @@
 #     tests/run.sh -E 'test(/kill/)'   # extra arguments go to cargo nextest run
 #
 # It installs, once, and only what is missing:
-# - Postfix's smtp-sink, the real SMTP server the delivery tests talk to, and
-#   Debian's Chromium, the real browser the preview test drives (apt-get, so
-#   root or sudo);
+# - Postfix's smtp-sink, the real SMTP server the delivery tests talk to,
+#   Debian's Chromium, the real browser the preview test drives, and nginx
+#   (with openssl and curl), the reverse proxy serve is tested behind
+#   (apt-get, so root or sudo);
 # - aiosmtpd, the second, independent SMTP server of the delivery matrix
 #   (tests/smtp/server.py), in a venv the tests find at target/aiosmtpd-venv;
 # - playwright-core (npm ci in tests/browser/), which drives that Chromium
@@ -31,6 +32,10 @@ apt_install() {
 missing=()
 [ -x /usr/sbin/smtp-sink ] || missing+=(postfix)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# A real reverse proxy in front of serve (tests/proxy.rs), its certificate, its clients.
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # A Japanese font, or the screenshots show Japanese items as empty boxes.
@@ -43,6 +48,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [[ " ${missing[*]} " == *" postfix "* ]]; then
     if [ "$(id -u)" -eq 0 ]; then postfix stop >/dev/null 2>&1 || true
     else sudo postfix stop >/dev/null 2>&1 || true; fi
+  fi
+  # Likewise the nginx the package may start (port 80): tests start private
+  # instances (tests/common/nginx.rs). Stopped by its own PID file.
+  if [[ " ${missing[*]} " == *" nginx "* ]] && [ -s /run/nginx.pid ]; then
+    if [ "$(id -u)" -eq 0 ]; then kill "$(cat /run/nginx.pid)" 2>/dev/null || true
+    else sudo kill "$(cat /run/nginx.pid)" 2>/dev/null || true; fi
   fi
 fi
 

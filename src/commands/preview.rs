@@ -29,7 +29,7 @@ use crate::domain::Placed;
 use crate::editions::{assemble, restore};
 use crate::items::Item;
 use crate::render::{Reader, Rendered, render_edition};
-use crate::server::{Handler, Hosts, Limits, Page as Reply, Request, Server};
+use crate::server::{Handler, Hosts, Limits, Page as Reply, Request, Server, TrustedProxies};
 use crate::sources::{Network, ingest};
 use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
 
@@ -131,7 +131,8 @@ pub fn run(
     std::thread::scope(|scope| {
         let stopped = &stop;
         scope.spawn(move || worker.watch(seen, &queue, stopped));
-        let served = server.run(pages, Hosts::Loopback, options.limits);
+        // Loopback only, and no proxy in front: the client is who connected.
+        let served = server.run(pages, Hosts::Loopback, options.limits, TrustedProxies::default());
         stop.store(true, Ordering::Relaxed);
         served
     })?;

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::located::Invalid;
 use super::signup::Signup;
+use crate::proxies::{Cidr, ClientHeader, TrustedProxies};
 
 /// `[site]` as written, with the spans errors point at.
 #[derive(Debug, Deserialize)]
@@ -25,6 +26,9 @@ pub(super) struct RawSite {
     subscribe_url: Option<Spanned<String>>,
     #[serde(default)]
     signup: Signup,
+    #[serde(default)]
+    trusted_proxies: Vec<Spanned<String>>,
+    trusted_proxy_header: Option<Spanned<String>>,
 }
 
 /// Site-wide settings, validated.
@@ -50,6 +54,10 @@ pub struct Site {
     pub subscribe_url: Option<Url>,
     /// `[site.signup]`: the form's consent text and limits.
     pub signup: Signup,
+    /// The reverse proxies in front of `bulletin serve` whose
+    /// `trusted_proxy_header` names the client (`trusted_proxies`); by
+    /// default none: the client is the address that connected.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Site {
@@ -92,6 +100,7 @@ impl TryFrom<RawSite> for Site {
                 ),
             ));
         }
+        let trusted_proxies = trusted_proxies(&raw.trusted_proxies, raw.trusted_proxy_header.as_ref())?;
         Ok(Site {
             name: raw.name,
             publisher: raw.publisher.filter(|p| !p.trim().is_empty()),
@@ -101,8 +110,35 @@ impl TryFrom<RawSite> for Site {
             teaser_width: raw.teaser_width,
             subscribe_url,
             signup: raw.signup,
+            trusted_proxies,
         })
     }
+}
+
+/// `trusted_proxies` and `trusted_proxy_header`, or the error at the entry.
+fn trusted_proxies(
+    networks: &[Spanned<String>],
+    header: Option<&Spanned<String>>,
+) -> Result<TrustedProxies, Invalid> {
+    let networks = networks
+        .iter()
+        .enumerate()
+        .map(|(i, network)| {
+            network.get_ref().parse::<Cidr>().map_err(|message| {
+                Invalid::new(network.span(), format!("site.trusted_proxies[{i}]"), message)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let header = header
+        .map(|header| {
+            header
+                .get_ref()
+                .parse::<ClientHeader>()
+                .map_err(|message| Invalid::new(header.span(), "site.trusted_proxy_header", message))
+        })
+        .transpose()?
+        .unwrap_or_default();
+    Ok(TrustedProxies::new(networks, header))
 }
 
 /// An absolute http(s) URL, or the error at its place.

@@ -63,6 +63,7 @@ pub(crate) fn serve(
     let server = Server::bind(listen)?;
     let addr = server.local_addr()?;
     println!("listening on http://{addr}{path}");
+    let proxies = config.site.trusted_proxies.clone();
     let (jobs, queue) = std::sync::mpsc::channel();
     let endpoint = Arc::new(Endpoint {
         unsubscribe_path: path,
@@ -81,7 +82,7 @@ pub(crate) fn serve(
         scope.spawn(move || keep_store(store, &spool, &queue, now));
         // Returns once every connection is closed; the endpoint, and with
         // it the queue's sender, is dropped with them: the store thread ends.
-        server.run(endpoint, Hosts::Any, limits)
+        server.run(endpoint, Hosts::Any, limits, proxies)
     })?;
     Ok(())
 }

@@ -2,7 +2,9 @@
 
 pub(crate) mod aiosmtpd;
 pub(crate) mod http;
+pub(crate) mod loopback;
 pub(crate) mod mail;
+pub(crate) mod nginx;
 pub(crate) mod postfix;
 pub(crate) mod sink;
 
