@@ -14,7 +14,7 @@ use askama::Template;
 use hyper::Method;
 
 use super::serve::{Endpoint, rendered};
-use super::subscribers::{Skip, admits, is_country};
+use super::subscribers::{MAX_TEXT, Skip, admits, is_country};
 use super::suppression;
 use super::token::{Purpose, open};
 use crate::causes::said_once;
@@ -24,8 +24,6 @@ use crate::items::clean_text;
 use crate::server::{Form, Page, Request, cross_site};
 use crate::store::SubscriberRecord;
 
-/// The longest name or organisation taken, in characters.
-const MAX_TEXT: usize = 200;
 /// What the export is saved as.
 const EXPORT_FILE: &str = "bulletin-my-data.json";
 

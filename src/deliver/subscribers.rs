@@ -13,6 +13,11 @@ use crate::config::{Audience, Config};
 use crate::domain::{OrganisationType, Subscriber};
 use crate::items::clean_text;
 
+/// The longest name or organisation taken, in characters: by the CSV
+/// import and the sign-up form ([`subscriber`]) and by the preference
+/// centre alike. A name is a few words; a page of them is an attack.
+pub(crate) const MAX_TEXT: usize = 200;
+
 /// A CSV row that could not be imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
@@ -37,7 +42,8 @@ pub enum RowProblem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}{}: {reason}", shown(value))]
 pub struct InvalidField {
-    /// `email`, `organisation_type`, `country`, `newsletters` or `consent_date`.
+    /// `email`, `name`, `organisation`, `organisation_type`, `country`,
+    /// `newsletters` or `consent_date`.
     pub field: &'static str,
     pub value: String,
     pub reason: Reason,
@@ -67,6 +73,9 @@ pub enum Reason {
     UnknownNewsletter(String),
     #[error("expected YYYY-MM-DD")]
     Date,
+    /// Longer than [`MAX_TEXT`]; the value is not repeated.
+    #[error("at most {MAX_TEXT} characters, not {0}")]
+    TooLong(usize),
     /// An EU-only newsletter chosen by someone it is not for.
     #[error("{title} is for companies and organisations in the EU-27 only, not for {who}")]
     Audience { title: String, who: &'static str },
@@ -367,6 +376,12 @@ fn record_error(error: &csv::Error, separator: u8) -> RowProblem {
 pub(crate) fn subscriber(config: &Config, row: Row) -> Result<Subscriber, InvalidField> {
     let email = normalise_email(&row.email)
         .map_err(|e| InvalidField::new("email", &row.email, Reason::Address(e.reason)))?;
+    for (field, value) in [("name", &row.name), ("organisation", &row.organisation)] {
+        let length = value.chars().count();
+        if length > MAX_TEXT {
+            return Err(InvalidField::new(field, "", Reason::TooLong(length)));
+        }
+    }
     let organisation_type = OrganisationType::parse(&row.organisation_type).ok_or_else(|| {
         InvalidField::new(
             "organisation_type",
