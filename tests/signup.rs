@@ -36,15 +36,20 @@ impl Drop for Serve {
 }
 
 impl Serve {
-    /// `bulletin serve` on a free port, its clock at `now`.
+    /// `bulletin serve` on a free port of 127.0.0.1, its clock at `now`.
     pub(crate) fn start(project: &Project, now: &str) -> Serve {
+        Serve::start_on(project, now, "127.0.0.1:0")
+    }
+
+    /// `bulletin serve` listening on `listen`, its clock at `now`.
+    pub(crate) fn start_on(project: &Project, now: &str, listen: &str) -> Serve {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(project.path("serve.log"))
             .unwrap();
         let mut child = project
-            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .command(&["serve", "--listen", listen])
             .env("BULLETIN_NOW", now)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -695,4 +700,303 @@ fn wait_for_log(project: &Project, words: &str) -> String {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Issue 25, item 4: 300 sign-ups for `+tag` and case variants of two
+/// mailboxes (one of them IDNA), from 30 clients, as fast as they come:
+/// each mailbox gets one mail; every answer is "check your mailbox" or,
+/// past the clients' network's budget, "try again later", never a lie.
+#[test]
+fn a_mail_bomb_of_tag_and_case_variants_from_many_clients_reaches_each_mailbox_once() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = Project::bundled();
+    with_mail(&project, sink.port, "");
+    let serve = Serve::start(&project, T0);
+    let answers: Vec<(u16, String)> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..30u8)
+            .map(|client| {
+                let serve = &serve;
+                scope.spawn(move || {
+                    (0..10)
+                        .map(|n| {
+                            let i = usize::from(client) * 10 + n;
+                            let email = match i % 4 {
+                                0 => format!("bomb+{i}@example.org"),
+                                1 => format!("BOMB+{i}@Example.ORG"),
+                                2 => format!("jörg+{i}@bücher.example"),
+                                _ => format!("JÖRG+{i}@BÜCHER.example"),
+                            };
+                            serve.sign_up_from(std::net::Ipv4Addr::new(127, 0, 0, 2 + client), &email)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads.into_iter().flat_map(|t| t.join().unwrap()).collect()
+    });
+    for (status, page) in &answers {
+        match status {
+            200 => assert!(page.contains(CHECK_MAILBOX), "{page}"),
+            429 => assert!(page.contains("<h1>Please try again later</h1>"), "{page}"),
+            other => panic!("{other}: {page}"),
+        }
+    }
+    mailed(&project);
+    let recipients: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|m| crate::common::sink::header(m, "X-Rcpt-Args").unwrap())
+        .collect();
+    let to = |mailbox: &str| recipients.iter().filter(|r| r.contains(mailbox)).count();
+    assert_eq!(to("@example.org"), 1, "one mail to bomb@example.org: {recipients:?}");
+    assert!(
+        to("@xn--bcher-kva.example") <= 1,
+        "at most one to jörg@bücher.example: {recipients:?}"
+    );
+    assert_eq!(recipients.len(), to("@example.org") + to("@xn--bcher-kva.example"));
+}
+
+/// Issue 25, item 4: a flood of sign-ups for other addresses from 30
+/// networks spends the hourly budget (200), and those past it are told to
+/// try later; a visitor from a network of their own still gets their mail.
+#[test]
+fn a_visitor_from_a_new_network_gets_their_mail_during_a_flood() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = Project::bundled();
+    with_mail(&project, sink.port, "");
+    let serve = Serve::start(&project, T0);
+    let refused: usize = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..30u8)
+            .map(|network| {
+                let serve = &serve;
+                scope.spawn(move || {
+                    let client = std::net::Ipv4Addr::new(127, 0, network, 2);
+                    (0..10)
+                        .filter(|n| {
+                            let (status, page) =
+                                serve.sign_up_from(client, &format!("flood{network}-{n}@example.net"));
+                            assert!(
+                                (status == 200 && page.contains(CHECK_MAILBOX))
+                                    || (status == 503 && page.contains("Please try again later")),
+                                "{status}: {page}"
+                            );
+                            status == 503
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).sum()
+    });
+    assert_eq!(refused, 100, "300 sign-ups, 200 an hour");
+    let (status, page) = serve.sign_up_from(std::net::Ipv4Addr::new(127, 0, 200, 9), "visitor@example.eu");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(CHECK_MAILBOX), "{page}");
+    mailed(&project);
+    let messages = sink.messages();
+    assert!(
+        messages.iter().any(|m| m.contains("X-Rcpt-Args: <visitor@example.eu>")),
+        "the visitor's mail arrived"
+    );
+    assert_eq!(messages.len(), 201, "the flood's 200 and the visitor's");
+}
+
+/// Issue 25, item 5: the confirmation mail comes from the centre, so it
+/// carries nothing the visitor typed but the address; a name or an
+/// organisation longer than the preference centre takes is refused on the
+/// form, naming the field, without repeating it.
+#[test]
+fn the_confirmation_mail_carries_only_the_address_and_a_60000_character_name_is_refused() {
+    let project = signup_project();
+    let serve = Serve::start(&project, T0);
+    let lure = "Customer, URGENT: your account is locked, re-validate at https://evil.example/login";
+    let (status, _) = serve.sign_up(
+        "victim@example.de",
+        &[("name", lure), ("organisation", "Evil Support Desk")],
+    );
+    assert_eq!(status, 200);
+    let mail = confirmation_mail(&project, "victim@example.de").expect("a confirmation mail");
+    let decoded = String::from_utf8(
+        quoted_printable::decode(&mail, quoted_printable::ParseMode::Robust).unwrap(),
+    )
+    .unwrap();
+    for typed in ["URGENT", "evil.example", "Evil Support", "Customer", "Dear"] {
+        assert!(!decoded.contains(typed), "{typed:?} is in the mail:\n{decoded}");
+    }
+    assert!(decoded.contains("Hello,"), "{decoded}");
+
+    let long = "x".repeat(60_000);
+    let (status, page) = serve.sign_up("long@example.de", &[("name", &long)]);
+    assert_eq!(status, 400);
+    assert!(page.contains("name: at most 200 characters, not 60000"), "{}", &page[..2000]);
+    assert!(
+        page.contains("maxlength=\"200\" autocomplete=\"name\" aria-invalid=\"true\""),
+        "the field is marked"
+    );
+    assert_eq!(page.matches(&long).count(), 1, "shown once, in the field, not in the error");
+    let organisation = "o".repeat(201);
+    let (status, page) = serve.sign_up("long@example.de", &[("organisation", &organisation)]);
+    assert_eq!(status, 400);
+    assert!(page.contains("organisation: at most 200 characters, not 201"), "{page}");
+    let (status, _) = serve.sign_up("long@example.de", &[("name", &"x".repeat(200))]);
+    assert_eq!(status, 200, "200 characters are taken");
+    assert!(confirmation_mail(&project, "long@example.de").is_some());
+}
+
+/// Issue 25, item 6: a sign-up confirmed for an address that is already a
+/// subscriber adds its newsletters, with their consents, and keeps the
+/// details the subscriber gave: whoever typed others into the form.
+#[test]
+fn a_confirmed_sign_up_for_a_subscriber_keeps_their_details_and_adds_the_newsletters() {
+    let project = signup_project();
+    project.write(
+        "members.csv",
+        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+         jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n",
+    );
+    project
+        .run(&["subscribers", "import", "members.csv"])
+        .assert_code(0);
+    let serve = Serve::start(&project, T0);
+    let (status, _) = serve.post(
+        "/subscribe",
+        &[
+            ("email", "Jane@Example.DE"),
+            ("name", "Mallory"),
+            ("organisation", "Evil Ltd"),
+            ("organisation_type", "individual"),
+            ("country", "FR"),
+            ("newsletters", "tech-transfer"),
+        ],
+        &[],
+    );
+    assert_eq!(status, 200);
+    let target = confirm_target(&confirmation_mail(&project, "jane@example.de").unwrap());
+    let (status, page) = serve.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
+    assert_eq!(status, 200, "{page}");
+    let list = subscribers(&project);
+    assert_eq!(list.len(), 1, "{list:?}");
+    let jane = &list[0];
+    for (field, kept) in [
+        ("name", "Jane Doe"),
+        ("organisation", "Acme GmbH"),
+        ("organisation_type", "company"),
+        ("country", "DE"),
+    ] {
+        assert_eq!(jane[field], kept, "{field}: {jane}");
+    }
+    assert_eq!(
+        jane["newsletters"],
+        serde_json::json!(["eu-japan-news", "tech-transfer"])
+    );
+    let consents = jane["consents"].as_array().unwrap();
+    assert!(
+        consents
+            .iter()
+            .any(|c| c["newsletter"] == "tech-transfer" && c["method"] == "form"),
+        "{consents:?}"
+    );
+}
+
+/// Issue 25, item 10: a confirmation mail that fails says so on stderr by
+/// its number, with the server's words, and never the address, not even
+/// where the server's reply repeats it.
+#[test]
+fn a_failed_confirmation_mail_names_no_address_on_stderr() {
+    let Some(sink) = Sink::start(&[
+        "-f",
+        "RCPT",
+        "-B",
+        "550 5.1.1 <Victim@Example.DE>: Recipient address rejected",
+    ]) else {
+        return;
+    };
+    let port = sink.port;
+    let project = Project::bundled();
+    with_mail(&project, port, "");
+    let serve = Serve::start(&project, T0);
+    let (status, _) = serve.sign_up("Victim@Example.DE", &[]);
+    assert_eq!(status, 200);
+    wait_for_log(&project, "confirmation mail #1 not sent, given up after 1 try");
+    sink.stop();
+    let (status, _) = serve.sign_up("second.person@example.de", &[]);
+    assert_eq!(status, 200);
+    let log = wait_for_log(&project, "confirmation mail #2 not sent (try 1 of 8)");
+    assert!(log.contains("550 5.1.1 <[address]>: Recipient address rejected"), "{log}");
+    for address in ["victim", "second.person", "example.de"] {
+        assert!(!log.to_lowercase().contains(address), "{address} in the log:\n{log}");
+    }
+}
+
+/// Issue 25, item 11: the answer does not wait for the SMTP server (here
+/// 3 s before it answers DATA), so its time says nothing about whether a
+/// mail went out; the mail still arrives. And a mail recorded but not yet
+/// sent when `serve` is killed is sent once when it starts again.
+#[test]
+fn the_answer_comes_before_the_mail_and_a_killed_serve_sends_it_once_when_started_again() {
+    let Some(slow) = Sink::start(&["-w", "3"]) else { return };
+    let port = slow.port;
+    let project = Project::bundled();
+    with_mail(&project, port, "");
+    let serve = Serve::start(&project, T0);
+    let start = std::time::Instant::now();
+    let (status, page) = serve.sign_up("jane@example.de", &[]);
+    let answered = start.elapsed();
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        answered < std::time::Duration::from_millis(1000),
+        "answered in {answered:?}, before the SMTP session ended"
+    );
+    slow.wait_for_messages(1);
+    mailed(&project);
+    assert!(start.elapsed() >= std::time::Duration::from_secs(3), "the sink waited");
+    assert_eq!(slow.messages().len(), 1);
+    slow.stop();
+
+    // A server slow to greet: serve is killed before the mail is handed over.
+    let Some(greeting) = Sink::start_on(port, &["-W", "connect:20"]) else {
+        return;
+    };
+    let (status, _) = serve.sign_up("taro@example.de", &[]);
+    assert_eq!(status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(serve);
+    greeting.stop();
+    let Some(sink) = Sink::start_on(port, &[]) else {
+        return;
+    };
+    let serve = Serve::start(&project, T0);
+    sink.wait_for_messages(1);
+    mailed(&project);
+    drop(serve);
+    // Started again: nothing is sent twice.
+    let serve = Serve::start(&project, T0);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    mailed(&project);
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "taro's mail, once");
+    assert!(messages[0].contains("X-Rcpt-Args: <taro@example.de>"), "{}", messages[0]);
+    drop(serve);
+}
+
+/// The client an IPv6 sign-up is counted and recorded by is its /64 (one
+/// host or household), not its single address.
+#[test]
+fn an_ipv6_client_is_counted_and_recorded_by_its_slash_64() {
+    let project = signup_project();
+    project.edit_config(
+        "consent_version = \"2026-12\"",
+        "consent_version = \"2026-12\"\nper_client_per_hour = 2",
+    );
+    let serve = Serve::start_on(&project, T0, "[::1]:0");
+    assert!(serve.base.starts_with("http://[::1]:"), "{}", serve.base);
+    for email in ["a@example.de", "b@example.de"] {
+        assert_eq!(serve.sign_up(email, &[]).0, 200);
+    }
+    let (status, page) = serve.sign_up("c@example.de", &[]);
+    assert_eq!(status, 429, "{page}");
+    let target = confirm_target(&confirmation_mail(&project, "a@example.de").unwrap());
+    serve.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
+    let list = subscribers(&project);
+    assert_eq!(list[0]["consents"][0]["source"], "::/64", "{list:?}");
 }
