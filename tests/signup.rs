@@ -748,12 +748,19 @@ fn a_mail_bomb_of_tag_and_case_variants_from_many_clients_reaches_each_mailbox_o
         .map(|m| crate::common::sink::header(m, "X-Rcpt-Args").unwrap())
         .collect();
     let to = |mailbox: &str| recipients.iter().filter(|r| r.contains(mailbox)).count();
-    assert_eq!(to("@example.org"), 1, "one mail to bomb@example.org: {recipients:?}");
+    assert_eq!(
+        to("@example.org"),
+        1,
+        "one mail to bomb@example.org: {recipients:?}"
+    );
     assert!(
         to("@xn--bcher-kva.example") <= 1,
         "at most one to jörg@bücher.example: {recipients:?}"
     );
-    assert_eq!(recipients.len(), to("@example.org") + to("@xn--bcher-kva.example"));
+    assert_eq!(
+        recipients.len(),
+        to("@example.org") + to("@xn--bcher-kva.example")
+    );
 }
 
 /// Issue 25, item 4: a flood of sign-ups for other addresses from 30
@@ -795,7 +802,9 @@ fn a_visitor_from_a_new_network_gets_their_mail_during_a_flood() {
     mailed(&project);
     let messages = sink.messages();
     assert!(
-        messages.iter().any(|m| m.contains("X-Rcpt-Args: <visitor@example.eu>")),
+        messages
+            .iter()
+            .any(|m| m.contains("X-Rcpt-Args: <visitor@example.eu>")),
         "the visitor's mail arrived"
     );
     assert_eq!(messages.len(), 201, "the flood's 200 and the visitor's");
@@ -816,10 +825,9 @@ fn the_confirmation_mail_carries_only_the_address_and_a_60000_character_name_is_
     );
     assert_eq!(status, 200);
     let mail = confirmation_mail(&project, "victim@example.de").expect("a confirmation mail");
-    let decoded = String::from_utf8(
-        quoted_printable::decode(&mail, quoted_printable::ParseMode::Robust).unwrap(),
-    )
-    .unwrap();
+    let decoded =
+        String::from_utf8(quoted_printable::decode(&mail, quoted_printable::ParseMode::Robust).unwrap())
+            .unwrap();
     for typed in ["URGENT", "evil.example", "Evil Support", "Customer", "Dear"] {
         assert!(!decoded.contains(typed), "{typed:?} is in the mail:\n{decoded}");
     }
@@ -828,19 +836,50 @@ fn the_confirmation_mail_carries_only_the_address_and_a_60000_character_name_is_
     let long = "x".repeat(60_000);
     let (status, page) = serve.sign_up("long@example.de", &[("name", &long)]);
     assert_eq!(status, 400);
-    assert!(page.contains("name: at most 200 characters, not 60000"), "{}", &page[..2000]);
+    assert!(
+        page.contains("name: at most 200 characters, not 60000"),
+        "{}",
+        &page[..2000]
+    );
     assert!(
         page.contains("maxlength=\"200\" autocomplete=\"name\" aria-invalid=\"true\""),
         "the field is marked"
     );
-    assert_eq!(page.matches(&long).count(), 1, "shown once, in the field, not in the error");
+    assert_eq!(
+        page.matches(&long).count(),
+        1,
+        "shown once, in the field, not in the error"
+    );
     let organisation = "o".repeat(201);
     let (status, page) = serve.sign_up("long@example.de", &[("organisation", &organisation)]);
     assert_eq!(status, 400);
-    assert!(page.contains("organisation: at most 200 characters, not 201"), "{page}");
+    assert!(
+        page.contains("organisation: at most 200 characters, not 201"),
+        "{page}"
+    );
     let (status, _) = serve.sign_up("long@example.de", &[("name", &"x".repeat(200))]);
     assert_eq!(status, 200, "200 characters are taken");
     assert!(confirmation_mail(&project, "long@example.de").is_some());
+
+    // The CSV import takes no more.
+    project.write(
+        "long.csv",
+        &format!(
+            "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+             ok@example.de,Ok,Acme,company,DE,eu-japan-news,2025-01-10\n\
+             long@example.de,{},Acme,company,DE,eu-japan-news,2025-01-10\n",
+            "x".repeat(201)
+        ),
+    );
+    let import = project.run(&["subscribers", "import", "long.csv"]);
+    import.assert_code(3);
+    assert!(
+        import
+            .stderr
+            .contains("long.csv:3: name: at most 200 characters, not 201"),
+        "{}",
+        import.stderr
+    );
 }
 
 /// Issue 25, item 6: a sign-up confirmed for an address that is already a
@@ -922,9 +961,15 @@ fn a_failed_confirmation_mail_names_no_address_on_stderr() {
     let (status, _) = serve.sign_up("second.person@example.de", &[]);
     assert_eq!(status, 200);
     let log = wait_for_log(&project, "confirmation mail #2 not sent (try 1 of 8)");
-    assert!(log.contains("550 5.1.1 <[address]>: Recipient address rejected"), "{log}");
+    assert!(
+        log.contains("550 5.1.1 <[address]>: Recipient address rejected"),
+        "{log}"
+    );
     for address in ["victim", "second.person", "example.de"] {
-        assert!(!log.to_lowercase().contains(address), "{address} in the log:\n{log}");
+        assert!(
+            !log.to_lowercase().contains(address),
+            "{address} in the log:\n{log}"
+        );
     }
 }
 
@@ -934,7 +979,9 @@ fn a_failed_confirmation_mail_names_no_address_on_stderr() {
 /// sent when `serve` is killed is sent once when it starts again.
 #[test]
 fn the_answer_comes_before_the_mail_and_a_killed_serve_sends_it_once_when_started_again() {
-    let Some(slow) = Sink::start(&["-w", "3"]) else { return };
+    let Some(slow) = Sink::start(&["-w", "3"]) else {
+        return;
+    };
     let port = slow.port;
     let project = Project::bundled();
     with_mail(&project, port, "");
@@ -949,7 +996,10 @@ fn the_answer_comes_before_the_mail_and_a_killed_serve_sends_it_once_when_starte
     );
     slow.wait_for_messages(1);
     mailed(&project);
-    assert!(start.elapsed() >= std::time::Duration::from_secs(3), "the sink waited");
+    assert!(
+        start.elapsed() >= std::time::Duration::from_secs(3),
+        "the sink waited"
+    );
     assert_eq!(slow.messages().len(), 1);
     slow.stop();
 
@@ -975,7 +1025,11 @@ fn the_answer_comes_before_the_mail_and_a_killed_serve_sends_it_once_when_starte
     mailed(&project);
     let messages = sink.messages();
     assert_eq!(messages.len(), 1, "taro's mail, once");
-    assert!(messages[0].contains("X-Rcpt-Args: <taro@example.de>"), "{}", messages[0]);
+    assert!(
+        messages[0].contains("X-Rcpt-Args: <taro@example.de>"),
+        "{}",
+        messages[0]
+    );
     drop(serve);
 }
 

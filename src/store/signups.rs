@@ -1,8 +1,9 @@
-//! Sign-ups in the store: pending until their link is followed, the
-//! confirmation mails counted for the limits, and the consent each
-//! confirmation records. The limits are checked and the mail recorded in
-//! one write transaction, so two requests at once cannot both pass, and a
-//! restart forgets nothing.
+//! Sign-ups in the store: pending until their link is followed, counted
+//! for the limits (by keyed hashes of the mailbox, the client and its
+//! network), their confirmation mails in an outbox until sent, and the
+//! consent each confirmation records. The limits are checked and the
+//! sign-up and its mail recorded in one write transaction, so two requests
+//! at once cannot both pass, and a restart (or a crash) forgets nothing.
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
