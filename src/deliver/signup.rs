@@ -2,8 +2,8 @@
 //! `site.subscribe_url`'s path.
 //!
 //! `GET` shows the form; `POST` checks it as a CSV row is checked
-//! ([`subscriber`]: name and organisation at most [`MAX_TEXT`]
-//! characters), refuses the EU-only newsletters to those they are not for,
+//! ([`subscriber`]), name and organisation at most [`MAX_TEXT`]
+//! characters as in the preference centre, refuses the EU-only newsletters to those they are not for,
 //! records a pending sign-up with its confirmation mail in the store's
 //! outbox, and answers. The [`Mailer`], a thread of its own, sends the mail
 //! after the answer, and after a crash when `serve` starts again. The mail
@@ -535,6 +535,16 @@ struct ConfirmMailHtml<'a> {
 /// newsletters refused to those they are not for: the subscriber, or the
 /// field that is wrong. `today` is the consent's date.
 fn check(config: &Config, fields: &Fields, today: chrono::NaiveDate) -> Result<Subscriber, InvalidField> {
+    for (field, value) in [("name", &fields.name), ("organisation", &fields.organisation)] {
+        let length = value.chars().count();
+        if length > MAX_TEXT {
+            return Err(InvalidField {
+                field,
+                value: String::new(),
+                reason: Reason::TooLong(length),
+            });
+        }
+    }
     let subscriber = subscriber(
         config,
         Row {

@@ -13,9 +13,10 @@ use crate::config::{Audience, Config};
 use crate::domain::{OrganisationType, Subscriber};
 use crate::items::clean_text;
 
-/// The longest name or organisation taken, in characters: by the CSV
-/// import and the sign-up form ([`subscriber`]) and by the preference
-/// centre alike. A name is a few words; a page of them is an attack.
+/// The longest name or organisation a visitor may give, in characters: on
+/// the sign-up form and in the preference centre alike. A name is a few
+/// words; a page of them is an attack. (The operator's CSV import is not
+/// capped: its names are the operator's.)
 pub(crate) const MAX_TEXT: usize = 200;
 
 /// A CSV row that could not be imported, and why.
@@ -73,7 +74,7 @@ pub enum Reason {
     UnknownNewsletter(String),
     #[error("expected YYYY-MM-DD")]
     Date,
-    /// Longer than [`MAX_TEXT`]; the value is not repeated.
+    /// Longer than [`MAX_TEXT`] on the sign-up form; the value is not repeated.
     #[error("at most {MAX_TEXT} characters, not {0}")]
     TooLong(usize),
     /// An EU-only newsletter chosen by someone it is not for.
@@ -376,12 +377,6 @@ fn record_error(error: &csv::Error, separator: u8) -> RowProblem {
 pub(crate) fn subscriber(config: &Config, row: Row) -> Result<Subscriber, InvalidField> {
     let email = normalise_email(&row.email)
         .map_err(|e| InvalidField::new("email", &row.email, Reason::Address(e.reason)))?;
-    for (field, value) in [("name", &row.name), ("organisation", &row.organisation)] {
-        let length = value.chars().count();
-        if length > MAX_TEXT {
-            return Err(InvalidField::new(field, "", Reason::TooLong(length)));
-        }
-    }
     let organisation_type = OrganisationType::parse(&row.organisation_type).ok_or_else(|| {
         InvalidField::new(
             "organisation_type",
