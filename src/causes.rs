@@ -24,6 +24,28 @@ pub(crate) fn said_once(error: &(dyn Error + 'static)) -> String {
     said.join(": ")
 }
 
+/// [`said_once`] for a log that must name no mail address: every word
+/// holding an `@` (an address, however a server or a file name spells it)
+/// becomes `[address]`.
+pub(crate) fn said_without_addresses(error: &(dyn Error + 'static)) -> String {
+    let said = said_once(error);
+    let mut out = String::with_capacity(said.len());
+    let mut rest = said.as_str();
+    while let Some(at) = rest.find('@') {
+        let bounds = |c: char| c.is_whitespace() || "<>()[]\"',;:".contains(c);
+        let start = rest[..at]
+            .char_indices()
+            .rfind(|&(_, c)| bounds(c))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let end = rest[at..].find(bounds).map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..start]);
+        out.push_str("[address]");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +84,21 @@ mod tests {
         );
         let error = layers(&["a.xml: No such file", "No such file"]);
         assert_eq!(said_once(&error), "a.xml: No such file");
+    }
+
+    #[test]
+    fn a_log_line_names_no_address() {
+        let error = layers(&[
+            "writing out/mail/confirm/j_C3_B6rg@xn--bcher-kva.example.eml",
+            "RCPT: 550 5.1.1 <JÖRG@bücher.example>: Recipient address rejected",
+        ]);
+        assert_eq!(
+            said_without_addresses(&error),
+            "writing [address]: RCPT: 550 5.1.1 <[address]>: Recipient address rejected"
+        );
+        assert_eq!(
+            said_without_addresses(&layers(&["from\u{3000}a@b.c, and @"])),
+            "from\u{3000}[address], and [address]"
+        );
     }
 }

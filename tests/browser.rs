@@ -353,7 +353,8 @@ fn an_editor_drops_an_item_and_approves_in_chromium_and_the_mail_lacks_it() {
 
 /// Issue 19, sections 1 and 2, the whole path a reader takes, in Chromium
 /// at 375 px against `serve`: the form, the confirmation mail read from the
-/// file transport, the link's page confirming by its own POST, the next
+/// file transport, the link's page opened by a scanner running scripts
+/// (nothing confirmed) and confirmed by a person's click, the next
 /// editions delivered to the new subscriber, their footer's preference link
 /// (a newsletter left, one chosen, the name corrected: the editions after
 /// follow), and their unsubscribe link.
@@ -386,6 +387,13 @@ fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsu
         "nobody before the link is followed"
     );
     let link = format!("{}{}", serve.base, confirm_target(&mail));
+    // A mail gateway's scanner opens the link and runs its scripts.
+    let report = step(&["scan", &link, shots]);
+    assert_eq!(report["posted"], serde_json::json!([]), "the page posted nothing");
+    assert!(
+        subscribers(&project).is_empty(),
+        "a browser opening the link confirms nothing"
+    );
     let report = step(&[
         "confirm",
         &link,
@@ -396,7 +404,7 @@ fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsu
     assert_eq!(
         report["posted"],
         serde_json::json!(["/subscribe/confirm"]),
-        "the page confirmed by its own POST"
+        "the person's click posted once"
     );
     step(&[
         "confirm",

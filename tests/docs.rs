@@ -121,6 +121,7 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[site.signup]", "address_interval_minutes") => same(cell, c.site.signup.address_interval_minutes),
         ("[site.signup]", "per_address_per_day") => same(cell, c.site.signup.per_address_per_day),
         ("[site.signup]", "per_client_per_hour") => same(cell, c.site.signup.per_client_per_hour),
+        ("[site.signup]", "per_network_per_hour") => same(cell, c.site.signup.per_network_per_hour),
         ("[site.signup]", "per_hour") => same(cell, c.site.signup.per_hour),
         ("[site.signup]", "hash_client_addresses") => same(cell, c.site.signup.hash_client_addresses),
         ("[fetch]", "timeout_secs") => same(cell, c.fetch.timeout_secs),

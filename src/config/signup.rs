@@ -22,16 +22,25 @@ pub struct Signup {
     #[serde(deserialize_with = "at_least_one")]
     pub address_interval_minutes: u32,
     /// At most this many confirmation mails per address in 24 hours; default 3.
+    /// An address is counted as the mailbox it reaches: `+tag` left out,
+    /// the local part in Unicode lowercase, the domain in IDNA ASCII.
     #[serde(deserialize_with = "at_least_one")]
     pub per_address_per_day: u32,
-    /// At most this many confirmation mails per client address in an hour; default 10.
+    /// At most this many sign-ups per client (an IPv4 address, an IPv6 /64)
+    /// in an hour, mailed or not; default 10.
     #[serde(deserialize_with = "at_least_one")]
     pub per_client_per_hour: u32,
-    /// At most this many confirmation mails in all in an hour; default 200.
+    /// At most this many sign-ups per network (an IPv4 /24, an IPv6 /48) in
+    /// an hour, mailed or not; default 30. One network's flood spends its
+    /// own budget, not everyone's.
+    #[serde(deserialize_with = "at_least_one")]
+    pub per_network_per_hour: u32,
+    /// At most this many sign-ups in all in an hour, except each network's
+    /// first: a flood from other networks never locks a visitor out; default 200.
     #[serde(deserialize_with = "at_least_one")]
     pub per_hour: u32,
-    /// Consent records and the limits keep a keyed hash of the client's IP
-    /// address instead of the address; default false.
+    /// Consent records keep a keyed hash of the client's address instead
+    /// of the address; default false. (The limits always count keyed hashes.)
     pub hash_client_addresses: bool,
 }
 
@@ -46,6 +55,7 @@ impl Default for Signup {
             address_interval_minutes: 10,
             per_address_per_day: 3,
             per_client_per_hour: 10,
+            per_network_per_hour: 30,
             per_hour: 200,
             hash_client_addresses: false,
         }

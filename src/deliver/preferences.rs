@@ -17,7 +17,7 @@ use hyper::Method;
 
 use super::send::mail_folder;
 use super::serve::{Endpoint, rendered};
-use super::subscribers::{Skip, admits, is_country};
+use super::subscribers::{MAX_TEXT, Skip, admits, is_country};
 use super::suppression::{self, ErasureError};
 use super::token::{Purpose, open};
 use crate::causes::said_once;
@@ -28,8 +28,6 @@ use crate::lock::{LockError, RunLock};
 use crate::server::{Form, Page, Request, cross_site};
 use crate::store::SubscriberRecord;
 
-/// The longest name or organisation taken, in characters.
-const MAX_TEXT: usize = 200;
 /// What a 503 asks them to wait before erasing again, while a send runs.
 const ERASE_RETRY_SECS: u32 = 300;
 /// What the export is saved as.

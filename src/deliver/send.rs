@@ -204,16 +204,13 @@ impl Outbox {
         }))
     }
 
-    /// One try: a message to one person who is waiting for it is not
-    /// retried for minutes; they may ask again.
-    pub(crate) fn send(&self, letter: &Letter, email: &str) -> Result<(), SendError> {
+    /// One try, in a session of its own; the caller retries. The failure's
+    /// words may name the address (a file's name, the server's reply).
+    pub(crate) fn send(&self, letter: &Letter, email: &str) -> Result<(), Failure> {
         let mut session = Session::default();
         let sent = self.0.send(&mut session, letter, email, &mut || Ok(()));
         self.0.close(session);
-        sent.map_err(|source| SendError::Single {
-            email: email.to_string(),
-            source,
-        })
+        sent
     }
 }
 
@@ -526,12 +523,6 @@ pub(crate) enum SendError {
     Address(#[from] AddressError),
     #[error("test copy to {email}")]
     TestCopy {
-        email: String,
-        #[source]
-        source: Failure,
-    },
-    #[error("a message to {email}")]
-    Single {
         email: String,
         #[source]
         source: Failure,

@@ -55,7 +55,10 @@ pub(crate) fn serve(
 ) -> Result<(), ServeError> {
     let mail = config.mail.as_ref().ok_or(ServeError::NoMail)?;
     let path = mail.unsubscribe_url.path().to_string();
-    let signup = Signup::new(&config, mail, key)?;
+    let (signup, mailer) = match Signup::new(&config, mail, key)? {
+        Some((signup, mailer)) => (Some(signup), Some(mailer)),
+        None => (None, None),
+    };
     let preferences = PreferenceCentre::new(&config, mail);
     let store = Store::open(&config.store_path())?;
     store.set_busy_timeout(BUSY_WAIT)?;
@@ -78,8 +81,13 @@ pub(crate) fn serve(
         key: key.clone(),
         jobs,
     });
+    let mailer = mailer.map(|mailer| (mailer, StoreQueue(endpoint.jobs.clone())));
     std::thread::scope(|scope| {
         scope.spawn(move || keep_store(store, &spool, &queue, now));
+        if let Some((mailer, store)) = mailer {
+            // Ends once the endpoint is dropped; the store's thread after it.
+            scope.spawn(move || mailer.run(&store));
+        }
         // Returns once every connection is closed; the endpoint, and with
         // it the queue's sender, is dropped with them: the store thread ends.
         server.run(endpoint, Hosts::Any, limits, proxies)
@@ -130,6 +138,34 @@ enum Job {
 
 /// A page's work on the store, given the time it runs at.
 type StoreWork = Box<dyn FnOnce(&mut Store, DateTime<Utc>) + Send>;
+
+/// `work` as a job for the store's thread, and where its result arrives.
+fn work_job<T: Send + 'static>(
+    work: impl FnOnce(&mut Store, DateTime<Utc>) -> T + Send + 'static,
+) -> (Job, oneshot::Receiver<T>) {
+    let (reply, answer) = oneshot::channel();
+    let job = Job::Work(Box::new(move |store: &mut Store, now| {
+        let _ = reply.send(work(store, now));
+    }));
+    (job, answer)
+}
+
+/// The store's thread, for a thread of `serve`'s own (the sign-up's
+/// mailer) that waits for each answer, as [`Endpoint::with_store`] awaits it.
+pub(super) struct StoreQueue(Sender<Job>);
+
+impl StoreQueue {
+    /// Runs `work` on the store's thread and waits for its result; `None`
+    /// when that thread has stopped.
+    pub(super) fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store, DateTime<Utc>) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (job, answer) = work_job(work);
+        self.0.send(job).ok()?;
+        answer.blocking_recv().ok()
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 enum Outcome {
@@ -211,10 +247,7 @@ impl Endpoint {
         &self,
         work: impl FnOnce(&mut Store, DateTime<Utc>) -> T + Send + 'static,
     ) -> Option<T> {
-        let (reply, answer) = oneshot::channel();
-        let job = Job::Work(Box::new(move |store: &mut Store, now| {
-            let _ = reply.send(work(store, now));
-        }));
+        let (job, answer) = work_job(work);
         self.jobs.send(job).ok()?;
         answer.await.ok()
     }

@@ -2,29 +2,39 @@
 //! `site.subscribe_url`'s path.
 //!
 //! `GET` shows the form; `POST` checks it as a CSV row is checked
-//! ([`subscriber`]), refuses the EU-only newsletters to those they are not
-//! for, records a pending sign-up and mails a link with a random token
-//! (only its SHA-256 is stored). The link's page (`…/confirm`) confirms by
-//! itself: a few lines of script of serve's own (`…/confirm.js`; the CSP
-//! allows no inline script) submit its form by POST, and the button does
-//! the same without script. A GET alone never confirms, so a link scanner
-//! that only fetches the link confirms nothing.
+//! ([`subscriber`]), name and organisation at most [`MAX_TEXT`]
+//! characters as in the preference centre, refuses the EU-only newsletters to those they are not for,
+//! records a pending sign-up with its confirmation mail in the store's
+//! outbox, and answers. The [`Mailer`], a thread of its own, sends the mail
+//! after the answer, and after a crash when `serve` starts again. The mail
+//! carries nothing typed into the form but the checked address: a link
+//! with a random token (only its SHA-256 is kept once the mail is sent) and
+//! the titles of the newsletters chosen. The link's page (`…/confirm`) has
+//! a button; only its POST confirms. No script submits it and nothing
+//! happens on GET or on load, so a link scanner, running scripts or not,
+//! confirms nothing.
 //!
-//! Abuse: the limits are checked on the store's thread, in the same
-//! transaction that records the mail ([`crate::store::Store::record_signup`]); over a
-//! limit, or with the honeypot field filled in, the answer is the same
-//! "check your mailbox" page as a sign-up that mailed (no oracle on who is
-//! subscribed), no mail goes out, and stderr says which limit. POSTs from
-//! another site are refused by their browser's own headers
-//! ([`cross_site`]). The per-client cap counts the TCP peer: behind a
-//! reverse proxy that is the proxy, so the cap is then the proxy's whole.
+//! Abuse (README, "Sign-up with double opt-in"): every limit is checked
+//! on the store's thread, in the transaction that records the sign-up
+//! ([`crate::store::Store::record_signup`]). Sign-ups are counted per client
+//! (an IPv4 address, an IPv6 /64) and per network (an IPv4 /24, an IPv6
+//! /48), and in all an hour except each network's first; past one of these
+//! the visitor is told to try later (it says nothing about the address).
+//! Mails are counted per mailbox ([`mailbox`]: `+tag`, case and IDNA
+//! undone); past that limit, or with the honeypot filled in, the answer is
+//! the "check your mailbox" page a mailed sign-up gets (a mail did go to
+//! that mailbox lately), and no mail goes out. Every answer to the form's
+//! POST leaves [`ANSWER_AFTER`] after the request came in, so its timing
+//! tells nothing either. Logs name no subscriber address. POSTs from
+//! another site are refused by their browser's own headers ([`cross_site`]).
 
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::time::Duration;
 
 use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
 use hyper::Method;
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
@@ -33,40 +43,66 @@ use url::Url;
 
 use super::message::{Letter, MessageError, ascii_domain};
 use super::send::{Outbox, SendError};
-use super::serve::{Endpoint, rendered};
-use super::subscribers::{InvalidField, Reason, Row, admits, subscriber};
+use super::serve::{Endpoint, StoreQueue, rendered};
+use super::smtp::Failure;
+use super::subscribers::{InvalidField, MAX_TEXT, Reason, Row, admits, subscriber};
 use super::suppression;
 use super::token::Key;
-use crate::causes::said_once;
+use crate::backoff::BackOff;
+use crate::causes::{said_once, said_without_addresses};
 use crate::config::{Config, Mail, Newsletter};
 use crate::domain::Subscriber;
 use crate::server::{Network, Page, Request, cross_site};
-use crate::store::{Confirmation, Limit, PendingSignup, SignupLimits};
+use crate::store::{
+    ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
+};
 
-/// What the key's keyed hash of a client address is for.
+/// What the key's keyed hash of a client address is for, in a consent record.
 const CLIENT_HASH: &str = "client address";
+/// What the key's keyed hashes the limits count are for.
+const COUNTED_HASH: &str = "sign-up limits";
 /// Where the file transport writes confirmation mails, under `<out_dir>/mail/`.
 const MAIL_FOLDER: &str = "confirm";
-/// Submits the confirmation page's form once it is shown in a browser.
-const CONFIRM_SCRIPT: &str = "// Confirms at once when a person opens the link: the page posts its own form.\n\
-     // A link scanner that only fetches the page confirms nothing.\n\
-     var form = document.getElementById('confirm');\n\
-     if (form && document.visibilityState !== 'hidden') { form.submit(); }\n";
+/// Every answer to the form's POST goes out this long after the request
+/// came in, never sooner: whether a mail was recorded, and how long the
+/// store took, does not show in the answer's time.
+const ANSWER_AFTER: Duration = Duration::from_millis(25);
+/// How often the mailer looks for mails due again when no sign-up wakes it.
+const RETRY_CHECK: Duration = Duration::from_secs(30);
+/// A confirmation mail that could not be sent is tried again after 1, 2,
+/// 4, 8, 16, 32, 32 minutes (and a little), then given up: about two hours.
+const RETRY: BackOff = BackOff {
+    base_ms: 60_000,
+    max_doublings: 5,
+    spread_divisor: 4,
+};
+/// Tries of one confirmation mail at most.
+const TRIES: u32 = 8;
+/// What a 429 or 503 asks the visitor to wait, in seconds.
+const RETRY_AFTER_SECS: u32 = 600;
 
 /// The sign-up form's settings and paths, fixed when `serve` starts.
 pub(super) struct Signup {
     config: Arc<Config>,
     key: Key,
-    outbox: Arc<Outbox>,
-    from: Mailbox,
     /// The form's path (`site.subscribe_url`'s).
     form: String,
     /// The confirmation link's path.
     confirm: String,
-    /// The confirmation page's script.
-    script: String,
+    /// Wakes the [`Mailer`]: a mail is in the outbox.
+    wake: SyncSender<()>,
+}
+
+/// Sends the confirmation mails of the store's outbox, one at a time, on a
+/// thread of its own: each once when `serve` starts (a crash left it, or a
+/// relay was down), then each as a sign-up wakes it, and again when due.
+pub(super) struct Mailer {
+    config: Arc<Config>,
+    outbox: Outbox,
+    from: Mailbox,
     /// The confirmation link without its token, absolute, for the mail.
     confirm_url: Url,
+    wake: Receiver<()>,
 }
 
 /// Which of the sign-up's pages a path is.
@@ -74,18 +110,6 @@ pub(super) struct Signup {
 pub(super) enum SignupPage {
     Form,
     Confirm,
-    Script,
-}
-
-/// Why a confirmation mail was not sent.
-#[derive(Debug, thiserror::Error)]
-enum MailError {
-    #[error(transparent)]
-    Message(#[from] MessageError),
-    #[error(transparent)]
-    Send(#[from] SendError),
-    #[error("the thread sending it stopped")]
-    Stopped,
 }
 
 /// Why the sign-up form cannot be served.
@@ -96,8 +120,12 @@ pub(crate) enum SignupError {
 }
 
 impl Signup {
-    /// The form, when `site.subscribe_url` is set.
-    pub(super) fn new(config: &Arc<Config>, mail: &Mail, key: &Key) -> Result<Option<Signup>, SignupError> {
+    /// The form and its mailer, when `site.subscribe_url` is set.
+    pub(super) fn new(
+        config: &Arc<Config>,
+        mail: &Mail,
+        key: &Key,
+    ) -> Result<Option<(Signup, Mailer)>, SignupError> {
         let Some(url) = &config.site.subscribe_url else {
             return Ok(None);
         };
@@ -106,23 +134,29 @@ impl Signup {
         let mut confirm_url = url.clone();
         confirm_url.set_path(&confirm);
         confirm_url.set_query(None);
-        Ok(Some(Signup {
+        // One wake-up waiting is enough: the mailer empties the outbox.
+        let (wake, woken) = std::sync::mpsc::sync_channel(1);
+        let mailer = Mailer {
+            config: Arc::clone(config),
+            outbox: Outbox::new(config, mail, MAIL_FOLDER).map_err(SignupError::Outbox)?,
+            from: mail.from.clone(),
+            confirm_url,
+            wake: woken,
+        };
+        let signup = Signup {
             config: Arc::clone(config),
             key: key.clone(),
-            outbox: Arc::new(Outbox::new(config, mail, MAIL_FOLDER).map_err(SignupError::Outbox)?),
-            from: mail.from.clone(),
-            script: format!("{confirm}.js"),
             form,
             confirm,
-            confirm_url,
-        }))
+            wake,
+        };
+        Ok(Some((signup, mailer)))
     }
 
     pub(super) fn page(&self, path: &str) -> Option<SignupPage> {
         match path {
             p if p == self.form => Some(SignupPage::Form),
             p if p == self.confirm => Some(SignupPage::Confirm),
-            p if p == self.script => Some(SignupPage::Script),
             _ => None,
         }
     }
@@ -133,76 +167,20 @@ impl Signup {
             address_interval: chrono::Duration::minutes(i64::from(s.address_interval_minutes)),
             per_address_per_day: s.per_address_per_day,
             per_client_per_hour: s.per_client_per_hour,
+            per_network_per_hour: s.per_network_per_hour,
             per_hour: s.per_hour,
         }
     }
 
-    /// The client as the records keep it and the limits count it: its
-    /// network (an IPv4 address, an IPv6 /64), or the keyed hash of it.
-    fn client(&self, request: &Request) -> String {
+    /// The client as the consent record keeps it: its network (an IPv4
+    /// address, an IPv6 /64), or the keyed hash of it.
+    fn consent_client(&self, request: &Request) -> String {
         let ip = Network::from(request.client).to_string();
         if self.config.site.signup.hash_client_addresses {
             self.key.keyed_hash(CLIENT_HASH, ip.as_bytes())
         } else {
             ip
         }
-    }
-
-    /// A newsletter [`subscriber`] has checked the id of.
-    fn newsletter(&self, id: &str) -> &Newsletter {
-        newsletter(&self.config, id)
-    }
-
-    /// The confirmation mail: the link, what it subscribes to, and nothing
-    /// typed into the form in a header but the checked address.
-    fn letter(
-        &self,
-        subscriber: &Subscriber,
-        token: &str,
-        expires: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<Letter, MessageError> {
-        let mut link = self.confirm_url.clone();
-        link.query_pairs_mut().append_pair("t", token);
-        let site = &self.config.site;
-        let titles: Vec<&str> = subscriber
-            .newsletters
-            .iter()
-            .map(|id| self.newsletter(id).title.as_str())
-            .collect();
-        let until = expires.format(&site.date_format).to_string();
-        let text = ConfirmMailText {
-            name: &subscriber.name,
-            site_name: &site.name,
-            titles: &titles,
-            link: link.as_str(),
-            until: &until,
-        };
-        let html = ConfirmMailHtml {
-            name: &subscriber.name,
-            site_name: &site.name,
-            titles: &titles,
-            link: link.as_str(),
-            until: &until,
-        };
-        let (text, html) = match (text.render(), html.render()) {
-            (Ok(text), Ok(html)) => (text, html),
-            (Err(e), _) | (_, Err(e)) => return Err(MessageError::Render(e)),
-        };
-        let domain = self.from.email.domain().to_ascii_lowercase();
-        let message_id = format!("<signup.{}@{domain}>", &hashed(token)[..32]);
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(Mailbox::new(None, ascii_domain(&subscriber.email)?))
-            .subject(format!("Please confirm your subscription to {}", site.name))
-            .message_id(Some(message_id.clone()))
-            .date(std::time::SystemTime::from(now))
-            .multipart(MultiPart::alternative_plain_html(text, html))
-            .map_err(|source| MessageError::Build {
-                email: subscriber.email.clone(),
-                source,
-            })?;
-        Ok(Letter { message_id, message })
     }
 
     /// The form as a page, with what was typed and the error, if any.
@@ -227,6 +205,7 @@ impl Signup {
                     fields,
                     choices: &choices,
                     consent_text: &self.config.site.signup.consent_text,
+                    max_text: MAX_TEXT,
                     error_field: error.map_or("", |e| e.field),
                     error: &message,
                 },
@@ -243,6 +222,201 @@ impl Signup {
                 site_name: &self.config.site.name,
             },
         )
+    }
+}
+
+impl Mailer {
+    /// Sends what the outbox holds until `serve` stops (the endpoint, and
+    /// with it the wake-up's sender, is dropped): first each mail once, due
+    /// or not, then each as it is due, woken by every sign-up that mails
+    /// and every [`RETRY_CHECK`].
+    pub(super) fn run(self, store: &StoreQueue) {
+        // At start every mail is tried once, due or not: a restart is when
+        // a crash is over or a relay is mended. Then those due, by now.
+        let mut every = true;
+        let mut after = 0;
+        loop {
+            match self.wake.try_recv() {
+                Err(TryRecvError::Disconnected) => return,
+                Ok(()) | Err(TryRecvError::Empty) => {}
+            }
+            let next = store
+                .run(move |store, now| store.next_confirmation_mail(after, (!every).then_some(now), now));
+            match next {
+                None => return,
+                Some(Ok(Some(mail))) => {
+                    after = mail.id;
+                    self.deliver(store, &mail);
+                    continue;
+                }
+                Some(Ok(None)) => {}
+                Some(Err(e)) => eprintln!(
+                    "error: sign-up: the confirmation mails waiting cannot be read: {}",
+                    said_once(&e)
+                ),
+            }
+            (every, after) = (false, 0);
+            match self.wake.recv_timeout(RETRY_CHECK) {
+                Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// One try of `mail`: out of the outbox once sent; a failure tried
+    /// again later, unless it is for good or the last try. The log says
+    /// which mail by its number in the outbox, never its address.
+    fn deliver(&self, store: &StoreQueue, mail: &OutboxMail) {
+        let id = mail.id;
+        let tries = mail.tries + 1;
+        let sent = self
+            .letter(mail)
+            .map_err(|e| (said_without_addresses(&e), true))
+            .and_then(|letter| {
+                self.outbox
+                    .send(&letter, &mail.email)
+                    .map_err(|e| (said_without_addresses(&e), for_good(&e)))
+            });
+        let done = match sent {
+            Ok(()) => store.run(move |store, _| store.confirmation_mail_done(id)),
+            Err((why, for_good)) if for_good || tries >= TRIES => {
+                eprintln!(
+                    "error: sign-up: confirmation mail #{id} not sent, given up after {tries} tr{}: {why}",
+                    if tries == 1 { "y" } else { "ies" }
+                );
+                store.run(move |store, _| store.confirmation_mail_done(id))
+            }
+            Err((why, _)) => {
+                let wait = RETRY.delay(tries, &id.to_string());
+                eprintln!(
+                    "warning: sign-up: confirmation mail #{id} not sent (try {tries} of {TRIES}), \
+                     tried again in {} s: {why}",
+                    wait.as_secs()
+                );
+                store.run(move |store, now| {
+                    let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                    store.confirmation_mail_deferred(id, now + wait)
+                })
+            }
+        };
+        if let Some(Err(e)) = done {
+            eprintln!(
+                "error: sign-up: confirmation mail #{id} not recorded as tried: {}",
+                said_once(&e)
+            );
+        }
+    }
+
+    /// The confirmation mail: the link, what it subscribes to, and nothing
+    /// typed into the form but the checked address, in `To` alone.
+    fn letter(&self, mail: &OutboxMail) -> Result<Letter, MessageError> {
+        let mut link = self.confirm_url.clone();
+        link.query_pairs_mut().append_pair("t", &mail.token);
+        let site = &self.config.site;
+        let titles: Vec<&str> = mail
+            .newsletters
+            .iter()
+            .map(|id| {
+                self.config
+                    .newsletter(id)
+                    .map_or(id.as_str(), |n| n.title.as_str())
+            })
+            .collect();
+        let until = mail.expires.format(&site.date_format).to_string();
+        let text = ConfirmMailText {
+            site_name: &site.name,
+            titles: &titles,
+            link: link.as_str(),
+            until: &until,
+        };
+        let html = ConfirmMailHtml {
+            site_name: &site.name,
+            titles: &titles,
+            link: link.as_str(),
+            until: &until,
+        };
+        let (text, html) = match (text.render(), html.render()) {
+            (Ok(text), Ok(html)) => (text, html),
+            (Err(e), _) | (_, Err(e)) => return Err(MessageError::Render(e)),
+        };
+        let domain = self.from.email.domain().to_ascii_lowercase();
+        let message_id = format!("<signup.{}@{domain}>", &hashed(&mail.token)[..32]);
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, ascii_domain(&mail.email)?))
+            .subject(format!("Please confirm your subscription to {}", site.name))
+            .message_id(Some(message_id.clone()))
+            .date(std::time::SystemTime::from(mail.created))
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|source| MessageError::Build {
+                email: mail.email.clone(),
+                source,
+            })?;
+        Ok(Letter { message_id, message })
+    }
+}
+
+/// Whether trying `failure` again is pointless: the recipient's server
+/// refused it for good (5xx), or it cannot be sent at all.
+fn for_good(failure: &Failure) -> bool {
+    match failure {
+        Failure::Recipient { reply, .. } => reply.code >= 500,
+        Failure::Unsendable(_) | Failure::NoAddress { .. } => true,
+        Failure::Unknown(_) | Failure::Session(_) | Failure::Log(_) | Failure::File { .. } => false,
+    }
+}
+
+/// The mailbox an address reaches, as the per-address limits count it, so
+/// that one mailbox cannot be flooded under many spellings: from the
+/// checked address (domain in IDNA ASCII, lowercase), the local part in
+/// NFC and Unicode lowercase (`JÖRG` is `jörg`; a final `ς` is `σ`), with
+/// its `+tag` left out (`bomb+1@` is `bomb@`), and at Gmail, which ignores
+/// dots, without them (`b.omb@gmail.com` is `bomb@gmail.com`). A `-tag`
+/// (qmail's, and a choice at Yahoo and Fastmail) is kept: `-` is part of
+/// too many real names (`jean-pierre@`, `info-de@`) to be cut off.
+fn mailbox(email: &str) -> String {
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    let local = local.split_once('+').map_or(local, |(base, _)| base);
+    let local = icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(local);
+    let mut local: String = local
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+        .collect();
+    let domain = match domain {
+        "googlemail.com" => "gmail.com",
+        other => other,
+    };
+    if domain == "gmail.com" {
+        local.retain(|c| c != '.');
+    }
+    format!("{local}@{domain}")
+}
+
+/// The network a client is in, for the per-network limit: an IPv4 /24, an
+/// IPv6 /48 (a site's allocation); wider than its [`Network`], so that one
+/// operator's many addresses share one budget.
+fn wide_network(ip: std::net::IpAddr) -> String {
+    match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        std::net::IpAddr::V6(v6) => {
+            let prefix = std::net::Ipv6Addr::from_bits(v6.to_bits() & !((1u128 << 80) - 1));
+            format!("{prefix}/48")
+        }
+    }
+}
+
+/// Who `email`'s sign-up from `client` counts against: keyed hashes of its
+/// mailbox, the client and the client's network.
+fn counted(key: &Key, email: &str, client: std::net::IpAddr) -> Counted {
+    let hash = |what: &str| key.keyed_hash(COUNTED_HASH, what.as_bytes());
+    Counted {
+        mailbox: hash(&mailbox(email)),
+        client: hash(&Network::from(client).to_string()),
+        network: hash(&wide_network(client)),
     }
 }
 
@@ -295,17 +469,25 @@ enum Answer<'a> {
         fields: &'a Fields,
         choices: &'a [Choice<'a>],
         consent_text: &'a str,
+        /// The longest name or organisation taken, in characters.
+        max_text: usize,
         /// The field the error is about, or empty.
         error_field: &'a str,
         error: &'a str,
     },
-    /// After a POST, mailed or not: the same words either way.
+    /// After a POST that got past the client limits, mailed or not: the
+    /// same words either way, true either way (a mail went to that mailbox
+    /// now or lately).
     CheckMailbox,
-    /// The link's page: a form that posts the token, submitted by the script.
+    /// Over a limit on who signs up: nothing sent, try later. `network`:
+    /// the visitor's network's limit, else the form's in all.
+    TooMany {
+        network: bool,
+    },
+    /// The link's page: a form that posts the token, and a person's click.
     Confirm {
         action: &'a str,
         token: &'a str,
-        script: &'a str,
     },
     Confirmed {
         email: &'a str,
@@ -320,7 +502,7 @@ enum Answer<'a> {
     },
     CrossSite,
     MethodNotAllowed,
-    /// The store or the mail failed: nothing to tell but "try again".
+    /// The store failed: nothing to tell but "try again".
     Failed,
 }
 
@@ -334,7 +516,6 @@ struct SignupPageView<'a> {
 #[derive(Template)]
 #[template(path = "signup_mail.txt")]
 struct ConfirmMailText<'a> {
-    name: &'a str,
     site_name: &'a str,
     titles: &'a [&'a str],
     link: &'a str,
@@ -344,7 +525,6 @@ struct ConfirmMailText<'a> {
 #[derive(Template)]
 #[template(path = "signup_mail.html")]
 struct ConfirmMailHtml<'a> {
-    name: &'a str,
     site_name: &'a str,
     titles: &'a [&'a str],
     link: &'a str,
@@ -355,6 +535,16 @@ struct ConfirmMailHtml<'a> {
 /// newsletters refused to those they are not for: the subscriber, or the
 /// field that is wrong. `today` is the consent's date.
 fn check(config: &Config, fields: &Fields, today: chrono::NaiveDate) -> Result<Subscriber, InvalidField> {
+    for (field, value) in [("name", &fields.name), ("organisation", &fields.organisation)] {
+        let length = value.chars().count();
+        if length > MAX_TEXT {
+            return Err(InvalidField {
+                field,
+                value: String::new(),
+                reason: Reason::TooLong(length),
+            });
+        }
+    }
     let subscriber = subscriber(
         config,
         Row {
@@ -398,12 +588,8 @@ fn newsletter<'c>(config: &'c Config, id: &str) -> &'c Newsletter {
 enum SignUp {
     /// A field is wrong: the form again, as it was filled in.
     Invalid(Fields, InvalidField),
-    Limited,
-    Recorded {
-        subscriber: Subscriber,
-        expires: DateTime<Utc>,
-        now: DateTime<Utc>,
-    },
+    Refused(ClientLimit),
+    Signed(Signed),
     Failed(crate::store::StoreError),
 }
 
@@ -427,10 +613,6 @@ impl Endpoint {
             .as_ref()
             .expect("a sign-up page is served with the form on");
         match (page, &request.method) {
-            (SignupPage::Script, &Method::GET | &Method::HEAD) => Page {
-                content_type: "text/javascript; charset=utf-8",
-                ..Page::text(200, CONFIRM_SCRIPT.to_string())
-            },
             (SignupPage::Form, &Method::GET | &Method::HEAD) => {
                 signup.form_page(200, &Fields::default(), None)
             }
@@ -443,7 +625,6 @@ impl Endpoint {
                 let answer = Answer::Confirm {
                     action: &signup.confirm,
                     token: &token,
-                    script: &signup.script,
                 };
                 signup.answer(200, &answer)
             }
@@ -453,18 +634,26 @@ impl Endpoint {
                 eprintln!("sign-up: refused a POST from another site ({why})");
                 signup.answer(403, &Answer::CrossSite)
             }
-            (SignupPage::Form, &Method::POST) => self.sign_up(signup, request).await,
+            (SignupPage::Form, &Method::POST) => {
+                let answer_at = tokio::time::Instant::now() + ANSWER_AFTER;
+                let page = self.sign_up(signup, request).await;
+                tokio::time::sleep_until(answer_at).await;
+                page
+            }
             (SignupPage::Confirm, &Method::POST) => self.confirm(signup, request).await,
             _ => signup.answer(405, &Answer::MethodNotAllowed),
         }
     }
 
-    /// `POST` of the form: checked, limited, recorded, mailed.
+    /// `POST` of the form: checked, counted, recorded with its mail in the
+    /// outbox, and the mailer woken; the mail leaves after this answers.
     async fn sign_up(&self, signup: &Signup, request: &Request) -> Page {
         let fields = Fields::parse(&request.body);
-        let client = signup.client(request);
+        let client = signup.consent_client(request);
         if !fields.website.is_empty() {
-            log_limit(Limit::Honeypot, &client);
+            eprintln!(
+                "sign-up: no confirmation mail sent: the honeypot field was filled in; client {client}"
+            );
             return signup.answer(200, &Answer::CheckMailbox);
         }
         let Some(token) = new_token() else {
@@ -472,79 +661,62 @@ impl Endpoint {
             return signup.answer(500, &Answer::Failed);
         };
         let config = Arc::clone(&signup.config);
-        let (limits, token_hash) = (signup.limits(), hashed(&token));
-        let recorded = self
+        let (key, ip, limits) = (signup.key.clone(), request.client, signup.limits());
+        let logged_client = client.clone();
+        let signed = self
             .with_store(move |store, now| {
                 let subscriber = match check(&config, &fields, now.date_naive()) {
                     Ok(subscriber) => subscriber,
                     Err(invalid) => return SignUp::Invalid(fields, invalid),
                 };
+                let counted = counted(&key, &subscriber.email, ip);
                 let settings = &config.site.signup;
                 let pending = PendingSignup {
-                    token_hash,
+                    token_hash: hashed(&token),
                     subscriber,
                     consent_version: settings.consent_version.clone(),
                     client,
                     expires: now + chrono::Duration::days(i64::from(settings.expiry_days)),
                 };
-                match store.record_signup(&pending, limits, now) {
-                    Ok(Ok(())) => SignUp::Recorded {
-                        subscriber: pending.subscriber,
-                        expires: pending.expires,
-                        now,
-                    },
-                    Ok(Err(limit)) => {
-                        log_limit(limit, &pending.client);
-                        SignUp::Limited
-                    }
+                match store.record_signup(&pending, &counted, &token, limits, now) {
+                    Ok(Ok(signed)) => SignUp::Signed(signed),
+                    Ok(Err(limit)) => SignUp::Refused(limit),
                     Err(e) => SignUp::Failed(e),
                 }
             })
             .await;
-        let (subscriber, expires, now) = match recorded {
-            Some(SignUp::Recorded {
-                subscriber,
-                expires,
-                now,
-            }) => (subscriber, expires, now),
-            Some(SignUp::Invalid(fields, invalid)) => return signup.form_page(400, &fields, Some(&invalid)),
-            Some(SignUp::Limited) => return signup.answer(200, &Answer::CheckMailbox),
-            Some(SignUp::Failed(e)) => {
-                eprintln!("error: sign-up not recorded: {}", said_once(&e));
-                return signup.answer(500, &Answer::Failed);
+        match signed {
+            Some(SignUp::Signed(Signed::Mailed)) => {
+                // Full: a wake-up is waiting already. Gone: serve is stopping;
+                // the mail waits in the outbox for the next start.
+                let _ = signup.wake.try_send(());
+                signup.answer(200, &Answer::CheckMailbox)
             }
-            None => return signup.answer(500, &Answer::Failed),
-        };
-        if let Err(e) = self.mail(signup, &subscriber, &token, expires, now).await {
-            eprintln!(
-                "error: sign-up: the confirmation mail was not sent: {}",
-                said_once(&e)
-            );
-            let hash = hashed(&token);
-            let _ = self
-                .with_store(move |store, _| store.forget_signup(&hash, now))
-                .await;
-            return signup.answer(500, &Answer::Failed);
+            Some(SignUp::Signed(Signed::Held(limit))) => {
+                log_mailbox_limit(limit, &logged_client);
+                signup.answer(200, &Answer::CheckMailbox)
+            }
+            Some(SignUp::Refused(limit)) => {
+                eprintln!(
+                    "sign-up: refused, over a limit: {}; client {logged_client}",
+                    limit.as_str()
+                );
+                let (status, network) = match limit {
+                    ClientLimit::ClientHour | ClientLimit::NetworkHour => (429, true),
+                    ClientLimit::Hour => (503, false),
+                };
+                Page {
+                    retry_after: Some(RETRY_AFTER_SECS),
+                    ..signup.answer(status, &Answer::TooMany { network })
+                }
+            }
+            Some(SignUp::Invalid(fields, invalid)) => signup.form_page(400, &fields, Some(&invalid)),
+            Some(SignUp::Failed(e)) => {
+                eprintln!("error: sign-up not recorded: {}", said_without_addresses(&e));
+                signup.answer(500, &Answer::Failed)
+            }
+            None => signup.answer(500, &Answer::Failed),
         }
-        signup.answer(200, &Answer::CheckMailbox)
-    }
-
-    /// Sends the confirmation mail, off the thread that answers connections.
-    async fn mail(
-        &self,
-        signup: &Signup,
-        subscriber: &Subscriber,
-        token: &str,
-        expires: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), MailError> {
-        let letter = signup.letter(subscriber, token, expires, now)?;
-        let outbox = Arc::clone(&signup.outbox);
-        let email = subscriber.email.clone();
-        tokio::task::spawn_blocking(move || outbox.send(&letter, &email))
-            .await
-            .map_err(|_| MailError::Stopped)??;
-        Ok(())
     }
 
     /// `POST` of the confirmation page: the sign-up becomes a subscription.
@@ -585,7 +757,7 @@ impl Endpoint {
                 signup.answer(404, &Answer::InvalidLink { form: &signup.form })
             }
             Some(Err(e)) => {
-                eprintln!("error: sign-up not confirmed: {}", said_once(&e));
+                eprintln!("error: sign-up not confirmed: {}", said_without_addresses(&e));
                 signup.answer(500, &Answer::Failed)
             }
             None => signup.answer(500, &Answer::Failed),
@@ -593,11 +765,42 @@ impl Endpoint {
     }
 }
 
-/// The log line for a sign-up that got no mail: which limit, and the
-/// client as the records keep it (never the address typed in).
-fn log_limit(limit: Limit, client: &str) {
+/// The log line for a sign-up whose mailbox had its mails: which limit,
+/// and the client as the consent record keeps it (never the address).
+fn log_mailbox_limit(limit: MailboxLimit, client: &str) {
     eprintln!(
         "sign-up: no confirmation mail sent, over a limit: {}; client {client}",
         limit.as_str()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{mailbox, wide_network};
+
+    #[test]
+    fn one_mailbox_under_many_spellings_is_one() {
+        for (spelled, reached) in [
+            ("bomb+1@example.org", "bomb@example.org"),
+            ("bomb+@example.org", "bomb@example.org"),
+            ("jÖrg@xn--bcher-kva.example", "jörg@xn--bcher-kva.example"),
+            ("JO\u{308}RG@example.org", "jörg@example.org"),
+            ("ΟΔΟΣ+x@example.gr", "οδοσ@example.gr"),
+            ("b.o.m.b+x@googlemail.com", "bomb@gmail.com"),
+            ("jean-pierre@example.fr", "jean-pierre@example.fr"),
+            ("j.doe@example.org", "j.doe@example.org"),
+        ] {
+            assert_eq!(mailbox(spelled), reached, "{spelled}");
+        }
+    }
+
+    #[test]
+    fn a_network_is_an_ipv4_slash_24_or_an_ipv6_slash_48() {
+        let wide = |ip: &str| wide_network(ip.parse().unwrap());
+        assert_eq!(wide("203.0.113.7"), "203.0.113.0/24");
+        assert_eq!(wide("::ffff:203.0.113.7"), "203.0.113.0/24");
+        assert_eq!(wide("2001:db8:1:2:3::9"), "2001:db8:1::/48");
+        assert_eq!(wide("2001:db8:1:ffff::1"), wide("2001:db8:1:2::1"));
+        assert_ne!(wide("2001:db8:1::1"), wide("2001:db8:2::1"));
+    }
 }

@@ -13,6 +13,12 @@ use crate::config::{Audience, Config};
 use crate::domain::{OrganisationType, Subscriber};
 use crate::items::clean_text;
 
+/// The longest name or organisation a visitor may give, in characters: on
+/// the sign-up form and in the preference centre alike. A name is a few
+/// words; a page of them is an attack. (The operator's CSV import is not
+/// capped: its names are the operator's.)
+pub(crate) const MAX_TEXT: usize = 200;
+
 /// A CSV row that could not be imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
@@ -37,7 +43,8 @@ pub enum RowProblem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}{}: {reason}", shown(value))]
 pub struct InvalidField {
-    /// `email`, `organisation_type`, `country`, `newsletters` or `consent_date`.
+    /// `email`, `name`, `organisation`, `organisation_type`, `country`,
+    /// `newsletters` or `consent_date`.
     pub field: &'static str,
     pub value: String,
     pub reason: Reason,
@@ -67,6 +74,9 @@ pub enum Reason {
     UnknownNewsletter(String),
     #[error("expected YYYY-MM-DD")]
     Date,
+    /// Longer than [`MAX_TEXT`] on the sign-up form; the value is not repeated.
+    #[error("at most {MAX_TEXT} characters, not {0}")]
+    TooLong(usize),
     /// An EU-only newsletter chosen by someone it is not for.
     #[error("{title} is for companies and organisations in the EU-27 only, not for {who}")]
     Audience { title: String, who: &'static str },

@@ -34,7 +34,9 @@ pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
 pub(crate) use model::{Carried, Membership};
 pub(crate) use people::{Erased, PersonData};
-pub(crate) use signups::{Confirmation, Limit, PendingSignup, SignupLimits};
+pub(crate) use signups::{
+    ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
+};
 pub(crate) use subscribers::{Recipient, SubscriberRecord, UnsubscribeRequest};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].
@@ -151,7 +153,7 @@ ALTER TABLE editions ADD COLUMN intro TEXT;     -- the editor's introduction, Ma
 UPDATE editions SET approved_by = 'bulletin', approved_at = built_at, sent_at = built_at;
 -- The editor's corrections to a draft, applied in order on every rebuild.
 CREATE TABLE corrections (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the log names a mail by it
     newsletter TEXT NOT NULL,
     number     INTEGER NOT NULL,
     action     TEXT NOT NULL,  -- drop | add | move | retitle | teaser | intro
@@ -318,6 +320,36 @@ INSERT OR IGNORE INTO bounce_mails (key, kind, status, why, proof, read)
                 ELSE 'trusted-address' END,
            processed
     FROM bounce_messages;
+"#,
+    r#"
+-- Migration 13 (issue 25: sign-up abuse). The sign-ups the limits count,
+-- mailed or not, by keyed hashes: the mailbox an address reaches (its
+-- +tag left out, its case folded) and the client's network, never its IP
+-- address. Made anew: a day of counts is all an upgrade forgets.
+DROP TABLE IF EXISTS signup_mails;
+CREATE TABLE signup_mails (
+    email   TEXT NOT NULL,     -- the checked address: erased and exported with the person
+    mailbox TEXT NOT NULL,     -- keyed hash of the mailbox it reaches
+    client  TEXT NOT NULL,     -- keyed hash of the client: an IPv4 address, an IPv6 /64
+    network TEXT NOT NULL,     -- keyed hash of its network: an IPv4 /24, an IPv6 /48
+    mailed  INTEGER NOT NULL,  -- 1: a confirmation mail went out; 0: the mailbox had had its share
+    at      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signup_mails_mailbox ON signup_mails (mailbox, at);
+CREATE INDEX IF NOT EXISTS signup_mails_client ON signup_mails (client, at);
+CREATE INDEX IF NOT EXISTS signup_mails_network ON signup_mails (network, at);
+CREATE INDEX IF NOT EXISTS signup_mails_at ON signup_mails (at);
+-- Confirmation mails recorded with their sign-up and sent after the answer
+-- by serve's mailer; deleted once sent (or given up).
+CREATE TABLE IF NOT EXISTS signup_outbox (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the log names a mail by it
+    token_hash TEXT NOT NULL,     -- the pending sign-up's
+    email      TEXT NOT NULL,
+    token      TEXT NOT NULL,     -- the link's token: kept only until the mail is sent
+    created    TEXT NOT NULL,
+    next_try   TEXT NOT NULL,
+    tries      INTEGER NOT NULL DEFAULT 0
+);
 "#,
 ];
 

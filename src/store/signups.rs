@@ -1,8 +1,9 @@
-//! Sign-ups in the store: pending until their link is followed, the
-//! confirmation mails counted for the limits, and the consent each
-//! confirmation records. The limits are checked and the mail recorded in
-//! one write transaction, so two requests at once cannot both pass, and a
-//! restart forgets nothing.
+//! Sign-ups in the store: pending until their link is followed, counted
+//! for the limits (by keyed hashes of the mailbox, the client and its
+//! network), their confirmation mails in an outbox until sent, and the
+//! consent each confirmation records. The limits are checked and the
+//! sign-up and its mail recorded in one write transaction, so two requests
+//! at once cannot both pass, and a restart (or a crash) forgets nothing.
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -20,46 +21,100 @@ pub(crate) struct PendingSignup {
     /// Checked as a CSV row is; its `consent` date is the sign-up's.
     pub(crate) subscriber: Subscriber,
     pub(crate) consent_version: String,
-    /// The client's IP address, or its keyed hash.
+    /// The client as the consent record keeps it: its address, or its keyed hash.
     pub(crate) client: String,
     pub(crate) expires: DateTime<Utc>,
 }
 
-/// How many confirmation mails the form may send.
+/// Who a sign-up counts against: keyed hashes, so the counts hold no
+/// address, typed or IP.
+#[derive(Debug, Clone)]
+pub(crate) struct Counted {
+    /// The mailbox the address reaches (its `+tag` left out, its case folded).
+    pub(crate) mailbox: String,
+    /// The client: an IPv4 address, an IPv6 /64.
+    pub(crate) client: String,
+    /// The client's network: an IPv4 /24, an IPv6 /48.
+    pub(crate) network: String,
+}
+
+/// How many sign-ups the form takes, and how many mails a mailbox gets.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SignupLimits {
-    /// One mail per address in this time.
+    /// One mail per mailbox in this time.
     pub(crate) address_interval: Duration,
     pub(crate) per_address_per_day: u32,
     pub(crate) per_client_per_hour: u32,
+    pub(crate) per_network_per_hour: u32,
+    /// Sign-ups in all an hour, a network's first one not counted against it.
     pub(crate) per_hour: u32,
 }
 
-/// The limit a sign-up ran into: no mail is sent.
+/// A limit on who signs up: nothing is recorded, and the visitor is told
+/// to try later (it says nothing about the address typed in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Limit {
-    /// A mail went to this address less than the interval ago.
-    AddressInterval,
-    AddressDay,
+pub(crate) enum ClientLimit {
     ClientHour,
+    NetworkHour,
+    /// The form's hourly budget is spent, and this network has had its first.
     Hour,
-    /// The honeypot field was filled in (checked before the store).
-    Honeypot,
 }
 
-impl Limit {
+impl ClientLimit {
     /// Its name in the log line.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
-            Limit::AddressInterval => {
-                "one mail per address per interval (site.signup.address_interval_minutes)"
-            }
-            Limit::AddressDay => "mails per address per day (site.signup.per_address_per_day)",
-            Limit::ClientHour => "mails per client per hour (site.signup.per_client_per_hour)",
-            Limit::Hour => "mails per hour (site.signup.per_hour)",
-            Limit::Honeypot => "the honeypot field was filled in",
+            ClientLimit::ClientHour => "sign-ups per client per hour (site.signup.per_client_per_hour)",
+            ClientLimit::NetworkHour => "sign-ups per network per hour (site.signup.per_network_per_hour)",
+            ClientLimit::Hour => "sign-ups per hour (site.signup.per_hour)",
         }
     }
+}
+
+/// A limit on what one mailbox gets: the sign-up is counted, no mail is
+/// sent, and the answer is the one a mailed sign-up gets (whether an
+/// address was signed up lately is nobody's business but its owner's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MailboxLimit {
+    /// A mail went to this mailbox less than the interval ago.
+    Interval,
+    Day,
+}
+
+impl MailboxLimit {
+    /// Its name in the log line.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            MailboxLimit::Interval => {
+                "one mail per address per interval (site.signup.address_interval_minutes)"
+            }
+            MailboxLimit::Day => "mails per address per day (site.signup.per_address_per_day)",
+        }
+    }
+}
+
+/// A sign-up the client limits let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signed {
+    /// Pending, its confirmation mail in the outbox.
+    Mailed,
+    /// Counted, but its mailbox had its share: no mail.
+    Held(MailboxLimit),
+}
+
+/// A confirmation mail in the outbox, with what it is made of.
+#[derive(Debug, Clone)]
+pub(crate) struct OutboxMail {
+    pub(crate) id: i64,
+    pub(crate) email: String,
+    /// The link's token.
+    pub(crate) token: String,
+    pub(crate) newsletters: Vec<String>,
+    pub(crate) expires: DateTime<Utc>,
+    /// When the sign-up was recorded: the mail's date.
+    pub(crate) created: DateTime<Utc>,
+    /// Tries that failed so far.
+    pub(crate) tries: u32,
 }
 
 /// What following a confirmation link did.
@@ -81,45 +136,56 @@ fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// A time [`stamp`] wrote, from column `index` of `row`.
+fn stamped(row: &rusqlite::Row, index: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let text: String = row.get(index)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
 /// Pending sign-ups are deleted this long after their link expired; until
 /// then following it says "expired" rather than "not valid".
 const KEPT_AFTER_EXPIRY_DAYS: i64 = 30;
 
 impl Store {
-    /// Records `signup` and its confirmation mail, unless a limit says no
-    /// mail now: then nothing is recorded and the limit is returned.
+    /// Counts `signup` against its client and network, then against its
+    /// mailbox: past a client limit nothing is recorded; past a mailbox
+    /// limit the sign-up is counted and nothing else; else it is pending
+    /// and its confirmation mail (with `token`) is in the outbox. One write
+    /// transaction either way, so two requests at once cannot both pass.
     pub(crate) fn record_signup(
         &mut self,
         signup: &PendingSignup,
+        counted: &Counted,
+        token: &str,
         limits: SignupLimits,
         now: DateTime<Utc>,
-    ) -> Result<std::result::Result<(), Limit>> {
+    ) -> Result<std::result::Result<Signed, ClientLimit>> {
         self.write(|tx| {
             forget_old(tx, now)?;
-            let email = &signup.subscriber.email;
-            let count = |sql: &str, who: &str, since: DateTime<Utc>| -> rusqlite::Result<u32> {
-                tx.query_row(sql, params![who, stamp(since)], |r| r.get(0))
-            };
-            let by_address = "SELECT count(*) FROM signup_mails WHERE email = ?1 AND at > ?2";
-            let by_client = "SELECT count(*) FROM signup_mails WHERE client = ?1 AND at > ?2";
-            let all = "SELECT count(*) FROM signup_mails WHERE ?1 = ?1 AND at > ?2";
-            let limit = if count(by_address, email, now - limits.address_interval)? > 0 {
-                Some(Limit::AddressInterval)
-            } else if count(by_address, email, now - Duration::days(1))? >= limits.per_address_per_day {
-                Some(Limit::AddressDay)
-            } else if count(by_client, &signup.client, now - Duration::hours(1))?
-                >= limits.per_client_per_hour
-            {
-                Some(Limit::ClientHour)
-            } else if count(all, "", now - Duration::hours(1))? >= limits.per_hour {
-                Some(Limit::Hour)
-            } else {
-                None
-            };
-            if let Some(limit) = limit {
+            if let Some(limit) = client_limit(tx, counted, limits, now)? {
                 return Ok(Err(limit));
             }
+            let held = mailbox_limit(tx, &counted.mailbox, limits, now)?;
             let s = &signup.subscriber;
+            tx.execute(
+                "INSERT INTO signup_mails (email, mailbox, client, network, mailed, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    s.email,
+                    counted.mailbox,
+                    counted.client,
+                    counted.network,
+                    held.is_none(),
+                    stamp(now)
+                ],
+            )?;
+            if let Some(limit) = held {
+                return Ok(Ok(Signed::Held(limit)));
+            }
             tx.execute(
                 "INSERT INTO signups (token_hash, email, name, organisation, organisation_type, country,
                     newsletters, consent_version, client, created, expires)
@@ -139,30 +205,73 @@ impl Store {
                 ],
             )?;
             tx.execute(
-                "INSERT INTO signup_mails (email, client, at) VALUES (?1, ?2, ?3)",
-                params![email, signup.client, stamp(now)],
+                "INSERT INTO signup_outbox (token_hash, email, token, created, next_try)
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![signup.token_hash, s.email, token, stamp(now)],
             )?;
-            Ok(Ok(()))
+            Ok(Ok(Signed::Mailed))
         })
     }
 
-    /// Undoes [`Store::record_signup`] when its mail could not be sent:
-    /// the link never reached anyone, and the person may try again at once.
-    pub(crate) fn forget_signup(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+    /// The first confirmation mail in the outbox after `after` (its id)
+    /// due by `due`, or due or not with `None`; mails whose link has
+    /// expired, or whose sign-up is gone (erased), are dropped first:
+    /// nobody could use them.
+    pub(crate) fn next_confirmation_mail(
+        &mut self,
+        after: i64,
+        due: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OutboxMail>> {
         self.write(|tx| {
-            let email: Option<String> = tx
+            tx.execute(
+                "DELETE FROM signup_outbox WHERE token_hash NOT IN
+                    (SELECT token_hash FROM signups WHERE expires > ?1)",
+                [stamp(now)],
+            )?;
+            let mail = tx
                 .query_row(
-                    "DELETE FROM signups WHERE token_hash = ?1 RETURNING email",
-                    [token_hash],
-                    |r| r.get(0),
+                    "SELECT o.id, s.email, o.token, s.newsletters, s.expires, o.created, o.tries
+                     FROM signup_outbox o JOIN signups s ON s.token_hash = o.token_hash
+                     WHERE o.id > ?1 AND (?2 IS NULL OR o.next_try <= ?2) ORDER BY o.id LIMIT 1",
+                    params![after, due.map(stamp)],
+                    |r| {
+                        Ok(OutboxMail {
+                            id: r.get(0)?,
+                            email: r.get(1)?,
+                            token: r.get(2)?,
+                            newsletters: r
+                                .get::<_, String>(3)?
+                                .split_whitespace()
+                                .map(str::to_string)
+                                .collect(),
+                            expires: stamped(r, 4)?,
+                            created: stamped(r, 5)?,
+                            tries: r.get(6)?,
+                        })
+                    },
                 )
                 .optional()?;
-            if let Some(email) = email {
-                tx.execute(
-                    "DELETE FROM signup_mails WHERE email = ?1 AND at = ?2",
-                    params![email, stamp(now)],
-                )?;
-            }
+            Ok(mail)
+        })
+    }
+
+    /// A confirmation mail has gone out, or is given up: out of the outbox
+    /// (its token with it).
+    pub(crate) fn confirmation_mail_done(&mut self, id: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM signup_outbox WHERE id = ?1", [id])?;
+            Ok(())
+        })
+    }
+
+    /// A confirmation mail failed for now: tried again from `retry_at`.
+    pub(crate) fn confirmation_mail_deferred(&mut self, id: i64, retry_at: DateTime<Utc>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE signup_outbox SET tries = tries + 1, next_try = ?2 WHERE id = ?1",
+                params![id, stamp(retry_at)],
+            )?;
             Ok(())
         })
     }
@@ -248,10 +357,19 @@ impl Store {
     }
 }
 
-/// The subscriber as the sign-up gave them, subscribed to its newsletters;
-/// an unsubscribe from one of them, or from all, is lifted.
+/// The sign-up's newsletters subscribed, an unsubscribe from one of them,
+/// or from all, lifted. A new subscriber's details are the sign-up's; an
+/// existing one's are kept: whoever typed them into the form, the person
+/// changes their own in the preference centre.
 fn subscribe(tx: &Transaction, s: &Subscriber, now: DateTime<Utc>) -> rusqlite::Result<()> {
-    save_details(tx, s, &now.to_rfc3339())?;
+    let known: bool = tx.query_row(
+        "SELECT count(*) FROM subscribers WHERE email = ?1",
+        [&s.email],
+        |r| r.get(0),
+    )?;
+    if !known {
+        save_details(tx, s, &now.to_rfc3339())?;
+    }
     tx.execute(
         "UPDATE subscribers SET unsubscribed = NULL WHERE email = ?1",
         [&s.email],
@@ -264,6 +382,64 @@ fn subscribe(tx: &Transaction, s: &Subscriber, now: DateTime<Utc>) -> rusqlite::
         )?;
     }
     Ok(())
+}
+
+/// The client limit a sign-up runs into, if any: its client's, its
+/// network's, then the form's hourly budget, which a network's first
+/// sign-up of the hour never meets (a flood from elsewhere locks nobody out).
+fn client_limit(
+    tx: &Transaction,
+    counted: &Counted,
+    limits: SignupLimits,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Option<ClientLimit>> {
+    let hour = stamp(now - Duration::hours(1));
+    let count = |sql: &str, who: &str| -> rusqlite::Result<u32> {
+        tx.prepare_cached(sql)?
+            .query_row(params![who, hour], |r| r.get(0))
+    };
+    let network = count(
+        "SELECT count(*) FROM signup_mails WHERE network = ?1 AND at > ?2",
+        &counted.network,
+    )?;
+    Ok(
+        if count(
+            "SELECT count(*) FROM signup_mails WHERE client = ?1 AND at > ?2",
+            &counted.client,
+        )? >= limits.per_client_per_hour
+        {
+            Some(ClientLimit::ClientHour)
+        } else if network >= limits.per_network_per_hour {
+            Some(ClientLimit::NetworkHour)
+        } else if network > 0
+            && count("SELECT count(*) FROM signup_mails WHERE ?1 = ?1 AND at > ?2", "")? >= limits.per_hour
+        {
+            Some(ClientLimit::Hour)
+        } else {
+            None
+        },
+    )
+}
+
+/// The mailbox limit a sign-up runs into, if any: the mails sent to its
+/// mailbox in the interval, then in a day.
+fn mailbox_limit(
+    tx: &Transaction,
+    mailbox: &str,
+    limits: SignupLimits,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Option<MailboxLimit>> {
+    let mailed_since = |since: DateTime<Utc>| -> rusqlite::Result<u32> {
+        tx.prepare_cached("SELECT count(*) FROM signup_mails WHERE mailbox = ?1 AND mailed AND at > ?2")?
+            .query_row(params![mailbox, stamp(since)], |r| r.get(0))
+    };
+    Ok(if mailed_since(now - limits.address_interval)? > 0 {
+        Some(MailboxLimit::Interval)
+    } else if mailed_since(now - Duration::days(1))? >= limits.per_address_per_day {
+        Some(MailboxLimit::Day)
+    } else {
+        None
+    })
 }
 
 /// One consent row.

@@ -5,11 +5,13 @@
 //   refused URL SHOTS EMAIL
 //                          fills in the form as an individual choosing an EU-only
 //                          newsletter; expects the form again (400) with the reason
+//   scan LINK SHOTS        opens the confirmation link with JavaScript on, as a mail
+//                          gateway's link scanner running scripts does, waits, and leaves:
+//                          the page must post nothing (it asks for a person's click)
 //   confirm LINK SHOTS HEADING NAME [STATUS]
-//                          opens the confirmation link and expects the page to confirm
-//                          by itself (its own POST), with JavaScript on, as in a browser,
-//                          and to say HEADING (its POST answered with STATUS, default
-//                          200); the screenshot is NAME
+//                          opens the confirmation link, expects its button and no POST
+//                          on its own, clicks the button and expects HEADING (its POST
+//                          answered with STATUS, default 200); the screenshot is NAME
 //   unsubscribe LINK SHOTS opens a newsletter's unsubscribe link and clicks its button
 // Checks that the page fits 375 px, that nothing leaves 127.0.0.1, that no
 // request fails and the console stays clean, and runs axe-core on each page
@@ -90,10 +92,19 @@ if (step === 'form') {
   const error = await page.locator('#error').textContent().catch(() => '');
   if (!/EU-27 only, not for individuals/.test(error)) problems.push(`the refusal says: ${error}`);
   await shoot('signup-refused-eu-only-375');
+} else if (step === 'scan') {
+  await page.goto(url, { waitUntil: 'networkidle' });
+  await page.waitForTimeout(2000);
+  await expectHeading('Confirm your subscription', 'the confirmation link, opened');
+  if (posts.length) problems.push(`the page posted on its own: ${posts.join(', ')}`);
 } else if (step === 'confirm') {
-  await page.goto(url, { waitUntil: 'load' });
+  await page.goto(url, { waitUntil: 'networkidle' });
   const [heading, name] = rest;
-  await expectHeading(heading, 'the confirmation link');
+  await expectHeading('Confirm your subscription', 'the confirmation link, opened');
+  if (posts.length) problems.push(`the page posted before the click: ${posts.join(', ')}`);
+  await shoot('signup-confirm-375');
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: 'Confirm my subscription' }).click()]);
+  await expectHeading(heading, 'the confirmation button');
   await shoot(name);
 } else if (step === 'unsubscribe') {
   await page.goto(url, { waitUntil: 'load' });
