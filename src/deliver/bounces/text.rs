@@ -158,9 +158,10 @@ fn quoted_reply_at(bytes: &[u8], start: usize) -> Option<u8> {
                 || bytes[(last + 1).saturating_sub(8)..=last].eq_ignore_ascii_case(b"returned")
         }
     };
+    // `550 User unknown`, `550 <a@b.c>…`, Verizon's `550 - Requested action…`.
     let next_is_word = bytes[start + 4..]
         .iter()
-        .find(|b| !b.is_ascii_whitespace())
+        .find(|b| !b.is_ascii_whitespace() && **b != b'-')
         .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'<');
     (quoted && next_is_word).then_some(code[0] - b'0')
 }
@@ -195,6 +196,33 @@ pub(super) fn addresses(text: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// The address a line of a report names as the one that failed, in the
+/// shapes mail systems write it: `<jane@example.eu>:` opening the line
+/// (qmail, Postfix), the address alone on its line (sendmail's "The
+/// following addresses had permanent fatal errors", Notes' "was not
+/// delivered to:"), before ` on <date>` (old Exchange's "The following
+/// recipient(s) could not be reached:"), after `RCPT TO:` (Verizon, Trend
+/// Micro's `Sent <<< RCPT TO:<…>`) or `deliver message to` (Trend Micro).
+pub(super) fn named_recipient(line: &str) -> Option<String> {
+    let line = line.trim();
+    let lower = line.to_ascii_lowercase();
+    for lead in ["rcpt to:", "deliver message to "] {
+        if let Some(at) = lower.find(lead) {
+            return addresses(&line[at + lead.len()..]).into_iter().next();
+        }
+    }
+    let first = line.split_whitespace().next()?;
+    let rest = lower[first.len()..].trim_start();
+    let alone = rest.is_empty() || rest.starts_with("on ") || first.ends_with(':');
+    let word = first.trim_end_matches([':', '.', ',', ';']);
+    let word = word
+        .strip_prefix('<')
+        .and_then(|w| w.strip_suffix('>'))
+        .unwrap_or(word);
+    let address = addresses(word).into_iter().next()?;
+    (alone && address.len() == word.len()).then_some(address)
 }
 
 /// Whether lowercase `text` holds any of `phrases`.
@@ -334,6 +362,32 @@ mod tests {
         assert_eq!(reply_code("451 Temporary local problem"), Some(4));
         assert_eq!(reply_code("<a@b.c>:\n554: delivery error: dd This user"), Some(5));
         assert_eq!(reply_code("your 550 bytes message"), None);
+        assert_eq!(reply_code("Error: 550 - Requested action not taken"), Some(5));
+    }
+
+    #[test]
+    fn finds_the_recipient_in_the_shapes_mail_systems_list_it() {
+        let named = |line: &str| named_recipient(line);
+        assert_eq!(named("<Jane@Example.org>:"), Some("jane@example.org".into()));
+        assert_eq!(
+            named("  taro@notes.example.jp"),
+            Some("taro@notes.example.jp".into())
+        );
+        assert_eq!(
+            named("hans@corp.example.ch on 01.12.2026 08:12"),
+            Some("hans@corp.example.ch".into())
+        );
+        assert_eq!(
+            named("  RCPT TO: 2025550142@vtext.example"),
+            Some("2025550142@vtext.example".into())
+        );
+        assert_eq!(named("Sent <<< RCPT TO:<a@b.jp>"), Some("a@b.jp".into()));
+        assert_eq!(
+            named("Unable to deliver message to <a@b.jp>."),
+            Some("a@b.jp".into())
+        );
+        assert_eq!(named("please write to help@example.eu for help"), None);
+        assert_eq!(named("From: newsletters@eu-japan.eu"), None);
     }
 
     #[test]
