@@ -113,10 +113,12 @@ pub(super) fn status_codes(text: &str) -> Vec<StatusCode> {
     found
 }
 
-/// One to three digits at `at`: the number and where it ends.
+/// One to three digits at `at`: the number and where it ends (a run of
+/// digits is looked at no further than its fourth).
 fn number(bytes: &[u8], at: usize) -> Option<(u16, usize)> {
     let digits = bytes[at.min(bytes.len())..]
         .iter()
+        .take(4)
         .take_while(|b| b.is_ascii_digit())
         .count();
     if digits == 0 || digits > 3 {
@@ -130,30 +132,38 @@ fn number(bytes: &[u8], at: usize) -> Option<(u16, usize)> {
 /// standing as a word where servers quote replies: at a line's start or
 /// after `said:`, `returned '`, `error:` and the like. Only a fallback for
 /// reports with no enhanced code.
+///
+/// One pass: a candidate looks back over the quoting characters before it
+/// and forward over the spaces after it, runs that end at the digits of
+/// the candidates beside it, so no byte is looked at more than a few times
+/// (a line of `x 550 x 550 …` once cost time quadratic in its length).
 pub(super) fn reply_code(text: &str) -> Option<u8> {
     let bytes = text.as_bytes();
-    for start in 0..bytes.len().saturating_sub(3) {
-        let code = &bytes[start..start + 3];
-        if !matches!(code[0], b'4' | b'5') || !code[1].is_ascii_digit() || !code[2].is_ascii_digit() {
-            continue;
-        }
-        if !matches!(bytes.get(start + 3), Some(b' ' | b'-' | b':')) {
-            continue;
-        }
-        let before = text[..start].trim_end_matches([' ', '\t', '#', '\'', '"', '(', '[']);
-        let quoted = before.is_empty()
-            || before.ends_with('\n')
-            || before.ends_with(':')
-            || before.ends_with(';')
-            || before.to_ascii_lowercase().ends_with("returned");
-        let next_is_word = text[start + 4..]
-            .trim_start()
-            .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '<');
-        if quoted && next_is_word {
-            return Some(code[0] - b'0');
-        }
+    (0..bytes.len().saturating_sub(3)).find_map(|start| quoted_reply_at(bytes, start))
+}
+
+/// The class of a quoted reply code starting at `start`, if one does.
+fn quoted_reply_at(bytes: &[u8], start: usize) -> Option<u8> {
+    let code = &bytes[start..start + 3];
+    if !matches!(code[0], b'4' | b'5') || !code[1].is_ascii_digit() || !code[2].is_ascii_digit() {
+        return None;
     }
-    None
+    if !matches!(bytes.get(start + 3), Some(b' ' | b'-' | b':')) {
+        return None;
+    }
+    let quoted = match bytes[..start].iter().rposition(|b| !b" \t#'\"([".contains(b)) {
+        None => true,
+        Some(last) => {
+            matches!(bytes[last], b'\n' | b':' | b';')
+                || bytes[(last + 1).saturating_sub(8)..=last].eq_ignore_ascii_case(b"returned")
+        }
+    };
+    // `550 User unknown`, `550 <a@b.c>…`, Verizon's `550 - Requested action…`.
+    let next_is_word = bytes[start + 4..]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace() && **b != b'-')
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'<');
+    (quoted && next_is_word).then_some(code[0] - b'0')
 }
 
 /// Every mail address in `text`, in order, lowercase (as the store keys
@@ -162,6 +172,7 @@ pub(super) fn addresses(text: &str) -> Vec<String> {
     let is_local = |c: char| c.is_alphanumeric() || "._%+-=!#$&'*/?^`{|}~".contains(c);
     let is_domain = |c: char| c.is_alphanumeric() || c == '.' || c == '-';
     let mut found: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (at, _) in text.match_indices('@') {
         let local_start = text[..at]
             .char_indices()
@@ -180,11 +191,38 @@ pub(super) fn addresses(text: &str) -> Vec<String> {
             continue;
         }
         let address = format!("{local}@{domain}").to_lowercase();
-        if !found.contains(&address) {
+        if seen.insert(address.clone()) {
             found.push(address);
         }
     }
     found
+}
+
+/// The address a line of a report names as the one that failed, in the
+/// shapes mail systems write it: `<jane@example.eu>:` opening the line
+/// (qmail, Postfix), the address alone on its line (sendmail's "The
+/// following addresses had permanent fatal errors", Notes' "was not
+/// delivered to:"), before ` on <date>` (old Exchange's "The following
+/// recipient(s) could not be reached:"), after `RCPT TO:` (Verizon, Trend
+/// Micro's `Sent <<< RCPT TO:<…>`) or `deliver message to` (Trend Micro).
+pub(super) fn named_recipient(line: &str) -> Option<String> {
+    let line = line.trim();
+    let lower = line.to_ascii_lowercase();
+    for lead in ["rcpt to:", "deliver message to "] {
+        if let Some(at) = lower.find(lead) {
+            return addresses(&line[at + lead.len()..]).into_iter().next();
+        }
+    }
+    let first = line.split_whitespace().next()?;
+    let rest = lower[first.len()..].trim_start();
+    let alone = rest.is_empty() || rest.starts_with("on ") || first.ends_with(':');
+    let word = first.trim_end_matches([':', '.', ',', ';']);
+    let word = word
+        .strip_prefix('<')
+        .and_then(|w| w.strip_suffix('>'))
+        .unwrap_or(word);
+    let address = addresses(word).into_iter().next()?;
+    (alone && address.len() == word.len()).then_some(address)
 }
 
 /// Whether lowercase `text` holds any of `phrases`.
@@ -207,9 +245,96 @@ pub(super) fn token_candidates(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that `run` on `large` (four times `small`) costs at most
+/// eight times the CPU time it does on `small`: a quadratic scan costs
+/// sixteen. The thread's CPU time, not the wall clock, so that other work
+/// on the machine is not counted; four runs on `small` against one on
+/// `large`, so that the two take about as long and the clock's granularity
+/// and caches weigh on both alike; five times, in turn, the least kept.
+#[cfg(test)]
+pub(super) fn assert_linear<T: ?Sized>(what: &str, small: &T, large: &T, run: impl Fn(&T)) {
+    let cpu_time = || {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        std::time::Duration::new(
+            now.tv_sec.unsigned_abs(),
+            now.tv_nsec.unsigned_abs().try_into().unwrap_or(0),
+        )
+    };
+    let cost = |input: &T, times: usize| {
+        let start = cpu_time();
+        for _ in 0..times {
+            run(input);
+        }
+        cpu_time().saturating_sub(start)
+    };
+    let (mut four_small, mut one_large) = (std::time::Duration::MAX, std::time::Duration::MAX);
+    for _ in 0..5 {
+        four_small = four_small.min(cost(small, 4));
+        one_large = one_large.min(cost(large, 1));
+    }
+    assert!(
+        one_large <= four_small * 2 + std::time::Duration::from_millis(5),
+        "{what}: {four_small:?} of CPU time for four runs, {one_large:?} for one on four times the bytes"
+    );
+}
+
 #[cfg(test)]
 mod tests {
+    use std::hint::black_box;
+
     use super::*;
+
+    /// Every scan here, on hostile text of a quarter and of one megabyte.
+    #[test]
+    fn every_scan_costs_time_linear_in_its_bytes() {
+        let both = |unit: &str| {
+            [
+                unit.repeat(250_000 / unit.len()),
+                unit.repeat(1_000_000 / unit.len()),
+            ]
+        };
+        let distinct = |size: usize| (0..size / 18).map(|i| format!("u{i}@h{i}.example ")).collect();
+        type Scan = (&'static str, [String; 2], fn(&str));
+        let scans: [Scan; 12] = [
+            ("reply codes in `x 550 `", both("x 550 "), |t| {
+                _ = black_box(reply_code(t))
+            }),
+            ("reply codes in `(550 (`", both("(550 ("), |t| {
+                _ = black_box(reply_code(t))
+            }),
+            ("status codes in `5.5.`", both("5.5."), |t| {
+                _ = black_box(status_codes(t))
+            }),
+            ("status codes in `5.1.1 `", both("x 5.1.1 "), |t| {
+                _ = black_box(status_codes(t))
+            }),
+            ("status codes in digits", both("5.1.55555555"), |t| {
+                _ = black_box(status_codes(t))
+            }),
+            ("addresses in `@`", both("@"), |t| _ = black_box(addresses(t))),
+            ("addresses in `a.@.`", both("a.@."), |t| {
+                _ = black_box(addresses(t))
+            }),
+            ("repeated addresses", both("<a@b.cd> "), |t| {
+                _ = black_box(addresses(t))
+            }),
+            ("distinct addresses", [distinct(50_000), distinct(200_000)], |t| {
+                _ = black_box(addresses(t))
+            }),
+            ("report fields", both("Final-Recipient: rfc822; a@b.cd\n"), |t| {
+                _ = black_box(field_blocks(t))
+            }),
+            ("folded fields", both(" 550 x\n"), |t| {
+                _ = black_box(field_blocks(t))
+            }),
+            ("token candidates", both("AbCdEfGhIjKlMnOpQrStUv_-12 "), |t| {
+                _ = black_box(token_candidates(t))
+            }),
+        ];
+        for (what, [small, large], scan) in &scans {
+            assert_linear(what, small.as_str(), large.as_str(), scan);
+        }
+    }
 
     #[test]
     fn finds_status_codes_where_servers_write_them() {
@@ -237,6 +362,32 @@ mod tests {
         assert_eq!(reply_code("451 Temporary local problem"), Some(4));
         assert_eq!(reply_code("<a@b.c>:\n554: delivery error: dd This user"), Some(5));
         assert_eq!(reply_code("your 550 bytes message"), None);
+        assert_eq!(reply_code("Error: 550 - Requested action not taken"), Some(5));
+    }
+
+    #[test]
+    fn finds_the_recipient_in_the_shapes_mail_systems_list_it() {
+        let named = |line: &str| named_recipient(line);
+        assert_eq!(named("<Jane@Example.org>:"), Some("jane@example.org".into()));
+        assert_eq!(
+            named("  taro@notes.example.jp"),
+            Some("taro@notes.example.jp".into())
+        );
+        assert_eq!(
+            named("hans@corp.example.ch on 01.12.2026 08:12"),
+            Some("hans@corp.example.ch".into())
+        );
+        assert_eq!(
+            named("  RCPT TO: 2025550142@vtext.example"),
+            Some("2025550142@vtext.example".into())
+        );
+        assert_eq!(named("Sent <<< RCPT TO:<a@b.jp>"), Some("a@b.jp".into()));
+        assert_eq!(
+            named("Unable to deliver message to <a@b.jp>."),
+            Some("a@b.jp".into())
+        );
+        assert_eq!(named("please write to help@example.eu for help"), None);
+        assert_eq!(named("From: newsletters@eu-japan.eu"), None);
     }
 
     #[test]
