@@ -133,10 +133,7 @@ marie@example.net,Marie Curie,Labo SA,organisation,FR,eu-japan-news,2025-01-11
 /// The bundled project with Jane and Marie subscribed.
 fn subscribed() -> Project {
     let project = bundled();
-    project.write("subscribers.csv", JANE);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(JANE);
     project
 }
 

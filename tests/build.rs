@@ -2,6 +2,7 @@
 
 use unicode_width::UnicodeWidthStr;
 
+use crate::common::message::section;
 use crate::common::{Project, digest_config, feed_sources};
 
 const NEWSLETTERS: [&str; 5] = [
@@ -17,15 +18,6 @@ fn built() -> Project {
     let project = Project::bundled();
     project.run(&["run", "--date", DATE]).assert_code(0);
     project
-}
-
-/// The HTML of one section: from its heading to the next section's.
-pub(crate) fn section<'a>(html: &'a str, title: &str) -> &'a str {
-    let start = html
-        .find(&format!(">{title}</h2>"))
-        .unwrap_or_else(|| panic!("no section {title:?}"));
-    let rest = &html[start..];
-    &rest[..rest.find("<h2").unwrap_or(rest.len())]
 }
 
 #[test]

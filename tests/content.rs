@@ -2,9 +2,9 @@
 //! mailed, tenders listed until their deadline, local items that name their
 //! newsletters.
 
-use crate::build::section;
+use crate::common::Project;
 use crate::common::mail::readers;
-use crate::common::{KEY_ENV, Project};
+use crate::common::message::section;
 
 /// The `.eml` files written for edition `number` of `newsletter`.
 fn mails(project: &Project, newsletter: &str, number: u32) -> usize {
@@ -47,11 +47,8 @@ fn a_story_two_sources_tell_is_one_item_in_the_edition() {
 #[test]
 fn nothing_to_say_is_reported_and_neither_mailed_nor_archived() {
     let project = Project::bundled();
-    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project.write("subscribers.csv", &readers(2, |_| "company,DE,tax-procurement"));
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.sign_with_test_key();
+    project.import(&readers(2, |_| "company,DE,tax-procurement"));
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     assert_eq!(mails(&project, "tax-procurement", 1), 2, "No. 1 is mailed");
     // The weeks up to March 2027 are caught up (tenders still open), then

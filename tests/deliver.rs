@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use bulletin::deliver::{Key, sign, verify};
 
-use crate::common::mail::{decoded_subject, project, readers, with_mail};
+use crate::common::mail::{project, readers, with_mail};
+use crate::common::message::decoded_subject;
+use crate::common::server::Server;
 use crate::common::sink::{Sink, header};
 use crate::common::{KEY, KEY_ENV, Project};
 
@@ -490,10 +492,7 @@ fn dry_run_with_a_test_address_is_refused_and_sends_nothing() {
 fn unknown_organisation_type_or_status_in_the_store_is_an_error() {
     let project = Project::bundled();
     with_mail(&project, 25, "");
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(SUBSCRIBERS);
     project.run(&["fetch"]).assert_code(0);
     project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
     let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
@@ -616,11 +615,8 @@ fn import_reports_bad_rows_and_keeps_unsubscriptions() {
 #[test]
 fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
     let project = project(25, "", SUBSCRIBERS);
-    let (_server, url) = crate::browser::start(&project, &["serve", "--listen", "127.0.0.1:0"]);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let server = Server::serve(&project, &[]);
+    let url = &server.path;
     let token = sign(&key(), "jane@example.de", "about-japan");
     let subscribed = |project: &Project| {
         let list = project
@@ -638,9 +634,8 @@ fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
             .iter()
             .any(|s| s["email"] == "jane@example.de")
     };
-    let mut page = agent.get(format!("{url}?t={token}")).call().unwrap();
-    assert_eq!(page.status().as_u16(), 200);
-    let body = page.body_mut().read_to_string().unwrap();
+    let (status, body) = server.get(&format!("{url}?t={token}"));
+    assert_eq!(status, 200);
     assert!(
         body.contains("<form method=\"post\"") && body.contains("jane@example.de"),
         "{body}"
@@ -648,25 +643,14 @@ fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
     assert!(subscribed(&project), "GET changes nothing");
     let mut forged = token.clone();
     forged.replace_range(0..4, "AAAA");
-    let bad = agent
-        .post(format!("{url}?t={forged}"))
-        .send("List-Unsubscribe=One-Click")
-        .unwrap();
-    assert_eq!(bad.status().as_u16(), 400);
+    let one_click = [("List-Unsubscribe", "One-Click")];
+    let (status, _) = server.post(&format!("{url}?t={forged}"), &one_click, &[]);
+    assert_eq!(status, 400);
     assert!(subscribed(&project), "a forged token changes nothing");
     for _ in 0..2 {
-        let mut done = agent
-            .post(format!("{url}?t={token}"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .send("List-Unsubscribe=One-Click")
-            .unwrap();
-        assert_eq!(done.status().as_u16(), 200, "one-click, and again: idempotent");
-        assert!(
-            done.body_mut()
-                .read_to_string()
-                .unwrap()
-                .contains("You are unsubscribed")
-        );
+        let (status, done) = server.post(&format!("{url}?t={token}"), &one_click, &[]);
+        assert_eq!(status, 200, "one-click, and again: idempotent");
+        assert!(done.contains("You are unsubscribed"));
     }
     assert!(!subscribed(&project), "POST unsubscribed");
 }
@@ -674,11 +658,8 @@ fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
 #[test]
 fn the_bundled_file_transport_writes_one_eml_per_message() {
     let project = Project::bundled();
-    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.sign_with_test_key();
+    project.import(SUBSCRIBERS);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let eml = project.read("out/mail/about-japan/1/jane@example.de.eml");
     assert!(eml.contains("Dear Jane Doe,"), "{eml}");
@@ -937,17 +918,13 @@ fn addresses_that_can_never_be_sent_are_refused_at_import_with_their_line() {
 #[test]
 fn eml_files_never_collide() {
     let project = Project::bundled();
-    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project.write(
-        "subscribers.csv",
+    project.sign_with_test_key();
+    project.import(
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
          a+b@example.de,Plus,,individual,DE,tech-transfer,2025-01-10\n\
          a/b@example.de,Slash,,individual,DE,tech-transfer,2025-01-10\n\
          a_b@example.de,Underscore,,individual,DE,tech-transfer,2025-01-10\n",
     );
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let folder = project.path("out/mail/tech-transfer/1");
     let mut to: Vec<String> = std::fs::read_dir(&folder)
@@ -998,10 +975,7 @@ fn a_display_name_in_unsubscribe_mailto_leaves_a_bare_address_in_the_mailto_link
             "unsubscribe_mailto = \"Unsubscribe Desk <unsubscribe@eu-japan.eu>\"",
         );
     project.write("config.toml", &config);
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(SUBSCRIBERS);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let eml = project.read("out/mail/about-japan/1/jane@example.de.eml");
     let unsubscribe = header(&eml, "List-Unsubscribe").unwrap();
@@ -1018,10 +992,7 @@ fn a_display_name_in_unsubscribe_mailto_leaves_a_bare_address_in_the_mailto_link
 #[test]
 fn every_command_refuses_an_unknown_newsletter_alike() {
     let project = Project::bundled();
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(SUBSCRIBERS);
     let commands: [&[&str]; 6] = [
         &["subscribers", "list", "--newsletter", "about-japon"],
         &[
@@ -1056,7 +1027,7 @@ fn every_command_refuses_an_unknown_newsletter_alike() {
 
 #[test]
 fn the_subscriber_table_is_aligned_as_a_terminal_shows_it() {
-    let project = crate::store::with_one_subscriber();
+    let project = Project::with_one_subscriber();
     project.write(
         "subscribers.csv",
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
@@ -1095,7 +1066,7 @@ fn the_subscriber_table_is_aligned_as_a_terminal_shows_it() {
 
 #[test]
 fn a_send_to_eml_files_says_where_they_went() {
-    let project = crate::store::with_one_subscriber();
+    let project = Project::with_one_subscriber();
     project
         .run(&["subscribers", "import", "subscribers.csv"])
         .assert_code(0);
@@ -1207,7 +1178,7 @@ fn subjects_carry_the_lead_headline_cut_after_a_word_within_78_columns() {
 #[test]
 fn a_subject_template_fills_its_placeholders_on_one_header_safe_line() {
     let project = Project::bundled();
-    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
+    project.sign_with_test_key();
     project.edit_config(
         "title = \"Tech Transfer Helpdesk Newsletter\"",
         "title = \"Tech Transfer\\r\\nBcc: spy@evil.example\"\nsubject = \"{title}, {date}, No. {number}: {lead}\"",
@@ -1217,14 +1188,10 @@ fn a_subject_template_fills_its_placeholders_on_one_header_safe_line() {
         "+++\ntitle = \"欧州と日本の大学による技術移転の共同研究プログラムが始まりました\"\n\
          link = \"https://ex.example/kenkyu\"\npublished = 2026-11-23T12:00:00Z\n+++\n技術移転の手引き。\n",
     );
-    project.write(
-        "subscribers.csv",
+    project.import(
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
          jane@example.de,Jane Doe,Acme GmbH,company,DE,tech-transfer,2025-01-10\n",
     );
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let eml = project.read("out/mail/tech-transfer/1/jane@example.de.eml");
     assert_eq!(

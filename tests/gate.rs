@@ -8,6 +8,7 @@ use std::net::TcpListener;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
+use crate::common::draft::shown_items;
 use crate::common::mail::{readers, with_mail};
 use crate::common::sink::Sink;
 use crate::common::{KEY_ENV, Project};
@@ -27,16 +28,10 @@ fn fetched() -> Project {
 fn mailing(port: u16) -> Project {
     let project = Project::bundled_as_shipped();
     with_mail(&project, port, "");
-    project.write(
-        "subscribers.csv",
-        &readers(
-            3,
-            |_| "company,DE,eu-japan-news;industry-policy;about-japan;tax-procurement;tech-transfer",
-        ),
-    );
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(&readers(
+        3,
+        |_| "company,DE,eu-japan-news;industry-policy;about-japan;tax-procurement;tech-transfer",
+    ));
     project
 }
 
@@ -47,22 +42,6 @@ fn dead_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// (id, title) of the items of `newsletter`'s latest edition, as
-/// `editions show` lists them, in reading order.
-pub(crate) fn shown_items(project: &Project, newsletter: &str) -> Vec<(String, String)> {
-    let show = project.run(&["editions", "show", "--newsletter", newsletter]);
-    show.assert_code(0);
-    show.stdout
-        .lines()
-        .filter_map(|line| {
-            let (number, rest) = line.trim_start().split_once(". ")?;
-            number.parse::<u32>().ok()?;
-            let (id, title) = rest.split_once("  ")?;
-            Some((id.to_string(), title.trim_end_matches(" (more)").to_string()))
-        })
-        .collect()
 }
 
 #[test]

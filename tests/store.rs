@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::Project;
 use crate::common::http::{Reply, Server, serve};
+use crate::common::{Project, chmod};
 
 const CONFIG: &str = r#"
 [site]
@@ -458,41 +458,9 @@ fn as_reader(project: &Project, args: &[&str]) -> crate::common::Run {
     crate::common::Run::from(project.reader_command(args).output().expect("bulletin runs"))
 }
 
-/// Sets the mode of `path`.
-pub(crate) fn chmod(path: &std::path::Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// The bundled project with the test signing key and a `subscribers.csv`
-/// of one subscriber (Jane Doe, a German company, EU-Japan NEWS).
-pub(crate) fn with_one_subscriber() -> Project {
-    let project = Project::bundled();
-    let config = project
-        .read("config.toml")
-        .replace("BULLETIN_UNSUBSCRIBE_KEY", crate::common::KEY_ENV);
-    project.write("config.toml", &config);
-    project.write(
-        "subscribers.csv",
-        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
-         jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n",
-    );
-    project
-}
-
-/// [`with_one_subscriber`] imported, after `run` on 2026-11-23.
-pub(crate) fn published_to_one_subscriber() -> Project {
-    let project = with_one_subscriber();
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
-    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
-    project
-}
-
 #[test]
 fn read_only_commands_work_on_a_store_they_may_not_write() {
-    let project = published_to_one_subscriber();
+    let project = Project::published_to_one_subscriber();
     let commands: [&[&str]; 5] = [
         &["items"],
         &["items", "--format", "json"],
@@ -548,7 +516,7 @@ fn mode(path: &std::path::Path) -> u32 {
 
 #[test]
 fn files_with_personal_data_are_for_their_owner_only() {
-    let project = published_to_one_subscriber();
+    let project = Project::published_to_one_subscriber();
     let store = project.path("bulletin.sqlite");
     assert_eq!(format!("{:o}", mode(&store)), "600", "the store");
     // SQLite gives the log and its index the store's mode: a write shows them.

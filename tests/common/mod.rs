@@ -1,11 +1,17 @@
 //! Helpers: a project folder in a temp dir, the binary, a tiny HTTP server.
 
 pub(crate) mod aiosmtpd;
+pub(crate) mod browser;
+pub(crate) mod client;
+pub(crate) mod draft;
 pub(crate) mod http;
 pub(crate) mod loopback;
 pub(crate) mod mail;
+pub(crate) mod message;
 pub(crate) mod nginx;
 pub(crate) mod postfix;
+pub(crate) mod server;
+pub(crate) mod signup;
 pub(crate) mod sink;
 
 use std::path::{Path, PathBuf};
@@ -95,6 +101,30 @@ impl Project {
         project
     }
 
+    /// The bundled project with the test signing key and a `subscribers.csv`
+    /// of one subscriber (Jane Doe, a German company, EU-Japan NEWS), not
+    /// imported yet.
+    pub(crate) fn with_one_subscriber() -> Project {
+        let project = Project::bundled();
+        project.sign_with_test_key();
+        project.write(
+            "subscribers.csv",
+            "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+             jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n",
+        );
+        project
+    }
+
+    /// [`Project::with_one_subscriber`] imported, after `run` on 2026-11-23.
+    pub(crate) fn published_to_one_subscriber() -> Project {
+        let project = Project::with_one_subscriber();
+        project
+            .run(&["subscribers", "import", "subscribers.csv"])
+            .assert_code(0);
+        project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+        project
+    }
+
     /// A copy of the bundled default as shipped: `config.toml` and `feeds/`.
     pub(crate) fn bundled_as_shipped() -> Project {
         let project = Project::empty();
@@ -143,6 +173,31 @@ impl Project {
         config
     }
 
+    /// Unsubscribe links signed with the key in [`KEY_ENV`], which
+    /// [`Project::command`] sets, instead of the bundled config's variable.
+    #[track_caller]
+    pub(crate) fn sign_with_test_key(&self) {
+        self.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
+    }
+
+    /// Writes `csv` to `subscribers.csv` and imports it, succeeding.
+    #[track_caller]
+    pub(crate) fn import(&self, csv: &str) {
+        self.write("subscribers.csv", csv);
+        self.run(&["subscribers", "import", "subscribers.csv"])
+            .assert_code(0);
+    }
+
+    /// `subscribers list --format json`: one object a subscriber.
+    pub(crate) fn subscribers(&self) -> Vec<serde_json::Value> {
+        self.run(&["subscribers", "list", "--format", "json"])
+            .assert_code(0)
+            .json()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
     /// `fetch`, then `build BUILD_ARGS`, both succeeding: the store holds
     /// the items and the editions are published.
     #[track_caller]
@@ -174,6 +229,12 @@ impl Project {
     pub(crate) fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().expect("bulletin runs"))
     }
+}
+
+/// Sets the mode of `path`.
+pub(crate) fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 fn copy_dir(from: &Path, to: &Path) {
