@@ -202,17 +202,8 @@ fn an_edition_gmail_would_clip_gets_a_warning() {
         );
     }
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(0);
-    assert!(
-        run.stderr.contains("warning: digest No. 1 is 1"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("Gmail clips messages past about 100 KB"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(0).assert_stderr_has("warning: digest No. 1 is 1");
+    run.assert_stderr_has("Gmail clips messages past about 100 KB");
 }
 
 #[test]
@@ -265,8 +256,7 @@ fn one_item_is_one_item_not_one_items() {
         "+++\ntitle = \"The only note\"\nlink = \"https://notes.example/1\"\npublished = 2026-11-20\n+++\nJust one.\n",
     );
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(0);
-    assert!(run.stdout.contains("No. 1      1 item →"), "{}", run.stdout);
+    run.assert_code(0).assert_stdout_has("No. 1      1 item →");
     let archive = project.read("out/archive/digest/index.html");
     assert!(archive.contains("(1 item, "), "{archive}");
     let items = project.run(&["items", "--newsletter", "digest"]);

@@ -143,13 +143,8 @@ fn eval_names_the_line_of_an_unknown_label() {
         "{\"title\": \"A\", \"labels\": []}\n{\"title\": \"B\", \"labels\": [\"tech-tranfser\"]}\n",
     );
     let run = project.run(&["classify", "eval", "labelled.jsonl"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains(
-            "labelled.jsonl:2: labels: unknown newsletter \"tech-tranfser\"; expected one of: eu-japan-news,"
-        ),
-        "{}",
-        run.stderr
+    run.assert_code(1).assert_stderr_has(
+        "labelled.jsonl:2: labels: unknown newsletter \"tech-tranfser\"; expected one of: eu-japan-news,",
     );
 }
 

@@ -51,26 +51,14 @@ fn each_newsletter_reaches_exactly_its_audience() {
         "an individual, a non-EU company and an unsubscribed address get no EU-only newsletter"
     );
     assert_eq!(sink.messages().len(), 5, "one copy each");
-    assert!(
-        run.stdout
-            .contains("about-japan No. 1: sent 1, already sent 0, deferred 0, failed 0"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("skipped 1: an individual"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("skipped 1: outside the EU-27"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("skipped 1: unsubscribed"), "{}", run.stdout);
+    run.assert_stdout_has("about-japan No. 1: sent 1, already sent 0, deferred 0, failed 0");
+    run.assert_stdout_has("skipped 1: an individual");
+    run.assert_stdout_has("skipped 1: outside the EU-27");
+    run.assert_stdout_has("skipped 1: unsubscribed");
     let again = project.run(&["run", "--date", "2026-11-23"]);
-    again.assert_code(0);
-    assert!(
-        again.stdout.contains("about-japan No. 1: sent 0, already sent 1"),
-        "{}",
-        again.stdout
-    );
+    again
+        .assert_code(0)
+        .assert_stdout_has("about-japan No. 1: sent 0, already sent 1");
     assert_eq!(sink.messages().len(), 5, "a second run sends nothing");
 }
 
@@ -139,12 +127,9 @@ fn soft_rejects_are_deferred_then_delivered_once() {
     let port = rejecting.port;
     let project = project(port, "", SUBSCRIBERS);
     let first = project.run(&["run", "--date", "2026-11-23"]);
-    first.assert_code(5);
-    assert!(
-        first.stderr.contains("deferred: jane@example.de:"),
-        "{}",
-        first.stderr
-    );
+    first
+        .assert_code(5)
+        .assert_stderr_has("deferred: jane@example.de:");
     assert!(
         first.stderr.contains("450"),
         "the server's reply is shown: {}",
@@ -174,12 +159,8 @@ fn hard_rejects_are_recorded_and_not_retried() {
     };
     let project = project(sink.port, "", SUBSCRIBERS);
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(5);
-    assert!(
-        run.stderr.contains("failed: jane@example.de: RCPT TO: 500 5.3.0"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(5)
+        .assert_stderr_has("failed: jane@example.de: RCPT TO: 500 5.3.0");
     assert!(
         run.stdout.contains("skipped 1: suppressed after 2 hard bounces"),
         "Jane, after eu-japan-news and about-japan failed: {}",
@@ -329,33 +310,19 @@ fn reset_bounces_undoes_wrongly_counted_hard_bounces() {
     let healthy = Sink::start_on(port, &[]).unwrap();
 
     let none = project.run(&["subscribers", "reset-bounces", "--since", "2999-01-01"]);
-    none.assert_code(0);
-    assert!(
-        none.stdout.contains("no hard bounces to reset"),
-        "{}",
-        none.stdout
-    );
+    none.assert_code(0).assert_stdout_has("no hard bounces to reset");
 
     let jane = project.run(&["subscribers", "reset-bounces", "jane@EXAMPLE.DE"]);
-    jane.assert_code(0);
-    assert!(
-        jane.stdout
-            .contains("jane@example.de: 2 hard bounces reset, 2 failed deliveries due again"),
-        "{}",
-        jane.stdout
-    );
+    jane.assert_code(0)
+        .assert_stdout_has("jane@example.de: 2 hard bounces reset, 2 failed deliveries due again");
     assert!(bounces(&project).contains(&("jane@example.de".into(), 0)));
     project
         .run(&["subscribers", "reset-bounces", "nobody@example.de"])
         .assert_code(1);
 
     let rest = project.run(&["subscribers", "reset-bounces", "--since", "2000-01-01"]);
-    rest.assert_code(0);
-    assert!(
-        rest.stdout.contains("taro@example.jp: 1 hard bounce reset"),
-        "{}",
-        rest.stdout
-    );
+    rest.assert_code(0)
+        .assert_stdout_has("taro@example.jp: 1 hard bounce reset");
     assert!(!rest.stdout.contains("jane@"), "already reset: {}", rest.stdout);
     assert!(bounces(&project).iter().all(|(_, count)| *count == 0));
 
@@ -428,13 +395,8 @@ fn test_copy_and_dry_run_are_not_deliveries() {
     let project = project(sink.port, "", SUBSCRIBERS);
     project.fetch_and_build(&["--date", "2026-11-23"]);
     let dry = project.run(&["send", "--newsletter", "eu-japan-news", "--dry-run"]);
-    dry.assert_code(0);
-    assert!(
-        dry.stdout
-            .contains("would send eu-japan-news No. 1 to jane@example.de"),
-        "{}",
-        dry.stdout
-    );
+    dry.assert_code(0)
+        .assert_stdout_has("would send eu-japan-news No. 1 to jane@example.de");
     assert!(sink.messages().is_empty(), "a dry run sends nothing");
     project
         .run(&[
@@ -528,12 +490,8 @@ fn unknown_organisation_type_or_status_in_the_store_is_an_error() {
         )
         .unwrap();
     let run = project.run(&["send", "--newsletter", "about-japan", "--dry-run"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains("unknown delivery status \"snet\""),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1)
+        .assert_stderr_has("unknown delivery status \"snet\"");
 }
 
 #[test]
@@ -550,31 +508,13 @@ fn import_reports_bad_rows_and_keeps_unsubscriptions() {
          \"eve@example.de\",\"Eve\r\nBcc: victim@example.com\",Org,company,DE,about-japan,2025-01-01\n",
     );
     let run = project.run(&["subscribers", "import", "subscribers.csv"]);
-    run.assert_code(3);
-    assert!(
-        run.stderr
-            .contains("subscribers.csv:3: email \"not-an-address\": invalid address"),
-        "{}",
-        run.stderr
+    run.assert_code(3)
+        .assert_stderr_has("subscribers.csv:3: email \"not-an-address\": invalid address");
+    run.assert_stderr_has(
+        "subscribers.csv:4: newsletters \"about-japon\": unknown newsletter; expected one of:",
     );
-    assert!(
-        run.stderr
-            .contains("subscribers.csv:4: newsletters \"about-japon\": unknown newsletter; expected one of:"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("subscribers.csv:5: country \"ZZ\": not an ISO 3166-1 alpha-2 code"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stdout
-            .contains("2 rows imported (2 new, 0 updated), 3 rejected"),
-        "{}",
-        run.stdout
-    );
+    run.assert_stderr_has("subscribers.csv:5: country \"ZZ\": not an ISO 3166-1 alpha-2 code");
+    run.assert_stdout_has("2 rows imported (2 new, 0 updated), 3 rejected");
     project
         .run(&[
             "subscribers",
@@ -721,8 +661,7 @@ fn a_missing_dkim_key_is_a_clear_error() {
     let dkim = "\n[mail.dkim]\nselector = \"news2026\"\nkey_path = \"missing.pem\"\n";
     let project = project(sink.port, dkim, SUBSCRIBERS);
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(1);
-    assert!(run.stderr.contains("mail.dkim.key_path"), "{}", run.stderr);
+    run.assert_code(1).assert_stderr_has("mail.dkim.key_path");
     assert!(sink.messages().is_empty());
 }
 
@@ -738,12 +677,9 @@ fn a_connection_dropped_after_the_message_is_sent_again_with_the_same_message_id
     let project = project(port, "", SUBSCRIBERS);
     project.fetch_and_build(&["--date", "2026-11-23", "--newsletter", "tech-transfer"]);
     let first = project.run(&["send", "--newsletter", "tech-transfer"]);
-    first.assert_code(5);
-    assert!(
-        first.stderr.contains("deferred: solo@example.fr:"),
-        "{}",
-        first.stderr
-    );
+    first
+        .assert_code(5)
+        .assert_stderr_has("deferred: solo@example.fr:");
     let ambiguous = dropping.message_ids();
     assert_eq!(
         ambiguous.values().sum::<usize>(),
@@ -776,12 +712,8 @@ fn a_server_slower_than_the_timeout_stops_the_send_and_records_nothing() {
     project.edit_config("timeout_secs = 5", "timeout_secs = 1");
     project.fetch_and_build(&["--date", "2026-11-23", "--newsletter", "tech-transfer"]);
     let run = project.run(&["send", "--newsletter", "tech-transfer"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains("no reply within timeout_secs = 1"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1)
+        .assert_stderr_has("no reply within timeout_secs = 1");
     let list = project.run(&["subscribers", "list", "--format", "json"]).json();
     assert!(list.as_array().unwrap().iter().all(|s| s["hard_bounces"] == 0));
     let dry = project.run(&["send", "--newsletter", "tech-transfer", "--dry-run"]);
@@ -884,25 +816,10 @@ fn addresses_that_can_never_be_sent_are_refused_at_import_with_their_line() {
          a@bücher.example,A,Org,company,DE,about-japan,2025-01-10\n",
     );
     let run = project.run(&["subscribers", "import", "subscribers.csv"]);
-    run.assert_code(3);
-    assert!(
-        run.stderr
-            .contains("subscribers.csv:3: email \"\\\"quoted local\\\"@example.de\": "),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("subscribers.csv:4: email \"ip@[127.0.0.1]\": "),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stdout
-            .contains("2 rows imported (2 new, 0 updated), 2 rejected"),
-        "{}",
-        run.stdout
-    );
+    run.assert_code(3)
+        .assert_stderr_has("subscribers.csv:3: email \"\\\"quoted local\\\"@example.de\": ");
+    run.assert_stderr_has("subscribers.csv:4: email \"ip@[127.0.0.1]\": ");
+    run.assert_stdout_has("2 rows imported (2 new, 0 updated), 2 rejected");
     let list = project.run(&["subscribers", "list", "--format", "json"]).json();
     let emails: Vec<&str> = list
         .as_array()
@@ -1073,12 +990,7 @@ fn a_send_to_eml_files_says_where_they_went() {
     let run = project.run(&["run", "--date", "2026-11-23"]);
     run.assert_code(0);
     let folder = project.path("out/mail/eu-japan-news/1");
-    assert!(
-        run.stdout
-            .contains(&format!("  written as .eml files to {}\n", folder.display())),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_has(&format!("  written as .eml files to {}\n", folder.display()));
     assert_eq!(
         std::fs::read_dir(&folder).unwrap().count(),
         1,
@@ -1087,12 +999,7 @@ fn a_send_to_eml_files_says_where_they_went() {
     let test = project.run(&["send", "--newsletter", "eu-japan-news", "--to", "desk@example.eu"]);
     test.assert_code(0);
     let test_folder = project.path("out/mail/test/eu-japan-news/1");
-    assert!(
-        test.stdout
-            .contains(&format!("written as an .eml file to {}", test_folder.display())),
-        "{}",
-        test.stdout
-    );
+    test.assert_stdout_has(&format!("written as an .eml file to {}", test_folder.display()));
 }
 
 /// The text of the first `<tag …>…</tag>` in an edition's page, as a reader
@@ -1285,12 +1192,7 @@ fn a_newsletter_from_that_is_not_a_mailbox_is_refused_with_its_place() {
         .unwrap()
         + 1;
     let run = project.run(&["check"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains(&format!(
-            "config.toml:{line}:12: newsletter[3].reply_to: \"JTPP Helpdesk\" is not a mail address"
-        )),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1).assert_stderr_has(&format!(
+        "config.toml:{line}:12: newsletter[3].reply_to: \"JTPP Helpdesk\" is not a mail address"
+    ));
 }

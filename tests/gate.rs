@@ -11,7 +11,7 @@ use std::process::Stdio;
 use crate::common::draft::shown_items;
 use crate::common::mail::{readers, with_mail};
 use crate::common::sink::Sink;
-use crate::common::{KEY_ENV, Project};
+use crate::common::{KEY_ENV, Project, files_under};
 
 const DATE: &str = "2026-11-23";
 const NEWS: &str = "eu-japan-news";
@@ -69,13 +69,8 @@ fn a_draft_waits_for_approval_and_send_refuses_it() {
     );
 
     let send = project.run(&["send", "--newsletter", NEWS]);
-    send.assert_code(6);
-    assert!(
-        send.stderr
-            .contains("eu-japan-news No. 1 is a draft, not approved: nothing sent"),
-        "{}",
-        send.stderr
-    );
+    send.assert_code(6)
+        .assert_stderr_has("eu-japan-news No. 1 is a draft, not approved: nothing sent");
     assert!(sink.messages().is_empty());
 
     let approve = project.run(&["approve", "--newsletter", NEWS, "--by", "Keiko Editor"]);
@@ -125,7 +120,7 @@ fn an_approved_editions_bytes_never_change() {
 
     // A typo fixed at the source, fetched and built again: the draft would
     // take it, the approved edition does not.
-    let feeds: Vec<_> = walk(&project.path("feeds"));
+    let feeds: Vec<_> = files_under(&project.path("feeds"));
     let (title, file) = shown_items(&project, NEWS)
         .into_iter()
         .find_map(|(_, title)| {
@@ -168,19 +163,6 @@ fn an_approved_editions_bytes_never_change() {
     let approve = project.run(&["approve", "--newsletter", NEWS, "--edition", "1"]);
     approve.assert_code(1);
     assert_eq!(project.read("out/archive/eu-japan-news/2026-11-23.html"), html);
-}
-
-fn walk(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]
@@ -272,12 +254,8 @@ fn corrections_are_applied_on_every_rebuild_and_shown_with_who_and_when() {
 fn a_bad_correction_says_what_is_wrong() {
     let project = fetched();
     let none = project.run(&["edit", "--newsletter", NEWS, "drop", "0000000000000000"]);
-    none.assert_code(1);
-    assert!(
-        none.stderr.contains("eu-japan-news has no draft"),
-        "{}",
-        none.stderr
-    );
+    none.assert_code(1)
+        .assert_stderr_has("eu-japan-news has no draft");
     project.run(&["run", "--date", DATE]).assert_code(0);
     let absent = project.run(&["edit", "--newsletter", NEWS, "drop", "0000000000000000"]);
     absent.assert_code(1);
@@ -307,12 +285,9 @@ fn a_bad_correction_says_what_is_wrong() {
         section.stderr
     );
     let unknown = project.run(&["edit", "--newsletter", NEWS, "add", "ffffffffffffffff"]);
-    unknown.assert_code(1);
-    assert!(
-        unknown.stderr.contains("no stored item \"ffffffffffffffff\""),
-        "{}",
-        unknown.stderr
-    );
+    unknown
+        .assert_code(1)
+        .assert_stderr_has("no stored item \"ffffffffffffffff\"");
 }
 
 /// Runs `bulletin ARGS` with phase lines on and kills it as soon as it
@@ -470,24 +445,15 @@ fn a_failed_send_is_completed_by_the_next_run() {
     project.run(&["run", "--date", DATE]).assert_code(0);
     project.run(&["approve", "--newsletter", NEWS]).assert_code(0);
     let down = project.run(&["run", "--date", DATE]);
-    down.assert_code(1);
-    assert!(down.stderr.contains("SMTP server 127.0.0.1:"), "{}", down.stderr);
+    down.assert_code(1).assert_stderr_has("SMTP server 127.0.0.1:");
 
     // The next morning the server is back: the approved edition goes out.
     with_mail(&project, sink.port, "");
     let next = project.run(&["run", "--date", "2026-11-24"]);
-    next.assert_code(0);
-    assert!(
-        next.stdout
-            .contains("eu-japan-news No. 1 (dated 2026-11-23) was approved but not sent: sending it now"),
-        "{}",
-        next.stdout
+    next.assert_code(0).assert_stdout_has(
+        "eu-japan-news No. 1 (dated 2026-11-23) was approved but not sent: sending it now",
     );
-    assert!(
-        next.stdout.contains("eu-japan-news No. 1: sent 3"),
-        "{}",
-        next.stdout
-    );
+    next.assert_stdout_has("eu-japan-news No. 1: sent 3");
     assert_eq!(sink.deliveries().len(), 3);
     // Sent: the run after that leaves it alone.
     let after = project.run(&["run", "--date", "2026-11-25"]);
@@ -576,17 +542,9 @@ fn status_says_where_each_newsletter_stands_and_what_waits() {
     );
     // A week later with no run: overdue.
     let late = project.run(&["status", "--date", "2026-12-01"]);
-    assert!(
-        late.stdout.contains("next due: overdue since 2026-11-30"),
-        "{}",
-        late.stdout
-    );
-    assert!(
-        late.stdout.contains(
-            "eu-japan-news: the edition due 2026-11-30 was not made; the next `bulletin run` catches up"
-        ),
-        "{}",
-        late.stdout
+    late.assert_stdout_has("next due: overdue since 2026-11-30");
+    late.assert_stdout_has(
+        "eu-japan-news: the edition due 2026-11-30 was not made; the next `bulletin run` catches up",
     );
 }
 

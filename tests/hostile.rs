@@ -19,7 +19,7 @@ use html5ever::tokenizer::{
 };
 
 use crate::common::server::Server;
-use crate::common::{KEY_ENV, Project, digest_config, feed_sources, repo};
+use crate::common::{KEY_ENV, Project, digest_config, feed_sources, files_under, repo};
 
 /// The start tags of an HTML text, as the HTML5 tokenizer sees them.
 fn start_tags(html: &str) -> Vec<Tag> {
@@ -205,20 +205,6 @@ fn bundled_with_feed(fixture: &str, subscribers: &str) -> Project {
     project.write("config.toml", &config);
     project.import(subscribers);
     project
-}
-
-/// Every file under `folder`, at any depth.
-fn files_under(folder: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// A message's headers and each of its parts decoded (quoted-printable or

@@ -57,7 +57,7 @@ fn failing_feeds_are_reported_and_the_rest_is_built() {
         let line = format!("warning: source \"{name}\" failed: {reason}");
         assert!(run.stderr.contains(&line), "missing {line:?} in\n{}", run.stderr);
     }
-    assert!(run.stderr.contains("6 source(s) failed"), "{}", run.stderr);
+    run.assert_stderr_has("6 source(s) failed");
     let html = project.read("out/archive/digest/2026-11-23.html");
     assert!(
         html.contains("Public procurement reform opens tenders"),
@@ -92,11 +92,6 @@ fn oversized_feed_is_refused() {
         .replace("timeout_secs = 1", "timeout_secs = 5\nmax_bytes = 100_000");
     project.write("config.toml", &config);
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(3);
-    assert!(
-        run.stderr
-            .contains("source \"Huge\" failed: larger than the 100000-byte limit"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(3)
+        .assert_stderr_has("source \"Huge\" failed: larger than the 100000-byte limit");
 }

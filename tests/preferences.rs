@@ -7,7 +7,7 @@ use crate::common::draft::DATE;
 use crate::common::message::{escaped, html_part, mail_part};
 use crate::common::server::Server;
 use crate::common::signup::{confirm_target, confirmation_mail, sign_up, signup_project, token};
-use crate::common::{Project, repo};
+use crate::common::{Project, files_under, repo};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -313,13 +313,8 @@ fn a_subscriber_changes_downloads_and_erases_in_chromium_and_the_store_keeps_not
         &SUBSCRIBERS.replace("Jane@Example.DE", "JANE@example.de"),
     );
     let again = project.run(&["subscribers", "import", "again.csv"]);
-    again.assert_code(3);
-    assert!(
-        again.stderr.contains(
-            "again.csv:2: jane@example.de: erased at their request; not added again without a new consent"
-        ),
-        "{}",
-        again.stderr
+    again.assert_code(3).assert_stderr_has(
+        "again.csv:2: jane@example.de: erased at their request; not added again without a new consent",
     );
     assert!(
         again
@@ -361,14 +356,9 @@ fn the_operator_exports_and_erases_with_the_same_code_and_a_send_skips_the_erase
     );
 
     let erased = project.run(&["subscribers", "erase", "Jane@Example.de"]);
-    erased.assert_code(0);
-    assert!(
-        erased.stdout.contains(
-            "jane@example.de erased: 5 rows from consents, 1 row from deliveries, 1 row from subscribers, \
-             5 rows from subscriptions, 1 mail file written to them; the address is suppressed"
-        ),
-        "{}",
-        erased.stdout
+    erased.assert_code(0).assert_stdout_has(
+        "jane@example.de erased: 5 rows from consents, 1 row from deliveries, 1 row from subscribers, \
+             5 rows from subscriptions, 1 mail file written to them; the address is suppressed",
     );
     let nothing = project.run(&["subscribers", "export", "jane@example.de"]);
     assert_eq!(
@@ -385,13 +375,8 @@ fn the_operator_exports_and_erases_with_the_same_code_and_a_send_skips_the_erase
         )
         .unwrap();
     let sent = project.run(&["send", "--newsletter", "tech-transfer"]);
-    sent.assert_code(0);
-    assert!(
-        sent.stdout
-            .contains("skipped 1: erased at their request (suppressed)"),
-        "{}",
-        sent.stdout
-    );
+    sent.assert_code(0)
+        .assert_stdout_has("skipped 1: erased at their request (suppressed)");
     assert!(
         !project
             .path("out/mail/tech-transfer/1/jane@example.de.eml")
@@ -488,8 +473,7 @@ fn an_erased_person_is_let_in_again_by_a_confirmed_sign_up_not_by_an_import() {
     }
 
     let again = project.run(&["subscribers", "import", "subscribers.csv"]);
-    again.assert_code(3);
-    assert!(again.stdout.contains("1 erased (suppressed)"), "{}", again.stdout);
+    again.assert_code(3).assert_stdout_has("1 erased (suppressed)");
     assert!(
         project
             .subscribers()
@@ -521,12 +505,7 @@ fn an_erased_person_is_let_in_again_by_a_confirmed_sign_up_not_by_an_import() {
     );
     assert_eq!(jane["consents"][0]["method"], "form", "{jane}");
     let imported = project.run(&["subscribers", "import", "subscribers.csv"]);
-    imported.assert_code(0);
-    assert!(
-        imported.stdout.contains("0 erased (suppressed)"),
-        "{}",
-        imported.stdout
-    );
+    imported.assert_code(0).assert_stdout_has("0 erased (suppressed)");
 }
 
 /// Everything a file could show of a person: their address, their details
@@ -558,7 +537,7 @@ fn traces(texts: &[&str], tokens: &[String]) -> Vec<String> {
 /// The tokens in a person's mails: every link's `t=`, and the VERP address.
 fn tokens_in(project: &Project, email: &str) -> Vec<String> {
     let mut tokens = Vec::new();
-    for file in files(project.dir.path()) {
+    for file in files_under(project.dir.path()) {
         if !file.file_name().unwrap().to_string_lossy().starts_with(email) {
             continue;
         }
@@ -587,28 +566,11 @@ fn tokens_in(project: &Project, email: &str) -> Vec<String> {
     tokens
 }
 
-/// Every file under `folder`, at any depth.
-fn files(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut folders = vec![folder.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                folders.push(entry.path());
-            } else if entry.file_type().unwrap().is_file() {
-                found.push(entry.path());
-            }
-        }
-    }
-    found
-}
-
 /// The files under the project that show one of `traces`: every file but
 /// the two the test itself wrote (the CSV it imported, serve's stderr).
 fn files_showing(project: &Project, traces: &[String]) -> Vec<String> {
     let mut showing = Vec::new();
-    for file in files(project.dir.path()) {
+    for file in files_under(project.dir.path()) {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         if name == "subscribers.csv" || name == "serve.log" {
             continue;

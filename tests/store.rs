@@ -78,12 +78,7 @@ fn consecutive_weekly_editions_never_repeat_an_item() {
     news(&project, "c", "2026-11-21");
     news(&project, "d", "2026-11-27");
     let second = project.run(&["run", "--date", "2026-11-30"]);
-    second.assert_code(0);
-    assert!(
-        second.stdout.contains("weekly           No. 2 "),
-        "{}",
-        second.stdout
-    );
+    second.assert_code(0).assert_stdout_has("weekly           No. 2 ");
     assert_eq!(
         links(&project, "2026-11-30"),
         HashSet::from(["c".into(), "d".into()])
@@ -115,13 +110,8 @@ fn rebuild_keeps_number_and_bytes() {
     news(&project, "b", "2026-11-22");
     project.run(&["fetch"]).assert_code(0);
     let rebuild = project.run(&["build", "--date", "2026-11-23"]);
-    rebuild.assert_code(0);
-    assert!(rebuild.stdout.contains("No. 1 "), "{}", rebuild.stdout);
-    assert!(
-        rebuild.stdout.contains("already published\n"),
-        "{}",
-        rebuild.stdout
-    );
+    rebuild.assert_code(0).assert_stdout_has("No. 1 ");
+    rebuild.assert_stdout_has("already published\n");
     assert!(
         !rebuild.stdout.contains("written again"),
         "nothing was missing: {}",
@@ -150,16 +140,12 @@ fn run_is_idempotent_and_follows_the_schedule() {
     let project = project();
     news(&project, "a", "2026-11-20");
     let tuesday = project.run(&["run", "--date", "2026-11-24"]);
-    tuesday.assert_code(0);
-    assert!(
-        tuesday.stdout.contains("weekly           not due on 2026-11-24"),
-        "{}",
-        tuesday.stdout
-    );
+    tuesday
+        .assert_code(0)
+        .assert_stdout_has("weekly           not due on 2026-11-24");
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let again = project.run(&["run", "--date", "2026-11-23"]);
-    again.assert_code(0);
-    assert!(again.stdout.contains("already published"), "{}", again.stdout);
+    again.assert_code(0).assert_stdout_has("already published");
     assert!(
         again
             .stdout
@@ -188,11 +174,7 @@ fn changed_item_is_updated_not_duplicated() {
         "+++\ntitle = \"Story a, corrected\"\nlink = \"https://news.example/a\"\npublished = 2026-11-20\n+++\nAbout a.\n",
     );
     let second = project.run(&["fetch"]);
-    assert!(
-        second.stdout.contains("0 new, 1 updated, 0 unchanged"),
-        "{}",
-        second.stdout
-    );
+    second.assert_stdout_has("0 new, 1 updated, 0 unchanged");
     let items = project.run(&["items", "--format", "json"]).json();
     assert_eq!(items.as_array().unwrap().len(), 1);
     assert_eq!(items[0]["title"], "Story a, corrected");
@@ -364,14 +346,9 @@ fn corrupt_store_is_a_clear_error_and_left_alone() {
     let garbage = "this is not a database, it is a note someone saved here\n".repeat(200);
     project.write("bulletin.sqlite", &garbage);
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr
-            .contains("bulletin.sqlite: not a bulletin store or corrupt"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("restore it from a backup"), "{}", run.stderr);
+    run.assert_code(1)
+        .assert_stderr_has("bulletin.sqlite: not a bulletin store or corrupt");
+    run.assert_stderr_has("restore it from a backup");
     assert_eq!(project.read("bulletin.sqlite"), garbage, "never silently reset");
 }
 
@@ -431,12 +408,8 @@ fn a_bad_local_file_is_reported_on_every_fetch() {
     );
     for _ in 0..2 {
         let run = project.run(&["fetch"]);
-        run.assert_code(3);
-        assert!(
-            run.stderr.contains("bad.md:2:1: missing field `link`"),
-            "{}",
-            run.stderr
-        );
+        run.assert_code(3)
+            .assert_stderr_has("bad.md:2:1: missing field `link`");
     }
 }
 
@@ -445,12 +418,8 @@ fn build_before_any_fetch_says_what_to_do() {
     let project = project();
     news(&project, "a", "2026-11-20");
     let run = project.run(&["build", "--date", "2026-11-23"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains("holds no items yet: run `bulletin fetch`"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1)
+        .assert_stderr_has("holds no items yet: run `bulletin fetch`");
 }
 
 /// `bulletin ARGS` run to the end as a user who may not write the project.
