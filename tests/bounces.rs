@@ -207,14 +207,9 @@ fn a_maildir_is_read_once_and_left_as_it_was() {
     );
 
     let first = project.run(&["bounces", "Maildir"]);
-    first.assert_code(0);
-    assert!(
-        first
-            .stdout
-            .contains("4 mails read: 1 hard, 0 soft, 1 complaint, 0 unsubscribe, 2 ignored"),
-        "{}",
-        first.stdout
-    );
+    first
+        .assert_code(0)
+        .assert_stdout_has("4 mails read: 1 hard, 0 soft, 1 complaint, 0 unsubscribe, 2 ignored");
     first.assert_stdout_has("jane@example.com: 1 hard bounce");
     assert!(
         first.stdout.contains("1 auto-reply") && first.stdout.contains("1 matching no subscriber"),
@@ -725,13 +720,7 @@ fn reports_that_merely_name_subscribers_change_nobody_unless_the_mailbox_is_trus
     }
     run.assert_stderr_has("changed 0 subscriber records; 7 not verified, nothing changed for them");
     let table = project.run(&["bounces", "--dry-run", &files[0]]);
-    assert!(
-        table
-            .stdout
-            .contains("read before: not read again, nothing changed"),
-        "{}",
-        table.stdout
-    );
+    table.assert_stdout_has("read before: not read again, nothing changed");
 
     let trusted = trusting();
     let files = forged_reports(&trusted);

@@ -11,7 +11,7 @@ use crate::common::mail::with_mail;
 use crate::common::message::{escaped, html_part};
 use crate::common::server::Server;
 use crate::common::sink::Sink;
-use crate::common::{KEY, Project, repo};
+use crate::common::{KEY, NEWSLETTERS, Project, repo};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -89,14 +89,6 @@ fn the_preview_rebuilds_when_a_feed_changes() {
     let editions = project.run(&["editions", "--format", "json"]).json();
     assert_eq!(editions, serde_json::json!([]), "nothing is recorded");
 }
-
-const NEWSLETTERS: [&str; 5] = [
-    "eu-japan-news",
-    "industry-policy",
-    "about-japan",
-    "tax-procurement",
-    "tech-transfer",
-];
 
 /// The bundled project, with its subscribers and the test signing key.
 fn subscribed_project() -> Project {

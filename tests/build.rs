@@ -3,15 +3,8 @@
 use unicode_width::UnicodeWidthStr;
 
 use crate::common::message::section;
-use crate::common::{Project, digest_config, feed_sources};
+use crate::common::{NEWSLETTERS, Project, digest_config, feed_sources};
 
-const NEWSLETTERS: [&str; 5] = [
-    "eu-japan-news",
-    "industry-policy",
-    "about-japan",
-    "tax-procurement",
-    "tech-transfer",
-];
 const DATE: &str = "2026-11-23";
 
 fn built() -> Project {

@@ -125,14 +125,9 @@ wrong (2):
         "--min-accuracy",
         "0.7",
     ]);
-    strict.assert_code(1);
-    assert!(
-        strict
-            .stderr
-            .contains("accuracy 0.667 is below --min-accuracy 0.7"),
-        "{}",
-        strict.stderr
-    );
+    strict
+        .assert_code(1)
+        .assert_stderr_has("accuracy 0.667 is below --min-accuracy 0.7");
 }
 
 #[test]

@@ -65,14 +65,9 @@ fn bad_local_item_is_reported_and_the_rest_is_built() {
         "+++\ntitle = \"Broken event\"\nlink = \"https://ex.example/e\"\npublished = 2026-11-20\nstart = 2026-12-01\nvenue = \"Osaka\"\n+++\nNo place.\n",
     );
     let check = project.run(&["check"]);
-    check.assert_code(1);
-    assert!(
-        check
-            .stderr
-            .contains("broken.md:6:1: venue: unknown field `venue`"),
-        "{}",
-        check.stderr
-    );
+    check
+        .assert_code(1)
+        .assert_stderr_has("broken.md:6:1: venue: unknown field `venue`");
     let build = project.run(&["run", "--date", "2026-11-23"]);
     build
         .assert_code(3)
@@ -104,14 +99,9 @@ fn times_and_rates_no_clock_can_count_are_refused_at_their_line() {
         project.write("config.toml", &config);
         let (line, column) = position(&config, value);
         let check = project.run(&["check"]);
-        check.assert_code(1);
-        assert!(
-            check
-                .stderr
-                .contains(&format!("config.toml:{line}:{column}: {message}")),
-            "{}",
-            check.stderr
-        );
+        check
+            .assert_code(1)
+            .assert_stderr_has(&format!("config.toml:{line}:{column}: {message}"));
     }
 }
 

@@ -152,13 +152,8 @@ fn a_local_item_goes_to_the_newsletters_it_names() {
         "kinds = [\"news\", \"event\"]",
     );
     let fetch = project.run(&["fetch"]);
-    fetch.assert_code(3);
-    assert!(
-        fetch
-            .stderr
-            .contains("jtpp-epa-procurement-faq.md:5:16: newsletters[0]: no section of \"tax-procurement\" takes a report"),
-        "{}",
-        fetch.stderr
+    fetch.assert_code(3).assert_stderr_has(
+        "jtpp-epa-procurement-faq.md:5:16: newsletters[0]: no section of \"tax-procurement\" takes a report",
     );
 }
 

@@ -139,17 +139,10 @@ fn soft_rejects_are_deferred_then_delivered_once() {
     rejecting.stop();
     let healthy = Sink::start_on(port, &[]).unwrap();
     let second = project.run(&["send", "--newsletter", "eu-japan-news"]);
-    second.assert_code(0);
-    assert!(
-        second
-            .stdout
-            .contains("eu-japan-news No. 1: sent 3, already sent 0, deferred 0, failed 0"),
-        "{}",
-        second.stdout
-    );
-    let ids = healthy.message_ids();
-    assert_eq!(ids.len(), 3);
-    assert!(ids.values().all(|count| *count == 1), "{ids:?}");
+    second
+        .assert_code(0)
+        .assert_stdout_has("eu-japan-news No. 1: sent 3, already sent 0, deferred 0, failed 0");
+    healthy.assert_each_once(3);
 }
 
 #[test]
@@ -279,9 +272,7 @@ fn a_server_that_cannot_be_reached_stops_the_send_after_one_retry_budget() {
         "nothing was recorded for anyone: {}",
         later.stdout
     );
-    let ids = sink.message_ids();
-    assert_eq!(ids.len(), 40);
-    assert!(ids.values().all(|count| *count == 1), "{ids:?}");
+    sink.assert_each_once(40);
 }
 
 #[test]

@@ -100,13 +100,7 @@ fn a_permanent_redirect_is_remembered() {
     );
     assert_eq!(server.hits("/new.xml"), 2);
     let feeds = project.run(&["feeds"]);
-    assert!(
-        feeds
-            .stdout
-            .contains(&format!("moved permanently to {}", server.url("/new.xml"))),
-        "{}",
-        feeds.stdout
-    );
+    feeds.assert_stdout_has(&format!("moved permanently to {}", server.url("/new.xml")));
 }
 
 #[test]

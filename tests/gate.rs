@@ -11,7 +11,7 @@ use std::process::Stdio;
 use crate::common::draft::shown_items;
 use crate::common::mail::{readers, with_mail};
 use crate::common::sink::Sink;
-use crate::common::{KEY_ENV, Project, files_under};
+use crate::common::{KEY_ENV, Project, files_under, weekly_config};
 
 const DATE: &str = "2026-11-23";
 const NEWS: &str = "eu-japan-news";
@@ -74,14 +74,9 @@ fn a_draft_waits_for_approval_and_send_refuses_it() {
     assert!(sink.messages().is_empty());
 
     let approve = project.run(&["approve", "--newsletter", NEWS, "--by", "Keiko Editor"]);
-    approve.assert_code(0);
-    assert!(
-        approve
-            .stdout
-            .contains("eu-japan-news No. 1 approved by Keiko Editor"),
-        "{}",
-        approve.stdout
-    );
+    approve
+        .assert_code(0)
+        .assert_stdout_has("eu-japan-news No. 1 approved by Keiko Editor");
     assert!(project.path("out/archive/eu-japan-news/2026-11-23.html").exists());
     assert!(!project.path("out/drafts/eu-japan-news/2026-11-23.html").exists());
     assert!(
@@ -91,14 +86,9 @@ fn a_draft_waits_for_approval_and_send_refuses_it() {
     );
 
     let again = project.run(&["run", "--date", DATE]);
-    again.assert_code(0);
-    assert!(
-        again
-            .stdout
-            .contains("eu-japan-news No. 1: sent 3, already sent 0"),
-        "{}",
-        again.stdout
-    );
+    again
+        .assert_code(0)
+        .assert_stdout_has("eu-japan-news No. 1: sent 3, already sent 0");
     let newsletters: std::collections::BTreeSet<String> =
         sink.deliveries().into_iter().map(|(_, n)| n).collect();
     assert_eq!(
@@ -240,14 +230,9 @@ fn corrections_are_applied_on_every_rebuild_and_shown_with_who_and_when() {
             .contains(&dropped_title)
     );
     let again = edit(&["add", &retitled]);
-    again.assert_code(1);
-    assert!(
-        again
-            .stderr
-            .contains("was in an earlier edition of eu-japan-news"),
-        "{}",
-        again.stderr
-    );
+    again
+        .assert_code(1)
+        .assert_stderr_has("was in an earlier edition of eu-japan-news");
 }
 
 #[test]
@@ -258,14 +243,9 @@ fn a_bad_correction_says_what_is_wrong() {
         .assert_stderr_has("eu-japan-news has no draft");
     project.run(&["run", "--date", DATE]).assert_code(0);
     let absent = project.run(&["edit", "--newsletter", NEWS, "drop", "0000000000000000"]);
-    absent.assert_code(1);
-    assert!(
-        absent
-            .stderr
-            .contains("\"0000000000000000\" is not in eu-japan-news No. 1"),
-        "{}",
-        absent.stderr
-    );
+    absent
+        .assert_code(1)
+        .assert_stderr_has("\"0000000000000000\" is not in eu-japan-news No. 1");
     let (item, _) = shown_items(&project, NEWS).remove(0);
     let section = project.run(&[
         "edit",
@@ -276,14 +256,9 @@ fn a_bad_correction_says_what_is_wrong() {
         "--section",
         "nowhere",
     ]);
-    section.assert_code(1);
-    assert!(
-        section
-            .stderr
-            .contains("eu-japan-news has no section \"nowhere\"; expected one of:"),
-        "{}",
-        section.stderr
-    );
+    section
+        .assert_code(1)
+        .assert_stderr_has("eu-japan-news has no section \"nowhere\"; expected one of:");
     let unknown = project.run(&["edit", "--newsletter", NEWS, "add", "ffffffffffffffff"]);
     unknown
         .assert_code(1)
@@ -358,57 +333,17 @@ fn a_correction_or_an_approval_killed_half_way_is_completed() {
     );
 }
 
-/// One weekly newsletter (Mondays) of local news, approval `auto`.
-const WEEKLY: &str = r#"
-[site]
-name = "Test centre"
-base_url = "https://centre.example/"
-
-[[newsletter]]
-id = "weekly"
-title = "Weekly"
-description = "Every Monday"
-audience = "everyone"
-schedule = { weekday = "monday" }
-approval = "auto"
-
-[[newsletter.section]]
-id = "news"
-title = "News"
-kinds = ["news"]
-limit = 10
-
-[[source]]
-name = "Local news"
-local = "feeds/local"
-newsletters = ["weekly"]
-"#;
-
-fn story(project: &Project, name: &str, published: &str) {
-    project.write(
-        &format!("feeds/local/{name}.md"),
-        &format!(
-            "+++\ntitle = \"Story {name}\"\nlink = \"https://news.example/{name}\"\npublished = {published}\n+++\nAbout {name}.\n"
-        ),
-    );
-}
-
 #[test]
 fn a_missed_schedule_day_is_caught_up_with_its_own_date_and_items() {
     let project = Project::empty();
-    project.write("config.toml", WEEKLY);
-    story(&project, "early", "2026-11-12");
+    project.write("config.toml", &weekly_config("approval = \"auto\""));
+    project.story("early", "2026-11-12");
     project.run(&["run", "--date", "2026-11-16"]).assert_code(0);
     // The host is down on Monday the 23rd; the story of the 20th waits.
-    story(&project, "missed", "2026-11-20");
+    project.story("missed", "2026-11-20");
     let tuesday = project.run(&["run", "--date", "2026-11-24"]);
-    tuesday.assert_code(0);
-    assert!(
-        tuesday
-            .stdout
-            .contains("weekly           catching up: the edition due 2026-11-23 was not made on its day"),
-        "{}",
-        tuesday.stdout
+    tuesday.assert_code(0).assert_stdout_has(
+        "weekly           catching up: the edition due 2026-11-23 was not made on its day",
     );
     let html = project.read("out/archive/weekly/2026-11-23.html");
     assert!(
@@ -420,13 +355,7 @@ fn a_missed_schedule_day_is_caught_up_with_its_own_date_and_items() {
     assert_eq!(editions[0]["date"], "2026-11-23");
     // Caught up once: the next run the same week has nothing due.
     let wednesday = project.run(&["run", "--date", "2026-11-25"]);
-    assert!(
-        wednesday
-            .stdout
-            .contains("weekly           not due on 2026-11-25"),
-        "{}",
-        wednesday.stdout
-    );
+    wednesday.assert_stdout_has("weekly           not due on 2026-11-25");
     assert_eq!(
         project
             .run(&["editions", "--format", "json"])
@@ -551,8 +480,8 @@ fn status_says_where_each_newsletter_stands_and_what_waits() {
 #[test]
 fn a_store_from_before_the_gate_opens_and_its_editions_count_as_sent() {
     let project = Project::empty();
-    project.write("config.toml", WEEKLY);
-    story(&project, "early", "2026-11-12");
+    project.write("config.toml", &weekly_config("approval = \"auto\""));
+    project.story("early", "2026-11-12");
     project.run(&["run", "--date", "2026-11-16"]).assert_code(0);
     // The store as the bulletin before the gate left it: schema version 5.
     let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
@@ -570,14 +499,8 @@ fn a_store_from_before_the_gate_opens_and_its_editions_count_as_sent() {
     assert_eq!(editions[0]["approved_by"], "bulletin", "{editions}");
     assert!(editions[0]["sent_at"].is_string(), "{editions}");
     let status = project.run(&["status", "--date", "2026-11-17"]);
-    assert!(
-        status
-            .stdout
-            .contains("weekly           No. 1 of 2026-11-16: sent"),
-        "{}",
-        status.stdout
-    );
-    story(&project, "later", "2026-11-20");
+    status.assert_stdout_has("weekly           No. 1 of 2026-11-16: sent");
+    project.story("later", "2026-11-20");
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     assert!(
         project

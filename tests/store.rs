@@ -7,46 +7,17 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::http::{Reply, Server, serve};
-use crate::common::{Project, chmod};
+use crate::common::{Project, chmod, weekly_config};
 
-const CONFIG: &str = r#"
-[site]
-name = "Test centre"
-base_url = "https://centre.example/"
-
-[fetch]
-timeout_secs = 5
-
-[[newsletter]]
-id = "weekly"
-title = "Weekly"
-description = "Every Monday"
-audience = "everyone"
-schedule = { weekday = "monday" }
-window_days = 14
-
-[[newsletter.section]]
-id = "news"
-title = "News"
-kinds = ["news"]
-limit = 10
-
-[[source]]
-name = "Local news"
-local = "feeds/local"
-newsletters = ["weekly"]
-"#;
-
-fn news(project: &Project, name: &str, published: &str) {
-    project.write(
-        &format!("feeds/local/{name}.md"),
-        &format!("+++\ntitle = \"Story {name}\"\nlink = \"https://news.example/{name}\"\npublished = {published}\n+++\nAbout {name}.\n"),
-    );
+/// The weekly newsletter of local news, looking back 14 days, its fetches
+/// timing out after 5 s.
+fn config() -> String {
+    format!("[fetch]\ntimeout_secs = 5\n{}", weekly_config("window_days = 14"))
 }
 
 fn project() -> Project {
     let project = Project::empty();
-    project.write("config.toml", CONFIG);
+    project.write("config.toml", &config());
     project
 }
 
@@ -67,16 +38,16 @@ fn open_store(project: &Project) -> rusqlite::Connection {
 #[test]
 fn consecutive_weekly_editions_never_repeat_an_item() {
     let project = project();
-    news(&project, "a", "2026-11-20");
-    news(&project, "b", "2026-11-22");
+    project.story("a", "2026-11-20");
+    project.story("b", "2026-11-22");
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     assert_eq!(
         links(&project, "2026-11-23"),
         HashSet::from(["a".into(), "b".into()])
     );
     // c was published before the first edition but only appears now; d is new.
-    news(&project, "c", "2026-11-21");
-    news(&project, "d", "2026-11-27");
+    project.story("c", "2026-11-21");
+    project.story("d", "2026-11-27");
     let second = project.run(&["run", "--date", "2026-11-30"]);
     second.assert_code(0).assert_stdout_has("weekly           No. 2 ");
     assert_eq!(
@@ -101,13 +72,13 @@ fn consecutive_weekly_editions_never_repeat_an_item() {
 #[test]
 fn rebuild_keeps_number_and_bytes() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let first = project.read("out/archive/weekly/2026-11-23.html");
     let first_text = project.read("out/archive/weekly/2026-11-23.txt");
     // A changed story and a new one do not change what was published.
-    news(&project, "a", "2026-11-21");
-    news(&project, "b", "2026-11-22");
+    project.story("a", "2026-11-21");
+    project.story("b", "2026-11-22");
     project.run(&["fetch"]).assert_code(0);
     let rebuild = project.run(&["build", "--date", "2026-11-23"]);
     rebuild.assert_code(0).assert_stdout_has("No. 1 ");
@@ -121,13 +92,7 @@ fn rebuild_keeps_number_and_bytes() {
     assert_eq!(project.read("out/archive/weekly/2026-11-23.txt"), first_text);
     std::fs::remove_file(project.path("out/archive/weekly/2026-11-23.txt")).unwrap();
     let rebuild = project.run(&["build", "--date", "2026-11-23"]);
-    assert!(
-        rebuild
-            .stdout
-            .contains("already published; its missing files written again"),
-        "{}",
-        rebuild.stdout
-    );
+    rebuild.assert_stdout_has("already published; its missing files written again");
     assert_eq!(project.read("out/archive/weekly/2026-11-23.txt"), first_text);
     let count: u32 = open_store(&project)
         .query_row("SELECT count(*) FROM editions", [], |r| r.get(0))
@@ -138,7 +103,7 @@ fn rebuild_keeps_number_and_bytes() {
 #[test]
 fn run_is_idempotent_and_follows_the_schedule() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     let tuesday = project.run(&["run", "--date", "2026-11-24"]);
     tuesday
         .assert_code(0)
@@ -146,13 +111,7 @@ fn run_is_idempotent_and_follows_the_schedule() {
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let again = project.run(&["run", "--date", "2026-11-23"]);
     again.assert_code(0).assert_stdout_has("already published");
-    assert!(
-        again
-            .stdout
-            .contains("0 new, 0 updated, 0 unchanged; 1 of 1 sources not modified"),
-        "{}",
-        again.stdout
-    );
+    again.assert_stdout_has("0 new, 0 updated, 0 unchanged; 1 of 1 sources not modified");
     assert_eq!(
         project
             .run(&["editions", "--format", "json"])
@@ -167,7 +126,7 @@ fn run_is_idempotent_and_follows_the_schedule() {
 #[test]
 fn changed_item_is_updated_not_duplicated() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.run(&["fetch"]).assert_code(0);
     project.write(
         "feeds/local/a.md",
@@ -186,7 +145,8 @@ const FEED: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Re
 
 fn with_remote(server: &Server, path: &str) -> String {
     format!(
-        "{CONFIG}\n[[source]]\nname = \"Remote\"\nfeed = \"{}\"\nnewsletters = [\"weekly\"]\n",
+        "{}\n[[source]]\nname = \"Remote\"\nfeed = \"{}\"\nnewsletters = [\"weekly\"]\n",
+        config(),
         server.url(path)
     )
 }
@@ -198,26 +158,16 @@ fn second_fetch_sends_conditional_gets_and_counts_304s() {
         Reply::Tagged("application/rss+xml", FEED.into()),
     )]);
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.write("config.toml", &with_remote(&server, "/feed.xml"));
     let first = project.run(&["fetch"]);
-    first.assert_code(0);
-    assert!(
-        first
-            .stdout
-            .contains("2 new, 0 updated, 0 unchanged; 0 of 2 sources not modified"),
-        "{}",
-        first.stdout
-    );
+    first
+        .assert_code(0)
+        .assert_stdout_has("2 new, 0 updated, 0 unchanged; 0 of 2 sources not modified");
     let second = project.run(&["fetch"]);
-    second.assert_code(0);
-    assert!(
-        second
-            .stdout
-            .contains("0 new, 0 updated, 0 unchanged; 2 of 2 sources not modified"),
-        "{}",
-        second.stdout
-    );
+    second
+        .assert_code(0)
+        .assert_stdout_has("0 new, 0 updated, 0 unchanged; 2 of 2 sources not modified");
     let remote = second.stdout.lines().find(|l| l.starts_with("Remote")).unwrap();
     assert!(remote.ends_with("not modified"), "{remote}");
     let requests = server.requests.lock().unwrap();
@@ -256,7 +206,7 @@ fn wait_for_requests(server: &Server, count: usize) {
 fn a_second_run_while_one_holds_the_lock_exits_with_code_4() {
     let server = serve(vec![("/slow.xml", Reply::Hang(Duration::from_secs(2)))]);
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.write("config.toml", &with_remote(&server, "/slow.xml"));
     let mut first = project
         .command(&["run", "--date", "2026-11-23"])
@@ -268,13 +218,7 @@ fn a_second_run_while_one_holds_the_lock_exits_with_code_4() {
     let second = project.run(&["run", "--date", "2026-11-23"]);
     second.assert_code(4);
     assert_eq!(second.stderr.lines().count(), 1, "one line: {}", second.stderr);
-    assert!(
-        second
-            .stderr
-            .contains("another bulletin is running on this store"),
-        "{}",
-        second.stderr
-    );
+    second.assert_stderr_has("another bulletin is running on this store");
     assert!(
         second.stdout.is_empty(),
         "the second run did nothing: {}",
@@ -312,7 +256,7 @@ fn assert_consistent(project: &Project) {
 fn runs_killed_at_any_moment_are_completed_by_the_next() {
     let project = project();
     for (i, day) in (15..=22).enumerate() {
-        news(&project, &format!("s{i}"), &format!("2026-11-{day}"));
+        project.story(&format!("s{i}"), &format!("2026-11-{day}"));
     }
     // Kill the run after a growing delay: during start-up, fetch, build and writing.
     for delay_ms in [0, 2, 4, 6, 8, 10, 13, 16, 20, 25, 30, 40, 50, 70, 100] {
@@ -342,7 +286,7 @@ fn runs_killed_at_any_moment_are_completed_by_the_next() {
 #[test]
 fn corrupt_store_is_a_clear_error_and_left_alone() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     let garbage = "this is not a database, it is a note someone saved here\n".repeat(200);
     project.write("bulletin.sqlite", &garbage);
     let run = project.run(&["run", "--date", "2026-11-23"]);
@@ -355,7 +299,7 @@ fn corrupt_store_is_a_clear_error_and_left_alone() {
 #[test]
 fn store_from_a_newer_bulletin_is_refused() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.run(&["fetch"]).assert_code(0);
     open_store(&project)
         .pragma_update(None, "user_version", 99)
@@ -376,7 +320,7 @@ fn store_from_a_newer_bulletin_is_refused() {
 #[test]
 fn store_with_a_negative_schema_version_is_not_a_bulletin_store() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.run(&["fetch"]).assert_code(0);
     open_store(&project)
         .pragma_update(None, "user_version", -1)
@@ -401,7 +345,7 @@ fn store_with_a_negative_schema_version_is_not_a_bulletin_store() {
 #[test]
 fn a_bad_local_file_is_reported_on_every_fetch() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.write(
         "feeds/local/bad.md",
         "+++\ntitle = \"No link\"\npublished = 2026-11-20\n+++\n",
@@ -416,7 +360,7 @@ fn a_bad_local_file_is_reported_on_every_fetch() {
 #[test]
 fn build_before_any_fetch_says_what_to_do() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     let run = project.run(&["build", "--date", "2026-11-23"]);
     run.assert_code(1)
         .assert_stderr_has("holds no items yet: run `bulletin fetch`");

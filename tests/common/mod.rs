@@ -21,6 +21,15 @@ use std::process::{Command, Output};
 pub(crate) const KEY_ENV: &str = "BULLETIN_TEST_KEY";
 pub(crate) const KEY: &str = "test-signing-key-0123456789";
 
+/// The newsletters of the bundled config, in its order.
+pub(crate) const NEWSLETTERS: [&str; 5] = [
+    "eu-japan-news",
+    "industry-policy",
+    "about-japan",
+    "tax-procurement",
+    "tech-transfer",
+];
+
 /// The repository root, where the bundled `config.toml` and `feeds/` live.
 pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -50,6 +59,38 @@ title = "News"
 kinds = ["news"]
 limit = {limit}
 {sources}"#
+    )
+}
+
+/// A one-newsletter config: "weekly", on Mondays, one news section of ten
+/// items from the local folder `feeds/local` (see [`Project::story`]), with
+/// these more `[[newsletter]]` settings.
+pub(crate) fn weekly_config(settings: &str) -> String {
+    format!(
+        r#"
+[site]
+name = "Test centre"
+base_url = "https://centre.example/"
+
+[[newsletter]]
+id = "weekly"
+title = "Weekly"
+description = "Every Monday"
+audience = "everyone"
+schedule = {{ weekday = "monday" }}
+{settings}
+
+[[newsletter.section]]
+id = "news"
+title = "News"
+kinds = ["news"]
+limit = 10
+
+[[source]]
+name = "Local news"
+local = "feeds/local"
+newsletters = ["weekly"]
+"#
     )
 }
 
@@ -196,6 +237,16 @@ impl Project {
             .as_array()
             .unwrap()
             .clone()
+    }
+
+    /// A local news item, "Story NAME", published on `published` (a date).
+    pub(crate) fn story(&self, name: &str, published: &str) {
+        self.write(
+            &format!("feeds/local/{name}.md"),
+            &format!(
+                "+++\ntitle = \"Story {name}\"\nlink = \"https://news.example/{name}\"\npublished = {published}\n+++\nAbout {name}.\n"
+            ),
+        );
     }
 
     /// `fetch`, then `build BUILD_ARGS`, both succeeding: the store holds

@@ -143,6 +143,14 @@ impl Sink {
         counts
     }
 
+    /// Asserts that `count` messages arrived, each once.
+    #[track_caller]
+    pub(crate) fn assert_each_once(&self, count: usize) {
+        let ids = self.message_ids();
+        assert_eq!(ids.len(), count, "{ids:?}");
+        assert!(ids.values().all(|arrived| *arrived == 1), "{ids:?}");
+    }
+
     /// (recipient, List-Id) of every message received.
     pub(crate) fn deliveries(&self) -> Vec<(String, String)> {
         let mut all: Vec<(String, String)> = self

@@ -132,14 +132,9 @@ fn a_server_requiring_auth_stops_the_send_until_credentials_are_configured() {
         .output()
         .unwrap();
     let right = crate::common::Run::from(right);
-    right.assert_code(0);
-    assert!(
-        right
-            .stdout
-            .contains("sent 2, already sent 0, deferred 0, failed 0"),
-        "{}",
-        right.stdout
-    );
+    right
+        .assert_code(0)
+        .assert_stdout_has("sent 2, already sent 0, deferred 0, failed 0");
     assert_eq!(server.recipients(), ["jane@example.de", "taro@example.jp"]);
 }
 
