@@ -5,7 +5,7 @@
 
 use bulletin::deliver::{Key, sign};
 
-use crate::common::browser::{browser_tools, node};
+use crate::common::browser::{assert_no_serious_violations, browser_tools, node};
 use crate::common::draft::{NEWS, READERS, build_a_draft, reviewing, shown_items};
 use crate::common::mail::with_mail;
 use crate::common::message::{escaped, html_part};
@@ -160,14 +160,7 @@ fn every_page_a_reader_sees_passes_axe_in_light_and_dark() {
         println!("problem: {}", problem.as_str().unwrap());
     }
     assert_eq!(results.len(), 2 * (3 + 4 * 5 + 3), "every page, light and dark");
-    let serious: Vec<&serde_json::Value> = results
-        .iter()
-        .filter(|r| r["serious"] != serde_json::json!([]))
-        .collect();
-    assert!(
-        serious.is_empty(),
-        "serious or critical violations:\n{serious:#?}"
-    );
+    assert_no_serious_violations(results);
     assert_eq!(
         report["problems"],
         serde_json::json!([]),
@@ -408,16 +401,7 @@ fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsu
         &serde_json::json!([{"name": "sign-up form", "url": form}]).to_string(),
     );
     let report = node("axe.mjs", &[project.path("pages.json").to_str().unwrap()]);
-    let serious: Vec<&serde_json::Value> = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["serious"] != serde_json::json!([]))
-        .collect();
-    assert!(
-        serious.is_empty(),
-        "serious or critical violations:\n{serious:#?}"
-    );
+    assert_no_serious_violations(report["results"].as_array().unwrap());
     assert_eq!(report["problems"], serde_json::json!([]));
 
     // A link followed too late, and one cut short.

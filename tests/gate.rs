@@ -8,13 +8,10 @@ use std::net::TcpListener;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
-use crate::common::draft::shown_items;
+use crate::common::draft::{DATE, NEWS, editions_show, shown_items};
 use crate::common::mail::{readers, with_mail};
 use crate::common::sink::Sink;
 use crate::common::{KEY_ENV, Project, files_under, weekly_config};
-
-const DATE: &str = "2026-11-23";
-const NEWS: &str = "eu-japan-news";
 
 /// The bundled project as shipped (approval required), fetched.
 fn fetched() -> Project {
@@ -171,9 +168,7 @@ fn corrections_are_applied_on_every_rebuild_and_shown_with_who_and_when() {
     };
     edit(&["drop", &dropped]).assert_code(0);
     edit(&["retitle", &retitled, "A title the editor wrote"]).assert_code(0);
-    let section = project
-        .run(&["editions", "show", "--newsletter", NEWS])
-        .stdout
+    let section = editions_show(&project, NEWS)
         .lines()
         .filter(|l| !l.starts_with(' '))
         .find_map(|l| {
@@ -311,12 +306,7 @@ fn a_correction_or_an_approval_killed_half_way_is_completed() {
             .read("out/drafts/eu-japan-news/2026-11-23.html")
             .contains(&title)
     );
-    assert!(
-        project
-            .run(&["editions", "show", "--newsletter", NEWS])
-            .stdout
-            .contains(&format!("drop {dropped}"))
-    );
+    assert!(editions_show(&project, NEWS).contains(&format!("drop {dropped}")));
 
     kill_at(&project, &["approve", "--newsletter", NEWS], "approved");
     // Approved in the store whether or not its files were written: a

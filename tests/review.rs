@@ -6,7 +6,7 @@
 
 use crate::common::Project;
 use crate::common::client::Client;
-use crate::common::draft::{NEWS, READERS, build_a_draft, reviewing, shown_items};
+use crate::common::draft::{NEWS, READERS, build_a_draft, editions_show, reviewing, shown_items};
 use crate::common::message::html_part;
 
 /// The bundled project as shipped (approval required, mail written as
@@ -116,10 +116,7 @@ fn a_newsletter_nobody_receives_is_shown_as_mailed_to_a_labelled_sample_reader()
 #[test]
 fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() {
     let project = with_a_draft();
-    let before = project
-        .run(&["editions", "show", "--newsletter", NEWS])
-        .stdout
-        .clone();
+    let before = editions_show(&project, NEWS);
     let (dropped, _) = shown_items(&project, NEWS)[0].clone();
     let preview = reviewing(&project);
     let (_, page) = preview.get(&format!("/review/{NEWS}"));
@@ -167,11 +164,7 @@ fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() 
         assert_eq!(status, 403, "{what}: {body}");
         assert!(body.contains("Nothing changed"), "{what}: {body}");
     }
-    assert_eq!(
-        project.run(&["editions", "show", "--newsletter", NEWS]).stdout,
-        before,
-        "the store is unchanged"
-    );
+    assert_eq!(editions_show(&project, NEWS), before, "the store is unchanged");
 
     // The same form with its token, from the page's own origin, is applied.
     let applied = preview.submit(
@@ -207,10 +200,7 @@ fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() 
 #[test]
 fn a_form_token_is_refused_without_the_session_cookie_its_page_set() {
     let project = with_a_draft();
-    let before = project
-        .run(&["editions", "show", "--newsletter", NEWS])
-        .stdout
-        .clone();
+    let before = editions_show(&project, NEWS);
     let (dropped, _) = shown_items(&project, NEWS)[0].clone();
     let preview = reviewing(&project);
     let path = format!("/review/{NEWS}");
@@ -258,11 +248,7 @@ fn a_form_token_is_refused_without_the_session_cookie_its_page_set() {
         &[("Cookie", other.as_str())],
     );
     assert_eq!(status, 303, "the other client's own token and cookie: {body}");
-    assert_ne!(
-        project.run(&["editions", "show", "--newsletter", NEWS]).stdout,
-        before,
-        "applied"
-    );
+    assert_ne!(editions_show(&project, NEWS), before, "applied");
     let (status, body) = preview.post(&path, &fields, &[]);
     assert_eq!(
         status, 409,
@@ -305,10 +291,7 @@ fn moves_and_the_approval_go_through_the_commands_and_an_approved_edition_refuse
 
     let (status, _, body) = post(&[("action", "section"), ("item", first), ("section", "events")]);
     assert_eq!(status, 303, "{body}");
-    let show = project
-        .run(&["editions", "show", "--newsletter", NEWS])
-        .stdout
-        .clone();
+    let show = editions_show(&project, NEWS);
     let events = show.find("(events)").expect("an events section");
     assert!(
         show[events..].contains(&format!("{first}  ")),

@@ -53,3 +53,17 @@ pub(crate) fn node(script: &str, args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
+
+/// Asserts that axe-core found nothing serious or critical on any page of
+/// its `results`.
+#[track_caller]
+pub(crate) fn assert_no_serious_violations(results: &[serde_json::Value]) {
+    let serious: Vec<&serde_json::Value> = results
+        .iter()
+        .filter(|r| r["serious"] != serde_json::json!([]))
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "serious or critical violations:\n{serious:#?}"
+    );
+}

@@ -34,9 +34,7 @@ pub(crate) fn reviewing(project: &Project) -> Server {
 /// (id, title) of the items of `newsletter`'s latest edition, as
 /// `editions show` lists them, in reading order.
 pub(crate) fn shown_items(project: &Project, newsletter: &str) -> Vec<(String, String)> {
-    let show = project.run(&["editions", "show", "--newsletter", newsletter]);
-    show.assert_code(0);
-    show.stdout
+    editions_show(project, newsletter)
         .lines()
         .filter_map(|line| {
             let (number, rest) = line.trim_start().split_once(". ")?;
@@ -45,4 +43,12 @@ pub(crate) fn shown_items(project: &Project, newsletter: &str) -> Vec<(String, S
             Some((id.to_string(), title.trim_end_matches(" (more)").to_string()))
         })
         .collect()
+}
+
+/// What `editions show --newsletter NEWSLETTER` prints: the latest
+/// edition's state, items and corrections.
+pub(crate) fn editions_show(project: &Project, newsletter: &str) -> String {
+    let show = project.run(&["editions", "show", "--newsletter", newsletter]);
+    show.assert_code(0);
+    show.stdout
 }
