@@ -328,11 +328,13 @@ fn a_complaint_unsubscribes_from_every_newsletter() {
         .unwrap()
         .replace("misaki@yahoo.example", "jane@example.com");
     project.write("complaint.eml", &complaint);
-    let run = project.run(&["bounces", "complaint.eml"]);
-    run.assert_code(0).assert_stdout_has(
-        "complaint jane@example.com (feedback report, verified by list-unsubscribe): \
+    project
+        .run(&["bounces", "complaint.eml"])
+        .assert_code(0)
+        .assert_stdout_has(
+            "complaint jane@example.com (feedback report, verified by list-unsubscribe): \
              jane@example.com: unsubscribed from every newsletter",
-    );
+        );
     let jane = &subscribers(&project)["jane@example.com"];
     assert_eq!(jane["unsubscribed_all"], true);
     assert_eq!(jane["newsletters"], serde_json::json!([]));
@@ -598,8 +600,7 @@ fn a_report_that_names_nobody_is_matched_by_its_verp_address() {
         verp.to_uppercase()
     );
     project.write("nameless.eml", &bounce);
-    let run = project.run(&["bounces", "nameless.eml"]);
-    run.assert_code(0).assert_stdout_has("nameless.eml: hard 5.7.1 jane@example.com (report text, verified by verp): jane@example.com: 1 hard bounce");
+    project.run(&["bounces", "nameless.eml"]).assert_code(0).assert_stdout_has("nameless.eml: hard 5.7.1 jane@example.com (report text, verified by verp): jane@example.com: 1 hard bounce");
     let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
     let edition: (String, u32) = store
         .query_row("SELECT newsletter, number FROM bounce_messages", [], |row| {

@@ -184,9 +184,8 @@ fn hostile_feed_never_reaches_the_html() {
 
 #[test]
 fn an_edition_gmail_would_clip_gets_a_warning() {
-    let project = Project::empty();
     let local = "[[source]]\nname = \"Long reads\"\nlocal = \"feeds/local\"\nnewsletters = [\"digest\"]\n";
-    project.write("config.toml", &digest_config("", 50, local));
+    let project = Project::with_config(&digest_config("", 50, local));
     let paragraph = "A long paragraph about trade between the European Union and Japan. ".repeat(40);
     for i in 0..40 {
         project.write(
@@ -241,9 +240,8 @@ fn the_archive_has_an_index_and_an_atom_feed_per_newsletter() {
 
 #[test]
 fn one_item_is_one_item_not_one_items() {
-    let project = Project::empty();
     let local = "[[source]]\nname = \"Notes\"\nlocal = \"feeds/local\"\nnewsletters = [\"digest\"]\n";
-    project.write("config.toml", &digest_config("", 5, local));
+    let project = Project::with_config(&digest_config("", 5, local));
     project.write(
         "feeds/local/only.md",
         "+++\ntitle = \"The only note\"\nlink = \"https://notes.example/1\"\npublished = 2026-11-20\n+++\nJust one.\n",

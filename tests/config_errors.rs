@@ -20,10 +20,12 @@ fn bad_value_is_reported_with_line_column_and_field() {
     let config = format!("{}limit = \"four\"{}", &config[..start], &config[end..]);
     project.write("config.toml", &config);
     let (line, column) = position(&config, "\"four\"");
-    let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(1).assert_stderr_has(&format!(
-        "config.toml:{line}:{column}: newsletter[0].section[0].limit: invalid type"
-    ));
+    project
+        .run(&["run", "--date", "2026-11-23"])
+        .assert_code(1)
+        .assert_stderr_has(&format!(
+            "config.toml:{line}:{column}: newsletter[0].section[0].limit: invalid type"
+        ));
     assert!(
         !project.path("out").exists(),
         "nothing is built from a bad config"

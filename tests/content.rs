@@ -151,8 +151,7 @@ fn a_local_item_goes_to_the_newsletters_it_names() {
         "kinds = [\"news\", \"report\", \"event\"]",
         "kinds = [\"news\", \"event\"]",
     );
-    let fetch = project.run(&["fetch"]);
-    fetch.assert_code(3).assert_stderr_has(
+    project.run(&["fetch"]).assert_code(3).assert_stderr_has(
         "jtpp-epa-procurement-faq.md:5:16: newsletters[0]: no section of \"tax-procurement\" takes a report",
     );
 }
@@ -178,8 +177,7 @@ fn a_local_item_naming_an_unknown_newsletter_is_refused_where_it_names_it() {
     check.assert_stderr_has(
         "named.md:5:16: newsletters[0]: no section of \"tax-procurement\" takes a press-review",
     );
-    let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(3);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(3);
     assert!(
         project
             .read("out/archive/tax-procurement/2026-11-23.html")

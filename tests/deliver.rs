@@ -300,8 +300,10 @@ fn reset_bounces_undoes_wrongly_counted_hard_bounces() {
     rejecting.stop();
     let healthy = Sink::start_on(port, &[]).unwrap();
 
-    let none = project.run(&["subscribers", "reset-bounces", "--since", "2999-01-01"]);
-    none.assert_code(0).assert_stdout_has("no hard bounces to reset");
+    project
+        .run(&["subscribers", "reset-bounces", "--since", "2999-01-01"])
+        .assert_code(0)
+        .assert_stdout_has("no hard bounces to reset");
 
     let jane = project.run(&["subscribers", "reset-bounces", "jane@EXAMPLE.DE"]);
     jane.assert_code(0)
@@ -651,8 +653,10 @@ fn a_missing_dkim_key_is_a_clear_error() {
     let Some(sink) = Sink::start(&[]) else { return };
     let dkim = "\n[mail.dkim]\nselector = \"news2026\"\nkey_path = \"missing.pem\"\n";
     let project = project(sink.port, dkim, SUBSCRIBERS);
-    let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(1).assert_stderr_has("mail.dkim.key_path");
+    project
+        .run(&["run", "--date", "2026-11-23"])
+        .assert_code(1)
+        .assert_stderr_has("mail.dkim.key_path");
     assert!(sink.messages().is_empty());
 }
 
@@ -1182,8 +1186,7 @@ fn a_newsletter_from_that_is_not_a_mailbox_is_refused_with_its_place() {
         .position(|l| l == "reply_to = \"JTPP Helpdesk\"")
         .unwrap()
         + 1;
-    let run = project.run(&["check"]);
-    run.assert_code(1).assert_stderr_has(&format!(
+    project.run(&["check"]).assert_code(1).assert_stderr_has(&format!(
         "config.toml:{line}:12: newsletter[3].reply_to: \"JTPP Helpdesk\" is not a mail address"
     ));
 }

@@ -8,10 +8,8 @@ use crate::common::{Project, Run, digest_config, feed_sources, repo};
 
 /// A one-newsletter project reading the feed files `feeds` (name, path).
 fn project(feeds: &[(&str, &str)]) -> Project {
-    let project = Project::empty();
     let sources: Vec<(&str, String)> = feeds.iter().map(|(n, p)| (*n, p.to_string())).collect();
-    project.write("config.toml", &digest_config("", 20, &feed_sources(&sources)));
-    project
+    Project::with_config(&digest_config("", 20, &feed_sources(&sources)))
 }
 
 /// A project for `bulletin parse`, which reads no configured source.
@@ -247,8 +245,7 @@ fn json_feed_version_warning_is_in_the_check_and_fetch_reports() {
         r#"{"version": "1.0", "title": "J", "items": [{"id": "1", "title": "One", "url": "https://j.example/1"}]}"#,
     );
     let warning = "warning: source \"Json\": version \"1.0\" is not a JSON Feed version URL; read as https://jsonfeed.org/version/1\n";
-    let check = project.run(&["check"]);
-    check.assert_code(0).assert_stderr_has(warning);
+    project.run(&["check"]).assert_code(0).assert_stderr_has(warning);
     let run = project.run(&["fetch"]);
     run.assert_code(0);
     let row = run.stdout.lines().find(|l| l.starts_with("Json")).expect("a row");
@@ -335,6 +332,8 @@ fn parse_takes_the_kind_of_a_file_under_no_source_from_kind_or_says_how_to_give_
         "{}",
         run.stderr
     );
-    let run = project.run(&["parse", "drafts/event.md", "--kind", "webinar"]);
-    run.assert_code(2).assert_stderr_has("press-review");
+    project
+        .run(&["parse", "drafts/event.md", "--kind", "webinar"])
+        .assert_code(2)
+        .assert_stderr_has("press-review");
 }

@@ -10,9 +10,7 @@ use crate::common::{Project, digest_config, feed_sources};
 
 /// A one-newsletter project reading `sources` (name, URL), with `fetch` settings.
 fn project(fetch: &str, sources: &[(&str, String)]) -> Project {
-    let project = Project::empty();
-    project.write("config.toml", &digest_config(fetch, 5, &feed_sources(sources)));
-    project
+    Project::with_config(&digest_config(fetch, 5, &feed_sources(sources)))
 }
 
 /// A good feed, and another source "Other" at `path`.

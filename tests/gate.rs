@@ -147,8 +147,9 @@ fn an_approved_editions_bytes_never_change() {
         "{}",
         edit.stderr
     );
-    let approve = project.run(&["approve", "--newsletter", NEWS, "--edition", "1"]);
-    approve.assert_code(1);
+    project
+        .run(&["approve", "--newsletter", NEWS, "--edition", "1"])
+        .assert_code(1);
     assert_eq!(project.read("out/archive/eu-japan-news/2026-11-23.html"), html);
 }
 
@@ -311,8 +312,9 @@ fn a_correction_or_an_approval_killed_half_way_is_completed() {
     kill_at(&project, &["approve", "--newsletter", NEWS], "approved");
     // Approved in the store whether or not its files were written: a
     // correction is refused, and the next run writes what is missing.
-    let edit = project.run(&["edit", "--newsletter", NEWS, "--edition", "1", "drop", &dropped]);
-    edit.assert_code(1);
+    project
+        .run(&["edit", "--newsletter", NEWS, "--edition", "1", "drop", &dropped])
+        .assert_code(1);
     project.run(&["run", "--date", DATE]).assert_code(0);
     let html = project.read("out/archive/eu-japan-news/2026-11-23.html");
     assert!(!html.contains(&title));
@@ -325,16 +327,17 @@ fn a_correction_or_an_approval_killed_half_way_is_completed() {
 
 #[test]
 fn a_missed_schedule_day_is_caught_up_with_its_own_date_and_items() {
-    let project = Project::empty();
-    project.write("config.toml", &weekly_config("approval = \"auto\""));
+    let project = Project::with_config(&weekly_config("approval = \"auto\""));
     project.story("early", "2026-11-12");
     project.run(&["run", "--date", "2026-11-16"]).assert_code(0);
     // The host is down on Monday the 23rd; the story of the 20th waits.
     project.story("missed", "2026-11-20");
-    let tuesday = project.run(&["run", "--date", "2026-11-24"]);
-    tuesday.assert_code(0).assert_stdout_has(
-        "weekly           catching up: the edition due 2026-11-23 was not made on its day",
-    );
+    project
+        .run(&["run", "--date", "2026-11-24"])
+        .assert_code(0)
+        .assert_stdout_has(
+            "weekly           catching up: the edition due 2026-11-23 was not made on its day",
+        );
     let html = project.read("out/archive/weekly/2026-11-23.html");
     assert!(
         html.contains("Story missed") && !html.contains("Story early"),
@@ -363,8 +366,10 @@ fn a_failed_send_is_completed_by_the_next_run() {
     let project = mailing(dead_port());
     project.run(&["run", "--date", DATE]).assert_code(0);
     project.run(&["approve", "--newsletter", NEWS]).assert_code(0);
-    let down = project.run(&["run", "--date", DATE]);
-    down.assert_code(1).assert_stderr_has("SMTP server 127.0.0.1:");
+    project
+        .run(&["run", "--date", DATE])
+        .assert_code(1)
+        .assert_stderr_has("SMTP server 127.0.0.1:");
 
     // The next morning the server is back: the approved edition goes out.
     with_mail(&project, sink.port, "");
@@ -469,8 +474,7 @@ fn status_says_where_each_newsletter_stands_and_what_waits() {
 
 #[test]
 fn a_store_from_before_the_gate_opens_and_its_editions_count_as_sent() {
-    let project = Project::empty();
-    project.write("config.toml", &weekly_config("approval = \"auto\""));
+    let project = Project::with_config(&weekly_config("approval = \"auto\""));
     project.story("early", "2026-11-12");
     project.run(&["run", "--date", "2026-11-16"]).assert_code(0);
     // The store as the bulletin before the gate left it: schema version 5.

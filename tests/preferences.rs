@@ -498,8 +498,10 @@ fn an_erased_person_is_let_in_again_by_a_confirmed_sign_up_not_by_an_import() {
         serde_json::json!(["about-japan", "eu-japan-news"])
     );
     assert_eq!(jane["consents"][0]["method"], "form", "{jane}");
-    let imported = project.run(&["subscribers", "import", "subscribers.csv"]);
-    imported.assert_code(0).assert_stdout_has("0 erased (suppressed)");
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0)
+        .assert_stdout_has("0 erased (suppressed)");
 }
 
 /// Everything a file could show of a person: their address, their details

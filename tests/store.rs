@@ -16,9 +16,7 @@ fn config() -> String {
 }
 
 fn project() -> Project {
-    let project = Project::empty();
-    project.write("config.toml", &config());
-    project
+    Project::with_config(&config())
 }
 
 /// Links of the items in a rendered edition.
@@ -48,8 +46,10 @@ fn consecutive_weekly_editions_never_repeat_an_item() {
     // c was published before the first edition but only appears now; d is new.
     project.story("c", "2026-11-21");
     project.story("d", "2026-11-27");
-    let second = project.run(&["run", "--date", "2026-11-30"]);
-    second.assert_code(0).assert_stdout_has("weekly           No. 2 ");
+    project
+        .run(&["run", "--date", "2026-11-30"])
+        .assert_code(0)
+        .assert_stdout_has("weekly           No. 2 ");
     assert_eq!(
         links(&project, "2026-11-30"),
         HashSet::from(["c".into(), "d".into()])
@@ -276,8 +276,7 @@ fn runs_killed_at_any_moment_are_completed_by_the_next() {
             assert_eq!(integrity, "ok", "after a kill at {delay_ms} ms");
         }
     }
-    let last = project.run(&["run", "--date", "2026-11-23"]);
-    last.assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     assert_consistent(&project);
     let links = links(&project, "2026-11-23");
     assert_eq!(links.len(), 8, "every story is in the edition: {links:?}");

@@ -124,6 +124,13 @@ impl Project {
         }
     }
 
+    /// A project of only this `config.toml`.
+    pub(crate) fn with_config(config: &str) -> Project {
+        let project = Project::empty();
+        project.write("config.toml", config);
+        project
+    }
+
     /// A copy of the bundled default (`config.toml` and `feeds/`) with
     /// `approval = "auto"`: editions are published and mailed when due, as
     /// the tests of the edition cycle and the send expect. The editor's gate
@@ -346,26 +353,23 @@ impl Run {
     /// Asserts that stdout contains `text`.
     #[track_caller]
     pub(crate) fn assert_stdout_has(&self, text: &str) -> &Run {
-        assert!(
-            self.stdout.contains(text),
-            "stdout lacks {text:?}:\n{}",
-            self.stdout
-        );
+        assert_has("stdout", &self.stdout, text);
         self
     }
 
     /// Asserts that stderr contains `text`.
     #[track_caller]
     pub(crate) fn assert_stderr_has(&self, text: &str) -> &Run {
-        assert!(
-            self.stderr.contains(text),
-            "stderr lacks {text:?}:\n{}",
-            self.stderr
-        );
+        assert_has("stderr", &self.stderr, text);
         self
     }
 
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
     }
+}
+
+#[track_caller]
+fn assert_has(name: &str, output: &str, text: &str) {
+    assert!(output.contains(text), "{name} lacks {text:?}:\n{output}");
 }
