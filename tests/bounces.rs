@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use sha2::Digest;
 
-use crate::common::{KEY_ENV, Project, repo};
+use crate::common::{KEY_ENV, Project, files_under, repo};
 
 /// One row of `tests/fixtures/bounces/manifest.tsv`.
 struct Expected {
@@ -117,11 +117,7 @@ fn every_fixture_is_classified_as_a_person_reading_it_would() {
     eprintln!("  expected kinds: {}", kinds.join(", "));
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // The summary goes to stderr with --format json, and says nothing changed.
-    assert!(
-        run.stderr.contains("dry run: nothing was changed"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("dry run: nothing was changed");
 }
 
 const JANE: &str = "\
@@ -133,10 +129,7 @@ marie@example.net,Marie Curie,Labo SA,organisation,FR,eu-japan-news,2025-01-11
 /// The bundled project with Jane and Marie subscribed.
 fn subscribed() -> Project {
     let project = bundled();
-    project.write("subscribers.csv", JANE);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(JANE);
     project
 }
 
@@ -169,16 +162,13 @@ fn subscribers(project: &Project) -> BTreeMap<String, serde_json::Value> {
 
 /// Every file under `dir` with its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(snapshot(&path));
-        } else {
-            files.insert(path.clone(), std::fs::read(&path).unwrap());
-        }
-    }
-    files
+    files_under(dir)
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path).unwrap();
+            (path, bytes)
+        })
+        .collect()
 }
 
 #[test]
@@ -207,17 +197,9 @@ fn a_maildir_is_read_once_and_left_as_it_was() {
     let before = snapshot(&project.path("Maildir"));
 
     let dry = project.run(&["bounces", "--dry-run", "Maildir"]);
-    dry.assert_code(0);
-    assert!(
-        dry.stdout.contains("dry run: nothing was changed"),
-        "{}",
-        dry.stdout
-    );
-    assert!(
-        dry.stdout.contains("jane@example.com: would be acted on"),
-        "{}",
-        dry.stdout
-    );
+    dry.assert_code(0)
+        .assert_stdout_has("dry run: nothing was changed");
+    dry.assert_stdout_has("jane@example.com: would be acted on");
     assert_eq!(
         subscribers(&project)["jane@example.com"]["hard_bounces"],
         0,
@@ -225,19 +207,10 @@ fn a_maildir_is_read_once_and_left_as_it_was() {
     );
 
     let first = project.run(&["bounces", "Maildir"]);
-    first.assert_code(0);
-    assert!(
-        first
-            .stdout
-            .contains("4 mails read: 1 hard, 0 soft, 1 complaint, 0 unsubscribe, 2 ignored"),
-        "{}",
-        first.stdout
-    );
-    assert!(
-        first.stdout.contains("jane@example.com: 1 hard bounce"),
-        "{}",
-        first.stdout
-    );
+    first
+        .assert_code(0)
+        .assert_stdout_has("4 mails read: 1 hard, 0 soft, 1 complaint, 0 unsubscribe, 2 ignored");
+    first.assert_stdout_has("jane@example.com: 1 hard bounce");
     assert!(
         first.stdout.contains("1 auto-reply") && first.stdout.contains("1 matching no subscriber"),
         "the complaint names user@example.com, no subscriber: {}",
@@ -340,7 +313,7 @@ fn an_mbox_of_several_mails_complaint_and_mailed_unsubscribe() {
     );
     assert_eq!(people["jane@example.com"]["unsubscribed_all"], false);
     // The complaint names olga@example.pl: not a subscriber, nothing changes.
-    assert!(run.stderr.contains("1 matching no subscriber"), "{}", run.stderr);
+    run.assert_stderr_has("1 matching no subscriber");
     assert_eq!(
         std::fs::read(project.path("bounces.mbox")).unwrap(),
         file,
@@ -355,16 +328,13 @@ fn a_complaint_unsubscribes_from_every_newsletter() {
         .unwrap()
         .replace("misaki@yahoo.example", "jane@example.com");
     project.write("complaint.eml", &complaint);
-    let run = project.run(&["bounces", "complaint.eml"]);
-    run.assert_code(0);
-    assert!(
-        run.stdout.contains(
+    project
+        .run(&["bounces", "complaint.eml"])
+        .assert_code(0)
+        .assert_stdout_has(
             "complaint jane@example.com (feedback report, verified by list-unsubscribe): \
-             jane@example.com: unsubscribed from every newsletter"
-        ),
-        "{}",
-        run.stdout
-    );
+             jane@example.com: unsubscribed from every newsletter",
+        );
     let jane = &subscribers(&project)["jane@example.com"];
     assert_eq!(jane["unsubscribed_all"], true);
     assert_eq!(jane["newsletters"], serde_json::json!([]));
@@ -408,12 +378,9 @@ fn soft_bounces_suppress_after_three_in_a_row_within_the_window() {
         outputs[3]
     );
     let reset = project.run(&["subscribers", "reset-bounces", "jane@example.com"]);
-    reset.assert_code(0);
-    assert!(
-        reset.stdout.contains("soft-bounce suppression lifted"),
-        "{}",
-        reset.stdout
-    );
+    reset
+        .assert_code(0)
+        .assert_stdout_has("soft-bounce suppression lifted");
 }
 
 #[test]
@@ -424,9 +391,8 @@ fn a_missing_path_is_reported_and_the_others_read() {
         &String::from_utf8(fixture("qmail/no-mailbox.eml")).unwrap(),
     );
     let run = project.run(&["bounces", "nowhere", "one.eml"]);
-    run.assert_code(3);
-    assert!(run.stderr.contains("nowhere: No such file"), "{}", run.stderr);
-    assert!(run.stdout.contains("1 mail read: 1 hard"), "{}", run.stdout);
+    run.assert_code(3).assert_stderr_has("nowhere: No such file");
+    run.assert_stdout_has("1 mail read: 1 hard");
 }
 
 /// The audit's hostile mail: from MAILER-DAEMON, "failure notice", one
@@ -548,25 +514,12 @@ fn genuine_postfix_dsns_are_matched_by_verp_and_suppress() {
         ]
     );
     let again = project.run(&["bounces", &postfix.bounces().display().to_string()]);
-    assert!(
-        again.stdout.contains("2 mails read before, not read again"),
-        "{}",
-        again.stdout
-    );
+    again.assert_stdout_has("2 mails read before, not read again");
 
     let next = project.run(&["send", "--newsletter", "eu-japan-news", "--dry-run"]);
-    next.assert_code(0);
-    assert!(
-        next.stdout.contains("skipped 1: suppressed after 1 hard bounces"),
-        "{}",
-        next.stdout
-    );
-    assert!(
-        next.stdout
-            .contains("skipped 1: suppressed after 1 soft bounces in a row"),
-        "{}",
-        next.stdout
-    );
+    next.assert_code(0)
+        .assert_stdout_has("skipped 1: suppressed after 1 hard bounces");
+    next.assert_stdout_has("skipped 1: suppressed after 1 soft bounces in a row");
 }
 
 #[test]
@@ -666,15 +619,7 @@ fn a_report_that_names_nobody_is_matched_by_its_verp_address() {
         verp.to_uppercase()
     );
     project.write("nameless.eml", &bounce);
-    let run = project.run(&["bounces", "nameless.eml"]);
-    run.assert_code(0);
-    assert!(
-        run.stdout.contains(
-            "nameless.eml: hard 5.7.1 jane@example.com (report text, verified by verp): jane@example.com: 1 hard bounce"
-        ),
-        "{}",
-        run.stdout
-    );
+    project.run(&["bounces", "nameless.eml"]).assert_code(0).assert_stdout_has("nameless.eml: hard 5.7.1 jane@example.com (report text, verified by verp): jane@example.com: 1 hard bounce");
     let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
     let edition: (String, u32) = store
         .query_row("SELECT newsletter, number FROM bounce_messages", [], |row| {
@@ -793,20 +738,9 @@ fn reports_that_merely_name_subscribers_change_nobody_unless_the_mailbox_is_trus
             "{object}"
         );
     }
-    assert!(
-        run.stderr
-            .contains("changed 0 subscriber records; 7 not verified, nothing changed for them"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("changed 0 subscriber records; 7 not verified, nothing changed for them");
     let table = project.run(&["bounces", "--dry-run", &files[0]]);
-    assert!(
-        table
-            .stdout
-            .contains("read before: not read again, nothing changed"),
-        "{}",
-        table.stdout
-    );
+    table.assert_stdout_has("read before: not read again, nothing changed");
 
     let trusted = trusting();
     let files = forged_reports(&trusted);
@@ -1017,7 +951,7 @@ fn a_mail_read_once_is_skipped_unparsed_ever_after() {
     // The same words under a Message-ID never read are acted on.
     project.write("box/3.eml", &genuine.replace("<hostile@", "<fresh@"));
     let third = project.run(&["bounces", "box/3.eml"]);
-    assert!(third.stdout.contains("verified by verp"), "{}", third.stdout);
+    third.assert_stdout_has("verified by verp");
     assert_eq!(subscribers(&project)["jane@example.com"]["hard_bounces"], 1);
 }
 

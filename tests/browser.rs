@@ -3,16 +3,15 @@
 //! edition at 600 px and 375 px are kept in `target/screenshots/`. Every
 //! page a reader can see is checked by axe-core (`tests/browser/axe.mjs`).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use bulletin::deliver::{Key, sign};
 
+use crate::common::browser::{assert_no_serious_violations, browser_tools, node};
+use crate::common::draft::{NEWS, READERS, build_a_draft, reviewing, shown_items};
 use crate::common::mail::with_mail;
+use crate::common::message::{escaped, html_part};
+use crate::common::server::Server;
 use crate::common::sink::Sink;
-use crate::common::{KEY, KEY_ENV, Project, repo};
-use crate::gate::shown_items;
-use crate::review::{NEWS, READERS, build_a_draft, escaped, html_part};
+use crate::common::{KEY, NEWSLETTERS, Project, repo};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -20,88 +19,16 @@ jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news;industry-policy;abou
 solo@example.fr,Solo Reader,,individual,FR,about-japan,2025-03-01
 ";
 
-/// What the browser check needs, or why it cannot run: it skips loudly on a
-/// developer's machine and fails under CI, where `tests/run.sh` (and so `.ci/run`) installs it all.
-pub(crate) fn browser_tools() -> bool {
-    let missing = [
-        ("/usr/bin/chromium", "apt-get install chromium"),
-        (
-            "tests/browser/node_modules/playwright-core",
-            "cd tests/browser && npm ci",
-        ),
-        (
-            "tests/browser/node_modules/axe-core",
-            "cd tests/browser && npm ci",
-        ),
-    ]
-    .into_iter()
-    .find(|(path, _)| !repo().join(path).exists());
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let why = match (missing, node) {
-        (Some((path, fix)), _) => format!("{path} is missing ({fix})"),
-        (None, false) => "node is missing".to_string(),
-        (None, true) => return true,
-    };
-    if std::env::var_os("CI").is_some() {
-        panic!("the browser test cannot run: {why}; tests/run.sh installs it");
-    }
-    eprintln!("\n*** SKIPPED: the browser test cannot run: {why} ***\n");
-    false
-}
-
-pub(crate) struct Preview(Child);
-
-impl Drop for Preview {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `bulletin preview` on a free port; returns it and its index URL.
-fn preview(project: &Project) -> (Preview, String) {
-    start(
-        project,
-        &["preview", "--listen", "127.0.0.1:0", "--date", "2026-11-23"],
-    )
-}
-
-/// Starts `bulletin ARGS` (`serve` or `preview` on a free port); returns it
-/// and the URL its first line names.
-pub(crate) fn start(project: &Project, args: &[&str]) -> (Preview, String) {
-    let mut child = project
-        .command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .nth(2)
-        .expect("preview on URL")
-        .to_string();
-    (Preview(child), url)
-}
-
 #[test]
 fn every_edition_reads_well_in_chromium_at_600_and_375_px() {
     if !browser_tools() {
         return;
     }
     let project = Project::bundled();
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(SUBSCRIBERS);
     project.run(&["fetch"]).assert_code(0);
-    let (_preview, home) = preview(&project);
+    let preview = Server::preview(&project, &[]);
+    let home = preview.url();
     let shots = repo().join("target/screenshots");
     let report = node(
         "check.mjs",
@@ -138,20 +65,8 @@ fn every_edition_reads_well_in_chromium_at_600_and_375_px() {
 fn the_preview_rebuilds_when_a_feed_changes() {
     let project = Project::bundled();
     project.run(&["fetch"]).assert_code(0);
-    let (_preview, home) = preview(&project);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let get = |path: &str| {
-        agent
-            .get(format!("{home}{path}"))
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap()
-    };
+    let preview = Server::preview(&project, &[]);
+    let get = |path: &str| preview.get(path).1;
     assert_eq!(get("__version"), "1");
     assert!(!get("n/tech-transfer.html").contains("Quantum sensing call"));
     project.write(
@@ -175,39 +90,11 @@ fn the_preview_rebuilds_when_a_feed_changes() {
     assert_eq!(editions, serde_json::json!([]), "nothing is recorded");
 }
 
-/// Runs `tests/browser/<script>` with node and reads the JSON it prints.
-pub(crate) fn node(script: &str, args: &[&str]) -> serde_json::Value {
-    let output = Command::new("node")
-        .arg(repo().join("tests/browser").join(script))
-        .args(args)
-        .current_dir(repo().join("tests/browser"))
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{script} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
-}
-
-const NEWSLETTERS: [&str; 5] = [
-    "eu-japan-news",
-    "industry-policy",
-    "about-japan",
-    "tax-procurement",
-    "tech-transfer",
-];
-
 /// The bundled project, with its subscribers and the test signing key.
 fn subscribed_project() -> Project {
     let project = Project::bundled();
-    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.sign_with_test_key();
+    project.import(SUBSCRIBERS);
     project
 }
 
@@ -220,9 +107,11 @@ fn every_page_a_reader_sees_passes_axe_in_light_and_dark() {
     // published them from: the archive is built in a second project.
     let (previewed, project) = (subscribed_project(), subscribed_project());
     previewed.run(&["fetch"]).assert_code(0);
-    let (_preview, home) = preview(&previewed);
+    let preview = Server::preview(&previewed, &[]);
+    let home = preview.url();
     project.fetch_and_build(&["--date", "2026-11-23"]);
-    let (_serve, unsubscribe) = start(&project, &["serve", "--listen", "127.0.0.1:0"]);
+    let serve = Server::serve(&project, &[]);
+    let unsubscribe = serve.url();
     let file = |path: &str| format!("file://{}", project.path(path).display());
     let mut pages = vec![
         serde_json::json!({"name": "preview index", "url": home}),
@@ -271,14 +160,7 @@ fn every_page_a_reader_sees_passes_axe_in_light_and_dark() {
         println!("problem: {}", problem.as_str().unwrap());
     }
     assert_eq!(results.len(), 2 * (3 + 4 * 5 + 3), "every page, light and dark");
-    let serious: Vec<&serde_json::Value> = results
-        .iter()
-        .filter(|r| r["serious"] != serde_json::json!([]))
-        .collect();
-    assert!(
-        serious.is_empty(),
-        "serious or critical violations:\n{serious:#?}"
-    );
+    assert_no_serious_violations(results);
     assert_eq!(
         report["problems"],
         serde_json::json!([]),
@@ -301,12 +183,12 @@ fn an_editor_drops_an_item_and_approves_in_chromium_and_the_mail_lacks_it() {
     let items = shown_items(&project, NEWS);
     assert!(items.len() >= 3, "a draft worth reviewing: {items:?}");
     let (_, dropped) = &items[1];
-    let preview = crate::review::Preview::start(&project);
+    let preview = reviewing(&project);
     let shots = repo().join("target/screenshots");
     let report = node(
         "review.mjs",
         &[
-            preview.home.as_str(),
+            preview.url().as_str(),
             shots.to_str().unwrap(),
             NEWS,
             dropped,
@@ -360,15 +242,15 @@ fn an_editor_drops_an_item_and_approves_in_chromium_and_the_mail_lacks_it() {
 /// follow), and their unsubscribe link.
 #[test]
 fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsubscribes_in_chromium() {
-    use crate::signup::{Serve, confirm_target, confirmation_mail, signup_project, subscribers};
+    use crate::common::signup::{confirm_target, confirmation_mail, sign_up, signup_project};
     if !browser_tools() {
         return;
     }
     let project = signup_project();
-    let serve = Serve::start(&project, "2026-11-23T08:00:00Z");
+    let serve = Server::serve_at(&project, "2026-11-23T08:00:00Z");
     let shots = repo().join("target/screenshots");
     let shots = shots.to_str().unwrap();
-    let form = format!("{}/subscribe", serve.base);
+    let form = format!("{}/subscribe", serve.base());
     let step = |args: &[&str]| {
         let report = node("signup.mjs", args);
         assert_eq!(
@@ -383,15 +265,15 @@ fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsu
     step(&["form", &form, shots, "reader@example.de"]);
     let mail = confirmation_mail(&project, "reader@example.de").expect("the confirmation mail");
     assert!(
-        subscribers(&project).is_empty(),
+        project.subscribers().is_empty(),
         "nobody before the link is followed"
     );
-    let link = format!("{}{}", serve.base, confirm_target(&mail));
+    let link = format!("{}{}", serve.base(), confirm_target(&mail));
     // A mail gateway's scanner opens the link and runs its scripts.
     let report = step(&["scan", &link, shots]);
     assert_eq!(report["posted"], serde_json::json!([]), "the page posted nothing");
     assert!(
-        subscribers(&project).is_empty(),
+        project.subscribers().is_empty(),
         "a browser opening the link confirms nothing"
     );
     let report = step(&[
@@ -413,7 +295,7 @@ fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsu
         "Already confirmed",
         "signup-already-confirmed-375",
     ]);
-    let list = subscribers(&project);
+    let list = project.subscribers();
     assert_eq!(list.len(), 1);
     assert_eq!(
         list[0]["newsletters"],
@@ -451,7 +333,7 @@ fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsu
             .chars()
             .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '>')
             .collect();
-        link.replace("https://newsletters.eu-japan.eu", &serve.base)
+        link.replace("https://newsletters.eu-japan.eu", &serve.base())
     };
     let unsubscribe = link("https://newsletters.eu-japan.eu/unsubscribe?t=");
     let preferences = link("https://newsletters.eu-japan.eu/preferences?t=");
@@ -474,7 +356,7 @@ fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsu
         serde_json::json!([]),
         "what a reader would notice"
     );
-    let list = subscribers(&project);
+    let list = project.subscribers();
     assert_eq!(list[0]["name"], "Reader Q. Example");
     assert_eq!(
         list[0]["newsletters"],
@@ -507,7 +389,7 @@ fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsu
     );
 
     step(&["unsubscribe", &unsubscribe, shots]);
-    let list = subscribers(&project);
+    let list = project.subscribers();
     assert_eq!(
         list[0]["unsubscribed"],
         serde_json::json!(["about-japan", "eu-japan-news"])
@@ -519,24 +401,15 @@ fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsu
         &serde_json::json!([{"name": "sign-up form", "url": form}]).to_string(),
     );
     let report = node("axe.mjs", &[project.path("pages.json").to_str().unwrap()]);
-    let serious: Vec<&serde_json::Value> = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["serious"] != serde_json::json!([]))
-        .collect();
-    assert!(
-        serious.is_empty(),
-        "serious or critical violations:\n{serious:#?}"
-    );
+    assert_no_serious_violations(report["results"].as_array().unwrap());
     assert_eq!(report["problems"], serde_json::json!([]));
 
     // A link followed too late, and one cut short.
-    serve.sign_up("late@example.de", &[]);
+    sign_up(&serve, "late@example.de", &[]);
     let late = confirm_target(&confirmation_mail(&project, "late@example.de").unwrap());
     drop(serve);
-    let serve = Serve::start(&project, "2026-12-01T08:00:00Z");
-    let late = format!("{}{late}", serve.base);
+    let serve = Server::serve_at(&project, "2026-12-01T08:00:00Z");
+    let late = format!("{}{late}", serve.base());
     step(&[
         "confirm",
         &late,

@@ -2,30 +2,15 @@
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::common::{Project, digest_config, feed_sources};
+use crate::common::message::section;
+use crate::common::{NEWSLETTERS, Project, digest_config, feed_sources};
 
-const NEWSLETTERS: [&str; 5] = [
-    "eu-japan-news",
-    "industry-policy",
-    "about-japan",
-    "tax-procurement",
-    "tech-transfer",
-];
 const DATE: &str = "2026-11-23";
 
 fn built() -> Project {
     let project = Project::bundled();
     project.run(&["run", "--date", DATE]).assert_code(0);
     project
-}
-
-/// The HTML of one section: from its heading to the next section's.
-pub(crate) fn section<'a>(html: &'a str, title: &str) -> &'a str {
-    let start = html
-        .find(&format!(">{title}</h2>"))
-        .unwrap_or_else(|| panic!("no section {title:?}"));
-    let rest = &html[start..];
-    &rest[..rest.find("<h2").unwrap_or(rest.len())]
 }
 
 #[test]
@@ -199,9 +184,8 @@ fn hostile_feed_never_reaches_the_html() {
 
 #[test]
 fn an_edition_gmail_would_clip_gets_a_warning() {
-    let project = Project::empty();
     let local = "[[source]]\nname = \"Long reads\"\nlocal = \"feeds/local\"\nnewsletters = [\"digest\"]\n";
-    project.write("config.toml", &digest_config("", 50, local));
+    let project = Project::with_config(&digest_config("", 50, local));
     let paragraph = "A long paragraph about trade between the European Union and Japan. ".repeat(40);
     for i in 0..40 {
         project.write(
@@ -210,17 +194,8 @@ fn an_edition_gmail_would_clip_gets_a_warning() {
         );
     }
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(0);
-    assert!(
-        run.stderr.contains("warning: digest No. 1 is 1"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("Gmail clips messages past about 100 KB"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(0).assert_stderr_has("warning: digest No. 1 is 1");
+    run.assert_stderr_has("Gmail clips messages past about 100 KB");
 }
 
 #[test]
@@ -265,16 +240,14 @@ fn the_archive_has_an_index_and_an_atom_feed_per_newsletter() {
 
 #[test]
 fn one_item_is_one_item_not_one_items() {
-    let project = Project::empty();
     let local = "[[source]]\nname = \"Notes\"\nlocal = \"feeds/local\"\nnewsletters = [\"digest\"]\n";
-    project.write("config.toml", &digest_config("", 5, local));
+    let project = Project::with_config(&digest_config("", 5, local));
     project.write(
         "feeds/local/only.md",
         "+++\ntitle = \"The only note\"\nlink = \"https://notes.example/1\"\npublished = 2026-11-20\n+++\nJust one.\n",
     );
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(0);
-    assert!(run.stdout.contains("No. 1      1 item →"), "{}", run.stdout);
+    run.assert_code(0).assert_stdout_has("No. 1      1 item →");
     let archive = project.read("out/archive/digest/index.html");
     assert!(archive.contains("(1 item, "), "{archive}");
     let items = project.run(&["items", "--newsletter", "digest"]);

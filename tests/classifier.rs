@@ -125,14 +125,9 @@ wrong (2):
         "--min-accuracy",
         "0.7",
     ]);
-    strict.assert_code(1);
-    assert!(
-        strict
-            .stderr
-            .contains("accuracy 0.667 is below --min-accuracy 0.7"),
-        "{}",
-        strict.stderr
-    );
+    strict
+        .assert_code(1)
+        .assert_stderr_has("accuracy 0.667 is below --min-accuracy 0.7");
 }
 
 #[test]
@@ -143,13 +138,8 @@ fn eval_names_the_line_of_an_unknown_label() {
         "{\"title\": \"A\", \"labels\": []}\n{\"title\": \"B\", \"labels\": [\"tech-tranfser\"]}\n",
     );
     let run = project.run(&["classify", "eval", "labelled.jsonl"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains(
-            "labelled.jsonl:2: labels: unknown newsletter \"tech-tranfser\"; expected one of: eu-japan-news,"
-        ),
-        "{}",
-        run.stderr
+    run.assert_code(1).assert_stderr_has(
+        "labelled.jsonl:2: labels: unknown newsletter \"tech-tranfser\"; expected one of: eu-japan-news,",
     );
 }
 

@@ -20,15 +20,12 @@ fn bad_value_is_reported_with_line_column_and_field() {
     let config = format!("{}limit = \"four\"{}", &config[..start], &config[end..]);
     project.write("config.toml", &config);
     let (line, column) = position(&config, "\"four\"");
-    let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains(&format!(
+    project
+        .run(&["run", "--date", "2026-11-23"])
+        .assert_code(1)
+        .assert_stderr_has(&format!(
             "config.toml:{line}:{column}: newsletter[0].section[0].limit: invalid type"
-        )),
-        "{}",
-        run.stderr
-    );
+        ));
     assert!(
         !project.path("out").exists(),
         "nothing is built from a bad config"
@@ -48,7 +45,7 @@ fn unknown_newsletter_in_a_source_names_the_valid_ones() {
     let expected = format!(
         "config.toml:{line}:{column}: source[3].newsletters[0]: unknown newsletter \"tech-tranfser\"; expected one of: eu-japan-news, industry-policy, about-japan, tax-procurement, tech-transfer"
     );
-    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    run.assert_stderr_has(&expected);
 }
 
 #[test]
@@ -57,14 +54,9 @@ fn unknown_key_is_reported_with_its_line() {
     let config = project.edit_config("window_days = 14", "window_day = 14");
     let (line, _) = position(&config, "window_day = 14");
     let run = project.run(&["check"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains(&format!(
-            "config.toml:{line}:1: newsletter[4].window_day: unknown field `window_day`"
-        )),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1).assert_stderr_has(&format!(
+        "config.toml:{line}:1: newsletter[4].window_day: unknown field `window_day`"
+    ));
 }
 
 #[test]
@@ -75,21 +67,13 @@ fn bad_local_item_is_reported_and_the_rest_is_built() {
         "+++\ntitle = \"Broken event\"\nlink = \"https://ex.example/e\"\npublished = 2026-11-20\nstart = 2026-12-01\nvenue = \"Osaka\"\n+++\nNo place.\n",
     );
     let check = project.run(&["check"]);
-    check.assert_code(1);
-    assert!(
-        check
-            .stderr
-            .contains("broken.md:6:1: venue: unknown field `venue`"),
-        "{}",
-        check.stderr
-    );
+    check
+        .assert_code(1)
+        .assert_stderr_has("broken.md:6:1: venue: unknown field `venue`");
     let build = project.run(&["run", "--date", "2026-11-23"]);
-    build.assert_code(3);
-    assert!(
-        build.stderr.contains("source \"EU-Japan Centre events\" failed"),
-        "{}",
-        build.stderr
-    );
+    build
+        .assert_code(3)
+        .assert_stderr_has("source \"EU-Japan Centre events\" failed");
     let news = project.read("out/archive/eu-japan-news/2026-11-23.html");
     assert!(
         news.contains("Get Ready for Japan 2027"),
@@ -117,14 +101,9 @@ fn times_and_rates_no_clock_can_count_are_refused_at_their_line() {
         project.write("config.toml", &config);
         let (line, column) = position(&config, value);
         let check = project.run(&["check"]);
-        check.assert_code(1);
-        assert!(
-            check
-                .stderr
-                .contains(&format!("config.toml:{line}:{column}: {message}")),
-            "{}",
-            check.stderr
-        );
+        check
+            .assert_code(1)
+            .assert_stderr_has(&format!("config.toml:{line}:{column}: {message}"));
     }
 }
 
@@ -202,13 +181,8 @@ fn a_feed_file_over_max_bytes_is_refused_unread_and_the_rest_is_built() {
         + "\n[[source]]\nname = \"Big\"\nfeed = \"feeds/big.xml\"\nnewsletters = [\"eu-japan-news\"]\n";
     project.write("config.toml", &config);
     let run = project.run(&["fetch"]);
-    run.assert_code(3);
-    assert!(
-        run.stderr.contains(
-            "big.xml: 67108864 bytes; a feed file may have at most 5000000 bytes (fetch.max_bytes)"
-        ),
-        "{}",
-        run.stderr
+    run.assert_code(3).assert_stderr_has(
+        "big.xml: 67108864 bytes; a feed file may have at most 5000000 bytes (fetch.max_bytes)",
     );
     assert!(
         run.stdout
@@ -271,14 +245,9 @@ fn an_unknown_placeholder_in_a_subject_is_refused_at_its_line_and_column() {
     );
     let (line, column) = position(&config, "{headline}");
     let run = project.run(&["check"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains(&format!(
+    run.assert_code(1).assert_stderr_has(&format!(
             "config.toml:{line}:{column}: newsletter[1].subject: unknown placeholder {{headline}}; expected {{title}}, {{number}}, {{date}} or {{lead}}"
-        )),
-        "{}",
-        run.stderr
-    );
+        ));
 }
 
 #[test]
@@ -291,7 +260,7 @@ fn unknown_term_list_names_the_lists_there_are() {
     let expected = format!(
         "config.toml:{line}:{column}: newsletter[0].keywords[0].terms: no built-in term list \"@eu-member-sates\"; expected one of: @eu-member-states, @eu-institutions, @japan-government, @japan-prefectures, @not-business"
     );
-    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    run.assert_stderr_has(&expected);
 }
 
 #[test]

@@ -2,9 +2,9 @@
 //! mailed, tenders listed until their deadline, local items that name their
 //! newsletters.
 
-use crate::build::section;
+use crate::common::Project;
 use crate::common::mail::readers;
-use crate::common::{KEY_ENV, Project};
+use crate::common::message::section;
 
 /// The `.eml` files written for edition `number` of `newsletter`.
 fn mails(project: &Project, newsletter: &str, number: u32) -> usize {
@@ -47,11 +47,8 @@ fn a_story_two_sources_tell_is_one_item_in_the_edition() {
 #[test]
 fn nothing_to_say_is_reported_and_neither_mailed_nor_archived() {
     let project = Project::bundled();
-    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project.write("subscribers.csv", &readers(2, |_| "company,DE,tax-procurement"));
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.sign_with_test_key();
+    project.import(&readers(2, |_| "company,DE,tax-procurement"));
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     assert_eq!(mails(&project, "tax-procurement", 1), 2, "No. 1 is mailed");
     // The weeks up to March 2027 are caught up (tenders still open), then
@@ -60,13 +57,8 @@ fn nothing_to_say_is_reported_and_neither_mailed_nor_archived() {
     let before = project.run(&["editions", "--newsletter", "tax-procurement", "--format", "json"]);
     let count = before.json().as_array().map(Vec::len).unwrap();
     let run = project.run(&["run", "--date", "2027-03-08"]);
-    run.assert_code(0);
-    assert!(
-        run.stdout
-            .contains("tax-procurement  nothing new: no edition, nothing mailed"),
-        "{}",
-        run.stdout
-    );
+    run.assert_code(0)
+        .assert_stdout_has("tax-procurement  nothing new: no edition, nothing mailed");
     let next = u32::try_from(count).unwrap() + 1;
     assert_eq!(mails(&project, "tax-procurement", next), 0, "nothing mailed");
     assert!(
@@ -97,12 +89,7 @@ fn a_tender_is_listed_as_still_open_until_its_deadline() {
          deadline = 2027-03-15\nsummary = \"Design and supply of two stations.\"\n",
     );
     let second = project.run(&["run", "--date", "2026-11-30"]);
-    second.assert_code(0);
-    assert!(
-        second.stdout.contains("1 item and 7 still open"),
-        "{}",
-        second.stdout
-    );
+    second.assert_code(0).assert_stdout_has("1 item and 7 still open");
     let html = project.read("out/archive/tax-procurement/2026-11-30.html");
     let tenders = section(&html, "Open Tenders");
     let still_open = tenders.find(">Still open<").expect("a \"Still open\" list");
@@ -158,24 +145,14 @@ fn a_local_item_goes_to_the_newsletters_it_names() {
         assert!(!html.contains(title), "{other} has it");
     }
     let explain = project.run(&["items", "--newsletter", "tax-procurement", "--explain"]);
-    assert!(
-        explain.stdout.contains("the item names tax-procurement"),
-        "{}",
-        explain.stdout
-    );
+    explain.assert_stdout_has("the item names tax-procurement");
     // The newsletter no longer takes reports: the unchanged file is checked again.
     project.edit_config(
         "kinds = [\"news\", \"report\", \"event\"]",
         "kinds = [\"news\", \"event\"]",
     );
-    let fetch = project.run(&["fetch"]);
-    fetch.assert_code(3);
-    assert!(
-        fetch
-            .stderr
-            .contains("jtpp-epa-procurement-faq.md:5:16: newsletters[0]: no section of \"tax-procurement\" takes a report"),
-        "{}",
-        fetch.stderr
+    project.run(&["fetch"]).assert_code(3).assert_stderr_has(
+        "jtpp-epa-procurement-faq.md:5:16: newsletters[0]: no section of \"tax-procurement\" takes a report",
     );
 }
 
@@ -193,24 +170,14 @@ fn a_local_item_naming_an_unknown_newsletter_is_refused_where_it_names_it() {
          newsletters = [\"tax-procurement\"]\n+++\nA review.\n",
     );
     let check = project.run(&["check"]);
-    check.assert_code(1);
-    assert!(
-        check.stderr.contains(
-            "named.toml:7:35: newsletters[1]: unknown newsletter \"tender-digest\"; expected one of: \
-             eu-japan-news, industry-policy, about-japan, tax-procurement, tech-transfer"
-        ),
-        "{}",
-        check.stderr
+    check.assert_code(1).assert_stderr_has(
+        "named.toml:7:35: newsletters[1]: unknown newsletter \"tender-digest\"; expected one of: \
+             eu-japan-news, industry-policy, about-japan, tax-procurement, tech-transfer",
     );
-    assert!(
-        check.stderr.contains(
-            "named.md:5:16: newsletters[0]: no section of \"tax-procurement\" takes a press-review"
-        ),
-        "{}",
-        check.stderr
+    check.assert_stderr_has(
+        "named.md:5:16: newsletters[0]: no section of \"tax-procurement\" takes a press-review",
     );
-    let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(3);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(3);
     assert!(
         project
             .read("out/archive/tax-procurement/2026-11-23.html")

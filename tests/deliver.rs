@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use bulletin::deliver::{Key, sign, verify};
 
-use crate::common::mail::{decoded_subject, project, readers, with_mail};
+use crate::common::mail::{project, readers, with_mail};
+use crate::common::message::decoded_subject;
+use crate::common::server::Server;
 use crate::common::sink::{Sink, header};
 use crate::common::{KEY, KEY_ENV, Project};
 
@@ -49,26 +51,14 @@ fn each_newsletter_reaches_exactly_its_audience() {
         "an individual, a non-EU company and an unsubscribed address get no EU-only newsletter"
     );
     assert_eq!(sink.messages().len(), 5, "one copy each");
-    assert!(
-        run.stdout
-            .contains("about-japan No. 1: sent 1, already sent 0, deferred 0, failed 0"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("skipped 1: an individual"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("skipped 1: outside the EU-27"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("skipped 1: unsubscribed"), "{}", run.stdout);
+    run.assert_stdout_has("about-japan No. 1: sent 1, already sent 0, deferred 0, failed 0");
+    run.assert_stdout_has("skipped 1: an individual");
+    run.assert_stdout_has("skipped 1: outside the EU-27");
+    run.assert_stdout_has("skipped 1: unsubscribed");
     let again = project.run(&["run", "--date", "2026-11-23"]);
-    again.assert_code(0);
-    assert!(
-        again.stdout.contains("about-japan No. 1: sent 0, already sent 1"),
-        "{}",
-        again.stdout
-    );
+    again
+        .assert_code(0)
+        .assert_stdout_has("about-japan No. 1: sent 0, already sent 1");
     assert_eq!(sink.messages().len(), 5, "a second run sends nothing");
 }
 
@@ -137,12 +127,9 @@ fn soft_rejects_are_deferred_then_delivered_once() {
     let port = rejecting.port;
     let project = project(port, "", SUBSCRIBERS);
     let first = project.run(&["run", "--date", "2026-11-23"]);
-    first.assert_code(5);
-    assert!(
-        first.stderr.contains("deferred: jane@example.de:"),
-        "{}",
-        first.stderr
-    );
+    first
+        .assert_code(5)
+        .assert_stderr_has("deferred: jane@example.de:");
     assert!(
         first.stderr.contains("450"),
         "the server's reply is shown: {}",
@@ -152,17 +139,10 @@ fn soft_rejects_are_deferred_then_delivered_once() {
     rejecting.stop();
     let healthy = Sink::start_on(port, &[]).unwrap();
     let second = project.run(&["send", "--newsletter", "eu-japan-news"]);
-    second.assert_code(0);
-    assert!(
-        second
-            .stdout
-            .contains("eu-japan-news No. 1: sent 3, already sent 0, deferred 0, failed 0"),
-        "{}",
-        second.stdout
-    );
-    let ids = healthy.message_ids();
-    assert_eq!(ids.len(), 3);
-    assert!(ids.values().all(|count| *count == 1), "{ids:?}");
+    second
+        .assert_code(0)
+        .assert_stdout_has("eu-japan-news No. 1: sent 3, already sent 0, deferred 0, failed 0");
+    healthy.assert_each_once(3);
 }
 
 #[test]
@@ -172,12 +152,8 @@ fn hard_rejects_are_recorded_and_not_retried() {
     };
     let project = project(sink.port, "", SUBSCRIBERS);
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(5);
-    assert!(
-        run.stderr.contains("failed: jane@example.de: RCPT TO: 500 5.3.0"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(5)
+        .assert_stderr_has("failed: jane@example.de: RCPT TO: 500 5.3.0");
     assert!(
         run.stdout.contains("skipped 1: suppressed after 2 hard bounces"),
         "Jane, after eu-japan-news and about-japan failed: {}",
@@ -296,9 +272,7 @@ fn a_server_that_cannot_be_reached_stops_the_send_after_one_retry_budget() {
         "nothing was recorded for anyone: {}",
         later.stdout
     );
-    let ids = sink.message_ids();
-    assert_eq!(ids.len(), 40);
-    assert!(ids.values().all(|count| *count == 1), "{ids:?}");
+    sink.assert_each_once(40);
 }
 
 #[test]
@@ -326,34 +300,22 @@ fn reset_bounces_undoes_wrongly_counted_hard_bounces() {
     rejecting.stop();
     let healthy = Sink::start_on(port, &[]).unwrap();
 
-    let none = project.run(&["subscribers", "reset-bounces", "--since", "2999-01-01"]);
-    none.assert_code(0);
-    assert!(
-        none.stdout.contains("no hard bounces to reset"),
-        "{}",
-        none.stdout
-    );
+    project
+        .run(&["subscribers", "reset-bounces", "--since", "2999-01-01"])
+        .assert_code(0)
+        .assert_stdout_has("no hard bounces to reset");
 
     let jane = project.run(&["subscribers", "reset-bounces", "jane@EXAMPLE.DE"]);
-    jane.assert_code(0);
-    assert!(
-        jane.stdout
-            .contains("jane@example.de: 2 hard bounces reset, 2 failed deliveries due again"),
-        "{}",
-        jane.stdout
-    );
+    jane.assert_code(0)
+        .assert_stdout_has("jane@example.de: 2 hard bounces reset, 2 failed deliveries due again");
     assert!(bounces(&project).contains(&("jane@example.de".into(), 0)));
     project
         .run(&["subscribers", "reset-bounces", "nobody@example.de"])
         .assert_code(1);
 
     let rest = project.run(&["subscribers", "reset-bounces", "--since", "2000-01-01"]);
-    rest.assert_code(0);
-    assert!(
-        rest.stdout.contains("taro@example.jp: 1 hard bounce reset"),
-        "{}",
-        rest.stdout
-    );
+    rest.assert_code(0)
+        .assert_stdout_has("taro@example.jp: 1 hard bounce reset");
     assert!(!rest.stdout.contains("jane@"), "already reset: {}", rest.stdout);
     assert!(bounces(&project).iter().all(|(_, count)| *count == 0));
 
@@ -426,13 +388,8 @@ fn test_copy_and_dry_run_are_not_deliveries() {
     let project = project(sink.port, "", SUBSCRIBERS);
     project.fetch_and_build(&["--date", "2026-11-23"]);
     let dry = project.run(&["send", "--newsletter", "eu-japan-news", "--dry-run"]);
-    dry.assert_code(0);
-    assert!(
-        dry.stdout
-            .contains("would send eu-japan-news No. 1 to jane@example.de"),
-        "{}",
-        dry.stdout
-    );
+    dry.assert_code(0)
+        .assert_stdout_has("would send eu-japan-news No. 1 to jane@example.de");
     assert!(sink.messages().is_empty(), "a dry run sends nothing");
     project
         .run(&[
@@ -490,10 +447,7 @@ fn dry_run_with_a_test_address_is_refused_and_sends_nothing() {
 fn unknown_organisation_type_or_status_in_the_store_is_an_error() {
     let project = Project::bundled();
     with_mail(&project, 25, "");
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(SUBSCRIBERS);
     project.run(&["fetch"]).assert_code(0);
     project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
     let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
@@ -529,12 +483,8 @@ fn unknown_organisation_type_or_status_in_the_store_is_an_error() {
         )
         .unwrap();
     let run = project.run(&["send", "--newsletter", "about-japan", "--dry-run"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains("unknown delivery status \"snet\""),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1)
+        .assert_stderr_has("unknown delivery status \"snet\"");
 }
 
 #[test]
@@ -551,31 +501,13 @@ fn import_reports_bad_rows_and_keeps_unsubscriptions() {
          \"eve@example.de\",\"Eve\r\nBcc: victim@example.com\",Org,company,DE,about-japan,2025-01-01\n",
     );
     let run = project.run(&["subscribers", "import", "subscribers.csv"]);
-    run.assert_code(3);
-    assert!(
-        run.stderr
-            .contains("subscribers.csv:3: email \"not-an-address\": invalid address"),
-        "{}",
-        run.stderr
+    run.assert_code(3)
+        .assert_stderr_has("subscribers.csv:3: email \"not-an-address\": invalid address");
+    run.assert_stderr_has(
+        "subscribers.csv:4: newsletters \"about-japon\": unknown newsletter; expected one of:",
     );
-    assert!(
-        run.stderr
-            .contains("subscribers.csv:4: newsletters \"about-japon\": unknown newsletter; expected one of:"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("subscribers.csv:5: country \"ZZ\": not an ISO 3166-1 alpha-2 code"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stdout
-            .contains("2 rows imported (2 new, 0 updated), 3 rejected"),
-        "{}",
-        run.stdout
-    );
+    run.assert_stderr_has("subscribers.csv:5: country \"ZZ\": not an ISO 3166-1 alpha-2 code");
+    run.assert_stdout_has("2 rows imported (2 new, 0 updated), 3 rejected");
     project
         .run(&[
             "subscribers",
@@ -616,11 +548,8 @@ fn import_reports_bad_rows_and_keeps_unsubscriptions() {
 #[test]
 fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
     let project = project(25, "", SUBSCRIBERS);
-    let (_server, url) = crate::browser::start(&project, &["serve", "--listen", "127.0.0.1:0"]);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let server = Server::serve(&project, &[]);
+    let url = &server.path;
     let token = sign(&key(), "jane@example.de", "about-japan");
     let subscribed = |project: &Project| {
         let list = project
@@ -638,9 +567,8 @@ fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
             .iter()
             .any(|s| s["email"] == "jane@example.de")
     };
-    let mut page = agent.get(format!("{url}?t={token}")).call().unwrap();
-    assert_eq!(page.status().as_u16(), 200);
-    let body = page.body_mut().read_to_string().unwrap();
+    let (status, body) = server.get(&format!("{url}?t={token}"));
+    assert_eq!(status, 200);
     assert!(
         body.contains("<form method=\"post\"") && body.contains("jane@example.de"),
         "{body}"
@@ -648,25 +576,14 @@ fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
     assert!(subscribed(&project), "GET changes nothing");
     let mut forged = token.clone();
     forged.replace_range(0..4, "AAAA");
-    let bad = agent
-        .post(format!("{url}?t={forged}"))
-        .send("List-Unsubscribe=One-Click")
-        .unwrap();
-    assert_eq!(bad.status().as_u16(), 400);
+    let one_click = [("List-Unsubscribe", "One-Click")];
+    let (status, _) = server.post(&format!("{url}?t={forged}"), &one_click, &[]);
+    assert_eq!(status, 400);
     assert!(subscribed(&project), "a forged token changes nothing");
     for _ in 0..2 {
-        let mut done = agent
-            .post(format!("{url}?t={token}"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .send("List-Unsubscribe=One-Click")
-            .unwrap();
-        assert_eq!(done.status().as_u16(), 200, "one-click, and again: idempotent");
-        assert!(
-            done.body_mut()
-                .read_to_string()
-                .unwrap()
-                .contains("You are unsubscribed")
-        );
+        let (status, done) = server.post(&format!("{url}?t={token}"), &one_click, &[]);
+        assert_eq!(status, 200, "one-click, and again: idempotent");
+        assert!(done.contains("You are unsubscribed"));
     }
     assert!(!subscribed(&project), "POST unsubscribed");
 }
@@ -674,11 +591,8 @@ fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
 #[test]
 fn the_bundled_file_transport_writes_one_eml_per_message() {
     let project = Project::bundled();
-    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.sign_with_test_key();
+    project.import(SUBSCRIBERS);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let eml = project.read("out/mail/about-japan/1/jane@example.de.eml");
     assert!(eml.contains("Dear Jane Doe,"), "{eml}");
@@ -739,9 +653,10 @@ fn a_missing_dkim_key_is_a_clear_error() {
     let Some(sink) = Sink::start(&[]) else { return };
     let dkim = "\n[mail.dkim]\nselector = \"news2026\"\nkey_path = \"missing.pem\"\n";
     let project = project(sink.port, dkim, SUBSCRIBERS);
-    let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(1);
-    assert!(run.stderr.contains("mail.dkim.key_path"), "{}", run.stderr);
+    project
+        .run(&["run", "--date", "2026-11-23"])
+        .assert_code(1)
+        .assert_stderr_has("mail.dkim.key_path");
     assert!(sink.messages().is_empty());
 }
 
@@ -757,12 +672,9 @@ fn a_connection_dropped_after_the_message_is_sent_again_with_the_same_message_id
     let project = project(port, "", SUBSCRIBERS);
     project.fetch_and_build(&["--date", "2026-11-23", "--newsletter", "tech-transfer"]);
     let first = project.run(&["send", "--newsletter", "tech-transfer"]);
-    first.assert_code(5);
-    assert!(
-        first.stderr.contains("deferred: solo@example.fr:"),
-        "{}",
-        first.stderr
-    );
+    first
+        .assert_code(5)
+        .assert_stderr_has("deferred: solo@example.fr:");
     let ambiguous = dropping.message_ids();
     assert_eq!(
         ambiguous.values().sum::<usize>(),
@@ -795,12 +707,8 @@ fn a_server_slower_than_the_timeout_stops_the_send_and_records_nothing() {
     project.edit_config("timeout_secs = 5", "timeout_secs = 1");
     project.fetch_and_build(&["--date", "2026-11-23", "--newsletter", "tech-transfer"]);
     let run = project.run(&["send", "--newsletter", "tech-transfer"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains("no reply within timeout_secs = 1"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1)
+        .assert_stderr_has("no reply within timeout_secs = 1");
     let list = project.run(&["subscribers", "list", "--format", "json"]).json();
     assert!(list.as_array().unwrap().iter().all(|s| s["hard_bounces"] == 0));
     let dry = project.run(&["send", "--newsletter", "tech-transfer", "--dry-run"]);
@@ -903,25 +811,10 @@ fn addresses_that_can_never_be_sent_are_refused_at_import_with_their_line() {
          a@bücher.example,A,Org,company,DE,about-japan,2025-01-10\n",
     );
     let run = project.run(&["subscribers", "import", "subscribers.csv"]);
-    run.assert_code(3);
-    assert!(
-        run.stderr
-            .contains("subscribers.csv:3: email \"\\\"quoted local\\\"@example.de\": "),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("subscribers.csv:4: email \"ip@[127.0.0.1]\": "),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stdout
-            .contains("2 rows imported (2 new, 0 updated), 2 rejected"),
-        "{}",
-        run.stdout
-    );
+    run.assert_code(3)
+        .assert_stderr_has("subscribers.csv:3: email \"\\\"quoted local\\\"@example.de\": ");
+    run.assert_stderr_has("subscribers.csv:4: email \"ip@[127.0.0.1]\": ");
+    run.assert_stdout_has("2 rows imported (2 new, 0 updated), 2 rejected");
     let list = project.run(&["subscribers", "list", "--format", "json"]).json();
     let emails: Vec<&str> = list
         .as_array()
@@ -937,17 +830,13 @@ fn addresses_that_can_never_be_sent_are_refused_at_import_with_their_line() {
 #[test]
 fn eml_files_never_collide() {
     let project = Project::bundled();
-    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project.write(
-        "subscribers.csv",
+    project.sign_with_test_key();
+    project.import(
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
          a+b@example.de,Plus,,individual,DE,tech-transfer,2025-01-10\n\
          a/b@example.de,Slash,,individual,DE,tech-transfer,2025-01-10\n\
          a_b@example.de,Underscore,,individual,DE,tech-transfer,2025-01-10\n",
     );
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let folder = project.path("out/mail/tech-transfer/1");
     let mut to: Vec<String> = std::fs::read_dir(&folder)
@@ -998,10 +887,7 @@ fn a_display_name_in_unsubscribe_mailto_leaves_a_bare_address_in_the_mailto_link
             "unsubscribe_mailto = \"Unsubscribe Desk <unsubscribe@eu-japan.eu>\"",
         );
     project.write("config.toml", &config);
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(SUBSCRIBERS);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let eml = project.read("out/mail/about-japan/1/jane@example.de.eml");
     let unsubscribe = header(&eml, "List-Unsubscribe").unwrap();
@@ -1018,10 +904,7 @@ fn a_display_name_in_unsubscribe_mailto_leaves_a_bare_address_in_the_mailto_link
 #[test]
 fn every_command_refuses_an_unknown_newsletter_alike() {
     let project = Project::bundled();
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(SUBSCRIBERS);
     let commands: [&[&str]; 6] = [
         &["subscribers", "list", "--newsletter", "about-japon"],
         &[
@@ -1056,7 +939,7 @@ fn every_command_refuses_an_unknown_newsletter_alike() {
 
 #[test]
 fn the_subscriber_table_is_aligned_as_a_terminal_shows_it() {
-    let project = crate::store::with_one_subscriber();
+    let project = Project::with_one_subscriber();
     project.write(
         "subscribers.csv",
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
@@ -1095,19 +978,14 @@ fn the_subscriber_table_is_aligned_as_a_terminal_shows_it() {
 
 #[test]
 fn a_send_to_eml_files_says_where_they_went() {
-    let project = crate::store::with_one_subscriber();
+    let project = Project::with_one_subscriber();
     project
         .run(&["subscribers", "import", "subscribers.csv"])
         .assert_code(0);
     let run = project.run(&["run", "--date", "2026-11-23"]);
     run.assert_code(0);
     let folder = project.path("out/mail/eu-japan-news/1");
-    assert!(
-        run.stdout
-            .contains(&format!("  written as .eml files to {}\n", folder.display())),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_has(&format!("  written as .eml files to {}\n", folder.display()));
     assert_eq!(
         std::fs::read_dir(&folder).unwrap().count(),
         1,
@@ -1116,12 +994,7 @@ fn a_send_to_eml_files_says_where_they_went() {
     let test = project.run(&["send", "--newsletter", "eu-japan-news", "--to", "desk@example.eu"]);
     test.assert_code(0);
     let test_folder = project.path("out/mail/test/eu-japan-news/1");
-    assert!(
-        test.stdout
-            .contains(&format!("written as an .eml file to {}", test_folder.display())),
-        "{}",
-        test.stdout
-    );
+    test.assert_stdout_has(&format!("written as an .eml file to {}", test_folder.display()));
 }
 
 /// The text of the first `<tag …>…</tag>` in an edition's page, as a reader
@@ -1207,7 +1080,7 @@ fn subjects_carry_the_lead_headline_cut_after_a_word_within_78_columns() {
 #[test]
 fn a_subject_template_fills_its_placeholders_on_one_header_safe_line() {
     let project = Project::bundled();
-    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
+    project.sign_with_test_key();
     project.edit_config(
         "title = \"Tech Transfer Helpdesk Newsletter\"",
         "title = \"Tech Transfer\\r\\nBcc: spy@evil.example\"\nsubject = \"{title}, {date}, No. {number}: {lead}\"",
@@ -1217,14 +1090,10 @@ fn a_subject_template_fills_its_placeholders_on_one_header_safe_line() {
         "+++\ntitle = \"欧州と日本の大学による技術移転の共同研究プログラムが始まりました\"\n\
          link = \"https://ex.example/kenkyu\"\npublished = 2026-11-23T12:00:00Z\n+++\n技術移転の手引き。\n",
     );
-    project.write(
-        "subscribers.csv",
+    project.import(
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
          jane@example.de,Jane Doe,Acme GmbH,company,DE,tech-transfer,2025-01-10\n",
     );
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let eml = project.read("out/mail/tech-transfer/1/jane@example.de.eml");
     assert_eq!(
@@ -1317,13 +1186,7 @@ fn a_newsletter_from_that_is_not_a_mailbox_is_refused_with_its_place() {
         .position(|l| l == "reply_to = \"JTPP Helpdesk\"")
         .unwrap()
         + 1;
-    let run = project.run(&["check"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains(&format!(
-            "config.toml:{line}:12: newsletter[3].reply_to: \"JTPP Helpdesk\" is not a mail address"
-        )),
-        "{}",
-        run.stderr
-    );
+    project.run(&["check"]).assert_code(1).assert_stderr_has(&format!(
+        "config.toml:{line}:12: newsletter[3].reply_to: \"JTPP Helpdesk\" is not a mail address"
+    ));
 }

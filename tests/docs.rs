@@ -206,8 +206,7 @@ fn has_no_default(cell: &str) -> bool {
 fn documented_defaults_are_what_an_empty_config_gets() {
     let markdown = std::fs::read_to_string(repo().join("docs/configuration.md")).unwrap();
     let rows = documented_defaults(&markdown);
-    let project = Project::empty();
-    project.write("config.toml", &digest_config("", 5, MAIL_AND_SOURCE));
+    let project = Project::with_config(&digest_config("", 5, MAIL_AND_SOURCE));
     let config = Config::from_file(&project.path("config.toml")).expect("the minimal config");
     let mut drift = BTreeMap::new();
     let mut checked = 0;
@@ -232,9 +231,8 @@ fn documented_defaults_are_what_an_empty_config_gets() {
 #[test]
 fn user_agent_default_is_what_is_sent() {
     let server = serve(vec![("/feed.xml", Reply::Status(404))]);
-    let project = Project::empty();
     let sources = feed_sources(&[("Feed", server.url("/feed.xml"))]);
-    project.write("config.toml", &digest_config("retries = 0", 5, &sources));
+    let project = Project::with_config(&digest_config("retries = 0", 5, &sources));
     project.run(&["fetch"]);
     let documented = USER_AGENT_CELL
         .trim_matches('`')

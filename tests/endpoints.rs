@@ -4,204 +4,24 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bulletin::deliver::{Key, sign};
 
+use crate::common::client::{closed_within, header_of, read_response, status};
 use crate::common::loopback::{connect_from, open_files_limit};
 use crate::common::mail::project;
+use crate::common::server::Server;
+use crate::common::signup::signup_project;
 use crate::common::sink::Sink;
-use crate::common::{KEY, KEY_ENV, Project};
+use crate::common::{KEY, KEY_ENV, Project, chmod};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
 jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news;about-japan,2025-01-10
 taro@example.jp,Yamada Taro,Example KK,company,JP,eu-japan-news;about-japan,2025-02-01
 ";
-
-/// A running `bulletin serve` or `bulletin preview`, stopped by its PID when dropped.
-struct Server {
-    child: Child,
-    /// `127.0.0.1:PORT`.
-    addr: String,
-    /// The path requests go to (`/unsubscribe` for serve, `/` for preview).
-    path: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// `bulletin serve --listen 127.0.0.1:0 EXTRA…` on this project.
-    fn serve(project: &Project, extra: &[&str]) -> Server {
-        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
-        args.extend_from_slice(extra);
-        Server::start(project.command(&args), "listening on ")
-    }
-
-    /// `bulletin preview --listen 127.0.0.1:0 EXTRA…` on this project.
-    fn preview(project: &Project, extra: &[&str]) -> Server {
-        let mut args = vec!["preview", "--listen", "127.0.0.1:0", "--date", "2026-11-23"];
-        args.extend_from_slice(extra);
-        Server::start(project.command(&args), "preview on ")
-    }
-
-    fn start(mut command: Command, prefix: &str) -> Server {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix(prefix)
-            .unwrap_or_else(|| panic!("the first line names the address: {line:?}"));
-        let url = url.split_whitespace().next().unwrap();
-        let rest = url.strip_prefix("http://").unwrap();
-        let (addr, path) = rest.split_at(rest.find('/').unwrap());
-        Server {
-            child,
-            addr: addr.to_string(),
-            path: path.to_string(),
-        }
-    }
-
-    fn connect(&self) -> TcpStream {
-        let stream = TcpStream::connect(&self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        stream
-    }
-
-    /// Sends `request` on a new connection; the whole response, as text.
-    fn raw(&self, request: &str) -> String {
-        let mut stream = self.connect();
-        stream.write_all(request.as_bytes()).unwrap();
-        read_response(&mut stream)
-    }
-
-    /// A GET of `target` with a correct Host, on a new connection.
-    fn get(&self, target: &str) -> String {
-        self.raw(&format!(
-            "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        ))
-    }
-
-    /// The server's peak resident memory (VmHWM), in kB.
-    fn peak_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc/PID/status")
-    }
-
-    /// SIGTERM by PID.
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit (at most `limit`); its exit code.
-    fn exit_code(&mut self, limit: Duration) -> Option<i32> {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("still running after {limit:?}");
-    }
-}
-
-/// Reads one response: its head, then as much body as Content-Length says
-/// (none for a 204, or to the end of the stream). Whatever arrived if the
-/// server hangs up.
-fn read_response(stream: &mut TcpStream) -> String {
-    let mut bytes = Vec::new();
-    let mut buffer = [0u8; 8192];
-    loop {
-        let head_end = find(&bytes, b"\r\n\r\n");
-        if let Some(end) = head_end {
-            let head = String::from_utf8_lossy(&bytes[..end]).to_lowercase();
-            let length = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .or_else(|| head.starts_with("http/1.1 204").then_some(0));
-            if length.is_some_and(|n| bytes.len() >= end + 4 + n) {
-                break;
-            }
-        }
-        match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => bytes.extend_from_slice(&buffer[..n]),
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The status code of a response.
-fn status(response: &str) -> u16 {
-    response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {response:?}"))
-}
-
-/// The value of a response header (case-insensitive name).
-fn header_of<'a>(response: &'a str, name: &str) -> Option<&'a str> {
-    let head = &response[..response.find("\r\n\r\n").unwrap_or(response.len())];
-    head.lines().skip(1).find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-/// True when the server closes `stream` (EOF or reset) within `limit`,
-/// after sending whatever it sends.
-fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
-    stream.set_read_timeout(Some(limit)).unwrap();
-    let mut buffer = [0u8; 4096];
-    let started = Instant::now();
-    loop {
-        match stream.read(&mut buffer) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return false;
-            }
-            Err(_) => return true,
-        }
-        if started.elapsed() > limit {
-            return false;
-        }
-    }
-}
 
 fn key() -> Key {
     Key::new(KEY.as_bytes().to_vec()).unwrap()
@@ -263,7 +83,7 @@ fn an_absurd_content_length_gets_413_and_the_server_stays_up() {
                 started.elapsed() < Duration::from_secs(3),
                 "answered without waiting for the body"
             );
-            let next = server.get(&server.path);
+            let next = server.raw_get(&server.path);
             assert!(
                 [200, 400].contains(&status(&next)),
                 "the server still answers after Content-Length {length}: {next}"
@@ -316,7 +136,7 @@ fn a_stalled_body_delays_no_one_and_is_cut_off() {
             .unwrap();
         std::thread::sleep(Duration::from_millis(100));
         let started = Instant::now();
-        let other = server.get(&server.path);
+        let other = server.raw_get(&server.path);
         assert!([200, 400].contains(&status(&other)), "{other}");
         assert!(
             started.elapsed() < Duration::from_millis(1500),
@@ -361,7 +181,7 @@ fn oversized_headers_get_431_and_memory_stays_small() {
             server.path
         );
         assert!(peak < 64 * 1024, "peak RSS {peak} kB");
-        let next = server.get(&server.path);
+        let next = server.raw_get(&server.path);
         assert!([200, 400].contains(&status(&next)), "{next}");
     }
 }
@@ -477,7 +297,7 @@ fn get_on(stream: &mut TcpStream, server: &Server, target: &str) -> u16 {
 /// another client (127.0.0.2) is answered at once throughout.
 #[test]
 fn one_greedy_client_keeps_no_other_client_waiting() {
-    let project = crate::signup::signup_project();
+    let project = signup_project();
     let server = Server::serve(&project, &[]);
     // The test holds every connection: as many as its file limit allows.
     let count = 4200.min(open_files_limit().saturating_sub(400));
@@ -777,7 +597,7 @@ fn every_page_carries_the_security_headers() {
         (&preview, "/nowhere".to_string(), 404),
     ];
     for (server, target, code) in pages {
-        let response = server.get(&target);
+        let response = server.raw_get(&target);
         assert_eq!(status(&response), code, "{target}: {response}");
         for (name, value) in [
             ("X-Frame-Options", "DENY"),
@@ -818,15 +638,7 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
             .unwrap();
         std::thread::sleep(Duration::from_millis(500));
         let _idle = server.connect();
-        if signal == "-TERM" {
-            server.terminate();
-        } else {
-            let status = Command::new("kill")
-                .args([signal, &server.child.id().to_string()])
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
+        server.signal(signal);
         std::thread::sleep(Duration::from_millis(200));
         stream.write_all(&body.as_bytes()[10..]).unwrap();
         let response = read_response(&mut stream);
@@ -895,7 +707,7 @@ fn a_busy_store_answers_503_and_loses_no_unsubscribe() {
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
     let response = post("taro@example.jp", "eu-japan-news");
     assert_eq!(status(&response), 503, "{response}");
-    server.terminate();
+    server.signal("-TERM");
     drop(server);
     holder.execute_batch("COMMIT").unwrap();
     drop(holder);
@@ -1031,16 +843,16 @@ fn a_guessable_signing_key_is_refused() {
 
 #[test]
 fn preview_reads_a_store_its_user_may_not_write() {
-    let project = crate::store::published_to_one_subscriber();
+    let project = Project::published_to_one_subscriber();
     let store = project.path("bulletin.sqlite");
-    crate::store::chmod(&store, 0o444);
-    crate::store::chmod(project.dir.path(), 0o555);
+    chmod(&store, 0o444);
+    chmod(project.dir.path(), 0o555);
     let args = ["preview", "--listen", "127.0.0.1:0", "--date", "2026-11-30"];
-    let server = Server::start(project.reader_command(&args), "preview on ");
-    let index = server.get("/");
+    let server = Server::start(project.reader_command(&args));
+    let index = server.raw_get("/");
     drop(server);
-    crate::store::chmod(project.dir.path(), 0o755);
-    crate::store::chmod(&store, 0o644);
+    chmod(project.dir.path(), 0o755);
+    chmod(&store, 0o644);
     assert_eq!(status(&index), 200, "{index}");
     // No. 1 of every newsletter is in the store: the preview shows the next.
     assert!(index.contains("No. 2"), "{index}");

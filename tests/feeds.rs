@@ -8,10 +8,8 @@ use crate::common::{Project, Run, digest_config, feed_sources, repo};
 
 /// A one-newsletter project reading the feed files `feeds` (name, path).
 fn project(feeds: &[(&str, &str)]) -> Project {
-    let project = Project::empty();
     let sources: Vec<(&str, String)> = feeds.iter().map(|(n, p)| (*n, p.to_string())).collect();
-    project.write("config.toml", &digest_config("", 20, &feed_sources(&sources)));
-    project
+    Project::with_config(&digest_config("", 20, &feed_sources(&sources)))
 }
 
 /// A project for `bulletin parse`, which reads no configured source.
@@ -140,12 +138,9 @@ fn a_story_whose_guid_is_wrapped_in_markup_is_updated_in_place() {
     project.run(&["fetch"]).assert_code(0);
     project.write("feeds/wrapped.xml", &feed("Story, corrected"));
     let second = project.run(&["fetch"]);
-    second.assert_code(0);
-    assert!(
-        second.stdout.contains("0 new, 1 updated, 0 unchanged"),
-        "{}",
-        second.stdout
-    );
+    second
+        .assert_code(0)
+        .assert_stdout_has("0 new, 1 updated, 0 unchanged");
     let items = project.run(&["items", "--format", "json"]).json();
     assert_eq!(items.as_array().map(Vec::len), Some(1), "{items}");
     assert_eq!(items[0]["title"], "Story, corrected");
@@ -208,12 +203,8 @@ fn an_empty_feed_is_fetched_as_a_source_with_no_items() {
 #[test]
 fn a_document_that_is_no_feed_says_what_its_root_is() {
     let run = parse_text("list.opml", "<opml version='2.0'><body/></opml>");
-    run.assert_code(1);
-    assert!(
-        run.stderr
-            .contains("not a valid feed: its root element is <opml>; a feed's is <rss>, <rdf:RDF> or <feed>"),
-        "{}",
-        run.stderr
+    run.assert_code(1).assert_stderr_has(
+        "not a valid feed: its root element is <opml>; a feed's is <rss>, <rdf:RDF> or <feed>",
     );
 }
 
@@ -254,14 +245,12 @@ fn json_feed_version_warning_is_in_the_check_and_fetch_reports() {
         r#"{"version": "1.0", "title": "J", "items": [{"id": "1", "title": "One", "url": "https://j.example/1"}]}"#,
     );
     let warning = "warning: source \"Json\": version \"1.0\" is not a JSON Feed version URL; read as https://jsonfeed.org/version/1\n";
-    let check = project.run(&["check"]);
-    check.assert_code(0);
-    assert!(check.stderr.contains(warning), "{}", check.stderr);
+    project.run(&["check"]).assert_code(0).assert_stderr_has(warning);
     let run = project.run(&["fetch"]);
     run.assert_code(0);
     let row = run.stdout.lines().find(|l| l.starts_with("Json")).expect("a row");
     assert_eq!(words(row), "Json 1 1 0 0 0 ok, 1 warning");
-    assert!(run.stderr.contains(warning), "{}", run.stderr);
+    run.assert_stderr_has(warning);
 }
 
 #[test]
@@ -270,13 +259,8 @@ fn json_feed_of_an_unknown_version_is_refused() {
         "feed.json",
         r#"{"version": "https://jsonfeed.org/version/2", "title": "J", "items": []}"#,
     );
-    run.assert_code(1);
-    assert!(
-        run.stderr
-            .contains("unsupported version: https://jsonfeed.org/version/2"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1)
+        .assert_stderr_has("unsupported version: https://jsonfeed.org/version/2");
 }
 
 /// The kind each folder of the bundled `feeds/local/` holds, as the bundled
@@ -348,7 +332,8 @@ fn parse_takes_the_kind_of_a_file_under_no_source_from_kind_or_says_how_to_give_
         "{}",
         run.stderr
     );
-    let run = project.run(&["parse", "drafts/event.md", "--kind", "webinar"]);
-    run.assert_code(2);
-    assert!(run.stderr.contains("press-review"), "{}", run.stderr);
+    project
+        .run(&["parse", "drafts/event.md", "--kind", "webinar"])
+        .assert_code(2)
+        .assert_stderr_has("press-review");
 }

@@ -10,9 +10,7 @@ use crate::common::{Project, digest_config, feed_sources};
 
 /// A one-newsletter project reading `sources` (name, URL), with `fetch` settings.
 fn project(fetch: &str, sources: &[(&str, String)]) -> Project {
-    let project = Project::empty();
-    project.write("config.toml", &digest_config(fetch, 5, &feed_sources(sources)));
-    project
+    Project::with_config(&digest_config(fetch, 5, &feed_sources(sources)))
 }
 
 /// A good feed, and another source "Other" at `path`.
@@ -29,13 +27,8 @@ fn a_slow_drip_is_cut_off_at_the_time_limit() {
     let project = project("timeout_secs = 1\nretries = 0", &good_and(&server, "/drip.xml"));
     let started = Instant::now();
     let run = project.run(&["fetch"]);
-    run.assert_code(3);
-    assert!(
-        run.stderr
-            .contains("source \"Other\" failed: timed out after 1 s"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(3)
+        .assert_stderr_has("source \"Other\" failed: timed out after 1 s");
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "cut off, not read to the end"
@@ -60,13 +53,8 @@ fn an_endless_body_is_cut_off_at_the_size_cap() {
         &good_and(&server, "/endless.xml"),
     );
     let run = project.run(&["fetch"]);
-    run.assert_code(3);
-    assert!(
-        run.stderr
-            .contains("source \"Other\" failed: larger than the 200000-byte limit"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(3)
+        .assert_stderr_has("source \"Other\" failed: larger than the 200000-byte limit");
 }
 
 #[test]
@@ -79,13 +67,8 @@ fn a_redirect_loop_stops() {
     ]);
     let project = project("max_redirects = 5\nretries = 0", &good_and(&server, "/a"));
     let run = project.run(&["fetch"]);
-    run.assert_code(3);
-    assert!(
-        run.stderr
-            .contains("source \"Other\" failed: more than 5 redirects"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(3)
+        .assert_stderr_has("source \"Other\" failed: more than 5 redirects");
     assert_eq!(
         server.hits("/a") + server.hits("/b"),
         6,
@@ -105,12 +88,9 @@ fn a_permanent_redirect_is_remembered() {
     let project = project("retries = 0", &[("Moved", server.url("/old.xml"))]);
     project.run(&["fetch"]).assert_code(0);
     let second = project.run(&["fetch"]);
-    second.assert_code(0);
-    assert!(
-        second.stdout.contains("1 of 1 sources not modified"),
-        "{}",
-        second.stdout
-    );
+    second
+        .assert_code(0)
+        .assert_stdout_has("1 of 1 sources not modified");
     assert_eq!(
         server.hits("/old.xml"),
         1,
@@ -118,13 +98,7 @@ fn a_permanent_redirect_is_remembered() {
     );
     assert_eq!(server.hits("/new.xml"), 2);
     let feeds = project.run(&["feeds"]);
-    assert!(
-        feeds
-            .stdout
-            .contains(&format!("moved permanently to {}", server.url("/new.xml"))),
-        "{}",
-        feeds.stdout
-    );
+    feeds.assert_stdout_has(&format!("moved permanently to {}", server.url("/new.xml")));
 }
 
 #[test]
@@ -148,7 +122,7 @@ fn too_many_requests_is_retried_after_retry_after() {
         started.elapsed() >= Duration::from_millis(950),
         "waited as Retry-After asked, not retry_delay_ms"
     );
-    assert!(run.stdout.contains("1 new"), "{}", run.stdout);
+    run.assert_stdout_has("1 new");
 }
 
 #[test]
@@ -161,12 +135,7 @@ fn server_errors_are_retried_then_reported() {
     let run = project.run(&["fetch"]);
     run.assert_code(3);
     assert_eq!(server.hits("/down.xml"), 3);
-    assert!(
-        run.stderr
-            .contains("source \"Down\" failed: HTTP status 503 (after 3 tries)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("source \"Down\" failed: HTTP status 503 (after 3 tries)");
 }
 
 #[test]
@@ -219,7 +188,7 @@ fn an_html_page_is_not_a_feed_and_names_its_feed() {
         "source \"Page\" failed: not a feed: got an HTML page; its feed is at {}",
         server.url("/news/feed.xml")
     );
-    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    run.assert_stderr_has(&expected);
 }
 
 #[test]

@@ -82,7 +82,7 @@ fn a_date_format_that_cannot_show_a_date_is_refused_where_it_is_written() {
         run.assert_code(1);
         let expected =
             format!("config.toml:{line}:{column}: site.date_format: {format:?} cannot show a date");
-        assert!(run.stderr.contains(&expected), "{}", run.stderr);
+        run.assert_stderr_has(&expected);
         assert!(
             !project.path("bulletin.sqlite").exists(),
             "nothing is done with a bad config"

@@ -8,12 +8,10 @@ use std::net::TcpListener;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
+use crate::common::draft::{DATE, NEWS, editions_show, shown_items};
 use crate::common::mail::{readers, with_mail};
 use crate::common::sink::Sink;
-use crate::common::{KEY_ENV, Project};
-
-const DATE: &str = "2026-11-23";
-const NEWS: &str = "eu-japan-news";
+use crate::common::{KEY_ENV, Project, files_under, weekly_config};
 
 /// The bundled project as shipped (approval required), fetched.
 fn fetched() -> Project {
@@ -27,16 +25,10 @@ fn fetched() -> Project {
 fn mailing(port: u16) -> Project {
     let project = Project::bundled_as_shipped();
     with_mail(&project, port, "");
-    project.write(
-        "subscribers.csv",
-        &readers(
-            3,
-            |_| "company,DE,eu-japan-news;industry-policy;about-japan;tax-procurement;tech-transfer",
-        ),
-    );
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(&readers(
+        3,
+        |_| "company,DE,eu-japan-news;industry-policy;about-japan;tax-procurement;tech-transfer",
+    ));
     project
 }
 
@@ -47,22 +39,6 @@ fn dead_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// (id, title) of the items of `newsletter`'s latest edition, as
-/// `editions show` lists them, in reading order.
-pub(crate) fn shown_items(project: &Project, newsletter: &str) -> Vec<(String, String)> {
-    let show = project.run(&["editions", "show", "--newsletter", newsletter]);
-    show.assert_code(0);
-    show.stdout
-        .lines()
-        .filter_map(|line| {
-            let (number, rest) = line.trim_start().split_once(". ")?;
-            number.parse::<u32>().ok()?;
-            let (id, title) = rest.split_once("  ")?;
-            Some((id.to_string(), title.trim_end_matches(" (more)").to_string()))
-        })
-        .collect()
 }
 
 #[test]
@@ -90,24 +66,14 @@ fn a_draft_waits_for_approval_and_send_refuses_it() {
     );
 
     let send = project.run(&["send", "--newsletter", NEWS]);
-    send.assert_code(6);
-    assert!(
-        send.stderr
-            .contains("eu-japan-news No. 1 is a draft, not approved: nothing sent"),
-        "{}",
-        send.stderr
-    );
+    send.assert_code(6)
+        .assert_stderr_has("eu-japan-news No. 1 is a draft, not approved: nothing sent");
     assert!(sink.messages().is_empty());
 
     let approve = project.run(&["approve", "--newsletter", NEWS, "--by", "Keiko Editor"]);
-    approve.assert_code(0);
-    assert!(
-        approve
-            .stdout
-            .contains("eu-japan-news No. 1 approved by Keiko Editor"),
-        "{}",
-        approve.stdout
-    );
+    approve
+        .assert_code(0)
+        .assert_stdout_has("eu-japan-news No. 1 approved by Keiko Editor");
     assert!(project.path("out/archive/eu-japan-news/2026-11-23.html").exists());
     assert!(!project.path("out/drafts/eu-japan-news/2026-11-23.html").exists());
     assert!(
@@ -117,14 +83,9 @@ fn a_draft_waits_for_approval_and_send_refuses_it() {
     );
 
     let again = project.run(&["run", "--date", DATE]);
-    again.assert_code(0);
-    assert!(
-        again
-            .stdout
-            .contains("eu-japan-news No. 1: sent 3, already sent 0"),
-        "{}",
-        again.stdout
-    );
+    again
+        .assert_code(0)
+        .assert_stdout_has("eu-japan-news No. 1: sent 3, already sent 0");
     let newsletters: std::collections::BTreeSet<String> =
         sink.deliveries().into_iter().map(|(_, n)| n).collect();
     assert_eq!(
@@ -146,7 +107,7 @@ fn an_approved_editions_bytes_never_change() {
 
     // A typo fixed at the source, fetched and built again: the draft would
     // take it, the approved edition does not.
-    let feeds: Vec<_> = walk(&project.path("feeds"));
+    let feeds: Vec<_> = files_under(&project.path("feeds"));
     let (title, file) = shown_items(&project, NEWS)
         .into_iter()
         .find_map(|(_, title)| {
@@ -186,22 +147,10 @@ fn an_approved_editions_bytes_never_change() {
         "{}",
         edit.stderr
     );
-    let approve = project.run(&["approve", "--newsletter", NEWS, "--edition", "1"]);
-    approve.assert_code(1);
+    project
+        .run(&["approve", "--newsletter", NEWS, "--edition", "1"])
+        .assert_code(1);
     assert_eq!(project.read("out/archive/eu-japan-news/2026-11-23.html"), html);
-}
-
-fn walk(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]
@@ -220,9 +169,7 @@ fn corrections_are_applied_on_every_rebuild_and_shown_with_who_and_when() {
     };
     edit(&["drop", &dropped]).assert_code(0);
     edit(&["retitle", &retitled, "A title the editor wrote"]).assert_code(0);
-    let section = project
-        .run(&["editions", "show", "--newsletter", NEWS])
-        .stdout
+    let section = editions_show(&project, NEWS)
         .lines()
         .filter(|l| !l.starts_with(' '))
         .find_map(|l| {
@@ -279,36 +226,22 @@ fn corrections_are_applied_on_every_rebuild_and_shown_with_who_and_when() {
             .contains(&dropped_title)
     );
     let again = edit(&["add", &retitled]);
-    again.assert_code(1);
-    assert!(
-        again
-            .stderr
-            .contains("was in an earlier edition of eu-japan-news"),
-        "{}",
-        again.stderr
-    );
+    again
+        .assert_code(1)
+        .assert_stderr_has("was in an earlier edition of eu-japan-news");
 }
 
 #[test]
 fn a_bad_correction_says_what_is_wrong() {
     let project = fetched();
     let none = project.run(&["edit", "--newsletter", NEWS, "drop", "0000000000000000"]);
-    none.assert_code(1);
-    assert!(
-        none.stderr.contains("eu-japan-news has no draft"),
-        "{}",
-        none.stderr
-    );
+    none.assert_code(1)
+        .assert_stderr_has("eu-japan-news has no draft");
     project.run(&["run", "--date", DATE]).assert_code(0);
     let absent = project.run(&["edit", "--newsletter", NEWS, "drop", "0000000000000000"]);
-    absent.assert_code(1);
-    assert!(
-        absent
-            .stderr
-            .contains("\"0000000000000000\" is not in eu-japan-news No. 1"),
-        "{}",
-        absent.stderr
-    );
+    absent
+        .assert_code(1)
+        .assert_stderr_has("\"0000000000000000\" is not in eu-japan-news No. 1");
     let (item, _) = shown_items(&project, NEWS).remove(0);
     let section = project.run(&[
         "edit",
@@ -319,21 +252,13 @@ fn a_bad_correction_says_what_is_wrong() {
         "--section",
         "nowhere",
     ]);
-    section.assert_code(1);
-    assert!(
-        section
-            .stderr
-            .contains("eu-japan-news has no section \"nowhere\"; expected one of:"),
-        "{}",
-        section.stderr
-    );
+    section
+        .assert_code(1)
+        .assert_stderr_has("eu-japan-news has no section \"nowhere\"; expected one of:");
     let unknown = project.run(&["edit", "--newsletter", NEWS, "add", "ffffffffffffffff"]);
-    unknown.assert_code(1);
-    assert!(
-        unknown.stderr.contains("no stored item \"ffffffffffffffff\""),
-        "{}",
-        unknown.stderr
-    );
+    unknown
+        .assert_code(1)
+        .assert_stderr_has("no stored item \"ffffffffffffffff\"");
 }
 
 /// Runs `bulletin ARGS` with phase lines on and kills it as soon as it
@@ -382,18 +307,14 @@ fn a_correction_or_an_approval_killed_half_way_is_completed() {
             .read("out/drafts/eu-japan-news/2026-11-23.html")
             .contains(&title)
     );
-    assert!(
-        project
-            .run(&["editions", "show", "--newsletter", NEWS])
-            .stdout
-            .contains(&format!("drop {dropped}"))
-    );
+    assert!(editions_show(&project, NEWS).contains(&format!("drop {dropped}")));
 
     kill_at(&project, &["approve", "--newsletter", NEWS], "approved");
     // Approved in the store whether or not its files were written: a
     // correction is refused, and the next run writes what is missing.
-    let edit = project.run(&["edit", "--newsletter", NEWS, "--edition", "1", "drop", &dropped]);
-    edit.assert_code(1);
+    project
+        .run(&["edit", "--newsletter", NEWS, "--edition", "1", "drop", &dropped])
+        .assert_code(1);
     project.run(&["run", "--date", DATE]).assert_code(0);
     let html = project.read("out/archive/eu-japan-news/2026-11-23.html");
     assert!(!html.contains(&title));
@@ -404,58 +325,19 @@ fn a_correction_or_an_approval_killed_half_way_is_completed() {
     );
 }
 
-/// One weekly newsletter (Mondays) of local news, approval `auto`.
-const WEEKLY: &str = r#"
-[site]
-name = "Test centre"
-base_url = "https://centre.example/"
-
-[[newsletter]]
-id = "weekly"
-title = "Weekly"
-description = "Every Monday"
-audience = "everyone"
-schedule = { weekday = "monday" }
-approval = "auto"
-
-[[newsletter.section]]
-id = "news"
-title = "News"
-kinds = ["news"]
-limit = 10
-
-[[source]]
-name = "Local news"
-local = "feeds/local"
-newsletters = ["weekly"]
-"#;
-
-fn story(project: &Project, name: &str, published: &str) {
-    project.write(
-        &format!("feeds/local/{name}.md"),
-        &format!(
-            "+++\ntitle = \"Story {name}\"\nlink = \"https://news.example/{name}\"\npublished = {published}\n+++\nAbout {name}.\n"
-        ),
-    );
-}
-
 #[test]
 fn a_missed_schedule_day_is_caught_up_with_its_own_date_and_items() {
-    let project = Project::empty();
-    project.write("config.toml", WEEKLY);
-    story(&project, "early", "2026-11-12");
+    let project = Project::with_config(&weekly_config("approval = \"auto\""));
+    project.story("early", "2026-11-12");
     project.run(&["run", "--date", "2026-11-16"]).assert_code(0);
     // The host is down on Monday the 23rd; the story of the 20th waits.
-    story(&project, "missed", "2026-11-20");
-    let tuesday = project.run(&["run", "--date", "2026-11-24"]);
-    tuesday.assert_code(0);
-    assert!(
-        tuesday
-            .stdout
-            .contains("weekly           catching up: the edition due 2026-11-23 was not made on its day"),
-        "{}",
-        tuesday.stdout
-    );
+    project.story("missed", "2026-11-20");
+    project
+        .run(&["run", "--date", "2026-11-24"])
+        .assert_code(0)
+        .assert_stdout_has(
+            "weekly           catching up: the edition due 2026-11-23 was not made on its day",
+        );
     let html = project.read("out/archive/weekly/2026-11-23.html");
     assert!(
         html.contains("Story missed") && !html.contains("Story early"),
@@ -466,13 +348,7 @@ fn a_missed_schedule_day_is_caught_up_with_its_own_date_and_items() {
     assert_eq!(editions[0]["date"], "2026-11-23");
     // Caught up once: the next run the same week has nothing due.
     let wednesday = project.run(&["run", "--date", "2026-11-25"]);
-    assert!(
-        wednesday
-            .stdout
-            .contains("weekly           not due on 2026-11-25"),
-        "{}",
-        wednesday.stdout
-    );
+    wednesday.assert_stdout_has("weekly           not due on 2026-11-25");
     assert_eq!(
         project
             .run(&["editions", "--format", "json"])
@@ -490,25 +366,18 @@ fn a_failed_send_is_completed_by_the_next_run() {
     let project = mailing(dead_port());
     project.run(&["run", "--date", DATE]).assert_code(0);
     project.run(&["approve", "--newsletter", NEWS]).assert_code(0);
-    let down = project.run(&["run", "--date", DATE]);
-    down.assert_code(1);
-    assert!(down.stderr.contains("SMTP server 127.0.0.1:"), "{}", down.stderr);
+    project
+        .run(&["run", "--date", DATE])
+        .assert_code(1)
+        .assert_stderr_has("SMTP server 127.0.0.1:");
 
     // The next morning the server is back: the approved edition goes out.
     with_mail(&project, sink.port, "");
     let next = project.run(&["run", "--date", "2026-11-24"]);
-    next.assert_code(0);
-    assert!(
-        next.stdout
-            .contains("eu-japan-news No. 1 (dated 2026-11-23) was approved but not sent: sending it now"),
-        "{}",
-        next.stdout
+    next.assert_code(0).assert_stdout_has(
+        "eu-japan-news No. 1 (dated 2026-11-23) was approved but not sent: sending it now",
     );
-    assert!(
-        next.stdout.contains("eu-japan-news No. 1: sent 3"),
-        "{}",
-        next.stdout
-    );
+    next.assert_stdout_has("eu-japan-news No. 1: sent 3");
     assert_eq!(sink.deliveries().len(), 3);
     // Sent: the run after that leaves it alone.
     let after = project.run(&["run", "--date", "2026-11-25"]);
@@ -597,25 +466,16 @@ fn status_says_where_each_newsletter_stands_and_what_waits() {
     );
     // A week later with no run: overdue.
     let late = project.run(&["status", "--date", "2026-12-01"]);
-    assert!(
-        late.stdout.contains("next due: overdue since 2026-11-30"),
-        "{}",
-        late.stdout
-    );
-    assert!(
-        late.stdout.contains(
-            "eu-japan-news: the edition due 2026-11-30 was not made; the next `bulletin run` catches up"
-        ),
-        "{}",
-        late.stdout
+    late.assert_stdout_has("next due: overdue since 2026-11-30");
+    late.assert_stdout_has(
+        "eu-japan-news: the edition due 2026-11-30 was not made; the next `bulletin run` catches up",
     );
 }
 
 #[test]
 fn a_store_from_before_the_gate_opens_and_its_editions_count_as_sent() {
-    let project = Project::empty();
-    project.write("config.toml", WEEKLY);
-    story(&project, "early", "2026-11-12");
+    let project = Project::with_config(&weekly_config("approval = \"auto\""));
+    project.story("early", "2026-11-12");
     project.run(&["run", "--date", "2026-11-16"]).assert_code(0);
     // The store as the bulletin before the gate left it: schema version 5.
     let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
@@ -633,14 +493,8 @@ fn a_store_from_before_the_gate_opens_and_its_editions_count_as_sent() {
     assert_eq!(editions[0]["approved_by"], "bulletin", "{editions}");
     assert!(editions[0]["sent_at"].is_string(), "{editions}");
     let status = project.run(&["status", "--date", "2026-11-17"]);
-    assert!(
-        status
-            .stdout
-            .contains("weekly           No. 1 of 2026-11-16: sent"),
-        "{}",
-        status.stdout
-    );
-    story(&project, "later", "2026-11-20");
+    status.assert_stdout_has("weekly           No. 1 of 2026-11-16: sent");
+    project.story("later", "2026-11-20");
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     assert!(
         project

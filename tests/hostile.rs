@@ -18,7 +18,8 @@ use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
 
-use crate::common::{KEY_ENV, Project, digest_config, feed_sources, repo};
+use crate::common::server::Server;
+use crate::common::{KEY_ENV, Project, digest_config, feed_sources, files_under, repo};
 
 /// The start tags of an HTML text, as the HTML5 tokenizer sees them.
 fn start_tags(html: &str) -> Vec<Tag> {
@@ -202,25 +203,8 @@ fn bundled_with_feed(fixture: &str, subscribers: &str) -> Project {
             "\n[[source]]\nname = \"Hostile\"\nfeed = \"{fixture}\"\nnewsletters = [\"eu-japan-news\"]\n"
         );
     project.write("config.toml", &config);
-    project.write("subscribers.csv", subscribers);
+    project.import(subscribers);
     project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
-    project
-}
-
-/// Every file under `folder`, at any depth.
-fn files_under(folder: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// A message's headers and each of its parts decoded (quoted-printable or
@@ -365,55 +349,19 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
-/// The status line and body of `GET /` from 127.0.0.1:`port`, once it answers.
-fn get_index(port: u16) -> String {
-    use std::io::{Read, Write};
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let request = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-            let mut answer = String::new();
-            if stream.write_all(request.as_bytes()).is_ok() && stream.read_to_string(&mut answer).is_ok() {
-                return answer;
-            }
-        }
-        assert!(std::time::Instant::now() < deadline, "preview never answered");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn the_preview_watcher_survives_symlink_loops_at_rest() {
     let project = Project::bundled();
     std::os::unix::fs::symlink(".", project.path("feeds/a")).unwrap();
     std::os::unix::fs::symlink(".", project.path("feeds/b")).unwrap();
     std::os::unix::fs::symlink("..", project.path("feeds/local/up")).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = project
-        .command(&["preview", "--listen", &listen, "--date", "2026-11-23"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Stop(std::process::Child);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let preview = Stop(child);
-    let index = get_index(port);
-    assert!(index.starts_with("HTTP/1.1 200"), "{index}");
+    let preview = Server::preview(&project, &[]);
+    let (status, index) = preview.get("/");
+    assert_eq!(status, 200, "{index}");
     assert!(index.contains("EU-Japan NEWS"), "{index}");
-    let before = cpu_ticks(preview.0.id());
+    let before = cpu_ticks(preview.pid());
     std::thread::sleep(std::time::Duration::from_secs(2));
-    let used = cpu_ticks(preview.0.id()) - before;
+    let used = cpu_ticks(preview.pid()) - before;
     // Watching a few dozen files every 400 ms costs next to nothing; walking
     // the loops took 90% of a core.
     assert!(used < 40, "{used} ticks of CPU in 2 s at rest");

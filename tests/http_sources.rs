@@ -31,19 +31,15 @@ fn failing_feeds_are_reported_and_the_rest_is_built() {
             ),
         ),
     ]);
-    let project = Project::empty();
-    project.write(
-        "config.toml",
-        &config(&[
-            ("Good", server.url("/good.xml")),
-            ("Erroring", server.url("/error.xml")),
-            ("Hanging", server.url("/hang.xml")),
-            ("Missing", server.url("/missing.xml")),
-            ("Web page", server.url("/page.html")),
-            ("Broken", server.url("/broken.xml")),
-            ("Unreachable", "http://127.0.0.1:9/feed.xml".to_string()),
-        ]),
-    );
+    let project = Project::with_config(&config(&[
+        ("Good", server.url("/good.xml")),
+        ("Erroring", server.url("/error.xml")),
+        ("Hanging", server.url("/hang.xml")),
+        ("Missing", server.url("/missing.xml")),
+        ("Web page", server.url("/page.html")),
+        ("Broken", server.url("/broken.xml")),
+        ("Unreachable", "http://127.0.0.1:9/feed.xml".to_string()),
+    ]));
     let run = project.run(&["run", "--date", "2026-11-23"]);
     run.assert_code(3);
     for (name, reason) in [
@@ -57,7 +53,7 @@ fn failing_feeds_are_reported_and_the_rest_is_built() {
         let line = format!("warning: source \"{name}\" failed: {reason}");
         assert!(run.stderr.contains(&line), "missing {line:?} in\n{}", run.stderr);
     }
-    assert!(run.stderr.contains("6 source(s) failed"), "{}", run.stderr);
+    run.assert_stderr_has("6 source(s) failed");
     let html = project.read("out/archive/digest/2026-11-23.html");
     assert!(
         html.contains("Public procurement reform opens tenders"),
@@ -71,8 +67,7 @@ fn requests_name_bulletin_in_the_user_agent() {
         "/good.xml",
         Reply::Body("application/rss+xml", FEED.to_string()),
     )]);
-    let project = Project::empty();
-    project.write("config.toml", &config(&[("Good", server.url("/good.xml"))]));
+    let project = Project::with_config(&config(&[("Good", server.url("/good.xml"))]));
     project.run(&["fetch"]).assert_code(0);
     let requests = server.requests.lock().unwrap();
     assert_eq!(requests.len(), 1, "{requests:?}");
@@ -87,16 +82,10 @@ fn oversized_feed_is_refused() {
         "<!-- padding -->".repeat(100_000)
     );
     let server = serve(vec![("/huge.xml", Reply::Body("application/rss+xml", huge))]);
-    let project = Project::empty();
     let config = config(&[("Huge", server.url("/huge.xml"))])
         .replace("timeout_secs = 1", "timeout_secs = 5\nmax_bytes = 100_000");
-    project.write("config.toml", &config);
+    let project = Project::with_config(&config);
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(3);
-    assert!(
-        run.stderr
-            .contains("source \"Huge\" failed: larger than the 100000-byte limit"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(3)
+        .assert_stderr_has("source \"Huge\" failed: larger than the 100000-byte limit");
 }

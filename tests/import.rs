@@ -2,8 +2,8 @@
 //! `;`, saved as Windows-1252, with a BOM, the same address in two cases;
 //! and a store from before addresses were compared without case.
 
-use crate::common::Project;
 use crate::common::mail::with_mail;
+use crate::common::{Project, files_under};
 
 const HEADER: &str = "email,name,organisation,organisation_type,country,newsletters,consent_date";
 
@@ -36,13 +36,8 @@ fn a_semicolon_file_with_quoted_separators_and_a_bom_is_read() {
     );
     let project = importing(csv.as_bytes());
     let run = project.run(&["subscribers", "import", "subscribers.csv"]);
-    run.assert_code(0);
-    assert!(
-        run.stdout
-            .contains("2 rows imported (2 new, 0 updated), 0 rejected"),
-        "{}",
-        run.stdout
-    );
+    run.assert_code(0)
+        .assert_stdout_has("2 rows imported (2 new, 0 updated), 0 rejected");
     let list = listed(&project);
     let anna = find(&list, "anna@example.de");
     assert_eq!(anna["name"], "Anna; Maria");
@@ -82,12 +77,8 @@ fn a_windows_1252_file_is_read_with_its_accents() {
     assert!(std::str::from_utf8(&bytes).is_err(), "the fixture is not UTF-8");
     let project = importing(&bytes);
     let run = project.run(&["subscribers", "import", "subscribers.csv"]);
-    run.assert_code(0);
-    assert!(
-        run.stderr.contains("not UTF-8: read as Windows-1252"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(0)
+        .assert_stderr_has("not UTF-8: read as Windows-1252");
     let list = listed(&project);
     let rene = find(&list, "rene@example.fr");
     assert_eq!(rene["name"], "René Müller");
@@ -103,12 +94,8 @@ fn addresses_differing_only_in_case_are_one_subscriber() {
     );
     let project = importing(csv.as_bytes());
     let run = project.run(&["subscribers", "import", "subscribers.csv"]);
-    run.assert_code(0);
-    assert!(
-        run.stdout.contains("2 rows imported (1 new, 1 updated)"),
-        "{}",
-        run.stdout
-    );
+    run.assert_code(0)
+        .assert_stdout_has("2 rows imported (1 new, 1 updated)");
     project
         .run(&[
             "subscribers",
@@ -184,7 +171,7 @@ fn the_sign_up_link_is_in_the_footer_and_the_archive_only_when_set() {
     let url = "https://news.eu-japan.eu/join-us";
     let archive = |project: &Project| {
         let mut pages = String::new();
-        for entry in walk(&project.path("out/archive")) {
+        for entry in files_under(&project.path("out/archive")) {
             if entry.extension().is_some_and(|e| e == "html" || e == "txt") {
                 pages.push_str(&std::fs::read_to_string(&entry).unwrap());
             }
@@ -234,17 +221,4 @@ fn the_sign_up_link_is_in_the_footer_and_the_archive_only_when_set() {
     assert!(index.contains(&format!("href=\"{url}\"")), "{index}");
     let pages = archive(&set);
     assert!(pages.contains(&format!("Subscribe: {url}")), "the text pages");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

@@ -84,8 +84,7 @@ fn unrelated_items_are_listed_with_no_newsletter() {
     assert!(newsletters(anime).is_empty(), "{anime}");
     let project = fetched();
     let run = project.run(&["items", "--unplaced", "--explain"]);
-    run.assert_code(0);
-    assert!(run.stdout.contains("Anime film passes"), "{}", run.stdout);
+    run.assert_code(0).assert_stdout_has("Anime film passes");
     assert!(
         !run.stdout.contains("Japan and Estonia review"),
         "placed items are not in --unplaced"
@@ -108,9 +107,8 @@ fn duplicates_across_feeds_are_merged() {
 fn explain_shows_the_rules_that_counted() {
     let project = fetched();
     let run = project.run(&["items", "--newsletter", "tax-procurement", "--explain"]);
-    run.assert_code(0);
-    assert!(run.stdout.contains("kind is tender (+5)"), "{}", run.stdout);
-    assert!(run.stdout.contains("tax-procurement = "), "{}", run.stdout);
+    run.assert_code(0).assert_stdout_has("kind is tender (+5)");
+    run.assert_stdout_has("tax-procurement = ");
     assert!(!run.stdout.contains("Anime film"), "only the newsletter's items");
 }
 

@@ -41,7 +41,7 @@ fn closed_stdout_pipe_exits_0_silently() {
 
 #[test]
 fn commands_that_change_something_finish_their_work_when_stdout_closes() {
-    let project = crate::store::with_one_subscriber();
+    let project = Project::with_one_subscriber();
     for args in [
         &["subscribers", "import", "subscribers.csv"][..],
         &["run", "--date", "2026-11-23"],

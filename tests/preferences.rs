@@ -2,10 +2,12 @@
 //! against `bulletin serve`, with the mails read from the file transport
 //! and the store read table by table.
 
-use crate::browser::{Preview as Served, browser_tools, node, start};
-use crate::common::{KEY_ENV, Project, repo};
-use crate::review::{DATE, escaped, html_part, mail_part};
-use crate::signup::{Serve, confirm_target, confirmation_mail, signup_project};
+use crate::common::browser::{browser_tools, node};
+use crate::common::draft::DATE;
+use crate::common::message::{escaped, html_part, mail_part};
+use crate::common::server::Server;
+use crate::common::signup::{confirm_target, confirmation_mail, sign_up, signup_project, token};
+use crate::common::{Project, files_under, repo};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -20,11 +22,8 @@ const PUBLIC: &str = "https://newsletters.eu-japan.eu";
 /// [`DATE`] published, and EU-Japan NEWS sent to them as `.eml` files.
 fn mailed() -> Project {
     let project = Project::bundled();
-    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.sign_with_test_key();
+    project.import(SUBSCRIBERS);
     project.fetch_and_build(&["--date", DATE]);
     send(&project, "eu-japan-news");
     project
@@ -61,39 +60,10 @@ fn preference_link(project: &Project, newsletter: &str) -> String {
     link.to_string()
 }
 
-/// `serve` on a free port, and `link` pointed at it.
-fn serve(project: &Project, link: &str) -> (Served, String) {
-    let (served, unsubscribe) = start(project, &["serve", "--listen", "127.0.0.1:0"]);
-    let origin = unsubscribe.trim_end_matches("/unsubscribe").to_string();
-    (served, link.replace(PUBLIC, &origin))
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into()
-}
-
-fn get(url: &str) -> (u16, String) {
-    let mut response = agent().get(url).call().unwrap();
-    (
-        response.status().as_u16(),
-        response.body_mut().read_to_string().unwrap(),
-    )
-}
-
-fn post(url: &str, headers: &[(&str, &str)], fields: &[(&str, &str)]) -> (u16, String) {
-    let mut request = agent().post(url);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let mut response = request.send_form(fields.iter().copied()).unwrap();
-    (
-        response.status().as_u16(),
-        response.body_mut().read_to_string().unwrap(),
-    )
+/// `serve` on a free port, and the target (path and query) of `link` on it.
+fn serve(project: &Project, link: &str) -> (Server, String) {
+    let target = link.strip_prefix(PUBLIC).expect("a link to the public site");
+    (Server::serve(project, &[]), target.to_string())
 }
 
 /// Every value of every row of every table of the store, as text.
@@ -127,19 +97,12 @@ fn every_value(project: &Project) -> Vec<(String, String)> {
     values
 }
 
-fn subscribers(project: &Project) -> serde_json::Value {
-    project
-        .run(&["subscribers", "list", "--format", "json"])
-        .assert_code(0)
-        .json()
-}
-
 #[test]
 fn a_forged_token_gets_the_invalid_link_page_and_a_cross_site_post_is_refused() {
     let project = mailed();
     let link = preference_link(&project, "eu-japan-news");
-    let (_served, link) = serve(&project, &link);
-    let (status, page) = get(&link);
+    let (served, link) = serve(&project, &link);
+    let (status, page) = served.get(&link);
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("For <strong>jane@example.de</strong>"), "{page}");
     assert!(
@@ -151,11 +114,11 @@ fn a_forged_token_gets_the_invalid_link_page_and_a_cross_site_post_is_refused() 
         let mut forged = link.clone().into_bytes();
         let at = changed.max(token_at);
         forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
-        let (status, page) = get(&String::from_utf8(forged).unwrap());
+        let (status, page) = served.get(&String::from_utf8(forged).unwrap());
         assert_eq!(status, 400, "{page}");
         assert!(page.contains("This link is not valid"), "{page}");
     }
-    let (status, page) = get(&link.replace("?t=", "?t=x"));
+    let (status, page) = served.get(&link.replace("?t=", "?t=x"));
     assert_eq!((status, page.contains("This link is not valid")), (400, true));
     let erase = [("action", "erase-confirmed")];
     for foreign in [
@@ -166,7 +129,7 @@ fn a_forged_token_gets_the_invalid_link_page_and_a_cross_site_post_is_refused() 
         [("Origin", "https://evil.example"), ("X-Nothing", "")],
         [("Origin", "null"), ("X-Nothing", "")],
     ] {
-        let (status, page) = post(&link, &foreign, &erase);
+        let (status, page) = served.post(&link, &erase, &foreign);
         assert_eq!(status, 403, "{foreign:?}: {page}");
         assert!(page.contains("Nothing changed"), "{page}");
     }
@@ -177,32 +140,31 @@ fn a_forged_token_gets_the_invalid_link_page_and_a_cross_site_post_is_refused() 
         ("organisation_type", "company"),
         ("country", "DE"),
     ];
-    let (status, _) = post(&link, &[("Sec-Fetch-Site", "same-site")], &rename);
+    let (status, _) = served.post(&link, &rename, &[("Sec-Fetch-Site", "same-site")]);
     assert_eq!(status, 403, "a sibling site is another site");
-    let list = subscribers(&project);
-    assert_eq!(list[0]["email"], "jane@example.de", "{list}");
-    assert_eq!(list[0]["name"], "Jane Doe", "nothing changed: {list}");
+    let list = project.subscribers();
+    assert_eq!(list[0]["email"], "jane@example.de", "{list:?}");
+    assert_eq!(list[0]["name"], "Jane Doe", "nothing changed: {list:?}");
     // The origin is checked against the Host the request came with: a
     // proxy that passes the public Host on, but not the proxy's own Host
     // with the public origin.
-    let (status, _) = post(&link, &[("Origin", PUBLIC)], &rename);
+    let (status, _) = served.post(&link, &rename, &[("Origin", PUBLIC)]);
     assert_eq!(status, 403, "another origin than the Host's");
-    assert_eq!(subscribers(&project)[0]["name"], "Jane Doe");
+    assert_eq!(project.subscribers()[0]["name"], "Jane Doe");
     // Behind a proxy that ends TLS: the page is https, the server hears http.
-    let host = link.trim_start_matches("http://").split('/').next().unwrap();
-    let (status, page) = post(&link, &[("Origin", &format!("https://{host}"))], &rename);
+    let origin = format!("https://{}", served.addr);
+    let (status, page) = served.post(&link, &rename, &[("Origin", &origin)]);
     assert_eq!(status, 303, "{page}");
-    assert_eq!(subscribers(&project)[0]["name"], "Mallory");
+    assert_eq!(project.subscribers()[0]["name"], "Mallory");
 }
 
 #[test]
 fn a_bad_correction_is_shown_again_with_what_is_wrong_and_nothing_saved() {
     let project = mailed();
     let link = preference_link(&project, "eu-japan-news");
-    let (_served, link) = serve(&project, &link);
-    let (status, page) = post(
+    let (served, link) = serve(&project, &link);
+    let (status, page) = served.post(
         &link,
-        &[],
         &[
             ("action", "save"),
             ("name", "<b>Jane</b>"),
@@ -211,6 +173,7 @@ fn a_bad_correction_is_shown_again_with_what_is_wrong_and_nothing_saved() {
             ("country", "EU"),
             ("newsletters", "eu-japan-news"),
         ],
+        &[],
     );
     assert_eq!(status, 400, "{page}");
     assert!(page.contains("Nothing was saved"), "{page}");
@@ -227,7 +190,7 @@ fn a_bad_correction_is_shown_again_with_what_is_wrong_and_nothing_saved() {
         "{page}"
     );
     assert!(!page.contains("<b>Jane"), "escaped: {page}");
-    assert_eq!(subscribers(&project)[0]["name"], "Jane Doe");
+    assert_eq!(project.subscribers()[0]["name"], "Jane Doe");
 }
 
 /// The whole path in Chromium at 375 px: the link from the mail, a change of
@@ -241,7 +204,8 @@ fn a_subscriber_changes_downloads_and_erases_in_chromium_and_the_store_keeps_not
     }
     let project = mailed();
     let link = preference_link(&project, "eu-japan-news");
-    let (served, local) = serve(&project, &link);
+    let (served, target) = serve(&project, &link);
+    let local = served.link(&target);
     let shots = repo().join("target/screenshots");
     let download = project.path("export.json");
     let report = node(
@@ -349,23 +313,12 @@ fn a_subscriber_changes_downloads_and_erases_in_chromium_and_the_store_keeps_not
         &SUBSCRIBERS.replace("Jane@Example.DE", "JANE@example.de"),
     );
     let again = project.run(&["subscribers", "import", "again.csv"]);
-    again.assert_code(3);
-    assert!(
-        again.stderr.contains(
-            "again.csv:2: jane@example.de: erased at their request; not added again without a new consent"
-        ),
-        "{}",
-        again.stderr
+    again.assert_code(3).assert_stderr_has(
+        "again.csv:2: jane@example.de: erased at their request; not added again without a new consent",
     );
-    assert!(
-        again
-            .stdout
-            .contains("1 rows imported (0 new, 1 updated), 0 rejected, 1 erased"),
-        "{}",
-        again.stdout
-    );
-    let list = subscribers(&project);
-    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    again.assert_stdout_has("1 rows imported (0 new, 1 updated), 0 rejected, 1 erased");
+    let list = project.subscribers();
+    assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0]["email"], "other@example.nl");
 }
 
@@ -397,14 +350,9 @@ fn the_operator_exports_and_erases_with_the_same_code_and_a_send_skips_the_erase
     );
 
     let erased = project.run(&["subscribers", "erase", "Jane@Example.de"]);
-    erased.assert_code(0);
-    assert!(
-        erased.stdout.contains(
-            "jane@example.de erased: 5 rows from consents, 1 row from deliveries, 1 row from subscribers, \
-             5 rows from subscriptions, 1 mail file written to them; the address is suppressed"
-        ),
-        "{}",
-        erased.stdout
+    erased.assert_code(0).assert_stdout_has(
+        "jane@example.de erased: 5 rows from consents, 1 row from deliveries, 1 row from subscribers, \
+             5 rows from subscriptions, 1 mail file written to them; the address is suppressed",
     );
     let nothing = project.run(&["subscribers", "export", "jane@example.de"]);
     assert_eq!(
@@ -421,13 +369,8 @@ fn the_operator_exports_and_erases_with_the_same_code_and_a_send_skips_the_erase
         )
         .unwrap();
     let sent = project.run(&["send", "--newsletter", "tech-transfer"]);
-    sent.assert_code(0);
-    assert!(
-        sent.stdout
-            .contains("skipped 1: erased at their request (suppressed)"),
-        "{}",
-        sent.stdout
-    );
+    sent.assert_code(0)
+        .assert_stdout_has("skipped 1: erased at their request (suppressed)");
     assert!(
         !project
             .path("out/mail/tech-transfer/1/jane@example.de.eml")
@@ -443,10 +386,7 @@ fn the_operator_exports_and_erases_with_the_same_code_and_a_send_skips_the_erase
 #[test]
 fn an_erased_person_is_let_in_again_by_a_confirmed_sign_up_not_by_an_import() {
     let project = signup_project();
-    project.write("subscribers.csv", SUBSCRIBERS);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
+    project.import(SUBSCRIBERS);
     // Three soft bounces in a row from Jane's mailbox, read by `bounces`
     // from a mailbox only the operator's MTA writes to.
     project.edit_config(
@@ -476,8 +416,8 @@ fn an_erased_person_is_let_in_again_by_a_confirmed_sign_up_not_by_an_import() {
         }
     }
     // A sign-up, mailed and not confirmed.
-    let serve = Serve::start(&project, "2026-12-02T08:00:00Z");
-    let (status, page) = serve.sign_up("jane@example.de", &[("name", "Jane Pending")]);
+    let serve = Server::serve_at(&project, "2026-12-02T08:00:00Z");
+    let (status, page) = sign_up(&serve, "jane@example.de", &[("name", "Jane Pending")]);
     assert_eq!(status, 200, "{page}");
     serve.stop();
 
@@ -527,46 +467,41 @@ fn an_erased_person_is_let_in_again_by_a_confirmed_sign_up_not_by_an_import() {
     }
 
     let again = project.run(&["subscribers", "import", "subscribers.csv"]);
-    again.assert_code(3);
-    assert!(again.stdout.contains("1 erased (suppressed)"), "{}", again.stdout);
+    again.assert_code(3).assert_stdout_has("1 erased (suppressed)");
     assert!(
-        subscribers(&project)
-            .as_array()
-            .unwrap()
+        project
+            .subscribers()
             .iter()
             .all(|s| s["email"] != "jane@example.de"),
         "a CSV alone is no new consent"
     );
 
-    let serve = Serve::start(&project, "2026-12-02T09:00:00Z");
-    let (status, page) = serve.sign_up("Jane@Example.DE", &[]);
+    let serve = Server::serve_at(&project, "2026-12-02T09:00:00Z");
+    let (status, page) = sign_up(&serve, "Jane@Example.DE", &[]);
     assert_eq!(status, 200, "{page}");
     let mail = confirmation_mail(&project, "jane@example.de").expect("a confirmation mail");
-    let target = confirm_target(&mail);
-    let token = target.split_once("?t=").unwrap().1;
-    let (status, page) = serve.post("/subscribe/confirm", &[("t", token)], &[]);
+    let (status, page) = serve.post(
+        "/subscribe/confirm",
+        &[("t", &token(&confirm_target(&mail)))],
+        &[],
+    );
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("You are subscribed"), "{page}");
     serve.stop();
-    let list = subscribers(&project);
+    let list = project.subscribers();
     let jane = list
-        .as_array()
-        .unwrap()
         .iter()
         .find(|s| s["email"] == "jane@example.de")
-        .unwrap_or_else(|| panic!("subscribed again: {list}"));
+        .unwrap_or_else(|| panic!("subscribed again: {list:?}"));
     assert_eq!(
         jane["newsletters"],
         serde_json::json!(["about-japan", "eu-japan-news"])
     );
     assert_eq!(jane["consents"][0]["method"], "form", "{jane}");
-    let imported = project.run(&["subscribers", "import", "subscribers.csv"]);
-    imported.assert_code(0);
-    assert!(
-        imported.stdout.contains("0 erased (suppressed)"),
-        "{}",
-        imported.stdout
-    );
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0)
+        .assert_stdout_has("0 erased (suppressed)");
 }
 
 /// Everything a file could show of a person: their address, their details
@@ -598,7 +533,7 @@ fn traces(texts: &[&str], tokens: &[String]) -> Vec<String> {
 /// The tokens in a person's mails: every link's `t=`, and the VERP address.
 fn tokens_in(project: &Project, email: &str) -> Vec<String> {
     let mut tokens = Vec::new();
-    for file in files(project.dir.path()) {
+    for file in files_under(project.dir.path()) {
         if !file.file_name().unwrap().to_string_lossy().starts_with(email) {
             continue;
         }
@@ -627,28 +562,11 @@ fn tokens_in(project: &Project, email: &str) -> Vec<String> {
     tokens
 }
 
-/// Every file under `folder`, at any depth.
-fn files(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut folders = vec![folder.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                folders.push(entry.path());
-            } else if entry.file_type().unwrap().is_file() {
-                found.push(entry.path());
-            }
-        }
-    }
-    found
-}
-
 /// The files under the project that show one of `traces`: every file but
 /// the two the test itself wrote (the CSV it imported, serve's stderr).
 fn files_showing(project: &Project, traces: &[String]) -> Vec<String> {
     let mut showing = Vec::new();
-    for file in files(project.dir.path()) {
+    for file in files_under(project.dir.path()) {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         if name == "subscribers.csv" || name == "serve.log" {
             continue;
@@ -684,12 +602,12 @@ fn an_erasure_leaves_no_file_that_names_the_person() {
             .path("out/mail/test/about-japan/1/jane@example.de.eml")
             .exists()
     );
-    let serve = Serve::start(&project, "2026-12-02T08:00:00Z");
+    let serve = Server::serve_at(&project, "2026-12-02T08:00:00Z");
     for (email, name, organisation) in [
         ("jane@example.de", "Jane Signup", "Acme GmbH"),
         ("other@example.nl", "Otto Signup", "Other BV"),
     ] {
-        let (status, page) = serve.sign_up(email, &[("name", name), ("organisation", organisation)]);
+        let (status, page) = sign_up(&serve, email, &[("name", name), ("organisation", organisation)]);
         assert_eq!(status, 200, "{page}");
         assert!(confirmation_mail(&project, email).is_some(), "{email}");
     }
@@ -726,14 +644,9 @@ fn an_erasure_leaves_no_file_that_names_the_person() {
     );
 
     let erased = project.run(&["subscribers", "erase", "jane@example.de"]);
-    erased.assert_code(0);
-    assert!(
-        erased
-            .stdout
-            .contains("4 mail files written to them, 1 unsubscribe kept aside"),
-        "{}",
-        erased.stdout
-    );
+    erased
+        .assert_code(0)
+        .assert_stdout_has("4 mail files written to them, 1 unsubscribe kept aside");
     assert_eq!(files_showing(&project, &jane), Vec::<String>::new());
 
     // Otto erases himself on the preference page.
@@ -742,7 +655,7 @@ fn an_erasure_leaves_no_file_that_names_the_person() {
     let html = html_part(&eml);
     let start = html.find(&format!("{PUBLIC}/preferences?t=")).unwrap() + PUBLIC.len();
     let preferences = &html[start..start + html[start..].find('"').unwrap()];
-    let serve = Serve::start(&project, "2026-12-02T09:00:00Z");
+    let serve = Server::serve_at(&project, "2026-12-02T09:00:00Z");
     // While a command (a send) holds the run lock: come back later.
     let held = std::fs::File::create(project.path("bulletin.sqlite.lock")).unwrap();
     held.lock().unwrap();
@@ -782,8 +695,9 @@ fn an_export_shows_neither_what_a_third_party_typed_nor_any_client_address() {
     let project = mailed();
     let link = preference_link(&project, "eu-japan-news");
     let target = link.strip_prefix(PUBLIC).unwrap().to_string();
-    let serve = Serve::start(&project, "2026-12-02T08:00:00Z");
-    let (status, page) = serve.sign_up(
+    let serve = Server::serve_at(&project, "2026-12-02T08:00:00Z");
+    let (status, page) = sign_up(
+        &serve,
         "jane@example.de",
         &[
             ("name", "Mallory Typed"),
@@ -792,10 +706,10 @@ fn an_export_shows_neither_what_a_third_party_typed_nor_any_client_address() {
         ],
     );
     assert_eq!(status, 200, "{page}");
-    let (status, page) = serve.sign_up("taro@example.jp", &[("name", "Taro Self")]);
+    let (status, page) = sign_up(&serve, "taro@example.jp", &[("name", "Taro Self")]);
     assert_eq!(status, 200, "{page}");
     let mail = confirmation_mail(&project, "taro@example.jp").expect("a confirmation mail");
-    let token = confirm_target(&mail).split_once("?t=").unwrap().1.to_string();
+    let token = token(&confirm_target(&mail));
     let (status, page) = serve.post("/subscribe/confirm", &[("t", &token)], &[]);
     assert_eq!(status, 200, "{page}");
     let (status, downloaded) = serve.post(&target, &[("action", "export")], &[]);

@@ -10,8 +10,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::nginx::{Nginx, free_port};
+use crate::common::server::Server;
+use crate::common::signup::{confirmation_mail, signup_project};
 use crate::common::{Project, repo};
-use crate::signup::{Serve, confirmation_mail, signup_project};
 
 /// The public name the README's block serves.
 const NAME: &str = "newsletters.eu-japan.eu";
@@ -108,13 +109,13 @@ fn behind_nginx_each_client_counts_as_itself_and_forged_headers_are_not_believed
         "consent_version = \"2026-12\"",
         "consent_version = \"2026-12\"\nper_client_per_hour = 1",
     );
-    let serve = Serve::start(&project, "2026-12-02T08:00:00Z");
-    let upstream = serve.base.strip_prefix("http://").unwrap().to_string();
+    let serve = Server::serve_at(&project, "2026-12-02T08:00:00Z");
+    let upstream = serve.base().strip_prefix("http://").unwrap().to_string();
     let port = free_port();
     let block = readme_block(port, &upstream, dir.path());
     let nginx = Nginx::start(dir, &block, port);
     let proxied = format!("https://{NAME}:{port}/subscribe");
-    let direct = format!("{}/subscribe", serve.base);
+    let direct = format!("{}/subscribe", serve.base());
     // A sign-up within its client's limit is mailed; past it the visitor
     // is told to try later (429) and nothing goes out.
     let post = |source: &str, url: &str, email: &str, headers: &[&str], within: bool| {

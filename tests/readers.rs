@@ -23,8 +23,7 @@ fn built() -> Project {
 /// one-newsletter project: the items read. A local item file no source
 /// reads is read as a report.
 fn parse(name: &str, text: &str) -> Vec<Value> {
-    let project = Project::empty();
-    project.write("config.toml", &digest_config("", 5, UNUSED_SOURCE));
+    let project = Project::with_config(&digest_config("", 5, UNUSED_SOURCE));
     project.write(name, text);
     let mut args = vec!["parse", name, "--format", "json"];
     if name.ends_with(".md") {
@@ -131,12 +130,11 @@ fn the_source_line_names_the_publisher_a_local_item_gives() {
 /// A project of local items under `notes/` (source "Centre notes", with
 /// `setting` added to its `[[source]]`) and `wire/` (source "Wire desk").
 fn local_project(setting: &str) -> Project {
-    let project = Project::empty();
     let sources = format!(
         "\n[[source]]\nname = \"Centre notes\"\nlocal = \"notes\"\nnewsletters = [\"digest\"]\n{setting}\n\
          \n[[source]]\nname = \"Wire desk\"\nlocal = \"wire\"\nnewsletters = [\"digest\"]\n"
     );
-    project.write("config.toml", &digest_config("", 10, &sources));
+    let project = Project::with_config(&digest_config("", 10, &sources));
     let item = |title: &str, link: &str, extra: &str| {
         format!(
             "+++\ntitle = \"{title}\"\nlink = \"https://n.example/{link}\"\npublished = 2026-11-20\n{extra}+++\nBody of {title}.\n"
@@ -307,9 +305,8 @@ fn reference_of(text: &str, label: &str) -> String {
 
 #[test]
 fn links_inside_summaries_are_numbered_references_in_the_text_twin() {
-    let project = Project::empty();
     let sources = "\n[[source]]\nname = \"Centre\"\nfeed = \"centre.rss\"\nnewsletters = [\"digest\"]\n";
-    project.write("config.toml", &digest_config("", 5, sources));
+    let project = Project::with_config(&digest_config("", 5, sources));
     project.write(
         "centre.rss",
         r#"<rss version="2.0"><channel><title>C</title><link>https://c.example/</link><description>d</description>
@@ -346,9 +343,8 @@ or <a href="https://c.example/news/info-day">the news page</a>.</p>]]></descript
 
 #[test]
 fn unsafe_links_in_summaries_never_reach_the_text_twin() {
-    let project = Project::empty();
     let sources = "\n[[source]]\nname = \"Hostile\"\nfeed = \"hostile.rss\"\nnewsletters = [\"digest\"]\n";
-    project.write("config.toml", &digest_config("", 5, sources));
+    let project = Project::with_config(&digest_config("", 5, sources));
     project.write(
         "hostile.rss",
         r#"<rss version="2.0"><channel><title>H</title><link>https://h.example/</link><description>d</description>
@@ -524,13 +520,12 @@ fn the_bundled_configs_schedule_examples_are_what_the_parser_accepts() {
     let examples = commented_schedules();
     let mut forms = std::collections::BTreeSet::new();
     for example in &examples {
-        let project = Project::empty();
         let config = digest_config("", 5, UNUSED_SOURCE).replacen(
             "audience = \"everyone\"",
             &format!("audience = \"everyone\"\nschedule = {example}"),
             1,
         );
-        project.write("config.toml", &config);
+        let project = Project::with_config(&config);
         let parsed = bulletin::config::Config::from_file(&project.path("config.toml"))
             .unwrap_or_else(|e| panic!("the comment's {example} is refused: {e}"));
         forms.insert(form(parsed.newsletters[0].schedule));

@@ -4,20 +4,13 @@
 //! another site, and refused with the command line's words once the
 //! edition is approved. `browser.rs` clicks the same buttons in Chromium.
 
-use crate::common::{KEY_ENV, Project};
-use crate::gate::shown_items;
-
-pub(crate) const DATE: &str = "2026-11-23";
-pub(crate) const NEWS: &str = "eu-japan-news";
-
-pub(crate) const READERS: &str = "\
-email,name,organisation,organisation_type,country,newsletters,consent_date
-jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news;industry-policy;about-japan;tax-procurement;tech-transfer,2025-01-10
-taro@example.jp,Yamada Taro,Example KK,company,JP,eu-japan-news,2025-02-01
-";
+use crate::common::Project;
+use crate::common::client::Client;
+use crate::common::draft::{NEWS, READERS, build_a_draft, editions_show, reviewing, shown_items};
+use crate::common::message::html_part;
 
 /// The bundled project as shipped (approval required, mail written as
-/// `.eml` files), its key in [`KEY_ENV`], two readers, fetched, with a
+/// `.eml` files), its key in `KEY_ENV`, two readers, fetched, with a
 /// draft of eu-japan-news No. 1.
 pub(crate) fn with_a_draft() -> Project {
     with_a_draft_for(READERS)
@@ -26,110 +19,9 @@ pub(crate) fn with_a_draft() -> Project {
 /// [`with_a_draft`] with these readers (a CSV).
 fn with_a_draft_for(readers: &str) -> Project {
     let project = Project::bundled_as_shipped();
-    project.edit_config(
-        "signing_key_env = \"BULLETIN_UNSUBSCRIBE_KEY\"",
-        &format!("signing_key_env = \"{KEY_ENV}\""),
-    );
+    project.sign_with_test_key();
     build_a_draft(&project, readers);
     project
-}
-
-/// Imports `readers` (a CSV) into `project`, fetches, and builds a draft
-/// of eu-japan-news No. 1.
-pub(crate) fn build_a_draft(project: &Project, readers: &str) {
-    project.write("subscribers.csv", readers);
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
-    project.run(&["fetch"]).assert_code(0);
-    project
-        .run(&["build", "--newsletter", NEWS, "--date", DATE])
-        .assert_code(0);
-}
-
-/// A running `bulletin preview --by "Keiko Editor"`, stopped by its PID when dropped.
-pub(crate) struct Preview {
-    _running: crate::browser::Preview,
-    /// `http://127.0.0.1:PORT/`.
-    pub(crate) home: String,
-    /// The session cookie (`name=value`) the last page set, sent back as
-    /// a browser does.
-    cookie: std::cell::RefCell<Option<String>>,
-}
-
-impl Preview {
-    pub(crate) fn start(project: &Project) -> Preview {
-        let (running, home) = crate::browser::start(
-            project,
-            &[
-                "preview",
-                "--listen",
-                "127.0.0.1:0",
-                "--date",
-                DATE,
-                "--by",
-                "Keiko Editor",
-            ],
-        );
-        Preview {
-            _running: running,
-            home,
-            cookie: std::cell::RefCell::new(None),
-        }
-    }
-
-    /// `127.0.0.1:PORT`.
-    fn host(&self) -> &str {
-        self.home.trim_start_matches("http://").trim_end_matches('/')
-    }
-
-    fn agent() -> ureq::Agent {
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into()
-    }
-
-    /// GET `path`: status and body.
-    pub(crate) fn get(&self, path: &str) -> (u16, String) {
-        let mut request = Self::agent().get(format!("{}{}", self.home, path.trim_start_matches('/')));
-        if let Some(cookie) = self.cookie.borrow().as_deref() {
-            request = request.header("Cookie", cookie);
-        }
-        let mut response = request.call().unwrap();
-        if let Some(set) = response.headers().get("set-cookie") {
-            let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
-            *self.cookie.borrow_mut() = Some(pair);
-        }
-        let status = response.status().as_u16();
-        (status, response.body_mut().read_to_string().unwrap())
-    }
-
-    /// POST the form `fields` to `path` with these extra headers (and the
-    /// session cookie, unless they have a `Cookie` of their own): status,
-    /// `Location`, body.
-    fn post(&self, path: &str, headers: &[(&str, &str)], fields: &[(&str, &str)]) -> (u16, String, String) {
-        let mut request = Self::agent().post(format!("{}{}", self.home, path.trim_start_matches('/')));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(cookie) = self.cookie.borrow().as_deref()
-            && !headers
-                .iter()
-                .any(|(name, _)| name.eq_ignore_ascii_case("cookie"))
-        {
-            request = request.header("Cookie", cookie);
-        }
-        let mut response = request.send_form(fields.iter().copied()).unwrap();
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        (status, location, response.body_mut().read_to_string().unwrap())
-    }
 }
 
 /// The value of the first `name="NAME" value="…"` on the page.
@@ -140,41 +32,6 @@ pub(crate) fn form_value(page: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} field on the page:\n{page}"))
         + marker.len();
     page[start..start + page[start..].find('"').unwrap()].to_string()
-}
-
-/// The HTML part of a raw message, decoded as a mail program decodes it:
-/// quoted-printable (soft breaks removed, hard line breaks kept) or
-/// base64. Lines end in CRLF as sent, or in LF as some dumps write them;
-/// the line end before a boundary belongs to the boundary (RFC 2046).
-pub(crate) fn html_part(message: &str) -> String {
-    mail_part(message, "text/html")
-}
-
-/// The part of a raw message with `content_type`, decoded (see [`html_part`]).
-pub(crate) fn mail_part(message: &str, content_type: &str) -> String {
-    use base64::Engine;
-    let nl = if message.contains("\r\n") { "\r\n" } else { "\n" };
-    let boundary = message
-        .split("boundary=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a multipart message");
-    let part = message
-        .split(&format!("{nl}--{boundary}"))
-        .find(|part| part.contains(&format!("Content-Type: {content_type}")))
-        .unwrap_or_else(|| panic!("a {content_type} part"));
-    let (head, body) = part
-        .split_once(&format!("{nl}{nl}"))
-        .expect("the part's head ends");
-    let bytes = if head.contains("Content-Transfer-Encoding: quoted-printable") {
-        quoted_printable::decode(body, quoted_printable::ParseMode::Robust).unwrap()
-    } else {
-        assert!(head.contains("Content-Transfer-Encoding: base64"), "{head}");
-        base64::engine::general_purpose::STANDARD
-            .decode(body.replace(nl, ""))
-            .unwrap()
-    };
-    String::from_utf8(bytes).unwrap()
 }
 
 /// The document an edition's preview page (`/n/ID.html`) frames: its
@@ -191,19 +48,10 @@ fn srcdoc(page: &str) -> String {
         .replace("&#38;", "&")
 }
 
-/// `text` as askama escapes it in the HTML.
-pub(crate) fn escaped(text: &str) -> String {
-    text.replace('&', "&#38;")
-        .replace('<', "&#60;")
-        .replace('>', "&#62;")
-        .replace('"', "&#34;")
-        .replace('\'', "&#39;")
-}
-
 #[test]
 fn the_review_page_shows_the_draft_byte_for_byte_as_it_is_mailed() {
     let project = with_a_draft();
-    let preview = Preview::start(&project);
+    let preview = reviewing(&project);
     let (status, page) = preview.get(&format!("/review/{NEWS}"));
     assert_eq!(status, 200, "{page}");
     assert!(
@@ -212,11 +60,8 @@ fn the_review_page_shows_the_draft_byte_for_byte_as_it_is_mailed() {
     );
     let (status, jane) = preview.get(&format!("/mail/{NEWS}?as=jane%40example.de"));
     assert_eq!(status, 200);
-    let framed = Preview::agent()
-        .get(format!("{}mail/{NEWS}", preview.home))
-        .call()
-        .unwrap();
-    let header = |name: &str| framed.headers().get(name).unwrap().to_str().unwrap().to_string();
+    let framed = Client::new().fetch(&preview.link(&format!("/mail/{NEWS}")));
+    let header = |name: &str| framed.header(name).unwrap().to_string();
     assert_eq!(
         header("x-frame-options"),
         "SAMEORIGIN",
@@ -257,7 +102,7 @@ fn a_newsletter_nobody_receives_is_shown_as_mailed_to_a_labelled_sample_reader()
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
          solo@example.fr,Solo Reader,,individual,FR,about-japan,2025-03-01\n",
     );
-    let preview = Preview::start(&project);
+    let preview = reviewing(&project);
     let (_, page) = preview.get(&format!("/review/{NEWS}"));
     assert!(
         page.contains("As mailed to a sample reader (sample.reader@example.invalid, no name)"),
@@ -271,16 +116,13 @@ fn a_newsletter_nobody_receives_is_shown_as_mailed_to_a_labelled_sample_reader()
 #[test]
 fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() {
     let project = with_a_draft();
-    let before = project
-        .run(&["editions", "show", "--newsletter", NEWS])
-        .stdout
-        .clone();
+    let before = editions_show(&project, NEWS);
     let (dropped, _) = shown_items(&project, NEWS)[0].clone();
-    let preview = Preview::start(&project);
+    let preview = reviewing(&project);
     let (_, page) = preview.get(&format!("/review/{NEWS}"));
     let token = form_value(&page, "token");
     let path = format!("/review/{NEWS}");
-    let own = format!("http://{}", preview.host());
+    let own = preview.base();
     fn drop_with<'a>(item: &'a str, token: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
         let mut fields = vec![("edition", "1"), ("action", "drop"), ("item", item)];
         fields.extend(token.map(|t| ("token", t)));
@@ -318,23 +160,24 @@ fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() 
         ),
     ];
     for (what, headers, fields) in refused {
-        let (status, _, body) = preview.post(&path, &headers, &fields);
+        let (status, body) = preview.post(&path, &fields, &headers);
         assert_eq!(status, 403, "{what}: {body}");
         assert!(body.contains("Nothing changed"), "{what}: {body}");
     }
-    assert_eq!(
-        project.run(&["editions", "show", "--newsletter", NEWS]).stdout,
-        before,
-        "the store is unchanged"
-    );
+    assert_eq!(editions_show(&project, NEWS), before, "the store is unchanged");
 
     // The same form with its token, from the page's own origin, is applied.
-    let (status, location, body) = preview.post(
+    let applied = preview.submit(
         &path,
-        &[("Origin", own.as_str()), ("Sec-Fetch-Site", "same-origin")],
         &drop_with(&dropped, Some(&token)),
+        &[("Origin", own.as_str()), ("Sec-Fetch-Site", "same-origin")],
     );
-    assert_eq!((status, location.as_str()), (303, path.as_str()), "{body}");
+    assert_eq!(
+        (applied.status, applied.location.as_str()),
+        (303, path.as_str()),
+        "{}",
+        applied.body
+    );
     let show = project.run(&["editions", "show", "--newsletter", NEWS]);
     assert!(!show.stdout.contains(&format!("{dropped}  ")), "{}", show.stdout);
     assert!(
@@ -357,41 +200,25 @@ fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() 
 #[test]
 fn a_form_token_is_refused_without_the_session_cookie_its_page_set() {
     let project = with_a_draft();
-    let before = project
-        .run(&["editions", "show", "--newsletter", NEWS])
-        .stdout
-        .clone();
+    let before = editions_show(&project, NEWS);
     let (dropped, _) = shown_items(&project, NEWS)[0].clone();
-    let preview = Preview::start(&project);
+    let preview = reviewing(&project);
     let path = format!("/review/{NEWS}");
     let (_, page) = preview.get(&path);
     let token = form_value(&page, "token");
-    let mine = preview
-        .cookie
-        .borrow()
-        .clone()
-        .expect("the page sets a session cookie");
-    let port = preview.host().rsplit(':').next().unwrap().to_string();
+    let mine = preview.cookie().expect("the page sets a session cookie");
+    let port = preview.addr.rsplit(':').next().unwrap().to_string();
     assert!(mine.starts_with(&format!("bulletin_preview_{port}=")), "{mine}");
 
     // Another client: its own page, its own cookie and token.
-    let mut theirs = Preview::agent()
-        .get(format!("{}{}", preview.home, path.trim_start_matches('/')))
-        .call()
-        .unwrap();
-    let set = theirs
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let theirs = Client::new().fetch(&preview.link(&path));
+    let set = theirs.header("set-cookie").unwrap().to_string();
     for attribute in ["; HttpOnly", "; SameSite=Strict", "; Path=/", "; Max-Age="] {
         assert!(set.contains(attribute), "{attribute} in {set}");
     }
     let other = set.split(';').next().unwrap().to_string();
     assert_ne!(other, mine, "a session per client");
-    let their_token = form_value(&theirs.body_mut().read_to_string().unwrap(), "token");
+    let their_token = form_value(&theirs.body, "token");
     assert_ne!(their_token, token, "a token per session");
 
     let fields = [
@@ -406,27 +233,23 @@ fn a_form_token_is_refused_without_the_session_cookie_its_page_set() {
         ("another client's cookie", other.as_str()),
         ("a made-up cookie", made_up.as_str()),
     ] {
-        let (status, _, body) = preview.post(&path, &[("Cookie", cookie)], &fields);
+        let (status, body) = preview.post(&path, &fields, &[("Cookie", cookie)]);
         assert_eq!(status, 403, "{what}: {body}");
         assert!(body.contains("Nothing changed"), "{what}: {body}");
     }
-    let (status, _, body) = preview.post(
+    let (status, body) = preview.post(
         &path,
-        &[("Cookie", other.as_str())],
         &[
             ("edition", "1"),
             ("action", "drop"),
             ("item", dropped.as_str()),
             ("token", their_token.as_str()),
         ],
+        &[("Cookie", other.as_str())],
     );
     assert_eq!(status, 303, "the other client's own token and cookie: {body}");
-    assert_ne!(
-        project.run(&["editions", "show", "--newsletter", NEWS]).stdout,
-        before,
-        "applied"
-    );
-    let (status, _, body) = preview.post(&path, &[], &fields);
+    assert_ne!(editions_show(&project, NEWS), before, "applied");
+    let (status, body) = preview.post(&path, &fields, &[]);
     assert_eq!(
         status, 409,
         "with its own cookie the token passes (the item is gone): {body}"
@@ -437,14 +260,15 @@ fn a_form_token_is_refused_without_the_session_cookie_its_page_set() {
 fn moves_and_the_approval_go_through_the_commands_and_an_approved_edition_refuses_with_their_words() {
     let project = with_a_draft();
     let items = shown_items(&project, NEWS);
-    let preview = Preview::start(&project);
+    let preview = reviewing(&project);
     let path = format!("/review/{NEWS}");
     let (_, page) = preview.get(&path);
     let token = form_value(&page, "token");
     let post = |fields: &[(&str, &str)]| {
         let mut all = vec![("token", token.as_str()), ("edition", "1")];
         all.extend_from_slice(fields);
-        preview.post(&path, &[], &all)
+        let answer = preview.submit(&path, &all, &[]);
+        (answer.status, answer.location, answer.body)
     };
     let (second, first) = (items[1].0.as_str(), items[0].0.as_str());
     let (status, _, body) = post(&[("action", "up"), ("item", second)]);
@@ -467,10 +291,7 @@ fn moves_and_the_approval_go_through_the_commands_and_an_approved_edition_refuse
 
     let (status, _, body) = post(&[("action", "section"), ("item", first), ("section", "events")]);
     assert_eq!(status, 303, "{body}");
-    let show = project
-        .run(&["editions", "show", "--newsletter", NEWS])
-        .stdout
-        .clone();
+    let show = editions_show(&project, NEWS);
     let events = show.find("(events)").expect("an events section");
     assert!(
         show[events..].contains(&format!("{first}  ")),

@@ -3,250 +3,24 @@
 //! limits with the clock moved by `BULLETIN_NOW`, and the consent record.
 //! The whole path in Chromium is in `browser.rs`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-
+use crate::common::Project;
 use crate::common::mail::with_mail;
+use crate::common::message::head;
+use crate::common::server::Server;
+use crate::common::signup::{
+    confirm_target, confirmation_mail, mailed, mails_written, sign_up, sign_up_from, signup_project, token,
+};
 use crate::common::sink::Sink;
-use crate::common::{KEY_ENV, Project};
 
 /// The clock every test starts at.
 const T0: &str = "2026-12-02T08:00:00Z";
-
-/// The bundled project (sign-up form on, file transport) with the test key.
-pub(crate) fn signup_project() -> Project {
-    let project = Project::bundled();
-    project.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
-    project
-}
-
-/// A running `bulletin serve`, stopped by its PID when dropped; its stderr
-/// goes to `serve.log` in the project.
-pub(crate) struct Serve {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub(crate) base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Serve {
-    /// `bulletin serve` on a free port of 127.0.0.1, its clock at `now`.
-    pub(crate) fn start(project: &Project, now: &str) -> Serve {
-        Serve::start_on(project, now, "127.0.0.1:0")
-    }
-
-    /// `bulletin serve` listening on `listen`, its clock at `now`.
-    pub(crate) fn start_on(project: &Project, now: &str, listen: &str) -> Serve {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(project.path("serve.log"))
-            .unwrap();
-        let mut child = project
-            .command(&["serve", "--listen", listen])
-            .env("BULLETIN_NOW", now)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line.split_whitespace().nth(2).expect("listening on URL");
-        let base = url[..url[7..].find('/').unwrap() + 7].to_string();
-        Serve { child, base }
-    }
-
-    /// Stops it (SIGKILL) and waits: the store keeps what it committed.
-    pub(crate) fn stop(self) {}
-
-    fn agent() -> ureq::Agent {
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into()
-    }
-
-    /// GET `target`: status and body.
-    pub(crate) fn get(&self, target: &str) -> (u16, String) {
-        let mut response = Serve::agent()
-            .get(format!("{}{target}", self.base))
-            .call()
-            .unwrap();
-        (
-            response.status().as_u16(),
-            response.body_mut().read_to_string().unwrap(),
-        )
-    }
-
-    /// POST a form to `target`, with these extra headers: status and body.
-    pub(crate) fn post(
-        &self,
-        target: &str,
-        fields: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> (u16, String) {
-        let mut body = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in fields {
-            body.append_pair(name, value);
-        }
-        let mut request = Serve::agent()
-            .post(format!("{}{target}", self.base))
-            .header("Content-Type", "application/x-www-form-urlencoded");
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let mut response = request.send(body.finish().as_str()).unwrap();
-        (
-            response.status().as_u16(),
-            response.body_mut().read_to_string().unwrap(),
-        )
-    }
-
-    /// The form posted with these fields (a company in Germany unless said otherwise).
-    pub(crate) fn sign_up(&self, email: &str, extra: &[(&str, &str)]) -> (u16, String) {
-        self.post("/subscribe", &form(email, extra), &[])
-    }
-
-    /// The form posted for `email` from `client`, a loopback address
-    /// (127.0.0.0/8 is all loopback): one client of many, as limits count them.
-    pub(crate) fn sign_up_from(&self, client: std::net::Ipv4Addr, email: &str) -> (u16, String) {
-        use std::io::{Read, Write};
-        let mut body = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in form(email, &[]) {
-            body.append_pair(name, value);
-        }
-        let body = body.finish();
-        let server: std::net::SocketAddr = self.base.trim_start_matches("http://").parse().unwrap();
-        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        socket
-            .bind(&std::net::SocketAddr::from((client, 0)).into())
-            .unwrap();
-        socket.connect(&server.into()).unwrap();
-        let mut stream = std::net::TcpStream::from(socket);
-        write!(
-            stream,
-            "POST /subscribe HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let status = response[9..12].parse().unwrap();
-        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        (status, body.to_string())
-    }
-}
-
-/// The form's fields for `email` (a company in Germany), `extra` replacing
-/// or adding some.
-fn form<'a>(email: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut fields = vec![
-        ("email", email),
-        ("name", "Jane Doe"),
-        ("organisation", "Acme GmbH"),
-        ("organisation_type", "company"),
-        ("country", "DE"),
-        ("newsletters", "eu-japan-news"),
-        ("newsletters", "about-japan"),
-        ("website", ""),
-    ];
-    for (name, value) in extra {
-        if let Some(field) = fields.iter_mut().find(|(n, _)| n == name) {
-            field.1 = value;
-        } else {
-            fields.push((name, value));
-        }
-    }
-    fields
-}
-
-/// Waits until `serve`'s mailer has sent (or given up) every confirmation
-/// mail recorded so far: the store's outbox is empty. A sign-up's answer
-/// comes before its mail; the mail is in the outbox before the answer.
-pub(crate) fn mailed(project: &Project) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let store = rusqlite::Connection::open_with_flags(
-            project.path("bulletin.sqlite"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        let waiting: i64 = store
-            .query_row("SELECT count(*) FROM signup_outbox", [], |r| r.get(0))
-            .unwrap();
-        if waiting == 0 {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{waiting} confirmation mail(s) still waiting after 30 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-}
-
-/// The confirmation mail sent to `email`, as written by the file transport,
-/// once every mail recorded so far is sent.
-pub(crate) fn confirmation_mail(project: &Project, email: &str) -> Option<String> {
-    mailed(project);
-    std::fs::read_to_string(project.path(&format!("out/mail/confirm/{email}.eml"))).ok()
-}
-
-/// How many addresses the file transport has written a confirmation mail to.
-fn mails_written(project: &Project) -> usize {
-    mailed(project);
-    std::fs::read_dir(project.path("out/mail/confirm")).map_or(0, Iterator::count)
-}
-
-/// The confirmation link's path and query in `mail` (its text part,
-/// quoted-printable undone).
-pub(crate) fn confirm_target(mail: &str) -> String {
-    let decoded = quoted_printable::decode(mail, quoted_printable::ParseMode::Robust).unwrap();
-    let text = String::from_utf8(decoded).unwrap();
-    let start = text
-        .find("https://newsletters.eu-japan.eu/subscribe/confirm?t=")
-        .unwrap_or_else(|| panic!("no confirmation link in:\n{text}"));
-    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
-    link.trim_start_matches("https://newsletters.eu-japan.eu")
-        .to_string()
-}
-
-/// The token of a confirmation link.
-fn token(target: &str) -> String {
-    target.split_once("?t=").unwrap().1.to_string()
-}
-
-/// `subscribers list --format json`.
-pub(crate) fn subscribers(project: &Project) -> Vec<serde_json::Value> {
-    project
-        .run(&["subscribers", "list", "--format", "json"])
-        .assert_code(0)
-        .json()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-/// The head of a message: everything before the first blank line.
-fn head(message: &str) -> &str {
-    &message[..message.find("\r\n\r\n").or_else(|| message.find("\n\n")).unwrap()]
-}
 
 const CHECK_MAILBOX: &str = "<h1>Check your mailbox</h1>";
 
 #[test]
 fn a_get_of_the_link_confirms_nothing_a_post_confirms_once_with_its_consent() {
     let project = signup_project();
-    let serve = Serve::start(&project, T0);
+    let serve = Server::serve_at(&project, T0);
     let (status, form) = serve.get("/subscribe");
     assert_eq!(status, 200);
     for field in [
@@ -271,7 +45,8 @@ fn a_get_of_the_link_confirms_nothing_a_post_confirms_once_with_its_consent() {
         "the two EU-only newsletters say so"
     );
 
-    let (status, page) = serve.sign_up(
+    let (status, page) = sign_up(
+        &serve,
         "Jane@Example.DE",
         &[
             ("name", "Jane\r\nBcc: mallory@evil.example"),
@@ -312,7 +87,7 @@ fn a_get_of_the_link_confirms_nothing_a_post_confirms_once_with_its_consent() {
         404,
         "no script to submit it"
     );
-    assert!(subscribers(&project).is_empty(), "a GET confirms nothing");
+    assert!(project.subscribers().is_empty(), "a GET confirms nothing");
 
     let (status, page) = serve.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
     assert_eq!(status, 200, "{page}");
@@ -327,7 +102,7 @@ fn a_get_of_the_link_confirms_nothing_a_post_confirms_once_with_its_consent() {
         "{forged}"
     );
 
-    let list = subscribers(&project);
+    let list = project.subscribers();
     assert_eq!(list.len(), 1, "{list:?}");
     let jane = &list[0];
     assert_eq!(jane["email"], "jane@example.de");
@@ -370,15 +145,15 @@ fn each_abuse_limit_sends_no_mail_and_says_so_unless_it_is_about_the_address() {
          per_network_per_hour = 6\nper_hour = 7",
     );
     let ip = |text: &str| -> std::net::Ipv4Addr { text.parse().unwrap() };
-    let post = |serve: &Serve, from: &str, email: &str| {
+    let post = |serve: &Server, from: &str, email: &str| {
         if from == "127.0.0.1" {
-            serve.sign_up(email, &[])
+            sign_up(serve, email, &[])
         } else {
-            serve.sign_up_from(ip(from), email)
+            sign_up_from(serve, ip(from), email)
         }
     };
     let last_log_line = || project.read("serve.log").lines().last().unwrap_or("").to_string();
-    let mailed = |serve: &Serve, from: &str, email: &str| {
+    let mailed = |serve: &Server, from: &str, email: &str| {
         let before = confirmation_mail(&project, email);
         let (status, page) = post(serve, from, email);
         assert_eq!(status, 200, "{page}");
@@ -387,7 +162,7 @@ fn each_abuse_limit_sends_no_mail_and_says_so_unless_it_is_about_the_address() {
         assert!(after.is_some() && after != before, "{email}: a new mail");
     };
     // Past a mailbox's limit: the answer a mailed sign-up gets.
-    let held = |serve: &Serve, from: &str, email: &str, mailbox: &str, limit: &str| {
+    let held = |serve: &Server, from: &str, email: &str, mailbox: &str, limit: &str| {
         let before = confirmation_mail(&project, mailbox);
         let (status, page) = post(serve, from, email);
         assert_eq!(status, 200, "{page}");
@@ -406,7 +181,7 @@ fn each_abuse_limit_sends_no_mail_and_says_so_unless_it_is_about_the_address() {
         );
     };
     // Past a limit on who signs up: told so, nothing sent.
-    let refused = |serve: &Serve, from: &str, email: &str, status: u16, limit: &str| {
+    let refused = |serve: &Server, from: &str, email: &str, status: u16, limit: &str| {
         let (answered, page) = post(serve, from, email);
         assert_eq!(answered, status, "{page}");
         assert!(page.contains("<h1>Please try again later</h1>"), "{page}");
@@ -423,7 +198,7 @@ fn each_abuse_limit_sends_no_mail_and_says_so_unless_it_is_about_the_address() {
         );
     };
 
-    let serve = Serve::start(&project, T0);
+    let serve = Server::serve_at(&project, T0);
     mailed(&serve, "127.0.0.1", "a@example.de");
     held(
         &serve,
@@ -439,7 +214,7 @@ fn each_abuse_limit_sends_no_mail_and_says_so_unless_it_is_about_the_address() {
         "a@example.de",
         "address_interval_minutes",
     );
-    let (status, page) = serve.sign_up("b@example.de", &[("website", "https://spam.example")]);
+    let (status, page) = sign_up(&serve, "b@example.de", &[("website", "https://spam.example")]);
     assert_eq!((status, page.contains(CHECK_MAILBOX)), (200, true), "{page}");
     assert!(last_log_line().contains("honeypot"), "{}", last_log_line());
     assert_eq!(confirmation_mail(&project, "b@example.de"), None);
@@ -447,7 +222,7 @@ fn each_abuse_limit_sends_no_mail_and_says_so_unless_it_is_about_the_address() {
     refused(&serve, "127.0.0.1", "d@example.de", 429, "per_client_per_hour");
     serve.stop();
 
-    let serve = Serve::start(&project, "2026-12-02T08:11:00Z");
+    let serve = Server::serve_at(&project, "2026-12-02T08:11:00Z");
     mailed(&serve, "127.0.0.2", "a@example.de");
     mailed(&serve, "127.0.0.3", "e@example.de");
     refused(&serve, "127.0.0.4", "f@example.de", 429, "per_network_per_hour");
@@ -455,7 +230,7 @@ fn each_abuse_limit_sends_no_mail_and_says_so_unless_it_is_about_the_address() {
 
     // Another network: its first sign-up passes the hourly limit, which
     // then stops its second; a third network's first passes again.
-    let serve = Serve::start(&project, "2026-12-02T08:22:00Z");
+    let serve = Server::serve_at(&project, "2026-12-02T08:22:00Z");
     held(
         &serve,
         "127.0.1.2",
@@ -468,15 +243,16 @@ fn each_abuse_limit_sends_no_mail_and_says_so_unless_it_is_about_the_address() {
     serve.stop();
 
     // A day later the address may be mailed again.
-    let serve = Serve::start(&project, "2026-12-03T09:00:00Z");
+    let serve = Server::serve_at(&project, "2026-12-03T09:00:00Z");
     mailed(&serve, "127.0.0.1", "a@example.de");
 }
 
 #[test]
 fn eu_only_newsletters_are_refused_with_the_reason_and_a_wrong_field_is_named() {
     let project = signup_project();
-    let serve = Serve::start(&project, T0);
-    let (status, page) = serve.sign_up(
+    let serve = Server::serve_at(&project, T0);
+    let (status, page) = sign_up(
+        &serve,
         "solo@example.fr",
         &[("organisation_type", "individual"), ("country", "FR")],
     );
@@ -492,17 +268,17 @@ fn eu_only_newsletters_are_refused_with_the_reason_and_a_wrong_field_is_named() 
         page.contains("value=\"solo@example.fr\""),
         "what was typed is kept: {page}"
     );
-    let (status, page) = serve.sign_up("taro@example.jp", &[("country", "JP")]);
+    let (status, page) = sign_up(&serve, "taro@example.jp", &[("country", "JP")]);
     assert_eq!(status, 400);
     assert!(page.contains("not for those outside the EU-27"), "{page}");
-    let (status, page) = serve.sign_up("x@example.de", &[("country", "ZZ")]);
+    let (status, page) = sign_up(&serve, "x@example.de", &[("country", "ZZ")]);
     assert_eq!(status, 400);
     assert!(
         page.contains("country &#34;ZZ&#34;: not an ISO 3166-1 alpha-2 code"),
         "{page}"
     );
     assert!(page.contains("name=\"country\" value=\"ZZ\" required maxlength=\"2\" autocomplete=\"country\" aria-invalid=\"true\""), "{page}");
-    let (status, page) = serve.sign_up("not an address", &[]);
+    let (status, page) = sign_up(&serve, "not an address", &[]);
     assert_eq!(status, 400);
     assert!(
         page.contains("email &#34;not an address&#34;: invalid address"),
@@ -529,24 +305,24 @@ fn eu_only_newsletters_are_refused_with_the_reason_and_a_wrong_field_is_named() 
 #[test]
 fn an_expired_link_says_so_and_links_to_the_form() {
     let project = signup_project();
-    let serve = Serve::start(&project, T0);
-    serve.sign_up("late@example.de", &[]);
+    let serve = Server::serve_at(&project, T0);
+    sign_up(&serve, "late@example.de", &[]);
     let target = confirm_target(&confirmation_mail(&project, "late@example.de").unwrap());
     serve.stop();
-    let serve = Serve::start(&project, "2026-12-09T08:00:01Z");
+    let serve = Server::serve_at(&project, "2026-12-09T08:00:01Z");
     let (status, page) = serve.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
     assert_eq!(status, 410, "{page}");
     assert!(
         page.contains("This link has expired") && page.contains("<a href=\"/subscribe\">"),
         "{page}"
     );
-    assert!(subscribers(&project).is_empty());
+    assert!(project.subscribers().is_empty());
     serve.stop();
     // Just within the seven days, it works.
-    let serve = Serve::start(&project, "2026-12-09T07:59:59Z");
+    let serve = Server::serve_at(&project, "2026-12-09T07:59:59Z");
     let (status, page) = serve.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
     assert_eq!(status, 200, "{page}");
-    assert_eq!(subscribers(&project).len(), 1);
+    assert_eq!(project.subscribers().len(), 1);
 }
 
 #[test]
@@ -556,11 +332,11 @@ fn the_consent_keeps_a_keyed_hash_of_the_client_when_configured() {
         "consent_version = \"2026-12\"",
         "consent_version = \"2026-12\"\nhash_client_addresses = true",
     );
-    let serve = Serve::start(&project, T0);
-    serve.sign_up("jane@example.de", &[]);
+    let serve = Server::serve_at(&project, T0);
+    sign_up(&serve, "jane@example.de", &[]);
     let target = confirm_target(&confirmation_mail(&project, "jane@example.de").unwrap());
     serve.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
-    let list = subscribers(&project);
+    let list = project.subscribers();
     let source = list[0]["consents"][0]["source"].as_str().unwrap().to_string();
     assert_eq!(source.len(), 64, "{source}");
     assert!(source.chars().all(|c| c.is_ascii_hexdigit()), "{source}");
@@ -577,7 +353,7 @@ fn the_consent_keeps_a_keyed_hash_of_the_client_when_configured() {
 #[test]
 fn a_post_from_another_site_is_refused() {
     let project = signup_project();
-    let serve = Serve::start(&project, T0);
+    let serve = Server::serve_at(&project, T0);
     let fields = [
         ("email", "jane@example.de"),
         ("organisation_type", "company"),
@@ -592,7 +368,7 @@ fn a_post_from_another_site_is_refused() {
         assert_eq!(status, 403, "{header:?}: {page}");
     }
     assert!(confirmation_mail(&project, "jane@example.de").is_none());
-    let host = serve.base.trim_start_matches("http://").to_string();
+    let host = serve.base().trim_start_matches("http://").to_string();
     let origin = format!("https://{host}");
     let (status, _) = serve.post("/subscribe", &fields, &[("Origin", &origin)]);
     assert_eq!(status, 200, "its own origin, behind a proxy that ends TLS");
@@ -618,7 +394,7 @@ fn a_csv_import_records_an_import_consent_with_the_file_name() {
             .unwrap();
         crate::common::Run::from(output).assert_code(0);
     }
-    let list = subscribers(&project);
+    let list = project.subscribers();
     assert_eq!(
         list[0]["consents"],
         serde_json::json!([
@@ -648,8 +424,8 @@ fn the_confirmation_goes_through_smtp_and_one_not_taken_is_sent_when_serve_start
     let port = sink.port;
     let project = Project::bundled();
     with_mail(&project, port, "");
-    let serve = Serve::start(&project, T0);
-    let (status, _) = serve.sign_up("jane@example.de", &[]);
+    let serve = Server::serve_at(&project, T0);
+    let (status, _) = sign_up(&serve, "jane@example.de", &[]);
     assert_eq!(status, 200);
     sink.wait_for_messages(1);
     let messages = sink.messages();
@@ -666,7 +442,7 @@ fn the_confirmation_goes_through_smtp_and_one_not_taken_is_sent_when_serve_start
     );
     sink.stop();
 
-    let (status, page) = serve.sign_up("taro@example.de", &[]);
+    let (status, page) = sign_up(&serve, "taro@example.de", &[]);
     assert_eq!(status, 200, "{page}");
     assert!(page.contains(CHECK_MAILBOX), "{page}");
     wait_for_log(&project, "confirmation mail #2 not sent (try 1 of 8)");
@@ -674,7 +450,7 @@ fn the_confirmation_goes_through_smtp_and_one_not_taken_is_sent_when_serve_start
         return;
     };
     drop(serve);
-    let serve = Serve::start(&project, T0);
+    let serve = Server::serve_at(&project, T0);
     sink.wait_for_messages(1);
     mailed(&project);
     let messages = sink.messages();
@@ -683,7 +459,7 @@ fn the_confirmation_goes_through_smtp_and_one_not_taken_is_sent_when_serve_start
 
     let (status, _) = serve.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
     assert_eq!(status, 200);
-    assert_eq!(subscribers(&project).len(), 1, "only the confirmed one");
+    assert_eq!(project.subscribers().len(), 1, "only the confirmed one");
 }
 
 /// Waits until `serve.log` has a line holding `words`.
@@ -711,7 +487,7 @@ fn a_mail_bomb_of_tag_and_case_variants_from_many_clients_reaches_each_mailbox_o
     let Some(sink) = Sink::start(&[]) else { return };
     let project = Project::bundled();
     with_mail(&project, sink.port, "");
-    let serve = Serve::start(&project, T0);
+    let serve = Server::serve_at(&project, T0);
     let answers: Vec<(u16, String)> = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..30u8)
             .map(|client| {
@@ -726,7 +502,7 @@ fn a_mail_bomb_of_tag_and_case_variants_from_many_clients_reaches_each_mailbox_o
                                 2 => format!("jörg+{i}@bücher.example"),
                                 _ => format!("JÖRG+{i}@BÜCHER.example"),
                             };
-                            serve.sign_up_from(std::net::Ipv4Addr::new(127, 0, 0, 2 + client), &email)
+                            sign_up_from(serve, std::net::Ipv4Addr::new(127, 0, 0, 2 + client), &email)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -771,7 +547,7 @@ fn a_visitor_from_a_new_network_gets_their_mail_during_a_flood() {
     let Some(sink) = Sink::start(&[]) else { return };
     let project = Project::bundled();
     with_mail(&project, sink.port, "");
-    let serve = Serve::start(&project, T0);
+    let serve = Server::serve_at(&project, T0);
     let refused: usize = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..30u8)
             .map(|network| {
@@ -781,7 +557,7 @@ fn a_visitor_from_a_new_network_gets_their_mail_during_a_flood() {
                     (0..10)
                         .filter(|n| {
                             let (status, page) =
-                                serve.sign_up_from(client, &format!("flood{network}-{n}@example.net"));
+                                sign_up_from(serve, client, &format!("flood{network}-{n}@example.net"));
                             assert!(
                                 (status == 200 && page.contains(CHECK_MAILBOX))
                                     || (status == 503 && page.contains("Please try again later")),
@@ -796,7 +572,11 @@ fn a_visitor_from_a_new_network_gets_their_mail_during_a_flood() {
         threads.into_iter().map(|t| t.join().unwrap()).sum()
     });
     assert_eq!(refused, 100, "300 sign-ups, 200 an hour");
-    let (status, page) = serve.sign_up_from(std::net::Ipv4Addr::new(127, 0, 200, 9), "visitor@example.eu");
+    let (status, page) = sign_up_from(
+        &serve,
+        std::net::Ipv4Addr::new(127, 0, 200, 9),
+        "visitor@example.eu",
+    );
     assert_eq!(status, 200, "{page}");
     assert!(page.contains(CHECK_MAILBOX), "{page}");
     mailed(&project);
@@ -817,9 +597,10 @@ fn a_visitor_from_a_new_network_gets_their_mail_during_a_flood() {
 #[test]
 fn the_confirmation_mail_carries_only_the_address_and_a_60000_character_name_is_refused() {
     let project = signup_project();
-    let serve = Serve::start(&project, T0);
+    let serve = Server::serve_at(&project, T0);
     let lure = "Customer, URGENT: your account is locked, re-validate at https://evil.example/login";
-    let (status, _) = serve.sign_up(
+    let (status, _) = sign_up(
+        &serve,
         "victim@example.de",
         &[("name", lure), ("organisation", "Evil Support Desk")],
     );
@@ -834,7 +615,7 @@ fn the_confirmation_mail_carries_only_the_address_and_a_60000_character_name_is_
     assert!(decoded.contains("Hello,"), "{decoded}");
 
     let long = "x".repeat(60_000);
-    let (status, page) = serve.sign_up("long@example.de", &[("name", &long)]);
+    let (status, page) = sign_up(&serve, "long@example.de", &[("name", &long)]);
     assert_eq!(status, 400);
     assert!(
         page.contains("name: at most 200 characters, not 60000"),
@@ -851,13 +632,13 @@ fn the_confirmation_mail_carries_only_the_address_and_a_60000_character_name_is_
         "shown once, in the field, not in the error"
     );
     let organisation = "o".repeat(201);
-    let (status, page) = serve.sign_up("long@example.de", &[("organisation", &organisation)]);
+    let (status, page) = sign_up(&serve, "long@example.de", &[("organisation", &organisation)]);
     assert_eq!(status, 400);
     assert!(
         page.contains("organisation: at most 200 characters, not 201"),
         "{page}"
     );
-    let (status, _) = serve.sign_up("long@example.de", &[("name", &"x".repeat(200))]);
+    let (status, _) = sign_up(&serve, "long@example.de", &[("name", &"x".repeat(200))]);
     assert_eq!(status, 200, "200 characters are taken");
     assert!(confirmation_mail(&project, "long@example.de").is_some());
 }
@@ -876,7 +657,7 @@ fn a_confirmed_sign_up_for_a_subscriber_keeps_their_details_and_adds_the_newslet
     project
         .run(&["subscribers", "import", "members.csv"])
         .assert_code(0);
-    let serve = Serve::start(&project, T0);
+    let serve = Server::serve_at(&project, T0);
     let (status, _) = serve.post(
         "/subscribe",
         &[
@@ -893,7 +674,7 @@ fn a_confirmed_sign_up_for_a_subscriber_keeps_their_details_and_adds_the_newslet
     let target = confirm_target(&confirmation_mail(&project, "jane@example.de").unwrap());
     let (status, page) = serve.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
     assert_eq!(status, 200, "{page}");
-    let list = subscribers(&project);
+    let list = project.subscribers();
     assert_eq!(list.len(), 1, "{list:?}");
     let jane = &list[0];
     for (field, kept) in [
@@ -933,12 +714,12 @@ fn a_failed_confirmation_mail_names_no_address_on_stderr() {
     let port = sink.port;
     let project = Project::bundled();
     with_mail(&project, port, "");
-    let serve = Serve::start(&project, T0);
-    let (status, _) = serve.sign_up("Victim@Example.DE", &[]);
+    let serve = Server::serve_at(&project, T0);
+    let (status, _) = sign_up(&serve, "Victim@Example.DE", &[]);
     assert_eq!(status, 200);
     wait_for_log(&project, "confirmation mail #1 not sent, given up after 1 try");
     sink.stop();
-    let (status, _) = serve.sign_up("second.person@example.de", &[]);
+    let (status, _) = sign_up(&serve, "second.person@example.de", &[]);
     assert_eq!(status, 200);
     let log = wait_for_log(&project, "confirmation mail #2 not sent (try 1 of 8)");
     assert!(
@@ -965,9 +746,9 @@ fn the_answer_comes_before_the_mail_and_a_killed_serve_sends_it_once_when_starte
     let port = slow.port;
     let project = Project::bundled();
     with_mail(&project, port, "");
-    let serve = Serve::start(&project, T0);
+    let serve = Server::serve_at(&project, T0);
     let start = std::time::Instant::now();
-    let (status, page) = serve.sign_up("jane@example.de", &[]);
+    let (status, page) = sign_up(&serve, "jane@example.de", &[]);
     let answered = start.elapsed();
     assert_eq!(status, 200, "{page}");
     assert!(
@@ -987,7 +768,7 @@ fn the_answer_comes_before_the_mail_and_a_killed_serve_sends_it_once_when_starte
     let Some(greeting) = Sink::start_on(port, &["-W", "connect:20"]) else {
         return;
     };
-    let (status, _) = serve.sign_up("taro@example.de", &[]);
+    let (status, _) = sign_up(&serve, "taro@example.de", &[]);
     assert_eq!(status, 200);
     std::thread::sleep(std::time::Duration::from_millis(300));
     drop(serve);
@@ -995,12 +776,12 @@ fn the_answer_comes_before_the_mail_and_a_killed_serve_sends_it_once_when_starte
     let Some(sink) = Sink::start_on(port, &[]) else {
         return;
     };
-    let serve = Serve::start(&project, T0);
+    let serve = Server::serve_at(&project, T0);
     sink.wait_for_messages(1);
     mailed(&project);
     drop(serve);
     // Started again: nothing is sent twice.
-    let serve = Serve::start(&project, T0);
+    let serve = Server::serve_at(&project, T0);
     std::thread::sleep(std::time::Duration::from_millis(500));
     mailed(&project);
     let messages = sink.messages();
@@ -1022,15 +803,15 @@ fn an_ipv6_client_is_counted_and_recorded_by_its_slash_64() {
         "consent_version = \"2026-12\"",
         "consent_version = \"2026-12\"\nper_client_per_hour = 2",
     );
-    let serve = Serve::start_on(&project, T0, "[::1]:0");
-    assert!(serve.base.starts_with("http://[::1]:"), "{}", serve.base);
+    let serve = Server::serve_on(&project, T0, "[::1]:0");
+    assert!(serve.base().starts_with("http://[::1]:"), "{}", serve.base());
     for email in ["a@example.de", "b@example.de"] {
-        assert_eq!(serve.sign_up(email, &[]).0, 200);
+        assert_eq!(sign_up(&serve, email, &[]).0, 200);
     }
-    let (status, page) = serve.sign_up("c@example.de", &[]);
+    let (status, page) = sign_up(&serve, "c@example.de", &[]);
     assert_eq!(status, 429, "{page}");
     let target = confirm_target(&confirmation_mail(&project, "a@example.de").unwrap());
     serve.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
-    let list = subscribers(&project);
+    let list = project.subscribers();
     assert_eq!(list[0]["consents"][0]["source"], "::/64", "{list:?}");
 }

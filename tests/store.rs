@@ -6,48 +6,17 @@ use std::collections::HashSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::Project;
 use crate::common::http::{Reply, Server, serve};
+use crate::common::{Project, chmod, weekly_config};
 
-const CONFIG: &str = r#"
-[site]
-name = "Test centre"
-base_url = "https://centre.example/"
-
-[fetch]
-timeout_secs = 5
-
-[[newsletter]]
-id = "weekly"
-title = "Weekly"
-description = "Every Monday"
-audience = "everyone"
-schedule = { weekday = "monday" }
-window_days = 14
-
-[[newsletter.section]]
-id = "news"
-title = "News"
-kinds = ["news"]
-limit = 10
-
-[[source]]
-name = "Local news"
-local = "feeds/local"
-newsletters = ["weekly"]
-"#;
-
-fn news(project: &Project, name: &str, published: &str) {
-    project.write(
-        &format!("feeds/local/{name}.md"),
-        &format!("+++\ntitle = \"Story {name}\"\nlink = \"https://news.example/{name}\"\npublished = {published}\n+++\nAbout {name}.\n"),
-    );
+/// The weekly newsletter of local news, looking back 14 days, its fetches
+/// timing out after 5 s.
+fn config() -> String {
+    format!("[fetch]\ntimeout_secs = 5\n{}", weekly_config("window_days = 14"))
 }
 
 fn project() -> Project {
-    let project = Project::empty();
-    project.write("config.toml", CONFIG);
-    project
+    Project::with_config(&config())
 }
 
 /// Links of the items in a rendered edition.
@@ -67,23 +36,20 @@ fn open_store(project: &Project) -> rusqlite::Connection {
 #[test]
 fn consecutive_weekly_editions_never_repeat_an_item() {
     let project = project();
-    news(&project, "a", "2026-11-20");
-    news(&project, "b", "2026-11-22");
+    project.story("a", "2026-11-20");
+    project.story("b", "2026-11-22");
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     assert_eq!(
         links(&project, "2026-11-23"),
         HashSet::from(["a".into(), "b".into()])
     );
     // c was published before the first edition but only appears now; d is new.
-    news(&project, "c", "2026-11-21");
-    news(&project, "d", "2026-11-27");
-    let second = project.run(&["run", "--date", "2026-11-30"]);
-    second.assert_code(0);
-    assert!(
-        second.stdout.contains("weekly           No. 2 "),
-        "{}",
-        second.stdout
-    );
+    project.story("c", "2026-11-21");
+    project.story("d", "2026-11-27");
+    project
+        .run(&["run", "--date", "2026-11-30"])
+        .assert_code(0)
+        .assert_stdout_has("weekly           No. 2 ");
     assert_eq!(
         links(&project, "2026-11-30"),
         HashSet::from(["c".into(), "d".into()])
@@ -106,22 +72,17 @@ fn consecutive_weekly_editions_never_repeat_an_item() {
 #[test]
 fn rebuild_keeps_number_and_bytes() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let first = project.read("out/archive/weekly/2026-11-23.html");
     let first_text = project.read("out/archive/weekly/2026-11-23.txt");
     // A changed story and a new one do not change what was published.
-    news(&project, "a", "2026-11-21");
-    news(&project, "b", "2026-11-22");
+    project.story("a", "2026-11-21");
+    project.story("b", "2026-11-22");
     project.run(&["fetch"]).assert_code(0);
     let rebuild = project.run(&["build", "--date", "2026-11-23"]);
-    rebuild.assert_code(0);
-    assert!(rebuild.stdout.contains("No. 1 "), "{}", rebuild.stdout);
-    assert!(
-        rebuild.stdout.contains("already published\n"),
-        "{}",
-        rebuild.stdout
-    );
+    rebuild.assert_code(0).assert_stdout_has("No. 1 ");
+    rebuild.assert_stdout_has("already published\n");
     assert!(
         !rebuild.stdout.contains("written again"),
         "nothing was missing: {}",
@@ -131,13 +92,7 @@ fn rebuild_keeps_number_and_bytes() {
     assert_eq!(project.read("out/archive/weekly/2026-11-23.txt"), first_text);
     std::fs::remove_file(project.path("out/archive/weekly/2026-11-23.txt")).unwrap();
     let rebuild = project.run(&["build", "--date", "2026-11-23"]);
-    assert!(
-        rebuild
-            .stdout
-            .contains("already published; its missing files written again"),
-        "{}",
-        rebuild.stdout
-    );
+    rebuild.assert_stdout_has("already published; its missing files written again");
     assert_eq!(project.read("out/archive/weekly/2026-11-23.txt"), first_text);
     let count: u32 = open_store(&project)
         .query_row("SELECT count(*) FROM editions", [], |r| r.get(0))
@@ -148,25 +103,15 @@ fn rebuild_keeps_number_and_bytes() {
 #[test]
 fn run_is_idempotent_and_follows_the_schedule() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     let tuesday = project.run(&["run", "--date", "2026-11-24"]);
-    tuesday.assert_code(0);
-    assert!(
-        tuesday.stdout.contains("weekly           not due on 2026-11-24"),
-        "{}",
-        tuesday.stdout
-    );
+    tuesday
+        .assert_code(0)
+        .assert_stdout_has("weekly           not due on 2026-11-24");
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let again = project.run(&["run", "--date", "2026-11-23"]);
-    again.assert_code(0);
-    assert!(again.stdout.contains("already published"), "{}", again.stdout);
-    assert!(
-        again
-            .stdout
-            .contains("0 new, 0 updated, 0 unchanged; 1 of 1 sources not modified"),
-        "{}",
-        again.stdout
-    );
+    again.assert_code(0).assert_stdout_has("already published");
+    again.assert_stdout_has("0 new, 0 updated, 0 unchanged; 1 of 1 sources not modified");
     assert_eq!(
         project
             .run(&["editions", "--format", "json"])
@@ -181,18 +126,14 @@ fn run_is_idempotent_and_follows_the_schedule() {
 #[test]
 fn changed_item_is_updated_not_duplicated() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.run(&["fetch"]).assert_code(0);
     project.write(
         "feeds/local/a.md",
         "+++\ntitle = \"Story a, corrected\"\nlink = \"https://news.example/a\"\npublished = 2026-11-20\n+++\nAbout a.\n",
     );
     let second = project.run(&["fetch"]);
-    assert!(
-        second.stdout.contains("0 new, 1 updated, 0 unchanged"),
-        "{}",
-        second.stdout
-    );
+    second.assert_stdout_has("0 new, 1 updated, 0 unchanged");
     let items = project.run(&["items", "--format", "json"]).json();
     assert_eq!(items.as_array().unwrap().len(), 1);
     assert_eq!(items[0]["title"], "Story a, corrected");
@@ -204,7 +145,8 @@ const FEED: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Re
 
 fn with_remote(server: &Server, path: &str) -> String {
     format!(
-        "{CONFIG}\n[[source]]\nname = \"Remote\"\nfeed = \"{}\"\nnewsletters = [\"weekly\"]\n",
+        "{}\n[[source]]\nname = \"Remote\"\nfeed = \"{}\"\nnewsletters = [\"weekly\"]\n",
+        config(),
         server.url(path)
     )
 }
@@ -216,26 +158,16 @@ fn second_fetch_sends_conditional_gets_and_counts_304s() {
         Reply::Tagged("application/rss+xml", FEED.into()),
     )]);
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.write("config.toml", &with_remote(&server, "/feed.xml"));
     let first = project.run(&["fetch"]);
-    first.assert_code(0);
-    assert!(
-        first
-            .stdout
-            .contains("2 new, 0 updated, 0 unchanged; 0 of 2 sources not modified"),
-        "{}",
-        first.stdout
-    );
+    first
+        .assert_code(0)
+        .assert_stdout_has("2 new, 0 updated, 0 unchanged; 0 of 2 sources not modified");
     let second = project.run(&["fetch"]);
-    second.assert_code(0);
-    assert!(
-        second
-            .stdout
-            .contains("0 new, 0 updated, 0 unchanged; 2 of 2 sources not modified"),
-        "{}",
-        second.stdout
-    );
+    second
+        .assert_code(0)
+        .assert_stdout_has("0 new, 0 updated, 0 unchanged; 2 of 2 sources not modified");
     let remote = second.stdout.lines().find(|l| l.starts_with("Remote")).unwrap();
     assert!(remote.ends_with("not modified"), "{remote}");
     let requests = server.requests.lock().unwrap();
@@ -274,7 +206,7 @@ fn wait_for_requests(server: &Server, count: usize) {
 fn a_second_run_while_one_holds_the_lock_exits_with_code_4() {
     let server = serve(vec![("/slow.xml", Reply::Hang(Duration::from_secs(2)))]);
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.write("config.toml", &with_remote(&server, "/slow.xml"));
     let mut first = project
         .command(&["run", "--date", "2026-11-23"])
@@ -286,13 +218,7 @@ fn a_second_run_while_one_holds_the_lock_exits_with_code_4() {
     let second = project.run(&["run", "--date", "2026-11-23"]);
     second.assert_code(4);
     assert_eq!(second.stderr.lines().count(), 1, "one line: {}", second.stderr);
-    assert!(
-        second
-            .stderr
-            .contains("another bulletin is running on this store"),
-        "{}",
-        second.stderr
-    );
+    second.assert_stderr_has("another bulletin is running on this store");
     assert!(
         second.stdout.is_empty(),
         "the second run did nothing: {}",
@@ -330,7 +256,7 @@ fn assert_consistent(project: &Project) {
 fn runs_killed_at_any_moment_are_completed_by_the_next() {
     let project = project();
     for (i, day) in (15..=22).enumerate() {
-        news(&project, &format!("s{i}"), &format!("2026-11-{day}"));
+        project.story(&format!("s{i}"), &format!("2026-11-{day}"));
     }
     // Kill the run after a growing delay: during start-up, fetch, build and writing.
     for delay_ms in [0, 2, 4, 6, 8, 10, 13, 16, 20, 25, 30, 40, 50, 70, 100] {
@@ -350,8 +276,7 @@ fn runs_killed_at_any_moment_are_completed_by_the_next() {
             assert_eq!(integrity, "ok", "after a kill at {delay_ms} ms");
         }
     }
-    let last = project.run(&["run", "--date", "2026-11-23"]);
-    last.assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     assert_consistent(&project);
     let links = links(&project, "2026-11-23");
     assert_eq!(links.len(), 8, "every story is in the edition: {links:?}");
@@ -360,25 +285,20 @@ fn runs_killed_at_any_moment_are_completed_by_the_next() {
 #[test]
 fn corrupt_store_is_a_clear_error_and_left_alone() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     let garbage = "this is not a database, it is a note someone saved here\n".repeat(200);
     project.write("bulletin.sqlite", &garbage);
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr
-            .contains("bulletin.sqlite: not a bulletin store or corrupt"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("restore it from a backup"), "{}", run.stderr);
+    run.assert_code(1)
+        .assert_stderr_has("bulletin.sqlite: not a bulletin store or corrupt");
+    run.assert_stderr_has("restore it from a backup");
     assert_eq!(project.read("bulletin.sqlite"), garbage, "never silently reset");
 }
 
 #[test]
 fn store_from_a_newer_bulletin_is_refused() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.run(&["fetch"]).assert_code(0);
     open_store(&project)
         .pragma_update(None, "user_version", 99)
@@ -399,7 +319,7 @@ fn store_from_a_newer_bulletin_is_refused() {
 #[test]
 fn store_with_a_negative_schema_version_is_not_a_bulletin_store() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.run(&["fetch"]).assert_code(0);
     open_store(&project)
         .pragma_update(None, "user_version", -1)
@@ -424,33 +344,25 @@ fn store_with_a_negative_schema_version_is_not_a_bulletin_store() {
 #[test]
 fn a_bad_local_file_is_reported_on_every_fetch() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     project.write(
         "feeds/local/bad.md",
         "+++\ntitle = \"No link\"\npublished = 2026-11-20\n+++\n",
     );
     for _ in 0..2 {
         let run = project.run(&["fetch"]);
-        run.assert_code(3);
-        assert!(
-            run.stderr.contains("bad.md:2:1: missing field `link`"),
-            "{}",
-            run.stderr
-        );
+        run.assert_code(3)
+            .assert_stderr_has("bad.md:2:1: missing field `link`");
     }
 }
 
 #[test]
 fn build_before_any_fetch_says_what_to_do() {
     let project = project();
-    news(&project, "a", "2026-11-20");
+    project.story("a", "2026-11-20");
     let run = project.run(&["build", "--date", "2026-11-23"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr.contains("holds no items yet: run `bulletin fetch`"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1)
+        .assert_stderr_has("holds no items yet: run `bulletin fetch`");
 }
 
 /// `bulletin ARGS` run to the end as a user who may not write the project.
@@ -458,41 +370,9 @@ fn as_reader(project: &Project, args: &[&str]) -> crate::common::Run {
     crate::common::Run::from(project.reader_command(args).output().expect("bulletin runs"))
 }
 
-/// Sets the mode of `path`.
-pub(crate) fn chmod(path: &std::path::Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// The bundled project with the test signing key and a `subscribers.csv`
-/// of one subscriber (Jane Doe, a German company, EU-Japan NEWS).
-pub(crate) fn with_one_subscriber() -> Project {
-    let project = Project::bundled();
-    let config = project
-        .read("config.toml")
-        .replace("BULLETIN_UNSUBSCRIBE_KEY", crate::common::KEY_ENV);
-    project.write("config.toml", &config);
-    project.write(
-        "subscribers.csv",
-        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
-         jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n",
-    );
-    project
-}
-
-/// [`with_one_subscriber`] imported, after `run` on 2026-11-23.
-pub(crate) fn published_to_one_subscriber() -> Project {
-    let project = with_one_subscriber();
-    project
-        .run(&["subscribers", "import", "subscribers.csv"])
-        .assert_code(0);
-    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
-    project
-}
-
 #[test]
 fn read_only_commands_work_on_a_store_they_may_not_write() {
-    let project = published_to_one_subscriber();
+    let project = Project::published_to_one_subscriber();
     let commands: [&[&str]; 5] = [
         &["items"],
         &["items", "--format", "json"],
@@ -548,7 +428,7 @@ fn mode(path: &std::path::Path) -> u32 {
 
 #[test]
 fn files_with_personal_data_are_for_their_owner_only() {
-    let project = published_to_one_subscriber();
+    let project = Project::published_to_one_subscriber();
     let store = project.path("bulletin.sqlite");
     assert_eq!(format!("{:o}", mode(&store)), "600", "the store");
     // SQLite gives the log and its index the store's mode: a write shows them.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use super::repo;
-use super::sink::header;
+use super::sink::{dumps, header};
 
 /// What the server insists on; see `tests/smtp/server.py`.
 #[derive(Debug, Clone, Copy)]
@@ -116,16 +116,7 @@ impl Aiosmtpd {
     /// Every message accepted, envelope lines (`X-Mail-From`, `X-Rcpt-To`,
     /// `X-Mail-Options`) first, in order of arrival.
     pub(crate) fn messages(&self) -> Vec<String> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())
-            .collect()
+        dumps(self.dir(), |p| p.extension().is_some_and(|e| e == "eml"))
     }
 
     /// The envelope recipients of every message, sorted.

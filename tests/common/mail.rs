@@ -57,28 +57,3 @@ pub(crate) fn readers(count: usize, row: impl Fn(usize) -> &'static str) -> Stri
     }
     csv
 }
-
-/// The Subject of a raw message as a mail client shows it: unfolded and
-/// decoded (RFC 2047) by Python's `email` package.
-pub(crate) fn decoded_subject(message: &str) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let script = "import sys, email, email.policy\n\
-        m = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)\n\
-        sys.stdout.write(str(m['subject']))";
-    let mut python = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs (tests/run.sh needs it too)");
-    python
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(message.as_bytes())
-        .unwrap();
-    let output = python.wait_with_output().unwrap();
-    assert!(output.status.success(), "python3 could not read the message");
-    String::from_utf8(output.stdout).unwrap()
-}

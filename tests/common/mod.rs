@@ -1,11 +1,17 @@
 //! Helpers: a project folder in a temp dir, the binary, a tiny HTTP server.
 
 pub(crate) mod aiosmtpd;
+pub(crate) mod browser;
+pub(crate) mod client;
+pub(crate) mod draft;
 pub(crate) mod http;
 pub(crate) mod loopback;
 pub(crate) mod mail;
+pub(crate) mod message;
 pub(crate) mod nginx;
 pub(crate) mod postfix;
+pub(crate) mod server;
+pub(crate) mod signup;
 pub(crate) mod sink;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +20,15 @@ use std::process::{Command, Output};
 /// The environment variable the test configs name for the signing key.
 pub(crate) const KEY_ENV: &str = "BULLETIN_TEST_KEY";
 pub(crate) const KEY: &str = "test-signing-key-0123456789";
+
+/// The newsletters of the bundled config, in its order.
+pub(crate) const NEWSLETTERS: [&str; 5] = [
+    "eu-japan-news",
+    "industry-policy",
+    "about-japan",
+    "tax-procurement",
+    "tech-transfer",
+];
 
 /// The repository root, where the bundled `config.toml` and `feeds/` live.
 pub(crate) fn repo() -> PathBuf {
@@ -47,6 +62,38 @@ limit = {limit}
     )
 }
 
+/// A one-newsletter config: "weekly", on Mondays, one news section of ten
+/// items from the local folder `feeds/local` (see [`Project::story`]), with
+/// these more `[[newsletter]]` settings.
+pub(crate) fn weekly_config(settings: &str) -> String {
+    format!(
+        r#"
+[site]
+name = "Test centre"
+base_url = "https://centre.example/"
+
+[[newsletter]]
+id = "weekly"
+title = "Weekly"
+description = "Every Monday"
+audience = "everyone"
+schedule = {{ weekday = "monday" }}
+{settings}
+
+[[newsletter.section]]
+id = "news"
+title = "News"
+kinds = ["news"]
+limit = 10
+
+[[source]]
+name = "Local news"
+local = "feeds/local"
+newsletters = ["weekly"]
+"#
+    )
+}
+
 /// `[[source]]` tables for these feeds (name, path or URL), all for "digest".
 pub(crate) fn feed_sources(feeds: &[(&str, String)]) -> String {
     feeds
@@ -77,6 +124,13 @@ impl Project {
         }
     }
 
+    /// A project of only this `config.toml`.
+    pub(crate) fn with_config(config: &str) -> Project {
+        let project = Project::empty();
+        project.write("config.toml", config);
+        project
+    }
+
     /// A copy of the bundled default (`config.toml` and `feeds/`) with
     /// `approval = "auto"`: editions are published and mailed when due, as
     /// the tests of the edition cycle and the send expect. The editor's gate
@@ -92,6 +146,30 @@ impl Project {
             "config.toml",
             &config.replace("approval = \"required\"", "approval = \"auto\""),
         );
+        project
+    }
+
+    /// The bundled project with the test signing key and a `subscribers.csv`
+    /// of one subscriber (Jane Doe, a German company, EU-Japan NEWS), not
+    /// imported yet.
+    pub(crate) fn with_one_subscriber() -> Project {
+        let project = Project::bundled();
+        project.sign_with_test_key();
+        project.write(
+            "subscribers.csv",
+            "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+             jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n",
+        );
+        project
+    }
+
+    /// [`Project::with_one_subscriber`] imported, after `run` on 2026-11-23.
+    pub(crate) fn published_to_one_subscriber() -> Project {
+        let project = Project::with_one_subscriber();
+        project
+            .run(&["subscribers", "import", "subscribers.csv"])
+            .assert_code(0);
+        project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
         project
     }
 
@@ -143,6 +221,41 @@ impl Project {
         config
     }
 
+    /// Unsubscribe links signed with the key in [`KEY_ENV`], which
+    /// [`Project::command`] sets, instead of the bundled config's variable.
+    #[track_caller]
+    pub(crate) fn sign_with_test_key(&self) {
+        self.edit_config("BULLETIN_UNSUBSCRIBE_KEY", KEY_ENV);
+    }
+
+    /// Writes `csv` to `subscribers.csv` and imports it, succeeding.
+    #[track_caller]
+    pub(crate) fn import(&self, csv: &str) {
+        self.write("subscribers.csv", csv);
+        self.run(&["subscribers", "import", "subscribers.csv"])
+            .assert_code(0);
+    }
+
+    /// `subscribers list --format json`: one object a subscriber.
+    pub(crate) fn subscribers(&self) -> Vec<serde_json::Value> {
+        self.run(&["subscribers", "list", "--format", "json"])
+            .assert_code(0)
+            .json()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// A local news item, "Story NAME", published on `published` (a date).
+    pub(crate) fn story(&self, name: &str, published: &str) {
+        self.write(
+            &format!("feeds/local/{name}.md"),
+            &format!(
+                "+++\ntitle = \"Story {name}\"\nlink = \"https://news.example/{name}\"\npublished = {published}\n+++\nAbout {name}.\n"
+            ),
+        );
+    }
+
     /// `fetch`, then `build BUILD_ARGS`, both succeeding: the store holds
     /// the items and the editions are published.
     #[track_caller]
@@ -174,6 +287,26 @@ impl Project {
     pub(crate) fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().expect("bulletin runs"))
     }
+}
+
+/// Sets the mode of `path`.
+pub(crate) fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Every file under `folder`, at any depth.
+pub(crate) fn files_under(folder: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -217,7 +350,26 @@ impl Run {
         self
     }
 
+    /// Asserts that stdout contains `text`.
+    #[track_caller]
+    pub(crate) fn assert_stdout_has(&self, text: &str) -> &Run {
+        assert_has("stdout", &self.stdout, text);
+        self
+    }
+
+    /// Asserts that stderr contains `text`.
+    #[track_caller]
+    pub(crate) fn assert_stderr_has(&self, text: &str) -> &Run {
+        assert_has("stderr", &self.stderr, text);
+        self
+    }
+
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
     }
+}
+
+#[track_caller]
+fn assert_has(name: &str, output: &str, text: &str) {
+    assert!(output.contains(text), "{name} lacks {text:?}:\n{output}");
 }

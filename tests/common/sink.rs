@@ -97,19 +97,7 @@ impl Sink {
     /// The sink deletes the dump of a transaction the client abandoned, so a
     /// file listed a moment ago may be gone: it was no message.
     pub(crate) fn messages(&self) -> Vec<String> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .filter_map(|f| match std::fs::read(f) {
-                Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => panic!("reading {}: {e}", f.display()),
-            })
-            .collect()
+        dumps(self.dir(), |_| true)
     }
 
     /// Waits until at least `count` messages have begun to arrive (a kill
@@ -141,6 +129,14 @@ impl Sink {
                 .or_default() += 1;
         }
         counts
+    }
+
+    /// Asserts that `count` messages arrived, each once.
+    #[track_caller]
+    pub(crate) fn assert_each_once(&self, count: usize) {
+        let ids = self.message_ids();
+        assert_eq!(ids.len(), count, "{ids:?}");
+        assert!(ids.values().all(|arrived| *arrived == 1), "{ids:?}");
     }
 
     /// (recipient, List-Id) of every message received.
@@ -205,4 +201,23 @@ pub(crate) fn header(message: &str, name: &str) -> Option<String> {
         }
     }
     value
+}
+
+/// The files of `dir` that `wanted` picks, read as text in name order (the
+/// order of arrival); one gone since it was listed is left out.
+pub(crate) fn dumps(dir: &Path, wanted: impl Fn(&Path) -> bool) -> Vec<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| wanted(p))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|f| match std::fs::read(f) {
+            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => panic!("reading {}: {e}", f.display()),
+        })
+        .collect()
 }

@@ -58,8 +58,7 @@ fn aiosmtpd_gets_every_copy_once() {
     let run = project.run(&["run", "--date", "2026-11-23"]);
     run.assert_code(0);
     assert_eq!(server.messages().len(), COPIES, "{}", run.stdout);
-    let again = project.run(&["run", "--date", "2026-11-23"]);
-    again.assert_code(0);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     assert_eq!(server.messages().len(), COPIES, "a second run sends nothing");
 }
 
@@ -71,13 +70,8 @@ fn a_server_refusing_a_second_ehlo_gets_everything_once_and_nobody_bounces() {
     };
     let project = project(server.port, "", SUBSCRIBERS);
     let run = project.run(&["run", "--date", "2026-11-23"]);
-    run.assert_code(0);
-    assert!(
-        run.stdout
-            .contains("eu-japan-news No. 1: sent 2, already sent 0, deferred 0, failed 0"),
-        "{}",
-        run.stdout
-    );
+    run.assert_code(0)
+        .assert_stdout_has("eu-japan-news No. 1: sent 2, already sent 0, deferred 0, failed 0");
     assert_eq!(
         server.recipients(),
         [
@@ -127,8 +121,7 @@ fn a_server_requiring_auth_stops_the_send_until_credentials_are_configured() {
         .output()
         .unwrap();
     let wrong = crate::common::Run::from(wrong);
-    wrong.assert_code(1);
-    assert!(wrong.stderr.contains("AUTH"), "{}", wrong.stderr);
+    wrong.assert_code(1).assert_stderr_has("AUTH");
     no_bounces(&project);
 
     let right = project
@@ -138,14 +131,9 @@ fn a_server_requiring_auth_stops_the_send_until_credentials_are_configured() {
         .output()
         .unwrap();
     let right = crate::common::Run::from(right);
-    right.assert_code(0);
-    assert!(
-        right
-            .stdout
-            .contains("sent 2, already sent 0, deferred 0, failed 0"),
-        "{}",
-        right.stdout
-    );
+    right
+        .assert_code(0)
+        .assert_stdout_has("sent 2, already sent 0, deferred 0, failed 0");
     assert_eq!(server.recipients(), ["jane@example.de", "taro@example.jp"]);
 }
 
@@ -253,7 +241,7 @@ fn a_non_ascii_local_part_without_smtputf8_fails_alone_and_is_no_bounce() {
             "a clear reason for that address: {}",
             run.stderr
         );
-        assert!(run.stdout.contains("sent 2,"), "{}", run.stdout);
+        run.assert_stdout_has("sent 2,");
         assert_eq!(
             recipients(),
             ["a@xn--bcher-kva.example", "plain@example.de"],
@@ -355,13 +343,8 @@ fn connections_a_server_refuses_leave_their_messages_to_the_others() {
     let csv = readers(40, |_| "company,BE,tech-transfer");
     let project = project(server.port, "concurrency = 4", &csv);
     let run = send_tech_transfer(&project);
-    run.assert_code(0);
-    assert!(
-        run.stdout
-            .contains("sent 40, already sent 0, deferred 0, failed 0"),
-        "{}",
-        run.stdout
-    );
+    run.assert_code(0)
+        .assert_stdout_has("sent 40, already sent 0, deferred 0, failed 0");
     assert!(
         run.stderr.contains("421") && run.stderr.contains("concurrency"),
         "says why and what to change: {}",
