@@ -10,10 +10,11 @@ use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 
-use super::{Clock, Exit, Format, count, open_for_writing};
+use super::{Clock, Exit, Format};
 use crate::config::Config;
 use crate::deliver::{BounceKind, Bounces, Key, Processed, read_path};
 use crate::store::{Effect, Store};
+use crate::workflow::{count, open_for_writing, say};
 
 /// How `bulletin bounces` runs.
 pub struct BounceOptions {
