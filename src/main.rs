@@ -329,7 +329,7 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Check => commands::check(&config()?),
         Command::Fetch => commands::fetch(&config()?, clock),
         Command::Feeds { format } => commands::feeds(&config()?, format),
-        Command::Parse { target, kind, format } => commands::parse(&config()?, &target, kind, format),
+        Command::Parse { target, kind, format } => commands::parse(&config()?, &target, kind, format, clock),
         Command::Build { newsletter, date } => commands::build(
             &config()?,
             date.unwrap_or_else(today),

@@ -519,3 +519,22 @@ fn a_row_that_lets_a_module_import_upwards_is_refused() {
     let section = "```text\nstore\nhex\n```\n| `store` | s | `hex` |\n| `hex` | h | `store` |\n";
     allowed(&rows(section), &ranks(&layers(section)));
 }
+
+/// clippy.toml forbids reading the wall clock; its one exception is
+/// `now()` in main.rs, which every other module is handed the time by.
+#[test]
+fn only_main_reads_the_clock() {
+    let src = repo().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let exempt: Vec<_> = files
+        .iter()
+        .filter(|file| {
+            std::fs::read_to_string(file)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+                .contains("clippy::disallowed_methods")
+        })
+        .map(|file| file.strip_prefix(&src).expect("under src/").display().to_string())
+        .collect();
+    assert_eq!(exempt, ["main.rs"], "only main.rs may read the wall clock");
+}

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 
-use super::Exit;
+use super::{Clock, Exit};
 use crate::classify::{Classified, Verdict};
 use crate::config::Config;
 use crate::items::{Kind, for_terminal};
@@ -266,8 +266,14 @@ pub fn feeds(config: &Config, format: Format) -> Result<Exit> {
 
 /// `bulletin parse`: what bulletin reads from one feed or local item file,
 /// the store untouched; `kind` overrides the kind of the source that reads it.
-pub fn parse(config: &Config, target: &str, kind: Option<Kind>, format: Format) -> Result<Exit> {
-    let (items, warnings) = read_one(target, config, kind)?;
+pub fn parse(
+    config: &Config,
+    target: &str,
+    kind: Option<Kind>,
+    format: Format,
+    clock: Clock,
+) -> Result<Exit> {
+    let (items, warnings) = read_one(target, config, kind, clock.now)?;
     for warning in warnings {
         eprintln!("warning: {target}: {warning}");
     }

@@ -23,7 +23,7 @@ pub(crate) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
     let known = store.validators()?;
     let saved = store.save_fetch(clock.now, |record| {
         let mut reports = Vec::new();
-        read_sources(config, Network::Fetch, &known, |report, items| {
+        read_sources(config, Network::Fetch(clock.now), &known, |report, items| {
             items.into_iter().for_each(|item| record.add(item));
             reports.push(report);
         });
