@@ -332,11 +332,18 @@ fn publish(
         );
         return Ok(());
     }
-    let mut edition = next.edition(newsletter, items, date, 0);
+    let edition = next.edition(newsletter, items, date, 0);
     if edition.is_empty() && newsletter.empty == Empty::Skip {
         say!("{id:<16} nothing new: no edition, nothing mailed (empty = \"skip\")");
         return Ok(());
     }
+    record_new(config, store, edition, clock)
+}
+
+/// Records a new edition (its number given by the store), then writes its
+/// files: a draft's out of the archive, an approved one's into it.
+fn record_new(config: &Config, store: &mut Store, mut edition: Edition, clock: Clock) -> Result<()> {
+    let (id, date, newsletter) = (edition.newsletter.id.as_str(), edition.date, edition.newsletter);
     let (html, text) = paths(id, date);
     let state = match newsletter.approval {
         Approval::Required => EditionState::Draft,

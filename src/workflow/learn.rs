@@ -147,20 +147,8 @@ impl Plan {
     }
 }
 
-/// What the model has yet to learn from the store's facts, given the keys
-/// of what it has learned: each add and drop not learned yet, and for each
-/// item of an approved edition and each of `newsletters`, what it says of
-/// the pair where that differs from what was learned. An item an editor
-/// added to an edition that was then approved is learned as the add alone
-/// for that newsletter, not twice.
-fn plan(
-    newsletters: &[&str],
-    carried: &[Carried],
-    memberships: &[Membership],
-    keys: &HashSet<String>,
-) -> Plan {
-    let mut plan = Plan::default();
-    let lessons: Vec<Lesson> = keys.iter().filter_map(|k| Lesson::parse(k)).collect();
+/// Each add and drop of an editor not among the `lessons` learned yet.
+fn learn_corrections(plan: &mut Plan, memberships: &[Membership], lessons: &[Lesson]) {
     let corrections: HashSet<i64> = lessons
         .iter()
         .filter_map(|l| match l {
@@ -178,6 +166,23 @@ fn plan(
             CORRECTION_WEIGHT,
         );
     }
+}
+
+/// What the model has yet to learn from the store's facts, given the keys
+/// of what it has learned: each add and drop not learned yet, and for each
+/// item of an approved edition and each of `newsletters`, what it says of
+/// the pair where that differs from what was learned. An item an editor
+/// added to an edition that was then approved is learned as the add alone
+/// for that newsletter, not twice.
+fn plan(
+    newsletters: &[&str],
+    carried: &[Carried],
+    memberships: &[Membership],
+    keys: &HashSet<String>,
+) -> Plan {
+    let mut plan = Plan::default();
+    let lessons: Vec<Lesson> = keys.iter().filter_map(|k| Lesson::parse(k)).collect();
+    learn_corrections(&mut plan, memberships, &lessons);
     let mut published: HashMap<(&str, &str), &Lesson> = HashMap::new();
     let mut old: HashSet<&str> = HashSet::new();
     for lesson in &lessons {
