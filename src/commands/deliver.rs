@@ -3,60 +3,26 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
-use chrono::{NaiveDate, NaiveTime};
+use anyhow::{Result, anyhow};
+use chrono::NaiveDate;
 
 use super::{Clock, Exit};
 use crate::config::Config;
-use crate::deliver::{Key, SendOptions, Suppressed, export_json, normalise_email, read_csv};
+use crate::deliver::{Key, SendOptions, export_json};
 use crate::items::{display_width, for_terminal};
 use crate::store::{Store, SubscriberRecord};
-use crate::workflow::{self, Send, count, open_for_writing, say};
-
-/// Subscribers written to the store per transaction by an import: the
-/// rows are read as the file is, so memory stays that of one batch.
-const IMPORT_BATCH: usize = 10_000;
+use crate::workflow::{self, Imported, Send, count, say};
 
 /// `bulletin subscribers import FILE.csv`: the good rows imported, each bad
 /// row reported with its line number and reason, and each erased person
 /// (on the suppression list) left out with a line saying so.
 pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
-    let input = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
-    let mut rows = read_csv(config, input).with_context(|| file.display().to_string())?;
-    let (_lock, mut store) = open_for_writing(config)?;
-    let suppressed = Suppressed::load(&store, config.mail.as_ref())?;
-    // The consent records name the file, not the folder it was read from.
-    let name = file.file_name().unwrap_or(file.as_os_str()).to_string_lossy();
-    let (mut imported, mut added, mut rejected, mut erased) = (0, 0, 0, 0);
-    let mut batch = Vec::with_capacity(IMPORT_BATCH);
-    while let Some(row) = rows.next() {
-        match row {
-            Ok(subscriber) if suppressed.holds(&subscriber.email) => {
-                eprintln!(
-                    "{}:{}: {}: erased at their request; not added again without a new consent (a confirmed sign-up)",
-                    file.display(),
-                    rows.line(),
-                    subscriber.email
-                );
-                erased += 1;
-            }
-            Ok(subscriber) => batch.push(subscriber),
-            Err(row) => {
-                eprintln!("{}:{}: {}", file.display(), row.line, row.reason);
-                rejected += 1;
-            }
-        }
-        if batch.len() == IMPORT_BATCH {
-            added += store.import_subscribers(&batch, &name, clock.now)?;
-            imported += batch.len();
-            batch.clear();
-        }
-    }
-    added += store.import_subscribers(&batch, &name, clock.now)?;
-    imported += batch.len();
-    if let Some(encoding) = rows.encoding() {
-        eprintln!("{}: not UTF-8: read as {encoding}", file.display());
-    }
+    let Imported {
+        imported,
+        added,
+        rejected,
+        erased,
+    } = workflow::import(config, file, clock)?;
     say!(
         "{imported} rows imported ({added} new, {} updated), {rejected} rejected, {erased} erased (suppressed)",
         imported - added,
@@ -187,14 +153,7 @@ pub enum ListFormat {
 
 /// `bulletin subscribers unsubscribe EMAIL [--newsletter ID]`.
 pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock: Clock) -> Result<Exit> {
-    let email = normalise_email(email)?;
-    if let Some(id) = newsletter {
-        config.newsletter(id)?;
-    }
-    let (_lock, mut store) = open_for_writing(config)?;
-    if !store.unsubscribe(&email, newsletter, clock.now)? {
-        bail!("{email} is not a subscriber");
-    }
+    let email = workflow::unsubscribe(config, email, newsletter, clock)?;
     say!(
         "{email} unsubscribed from {}",
         newsletter.unwrap_or("every newsletter")
@@ -279,18 +238,7 @@ pub fn reset_bounces(
     since: Option<NaiveDate>,
     clock: Clock,
 ) -> Result<Exit> {
-    let emails = emails
-        .iter()
-        .map(|email| normalise_email(email).map_err(anyhow::Error::from))
-        .collect::<Result<Vec<_>>>()?;
-    let (_lock, mut store) = open_for_writing(config)?;
-    for email in &emails {
-        if !store.is_subscriber(email)? {
-            bail!("{email} is not a subscriber; nothing reset");
-        }
-    }
-    let since = since.map(|date| date.and_time(NaiveTime::MIN).and_utc());
-    let resets = store.reset_bounces(&emails, since, clock.now)?;
+    let resets = workflow::reset_bounces(config, emails, since, clock)?;
     if resets.is_empty() {
         say!("no hard bounces to reset");
     }

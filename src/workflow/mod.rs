@@ -19,6 +19,7 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+mod bounces;
 mod edition;
 mod fetch;
 mod learn;
@@ -26,6 +27,7 @@ mod people;
 mod review;
 mod send;
 mod stored;
+mod subscribers;
 
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
@@ -35,6 +37,7 @@ use crate::config::Config;
 use crate::lock::RunLock;
 use crate::store::Store;
 
+pub(crate) use bounces::read_bounces;
 pub(crate) use edition::{Next, build, draft_paths, run};
 use edition::{candidates, refresh_draft, write_archive, write_edition};
 pub(crate) use fetch::{fetch, fetch_into};
@@ -43,6 +46,7 @@ pub(crate) use people::{erase, person};
 pub(crate) use review::{approve, approve_edition, correct, describe, draft, edit};
 pub(crate) use send::{Send, send};
 pub(crate) use stored::items_with;
+pub(crate) use subscribers::{Imported, import, reset_bounces, unsubscribe};
 
 /// Standard output for the report of a command that changes something
 /// (`fetch`, `build`, `run`, `send`, `subscribers import`…). A reader that
