@@ -24,3 +24,4 @@ pub mod render;
 pub mod server;
 pub mod sources;
 pub(crate) mod store;
+pub(crate) mod workflow;

@@ -1,6 +1,6 @@
 //! The `bulletin` command line: parses arguments and calls into the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -303,11 +303,32 @@ fn date(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("expected a date as YYYY-MM-DD (e.g. 2026-11-23), not {text:?}"))
 }
 
+/// What every command is run with: the config file, read by each command
+/// that needs it (the preview reads it itself, again on every change), and
+/// the time, read once.
+struct Invocation<'a> {
+    config: &'a Path,
+    clock: Clock,
+}
+
+impl Invocation<'_> {
+    fn config(&self) -> Result<Config> {
+        Ok(Config::from_file(self.config)?)
+    }
+
+    /// The day a command without `--date` works on: today, where it runs.
+    fn today(&self) -> NaiveDate {
+        self.clock.now.with_timezone(&chrono::Local).date_naive()
+    }
+}
+
+/// The command line, made one call of `commands`.
 fn run(cli: Cli) -> Result<Exit> {
-    // Read by each command that needs it: the preview reads it itself, again on every change.
-    let config = || Config::from_file(&cli.config);
-    let clock = now();
-    let today = || clock.now.with_timezone(&chrono::Local).date_naive();
+    let at = Invocation {
+        config: &cli.config,
+        clock: now(),
+    };
+    let (config, clock) = (|| at.config(), at.clock);
     match cli.command {
         Command::Preview {
             listen,
@@ -318,25 +339,25 @@ fn run(cli: Cli) -> Result<Exit> {
         } => {
             let options = commands::preview::Options {
                 listen,
-                date: date.unwrap_or_else(today),
+                date: date.unwrap_or_else(|| at.today()),
                 open,
                 limits: limits.limits(),
                 by: who(by),
             };
-            commands::preview::run(&cli.config, &options, &|| now().now)?;
+            commands::preview::run(at.config, &options, &|| now().now)?;
             Ok(Exit::Ok)
         }
         Command::Check => commands::check(&config()?),
         Command::Fetch => commands::fetch(&config()?, clock),
         Command::Feeds { format } => commands::feeds(&config()?, format),
-        Command::Parse { target, kind, format } => commands::parse(&config()?, &target, kind, format),
+        Command::Parse { target, kind, format } => commands::parse(&config()?, &target, kind, format, clock),
         Command::Build { newsletter, date } => commands::build(
             &config()?,
-            date.unwrap_or_else(today),
+            date.unwrap_or_else(|| at.today()),
             newsletter.as_deref(),
             clock,
         ),
-        Command::Run { date } => commands::run(&config()?, date.unwrap_or_else(today), clock),
+        Command::Run { date } => commands::run(&config()?, date.unwrap_or_else(|| at.today()), clock),
         Command::Items {
             newsletter,
             unplaced,
@@ -351,25 +372,38 @@ fn run(cli: Cli) -> Result<Exit> {
                 format,
             },
         ),
-        Command::Classify {
-            command:
-                ClassifyCommand::Eval {
-                    file,
-                    folds,
-                    rules_only,
-                    min_accuracy,
-                    format,
-                },
-        } => commands::eval(
+        Command::Classify { command } => classify(&at, command),
+        Command::Subscribers { command } => subscribers(&at, command),
+        Command::Send {
+            newsletter,
+            edition,
+            dry_run,
+            to,
+        } => commands::send(&config()?, &newsletter, edition, send_options(dry_run, to), clock),
+        Command::Bounces {
+            paths,
+            dry_run,
+            format,
+        } => commands::bounces(
             &config()?,
-            &file,
-            &commands::EvalOptions {
-                folds,
-                rules_only,
-                min_accuracy,
+            &commands::BounceOptions {
+                paths,
+                dry_run,
                 format,
             },
+            clock,
         ),
+        Command::Serve { listen, limits } => {
+            commands::serve(config()?, &listen, limits.limits(), &|| now().now)
+        }
+        editorial => editions(&at, editorial),
+    }
+}
+
+/// The editor's commands: `editions`, `edit`, `approve`, `status`.
+fn editions(at: &Invocation, command: Command) -> Result<Exit> {
+    let (config, clock) = (|| at.config(), at.clock);
+    match command {
         Command::Editions {
             show: Some(EditionsCommand::Show { newsletter, edition }),
             ..
@@ -390,54 +424,62 @@ fn run(cli: Cli) -> Result<Exit> {
             edition,
             by,
         } => commands::approve(&config()?, &newsletter, edition, &who(by), clock),
-        Command::Status { date } => commands::status(&config()?, date.unwrap_or_else(today)),
-        Command::Subscribers { command } => match command {
-            SubscribersCommand::Import { file } => commands::import(&config()?, &file, clock),
-            SubscribersCommand::List { newsletter, format } => {
-                commands::list(&config()?, newsletter.as_deref(), format)
-            }
-            SubscribersCommand::Unsubscribe { email, newsletter } => {
-                commands::unsubscribe(&config()?, &email, newsletter.as_deref(), clock)
-            }
-            SubscribersCommand::Export { email, format } => commands::export(&config()?, &email, format),
-            SubscribersCommand::Erase { email } => commands::erase(&config()?, &email, clock),
-            SubscribersCommand::ResetBounces { emails, since } => {
-                commands::reset_bounces(&config()?, &emails, since, clock)
-            }
-        },
-        Command::Send {
-            newsletter,
-            edition,
-            dry_run,
-            to,
-        } => {
-            let mode = match (dry_run, to) {
-                (_, Some(to)) => SendMode::TestTo(to),
-                (true, None) => SendMode::DryRun,
-                (false, None) => SendMode::Real,
-            };
-            let options = SendOptions {
-                mode,
-                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            };
-            commands::send(&config()?, &newsletter, edition, options, clock)
-        }
-        Command::Bounces {
-            paths,
-            dry_run,
+        Command::Status { date } => commands::status(&config()?, date.unwrap_or_else(|| at.today())),
+        _ => unreachable!("`run` dispatches every other command itself"),
+    }
+}
+
+/// `bulletin classify …`.
+fn classify(at: &Invocation, command: ClassifyCommand) -> Result<Exit> {
+    match command {
+        ClassifyCommand::Eval {
+            file,
+            folds,
+            rules_only,
+            min_accuracy,
             format,
-        } => commands::bounces(
-            &config()?,
-            &commands::BounceOptions {
-                paths,
-                dry_run,
+        } => commands::eval(
+            &at.config()?,
+            &file,
+            &commands::EvalOptions {
+                folds,
+                rules_only,
+                min_accuracy,
                 format,
             },
-            clock,
         ),
-        Command::Serve { listen, limits } => {
-            commands::serve(config()?, &listen, limits.limits(), &|| now().now)
+    }
+}
+
+/// `bulletin subscribers …`.
+fn subscribers(at: &Invocation, command: SubscribersCommand) -> Result<Exit> {
+    let (config, clock) = (|| at.config(), at.clock);
+    match command {
+        SubscribersCommand::Import { file } => commands::import(&config()?, &file, clock),
+        SubscribersCommand::List { newsletter, format } => {
+            commands::list(&config()?, newsletter.as_deref(), format)
         }
+        SubscribersCommand::Unsubscribe { email, newsletter } => {
+            commands::unsubscribe(&config()?, &email, newsletter.as_deref(), clock)
+        }
+        SubscribersCommand::Export { email, format } => commands::export(&config()?, &email, format),
+        SubscribersCommand::Erase { email } => commands::erase(&config()?, &email, clock),
+        SubscribersCommand::ResetBounces { emails, since } => {
+            commands::reset_bounces(&config()?, &emails, since, clock)
+        }
+    }
+}
+
+/// How `bulletin send` sends: a test copy to `--to`, a dry run, or for real.
+fn send_options(dry_run: bool, to: Option<String>) -> SendOptions {
+    let mode = match (dry_run, to) {
+        (_, Some(to)) => SendMode::TestTo(to),
+        (true, None) => SendMode::DryRun,
+        (false, None) => SendMode::Real,
+    };
+    SendOptions {
+        mode,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     }
 }
 

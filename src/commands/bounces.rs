@@ -1,19 +1,17 @@
-//! `bulletin bounces PATH…`: reads the bounce mailbox (Maildir folders,
-//! mbox files, `.eml` files), every mail first, with the store only read,
-//! so `run` and `send` go on meanwhile; then, under the run lock, records
-//! every mail and acts on each bounce, complaint and mailed unsubscribe
-//! proven to be about a subscriber, once, in one transaction; and says
-//! what it did. Never moves or deletes a mail.
+//! `bulletin bounces PATH…`: the bounce mailbox read and acted on (see
+//! [`crate::workflow::read_bounces`]), and what it did said: a line or a
+//! JSON object per mail, the summary. Never moves or deletes a mail.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 
-use super::{Clock, Exit, Format, count, open_for_writing};
+use super::{Clock, Exit, Format};
 use crate::config::Config;
-use crate::deliver::{BounceKind, Bounces, Key, Processed, read_path};
-use crate::store::{Effect, Store};
+use crate::deliver::{BounceKind, Processed};
+use crate::store::Effect;
+use crate::workflow::{count, read_bounces, say};
 
 /// How `bulletin bounces` runs.
 pub struct BounceOptions {
@@ -28,47 +26,20 @@ pub struct BounceOptions {
 
 /// `bulletin bounces`: 0 when every path was read, 3 when one could not be.
 pub fn bounces(config: &Config, options: &BounceOptions, clock: Clock) -> Result<Exit> {
-    let mail = config
-        .mail
-        .as_ref()
-        .ok_or_else(|| anyhow!("no [mail] section in the config: no bounces to match"))?;
-    let key = Key::from_env(&mail.signing_key_env)?;
-    let read_only = Store::open_read_only(&config.store_path())?;
-    let mut bounces = Bounces::new(config, mail, &key, &read_only, clock.now);
-    let mut processed = Vec::new();
-    let mut failed = None;
-    let mut unreadable = 0;
-    for path in &options.paths {
-        let errors = read_path(path, &mut |found| {
-            if failed.is_none() {
-                match bounces.read(found) {
-                    Ok(one) => processed.push(one),
-                    Err(e) => failed = Some(e),
-                }
-            }
-        });
-        if let Some(error) = failed.take() {
-            return Err(error.into());
-        }
-        for error in &errors {
-            eprintln!("error: {error}");
-        }
-        unreadable += errors.len();
-    }
-    if !options.dry_run && processed.iter().any(|p| !p.read_before) {
-        // Only now the lock: reading took as long as the mailbox made it.
-        let (_lock, mut store) = open_for_writing(config)?;
-        bounces.record(&mut store, &mut processed)?;
-    }
+    let read = read_bounces(config, &options.paths, options.dry_run, clock)?;
     let mut summary = Summary {
-        hard_limit: mail.suppress_after_hard_bounces,
+        hard_limit: read.hard_limit,
         ..Summary::default()
     };
-    for one in &processed {
+    for one in &read.processed {
         summary.add(one, options)?;
     }
-    summary.print(options, unreadable)?;
-    Ok(if unreadable == 0 { Exit::Ok } else { Exit::Partial })
+    summary.print(options, read.unreadable)?;
+    Ok(if read.unreadable == 0 {
+        Exit::Ok
+    } else {
+        Exit::Partial
+    })
 }
 
 /// What the run did, counted.

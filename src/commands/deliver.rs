@@ -1,65 +1,28 @@
 //! `bulletin subscribers …`, `bulletin send` and `bulletin serve`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
-use chrono::{NaiveDate, NaiveTime};
+use anyhow::{Result, anyhow};
+use chrono::NaiveDate;
 
-use super::{Clock, Exit, count, open_for_writing};
+use super::{Clock, Exit};
 use crate::config::Config;
-use crate::deliver::{
-    Key, SendMode, SendOptions, SendReport, Spool, Suppressed, export_json, normalise_email, read_csv,
-    send_edition,
-};
-use crate::editions::restore;
+use crate::deliver::{Key, SendOptions, export_json};
 use crate::items::{display_width, for_terminal};
-use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
-
-/// Subscribers written to the store per transaction by an import: the
-/// rows are read as the file is, so memory stays that of one batch.
-const IMPORT_BATCH: usize = 10_000;
+use crate::store::{Store, SubscriberRecord};
+use crate::workflow::{self, Imported, Send, count, say};
 
 /// `bulletin subscribers import FILE.csv`: the good rows imported, each bad
 /// row reported with its line number and reason, and each erased person
 /// (on the suppression list) left out with a line saying so.
 pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
-    let input = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
-    let mut rows = read_csv(config, input).with_context(|| file.display().to_string())?;
-    let (_lock, mut store) = open_for_writing(config)?;
-    let suppressed = Suppressed::load(&store, config.mail.as_ref())?;
-    // The consent records name the file, not the folder it was read from.
-    let name = file.file_name().unwrap_or(file.as_os_str()).to_string_lossy();
-    let (mut imported, mut added, mut rejected, mut erased) = (0, 0, 0, 0);
-    let mut batch = Vec::with_capacity(IMPORT_BATCH);
-    while let Some(row) = rows.next() {
-        match row {
-            Ok(subscriber) if suppressed.holds(&subscriber.email) => {
-                eprintln!(
-                    "{}:{}: {}: erased at their request; not added again without a new consent (a confirmed sign-up)",
-                    file.display(),
-                    rows.line(),
-                    subscriber.email
-                );
-                erased += 1;
-            }
-            Ok(subscriber) => batch.push(subscriber),
-            Err(row) => {
-                eprintln!("{}:{}: {}", file.display(), row.line, row.reason);
-                rejected += 1;
-            }
-        }
-        if batch.len() == IMPORT_BATCH {
-            added += store.import_subscribers(&batch, &name, clock.now)?;
-            imported += batch.len();
-            batch.clear();
-        }
-    }
-    added += store.import_subscribers(&batch, &name, clock.now)?;
-    imported += batch.len();
-    if let Some(encoding) = rows.encoding() {
-        eprintln!("{}: not UTF-8: read as {encoding}", file.display());
-    }
+    let Imported {
+        imported,
+        added,
+        rejected,
+        erased,
+    } = workflow::import(config, file, clock)?;
     say!(
         "{imported} rows imported ({added} new, {} updated), {rejected} rejected, {erased} erased (suppressed)",
         imported - added,
@@ -190,14 +153,7 @@ pub enum ListFormat {
 
 /// `bulletin subscribers unsubscribe EMAIL [--newsletter ID]`.
 pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock: Clock) -> Result<Exit> {
-    let email = normalise_email(email)?;
-    if let Some(id) = newsletter {
-        config.newsletter(id)?;
-    }
-    let (_lock, mut store) = open_for_writing(config)?;
-    if !store.unsubscribe(&email, newsletter, clock.now)? {
-        bail!("{email} is not a subscriber");
-    }
+    let email = workflow::unsubscribe(config, email, newsletter, clock)?;
     say!(
         "{email} unsubscribed from {}",
         newsletter.unwrap_or("every newsletter")
@@ -209,9 +165,7 @@ pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock
 /// from every table of the store that has an `email` column (what the
 /// preference centre's download gives them).
 pub fn export(config: &Config, email: &str, format: ExportFormat) -> Result<Exit> {
-    let email = normalise_email(email)?;
-    let store = Store::open_read_only(&config.store_path())?;
-    let data = store.person(&email)?;
+    let (email, data) = workflow::person(config, email)?;
     let mut out = std::io::stdout().lock();
     match format {
         ExportFormat::Json => write!(out, "{}", export_json(&data))?,
@@ -249,20 +203,7 @@ pub enum ExportFormat {
 /// the files that name them removed (what the preference centre's "Erase
 /// me" does).
 pub fn erase(config: &Config, email: &str, clock: Clock) -> Result<Exit> {
-    let email = normalise_email(email)?;
-    let mail = config.mail.as_ref().ok_or_else(|| {
-        anyhow!("no [mail] section in the config: erasure keeps a keyed hash, made with its signing key")
-    })?;
-    let key = Key::from_env(&mail.signing_key_env)?;
-    let (lock, mut store) = open_for_writing(config)?;
-    let erased = crate::deliver::erase(
-        &lock,
-        &mut store,
-        &key,
-        &crate::deliver::mail_folder(config),
-        &email,
-        clock.now,
-    )?;
+    let (email, erased) = workflow::erase(config, email, clock)?;
     let mut deleted: Vec<String> = erased
         .rows
         .rows
@@ -297,18 +238,7 @@ pub fn reset_bounces(
     since: Option<NaiveDate>,
     clock: Clock,
 ) -> Result<Exit> {
-    let emails = emails
-        .iter()
-        .map(|email| normalise_email(email).map_err(anyhow::Error::from))
-        .collect::<Result<Vec<_>>>()?;
-    let (_lock, mut store) = open_for_writing(config)?;
-    for email in &emails {
-        if !store.is_subscriber(email)? {
-            bail!("{email} is not a subscriber; nothing reset");
-        }
-    }
-    let since = since.map(|date| date.and_time(NaiveTime::MIN).and_utc());
-    let resets = store.reset_bounces(&emails, since, clock.now)?;
+    let resets = workflow::reset_bounces(config, emails, since, clock)?;
     if resets.is_empty() {
         say!("no hard bounces to reset");
     }
@@ -341,143 +271,20 @@ pub fn send(
     options: SendOptions,
     clock: Clock,
 ) -> Result<Exit> {
-    let settings = config.newsletter(newsletter)?;
-    let (_lock, mut store) = open_for_writing(config)?;
-    let editions = store.editions(Some(newsletter))?;
-    let record = match number {
-        Some(n) => editions.into_iter().find(|e| e.number == n),
-        None => editions.into_iter().next(),
-    }
-    .ok_or_else(|| anyhow!("{newsletter}: no such edition published; see `bulletin editions`"))?;
-    if record.state == EditionState::Draft && options.mode == SendMode::Real {
-        eprintln!(
-            "{newsletter} No. {} is a draft, not approved: nothing sent. Review it with \
-             `bulletin editions show --newsletter {newsletter} --edition {0}`, approve it with \
-             `bulletin approve --newsletter {newsletter} --edition {0}`; a test copy goes with --to ADDRESS",
-            record.number
-        );
-        return Ok(Exit::Draft);
-    }
-    let report = send_one(config, &mut store, settings, &record, &options, clock)?;
-    Ok(if report.ok() { Exit::Ok } else { Exit::Undelivered })
-}
-
-/// Sends one recorded edition and prints its report.
-pub(super) fn send_one(
-    config: &Config,
-    store: &mut Store,
-    newsletter: &crate::config::Newsletter,
-    record: &EditionRecord,
-    options: &SendOptions,
-    clock: Clock,
-) -> Result<SendReport> {
-    let (_, placed) = store
-        .edition_on(&record.newsletter, record.date)?
-        .ok_or_else(|| {
-            anyhow!(
-                "edition {} No. {} vanished from the store",
-                record.newsletter,
-                record.number
-            )
-        })?;
-    let edition = restore(
-        newsletter,
-        record.number,
-        record.date,
-        &placed,
-        record.intro.as_deref(),
-    );
-    apply_kept_unsubscribes(store)?;
-    let report = send_edition(config, store, &edition, options, clock.now)?;
-    print_report(&record.newsletter, record.number, &report, options)?;
-    if options.mode == SendMode::Real && report.deferred.count == 0 {
-        store.mark_sent(&record.newsletter, record.number, clock.now)?;
-    }
-    Ok(report)
-}
-
-fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &SendOptions) -> Result<()> {
-    let dry_run = match &options.mode {
-        SendMode::TestTo(to) => {
-            say!("{newsletter} No. {number}: test copy sent to {to} (not logged)");
-            if let Some(folder) = &report.folder {
-                say!("  written as an .eml file to {}", folder.display());
+    Ok(
+        match workflow::send(config, newsletter, number, &options, clock)? {
+            Send::Done { delivered: true } => Exit::Ok,
+            Send::Done { delivered: false } => Exit::Undelivered,
+            Send::Draft { number } => {
+                eprintln!(
+                    "{newsletter} No. {number} is a draft, not approved: nothing sent. Review it with \
+                 `bulletin editions show --newsletter {newsletter} --edition {number}`, approve it with \
+                 `bulletin approve --newsletter {newsletter} --edition {number}`; a test copy goes with --to ADDRESS"
+                );
+                Exit::Draft
             }
-            return Ok(());
-        }
-        SendMode::DryRun => true,
-        SendMode::Real => false,
-    };
-    if dry_run {
-        for email in &report.would_send {
-            say!("would send {newsletter} No. {number} to {email}");
-        }
-    }
-    let nobody = report.sent + report.already_sent + report.deferred.count + report.failed.count == 0
-        && report.skipped.is_empty()
-        && report.would_send.is_empty();
-    if nobody {
-        say!("{newsletter} No. {number}: no subscribers");
-        return Ok(());
-    }
-    let verb = if dry_run { "would send" } else { "sent" };
-    say!(
-        "{newsletter} No. {number}: {verb} {}, already sent {}, deferred {}, failed {}{}",
-        if dry_run {
-            report.would_send.len()
-        } else {
-            report.sent
         },
-        report.already_sent,
-        report.deferred.count,
-        report.failed.count,
-        if report.resent > 0 {
-            format!(", {} sent again after an interrupted send", report.resent)
-        } else {
-            String::new()
-        },
-    );
-    if let Some(folder) = report.folder.as_ref().filter(|_| !dry_run) {
-        say!("  written as .eml files to {}", folder.display());
-    }
-    for (reason, count) in &report.skipped {
-        say!("  skipped {count}: {reason}");
-    }
-    for note in &report.notes {
-        eprintln!("note: {note}");
-    }
-    for (email, reason) in &report.deferred.examples {
-        eprintln!("deferred: {email}: {reason} (sent again on the next send)");
-    }
-    for (email, reason) in &report.failed.examples {
-        eprintln!("failed: {email}: {reason}");
-    }
-    let unlisted = report.deferred.count + report.failed.count
-        - report.deferred.examples.len()
-        - report.failed.examples.len();
-    if unlisted > 0 {
-        eprintln!("… and {unlisted} more; each is in the delivery log");
-    }
-    Ok(())
-}
-
-/// The unsubscribes `serve` kept aside while the store was busy, applied
-/// before recipients are chosen: nobody who left gets this edition.
-fn apply_kept_unsubscribes(store: &mut Store) -> Result<()> {
-    let spool = Spool::beside(store.path());
-    let applied = spool.apply(store)?;
-    if applied > 0 {
-        eprintln!(
-            "applied {applied} unsubscribe(s) kept in {} while the store was busy",
-            spool.path().display()
-        );
-    }
-    Ok(())
-}
-
-/// Progress lines only when a person watches.
-pub(super) fn progress() -> bool {
-    std::io::stderr().is_terminal()
+    )
 }
 
 /// `bulletin serve`: the unsubscribe endpoint and the preference centre, until stopped.

@@ -5,12 +5,13 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 
-use super::{Exit, classified};
+use super::{Clock, Exit};
 use crate::classify::{Classified, Verdict};
 use crate::config::Config;
 use crate::items::{Kind, for_terminal};
 use crate::sources::{Network, ingest, read_one};
 use crate::store::{EditionState, Store};
+use crate::workflow::{classified, count, draft_paths, weights};
 
 /// `bulletin check`: the config (already parsed), every feed file and every
 /// local item; http(s) feeds are not fetched and the store is not touched.
@@ -66,7 +67,7 @@ pub fn items(config: &Config, query: &ItemsQuery) -> Result<Exit> {
         ensure_newsletter(config, id)?;
     }
     let store = Store::open_read_only(&config.store_path())?;
-    let weights = super::classify::weights(config, &store)?;
+    let weights = weights(config, &store)?;
     let items = classified(config, &store, &weights)?;
     let mut selected: Vec<&Classified> = items
         .iter()
@@ -177,7 +178,7 @@ pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Re
             )?;
             for e in &editions {
                 let (state, html) = match e.state {
-                    EditionState::Draft => ("draft", super::publish::draft_paths(&e.newsletter, e.date).0),
+                    EditionState::Draft => ("draft", draft_paths(&e.newsletter, e.date).0),
                     EditionState::Approved if e.sent_at.is_some() => ("sent", e.html_path.clone()),
                     EditionState::Approved => ("approved", e.html_path.clone()),
                 };
@@ -265,8 +266,14 @@ pub fn feeds(config: &Config, format: Format) -> Result<Exit> {
 
 /// `bulletin parse`: what bulletin reads from one feed or local item file,
 /// the store untouched; `kind` overrides the kind of the source that reads it.
-pub fn parse(config: &Config, target: &str, kind: Option<Kind>, format: Format) -> Result<Exit> {
-    let (items, warnings) = read_one(target, config, kind)?;
+pub fn parse(
+    config: &Config,
+    target: &str,
+    kind: Option<Kind>,
+    format: Format,
+    clock: Clock,
+) -> Result<Exit> {
+    let (items, warnings) = read_one(target, config, kind, clock.now)?;
     for warning in warnings {
         eprintln!("warning: {target}: {warning}");
     }
@@ -287,7 +294,7 @@ pub fn parse(config: &Config, target: &str, kind: Option<Kind>, format: Format) 
                     for_terminal(&item.teaser)
                 )?;
             }
-            writeln!(out, "{}", super::count(items.len(), "item"))?;
+            writeln!(out, "{}", count(items.len(), "item"))?;
         }
     }
     Ok(Exit::Ok)

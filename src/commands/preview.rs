@@ -26,12 +26,12 @@ use crate::classify::classify;
 use crate::config::{Audience, Config};
 use crate::deliver::{Key, MailTemplate, admits};
 use crate::domain::Placed;
-use crate::editions::{assemble, restore};
 use crate::items::Item;
 use crate::render::{Reader, Rendered, render_edition};
 use crate::server::{Handler, Hosts, Limits, Page as Reply, Request, Server, TrustedProxies};
 use crate::sources::{Network, ingest};
 use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
+use crate::workflow::{Next, describe};
 
 mod review_page;
 
@@ -306,7 +306,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
     // Only read: the preview works on a store its user may not write, and a
     // missing store reads as an empty one.
     let store = Store::open_read_only(&config.store_path())?;
-    let mut items: HashMap<String, Item> = super::stored::items_with(&store, Some)?
+    let mut items: HashMap<String, Item> = crate::workflow::items_with(&store, Some)?
         .into_iter()
         .map(|i| (i.id.clone(), i))
         .collect();
@@ -314,7 +314,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
     items.extend(fresh.items.into_iter().map(|i| (i.id.clone(), i)));
     let mut items: Vec<Item> = items.into_values().collect();
     items.sort_by(|a, b| a.id.cmp(&b.id));
-    let weights = super::classify::weights(&config, &store)?;
+    let weights = crate::workflow::weights(&config, &store)?;
     let classified = classify(&config, &weights, items);
     let (key, key_note) = match config.mail.as_ref().map(|m| Key::from_env(&m.signing_key_env)) {
         Some(Ok(key)) => (key, None),
@@ -337,24 +337,12 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
             Some(e) => store.edition_numbered(id, e.number)?,
             None => None,
         };
-        let still_open = store.still_open(id, date)?;
-        let edition = match &stored {
-            Some((record, placed)) => restore(
-                newsletter,
-                record.number,
-                record.date,
-                placed,
-                record.intro.as_deref(),
-            ),
-            None => {
-                let number = latest.as_ref().map_or(0, |e| e.number) + 1;
-                let published = store.published_items(id, None)?;
-                assemble(newsletter, &classified, date, number, &published).with_still_open(&still_open)
-            }
-        };
+        let next = Next::of(&store, id, stored, date)?;
+        let number = latest.as_ref().map_or(0, |e| e.number) + 1;
+        let edition = next.edition(newsletter, &classified, date, number);
         let number = edition.number;
-        let corrections = match &stored {
-            Some((record, _)) => store
+        let corrections = match next.record() {
+            Some(record) => store
                 .corrections(id, record.number)?
                 .iter()
                 .map(|c| {
@@ -362,7 +350,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
                         "{} by {}: {}",
                         c.at.format("%Y-%m-%d %H:%M UTC"),
                         c.author,
-                        super::review::describe(&c.correction)
+                        describe(&c.correction)
                     )
                 })
                 .collect(),
@@ -388,7 +376,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
             web,
             mail,
             placed: edition.placed(),
-            record: stored.map(|(record, _)| record),
+            record: next.into_record(),
             sections: newsletter
                 .sections
                 .iter()

@@ -1,9 +1,9 @@
 //! The editor's gate: `bulletin edit` (corrections to a draft),
 //! `bulletin approve`, `bulletin editions show` and `bulletin status`.
 //!
-//! A correction and an approval are each one function taking who and
-//! when ([`correct`], [`approve_edition`]): the command line calls them,
-//! and so can the preview's review page.
+//! A correction and an approval are each one operation of the workflow
+//! ([`workflow::correct`], [`workflow::approve_edition`]), which the
+//! preview's review page calls too.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,13 +11,13 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 
-use super::publish::{candidates, draft_paths, refresh_draft, write_archive, write_edition};
-use super::{Clock, Exit, open_for_writing, phase};
-use crate::config::{Config, Newsletter};
+use super::{Clock, Exit};
+use crate::config::Config;
 use crate::domain::Correction;
-use crate::editions::{due_days, next_due, restore};
+use crate::editions::{due_days, next_due};
 use crate::items::for_terminal;
 use crate::store::{EditionRecord, EditionState, Store};
+use crate::workflow::{self, count, describe, draft_paths};
 
 /// `bulletin edit --newsletter ID …`: one correction to a draft.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -93,111 +93,8 @@ pub fn edit(
 ) -> Result<Exit> {
     let newsletter = config.newsletter(newsletter)?;
     let correction = edit.correction()?;
-    let (_lock, mut store) = open_for_writing(config)?;
-    let record = draft(&store, newsletter, number)?;
-    correct(config, &mut store, newsletter, &record, &correction, by, clock)?;
+    workflow::edit(config, newsletter, number, &correction, by, clock)?;
     Ok(Exit::Ok)
-}
-
-/// The draft to work on: edition `number`, or the newsletter's latest
-/// draft; an approved edition is refused, saying by whom and when.
-pub(crate) fn draft(store: &Store, newsletter: &Newsletter, number: Option<u32>) -> Result<EditionRecord> {
-    let id = newsletter.id.as_str();
-    let editions = store.editions(Some(id))?;
-    let record = match number {
-        Some(n) => editions.into_iter().find(|e| e.number == n).with_context(|| {
-            format!("{id} has no edition No. {n}; see `bulletin editions --newsletter {id}`")
-        })?,
-        None => editions
-            .into_iter()
-            .filter(|e| e.state == EditionState::Draft)
-            .max_by_key(|e| e.number)
-            .with_context(|| {
-                format!(
-                    "{id} has no draft: `bulletin run` makes one on its schedule day \
-                     (or `bulletin build --newsletter {id}` today)"
-                )
-            })?,
-    };
-    if record.state != EditionState::Draft {
-        bail!(
-            "{id} No. {} was approved by {} on {}; an approved edition no longer changes",
-            record.number,
-            record.approved_by.as_deref().unwrap_or("someone"),
-            record.approved_at.map_or_else(
-                || "an unknown date".to_string(),
-                |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
-            )
-        );
-    }
-    Ok(record)
-}
-
-/// One correction to a draft, by `by` at `clock`: checked against the
-/// draft as it stands, recorded, and the draft rebuilt with it.
-pub(crate) fn correct(
-    config: &Config,
-    store: &mut Store,
-    newsletter: &Newsletter,
-    record: &EditionRecord,
-    correction: &Correction,
-    by: &str,
-    clock: Clock,
-) -> Result<()> {
-    let id = newsletter.id.as_str();
-    let (_, placed) = store
-        .edition_numbered(id, record.number)?
-        .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
-    let here = |item: &str| placed.iter().any(|p| p.item.id == item);
-    let section_ok = |section: &str| {
-        if newsletter.sections.iter().any(|s| s.id == section) {
-            return Ok(());
-        }
-        let ids: Vec<&str> = newsletter.sections.iter().map(|s| s.id.as_str()).collect();
-        bail!(
-            "{id} has no section {section:?}; expected one of: {}",
-            ids.join(", ")
-        )
-    };
-    match correction {
-        Correction::Add { item, section } => {
-            let Some(stored) = store.item(item)? else {
-                bail!("no stored item {item:?}; `bulletin items` lists the items and their ids");
-            };
-            if here(item) {
-                bail!("{item} is in {id} No. {} already", record.number);
-            }
-            if store.published_items(id, Some(record.number))?.contains(item) {
-                bail!("{item} was in an earlier edition of {id}; an item is in one edition of a newsletter");
-            }
-            match section {
-                Some(section) => section_ok(section)?,
-                None if newsletter.section_for(stored.kind()).is_none() => bail!(
-                    "no section of {id} takes a {} item by default; say which with --section",
-                    stored.kind().as_str()
-                ),
-                None => {}
-            }
-        }
-        Correction::Intro { .. } => {}
-        other => {
-            let item = other.item().unwrap_or_default();
-            if !here(item) {
-                bail!(
-                    "{item:?} is not in {id} No. {}; `bulletin editions show --newsletter {id}` lists its items",
-                    record.number
-                );
-            }
-            if let Correction::Move { section, .. } = other {
-                section_ok(section)?;
-            }
-        }
-    }
-    store.add_correction(id, record.number, correction, by, clock.now)?;
-    phase("corrected");
-    let weights = super::classify::weights(config, store)?;
-    let items = candidates(config, store, &weights, &[newsletter], record.date)?;
-    refresh_draft(config, store, newsletter, record, &items, clock)
 }
 
 /// `bulletin approve`: freezes a draft and writes it into the archive.
@@ -209,62 +106,8 @@ pub fn approve(
     clock: Clock,
 ) -> Result<Exit> {
     let newsletter = config.newsletter(newsletter)?;
-    let (_lock, mut store) = open_for_writing(config)?;
-    let record = draft(&store, newsletter, number)?;
-    approve_edition(config, &mut store, newsletter, &record, by, clock)?;
+    workflow::approve(config, newsletter, number, by, clock)?;
     Ok(Exit::Ok)
-}
-
-/// Approves a draft as it was last built (what the editor reviewed), by
-/// `by` at `clock`: from then on its bytes never change, and `run` or
-/// `send` mails it. Its files move from `out/drafts/` into the archive.
-pub(crate) fn approve_edition(
-    config: &Config,
-    store: &mut Store,
-    newsletter: &Newsletter,
-    record: &EditionRecord,
-    by: &str,
-    clock: Clock,
-) -> Result<()> {
-    let id = newsletter.id.as_str();
-    store.approve(id, record.number, by, clock.now)?;
-    phase("approved");
-    // Written from the record, as `run` writes any that a killed approval left missing.
-    let (record, placed) = store
-        .edition_numbered(id, record.number)?
-        .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
-    write_edition(
-        config,
-        &restore(
-            newsletter,
-            record.number,
-            record.date,
-            &placed,
-            record.intro.as_deref(),
-        ),
-    )?;
-    write_archive(config, store)?;
-    let out = config.out_dir();
-    for path in <[String; 2]>::from(draft_paths(id, record.date)) {
-        match std::fs::remove_file(out.join(&path)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                eprintln!(
-                    "warning: could not remove the draft {}: {e}",
-                    out.join(&path).display()
-                );
-            }
-            _ => {}
-        }
-    }
-    say!(
-        "{id} No. {} approved by {by} → {}",
-        record.number,
-        out.join(&record.html_path).display()
-    );
-    if config.mail.is_some() {
-        say!("the next `bulletin run` mails it (or now: `bulletin send --newsletter {id}`)");
-    }
-    Ok(())
 }
 
 /// `bulletin editions show`: an edition's items as placed (section,
@@ -333,31 +176,9 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Ex
     Ok(Exit::Ok)
 }
 
-/// A correction in a few words.
-pub(super) fn describe(correction: &Correction) -> String {
-    match correction {
-        Correction::Drop { item } => format!("drop {item}"),
-        Correction::Add { item, section } => match section {
-            Some(section) => format!("add {item} to {section}"),
-            None => format!("add {item}"),
-        },
-        Correction::Move {
-            item,
-            section,
-            position,
-        } => match position {
-            Some(p) => format!("move {item} to {section}, position {p}"),
-            None => format!("move {item} to {section}"),
-        },
-        Correction::Retitle { item, title } => format!("retitle {item}: {title}"),
-        Correction::Teaser { item, teaser } => format!("teaser {item}: {teaser}"),
-        Correction::Intro { markdown } => format!("introduction ({} lines)", markdown.lines().count()),
-    }
-}
-
 /// Where an edition stands: draft, approved, sending or sent, with counts.
 fn state_line(store: &Store, record: &EditionRecord) -> Result<String> {
-    let items = super::count(record.items, "item");
+    let items = count(record.items, "item");
     if record.state == EditionState::Draft {
         return Ok(format!(
             "draft, {items}, last rebuilt {}",
@@ -464,7 +285,7 @@ fn waits_for(config: &Config, store: &Store, e: &EditionRecord) -> Result<Option
         n => format!(
             "{id} No. {}: {} deferred; the next `bulletin run` tries them again",
             e.number,
-            super::count(n, "message")
+            count(n, "message")
         ),
     }))
 }

@@ -9,6 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
@@ -95,7 +97,14 @@ pub(crate) fn default_user_agent() -> String {
 
 /// Fetches every URL, conditionally when validators are known; results
 /// come back in the order asked.
-pub(crate) fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> Vec<Fetched> {
+///
+/// `now` is the time the command started, as `main` read it: no fetch
+/// reads the wall clock (see [`Since`]).
+pub(crate) fn fetch_all(
+    requests: &[(url::Url, Validators)],
+    fetch: &Fetch,
+    now: DateTime<Utc>,
+) -> Vec<Fetched> {
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(fetch.timeout_secs)))
         .user_agent(fetch.user_agent.clone().unwrap_or_else(default_user_agent))
@@ -114,7 +123,11 @@ pub(crate) fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> V
             ureq::Agent::with_parts(config.clone(), DefaultConnector::default(), resolver)
         });
     }
-    let deadline = Instant::now() + Duration::from_secs(fetch.total_secs);
+    let since = Since {
+        then: now,
+        at: Instant::now(),
+    };
+    let deadline = since.at + Duration::from_secs(fetch.total_secs);
     let queue = Queue::new(
         requests
             .iter()
@@ -134,7 +147,15 @@ pub(crate) fn fetch_all(requests: &[(url::Url, Validators)], fetch: &Fetch) -> V
                         })
                     } else {
                         let allowed = Allowed::for_feed(url);
-                        get_with_retries(&agents[&allowed], allowed, url, validators, fetch, deadline)
+                        get_with_retries(
+                            &agents[&allowed],
+                            allowed,
+                            url,
+                            validators,
+                            fetch,
+                            deadline,
+                            since,
+                        )
                     };
                     results.lock().expect("a fetch thread panicked")[index] = Some(result);
                     queue.done(index);
@@ -385,11 +406,12 @@ fn get_with_retries(
     validators: &Validators,
     fetch: &Fetch,
     deadline: Instant,
+    since: Since,
 ) -> Fetched {
     let mut tries = 0;
     loop {
         tries += 1;
-        let failure = match get(agent, allowed, url, validators, fetch) {
+        let failure = match get(agent, allowed, url, validators, fetch, since) {
             Try::Done(Ok(response)) => return Ok(response),
             Try::Done(Err(failure)) => failure,
             Try::Again(wait, failure) => {
@@ -426,6 +448,7 @@ fn get(
     start: &url::Url,
     validators: &Validators,
     fetch: &Fetch,
+    since: Since,
 ) -> Try {
     let remembered = validators
         .moved_to
@@ -475,7 +498,7 @@ fn get(
                 continue;
             }
             429 | 500..=599 => {
-                let wait = header("retry-after").and_then(|v| retry_after(&v));
+                let wait = header("retry-after").and_then(|v| retry_after(&v, since.now()));
                 return Try::Again(wait, Failure::Status(status));
             }
             200..=299 => {}
@@ -510,21 +533,32 @@ fn get(
     Try::Done(Err(Failure::TooManyRedirects(fetch.max_redirects)))
 }
 
-/// Retry-After in seconds or as an HTTP date; waits are capped at 10 minutes.
-fn retry_after(value: &str) -> Option<Duration> {
+/// Retry-After in seconds or as an HTTP date (a wait until then from
+/// `now`); waits are capped at 10 minutes.
+fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let seconds = value.trim().parse::<u64>().ok().or_else(|| {
         let date = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
-        let now = httpdate_now()?;
-        u64::try_from((date.timestamp() - now).max(0)).ok()
+        u64::try_from((date.timestamp() - now.timestamp()).max(0)).ok()
     })?;
     Some(Duration::from_secs(seconds.min(600)))
 }
 
-/// An HTTP-date Retry-After names a wall-clock time: only reading the clock
-/// turns it into a wait.
-#[allow(clippy::disallowed_methods)]
-fn httpdate_now() -> Option<i64> {
-    Some(chrono::Utc::now().timestamp())
+/// The wall-clock time during a fetch without reading the wall clock (only
+/// `main` does): the time the command started, moved on by the monotonic
+/// clock the timeouts use. An HTTP-date Retry-After names a wall-clock time;
+/// this turns it into a wait.
+#[derive(Debug, Clone, Copy)]
+struct Since {
+    /// The time `main` read.
+    then: DateTime<Utc>,
+    /// The moment the fetch began.
+    at: Instant,
+}
+
+impl Since {
+    fn now(self) -> DateTime<Utc> {
+        self.then + chrono::TimeDelta::from_std(self.at.elapsed()).unwrap_or_default()
+    }
 }
 
 /// The transport's error as a [`Failure`].
@@ -659,9 +693,20 @@ mod tests {
 
     #[test]
     fn retry_after_in_seconds() {
-        assert_eq!(retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(retry_after("99999"), Some(Duration::from_secs(600)));
-        assert_eq!(retry_after("soon"), None);
+        let now = DateTime::parse_from_rfc3339("2026-03-02T08:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after("99999", now), Some(Duration::from_secs(600)));
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(
+            retry_after("Mon, 02 Mar 2026 08:00:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after("Mon, 02 Mar 2026 07:59:00 GMT", now),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod parallel;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::causes::said_once;
@@ -40,7 +41,8 @@ impl Ingest {
 /// Whether to fetch http(s) feeds: `bulletin check` reads only files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Network {
-    Fetch,
+    /// Fetch them, at the time the command started (read by `main`).
+    Fetch(DateTime<Utc>),
     FilesOnly,
 }
 
@@ -110,13 +112,17 @@ fn jobs<'a>(
         .sources
         .iter()
         .filter_map(|source| match &source.location {
-            Location::Url(url, _) if network == Network::Fetch => {
+            Location::Url(url, _) if matches!(network, Network::Fetch(_)) => {
                 Some((url.clone(), known.get(source.name()).cloned().unwrap_or_default()))
             }
             _ => None,
         })
         .collect();
-    let mut fetched = fetch_all(&requests, &config.fetch).into_iter();
+    let mut fetched = match network {
+        Network::Fetch(now) => fetch_all(&requests, &config.fetch, now),
+        Network::FilesOnly => Vec::new(),
+    }
+    .into_iter();
     config
         .sources
         .iter()
@@ -244,12 +250,13 @@ pub(crate) fn read_one(
     target: &str,
     config: &Config,
     kind: Option<Kind>,
+    now: DateTime<Utc>,
 ) -> Result<(Vec<Item>, Vec<String>), SourceError> {
     if let Ok(url) = url::Url::parse(target)
         && matches!(url.scheme(), "http" | "https")
     {
         let kind = feed_kind(kind, None)?;
-        return read_url(url, config, kind).map_err(at(target));
+        return read_url(url, config, kind, now).map_err(at(target));
     }
     let path = Path::new(target);
     let source = source_of(path, config);
@@ -271,8 +278,13 @@ pub(crate) fn read_one(
 }
 
 /// A feed fetched from `url` once, unconditionally.
-fn read_url(url: url::Url, config: &Config, kind: FeedKind) -> Result<(Vec<Item>, Vec<String>), SourceError> {
-    let fetched = fetch_all(&[(url, Validators::default())], &config.fetch)
+fn read_url(
+    url: url::Url,
+    config: &Config,
+    kind: FeedKind,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Item>, Vec<String>), SourceError> {
+    let fetched = fetch_all(&[(url, Validators::default())], &config.fetch, now)
         .pop()
         .expect("one request, one result");
     match fetched? {

@@ -37,7 +37,7 @@ pub(crate) use people::{Erased, PersonData};
 pub(crate) use signups::{
     ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
 };
-pub(crate) use subscribers::{Recipient, SubscriberRecord, UnsubscribeRequest};
+pub(crate) use subscribers::{BounceReset, Recipient, SubscriberRecord, UnsubscribeRequest};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].
 #[allow(clippy::cast_possible_wrap)] // a handful of migrations, nowhere near i64::MAX

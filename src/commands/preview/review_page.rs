@@ -27,13 +27,12 @@ use tokio::sync::oneshot;
 
 use super::{Built, Page, rendered};
 use crate::causes::said_once;
-use crate::commands::review::{approve_edition, correct, draft};
-use crate::commands::{Clock, open_for_writing};
 use crate::config::{Config, Newsletter};
 use crate::deliver::admits;
 use crate::domain::Correction;
 use crate::server::{Form, Framing, Page as Reply, Request, cross_site};
 use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
+use crate::workflow::{Clock, approve_edition, correct, draft, open_for_writing};
 
 /// The review page's sessions and the token of its forms. A browser gets a
 /// session cookie with the first page it asks for (`HttpOnly`,

@@ -1,0 +1,201 @@
+//! Sending: one recorded edition to its subscribers (`bulletin send`), and
+//! every approved edition not yet sent (`bulletin run`), each reported as
+//! it goes.
+
+use std::io::IsTerminal;
+
+use anyhow::{Result, anyhow};
+use chrono::NaiveDate;
+
+use super::{Clock, open_for_writing};
+use crate::config::{Config, Newsletter};
+use crate::deliver::{SendMode, SendOptions, SendReport, Spool, send_edition};
+use crate::editions::restore;
+use crate::store::{EditionRecord, EditionState, Store};
+
+/// How a `send` of one edition ended.
+pub(crate) enum Send {
+    /// Sent (or tried); `delivered` is false when some message was not.
+    Done { delivered: bool },
+    /// Edition `number` is a draft, and a real send waits for its approval.
+    Draft { number: u32 },
+}
+
+/// `bulletin send`: one edition (the latest by default) to its subscribers.
+pub(crate) fn send(
+    config: &Config,
+    newsletter: &str,
+    number: Option<u32>,
+    options: &SendOptions,
+    clock: Clock,
+) -> Result<Send> {
+    let settings = config.newsletter(newsletter)?;
+    let (_lock, mut store) = open_for_writing(config)?;
+    let editions = store.editions(Some(newsletter))?;
+    let record = match number {
+        Some(n) => editions.into_iter().find(|e| e.number == n),
+        None => editions.into_iter().next(),
+    }
+    .ok_or_else(|| anyhow!("{newsletter}: no such edition published; see `bulletin editions`"))?;
+    if record.state == EditionState::Draft && options.mode == SendMode::Real {
+        return Ok(Send::Draft {
+            number: record.number,
+        });
+    }
+    let report = send_one(config, &mut store, settings, &record, options, clock)?;
+    Ok(Send::Done {
+        delivered: report.ok(),
+    })
+}
+
+/// Sends one recorded edition and prints its report.
+fn send_one(
+    config: &Config,
+    store: &mut Store,
+    newsletter: &Newsletter,
+    record: &EditionRecord,
+    options: &SendOptions,
+    clock: Clock,
+) -> Result<SendReport> {
+    let (_, placed) = store
+        .edition_on(&record.newsletter, record.date)?
+        .ok_or_else(|| {
+            anyhow!(
+                "edition {} No. {} vanished from the store",
+                record.newsletter,
+                record.number
+            )
+        })?;
+    let edition = restore(
+        newsletter,
+        record.number,
+        record.date,
+        &placed,
+        record.intro.as_deref(),
+    );
+    apply_kept_unsubscribes(store)?;
+    let report = send_edition(config, store, &edition, options, clock.now)?;
+    print_report(&record.newsletter, record.number, &report, options)?;
+    if options.mode == SendMode::Real && report.deferred.count == 0 {
+        store.mark_sent(&record.newsletter, record.number, clock.now)?;
+    }
+    Ok(report)
+}
+
+fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &SendOptions) -> Result<()> {
+    let dry_run = match &options.mode {
+        SendMode::TestTo(to) => {
+            say!("{newsletter} No. {number}: test copy sent to {to} (not logged)");
+            if let Some(folder) = &report.folder {
+                say!("  written as an .eml file to {}", folder.display());
+            }
+            return Ok(());
+        }
+        SendMode::DryRun => true,
+        SendMode::Real => false,
+    };
+    if dry_run {
+        for email in &report.would_send {
+            say!("would send {newsletter} No. {number} to {email}");
+        }
+    }
+    let nobody = report.sent + report.already_sent + report.deferred.count + report.failed.count == 0
+        && report.skipped.is_empty()
+        && report.would_send.is_empty();
+    if nobody {
+        say!("{newsletter} No. {number}: no subscribers");
+        return Ok(());
+    }
+    let verb = if dry_run { "would send" } else { "sent" };
+    say!(
+        "{newsletter} No. {number}: {verb} {}, already sent {}, deferred {}, failed {}{}",
+        if dry_run {
+            report.would_send.len()
+        } else {
+            report.sent
+        },
+        report.already_sent,
+        report.deferred.count,
+        report.failed.count,
+        if report.resent > 0 {
+            format!(", {} sent again after an interrupted send", report.resent)
+        } else {
+            String::new()
+        },
+    );
+    if let Some(folder) = report.folder.as_ref().filter(|_| !dry_run) {
+        say!("  written as .eml files to {}", folder.display());
+    }
+    for (reason, count) in &report.skipped {
+        say!("  skipped {count}: {reason}");
+    }
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    for (email, reason) in &report.deferred.examples {
+        eprintln!("deferred: {email}: {reason} (sent again on the next send)");
+    }
+    for (email, reason) in &report.failed.examples {
+        eprintln!("failed: {email}: {reason}");
+    }
+    let unlisted = report.deferred.count + report.failed.count
+        - report.deferred.examples.len()
+        - report.failed.examples.len();
+    if unlisted > 0 {
+        eprintln!("… and {unlisted} more; each is in the delivery log");
+    }
+    Ok(())
+}
+
+/// The unsubscribes `serve` kept aside while the store was busy, applied
+/// before recipients are chosen: nobody who left gets this edition.
+fn apply_kept_unsubscribes(store: &mut Store) -> Result<()> {
+    let spool = Spool::beside(store.path());
+    let applied = spool.apply(store)?;
+    if applied > 0 {
+        eprintln!(
+            "applied {applied} unsubscribe(s) kept in {} while the store was busy",
+            spool.path().display()
+        );
+    }
+    Ok(())
+}
+
+/// Progress lines only when a person watches.
+fn progress() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Sends (or finishes sending) every approved edition not yet sent, and
+/// those of `date` (a repeated run reports them as already sent), when the
+/// config has a `[mail]` section; `false` if some message was not delivered.
+pub(super) fn send_unsent(config: &Config, store: &mut Store, date: NaiveDate, clock: Clock) -> Result<bool> {
+    if config.mail.is_none() {
+        return Ok(true);
+    }
+    let options = SendOptions {
+        progress: progress(),
+        ..SendOptions::default()
+    };
+    let mut delivered = true;
+    for newsletter in &config.newsletters {
+        let mut due: Vec<EditionRecord> = store
+            .editions(Some(newsletter.id.as_str()))?
+            .into_iter()
+            .filter(|e| e.state == EditionState::Approved && (e.sent_at.is_none() || e.date == date))
+            .collect();
+        due.sort_by_key(|e| e.number);
+        for record in &due {
+            if record.date < date {
+                say!(
+                    "{} No. {} (dated {}) was approved but not sent: sending it now",
+                    record.newsletter,
+                    record.number,
+                    record.date
+                );
+            }
+            delivered &= send_one(config, store, newsletter, record, &options, clock)?.ok();
+        }
+    }
+    Ok(delivered)
+}
