@@ -21,6 +21,6 @@ pub mod items;
 pub mod lock;
 pub mod proxies;
 pub mod render;
-pub mod server;
 pub mod sources;
 pub(crate) mod store;
+pub mod web;

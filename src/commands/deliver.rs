@@ -484,7 +484,7 @@ pub(super) fn progress() -> bool {
 pub fn serve(
     config: Config,
     listen: &str,
-    limits: crate::server::Limits,
+    limits: crate::web::server::Limits,
     now: &(dyn Fn() -> chrono::DateTime<chrono::Utc> + Sync),
 ) -> Result<Exit> {
     let mail = config
@@ -492,6 +492,6 @@ pub fn serve(
         .as_ref()
         .ok_or_else(|| anyhow!("no [mail] section in the config"))?;
     let key = Key::from_env(&mail.signing_key_env)?;
-    crate::deliver::serve(std::sync::Arc::new(config), listen, limits, &key, now)?;
+    crate::web::serve(std::sync::Arc::new(config), listen, limits, &key, now)?;
     Ok(Exit::Ok)
 }

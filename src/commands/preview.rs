@@ -29,9 +29,9 @@ use crate::domain::Placed;
 use crate::editions::{assemble, restore};
 use crate::items::Item;
 use crate::render::{Reader, Rendered, render_edition};
-use crate::server::{Handler, Hosts, Limits, Page as Reply, Request, Server, TrustedProxies};
 use crate::sources::{Network, ingest};
 use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
+use crate::web::server::{Handler, Hosts, Limits, Page as Reply, Request, Server, TrustedProxies};
 
 mod review_page;
 

@@ -378,7 +378,7 @@ fn display_name(name: &str) -> Option<String> {
 /// The address with its domain in ASCII (IDNA: `bücher.example` is
 /// `xn--bcher-kva.example`), as the envelope and the headers need it; the
 /// local part as it is (a non-ASCII one needs SMTPUTF8).
-pub(super) fn ascii_domain(email: &str) -> Result<lettre::Address, MessageError> {
+pub(crate) fn ascii_domain(email: &str) -> Result<lettre::Address, MessageError> {
     let refused = |reason: String| MessageError::Address {
         email: email.to_string(),
         reason,

@@ -3,22 +3,18 @@
 
 mod bounces;
 mod log;
-mod message;
-mod preferences;
-mod send;
-mod serve;
-mod signup;
-mod smtp;
-mod spool;
-mod subscribers;
-mod suppression;
-mod token;
+pub(crate) mod message;
+pub(crate) mod send;
+pub(crate) mod smtp;
+pub(crate) mod spool;
+pub(crate) mod subscribers;
+pub(crate) mod suppression;
+pub(crate) mod token;
 
 pub(crate) use bounces::{Bounces, Kind as BounceKind, Processed, read_path};
 pub use message::{Letter, MailTemplate, MessageError, Personal};
 pub use send::{SendMode, SendOptions};
 pub(crate) use send::{SendReport, check_ready, mail_folder, send_edition};
-pub(crate) use serve::serve;
 pub(crate) use spool::Spool;
 pub(crate) use subscribers::read_csv;
 pub use subscribers::{CsvError, InvalidField, Reason, RowError, RowProblem, parse_csv};

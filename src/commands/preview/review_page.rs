@@ -32,8 +32,8 @@ use crate::commands::{Clock, open_for_writing};
 use crate::config::{Config, Newsletter};
 use crate::deliver::admits;
 use crate::domain::Correction;
-use crate::server::{Form, Framing, Page as Reply, Request, cross_site};
 use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
+use crate::web::server::{Form, Framing, Page as Reply, Request, cross_site};
 
 /// The review page's sessions and the token of its forms. A browser gets a
 /// session cookie with the first page it asks for (`HttpOnly`,

@@ -15,17 +15,17 @@ use std::path::{Path, PathBuf};
 use askama::Template;
 use hyper::Method;
 
-use super::send::mail_folder;
 use super::serve::{Endpoint, rendered};
-use super::subscribers::{MAX_TEXT, Skip, admits, is_country};
-use super::suppression::{self, ErasureError};
-use super::token::{Purpose, open};
+use super::server::{Form, Page, Request, cross_site};
 use crate::causes::said_once;
 use crate::config::{Audience, Config, Mail};
+use crate::deliver::send::mail_folder;
+use crate::deliver::subscribers::{MAX_TEXT, Skip, admits, is_country};
+use crate::deliver::suppression::{self, ErasureError};
+use crate::deliver::token::{Purpose, open};
 use crate::domain::{Details, OrganisationType};
 use crate::items::clean_text;
 use crate::lock::{LockError, RunLock};
-use crate::server::{Form, Page, Request, cross_site};
 use crate::store::SubscriberRecord;
 
 /// What a 503 asks them to wait before erasing again, while a send runs.

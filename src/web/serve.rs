@@ -28,12 +28,12 @@ use hyper::Method;
 use tokio::sync::oneshot;
 
 use super::preferences::PreferenceCentre;
+use super::server::{Handler, Hosts, Limits, Page, Request, Server, ServerError};
 use super::signup::{Signup, SignupError};
-use super::spool::{Keeping, Spool};
-use super::token::{Key, Unsubscribe, verify};
 use crate::causes::said_once;
 use crate::config::Config;
-use crate::server::{Handler, Hosts, Limits, Page, Request, Server, ServerError};
+use crate::deliver::spool::{Keeping, Spool};
+use crate::deliver::token::{Key, Unsubscribe, verify};
 use crate::store::{Store, StoreError, UnsubscribeRequest as Kept};
 
 /// How long a request waits for a store another process holds.

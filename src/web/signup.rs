@@ -41,18 +41,18 @@ use lettre::message::{Mailbox, MultiPart};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::message::{Letter, MessageError, ascii_domain};
-use super::send::{Outbox, SendError};
 use super::serve::{Endpoint, StoreQueue, rendered};
-use super::smtp::Failure;
-use super::subscribers::{InvalidField, MAX_TEXT, Reason, Row, admits, subscriber};
-use super::suppression;
-use super::token::Key;
+use super::server::{Network, Page, Request, cross_site};
 use crate::backoff::BackOff;
 use crate::causes::{said_once, said_without_addresses};
 use crate::config::{Config, Mail, Newsletter};
+use crate::deliver::message::{Letter, MessageError, ascii_domain};
+use crate::deliver::send::{Outbox, SendError};
+use crate::deliver::smtp::Failure;
+use crate::deliver::subscribers::{InvalidField, MAX_TEXT, Reason, Row, admits, subscriber};
+use crate::deliver::suppression;
+use crate::deliver::token::Key;
 use crate::domain::Subscriber;
-use crate::server::{Network, Page, Request, cross_site};
 use crate::store::{
     ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
 };
