@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use bulletin::commands::{self, Clock, Edit, Exit, ExportFormat, Format, ItemsQuery, ListFormat};
 use bulletin::config::Config;
-use bulletin::deliver::{SendMode, SendOptions};
 use bulletin::items::Kind;
+use bulletin::mail::{SendMode, SendOptions};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 

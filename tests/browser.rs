@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use bulletin::deliver::{Key, sign};
+use bulletin::audience::{Key, sign};
 
 use crate::common::mail::with_mail;
 use crate::common::sink::Sink;

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bulletin::deliver::{Key, sign};
+use bulletin::audience::{Key, sign};
 
 use crate::common::loopback::{connect_from, open_files_limit};
 use crate::common::mail::project;

@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow};
 
 use super::{Clock, Exit, Format, count, open_for_writing};
+use crate::audience::Key;
+use crate::bounces::{Bounces, Kind as BounceKind, Processed, read_path};
 use crate::config::Config;
-use crate::deliver::{BounceKind, Bounces, Key, Processed, read_path};
 use crate::store::{Effect, Store};
 
 /// How `bulletin bounces` runs.

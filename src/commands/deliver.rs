@@ -7,13 +7,11 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::{NaiveDate, NaiveTime};
 
 use super::{Clock, Exit, count, open_for_writing};
+use crate::audience::{Key, Spool, Suppressed, export_json, normalise_email, read_csv};
 use crate::config::Config;
-use crate::deliver::{
-    Key, SendMode, SendOptions, SendReport, Spool, Suppressed, export_json, normalise_email, read_csv,
-    send_edition,
-};
 use crate::editions::restore;
 use crate::items::{display_width, for_terminal};
+use crate::mail::{SendMode, SendOptions, SendReport, send_edition};
 use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
 
 /// Subscribers written to the store per transaction by an import: the
@@ -255,11 +253,11 @@ pub fn erase(config: &Config, email: &str, clock: Clock) -> Result<Exit> {
     })?;
     let key = Key::from_env(&mail.signing_key_env)?;
     let (lock, mut store) = open_for_writing(config)?;
-    let erased = crate::deliver::erase(
+    let erased = crate::audience::erase(
         &lock,
         &mut store,
         &key,
-        &crate::deliver::mail_folder(config),
+        &crate::mail::mail_folder(config),
         &email,
         clock.now,
     )?;

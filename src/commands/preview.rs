@@ -22,12 +22,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hyper::Method;
 
 use super::Clock;
+use crate::audience::{Key, admits};
 use crate::classify::classify;
 use crate::config::{Audience, Config};
-use crate::deliver::{Key, MailTemplate, admits};
 use crate::domain::Placed;
 use crate::editions::{assemble, restore};
 use crate::items::Item;
+use crate::mail::MailTemplate;
 use crate::render::{Reader, Rendered, render_edition};
 use crate::sources::{Network, ingest};
 use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};

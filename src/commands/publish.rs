@@ -21,8 +21,8 @@ use super::fetch::fetch_into;
 use super::{Clock, Exit, classified, exit_code, open_for_writing, phase};
 use crate::classify::{Classified, Classifier, Weights};
 use crate::config::{Approval, Config, Empty, Newsletter};
-use crate::deliver::SendOptions;
 use crate::editions::{Edition, assemble, correct, due_days, is_due, restore};
+use crate::mail::SendOptions;
 use crate::render::{
     ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, Reader, render_archive_page, render_atom, render_edition,
 };
@@ -156,7 +156,7 @@ fn check_can_send(config: &Config, store: &Store, plans: &[Plan]) -> Result<()> 
     if publishing.is_empty() {
         return Ok(());
     }
-    crate::deliver::check_ready(mail).with_context(|| {
+    crate::mail::check_ready(mail).with_context(|| {
         format!(
             "nothing was published: {} would be mailed as soon as published (approval = \"auto\")",
             publishing.join(", ")

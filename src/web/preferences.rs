@@ -17,15 +17,15 @@ use hyper::Method;
 
 use super::serve::{Endpoint, rendered};
 use super::server::{Form, Page, Request, cross_site};
+use crate::audience::subscribers::{MAX_TEXT, Skip, admits, is_country};
+use crate::audience::suppression::{self, ErasureError};
+use crate::audience::token::{Purpose, open};
 use crate::causes::said_once;
 use crate::config::{Audience, Config, Mail};
-use crate::deliver::send::mail_folder;
-use crate::deliver::subscribers::{MAX_TEXT, Skip, admits, is_country};
-use crate::deliver::suppression::{self, ErasureError};
-use crate::deliver::token::{Purpose, open};
 use crate::domain::{Details, OrganisationType};
 use crate::items::clean_text;
 use crate::lock::{LockError, RunLock};
+use crate::mail::send::mail_folder;
 use crate::store::SubscriberRecord;
 
 /// What a 503 asks them to wait before erasing again, while a send runs.

@@ -30,10 +30,10 @@ use tokio::sync::oneshot;
 use super::preferences::PreferenceCentre;
 use super::server::{Handler, Hosts, Limits, Page, Request, Server, ServerError};
 use super::signup::{Signup, SignupError};
+use crate::audience::spool::{Keeping, Spool};
+use crate::audience::token::{Key, Unsubscribe, verify};
 use crate::causes::said_once;
 use crate::config::Config;
-use crate::deliver::spool::{Keeping, Spool};
-use crate::deliver::token::{Key, Unsubscribe, verify};
 use crate::store::{Store, StoreError, UnsubscribeRequest as Kept};
 
 /// How long a request waits for a store another process holds.

@@ -43,16 +43,16 @@ use url::Url;
 
 use super::serve::{Endpoint, StoreQueue, rendered};
 use super::server::{Network, Page, Request, cross_site};
+use crate::audience::subscribers::{InvalidField, MAX_TEXT, Reason, Row, admits, subscriber};
+use crate::audience::suppression;
+use crate::audience::token::Key;
 use crate::backoff::BackOff;
 use crate::causes::{said_once, said_without_addresses};
 use crate::config::{Config, Mail, Newsletter};
-use crate::deliver::message::{Letter, MessageError, ascii_domain};
-use crate::deliver::send::{Outbox, SendError};
-use crate::deliver::smtp::Failure;
-use crate::deliver::subscribers::{InvalidField, MAX_TEXT, Reason, Row, admits, subscriber};
-use crate::deliver::suppression;
-use crate::deliver::token::Key;
 use crate::domain::Subscriber;
+use crate::mail::message::{Letter, MessageError, ascii_domain};
+use crate::mail::send::{Outbox, SendError};
+use crate::mail::smtp::Failure;
 use crate::store::{
     ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
 };

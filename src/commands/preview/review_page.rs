@@ -26,11 +26,11 @@ use sha2::Sha256;
 use tokio::sync::oneshot;
 
 use super::{Built, Page, rendered};
+use crate::audience::admits;
 use crate::causes::said_once;
 use crate::commands::review::{approve_edition, correct, draft};
 use crate::commands::{Clock, open_for_writing};
 use crate::config::{Config, Newsletter};
-use crate::deliver::admits;
 use crate::domain::Correction;
 use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
 use crate::web::server::{Form, Framing, Page as Reply, Request, cross_site};

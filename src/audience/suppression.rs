@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::log::LogError;
-use super::send::remove_mail_to;
 use super::spool::{Spool, SpoolError};
 use super::token::{Key, KeyError};
 use crate::config::Mail;
 use crate::lock::RunLock;
+use crate::mail::log::LogError;
+use crate::mail::send::remove_mail_to;
 use crate::store::{Erased, PersonData, Store, StoreError};
 
 /// The keyed hash's purpose: its own derived key, used for nothing else.
@@ -54,7 +54,7 @@ pub(crate) fn erase(
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<Erasure, ErasureError> {
-    super::log::recover(store)?;
+    crate::mail::log::recover(store)?;
     let rows = store.erase_person(email, &hash(key, email), now)?;
     let spooled = Spool::beside(store.path()).forget(email)?;
     let mail_files = remove_mail_to(mail_folder, email).map_err(|source| ErasureError::Files {

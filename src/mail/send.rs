@@ -24,9 +24,9 @@ use lettre::Message;
 use super::log::{Log, LogError};
 use super::message::{Letter, MailTemplate, MessageError};
 use super::smtp::{Failure, Session, SessionError, SetupError, SmtpClient};
-use super::subscribers::{AddressError, admits};
-use super::suppression::{Suppressed, SuppressionError};
-use super::token::{Key, KeyError};
+use crate::audience::subscribers::{AddressError, admits};
+use crate::audience::suppression::{Suppressed, SuppressionError};
+use crate::audience::token::{Key, KeyError};
 use crate::backoff::BackOff;
 use crate::causes::said_once;
 use crate::config::{Config, Mail, Smtp, Transport};
@@ -547,7 +547,7 @@ fn send_test_copy(
     to: &str,
 ) -> Result<SendReport, SendError> {
     let key = Key::from_env(&mail.signing_key_env)?;
-    let email = super::normalise_email(to)?;
+    let email = crate::audience::normalise_email(to)?;
     let letter = template.letter(&key, &email, "")?;
     let mut session = Session::default();
     let sent = sender.send(&mut session, &letter, &email, &mut || Ok(()));
