@@ -253,7 +253,7 @@ pub fn erase(config: &Config, email: &str, clock: Clock) -> Result<Exit> {
     })?;
     let key = Key::from_env(&mail.signing_key_env)?;
     let (lock, mut store) = open_for_writing(config)?;
-    let erased = crate::audience::erase(
+    let erased = crate::mail::erase(
         &lock,
         &mut store,
         &key,

@@ -18,13 +18,14 @@ use hyper::Method;
 use super::serve::{Endpoint, rendered};
 use super::server::{Form, Page, Request, cross_site};
 use crate::audience::subscribers::{MAX_TEXT, Skip, admits, is_country};
-use crate::audience::suppression::{self, ErasureError};
+use crate::audience::suppression;
 use crate::audience::token::{Purpose, open};
 use crate::causes::said_once;
 use crate::config::{Audience, Config, Mail};
 use crate::domain::{Details, OrganisationType};
 use crate::items::clean_text;
 use crate::lock::{LockError, RunLock};
+use crate::mail::ErasureError;
 use crate::mail::send::mail_folder;
 use crate::store::SubscriberRecord;
 
@@ -286,7 +287,7 @@ async fn erase(here: &Here<'_>, mail_folder: &Path) -> Page {
         .endpoint
         .with_store(move |store, now| {
             let lock = RunLock::acquire(store.path()).map_err(Busy::Lock)?;
-            suppression::erase(&lock, store, &key, &mail_folder, &email, now).map_err(Busy::Erasure)
+            crate::mail::erase(&lock, store, &key, &mail_folder, &email, now).map_err(Busy::Erasure)
         })
         .await;
     match erased {
