@@ -37,6 +37,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
+use crate::proxies::Headers;
 pub(crate) use crate::proxies::TrustedProxies;
 
 /// The largest request body read: a one-click POST is 26 bytes.
@@ -192,6 +193,13 @@ impl Page {
             location: Some(location),
             ..Page::text(303, String::new())
         }
+    }
+}
+
+/// The proxies read a request's headers from hyper's map.
+impl Headers for HeaderMap {
+    fn values(&self, name: &str) -> Vec<&[u8]> {
+        self.get_all(name).iter().map(HeaderValue::as_bytes).collect()
     }
 }
 
