@@ -1,10 +1,9 @@
 //! Subscribers in the store: imported, listed, unsubscribed.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Row, Transaction, params};
 
-use super::signups::insert_consent;
 use super::{Result, Status, StatusLabel, Store, unknown_value};
 use crate::domain::EditionRef;
 use crate::domain::{ConsentMethod, OrganisationType, Subscriber};
@@ -421,4 +420,33 @@ pub(super) fn unsubscribe_in(
         }
     };
     Ok(true)
+}
+/// One consent row.
+pub(super) fn insert_consent(
+    tx: &Transaction,
+    (email, newsletter): (&str, &str),
+    method: ConsentMethod,
+    source: &str,
+    version: Option<&str>,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO consents (email, newsletter, at, method, source, consent_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        email,
+        newsletter,
+        stamp(at),
+        method.as_str(),
+        source,
+        version
+    ])?;
+    Ok(())
+}
+
+/// A time as the consent and sign-up tables keep it: UTC to the second, so
+/// it sorts as text.
+pub(super) fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
