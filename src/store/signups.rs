@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::people::lift_suppression;
-use super::subscribers::{insert_consent, save_details, stamp};
+use super::subscribers::{Consent, insert_consent, save_details, stamp};
 use super::{Result, Store};
 use crate::domain::{ConsentMethod, OrganisationType, Subscriber};
 
@@ -330,14 +330,15 @@ impl Store {
             lift_suppression(tx, &suppressed(&subscriber.email))?;
             subscribe(tx, &subscriber, now)?;
             for newsletter in &subscriber.newsletters {
-                insert_consent(
-                    tx,
-                    (&subscriber.email, newsletter),
-                    ConsentMethod::Form,
-                    &client,
-                    Some(&version),
-                    now,
-                )?;
+                let consent = Consent {
+                    email: &subscriber.email,
+                    newsletter,
+                    method: ConsentMethod::Form,
+                    source: &client,
+                    version: Some(&version),
+                    at: now,
+                };
+                insert_consent(tx, &consent)?;
             }
             tx.execute("DELETE FROM signups WHERE token_hash = ?1", [token_hash])?;
             tx.execute(

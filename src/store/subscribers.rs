@@ -134,7 +134,15 @@ impl Store {
                 save_details(tx, s, &updated)?;
                 for newsletter in &s.newsletters {
                     if subscribe.execute(params![s.email, newsletter])? > 0 {
-                        insert_consent(tx, (&s.email, newsletter), ConsentMethod::Import, file, None, now)?;
+                        let consent = Consent {
+                            email: &s.email,
+                            newsletter,
+                            method: ConsentMethod::Import,
+                            source: file,
+                            version: None,
+                            at: now,
+                        };
+                        insert_consent(tx, &consent)?;
                     }
                 }
                 added += usize::from(!existed);
@@ -421,26 +429,31 @@ pub(super) fn unsubscribe_in(
     };
     Ok(true)
 }
-/// One consent row.
-pub(super) fn insert_consent(
-    tx: &Transaction,
-    (email, newsletter): (&str, &str),
-    method: ConsentMethod,
-    source: &str,
-    version: Option<&str>,
-    at: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+/// One consent row: who agreed to which newsletter, how, where and when.
+pub(super) struct Consent<'a> {
+    pub(super) email: &'a str,
+    pub(super) newsletter: &'a str,
+    pub(super) method: ConsentMethod,
+    /// The form's client, or the imported file's name.
+    pub(super) source: &'a str,
+    /// The consent text's version the form showed; `None` for an import.
+    pub(super) version: Option<&'a str>,
+    pub(super) at: DateTime<Utc>,
+}
+
+/// Records one consent row.
+pub(super) fn insert_consent(tx: &Transaction, consent: &Consent<'_>) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO consents (email, newsletter, at, method, source, consent_version)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
-        email,
-        newsletter,
-        stamp(at),
-        method.as_str(),
-        source,
-        version
+        consent.email,
+        consent.newsletter,
+        stamp(consent.at),
+        consent.method.as_str(),
+        consent.source,
+        consent.version
     ])?;
     Ok(())
 }
