@@ -22,17 +22,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::server::{Handler, Hosts, Limits, Page as Reply, Request, Server, TrustedProxies};
 use super::site::{Asked, field, rendered};
 use super::worker::{self, Owner, Rhythm, Worker};
-use crate::audience::{Key, admits};
-use crate::config::Audience;
-use crate::domain::Placed;
-use crate::mail::MailTemplate;
-use crate::render::Rendered;
-use crate::store::{EditionRecord, EditionState, SubscriberRecord};
+use crate::audience::admits;
+use crate::store::SubscriberRecord;
 
+mod built;
 mod review;
 
+pub(crate) use built::{Built, Page};
 pub(crate) use review::{Action, Change};
-use review::{Csrf, Editor};
+use review::{Csrf, Editor, Posting};
 
 /// What the preview asks of the application: the editions to show, and
 /// the review page's changes applied. `bulletin preview` hands in the
@@ -55,45 +53,6 @@ pub struct Options {
     pub limits: Limits,
     /// Who makes the corrections and approvals of the review page.
     pub by: String,
-}
-
-/// The next edition of one newsletter, rendered.
-pub(crate) struct Page {
-    pub(crate) id: String,
-    pub(crate) title: String,
-    pub(crate) number: u32,
-    pub(crate) items: usize,
-    pub(crate) audience: Audience,
-    pub(crate) web: Rendered,
-    pub(crate) mail: Option<MailTemplate>,
-    /// The edition as recorded, when it is one (a draft, or approved and
-    /// not sent yet); `None` for the next edition as it would be assembled.
-    pub(crate) record: Option<EditionRecord>,
-    /// Its items as placed, in reading order.
-    pub(crate) placed: Vec<Placed>,
-    /// The newsletter's sections: (id, title), in the config's order.
-    pub(crate) sections: Vec<(String, String)>,
-    /// The corrections made to the recorded edition, oldest first: when,
-    /// by whom, what.
-    pub(crate) corrections: Vec<String>,
-}
-
-impl Page {
-    /// A draft waiting for approval: the review page's buttons apply to it.
-    fn is_draft(&self) -> bool {
-        self.record
-            .as_ref()
-            .is_some_and(|r| r.state == EditionState::Draft)
-    }
-}
-
-/// Everything the server shows, rebuilt on every change.
-pub(crate) struct Built {
-    pub(crate) pages: Vec<Page>,
-    pub(crate) subscribers: Vec<SubscriberRecord>,
-    pub(crate) key: Key,
-    /// Said on the index when unsubscribe links are signed with a stand-in key.
-    pub(crate) key_note: Option<String>,
 }
 
 struct Snapshot {
@@ -191,7 +150,7 @@ struct Pages {
 impl Handler for Pages {
     async fn handle(&self, request: Request) -> Reply {
         match Asked::of(&request.method) {
-            Asked::Act => return review::post(&request, &self.csrf, &self.worker).await,
+            Asked::Act => return self.post(&request).await,
             Asked::NotAllowed => return Reply::text(405, "method not allowed".into()),
             Asked::Show => {}
         }
@@ -213,6 +172,19 @@ impl Handler for Pages {
             set_cookie: session.set_cookie,
             ..reply
         }
+    }
+}
+
+impl Pages {
+    /// A POST of the review page: checked, then applied on the builder's
+    /// thread, one at a time, and answered once it is.
+    async fn post(&self, request: &Request) -> Reply {
+        let Posting { change, back } = match review::posting(request, &self.csrf) {
+            Ok(posting) => posting,
+            Err(refused) => return refused,
+        };
+        let applied = self.worker.run(move |builder, now| builder.apply(&change, now));
+        review::applied(applied.await, &back)
     }
 }
 

@@ -310,15 +310,7 @@ impl Mailer {
         let mut link = self.confirm_url.clone();
         link.query_pairs_mut().append_pair("t", &mail.token);
         let site = &self.config.site;
-        let titles: Vec<&str> = mail
-            .newsletters
-            .iter()
-            .map(|id| {
-                self.config
-                    .newsletter(id)
-                    .map_or(id.as_str(), |n| n.title.as_str())
-            })
-            .collect();
+        let titles = titles(&self.config, &mail.newsletters);
         let until = mail.expires.format(&site.date_format).to_string();
         let text = ConfirmMailText {
             site_name: &site.name,
@@ -583,6 +575,14 @@ fn check(config: &Config, fields: &Fields, today: chrono::NaiveDate) -> Result<S
     Ok(subscriber)
 }
 
+/// The titles of the newsletters `ids` names, as the mail and the page say
+/// them; an id no longer configured as itself.
+fn titles<'a>(config: &'a Config, ids: &'a [String]) -> Vec<&'a str> {
+    ids.iter()
+        .map(|id| config.newsletter(id).map_or(id.as_str(), |n| n.title.as_str()))
+        .collect()
+}
+
 /// A newsletter [`subscriber`] has checked the id of.
 fn newsletter<'c>(config: &'c Config, id: &str) -> &'c Newsletter {
     config
@@ -729,14 +729,7 @@ impl Signup {
             .await;
         match confirmed {
             Some(Ok(Confirmation::Confirmed { email, newsletters })) => {
-                let titles: Vec<&str> = newsletters
-                    .iter()
-                    .map(|id| {
-                        self.config
-                            .newsletter(id)
-                            .map_or(id.as_str(), |n| n.title.as_str())
-                    })
-                    .collect();
+                let titles = titles(&self.config, &newsletters);
                 self.site.page(
                     200,
                     &Answer::Confirmed {

@@ -5,7 +5,7 @@
 //! button.
 //!
 //! The buttons are plain HTML forms (no script needed): a POST, applied on
-//! the preview's [`Builder`] thread through the [`super::Desk`] (the
+//! the preview's [`super::Builder`] thread through the [`super::Desk`] (the
 //! functions `bulletin edit` and `bulletin approve` call), then a 303 back
 //! to the page. A POST is
 //! refused (403, nothing changed) when its browser says it comes from
@@ -22,13 +22,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use hyper::header::{self, HeaderMap};
 use sha2::Sha256;
 
-use super::{Builder, Built, Page};
+use super::built::{Built, Page};
 use crate::audience::admits;
 use crate::causes::said_once;
 use crate::store::{EditionState, SubscriberRecord};
 use crate::web::server::{Form, Framing, Page as Reply, Request, cross_site};
 use crate::web::site::rendered;
-use crate::web::worker::Worker;
 
 /// The review page's sessions and the token of its forms. A browser gets a
 /// session cookie with the first page it asks for (`HttpOnly`,
@@ -219,18 +218,25 @@ impl Posted {
 #[error("{}", said_once(.0.as_ref()))]
 struct NotApplied(anyhow::Error);
 
-/// A POST to `/review/ID`: checked here, applied by the builder, answered
-/// with a 303 back to the page, or with why nothing changed.
-pub(super) async fn post(request: &Request, csrf: &Csrf, builder: &Worker<Builder>) -> Reply {
+/// A POST to `/review/ID` that passed the checks: the change it asks for,
+/// and the page to go back to.
+pub(super) struct Posting {
+    pub(super) change: Change,
+    pub(super) back: String,
+}
+
+/// A POST to `/review/ID`, checked: the change to apply (on the builder's
+/// thread), or the answer refusing it, nothing changed.
+pub(super) fn posting(request: &Request, csrf: &Csrf) -> Result<Posting, Reply> {
     let path = request.target.split('?').next().unwrap_or_default();
     let Some(id) = path.strip_prefix("/review/") else {
-        return Reply::text(405, "method not allowed".into());
+        return Err(Reply::text(405, "method not allowed".into()));
     };
     if let Some(why) = cross_site(&request.headers, &["http"]) {
-        return Reply::text(
+        return Err(Reply::text(
             403,
             format!("Refused: a request from another site ({why}). Nothing changed.\n"),
-        );
+        ));
     }
     let form = Form::parse(&request.body);
     let now = Instant::now();
@@ -238,27 +244,30 @@ pub(super) async fn post(request: &Request, csrf: &Csrf, builder: &Worker<Builde
         .get("token")
         .is_some_and(|token| csrf.verify(&request.headers, token, now))
     {
-        return Reply::text(
+        return Err(Reply::text(
             403,
             "Refused: the form's token is missing or wrong, or its session is over (a page of an \
              earlier preview, or of another browser?): reload the review page. Nothing changed.\n"
                 .into(),
-        );
+        ));
     }
-    let posted = match Posted::from_form(&form) {
-        Ok(posted) => posted,
-        Err(why) => return Reply::text(400, format!("Refused: {why}. Nothing changed.\n")),
-    };
+    let posted = Posted::from_form(&form)
+        .map_err(|why| Reply::text(400, format!("Refused: {why}. Nothing changed.\n")))?;
     let back = review_path(id, posted.reader.as_deref());
     let change = Change {
         newsletter: id.to_string(),
         edition: posted.edition,
         action: posted.action,
     };
-    let applied = builder.run(move |builder, now| builder.apply(&change, now).map_err(NotApplied));
-    match applied.await {
-        Some(Ok(())) => Reply::see_other(back),
-        Some(Err(why)) => refused(&why.to_string(), &back),
+    Ok(Posting { change, back })
+}
+
+/// The answer to a POST once the builder applied it (`None`: it has
+/// stopped): a 303 back to the page, or why nothing changed.
+pub(super) fn applied(applied: Option<anyhow::Result<()>>, back: &str) -> Reply {
+    match applied {
+        Some(Ok(())) => Reply::see_other(back.to_string()),
+        Some(Err(why)) => refused(&NotApplied(why).to_string(), back),
         None => Reply::text(503, "The preview is stopping. Nothing changed.\n".into()),
     }
 }
