@@ -1,7 +1,8 @@
 //! The connection: TCP with its timeouts, TLS from the start or after
-//! STARTTLS (rustls, the Mozilla roots and `SSL_CERT_FILE`'s), the greeting.
+//! STARTTLS (rustls, the Mozilla roots and `SSL_CERT_FILE`'s), the greeting
+//! and EHLO, and each reply read within bounds.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use super::SmtpClient;
 use super::error::{Failure, SetupError, Stage, What};
 use super::extension::Offers;
+use super::response::{MAX_LINE, MAX_LINES, ReadError, Reply, truncate};
 use crate::config::Security;
 
 /// An open, greeted (and logged-in) connection and what its server offers.
@@ -113,6 +115,68 @@ impl SmtpClient {
             tls.complete_io(&mut tcp).map_err(|e| tls_failed(e.to_string()))?;
         }
         Ok(Stream::Tls(Box::new(StreamOwned::new(tls, tcp))))
+    }
+}
+
+impl SmtpClient {
+    pub(super) fn ehlo(&self, connection: &mut Connection) -> Result<(), Failure> {
+        let reply = self.command(connection, Stage::Ehlo, &format!("EHLO {}\r\n", self.hello))?;
+        connection.offers = Offers::from_ehlo(&reply.text);
+        Ok(())
+    }
+}
+
+impl Connection {
+    /// One reply, of one or more lines (`250-…` then `250 …`).
+    pub(super) fn read_reply(&mut self) -> Result<Reply, ReadError> {
+        let mut code = None;
+        let mut text: Vec<String> = Vec::new();
+        let mut line = Vec::new();
+        for _ in 0..MAX_LINES {
+            line.clear();
+            let read = (&mut self.stream)
+                .take(MAX_LINE)
+                .read_until(b'\n', &mut line)
+                .map_err(ReadError::Io)?;
+            if read as u64 == MAX_LINE && !line.ends_with(b"\n") {
+                return Err(ReadError::NotSmtp(format!(
+                    "a reply line longer than {MAX_LINE} bytes"
+                )));
+            }
+            if read == 0 {
+                return Err(ReadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection",
+                )));
+            }
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches(['\r', '\n']);
+            let not_smtp = || ReadError::NotSmtp(format!("not an SMTP reply: {:?}", truncate(line, 80)));
+            let this: u16 = line
+                .get(..3)
+                .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|digits| digits.parse().ok())
+                .ok_or_else(not_smtp)?;
+            if *code.get_or_insert(this) != this {
+                return Err(not_smtp());
+            }
+            let (last, rest) = match line.as_bytes().get(3) {
+                None => (true, ""),
+                Some(b' ') => (true, &line[4..]),
+                Some(b'-') => (false, &line[4..]),
+                Some(_) => return Err(not_smtp()),
+            };
+            text.push(rest.trim().to_string());
+            if last {
+                return Ok(Reply {
+                    code: this,
+                    text: text.join("\n"),
+                });
+            }
+        }
+        Err(ReadError::NotSmtp(format!(
+            "a reply of more than {MAX_LINES} lines"
+        )))
     }
 }
 

@@ -1,8 +1,5 @@
-//! What the server offers: the one EHLO that matters, its extensions.
-
-use super::SmtpClient;
-use super::connection::Connection;
-use super::error::{Failure, Stage};
+//! What the server offers: the extensions of the one EHLO that matters
+//! (said by the connection).
 
 /// The extensions learnt from the one EHLO that matters (RFC 5321 4.1.1.1).
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -17,7 +14,7 @@ pub(super) struct Offers {
 
 impl Offers {
     /// The keywords of an EHLO reply's lines after the first.
-    fn from_ehlo(text: &str) -> Offers {
+    pub(super) fn from_ehlo(text: &str) -> Offers {
         let mut offers = Offers::default();
         for line in text.lines().skip(1) {
             let mut words = line.split_whitespace();
@@ -32,14 +29,6 @@ impl Offers {
             }
         }
         offers
-    }
-}
-
-impl SmtpClient {
-    pub(super) fn ehlo(&self, connection: &mut Connection) -> Result<(), Failure> {
-        let reply = self.command(connection, Stage::Ehlo, &format!("EHLO {}\r\n", self.hello))?;
-        connection.offers = Offers::from_ehlo(&reply.text);
-        Ok(())
     }
 }
 

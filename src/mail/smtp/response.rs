@@ -1,10 +1,8 @@
-//! A server's replies: read line by line within bounds, one reply of one
-//! or more lines, shown on one line without the server's control characters.
+//! A server's replies: a reply of one or more lines (read by the
+//! connection within [`MAX_LINE`] and [`MAX_LINES`]), shown on one line
+//! without the server's control characters.
 
 use std::fmt;
-use std::io::{BufRead, Read};
-
-use super::connection::Connection;
 
 /// A reply: its code and its text, lines joined with spaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +35,10 @@ impl fmt::Display for Reply {
 }
 
 /// A reply line longer than this is no SMTP (RFC 5321 allows 512).
-const MAX_LINE: u64 = 2000;
+pub(super) const MAX_LINE: u64 = 2000;
 
 /// Lines in one reply, at most (an EHLO reply has one per extension).
-const MAX_LINES: usize = 100;
+pub(super) const MAX_LINES: usize = 100;
 
 /// Why a reply could not be read.
 pub(super) enum ReadError {
@@ -57,61 +55,7 @@ impl fmt::Display for ReadError {
     }
 }
 
-impl Connection {
-    /// One reply, of one or more lines (`250-…` then `250 …`).
-    pub(super) fn read_reply(&mut self) -> Result<Reply, ReadError> {
-        let mut code = None;
-        let mut text: Vec<String> = Vec::new();
-        let mut line = Vec::new();
-        for _ in 0..MAX_LINES {
-            line.clear();
-            let read = (&mut self.stream)
-                .take(MAX_LINE)
-                .read_until(b'\n', &mut line)
-                .map_err(ReadError::Io)?;
-            if read as u64 == MAX_LINE && !line.ends_with(b"\n") {
-                return Err(ReadError::NotSmtp(format!(
-                    "a reply line longer than {MAX_LINE} bytes"
-                )));
-            }
-            if read == 0 {
-                return Err(ReadError::Io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the server closed the connection",
-                )));
-            }
-            let line = String::from_utf8_lossy(&line);
-            let line = line.trim_end_matches(['\r', '\n']);
-            let not_smtp = || ReadError::NotSmtp(format!("not an SMTP reply: {:?}", truncate(line, 80)));
-            let this: u16 = line
-                .get(..3)
-                .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|digits| digits.parse().ok())
-                .ok_or_else(not_smtp)?;
-            if *code.get_or_insert(this) != this {
-                return Err(not_smtp());
-            }
-            let (last, rest) = match line.as_bytes().get(3) {
-                None => (true, ""),
-                Some(b' ') => (true, &line[4..]),
-                Some(b'-') => (false, &line[4..]),
-                Some(_) => return Err(not_smtp()),
-            };
-            text.push(rest.trim().to_string());
-            if last {
-                return Ok(Reply {
-                    code: this,
-                    text: text.join("\n"),
-                });
-            }
-        }
-        Err(ReadError::NotSmtp(format!(
-            "a reply of more than {MAX_LINES} lines"
-        )))
-    }
-}
-
-fn truncate(text: &str, chars: usize) -> &str {
+pub(super) fn truncate(text: &str, chars: usize) -> &str {
     text.char_indices().nth(chars).map_or(text, |(at, _)| &text[..at])
 }
 
