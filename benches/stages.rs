@@ -8,11 +8,12 @@ mod corpus;
 use std::hint::black_box;
 use std::path::Path;
 
+use bulletin::audience::Key;
 use bulletin::classify::{Model, Weights, bundled, classify};
 use bulletin::config::Config;
-use bulletin::deliver::{Key, MailTemplate};
 use bulletin::editions::assemble;
 use bulletin::items::{Details, Item};
+use bulletin::mail::MailTemplate;
 use bulletin::render::{Reader, render_edition};
 use bulletin::sources::parse_feed;
 use chrono::{NaiveDate, TimeZone, Utc};

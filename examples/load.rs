@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
 
-use bulletin::deliver::{Key, sign};
+use bulletin::audience::{Key, sign};
 
 const NEWSLETTERS: [&str; 5] = [
     "eu-japan-news",

@@ -8,20 +8,22 @@
 // crate-private items resolve: they are most of what a newcomer reads.
 #![allow(rustdoc::private_intra_doc_links)]
 
+pub mod audience;
 pub(crate) mod backoff;
+pub(crate) mod bounces;
 pub(crate) mod causes;
 pub mod classify;
 pub mod commands;
 pub mod config;
-pub mod deliver;
 pub(crate) mod domain;
 pub mod editions;
 pub(crate) mod hex;
 pub mod items;
 pub mod lock;
+pub mod mail;
 pub mod proxies;
 pub mod render;
-pub mod server;
 pub mod sources;
 pub(crate) mod store;
+pub mod web;
 pub(crate) mod workflow;

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use bulletin::commands::{self, Clock, Edit, Exit, ExportFormat, Format, ItemsQuery, ListFormat};
 use bulletin::config::Config;
-use bulletin::deliver::{SendMode, SendOptions};
 use bulletin::items::Kind;
+use bulletin::mail::{SendMode, SendOptions};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
@@ -213,8 +213,8 @@ struct LimitArgs {
 }
 
 impl LimitArgs {
-    fn limits(&self) -> bulletin::server::Limits {
-        bulletin::server::Limits {
+    fn limits(&self) -> bulletin::web::server::Limits {
+        bulletin::web::server::Limits {
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout),
             body_timeout: std::time::Duration::from_secs(self.body_timeout),
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),

@@ -10,14 +10,13 @@
 //! said to write is read: a proxy passes on the headers it does not write,
 //! so the other one is whatever the client sent.
 //!
-//! `config` reads the list ([`Cidr`], [`ClientHeader`]); `server` asks it
-//! who sent each request ([`TrustedProxies::client`]) and which
-//! connections are a proxy's ([`TrustedProxies::trusts`]).
+//! `config` reads the list ([`Cidr`], [`ClientHeader`]); `web/server.rs`
+//! asks it who sent each request ([`TrustedProxies::client`], given the
+//! request's [`Headers`]) and which connections are a proxy's
+//! ([`TrustedProxies::trusts`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
-
-use hyper::HeaderMap;
 
 /// An address or a network of them, as `trusted_proxies` lists them:
 /// `203.0.113.7`, `10.0.0.0/8`, `2001:db8::/48`.
@@ -93,6 +92,13 @@ impl FromStr for Cidr {
     }
 }
 
+/// A request's headers as the proxies are read from them: the HTTP server
+/// gives them from its own header map, and this file needs no HTTP library.
+pub trait Headers {
+    /// Every value of the header `name` (matched without case), in order.
+    fn values(&self, name: &str) -> Vec<&[u8]>;
+}
+
 /// The header the trusted proxies write the client into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClientHeader {
@@ -115,8 +121,8 @@ impl ClientHeader {
 
     /// The addresses the header names, left (the first hop) to right; `None`
     /// for one that is no address (`unknown`, an obfuscated name, garbage).
-    fn hops(self, headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-        let lines = headers.get_all(self.name()).into_iter().map(|v| v.as_bytes());
+    fn hops(self, headers: &impl Headers) -> Vec<Option<IpAddr>> {
+        let lines = headers.values(self.name());
         let mut hops = Vec::new();
         for line in lines {
             let Ok(line) = std::str::from_utf8(line) else {
@@ -167,7 +173,7 @@ impl TrustedProxies {
     /// the header that is not a trusted proxy. Where the header names no
     /// address (missing, `unknown`, garbage), the nearest proxy that did
     /// name one is taken: nothing left of it can be trusted.
-    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub fn client(&self, peer: IpAddr, headers: &impl Headers) -> IpAddr {
         let mut nearest = peer.to_canonical();
         if !self.trusts(nearest) {
             return nearest;
@@ -258,7 +264,20 @@ fn is_port(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::header::HeaderValue;
+
+    /// Headers as a request carries them: (name, value), a name repeated
+    /// for each of its lines.
+    struct Lines(Vec<(&'static str, &'static str)>);
+
+    impl Headers for Lines {
+        fn values(&self, name: &str) -> Vec<&[u8]> {
+            self.0
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_bytes())
+                .collect()
+        }
+    }
 
     fn proxies(list: &[&str], header: ClientHeader) -> TrustedProxies {
         TrustedProxies::new(list.iter().map(|c| c.parse().unwrap()).collect(), header)
@@ -268,12 +287,8 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn headers(name: &'static str, values: &[&'static str]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for value in values {
-            map.append(name, HeaderValue::from_static(value));
-        }
-        map
+    fn headers(name: &'static str, values: &[&'static str]) -> Lines {
+        Lines(values.iter().map(|value| (name, *value)).collect())
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! edition at 600 px and 375 px are kept in `target/screenshots/`. Every
 //! page a reader can see is checked by axe-core (`tests/browser/axe.mjs`).
 
-use bulletin::deliver::{Key, sign};
+use bulletin::audience::{Key, sign};
 
 use crate::common::browser::{assert_no_serious_violations, browser_tools, node};
 use crate::common::draft::{NEWS, READERS, build_a_draft, reviewing, shown_items};

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::Duration;
 
-use bulletin::deliver::{Key, sign, verify};
+use bulletin::audience::{Key, sign, verify};
 
 use crate::common::mail::{project, readers, with_mail};
 use crate::common::message::decoded_subject;

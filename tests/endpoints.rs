@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bulletin::deliver::{Key, sign};
+use bulletin::audience::{Key, sign};
 
 use crate::common::client::{closed_within, header_of, read_response, status};
 use crate::common::loopback::{connect_from, open_files_limit};

@@ -1,8 +1,8 @@
 //! What the fuzz targets (`fuzz/run.sh`) found, minimised, each checked the
 //! way a reader of the mail or a user of the command would see it.
 
+use bulletin::audience::parse_csv;
 use bulletin::config::Config;
-use bulletin::deliver::parse_csv;
 use bulletin::items::{Details, sanitize};
 use bulletin::sources::parse_feed;
 

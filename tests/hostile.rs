@@ -5,11 +5,12 @@
 use std::cell::RefCell;
 use std::path::Path;
 
+use bulletin::audience::Key;
 use bulletin::classify::classify;
 use bulletin::config::Config;
-use bulletin::deliver::{Key, MailTemplate};
 use bulletin::editions::assemble;
 use bulletin::items::{Details, Item};
+use bulletin::mail::MailTemplate;
 use bulletin::render::{Reader, render_edition};
 use bulletin::sources::parse_feed;
 use chrono::{NaiveDate, TimeZone, Utc};

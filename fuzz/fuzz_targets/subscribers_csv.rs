@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use bulletin::config::Config;
-use bulletin::deliver::parse_csv;
+use bulletin::audience::parse_csv;
 use bulletin::items::clean_text;
 use libfuzzer_sys::fuzz_target;
 

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::{Clock, Exit, Format};
+use crate::bounces::{Kind as BounceKind, Processed};
 use crate::config::Config;
-use crate::deliver::{BounceKind, Processed};
 use crate::store::Effect;
 use crate::workflow::{count, read_bounces, say};
 

@@ -7,9 +7,10 @@ use anyhow::{Result, anyhow};
 use chrono::NaiveDate;
 
 use super::{Clock, Exit};
+use crate::audience::{Key, export_json};
 use crate::config::Config;
-use crate::deliver::{Key, SendOptions, export_json};
 use crate::items::{display_width, for_terminal};
+use crate::mail::SendOptions;
 use crate::store::{Store, SubscriberRecord};
 use crate::workflow::{self, Imported, Send, count, say};
 
@@ -291,7 +292,7 @@ pub fn send(
 pub fn serve(
     config: Config,
     listen: &str,
-    limits: crate::server::Limits,
+    limits: crate::web::server::Limits,
     now: &(dyn Fn() -> chrono::DateTime<chrono::Utc> + Sync),
 ) -> Result<Exit> {
     let mail = config
@@ -299,6 +300,6 @@ pub fn serve(
         .as_ref()
         .ok_or_else(|| anyhow!("no [mail] section in the config"))?;
     let key = Key::from_env(&mail.signing_key_env)?;
-    crate::deliver::serve(std::sync::Arc::new(config), listen, limits, &key, now)?;
+    crate::web::serve(std::sync::Arc::new(config), listen, limits, &key, now)?;
     Ok(Exit::Ok)
 }

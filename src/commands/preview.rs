@@ -1,301 +1,52 @@
 //! `bulletin preview`: the next edition of every newsletter, served on
-//! 127.0.0.1 as readers will see it, rebuilt whenever `config.toml` or
-//! `feeds/` change (an open page reloads itself). Browsing records and
-//! sends nothing: the store is only read, for items fetched from the web
-//! and for what earlier editions already carried.
-//!
-//! The one exception is the review page ([`review_page`]): a draft as it
-//! will be mailed, with the editor's corrections and the approval as
-//! buttons, which write to the store as `bulletin edit` and `bulletin
-//! approve` do, through the same functions.
+//! 127.0.0.1 as readers will see it ([`crate::web::preview`]), with the
+//! review page's corrections and approval applied by the functions `bulletin
+//! edit` and `bulletin approve` call: this command hands them to the web as
+//! its [`Desk`].
 
-use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
 
-use askama::Template;
+use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
-use hyper::Method;
 
 use super::Clock;
+use crate::audience::Key;
 use crate::classify::classify;
-use crate::config::{Audience, Config};
-use crate::deliver::{Key, MailTemplate, admits};
-use crate::domain::Placed;
+use crate::config::{Config, Newsletter};
+use crate::domain::Correction;
 use crate::items::Item;
-use crate::render::{Reader, Rendered, render_edition};
-use crate::server::{Handler, Hosts, Limits, Page as Reply, Request, Server, TrustedProxies};
+use crate::mail::MailTemplate;
+use crate::render::{Reader, render_edition};
 use crate::sources::{Network, ingest};
-use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
-use crate::workflow::{Next, describe};
+use crate::store::{EditionRecord, EditionState, Store};
+use crate::web::preview::{Action, Built, Change, Desk, Page};
+use crate::workflow::{Next, approve_edition, correct, describe, draft, open_for_writing};
 
-mod review_page;
-
-use review_page::{Csrf, Editor, Job, NotApplied};
-
-/// How `bulletin preview` runs.
-pub struct Options {
-    pub listen: String,
-    pub date: NaiveDate,
-    /// Open the index in the default browser.
-    pub open: bool,
-    pub limits: Limits,
-    /// Who makes the corrections and approvals of the review page.
-    pub by: String,
-}
-
-/// The next edition of one newsletter, rendered.
-struct Page {
-    id: String,
-    title: String,
-    number: u32,
-    items: usize,
-    audience: Audience,
-    web: Rendered,
-    mail: Option<MailTemplate>,
-    /// The edition as recorded, when it is one (a draft, or approved and
-    /// not sent yet); `None` for the next edition as it would be assembled.
-    record: Option<EditionRecord>,
-    /// Its items as placed, in reading order.
-    placed: Vec<Placed>,
-    /// The newsletter's sections: (id, title), in the config's order.
-    sections: Vec<(String, String)>,
-    /// The corrections made to the recorded edition, oldest first: when,
-    /// by whom, what.
-    corrections: Vec<String>,
-}
-
-impl Page {
-    /// A draft waiting for approval: the review page's buttons apply to it.
-    fn is_draft(&self) -> bool {
-        self.record
-            .as_ref()
-            .is_some_and(|r| r.state == EditionState::Draft)
-    }
-}
-
-/// Everything the server shows, rebuilt on every change.
-struct Built {
-    pages: Vec<Page>,
-    subscribers: Vec<SubscriberRecord>,
-    key: Key,
-    /// Said on the index when unsubscribe links are signed with a stand-in key.
-    key_note: Option<String>,
-}
-
-struct Snapshot {
-    version: u64,
-    built: anyhow::Result<Built>,
-}
+pub use crate::web::preview::Options;
 
 /// Serves until SIGTERM or Ctrl-C. The first line on stdout is the index's URL.
-pub fn run(
-    config_path: &Path,
-    options: &Options,
-    now: &(dyn Fn() -> DateTime<Utc> + Sync),
-) -> anyhow::Result<()> {
-    let server = Server::bind(&options.listen)?;
-    let addr = server.local_addr()?;
-    let home = home(addr);
-    // Taken before the first build, so that a change made while it runs,
-    // or as soon as the address is printed, is seen.
-    let seen = fingerprint(config_path);
-    let snapshot = Arc::new(Mutex::new(Snapshot {
-        version: 1,
-        built: build(config_path, options.date, now()),
-    }));
-    warn_if_reachable(addr); // before the address, which a script may wait for
-    println!("preview on {home} (Ctrl-C to stop)");
-    if options.open {
-        let _ = std::process::Command::new("xdg-open").arg(&home).spawn();
-    }
-    let stop = AtomicBool::new(false);
-    let (jobs, queue) = std::sync::mpsc::channel();
-    let pages = Arc::new(Pages {
-        snapshot: snapshot.clone(),
-        csrf: Csrf::new(addr.port())?,
+pub fn run(config_path: &Path, options: &Options, now: &(dyn Fn() -> DateTime<Utc> + Sync)) -> Result<()> {
+    let desk = Editor {
+        config_path: config_path.to_path_buf(),
         by: options.by.clone(),
-        jobs,
-    });
-    let worker = Worker {
-        config_path,
-        date: options.date,
-        by: &options.by,
-        now,
-        snapshot: &snapshot,
     };
-    std::thread::scope(|scope| {
-        let stopped = &stop;
-        scope.spawn(move || worker.watch(seen, &queue, stopped));
-        // Loopback only, and no proxy in front: the client is who connected.
-        let served = server.run(pages, Hosts::Loopback, options.limits, TrustedProxies::default());
-        stop.store(true, Ordering::Relaxed);
-        served
-    })?;
-    Ok(())
+    crate::web::preview::run(config_path, options, Box::new(desk), now)
 }
 
-/// The preview shows personal data: listening beyond this machine is worth a warning.
-fn warn_if_reachable(addr: SocketAddr) {
-    if !addr.ip().is_loopback() {
-        eprintln!(
-            "warning: the preview listens on {addr}, reachable from other machines, and shows subscribers' \
-             addresses and valid unsubscribe links; it answers only requests addressed to 127.0.0.1:{0}, \
-             [::1]:{0} or localhost:{0}",
-            addr.port()
-        );
-    }
-}
-
-/// The index's address: a loopback name the preview answers to.
-fn home(addr: SocketAddr) -> String {
-    if addr.ip().is_unspecified() {
-        format!("http://localhost:{}/", addr.port())
-    } else {
-        format!("http://{addr}/")
-    }
-}
-
-/// The HTTP side: answers GETs from the latest snapshot, on a blocking
-/// thread (personalising a page is CPU work the connections should not
-/// wait on); hands the review page's POSTs to the [`Worker`].
-struct Pages {
-    snapshot: Arc<Mutex<Snapshot>>,
-    /// The sessions, and the token each one's forms carry.
-    csrf: Csrf,
-    /// Who corrects and approves, as the review page says.
+/// The preview's desk: the config it reads, and who corrects and approves.
+struct Editor {
+    config_path: PathBuf,
     by: String,
-    /// To the worker: one POST at a time, each answered once it is applied.
-    jobs: Sender<Job>,
 }
 
-impl Handler for Pages {
-    async fn handle(&self, request: Request) -> Reply {
-        if request.method == Method::POST {
-            return review_page::post(&request, &self.csrf, &self.jobs).await;
-        }
-        if request.method != Method::GET && request.method != Method::HEAD {
-            return Reply::text(405, "method not allowed".into());
-        }
-        let snapshot = self.snapshot.clone();
-        let Ok(session) = self.csrf.session(&request.headers, std::time::Instant::now()) else {
-            return Reply::text(500, "no random bytes for a session; try again".into());
-        };
-        let editor = Editor {
-            token: session.token,
-            by: self.by.clone(),
-        };
-        let reply = tokio::task::spawn_blocking(move || match snapshot.lock() {
-            Ok(snapshot) => answer(&request.target, &snapshot, &editor),
-            Err(_) => Reply::text(500, "the preview's state is lost; restart it".into()),
-        })
-        .await
-        .unwrap_or_else(|_| Reply::text(500, "the page could not be built".into()));
-        Reply {
-            set_cookie: session.set_cookie,
-            ..reply
-        }
-    }
-}
-
-/// The one thread that rebuilds the snapshot: when a watched file changes,
-/// and after each correction or approval it applies.
-struct Worker<'a> {
-    config_path: &'a Path,
-    date: NaiveDate,
-    by: &'a str,
-    now: &'a (dyn Fn() -> DateTime<Utc> + Sync),
-    snapshot: &'a Mutex<Snapshot>,
-}
-
-impl Worker<'_> {
-    /// Applies the POSTs that arrive and rebuilds when a watched file
-    /// changes from what was `seen`, until stopped or the server is gone.
-    fn watch(
-        &self,
-        mut seen: Vec<(PathBuf, Option<SystemTime>, u64)>,
-        jobs: &Receiver<Job>,
-        stop: &AtomicBool,
-    ) {
-        while !stop.load(Ordering::Relaxed) {
-            match jobs.recv_timeout(Duration::from_millis(400)) {
-                Ok(job) => {
-                    let clock = Clock { now: (self.now)() };
-                    let applied = review_page::apply(self.config_path, self.by, clock, &job);
-                    if applied.is_ok() {
-                        self.rebuild("applied a change from the review page");
-                    }
-                    // The page that posted may be gone: nobody to tell.
-                    let _ = job.done.send(applied.map_err(NotApplied));
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-            let current = fingerprint(self.config_path);
-            if current != seen {
-                seen = current;
-                self.rebuild("rebuilt");
-            }
-        }
+impl Desk for Editor {
+    fn build(&self, date: NaiveDate, now: DateTime<Utc>) -> Result<Built> {
+        build(&self.config_path, date, now)
     }
 
-    /// A new snapshot, under a new version: open pages reload themselves.
-    fn rebuild(&self, what: &str) {
-        let built = build(self.config_path, self.date, (self.now)());
-        let Ok(mut snapshot) = self.snapshot.lock() else {
-            return;
-        };
-        snapshot.version += 1;
-        snapshot.built = built;
-        eprintln!("preview: {what} (version {})", snapshot.version);
-    }
-}
-
-/// Modification times and sizes of `config.toml` and everything under
-/// `feeds/` and `templates/` beside it.
-fn fingerprint(config_path: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
-    let root = config_path.parent().unwrap_or(Path::new(""));
-    let mut files = vec![config_path.to_path_buf()];
-    let mut visited = HashSet::new();
-    for folder in ["feeds", "templates"] {
-        collect(&root.join(folder), &mut files, &mut visited);
-    }
-    files.sort();
-    files
-        .into_iter()
-        .map(|path| {
-            let meta = std::fs::metadata(&path).ok();
-            let modified = meta.as_ref().and_then(|m| m.modified().ok());
-            (path, modified, meta.map_or(0, |m| m.len()))
-        })
-        .collect()
-}
-
-/// The files under `folder`, following symbolic links, each folder walked
-/// once: `visited` holds the canonical path of every folder walked, so a
-/// link back up (`feeds/a -> .`) ends the walk there instead of walking an
-/// endless tree (two such links took a core and 18 MB/s).
-fn collect(folder: &Path, files: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) {
-    let Ok(canonical) = std::fs::canonicalize(folder) else {
-        return;
-    };
-    if !visited.insert(canonical) {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, files, visited);
-        } else {
-            files.push(path);
-        }
+    fn apply(&self, change: &Change, now: DateTime<Utc>) -> Result<()> {
+        apply(&self.config_path, &self.by, Clock { now }, change)
     }
 }
 
@@ -398,313 +149,73 @@ fn stand_in_key() -> Key {
     Key::new(b"bulletin-preview-stand-in-key".to_vec()).expect("long enough")
 }
 
-/// The page for one request; `editor` fills the review page's forms.
-fn answer(url: &str, snapshot: &Snapshot, editor: &Editor) -> Reply {
-    let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    match path {
-        "/__version" => return Reply::text(200, snapshot.version.to_string()),
-        // Browsers ask for it on their own; a 404 shows as a console error.
-        "/favicon.ico" => return Reply::text(204, String::new()),
-        "/__reload.js" => {
-            return Reply {
-                content_type: "text/javascript; charset=utf-8",
-                ..Reply::text(200, PREVIEW_JS.to_string())
-            };
-        }
-        _ => {}
-    }
-    let built = match &snapshot.built {
-        Ok(built) => built,
-        Err(error) => {
-            let message = format!("{error:#}");
-            let content = Content::Error { message: &message };
-            return page(500, "Preview: error", &content, snapshot.version);
-        }
+/// Applies one POST, as `bulletin edit` or `bulletin approve` would: the
+/// lock, the draft it names (an approved edition is refused with the
+/// command line's words), then the correction or the approval, by `by`.
+fn apply(config_path: &Path, by: &str, clock: Clock, change: &Change) -> Result<()> {
+    let config = Config::from_file(config_path)?;
+    let newsletter = config.newsletter(&change.newsletter)?;
+    let (_lock, mut store) = open_for_writing(&config)?;
+    let record = draft(&store, newsletter, Some(change.edition))?;
+    let correction = match &change.action {
+        Action::Approve => return approve_edition(&config, &mut store, newsletter, &record, by, clock),
+        Action::Drop(item) => Correction::Drop { item: item.clone() },
+        Action::Up(item) => nudge(&store, newsletter, &record, item, Step::Up)?,
+        Action::Down(item) => nudge(&store, newsletter, &record, item, Step::Down)?,
+        Action::ToSection { item, section } => Correction::Move {
+            item: item.clone(),
+            section: section.clone(),
+            position: None,
+        },
     };
-    let reader = url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "as")
-        .map(|(_, v)| v.into_owned());
-    if path == "/" {
-        let content = Content::Index {
-            key_note: built.key_note.as_deref(),
-            pages: &built.pages,
-            subscribers: &built.subscribers,
-        };
-        return page(200, "Preview: next editions", &content, snapshot.version);
-    }
-    if let Some(id) = path.strip_prefix("/review/") {
-        return match built.pages.iter().find(|p| p.id == id) {
-            Some(page) => review_page::review(page, built, reader.as_deref(), editor, snapshot.version),
-            None => Reply::text(404, "no such newsletter".into()),
-        };
-    }
-    if let Some(id) = path.strip_prefix("/mail/") {
-        return match built.pages.iter().find(|p| p.id == id) {
-            Some(page) => review_page::as_mailed(page, built, reader.as_deref()),
-            None => Reply::text(404, "no such newsletter".into()),
-        };
-    }
-    let Some((id, extension)) = path.strip_prefix("/n/").and_then(|p| p.rsplit_once('.')) else {
-        return Reply::text(404, "not found".into());
-    };
-    let Some(page) = built.pages.iter().find(|p| p.id == id) else {
-        return Reply::text(404, "no such newsletter".into());
-    };
-    let subscriber = reader
-        .as_deref()
-        .and_then(|email| built.subscribers.iter().find(|s| s.email == email));
-    let personal = match (subscriber, &page.mail) {
-        (Some(s), Some(mail)) => Some(mail.personalise(&built.key, &s.email, &s.name)),
-        _ => None,
-    };
-    match extension {
-        "txt" => Reply::text(200, personal.map_or_else(|| page.web.text.clone(), |p| p.text)),
-        "html" => {
-            let html = personal.map_or_else(|| page.web.html.clone(), |p| p.html);
-            let notice = reader.and_then(|email| audience_notice(page, subscriber, &email));
-            let edition = PreviewEdition {
-                title: &page.title,
-                number: page.number,
-                html: &html,
-                notice: notice.as_deref(),
-                version: snapshot.version,
-            };
-            rendered(200, &edition)
-        }
-        _ => Reply::text(404, "not found".into()),
-    }
+    correct(&config, &mut store, newsletter, &record, &correction, by, clock)
 }
 
-/// Why this reader would not get this newsletter, if they would not.
-fn audience_notice(page: &Page, subscriber: Option<&SubscriberRecord>, email: &str) -> Option<String> {
-    let Some(subscriber) = subscriber else {
-        return Some(format!(
-            "{email} is not a subscriber: shown without personalisation."
-        ));
-    };
-    if !subscriber.newsletters.contains(&page.id) {
-        return Some(format!(
-            "{email} is not subscribed to {}: they would not receive it.",
-            page.title
-        ));
-    }
-    admits(page.audience, subscriber.organisation_type, &subscriber.country)
-        .err()
-        .map(|skip| {
-            format!(
-                "{email} is not in this newsletter's audience ({}): they would not receive it.",
-                skip.as_str()
-            )
-        })
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Up,
+    Down,
 }
 
-/// `templates/preview_edition.html`: an edition as the preview shows it.
-/// The edition's HTML is framed whole (`<iframe srcdoc>`), the bytes the
-/// send mails (or the web shows), never edited: the preview's notice sits
-/// above the frame and its script after it, in a page of the preview's own.
-#[derive(Template)]
-#[template(path = "preview_edition.html")]
-struct PreviewEdition<'a> {
-    title: &'a str,
-    number: u32,
-    html: &'a str,
-    /// Why the reader shown would not receive it, when they would not.
-    notice: Option<&'a str>,
-    version: u64,
-}
-
-/// Loads the preview's script ([`PREVIEW_JS`]). It is a file of its own,
-/// not inline, so the pages' Content-Security-Policy can allow scripts
-/// from the preview itself and nothing else.
-#[derive(Template)]
-#[template(path = "preview_reload.html")]
-struct PreviewReload {
-    version: u64,
-}
-
-/// Polls `/__version` and reloads the page when it is not the version the
-/// page was built from (its `?v=`). On an edition's page, fits the frame to
-/// the edition's height (the page scrolls, not the frame) whenever it loads
-/// or the window changes width, and opens the edition's links in the whole
-/// tab (`<base target="_top">` in the frame's document, not in its bytes):
-/// in the frame, the policy's `frame-src 'self'` would refuse them.
-const PREVIEW_JS: &str = r#"(function () {
-  var v = new URL(document.currentScript.src).searchParams.get("v");
-  setInterval(function () {
-    fetch("/__version").then(function (r) { return r.text(); })
-      .then(function (t) { if (t !== v) { location.reload(); } }).catch(function () {});
-  }, 1000);
-  var frame = document.getElementById("edition");
-  if (!frame) { return; }
-  function fit() {
-    var edition = frame.contentDocument;
-    if (!edition || !edition.head) { return; }
-    if (!edition.querySelector("base[target]")) {
-      var base = edition.createElement("base");
-      base.target = "_top";
-      edition.head.appendChild(base);
-    }
-    frame.style.height = "0";
-    frame.style.height = edition.documentElement.scrollHeight + "px";
-  }
-  frame.addEventListener("load", fit);
-  window.addEventListener("resize", fit);
-  fit();
-})();
-"#;
-
-/// What a preview page of its own shows.
-enum Content<'a> {
-    /// Every newsletter's next edition, with links and the "preview as" switch.
-    Index {
-        key_note: Option<&'a str>,
-        pages: &'a [Page],
-        subscribers: &'a [SubscriberRecord],
-    },
-    /// Why the preview could not be built.
-    Error { message: &'a str },
-}
-
-/// `templates/preview.html`: the index or the error, with the reload script.
-#[derive(Template)]
-#[template(path = "preview.html")]
-struct PreviewPage<'a> {
-    title: &'a str,
-    content: &'a Content<'a>,
-    version: u64,
-}
-
-fn page(status: u16, title: &str, content: &Content<'_>, version: u64) -> Reply {
-    let page = PreviewPage {
-        title,
-        content,
-        version,
-    };
-    rendered(status, &page)
-}
-
-/// A page of the preview's own as the answer, or why it could not be rendered.
-fn rendered(status: u16, page: &impl Template) -> Reply {
-    match page.render() {
-        Ok(html) => Reply::html(status, html),
-        Err(e) => Reply::text(500, format!("the page could not be rendered: {e}")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_error_page_escapes_the_error_and_reloads_itself() {
-        let content = Content::Error {
-            message: "config.toml:3:1: <script>alert(1)</script>",
-        };
-        let html = PreviewPage {
-            title: "Preview: error",
-            content: &content,
-            version: 7,
-        }
-        .render()
-        .unwrap();
-        assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
-        assert!(html.contains("<pre>config.toml:3:1: &#60;script&#62;"), "{html}");
-        assert!(
-            html.ends_with("<script src=\"/__reload.js?v=7\"></script></body></html>"),
-            "{html}"
+/// "Move up" or "Move down" as the move `bulletin edit move --section S
+/// --position P` records: one place earlier or later in its section.
+fn nudge(
+    store: &Store,
+    newsletter: &Newsletter,
+    record: &EditionRecord,
+    item: &str,
+    step: Step,
+) -> Result<Correction> {
+    let id = newsletter.id.as_str();
+    let (_, placed) = store
+        .edition_numbered(id, record.number)?
+        .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
+    let Some(section) = placed
+        .iter()
+        .find(|p| p.item.id == item)
+        .map(|p| p.section.clone())
+    else {
+        bail!(
+            "{item:?} is not in {id} No. {}; `bulletin editions show --newsletter {id}` lists its items",
+            record.number
         );
-    }
-
-    #[test]
-    fn an_editions_page_frames_its_bytes_untouched_below_the_notice() {
-        let mail = "<!DOCTYPE html>\r\n<html lang=\"en\"><body style=\"margin:0\"><p title='x'>A &amp; B</p>\r\n\
-                    </iframe><script>alert(1)</script></body></html>";
-        let html = PreviewEdition {
-            title: "EU-Japan NEWS",
-            number: 3,
-            html: mail,
-            notice: Some("a&b <i>"),
-            version: 4,
-        }
-        .render()
-        .unwrap();
-        let notice = html.find("id=\"preview-notice\"").expect("the notice");
-        let frame = html.find("<iframe id=\"edition\"").expect("the frame");
-        assert!(notice < frame, "the notice above the edition: {html}");
-        assert!(html.contains(">a&#38;b &#60;i&#62;</div>"), "{html}");
-        let srcdoc = html[frame..]
-            .split_once("srcdoc=\"")
-            .and_then(|(_, rest)| rest.split_once('"'))
-            .expect("a srcdoc attribute")
-            .0;
-        assert!(!srcdoc.contains(['<', '>', '\'']), "nothing unescaped: {srcdoc}");
-        let unescaped = srcdoc
-            .replace("&#60;", "<")
-            .replace("&#62;", ">")
-            .replace("&#34;", "\"")
-            .replace("&#39;", "'")
-            .replace("&#38;", "&");
-        assert_eq!(unescaped, mail, "the bytes as mailed");
-        assert!(
-            html.ends_with("<script src=\"/__reload.js?v=4\"></script></body></html>"),
-            "{html}"
-        );
-        let quiet = PreviewEdition {
-            notice: None,
-            title: "EU-Japan NEWS",
-            number: 3,
-            html: mail,
-            version: 4,
-        }
-        .render()
-        .unwrap();
-        assert!(!quiet.contains("preview-notice"), "{quiet}");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn the_watched_files_are_listed_once_through_symlink_loops() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_owned();
-        for file in [
-            "config.toml",
-            "feeds/a.xml",
-            "feeds/local/e.md",
-            "templates/t.html",
-        ] {
-            std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
-            std::fs::write(root.join(file), file).unwrap();
-        }
-        std::os::unix::fs::symlink(".", root.join("feeds/a")).unwrap();
-        std::os::unix::fs::symlink(".", root.join("feeds/b")).unwrap();
-        std::os::unix::fs::symlink("..", root.join("feeds/local/up")).unwrap();
-        std::os::unix::fs::symlink("../../templates", root.join("feeds/local/templates")).unwrap();
-        let (done, walked) = std::sync::mpsc::channel();
-        let config = root.join("config.toml");
-        std::thread::spawn(move || done.send(fingerprint(&config)));
-        let files = walked
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the walk ends");
-        let mut names: Vec<String> = files
-            .iter()
-            .map(|(path, _, _)| {
-                std::fs::canonicalize(path)
-                    .unwrap()
-                    .strip_prefix(std::fs::canonicalize(&root).unwrap())
-                    .unwrap()
-                    .display()
-                    .to_string()
-            })
-            .collect();
-        names.sort();
-        assert_eq!(
-            names,
-            [
-                "config.toml",
-                "feeds/a.xml",
-                "feeds/local/e.md",
-                "templates/t.html"
-            ]
-        );
-    }
+    };
+    let mine: Vec<&str> = placed
+        .iter()
+        .filter(|p| p.section == section)
+        .map(|p| p.item.id.as_str())
+        .collect();
+    // 1 = first, as `--position` counts.
+    let at = mine.iter().position(|i| *i == item).map_or(1, |i| i + 1);
+    let to = match step {
+        Step::Up if at > 1 => at - 1,
+        Step::Down if at < mine.len() => at + 1,
+        Step::Up => bail!("{item} is first in its section already"),
+        Step::Down => bail!("{item} is last in its section already"),
+    };
+    Ok(Correction::Move {
+        item: item.to_string(),
+        section,
+        position: Some(to),
+    })
 }

@@ -5,11 +5,11 @@
 //! sign-up and its mail recorded in one write transaction, so two requests
 //! at once cannot both pass, and a restart (or a crash) forgets nothing.
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::people::lift_suppression;
-use super::subscribers::save_details;
+use super::subscribers::{Consent, insert_consent, save_details, stamp};
 use super::{Result, Store};
 use crate::domain::{ConsentMethod, OrganisationType, Subscriber};
 
@@ -129,11 +129,6 @@ pub(crate) enum Confirmation {
     Expired,
     /// No such link (never issued, or purged long after it expired).
     Unknown,
-}
-
-/// A time as the sign-up tables keep it: UTC to the second, so it sorts as text.
-fn stamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A time [`stamp`] wrote, from column `index` of `row`.
@@ -335,14 +330,15 @@ impl Store {
             lift_suppression(tx, &suppressed(&subscriber.email))?;
             subscribe(tx, &subscriber, now)?;
             for newsletter in &subscriber.newsletters {
-                insert_consent(
-                    tx,
-                    (&subscriber.email, newsletter),
-                    ConsentMethod::Form,
-                    &client,
-                    Some(&version),
-                    now,
-                )?;
+                let consent = Consent {
+                    email: &subscriber.email,
+                    newsletter,
+                    method: ConsentMethod::Form,
+                    source: &client,
+                    version: Some(&version),
+                    at: now,
+                };
+                insert_consent(tx, &consent)?;
             }
             tx.execute("DELETE FROM signups WHERE token_hash = ?1", [token_hash])?;
             tx.execute(
@@ -440,30 +436,6 @@ fn mailbox_limit(
     } else {
         None
     })
-}
-
-/// One consent row.
-pub(super) fn insert_consent(
-    tx: &Transaction,
-    (email, newsletter): (&str, &str),
-    method: ConsentMethod,
-    source: &str,
-    version: Option<&str>,
-    at: DateTime<Utc>,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO consents (email, newsletter, at, method, source, consent_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        email,
-        newsletter,
-        stamp(at),
-        method.as_str(),
-        source,
-        version
-    ])?;
-    Ok(())
 }
 
 /// Mails older than a day count for no limit; sign-ups long expired are

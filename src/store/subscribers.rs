@@ -1,10 +1,9 @@
 //! Subscribers in the store: imported, listed, unsubscribed.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Row, Transaction, params};
 
-use super::signups::insert_consent;
 use super::{Result, Status, StatusLabel, Store, unknown_value};
 use crate::domain::EditionRef;
 use crate::domain::{ConsentMethod, OrganisationType, Subscriber};
@@ -135,7 +134,15 @@ impl Store {
                 save_details(tx, s, &updated)?;
                 for newsletter in &s.newsletters {
                     if subscribe.execute(params![s.email, newsletter])? > 0 {
-                        insert_consent(tx, (&s.email, newsletter), ConsentMethod::Import, file, None, now)?;
+                        let consent = Consent {
+                            email: &s.email,
+                            newsletter,
+                            method: ConsentMethod::Import,
+                            source: file,
+                            version: None,
+                            at: now,
+                        };
+                        insert_consent(tx, &consent)?;
                     }
                 }
                 added += usize::from(!existed);
@@ -421,4 +428,38 @@ pub(super) fn unsubscribe_in(
         }
     };
     Ok(true)
+}
+/// One consent row: who agreed to which newsletter, how, where and when.
+pub(super) struct Consent<'a> {
+    pub(super) email: &'a str,
+    pub(super) newsletter: &'a str,
+    pub(super) method: ConsentMethod,
+    /// The form's client, or the imported file's name.
+    pub(super) source: &'a str,
+    /// The consent text's version the form showed; `None` for an import.
+    pub(super) version: Option<&'a str>,
+    pub(super) at: DateTime<Utc>,
+}
+
+/// Records one consent row.
+pub(super) fn insert_consent(tx: &Transaction, consent: &Consent<'_>) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO consents (email, newsletter, at, method, source, consent_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        consent.email,
+        consent.newsletter,
+        stamp(consent.at),
+        consent.method.as_str(),
+        consent.source,
+        consent.version
+    ])?;
+    Ok(())
+}
+
+/// A time as the consent and sign-up tables keep it: UTC to the second, so
+/// it sorts as text.
+pub(super) fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }

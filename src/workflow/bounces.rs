@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow};
 
 use super::{Clock, open_for_writing};
+use crate::audience::Key;
+use crate::bounces::{Bounces, Processed, read_path};
 use crate::config::Config;
-use crate::deliver::{Bounces, Key, Processed, read_path};
 use crate::store::Store;
 
 /// What reading the mailbox found.

@@ -163,7 +163,7 @@ fn check_can_send(config: &Config, store: &Store, plans: &[Plan]) -> Result<()> 
     if publishing.is_empty() {
         return Ok(());
     }
-    crate::deliver::check_ready(mail).with_context(|| {
+    crate::mail::check_ready(mail).with_context(|| {
         format!(
             "nothing was published: {} would be mailed as soon as published (approval = \"auto\")",
             publishing.join(", ")

@@ -1,12 +1,13 @@
 //! One person's data: what is held about them (`subscribers export`) and
 //! their erasure (`subscribers erase`). Both rest on what the preference
-//! centre does too: [`Store::person`] and [`crate::deliver::erase`].
+//! centre does too: [`Store::person`] and [`crate::mail::erase`].
 
 use anyhow::{Result, anyhow};
 
 use super::{Clock, open_for_writing};
+use crate::audience::{Key, normalise_email};
 use crate::config::Config;
-use crate::deliver::{Erasure, Key, mail_folder, normalise_email};
+use crate::mail::{Erasure, mail_folder};
 use crate::store::{PersonData, Store};
 
 /// Everything held about `email`, from every table with an `email` column,
@@ -28,6 +29,6 @@ pub(crate) fn erase(config: &Config, email: &str, clock: Clock) -> Result<(Strin
     })?;
     let key = Key::from_env(&mail.signing_key_env)?;
     let (lock, mut store) = open_for_writing(config)?;
-    let erased = crate::deliver::erase(&lock, &mut store, &key, &mail_folder(config), &email, clock.now)?;
+    let erased = crate::mail::erase(&lock, &mut store, &key, &mail_folder(config), &email, clock.now)?;
     Ok((email, erased))
 }

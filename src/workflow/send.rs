@@ -8,9 +8,10 @@ use anyhow::{Result, anyhow};
 use chrono::NaiveDate;
 
 use super::{Clock, open_for_writing};
+use crate::audience::Spool;
 use crate::config::{Config, Newsletter};
-use crate::deliver::{SendMode, SendOptions, SendReport, Spool, send_edition};
 use crate::editions::restore;
+use crate::mail::{SendMode, SendOptions, SendReport, send_edition};
 use crate::store::{EditionRecord, EditionState, Store};
 
 /// How a `send` of one edition ended.

@@ -7,8 +7,8 @@ use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, NaiveTime};
 
 use super::{Clock, open_for_writing};
+use crate::audience::{Suppressed, normalise_email, read_csv};
 use crate::config::Config;
-use crate::deliver::{Suppressed, normalise_email, read_csv};
 use crate::store::BounceReset;
 
 /// Subscribers written to the store per transaction by an import: the

@@ -157,3 +157,13 @@ impl Entities {
         (expanded <= Self::BUDGET).then_some(value)
     }
 }
+
+/// A base64 text content (`mode="base64"`, whitespace allowed between its
+/// characters) decoded, when it is base64 of UTF-8 text: what both the
+/// repairs and the summaries undo before reading the text.
+pub(super) fn decode_base64(text: &str) -> Option<String> {
+    use base64::Engine;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(compact).ok()?;
+    String::from_utf8(bytes).ok()
+}

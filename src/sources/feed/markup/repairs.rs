@@ -6,7 +6,7 @@ use std::ops::Range;
 use super::facts::note;
 use super::lexer::Tag;
 use super::namespaces::Ns;
-use super::references::{repair_references, unescape};
+use super::references::{decode_base64, repair_references, unescape};
 use super::summaries::{Fallback, Reading};
 use super::{Content, Frame, Pass, Place, Root};
 use crate::items::escape_html;
@@ -245,13 +245,6 @@ fn atom_text_type(tag: &Tag) -> Content {
     // Decoded base64 is put back escaped: XHTML would be text in it.
     let kind = if base64 && kind == "xhtml" { "html" } else { kind };
     Content::AtomText { kind, base64 }
-}
-
-pub(super) fn decode_base64(text: &str) -> Option<String> {
-    use base64::Engine;
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let bytes = base64::engine::general_purpose::STANDARD.decode(compact).ok()?;
-    String::from_utf8(bytes).ok()
 }
 
 /// feed-rs 3.0 slices a person's name around an e-mail address at byte

@@ -19,8 +19,7 @@
 
 use super::lexer::{Lexer, Tag, Token};
 use super::namespaces::Ns;
-use super::references::{repair_references, unescape};
-use super::repairs::decode_base64;
+use super::references::{decode_base64, repair_references, unescape};
 use super::{Content, Frame, Pass};
 use crate::items::escape_html;
 

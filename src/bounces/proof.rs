@@ -11,8 +11,8 @@
 //! report that returns the message or its headers (ARF complaints, most
 //! DSNs).
 
+use crate::audience::token::{Key, Unsubscribe, Verp, open_verp, verify};
 use crate::config::VERP_TOKEN_LEN;
-use crate::deliver::token::{Key, Unsubscribe, Verp, open_verp, verify};
 
 /// How a mail was proven to be about the subscriber it changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +132,7 @@ fn unsubscribe_candidates(value: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deliver::token::{sign, verp};
+    use crate::audience::token::{sign, verp};
 
     fn key() -> Key {
         Key::new(b"0123456789abcdef-test-key".to_vec()).unwrap()

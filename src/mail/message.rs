@@ -18,7 +18,7 @@ use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
-use super::token::{Key, Purpose, seal, sign, verp};
+use crate::audience::token::{Key, Purpose, seal, sign, verp};
 use crate::config::{BounceAddress, Dkim, DkimAlgorithm, Mail, Site};
 use crate::editions::Edition;
 use crate::items::escape_html;
@@ -378,7 +378,7 @@ fn display_name(name: &str) -> Option<String> {
 /// The address with its domain in ASCII (IDNA: `bücher.example` is
 /// `xn--bcher-kva.example`), as the envelope and the headers need it; the
 /// local part as it is (a non-ASCII one needs SMTPUTF8).
-pub(super) fn ascii_domain(email: &str) -> Result<lettre::Address, MessageError> {
+pub(crate) fn ascii_domain(email: &str) -> Result<lettre::Address, MessageError> {
     let refused = |reason: String| MessageError::Address {
         email: email.to_string(),
         reason,
@@ -615,10 +615,10 @@ mod tests {
             "without the key, no one computes it"
         );
         let token = a[1..].split('.').next().unwrap();
-        let opened = crate::deliver::token::open_verp(&key(), token).expect("the copy's own token");
+        let opened = crate::audience::token::open_verp(&key(), token).expect("the copy's own token");
         assert_eq!(
             opened.address(),
-            crate::deliver::token::verp_address(&key(), "jane@example.eu")
+            crate::audience::token::verp_address(&key(), "jane@example.eu")
         );
     }
 }

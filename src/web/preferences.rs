@@ -13,19 +13,22 @@
 use std::path::{Path, PathBuf};
 
 use askama::Template;
-use hyper::Method;
 
-use super::send::mail_folder;
-use super::serve::{Endpoint, rendered};
-use super::subscribers::{MAX_TEXT, Skip, admits, is_country};
-use super::suppression::{self, ErasureError};
-use super::token::{Purpose, open};
+use super::keeper::Keeper;
+use super::server::{Form, Page, Request, cross_site};
+use super::site::{Asked, Framed, Site, field};
+use super::worker::Worker;
+use crate::audience::Key;
+use crate::audience::subscribers::{MAX_TEXT, Skip, admits, is_country};
+use crate::audience::suppression;
+use crate::audience::token::{Purpose, open};
 use crate::causes::said_once;
 use crate::config::{Audience, Config, Mail};
 use crate::domain::{Details, OrganisationType};
 use crate::items::clean_text;
 use crate::lock::{LockError, RunLock};
-use crate::server::{Form, Page, Request, cross_site};
+use crate::mail::ErasureError;
+use crate::mail::send::mail_folder;
 use crate::store::SubscriberRecord;
 
 /// What a 503 asks them to wait before erasing again, while a send runs.
@@ -40,6 +43,9 @@ pub(super) struct PreferenceCentre {
     newsletters: Vec<Choice>,
     /// Where the file transport writes: an erasure removes their messages.
     mail_folder: PathBuf,
+    site: Site,
+    key: Key,
+    store: Worker<Keeper>,
 }
 
 /// A newsletter one may choose.
@@ -50,8 +56,11 @@ struct Choice {
 }
 
 impl PreferenceCentre {
-    pub(super) fn new(config: &Config, mail: &Mail) -> PreferenceCentre {
+    pub(super) fn new(config: &Config, mail: &Mail, key: &Key, store: Worker<Keeper>) -> PreferenceCentre {
         PreferenceCentre {
+            site: Site::new(&config.site.name),
+            key: key.clone(),
+            store,
             path: mail.preferences_url.path().to_string(),
             mail_folder: mail_folder(config),
             newsletters: config
@@ -71,15 +80,11 @@ impl PreferenceCentre {
     }
 
     /// The answer to a request for the page's path.
-    pub(super) async fn answer(&self, endpoint: &Endpoint, request: &Request, url: &url::Url) -> Page {
-        let query = |name: &str| {
-            url.query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        };
+    pub(super) async fn answer(&self, request: &Request, url: &url::Url) -> Page {
+        let query = |name: &str| field(url.query().unwrap_or("").as_bytes(), name);
         let token = query("t").unwrap_or_default();
-        let show = |status, view: &View<'_>| page(status, view, &endpoint.site_name);
-        let Some(email) = open(&endpoint.key, Purpose::Preferences, &token) else {
+        let show = |status, view: &View<'_>| self.site.page(status, view);
+        let Some(email) = open(&self.key, Purpose::Preferences, &token) else {
             return show(400, &View::InvalidLink);
         };
         let action = format!(
@@ -90,13 +95,13 @@ impl PreferenceCentre {
                 .finish()
         );
         let here = Here {
-            endpoint,
+            centre: self,
             email,
             action: &action,
         };
-        match request.method {
-            Method::GET | Method::HEAD => self.show(&here, query("saved").is_some()).await,
-            Method::POST => {
+        match Asked::of(&request.method) {
+            Asked::Show => self.show(&here, query("saved").is_some()).await,
+            Asked::Act => {
                 if let Some(why) = cross_site(&request.headers, &["http", "https"]) {
                     return show(403, &View::Refused { why: &why });
                 }
@@ -120,7 +125,7 @@ impl PreferenceCentre {
                     ),
                 }
             }
-            _ => show(405, &View::MethodNotAllowed),
+            Asked::NotAllowed => show(405, &View::MethodNotAllowed),
         }
     }
 
@@ -128,7 +133,8 @@ impl PreferenceCentre {
     async fn show(&self, here: &Here<'_>, saved: bool) -> Page {
         let email = here.email.clone();
         let record = here
-            .endpoint
+            .centre
+            .store
             .with_store(move |store, _| store.subscriber(&email))
             .await;
         let record = match record {
@@ -184,7 +190,8 @@ impl PreferenceCentre {
         let all: Vec<String> = self.newsletters.iter().map(|n| n.id.clone()).collect();
         let email = here.email.clone();
         let saved = here
-            .endpoint
+            .centre
+            .store
             .with_store(move |store, now| store.update_person(&email, &details, &chosen, &all, now))
             .await;
         match saved {
@@ -240,7 +247,7 @@ impl PreferenceCentre {
 
 /// The request being answered: whose page, and where its forms post.
 struct Here<'a> {
-    endpoint: &'a Endpoint,
+    centre: &'a PreferenceCentre,
     /// From the token: the subscriber's address.
     email: String,
     /// The page's path with its token: every form posts here.
@@ -249,7 +256,7 @@ struct Here<'a> {
 
 impl Here<'_> {
     fn page(&self, status: u16, view: &View<'_>) -> Page {
-        page(status, view, &self.endpoint.site_name)
+        self.centre.site.page(status, view)
     }
 
     fn failed(&self, error: &(dyn std::error::Error + 'static)) -> Page {
@@ -262,7 +269,8 @@ impl Here<'_> {
 async fn export(here: &Here<'_>) -> Page {
     let email = here.email.clone();
     match here
-        .endpoint
+        .centre
+        .store
         .with_store(move |store, _| store.person(&email))
         .await
     {
@@ -279,14 +287,15 @@ async fn export(here: &Here<'_>) -> Page {
 async fn erase(here: &Here<'_>, mail_folder: &Path) -> Page {
     let (email, key, mail_folder) = (
         here.email.clone(),
-        here.endpoint.key.clone(),
+        here.centre.key.clone(),
         mail_folder.to_path_buf(),
     );
     let erased = here
-        .endpoint
+        .centre
+        .store
         .with_store(move |store, now| {
             let lock = RunLock::acquire(store.path()).map_err(Busy::Lock)?;
-            suppression::erase(&lock, store, &key, &mail_folder, &email, now).map_err(Busy::Erasure)
+            crate::mail::erase(&lock, store, &key, &mail_folder, &email, now).map_err(Busy::Erasure)
         })
         .await;
     match erased {
@@ -473,9 +482,13 @@ struct PreferencesPage<'a> {
     site_name: &'a str,
 }
 
-/// The page for `view`, askama escaping every value in it.
-fn page(status: u16, view: &View<'_>, site_name: &str) -> Page {
-    rendered(status, &PreferencesPage { view, site_name })
+impl Framed for View<'_> {
+    fn framed<'a>(&'a self, site_name: &'a str) -> impl Template + 'a {
+        PreferencesPage {
+            view: self,
+            site_name,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -24,9 +24,9 @@ use lettre::Message;
 use super::log::{Log, LogError};
 use super::message::{Letter, MailTemplate, MessageError};
 use super::smtp::{Failure, Session, SessionError, SetupError, SmtpClient};
-use super::subscribers::{AddressError, admits};
-use super::suppression::{Suppressed, SuppressionError};
-use super::token::{Key, KeyError};
+use crate::audience::subscribers::{AddressError, admits};
+use crate::audience::suppression::{Suppressed, SuppressionError};
+use crate::audience::token::{Key, KeyError};
 use crate::backoff::BackOff;
 use crate::causes::said_once;
 use crate::config::{Config, Mail, Smtp, Transport};
@@ -429,14 +429,18 @@ pub(crate) fn send_edition(
                 });
             }
         }
-        let fed = feed(
-            &log,
-            &report,
-            (newsletter, mail, &which),
-            (&key, &stopped),
-            (options, &suppressed),
-            queue,
-        );
+        let feed = Feed {
+            log: &log,
+            report: &report,
+            newsletter,
+            mail,
+            edition: &which,
+            key: &key,
+            stopped: &stopped,
+            options,
+            suppressed: &suppressed,
+        };
+        let fed = feed.run(queue);
         if let Err(e) = fed {
             fatal.lock().expect("poisoned").get_or_insert(e);
         }
@@ -457,14 +461,18 @@ pub(crate) fn send_edition(
     let mut report = report.into_inner().expect("poisoned");
     // A session failure is the reason the feeder found no worker left: it goes first.
     match gave_up {
-        Some((error, tries, _)) if !left.is_empty() => {
+        Some(GaveUp { error, tries, .. }) if !left.is_empty() => {
             return Err(SendError::Stopped {
                 error,
                 tries,
                 sent: report.sent,
             });
         }
-        Some((error, _, count)) => report.notes.push(format!(
+        Some(GaveUp {
+            error,
+            workers: count,
+            ..
+        }) => report.notes.push(format!(
             "{count} of {workers} connections gave up ({error}); the others sent the rest: \
              if the server limits connections, lower mail.smtp.concurrency"
         )),
@@ -547,7 +555,7 @@ fn send_test_copy(
     to: &str,
 ) -> Result<SendReport, SendError> {
     let key = Key::from_env(&mail.signing_key_env)?;
-    let email = super::normalise_email(to)?;
+    let email = crate::audience::normalise_email(to)?;
     let letter = template.letter(&key, &email, "")?;
     let mut session = Session::default();
     let sent = sender.send(&mut session, &letter, &email, &mut || Ok(()));
@@ -565,51 +573,73 @@ const QUEUE: usize = 256;
 /// Recipients read from the store at a time: memory stays flat whatever the list's size.
 const PAGE: u32 = 1000;
 
-/// Reads the subscribers page by page, counts those left out, and hands the
-/// rest to the workers (or lists them, for a dry run). Dropping `queue` at
-/// the end tells the workers there is no more.
-fn feed(
-    log: &Log,
-    report: &Mutex<SendReport>,
-    (newsletter, mail, edition): (&crate::config::Newsletter, &Mail, &EditionRef),
-    (key, stopped): (&Option<Result<Key, KeyError>>, &AtomicBool),
-    (options, suppressed): (&SendOptions, &Suppressed),
-    queue: std::sync::mpsc::SyncSender<Recipient>,
-) -> Result<(), SendError> {
-    let mut after = String::new();
-    // A stopped send reads no further.
-    while !stopped.load(Ordering::SeqCst) {
-        let page = log.read(|store| store.recipients_page(edition, &after, PAGE))?;
-        let Some((last, _)) = page.last() else {
-            return Ok(());
-        };
-        after = last.email.clone();
-        for (recipient, state) in page {
-            let due = {
-                let mut report = report.lock().expect("poisoned");
-                // Nobody erased is mailed, even if something added them again.
-                let due = if suppressed.holds(&recipient.email) {
-                    report.skip("erased at their request (suppressed)");
-                    false
-                } else {
-                    due(&mut report, &recipient, state, newsletter, mail)
-                };
-                if due && options.dry_run() {
-                    report.would_send.push(recipient.email.clone());
-                }
-                due
+/// The reader of the subscribers, on a thread of its own beside the workers.
+struct Feed<'a, 's> {
+    log: &'a Log<'s>,
+    report: &'a Mutex<SendReport>,
+    newsletter: &'a crate::config::Newsletter,
+    mail: &'a Mail,
+    /// The edition whose recipients are read.
+    edition: &'a EditionRef,
+    /// `None` for a dry run; the key's error stops the send at the first
+    /// recipient due.
+    key: &'a Option<Result<Key, KeyError>>,
+    stopped: &'a AtomicBool,
+    options: &'a SendOptions,
+    suppressed: &'a Suppressed,
+}
+
+impl Feed<'_, '_> {
+    /// Reads the subscribers page by page, counts those left out, and hands
+    /// the rest to the workers (or lists them, for a dry run). Dropping
+    /// `queue` at the end tells the workers there is no more.
+    fn run(&self, queue: std::sync::mpsc::SyncSender<Recipient>) -> Result<(), SendError> {
+        let Feed {
+            log,
+            report,
+            newsletter,
+            mail,
+            edition,
+            key,
+            stopped,
+            options,
+            suppressed,
+        } = *self;
+        let mut after = String::new();
+        // A stopped send reads no further.
+        while !stopped.load(Ordering::SeqCst) {
+            let page = log.read(|store| store.recipients_page(edition, &after, PAGE))?;
+            let Some((last, _)) = page.last() else {
+                return Ok(());
             };
-            if !due || options.dry_run() {
-                continue;
-            }
-            match key {
-                Some(Ok(_)) => queue.send(recipient).map_err(|_| SendError::NoWorker)?,
-                Some(Err(why)) => return Err(why.clone().into()),
-                None => unreachable!("only a dry run has no key"),
+            after = last.email.clone();
+            for (recipient, state) in page {
+                let due = {
+                    let mut report = report.lock().expect("poisoned");
+                    // Nobody erased is mailed, even if something added them again.
+                    let due = if suppressed.holds(&recipient.email) {
+                        report.skip("erased at their request (suppressed)");
+                        false
+                    } else {
+                        due(&mut report, &recipient, state, newsletter, mail)
+                    };
+                    if due && options.dry_run() {
+                        report.would_send.push(recipient.email.clone());
+                    }
+                    due
+                };
+                if !due || options.dry_run() {
+                    continue;
+                }
+                match key {
+                    Some(Ok(_)) => queue.send(recipient).map_err(|_| SendError::NoWorker)?,
+                    Some(Err(why)) => return Err(why.clone().into()),
+                    None => unreachable!("only a dry run has no key"),
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Whether this subscriber gets the edition now; if not, counted as why.
@@ -673,12 +703,21 @@ struct Run<'a, 's> {
     busy: AtomicUsize,
     /// The session failure that made a worker give up first, after how
     /// many tries, and how many workers gave up.
-    gave_up: Mutex<Option<(SessionError, u32, usize)>>,
+    gave_up: Mutex<Option<GaveUp>>,
     /// Recipients whose worker gave up before sending to them, for the others.
     left: Mutex<Vec<Recipient>>,
     /// Subscribers of the newsletter, for the progress line.
     total: usize,
     progress: bool,
+}
+
+/// The session failure that made the first worker give up.
+struct GaveUp {
+    error: SessionError,
+    /// Tries of that worker's message.
+    tries: u32,
+    /// Workers that gave up, this one included.
+    workers: usize,
 }
 
 /// How one message ended.
@@ -718,7 +757,7 @@ impl Run<'_, '_> {
                     .lock()
                     .expect("poisoned")
                     .as_ref()
-                    .is_some_and(|(error, ..)| !error.transient())
+                    .is_some_and(|gave_up| !gave_up.error.transient())
             }
             Ok(Quit::Done) => false,
         };
@@ -789,7 +828,13 @@ impl Run<'_, '_> {
                     Outcome::Done(status) => status,
                     Outcome::GaveUp(error, tries) => {
                         let mut gave_up = self.gave_up.lock().expect("poisoned");
-                        gave_up.get_or_insert((error, tries, 0)).2 += 1;
+                        gave_up
+                            .get_or_insert(GaveUp {
+                                error,
+                                tries,
+                                workers: 0,
+                            })
+                            .workers += 1;
                         drop(gave_up);
                         self.release(Some(recipient));
                         return Ok(Quit::GaveUp);

@@ -28,7 +28,7 @@ use classify::{Reading, classify};
 pub(crate) use proof::Proof;
 pub(crate) use read::{Found, read_path};
 
-use super::token::{Key, Verp, verify, verp_address};
+use crate::audience::token::{Key, Verp, verify, verp_address};
 use crate::config::{Config, Mail};
 use crate::store::{Bounce, BounceMail, Effect, SoftRule, Store, StoreError};
 

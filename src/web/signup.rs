@@ -35,24 +35,25 @@ use std::time::Duration;
 use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hyper::Method;
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::message::{Letter, MessageError, ascii_domain};
-use super::send::{Outbox, SendError};
-use super::serve::{Endpoint, StoreQueue, rendered};
-use super::smtp::Failure;
-use super::subscribers::{InvalidField, MAX_TEXT, Reason, Row, admits, subscriber};
-use super::suppression;
-use super::token::Key;
+use super::keeper::Keeper;
+use super::server::{Network, Page, Request, cross_site};
+use super::site::{Asked, Framed, Site, field};
+use super::worker::Worker;
+use crate::audience::subscribers::{InvalidField, MAX_TEXT, Reason, Row, admits, subscriber};
+use crate::audience::suppression;
+use crate::audience::token::Key;
 use crate::backoff::BackOff;
 use crate::causes::{said_once, said_without_addresses};
 use crate::config::{Config, Mail, Newsletter};
 use crate::domain::Subscriber;
-use crate::server::{Network, Page, Request, cross_site};
+use crate::mail::message::{Letter, MessageError, ascii_domain};
+use crate::mail::send::{Outbox, SendError};
+use crate::mail::smtp::Failure;
 use crate::store::{
     ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
 };
@@ -91,6 +92,8 @@ pub(super) struct Signup {
     confirm: String,
     /// Wakes the [`Mailer`]: a mail is in the outbox.
     wake: SyncSender<()>,
+    site: Site,
+    store: Worker<Keeper>,
 }
 
 /// Sends the confirmation mails of the store's outbox, one at a time, on a
@@ -103,6 +106,7 @@ pub(super) struct Mailer {
     /// The confirmation link without its token, absolute, for the mail.
     confirm_url: Url,
     wake: Receiver<()>,
+    store: Worker<Keeper>,
 }
 
 /// Which of the sign-up's pages a path is.
@@ -125,6 +129,7 @@ impl Signup {
         config: &Arc<Config>,
         mail: &Mail,
         key: &Key,
+        store: Worker<Keeper>,
     ) -> Result<Option<(Signup, Mailer)>, SignupError> {
         let Some(url) = &config.site.subscribe_url else {
             return Ok(None);
@@ -142,6 +147,7 @@ impl Signup {
             from: mail.from.clone(),
             confirm_url,
             wake: woken,
+            store: store.clone(),
         };
         let signup = Signup {
             config: Arc::clone(config),
@@ -149,6 +155,8 @@ impl Signup {
             form,
             confirm,
             wake,
+            site: Site::new(&config.site.name),
+            store,
         };
         Ok(Some((signup, mailer)))
     }
@@ -197,31 +205,16 @@ impl Signup {
             })
             .collect();
         let message = error.map(ToString::to_string).unwrap_or_default();
-        rendered(
-            status,
-            &SignupPageView {
-                answer: &Answer::Form {
-                    action: &self.form,
-                    fields,
-                    choices: &choices,
-                    consent_text: &self.config.site.signup.consent_text,
-                    max_text: MAX_TEXT,
-                    error_field: error.map_or("", |e| e.field),
-                    error: &message,
-                },
-                site_name: &self.config.site.name,
-            },
-        )
-    }
-
-    fn answer(&self, status: u16, answer: &Answer<'_>) -> Page {
-        rendered(
-            status,
-            &SignupPageView {
-                answer,
-                site_name: &self.config.site.name,
-            },
-        )
+        let form = Answer::Form {
+            action: &self.form,
+            fields,
+            choices: &choices,
+            consent_text: &self.config.site.signup.consent_text,
+            max_text: MAX_TEXT,
+            error_field: error.map_or("", |e| e.field),
+            error: &message,
+        };
+        self.site.page(status, &form)
     }
 }
 
@@ -230,7 +223,7 @@ impl Mailer {
     /// with it the wake-up's sender, is dropped): first each mail once, due
     /// or not, then each as it is due, woken by every sign-up that mails
     /// and every [`RETRY_CHECK`].
-    pub(super) fn run(self, store: &StoreQueue) {
+    pub(super) fn run(self) {
         // At start every mail is tried once, due or not: a restart is when
         // a crash is over or a relay is mended. Then those due, by now.
         let mut every = true;
@@ -240,13 +233,14 @@ impl Mailer {
                 Err(TryRecvError::Disconnected) => return,
                 Ok(()) | Err(TryRecvError::Empty) => {}
             }
-            let next = store
-                .run(move |store, now| store.next_confirmation_mail(after, (!every).then_some(now), now));
+            let next = self.store.with_store_blocking(move |store, now| {
+                store.next_confirmation_mail(after, (!every).then_some(now), now)
+            });
             match next {
                 None => return,
                 Some(Ok(Some(mail))) => {
                     after = mail.id;
-                    self.deliver(store, &mail);
+                    self.deliver(&mail);
                     continue;
                 }
                 Some(Ok(None)) => {}
@@ -266,7 +260,7 @@ impl Mailer {
     /// One try of `mail`: out of the outbox once sent; a failure tried
     /// again later, unless it is for good or the last try. The log says
     /// which mail by its number in the outbox, never its address.
-    fn deliver(&self, store: &StoreQueue, mail: &OutboxMail) {
+    fn deliver(&self, mail: &OutboxMail) {
         let id = mail.id;
         let tries = mail.tries + 1;
         let sent = self
@@ -278,13 +272,16 @@ impl Mailer {
                     .map_err(|e| (said_without_addresses(&e), for_good(&e)))
             });
         let done = match sent {
-            Ok(()) => store.run(move |store, _| store.confirmation_mail_done(id)),
+            Ok(()) => self
+                .store
+                .with_store_blocking(move |store, _| store.confirmation_mail_done(id)),
             Err((why, for_good)) if for_good || tries >= TRIES => {
                 eprintln!(
                     "error: sign-up: confirmation mail #{id} not sent, given up after {tries} tr{}: {why}",
                     if tries == 1 { "y" } else { "ies" }
                 );
-                store.run(move |store, _| store.confirmation_mail_done(id))
+                self.store
+                    .with_store_blocking(move |store, _| store.confirmation_mail_done(id))
             }
             Err((why, _)) => {
                 let wait = RETRY.delay(tries, &id.to_string());
@@ -293,7 +290,7 @@ impl Mailer {
                      tried again in {} s: {why}",
                     wait.as_secs()
                 );
-                store.run(move |store, now| {
+                self.store.with_store_blocking(move |store, now| {
                     let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
                     store.confirmation_mail_deferred(id, now + wait)
                 })
@@ -313,15 +310,7 @@ impl Mailer {
         let mut link = self.confirm_url.clone();
         link.query_pairs_mut().append_pair("t", &mail.token);
         let site = &self.config.site;
-        let titles: Vec<&str> = mail
-            .newsletters
-            .iter()
-            .map(|id| {
-                self.config
-                    .newsletter(id)
-                    .map_or(id.as_str(), |n| n.title.as_str())
-            })
-            .collect();
+        let titles = titles(&self.config, &mail.newsletters);
         let until = mail.expires.format(&site.date_format).to_string();
         let text = ConfirmMailText {
             site_name: &site.name,
@@ -513,6 +502,15 @@ struct SignupPageView<'a> {
     site_name: &'a str,
 }
 
+impl Framed for Answer<'_> {
+    fn framed<'a>(&'a self, site_name: &'a str) -> impl Template + 'a {
+        SignupPageView {
+            answer: self,
+            site_name,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "signup_mail.txt")]
 struct ConfirmMailText<'a> {
@@ -577,6 +575,14 @@ fn check(config: &Config, fields: &Fields, today: chrono::NaiveDate) -> Result<S
     Ok(subscriber)
 }
 
+/// The titles of the newsletters `ids` names, as the mail and the page say
+/// them; an id no longer configured as itself.
+fn titles<'a>(config: &'a Config, ids: &'a [String]) -> Vec<&'a str> {
+    ids.iter()
+        .map(|id| config.newsletter(id).map_or(id.as_str(), |n| n.title.as_str()))
+        .collect()
+}
+
 /// A newsletter [`subscriber`] has checked the id of.
 fn newsletter<'c>(config: &'c Config, id: &str) -> &'c Newsletter {
     config
@@ -605,65 +611,56 @@ fn hashed(token: &str) -> String {
     crate::hex::hex(&Sha256::digest(token.as_bytes()))
 }
 
-impl Endpoint {
-    /// One of the sign-up's pages; `self.signup` is set.
-    pub(super) async fn signup_page(&self, page: SignupPage, request: &Request, url: &Url) -> Page {
-        let signup = self
-            .signup
-            .as_ref()
-            .expect("a sign-up page is served with the form on");
-        match (page, &request.method) {
-            (SignupPage::Form, &Method::GET | &Method::HEAD) => {
-                signup.form_page(200, &Fields::default(), None)
-            }
-            (SignupPage::Confirm, &Method::GET | &Method::HEAD) => {
-                let token = url
-                    .query_pairs()
-                    .find(|(k, _)| k == "t")
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default();
+impl Signup {
+    /// One of the sign-up's pages.
+    pub(super) async fn answer(&self, page: SignupPage, request: &Request, url: &Url) -> Page {
+        match (page, Asked::of(&request.method)) {
+            (SignupPage::Form, Asked::Show) => self.form_page(200, &Fields::default(), None),
+            (SignupPage::Confirm, Asked::Show) => {
+                let token = field(url.query().unwrap_or("").as_bytes(), "t").unwrap_or_default();
                 let answer = Answer::Confirm {
-                    action: &signup.confirm,
+                    action: &self.confirm,
                     token: &token,
                 };
-                signup.answer(200, &answer)
+                self.site.page(200, &answer)
             }
-            (SignupPage::Form | SignupPage::Confirm, &Method::POST)
+            (SignupPage::Form | SignupPage::Confirm, Asked::Act)
                 if let Some(why) = cross_site(&request.headers, &["http", "https"]) =>
             {
                 eprintln!("sign-up: refused a POST from another site ({why})");
-                signup.answer(403, &Answer::CrossSite)
+                self.site.page(403, &Answer::CrossSite)
             }
-            (SignupPage::Form, &Method::POST) => {
+            (SignupPage::Form, Asked::Act) => {
                 let answer_at = tokio::time::Instant::now() + ANSWER_AFTER;
-                let page = self.sign_up(signup, request).await;
+                let page = self.sign_up(request).await;
                 tokio::time::sleep_until(answer_at).await;
                 page
             }
-            (SignupPage::Confirm, &Method::POST) => self.confirm(signup, request).await,
-            _ => signup.answer(405, &Answer::MethodNotAllowed),
+            (SignupPage::Confirm, Asked::Act) => self.confirm(request).await,
+            (_, Asked::NotAllowed) => self.site.page(405, &Answer::MethodNotAllowed),
         }
     }
 
     /// `POST` of the form: checked, counted, recorded with its mail in the
     /// outbox, and the mailer woken; the mail leaves after this answers.
-    async fn sign_up(&self, signup: &Signup, request: &Request) -> Page {
+    async fn sign_up(&self, request: &Request) -> Page {
         let fields = Fields::parse(&request.body);
-        let client = signup.consent_client(request);
+        let client = self.consent_client(request);
         if !fields.website.is_empty() {
             eprintln!(
                 "sign-up: no confirmation mail sent: the honeypot field was filled in; client {client}"
             );
-            return signup.answer(200, &Answer::CheckMailbox);
+            return self.site.page(200, &Answer::CheckMailbox);
         }
         let Some(token) = new_token() else {
             eprintln!("error: sign-up: no random token could be made");
-            return signup.answer(500, &Answer::Failed);
+            return self.site.page(500, &Answer::Failed);
         };
-        let config = Arc::clone(&signup.config);
-        let (key, ip, limits) = (signup.key.clone(), request.client, signup.limits());
+        let config = Arc::clone(&self.config);
+        let (key, ip, limits) = (self.key.clone(), request.client, self.limits());
         let logged_client = client.clone();
         let signed = self
+            .store
             .with_store(move |store, now| {
                 let subscriber = match check(&config, &fields, now.date_naive()) {
                     Ok(subscriber) => subscriber,
@@ -689,12 +686,12 @@ impl Endpoint {
             Some(SignUp::Signed(Signed::Mailed)) => {
                 // Full: a wake-up is waiting already. Gone: serve is stopping;
                 // the mail waits in the outbox for the next start.
-                let _ = signup.wake.try_send(());
-                signup.answer(200, &Answer::CheckMailbox)
+                let _ = self.wake.try_send(());
+                self.site.page(200, &Answer::CheckMailbox)
             }
             Some(SignUp::Signed(Signed::Held(limit))) => {
                 log_mailbox_limit(limit, &logged_client);
-                signup.answer(200, &Answer::CheckMailbox)
+                self.site.page(200, &Answer::CheckMailbox)
             }
             Some(SignUp::Refused(limit)) => {
                 eprintln!(
@@ -707,43 +704,33 @@ impl Endpoint {
                 };
                 Page {
                     retry_after: Some(RETRY_AFTER_SECS),
-                    ..signup.answer(status, &Answer::TooMany { network })
+                    ..self.site.page(status, &Answer::TooMany { network })
                 }
             }
-            Some(SignUp::Invalid(fields, invalid)) => signup.form_page(400, &fields, Some(&invalid)),
+            Some(SignUp::Invalid(fields, invalid)) => self.form_page(400, &fields, Some(&invalid)),
             Some(SignUp::Failed(e)) => {
                 eprintln!("error: sign-up not recorded: {}", said_without_addresses(&e));
-                signup.answer(500, &Answer::Failed)
+                self.site.page(500, &Answer::Failed)
             }
-            None => signup.answer(500, &Answer::Failed),
+            None => self.site.page(500, &Answer::Failed),
         }
     }
 
     /// `POST` of the confirmation page: the sign-up becomes a subscription.
-    async fn confirm(&self, signup: &Signup, request: &Request) -> Page {
-        let token = url::form_urlencoded::parse(&request.body)
-            .find(|(k, _)| k == "t")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
+    async fn confirm(&self, request: &Request) -> Page {
+        let token = field(&request.body, "t").unwrap_or_default();
         let hash = hashed(&token);
         let key = self.key.clone();
         let confirmed = self
+            .store
             .with_store(move |store, now| {
                 store.confirm_signup(&hash, |email| suppression::hash(&key, email), now)
             })
             .await;
         match confirmed {
             Some(Ok(Confirmation::Confirmed { email, newsletters })) => {
-                let titles: Vec<&str> = newsletters
-                    .iter()
-                    .map(|id| {
-                        signup
-                            .config
-                            .newsletter(id)
-                            .map_or(id.as_str(), |n| n.title.as_str())
-                    })
-                    .collect();
-                signup.answer(
+                let titles = titles(&self.config, &newsletters);
+                self.site.page(
                     200,
                     &Answer::Confirmed {
                         email: &email,
@@ -751,16 +738,14 @@ impl Endpoint {
                     },
                 )
             }
-            Some(Ok(Confirmation::AlreadyConfirmed)) => signup.answer(200, &Answer::AlreadyConfirmed),
-            Some(Ok(Confirmation::Expired)) => signup.answer(410, &Answer::Expired { form: &signup.form }),
-            Some(Ok(Confirmation::Unknown)) => {
-                signup.answer(404, &Answer::InvalidLink { form: &signup.form })
-            }
+            Some(Ok(Confirmation::AlreadyConfirmed)) => self.site.page(200, &Answer::AlreadyConfirmed),
+            Some(Ok(Confirmation::Expired)) => self.site.page(410, &Answer::Expired { form: &self.form }),
+            Some(Ok(Confirmation::Unknown)) => self.site.page(404, &Answer::InvalidLink { form: &self.form }),
             Some(Err(e)) => {
                 eprintln!("error: sign-up not confirmed: {}", said_without_addresses(&e));
-                signup.answer(500, &Answer::Failed)
+                self.site.page(500, &Answer::Failed)
             }
-            None => signup.answer(500, &Answer::Failed),
+            None => self.site.page(500, &Answer::Failed),
         }
     }
 }

@@ -4,35 +4,30 @@
 //! as buttons (drop, move up, move down, change section) and an Approve
 //! button.
 //!
-//! The buttons are plain HTML forms (no script needed): a POST, applied by
-//! the preview's worker through the functions `bulletin edit` and
-//! `bulletin approve` call, then a 303 back to the page. A POST is
+//! The buttons are plain HTML forms (no script needed): a POST, applied on
+//! the preview's [`super::Builder`] thread through the [`super::Desk`] (the
+//! functions `bulletin edit` and `bulletin approve` call), then a 303 back
+//! to the page. A POST is
 //! refused (403, nothing changed) when its browser says it comes from
 //! another site, or when it lacks the form's token made for its session
 //! cookie ([`Csrf`]): a web page elsewhere can make a browser post to
 //! 127.0.0.1, but it can read neither.
 
-use std::path::Path;
-use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
 use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use hyper::header::{self, HeaderMap};
 use sha2::Sha256;
-use tokio::sync::oneshot;
 
-use super::{Built, Page, rendered};
+use super::built::{Built, Page};
+use crate::audience::admits;
 use crate::causes::said_once;
-use crate::config::{Config, Newsletter};
-use crate::deliver::admits;
-use crate::domain::Correction;
-use crate::server::{Form, Framing, Page as Reply, Request, cross_site};
-use crate::store::{EditionRecord, EditionState, Store, SubscriberRecord};
-use crate::workflow::{Clock, approve_edition, correct, draft, open_for_writing};
+use crate::store::{EditionState, SubscriberRecord};
+use crate::web::server::{Form, Framing, Page as Reply, Request, cross_site};
+use crate::web::site::rendered;
 
 /// The review page's sessions and the token of its forms. A browser gets a
 /// session cookie with the first page it asks for (`HttpOnly`,
@@ -149,7 +144,7 @@ impl Csrf {
 
 /// What the page's forms ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Action {
+pub(crate) enum Action {
     Drop(String),
     Up(String),
     Down(String),
@@ -181,6 +176,16 @@ pub(super) struct Posted {
     reader: Option<String>,
 }
 
+/// A change the review page asks for, as the [`super::Desk`] applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Change {
+    /// The newsletter's id, from the page's path.
+    pub(crate) newsletter: String,
+    /// The edition the page showed: a POST never lands on another one.
+    pub(crate) edition: u32,
+    pub(crate) action: Action,
+}
+
 impl Posted {
     fn from_form(form: &Form) -> Result<Posted, FormError> {
         let edition = form
@@ -207,31 +212,31 @@ impl Posted {
     }
 }
 
-/// One POST for the worker, and where to say how it went.
-pub(super) struct Job {
-    newsletter: String,
-    posted: Posted,
-    pub(super) done: oneshot::Sender<Result<(), NotApplied>>,
-}
-
-/// Why the worker changed nothing: said in the words `bulletin edit` or
+/// Why the builder changed nothing: said in the words `bulletin edit` or
 /// `bulletin approve` print for it, every cause once.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", said_once(.0.as_ref()))]
-pub(super) struct NotApplied(pub(super) anyhow::Error);
+struct NotApplied(anyhow::Error);
 
-/// A POST to `/review/ID`: checked here, applied by the worker, answered
-/// with a 303 back to the page, or with why nothing changed.
-pub(super) async fn post(request: &Request, csrf: &Csrf, jobs: &Sender<Job>) -> Reply {
+/// A POST to `/review/ID` that passed the checks: the change it asks for,
+/// and the page to go back to.
+pub(super) struct Posting {
+    pub(super) change: Change,
+    pub(super) back: String,
+}
+
+/// A POST to `/review/ID`, checked: the change to apply (on the builder's
+/// thread), or the answer refusing it, nothing changed.
+pub(super) fn posting(request: &Request, csrf: &Csrf) -> Result<Posting, Reply> {
     let path = request.target.split('?').next().unwrap_or_default();
     let Some(id) = path.strip_prefix("/review/") else {
-        return Reply::text(405, "method not allowed".into());
+        return Err(Reply::text(405, "method not allowed".into()));
     };
     if let Some(why) = cross_site(&request.headers, &["http"]) {
-        return Reply::text(
+        return Err(Reply::text(
             403,
             format!("Refused: a request from another site ({why}). Nothing changed.\n"),
-        );
+        ));
     }
     let form = Form::parse(&request.body);
     let now = Instant::now();
@@ -239,31 +244,31 @@ pub(super) async fn post(request: &Request, csrf: &Csrf, jobs: &Sender<Job>) -> 
         .get("token")
         .is_some_and(|token| csrf.verify(&request.headers, token, now))
     {
-        return Reply::text(
+        return Err(Reply::text(
             403,
             "Refused: the form's token is missing or wrong, or its session is over (a page of an \
              earlier preview, or of another browser?): reload the review page. Nothing changed.\n"
                 .into(),
-        );
+        ));
     }
-    let posted = match Posted::from_form(&form) {
-        Ok(posted) => posted,
-        Err(why) => return Reply::text(400, format!("Refused: {why}. Nothing changed.\n")),
-    };
+    let posted = Posted::from_form(&form)
+        .map_err(|why| Reply::text(400, format!("Refused: {why}. Nothing changed.\n")))?;
     let back = review_path(id, posted.reader.as_deref());
-    let (done, answer) = oneshot::channel();
-    let job = Job {
+    let change = Change {
         newsletter: id.to_string(),
-        posted,
-        done,
+        edition: posted.edition,
+        action: posted.action,
     };
-    if jobs.send(job).is_err() {
-        return Reply::text(503, "The preview is stopping. Nothing changed.\n".into());
-    }
-    match answer.await {
-        Ok(Ok(())) => Reply::see_other(back),
-        Ok(Err(why)) => refused(&why.to_string(), &back),
-        Err(_) => Reply::text(500, "The change was lost; reload the review page.\n".into()),
+    Ok(Posting { change, back })
+}
+
+/// The answer to a POST once the builder applied it (`None`: it has
+/// stopped): a 303 back to the page, or why nothing changed.
+pub(super) fn applied(applied: Option<anyhow::Result<()>>, back: &str) -> Reply {
+    match applied {
+        Some(Ok(())) => Reply::see_other(back.to_string()),
+        Some(Err(why)) => refused(&NotApplied(why).to_string(), back),
+        None => Reply::text(503, "The preview is stopping. Nothing changed.\n".into()),
     }
 }
 
@@ -294,77 +299,6 @@ fn refused(message: &str, back: &str) -> Reply {
 struct Refused<'a> {
     message: &'a str,
     back: &'a str,
-}
-
-/// Applies one POST, as `bulletin edit` or `bulletin approve` would: the
-/// lock, the draft it names (an approved edition is refused with the
-/// command line's words), then the correction or the approval, by `by`.
-pub(super) fn apply(config_path: &Path, by: &str, clock: Clock, job: &Job) -> Result<()> {
-    let config = Config::from_file(config_path)?;
-    let newsletter = config.newsletter(&job.newsletter)?;
-    let (_lock, mut store) = open_for_writing(&config)?;
-    let record = draft(&store, newsletter, Some(job.posted.edition))?;
-    let correction = match &job.posted.action {
-        Action::Approve => return approve_edition(&config, &mut store, newsletter, &record, by, clock),
-        Action::Drop(item) => Correction::Drop { item: item.clone() },
-        Action::Up(item) => nudge(&store, newsletter, &record, item, Step::Up)?,
-        Action::Down(item) => nudge(&store, newsletter, &record, item, Step::Down)?,
-        Action::ToSection { item, section } => Correction::Move {
-            item: item.clone(),
-            section: section.clone(),
-            position: None,
-        },
-    };
-    correct(&config, &mut store, newsletter, &record, &correction, by, clock)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Up,
-    Down,
-}
-
-/// "Move up" or "Move down" as the move `bulletin edit move --section S
-/// --position P` records: one place earlier or later in its section.
-fn nudge(
-    store: &Store,
-    newsletter: &Newsletter,
-    record: &EditionRecord,
-    item: &str,
-    step: Step,
-) -> Result<Correction> {
-    let id = newsletter.id.as_str();
-    let (_, placed) = store
-        .edition_numbered(id, record.number)?
-        .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
-    let Some(section) = placed
-        .iter()
-        .find(|p| p.item.id == item)
-        .map(|p| p.section.clone())
-    else {
-        bail!(
-            "{item:?} is not in {id} No. {}; `bulletin editions show --newsletter {id}` lists its items",
-            record.number
-        );
-    };
-    let mine: Vec<&str> = placed
-        .iter()
-        .filter(|p| p.section == section)
-        .map(|p| p.item.id.as_str())
-        .collect();
-    // 1 = first, as `--position` counts.
-    let at = mine.iter().position(|i| *i == item).map_or(1, |i| i + 1);
-    let to = match step {
-        Step::Up if at > 1 => at - 1,
-        Step::Down if at < mine.len() => at + 1,
-        Step::Up => bail!("{item} is first in its section already"),
-        Step::Down => bail!("{item} is last in its section already"),
-    };
-    Ok(Correction::Move {
-        item: item.to_string(),
-        section,
-        position: Some(to),
-    })
 }
 
 /// Who the edition is shown as: a subscriber of the list, or a sample
