@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::log::LogError;
-use super::send::remove_mail_to;
+use super::transport::remove_mail_to;
 use crate::audience::Key;
 use crate::audience::spool::{Spool, SpoolError};
 use crate::audience::suppression::hash;

@@ -1,15 +1,18 @@
 //! The mail pipeline: one personalised message per subscriber from an
 //! edition rendered once (`message.rs`), SMTP sessions of its own
-//! (`smtp.rs`), the send loop with its workers, rate limit and retries
-//! (`send.rs`), and the delivery log's journal (`log.rs`).
+//! (`smtp/`), the send loop with its workers, rate limit and retries
+//! (`send.rs`) through the SMTP server or to files (`transport.rs`), and the
+//! delivery log's journal (`log.rs`).
 
 mod erasure;
 pub(crate) mod log;
 pub(crate) mod message;
 pub(crate) mod send;
 pub(crate) mod smtp;
+pub(crate) mod transport;
 
 pub(crate) use erasure::{Erasure, ErasureError, erase};
 pub use message::{Letter, MailTemplate, MessageError, Personal};
 pub use send::{SendMode, SendOptions};
-pub(crate) use send::{SendReport, check_ready, mail_folder, send_edition};
+pub(crate) use send::{SendReport, check_ready, send_edition};
+pub(crate) use transport::mail_folder;

@@ -28,7 +28,7 @@ use crate::domain::{Details, OrganisationType};
 use crate::items::clean_text;
 use crate::lock::{LockError, RunLock};
 use crate::mail::ErasureError;
-use crate::mail::send::mail_folder;
+use crate::mail::mail_folder;
 use crate::store::SubscriberRecord;
 
 /// What a 503 asks them to wait before erasing again, while a send runs.

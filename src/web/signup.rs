@@ -52,8 +52,8 @@ use crate::causes::{said_once, said_without_addresses};
 use crate::config::{Config, Mail, Newsletter};
 use crate::domain::Subscriber;
 use crate::mail::message::{Letter, MessageError, ascii_domain};
-use crate::mail::send::{Outbox, SendError};
-use crate::mail::smtp::Failure;
+use crate::mail::smtp::{Failure, SetupError};
+use crate::mail::transport::Outbox;
 use crate::store::{
     ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
 };
@@ -120,7 +120,7 @@ pub(super) enum SignupPage {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SignupError {
     #[error("the sign-up form's confirmation mails cannot be sent")]
-    Outbox(#[source] SendError),
+    Outbox(#[source] SetupError),
 }
 
 impl Signup {
