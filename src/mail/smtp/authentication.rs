@@ -3,14 +3,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::SmtpClient;
+use super::client::{Credentials, SmtpClient};
 use super::connection::Connection;
 use super::error::{Failure, Stage, What};
-
-pub(super) struct Credentials {
-    pub(super) user: String,
-    pub(super) password: String,
-}
 
 impl SmtpClient {
     /// AUTH PLAIN, or LOGIN when the server offers only that.

@@ -4,15 +4,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
-use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, StreamOwned};
 
-use super::SmtpClient;
-use super::error::{Failure, SetupError, Stage, What};
+use super::client::SmtpClient;
+use super::error::{Failure, Stage, What};
 use super::extension::Offers;
 use super::response::{MAX_LINE, MAX_LINES, ReadError, Reply, truncate};
 use crate::config::Security;
@@ -213,37 +210,22 @@ impl Write for Stream {
     }
 }
 
-/// Certificates are checked against the Mozilla roots bundled in
-/// webpki-roots, and those in the PEM file `SSL_CERT_FILE` names (the
-/// OpenSSL convention), for a relay with a private CA.
-pub(super) fn tls_config() -> Result<Arc<ClientConfig>, SetupError> {
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    if let Some(path) = std::env::var_os("SSL_CERT_FILE") {
-        let path = PathBuf::from(path);
-        let pem = |source| SetupError::CertFile {
-            path: path.clone(),
-            source,
-        };
-        let mut added = 0;
-        for certificate in CertificateDer::pem_file_iter(&path).map_err(pem)? {
-            roots
-                .add(certificate.map_err(pem)?)
-                .map_err(|source| SetupError::Certificate {
-                    path: path.clone(),
-                    source,
-                })?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(SetupError::NoCertificate(path));
+impl SmtpClient {
+    /// One command and its reply; an error reply is the session's failure.
+    pub(super) fn command(
+        &self,
+        connection: &mut Connection,
+        stage: Stage,
+        command: &str,
+    ) -> Result<Reply, Failure> {
+        connection
+            .write(command.as_bytes())
+            .map_err(|e| self.io(stage, &e))?;
+        let reply = connection.read_reply().map_err(|e| self.lost(stage, e))?;
+        if reply.positive() {
+            Ok(reply)
+        } else {
+            Err(self.refused(stage, reply))
         }
     }
-    let config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(SetupError::Tls)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
 }

@@ -20,6 +20,7 @@
 //! `error.rs` (stages and failures); here the client and its transactions.
 
 mod authentication;
+mod client;
 mod connection;
 mod error;
 mod extension;
@@ -27,124 +28,20 @@ mod response;
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
 
 use lettre::Address;
-use rustls::ClientConfig;
 
-use self::authentication::Credentials;
-use self::connection::{Connection, tls_config};
-pub(crate) use self::error::{Failure, SessionError, SetupError, Stage, What};
+pub(crate) use self::client::SmtpClient;
+use self::connection::Connection;
+pub(crate) use self::error::{Failure, SessionError, SetupError, Stage};
 use self::response::{ReadError, Reply};
 use super::log::LogError;
-use crate::config::{Security, Smtp};
-
-/// How to reach and log in to the SMTP server.
-pub(crate) struct SmtpClient {
-    host: String,
-    port: u16,
-    timeout: Duration,
-    security: Security,
-    tls: Option<Arc<ClientConfig>>,
-    credentials: Option<Credentials>,
-    hello: String,
-}
 
 /// One worker's connection, opened on first use and after a session failure.
 #[derive(Default)]
 pub(crate) struct Session(Option<Connection>);
 
 impl SmtpClient {
-    pub(crate) fn new(settings: &Smtp) -> Result<SmtpClient, SetupError> {
-        let tls = match settings.security {
-            Security::None => None,
-            Security::Starttls | Security::Tls => Some(tls_config()?),
-        };
-        let env = |name: &Option<String>| {
-            name.as_ref()
-                .map(|n| std::env::var(n).map_err(|_| SetupError::Env(n.clone())))
-        };
-        let credentials = match (env(&settings.username_env), env(&settings.password_env)) {
-            (Some(user), Some(password)) => Some(Credentials {
-                user: user?,
-                password: password?,
-            }),
-            (None, None) => None,
-            _ => return Err(SetupError::HalfCredentials),
-        };
-        Ok(SmtpClient {
-            host: settings.host.clone(),
-            port: settings.port,
-            timeout: Duration::from_secs(settings.timeout_secs.max(1)),
-            tls,
-            security: settings.security,
-            credentials,
-            hello: "localhost".into(),
-        })
-    }
-
-    fn server(&self) -> String {
-        format!("{}:{}", self.host, self.port)
-    }
-
-    /// A network error in words: a timeout says which setting it is.
-    fn io(&self, stage: Stage, error: &std::io::Error) -> Failure {
-        self.fail(stage, What::Io(self.io_reason(error)))
-    }
-
-    fn io_reason(&self, error: &std::io::Error) -> String {
-        match error.kind() {
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                format!("no reply within timeout_secs = {}", self.timeout.as_secs())
-            }
-            _ => error.to_string(),
-        }
-    }
-
-    fn fail(&self, stage: Stage, what: What) -> Failure {
-        Failure::Session(SessionError {
-            server: self.server(),
-            stage,
-            what,
-        })
-    }
-
-    /// The server's error reply at a step of the session.
-    fn refused(&self, stage: Stage, reply: Reply) -> Failure {
-        let hint = match (stage, reply.code) {
-            (Stage::MailFrom | Stage::RcptTo, 530) if self.credentials.is_none() => {
-                Some("the server requires AUTH: set mail.smtp.username_env and password_env".to_string())
-            }
-            (Stage::Auth, _) => Some(
-                "check the user name and password the config's username_env and password_env name".into(),
-            ),
-            _ => None,
-        };
-        self.fail(stage, What::Reply { reply, hint })
-    }
-
-    /// A network error or a reply that is no SMTP, at `stage`.
-    fn lost(&self, stage: Stage, error: ReadError) -> Failure {
-        match error {
-            ReadError::Io(e) => self.io(stage, &e),
-            ReadError::NotSmtp(e) => self.fail(stage, What::Other(e)),
-        }
-    }
-
-    /// One command and its reply; an error reply is the session's failure.
-    fn command(&self, connection: &mut Connection, stage: Stage, command: &str) -> Result<Reply, Failure> {
-        connection
-            .write(command.as_bytes())
-            .map_err(|e| self.io(stage, &e))?;
-        let reply = connection.read_reply().map_err(|e| self.lost(stage, e))?;
-        if reply.positive() {
-            Ok(reply)
-        } else {
-            Err(self.refused(stage, reply))
-        }
-    }
-
     /// One SMTP transaction on the session's connection, opening it if
     /// need be. `handing_over` runs just before the message itself goes out
     /// (the delivery log's `sending` row). A session failure closes the

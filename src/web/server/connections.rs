@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::Network;
+use super::network::Network;
 
 /// How often, at most, refused connections are reported on stderr.
 const REFUSALS_REPORTED_EVERY: Duration = Duration::from_secs(60);
