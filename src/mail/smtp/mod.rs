@@ -17,7 +17,8 @@
 //! Laid out as lettre's `transport/smtp/`: `connection.rs` (TCP, TLS,
 //! STARTTLS, the greeting), `extension.rs` (what EHLO offers),
 //! `authentication.rs` (AUTH), `response.rs` (replies read and shown),
-//! `error.rs` (stages and failures); here the client and its transactions.
+//! `error.rs` (stages and failures), `client.rs` (the server and how to
+//! log in, and how a failure is worded); here the transactions.
 
 mod authentication;
 mod client;
