@@ -86,7 +86,7 @@ fn the_preview_rebuilds_when_a_feed_changes() {
         "the new event is in the preview"
     );
     assert!(!project.path("out").exists(), "nothing is written");
-    let editions = project.run(&["editions", "--format", "json"]).json();
+    let editions = project.editions();
     assert_eq!(editions, serde_json::json!([]), "nothing is recorded");
 }
 

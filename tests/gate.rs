@@ -343,21 +343,13 @@ fn a_missed_schedule_day_is_caught_up_with_its_own_date_and_items() {
         html.contains("Story missed") && !html.contains("Story early"),
         "{html}"
     );
-    let editions = project.run(&["editions", "--format", "json"]).json();
+    let editions = project.editions();
     assert_eq!(editions[0]["number"], 2);
     assert_eq!(editions[0]["date"], "2026-11-23");
     // Caught up once: the next run the same week has nothing due.
     let wednesday = project.run(&["run", "--date", "2026-11-25"]);
     wednesday.assert_stdout_has("weekly           not due on 2026-11-25");
-    assert_eq!(
-        project
-            .run(&["editions", "--format", "json"])
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(project.editions().as_array().unwrap().len(), 2);
 }
 
 #[test]
@@ -419,10 +411,7 @@ fn an_auto_run_that_cannot_send_publishes_nothing() {
         stderr.contains(KEY_ENV) && stderr.contains("nothing was published"),
         "{stderr}"
     );
-    assert_eq!(
-        project.run(&["editions", "--format", "json"]).json(),
-        serde_json::json!([])
-    );
+    assert_eq!(project.editions(), serde_json::json!([]));
     assert!(!project.path("out/archive/eu-japan-news/2026-11-23.html").exists());
 
     project.run(&["run", "--date", DATE]).assert_code(0);
@@ -488,7 +477,7 @@ fn a_store_from_before_the_gate_opens_and_its_editions_count_as_sent() {
         )
         .unwrap();
     drop(store);
-    let editions = project.run(&["editions", "--format", "json"]).json();
+    let editions = project.editions();
     assert_eq!(editions[0]["state"], "approved", "{editions}");
     assert_eq!(editions[0]["approved_by"], "bulletin", "{editions}");
     assert!(editions[0]["sent_at"].is_string(), "{editions}");

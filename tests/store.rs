@@ -59,7 +59,7 @@ fn consecutive_weekly_editions_never_repeat_an_item() {
             .read("out/archive/weekly/2026-11-30.html")
             .contains("No. 2 · 30/11/2026")
     );
-    let editions = project.run(&["editions", "--format", "json"]).json();
+    let editions = project.editions();
     let numbers: Vec<(u64, &str)> = editions
         .as_array()
         .unwrap()
@@ -112,15 +112,7 @@ fn run_is_idempotent_and_follows_the_schedule() {
     let again = project.run(&["run", "--date", "2026-11-23"]);
     again.assert_code(0).assert_stdout_has("already published");
     again.assert_stdout_has("0 new, 0 updated, 0 unchanged; 1 of 1 sources not modified");
-    assert_eq!(
-        project
-            .run(&["editions", "--format", "json"])
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(project.editions().as_array().unwrap().len(), 1);
 }
 
 #[test]

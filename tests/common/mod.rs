@@ -246,6 +246,11 @@ impl Project {
             .clone()
     }
 
+    /// `editions --format json`: an array, one object an edition.
+    pub(crate) fn editions(&self) -> serde_json::Value {
+        self.run(&["editions", "--format", "json"]).json()
+    }
+
     /// A local news item, "Story NAME", published on `published` (a date).
     pub(crate) fn story(&self, name: &str, published: &str) {
         self.write(
