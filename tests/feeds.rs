@@ -307,14 +307,9 @@ fn parse_takes_the_kind_of_a_file_under_no_source_from_kind_or_says_how_to_give_
     let event = project.read("feeds/local/events/get-ready-for-japan-2027.md");
     project.write("drafts/event.md", &event);
     let run = project.run(&["parse", "drafts/event.md"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr
-            .contains("drafts/event.md is under no source's `local` in")
-            && run.stderr.contains("--kind event"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1)
+        .assert_stderr_has("drafts/event.md is under no source's `local` in")
+        .assert_stderr_has("--kind event");
     let run = project.run(&["parse", "drafts/event.md", "--kind", "event", "--format", "json"]);
     run.assert_code(0);
     assert_eq!(field(&run.json()[0], "kind"), "event");

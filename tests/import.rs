@@ -57,14 +57,9 @@ fn an_unquoted_semicolon_in_a_semicolon_file_says_how_to_fix_it() {
     );
     let project = importing(csv.as_bytes());
     let run = project.run(&["subscribers", "import", "subscribers.csv"]);
-    run.assert_code(3);
-    assert!(
-        run.stderr
-            .contains("subscribers.csv:2: 8 field(s); the header has 7")
-            && run.stderr.contains("this file is separated by ';'"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(3)
+        .assert_stderr_has("subscribers.csv:2: 8 field(s); the header has 7")
+        .assert_stderr_has("this file is separated by ';'");
 }
 
 #[test]
