@@ -328,6 +328,19 @@ fn ids(placements: &[(String, f64)]) -> Vec<&str> {
     placements.iter().map(|(id, _)| id.as_str()).collect()
 }
 
+/// Approves then builds each of `newsletters` for `date`, all succeeding.
+#[track_caller]
+fn approve_and_build(project: &Project, newsletters: &[&str], date: &str) {
+    for newsletter in newsletters {
+        project
+            .run(&["approve", "--newsletter", newsletter])
+            .assert_code(0);
+        project
+            .run(&["build", "--newsletter", newsletter, "--date", date])
+            .assert_code(0);
+    }
+}
+
 /// Issue 18: "an editor's correction changes the next similar item's
 /// placement". An item no rule places, added to Tech Transfer, takes the
 /// next pitch night there; an item the model helped into Industry and
@@ -393,14 +406,7 @@ fn an_editors_correction_changes_the_next_similar_items_placement() {
     let (_, after) = placed(&project, next_plea);
     assert!(after.is_empty(), "{after:?}");
 
-    for newsletter in ["tech-transfer", "industry-policy"] {
-        project
-            .run(&["approve", "--newsletter", newsletter])
-            .assert_code(0);
-        project
-            .run(&["build", "--newsletter", newsletter, "--date", "2026-11-30"])
-            .assert_code(0);
-    }
+    approve_and_build(&project, &["tech-transfer", "industry-policy"], "2026-11-30");
     assert!(
         project
             .read("out/drafts/tech-transfer/2026-11-30.html")
@@ -448,14 +454,11 @@ fn corrections_never_bring_a_non_business_item_into_an_eu_only_newsletter() {
         "A late header decided the match in front of a sold-out stadium.",
     );
     project.run(&["fetch"]).assert_code(0);
-    for newsletter in ["about-japan", "tax-procurement", "tech-transfer"] {
-        project
-            .run(&["approve", "--newsletter", newsletter])
-            .assert_code(0);
-        project
-            .run(&["build", "--newsletter", newsletter, "--date", "2026-11-30"])
-            .assert_code(0);
-    }
+    approve_and_build(
+        &project,
+        &["about-japan", "tax-procurement", "tech-transfer"],
+        "2026-11-30",
+    );
     let (_, landed) = placed(&project, &derby("Sendai"));
     assert_eq!(ids(&landed), ["tech-transfer"], "the model learned");
     assert!(
