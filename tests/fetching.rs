@@ -6,33 +6,27 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::common::http::{FEED, Reply, Server, serve};
-use crate::common::{Project, digest_config, feed_sources};
+use crate::common::{Project, Run, digest_config, feed_sources};
 
 /// A one-newsletter project reading `sources` (name, URL), with `fetch` settings.
 fn project(fetch: &str, sources: &[(&str, String)]) -> Project {
     Project::with_config(&digest_config(fetch, 5, &feed_sources(sources)))
 }
 
-/// A good feed, and another source "Other" at `path`.
-fn good_and(server: &Server, path: &str) -> Vec<(&'static str, String)> {
-    vec![("Good", server.url("/good.xml")), ("Other", server.url(path))]
+/// A server with a good feed at `/good.xml` and these more `routes`.
+fn serve_good_and(mut routes: Vec<(&'static str, Reply)>) -> Server {
+    routes.insert(0, ("/good.xml", Reply::Body("application/rss+xml", FEED.into())));
+    serve(routes)
 }
 
-#[test]
-fn a_slow_drip_is_cut_off_at_the_time_limit() {
-    let server = serve(vec![
-        ("/good.xml", Reply::Body("application/rss+xml", FEED.into())),
-        ("/drip.xml", Reply::Drip(Duration::from_millis(200), 500)),
-    ]);
-    let project = project("timeout_secs = 1\nretries = 0", &good_and(&server, "/drip.xml"));
-    let started = Instant::now();
-    let run = project.run(&["fetch"]);
-    run.assert_code(3)
-        .assert_stderr_has("source \"Other\" failed: timed out after 1 s");
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "cut off, not read to the end"
-    );
+/// A redirect with `status` to `location`.
+fn redirect(status: u16, location: &str) -> Reply {
+    Reply::StatusWith(status, vec![("Location", location.to_string())])
+}
+
+/// The source "Good" was read, whatever became of the others.
+#[track_caller]
+fn assert_good_was_read(run: &Run) {
     assert!(
         run.stdout
             .lines()
@@ -42,12 +36,29 @@ fn a_slow_drip_is_cut_off_at_the_time_limit() {
     );
 }
 
+/// A good feed, and another source "Other" at `path`.
+fn good_and(server: &Server, path: &str) -> Vec<(&'static str, String)> {
+    vec![("Good", server.url("/good.xml")), ("Other", server.url(path))]
+}
+
+#[test]
+fn a_slow_drip_is_cut_off_at_the_time_limit() {
+    let server = serve_good_and(vec![("/drip.xml", Reply::Drip(Duration::from_millis(200), 500))]);
+    let project = project("timeout_secs = 1\nretries = 0", &good_and(&server, "/drip.xml"));
+    let started = Instant::now();
+    let run = project.run(&["fetch"]);
+    run.assert_code(3)
+        .assert_stderr_has("source \"Other\" failed: timed out after 1 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "cut off, not read to the end"
+    );
+    assert_good_was_read(&run);
+}
+
 #[test]
 fn an_endless_body_is_cut_off_at_the_size_cap() {
-    let server = serve(vec![
-        ("/good.xml", Reply::Body("application/rss+xml", FEED.into())),
-        ("/endless.xml", Reply::Endless),
-    ]);
+    let server = serve_good_and(vec![("/endless.xml", Reply::Endless)]);
     let project = project(
         "timeout_secs = 20\nmax_bytes = 200_000\nretries = 0",
         &good_and(&server, "/endless.xml"),
@@ -59,12 +70,7 @@ fn an_endless_body_is_cut_off_at_the_size_cap() {
 
 #[test]
 fn a_redirect_loop_stops() {
-    let to_self = |path: &str| Reply::StatusWith(302, vec![("Location", path.to_string())]);
-    let server = serve(vec![
-        ("/good.xml", Reply::Body("application/rss+xml", FEED.into())),
-        ("/a", to_self("/b")),
-        ("/b", to_self("/a")),
-    ]);
+    let server = serve_good_and(vec![("/a", redirect(302, "/b")), ("/b", redirect(302, "/a"))]);
     let project = project("max_redirects = 5\nretries = 0", &good_and(&server, "/a"));
     let run = project.run(&["fetch"]);
     run.assert_code(3)
@@ -79,10 +85,7 @@ fn a_redirect_loop_stops() {
 #[test]
 fn a_permanent_redirect_is_remembered() {
     let server = serve(vec![
-        (
-            "/old.xml",
-            Reply::StatusWith(301, vec![("Location", "/new.xml".into())]),
-        ),
+        ("/old.xml", redirect(301, "/new.xml")),
         ("/new.xml", Reply::Tagged("application/rss+xml", FEED.into())),
     ]);
     let project = project("retries = 0", &[("Moved", server.url("/old.xml"))]);
@@ -193,10 +196,7 @@ fn an_html_page_is_not_a_feed_and_names_its_feed() {
 
 #[test]
 fn a_source_failing_run_after_run_is_flagged() {
-    let server = serve(vec![
-        ("/good.xml", Reply::Body("application/rss+xml", FEED.into())),
-        ("/broken.xml", Reply::Status(404)),
-    ]);
+    let server = serve_good_and(vec![("/broken.xml", Reply::Status(404))]);
     let project = project("retries = 0", &good_and(&server, "/broken.xml"));
     for _ in 0..3 {
         project.run(&["fetch"]).assert_code(3);
@@ -214,14 +214,15 @@ fn a_source_failing_run_after_run_is_flagged() {
 
 #[test]
 fn redirects_into_internal_addresses_are_refused_and_not_remembered() {
-    let moved = |location: &str| Reply::StatusWith(301, vec![("Location", location.to_string())]);
-    let server = serve(vec![
-        ("/good.xml", Reply::Body("application/rss+xml", FEED.into())),
-        ("/metadata", moved("http://169.254.169.254/latest/meta-data/")),
-        ("/decimal", moved("http://2852039166/latest/meta-data/")),
-        ("/private", moved("http://10.0.0.1/feed.xml")),
-        ("/mapped", moved("http://[::ffff:10.0.0.1]/feed.xml")),
-        ("/link-local", moved("http://[fe80::1]/feed.xml")),
+    let server = serve_good_and(vec![
+        (
+            "/metadata",
+            redirect(301, "http://169.254.169.254/latest/meta-data/"),
+        ),
+        ("/decimal", redirect(301, "http://2852039166/latest/meta-data/")),
+        ("/private", redirect(301, "http://10.0.0.1/feed.xml")),
+        ("/mapped", redirect(301, "http://[::ffff:10.0.0.1]/feed.xml")),
+        ("/link-local", redirect(301, "http://[fe80::1]/feed.xml")),
     ]);
     let sources = [
         ("Good", server.url("/good.xml")),
@@ -254,13 +255,7 @@ fn redirects_into_internal_addresses_are_refused_and_not_remembered() {
             assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
         }
         assert!(started.elapsed() < Duration::from_secs(15), "refused, not tried");
-        assert!(
-            run.stdout
-                .lines()
-                .any(|l| l.starts_with("Good") && l.ends_with("ok")),
-            "{}",
-            run.stdout
-        );
+        assert_good_was_read(&run);
         let feeds = project.run(&["feeds"]);
         assert!(!feeds.stdout.contains("moved"), "{}", feeds.stdout);
     }
