@@ -11,6 +11,30 @@ fn position(text: &str, needle: &str) -> (usize, usize) {
     (line, column)
 }
 
+/// 1-based line and column of VALUE in the first `KEY = VALUE`.
+fn value_position(text: &str, key: &str, value: &str) -> (usize, usize) {
+    let (line, start) = position(text, &format!("{key} = {value}"));
+    (line, start + format!("{key} = ").len())
+}
+
+/// `check` fails, naming config.toml at `line`:`column` with `message`.
+#[track_caller]
+fn assert_check_refuses(project: &Project, (line, column): (usize, usize), message: &str) {
+    project
+        .run(&["check"])
+        .assert_code(1)
+        .assert_stderr_has(&format!("config.toml:{line}:{column}: {message}"));
+}
+
+/// The bundled project with `from` in its config.toml made `to`: `check`
+/// refuses it at the first `at`, with `message`.
+#[track_caller]
+fn assert_edit_refused(from: &str, to: &str, at: &str, message: &str) {
+    let project = Project::bundled();
+    let config = project.edit_config(from, to);
+    assert_check_refuses(&project, position(&config, at), message);
+}
+
 #[test]
 fn bad_value_is_reported_with_line_column_and_field() {
     let project = Project::bundled();
@@ -34,18 +58,12 @@ fn bad_value_is_reported_with_line_column_and_field() {
 
 #[test]
 fn unknown_newsletter_in_a_source_names_the_valid_ones() {
-    let project = Project::bundled();
-    let config = project.edit_config(
+    assert_edit_refused(
         "newsletters = [\"tech-transfer\"]",
         "newsletters = [\"tech-tranfser\"]",
+        "\"tech-tranfser\"",
+        "source[3].newsletters[0]: unknown newsletter \"tech-tranfser\"; expected one of: eu-japan-news, industry-policy, about-japan, tax-procurement, tech-transfer",
     );
-    let (line, column) = position(&config, "\"tech-tranfser\"");
-    let run = project.run(&["check"]);
-    run.assert_code(1);
-    let expected = format!(
-        "config.toml:{line}:{column}: source[3].newsletters[0]: unknown newsletter \"tech-tranfser\"; expected one of: eu-japan-news, industry-policy, about-japan, tax-procurement, tech-transfer"
-    );
-    run.assert_stderr_has(&expected);
 }
 
 #[test]
@@ -53,10 +71,11 @@ fn unknown_key_is_reported_with_its_line() {
     let project = Project::bundled();
     let config = project.edit_config("window_days = 14", "window_day = 14");
     let (line, _) = position(&config, "window_day = 14");
-    let run = project.run(&["check"]);
-    run.assert_code(1).assert_stderr_has(&format!(
-        "config.toml:{line}:1: newsletter[4].window_day: unknown field `window_day`"
-    ));
+    assert_check_refuses(
+        &project,
+        (line, 1),
+        "newsletter[4].window_day: unknown field `window_day`",
+    );
 }
 
 #[test]
@@ -99,11 +118,7 @@ fn times_and_rates_no_clock_can_count_are_refused_at_their_line() {
     ];
     for (config, value, message) in cases {
         project.write("config.toml", &config);
-        let (line, column) = position(&config, value);
-        let check = project.run(&["check"]);
-        check
-            .assert_code(1)
-            .assert_stderr_has(&format!("config.toml:{line}:{column}: {message}"));
+        assert_check_refuses(&project, position(&config, value), message);
     }
 }
 
@@ -238,29 +253,22 @@ fn a_date_in_a_local_item_that_toml_cannot_read_says_how_to_write_one() {
 
 #[test]
 fn an_unknown_placeholder_in_a_subject_is_refused_at_its_line_and_column() {
-    let project = Project::bundled();
-    let config = project.edit_config(
+    assert_edit_refused(
         "id = \"industry-policy\"",
         "id = \"industry-policy\"\nsubject = \"{title}: {headline}\"",
+        "{headline}",
+        "newsletter[1].subject: unknown placeholder {headline}; expected {title}, {number}, {date} or {lead}",
     );
-    let (line, column) = position(&config, "{headline}");
-    let run = project.run(&["check"]);
-    run.assert_code(1).assert_stderr_has(&format!(
-            "config.toml:{line}:{column}: newsletter[1].subject: unknown placeholder {{headline}}; expected {{title}}, {{number}}, {{date}} or {{lead}}"
-        ));
 }
 
 #[test]
 fn unknown_term_list_names_the_lists_there_are() {
-    let project = Project::bundled();
-    let config = project.edit_config("\"@eu-member-states\"", "\"@eu-member-sates\"");
-    let (line, column) = position(&config, "\"@eu-member-sates\"");
-    let run = project.run(&["check"]);
-    run.assert_code(1);
-    let expected = format!(
-        "config.toml:{line}:{column}: newsletter[0].keywords[0].terms: no built-in term list \"@eu-member-sates\"; expected one of: @eu-member-states, @eu-institutions, @japan-government, @japan-prefectures, @not-business"
+    assert_edit_refused(
+        "\"@eu-member-states\"",
+        "\"@eu-member-sates\"",
+        "\"@eu-member-sates\"",
+        "newsletter[0].keywords[0].terms: no built-in term list \"@eu-member-sates\"; expected one of: @eu-member-states, @eu-institutions, @japan-government, @japan-prefectures, @not-business",
     );
-    run.assert_stderr_has(&expected);
 }
 
 #[test]
@@ -275,15 +283,12 @@ fn a_subscribe_url_on_the_path_of_another_page_of_serve_is_refused_where_it_is()
             "subscribe_url = \"https://newsletters.eu-japan.eu/subscribe\"",
             &format!("subscribe_url = \"{url}\""),
         );
-        let (line, key) = position(&config, &format!("subscribe_url = \"{url}\""));
-        let column = key + "subscribe_url = ".len();
-        let run = project.run(&["check"]);
-        run.assert_code(1);
-        let expected = format!(
-            "config.toml:{line}:{column}: site.subscribe_url: \"{url}\" has the path of `mail.{field}`; \
+        let at = value_position(&config, "subscribe_url", &format!("\"{url}\""));
+        let message = format!(
+            "site.subscribe_url: \"{url}\" has the path of `mail.{field}`; \
              `bulletin serve` answers both, so give it its own"
         );
-        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+        assert_check_refuses(&project, at, &message);
     }
 }
 
@@ -304,12 +309,9 @@ fn a_preferences_url_on_the_unsubscribe_path_or_with_a_query_is_refused_where_it
             "unsubscribe_mailto = ",
             &format!("preferences_url = \"{url}\"\nunsubscribe_mailto = "),
         );
-        let (line, key) = position(&config, &format!("preferences_url = \"{url}\""));
-        let column = key + "preferences_url = ".len();
-        let run = project.run(&["check"]);
-        run.assert_code(1);
-        let expected = format!("config.toml:{line}:{column}: mail.preferences_url: \"{url}\" {message}");
-        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+        let at = value_position(&config, "preferences_url", &format!("\"{url}\""));
+        let message = format!("mail.preferences_url: \"{url}\" {message}");
+        assert_check_refuses(&project, at, &message);
     }
 }
 
@@ -337,19 +339,13 @@ fn a_trusted_proxy_that_is_no_network_is_refused_at_its_entry() {
         let config = project.edit_config("[site]\n", &format!("[site]\n{setting}\n"));
         let (line, start) = position(&config, &setting);
         let column = start + setting.find(entry).unwrap();
-        let run = project.run(&["check"]);
-        run.assert_code(1);
-        let expected = format!("config.toml:{line}:{column}: {message}");
-        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+        assert_check_refuses(&project, (line, column), message);
     }
     let project = Project::bundled();
     let config = project.edit_config("[site]\n", "[site]\ntrusted_proxy_header = \"X-Real-IP\"\n");
-    let (line, start) = position(&config, "trusted_proxy_header = ");
-    let column = start + "trusted_proxy_header = ".len();
-    let run = project.run(&["check"]);
-    run.assert_code(1);
-    let expected = format!(
-        "config.toml:{line}:{column}: site.trusted_proxy_header: \"X-Real-IP\": expected \"X-Forwarded-For\" or \"Forwarded\""
+    assert_check_refuses(
+        &project,
+        value_position(&config, "trusted_proxy_header", "\"X-Real-IP\""),
+        "site.trusted_proxy_header: \"X-Real-IP\": expected \"X-Forwarded-For\" or \"Forwarded\"",
     );
-    assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
 }
