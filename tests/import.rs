@@ -3,7 +3,7 @@
 //! and a store from before addresses were compared without case.
 
 use crate::common::mail::with_mail;
-use crate::common::{Project, files_under};
+use crate::common::{Project, Run, files_under};
 
 const HEADER: &str = "email,name,organisation,organisation_type,country,newsletters,consent_date";
 
@@ -12,6 +12,13 @@ fn importing(csv: &[u8]) -> Project {
     with_mail(&project, 25, "");
     std::fs::write(project.path("subscribers.csv"), csv).unwrap();
     project
+}
+
+/// [`importing`] `csv`, then `subscribers import subscribers.csv`.
+fn import_file(csv: &[u8]) -> (Project, Run) {
+    let project = importing(csv);
+    let run = project.run(&["subscribers", "import", "subscribers.csv"]);
+    (project, run)
 }
 
 /// The subscribers `subscribers list` shows, by address.
@@ -34,8 +41,7 @@ fn a_semicolon_file_with_quoted_separators_and_a_bom_is_read() {
          bo@example.se;Bo;Org AB;organisation;SE;tech-transfer;2025-01-11\r\n",
         HEADER.replace(',', ";")
     );
-    let project = importing(csv.as_bytes());
-    let run = project.run(&["subscribers", "import", "subscribers.csv"]);
+    let (project, run) = import_file(csv.as_bytes());
     run.assert_code(0)
         .assert_stdout_has("2 rows imported (2 new, 0 updated), 0 rejected");
     let list = listed(&project);
@@ -55,8 +61,7 @@ fn an_unquoted_semicolon_in_a_semicolon_file_says_how_to_fix_it() {
         "{}\nanna@example.de;Anna;Acme;company;DE;eu-japan-news;about-japan;2025-01-10\n",
         HEADER.replace(',', ";")
     );
-    let project = importing(csv.as_bytes());
-    let run = project.run(&["subscribers", "import", "subscribers.csv"]);
+    let (_project, run) = import_file(csv.as_bytes());
     run.assert_code(3)
         .assert_stderr_has("subscribers.csv:2: 8 field(s); the header has 7")
         .assert_stderr_has("this file is separated by ';'");
@@ -70,8 +75,7 @@ fn a_windows_1252_file_is_read_with_its_accents() {
     let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
     assert!(!unmappable);
     assert!(std::str::from_utf8(&bytes).is_err(), "the fixture is not UTF-8");
-    let project = importing(&bytes);
-    let run = project.run(&["subscribers", "import", "subscribers.csv"]);
+    let (project, run) = import_file(&bytes);
     run.assert_code(0)
         .assert_stderr_has("not UTF-8: read as Windows-1252");
     let list = listed(&project);
@@ -87,8 +91,7 @@ fn addresses_differing_only_in_case_are_one_subscriber() {
          GOOD@EXAMPLE.NL,Good One,Org,company,NL,eu-japan-news,2025-01-10\n\
          good@example.nl,Good One,Org,company,NL,about-japan,2025-01-10\n"
     );
-    let project = importing(csv.as_bytes());
-    let run = project.run(&["subscribers", "import", "subscribers.csv"]);
+    let (project, run) = import_file(csv.as_bytes());
     run.assert_code(0)
         .assert_stdout_has("2 rows imported (1 new, 1 updated)");
     project
