@@ -8,6 +8,7 @@ use crate::common::Project;
 use crate::common::client::Client;
 use crate::common::draft::{NEWS, READERS, build_a_draft, editions_show, reviewing, shown_items};
 use crate::common::message::html_part;
+use crate::common::server::Server;
 
 /// The bundled project as shipped (approval required, mail written as
 /// `.eml` files), its key in `KEY_ENV`, two readers, fetched, with a
@@ -46,6 +47,21 @@ fn srcdoc(page: &str) -> String {
         .replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&#38;", "&")
+}
+
+/// `project` under review: the preview server, the NEWS review page's
+/// path, and the form token that page carries.
+fn review_form(project: &Project) -> (Server, String, String) {
+    let preview = reviewing(project);
+    let path = format!("/review/{NEWS}");
+    let (_, page) = preview.get(&path);
+    let token = form_value(&page, "token");
+    (preview, path, token)
+}
+
+/// The ids of the items of the latest NEWS edition, in reading order.
+fn shown_ids(project: &Project) -> Vec<String> {
+    shown_items(project, NEWS).into_iter().map(|(id, _)| id).collect()
 }
 
 #[test]
@@ -118,10 +134,7 @@ fn a_post_without_the_token_or_from_another_site_gets_403_and_changes_nothing() 
     let project = with_a_draft();
     let before = editions_show(&project, NEWS);
     let (dropped, _) = shown_items(&project, NEWS)[0].clone();
-    let preview = reviewing(&project);
-    let (_, page) = preview.get(&format!("/review/{NEWS}"));
-    let token = form_value(&page, "token");
-    let path = format!("/review/{NEWS}");
+    let (preview, path, token) = review_form(&project);
     let own = preview.base();
     fn drop_with<'a>(item: &'a str, token: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
         let mut fields = vec![("edition", "1"), ("action", "drop"), ("item", item)];
@@ -202,10 +215,7 @@ fn a_form_token_is_refused_without_the_session_cookie_its_page_set() {
     let project = with_a_draft();
     let before = editions_show(&project, NEWS);
     let (dropped, _) = shown_items(&project, NEWS)[0].clone();
-    let preview = reviewing(&project);
-    let path = format!("/review/{NEWS}");
-    let (_, page) = preview.get(&path);
-    let token = form_value(&page, "token");
+    let (preview, path, token) = review_form(&project);
     let mine = preview.cookie().expect("the page sets a session cookie");
     let port = preview.addr.rsplit(':').next().unwrap().to_string();
     assert!(mine.starts_with(&format!("bulletin_preview_{port}=")), "{mine}");
@@ -260,10 +270,7 @@ fn a_form_token_is_refused_without_the_session_cookie_its_page_set() {
 fn moves_and_the_approval_go_through_the_commands_and_an_approved_edition_refuses_with_their_words() {
     let project = with_a_draft();
     let items = shown_items(&project, NEWS);
-    let preview = reviewing(&project);
-    let path = format!("/review/{NEWS}");
-    let (_, page) = preview.get(&path);
-    let token = form_value(&page, "token");
+    let (preview, path, token) = review_form(&project);
     let post = |fields: &[(&str, &str)]| {
         let mut all = vec![("token", token.as_str()), ("edition", "1")];
         all.extend_from_slice(fields);
@@ -273,20 +280,14 @@ fn moves_and_the_approval_go_through_the_commands_and_an_approved_edition_refuse
     let (second, first) = (items[1].0.as_str(), items[0].0.as_str());
     let (status, _, body) = post(&[("action", "up"), ("item", second)]);
     assert_eq!(status, 303, "{body}");
-    let moved: Vec<String> = shown_items(&project, NEWS)
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let moved = shown_ids(&project);
     assert_eq!(&moved[..2], [second, first], "moved up one place");
     let (status, _, body) = post(&[("action", "up"), ("item", second)]);
     assert_eq!(status, 409, "first already: {body}");
     assert!(body.contains("first in its section already"), "{body}");
     let (status, _, body) = post(&[("action", "down"), ("item", second)]);
     assert_eq!(status, 303, "{body}");
-    let moved: Vec<String> = shown_items(&project, NEWS)
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let moved = shown_ids(&project);
     assert_eq!(&moved[..2], [first, second], "moved down one place");
 
     let (status, _, body) = post(&[("action", "section"), ("item", first), ("section", "events")]);
