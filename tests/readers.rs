@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::common::{Project, digest_config, repo};
+use crate::common::{Project, digest_config, feed_sources, repo};
 
 const DATE: &str = "2026-11-23";
 
@@ -303,11 +303,19 @@ fn reference_of(text: &str, label: &str) -> String {
         .to_string()
 }
 
+/// A digest of five items from one source, NAME, reading the feed FILE
+/// with these `contents`.
+fn one_feed(name: &str, file: &str, contents: &str) -> Project {
+    let sources = feed_sources(&[(name, file.to_string())]);
+    let project = Project::with_config(&digest_config("", 5, &sources));
+    project.write(file, contents);
+    project
+}
+
 #[test]
 fn links_inside_summaries_are_numbered_references_in_the_text_twin() {
-    let sources = "\n[[source]]\nname = \"Centre\"\nfeed = \"centre.rss\"\nnewsletters = [\"digest\"]\n";
-    let project = Project::with_config(&digest_config("", 5, sources));
-    project.write(
+    let project = one_feed(
+        "Centre",
         "centre.rss",
         r#"<rss version="2.0"><channel><title>C</title><link>https://c.example/</link><description>d</description>
 <item><title>Horizon Europe info day</title><link>https://c.example/news/info-day</link><pubDate>Fri, 20 Nov 2026 09:00:00 +0000</pubDate>
@@ -343,9 +351,8 @@ or <a href="https://c.example/news/info-day">the news page</a>.</p>]]></descript
 
 #[test]
 fn unsafe_links_in_summaries_never_reach_the_text_twin() {
-    let sources = "\n[[source]]\nname = \"Hostile\"\nfeed = \"hostile.rss\"\nnewsletters = [\"digest\"]\n";
-    let project = Project::with_config(&digest_config("", 5, sources));
-    project.write(
+    let project = one_feed(
+        "Hostile",
         "hostile.rss",
         r#"<rss version="2.0"><channel><title>H</title><link>https://h.example/</link><description>d</description>
 <item><title>Links of every kind</title><link>https://h.example/1</link><pubDate>Fri, 20 Nov 2026 09:00:00 +0000</pubDate>
