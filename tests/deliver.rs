@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bulletin::audience::{Key, sign, verify};
 
-use crate::common::mail::{project, readers, with_mail};
+use crate::common::mail::{bounces, import_file, project, readers, with_mail};
 use crate::common::message::decoded_subject;
 use crate::common::server::Server;
 use crate::common::sink::{Sink, header};
@@ -283,19 +283,6 @@ fn reset_bounces_undoes_wrongly_counted_hard_bounces() {
     let port = rejecting.port;
     let project = project(port, "", SUBSCRIBERS);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(5);
-    let bounces = |project: &Project| -> Vec<(String, u64)> {
-        let list = project.run(&["subscribers", "list", "--format", "json"]).json();
-        list.as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["email"].as_str().unwrap().into(),
-                    s["hard_bounces"].as_u64().unwrap(),
-                )
-            })
-            .collect()
-    };
     assert!(bounces(&project).contains(&("jane@example.de".into(), 2)));
     rejecting.stop();
     let healthy = Sink::start_on(port, &[]).unwrap();
@@ -489,10 +476,7 @@ fn unknown_organisation_type_or_status_in_the_store_is_an_error() {
 
 #[test]
 fn import_reports_bad_rows_and_keeps_unsubscriptions() {
-    let project = Project::bundled();
-    with_mail(&project, 25, "");
-    project.write(
-        "subscribers.csv",
+    let (project, run) = import_file(
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
          ok@example.de,Ok,Org,company,DE,about-japan,2025-01-01\n\
          not-an-address,X,Org,company,DE,about-japan,2025-01-01\n\
@@ -500,7 +484,6 @@ fn import_reports_bad_rows_and_keeps_unsubscriptions() {
          b@example.de,X,Org,company,ZZ,about-japan,2025-01-01\n\
          \"eve@example.de\",\"Eve\r\nBcc: victim@example.com\",Org,company,DE,about-japan,2025-01-01\n",
     );
-    let run = project.run(&["subscribers", "import", "subscribers.csv"]);
     run.assert_code(3)
         .assert_stderr_has("subscribers.csv:3: email \"not-an-address\": invalid address");
     run.assert_stderr_has(
@@ -800,17 +783,13 @@ fn a_server_without_pipelining_gets_one_command_at_a_time_and_every_message() {
 
 #[test]
 fn addresses_that_can_never_be_sent_are_refused_at_import_with_their_line() {
-    let project = Project::bundled();
-    with_mail(&project, 25, "");
-    project.write(
-        "subscribers.csv",
+    let (project, run) = import_file(
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
          ok@example.de,Ok,Org,company,DE,about-japan,2025-01-10\n\
          \"\"\"quoted local\"\"@example.de\",Q,Org,company,DE,about-japan,2025-01-10\n\
          ip@[127.0.0.1],I,Org,company,DE,about-japan,2025-01-10\n\
          a@bücher.example,A,Org,company,DE,about-japan,2025-01-10\n",
     );
-    let run = project.run(&["subscribers", "import", "subscribers.csv"]);
     run.assert_code(3)
         .assert_stderr_has("subscribers.csv:3: email \"\\\"quoted local\\\"@example.de\": ");
     run.assert_stderr_has("subscribers.csv:4: email \"ip@[127.0.0.1]\": ");

@@ -2,24 +2,10 @@
 //! `;`, saved as Windows-1252, with a BOM, the same address in two cases;
 //! and a store from before addresses were compared without case.
 
-use crate::common::mail::with_mail;
-use crate::common::{Project, Run, files_under};
+use crate::common::mail::{import_file, importing};
+use crate::common::{Project, files_under};
 
 const HEADER: &str = "email,name,organisation,organisation_type,country,newsletters,consent_date";
-
-fn importing(csv: &[u8]) -> Project {
-    let project = Project::bundled();
-    with_mail(&project, 25, "");
-    std::fs::write(project.path("subscribers.csv"), csv).unwrap();
-    project
-}
-
-/// [`importing`] `csv`, then `subscribers import subscribers.csv`.
-fn import_file(csv: &[u8]) -> (Project, Run) {
-    let project = importing(csv);
-    let run = project.run(&["subscribers", "import", "subscribers.csv"]);
-    (project, run)
-}
 
 /// The subscribers `subscribers list` shows, by address.
 fn listed(project: &Project) -> Vec<serde_json::Value> {

@@ -1,7 +1,7 @@
 //! A project that mails: the bundled default with a `[mail]` section sending
 //! over SMTP to a server on 127.0.0.1, and subscribers imported.
 
-use super::{KEY_ENV, Project};
+use super::{KEY_ENV, Project, Run};
 
 fn mail_config(port: u16, extra: &str) -> String {
     format!(
@@ -33,6 +33,23 @@ pub(crate) fn with_mail(project: &Project, port: u16, extra: &str) {
     project.write("config.toml", &(bundled.to_string() + &mail_config(port, extra)));
 }
 
+/// The bundled default sending to port 25, with `csv` as `subscribers.csv`
+/// (not imported yet).
+pub(crate) fn importing(csv: &[u8]) -> Project {
+    let project = Project::bundled();
+    with_mail(&project, 25, "");
+    std::fs::write(project.path("subscribers.csv"), csv).unwrap();
+    project
+}
+
+/// [`importing`] `csv`, then `subscribers import subscribers.csv`, however
+/// that ends.
+pub(crate) fn import_file(csv: impl AsRef<[u8]>) -> (Project, Run) {
+    let project = importing(csv.as_ref());
+    let run = project.run(&["subscribers", "import", "subscribers.csv"]);
+    (project, run)
+}
+
 /// The bundled default with subscribers, sending to `port`.
 pub(crate) fn project(port: u16, extra: &str, subscribers: &str) -> Project {
     let project = Project::bundled();
@@ -56,4 +73,19 @@ pub(crate) fn readers(count: usize, row: impl Fn(usize) -> &'static str) -> Stri
         ));
     }
     csv
+}
+
+/// `hard_bounces` of every subscriber, by address.
+pub(crate) fn bounces(project: &Project) -> Vec<(String, u64)> {
+    let list = project.run(&["subscribers", "list", "--format", "json"]).json();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["email"].as_str().unwrap().to_string(),
+                s["hard_bounces"].as_u64().unwrap(),
+            )
+        })
+        .collect()
 }
