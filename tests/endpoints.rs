@@ -2,7 +2,7 @@
 //! real binary on a free 127.0.0.1 port, spoken to over raw TCP where a
 //! well-behaved client would not do what an attacker does.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use crate::common::mail::project;
 use crate::common::server::Server;
 use crate::common::signup::signup_project;
 use crate::common::sink::Sink;
-use crate::common::{KEY, KEY_ENV, Project, chmod};
+use crate::common::{KEY, KEY_ENV, Project, chmod, first_line};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -536,41 +536,32 @@ fn a_request_with_two_host_headers_is_refused_by_preview_and_serve() {
     }
 }
 
+/// What `preview --listen LISTEN` writes to stderr until it is listening.
+fn preview_stderr(project: &Project, listen: &str) -> String {
+    let mut child = project
+        .command(&["preview", "--listen", listen, "--date", "2026-11-23"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    first_line(&mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    stderr
+}
+
 /// A preview listening beyond this machine says so.
 #[test]
 fn a_preview_listening_beyond_loopback_warns() {
     let project = mail_project(25);
-    let mut child = project
-        .command(&["preview", "--listen", "0.0.0.0:0", "--date", "2026-11-23"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let stderr = preview_stderr(&project, "0.0.0.0:0");
     assert!(
         stderr.contains("warning") && stderr.contains("0.0.0.0"),
         "stderr: {stderr}"
     );
-    let mut child = project
-        .command(&["preview", "--listen", "127.0.0.1:0", "--date", "2026-11-23"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let stderr = preview_stderr(&project, "127.0.0.1:0");
     assert!(!stderr.contains("warning"), "loopback: no warning: {stderr}");
 }
 

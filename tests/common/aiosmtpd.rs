@@ -5,12 +5,11 @@
 //! Without the venv a test skips with a loud message on a developer's
 //! machine and fails under CI (`CI` set): CI can never skip these silently.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use super::repo;
 use super::sink::{dumps, header};
+use super::{first_line, repo};
 
 /// What the server insists on; see `tests/smtp/server.py`.
 #[derive(Debug, Clone, Copy)]
@@ -96,10 +95,7 @@ impl Aiosmtpd {
         }
         command.args(options);
         let mut child = command.spawn().expect("python starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let line = first_line(&mut child);
         let port = line
             .trim()
             .strip_prefix("listening on ")

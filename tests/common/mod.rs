@@ -14,8 +14,9 @@ pub(crate) mod server;
 pub(crate) mod signup;
 pub(crate) mod sink;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 /// The environment variable the test configs name for the signing key.
 pub(crate) const KEY_ENV: &str = "BULLETIN_TEST_KEY";
@@ -292,6 +293,16 @@ impl Project {
     pub(crate) fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().expect("bulletin runs"))
     }
+}
+
+/// The first line `child` writes to its piped stdout: a server's
+/// "listening on" line, once it is ready.
+pub(crate) fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout is piped"))
+        .read_line(&mut line)
+        .unwrap();
+    line
 }
 
 /// Sets the mode of `path`.

@@ -2,13 +2,13 @@
 //! start either. It listens on a free port of 127.0.0.1, is spoken to by
 //! the one [`Client`], and is stopped by its PID when dropped.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::Project;
 use super::client::{Client, Response, read_response};
+use super::{Project, first_line};
 
 /// The date `preview` shows the editions of, unless a test says otherwise.
 pub(crate) const PREVIEW_DATE: &str = "2026-11-23";
@@ -71,10 +71,7 @@ impl Server {
 
     fn launch(mut command: Command, stderr: Stdio) -> Server {
         let mut child = command.stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let line = first_line(&mut child);
         let url = line
             .split_whitespace()
             .nth(2)

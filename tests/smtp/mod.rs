@@ -5,7 +5,7 @@
 
 use crate::common::Project;
 use crate::common::aiosmtpd::{Aiosmtpd, Mode, PASSWORD, USER};
-use crate::common::mail::{project, readers};
+use crate::common::mail::{bounces, project, readers};
 use crate::common::sink::{Sink, header};
 
 const SUBSCRIBERS: &str = "\
@@ -17,21 +17,6 @@ solo@example.fr,Solo Reader,,individual,FR,tech-transfer,2025-03-01
 
 /// Every copy the bundled editions of 2026-11-23 make for [`SUBSCRIBERS`].
 const COPIES: usize = 4;
-
-/// `hard_bounces` of every subscriber, by address.
-fn bounces(project: &Project) -> Vec<(String, u64)> {
-    let list = project.run(&["subscribers", "list", "--format", "json"]).json();
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["email"].as_str().unwrap().to_string(),
-                s["hard_bounces"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
 
 fn no_bounces(project: &Project) {
     let bounces = bounces(project);
