@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use sha2::Digest;
 
-use crate::common::{KEY_ENV, Project, files_under, repo};
+use crate::common::{KEY_ENV, Project, Run, files_under, repo};
 
 /// One row of `tests/fixtures/bounces/manifest.tsv`.
 struct Expected {
@@ -61,6 +61,14 @@ fn objects(stdout: &str) -> Vec<serde_json::Value> {
 }
 
 /// A fixture's bytes.
+/// `bulletin bounces OPTIONS FILES…`.
+fn bounces(project: &Project, options: &[&str], files: &[String]) -> Run {
+    let mut args = vec!["bounces"];
+    args.extend_from_slice(options);
+    args.extend(files.iter().map(String::as_str));
+    project.run(&args)
+}
+
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(fixtures().join(name)).unwrap()
 }
@@ -73,9 +81,7 @@ fn every_fixture_is_classified_as_a_person_reading_it_would() {
         .iter()
         .map(|e| fixtures().join(&e.file).display().to_string())
         .collect();
-    let mut args = vec!["bounces", "--dry-run", "--format", "json"];
-    args.extend(files.iter().map(String::as_str));
-    let run = project.run(&args);
+    let run = bounces(&project, &["--dry-run", "--format", "json"], &files);
     run.assert_code(0);
     let got = objects(&run.stdout);
     assert_eq!(got.len(), expected.len(), "one object per mail:\n{}", run.stdout);
@@ -713,9 +719,7 @@ fn reports_that_merely_name_subscribers_change_nobody_unless_the_mailbox_is_trus
     ];
     let project = subscribed();
     let files = forged_reports(&project);
-    let mut args = vec!["bounces", "--format", "json"];
-    args.extend(files.iter().map(String::as_str));
-    let run = project.run(&args);
+    let run = bounces(&project, &["--format", "json"], &files);
     run.assert_code(0);
     let people = subscribers(&project);
     for email in ["jane@example.com", "marie@example.net"] {
@@ -750,9 +754,7 @@ fn reports_that_merely_name_subscribers_change_nobody_unless_the_mailbox_is_trus
 
     let trusted = trusting();
     let files = forged_reports(&trusted);
-    let mut args = vec!["bounces", "--format", "json"];
-    args.extend(files.iter().map(String::as_str));
-    let run = trusted.run(&args);
+    let run = bounces(&trusted, &["--format", "json"], &files);
     run.assert_code(0);
     for object in objects(&run.stdout) {
         assert_eq!(object["verified"], true, "{object}");
