@@ -3,7 +3,7 @@
 //! survives being killed, and clear errors for a bad store file.
 
 use std::collections::HashSet;
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::http::{Reply, Server, serve};
@@ -194,18 +194,23 @@ fn wait_for_requests(server: &Server, count: usize) {
     }
 }
 
+/// `run --date 2026-11-23` started in the background, its output dropped.
+fn spawn_run(project: &Project) -> Child {
+    project
+        .command(&["run", "--date", "2026-11-23"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn a_second_run_while_one_holds_the_lock_exits_with_code_4() {
     let server = serve(vec![("/slow.xml", Reply::Hang(Duration::from_secs(2)))]);
     let project = project();
     project.story("a", "2026-11-20");
     project.write("config.toml", &with_remote(&server, "/slow.xml"));
-    let mut first = project
-        .command(&["run", "--date", "2026-11-23"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = spawn_run(&project);
     wait_for_requests(&server, 1);
     let second = project.run(&["run", "--date", "2026-11-23"]);
     second.assert_code(4);
@@ -252,12 +257,7 @@ fn runs_killed_at_any_moment_are_completed_by_the_next() {
     }
     // Kill the run after a growing delay: during start-up, fetch, build and writing.
     for delay_ms in [0, 2, 4, 6, 8, 10, 13, 16, 20, 25, 30, 40, 50, 70, 100] {
-        let mut child = project
-            .command(&["run", "--date", "2026-11-23"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_run(&project);
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill(); // SIGKILL
         child.wait().unwrap();
@@ -287,22 +287,25 @@ fn corrupt_store_is_a_clear_error_and_left_alone() {
     assert_eq!(project.read("bulletin.sqlite"), garbage, "never silently reset");
 }
 
-#[test]
-fn store_from_a_newer_bulletin_is_refused() {
+/// A project with one story fetched, then its store's schema version
+/// set to `version`.
+fn fetched_with_schema_version(version: i64) -> Project {
     let project = project();
     project.story("a", "2026-11-20");
     project.run(&["fetch"]).assert_code(0);
     open_store(&project)
-        .pragma_update(None, "user_version", 99)
+        .pragma_update(None, "user_version", version)
         .unwrap();
-    let run = project.run(&["fetch"]);
-    run.assert_code(1);
-    assert!(
-        run.stderr
-            .contains("written by a newer bulletin (schema version 99, this one knows up to "),
-        "{}",
-        run.stderr
-    );
+    project
+}
+
+#[test]
+fn store_from_a_newer_bulletin_is_refused() {
+    let project = fetched_with_schema_version(99);
+    project
+        .run(&["fetch"])
+        .assert_code(1)
+        .assert_stderr_has("written by a newer bulletin (schema version 99, this one knows up to ");
 }
 
 /// A schema version below zero is no bulletin's: the store is refused by
@@ -310,12 +313,7 @@ fn store_from_a_newer_bulletin_is_refused() {
 /// it was (it panicked, indexing the migrations with `-1 as usize`).
 #[test]
 fn store_with_a_negative_schema_version_is_not_a_bulletin_store() {
-    let project = project();
-    project.story("a", "2026-11-20");
-    project.run(&["fetch"]).assert_code(0);
-    open_store(&project)
-        .pragma_update(None, "user_version", -1)
-        .unwrap();
+    let project = fetched_with_schema_version(-1);
     for command in [&["fetch"][..], &["editions"], &["items"]] {
         let run = project.run(command);
         run.assert_code(1);
