@@ -13,13 +13,19 @@ fn built() -> Project {
     project
 }
 
+/// The edition of `newsletter` for [`DATE`] in `out/archive/`, as `ext`
+/// ("html" or "txt").
+fn archived(project: &Project, newsletter: &str, ext: &str) -> String {
+    project.read(&format!("out/archive/{newsletter}/{DATE}.{ext}"))
+}
+
 #[test]
 fn bundled_default_writes_five_editions_and_an_index() {
     let project = built();
     let index = project.read("out/index.html");
     for id in NEWSLETTERS {
-        let html = project.read(&format!("out/archive/{id}/{DATE}.html"));
-        let text = project.read(&format!("out/archive/{id}/{DATE}.txt"));
+        let html = archived(&project, id, "html");
+        let text = archived(&project, id, "txt");
         assert!(
             html.contains("23/11/2026"),
             "{id}: the date in the configured format"
@@ -46,14 +52,14 @@ fn bundled_default_writes_five_editions_and_an_index() {
 #[test]
 fn items_land_in_their_newsletter_and_section() {
     let project = built();
-    let tax = project.read(&format!("out/archive/tax-procurement/{DATE}.html"));
+    let tax = archived(&project, "tax-procurement", "html");
     let tenders = section(&tax, "Open Tenders");
     assert!(
         tenders.contains("気象観測装置の調達"),
         "a Japanese tender is in the tender section"
     );
     assert!(tenders.contains("Deadline: "), "tenders show their deadline");
-    let news = project.read(&format!("out/archive/eu-japan-news/{DATE}.html"));
+    let news = archived(&project, "eu-japan-news", "html");
     assert!(news.contains("Japan and Estonia review digital cooperation"));
     let events = section(&news, "Events");
     assert!(events.contains("Online and in Japan"));
@@ -70,7 +76,7 @@ fn items_land_in_their_newsletter_and_section() {
 #[test]
 fn tenders_are_ordered_by_deadline_and_events_by_start() {
     let project = built();
-    let tax = project.read(&format!("out/archive/tax-procurement/{DATE}.html"));
+    let tax = archived(&project, "tax-procurement", "html");
     let deadlines: Vec<chrono::NaiveDate> = section(&tax, "Open Tenders")
         .split("Deadline: ")
         .skip(1)
@@ -83,13 +89,13 @@ fn tenders_are_ordered_by_deadline_and_events_by_start() {
 #[test]
 fn expired_tender_and_past_event_are_left_out() {
     let project = built();
-    let tax = project.read(&format!("out/archive/tax-procurement/{DATE}.html"));
+    let tax = archived(&project, "tax-procurement", "html");
     assert!(
         !tax.contains("ABCI extension"),
         "the tender that closed on 20/11/2026 is left out"
     );
     assert!(tax.contains("Cryo-electron microscope"), "an open tender is in");
-    let news = project.read(&format!("out/archive/eu-japan-news/{DATE}.html"));
+    let news = archived(&project, "eu-japan-news", "html");
     assert!(
         !news.contains("Hydrogen Business Forum 2026"),
         "the event that ended on 12/11/2026 is left out"
@@ -100,18 +106,18 @@ fn expired_tender_and_past_event_are_left_out() {
 fn text_twin_wraps_at_72_columns_with_teasers() {
     let project = built();
     for id in NEWSLETTERS {
-        let text = project.read(&format!("out/archive/{id}/{DATE}.txt"));
+        let text = archived(&project, id, "txt");
         for line in text.lines().filter(|l| !l.contains("https://")) {
             assert!(line.width() <= 72, "{id}: {line:?} is {} columns", line.width());
         }
     }
-    let text = project.read(&format!("out/archive/eu-japan-news/{DATE}.txt"));
+    let text = archived(&project, "eu-japan-news", "txt");
     let more = &text[text.find("\nMore\n").expect("a More list")..];
     assert!(
         more.lines().any(|l| l.ends_with('…')),
         "More teasers are cut with an ellipsis"
     );
-    let industry = project.read(&format!("out/archive/industry-policy/{DATE}.txt"));
+    let industry = archived(&project, "industry-policy", "txt");
     assert!(industry.contains("経済産業省"), "Japanese text survives");
 }
 
@@ -119,7 +125,7 @@ fn text_twin_wraps_at_72_columns_with_teasers() {
 fn every_link_in_the_mail_is_absolute() {
     let project = built();
     for id in NEWSLETTERS {
-        let html = project.read(&format!("out/archive/{id}/{DATE}.html"));
+        let html = archived(&project, id, "html");
         for href in html
             .split("href=\"")
             .skip(1)
@@ -217,7 +223,7 @@ fn the_archive_has_an_index_and_an_atom_feed_per_newsletter() {
             page.contains(&format!("href=\"{base}/{id}/feed.xml\"")),
             "{id}: its feed"
         );
-        let edition = project.read(&format!("out/archive/{id}/{DATE}.html"));
+        let edition = archived(&project, id, "html");
         assert!(
             edition.contains(&format!("href=\"{base}/{id}/{DATE}.html\"")),
             "the mail's view-in-browser link is this page"
