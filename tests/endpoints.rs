@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bulletin::audience::{Key, sign};
 
-use crate::common::client::{closed_within, header_of, read_response, status};
+use crate::common::client::{assert_closed_within, closed_within, header_of, read_response, status};
 use crate::common::loopback::{connect_from, open_files_limit};
 use crate::common::mail::project;
 use crate::common::server::Server;
@@ -118,10 +118,7 @@ fn an_absurd_content_length_gets_413_and_the_server_stays_up() {
 fn a_stalled_body_delays_no_one_and_is_cut_off() {
     let project = mail_project(25);
     let token = sign(&key(), "jane@example.de", "about-japan");
-    for server in [
-        Server::serve(&project, &["--body-timeout", "3"]),
-        Server::preview(&project, &["--body-timeout", "3"]),
-    ] {
+    for server in Server::serve_and_preview(&project, &["--body-timeout", "3"]) {
         // A one-click POST with a valid token, its body announced (10 KB:
         // more than tiny_http read ahead, less than the limit) and never sent.
         let mut stalled = server.connect();
@@ -143,9 +140,10 @@ fn a_stalled_body_delays_no_one_and_is_cut_off() {
             "another client waited {:?}",
             started.elapsed()
         );
-        assert!(
-            closed_within(&mut stalled, Duration::from_secs(8)),
-            "the stalled connection is closed after the body timeout"
+        assert_closed_within(
+            &mut stalled,
+            Duration::from_secs(8),
+            "the stalled connection is closed after the body timeout",
         );
     }
 }
@@ -155,7 +153,7 @@ fn a_stalled_body_delays_no_one_and_is_cut_off() {
 #[test]
 fn oversized_headers_get_431_and_memory_stays_small() {
     let project = mail_project(25);
-    for server in [Server::serve(&project, &[]), Server::preview(&project, &[])] {
+    for server in Server::serve_and_preview(&project, &[]) {
         let big = "a".repeat(20 * 1024);
         let response = server.raw(&format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nX-Big: {big}\r\n\r\n",
@@ -191,10 +189,7 @@ fn oversized_headers_get_431_and_memory_stays_small() {
 #[test]
 fn idle_connections_and_slow_headers_time_out() {
     let project = mail_project(25);
-    for server in [
-        Server::serve(&project, &["--idle-timeout", "1"]),
-        Server::preview(&project, &["--idle-timeout", "1"]),
-    ] {
+    for server in Server::serve_and_preview(&project, &["--idle-timeout", "1"]) {
         let mut silent = server.connect();
         let mut slow = server.connect();
         let mut kept = server.connect();
@@ -224,13 +219,15 @@ fn idle_connections_and_slow_headers_time_out() {
             slow_cut || closed_within(&mut slow, Duration::from_millis(100)),
             "slow headers are cut off"
         );
-        assert!(
-            closed_within(&mut silent, Duration::from_secs(3)),
-            "a silent connection is closed"
+        assert_closed_within(
+            &mut silent,
+            Duration::from_secs(3),
+            "a silent connection is closed",
         );
-        assert!(
-            closed_within(&mut kept, Duration::from_secs(3)),
-            "an idle keep-alive connection is closed"
+        assert_closed_within(
+            &mut kept,
+            Duration::from_secs(3),
+            "an idle keep-alive connection is closed",
         );
     }
 }
@@ -399,9 +396,10 @@ fn at_the_cap_the_oldest_idle_connection_makes_room() {
         "the new client waited {:?}",
         started.elapsed()
     );
-    assert!(
-        closed_within(&mut idle[0], Duration::from_secs(2)),
-        "the oldest idle connection was closed"
+    assert_closed_within(
+        &mut idle[0],
+        Duration::from_secs(2),
+        "the oldest idle connection was closed",
     );
     for (i, stream) in idle.iter_mut().enumerate().skip(1) {
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -418,10 +416,7 @@ fn at_the_cap_the_oldest_idle_connection_makes_room() {
 #[test]
 fn a_connection_serves_a_bounded_number_of_requests() {
     let project = mail_project(25);
-    for server in [
-        Server::serve(&project, &["--max-requests-per-connection", "3"]),
-        Server::preview(&project, &["--max-requests-per-connection", "3"]),
-    ] {
+    for server in Server::serve_and_preview(&project, &["--max-requests-per-connection", "3"]) {
         let mut stream = server.connect();
         let request = format!("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", server.path, server.addr);
         for i in 1..=3 {
@@ -431,10 +426,7 @@ fn a_connection_serves_a_bounded_number_of_requests() {
             let close = header_of(&response, "Connection") == Some("close");
             assert_eq!(close, i == 3, "request {i}: {response}");
         }
-        assert!(
-            closed_within(&mut stream, Duration::from_secs(2)),
-            "closed after the third"
-        );
+        assert_closed_within(&mut stream, Duration::from_secs(2), "closed after the third");
     }
 }
 

@@ -186,3 +186,10 @@ pub(crate) fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
         }
     }
 }
+
+/// Asserts that the server closes `stream` within `limit`, saying `what`
+/// is expected if not.
+#[track_caller]
+pub(crate) fn assert_closed_within(stream: &mut TcpStream, limit: Duration, what: &str) {
+    assert!(closed_within(stream, limit), "{what}");
+}

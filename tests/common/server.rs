@@ -45,6 +45,12 @@ impl Server {
         Server::start(project.command(&args))
     }
 
+    /// `bulletin serve` and `bulletin preview`, both with `extra`: for what
+    /// the two servers must do alike.
+    pub(crate) fn serve_and_preview(project: &Project, extra: &[&str]) -> [Server; 2] {
+        [Server::serve(project, extra), Server::preview(project, extra)]
+    }
+
     /// `bulletin serve` on a free port, its clock at `now` (`BULLETIN_NOW`),
     /// its stderr appended to `serve.log` in the project.
     pub(crate) fn serve_at(project: &Project, now: &str) -> Server {
