@@ -14,18 +14,14 @@
 //   that title, `-TITLE` unticks it; the name becomes NAME; saves, and checks
 //   the saved page shows the choice and the name.
 // Prints one JSON object: { screenshots, problems: [...] }.
-import { chromium } from 'playwright-core';
+import { launch, watch } from './chromium.mjs';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const [link, shots, step, download, ...changes] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-quic'],
-});
+const browser = await launch();
 const problems = [];
 const screenshots = [];
 const context = await browser.newContext({
@@ -34,16 +30,7 @@ const context = await browser.newContext({
 const page = await context.newPage();
 // axe needs scripts: each page's HTML is checked in a page of its own that runs them.
 const checker = await (await browser.newContext({ viewport: { width: 375, height: 812 } })).newPage();
-page.on('console', (message) => {
-  if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-});
-page.on('response', (r) => {
-  if (r.status() >= 400) problems.push(`${r.request().method()} ${r.url()}: ${r.status()}`);
-});
-page.on('request', (request) => {
-  const host = new URL(request.url()).hostname;
-  if (host !== '127.0.0.1') problems.push(`a request left 127.0.0.1: ${request.url()}`);
-});
+watch(page, problems);
 
 /// Screenshot, no sideways scrolling at 375 px, and axe in both schemes.
 async function check(name) {

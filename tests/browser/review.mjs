@@ -7,7 +7,7 @@
 //
 // Usage: node review.mjs HOME_URL SCREENSHOT_DIR NEWSLETTER ITEM_TITLE GREETING
 // Prints one JSON object: { screenshots, state, problems: [...] }.
-import { launch } from './chromium.mjs';
+import { launch, watch } from './chromium.mjs';
 import { mkdirSync } from 'node:fs';
 
 const [home, shots, newsletter, title, greeting] = process.argv.slice(2);
@@ -17,16 +17,7 @@ const problems = [];
 const screenshots = [];
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
 const page = await context.newPage();
-page.on('console', (message) => {
-  if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-});
-page.on('response', (r) => {
-  if (r.status() >= 400) problems.push(`${r.request().method()} ${r.url()}: ${r.status()}`);
-});
-page.on('request', (request) => {
-  const host = new URL(request.url()).hostname;
-  if (host !== '127.0.0.1') problems.push(`a request left 127.0.0.1: ${request.url()}`);
-});
+watch(page, problems);
 const review = new URL(`review/${newsletter}`, home).href;
 
 /// Clicks `button` and waits for the page the form's 303 leads back to.
