@@ -113,12 +113,9 @@ impl Spool {
     /// Removes every kept request for `email` (any case): an erasure
     /// leaves no line naming them. How many went.
     pub(crate) fn forget(&self, email: &str) -> Result<usize, SpoolError> {
-        let mut file = match OpenOptions::new().read(true).write(true).open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(self.io(e)),
+        let Some(mut file) = self.open_locked()? else {
+            return Ok(0);
         };
-        file.lock().map_err(|e| self.io(e))?;
         let requests = self.read(&mut file)?;
         let email = email.to_ascii_lowercase();
         let (theirs, others): (Vec<Request>, Vec<Request>) = requests
@@ -143,12 +140,9 @@ impl Spool {
     /// file; how many were applied. A line cut short by a crash is skipped
     /// with a warning naming it (its request was never confirmed).
     pub(crate) fn apply(&self, store: &mut Store) -> Result<usize, SpoolError> {
-        let mut file = match OpenOptions::new().read(true).write(true).open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(self.io(e)),
+        let Some(mut file) = self.open_locked()? else {
+            return Ok(0);
         };
-        file.lock().map_err(|e| self.io(e))?;
         let requests = self.read(&mut file)?;
         if !requests.is_empty() {
             store
@@ -174,6 +168,18 @@ impl Spool {
             }
         }
         Ok(requests)
+    }
+
+    /// The spool file, opened for reading and writing and locked against
+    /// another process; `None` when nothing was ever kept.
+    fn open_locked(&self) -> Result<Option<File>, SpoolError> {
+        let file = match OpenOptions::new().read(true).write(true).open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(e)),
+        };
+        file.lock().map_err(|e| self.io(e))?;
+        Ok(Some(file))
     }
 
     fn io(&self, source: std::io::Error) -> SpoolError {

@@ -144,14 +144,8 @@ impl Page {
 
     pub(crate) fn text(status: u16, body: String) -> Page {
         Page {
-            status,
             content_type: "text/plain; charset=utf-8",
-            body,
-            retry_after: None,
-            location: None,
-            framing: Framing::Deny,
-            download: None,
-            set_cookie: None,
+            ..Page::html(status, body)
         }
     }
 
