@@ -11,7 +11,8 @@
 #   under /var/lib/bulletin, nothing beside the config;
 # - an edited config and the env survive a reinstall; `dpkg --remove` keeps
 #   the data, `dpkg --purge` deletes it;
-# - the units pass `systemd-analyze verify` against that root.
+# - the units pass `systemd-analyze verify` there, enable, and are disabled
+#   by `dpkg --remove`.
 # Root only (debootstrap, chroot). .ci/run runs it after tests/run.sh, whose
 # build it packages: the debug binary, since the package's layout, scripts and
 # units are what is tested, and a release build would add minutes to CI.
@@ -45,7 +46,9 @@ if ! command -v debootstrap >/dev/null 2>&1; then
 fi
 
 # The clean root downloads while cargo-deb and the package build.
-debootstrap --variant=minbase "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 &
+# systemd: what a server has, for systemd-analyze verify and systemctl enable
+# and disable in the root (offline, no systemd running).
+debootstrap --variant=minbase --include=systemd "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 &
 bootstrap_pid=$!
 
 if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
@@ -108,14 +111,12 @@ extra=$(in_root ls -A /etc/bulletin | grep -vxE 'config.toml|env' || true)
 as_bulletin bulletin --config /etc/bulletin/config.toml status >/dev/null
 say "bulletin run on the packaged default, no network: drafts in /var/lib/bulletin"
 
-if command -v systemd-analyze >/dev/null 2>&1; then
-  # --root: the units' binary and user as the package installed them.
-  systemd-analyze verify --root="$root" \
-    /usr/lib/systemd/system/bulletin-run.service \
-    /usr/lib/systemd/system/bulletin-run.timer \
-    /usr/lib/systemd/system/bulletin-serve.service
-  say "systemd-analyze verify: the units are valid"
-fi
+units=(bulletin-run.service bulletin-run.timer bulletin-serve.service)
+in_root systemd-analyze verify "${units[@]/#//usr/lib/systemd/system/}"
+in_root systemctl enable bulletin-run.timer bulletin-serve.service
+[ -L "$root/etc/systemd/system/timers.target.wants/bulletin-run.timer" ] ||
+  fail "systemctl enable bulletin-run.timer made no link"
+say "systemd-analyze verify: the units are valid; they enable"
 
 # An administrator's edits survive a reinstall (an upgrade does the same).
 echo '# edited by the administrator' >>"$root/etc/bulletin/config.toml"
@@ -127,11 +128,13 @@ in_root tail -1 /etc/bulletin/config.toml | grep -qx '# edited by the administra
 expect_stat /etc/bulletin/env "600 bulletin:bulletin"
 
 in_root dpkg --remove bulletin
+[ -z "$(find "$root/etc/systemd/system" -name 'bulletin-*')" ] ||
+  fail "dpkg --remove left the units enabled: $(find "$root/etc/systemd/system" -name 'bulletin-*')"
 [ -e "$root/var/lib/bulletin/bulletin.sqlite" ] || fail "dpkg --remove deleted the store"
 [ -e "$root/etc/bulletin/env" ] || fail "dpkg --remove deleted the secrets"
 in_root dpkg --purge bulletin
 [ ! -e "$root/var/lib/bulletin" ] || fail "dpkg --purge left /var/lib/bulletin"
 [ ! -e "$root/etc/bulletin" ] || fail "dpkg --purge left /etc/bulletin: $(ls -A "$root/etc/bulletin")"
-say "reinstall keeps the config and key; remove keeps the data; purge deletes it"
+say "reinstall keeps the config and key; remove disables the units and keeps the data; purge deletes it"
 
 say "passed"

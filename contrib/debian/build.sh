@@ -18,16 +18,23 @@ cd "$(dirname "$0")/../.."
 packaged=target/debian-config/config.toml
 mkdir -p "$(dirname "$packaged")"
 
-# Each rewrite must match: a config.toml that moved a path on fails here,
-# not on a server.
-rewrite() { # FROM TO: every line FROM becomes TO; at least one must.
+# Each line this relies on must be there: a config.toml that moved on fails
+# here, not on a server.
+require() { # LINE
   grep -qxF -- "$1" "$packaged" || { echo "config.toml has no line: $1" >&2; exit 1; }
+}
+rewrite() { # FROM TO: the line FROM becomes TO.
+  require "$1"
   local escaped_from escaped_to
   escaped_from=$(printf '%s' "$1" | sed 's/[][\/.^$*]/\\&/g')
   escaped_to=$(printf '%s' "$2" | sed 's/[\/&]/\\&/g')
   sed -i "s/^${escaped_from}\$/${escaped_to}/" "$packaged"
 }
 cp config.toml "$packaged"
+# postinst writes /etc/bulletin/env with the variables these name.
+require 'signing_key_env = "BULLETIN_UNSUBSCRIBE_KEY"'
+require 'username_env = "BULLETIN_SMTP_USER"'
+require 'password_env = "BULLETIN_SMTP_PASSWORD"'
 rewrite 'out_dir = "out"' 'out_dir = "/var/lib/bulletin/out"'
 rewrite 'path = "bulletin.sqlite"' 'path = "/var/lib/bulletin/bulletin.sqlite"'
 sed -i -E 's#^(feed|local) = "feeds/#\1 = "/usr/share/bulletin/feeds/#' "$packaged"
