@@ -35,7 +35,8 @@ work=$(mktemp -d)
 root=$work/root
 bootstrap_pid=
 cleanup() {
-  [ -z "$bootstrap_pid" ] || kill "$bootstrap_pid" 2>/dev/null || true
+  # Its own process group (setsid): debootstrap's wget and dpkg stop with it.
+  [ -z "$bootstrap_pid" ] || kill -- -"$bootstrap_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,7 +49,7 @@ fi
 # The clean root downloads while cargo-deb and the package build.
 # systemd: what a server has, for systemd-analyze verify and systemctl enable
 # and disable in the root (offline, no systemd running).
-debootstrap --variant=minbase --include=systemd "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 &
+setsid debootstrap --variant=minbase --include=systemd "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 &
 bootstrap_pid=$!
 
 if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
