@@ -59,10 +59,10 @@ pub(crate) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
     }
     for report in &saved.reports {
         for error in report.errors() {
-            eprintln!("warning: source {:?} failed: {error}", report.name);
+            warning!("warning: source {:?} failed: {error}", report.name);
         }
         for warning in report.warnings() {
-            eprintln!("warning: source {:?}: {warning}", report.name);
+            warning!("warning: source {:?}: {warning}", report.name);
         }
     }
     let count = |kind: Upsert| saved.items.iter().filter(|i| i.outcome == kind).count();
