@@ -21,8 +21,8 @@ use crate::store::{EditionRecord, EditionState, RunCommand, Store};
 pub(crate) enum Send {
     /// Sent (or tried); `delivered` is false when some message was not.
     Done { delivered: bool },
-    /// Edition `number` is a draft, and a real send waits for its approval.
-    Draft { number: u32 },
+    /// Edition `number` of `newsletter` is a draft, and a real send waits for its approval.
+    Draft { newsletter: String, number: u32 },
 }
 
 /// `bulletin send`: one edition (the latest by default) to its subscribers.
@@ -50,7 +50,11 @@ impl Judged for Send {
         match self {
             Send::Done { delivered: true } => Vec::new(),
             Send::Done { delivered: false } => vec![UNDELIVERED.to_string()],
-            Send::Draft { .. } => Vec::new(),
+            Send::Draft { newsletter, number } => {
+                vec![format!(
+                    "{newsletter} No. {number} is a draft, not approved: nothing was sent"
+                )]
+            }
         }
     }
 }
@@ -73,6 +77,7 @@ fn send_locked(
     .ok_or_else(|| anyhow!("{newsletter}: no such edition published; see `bulletin editions`"))?;
     if record.state == EditionState::Draft && options.mode == SendMode::Real {
         return Ok(Send::Draft {
+            newsletter: record.newsletter,
             number: record.number,
         });
     }
