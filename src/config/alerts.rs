@@ -8,6 +8,10 @@ use toml::Spanned;
 use super::located::Invalid;
 use super::mail::mailbox;
 
+/// The days a draft may wait for approval after its date before it is a
+/// problem the editors are told of, unless `draft_waiting_days` says.
+pub const DRAFT_WAITING_DAYS: u32 = 2;
+
 /// `[alerts]` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,7 +27,7 @@ pub struct Alerts {
     /// The editors: each gets one mail per new problem.
     pub(crate) to: Vec<Mailbox>,
     /// A draft still waiting for approval this many days after its date is
-    /// a problem; default 2.
+    /// a problem; default [`DRAFT_WAITING_DAYS`].
     pub draft_waiting_days: u32,
 }
 
@@ -66,5 +70,5 @@ impl RawAlerts {
 }
 
 fn default_draft_days() -> Spanned<u32> {
-    Spanned::new(0..0, 2)
+    Spanned::new(0..0, DRAFT_WAITING_DAYS)
 }

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use alerts::Alerts;
+pub use alerts::{Alerts, DRAFT_WAITING_DAYS};
 pub(crate) use fetch::Fetch;
 pub use located::TomlError;
 pub(crate) use located::{from_toml, line_column};
