@@ -54,7 +54,7 @@ pub(crate) enum RunOutcome {
 impl RunOutcome {
     const ALL: [RunOutcome; 3] = [RunOutcome::Ok, RunOutcome::Partial, RunOutcome::Failed];
 
-    pub(crate) fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             RunOutcome::Ok => "ok",
             RunOutcome::Partial => "partial",

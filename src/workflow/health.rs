@@ -114,9 +114,19 @@ pub(crate) struct LastRun {
     pub(crate) started: DateTime<Utc>,
     /// None: still running, or killed.
     pub(crate) finished: Option<DateTime<Utc>>,
-    /// `ok`, `partial`, `failed`, or `unfinished` (still running, or killed).
-    pub(crate) outcome: &'static str,
+    pub(crate) outcome: Ended,
     pub(crate) errors: Vec<String>,
+}
+
+/// How the last run ended, as `status --format json` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Ended {
+    Ok,
+    Partial,
+    Failed,
+    /// Still running, or killed.
+    Unfinished,
 }
 
 impl From<RunRecord> for LastRun {
@@ -125,7 +135,12 @@ impl From<RunRecord> for LastRun {
             command: run.command,
             started: run.started,
             finished: run.ended.map(|(at, _)| at),
-            outcome: run.ended.map_or("unfinished", |(_, outcome)| outcome.as_str()),
+            outcome: match run.ended {
+                None => Ended::Unfinished,
+                Some((_, RunOutcome::Ok)) => Ended::Ok,
+                Some((_, RunOutcome::Partial)) => Ended::Partial,
+                Some((_, RunOutcome::Failed)) => Ended::Failed,
+            },
             errors: run.errors,
         }
     }
@@ -396,12 +411,12 @@ fn lead(out: &mut fmt::Formatter<'_>, run: &LastRun, unsent: &[String]) -> fmt::
     let command = run.command.as_str();
     let errors = run.errors.join("; ");
     match run.outcome {
-        "ok" => writeln!(out, "The last run (`bulletin {command}`, {when}) went well."),
-        "partial" => writeln!(
+        Ended::Ok => writeln!(out, "The last run (`bulletin {command}`, {when}) went well."),
+        Ended::Partial => writeln!(
             out,
             "The last run (`bulletin {command}`, {when}) partly failed: {errors}"
         ),
-        "failed" => {
+        Ended::Failed => {
             writeln!(
                 out,
                 "The last run (`bulletin {command}`, {when}) FAILED: {errors}"
@@ -414,7 +429,7 @@ fn lead(out: &mut fmt::Formatter<'_>, run: &LastRun, unsent: &[String]) -> fmt::
                 "  What to do: fix the cause (`bulletin check --send` names what a send lacks), then `bulletin run`."
             )
         }
-        _ => writeln!(
+        Ended::Unfinished => writeln!(
             out,
             "The last run (`bulletin {command}`, started {when}) has not finished: it is still \
              running, or it was killed (the next `bulletin run` completes its work)."
