@@ -32,7 +32,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Validate the config, the feed files and every local item.
-    Check,
+    Check {
+        /// Also check what a send needs, sending nothing: the signing key present and not guessable, the SMTP server taking a session as configured (EHLO, STARTTLS, AUTH, then QUIT), the bounce address.
+        #[arg(long)]
+        send: bool,
+    },
     /// Read every source into the store; a line per source.
     Fetch,
     /// Each source's health: last fetch, status, items, last error.
@@ -172,11 +176,14 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
-    /// Per newsletter: the last edition and its state, the next due date, and what waits for a person.
+    /// The last run and how it ended, then per newsletter the last edition and its state, the next due date, and what waits for a person.
     Status {
         /// As if today were this date, YYYY-MM-DD.
         #[arg(long, value_parser = date)]
         date: Option<NaiveDate>,
+        /// `json`: one object for monitoring, with `last_run` (`started`, `finished`, `outcome`, `errors`).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -189,6 +196,9 @@ enum EditionsCommand {
         /// Edition number; default the latest.
         #[arg(long)]
         edition: Option<u32>,
+        /// `json`: one object, with the last run recorded (`last_run`).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -347,7 +357,7 @@ fn run(cli: Cli) -> Result<Exit> {
             commands::preview::run(at.config, &options, &|| now().now)?;
             Ok(Exit::Ok)
         }
-        Command::Check => commands::check(&config()?),
+        Command::Check { send } => commands::check(&config()?, send),
         Command::Fetch => commands::fetch(&config()?, clock),
         Command::Feeds { format } => commands::feeds(&config()?, format),
         Command::Parse { target, kind, format } => commands::parse(&config()?, &target, kind, format, clock),
@@ -405,9 +415,14 @@ fn editions(at: &Invocation, command: Command) -> Result<Exit> {
     let (config, clock) = (|| at.config(), at.clock);
     match command {
         Command::Editions {
-            show: Some(EditionsCommand::Show { newsletter, edition }),
+            show:
+                Some(EditionsCommand::Show {
+                    newsletter,
+                    edition,
+                    format,
+                }),
             ..
-        } => commands::show(&config()?, &newsletter, edition),
+        } => commands::show(&config()?, &newsletter, edition, format),
         Command::Editions {
             show: None,
             newsletter,
@@ -424,7 +439,9 @@ fn editions(at: &Invocation, command: Command) -> Result<Exit> {
             edition,
             by,
         } => commands::approve(&config()?, &newsletter, edition, &who(by), clock),
-        Command::Status { date } => commands::status(&config()?, date.unwrap_or_else(|| at.today())),
+        Command::Status { date, format } => {
+            commands::status(&config()?, date.unwrap_or_else(|| at.today()), format)
+        }
         _ => unreachable!("`run` dispatches every other command itself"),
     }
 }
@@ -504,5 +521,6 @@ fn now() -> Clock {
     });
     Clock {
         now: set.map_or_else(chrono::Utc::now, |time| time.with_timezone(&chrono::Utc)),
+        ticking: Some(|| now().now),
     }
 }

@@ -162,6 +162,7 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         // No [mail.dkim] in a minimal config: its defaults are those of the types.
         ("[mail.dkim]", "domain") => words(cell, "the From domain", true),
         ("[mail.dkim]", "algorithm") => same(cell, bulletin::config::DkimAlgorithm::default()),
+        ("[alerts]", "draft_waiting_days") => same(cell, bulletin::config::DRAFT_WAITING_DAYS),
         ("[classify]", "threshold") => same(cell, c.classify.threshold),
         ("[classify]", "title_weight") => same(cell, c.classify.title_weight),
         ("[classify]", "model_weight") => same(cell, c.classify.model_weight),

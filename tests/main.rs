@@ -29,6 +29,7 @@ mod preferences;
 mod proxy;
 mod readers;
 mod review;
+mod runs;
 mod signup;
 mod smtp;
 mod store;

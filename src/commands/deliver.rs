@@ -276,7 +276,7 @@ pub fn send(
         match workflow::send(config, newsletter, number, &options, clock)? {
             Send::Done { delivered: true } => Exit::Ok,
             Send::Done { delivered: false } => Exit::Undelivered,
-            Send::Draft { number } => {
+            Send::Draft { number, .. } => {
                 eprintln!(
                     "{newsletter} No. {number} is a draft, not approved: nothing sent. Review it with \
                  `bulletin editions show --newsletter {newsletter} --edition {number}`, approve it with \

@@ -11,11 +11,34 @@ use crate::config::Config;
 use crate::items::{Kind, for_terminal};
 use crate::sources::{Network, ingest, read_one};
 use crate::store::{EditionState, Store};
-use crate::workflow::{classified, count, draft_paths, weights};
+use crate::workflow::{Checked, classified, count, draft_paths, send_checks, weights};
 
 /// `bulletin check`: the config (already parsed), every feed file and every
 /// local item; http(s) feeds are not fetched and the store is not touched.
-pub fn check(config: &Config) -> Result<Exit> {
+/// With `send`, what a send needs too, without sending (see
+/// [`workflow::send_checks`]): a line each, every problem on stderr.
+pub fn check(config: &Config, send: bool) -> Result<Exit> {
+    let sendable = if send { check_send(config)? } else { 0 };
+    check_files(config, sendable)
+}
+
+/// `check --send`'s lines; how many problems.
+fn check_send(config: &Config) -> Result<usize> {
+    let mut problems = 0;
+    for checked in send_checks(config) {
+        match checked {
+            Checked::Ok(text) => writeln!(std::io::stdout(), "ok: {text}")?,
+            Checked::Warning(text) => eprintln!("warning: {text}"),
+            Checked::Problem(text) => {
+                eprintln!("error: {text}");
+                problems += 1;
+            }
+        }
+    }
+    Ok(problems)
+}
+
+fn check_files(config: &Config, send_problems: usize) -> Result<Exit> {
     let ingest = ingest(config, Network::FilesOnly, &HashMap::new());
     let errors: Vec<&String> = ingest.failures().flat_map(|r| r.errors()).collect();
     for error in &errors {
@@ -26,8 +49,8 @@ pub fn check(config: &Config) -> Result<Exit> {
             eprintln!("warning: source {:?}: {warning}", report.name);
         }
     }
-    if !errors.is_empty() {
-        bail!("{} problem(s) found", errors.len());
+    if !errors.is_empty() || send_problems > 0 {
+        bail!("{} problem(s) found", errors.len() + send_problems);
     }
     // writeln!, not println!: a closed stdout is an error to return, not a panic.
     writeln!(

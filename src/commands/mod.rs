@@ -118,7 +118,7 @@ impl Exit {
             eprintln!("{held}");
             return Exit::Locked;
         }
-        eprintln!("error: {}", said_once(error.as_ref()));
+        crate::workflow::Report::warning(&format!("error: {}", said_once(error.as_ref())));
         Exit::Failed
     }
 

@@ -46,7 +46,7 @@ impl Desk for Editor {
     }
 
     fn apply(&self, change: &Change, now: DateTime<Utc>) -> Result<()> {
-        apply(&self.config_path, &self.by, Clock { now }, change)
+        apply(&self.config_path, &self.by, Clock::fixed(now), change)
     }
 }
 

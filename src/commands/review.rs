@@ -11,13 +11,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 
-use super::{Clock, Exit};
+use super::{Clock, Exit, Format};
 use crate::config::Config;
-use crate::domain::Correction;
-use crate::editions::{due_days, next_due};
+use crate::domain::{Correction, Placed};
 use crate::items::for_terminal;
 use crate::store::{EditionRecord, EditionState, Store};
-use crate::workflow::{self, count, describe, draft_paths};
+use crate::workflow::{self, describe, draft_paths};
 
 /// `bulletin edit --newsletter ID …`: one correction to a draft.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -112,7 +111,9 @@ pub fn approve(
 
 /// `bulletin editions show`: an edition's items as placed (section,
 /// place, id, title) and the corrections made to it, with who and when.
-pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Exit> {
+/// `--format json`: the same as one object, with the last run recorded
+/// (`last_run`), for monitoring.
+pub fn show(config: &Config, newsletter: &str, number: Option<u32>, format: Format) -> Result<Exit> {
     let newsletter = config.newsletter(newsletter)?;
     let id = newsletter.id.as_str();
     let store = Store::open_read_only(&config.store_path())?;
@@ -126,13 +127,16 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Ex
     let Some((record, placed)) = found else {
         bail!("{id} has no such edition; see `bulletin editions --newsletter {id}`");
     };
+    if format == Format::Json {
+        return show_json(config, &store, &record, &placed);
+    }
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "{id} No. {} of {}: {}",
         record.number,
         record.date,
-        state_line(&store, &record)?
+        workflow::state_line(&store, &record)?
     )?;
     let (html, _) = match record.state {
         EditionState::Draft => draft_paths(id, record.date),
@@ -176,116 +180,64 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Ex
     Ok(Exit::Ok)
 }
 
-/// Where an edition stands: draft, approved, sending or sent, with counts.
-fn state_line(store: &Store, record: &EditionRecord) -> Result<String> {
-    let items = count(record.items, "item");
-    if record.state == EditionState::Draft {
-        return Ok(format!(
-            "draft, {items}, last rebuilt {}",
-            record.built_at.format("%Y-%m-%d %H:%M UTC")
-        ));
-    }
-    let approved = format!(
-        "approved by {} on {}",
-        record.approved_by.as_deref().unwrap_or("someone"),
-        record.approved_at.map_or_else(
-            || "an unknown date".to_string(),
-            |t| t.format("%Y-%m-%d").to_string()
-        )
-    );
-    let counts = store.delivery_counts(&record.newsletter, record.number)?;
-    let counts_text = counts
+/// `editions show --format json`.
+fn show_json(config: &Config, store: &Store, record: &EditionRecord, placed: &[Placed]) -> Result<Exit> {
+    let id = record.newsletter.as_str();
+    let html = match record.state {
+        EditionState::Draft => draft_paths(id, record.date).0,
+        EditionState::Approved => record.html_path.clone(),
+    };
+    let items: Vec<_> = placed
         .iter()
-        .map(|(status, n)| format!("{status} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    Ok(match (record.sent_at, counts.is_empty()) {
-        (Some(_), true) => format!("sent, {items} ({approved})"),
-        (Some(_), false) => format!("sent: {counts_text}, {items} ({approved})"),
-        (None, true) => format!("{approved}, {items}, not sent"),
-        (None, false) => format!("sending: {counts_text}, {items} ({approved})"),
-    })
-}
-
-/// `bulletin status`: per newsletter, the last edition and where it
-/// stands, the next due date, and what waits for a person. Meant to be
-/// mailed to the editors each morning by the same cron job as `run`.
-pub fn status(config: &Config, today: NaiveDate) -> Result<Exit> {
-    let store = Store::open_read_only(&config.store_path())?;
+        .map(|p| {
+            serde_json::json!({
+                "section": p.section,
+                "id": p.item.id,
+                "title": p.item.title,
+                "featured": p.featured,
+                "still_open": p.still_open,
+            })
+        })
+        .collect();
+    let corrections: Vec<_> = store
+        .corrections(id, record.number)?
+        .iter()
+        .map(|c| serde_json::json!({"at": c.at, "by": c.author, "correction": describe(&c.correction)}))
+        .collect();
+    let shown = serde_json::json!({
+        "newsletter": id,
+        "number": record.number,
+        "date": record.date,
+        "state": record.state,
+        "status": workflow::state_line(store, record)?,
+        "html": config.out_dir().join(html),
+        "intro": record.intro,
+        "items": items,
+        "corrections": corrections,
+        "last_run": workflow::last_run(store)?,
+    });
     let mut out = std::io::stdout().lock();
-    let mut waiting = Vec::new();
-    for newsletter in &config.newsletters {
-        let id = newsletter.id.as_str();
-        let editions = store.editions(Some(id))?;
-        let last_day = editions
-            .iter()
-            .map(|e| e.date)
-            .chain(store.schedule_handled(id)?)
-            .max();
-        let last = editions.iter().max_by_key(|e| e.number);
-        let described = match last {
-            Some(e) => format!("No. {} of {}: {}", e.number, e.date, state_line(&store, e)?),
-            None => "no edition yet".to_string(),
-        };
-        let missed = due_days(newsletter.schedule, today, last_day);
-        let next = match missed.first() {
-            Some(day) if *day < today => format!("overdue since {day}"),
-            Some(day) => day.to_string(),
-            None => next_due(newsletter.schedule, today, last_day)
-                .map_or_else(|| "none".into(), |d| d.to_string()),
-        };
-        writeln!(out, "{id:<16} {described}")?;
-        writeln!(out, "{:<16} next due: {next}", "")?;
-        if missed.first().is_some_and(|d| *d < today) {
-            waiting.push(format!(
-                "{id}: the edition due {} was not made; the next `bulletin run` catches up",
-                missed[0]
-            ));
-        }
-        for e in editions.iter().rev() {
-            waiting.extend(waits_for(config, &store, e)?);
-        }
-    }
+    serde_json::to_writer_pretty(&mut out, &shown)?;
     writeln!(out)?;
-    if waiting.is_empty() {
-        writeln!(out, "Nothing waits for a person.")?;
-    } else {
-        writeln!(out, "Waiting:")?;
-        for line in &waiting {
-            writeln!(out, "  {line}")?;
-        }
-    }
     Ok(Exit::Ok)
 }
 
-/// What an edition waits for, if anything: approval, or a send to finish.
-fn waits_for(config: &Config, store: &Store, e: &EditionRecord) -> Result<Option<String>> {
-    let id = e.newsletter.as_str();
-    if e.state == EditionState::Draft {
-        let (number, date) = (e.number, e.date);
-        return Ok(Some(format!(
-            "{id} No. {number} ({date}) is a draft waiting for approval: `bulletin editions show \
-             --newsletter {id} --edition {number}`, then `bulletin approve --newsletter {id} --edition {number}`"
-        )));
+/// `bulletin status`: the last run first (how it ended, what it left
+/// undone), the problems open, then per newsletter the last edition and
+/// where it stands, the next due date, and what waits for a person. Meant
+/// to be mailed to the editors each morning by the same cron job as `run`;
+/// `--format json` for monitoring (its `last_run` object: `started`,
+/// `finished`, `outcome`, `errors`).
+pub fn status(config: &Config, today: NaiveDate, format: Format) -> Result<Exit> {
+    let store = Store::open_read_only(&config.store_path())?;
+    let health = workflow::health(config, &store, today)?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Table => write!(out, "{}", health.text())?,
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &health)?;
+            writeln!(out)?;
+        }
     }
-    // Without a [mail] section nothing is ever sent: nobody waits for it.
-    if e.sent_at.is_some() || config.mail.is_none() {
-        return Ok(None);
-    }
-    let deferred = store
-        .delivery_counts(id, e.number)?
-        .into_iter()
-        .find(|(status, _)| status == "deferred")
-        .map_or(0, |(_, n)| n);
-    Ok(Some(match deferred {
-        0 => format!(
-            "{id} No. {} is approved, not sent yet: the next `bulletin run` sends it",
-            e.number
-        ),
-        n => format!(
-            "{id} No. {}: {} deferred; the next `bulletin run` tries them again",
-            e.number,
-            count(n, "message")
-        ),
-    }))
+    Ok(Exit::Ok)
 }

@@ -142,6 +142,14 @@ impl Mail {
         self.bounce_address.is_some()
     }
 
+    /// The VERP envelope sender as written in the config's terms:
+    /// `local+<token>@domain`; none without `bounce_address`.
+    pub(crate) fn bounce_address(&self) -> Option<String> {
+        self.bounce_address
+            .as_ref()
+            .map(|b| format!("{}+<token>@{}", b.local, b.domain))
+    }
+
     /// The preference centre's page (`preferences_url`, or its default).
     pub fn preferences_url(&self) -> &Url {
         &self.preferences_url

@@ -8,6 +8,7 @@
 //! the field (`source[2].newsletters`) and what would be valid, so a typo is
 //! fixed without reading the code.
 
+mod alerts;
 mod fetch;
 mod located;
 mod mail;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use alerts::{Alerts, DRAFT_WAITING_DAYS};
 pub(crate) use fetch::Fetch;
 pub use located::TomlError;
 pub(crate) use located::{from_toml, line_column};
@@ -37,6 +39,7 @@ pub(crate) use source::{FeedKind, Location, Source};
 pub(crate) use subject::Piece;
 pub use subject::Subject;
 
+use alerts::RawAlerts;
 use located::Invalid;
 use mail::RawMail;
 use newsletter::RawNewsletter;
@@ -55,6 +58,7 @@ struct RawConfig {
     #[serde(default)]
     store: Store,
     mail: Option<RawMail>,
+    alerts: Option<RawAlerts>,
     #[serde(rename = "newsletter")]
     newsletters: Vec<RawNewsletter>,
     #[serde(rename = "source")]
@@ -74,6 +78,8 @@ pub struct Config {
     pub store: Store,
     /// How editions are mailed; without it, nothing is sent.
     pub mail: Option<Mail>,
+    /// Who is mailed when a run fails or a draft waits too long; none: nobody.
+    pub alerts: Option<Alerts>,
     /// The newsletters, in the order they are listed everywhere; ids unique.
     pub newsletters: Vec<Newsletter>,
     /// Where items come from.
@@ -160,12 +166,14 @@ impl Config {
         if let (Some(span), Some(form), Some(mail)) = (subscribe_span, &site.subscribe_url, &mail) {
             own_path(span, form, mail)?;
         }
+        let alerts = raw.alerts.map(|a| a.validate(mail.is_some())).transpose()?;
         Ok(Config {
             site,
             fetch: raw.fetch,
             classify: raw.classify,
             store: raw.store,
             mail,
+            alerts,
             newsletters,
             sources,
             root,

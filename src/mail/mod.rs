@@ -14,5 +14,5 @@ pub(crate) mod transport;
 pub(crate) use erasure::{Erasure, ErasureError, erase};
 pub use message::{Letter, MailTemplate, MessageError, Personal};
 pub use send::{SendMode, SendOptions};
-pub(crate) use send::{SendReport, check_ready, send_edition};
+pub(crate) use send::{SendReport, check_ready, readiness, send_edition};
 pub(crate) use transport::mail_folder;

@@ -149,17 +149,33 @@ impl RateLimit {
 }
 
 /// Whether a send could start now: the signing key is in the environment
-/// and, for SMTP, the server takes a session (AUTH included). `run` asks
-/// before publishing an edition it would mail at once.
+/// and not guessable, and the SMTP server takes a session (greeting, EHLO,
+/// STARTTLS and AUTH as configured, then QUIT: no mail). The first problem.
 pub(crate) fn check_ready(mail: &Mail) -> Result<(), SendError> {
-    Key::from_env(&mail.signing_key_env)?;
-    match mail.transport {
+    let ready = readiness(mail);
+    ready.key?;
+    ready.server
+}
+
+/// What a send needs, each checked on its own: the signing key, and the
+/// SMTP server's session (the file transport needs none).
+pub(crate) struct Readiness {
+    pub(crate) key: Result<(), SendError>,
+    pub(crate) server: Result<(), SendError>,
+}
+
+/// Checks each thing a send needs, sending nothing.
+pub(crate) fn readiness(mail: &Mail) -> Readiness {
+    let key = Key::from_env(&mail.signing_key_env)
+        .map(drop)
+        .map_err(SendError::from);
+    let server = match mail.transport {
         Transport::File => Ok(()),
         Transport::Smtp => SmtpClient::new(&mail.smtp)
-            .map_err(SendError::Smtp)?
-            .check()
-            .map_err(SendError::Unreachable),
-    }
+            .map_err(SendError::Smtp)
+            .and_then(|client| client.check().map_err(SendError::Unreachable)),
+    };
+    Readiness { key, server }
 }
 
 /// Sends `edition` to every eligible subscriber who does not have it yet.

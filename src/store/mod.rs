@@ -16,6 +16,7 @@ mod editions;
 mod items;
 mod model;
 mod people;
+mod runs;
 mod signups;
 mod subscribers;
 
@@ -34,6 +35,7 @@ pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
 pub(crate) use model::{Carried, Membership};
 pub(crate) use people::{Erased, PersonData};
+pub(crate) use runs::{Problem, RunCommand, RunOutcome, RunRecord};
 pub(crate) use signups::{
     ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
 };
@@ -349,6 +351,29 @@ CREATE TABLE IF NOT EXISTS signup_outbox (
     created    TEXT NOT NULL,
     next_try   TEXT NOT NULL,
     tries      INTEGER NOT NULL DEFAULT 0
+);
+"#,
+    r#"
+-- Migration (issue 27): every `run`, `send` and `bounces`, from its start
+-- (a row without `finished` is one still going, or killed) to its end, with
+-- each failure's reason (no mail address: reasons are stored without them).
+CREATE TABLE IF NOT EXISTS runs (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    command  TEXT NOT NULL,              -- run | send | bounces
+    started  TEXT NOT NULL,
+    finished TEXT,
+    outcome  TEXT,                       -- ok | partial | failed; none until finished
+    errors   TEXT NOT NULL DEFAULT '[]'  -- JSON array of reasons
+);
+-- The problems open now, each mailed to [alerts] once: a run of `scope`
+-- replaces that scope's problems with its own, so one that goes away and
+-- comes back is new again.
+CREATE TABLE IF NOT EXISTS problems (
+    scope  TEXT NOT NULL,  -- run | send | bounces | drafts
+    text   TEXT NOT NULL,
+    since  TEXT NOT NULL,
+    mailed TEXT,           -- when [alerts] were told; none: not yet
+    PRIMARY KEY (scope, text)
 );
 "#,
 ];

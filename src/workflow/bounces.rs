@@ -8,11 +8,13 @@ use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 
+use super::health::{Judged, Recording};
 use super::{Clock, open_for_writing};
 use crate::audience::Key;
 use crate::bounces::{Bounces, Processed, read_path};
+use crate::causes::said_once;
 use crate::config::Config;
-use crate::store::Store;
+use crate::store::{RunCommand, Store};
 
 /// What reading the mailbox found.
 pub(crate) struct Read {
@@ -24,9 +26,38 @@ pub(crate) struct Read {
     pub(crate) hard_limit: u32,
 }
 
+impl Judged for Read {
+    fn problems(&self) -> Vec<String> {
+        if self.unreadable == 0 {
+            return Vec::new();
+        }
+        vec!["some paths or mails could not be read: `bulletin bounces` names each on stderr".to_string()]
+    }
+}
+
 /// Reads every mail under `paths` and, unless `dry_run`, records them and
-/// acts on the proven ones.
+/// acts on the proven ones. A real read is recorded as a run once it has
+/// ended (reading takes no lock, as long as the mailbox makes it).
 pub(crate) fn read_bounces(config: &Config, paths: &[PathBuf], dry_run: bool, clock: Clock) -> Result<Read> {
+    let read = read_mailbox(config, paths, dry_run, clock);
+    if dry_run {
+        return read;
+    }
+    let (_lock, mut store) = match open_for_writing(config) {
+        Ok(opened) => opened,
+        Err(e) => {
+            warning!(
+                "warning: this run of `bulletin bounces` was not recorded: {}",
+                said_once(e.as_ref())
+            );
+            return read;
+        }
+    };
+    let recording = Recording::start(&mut store, RunCommand::Bounces, clock)?;
+    recording.finish(config, &mut store, clock, None, clock.now.date_naive(), read)
+}
+
+fn read_mailbox(config: &Config, paths: &[PathBuf], dry_run: bool, clock: Clock) -> Result<Read> {
     let mail = config
         .mail
         .as_ref()

@@ -17,8 +17,10 @@ use chrono::NaiveDate;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use super::alerts::late_drafts;
+use super::health::{Judged, Recording, UNDELIVERED, source_problems};
 use super::send::send_unsent;
-use super::{Clock, classified, count, fetch_into, items_with, learn, open_for_writing, phase};
+use super::{Clock, Report, classified, count, fetch_into, items_with, learn, open_for_writing, phase};
 use crate::classify::{Classified, Classifier, Weights};
 use crate::config::{Approval, Config, Empty, Newsletter};
 use crate::domain::{Correction, Placed, SourceReport};
@@ -26,7 +28,7 @@ use crate::editions::{Edition, assemble, correct, due_days, is_due, restore};
 use crate::render::{
     ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, Reader, render_archive_page, render_atom, render_edition,
 };
-use crate::store::{EditionPaths, EditionRecord, EditionState, Store};
+use crate::store::{EditionPaths, EditionRecord, EditionState, RunCommand, Store};
 
 /// `bulletin build`: each selected newsletter's edition for `date`, whatever
 /// its schedule. An edition already recorded for that date is rendered again
@@ -57,49 +59,62 @@ pub(crate) struct Ran {
     pub(crate) delivered: bool,
 }
 
+impl Judged for Ran {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = source_problems(&self.reports);
+        if !self.delivered {
+            problems.push(UNDELIVERED.to_string());
+        }
+        problems
+    }
+}
+
 /// `bulletin run`, the cron entry: fetch; make every edition due by
 /// `date` (a schedule day missed since the last run is caught up, with its
 /// own date and window); rebuild the drafts; write any recorded edition
 /// whose files are missing; send every approved edition not yet sent.
 /// Running it again the same day publishes nothing new.
 pub(crate) fn run(config: &Config, date: NaiveDate, clock: Clock) -> Result<Ran> {
+    Report::stamp_lines(clock);
     let (_lock, mut store) = open_for_writing(config)?;
+    let recording = Recording::start(&mut store, RunCommand::Run, clock)?;
+    let ran = run_locked(config, &mut store, date, clock);
+    // A store that cannot say which drafts are late fails the finish too.
+    let late = late_drafts(config, &store, date).ok().flatten();
+    recording.finish(config, &mut store, clock, late, date, ran)
+}
+
+/// [`run`]'s work, under the lock.
+fn run_locked(config: &Config, store: &mut Store, date: NaiveDate, clock: Clock) -> Result<Ran> {
     phase("fetch");
-    let reports = fetch_into(config, &mut store, clock)?;
+    let reports = fetch_into(config, store, clock)?;
     phase("build");
     let checkpoint = store.checkpoint_in_background();
-    let plans = plan(config, &store, date)?;
-    check_can_send(config, &store, &plans)?;
-    let weights = learn(config, &mut store)?;
+    let plans = plan(config, store, date)?;
+    check_can_send(config, store, &plans)?;
+    let weights = learn(config, store)?;
     // No items at all is no error here: every edition is then empty.
-    let pools = pools(config, &store, &weights, &plans)?;
+    let pools = pools(config, store, &weights, &plans)?;
     for plan in &plans {
         let id = plan.newsletter.id.as_str();
         for day in &plan.days {
             if *day < date {
                 say!("{id:<16} catching up: the edition due {day} was not made on its day");
             }
-            publish(config, &mut store, plan.newsletter, &pools[day], *day, clock)?;
+            publish(config, store, plan.newsletter, &pools[day], *day, clock)?;
             store.set_schedule_handled(id, *day)?;
         }
         for draft in &plan.drafts {
-            refresh_draft(
-                config,
-                &mut store,
-                plan.newsletter,
-                draft,
-                &pools[&draft.date],
-                clock,
-            )?;
+            refresh_draft(config, store, plan.newsletter, draft, &pools[&draft.date], clock)?;
         }
         if plan.days.is_empty() && plan.drafts.is_empty() {
             say!("{id:<16} not due on {date}");
         }
     }
-    complete_missing_files(config, &store)?;
-    write_archive(config, &store)?;
+    complete_missing_files(config, store)?;
+    write_archive(config, store)?;
     phase("send");
-    let delivered = send_unsent(config, &mut store, date, clock)?;
+    let delivered = send_unsent(config, store, date, clock)?;
     phase("done");
     let _ = checkpoint.join(); // it only copies pages; whatever it left, closing does
     Ok(Ran { reports, delivered })
@@ -491,7 +506,7 @@ pub(super) fn write_edition(config: &Config, edition: &Edition) -> Result<()> {
 fn write_files(config: &Config, edition: &Edition, html: &str, text: &str) -> Result<()> {
     let rendered = render_edition(edition, &config.site, Reader::Web).context("rendering an edition")?;
     if rendered.html.len() > GMAIL_CLIPS_AT {
-        eprintln!(
+        warning!(
             "warning: {} No. {} is {} KB of HTML; Gmail clips messages past about 100 KB (lower the section limits)",
             edition.newsletter.id.as_str(),
             edition.number,
@@ -524,9 +539,10 @@ fn complete_missing_files(config: &Config, store: &Store) -> Result<()> {
                 record.intro.as_deref(),
             );
             write_edition(config, &edition)?;
-            eprintln!(
+            warning!(
                 "note: wrote the missing files of {} No. {}",
-                record.newsletter, record.number
+                record.newsletter,
+                record.number
             );
         }
     }

@@ -2,11 +2,10 @@
 //! `bulletin fetch` does, and `bulletin run` first).
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use anyhow::Result;
 
-use super::{Clock, Report, open_for_writing};
+use super::{Clock, open_for_writing};
 use crate::config::Config;
 use crate::domain::{Outcome, SourceReport};
 use crate::sources::{Network, read_sources};
@@ -30,12 +29,15 @@ pub(crate) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
         reports
     })?;
     let tally = tally(&saved);
-    let mut out = Report;
-    writeln!(
-        out,
+    say!(
         "{:<32} {:>5} {:>5} {:>7} {:>9} {:>6}  STATUS",
-        "SOURCE", "ITEMS", "NEW", "UPDATED", "UNCHANGED", "MERGED"
-    )?;
+        "SOURCE",
+        "ITEMS",
+        "NEW",
+        "UPDATED",
+        "UNCHANGED",
+        "MERGED"
+    );
     for report in &saved.reports {
         let [new, updated, unchanged, merged] = tally.get(report.name.as_str()).copied().unwrap_or_default();
         let (items, status) = match &report.outcome {
@@ -51,18 +53,17 @@ pub(crate) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
             Outcome::NotModified => ("-".into(), "not modified".into()),
             Outcome::Failed(reason) => ("-".into(), format!("failed: {reason}")),
         };
-        writeln!(
-            out,
+        say!(
             "{:<32} {items:>5} {new:>5} {updated:>7} {unchanged:>9} {merged:>6}  {status}",
             report.name
-        )?;
+        );
     }
     for report in &saved.reports {
         for error in report.errors() {
-            eprintln!("warning: source {:?} failed: {error}", report.name);
+            warning!("warning: source {:?} failed: {error}", report.name);
         }
         for warning in report.warnings() {
-            eprintln!("warning: source {:?}: {warning}", report.name);
+            warning!("warning: source {:?}: {warning}", report.name);
         }
     }
     let count = |kind: Upsert| saved.items.iter().filter(|i| i.outcome == kind).count();
@@ -72,8 +73,7 @@ pub(crate) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
         1 => ", 1 merged as a duplicate".to_string(),
         n => format!(", {n} merged as duplicates"),
     };
-    writeln!(
-        out,
+    say!(
         "{} new, {} updated, {} unchanged{merged}; {} of {} sources not modified",
         count(Upsert::New),
         count(Upsert::Updated),
@@ -84,7 +84,7 @@ pub(crate) fn fetch_into(config: &Config, store: &mut Store, clock: Clock) -> Re
             .filter(|r| r.outcome == Outcome::NotModified)
             .count(),
         saved.reports.len()
-    )?;
+    );
     Ok(saved.reports)
 }
 

@@ -13,15 +13,24 @@
 /// work.
 macro_rules! say {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        writeln!($crate::workflow::Report, $($arg)*)?
+        $crate::workflow::Report::line(&format!($($arg)*))?
     }};
 }
 pub(crate) use say;
 
+/// `eprintln!` for a warning or a failure an operation reports as it
+/// goes: stamped like [`say!`]'s lines.
+macro_rules! warning {
+    ($($arg:tt)*) => {{
+        $crate::workflow::Report::warning(&format!($($arg)*))
+    }};
+}
+
+mod alerts;
 mod bounces;
 mod edition;
 mod fetch;
+mod health;
 mod learn;
 mod people;
 mod review;
@@ -41,10 +50,11 @@ pub(crate) use bounces::read_bounces;
 pub(crate) use edition::{Next, build, draft_paths, run};
 use edition::{candidates, refresh_draft, write_archive, write_edition};
 pub(crate) use fetch::{fetch, fetch_into};
+pub(crate) use health::{health, last_run, state_line};
 pub(crate) use learn::{bundled_model, learn, weights};
 pub(crate) use people::{erase, person};
 pub(crate) use review::{approve, approve_edition, correct, describe, draft, edit};
-pub(crate) use send::{Send, send};
+pub(crate) use send::{Checked, Send, send, send_checks};
 pub(crate) use stored::items_with;
 pub(crate) use subscribers::{Imported, import, reset_bounces, unsubscribe};
 
@@ -55,6 +65,48 @@ pub(crate) use subscribers::{Imported, import, reset_bounces, unsubscribe};
 /// went: a closed pipe swallows the rest. Read-only commands write to
 /// stdout itself and stop there (exit 0), as they have nothing to finish.
 pub(crate) struct Report;
+
+/// The clock whose time starts each line of a report when the line goes
+/// to a file or a pipe (a cron log of many runs), set by the operation.
+static STAMPED: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
+
+impl Report {
+    /// From now on, lines written to a file or pipe start with the time
+    /// (`2026-11-30T06:00:04Z `), on stdout and stderr alike.
+    pub(crate) fn stamp_lines(clock: Clock) {
+        let _ = STAMPED.set(clock);
+    }
+
+    /// `text`'s lines, stamped when `terminal` is false and stamping is on.
+    fn stamped(text: &str, terminal: bool) -> String {
+        let stamp = STAMPED
+            .get()
+            .filter(|_| !terminal)
+            .map(|clock| format!("{} ", clock.current().format("%Y-%m-%dT%H:%M:%SZ")));
+        let mut out = String::with_capacity(text.len() + 1);
+        for line in text.split('\n') {
+            out.push_str(stamp.as_deref().unwrap_or_default());
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// One line (or several) of the report, on stdout.
+    pub(crate) fn line(text: &str) -> std::io::Result<()> {
+        use std::io::{IsTerminal, Write};
+        let terminal = std::io::stdout().is_terminal();
+        Report.write_all(Report::stamped(text, terminal).as_bytes())
+    }
+
+    /// A warning or failure, on stderr (where nothing is left to do if it is gone).
+    pub(crate) fn warning(text: &str) {
+        use std::io::{IsTerminal, Write};
+        let mut stderr = std::io::stderr();
+        let terminal = stderr.is_terminal();
+        let _ = stderr.write_all(Report::stamped(text, terminal).as_bytes());
+    }
+}
 
 impl std::io::Write for Report {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -85,6 +137,21 @@ pub(crate) fn count(n: usize, noun: &str) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     pub now: DateTime<Utc>,
+    /// Reads the time again: when a run ends, and for its lines' stamps.
+    /// None: the time stays `now` (the preview's review page, a test).
+    pub ticking: Option<fn() -> DateTime<Utc>>,
+}
+
+impl Clock {
+    /// A clock that stays at `now`.
+    pub fn fixed(now: DateTime<Utc>) -> Clock {
+        Clock { now, ticking: None }
+    }
+
+    /// The time now: `now` moved on, when the clock ticks.
+    pub(crate) fn current(&self) -> DateTime<Utc> {
+        self.ticking.map_or(self.now, |tick| tick())
+    }
 }
 
 /// With `BULLETIN_PHASES` set, writes `phase: NAME` on stderr as `run`

@@ -7,19 +7,22 @@ use std::io::IsTerminal;
 use anyhow::{Result, anyhow};
 use chrono::NaiveDate;
 
+use super::health::{Judged, Recording, UNDELIVERED};
 use super::{Clock, open_for_writing};
 use crate::audience::Spool;
+use crate::causes::said_once;
 use crate::config::{Config, Newsletter};
+use crate::config::{Security, Transport};
 use crate::editions::restore;
-use crate::mail::{SendMode, SendOptions, SendReport, send_edition};
-use crate::store::{EditionRecord, EditionState, Store};
+use crate::mail::{SendMode, SendOptions, SendReport, readiness, send_edition};
+use crate::store::{EditionRecord, EditionState, RunCommand, Store};
 
 /// How a `send` of one edition ended.
 pub(crate) enum Send {
     /// Sent (or tried); `delivered` is false when some message was not.
     Done { delivered: bool },
-    /// Edition `number` is a draft, and a real send waits for its approval.
-    Draft { number: u32 },
+    /// Edition `number` of `newsletter` is a draft, and a real send waits for its approval.
+    Draft { newsletter: String, number: u32 },
 }
 
 /// `bulletin send`: one edition (the latest by default) to its subscribers.
@@ -32,6 +35,40 @@ pub(crate) fn send(
 ) -> Result<Send> {
     let settings = config.newsletter(newsletter)?;
     let (_lock, mut store) = open_for_writing(config)?;
+    if options.mode != SendMode::Real {
+        // A dry run or a test copy is no send of the edition: not recorded.
+        return send_locked(config, &mut store, settings, number, options, clock);
+    }
+    let recording = Recording::start(&mut store, RunCommand::Send, clock)?;
+    let sent = send_locked(config, &mut store, settings, number, options, clock);
+    let today = clock.now.date_naive();
+    recording.finish(config, &mut store, clock, None, today, sent)
+}
+
+impl Judged for Send {
+    fn problems(&self) -> Vec<String> {
+        match self {
+            Send::Done { delivered: true } => Vec::new(),
+            Send::Done { delivered: false } => vec![UNDELIVERED.to_string()],
+            Send::Draft { newsletter, number } => {
+                vec![format!(
+                    "{newsletter} No. {number} is a draft, not approved: nothing was sent"
+                )]
+            }
+        }
+    }
+}
+
+/// [`send`]'s work, under the lock.
+fn send_locked(
+    config: &Config,
+    store: &mut Store,
+    settings: &Newsletter,
+    number: Option<u32>,
+    options: &SendOptions,
+    clock: Clock,
+) -> Result<Send> {
+    let newsletter = settings.id.as_str();
     let editions = store.editions(Some(newsletter))?;
     let record = match number {
         Some(n) => editions.into_iter().find(|e| e.number == n),
@@ -40,10 +77,11 @@ pub(crate) fn send(
     .ok_or_else(|| anyhow!("{newsletter}: no such edition published; see `bulletin editions`"))?;
     if record.state == EditionState::Draft && options.mode == SendMode::Real {
         return Ok(Send::Draft {
+            newsletter: record.newsletter,
             number: record.number,
         });
     }
-    let report = send_one(config, &mut store, settings, &record, options, clock)?;
+    let report = send_one(config, store, settings, &record, options, clock)?;
     Ok(Send::Done {
         delivered: report.ok(),
     })
@@ -131,19 +169,19 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
         say!("  skipped {count}: {reason}");
     }
     for note in &report.notes {
-        eprintln!("note: {note}");
+        warning!("note: {note}");
     }
     for (email, reason) in &report.deferred.examples {
-        eprintln!("deferred: {email}: {reason} (sent again on the next send)");
+        warning!("deferred: {email}: {reason} (sent again on the next send)");
     }
     for (email, reason) in &report.failed.examples {
-        eprintln!("failed: {email}: {reason}");
+        warning!("failed: {email}: {reason}");
     }
     let unlisted = report.deferred.count + report.failed.count
         - report.deferred.examples.len()
         - report.failed.examples.len();
     if unlisted > 0 {
-        eprintln!("… and {unlisted} more; each is in the delivery log");
+        warning!("… and {unlisted} more; each is in the delivery log");
     }
     Ok(())
 }
@@ -154,7 +192,7 @@ fn apply_kept_unsubscribes(store: &mut Store) -> Result<()> {
     let spool = Spool::beside(store.path());
     let applied = spool.apply(store)?;
     if applied > 0 {
-        eprintln!(
+        warning!(
             "applied {applied} unsubscribe(s) kept in {} while the store was busy",
             spool.path().display()
         );
@@ -199,4 +237,70 @@ pub(super) fn send_unsent(config: &Config, store: &mut Store, date: NaiveDate, c
         }
     }
     Ok(delivered)
+}
+
+/// One thing a send needs, as `bulletin check --send` found it.
+pub(crate) enum Checked {
+    Ok(String),
+    /// Works, but the operator should know.
+    Warning(String),
+    /// A send would fail, or go wrong.
+    Problem(String),
+}
+
+/// `bulletin check --send`: what a send needs, checked without sending:
+/// the `[mail]` section, the signing key present and not guessable, the
+/// SMTP server taking a session as configured (EHLO, STARTTLS, AUTH, then
+/// QUIT, no MAIL), the bounce address, and who the alerts go to.
+pub(crate) fn send_checks(config: &Config) -> Vec<Checked> {
+    let Some(mail) = &config.mail else {
+        return vec![Checked::Problem(
+            "no [mail] section in the config: nothing is ever sent".to_string(),
+        )];
+    };
+    let ready = readiness(mail);
+    let mut checks = vec![match ready.key {
+        Ok(()) => Checked::Ok(format!(
+            "the unsubscribe signing key in {} is present and not guessable",
+            mail.signing_key_env
+        )),
+        Err(e) => Checked::Problem(said_once(&e)),
+    }];
+    checks.push(match (ready.server, mail.transport) {
+        (Ok(()), Transport::File) => Checked::Warning(format!(
+            "transport = \"file\": messages are written under {}, not mailed",
+            crate::mail::mail_folder(config).display()
+        )),
+        (Ok(()), Transport::Smtp) => Checked::Ok(format!(
+            "the SMTP server {}:{} took a session ({}{}), and was left without a mail",
+            mail.smtp.host,
+            mail.smtp.port,
+            match mail.smtp.security {
+                Security::None => "EHLO, no TLS",
+                Security::Starttls => "EHLO, STARTTLS",
+                Security::Tls => "TLS, EHLO",
+            },
+            if mail.smtp.username_env.is_some() {
+                ", AUTH"
+            } else {
+                ""
+            }
+        )),
+        (Err(e), _) => Checked::Problem(said_once(&e)),
+    });
+    checks.push(match mail.bounce_address() {
+        Some(address) => Checked::Ok(format!(
+            "bounces go to {address} (VERP: each names its subscriber)"
+        )),
+        None => Checked::Warning(format!(
+            "no mail.bounce_address: bounces go to the From address {}, and `bulletin bounces` can \
+             prove whose they are only by the Message-ID or List-Unsubscribe they quote",
+            mail.from.email
+        )),
+    });
+    if let Some(alerts) = &config.alerts {
+        let to: Vec<String> = alerts.to.iter().map(|m| m.email.to_string()).collect();
+        checks.push(Checked::Ok(format!("alerts go to {}", to.join(", "))));
+    }
+    checks
 }
