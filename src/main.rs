@@ -172,6 +172,28 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Make an approved edition a draft again, before its send has begun (refused once a message went out).
+    Unapprove {
+        #[arg(long)]
+        newsletter: String,
+        /// The approved edition's number.
+        #[arg(long)]
+        edition: u32,
+        /// Who unapproves; default $USER.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Discard a draft, never sent: it keeps its number (listed as skipped), its items go back to the pool.
+    Skip {
+        #[arg(long)]
+        newsletter: String,
+        /// The draft's number.
+        #[arg(long)]
+        edition: u32,
+        /// Who skips it; default $USER.
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Per newsletter: the last edition and its state, the next due date, and what waits for a person.
     Status {
         /// As if today were this date, YYYY-MM-DD.
@@ -424,6 +446,16 @@ fn editions(at: &Invocation, command: Command) -> Result<Exit> {
             edition,
             by,
         } => commands::approve(&config()?, &newsletter, edition, &who(by), clock),
+        Command::Unapprove {
+            newsletter,
+            edition,
+            by,
+        } => commands::unapprove(&config()?, &newsletter, edition, &who(by), clock),
+        Command::Skip {
+            newsletter,
+            edition,
+            by,
+        } => commands::skip(&config()?, &newsletter, edition, &who(by), clock),
         Command::Status { date } => commands::status(&config()?, date.unwrap_or_else(|| at.today())),
         _ => unreachable!("`run` dispatches every other command itself"),
     }

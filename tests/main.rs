@@ -24,6 +24,7 @@ mod import;
 mod items;
 mod kills;
 mod layers;
+mod order;
 mod pipes;
 mod preferences;
 mod proxy;

@@ -16,8 +16,8 @@ use crate::config::Config;
 use crate::domain::Correction;
 use crate::editions::{due_days, next_due};
 use crate::items::for_terminal;
-use crate::store::{EditionRecord, EditionState, Store};
-use crate::workflow::{self, count, describe, draft_paths};
+use crate::store::{Decision, EditionRecord, EditionState, Logged, Store};
+use crate::workflow::{self, count, describe_logged, draft_paths};
 
 /// `bulletin edit --newsletter ID …`: one correction to a draft.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -110,6 +110,21 @@ pub fn approve(
     Ok(Exit::Ok)
 }
 
+/// `bulletin unapprove`: an approved edition made a draft again, before
+/// its send has begun.
+pub fn unapprove(config: &Config, newsletter: &str, number: u32, by: &str, clock: Clock) -> Result<Exit> {
+    let newsletter = config.newsletter(newsletter)?;
+    workflow::unapprove(config, newsletter, number, by, clock)?;
+    Ok(Exit::Ok)
+}
+
+/// `bulletin skip`: a draft discarded, never sent; its items go back to the pool.
+pub fn skip(config: &Config, newsletter: &str, number: u32, by: &str, clock: Clock) -> Result<Exit> {
+    let newsletter = config.newsletter(newsletter)?;
+    workflow::skip(config, newsletter, number, by, clock)?;
+    Ok(Exit::Ok)
+}
+
 /// `bulletin editions show`: an edition's items as placed (section,
 /// place, id, title) and the corrections made to it, with who and when.
 pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Exit> {
@@ -134,11 +149,14 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Ex
         record.date,
         state_line(&store, &record)?
     )?;
-    let (html, _) = match record.state {
-        EditionState::Draft => draft_paths(id, record.date),
-        EditionState::Approved => (record.html_path.clone(), record.text_path.clone()),
+    let html = match record.state {
+        EditionState::Draft => Some(draft_paths(id, record.date).0),
+        EditionState::Approved => Some(record.html_path.clone()),
+        EditionState::Skipped => None,
     };
-    writeln!(out, "  {}", config.out_dir().join(html).display())?;
+    if let Some(html) = html {
+        writeln!(out, "  {}", config.out_dir().join(html).display())?;
+    }
     if let Some(intro) = record.intro.as_deref() {
         let first = intro.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
         writeln!(out, "\nIntroduction: {}", for_terminal(first))?;
@@ -160,17 +178,17 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Ex
             )?;
         }
     }
-    let corrections = store.corrections(id, record.number)?;
-    if !corrections.is_empty() {
+    let log = store.log(id, record.number)?;
+    if !log.is_empty() {
         writeln!(out, "\nCorrections")?;
     }
-    for c in &corrections {
+    for line in &log {
         writeln!(
             out,
             "  {}  {:<10} {}",
-            c.at.format("%Y-%m-%d %H:%M UTC"),
-            for_terminal(&c.author),
-            for_terminal(&describe(&c.correction))
+            line.at.format("%Y-%m-%d %H:%M UTC"),
+            for_terminal(&line.author),
+            for_terminal(&describe_logged(&line.entry))
         )?;
     }
     Ok(Exit::Ok)
@@ -179,11 +197,28 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Ex
 /// Where an edition stands: draft, approved, sending or sent, with counts.
 fn state_line(store: &Store, record: &EditionRecord) -> Result<String> {
     let items = count(record.items, "item");
-    if record.state == EditionState::Draft {
-        return Ok(format!(
-            "draft, {items}, last rebuilt {}",
-            record.built_at.format("%Y-%m-%d %H:%M UTC")
-        ));
+    match record.state {
+        EditionState::Draft => {
+            return Ok(format!(
+                "draft, {items}, last rebuilt {}",
+                record.built_at.format("%Y-%m-%d %H:%M UTC")
+            ));
+        }
+        EditionState::Skipped => {
+            let by = store
+                .log(&record.newsletter, record.number)?
+                .into_iter()
+                .rfind(|l| l.entry == Logged::Decision(Decision::Skip));
+            return Ok(match by {
+                Some(l) => format!(
+                    "skipped by {} on {}, never sent; its number is not reused",
+                    l.author,
+                    l.at.format("%Y-%m-%d")
+                ),
+                None => "skipped, never sent; its number is not reused".into(),
+            });
+        }
+        EditionState::Approved => {}
     }
     let approved = format!(
         "approved by {} on {}",
@@ -269,7 +304,7 @@ fn waits_for(config: &Config, store: &Store, e: &EditionRecord) -> Result<Option
         )));
     }
     // Without a [mail] section nothing is ever sent: nobody waits for it.
-    if e.sent_at.is_some() || config.mail.is_none() {
+    if e.state == EditionState::Skipped || e.sent_at.is_some() || config.mail.is_none() {
         return Ok(None);
     }
     let deferred = store

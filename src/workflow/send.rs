@@ -38,6 +38,12 @@ pub(crate) fn send(
         None => editions.into_iter().next(),
     }
     .ok_or_else(|| anyhow!("{newsletter}: no such edition published; see `bulletin editions`"))?;
+    if record.state == EditionState::Skipped {
+        return Err(anyhow!(
+            "{newsletter} No. {} was skipped: it is never sent",
+            record.number
+        ));
+    }
     if record.state == EditionState::Draft && options.mode == SendMode::Real {
         return Ok(Send::Draft {
             number: record.number,

@@ -508,6 +508,10 @@ fn state(page: &Page) -> String {
             ),
             page.id
         ),
+        EditionState::Skipped => format!(
+            "No. {} was skipped: never sent; nothing to correct or approve.",
+            record.number
+        ),
     }
 }
 
