@@ -229,3 +229,70 @@ fn an_edit_of_an_approved_edition_names_unapprove_not_build() {
         );
     }
 }
+
+/// Two names for [`Project::story`] whose items' ids begin with the same
+/// four hex digits: an item's id is the SHA-256 of its link, as hex.
+fn twins() -> [(String, String); 2] {
+    use sha2::{Digest, Sha256};
+    let mut seen = std::collections::HashMap::new();
+    for n in 0.. {
+        let name = format!("s{n}");
+        let digest = Sha256::digest(format!("link\0https://news.example/{name}").as_bytes());
+        let id: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        if let Some((other, its)) = seen.insert(id[..4].to_string(), (name.clone(), id.clone())) {
+            return [(other, its), (name, id)];
+        }
+    }
+    unreachable!()
+}
+
+/// Issue 27, item 7: an item's id may be given by a unique start of it (at
+/// least four characters), as git takes an object's; an ambiguous start is
+/// refused, listing the items it begins.
+#[test]
+fn an_item_is_named_by_a_unique_start_of_its_id() {
+    let project = Project::with_config(&weekly_config("approval = \"required\""));
+    let [(a, a_id), (b, b_id)] = twins();
+    project.story(&a, "2026-11-20");
+    project.story(&b, "2026-11-21");
+    project.run(&["run", "--date", DATE]).assert_code(0);
+    let items = project.run(&["items", "--format", "json"]).stdout;
+    assert!(
+        items.contains(&a_id) && items.contains(&b_id),
+        "ids as computed: {items}"
+    );
+
+    let ambiguous = project.run(&["edit", "--newsletter", "weekly", "drop", &a_id[..4]]);
+    ambiguous.assert_code(1);
+    for wanted in [
+        format!("\"{}\" is ambiguous", &a_id[..4]),
+        format!("{a_id} (Story {a})"),
+        format!("{b_id} (Story {b})"),
+    ] {
+        assert!(
+            ambiguous.stderr.contains(&wanted),
+            "{wanted}: {}",
+            ambiguous.stderr
+        );
+    }
+    project
+        .run(&["edit", "--newsletter", "weekly", "drop", "abc"])
+        .assert_code(1)
+        .assert_stderr_has("too short to name an item");
+    project
+        .run(&["edit", "--newsletter", "weekly", "drop", "0000000000000"])
+        .assert_code(1)
+        .assert_stderr_has("no stored item \"0000000000000\"");
+
+    let unique = &a_id[..8];
+    project
+        .run(&["edit", "--newsletter", "weekly", "drop", unique])
+        .assert_code(0);
+    project
+        .run(&["edit", "--newsletter", "weekly", "add", &b_id[..7].to_uppercase()])
+        .assert_code(1)
+        .assert_stderr_has(&format!("{b_id} is in weekly No. 1 already"));
+    let shown = editions_show(&project, "weekly");
+    assert!(shown.contains(&format!("drop {a_id}")), "{shown}");
+    assert!(!shown.contains(&format!("Story {a}")), "{shown}");
+}

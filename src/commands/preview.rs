@@ -48,6 +48,17 @@ impl Desk for Editor {
     fn apply(&self, change: &Change, now: DateTime<Utc>) -> Result<()> {
         apply(&self.config_path, &self.by, Clock { now }, change)
     }
+
+    /// The store and its write-ahead log, where a commit lands first.
+    fn watched(&self) -> Vec<PathBuf> {
+        let Ok(config) = Config::from_file(&self.config_path) else {
+            return Vec::new();
+        };
+        let store = config.store_path();
+        let mut wal = store.clone().into_os_string();
+        wal.push("-wal");
+        vec![store, PathBuf::from(wal)]
+    }
 }
 
 /// The next edition of every newsletter, from the stored items and the

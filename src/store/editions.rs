@@ -511,6 +511,18 @@ impl Store {
         body.map(|body| decode_item(&self.path, &body)).transpose()
     }
 
+    /// (id, title) of the stored items whose id begins with `prefix`, by
+    /// id; at most `limit`. `prefix` is matched as text, not as a pattern.
+    pub(crate) fn items_starting(&self, prefix: &str, limit: usize) -> Result<Vec<(String, String)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.rows(
+            "SELECT id, json_extract(body, '$.title') FROM items
+             WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT ?2",
+            params![prefix, limit],
+            |row| Ok((row.get(0)?, row.get::<_, Option<String>>(1)?.unwrap_or_default())),
+        )
+    }
+
     /// The last schedule day a run handled for `newsletter`.
     pub(crate) fn schedule_handled(&self, newsletter: &str) -> Result<Option<NaiveDate>> {
         let day: Option<String> = self

@@ -5,8 +5,8 @@
 use anyhow::{Context, Result, bail};
 
 use super::{
-    Clock, candidates, count, draft_paths, learn, open_for_writing, phase, refresh_draft, weights,
-    write_archive, write_draft, write_edition,
+    Clock, candidates, count, draft_paths, learn, open_for_writing, phase, refresh_draft, resolve_item,
+    weights, write_archive, write_draft, write_edition,
 };
 use crate::config::{Config, Newsletter};
 use crate::domain::Correction;
@@ -190,6 +190,11 @@ pub(crate) fn correct(
     clock: Clock,
 ) -> Result<()> {
     let id = newsletter.id.as_str();
+    let resolved = match correction.item() {
+        Some(given) => correction.clone().with_item(resolve_item(store, given)?),
+        None => correction.clone(),
+    };
+    let correction = &resolved;
     let (_, placed) = store
         .edition_numbered(id, record.number)?
         .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
