@@ -12,6 +12,7 @@ mod content;
 mod corpus;
 mod deliver;
 mod docs;
+mod editor;
 mod endpoints;
 mod errors;
 mod feeds;

@@ -282,6 +282,10 @@ fn an_item_is_named_by_a_unique_start_of_its_id() {
     project
         .run(&["edit", "--newsletter", "weekly", "drop", "0000000000000"])
         .assert_code(1)
+        .assert_stderr_has("\"0000000000000\" is not in weekly No. 1");
+    project
+        .run(&["edit", "--newsletter", "weekly", "add", "0000000000000"])
+        .assert_code(1)
         .assert_stderr_has("no stored item \"0000000000000\"");
 
     let unique = &a_id[..8];

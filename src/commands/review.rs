@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::domain::Correction;
 use crate::editions::{due_days, next_due};
 use crate::items::for_terminal;
+use crate::render::japanese_only;
 use crate::store::{Decision, EditionRecord, EditionState, Logged, Store};
 use crate::workflow::{self, count, describe_logged, draft_paths};
 
@@ -169,14 +170,27 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Ex
         writeln!(out, "\n{} ({})", section.title, section.id)?;
         for (i, p) in mine.iter().enumerate() {
             let how = if p.featured { "" } else { " (more)" };
+            let flag = if japanese_only(&p.item) { JAPANESE_ONLY } else { "" };
             writeln!(
                 out,
-                "  {:>2}. {}  {}{how}",
+                "  {:>2}. {}  {}{how}{flag}",
                 i + 1,
                 p.item.id,
                 for_terminal(&p.item.title)
             )?;
         }
+    }
+    let japanese = placed.iter().filter(|p| japanese_only(&p.item)).count();
+    if japanese > 0 {
+        let (these, them) = match japanese {
+            1 => ("1 item is".to_string(), "it"),
+            n => (format!("{n} items are"), "them"),
+        };
+        writeln!(
+            out,
+            "\n{these} in Japanese only, title and summary ({}): readers of this English newsletter may not read {them}",
+            JAPANESE_ONLY.trim()
+        )?;
     }
     let log = store.log(id, record.number)?;
     if !log.is_empty() {
@@ -193,6 +207,9 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Ex
     }
     Ok(Exit::Ok)
 }
+
+/// The mark of an item in Japanese only, title and summary.
+const JAPANESE_ONLY: &str = "  [Japanese only]";
 
 /// Where an edition stands: draft, approved, sending or sent, with counts.
 fn state_line(store: &Store, record: &EditionRecord) -> Result<String> {

@@ -45,7 +45,7 @@ pub(crate) use learn::{bundled_model, learn, weights};
 pub(crate) use people::{erase, person};
 pub(crate) use review::{approve, approve_edition, correct, describe_logged, draft, edit, skip, unapprove};
 pub(crate) use send::{Send, send};
-pub(crate) use stored::{items_with, resolve_item};
+pub(crate) use stored::{ItemIdError, items_with, resolve_among, resolve_item};
 pub(crate) use subscribers::{Imported, import, reset_bounces, unsubscribe};
 
 /// Standard output for the report of a command that changes something

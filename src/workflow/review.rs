@@ -5,8 +5,8 @@
 use anyhow::{Context, Result, bail};
 
 use super::{
-    Clock, candidates, count, draft_paths, learn, open_for_writing, phase, refresh_draft, resolve_item,
-    weights, write_archive, write_draft, write_edition,
+    Clock, ItemIdError, candidates, count, draft_paths, learn, open_for_writing, phase, refresh_draft,
+    resolve_among, resolve_item, weights, write_archive, write_draft, write_edition,
 };
 use crate::config::{Config, Newsletter};
 use crate::domain::Correction;
@@ -190,14 +190,24 @@ pub(crate) fn correct(
     clock: Clock,
 ) -> Result<()> {
     let id = newsletter.id.as_str();
-    let resolved = match correction.item() {
-        Some(given) => correction.clone().with_item(resolve_item(store, given)?),
-        None => correction.clone(),
-    };
-    let correction = &resolved;
     let (_, placed) = store
         .edition_numbered(id, record.number)?
         .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
+    // An item named by the start of its id: any stored item for an add,
+    // one of the draft's own for the rest (one it lacks is said below).
+    let resolved = match (correction, correction.item()) {
+        (Correction::Add { .. }, Some(given)) => correction.clone().with_item(resolve_item(store, given)?),
+        (_, Some(given)) => {
+            let own = placed.iter().map(|p| (p.item.id.as_str(), p.item.title.as_str()));
+            match resolve_among(given, own) {
+                Ok(item) => correction.clone().with_item(item),
+                Err(ItemIdError::Unknown(_)) => correction.clone(),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        (_, None) => correction.clone(),
+    };
+    let correction = &resolved;
     let here = |item: &str| placed.iter().any(|p| p.item.id == item);
     let section_ok = |section: &str| {
         if newsletter.sections.iter().any(|s| s.id == section) {

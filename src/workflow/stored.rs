@@ -43,26 +43,46 @@ fn listed(candidates: &[(String, String)]) -> String {
 /// The stored item `given` names: its whole id, or (as git takes an
 /// abbreviated object name) a unique start of one of at least
 /// [`SHORTEST_PREFIX`] characters; an ambiguous start is refused, listing
-/// the items it begins. Every command and page that takes an item id
-/// reads it through here.
+/// the items it begins.
 pub(crate) fn resolve_item(store: &Store, given: &str) -> anyhow::Result<String> {
     let given = given.trim().to_ascii_lowercase();
     if store.item(&given)?.is_some() {
         return Ok(given);
     }
-    if given.chars().count() < SHORTEST_PREFIX {
-        return Err(ItemIdError::TooShort(given).into());
-    }
     // Ten candidates are enough to see that more of the id is needed.
-    let mut found = store.items_starting(&given, 10)?;
+    let found = store.items_starting(&given, 10)?;
+    Ok(pick(given, found)?)
+}
+
+/// The item of `placed` (id, title) that `given` names, by the same rule
+/// as [`resolve_item`]: what a correction to a draft's own items reads.
+pub(crate) fn resolve_among<'a>(
+    given: &str,
+    placed: impl Iterator<Item = (&'a str, &'a str)>,
+) -> std::result::Result<String, ItemIdError> {
+    let given = given.trim().to_ascii_lowercase();
+    let found: Vec<(String, String)> = placed
+        .filter(|(id, _)| id.starts_with(&given))
+        .map(|(id, title)| (id.to_string(), title.to_string()))
+        .collect();
+    if found.iter().any(|(id, _)| *id == given) {
+        return Ok(given);
+    }
+    pick(given, found)
+}
+
+/// The one id of `found` that `given` begins, or why there is none.
+fn pick(given: String, mut found: Vec<(String, String)>) -> std::result::Result<String, ItemIdError> {
+    if given.chars().count() < SHORTEST_PREFIX {
+        return Err(ItemIdError::TooShort(given));
+    }
     match found.len() {
-        0 => Err(ItemIdError::Unknown(given).into()),
+        0 => Err(ItemIdError::Unknown(given)),
         1 => Ok(found.remove(0).0),
         _ => Err(ItemIdError::Ambiguous {
             prefix: given,
             candidates: found,
-        }
-        .into()),
+        }),
     }
 }
 
