@@ -176,6 +176,28 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Make an approved edition a draft again, before its send has begun (refused once a message went out).
+    Unapprove {
+        #[arg(long)]
+        newsletter: String,
+        /// The approved edition's number.
+        #[arg(long)]
+        edition: u32,
+        /// Who unapproves; default $USER.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Discard a draft, never sent: it keeps its number (listed as skipped), its items go back to the pool.
+    Skip {
+        #[arg(long)]
+        newsletter: String,
+        /// The draft's number.
+        #[arg(long)]
+        edition: u32,
+        /// Who skips it; default $USER.
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// The last run and how it ended, then per newsletter the last edition and its state, the next due date, and what waits for a person.
     Status {
         /// As if today were this date, YYYY-MM-DD.
@@ -439,6 +461,16 @@ fn editions(at: &Invocation, command: Command) -> Result<Exit> {
             edition,
             by,
         } => commands::approve(&config()?, &newsletter, edition, &who(by), clock),
+        Command::Unapprove {
+            newsletter,
+            edition,
+            by,
+        } => commands::unapprove(&config()?, &newsletter, edition, &who(by), clock),
+        Command::Skip {
+            newsletter,
+            edition,
+            by,
+        } => commands::skip(&config()?, &newsletter, edition, &who(by), clock),
         Command::Status { date, format } => {
             commands::status(&config()?, date.unwrap_or_else(|| at.today()), format)
         }

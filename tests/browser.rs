@@ -428,3 +428,44 @@ fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsu
         "404",
     ]);
 }
+
+/// Issue 27, item 7: a review page left open in Chromium follows an
+/// approval made with the command line: it reloads itself (the preview
+/// watches the store) and shows the approved edition, with no correction
+/// or approval form left to press.
+#[test]
+fn an_open_review_page_follows_an_approval_made_elsewhere_in_chromium() {
+    if !browser_tools() {
+        return;
+    }
+    let project = Project::bundled_as_shipped();
+    project.sign_with_test_key();
+    build_a_draft(&project, READERS);
+    let preview = reviewing(&project);
+    let review = preview.link(&format!("/review/{NEWS}"));
+    let config = project.path("config.toml");
+    let report = node(
+        "follow.mjs",
+        &[
+            review.as_str(),
+            env!("CARGO_BIN_EXE_bulletin"),
+            "approve",
+            "--newsletter",
+            NEWS,
+            "--by",
+            "Hans",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+    assert!(report["before"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        report["state"]
+            .as_str()
+            .unwrap()
+            .starts_with("Approved by Hans on"),
+        "{report}"
+    );
+    assert_eq!(report["buttons"], 0, "{report}");
+}

@@ -328,3 +328,75 @@ fn moves_and_the_approval_go_through_the_commands_and_an_approved_edition_refuse
         );
     }
 }
+
+/// The review page at `path` once `shows` holds for it, within 10 s (the
+/// preview looks at its files every 400 ms).
+fn page_once(preview: &Server, path: &str, shows: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, page) = preview.get(path);
+        if shows(&page) {
+            return page;
+        }
+        assert!(std::time::Instant::now() < deadline, "never came: {page}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Issue 27, item 7: an approval, an unapproval or a skip made with the
+/// command line while the review page is open is followed by the page (no
+/// more "Review the draft" and correction forms on an approved edition),
+/// and a form the page showed before is refused, saying why.
+#[test]
+fn the_review_page_follows_an_approval_or_a_skip_made_elsewhere() {
+    let project = with_a_draft();
+    let first = shown_ids(&project).remove(0);
+    let (preview, path, token) = review_form(&project);
+    assert!(preview.get("/").1.contains("Review the draft"));
+    let stale = |action: &str| {
+        preview.submit(
+            &path,
+            &[
+                ("token", token.as_str()),
+                ("edition", "1"),
+                ("action", action),
+                ("item", first.as_str()),
+            ],
+            &[],
+        )
+    };
+
+    project
+        .run(&["approve", "--newsletter", NEWS, "--by", "Hans"])
+        .assert_code(0);
+    let page = page_once(&preview, &path, |page| page.contains("Approved by Hans on"));
+    assert!(
+        !page.contains("value=\"drop\"") && !page.contains("value=\"approve\""),
+        "no correction or approval form on an approved edition: {page}"
+    );
+    assert!(!preview.get("/").1.contains("Review the draft"));
+    let refused = stale("drop");
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused.body.contains("No. 1 was approved by Hans")
+            && refused
+                .body
+                .contains("bulletin unapprove --newsletter eu-japan-news --edition 1"),
+        "{}",
+        refused.body
+    );
+
+    project
+        .run(&["unapprove", "--newsletter", NEWS, "--edition", "1"])
+        .assert_code(0);
+    page_once(&preview, &path, |page| page.contains("value=\"drop\""));
+    project
+        .run(&["skip", "--newsletter", NEWS, "--edition", "1"])
+        .assert_code(0);
+    let page = page_once(&preview, &path, |page| !page.contains("value=\"drop\""));
+    assert!(page.contains("not a draft yet"), "{page}");
+    let refused = stale("approve");
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.body.contains("No. 1 was skipped"), "{}", refused.body);
+    assert!(editions_show(&project, NEWS).contains("skipped"));
+}

@@ -201,9 +201,11 @@ pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Re
             )?;
             for e in &editions {
                 let (state, html) = match e.state {
-                    EditionState::Draft => ("draft", draft_paths(&e.newsletter, e.date).0),
-                    EditionState::Approved if e.sent_at.is_some() => ("sent", e.html_path.clone()),
-                    EditionState::Approved => ("approved", e.html_path.clone()),
+                    EditionState::Draft => ("draft", Some(draft_paths(&e.newsletter, e.date).0)),
+                    EditionState::Approved if e.sent_at.is_some() => ("sent", Some(e.html_path.clone())),
+                    EditionState::Approved => ("approved", Some(e.html_path.clone())),
+                    // Never sent, and no file: its number stays, not reused.
+                    EditionState::Skipped => ("skipped", None),
                 };
                 writeln!(
                     out,
@@ -212,7 +214,10 @@ pub fn editions(config: &Config, newsletter: Option<&str>, format: Format) -> Re
                     e.number,
                     e.date,
                     e.items,
-                    config.out_dir().join(html).display()
+                    html.map_or_else(
+                        || "-".into(),
+                        |html| config.out_dir().join(html).display().to_string()
+                    )
                 )?;
             }
         }

@@ -28,7 +28,7 @@ pub use deliver::{
 pub use fetch::fetch;
 pub use inspect::{Format, ItemsQuery, check, editions, feeds, items, parse};
 pub use publish::{build, run};
-pub use review::{Edit, approve, edit, show, status};
+pub use review::{Edit, approve, edit, show, skip, status, unapprove};
 
 /// How a command ended, as a script reads it: the one place an outcome or
 /// an error becomes an exit code, and the source of `--help`'s table of

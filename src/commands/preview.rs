@@ -21,7 +21,7 @@ use crate::render::{Reader, render_edition};
 use crate::sources::{Network, ingest};
 use crate::store::{EditionRecord, EditionState, Store};
 use crate::web::preview::{Action, Built, Change, Desk, Page};
-use crate::workflow::{Next, approve_edition, correct, describe, draft, open_for_writing};
+use crate::workflow::{Next, approve_edition, correct, describe_logged, draft, open_for_writing};
 
 pub use crate::web::preview::Options;
 
@@ -47,6 +47,17 @@ impl Desk for Editor {
 
     fn apply(&self, change: &Change, now: DateTime<Utc>) -> Result<()> {
         apply(&self.config_path, &self.by, Clock::fixed(now), change)
+    }
+
+    /// The store and its write-ahead log, where a commit lands first.
+    fn watched(&self) -> Vec<PathBuf> {
+        let Ok(config) = Config::from_file(&self.config_path) else {
+            return Vec::new();
+        };
+        let store = config.store_path();
+        let mut wal = store.clone().into_os_string();
+        wal.push("-wal");
+        vec![store, PathBuf::from(wal)]
     }
 }
 
@@ -82,7 +93,8 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
         // A draft waiting for approval is the next edition, as last built;
         // so is an approved one the next send mails.
         let waiting = |e: &&EditionRecord| {
-            e.state == EditionState::Draft || (config.mail.is_some() && e.sent_at.is_none())
+            e.state == EditionState::Draft
+                || (e.state == EditionState::Approved && config.mail.is_some() && e.sent_at.is_none())
         };
         let stored = match latest.as_ref().filter(waiting) {
             Some(e) => store.edition_numbered(id, e.number)?,
@@ -94,14 +106,14 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
         let number = edition.number;
         let corrections = match next.record() {
             Some(record) => store
-                .corrections(id, record.number)?
+                .log(id, record.number)?
                 .iter()
-                .map(|c| {
+                .map(|line| {
                     format!(
                         "{} by {}: {}",
-                        c.at.format("%Y-%m-%d %H:%M UTC"),
-                        c.author,
-                        describe(&c.correction)
+                        line.at.format("%Y-%m-%d %H:%M UTC"),
+                        line.author,
+                        describe_logged(&line.entry)
                     )
                 })
                 .collect(),

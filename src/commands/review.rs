@@ -15,8 +15,9 @@ use super::{Clock, Exit, Format};
 use crate::config::Config;
 use crate::domain::{Correction, Placed};
 use crate::items::for_terminal;
+use crate::render::japanese_only;
 use crate::store::{EditionRecord, EditionState, Store};
-use crate::workflow::{self, describe, draft_paths};
+use crate::workflow::{self, describe_logged, draft_paths};
 
 /// `bulletin edit --newsletter ID …`: one correction to a draft.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -109,6 +110,21 @@ pub fn approve(
     Ok(Exit::Ok)
 }
 
+/// `bulletin unapprove`: an approved edition made a draft again, before
+/// its send has begun.
+pub fn unapprove(config: &Config, newsletter: &str, number: u32, by: &str, clock: Clock) -> Result<Exit> {
+    let newsletter = config.newsletter(newsletter)?;
+    workflow::unapprove(config, newsletter, number, by, clock)?;
+    Ok(Exit::Ok)
+}
+
+/// `bulletin skip`: a draft discarded, never sent; its items go back to the pool.
+pub fn skip(config: &Config, newsletter: &str, number: u32, by: &str, clock: Clock) -> Result<Exit> {
+    let newsletter = config.newsletter(newsletter)?;
+    workflow::skip(config, newsletter, number, by, clock)?;
+    Ok(Exit::Ok)
+}
+
 /// `bulletin editions show`: an edition's items as placed (section,
 /// place, id, title) and the corrections made to it, with who and when.
 /// `--format json`: the same as one object, with the last run recorded
@@ -138,11 +154,14 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>, format: Form
         record.date,
         workflow::state_line(&store, &record)?
     )?;
-    let (html, _) = match record.state {
-        EditionState::Draft => draft_paths(id, record.date),
-        EditionState::Approved => (record.html_path.clone(), record.text_path.clone()),
+    let html = match record.state {
+        EditionState::Draft => Some(draft_paths(id, record.date).0),
+        EditionState::Approved => Some(record.html_path.clone()),
+        EditionState::Skipped => None,
     };
-    writeln!(out, "  {}", config.out_dir().join(html).display())?;
+    if let Some(html) = html {
+        writeln!(out, "  {}", config.out_dir().join(html).display())?;
+    }
     if let Some(intro) = record.intro.as_deref() {
         let first = intro.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
         writeln!(out, "\nIntroduction: {}", for_terminal(first))?;
@@ -155,37 +174,54 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>, format: Form
         writeln!(out, "\n{} ({})", section.title, section.id)?;
         for (i, p) in mine.iter().enumerate() {
             let how = if p.featured { "" } else { " (more)" };
+            let flag = if japanese_only(&p.item) { JAPANESE_ONLY } else { "" };
             writeln!(
                 out,
-                "  {:>2}. {}  {}{how}",
+                "  {:>2}. {}  {}{how}{flag}",
                 i + 1,
                 p.item.id,
                 for_terminal(&p.item.title)
             )?;
         }
     }
-    let corrections = store.corrections(id, record.number)?;
-    if !corrections.is_empty() {
+    let japanese = placed.iter().filter(|p| japanese_only(&p.item)).count();
+    if japanese > 0 {
+        let (these, them) = match japanese {
+            1 => ("1 item is".to_string(), "it"),
+            n => (format!("{n} items are"), "them"),
+        };
+        writeln!(
+            out,
+            "\n{these} in Japanese only, title and summary ({}): readers of this English newsletter may not read {them}",
+            JAPANESE_ONLY.trim()
+        )?;
+    }
+    let log = store.log(id, record.number)?;
+    if !log.is_empty() {
         writeln!(out, "\nCorrections")?;
     }
-    for c in &corrections {
+    for line in &log {
         writeln!(
             out,
             "  {}  {:<10} {}",
-            c.at.format("%Y-%m-%d %H:%M UTC"),
-            for_terminal(&c.author),
-            for_terminal(&describe(&c.correction))
+            line.at.format("%Y-%m-%d %H:%M UTC"),
+            for_terminal(&line.author),
+            for_terminal(&describe_logged(&line.entry))
         )?;
     }
     Ok(Exit::Ok)
 }
 
+/// The mark of an item in Japanese only, title and summary.
+const JAPANESE_ONLY: &str = "  [Japanese only]";
+
 /// `editions show --format json`.
 fn show_json(config: &Config, store: &Store, record: &EditionRecord, placed: &[Placed]) -> Result<Exit> {
     let id = record.newsletter.as_str();
     let html = match record.state {
-        EditionState::Draft => draft_paths(id, record.date).0,
-        EditionState::Approved => record.html_path.clone(),
+        EditionState::Draft => Some(draft_paths(id, record.date).0),
+        EditionState::Approved => Some(record.html_path.clone()),
+        EditionState::Skipped => None,
     };
     let items: Vec<_> = placed
         .iter()
@@ -196,13 +232,14 @@ fn show_json(config: &Config, store: &Store, record: &EditionRecord, placed: &[P
                 "title": p.item.title,
                 "featured": p.featured,
                 "still_open": p.still_open,
+                "japanese_only": japanese_only(&p.item),
             })
         })
         .collect();
     let corrections: Vec<_> = store
-        .corrections(id, record.number)?
+        .log(id, record.number)?
         .iter()
-        .map(|c| serde_json::json!({"at": c.at, "by": c.author, "correction": describe(&c.correction)}))
+        .map(|l| serde_json::json!({"at": l.at, "by": l.author, "correction": describe_logged(&l.entry)}))
         .collect();
     let shown = serde_json::json!({
         "newsletter": id,
@@ -210,7 +247,7 @@ fn show_json(config: &Config, store: &Store, record: &EditionRecord, placed: &[P
         "date": record.date,
         "state": record.state,
         "status": workflow::state_line(store, record)?,
-        "html": config.out_dir().join(html),
+        "html": html.map(|h| config.out_dir().join(h)),
         "intro": record.intro,
         "items": items,
         "corrections": corrections,

@@ -61,6 +61,25 @@ impl Correction {
         }
     }
 
+    /// The same correction about item `id` instead (an id given as a
+    /// prefix, resolved); an introduction is about no item and stays.
+    pub(crate) fn with_item(self, id: String) -> Correction {
+        match self {
+            Correction::Drop { .. } => Correction::Drop { item: id },
+            Correction::Add { section, .. } => Correction::Add { item: id, section },
+            Correction::Move {
+                section, position, ..
+            } => Correction::Move {
+                item: id,
+                section,
+                position,
+            },
+            Correction::Retitle { title, .. } => Correction::Retitle { item: id, title },
+            Correction::Teaser { teaser, .. } => Correction::Teaser { item: id, teaser },
+            intro @ Correction::Intro { .. } => intro,
+        }
+    }
+
     /// Its name in the store and in `editions show`.
     pub(crate) fn action(&self) -> &'static str {
         match self {

@@ -21,6 +21,15 @@ pub(crate) fn lang_of(text: &str) -> Option<&'static str> {
     (letters > 0 && 2 * japanese >= letters).then_some("ja")
 }
 
+/// Whether an item is in Japanese only, title and summary (an empty
+/// summary counts as no English): a reader of these English pages may not
+/// read it, so the editor is told before it goes out. A summary with its
+/// English translation is mostly Latin letters, and is not.
+pub(crate) fn japanese_only(item: &crate::items::Item) -> bool {
+    lang_of(&item.title).is_some()
+        && (item.summary_text.trim().is_empty() || lang_of(&item.summary_text).is_some())
+}
+
 /// Kana (hiragana, katakana, half-width katakana) and CJK ideographs.
 fn is_japanese(c: char) -> bool {
     matches!(c,

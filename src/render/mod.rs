@@ -19,6 +19,7 @@ use crate::editions::Edition;
 use crate::items::{Details, Item, clean_text, teaser, to_text_with_references};
 
 pub(crate) use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, render_archive_page, render_atom};
+pub(crate) use lang::japanese_only;
 use lang::{lang_of, mark_paragraphs};
 
 /// Column the text twin wraps at.
@@ -114,11 +115,18 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
         .map(|i| i.title.as_str())
         .collect::<Vec<_>>()
         .join(" · ");
-    let intro = edition.intro.map(intro_html);
     let (greeting, unsubscribe_url, preferences_url) = match reader {
         Reader::Web => (None, None, None),
         Reader::Mail => (Some(GREETING), Some(UNSUBSCRIBE_URL), Some(PREFERENCES_URL)),
     };
+    // One salutation: a mail's own greeting stands for the intro's.
+    let intro = edition
+        .intro
+        .map(|markdown| match greeting {
+            Some(_) => intro_html(without_salutation(markdown)),
+            None => intro_html(markdown),
+        })
+        .filter(|html| !html.trim().is_empty());
     let html = EditionHtml {
         site_name: &site.name,
         publisher: site.publisher(),
@@ -148,9 +156,7 @@ pub fn render_edition(edition: &Edition, site: &Site, reader: Reader) -> Result<
         unsubscribe_url,
         preferences_url,
     };
-    let mut text = EditionText::new(edition, site, &sections, &header);
-    text.intro = intro.as_deref().map(|html| wrap(&crate::items::to_text(html)));
-    let text = text.render()?;
+    let text = EditionText::new(edition, site, &sections, intro.as_deref(), &header).render()?;
     Ok(Rendered { html, text })
 }
 
@@ -282,7 +288,7 @@ struct EditionText<'a> {
     rule: String,
     thin_rule: String,
     sections: Vec<TextSection>,
-    /// The editor's introduction, wrapped.
+    /// The editor's introduction, wrapped, its links numbered.
     intro: Option<String>,
     audience_note: Option<&'a str>,
     greeting: Option<&'a str>,
@@ -344,9 +350,13 @@ impl<'a> EditionText<'a> {
         edition: &Edition<'a>,
         site: &'a Site,
         sections: &[SectionView<'a>],
+        intro_html: Option<&str>,
         header: &Header<'a>,
     ) -> EditionText<'a> {
         let mut references = References::default();
+        // First in reading order, so its links are numbered first.
+        let intro =
+            intro_html.map(|html| wrap(&to_text_with_references(html, |url| Some(references.number(url)))));
         let mut text_item = |view: &ItemView<'a>, body: Body| {
             let title = match view.link {
                 Some(link) => format!("{} [{}]", view.title, references.number(link)),
@@ -391,7 +401,7 @@ impl<'a> EditionText<'a> {
             rule: "=".repeat(TEXT_WIDTH),
             thin_rule: "-".repeat(TEXT_WIDTH),
             sections,
-            intro: None,
+            intro,
             audience_note: header.audience_note,
             greeting: header.greeting,
             unsubscribe_url: header.unsubscribe_url,
@@ -411,6 +421,36 @@ fn intro_html(markdown: &str) -> String {
     crate::items::clean_block(&crate::items::sanitize(&html, None))
 }
 
+/// Words that open a salutation, in lower case.
+const SALUTATIONS: [&str; 7] = [
+    "dear",
+    "hello",
+    "hi",
+    "greetings",
+    "good morning",
+    "good afternoon",
+    "good evening",
+];
+
+/// The introduction without its own salutation, when its first line is
+/// one ("Dear readers,", "Hello all,": a short line opening with a
+/// salutation and ending in a comma): a mail's greeting ("Dear Jane
+/// Doe,") stands in its place, so a reader is greeted once.
+fn without_salutation(markdown: &str) -> &str {
+    let trimmed = markdown.trim_start();
+    let (first, rest) = trimmed.split_once('\n').unwrap_or((trimmed, ""));
+    let line = first.trim().to_lowercase();
+    let opens = SALUTATIONS.iter().any(|word| {
+        line.strip_prefix(word)
+            .is_some_and(|after| after.starts_with([' ', ',']))
+    });
+    if opens && line.ends_with(',') && line.split_whitespace().count() <= 8 {
+        rest
+    } else {
+        markdown
+    }
+}
+
 /// Wraps each line at [`TEXT_WIDTH`] display columns, breaking where
 /// Unicode allows: between words, and between CJK characters.
 pub(crate) fn wrap(text: &str) -> String {
@@ -425,6 +465,24 @@ pub(crate) fn wrap(text: &str) -> String {
 mod tests {
     use super::*;
     use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn only_a_short_salutation_line_is_taken_off_the_introduction() {
+        for (intro, kept) in [
+            ("Dear readers,\n\nThis week: hydrogen.", "\nThis week: hydrogen."),
+            ("  Hello all,\nMore soon.", "More soon."),
+            ("Hi,\nShort.", "Short."),
+            (
+                "Dear readers, this week is long.",
+                "Dear readers, this week is long.",
+            ),
+            ("Dearest news,\nx", "Dearest news,\nx"),
+            ("This week,\nx", "This week,\nx"),
+            ("Dear readers,", ""),
+        ] {
+            assert_eq!(without_salutation(intro), kept, "{intro:?}");
+        }
+    }
 
     #[test]
     fn wraps_latin_and_cjk_within_the_width() {

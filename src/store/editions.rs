@@ -17,6 +17,9 @@ pub(crate) enum EditionState {
     Draft,
     /// Frozen: its bytes no longer change, and it may be mailed.
     Approved,
+    /// Discarded unsent: it keeps its number (never reused, as the
+    /// corrections' log names it), its items went back to the pool.
+    Skipped,
 }
 
 impl EditionState {
@@ -24,6 +27,7 @@ impl EditionState {
         match self {
             EditionState::Draft => "draft",
             EditionState::Approved => "approved",
+            EditionState::Skipped => "skipped",
         }
     }
 
@@ -31,6 +35,7 @@ impl EditionState {
         match text {
             "draft" => Some(EditionState::Draft),
             "approved" => Some(EditionState::Approved),
+            "skipped" => Some(EditionState::Skipped),
             _ => None,
         }
     }
@@ -64,6 +69,47 @@ pub(crate) struct CorrectionRecord {
     pub(crate) at: DateTime<Utc>,
 }
 
+/// An editor's decision on a whole edition, kept in the corrections' log
+/// beside the corrections (who and when), but never applied to a layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Approve,
+    Unapprove,
+    Skip,
+}
+
+impl Decision {
+    /// Its `action` in the corrections' log.
+    fn action(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Unapprove => "unapprove",
+            Decision::Skip => "skip",
+        }
+    }
+
+    fn parse(action: &str) -> Option<Decision> {
+        [Decision::Approve, Decision::Unapprove, Decision::Skip]
+            .into_iter()
+            .find(|d| d.action() == action)
+    }
+}
+
+/// One line of an edition's log: a correction or a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Logged {
+    Correction(Correction),
+    Decision(Decision),
+}
+
+/// A line of the corrections' log as recorded: what, by whom, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LogRecord {
+    pub(crate) entry: Logged,
+    pub(crate) author: String,
+    pub(crate) at: DateTime<Utc>,
+}
+
 /// Where an edition's two files were written, relative to the output
 /// folder: named, so the HTML and the text path cannot be swapped.
 #[derive(Debug, Clone, Copy)]
@@ -84,15 +130,18 @@ impl Store {
         Ok(ids.into_iter().collect())
     }
 
-    /// The tenders of `newsletter`'s editions dated before `date` whose
-    /// deadline is not past on `date`, as they were published and placed:
-    /// an edition lists them again, as still open. The earlier editions do
-    /// not change, so an edition rebuilt lists the same ones.
+    /// The tenders of `newsletter`'s approved editions dated before `date`
+    /// whose deadline is not past on `date`, as they were published and
+    /// placed: an edition lists them again, as still open. Only approved
+    /// ones: those reached readers, or reach them before this one (editions
+    /// are approved in order and sent in order); a draft's or a skipped
+    /// edition's never did. An approved edition does not change, so an
+    /// edition rebuilt lists the same ones.
     pub(crate) fn still_open(&self, newsletter: &str, date: NaiveDate) -> Result<Vec<Placed>> {
         let rows = self.rows(
             "SELECT i.section, i.body FROM edition_items i
              JOIN editions e ON e.newsletter = i.newsletter AND e.number = i.number
-             WHERE i.newsletter = ?1 AND e.date < ?2
+             WHERE i.newsletter = ?1 AND e.date < ?2 AND e.state = 'approved'
                AND json_extract(i.body, '$.kind') = 'tender'
                AND json_extract(i.body, '$.deadline') >= ?2
              ORDER BY e.number, i.position",
@@ -244,7 +293,9 @@ impl Store {
         })
     }
 
-    /// Freezes a draft: approved by `by` at `now`. Refused when it is not a draft.
+    /// Freezes a draft: approved by `by` at `now`, and so logged. Refused
+    /// when it is not a draft, or an earlier edition still is: editions
+    /// reach readers in order.
     pub(crate) fn approve(
         &mut self,
         newsletter: &str,
@@ -254,12 +305,93 @@ impl Store {
     ) -> Result<()> {
         self.write(|tx| {
             require_draft(tx, newsletter, number)?;
+            require_no_earlier_draft(tx, newsletter, number)?;
             tx.execute(
                 "UPDATE editions SET state = 'approved', approved_by = ?3, approved_at = ?4
                  WHERE newsletter = ?1 AND number = ?2",
                 params![newsletter, number, by, now.to_rfc3339()],
             )?;
-            Ok(())
+            log_decision(tx, newsletter, number, Decision::Approve, by, now)
+        })
+    }
+
+    /// Makes an approved edition a draft again, by `by` at `now`, and so
+    /// logged. Refused once its send has begun (a delivery recorded, or it
+    /// is marked sent), and while a later edition is approved: editions
+    /// reach readers in order.
+    pub(crate) fn unapprove(
+        &mut self,
+        newsletter: &str,
+        number: u32,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let state: Option<(String, Option<String>)> = tx
+                .query_row(
+                    "SELECT state, sent_at FROM editions WHERE newsletter = ?1 AND number = ?2",
+                    params![newsletter, number],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let refused = |why: String| Err(Abort::Refused(StoreError::Conflict(why)));
+            match state {
+                None => return refused(no_such_edition(newsletter, number)),
+                Some((state, _)) if state != "approved" => {
+                    return refused(format!(
+                        "{newsletter} No. {number} is not approved (it is a {state} edition): nothing to unapprove"
+                    ));
+                }
+                _ => {}
+            }
+            let (went, tried): (u32, u32) = tx.query_row(
+                "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FROM deliveries
+                 WHERE newsletter = ?1 AND number = ?2",
+                params![newsletter, number],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            if tried > 0 || state.is_some_and(|(_, sent)| sent.is_some()) {
+                return refused(format!(
+                    "{newsletter} No. {number}: its send has begun ({went} of {tried} messages went out); \
+                     an edition readers may have received cannot be taken back"
+                ));
+            }
+            let later: Option<u32> = tx
+                .query_row(
+                    "SELECT min(number) FROM editions WHERE newsletter = ?1 AND number > ?2 AND state = 'approved'",
+                    params![newsletter, number],
+                    |row| row.get(0),
+                )?;
+            if let Some(later) = later {
+                return refused(format!(
+                    "{newsletter} No. {later}, after No. {number}, is approved: editions reach readers in order; \
+                     unapprove No. {later} first (`bulletin unapprove --newsletter {newsletter} --edition {later}`)"
+                ));
+            }
+            tx.execute(
+                "UPDATE editions SET state = 'draft', approved_by = NULL, approved_at = NULL
+                 WHERE newsletter = ?1 AND number = ?2",
+                params![newsletter, number],
+            )?;
+            log_decision(tx, newsletter, number, Decision::Unapprove, by, now)
+        })
+    }
+
+    /// Discards a draft, by `by` at `now`, and so logged: it keeps its
+    /// number, listed as skipped, and its items are released for later
+    /// editions. Refused when it is not a draft.
+    pub(crate) fn skip(&mut self, newsletter: &str, number: u32, by: &str, now: DateTime<Utc>) -> Result<()> {
+        self.write(|tx| {
+            require_draft(tx, newsletter, number)?;
+            tx.execute(
+                "DELETE FROM edition_items WHERE newsletter = ?1 AND number = ?2",
+                params![newsletter, number],
+            )?;
+            tx.execute(
+                "UPDATE editions SET state = 'skipped' WHERE newsletter = ?1 AND number = ?2",
+                params![newsletter, number],
+            )?;
+            log_decision(tx, newsletter, number, Decision::Skip, by, now)
         })
     }
 
@@ -308,6 +440,23 @@ impl Store {
 
     /// The corrections to edition `number`, in the order they were made.
     pub(crate) fn corrections(&self, newsletter: &str, number: u32) -> Result<Vec<CorrectionRecord>> {
+        Ok(self
+            .log(newsletter, number)?
+            .into_iter()
+            .filter_map(|line| match line.entry {
+                Logged::Correction(correction) => Some(CorrectionRecord {
+                    correction,
+                    author: line.author,
+                    at: line.at,
+                }),
+                Logged::Decision(_) => None,
+            })
+            .collect())
+    }
+
+    /// Edition `number`'s log: its corrections and the decisions on it
+    /// (approved, unapproved, skipped), in the order they were made.
+    pub(crate) fn log(&self, newsletter: &str, number: u32) -> Result<Vec<LogRecord>> {
         type Row = (
             String,
             Option<String>,
@@ -335,10 +484,16 @@ impl Store {
         )?;
         rows.into_iter()
             .map(|(action, item, section, position, text, author, at)| {
-                let correction = correction_from(&action, item, section, position, text)
-                    .ok_or_else(|| self.decode(format!("a correction {action:?} with missing fields")))?;
-                Ok(CorrectionRecord {
-                    correction,
+                let entry = match Decision::parse(&action) {
+                    Some(decision) => Logged::Decision(decision),
+                    None => Logged::Correction(
+                        correction_from(&action, item, section, position, text).ok_or_else(|| {
+                            self.decode(format!("a correction {action:?} with missing fields"))
+                        })?,
+                    ),
+                };
+                Ok(LogRecord {
+                    entry,
                     author,
                     at: self.timestamp(&at)?,
                 })
@@ -354,6 +509,18 @@ impl Store {
             .optional()
             .map_err(|e| self.error(e))?;
         body.map(|body| decode_item(&self.path, &body)).transpose()
+    }
+
+    /// (id, title) of the stored items whose id begins with `prefix`, by
+    /// id; at most `limit`. `prefix` is matched as text, not as a pattern.
+    pub(crate) fn items_starting(&self, prefix: &str, limit: usize) -> Result<Vec<(String, String)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.rows(
+            "SELECT id, json_extract(body, '$.title') FROM items
+             WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT ?2",
+            params![prefix, limit],
+            |row| Ok((row.get(0)?, row.get::<_, Option<String>>(1)?.unwrap_or_default())),
+        )
     }
 
     /// The last schedule day a run handled for `newsletter`.
@@ -474,17 +641,68 @@ fn require_draft(tx: &Transaction, newsletter: &str, number: u32) -> std::result
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .optional()?;
+    let refused = |why: String| Err(Abort::Refused(StoreError::Conflict(why)));
     match found {
         Some((state, _, _)) if state == "draft" => Ok(()),
-        Some((_, by, at)) => Err(Abort::Refused(StoreError::Conflict(format!(
-            "{newsletter} No. {number} was approved by {} on {}; an approved edition no longer changes",
+        Some((state, _, _)) if state == "skipped" => refused(format!(
+            "{newsletter} No. {number} was skipped; a skipped edition no longer changes"
+        )),
+        Some((_, by, at)) => refused(format!(
+            "{newsletter} No. {number} was approved by {} on {}; an approved edition no longer changes \
+             (before its send begins: `bulletin unapprove --newsletter {newsletter} --edition {number}`)",
             by.as_deref().unwrap_or("someone"),
             at.as_deref().unwrap_or("an unknown date")
-        )))),
-        None => Err(Abort::Refused(StoreError::Conflict(format!(
-            "{newsletter} has no edition No. {number}; see `bulletin editions --newsletter {newsletter}`"
-        )))),
+        )),
+        None => refused(no_such_edition(newsletter, number)),
     }
+}
+
+fn no_such_edition(newsletter: &str, number: u32) -> String {
+    format!("{newsletter} has no edition No. {number}; see `bulletin editions --newsletter {newsletter}`")
+}
+
+/// Refuses to approve edition `number` while an earlier one is a draft,
+/// naming the commands that settle the earliest.
+fn require_no_earlier_draft(
+    tx: &Transaction,
+    newsletter: &str,
+    number: u32,
+) -> std::result::Result<(), Abort> {
+    let earlier: Vec<(u32, String)> = tx
+        .prepare(
+            "SELECT number, date FROM editions WHERE newsletter = ?1 AND number < ?2 AND state = 'draft'
+             ORDER BY number",
+        )?
+        .query_map(params![newsletter, number], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let Some((first, date)) = earlier.first() else {
+        return Ok(());
+    };
+    let which = match earlier.len() {
+        1 => format!("No. {first} (of {date}) is still a draft"),
+        n => format!("{n} earlier editions are still drafts, the first No. {first} (of {date})"),
+    };
+    Err(Abort::Refused(StoreError::Conflict(format!(
+        "{newsletter} No. {number} cannot be approved: {which}, and editions reach readers in order. \
+         Approve it first (`bulletin approve --newsletter {newsletter} --edition {first}`) \
+         or skip it (`bulletin skip --newsletter {newsletter} --edition {first}`)"
+    ))))
+}
+
+/// Records a decision on an edition in the corrections' log.
+fn log_decision(
+    tx: &Transaction,
+    newsletter: &str,
+    number: u32,
+    decision: Decision,
+    by: &str,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), Abort> {
+    tx.execute(
+        "INSERT INTO corrections (newsletter, number, action, author, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![newsletter, number, decision.action(), by, now.to_rfc3339()],
+    )?;
+    Ok(())
 }
 
 /// A correction's columns: item, section, position, text.

@@ -31,7 +31,7 @@ use crate::items::Item;
 
 pub(crate) use bounces::{Bounce, BounceMail, Effect, SoftRule};
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
-pub(crate) use editions::{EditionPaths, EditionRecord, EditionState};
+pub(crate) use editions::{Decision, EditionPaths, EditionRecord, EditionState, Logged};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
 pub(crate) use model::{Carried, Membership};
 pub(crate) use people::{Erased, PersonData};

@@ -42,6 +42,10 @@ pub(crate) trait Desk: Send {
     /// One change of the review page, applied as `bulletin edit` or
     /// `bulletin approve` would, at `now`.
     fn apply(&self, change: &Change, now: DateTime<Utc>) -> anyhow::Result<()>;
+    /// Files beside the config's folders whose change changes what is
+    /// shown: the store, which `bulletin approve`, `edit`, `skip` or `run`
+    /// change from elsewhere, so the review page follows them.
+    fn watched(&self) -> Vec<PathBuf>;
 }
 
 /// How `bulletin preview` runs.
@@ -72,7 +76,8 @@ pub(crate) fn run(
     let home = home(addr);
     // Taken before the first build, so that a change made while it runs,
     // or as soon as the address is printed, is seen.
-    let seen = fingerprint(config_path);
+    let stored = desk.watched();
+    let seen = fingerprint(config_path, &stored);
     let snapshot = Arc::new(Mutex::new(Snapshot {
         version: 1,
         built: desk.build(options.date, now()),
@@ -95,6 +100,7 @@ pub(crate) fn run(
         desk,
         snapshot,
         seen,
+        stored,
     };
     std::thread::scope(|scope| {
         scope.spawn(move || worker::work(&mut builder, &queue, WATCH, now));
@@ -197,6 +203,8 @@ pub(crate) struct Builder {
     snapshot: Arc<Mutex<Snapshot>>,
     /// The watched files as last built.
     seen: Vec<(PathBuf, Option<SystemTime>, u64)>,
+    /// The desk's own watched files, as the config last named them.
+    stored: Vec<PathBuf>,
 }
 
 impl Builder {
@@ -222,19 +230,22 @@ impl Builder {
 impl Owner for Builder {
     /// Rebuilds when a watched file changed from what was last seen.
     fn settled(&mut self, now: DateTime<Utc>) {
-        let current = fingerprint(&self.config_path);
+        let current = fingerprint(&self.config_path, &self.stored);
         if current != self.seen {
+            // The config may name another store: asked again before the next look.
+            self.stored = self.desk.watched();
             self.seen = current;
             self.rebuild("rebuilt", now);
         }
     }
 }
 
-/// Modification times and sizes of `config.toml` and everything under
-/// `feeds/` and `templates/` beside it.
-fn fingerprint(config_path: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
+/// Modification times and sizes of `config.toml`, everything under
+/// `feeds/` and `templates/` beside it, and the `also` files (the store).
+fn fingerprint(config_path: &Path, also: &[PathBuf]) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
     let root = config_path.parent().unwrap_or(Path::new(""));
     let mut files = vec![config_path.to_path_buf()];
+    files.extend_from_slice(also);
     let mut visited = HashSet::new();
     for folder in ["feeds", "templates"] {
         collect(&root.join(folder), &mut files, &mut visited);
@@ -548,7 +559,7 @@ mod tests {
         std::os::unix::fs::symlink("../../templates", root.join("feeds/local/templates")).unwrap();
         let (done, walked) = std::sync::mpsc::channel();
         let config = root.join("config.toml");
-        std::thread::spawn(move || done.send(fingerprint(&config)));
+        std::thread::spawn(move || done.send(fingerprint(&config, &[])));
         let files = walked
             .recv_timeout(Duration::from_secs(20))
             .expect("the walk ends");

@@ -328,8 +328,16 @@ fn publish(
     let id = newsletter.id.as_str();
     let next = Next::of(store, id, store.edition_on(id, date)?, date)?;
     if let Some(record) = next.record() {
-        if record.state == EditionState::Draft {
-            return refresh_draft(config, store, newsletter, record, items, clock);
+        match record.state {
+            EditionState::Draft => return refresh_draft(config, store, newsletter, record, items, clock),
+            EditionState::Skipped => {
+                say!(
+                    "{id:<16} No. {:<3} skipped: no edition of {date}, nothing mailed",
+                    record.number
+                );
+                return Ok(());
+            }
+            EditionState::Approved => {}
         }
         let out = config.out_dir();
         let missing = !(out.join(&record.html_path).exists() && out.join(&record.text_path).exists());
@@ -491,7 +499,7 @@ pub(crate) fn draft_paths(newsletter: &str, date: NaiveDate) -> (String, String)
 }
 
 /// Writes a draft's files; returns the HTML's path.
-fn write_draft(config: &Config, edition: &Edition) -> Result<std::path::PathBuf> {
+pub(super) fn write_draft(config: &Config, edition: &Edition) -> Result<std::path::PathBuf> {
     let (html, text) = draft_paths(edition.newsletter.id.as_str(), edition.date);
     write_files(config, edition, &html, &text)?;
     Ok(config.out_dir().join(html))
@@ -524,7 +532,7 @@ fn complete_missing_files(config: &Config, store: &Store) -> Result<()> {
     let out = config.out_dir();
     for record in store.editions(None)? {
         let written = out.join(&record.html_path).exists() && out.join(&record.text_path).exists();
-        if written || record.state == EditionState::Draft {
+        if written || record.state != EditionState::Approved {
             continue;
         }
         let Ok(newsletter) = config.newsletter(&record.newsletter) else {

@@ -15,7 +15,7 @@ use crate::causes::{said_once, said_without_addresses};
 use crate::config::Config;
 use crate::domain::SourceReport;
 use crate::editions::{due_days, next_due};
-use crate::store::{EditionRecord, EditionState, RunCommand, RunOutcome, RunRecord, Store};
+use crate::store::{Decision, EditionRecord, EditionState, Logged, RunCommand, RunOutcome, RunRecord, Store};
 
 /// What an operation's result says went wrong though it finished: each
 /// reason in words that stay the same while the problem does (no counts),
@@ -264,11 +264,28 @@ fn send_blocked(store: &Store) -> Result<Option<LastRun>> {
 /// Where an edition stands: draft, approved, sending or sent, with counts.
 pub(crate) fn state_line(store: &Store, record: &EditionRecord) -> Result<String> {
     let items = count(record.items, "item");
-    if record.state == EditionState::Draft {
-        return Ok(format!(
-            "draft, {items}, last rebuilt {}",
-            record.built_at.format("%Y-%m-%d %H:%M UTC")
-        ));
+    match record.state {
+        EditionState::Draft => {
+            return Ok(format!(
+                "draft, {items}, last rebuilt {}",
+                record.built_at.format("%Y-%m-%d %H:%M UTC")
+            ));
+        }
+        EditionState::Skipped => {
+            let by = store
+                .log(&record.newsletter, record.number)?
+                .into_iter()
+                .rfind(|l| l.entry == Logged::Decision(Decision::Skip));
+            return Ok(match by {
+                Some(l) => format!(
+                    "skipped by {} on {}, never sent; its number is not reused",
+                    l.author,
+                    l.at.format("%Y-%m-%d")
+                ),
+                None => "skipped, never sent; its number is not reused".into(),
+            });
+        }
+        EditionState::Approved => {}
     }
     let approved = format!(
         "approved by {} on {}",
@@ -309,7 +326,7 @@ fn waits_for(
         )));
     }
     // Without a [mail] section nothing is ever sent: nobody waits for it.
-    if e.sent_at.is_some() || config.mail.is_none() {
+    if e.state == EditionState::Skipped || e.sent_at.is_some() || config.mail.is_none() {
         return Ok(None);
     }
     if let Some(failed) = blocked {

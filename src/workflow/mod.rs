@@ -48,14 +48,14 @@ use crate::store::Store;
 
 pub(crate) use bounces::read_bounces;
 pub(crate) use edition::{Next, build, draft_paths, run};
-use edition::{candidates, refresh_draft, write_archive, write_edition};
+use edition::{candidates, refresh_draft, write_archive, write_draft, write_edition};
 pub(crate) use fetch::{fetch, fetch_into};
 pub(crate) use health::{health, last_run, state_line};
 pub(crate) use learn::{bundled_model, learn, weights};
 pub(crate) use people::{erase, person};
-pub(crate) use review::{approve, approve_edition, correct, describe, draft, edit};
+pub(crate) use review::{approve, approve_edition, correct, describe_logged, draft, edit, skip, unapprove};
 pub(crate) use send::{Checked, Send, send, send_checks};
-pub(crate) use stored::items_with;
+pub(crate) use stored::{ItemIdError, items_with, resolve_among, resolve_item};
 pub(crate) use subscribers::{Imported, import, reset_bounces, unsubscribe};
 
 /// Standard output for the report of a command that changes something

@@ -5,12 +5,13 @@
 use anyhow::{Context, Result, bail};
 
 use super::{
-    Clock, candidates, draft_paths, open_for_writing, phase, refresh_draft, weights, write_archive,
-    write_edition,
+    Clock, ItemIdError, candidates, count, draft_paths, learn, open_for_writing, phase, refresh_draft,
+    resolve_among, resolve_item, weights, write_archive, write_draft, write_edition,
 };
 use crate::config::{Config, Newsletter};
 use crate::domain::Correction;
 use crate::editions::restore;
+use crate::store::{Decision, Logged};
 use crate::store::{EditionRecord, EditionState, Store};
 
 /// `bulletin edit`: records the correction to draft `number` (or the
@@ -42,38 +43,139 @@ pub(crate) fn approve(
     approve_edition(config, &mut store, newsletter, &record, by, clock)
 }
 
+/// `bulletin unapprove`: makes approved edition `number` a draft again,
+/// by `by` at `clock`, before its send has begun: its files leave the
+/// archive for `out/drafts/`, and what the model learned from it is taken
+/// back before anything rebuilds it.
+pub(crate) fn unapprove(
+    config: &Config,
+    newsletter: &Newsletter,
+    number: u32,
+    by: &str,
+    clock: Clock,
+) -> Result<()> {
+    let (_lock, mut store) = open_for_writing(config)?;
+    let id = newsletter.id.as_str();
+    // A killed send's journal first: the deliveries it recorded count.
+    crate::mail::log::recover(&mut store)?;
+    store.unapprove(id, number, by, clock.now)?;
+    phase("unapproved");
+    learn(config, &mut store)?;
+    let (record, placed) = store
+        .edition_numbered(id, number)?
+        .with_context(|| format!("{id} No. {number} vanished from the store"))?;
+    let out = config.out_dir();
+    for path in [&record.html_path, &record.text_path] {
+        remove(&out.join(path))?;
+    }
+    let draft = write_draft(
+        config,
+        &restore(newsletter, number, record.date, &placed, record.intro.as_deref()),
+    )?;
+    write_archive(config, &store)?;
+    say!(
+        "{id} No. {number} unapproved by {by}: a draft again → {}",
+        draft.display()
+    );
+    say!(
+        "{:<16} waiting for approval: review it with `bulletin editions show --newsletter {id} --edition {number}`, \
+         then `bulletin approve --newsletter {id} --edition {number}`",
+        ""
+    );
+    Ok(())
+}
+
+/// `bulletin skip`: discards draft `number`, by `by` at `clock`. It keeps
+/// its number (listed as skipped; numbers are never reused) and no file;
+/// its items go back to the pool, for the next edition that is due.
+pub(crate) fn skip(
+    config: &Config,
+    newsletter: &Newsletter,
+    number: u32,
+    by: &str,
+    clock: Clock,
+) -> Result<()> {
+    let (_lock, mut store) = open_for_writing(config)?;
+    let id = newsletter.id.as_str();
+    let record = draft(&store, newsletter, Some(number))?;
+    store.skip(id, number, by, clock.now)?;
+    phase("skipped");
+    for path in <[String; 2]>::from(draft_paths(id, record.date)) {
+        remove(&config.out_dir().join(path))?;
+    }
+    say!(
+        "{id} No. {number} (of {}) skipped by {by}: never sent; its {} go back to the pool for the next edition",
+        record.date,
+        count(record.items, "item")
+    );
+    Ok(())
+}
+
+/// Removes a file that may already be gone.
+fn remove(path: &std::path::Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The draft to work on: edition `number`, or the newsletter's latest
-/// draft; an approved edition is refused, saying by whom and when.
+/// draft; an approved or skipped edition is refused, saying why and the
+/// command that does apply.
 pub(crate) fn draft(store: &Store, newsletter: &Newsletter, number: Option<u32>) -> Result<EditionRecord> {
     let id = newsletter.id.as_str();
     let editions = store.editions(Some(id))?;
+    let latest = editions.iter().max_by_key(|e| e.number).cloned();
     let record = match number {
         Some(n) => editions.into_iter().find(|e| e.number == n).with_context(|| {
             format!("{id} has no edition No. {n}; see `bulletin editions --newsletter {id}`")
         })?,
-        None => editions
+        None => match editions
             .into_iter()
             .filter(|e| e.state == EditionState::Draft)
             .max_by_key(|e| e.number)
-            .with_context(|| {
-                format!(
-                    "{id} has no draft: `bulletin run` makes one on its schedule day \
+        {
+            Some(draft) => draft,
+            // The latest says why: it is approved (or sent, or skipped).
+            None => match latest {
+                Some(latest) => latest,
+                None => bail!(
+                    "{id} has no draft yet: `bulletin run` makes one on its schedule day \
                      (or `bulletin build --newsletter {id}` today)"
-                )
-            })?,
+                ),
+            },
+        },
     };
-    if record.state != EditionState::Draft {
-        bail!(
-            "{id} No. {} was approved by {} on {}; an approved edition no longer changes",
-            record.number,
-            record.approved_by.as_deref().unwrap_or("someone"),
-            record.approved_at.map_or_else(
-                || "an unknown date".to_string(),
-                |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
+    match record.state {
+        EditionState::Draft => Ok(record),
+        EditionState::Skipped => bail!(
+            "{id} has no draft: No. {} was skipped; the next edition is drafted by `bulletin run` on its schedule day",
+            record.number
+        ),
+        EditionState::Approved => {
+            let approved = format!(
+                "{id} No. {} was approved by {} on {}; an approved edition no longer changes",
+                record.number,
+                record.approved_by.as_deref().unwrap_or("someone"),
+                record.approved_at.map_or_else(
+                    || "an unknown date".to_string(),
+                    |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
+                )
+            );
+            if record.sent_at.is_some() || !store.delivery_counts(id, record.number)?.is_empty() {
+                bail!(
+                    "{approved}, and its send has begun; the next edition is drafted by `bulletin run` on its schedule day"
+                );
+            }
+            bail!(
+                "{approved}. To change it before it is sent, make it a draft again: \
+                 `bulletin unapprove --newsletter {id} --edition {}`",
+                record.number
             )
-        );
+        }
     }
-    Ok(record)
 }
 
 /// One correction to a draft, by `by` at `clock`: checked against the
@@ -91,6 +193,21 @@ pub(crate) fn correct(
     let (_, placed) = store
         .edition_numbered(id, record.number)?
         .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
+    // An item named by the start of its id: any stored item for an add,
+    // one of the draft's own for the rest (one it lacks is said below).
+    let resolved = match (correction, correction.item()) {
+        (Correction::Add { .. }, Some(given)) => correction.clone().with_item(resolve_item(store, given)?),
+        (_, Some(given)) => {
+            let own = placed.iter().map(|p| (p.item.id.as_str(), p.item.title.as_str()));
+            match resolve_among(given, own) {
+                Ok(item) => correction.clone().with_item(item),
+                Err(ItemIdError::Unknown(_)) => correction.clone(),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        (_, None) => correction.clone(),
+    };
+    let correction = &resolved;
     let here = |item: &str| placed.iter().any(|p| p.item.id == item);
     let section_ok = |section: &str| {
         if newsletter.sections.iter().any(|s| s.id == section) {
@@ -195,8 +312,18 @@ pub(crate) fn approve_edition(
     Ok(())
 }
 
+/// A line of an edition's log in a few words.
+pub(crate) fn describe_logged(entry: &Logged) -> String {
+    match entry {
+        Logged::Correction(correction) => describe(correction),
+        Logged::Decision(Decision::Approve) => "approved".into(),
+        Logged::Decision(Decision::Unapprove) => "unapproved: a draft again".into(),
+        Logged::Decision(Decision::Skip) => "skipped".into(),
+    }
+}
+
 /// A correction in a few words.
-pub(crate) fn describe(correction: &Correction) -> String {
+fn describe(correction: &Correction) -> String {
     match correction {
         Correction::Drop { item } => format!("drop {item}"),
         Correction::Add { item, section } => match section {

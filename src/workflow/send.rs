@@ -75,6 +75,12 @@ fn send_locked(
         None => editions.into_iter().next(),
     }
     .ok_or_else(|| anyhow!("{newsletter}: no such edition published; see `bulletin editions`"))?;
+    if record.state == EditionState::Skipped {
+        return Err(anyhow!(
+            "{newsletter} No. {} was skipped: it is never sent",
+            record.number
+        ));
+    }
     if record.state == EditionState::Draft && options.mode == SendMode::Real {
         return Ok(Send::Draft {
             newsletter: record.newsletter,

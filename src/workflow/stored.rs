@@ -6,8 +6,85 @@ use std::num::NonZero;
 use std::sync::Mutex;
 use std::sync::mpsc::sync_channel;
 
-use crate::items::Item;
+use crate::items::{Item, for_terminal};
 use crate::store::{ItemOrder, ItemRow, Result, Store};
+
+/// The fewest characters of an id taken as a prefix, as git takes an
+/// abbreviated object name: fewer would match most of a store.
+pub(crate) const SHORTEST_PREFIX: usize = 4;
+
+/// Why an item id, or the start of one, names no single stored item.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ItemIdError {
+    #[error("no stored item {0:?}; `bulletin items` lists the items and their ids")]
+    Unknown(String),
+    #[error(
+        "{0:?} is too short to name an item: give at least {SHORTEST_PREFIX} characters of its id \
+         (`bulletin items` lists them)"
+    )]
+    TooShort(String),
+    /// The prefix, and (id, title) of the first items it begins.
+    #[error("{prefix:?} is ambiguous: it begins {}; give more of the id", listed(.candidates))]
+    Ambiguous {
+        prefix: String,
+        candidates: Vec<(String, String)>,
+    },
+}
+
+/// "ID (TITLE), ID (TITLE)", fit for a terminal.
+fn listed(candidates: &[(String, String)]) -> String {
+    candidates
+        .iter()
+        .map(|(id, title)| format!("{id} ({})", for_terminal(title)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The stored item `given` names: its whole id, or (as git takes an
+/// abbreviated object name) a unique start of one of at least
+/// [`SHORTEST_PREFIX`] characters; an ambiguous start is refused, listing
+/// the items it begins.
+pub(crate) fn resolve_item(store: &Store, given: &str) -> anyhow::Result<String> {
+    let given = given.trim().to_ascii_lowercase();
+    if store.item(&given)?.is_some() {
+        return Ok(given);
+    }
+    // Ten candidates are enough to see that more of the id is needed.
+    let found = store.items_starting(&given, 10)?;
+    Ok(pick(given, found)?)
+}
+
+/// The item of `placed` (id, title) that `given` names, by the same rule
+/// as [`resolve_item`]: what a correction to a draft's own items reads.
+pub(crate) fn resolve_among<'a>(
+    given: &str,
+    placed: impl Iterator<Item = (&'a str, &'a str)>,
+) -> std::result::Result<String, ItemIdError> {
+    let given = given.trim().to_ascii_lowercase();
+    let found: Vec<(String, String)> = placed
+        .filter(|(id, _)| id.starts_with(&given))
+        .map(|(id, title)| (id.to_string(), title.to_string()))
+        .collect();
+    if found.iter().any(|(id, _)| *id == given) {
+        return Ok(given);
+    }
+    pick(given, found)
+}
+
+/// The one id of `found` that `given` begins, or why there is none.
+fn pick(given: String, mut found: Vec<(String, String)>) -> std::result::Result<String, ItemIdError> {
+    if given.chars().count() < SHORTEST_PREFIX {
+        return Err(ItemIdError::TooShort(given));
+    }
+    match found.len() {
+        0 => Err(ItemIdError::Unknown(given)),
+        1 => Ok(found.remove(0).0),
+        _ => Err(ItemIdError::Ambiguous {
+            prefix: given,
+            candidates: found,
+        }),
+    }
+}
 
 /// Rows per message to the decoding threads: few enough to keep every core
 /// busy, enough that the channel costs nothing.

@@ -25,6 +25,7 @@ use sha2::Sha256;
 use super::built::{Built, Page};
 use crate::audience::admits;
 use crate::causes::said_once;
+use crate::render::japanese_only;
 use crate::store::{EditionState, SubscriberRecord};
 use crate::web::server::{Form, Framing, Page as Reply, Request, cross_site};
 use crate::web::site::rendered;
@@ -375,6 +376,8 @@ struct Line<'a> {
     section: &'a str,
     /// Under "More" (past the section's limit), not in full.
     more: bool,
+    /// In Japanese only, title and summary: flagged for the editor.
+    japanese: bool,
     first: bool,
     last: bool,
 }
@@ -438,6 +441,14 @@ pub(super) fn review(
     if page.mail.is_none() {
         notes.push("No [mail] section in the config: the edition is shown as on the web.".into());
     }
+    match page.placed.iter().filter(|p| japanese_only(&p.item)).count() {
+        0 => {}
+        n => notes.push(format!(
+            "{} in Japanese only, title and summary (marked “Japanese only” below): readers of this English newsletter may not read {}.",
+            if n == 1 { "1 item is".to_string() } else { format!("{n} items are") },
+            if n == 1 { "it" } else { "them" }
+        )),
+    }
     let frame = match reader {
         "" => format!("/mail/{}", page.id),
         email => format!("/mail/{}?{}", page.id, query_as(email)),
@@ -475,6 +486,7 @@ fn parts(page: &Page) -> Vec<Part<'_>> {
                     title: &p.item.title,
                     section: &p.section,
                     more: !p.featured,
+                    japanese: japanese_only(&p.item),
                     first: i == 0,
                     last: i + 1 == count,
                 })
@@ -507,6 +519,10 @@ fn state(page: &Page) -> String {
                 |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
             ),
             page.id
+        ),
+        EditionState::Skipped => format!(
+            "No. {} was skipped: never sent; nothing to correct or approve.",
+            record.number
         ),
     }
 }
