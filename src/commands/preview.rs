@@ -12,7 +12,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Clock;
 use crate::audience::Key;
-use crate::classify::classify;
 use crate::config::{Config, Newsletter};
 use crate::domain::Correction;
 use crate::items::Item;
@@ -65,8 +64,9 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
     items.extend(fresh.items.into_iter().map(|i| (i.id.clone(), i)));
     let mut items: Vec<Item> = items.into_values().collect();
     items.sort_by(|a, b| a.id.cmp(&b.id));
-    let weights = crate::workflow::weights(&config, &store)?;
-    let classified = classify(&config, &weights, items);
+    let knowledge = crate::workflow::knowledge(&config, &store)?;
+    let classifier = knowledge.classifier(&config);
+    let classified: Vec<_> = items.into_iter().map(|item| classifier.classify(item)).collect();
     let (key, key_note) = match config.mail.as_ref().map(|m| Key::from_env(&m.signing_key_env)) {
         Some(Ok(key)) => (key, None),
         Some(Err(why)) => (

@@ -32,7 +32,7 @@ mod subscribers;
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
-use crate::classify::{Classified, Classifier, Weights};
+use crate::classify::Classified;
 use crate::config::Config;
 use crate::lock::RunLock;
 use crate::store::Store;
@@ -41,7 +41,7 @@ pub(crate) use bounces::read_bounces;
 pub(crate) use edition::{Next, build, draft_paths, run};
 use edition::{candidates, refresh_draft, write_archive, write_edition};
 pub(crate) use fetch::{fetch, fetch_into};
-pub(crate) use learn::{bundled_model, learn, weights};
+pub(crate) use learn::{Knowledge, bundled_model, knowledge, learn};
 pub(crate) use people::{erase, person};
 pub(crate) use review::{approve, approve_edition, correct, describe, draft, edit};
 pub(crate) use send::{Send, send};
@@ -104,9 +104,9 @@ pub(crate) fn open_for_writing(config: &Config) -> Result<(RunLock, Store)> {
     Ok((lock, store))
 }
 
-/// Every stored item, classified with the current rules.
-pub(crate) fn classified(config: &Config, store: &Store, weights: &Weights) -> Result<Vec<Classified>> {
-    let classifier = Classifier::new(config, weights);
+/// Every stored item, classified with the current rules and lasting rules.
+pub(crate) fn classified(config: &Config, store: &Store, knowledge: &Knowledge) -> Result<Vec<Classified>> {
+    let classifier = knowledge.classifier(config);
     let items = items_with(store, |item| Some(classifier.classify(item)))?;
     if items.is_empty() {
         bail!(

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, bail};
 
 use super::{
-    Clock, candidates, draft_paths, open_for_writing, phase, refresh_draft, weights, write_archive,
+    Clock, candidates, draft_paths, knowledge, open_for_writing, phase, refresh_draft, write_archive,
     write_edition,
 };
 use crate::config::{Config, Newsletter};
@@ -138,9 +138,9 @@ pub(crate) fn correct(
     }
     store.add_correction(id, record.number, correction, by, clock.now)?;
     phase("corrected");
-    let weights = weights(config, store)?;
-    let items = candidates(config, store, &weights, &[newsletter], record.date)?;
-    refresh_draft(config, store, newsletter, record, &items, clock)
+    let knowledge = knowledge(config, store)?;
+    let items = candidates(config, store, &knowledge, &[newsletter], record.date)?;
+    refresh_draft(config, store, newsletter, record, &items, &knowledge, clock)
 }
 
 /// Approves a draft as it was last built (what the editor reviewed), by
