@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use bulletin::commands::{self, Clock, Edit, Exit, ExportFormat, Format, ItemsQuery, ListFormat};
+use bulletin::commands::{self, Clock, Edit, Exit, ExportFormat, Format, ItemsQuery, ListFormat, RuleTarget};
 use bulletin::config::Config;
 use bulletin::items::Kind;
 use bulletin::mail::{SendMode, SendOptions};
@@ -172,11 +172,48 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// The editors' lasting rules (never or always in a newsletter, for an item, a source or a term): list, add, remove.
+    Rules {
+        #[command(subcommand)]
+        command: Option<RulesCommand>,
+        /// Only this newsletter's.
+        #[arg(long)]
+        newsletter: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Per newsletter: the last edition and its state, the next due date, and what waits for a person.
     Status {
         /// As if today were this date, YYYY-MM-DD.
         #[arg(long, value_parser = date)]
         date: Option<NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Add a rule: never (or always) in the newsletter, for an item, a source or a term; its drafts are rebuilt.
+    Add {
+        #[arg(long)]
+        newsletter: String,
+        /// Keep what it names out of the newsletter, whatever the config and the model say.
+        #[arg(long, conflicts_with = "always", required_unless_present = "always")]
+        never: bool,
+        /// Place what it names in the newsletter, whatever the config and the model say.
+        #[arg(long)]
+        always: bool,
+        #[command(flatten)]
+        target: RuleTarget,
+        /// Who adds it; default $USER.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Remove a rule by its number (`bulletin rules` lists them); its newsletter's drafts are rebuilt.
+    Remove {
+        rule: i64,
+        /// Who removes it; default $USER.
+        #[arg(long)]
+        by: Option<String>,
     },
 }
 
@@ -400,14 +437,14 @@ fn run(cli: Cli) -> Result<Exit> {
     }
 }
 
-/// The editor's commands: `editions`, `edit`, `approve`, `status`.
+/// The editor's commands: `editions`, `edit`, `approve`, `status`, `rules`.
 fn editions(at: &Invocation, command: Command) -> Result<Exit> {
     let (config, clock) = (|| at.config(), at.clock);
     match command {
         Command::Editions {
             show: Some(EditionsCommand::Show { newsletter, edition }),
             ..
-        } => commands::show(&config()?, &newsletter, edition),
+        } => commands::show(&config()?, &newsletter, edition, clock),
         Command::Editions {
             show: None,
             newsletter,
@@ -425,6 +462,26 @@ fn editions(at: &Invocation, command: Command) -> Result<Exit> {
             by,
         } => commands::approve(&config()?, &newsletter, edition, &who(by), clock),
         Command::Status { date } => commands::status(&config()?, date.unwrap_or_else(|| at.today())),
+        Command::Rules {
+            command: None,
+            newsletter,
+            format,
+        } => commands::list_rules(&config()?, newsletter.as_deref(), format),
+        Command::Rules {
+            command:
+                Some(RulesCommand::Add {
+                    newsletter,
+                    always,
+                    target,
+                    by,
+                    ..
+                }),
+            ..
+        } => commands::add_rule(&config()?, &newsletter, always, target, &who(by), clock),
+        Command::Rules {
+            command: Some(RulesCommand::Remove { rule, by }),
+            ..
+        } => commands::remove_rule(&config()?, rule, &who(by), clock),
         _ => unreachable!("`run` dispatches every other command itself"),
     }
 }

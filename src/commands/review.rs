@@ -112,7 +112,10 @@ pub fn approve(
 
 /// `bulletin editions show`: an edition's items as placed (section,
 /// place, id, title) and the corrections made to it, with who and when.
-pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Exit> {
+///
+/// A draft lists too what left or joined it on a rebuild since an editor
+/// last looked, with why; showing it is that look.
+pub fn show(config: &Config, newsletter: &str, number: Option<u32>, clock: Clock) -> Result<Exit> {
     let newsletter = config.newsletter(newsletter)?;
     let id = newsletter.id.as_str();
     let store = Store::open_read_only(&config.store_path())?;
@@ -173,7 +176,37 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>) -> Result<Ex
             for_terminal(&describe(&c.correction))
         )?;
     }
+    if record.state == EditionState::Draft {
+        let (changes, looked) = store.unseen_changes(id, record.number)?;
+        if !changes.is_empty() {
+            writeln!(out, "\n{}", since(looked))?;
+        }
+        for c in &changes {
+            writeln!(
+                out,
+                "  {}  {:<6} {}  {}: {}",
+                c.at.format("%Y-%m-%d %H:%M UTC"),
+                c.change.as_str(),
+                c.item,
+                for_terminal(&c.title),
+                for_terminal(&c.reason)
+            )?;
+        }
+        drop(store);
+        workflow::looked(config, id, record.number, clock);
+    }
     Ok(Exit::Ok)
+}
+
+/// The heading of a draft's changes: since when.
+fn since(looked: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    match looked {
+        Some(at) => format!(
+            "Changed since an editor last looked ({})",
+            at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => "Changed since the draft was made".to_string(),
+    }
 }
 
 /// Where an edition stands: draft, approved, sending or sent, with counts.

@@ -195,6 +195,16 @@ pub(crate) fn approve_edition(
     Ok(())
 }
 
+/// Notes that an editor looked at draft `number` of `newsletter` at
+/// `clock` (`editions show`, the review page): the changes shown since are
+/// news no more. Best effort: a store this user may only read, or one a
+/// run holds, is left as it is.
+pub(crate) fn looked(config: &Config, newsletter: &str, number: u32, clock: Clock) {
+    if let Ok((_lock, mut store)) = open_for_writing(config) {
+        let _ = store.mark_looked(newsletter, number, clock.now);
+    }
+}
+
 /// A correction in a few words.
 pub(crate) fn describe(correction: &Correction) -> String {
     match correction {
