@@ -179,7 +179,7 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>, clock: Clock
     if record.state == EditionState::Draft {
         let (changes, looked) = store.unseen_changes(id, record.number)?;
         if !changes.is_empty() {
-            writeln!(out, "\n{}", since(looked))?;
+            writeln!(out, "\n{}", workflow::changes_heading(looked))?;
         }
         for c in &changes {
             writeln!(
@@ -196,17 +196,6 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>, clock: Clock
         workflow::looked(config, id, record.number, clock);
     }
     Ok(Exit::Ok)
-}
-
-/// The heading of a draft's changes: since when.
-fn since(looked: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    match looked {
-        Some(at) => format!(
-            "Changed since an editor last looked ({})",
-            at.format("%Y-%m-%d %H:%M UTC")
-        ),
-        None => "Changed since the draft was made".to_string(),
-    }
 }
 
 /// Where an edition stands: draft, approved, sending or sent, with counts.

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::{Clock, Exit, Format};
 use crate::config::Config;
-use crate::domain::{Stance, Target};
+use crate::domain::{Ruling, Stance, Target};
 use crate::items::for_terminal;
 use crate::store::Store;
 use crate::workflow;
@@ -96,7 +96,11 @@ pub fn add_rule(
 ) -> Result<Exit> {
     let newsletter = config.newsletter(newsletter)?;
     let stance = if always { Stance::Always } else { Stance::Never };
-    workflow::add_rule(config, newsletter, stance, target.target(), by, clock)?;
+    let ruling = Ruling {
+        stance,
+        target: target.target(),
+    };
+    workflow::add_rule(config, newsletter, ruling, by, clock)?;
     Ok(Exit::Ok)
 }
 

@@ -10,5 +10,5 @@ mod subscriber;
 
 pub(crate) use edition::{Correction, EditionRef, Placed};
 pub(crate) use fetch::{Outcome, SourceReport, Validators};
-pub(crate) use rule::{Rule, Stance, Target};
+pub(crate) use rule::{Rule, Ruling, Stance, Target};
 pub(crate) use subscriber::{ConsentMethod, Details, OrganisationType, Subscriber};

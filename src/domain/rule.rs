@@ -81,6 +81,13 @@ impl Target {
     }
 }
 
+/// What a rule says, before it is recorded: never (or always), and about what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ruling {
+    pub(crate) stance: Stance,
+    pub(crate) target: Target,
+}
+
 /// One lasting rule as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Rule {

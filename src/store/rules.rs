@@ -151,7 +151,7 @@ impl Store {
         let mut changes = Vec::new();
         for (item, title, change, reason, at) in rows {
             let at = self.timestamp(&at)?;
-            if looked.is_some_and(|l| at <= l) {
+            if looked.is_some_and(|l| at < l) {
                 continue;
             }
             let change = match change.as_str() {

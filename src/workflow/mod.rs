@@ -44,7 +44,7 @@ use edition::{candidates, refresh_draft, write_archive, write_edition};
 pub(crate) use fetch::{fetch, fetch_into};
 pub(crate) use learn::{Knowledge, bundled_model, knowledge, learn};
 pub(crate) use people::{erase, person};
-pub(crate) use review::{approve, approve_edition, correct, describe, draft, edit, looked};
+pub(crate) use review::{approve, approve_edition, changes_heading, correct, describe, draft, edit, looked};
 pub(crate) use rules::{add_rule, make_rule, remove_rule};
 pub(crate) use send::{Send, send};
 pub(crate) use stored::items_with;

@@ -205,6 +205,18 @@ pub(crate) fn looked(config: &Config, newsletter: &str, number: u32, clock: Cloc
     }
 }
 
+/// The heading over a draft's changes since an editor last `looked`, for
+/// `editions show` and the review page.
+pub(crate) fn changes_heading(looked: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    match looked {
+        Some(at) => format!(
+            "Changed since an editor last looked ({})",
+            at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => "Changed since the draft was made".to_string(),
+    }
+}
+
 /// A correction in a few words.
 pub(crate) fn describe(correction: &Correction) -> String {
     match correction {

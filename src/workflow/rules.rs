@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 
 use super::{Clock, candidates, knowledge, open_for_writing, refresh_draft};
 use crate::config::{Config, Newsletter};
-use crate::domain::{Rule, Stance, Target};
+use crate::domain::{Rule, Ruling, Target};
 use crate::store::{EditionState, Store};
 
 /// Adds a rule to `newsletter`, by `by` at `clock`, saying how it came
@@ -17,12 +17,12 @@ pub(crate) fn make_rule(
     config: &Config,
     store: &mut Store,
     newsletter: &Newsletter,
-    stance: Stance,
-    target: Target,
+    ruling: Ruling,
     origin: &str,
     by: &str,
     clock: Clock,
 ) -> Result<Rule> {
+    let Ruling { stance, target } = ruling;
     check_target(config, store, &target)?;
     let id = newsletter.id.as_str();
     let number = store.add_rule(id, stance, &target, origin, by, clock.now)?;
@@ -45,8 +45,7 @@ pub(crate) fn make_rule(
 pub(crate) fn add_rule(
     config: &Config,
     newsletter: &Newsletter,
-    stance: Stance,
-    target: Target,
+    ruling: Ruling,
     by: &str,
     clock: Clock,
 ) -> Result<Rule> {
@@ -55,8 +54,7 @@ pub(crate) fn add_rule(
         config,
         &mut store,
         newsletter,
-        stance,
-        target,
+        ruling,
         "bulletin rules add",
         by,
         clock,
