@@ -23,6 +23,7 @@ mod http_sources;
 mod import;
 mod items;
 mod kills;
+mod lasting;
 mod layers;
 mod pipes;
 mod preferences;

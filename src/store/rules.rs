@@ -2,6 +2,8 @@
 //! item, a source or a term) and what changed in a draft on a rebuild
 //! since an editor last looked at it.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Transaction, params};
 
@@ -168,6 +170,26 @@ impl Store {
             });
         }
         Ok((changes, looked))
+    }
+
+    /// When the item was first seen, if it is stored.
+    pub(crate) fn first_seen(&self, item: &str) -> Result<Option<DateTime<Utc>>> {
+        let seen: Vec<String> = self.rows(
+            "SELECT first_seen FROM items WHERE id = ?1",
+            params![item],
+            |row| row.get(0),
+        )?;
+        seen.first().map(|t| self.timestamp(t)).transpose()
+    }
+
+    /// The items that once left draft `number` on a rebuild.
+    pub(crate) fn left_draft(&self, newsletter: &str, number: u32) -> Result<HashSet<String>> {
+        let ids: Vec<String> = self.rows(
+            "SELECT item_id FROM draft_changes WHERE newsletter = ?1 AND number = ?2 AND change = 'left'",
+            params![newsletter, number],
+            |row| row.get(0),
+        )?;
+        Ok(ids.into_iter().collect())
     }
 
     /// Notes that an editor looked at draft `number` at `at`.

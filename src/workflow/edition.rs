@@ -470,22 +470,33 @@ pub(super) fn refresh_draft(
     let (kept, mut changes) = settled.keep(before.clone(), &fresh)?;
     // What the editor dropped by hand is in the corrections, not a change.
     changes.retain(|c| !corrections.contains(&Correction::Drop { item: c.item.clone() }));
-    let (placed, intro) = correct(newsletter, keep(newsletter, kept, fresh), &corrections, |item| {
-        added.get(item).cloned()
-    });
     let was: HashSet<&str> = before.iter().map(|p| p.item.id.as_str()).collect();
-    changes.extend(
-        placed
-            .iter()
-            .filter(|p| !was.contains(p.item.id.as_str()) && !added.contains_key(&p.item.id))
-            .map(|p| DraftChange {
-                item: p.item.id.clone(),
-                title: p.item.title.clone(),
-                change: Change::Joined,
-                reason: joined_because(items, id, &p.item.id),
-                at: clock.now,
-            }),
+    let mut joining = BTreeMap::new();
+    for placed in fresh.iter().filter(|p| !was.contains(p.item.id.as_str())) {
+        if let Some(reason) = settled.joins(items, &placed.item.id)? {
+            joining.insert(placed.item.id.clone(), (placed.clone(), reason));
+        }
+    }
+    let (placed, intro) = correct(
+        newsletter,
+        keep(
+            newsletter,
+            kept,
+            joining.values().map(|(p, _)| p.clone()).collect(),
+        ),
+        &corrections,
+        |item| added.get(item).cloned(),
     );
+    changes.extend(placed.iter().filter_map(|p| {
+        let (_, reason) = joining.get(&p.item.id)?;
+        Some(DraftChange {
+            item: p.item.id.clone(),
+            title: p.item.title.clone(),
+            change: Change::Joined,
+            reason: reason.clone(),
+            at: clock.now,
+        })
+    }));
     store.replace_draft(id, record.number, &placed, intro.as_deref(), clock.now)?;
     store.record_changes(id, record.number, &changes)?;
     let shown = [placed, store.still_open(id, record.date)?].concat();
@@ -512,17 +523,6 @@ pub(super) fn refresh_draft(
         );
     }
     waiting(id, record.number)
-}
-
-/// Why a new item joined a draft: the lasting rule that placed it, if one did.
-fn joined_because(items: &[Classified], newsletter: &str, item: &str) -> String {
-    items
-        .iter()
-        .find(|c| c.item.id == item)
-        .and_then(|c| c.verdicts.iter().find(|v| v.newsletter == newsletter))
-        .and_then(|v| v.reasons.iter().find(|r| r.starts_with("placed by rule")))
-        .cloned()
-        .unwrap_or_else(|| "new since the draft was last built".to_string())
 }
 
 /// What decides whether an item a draft placed stays in it.
@@ -563,6 +563,33 @@ impl Settled<'_> {
             }
         }
         Ok((kept, left))
+    }
+
+    /// Why a candidate the draft did not place joins it, if it does: a
+    /// lasting rule placed it, it is new to the store since the draft was
+    /// last built, or it left the draft before and what kept it out no
+    /// longer does. An item the classifier merely scores anew (the model
+    /// learned from another edition) does not join.
+    fn joins(&self, items: &[Classified], item: &str) -> Result<Option<String>> {
+        let id = self.newsletter.id.as_str();
+        let ruled = items
+            .iter()
+            .find(|c| c.item.id == item)
+            .and_then(|c| c.verdicts.iter().find(|v| v.newsletter == id))
+            .and_then(|v| v.reasons.iter().find(|r| r.starts_with("placed by rule")));
+        if let Some(reason) = ruled {
+            return Ok(Some(reason.clone()));
+        }
+        if let Some(seen) = self.store.first_seen(item)?.filter(|t| *t > self.record.built_at) {
+            return Ok(Some(format!(
+                "new: first seen {}",
+                seen.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
+        if self.store.left_draft(id, self.record.number)?.contains(item) {
+            return Ok(Some("back: what kept it out no longer does".to_string()));
+        }
+        Ok(None)
     }
 
     /// The item as stored now, or the reason it leaves the draft.

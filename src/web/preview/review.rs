@@ -635,7 +635,22 @@ mod tests {
         );
         assert_eq!(
             read("edition=1&action=delete&item=x").map_err(|e| e.to_string()),
-            Err("unknown action Some(\"delete\"); expected drop, up, down, section or approve".into())
+            Err("unknown action Some(\"delete\"); expected drop, up, down, section, never-source, never-term, always-term or approve".into())
+        );
+        assert_eq!(
+            read("edition=1&action=always-term&term=+chip+").map(|p| p.action),
+            Ok(Action::Rule {
+                stance: Stance::Always,
+                about: About::Term("chip".into())
+            })
+        );
+        assert_eq!(read("edition=1&action=never-term&term=+"), Err(FormError::NoTerm));
+        assert_eq!(
+            read("edition=1&action=never-source&item=ab").map(|p| p.action),
+            Ok(Action::Rule {
+                stance: Stance::Never,
+                about: About::SourceOf("ab".into())
+            })
         );
     }
 }
