@@ -718,6 +718,28 @@ newsletters = ["n"]
     }
 
     #[test]
+    fn a_rebuilt_layout_keeps_its_places_and_new_items_join_at_their_sections_end() {
+        let config = two_sections();
+        let newsletter = &config.newsletters[0];
+        let section = |id: &str, s: &str| Placed {
+            section: s.into(),
+            ..news(id)
+        };
+        let kept = vec![section("b", "news"), section("a", "news"), section("e", "events")];
+        let fresh = vec![
+            section("a", "news"),
+            section("n", "news"),
+            section("b", "news"),
+            section("m", "events"),
+        ];
+        let laid: Vec<String> = keep(newsletter, kept, fresh)
+            .iter()
+            .map(|p| format!("{}:{}", p.section, p.item.id))
+            .collect();
+        assert_eq!(laid, ["news:b", "news:a", "news:n", "events:e", "events:m"]);
+    }
+
+    #[test]
     fn tenders_sort_by_deadline() {
         let tender = |day| {
             item(

@@ -22,7 +22,7 @@ use crate::workflow::{self, count, describe, draft_paths};
 /// `bulletin edit --newsletter ID …`: one correction to a draft.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Edit {
-    /// Leave an item out of this edition; it stays available for the next.
+    /// Leave an item out of this edition and the newsletter's later ones (a `never` rule `bulletin rules` lists; `add` takes it back).
     Drop {
         /// The item's id, as `bulletin items` and `bulletin editions show` print it.
         item: String,

@@ -465,6 +465,7 @@ pub(super) fn refresh_draft(
         record,
         published: &published,
         knowledge,
+        left: store.left_draft(id, record.number)?,
         now: clock.now,
     };
     let (kept, mut changes) = settled.keep(before.clone(), &fresh)?;
@@ -533,6 +534,8 @@ struct Settled<'a> {
     record: &'a EditionRecord,
     published: &'a HashSet<String>,
     knowledge: &'a Knowledge,
+    /// The items that once left this draft.
+    left: HashSet<String>,
     now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -586,7 +589,7 @@ impl Settled<'_> {
                 seen.format("%Y-%m-%d %H:%M UTC")
             )));
         }
-        if self.store.left_draft(id, self.record.number)?.contains(item) {
+        if self.left.contains(item) {
             return Ok(Some("back: what kept it out no longer does".to_string()));
         }
         Ok(None)
