@@ -164,8 +164,9 @@ pub(crate) fn restore<'a>(
 }
 
 /// Assembles edition `number` of `newsletter` for `date` from the classified
-/// items, leaving out those `published` in an earlier edition. A story told
-/// by several sources is one item (see [`one_per_story`]).
+/// items, leaving out those `published` in an earlier edition and those a
+/// lasting rule keeps out, with their stories. A story told by several
+/// sources is one item (see [`one_per_story`]).
 pub fn assemble<'a>(
     newsletter: &'a Newsletter,
     items: &'a [Classified],
@@ -174,13 +175,22 @@ pub fn assemble<'a>(
     published: &HashSet<String>,
 ) -> Edition<'a> {
     let id = newsletter.id.as_str();
+    // An item a lasting rule keeps out takes its story with it: a copy of
+    // it from another source does not come back in its place.
     let due: Vec<(&Item, &str)> = items
         .iter()
-        .filter_map(|c| Some((&c.item, c.section_in(id)?)))
+        .filter_map(|c| Some((&c.item, c.section_in(id).or(c.kept_out_of(id).then_some(""))?)))
         .filter(|(item, _)| is_due(item, newsletter.window_days, date))
         .collect();
+    let mut told = published.clone();
+    told.extend(
+        items
+            .iter()
+            .filter(|c| c.kept_out_of(id))
+            .map(|c| c.item.id.clone()),
+    );
     let mut by_section: Vec<Vec<Story>> = newsletter.sections.iter().map(|_| Vec::new()).collect();
-    for (item, placed) in one_per_story(&due, published) {
+    for (item, placed) in one_per_story(&due, &told) {
         if let Some(k) = newsletter.sections.iter().position(|s| s.id == placed) {
             by_section[k].push(item);
         }
@@ -279,6 +289,21 @@ pub(crate) fn correct(
         }
     }
     (lay_out(newsletter, placed), intro)
+}
+
+/// A rebuilt draft's layout before the editor's corrections: the items it
+/// placed before (`kept`, in their places), then each item of the `fresh`
+/// assembly not among them, at its section's end. Placements once made
+/// stay; new items join.
+pub(crate) fn keep(newsletter: &Newsletter, mut kept: Vec<Placed>, fresh: Vec<Placed>) -> Vec<Placed> {
+    for placed in fresh {
+        if kept.iter().any(|k| k.item.id == placed.item.id) {
+            continue;
+        }
+        let end = section_end(&kept, newsletter, &placed.section);
+        kept.insert(end, placed);
+    }
+    kept
 }
 
 /// Where an item added to `section` goes: after its last item, or where
@@ -690,6 +715,28 @@ newsletters = ["n"]
             vec![("news", "b", true), ("news", "x", true), ("news", "a", false)]
         );
         assert_eq!(intro, None);
+    }
+
+    #[test]
+    fn a_rebuilt_layout_keeps_its_places_and_new_items_join_at_their_sections_end() {
+        let config = two_sections();
+        let newsletter = &config.newsletters[0];
+        let section = |id: &str, s: &str| Placed {
+            section: s.into(),
+            ..news(id)
+        };
+        let kept = vec![section("b", "news"), section("a", "news"), section("e", "events")];
+        let fresh = vec![
+            section("a", "news"),
+            section("n", "news"),
+            section("b", "news"),
+            section("m", "events"),
+        ];
+        let laid: Vec<String> = keep(newsletter, kept, fresh)
+            .iter()
+            .map(|p| format!("{}:{}", p.section, p.item.id))
+            .collect();
+        assert_eq!(laid, ["news:b", "news:a", "news:n", "events:e", "events:m"]);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use bulletin::commands::{self, Clock, Edit, Exit, ExportFormat, Format, ItemsQuery, ListFormat};
+use bulletin::commands::{self, Clock, Edit, Exit, ExportFormat, Format, ItemsQuery, ListFormat, RuleTarget};
 use bulletin::config::Config;
 use bulletin::items::Kind;
 use bulletin::mail::{SendMode, SendOptions};
@@ -198,6 +198,16 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// The editors' lasting rules (never or always in a newsletter, for an item, a source or a term): list, add, remove.
+    Rules {
+        #[command(subcommand)]
+        command: Option<RulesCommand>,
+        /// Only this newsletter's.
+        #[arg(long)]
+        newsletter: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// The last run and how it ended, then per newsletter the last edition and its state, the next due date, and what waits for a person.
     Status {
         /// As if today were this date, YYYY-MM-DD.
@@ -206,6 +216,33 @@ enum Command {
         /// `json`: one object for monitoring, with `last_run` (`started`, `finished`, `outcome`, `errors`).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Add a rule: never (or always) in the newsletter, for an item, a source or a term; its drafts are rebuilt.
+    Add {
+        #[arg(long)]
+        newsletter: String,
+        /// Keep what it names out of the newsletter, whatever the config and the model say.
+        #[arg(long, conflicts_with = "always", required_unless_present = "always")]
+        never: bool,
+        /// Place what it names in the newsletter, whatever the config and the model say.
+        #[arg(long)]
+        always: bool,
+        #[command(flatten)]
+        target: RuleTarget,
+        /// Who adds it; default $USER.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Remove a rule by its number (`bulletin rules` lists them); its newsletter's drafts are rebuilt.
+    Remove {
+        rule: i64,
+        /// Who removes it; default $USER.
+        #[arg(long)]
+        by: Option<String>,
     },
 }
 
@@ -432,7 +469,7 @@ fn run(cli: Cli) -> Result<Exit> {
     }
 }
 
-/// The editor's commands: `editions`, `edit`, `approve`, `status`.
+/// The editor's commands: `editions`, `edit`, `approve`, `status`, `rules`.
 fn editions(at: &Invocation, command: Command) -> Result<Exit> {
     let (config, clock) = (|| at.config(), at.clock);
     match command {
@@ -444,7 +481,7 @@ fn editions(at: &Invocation, command: Command) -> Result<Exit> {
                     format,
                 }),
             ..
-        } => commands::show(&config()?, &newsletter, edition, format),
+        } => commands::show(&config()?, &newsletter, edition, format, clock),
         Command::Editions {
             show: None,
             newsletter,
@@ -474,6 +511,26 @@ fn editions(at: &Invocation, command: Command) -> Result<Exit> {
         Command::Status { date, format } => {
             commands::status(&config()?, date.unwrap_or_else(|| at.today()), format)
         }
+        Command::Rules {
+            command: None,
+            newsletter,
+            format,
+        } => commands::list_rules(&config()?, newsletter.as_deref(), format),
+        Command::Rules {
+            command:
+                Some(RulesCommand::Add {
+                    newsletter,
+                    always,
+                    target,
+                    by,
+                    ..
+                }),
+            ..
+        } => commands::add_rule(&config()?, &newsletter, always, target, &who(by), clock),
+        Command::Rules {
+            command: Some(RulesCommand::Remove { rule, by }),
+            ..
+        } => commands::remove_rule(&config()?, rule, &who(by), clock),
         _ => unreachable!("`run` dispatches every other command itself"),
     }
 }

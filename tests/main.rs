@@ -24,6 +24,7 @@ mod http_sources;
 mod import;
 mod items;
 mod kills;
+mod lasting;
 mod layers;
 mod order;
 mod pipes;

@@ -6,7 +6,7 @@
 
 use crate::common::Project;
 use crate::common::client::Client;
-use crate::common::draft::{NEWS, READERS, build_a_draft, editions_show, reviewing, shown_items};
+use crate::common::draft::{NEWS, READERS, build_a_draft, editions_show, form_value, reviewing, shown_items};
 use crate::common::message::html_part;
 use crate::common::server::Server;
 
@@ -23,16 +23,6 @@ fn with_a_draft_for(readers: &str) -> Project {
     project.sign_with_test_key();
     build_a_draft(&project, readers);
     project
-}
-
-/// The value of the first `name="NAME" value="…"` on the page.
-pub(crate) fn form_value(page: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field on the page:\n{page}"))
-        + marker.len();
-    page[start..start + page[start..].find('"').unwrap()].to_string()
 }
 
 /// The document an edition's preview page (`/n/ID.html`) frames: its

@@ -132,7 +132,7 @@ fn ratio(part: usize, whole: usize) -> f64 {
 
 /// Classifies `examples` with the rules and `weights`, and compares.
 pub(crate) fn evaluate(config: &Config, weights: &Weights, examples: &[Example]) -> Evaluation {
-    let classifier = Classifier::new(config, weights);
+    let classifier = Classifier::new(config, weights, &[]);
     let judged: Vec<(&Example, Classified)> = examples
         .iter()
         .map(|e| (e, classifier.classify(e.item.clone())))
@@ -153,7 +153,7 @@ pub(crate) fn cross_validate(config: &Config, examples: &[Example], folds: usize
             trained.learn(config, others.map(|(_, e)| e));
         }
         let weights = trained.weights(config);
-        let classifier = Classifier::new(config, &weights);
+        let classifier = Classifier::new(config, &weights, &[]);
         for (_, example) in examples.iter().enumerate().filter(|(i, _)| i % folds == fold) {
             judged.push((example, classifier.classify(example.item.clone())));
         }

@@ -21,6 +21,7 @@ use memchr::memmem::Finder;
 use serde::Serialize;
 
 use crate::config::{Audience, Config, Newsletter, Source};
+use crate::domain::{Rule, Stance, Target};
 use crate::items::Item;
 pub(crate) use eval::{cross_validate, evaluate};
 pub use labelled::bundled;
@@ -37,6 +38,10 @@ pub(crate) struct Verdict {
     pub(crate) score: f32,
     /// One line per rule that counted, e.g. `title has "tender" (+4)`.
     pub(crate) reasons: Vec<String>,
+    /// Kept out by an editor's lasting rule: the item's story stays out
+    /// too, whichever source tells it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) kept_out: bool,
 }
 
 /// An item with its verdicts, one per newsletter that scored it.
@@ -58,6 +63,13 @@ impl Classified {
         self.placements().next().is_some()
     }
 
+    /// Whether an editor's lasting rule keeps it out of `newsletter`.
+    pub(crate) fn kept_out_of(&self, newsletter: &str) -> bool {
+        self.verdicts
+            .iter()
+            .any(|v| v.newsletter == newsletter && v.kept_out)
+    }
+
     pub(crate) fn section_in(&self, newsletter: &str) -> Option<&str> {
         self.placements()
             .find(|v| v.newsletter == newsletter)
@@ -72,14 +84,17 @@ pub fn classify(
     weights: &Weights,
     items: impl IntoIterator<Item = Item>,
 ) -> Vec<Classified> {
-    let classifier = Classifier::new(config, weights);
+    let classifier = Classifier::new(config, weights, &[]);
     items.into_iter().map(|item| classifier.classify(item)).collect()
 }
 
-/// Every newsletter's rules, prepared once for many items, and the model.
+/// Every newsletter's rules, prepared once for many items, the model and
+/// the editors' lasting rules.
 pub(crate) struct Classifier<'a> {
     rules: Vec<Rules<'a>>,
     weights: &'a Weights,
+    /// Per newsletter (as `rules`), its lasting rules, narrowest first.
+    lasting: Vec<Vec<Lasting<'a>>>,
     sources: HashMap<&'a str, &'a Source>,
     /// Every term of every newsletter, found in one pass over a text:
     /// most terms are in no item, and each is then looked for no further.
@@ -87,16 +102,31 @@ pub(crate) struct Classifier<'a> {
 }
 
 impl<'a> Classifier<'a> {
-    pub(crate) fn new(config: &'a Config, weights: &'a Weights) -> Classifier<'a> {
+    pub(crate) fn new(config: &'a Config, weights: &'a Weights, lasting: &'a [Rule]) -> Classifier<'a> {
         let mut terms = Vec::new();
         let rules = config
             .newsletters
             .iter()
             .map(|n| Rules::new(config, n, &mut terms))
             .collect();
+        let lasting = config
+            .newsletters
+            .iter()
+            .map(|n| {
+                let mut mine: Vec<Lasting> = lasting
+                    .iter()
+                    .filter(|r| r.newsletter == n.id.as_str())
+                    .map(|rule| Lasting::new(rule, &mut terms))
+                    .collect();
+                // Narrowest target first; on the same target, never before always.
+                mine.sort_by_key(|l| (l.rule.target.rank(), l.rule.stance == Stance::Always));
+                mine
+            })
+            .collect();
         Classifier {
             rules,
             weights,
+            lasting,
             sources: config.sources.iter().map(|s| (s.name(), s)).collect(),
             terms: AhoCorasick::new(&terms).expect("a config's terms fit an automaton"),
         }
@@ -113,10 +143,79 @@ impl<'a> Classifier<'a> {
             .enumerate()
             .filter_map(|(i, rules)| {
                 let opinion = reading.as_ref().and_then(|r| r.opinion(i));
-                rules.judge(source, &item, &haystack, opinion)
+                let verdict = rules.judge(source, &item, &haystack, opinion);
+                match self.lasting[i].iter().find(|l| l.applies(&item, &haystack)) {
+                    Some(lasting) => Some(lasting.decide(rules.newsletter, &item, verdict)),
+                    None => verdict,
+                }
             })
             .collect();
         Classified { item, verdicts }
+    }
+}
+
+/// An editor's lasting rule, its term (if it is about one) searched for
+/// as a newsletter's terms are.
+struct Lasting<'a> {
+    rule: &'a Rule,
+    needle: Option<Needle>,
+}
+
+impl<'a> Lasting<'a> {
+    /// A term's needle is added to `terms`.
+    fn new(rule: &'a Rule, terms: &mut Vec<String>) -> Lasting<'a> {
+        let needle = match &rule.target {
+            Target::Term(term) => Some(Needle::new(term, terms)),
+            Target::Item(_) | Target::Source(_) => None,
+        };
+        Lasting { rule, needle }
+    }
+
+    fn applies(&self, item: &Item, haystack: &Haystack) -> bool {
+        match (&self.rule.target, &self.needle) {
+            (Target::Item(id), _) => item.id == *id,
+            (Target::Source(name), _) => item.source == *name,
+            (Target::Term(_), Some(needle)) => haystack.title_or_body(needle).is_some(),
+            (Target::Term(_), None) => false,
+        }
+    }
+
+    /// The verdict the rule gives, whatever the config's rules and the
+    /// model said (`verdict`), naming the rule among its reasons.
+    fn decide(&self, newsletter: &Newsletter, item: &Item, verdict: Option<Verdict>) -> Verdict {
+        let mut verdict = verdict.unwrap_or_else(|| Verdict {
+            newsletter: newsletter.id.as_str().to_string(),
+            section: None,
+            score: 0.0,
+            reasons: Vec::new(),
+            kept_out: false,
+        });
+        match self.rule.stance {
+            Stance::Never => {
+                verdict.section = None;
+                verdict.kept_out = true;
+                verdict.reasons.push(format!("kept out by {}", self.rule));
+            }
+            Stance::Always => match verdict
+                .section
+                .take()
+                .or_else(|| newsletter.section_for(item.kind()).map(|s| s.id.clone()))
+            {
+                Some(section) => {
+                    verdict.section = Some(section);
+                    verdict
+                        .reasons
+                        .retain(|r| !r.starts_with("below the threshold") && !r.starts_with("excluded: "));
+                    verdict.reasons.push(format!("placed by {}", self.rule));
+                }
+                None => verdict.reasons.push(format!(
+                    "{}, but no section takes a {}",
+                    self.rule,
+                    item.kind().as_str()
+                )),
+            },
+        }
+        verdict
     }
 }
 
@@ -327,6 +426,7 @@ impl<'a> Rules<'a> {
             section,
             score,
             reasons,
+            kept_out: false,
         })
     }
 }
@@ -349,6 +449,7 @@ impl Rules<'_> {
             section: section.map(|s| s.id.clone()),
             score: self.threshold,
             reasons,
+            kept_out: false,
         })
     }
 

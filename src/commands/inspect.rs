@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::items::{Kind, for_terminal};
 use crate::sources::{Network, ingest, read_one};
 use crate::store::{EditionState, Store};
-use crate::workflow::{Checked, classified, count, draft_paths, send_checks, weights};
+use crate::workflow::{Checked, classified, count, draft_paths, knowledge, send_checks};
 
 /// `bulletin check`: the config (already parsed), every feed file and every
 /// local item; http(s) feeds are not fetched and the store is not touched.
@@ -90,8 +90,8 @@ pub fn items(config: &Config, query: &ItemsQuery) -> Result<Exit> {
         ensure_newsletter(config, id)?;
     }
     let store = Store::open_read_only(&config.store_path())?;
-    let weights = weights(config, &store)?;
-    let items = classified(config, &store, &weights)?;
+    let knowledge = knowledge(config, &store)?;
+    let items = classified(config, &store, &knowledge)?;
     let mut selected: Vec<&Classified> = items
         .iter()
         .filter(|c| query.newsletter.is_none_or(|id| c.section_in(id).is_some()))

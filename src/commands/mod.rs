@@ -12,6 +12,7 @@ mod inspect;
 pub mod preview;
 mod publish;
 mod review;
+mod rules;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,7 @@ pub use fetch::fetch;
 pub use inspect::{Format, ItemsQuery, check, editions, feeds, items, parse};
 pub use publish::{build, run};
 pub use review::{Edit, approve, edit, show, skip, status, unapprove};
+pub use rules::{RuleTarget, add_rule, list_rules, remove_rule};
 
 /// How a command ended, as a script reads it: the one place an outcome or
 /// an error becomes an exit code, and the source of `--help`'s table of

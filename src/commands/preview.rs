@@ -12,16 +12,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Clock;
 use crate::audience::Key;
-use crate::classify::classify;
 use crate::config::{Config, Newsletter};
-use crate::domain::Correction;
+use crate::domain::{Correction, Ruling, Target};
 use crate::items::Item;
 use crate::mail::MailTemplate;
 use crate::render::{Reader, render_edition};
 use crate::sources::{Network, ingest};
 use crate::store::{EditionRecord, EditionState, Store};
-use crate::web::preview::{Action, Built, Change, Desk, Page};
-use crate::workflow::{Next, approve_edition, correct, describe_logged, draft, open_for_writing};
+use crate::web::preview::{About, Action, Built, Change, Desk, Page};
+use crate::workflow::{
+    Next, approve_edition, changes_heading, correct, describe_logged, draft, make_rule, open_for_writing,
+};
 
 pub use crate::web::preview::Options;
 
@@ -76,8 +77,9 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
     items.extend(fresh.items.into_iter().map(|i| (i.id.clone(), i)));
     let mut items: Vec<Item> = items.into_values().collect();
     items.sort_by(|a, b| a.id.cmp(&b.id));
-    let weights = crate::workflow::weights(&config, &store)?;
-    let classified = classify(&config, &weights, items);
+    let knowledge = crate::workflow::knowledge(&config, &store)?;
+    let classifier = knowledge.classifier(&config);
+    let classified: Vec<_> = items.into_iter().map(|item| classifier.classify(item)).collect();
     let (key, key_note) = match config.mail.as_ref().map(|m| Key::from_env(&m.signing_key_env)) {
         Some(Ok(key)) => (key, None),
         Some(Err(why)) => (
@@ -119,6 +121,10 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
                 .collect(),
             None => Vec::new(),
         };
+        let changes = match next.record().filter(|r| r.state == EditionState::Draft) {
+            Some(record) => changes(&store, id, record.number)?,
+            None => None,
+        };
         let web = render_edition(&edition, &config.site, Reader::Web)?;
         let mail = match &config.mail {
             Some(mail) => Some(MailTemplate::new(
@@ -146,6 +152,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
                 .map(|s| (s.id.clone(), s.title.clone()))
                 .collect(),
             corrections,
+            changes,
         });
     }
     let subscribers = store.subscribers()?;
@@ -155,6 +162,29 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
         key,
         key_note,
     })
+}
+
+/// What left or joined draft `number` since an editor last looked, as the
+/// review page lists it under its heading; `None` when nothing did.
+fn changes(store: &Store, id: &str, number: u32) -> Result<Option<(String, Vec<String>)>> {
+    let (changes, looked) = store.unseen_changes(id, number)?;
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    let lines = changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {} “{}”: {}",
+                c.at.format("%Y-%m-%d %H:%M UTC"),
+                c.change.as_str(),
+                c.item,
+                c.title,
+                c.reason
+            )
+        })
+        .collect();
+    Ok(Some((changes_heading(looked), lines)))
 }
 
 fn stand_in_key() -> Key {
@@ -169,8 +199,32 @@ fn apply(config_path: &Path, by: &str, clock: Clock, change: &Change) -> Result<
     let newsletter = config.newsletter(&change.newsletter)?;
     let (_lock, mut store) = open_for_writing(&config)?;
     let record = draft(&store, newsletter, Some(change.edition))?;
+    // Acting on the page is looking at it: what changed before is seen.
+    store.mark_looked(newsletter.id.as_str(), record.number, clock.now)?;
     let correction = match &change.action {
         Action::Approve => return approve_edition(&config, &mut store, newsletter, &record, by, clock),
+        Action::Rule { stance, about } => {
+            let target = match about {
+                About::Term(term) => Target::Term(crate::items::clean_text(term)),
+                About::SourceOf(item) => match store.item(item)? {
+                    Some(stored) => Target::Source(stored.source),
+                    None => bail!("no stored item {item:?}; `bulletin items` lists the items and their ids"),
+                },
+            };
+            make_rule(
+                &config,
+                &mut store,
+                newsletter,
+                Ruling {
+                    stance: *stance,
+                    target,
+                },
+                "the review page",
+                by,
+                clock,
+            )?;
+            return Ok(());
+        }
         Action::Drop(item) => Correction::Drop { item: item.clone() },
         Action::Up(item) => nudge(&store, newsletter, &record, item, Step::Up)?,
         Action::Down(item) => nudge(&store, newsletter, &record, item, Step::Down)?,

@@ -22,7 +22,7 @@ use crate::workflow::{self, describe_logged, draft_paths};
 /// `bulletin edit --newsletter ID …`: one correction to a draft.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Edit {
-    /// Leave an item out of this edition; it stays available for the next.
+    /// Leave an item out of this edition and the newsletter's later ones (a `never` rule `bulletin rules` lists; `add` takes it back).
     Drop {
         /// The item's id, as `bulletin items` and `bulletin editions show` print it.
         item: String,
@@ -129,7 +129,16 @@ pub fn skip(config: &Config, newsletter: &str, number: u32, by: &str, clock: Clo
 /// place, id, title) and the corrections made to it, with who and when.
 /// `--format json`: the same as one object, with the last run recorded
 /// (`last_run`), for monitoring.
-pub fn show(config: &Config, newsletter: &str, number: Option<u32>, format: Format) -> Result<Exit> {
+///
+/// A draft lists too what left or joined it on a rebuild since an editor
+/// last looked, with why; showing it is that look.
+pub fn show(
+    config: &Config,
+    newsletter: &str,
+    number: Option<u32>,
+    format: Format,
+    clock: Clock,
+) -> Result<Exit> {
     let newsletter = config.newsletter(newsletter)?;
     let id = newsletter.id.as_str();
     let store = Store::open_read_only(&config.store_path())?;
@@ -209,6 +218,25 @@ pub fn show(config: &Config, newsletter: &str, number: Option<u32>, format: Form
             for_terminal(&describe_logged(&line.entry))
         )?;
     }
+    if record.state == EditionState::Draft {
+        let (changes, looked) = store.unseen_changes(id, record.number)?;
+        if !changes.is_empty() {
+            writeln!(out, "\n{}", workflow::changes_heading(looked))?;
+        }
+        for c in &changes {
+            writeln!(
+                out,
+                "  {}  {:<6} {}  {}: {}",
+                c.at.format("%Y-%m-%d %H:%M UTC"),
+                c.change.as_str(),
+                c.item,
+                for_terminal(&c.title),
+                for_terminal(&c.reason)
+            )?;
+        }
+        drop(store);
+        workflow::looked(config, id, record.number, clock);
+    }
     Ok(Exit::Ok)
 }
 
@@ -241,6 +269,14 @@ fn show_json(config: &Config, store: &Store, record: &EditionRecord, placed: &[P
         .iter()
         .map(|l| serde_json::json!({"at": l.at, "by": l.author, "correction": describe_logged(&l.entry)}))
         .collect();
+    // Monitoring reads the changes without being an editor's look.
+    let changes: Vec<_> = match record.state {
+        EditionState::Draft => store.unseen_changes(id, record.number)?.0,
+        _ => Vec::new(),
+    }
+    .iter()
+    .map(|c| serde_json::json!({"at": c.at, "change": c.change.as_str(), "item": c.item, "title": c.title, "reason": c.reason}))
+    .collect();
     let shown = serde_json::json!({
         "newsletter": id,
         "number": record.number,
@@ -251,6 +287,7 @@ fn show_json(config: &Config, store: &Store, record: &EditionRecord, placed: &[P
         "intro": record.intro,
         "items": items,
         "corrections": corrections,
+        "changes_since_looked": changes,
         "last_run": workflow::last_run(store)?,
     });
     let mut out = std::io::stdout().lock();

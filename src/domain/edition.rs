@@ -29,7 +29,8 @@ pub(crate) struct Placed {
 /// draft. Items are named by the id `bulletin items` prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Correction {
-    /// Not in this edition; the item stays available for the next one.
+    /// Not in this edition, nor in the newsletter's later ones: recorded
+    /// with a `never` rule on the item, which an `Add` of it takes back.
     Drop { item: String },
     /// Any stored item, into `section` (by default the one it is classified
     /// to, or the first that takes its kind), at the section's end.

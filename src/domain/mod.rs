@@ -5,8 +5,10 @@
 
 mod edition;
 mod fetch;
+mod rule;
 mod subscriber;
 
 pub(crate) use edition::{Correction, EditionRef, Placed};
 pub(crate) use fetch::{Outcome, SourceReport, Validators};
+pub(crate) use rule::{Rule, Ruling, Stance, Target};
 pub(crate) use subscriber::{ConsentMethod, Details, OrganisationType, Subscriber};

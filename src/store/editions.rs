@@ -406,8 +406,9 @@ impl Store {
         })
     }
 
-    /// Records a correction to a draft, by `author` at `now`; refused once
-    /// the edition is approved.
+    /// Records a correction to a draft, by `author` at `now`, with what it
+    /// does to the lasting rules (a drop lasts); refused once the edition
+    /// is approved.
     pub(crate) fn add_correction(
         &mut self,
         newsletter: &str,
@@ -434,6 +435,7 @@ impl Store {
                     now.to_rfc3339()
                 ],
             )?;
+            super::rules::lasting(tx, newsletter, number, correction, author, now)?;
             Ok(())
         })
     }

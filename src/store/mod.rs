@@ -16,6 +16,7 @@ mod editions;
 mod items;
 mod model;
 mod people;
+mod rules;
 mod runs;
 mod signups;
 mod subscribers;
@@ -35,6 +36,7 @@ pub(crate) use editions::{Decision, EditionPaths, EditionRecord, EditionState, L
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
 pub(crate) use model::{Carried, Membership};
 pub(crate) use people::{Erased, PersonData};
+pub(crate) use rules::{Change, DraftChange};
 pub(crate) use runs::{Problem, RunCommand, RunOutcome, RunRecord};
 pub(crate) use signups::{
     ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
@@ -374,6 +376,45 @@ CREATE TABLE IF NOT EXISTS problems (
     since  TEXT NOT NULL,
     mailed TEXT,           -- when [alerts] were told; none: not yet
     PRIMARY KEY (scope, text)
+);
+"#,
+    r#"
+-- Issue 27 (drafts that change only for a reason; corrections that last).
+-- The editors' lasting rules: never or always in a newsletter, for an
+-- item, a source or a term. A removed rule keeps its row, with who removed
+-- it and when: the table is their log.
+CREATE TABLE IF NOT EXISTS rules (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: `rules remove` names it
+    newsletter  TEXT NOT NULL,
+    stance      TEXT NOT NULL,      -- never, always
+    target_kind TEXT NOT NULL,      -- item, source, term
+    target      TEXT NOT NULL,
+    origin      TEXT NOT NULL,      -- bulletin rules add, the review page, dropped from No. N
+    added_by    TEXT NOT NULL,
+    added_at    TEXT NOT NULL,
+    removed_by  TEXT,
+    removed_at  TEXT
+);
+CREATE INDEX IF NOT EXISTS rules_active ON rules (newsletter) WHERE removed_at IS NULL;
+-- What left or joined a draft on a rebuild, not by the editor's hand,
+-- with why: shown as a change until the editor looks.
+CREATE TABLE IF NOT EXISTS draft_changes (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    newsletter TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    item_id    TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    change     TEXT NOT NULL,      -- left, joined
+    reason     TEXT NOT NULL,
+    at         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS draft_changes_edition ON draft_changes (newsletter, number);
+-- When an editor last looked at a draft (`editions show`, the review page).
+CREATE TABLE IF NOT EXISTS draft_looks (
+    newsletter TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (newsletter, number)
 );
 "#,
 ];

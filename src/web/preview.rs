@@ -29,7 +29,7 @@ mod built;
 mod review;
 
 pub(crate) use built::{Built, Page};
-pub(crate) use review::{Action, Change};
+pub(crate) use review::{About, Action, Change};
 use review::{Csrf, Editor, Posting};
 
 /// What the preview asks of the application: the editions to show, and

@@ -20,15 +20,18 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use super::alerts::late_drafts;
 use super::health::{Judged, Recording, UNDELIVERED, source_problems};
 use super::send::send_unsent;
-use super::{Clock, Report, classified, count, fetch_into, items_with, learn, open_for_writing, phase};
-use crate::classify::{Classified, Classifier, Weights};
+use super::{
+    Clock, Knowledge, Report, classified, count, fetch_into, items_with, learn, open_for_writing, phase,
+};
+use crate::classify::Classified;
 use crate::config::{Approval, Config, Empty, Newsletter};
 use crate::domain::{Correction, Placed, SourceReport};
-use crate::editions::{Edition, assemble, correct, due_days, is_due, restore};
+use crate::editions::{Edition, assemble, correct, due_days, is_due, keep, restore};
+use crate::items::Item;
 use crate::render::{
     ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, Reader, render_archive_page, render_atom, render_edition,
 };
-use crate::store::{EditionPaths, EditionRecord, EditionState, RunCommand, Store};
+use crate::store::{Change, DraftChange, EditionPaths, EditionRecord, EditionState, RunCommand, Store};
 
 /// `bulletin build`: each selected newsletter's edition for `date`, whatever
 /// its schedule. An edition already recorded for that date is rendered again
@@ -38,14 +41,14 @@ pub(crate) fn build(config: &Config, date: NaiveDate, only: Option<&str>, clock:
         config.newsletter(id)?;
     }
     let (_lock, mut store) = open_for_writing(config)?;
-    let weights = learn(config, &mut store)?;
-    let items = classified(config, &store, &weights)?;
+    let knowledge = learn(config, &mut store)?;
+    let items = classified(config, &store, &knowledge)?;
     for newsletter in config
         .newsletters
         .iter()
         .filter(|n| only.is_none_or(|id| n.id == id))
     {
-        publish(config, &mut store, newsletter, &items, date, clock)?;
+        publish(config, &mut store, newsletter, &items, &knowledge, date, clock)?;
     }
     write_archive(config, &store)?;
     Ok(())
@@ -92,20 +95,36 @@ fn run_locked(config: &Config, store: &mut Store, date: NaiveDate, clock: Clock)
     let checkpoint = store.checkpoint_in_background();
     let plans = plan(config, store, date)?;
     check_can_send(config, store, &plans)?;
-    let weights = learn(config, store)?;
+    let knowledge = learn(config, store)?;
     // No items at all is no error here: every edition is then empty.
-    let pools = pools(config, store, &weights, &plans)?;
+    let pools = pools(config, store, &knowledge, &plans)?;
     for plan in &plans {
         let id = plan.newsletter.id.as_str();
         for day in &plan.days {
             if *day < date {
                 say!("{id:<16} catching up: the edition due {day} was not made on its day");
             }
-            publish(config, store, plan.newsletter, &pools[day], *day, clock)?;
+            publish(
+                config,
+                store,
+                plan.newsletter,
+                &pools[day],
+                &knowledge,
+                *day,
+                clock,
+            )?;
             store.set_schedule_handled(id, *day)?;
         }
         for draft in &plan.drafts {
-            refresh_draft(config, store, plan.newsletter, draft, &pools[&draft.date], clock)?;
+            refresh_draft(
+                config,
+                store,
+                plan.newsletter,
+                draft,
+                &pools[&draft.date],
+                &knowledge,
+                clock,
+            )?;
         }
         if plan.days.is_empty() && plan.drafts.is_empty() {
             say!("{id:<16} not due on {date}");
@@ -190,7 +209,7 @@ fn check_can_send(config: &Config, store: &Store, plans: &[Plan]) -> Result<()> 
 fn pools(
     config: &Config,
     store: &Store,
-    weights: &Weights,
+    knowledge: &Knowledge,
     plans: &[Plan],
 ) -> Result<BTreeMap<NaiveDate, Vec<Classified>>> {
     let days: BTreeSet<NaiveDate> = plans
@@ -204,32 +223,37 @@ fn pools(
             .filter(|p| p.days.contains(&day) || p.drafts.iter().any(|d| d.date == day))
             .map(|p| p.newsletter)
             .collect();
-        pools.insert(day, candidates(config, store, weights, &newsletters, day)?);
+        pools.insert(day, candidates(config, store, knowledge, &newsletters, day)?);
     }
     Ok(pools)
 }
 
 /// The stored items an edition of `newsletters` on `date` can take: placed
-/// in one of them, and due in its window. The others, most of a store that
+/// in one of them (or kept out of one by a lasting rule), and due in its window. The others, most of a store that
 /// has seen months of feeds, are not kept; those outside the widest window
 /// are not even classified.
 pub(super) fn candidates(
     config: &Config,
     store: &Store,
-    weights: &Weights,
+    knowledge: &Knowledge,
     newsletters: &[&Newsletter],
     date: NaiveDate,
 ) -> Result<Vec<Classified>> {
     let Some(widest) = newsletters.iter().map(|n| n.window_days).max() else {
         return Ok(Vec::new());
     };
-    let classifier = Classifier::new(config, weights);
+    let classifier = knowledge.classifier(config);
+    // Kept out by a lasting rule is wanted too: its story stays out with it.
     let wanted = |classified: &Classified| {
-        classified.placements().any(|verdict| {
-            newsletters
-                .iter()
-                .any(|n| n.id == verdict.newsletter && is_due(&classified.item, n.window_days, date))
-        })
+        classified
+            .verdicts
+            .iter()
+            .filter(|v| v.section.is_some() || v.kept_out)
+            .any(|verdict| {
+                newsletters
+                    .iter()
+                    .any(|n| n.id == verdict.newsletter && is_due(&classified.item, n.window_days, date))
+            })
     };
     Ok(items_with(store, |item| {
         is_due(&item, widest, date)
@@ -322,6 +346,7 @@ fn publish(
     store: &mut Store,
     newsletter: &Newsletter,
     items: &[Classified],
+    knowledge: &Knowledge,
     date: NaiveDate,
     clock: Clock,
 ) -> Result<()> {
@@ -329,7 +354,9 @@ fn publish(
     let next = Next::of(store, id, store.edition_on(id, date)?, date)?;
     if let Some(record) = next.record() {
         match record.state {
-            EditionState::Draft => return refresh_draft(config, store, newsletter, record, items, clock),
+            EditionState::Draft => {
+                return refresh_draft(config, store, newsletter, record, items, knowledge, clock);
+            }
             EditionState::Skipped => {
                 say!(
                     "{id:<16} No. {:<3} skipped: no edition of {date}, nothing mailed",
@@ -419,17 +446,25 @@ fn record_new(config: &Config, store: &mut Store, mut edition: Edition, clock: C
 /// Rebuilds a draft from the candidate `items` (as they are in the store
 /// now) and the editor's corrections, records it and writes its files.
 /// The one way a draft changes: `build`, `run` and `edit` all come here.
+///
+/// A reviewed draft changes only for a reason the editor can see: the items
+/// it placed stay where they were (with their content as stored now), new
+/// candidates join at their section's end, and an item leaves only when it
+/// is gone from the store, no longer due, carried by another edition or kept
+/// out by a lasting rule. What left or joined is recorded with why, for
+/// `editions show` and the review page.
 pub(super) fn refresh_draft(
     config: &Config,
     store: &mut Store,
     newsletter: &Newsletter,
     record: &EditionRecord,
     items: &[Classified],
+    knowledge: &Knowledge,
     clock: Clock,
 ) -> Result<()> {
     let id = newsletter.id.as_str();
     let published = store.published_items(id, Some(record.number))?;
-    let chosen = assemble(newsletter, items, record.date, record.number, &published).placed();
+    let fresh = assemble(newsletter, items, record.date, record.number, &published).placed();
     let corrections: Vec<_> = store
         .corrections(id, record.number)?
         .into_iter()
@@ -450,8 +485,55 @@ pub(super) fn refresh_draft(
             added.insert(item.to_string(), (stored, section));
         }
     }
-    let (placed, intro) = correct(newsletter, chosen, &corrections, |item| added.get(item).cloned());
+    let before: Vec<Placed> = store
+        .edition_numbered(id, record.number)?
+        .map(|(_, placed)| placed)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| !p.still_open && !added.contains_key(&p.item.id))
+        .collect();
+    let settled = Settled {
+        config,
+        store,
+        newsletter,
+        record,
+        published: &published,
+        knowledge,
+        left: store.left_draft(id, record.number)?,
+        now: clock.now,
+    };
+    let (kept, mut changes) = settled.keep(before.clone(), &fresh)?;
+    // What the editor dropped by hand is in the corrections, not a change.
+    changes.retain(|c| !corrections.contains(&Correction::Drop { item: c.item.clone() }));
+    let was: HashSet<&str> = before.iter().map(|p| p.item.id.as_str()).collect();
+    let mut joining = BTreeMap::new();
+    for placed in fresh.iter().filter(|p| !was.contains(p.item.id.as_str())) {
+        if let Some(reason) = settled.joins(items, &placed.item.id)? {
+            joining.insert(placed.item.id.clone(), (placed.clone(), reason));
+        }
+    }
+    let (placed, intro) = correct(
+        newsletter,
+        keep(
+            newsletter,
+            kept,
+            joining.values().map(|(p, _)| p.clone()).collect(),
+        ),
+        &corrections,
+        |item| added.get(item).cloned(),
+    );
+    changes.extend(placed.iter().filter_map(|p| {
+        let (_, reason) = joining.get(&p.item.id)?;
+        Some(DraftChange {
+            item: p.item.id.clone(),
+            title: p.item.title.clone(),
+            change: Change::Joined,
+            reason: reason.clone(),
+            at: clock.now,
+        })
+    }));
     store.replace_draft(id, record.number, &placed, intro.as_deref(), clock.now)?;
+    store.record_changes(id, record.number, &changes)?;
     let shown = [placed, store.still_open(id, record.date)?].concat();
     let edition = restore(newsletter, record.number, record.date, &shown, intro.as_deref());
     let written = write_draft(config, &edition)?;
@@ -465,7 +547,116 @@ pub(super) fn refresh_draft(
         },
         written.display()
     );
+    for change in &changes {
+        say!(
+            "{:<16} {} {}: {} ({})",
+            "",
+            change.change.as_str(),
+            change.item,
+            change.title,
+            change.reason
+        );
+    }
     waiting(id, record.number)
+}
+
+/// What decides whether an item a draft placed stays in it.
+struct Settled<'a> {
+    config: &'a Config,
+    store: &'a Store,
+    newsletter: &'a Newsletter,
+    record: &'a EditionRecord,
+    published: &'a HashSet<String>,
+    knowledge: &'a Knowledge,
+    /// The items that once left this draft.
+    left: HashSet<String>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Settled<'_> {
+    /// The items of `before` that stay, in their places, with their content
+    /// as `fresh` (or the store) has it now; and those that leave, with why.
+    fn keep(&self, before: Vec<Placed>, fresh: &[Placed]) -> Result<(Vec<Placed>, Vec<DraftChange>)> {
+        let mut kept = Vec::with_capacity(before.len());
+        let mut left = Vec::new();
+        for mut placed in before {
+            if let Some(now) = fresh.iter().find(|f| f.item.id == placed.item.id) {
+                placed.item = now.item.clone();
+                kept.push(placed);
+                continue;
+            }
+            match self.leaves(&placed.item.id)? {
+                Ok(item) => {
+                    placed.item = item;
+                    kept.push(placed);
+                }
+                Err(reason) => left.push(DraftChange {
+                    item: placed.item.id.clone(),
+                    title: placed.item.title.clone(),
+                    change: Change::Left,
+                    reason,
+                    at: self.now,
+                }),
+            }
+        }
+        Ok((kept, left))
+    }
+
+    /// Why a candidate the draft did not place joins it, if it does: a
+    /// lasting rule placed it, it is new to the store since the draft was
+    /// last built, or it left the draft before and what kept it out no
+    /// longer does. An item the classifier merely scores anew (the model
+    /// learned from another edition) does not join.
+    fn joins(&self, items: &[Classified], item: &str) -> Result<Option<String>> {
+        let id = self.newsletter.id.as_str();
+        let ruled = items
+            .iter()
+            .find(|c| c.item.id == item)
+            .and_then(|c| c.verdicts.iter().find(|v| v.newsletter == id))
+            .and_then(|v| v.reasons.iter().find(|r| r.starts_with("placed by rule")));
+        if let Some(reason) = ruled {
+            return Ok(Some(reason.clone()));
+        }
+        if let Some(seen) = self.store.first_seen(item)?.filter(|t| *t > self.record.built_at) {
+            return Ok(Some(format!(
+                "new: first seen {}",
+                seen.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
+        if self.left.contains(item) {
+            return Ok(Some("back: what kept it out no longer does".to_string()));
+        }
+        Ok(None)
+    }
+
+    /// The item as stored now, or the reason it leaves the draft.
+    fn leaves(&self, item: &str) -> Result<std::result::Result<Item, String>> {
+        let id = self.newsletter.id.as_str();
+        let date = self.record.date;
+        let Some(item) = self.store.item(item)? else {
+            return Ok(Err("no longer in the store".to_string()));
+        };
+        if self.published.contains(&item.id) {
+            return Ok(Err(format!("carried by another edition of {id}")));
+        }
+        if !is_due(&item, self.newsletter.window_days, date) {
+            return Ok(Err(format!(
+                "no longer due on {date} (its date or deadline changed at the source)"
+            )));
+        }
+        let classified = self.knowledge.classifier(self.config).classify(item);
+        let ruled = classified
+            .verdicts
+            .iter()
+            .filter(|v| v.newsletter == id && v.section.is_none())
+            .flat_map(|v| &v.reasons)
+            .find(|r| r.starts_with("kept out by rule"))
+            .cloned();
+        Ok(match ruled {
+            Some(reason) => Err(reason),
+            None => Ok(classified.item),
+        })
+    }
 }
 
 /// What a draft waits for, and the commands that give it.

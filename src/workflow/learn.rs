@@ -12,8 +12,9 @@
 use anyhow::{Context, Result};
 use std::collections::{HashMap, HashSet};
 
-use crate::classify::{Model, Weights, bundled};
+use crate::classify::{Classifier, Model, Weights, bundled};
 use crate::config::Config;
+use crate::domain::Rule;
 use crate::items::Item;
 use crate::store::{Carried, Membership, Store};
 
@@ -309,18 +310,37 @@ pub(crate) fn bundled_model(config: &Config) -> Model {
 
 /// The model's weights, learning what the editor did since it was last
 /// saved, and saving it (a store without a model gets the bundled one).
-pub(crate) fn learn(config: &Config, store: &mut Store) -> Result<Weights> {
+pub(crate) fn learn(config: &Config, store: &mut Store) -> Result<Knowledge> {
     let (model, plan, first) = up_to_date(config, store)?;
     if first || !plan.is_empty() {
         store.save_model(&model.encode(), &plan.learned, &plan.forgotten)?;
     }
-    Ok(model.weights(config))
+    Ok(Knowledge {
+        weights: model.weights(config),
+        rules: store.rules()?,
+    })
 }
 
-/// The model's weights for a command that only reads the store: up to
-/// date, but not saved.
-pub(crate) fn weights(config: &Config, store: &Store) -> Result<Weights> {
-    Ok(up_to_date(config, store)?.0.weights(config))
+/// What classifies for a command that only reads the store: the model up
+/// to date, but not saved, and the lasting rules.
+pub(crate) fn knowledge(config: &Config, store: &Store) -> Result<Knowledge> {
+    Ok(Knowledge {
+        weights: up_to_date(config, store)?.0.weights(config),
+        rules: store.rules()?,
+    })
+}
+
+/// What classifies an item beyond the config: the model's weights and the
+/// editors' lasting rules.
+pub(crate) struct Knowledge {
+    pub(crate) weights: Weights,
+    pub(crate) rules: Vec<Rule>,
+}
+
+impl Knowledge {
+    pub(crate) fn classifier<'a>(&'a self, config: &'a Config) -> Classifier<'a> {
+        Classifier::new(config, &self.weights, &self.rules)
+    }
 }
 
 #[cfg(test)]

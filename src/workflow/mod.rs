@@ -34,6 +34,7 @@ mod health;
 mod learn;
 mod people;
 mod review;
+mod rules;
 mod send;
 mod stored;
 mod subscribers;
@@ -41,7 +42,7 @@ mod subscribers;
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
-use crate::classify::{Classified, Classifier, Weights};
+use crate::classify::Classified;
 use crate::config::Config;
 use crate::lock::RunLock;
 use crate::store::Store;
@@ -51,9 +52,12 @@ pub(crate) use edition::{Next, build, draft_paths, run};
 use edition::{candidates, refresh_draft, write_archive, write_draft, write_edition};
 pub(crate) use fetch::{fetch, fetch_into};
 pub(crate) use health::{health, last_run, state_line};
-pub(crate) use learn::{bundled_model, learn, weights};
+pub(crate) use learn::{Knowledge, bundled_model, knowledge, learn};
 pub(crate) use people::{erase, person};
-pub(crate) use review::{approve, approve_edition, correct, describe_logged, draft, edit, skip, unapprove};
+pub(crate) use review::{
+    approve, approve_edition, changes_heading, correct, describe_logged, draft, edit, looked, skip, unapprove,
+};
+pub(crate) use rules::{add_rule, make_rule, remove_rule};
 pub(crate) use send::{Checked, Send, send, send_checks};
 pub(crate) use stored::{ItemIdError, items_with, resolve_among, resolve_item};
 pub(crate) use subscribers::{Imported, import, reset_bounces, unsubscribe};
@@ -171,9 +175,9 @@ pub(crate) fn open_for_writing(config: &Config) -> Result<(RunLock, Store)> {
     Ok((lock, store))
 }
 
-/// Every stored item, classified with the current rules.
-pub(crate) fn classified(config: &Config, store: &Store, weights: &Weights) -> Result<Vec<Classified>> {
-    let classifier = Classifier::new(config, weights);
+/// Every stored item, classified with the current rules and lasting rules.
+pub(crate) fn classified(config: &Config, store: &Store, knowledge: &Knowledge) -> Result<Vec<Classified>> {
+    let classifier = knowledge.classifier(config);
     let items = items_with(store, |item| Some(classifier.classify(item)))?;
     if items.is_empty() {
         bail!(

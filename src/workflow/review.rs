@@ -5,8 +5,8 @@
 use anyhow::{Context, Result, bail};
 
 use super::{
-    Clock, ItemIdError, candidates, count, draft_paths, learn, open_for_writing, phase, refresh_draft,
-    resolve_among, resolve_item, weights, write_archive, write_draft, write_edition,
+    Clock, ItemIdError, candidates, count, draft_paths, knowledge, learn, open_for_writing, phase,
+    refresh_draft, resolve_among, resolve_item, write_archive, write_draft, write_edition,
 };
 use crate::config::{Config, Newsletter};
 use crate::domain::Correction;
@@ -255,9 +255,9 @@ pub(crate) fn correct(
     }
     store.add_correction(id, record.number, correction, by, clock.now)?;
     phase("corrected");
-    let weights = weights(config, store)?;
-    let items = candidates(config, store, &weights, &[newsletter], record.date)?;
-    refresh_draft(config, store, newsletter, record, &items, clock)
+    let knowledge = knowledge(config, store)?;
+    let items = candidates(config, store, &knowledge, &[newsletter], record.date)?;
+    refresh_draft(config, store, newsletter, record, &items, &knowledge, clock)
 }
 
 /// Approves a draft as it was last built (what the editor reviewed), by
@@ -319,6 +319,28 @@ pub(crate) fn describe_logged(entry: &Logged) -> String {
         Logged::Decision(Decision::Approve) => "approved".into(),
         Logged::Decision(Decision::Unapprove) => "unapproved: a draft again".into(),
         Logged::Decision(Decision::Skip) => "skipped".into(),
+    }
+}
+
+/// Notes that an editor looked at draft `number` of `newsletter` at
+/// `clock` (`editions show`, the review page): the changes shown since are
+/// news no more. Best effort: a store this user may only read, or one a
+/// run holds, is left as it is.
+pub(crate) fn looked(config: &Config, newsletter: &str, number: u32, clock: Clock) {
+    if let Ok((_lock, mut store)) = open_for_writing(config) {
+        let _ = store.mark_looked(newsletter, number, clock.now);
+    }
+}
+
+/// The heading over a draft's changes since an editor last `looked`, for
+/// `editions show` and the review page.
+pub(crate) fn changes_heading(looked: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    match looked {
+        Some(at) => format!(
+            "Changed since an editor last looked ({})",
+            at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => "Changed since the draft was made".to_string(),
     }
 }
 

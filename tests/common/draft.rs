@@ -52,3 +52,13 @@ pub(crate) fn editions_show(project: &Project, newsletter: &str) -> String {
     show.assert_code(0);
     show.stdout
 }
+
+/// The value of the first `name="NAME" value="…"` on the page.
+pub(crate) fn form_value(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field on the page:\n{page}"))
+        + marker.len();
+    page[start..start + page[start..].find('"').unwrap()].to_string()
+}

@@ -28,6 +28,9 @@ pub(crate) struct Page {
     /// The corrections made to the recorded edition, oldest first: when,
     /// by whom, what.
     pub(crate) corrections: Vec<String>,
+    /// What left or joined the draft on a rebuild since an editor last
+    /// looked (or acted on this page), with why; its heading first.
+    pub(crate) changes: Option<(String, Vec<String>)>,
 }
 
 impl Page {

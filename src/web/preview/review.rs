@@ -25,6 +25,7 @@ use sha2::Sha256;
 use super::built::{Built, Page};
 use crate::audience::admits;
 use crate::causes::said_once;
+use crate::domain::Stance;
 use crate::render::japanese_only;
 use crate::store::{EditionState, SubscriberRecord};
 use crate::web::server::{Form, Framing, Page as Reply, Request, cross_site};
@@ -149,8 +150,25 @@ pub(crate) enum Action {
     Drop(String),
     Up(String),
     Down(String),
-    ToSection { item: String, section: String },
+    ToSection {
+        item: String,
+        section: String,
+    },
+    /// A lasting rule: never (or always) in this newsletter, for the
+    /// source of an item of the page, or for a term.
+    Rule {
+        stance: Stance,
+        about: About,
+    },
     Approve,
+}
+
+/// What a rule made on the review page is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum About {
+    /// The source of this item.
+    SourceOf(String),
+    Term(String),
 }
 
 /// Why a posted form asks for nothing the page offers.
@@ -162,8 +180,12 @@ pub(super) enum FormError {
     NoItem,
     #[error("the form names no section")]
     NoSection,
+    #[error("the form names no term")]
+    NoTerm,
     /// The `action` field's value, if any.
-    #[error("unknown action {0:?}; expected drop, up, down, section or approve")]
+    #[error(
+        "unknown action {0:?}; expected drop, up, down, section, never-source, never-term, always-term or approve"
+    )]
     UnknownAction(Option<String>),
 }
 
@@ -202,6 +224,24 @@ impl Posted {
             Some("section") => Action::ToSection {
                 item: item()?,
                 section: form.get("section").ok_or(FormError::NoSection)?.to_string(),
+            },
+            Some("never-source") => Action::Rule {
+                stance: Stance::Never,
+                about: About::SourceOf(item()?),
+            },
+            Some(rule @ ("never-term" | "always-term")) => Action::Rule {
+                stance: if rule == "never-term" {
+                    Stance::Never
+                } else {
+                    Stance::Always
+                },
+                about: About::Term(
+                    form.get("term")
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .ok_or(FormError::NoTerm)?
+                        .to_string(),
+                ),
             },
             other => return Err(FormError::UnknownAction(other.map(str::to_string))),
         };
@@ -407,6 +447,7 @@ struct ReviewPage<'a> {
     reader: &'a str,
     frame: String,
     corrections: &'a [String],
+    changes: Option<&'a (String, Vec<String>)>,
     notes: Vec<String>,
     version: u64,
 }
@@ -464,6 +505,7 @@ pub(super) fn review(
         reader,
         frame,
         corrections: &page.corrections,
+        changes: page.changes.as_ref(),
         notes,
         shown,
         version,
@@ -609,7 +651,22 @@ mod tests {
         );
         assert_eq!(
             read("edition=1&action=delete&item=x").map_err(|e| e.to_string()),
-            Err("unknown action Some(\"delete\"); expected drop, up, down, section or approve".into())
+            Err("unknown action Some(\"delete\"); expected drop, up, down, section, never-source, never-term, always-term or approve".into())
+        );
+        assert_eq!(
+            read("edition=1&action=always-term&term=+chip+").map(|p| p.action),
+            Ok(Action::Rule {
+                stance: Stance::Always,
+                about: About::Term("chip".into())
+            })
+        );
+        assert_eq!(read("edition=1&action=never-term&term=+"), Err(FormError::NoTerm));
+        assert_eq!(
+            read("edition=1&action=never-source&item=ab").map(|p| p.action),
+            Ok(Action::Rule {
+                stance: Stance::Never,
+                about: About::SourceOf("ab".into())
+            })
         );
     }
 }
