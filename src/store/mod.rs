@@ -36,8 +36,9 @@ pub(crate) use model::{Carried, Membership};
 pub(crate) use people::{Erased, PersonData};
 pub(crate) use signups::{
     ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
+    WelcomeMail,
 };
-pub(crate) use subscribers::{BounceReset, Recipient, SubscriberRecord, UnsubscribeRequest};
+pub(crate) use subscribers::{Agreement, BounceReset, Recipient, SubscriberRecord, UnsubscribeRequest};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].
 #[allow(clippy::cast_possible_wrap)] // a handful of migrations, nowhere near i64::MAX
@@ -349,6 +350,26 @@ CREATE TABLE IF NOT EXISTS signup_outbox (
     created    TEXT NOT NULL,
     next_try   TEXT NOT NULL,
     tries      INTEGER NOT NULL DEFAULT 0
+);
+"#,
+    r#"
+-- Migration (issue 30): the welcome mail of each newsletter a confirmed
+-- sign-up subscribed to, recorded with the confirmation and sent after it
+-- by serve's mailer. One row per person and newsletter, kept once sent: no
+-- second welcome, even after a new sign-up. A try is marked before it goes
+-- out (`trying`): one a crash cut short is not made again, so none is sent
+-- twice. Backfills nothing: subscribers before it were never welcomed.
+CREATE TABLE IF NOT EXISTS welcome_mails (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,  -- the log names a mail by it
+    email      TEXT NOT NULL,
+    newsletter TEXT NOT NULL,
+    created    TEXT NOT NULL,
+    next_try   TEXT NOT NULL,
+    tries      INTEGER NOT NULL DEFAULT 0,
+    trying     TEXT,               -- set while a try is out
+    done       TEXT,               -- when it was sent or given up
+    outcome    TEXT,               -- sent | given up: why
+    UNIQUE (email, newsletter)
 );
 "#,
 ];
