@@ -35,8 +35,8 @@ pub fn import(config: &Config, file: &Path, options: &CsvOptions, clock: Clock) 
         );
     }
     say!(
-        "{imported} rows imported ({added} new, {} updated; {narrowed} without EU-only newsletters they are not \
-         for), {rejected} rejected, {erased} erased (suppressed)",
+        "{imported} rows imported ({added} new, {} updated), {rejected} rejected, {erased} erased (suppressed), \
+         {narrowed} imported without EU-only newsletters they are not for",
         imported - added,
     );
     Ok(if rejected + erased + narrowed == 0 {

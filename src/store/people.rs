@@ -179,9 +179,10 @@ impl Store {
 }
 
 /// What a person's export leaves out of a row of `table`: what is not
-/// theirs to see. A client's network address (a `client` column, a form
-/// consent's `source`) is that of whoever sent the form, perhaps another
-/// person. A pending sign-up's details (name, organisation, its type,
+/// theirs to see. A client's network address (a `client` column, the
+/// `source` of a consent given on a page: `form`, `preferences`) is that
+/// of whoever sent the form, perhaps another person. A pending sign-up's
+/// details (name, organisation, its type,
 /// country) were typed by whoever filled the form in with their address
 /// and were never confirmed by them: confirming deletes the sign-up and
 /// makes the details their own, in `subscribers`. What remains of it tells
@@ -194,7 +195,12 @@ fn withhold(table: &str, row: &mut serde_json::Map<String, serde_json::Value>) {
                 row.remove(typed);
             }
         }
-        "consents" if row.get("method").and_then(|m| m.as_str()) == Some("form") => {
+        "consents"
+            if matches!(
+                row.get("method").and_then(|m| m.as_str()),
+                Some("form" | "preferences")
+            ) =>
+        {
             row.remove("source");
         }
         _ => {}
