@@ -149,7 +149,10 @@ impl PreferenceCentre {
             None => return here.page(503, &View::Failed),
         };
         let posted = Posted::from_record(&record);
-        here.page(200, &View::Form(self.form_view(here, &posted, Vec::new(), saved)))
+        here.page(
+            200,
+            &View::Form(Box::new(self.form_view(here, &posted, Vec::new(), saved))),
+        )
     }
 
     /// A posted form saved; or shown again with what is wrong in it; or,
@@ -162,7 +165,7 @@ impl PreferenceCentre {
             Ok(details) => details,
             Err(errors) => {
                 let view = self.form_view(here, &posted, errors, false);
-                return here.page(400, &View::Form(view));
+                return here.page(400, &View::Form(Box::new(view)));
             }
         };
         let losing: Vec<(&Choice, Skip)> = self
@@ -428,7 +431,7 @@ impl Posted {
 
 /// What the page shows: one of these, in `templates/preferences.html`.
 enum View<'a> {
-    Form(FormView<'a>),
+    Form(Box<FormView<'a>>),
     /// The change would drop these EU-only newsletters: save anyway?
     Dropping {
         dropped: Vec<Dropped<'a>>,
