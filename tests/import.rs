@@ -335,7 +335,6 @@ fn after_an_erasure_an_import_asks_the_signing_key_only_for_new_addresses() {
          otto@example.nl,Otto,Other BV,company,NL,eu-japan-news,2025-01-10\n"
     );
     let project = importing(csv.as_bytes());
-    project.sign_with_test_key();
     project
         .run(&["subscribers", "import", "subscribers.csv"])
         .assert_code(0);
