@@ -320,8 +320,16 @@ enum ClassifyCommand {
 
 #[derive(Subcommand)]
 enum SubscribersCommand {
-    /// Import a CSV file (email, name, organisation, organisation_type, country, newsletters, consent_date).
-    Import { file: PathBuf },
+    /// Import a CSV file (email, name, organisation, organisation_type, country, newsletters, consent_date), separated by `,`, `;` or tab; headers in any case, with spaces, `_` or `-`, or common aliases.
+    Import {
+        file: PathBuf,
+        /// Read the column HEADER as COLUMN (email, name, organisation, organisation_type, country, newsletters, consent_date); repeatable.
+        #[arg(long, value_name = "HEADER=COLUMN", value_parser = column_map)]
+        map: Vec<(String, bulletin::audience::Column)>,
+        /// How consent dates written with slashes are read: 10/01/2025 is 10 January day first, 1 October month first.
+        #[arg(long, value_enum, default_value_t = SlashOrder::DayFirst)]
+        slash_dates: SlashOrder,
+    },
     /// List the subscribers.
     List {
         /// Only subscribers of this newsletter.
@@ -367,6 +375,29 @@ fn main() -> ExitCode {
 /// (chrono says only "input contains invalid characters"). A clap value
 /// parser: clap prints the `String` as the reason after the argument's
 /// name, so it stays the one `Result<_, String>` of the crate.
+/// `--map HEADER=COLUMN`.
+fn column_map(text: &str) -> Result<(String, bulletin::audience::Column), String> {
+    let (header, column) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("expected HEADER=COLUMN (e.g. Firma=organisation), not {text:?}"))?;
+    let column = bulletin::audience::Column::parse(column).ok_or_else(|| {
+        format!(
+            "{column:?} is no column; expected email, name, organisation, organisation_type, country, \
+             newsletters or consent_date"
+        )
+    })?;
+    Ok((header.trim().to_string(), column))
+}
+
+/// `--slash-dates`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SlashOrder {
+    /// DD/MM/YYYY.
+    DayFirst,
+    /// MM/DD/YYYY.
+    MonthFirst,
+}
+
 fn date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("expected a date as YYYY-MM-DD (e.g. 2026-11-23), not {text:?}"))
@@ -561,7 +592,20 @@ fn classify(at: &Invocation, command: ClassifyCommand) -> Result<Exit> {
 fn subscribers(at: &Invocation, command: SubscribersCommand) -> Result<Exit> {
     let (config, clock) = (|| at.config(), at.clock);
     match command {
-        SubscribersCommand::Import { file } => commands::import(&config()?, &file, clock),
+        SubscribersCommand::Import {
+            file,
+            map,
+            slash_dates,
+        } => {
+            let options = bulletin::audience::CsvOptions {
+                map,
+                slash_dates: match slash_dates {
+                    SlashOrder::DayFirst => bulletin::audience::SlashDates::DayFirst,
+                    SlashOrder::MonthFirst => bulletin::audience::SlashDates::MonthFirst,
+                },
+            };
+            commands::import(&config()?, &file, &options, clock)
+        }
         SubscribersCommand::List { newsletter, format } => {
             commands::list(&config()?, newsletter.as_deref(), format)
         }

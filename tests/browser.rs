@@ -25,7 +25,7 @@ fn every_edition_reads_well_in_chromium_at_600_and_375_px() {
         return;
     }
     let project = Project::bundled();
-    project.import(SUBSCRIBERS);
+    project.import_from_before(SUBSCRIBERS);
     project.run(&["fetch"]).assert_code(0);
     let preview = Server::preview(&project, &[]);
     let home = preview.url();
@@ -94,7 +94,7 @@ fn the_preview_rebuilds_when_a_feed_changes() {
 fn subscribed_project() -> Project {
     let project = Project::bundled();
     project.sign_with_test_key();
-    project.import(SUBSCRIBERS);
+    project.import_from_before(SUBSCRIBERS);
     project
 }
 

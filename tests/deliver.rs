@@ -434,7 +434,7 @@ fn dry_run_with_a_test_address_is_refused_and_sends_nothing() {
 fn unknown_organisation_type_or_status_in_the_store_is_an_error() {
     let project = Project::bundled();
     with_mail(&project, 25, "");
-    project.import(SUBSCRIBERS);
+    project.import_from_before(SUBSCRIBERS);
     project.run(&["fetch"]).assert_code(0);
     project.run(&["build", "--date", "2026-11-23"]).assert_code(0);
     let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
@@ -575,7 +575,7 @@ fn unsubscribe_endpoint_acts_on_post_only_and_rejects_forgeries() {
 fn the_bundled_file_transport_writes_one_eml_per_message() {
     let project = Project::bundled();
     project.sign_with_test_key();
-    project.import(SUBSCRIBERS);
+    project.import_from_before(SUBSCRIBERS);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let eml = project.read("out/mail/about-japan/1/jane@example.de.eml");
     assert!(eml.contains("Dear Jane Doe,"), "{eml}");
@@ -866,7 +866,7 @@ fn a_display_name_in_unsubscribe_mailto_leaves_a_bare_address_in_the_mailto_link
             "unsubscribe_mailto = \"Unsubscribe Desk <unsubscribe@eu-japan.eu>\"",
         );
     project.write("config.toml", &config);
-    project.import(SUBSCRIBERS);
+    project.import_from_before(SUBSCRIBERS);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let eml = project.read("out/mail/about-japan/1/jane@example.de.eml");
     let unsubscribe = header(&eml, "List-Unsubscribe").unwrap();
@@ -883,7 +883,7 @@ fn a_display_name_in_unsubscribe_mailto_leaves_a_bare_address_in_the_mailto_link
 #[test]
 fn every_command_refuses_an_unknown_newsletter_alike() {
     let project = Project::bundled();
-    project.import(SUBSCRIBERS);
+    project.import_from_before(SUBSCRIBERS);
     let commands: [&[&str]; 6] = [
         &["subscribers", "list", "--newsletter", "about-japon"],
         &[

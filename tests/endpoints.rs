@@ -636,9 +636,7 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
             !subscribed(&project, "eu-japan-news").contains(&"jane@example.de".to_string()),
             "{signal}: the unsubscribe was stored"
         );
-        project
-            .run(&["subscribers", "import", "subscribers.csv"])
-            .assert_code(0);
+        project.import_from_before(SUBSCRIBERS);
     }
 }
 

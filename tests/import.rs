@@ -72,14 +72,17 @@ fn a_windows_1252_file_is_read_with_its_accents() {
 
 #[test]
 fn addresses_differing_only_in_case_are_one_subscriber() {
-    let csv = format!(
-        "{HEADER}\n\
-         GOOD@EXAMPLE.NL,Good One,Org,company,NL,eu-japan-news,2025-01-10\n\
-         good@example.nl,Good One,Org,company,NL,about-japan,2025-01-10\n"
-    );
+    let csv = format!("{HEADER}\nGOOD@EXAMPLE.NL,Good One,Org,company,NL,eu-japan-news,2025-01-10\n");
     let (project, run) = import_file(csv.as_bytes());
-    run.assert_code(0)
-        .assert_stdout_has("2 rows imported (1 new, 1 updated)");
+    run.assert_code(0);
+    project.write(
+        "again.csv",
+        &format!("{HEADER}\ngood@example.nl,Good One,Org,company,NL,about-japan,2025-01-10\n"),
+    );
+    project
+        .run(&["subscribers", "import", "again.csv"])
+        .assert_code(0)
+        .assert_stdout_has("1 rows imported (0 new, 1 updated)");
     project
         .run(&[
             "subscribers",
@@ -205,4 +208,167 @@ fn the_sign_up_link_is_in_the_footer_and_the_archive_only_when_set() {
     assert!(index.contains(&format!("href=\"{url}\"")), "{index}");
     let pages = archive(&set);
     assert!(pages.contains(&format!("Subscribe: {url}")), "the text pages");
+}
+
+/// Issue 30: a list as a spreadsheet in Europe saves it: `;`, headers in
+/// capitals with spaces, dates day first with slashes, and one person
+/// twice under two spellings of their address.
+#[test]
+fn a_spreadsheet_list_with_capital_headers_and_slash_dates_imports_each_person_once() {
+    let csv = "Email;Name;Organisation;Organisation Type;Country;Newsletters;Consent Date\r\n\
+               jane@example.de;Jane Doe;Acme GmbH;Company;DE;eu-japan-news;10/01/2025\r\n\
+               taro@example.jp;Yamada Taro;Example KK;company;JP;eu-japan-news;02.03.2025\r\n\
+               Jane@EXAMPLE.de;Jane Again;Other GmbH;company;DE;tech-transfer;11/01/2025\r\n";
+    let (project, run) = import_file(csv.as_bytes());
+    run.assert_code(3)
+        .assert_stderr_has(
+            "subscribers.csv:4: jane@example.de: the same address as line 2 (addresses are compared as \
+             the store keys them",
+        )
+        .assert_stderr_has("line 2 is imported, this row is not")
+        .assert_stdout_has("subscribers.csv: dates with slashes read as DD/MM/YYYY (--slash-dates)")
+        .assert_stdout_has(
+            "2 rows imported (2 new, 0 updated), 1 rejected, 0 erased (suppressed), 0 imported without EU-only",
+        );
+    let list = listed(&project);
+    assert_eq!(list.len(), 2, "{list:?}");
+    let jane = find(&list, "jane@example.de");
+    assert_eq!(jane["name"], "Jane Doe", "the first row, as the report says");
+    assert_eq!(jane["consent"], "2025-01-10", "day first");
+    assert_eq!(jane["newsletters"], serde_json::json!(["eu-japan-news"]));
+    assert_eq!(find(&list, "taro@example.jp")["consent"], "2025-03-02");
+}
+
+/// Headers under other names (aliases, `--map`), a tab-separated file, and
+/// the date order: month first when asked, and a date impossible in the
+/// order asked refused with the option that reads it, never turned round.
+#[test]
+fn aliases_map_tabs_and_the_slash_date_order_are_the_operators_never_a_guess() {
+    let csv = "E-mail\tFull Name\tCompany\tType\tCountry Code\tNewsletter\tDatum\n\
+               anna@example.de\tAnna\tAcme\tcompany\tDE\teu-japan-news\t01/25/2025\n\
+               bo@example.se\tBo\tOrg AB\torganisation\tSE\ttech-transfer\t12/01/2025\n";
+    let (project, run) = import_file(csv.as_bytes());
+    run.assert_code(1).assert_stderr_has(
+        "the header line has no `consent_date` column (it has: E-mail, Full Name, Company",
+    );
+    let map = [
+        "subscribers",
+        "import",
+        "subscribers.csv",
+        "--map",
+        "datum=consent_date",
+    ];
+    project.run(&map).assert_code(3).assert_stderr_has(
+        "subscribers.csv:2: consent_date \"01/25/2025\": not a date read DD/MM/YYYY; a file that writes \
+             the other way round needs --slash-dates month-first",
+    );
+    assert_eq!(find(&listed(&project), "bo@example.se")["consent"], "2025-01-12");
+    let month_first = [&map[..], &["--slash-dates", "month-first"]].concat();
+    project
+        .run(&month_first)
+        .assert_code(0)
+        .assert_stdout_has("dates with slashes read as MM/DD/YYYY");
+    let list = listed(&project);
+    assert_eq!(find(&list, "anna@example.de")["consent"], "2025-01-25");
+    assert_eq!(find(&list, "anna@example.de")["organisation"], "Acme");
+    assert_eq!(find(&list, "bo@example.se")["consent"], "2025-12-01");
+    project
+        .run(&[
+            "subscribers",
+            "import",
+            "subscribers.csv",
+            "--map",
+            "Datum=birthday",
+        ])
+        .assert_code(2)
+        .assert_stderr_has("\"birthday\" is no column");
+}
+
+/// The EU-only newsletters are refused to a row as the sign-up form
+/// refuses them, with its reason; the row keeps its other newsletters, and
+/// a row left with none is refused. An address whose domain has no dot is
+/// refused with its line.
+#[test]
+fn eu_only_newsletters_are_refused_to_a_row_as_the_form_refuses_them_and_a_dotless_domain_is_refused() {
+    let csv = format!(
+        "{HEADER}\n\
+         taro@example.jp,Yamada Taro,Example KK,company,JP,eu-japan-news;about-japan,2025-02-01\n\
+         solo@example.fr,Solo Reader,,individual,FR,about-japan,2025-03-01\n\
+         hanna@example,Hanna,Acme,company,DE,eu-japan-news,2025-03-01\n\
+         anna@example.de,Anna,Acme,company,DE,about-japan;tax-procurement,2025-03-01\n"
+    );
+    let (project, run) = import_file(csv.as_bytes());
+    run.assert_code(3)
+        .assert_stderr_has(
+            "subscribers.csv:2: taro@example.jp: not subscribed: newsletters \"about-japan\": \"About Japan\" \
+             e-News is for companies and organisations in the EU-27 only, not for those outside the EU-27",
+        )
+        .assert_stderr_has(
+            "subscribers.csv:3: newsletters \"about-japan\": \"About Japan\" e-News is for companies and \
+             organisations in the EU-27 only, not for individuals",
+        )
+        .assert_stderr_has("subscribers.csv:4: email \"hanna@example\": the domain \"example\" has no dot")
+        .assert_stdout_has(
+            "2 rows imported (2 new, 0 updated), 2 rejected, 0 erased (suppressed), 1 imported without EU-only",
+        );
+    let list = listed(&project);
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(
+        find(&list, "taro@example.jp")["newsletters"],
+        serde_json::json!(["eu-japan-news"])
+    );
+    assert_eq!(
+        find(&list, "anna@example.de")["newsletters"],
+        serde_json::json!(["about-japan", "tax-procurement"])
+    );
+}
+
+/// After an erasure the suppression list needs the signing key to tell an
+/// erased address: only a row of an address that is not a subscriber asks
+/// for it. Without the key such a row is refused saying so; a subscriber's
+/// row is imported, and a file of subscribers needs no key at all.
+#[test]
+fn after_an_erasure_an_import_asks_the_signing_key_only_for_new_addresses() {
+    let csv = format!(
+        "{HEADER}\n\
+         jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n\
+         otto@example.nl,Otto,Other BV,company,NL,eu-japan-news,2025-01-10\n"
+    );
+    let project = importing(csv.as_bytes());
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project
+        .run(&["subscribers", "erase", "otto@example.nl"])
+        .assert_code(0);
+    let without_key = |file: &str| {
+        crate::common::Run::from(
+            project
+                .command(&["subscribers", "import", file])
+                .env_remove(crate::common::KEY_ENV)
+                .output()
+                .unwrap(),
+        )
+    };
+    project.write(
+        "known.csv",
+        &format!("{HEADER}\njane@example.de,Jane Q. Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n"),
+    );
+    without_key("known.csv")
+        .assert_code(0)
+        .assert_stdout_has("1 rows imported (0 new, 1 updated");
+    project.write(
+        "new.csv",
+        &format!(
+            "{HEADER}\njane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10\n\
+             otto@example.nl,Otto,Other BV,company,NL,eu-japan-news,2025-01-10\n"
+        ),
+    );
+    without_key("new.csv")
+        .assert_code(3)
+        .assert_stderr_has("new.csv:3: otto@example.nl: not imported: 1 erased address(es) are suppressed, and telling them needs the signing key")
+        .assert_stdout_has("1 rows imported (0 new, 1 updated");
+    let list = listed(&project);
+    assert_eq!(list.len(), 1, "the erased person is not back: {list:?}");
+    assert_eq!(list[0]["name"], "Jane Doe");
 }

@@ -766,3 +766,148 @@ fn an_export_shows_neither_what_a_third_party_typed_nor_any_client_address() {
         "a form consent's source is a client address: {taro}"
     );
 }
+
+/// Issue 30, "must show": a reader signs up for EU-Japan NEWS on the form,
+/// confirms from the mail smtp-sink took, gets an edition, follows its
+/// footer's preference link in Chromium and adds "About Japan": their
+/// export holds a consent record for it, as for the form's newsletter.
+#[test]
+fn a_newsletter_added_in_the_preference_centre_has_its_consent_record_in_the_export() {
+    use crate::common::mail::with_mail;
+    use crate::common::signup::form;
+    use crate::common::sink::Sink;
+    if !browser_tools() {
+        return;
+    }
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = Project::bundled();
+    with_mail(&project, sink.port, "");
+    let served = Server::serve(&project, &[]);
+    let fields: Vec<(&str, &str)> = form("reader@example.de", &[])
+        .into_iter()
+        .filter(|&(_, value)| value != "about-japan")
+        .collect();
+    let (status, page) = served.post("/subscribe", &fields, &[]);
+    assert_eq!(status, 200, "{page}");
+    sink.wait_for_messages(1);
+    crate::common::signup::mailed(&project);
+    let target = confirm_target(&sink.messages()[0]);
+    let (status, page) = served.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
+    assert_eq!(status, 200, "{page}");
+
+    project.fetch_and_build(&["--date", DATE]);
+    send(&project, "eu-japan-news");
+    let edition = sink
+        .messages()
+        .into_iter()
+        .find(|m| m.contains("List-Unsubscribe-Post"))
+        .expect("the edition went through smtp-sink");
+    let text = mail_part(&edition, "text/plain");
+    let public = "https://news.eu-japan.eu";
+    let start = text
+        .find(&format!("{public}/preferences?t="))
+        .unwrap_or_else(|| panic!("no preference link in the footer:\n{text}"));
+    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    let local = served.link(link.strip_prefix(public).unwrap());
+    let shots = repo().join("target/screenshots");
+    let report = node(
+        "preferences.mjs",
+        &[
+            &local,
+            shots.to_str().unwrap(),
+            "choose",
+            "Jane Doe",
+            "+About Japan",
+        ],
+    );
+    assert_eq!(report["problems"], serde_json::json!([]));
+    drop(served);
+
+    let export = project
+        .run(&["subscribers", "export", "reader@example.de", "--format", "json"])
+        .assert_code(0)
+        .json();
+    let consents = export["tables"]["consents"].as_array().unwrap();
+    let about = consents
+        .iter()
+        .find(|c| c["newsletter"] == "about-japan")
+        .unwrap_or_else(|| panic!("no consent for About Japan: {export}"));
+    assert_eq!(about["method"], "preferences", "{export}");
+    assert!(about["at"].as_str().unwrap().ends_with('Z'), "{export}");
+    let form = consents
+        .iter()
+        .find(|c| c["newsletter"] == "eu-japan-news" && c["method"] == "form")
+        .unwrap_or_else(|| panic!("the form's consent: {export}"));
+    assert!(
+        about["consent_version"].is_string() && about["consent_version"] == form["consent_version"],
+        "the consent text's version, as the form's: {export}"
+    );
+    assert!(
+        !export.to_string().contains("127.0.0.1"),
+        "no client address in an export: {export}"
+    );
+    for subscription in export["tables"]["subscriptions"].as_array().unwrap() {
+        assert!(subscription.get("consent").is_none(), "recorded: {export}");
+    }
+}
+
+/// A subscription from before every way of subscribing recorded a consent
+/// (here: its consent row gone, as a store of then has none) says so in the
+/// export; nothing is made up for it.
+#[test]
+fn an_export_says_when_a_subscription_has_no_consent_record_rather_than_inventing_one() {
+    let project = mailed();
+    let store = rusqlite::Connection::open(project.path("bulletin.sqlite")).unwrap();
+    store
+        .execute(
+            "DELETE FROM consents WHERE email = 'jane@example.de' AND newsletter = 'tech-transfer'",
+            [],
+        )
+        .unwrap();
+    drop(store);
+    let export = project
+        .run(&["subscribers", "export", "jane@example.de", "--format", "json"])
+        .assert_code(0)
+        .json();
+    for subscription in export["tables"]["subscriptions"].as_array().unwrap() {
+        let note = subscription.get("consent").and_then(|c| c.as_str());
+        if subscription["newsletter"] == "tech-transfer" {
+            assert!(
+                note.is_some_and(|n| n.starts_with("not recorded") && n.contains("is not known")),
+                "{export}"
+            );
+        } else {
+            assert_eq!(note, None, "{export}");
+        }
+    }
+}
+
+/// Issue 30, item 4: the "You are unsubscribed" page offers the ways back:
+/// the person's own preference centre, and the form to subscribe again.
+#[test]
+fn the_unsubscribed_page_links_to_the_preference_centre_and_to_subscribing_again() {
+    let project = mailed();
+    let eml = project.read("out/mail/eu-japan-news/1/jane@example.de.eml");
+    let text = mail_part(&eml, "text/plain");
+    let start = text
+        .find(&format!("{PUBLIC}/unsubscribe?t="))
+        .unwrap_or_else(|| panic!("no unsubscribe link:\n{text}"));
+    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    let (served, target) = serve(&project, &link);
+    let (status, page) = served.post(&target, &[], &[]);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<h1>You are unsubscribed</h1>"), "{page}");
+    assert!(
+        page.contains(&format!("<a href=\"{PUBLIC}/subscribe\">Subscribe again</a>")),
+        "{page}"
+    );
+    let start = page
+        .find(&format!("<a href=\"{PUBLIC}/preferences?t="))
+        .unwrap_or_else(|| panic!("no link to the preference centre: {page}"))
+        + "<a href=\"".len();
+    let preferences = &page[start..start + page[start..].find('"').unwrap()];
+    let (status, centre) = served.get(preferences.strip_prefix(PUBLIC).unwrap());
+    assert_eq!(status, 200, "{centre}");
+    assert!(centre.contains("<h1>Your preferences</h1>"), "{centre}");
+    assert!(centre.contains("jane@example.de"), "their own: {centre}");
+}

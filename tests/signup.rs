@@ -815,3 +815,159 @@ fn an_ipv6_client_is_counted_and_recorded_by_its_slash_64() {
     let list = project.subscribers();
     assert_eq!(list[0]["consents"][0]["source"], "::/64", "{list:?}");
 }
+
+/// The welcome mails recorded in the store: (newsletter, outcome), by id.
+fn welcomes(project: &Project) -> Vec<(String, Option<String>)> {
+    let store = rusqlite::Connection::open_with_flags(
+        project.path("bulletin.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut query = store
+        .prepare("SELECT newsletter, outcome FROM welcome_mails ORDER BY id")
+        .unwrap();
+    query
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// Waits until no welcome mail is waiting (each sent, or given up).
+fn welcomed(project: &Project) -> Vec<(String, Option<String>)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let all = welcomes(project);
+        if all.iter().all(|(_, outcome)| outcome.is_some()) {
+            return all;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "welcome mails still waiting: {all:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Issue 30, item 3: confirming sends a welcome mail per newsletter, in
+/// the editions' style, linking to the latest edition in the archive; it
+/// is recorded, exported with the person, and never sent a second time,
+/// even after another sign-up to the same newsletter.
+#[test]
+fn a_confirmed_sign_up_gets_one_welcome_per_newsletter_with_the_latest_edition_and_never_two() {
+    let project = signup_project();
+    project.fetch_and_build(&["--date", "2026-11-23"]);
+    let serve = Server::serve_at(&project, T0);
+    let (status, _) = sign_up(&serve, "jane@example.de", &[]);
+    assert_eq!(status, 200);
+    let mail = confirmation_mail(&project, "jane@example.de").unwrap();
+    let (status, _) = serve.post(
+        "/subscribe/confirm",
+        &[("t", &token(&confirm_target(&mail)))],
+        &[],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        welcomed(&project),
+        [
+            ("eu-japan-news".to_string(), Some("sent".to_string())),
+            ("about-japan".to_string(), Some("sent".to_string()))
+        ]
+    );
+    let welcome = project.read("out/mail/welcome/eu-japan-news/jane@example.de.eml");
+    assert!(welcome.contains("Subject: Welcome to EU-Japan NEWS"), "{welcome}");
+    let html = crate::common::message::html_part(&welcome);
+    assert!(
+        html.contains("https://www.eu-japan.eu/archive/eu-japan-news/2026-11-23.html"),
+        "the latest edition in the archive: {html}"
+    );
+    assert!(
+        html.contains("background-color:#003399"),
+        "the editions' style: {html}"
+    );
+    assert!(
+        html.contains("/preferences?t=") && html.contains("/unsubscribe?t="),
+        "{html}"
+    );
+    let text = crate::common::message::mail_part(&welcome, "text/plain");
+    assert!(text.contains("/archive/eu-japan-news/2026-11-23.html"), "{text}");
+
+    // Left, then signed up again: subscribed anew, welcomed once only.
+    project
+        .run(&["subscribers", "unsubscribe", "jane@example.de"])
+        .assert_code(0);
+    let serve = {
+        drop(serve);
+        Server::serve_at(&project, "2026-12-02T09:00:00Z")
+    };
+    let (status, _) = sign_up(&serve, "jane@example.de", &[]);
+    assert_eq!(status, 200);
+    let mail = confirmation_mail(&project, "jane@example.de").unwrap();
+    let (status, _) = serve.post(
+        "/subscribe/confirm",
+        &[("t", &token(&confirm_target(&mail)))],
+        &[],
+    );
+    assert_eq!(status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(welcomed(&project).len(), 2, "no second welcome");
+    drop(serve);
+    let export = project
+        .run(&["subscribers", "export", "jane@example.de", "--format", "json"])
+        .assert_code(0)
+        .json();
+    assert_eq!(
+        export["tables"]["welcome_mails"].as_array().unwrap().len(),
+        2,
+        "{export}"
+    );
+}
+
+/// A welcome mail whose try was out when `serve` was killed (the SMTP
+/// server holding its reply to DATA) is not sent again when
+/// `serve` starts: it is recorded as cut short, with a warning.
+#[test]
+fn a_welcome_mail_cut_short_by_a_kill_is_never_sent_twice() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let port = sink.port;
+    let project = Project::bundled();
+    with_mail(&project, port, "");
+    let serve = Server::serve_at(&project, T0);
+    let fields: Vec<(&str, &str)> = crate::common::signup::form("jane@example.de", &[])
+        .into_iter()
+        .filter(|&(_, value)| value != "about-japan")
+        .collect();
+    let (status, _) = serve.post("/subscribe", &fields, &[]);
+    assert_eq!(status, 200);
+    sink.wait_for_messages(1);
+    mailed(&project);
+    let target = confirm_target(&sink.messages()[0]);
+    sink.stop();
+    let Some(slow) = Sink::start_on(port, &["-w", "30"]) else {
+        return;
+    };
+    let (status, _) = serve.post("/subscribe/confirm", &[("t", &token(&target))], &[]);
+    assert_eq!(status, 200);
+    slow.wait_for_messages(1);
+    drop(serve);
+    slow.stop();
+
+    let Some(sink) = Sink::start_on(port, &[]) else {
+        return;
+    };
+    let serve = Server::serve_at(&project, T0);
+    wait_for_log(&project, "welcome mail #1 was being sent when serve stopped");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let outcomes = welcomed(&project);
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert!(
+        outcomes[0]
+            .1
+            .as_deref()
+            .unwrap()
+            .starts_with("not known: serve stopped during the try"),
+        "{outcomes:?}"
+    );
+    assert_eq!(sink.messages().len(), 0, "not sent again");
+    drop(serve);
+}

@@ -10,7 +10,9 @@ pub(crate) mod token;
 
 pub(crate) use spool::Spool;
 pub(crate) use subscribers::read_csv;
-pub use subscribers::{CsvError, InvalidField, Reason, RowError, RowProblem, parse_csv};
+pub use subscribers::{
+    Column, CsvError, CsvOptions, InvalidField, Reason, RowError, RowProblem, SlashDates, parse_csv,
+};
 pub(crate) use subscribers::{admits, normalise_email};
 pub(crate) use suppression::{Suppressed, export_json};
 pub use token::{Key, KeyError, Unsubscribe, Weakness, sign, verify};

@@ -2,11 +2,13 @@
 //! which newsletter.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::rc::Rc;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
+use sha2::Digest;
 
 use crate::config::{Audience, Config};
 
@@ -35,6 +37,13 @@ pub enum RowProblem {
     /// its line number (see [`Lines`]).
     #[error("{0}")]
     Record(String),
+    /// The address of an earlier row: the first row of an address is
+    /// imported, a later one is not.
+    #[error(
+        "{email}: the same address as line {first} (addresses are compared as the store keys them: the \
+         domain, and the ASCII letters before the @, in lowercase); line {first} is imported, this row is not"
+    )]
+    Duplicate { email: String, first: u64 },
 }
 
 /// A subscriber's field that is not valid: the column (or form field)
@@ -72,8 +81,11 @@ pub enum Reason {
     NoNewsletter,
     #[error("unknown newsletter; expected one of: {0}")]
     UnknownNewsletter(String),
-    #[error("expected YYYY-MM-DD")]
+    #[error("expected YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY")]
     Date,
+    /// A slash date that is no date read in the order asked (`--slash-dates`).
+    #[error("not a date read {0}; a file that writes the other way round needs --slash-dates {1}")]
+    SlashDate(&'static str, &'static str),
     /// Longer than [`MAX_TEXT`] on the sign-up form; the value is not repeated.
     #[error("at most {MAX_TEXT} characters, not {0}")]
     TooLong(usize),
@@ -108,12 +120,251 @@ pub(crate) struct Row {
     pub(crate) consent_date: String,
 }
 
+/// A column of a subscriber file: what [`Row`] reads, whatever the file's
+/// header calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Email,
+    Name,
+    Organisation,
+    OrganisationType,
+    Country,
+    Newsletters,
+    ConsentDate,
+}
+
+impl Column {
+    const ALL: [Column; 7] = [
+        Column::Email,
+        Column::Name,
+        Column::Organisation,
+        Column::OrganisationType,
+        Column::Country,
+        Column::Newsletters,
+        Column::ConsentDate,
+    ];
+
+    /// Its name in [`Row`], the form and the error messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Column::Email => "email",
+            Column::Name => "name",
+            Column::Organisation => "organisation",
+            Column::OrganisationType => "organisation_type",
+            Column::Country => "country",
+            Column::Newsletters => "newsletters",
+            Column::ConsentDate => "consent_date",
+        }
+    }
+
+    /// The column a header names ([`header_key`] of it): its own name, or a
+    /// name spreadsheets and other tools commonly give it.
+    fn named(key: &str) -> Option<Column> {
+        Some(match key {
+            "email" | "emailaddress" | "mail" | "mailaddress" => Column::Email,
+            "name" | "fullname" => Column::Name,
+            "organisation" | "organization" | "company" | "companyname" | "organisationname"
+            | "organizationname" => Column::Organisation,
+            "organisationtype" | "organizationtype" | "type" => Column::OrganisationType,
+            "country" | "countrycode" => Column::Country,
+            "newsletters" | "newsletter" => Column::Newsletters,
+            "consentdate" | "consent" | "consentedon" | "optindate" => Column::ConsentDate,
+            _ => return None,
+        })
+    }
+
+    /// The column a `--map` value names, spelt as a header may be.
+    pub fn parse(name: &str) -> Option<Column> {
+        Column::named(&header_key(name))
+    }
+
+    fn required(self) -> bool {
+        !matches!(self, Column::Name | Column::Organisation)
+    }
+}
+
+/// A header as it is compared: without case, spaces, underscores and
+/// hyphens (`E-mail`, `Email Address` and `email_address` are one).
+fn header_key(header: &str) -> String {
+    header
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-') && !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// How a date written with slashes is read: `10/01/2025` is the 10th of
+/// January day first (as in Europe), the 1st of October month first (as in
+/// the US). Day first unless the operator says otherwise, and said in the
+/// import's report; a date impossible in the order asked is refused, never
+/// read the other way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SlashDates {
+    #[default]
+    DayFirst,
+    MonthFirst,
+}
+
+impl SlashDates {
+    /// How the order is written: `DD/MM/YYYY` or `MM/DD/YYYY`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlashDates::DayFirst => "DD/MM/YYYY",
+            SlashDates::MonthFirst => "MM/DD/YYYY",
+        }
+    }
+
+    /// Its `--slash-dates` value.
+    fn option(self) -> &'static str {
+        match self {
+            SlashDates::DayFirst => "day-first",
+            SlashDates::MonthFirst => "month-first",
+        }
+    }
+
+    fn other(self) -> SlashDates {
+        match self {
+            SlashDates::DayFirst => SlashDates::MonthFirst,
+            SlashDates::MonthFirst => SlashDates::DayFirst,
+        }
+    }
+}
+
+/// How the operator says a file is to be read beyond what its header tells.
+#[derive(Debug, Clone, Default)]
+pub struct CsvOptions {
+    /// `--map HEADER=COLUMN`: a header no alias covers, read as that column.
+    pub map: Vec<(String, Column)>,
+    pub slash_dates: SlashDates,
+}
+
+/// A consent date as lists write it: `YYYY-MM-DD`, `DD.MM.YYYY` (always day
+/// first), or with slashes in the order `slash_dates` says.
+pub(crate) fn consent_date(text: &str, slash_dates: SlashDates) -> Result<NaiveDate, Reason> {
+    let text = text.trim();
+    let digits = |part: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    let date = |y: &str, m: &str, d: &str| {
+        NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+    };
+    let parts = |separator: char| -> Option<[&str; 3]> {
+        let parts: Vec<&str> = text.split(separator).collect();
+        <[&str; 3]>::try_from(parts).ok()
+    };
+    if let Some([y, m, d]) = parts('-')
+        && digits(y, 4..=4)
+        && digits(m, 1..=2)
+        && digits(d, 1..=2)
+    {
+        return date(y, m, d).ok_or(Reason::Date);
+    }
+    if let Some([d, m, y]) = parts('.')
+        && digits(d, 1..=2)
+        && digits(m, 1..=2)
+        && digits(y, 4..=4)
+    {
+        return date(y, m, d).ok_or(Reason::Date);
+    }
+    let Some([a, b, y]) =
+        parts('/').filter(|[a, b, y]| digits(a, 1..=2) && digits(b, 1..=2) && digits(y, 4..=4))
+    else {
+        return Err(Reason::Date);
+    };
+    let read = |order: SlashDates| match order {
+        SlashDates::DayFirst => date(y, b, a),
+        SlashDates::MonthFirst => date(y, a, b),
+    };
+    read(slash_dates).ok_or_else(|| {
+        if read(slash_dates.other()).is_some() {
+            Reason::SlashDate(slash_dates.as_str(), slash_dates.other().option())
+        } else {
+            Reason::Date
+        }
+    })
+}
+
+/// The EU-only newsletters of `subscriber` they are not for, each as the
+/// field the sign-up form refuses: the form and the import check alike.
+pub(crate) fn ineligible(config: &Config, subscriber: &Subscriber) -> Vec<InvalidField> {
+    subscriber
+        .newsletters
+        .iter()
+        .filter_map(|id| {
+            let newsletter = config.newsletter(id).ok()?;
+            let skip = admits(
+                newsletter.audience,
+                subscriber.organisation_type,
+                &subscriber.country,
+            )
+            .err()?;
+            Some(InvalidField::new(
+                "newsletters",
+                id,
+                Reason::Audience {
+                    title: newsletter.title.clone(),
+                    who: skip.who(),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The file's header with each column it names under [`Column`]'s name:
+/// `--map` first, then the aliases; any other header kept as it is (read
+/// by nothing). Refused when a column is missing or named twice.
+fn canonical_headers(
+    headers: &csv::StringRecord,
+    map: &[(String, Column)],
+) -> Result<csv::StringRecord, CsvError> {
+    let mut named: Vec<(Column, &str)> = Vec::new();
+    let mut canonical = csv::StringRecord::new();
+    for header in headers {
+        let key = header_key(header);
+        let column = map
+            .iter()
+            .find(|(from, _)| header_key(from) == key)
+            .map(|&(_, column)| column)
+            .or_else(|| Column::named(&key));
+        match column {
+            Some(column) => {
+                if let Some((_, first)) = named.iter().find(|(c, _)| *c == column) {
+                    return Err(CsvError::TwiceNamed {
+                        column: column.as_str(),
+                        first: (*first).to_string(),
+                        second: header.to_string(),
+                    });
+                }
+                named.push((column, header));
+                canonical.push_field(column.as_str());
+            }
+            None => canonical.push_field(header),
+        }
+    }
+    if let Some(missing) = Column::ALL
+        .into_iter()
+        .find(|c| c.required() && !named.iter().any(|(n, _)| n == c))
+    {
+        return Err(CsvError::MissingColumn {
+            column: missing.as_str(),
+            found: headers.iter().collect::<Vec<_>>().join(", "),
+        });
+    }
+    Ok(canonical)
+}
+
 /// How many bytes are looked at for the header line and a BOM.
 const PEEK: usize = 64 * 1024;
 
 /// Reads a subscriber CSV a row at a time, so a list of millions takes the
-/// memory of one row: the header checked first, then each row as a
-/// subscriber or a [`RowError`] with its line.
+/// memory of one row (and 16 bytes a row to tell a repeated address): the
+/// header checked first, then each row as a subscriber or a [`RowError`]
+/// with its line.
+///
+/// Headers are matched without regard to case, spaces, underscores and
+/// hyphens, under common aliases ([`Column::named`]) and the operator's
+/// `--map`. Dates: [`consent_date`]. The first row of an address is
+/// imported; a later row of it is refused, naming both lines.
 ///
 /// Encodings: a UTF-8 BOM is dropped; a UTF-16 file (told by its BOM) is
 /// decoded whole first. A row that is not UTF-8 is read as Windows-1252,
@@ -121,11 +372,16 @@ const PEEK: usize = 64 * 1024;
 /// Latin-1's letters (é, ü, ß): every byte is a character there, so
 /// nothing is refused, and [`CsvRows::encoding`] tells the operator.
 ///
-/// The separator is `;` (a spreadsheet's CSV in most of Europe, where `,`
-/// is the decimal comma) when the header line has a `;` outside quotes and
-/// no `,`, else `,`: the column names hold neither, so the header alone
-/// decides, never the data.
-pub(crate) fn read_csv<'c>(config: &'c Config, input: impl Read + 'c) -> Result<CsvRows<'c>, CsvError> {
+/// The separator is the one of `,`, `;` (a spreadsheet's CSV in most of
+/// Europe, where `,` is the decimal comma) and tab (a spreadsheet's
+/// "Unicode text") the header line has most of outside quotes, `,` when
+/// none: the column names hold none of them, so the header alone decides,
+/// never the data.
+pub(crate) fn read_csv<'c>(
+    config: &'c Config,
+    options: &CsvOptions,
+    input: impl Read + 'c,
+) -> Result<CsvRows<'c>, CsvError> {
     let mut input = BufReader::with_capacity(PEEK, input);
     let peeked = input.fill_buf().map_err(CsvError::Read)?;
     if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(peeked)
@@ -134,7 +390,11 @@ pub(crate) fn read_csv<'c>(config: &'c Config, input: impl Read + 'c) -> Result<
         let mut bytes = Vec::new();
         input.read_to_end(&mut bytes).map_err(CsvError::Read)?;
         let (text, _) = encoding.decode_without_bom_handling(&bytes[bom..]);
-        let mut rows = read_csv(config, std::io::Cursor::new(text.into_owned().into_bytes()))?;
+        let mut rows = read_csv(
+            config,
+            options,
+            std::io::Cursor::new(text.into_owned().into_bytes()),
+        )?;
         rows.encoding = Some(encoding.name());
         return Ok(rows);
     }
@@ -151,19 +411,10 @@ pub(crate) fn read_csv<'c>(config: &'c Config, input: impl Read + 'c) -> Result<
         }) as Box<dyn Read + 'c>);
     let mut encoding = None;
     let headers = decoded(reader.byte_headers().map_err(CsvError::Header)?, &mut encoding);
-    for required in [
-        "email",
-        "organisation_type",
-        "country",
-        "newsletters",
-        "consent_date",
-    ] {
-        if !headers.iter().any(|h| h == required) {
-            return Err(CsvError::MissingColumn(required));
-        }
-    }
+    let headers = canonical_headers(&headers, &options.map)?;
     Ok(CsvRows {
         config,
+        slash_dates: options.slash_dates,
         reader,
         headers,
         record: csv::ByteRecord::new(),
@@ -174,19 +425,35 @@ pub(crate) fn read_csv<'c>(config: &'c Config, input: impl Read + 'c) -> Result<
         },
         separator,
         encoding,
+        slashed: false,
+        first_lines: HashMap::new(),
         done: false,
     })
+}
+
+/// A row read: the subscriber, and the EU-only newsletters it named that
+/// they are not for, left out of `subscriber.newsletters`.
+#[derive(Debug, Clone)]
+pub(crate) struct CsvRow {
+    pub(crate) subscriber: Subscriber,
+    pub(crate) refused: Vec<InvalidField>,
 }
 
 /// The rows of a subscriber CSV, read as they are asked for.
 pub(crate) struct CsvRows<'c> {
     config: &'c Config,
+    slash_dates: SlashDates,
     reader: csv::Reader<Box<dyn Read + 'c>>,
     headers: csv::StringRecord,
     record: csv::ByteRecord,
     lines: Lines,
     separator: u8,
     encoding: Option<&'static str>,
+    /// Whether a date with slashes was read.
+    slashed: bool,
+    /// The line of each address's first row, by a 128-bit hash of the
+    /// address: 16 bytes a row, not the address.
+    first_lines: HashMap<u128, u64>,
     done: bool,
 }
 
@@ -200,10 +467,38 @@ impl CsvRows<'_> {
     pub(crate) fn line(&self) -> u64 {
         self.lines.line
     }
+
+    /// How dates with slashes were read, if any was.
+    pub(crate) fn slash_dates(&self) -> Option<SlashDates> {
+        self.slashed.then_some(self.slash_dates)
+    }
+
+    /// A parsed row: the first of its address, its ineligible newsletters
+    /// out of it (the row refused when none is left).
+    fn checked(&mut self, subscriber: Subscriber, line: u64) -> Result<CsvRow, RowProblem> {
+        let digest = sha2::Sha256::digest(subscriber.email.as_bytes());
+        let hash = u128::from_be_bytes(digest[..16].try_into().expect("16 bytes"));
+        if let Some(&first) = self.first_lines.get(&hash) {
+            return Err(RowProblem::Duplicate {
+                email: subscriber.email,
+                first,
+            });
+        }
+        self.first_lines.insert(hash, line);
+        let refused = ineligible(self.config, &subscriber);
+        let mut subscriber = subscriber;
+        subscriber
+            .newsletters
+            .retain(|id| !refused.iter().any(|r| r.value == *id));
+        match refused.first() {
+            Some(first) if subscriber.newsletters.is_empty() => Err(RowProblem::Field(first.clone())),
+            _ => Ok(CsvRow { subscriber, refused }),
+        }
+    }
 }
 
 impl Iterator for CsvRows<'_> {
-    type Item = Result<Subscriber, RowError>;
+    type Item = Result<CsvRow, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -216,9 +511,12 @@ impl Iterator for CsvRows<'_> {
                 let row = record
                     .deserialize::<Row>(Some(&self.headers))
                     .map_err(|e| RowProblem::Record(e.to_string()));
+                if let Ok(row) = &row {
+                    self.slashed |= row.consent_date.contains('/');
+                }
                 (
                     self.record.position().cloned(),
-                    row.and_then(|row| Ok(subscriber(self.config, row)?)),
+                    row.and_then(|row| Ok(subscriber(self.config, row, self.slash_dates)?)),
                 )
             }
             Err(e) => {
@@ -229,7 +527,11 @@ impl Iterator for CsvRows<'_> {
         };
         // Counted for every row, good ones too: it drops the bytes kept for counting.
         let line = position.map_or(0, |p| self.lines.of(p.byte()));
-        Some(parsed.map_err(|reason| RowError { line, reason }))
+        Some(
+            parsed
+                .and_then(|subscriber| self.checked(subscriber, line))
+                .map_err(|reason| RowError { line, reason }),
+        )
     }
 }
 
@@ -252,25 +554,33 @@ fn separator(peeked: &[u8]) -> u8 {
         .next()
         .unwrap_or_default();
     let mut quoted = false;
-    let (mut commas, mut semicolons) = (0, 0);
+    // Ties go to the earlier: `,` before `;` before tab.
+    let mut counts = [(b',', 0), (b';', 0), (b'\t', 0)];
     for &b in header {
         match b {
             b'"' => quoted = !quoted,
-            b',' if !quoted => commas += 1,
-            b';' if !quoted => semicolons += 1,
-            _ => {}
+            _ if quoted => {}
+            _ => {
+                if let Some((_, count)) = counts.iter_mut().find(|(s, _)| *s == b) {
+                    *count += 1;
+                }
+            }
         }
     }
-    if semicolons > 0 && commas == 0 { b';' } else { b',' }
+    counts
+        .iter()
+        .rev()
+        .max_by_key(|(_, count)| *count)
+        .map_or(b',', |&(separator, _)| separator)
 }
 
 /// Parses a subscriber CSV held in memory: the good rows, and each bad row
 /// with its line.
 pub fn parse_csv(config: &Config, text: &str) -> Result<(Vec<Subscriber>, Vec<RowError>), CsvError> {
     let (mut good, mut bad) = (Vec::new(), Vec::new());
-    for row in read_csv(config, text.as_bytes())? {
+    for row in read_csv(config, &CsvOptions::default(), text.as_bytes())? {
         match row {
-            Ok(subscriber) => good.push(subscriber),
+            Ok(row) => good.push(row.subscriber),
             Err(error) => bad.push(error),
         }
     }
@@ -301,10 +611,20 @@ pub enum CsvError {
     #[error("cannot read the file")]
     Read(#[source] std::io::Error),
     #[error(
-        "the header line has no `{0}` column; expected email, name, organisation, organisation_type, country, \
-         newsletters, consent_date"
+        "the header line has no `{column}` column (it has: {found}); expected email, name, organisation, \
+         organisation_type, country, newsletters, consent_date, in any case, with spaces, `_` or `-` \
+         anywhere, or a common alias (E-mail, Email address, Organization, Company…); \
+         `--map HEADER=COLUMN` names any other"
     )]
-    MissingColumn(&'static str),
+    MissingColumn { column: &'static str, found: String },
+    #[error(
+        "the header line names `{column}` twice: `{first}` and `{second}`; keep one, or --map one elsewhere"
+    )]
+    TwiceNamed {
+        column: &'static str,
+        first: String,
+        second: String,
+    },
 }
 
 /// An address bulletin will not send to, and why.
@@ -374,7 +694,11 @@ fn record_error(error: &csv::Error, separator: u8) -> RowProblem {
 }
 
 /// A subscriber from a CSV row or the sign-up form's fields, checked.
-pub(crate) fn subscriber(config: &Config, row: Row) -> Result<Subscriber, InvalidField> {
+pub(crate) fn subscriber(
+    config: &Config,
+    row: Row,
+    slash_dates: SlashDates,
+) -> Result<Subscriber, InvalidField> {
     let email = normalise_email(&row.email)
         .map_err(|e| InvalidField::new("email", &row.email, Reason::Address(e.reason)))?;
     let organisation_type = OrganisationType::parse(&row.organisation_type).ok_or_else(|| {
@@ -402,8 +726,8 @@ pub(crate) fn subscriber(config: &Config, row: Row) -> Result<Subscriber, Invali
             .newsletter(id)
             .map_err(|e| InvalidField::new("newsletters", id, Reason::UnknownNewsletter(e.expected)))?;
     }
-    let consent = NaiveDate::parse_from_str(row.consent_date.trim(), "%Y-%m-%d")
-        .map_err(|_| InvalidField::new("consent_date", &row.consent_date, Reason::Date))?;
+    let consent = consent_date(&row.consent_date, slash_dates)
+        .map_err(|reason| InvalidField::new("consent_date", &row.consent_date, reason))?;
     Ok(Subscriber {
         email,
         name: clean_text(&row.name),
@@ -447,6 +771,13 @@ pub(crate) fn normalise_email(email: &str) -> Result<String, AddressError> {
         ));
     }
     let domain = idna::domain_to_ascii(domain).map_err(|e| refuse(format!("invalid domain ({e})")))?;
+    // A name without a dot (`example`, `localhost`) is no domain of the
+    // Internet: the mail would go to whatever the relay's network calls so.
+    if domain.split('.').count() < 2 || domain.split('.').any(str::is_empty) {
+        return Err(refuse(format!(
+            "the domain {domain:?} has no dot between two names: no mail reaches it across the Internet"
+        )));
+    }
     // RFC 5321 4.5.3.1: servers refuse longer ones.
     if user.len() > 64 || user.len() + 1 + domain.len() > 254 {
         return Err(refuse(
@@ -525,6 +856,9 @@ mod tests {
             "jane.doe@example.eu"
         );
         assert!(normalise_email("not an address").is_err());
+        for dotless in ["hanna@example", "a@localhost", "a@example.", "a@.example"] {
+            assert!(normalise_email(dotless).is_err(), "{dotless}");
+        }
         assert!(normalise_email("a@b.example\r\nBcc: x@y.example").is_err());
         assert_eq!(
             normalise_email("a@Bücher.Example").unwrap(),
@@ -565,6 +899,56 @@ mod tests {
             admits(Audience::Everyone, OrganisationType::Individual, "JP"),
             Ok(())
         );
+    }
+
+    #[test]
+    fn reads_dates_as_lists_write_them_and_slashes_in_the_order_asked() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let first = SlashDates::DayFirst;
+        assert_eq!(consent_date("2025-01-10", first), Ok(day(2025, 1, 10)));
+        assert_eq!(consent_date("10.01.2025", first), Ok(day(2025, 1, 10)));
+        assert_eq!(consent_date(" 10/01/2025 ", first), Ok(day(2025, 1, 10)));
+        assert_eq!(
+            consent_date("10/01/2025", SlashDates::MonthFirst),
+            Ok(day(2025, 10, 1))
+        );
+        assert_eq!(
+            consent_date("01/25/2025", first),
+            Err(Reason::SlashDate("DD/MM/YYYY", "month-first"))
+        );
+        for never in [
+            "2025-02-30",
+            "10-01-2025",
+            "2025/01/10",
+            "1/1/25",
+            "",
+            "32.01.2025",
+        ] {
+            assert_eq!(consent_date(never, first), Err(Reason::Date), "{never}");
+        }
+    }
+
+    #[test]
+    fn headers_are_matched_without_case_spaces_underscores_or_hyphens() {
+        for (header, column) in [
+            ("E-mail", Column::Email),
+            ("Email Address", Column::Email),
+            ("ORGANIZATION", Column::Organisation),
+            ("Company", Column::Organisation),
+            ("Organisation-Type", Column::OrganisationType),
+            ("consent date", Column::ConsentDate),
+        ] {
+            assert_eq!(Column::parse(header), Some(column), "{header}");
+        }
+        assert_eq!(Column::parse("Firma"), None);
+    }
+
+    #[test]
+    fn the_separator_is_the_one_the_header_has_most_of() {
+        assert_eq!(separator(b"email,name,country"), b',');
+        assert_eq!(separator(b"Email;Name;Country"), b';');
+        assert_eq!(separator(b"Email\tName\tCountry"), b'\t');
+        assert_eq!(separator(b"\"a;b\",c"), b',');
     }
 
     #[test]

@@ -30,35 +30,56 @@ pub(crate) fn export_json(data: &PersonData) -> String {
 
 /// The suppressed addresses' hashes, with the key to hash an address by.
 pub(crate) struct Suppressed {
-    /// `None` only when nobody is suppressed: no key is needed then.
-    key: Option<Key>,
+    /// `Ok(None)` when nobody is suppressed: no key is needed then. An
+    /// error when somebody is and the key cannot be read: a send stops
+    /// ([`Suppressed::load`]); an import asks [`Suppressed::check`] only for
+    /// the rows that need it.
+    key: Result<Option<Key>, SuppressionError>,
     hashes: HashSet<String>,
 }
 
 impl Suppressed {
-    /// The list from the store. The signing key is read only when the list
-    /// is not empty, so an import with nobody erased needs no key.
+    /// The list from the store, with the signing key when the list is not
+    /// empty: a send needs both.
     pub(crate) fn load(store: &Store, mail: Option<&Mail>) -> Result<Suppressed, SuppressionError> {
-        let hashes = store.suppressed()?;
-        if hashes.is_empty() {
-            return Ok(Suppressed { key: None, hashes });
-        }
-        let mail = mail.ok_or(SuppressionError::NoMail { count: hashes.len() })?;
-        let key = Key::from_env(&mail.signing_key_env).map_err(|source| SuppressionError::Key {
-            count: hashes.len(),
-            source,
-        })?;
+        let Suppressed { key, hashes } = Suppressed::read(store, mail)?;
         Ok(Suppressed {
-            key: Some(key),
+            key: Ok(key?),
             hashes,
         })
     }
 
-    /// Whether `email` erased themselves (and gave no consent since).
+    /// The list from the store; the signing key is read only when the list
+    /// is not empty, and a key that cannot be read is only told to
+    /// [`Suppressed::check`]: an import needs it for new addresses alone.
+    pub(crate) fn read(store: &Store, mail: Option<&Mail>) -> Result<Suppressed, StoreError> {
+        let hashes = store.suppressed()?;
+        let count = hashes.len();
+        let key = if hashes.is_empty() {
+            Ok(None)
+        } else {
+            mail.ok_or(SuppressionError::NoMail { count }).and_then(|mail| {
+                Key::from_env(&mail.signing_key_env)
+                    .map(Some)
+                    .map_err(|source| SuppressionError::Key { count, source })
+            })
+        };
+        Ok(Suppressed { key, hashes })
+    }
+
+    /// Whether `email` erased themselves (and gave no consent since); the
+    /// key's error when somebody is suppressed and the key cannot be read.
+    pub(crate) fn check(&self, email: &str) -> Result<bool, &SuppressionError> {
+        match &self.key {
+            Ok(None) => Ok(false),
+            Ok(Some(key)) => Ok(self.hashes.contains(&hash(key, email))),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Whether `email` erased themselves, from a list [`Suppressed::load`] read.
     pub(crate) fn holds(&self, email: &str) -> bool {
-        self.key
-            .as_ref()
-            .is_some_and(|key| self.hashes.contains(&hash(key, email)))
+        matches!(self.check(email), Ok(true))
     }
 }
 

@@ -7,7 +7,7 @@ use anyhow::{Result, anyhow};
 use chrono::NaiveDate;
 
 use super::{Clock, Exit};
-use crate::audience::{Key, export_json};
+use crate::audience::{CsvOptions, Key, export_json};
 use crate::config::Config;
 use crate::items::{display_width, for_terminal};
 use crate::mail::SendOptions;
@@ -15,20 +15,31 @@ use crate::store::{Store, SubscriberRecord};
 use crate::workflow::{self, Imported, Send, count, say};
 
 /// `bulletin subscribers import FILE.csv`: the good rows imported, each bad
-/// row reported with its line number and reason, and each erased person
-/// (on the suppression list) left out with a line saying so.
-pub fn import(config: &Config, file: &Path, clock: Clock) -> Result<Exit> {
+/// row reported with its line number and reason, each EU-only newsletter
+/// refused to a row with the reason, and each erased person (on the
+/// suppression list) left out with a line saying so.
+pub fn import(config: &Config, file: &Path, options: &CsvOptions, clock: Clock) -> Result<Exit> {
     let Imported {
         imported,
         added,
+        narrowed,
         rejected,
         erased,
-    } = workflow::import(config, file, clock)?;
+        slash_dates,
+    } = workflow::import(config, file, options, clock)?;
+    if let Some(order) = slash_dates {
+        say!(
+            "{}: dates with slashes read as {} (--slash-dates)",
+            file.display(),
+            order.as_str()
+        );
+    }
     say!(
-        "{imported} rows imported ({added} new, {} updated), {rejected} rejected, {erased} erased (suppressed)",
+        "{imported} rows imported ({added} new, {} updated), {rejected} rejected, {erased} erased (suppressed), \
+         {narrowed} imported without EU-only newsletters they are not for",
         imported - added,
     );
-    Ok(if rejected + erased == 0 {
+    Ok(if rejected + erased + narrowed == 0 {
         Exit::Ok
     } else {
         Exit::Partial

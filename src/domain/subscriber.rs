@@ -59,12 +59,14 @@ pub(crate) struct Details {
     pub(crate) country: String,
 }
 
-/// How a consent was given: the sign-up form (confirmed by its link), a
-/// CSV import, or a program (the API to come).
+/// How a consent was given: the sign-up form (confirmed by its link), the
+/// preference centre (a newsletter added from a mail's link), a CSV import
+/// (by the operator, with `subscribers import`), or a program (the API to come).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum ConsentMethod {
     Form,
+    Preferences,
     Import,
     Api,
 }
@@ -73,6 +75,7 @@ impl ConsentMethod {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             ConsentMethod::Form => "form",
+            ConsentMethod::Preferences => "preferences",
             ConsentMethod::Import => "import",
             ConsentMethod::Api => "api",
         }
@@ -81,6 +84,7 @@ impl ConsentMethod {
     pub(crate) fn parse(text: &str) -> Option<ConsentMethod> {
         match text {
             "form" => Some(ConsentMethod::Form),
+            "preferences" => Some(ConsentMethod::Preferences),
             "import" => Some(ConsentMethod::Import),
             "api" => Some(ConsentMethod::Api),
             _ => None,

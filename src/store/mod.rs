@@ -40,8 +40,9 @@ pub(crate) use rules::{Change, DraftChange};
 pub(crate) use runs::{Problem, RunCommand, RunOutcome, RunRecord};
 pub(crate) use signups::{
     ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
+    WelcomeMail,
 };
-pub(crate) use subscribers::{BounceReset, Recipient, SubscriberRecord, UnsubscribeRequest};
+pub(crate) use subscribers::{Agreement, BounceReset, Recipient, SubscriberRecord, UnsubscribeRequest};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].
 #[allow(clippy::cast_possible_wrap)] // a handful of migrations, nowhere near i64::MAX
@@ -415,6 +416,26 @@ CREATE TABLE IF NOT EXISTS draft_looks (
     number     INTEGER NOT NULL,
     at         TEXT NOT NULL,
     PRIMARY KEY (newsletter, number)
+);
+"#,
+    r#"
+-- Migration (issue 30): the welcome mail of each newsletter a confirmed
+-- sign-up subscribed to, recorded with the confirmation and sent after it
+-- by serve's mailer. One row per person and newsletter, kept once sent: no
+-- second welcome, even after a new sign-up. A try is marked before it goes
+-- out (`trying`): one a crash cut short is not made again, so none is sent
+-- twice. Backfills nothing: subscribers before it were never welcomed.
+CREATE TABLE IF NOT EXISTS welcome_mails (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,  -- the log names a mail by it
+    email      TEXT NOT NULL,
+    newsletter TEXT NOT NULL,
+    created    TEXT NOT NULL,
+    next_try   TEXT NOT NULL,
+    tries      INTEGER NOT NULL DEFAULT 0,
+    trying     TEXT,               -- set while a try is out
+    done       TEXT,               -- when it was sent or given up
+    outcome    TEXT,               -- sent | given up: why
+    UNIQUE (email, newsletter)
 );
 "#,
 ];

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Transaction, params};
 
+use super::subscribers::{Agreement, Consent, insert_consent};
 use super::{Result, Store};
 use crate::domain::Details;
 
@@ -56,6 +57,7 @@ impl Store {
             }
             data.tables.insert(table, rows);
         }
+        note_unrecorded_consents(&mut data.tables);
         Ok(data)
     }
 
@@ -107,7 +109,8 @@ impl Store {
     /// Stores what a subscriber corrected and chose on the preference page:
     /// their details, and of `newsletters` (every configured one) those in
     /// `chosen` received (again, if they had left one: their own choice),
-    /// the others left. Choosing none leaves every newsletter. `false` when
+    /// each one they did not receive with a consent record as `agreed`, the
+    /// others left. Choosing none leaves every newsletter. `false` when
     /// `email` is not a subscriber.
     pub(crate) fn update_person(
         &mut self,
@@ -115,10 +118,11 @@ impl Store {
         details: &Details,
         chosen: &[String],
         newsletters: &[String],
-        now: DateTime<Utc>,
+        agreed: &Agreement,
+        at: DateTime<Utc>,
     ) -> Result<bool> {
         let email = email.to_ascii_lowercase();
-        let now = now.to_rfc3339();
+        let now = at.to_rfc3339();
         self.write(|tx| {
             let updated = tx.execute(
                 "UPDATE subscribers SET name = ?2, organisation = ?3, organisation_type = ?4, country = ?5,
@@ -139,6 +143,23 @@ impl Store {
             }
             for newsletter in newsletters {
                 if chosen.contains(newsletter) {
+                    let received: bool = tx.query_row(
+                        "SELECT count(*) FROM subscriptions WHERE email = ?1 AND newsletter = ?2
+                            AND unsubscribed IS NULL",
+                        params![email, newsletter],
+                        |r| r.get(0),
+                    )?;
+                    if !received {
+                        let consent = Consent {
+                            email: &email,
+                            newsletter,
+                            method: agreed.method,
+                            source: &agreed.source,
+                            version: Some(&agreed.version),
+                            at,
+                        };
+                        insert_consent(tx, &consent)?;
+                    }
                     tx.execute(
                         "INSERT INTO subscriptions (email, newsletter) VALUES (?1, ?2)
                          ON CONFLICT DO UPDATE SET unsubscribed = NULL",
@@ -158,9 +179,10 @@ impl Store {
 }
 
 /// What a person's export leaves out of a row of `table`: what is not
-/// theirs to see. A client's network address (a `client` column, a form
-/// consent's `source`) is that of whoever sent the form, perhaps another
-/// person. A pending sign-up's details (name, organisation, its type,
+/// theirs to see. A client's network address (a `client` column, the
+/// `source` of a consent given on a page: `form`, `preferences`) is that
+/// of whoever sent the form, perhaps another person. A pending sign-up's
+/// details (name, organisation, its type,
 /// country) were typed by whoever filled the form in with their address
 /// and were never confirmed by them: confirming deletes the sign-up and
 /// makes the details their own, in `subscribers`. What remains of it tells
@@ -173,10 +195,39 @@ fn withhold(table: &str, row: &mut serde_json::Map<String, serde_json::Value>) {
                 row.remove(typed);
             }
         }
-        "consents" if row.get("method").and_then(|m| m.as_str()) == Some("form") => {
+        "consents"
+            if matches!(
+                row.get("method").and_then(|m| m.as_str()),
+                Some("form" | "preferences")
+            ) =>
+        {
             row.remove("source");
         }
         _ => {}
+    }
+}
+
+/// What an export says of a subscription with no consent record: one that
+/// began before every way of subscribing recorded one (the preference
+/// centre's, an import's of a newsletter left earlier). Nothing is made up
+/// for it: no migration can know when or how they agreed.
+const UNRECORDED: &str = "not recorded: this subscription began before bulletin recorded a consent for \
+                          every subscription, so when and how it was agreed is not known";
+
+/// Each subscription of the export without a consent record for its
+/// newsletter gets a `consent` field saying so ([`UNRECORDED`]).
+fn note_unrecorded_consents(tables: &mut BTreeMap<String, Vec<serde_json::Map<String, serde_json::Value>>>) {
+    let recorded: HashSet<String> = tables
+        .get("consents")
+        .into_iter()
+        .flatten()
+        .filter_map(|row| row.get("newsletter")?.as_str().map(str::to_string))
+        .collect();
+    for row in tables.get_mut("subscriptions").into_iter().flatten() {
+        let newsletter = row.get("newsletter").and_then(|n| n.as_str()).unwrap_or_default();
+        if !recorded.contains(newsletter) {
+            row.insert("consent".into(), UNRECORDED.into());
+        }
     }
 }
 

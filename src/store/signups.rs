@@ -117,6 +117,18 @@ pub(crate) struct OutboxMail {
     pub(crate) tries: u32,
 }
 
+/// A welcome mail waiting to be sent.
+#[derive(Debug, Clone)]
+pub(crate) struct WelcomeMail {
+    pub(crate) id: i64,
+    pub(crate) email: String,
+    pub(crate) newsletter: String,
+    /// When the sign-up was confirmed: the mail's date.
+    pub(crate) created: DateTime<Utc>,
+    /// Tries that failed so far.
+    pub(crate) tries: u32,
+}
+
 /// What following a confirmation link did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Confirmation {
@@ -274,7 +286,8 @@ impl Store {
     /// Follows a confirmation link: the subscriber created or updated from
     /// the sign-up, each chosen newsletter subscribed (a newsletter left
     /// earlier too: this is a new consent), one consent row per newsletter,
-    /// and the pending sign-up deleted. A new consent also lifts an
+    /// a welcome mail per newsletter never welcomed to before, and the
+    /// pending sign-up deleted. A new consent also lifts an
     /// erasure's suppression: `suppressed` gives the keyed hash of the
     /// address the suppression list knows it by; all in one transaction.
     pub(crate) fn confirm_signup(
@@ -329,6 +342,13 @@ impl Store {
             }
             lift_suppression(tx, &suppressed(&subscriber.email))?;
             subscribe(tx, &subscriber, now)?;
+            for newsletter in &subscriber.newsletters {
+                tx.execute(
+                    "INSERT OR IGNORE INTO welcome_mails (email, newsletter, created, next_try)
+                     VALUES (?1, ?2, ?3, ?3)",
+                    params![subscriber.email, newsletter, stamp(now)],
+                )?;
+            }
             for newsletter in &subscriber.newsletters {
                 let consent = Consent {
                     email: &subscriber.email,
@@ -450,4 +470,98 @@ fn forget_old(tx: &Transaction, now: DateTime<Utc>) -> rusqlite::Result<()> {
         [stamp(now - Duration::days(KEPT_AFTER_EXPIRY_DAYS))],
     )?;
     Ok(())
+}
+
+/// What a welcome mail cut short by a crash is recorded as.
+const CUT_SHORT: &str =
+    "not known: serve stopped during the try; not tried again, so that it is never sent twice";
+
+impl Store {
+    /// Welcome mails whose try was out when `serve` stopped (a crash, a
+    /// kill): recorded as done with [`CUT_SHORT`], never tried again; their
+    /// ids, for the log. Called once as the mailer starts.
+    pub(crate) fn welcome_mails_cut_short(&mut self, now: DateTime<Utc>) -> Result<Vec<i64>> {
+        self.write(|tx| {
+            let ids = tx
+                .prepare(
+                    "SELECT id FROM welcome_mails WHERE trying IS NOT NULL AND done IS NULL ORDER BY id",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            tx.execute(
+                "UPDATE welcome_mails SET done = ?1, outcome = ?2 WHERE trying IS NOT NULL AND done IS NULL",
+                params![stamp(now), CUT_SHORT],
+            )?;
+            Ok(ids)
+        })
+    }
+
+    /// The first welcome mail after `after` (its id) due by `due`, or due
+    /// or not with `None`, marked as being tried; those whose newsletter
+    /// was left before it went are recorded as not sent first.
+    pub(crate) fn next_welcome_mail(
+        &mut self,
+        after: i64,
+        due: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WelcomeMail>> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE welcome_mails SET done = ?1, outcome = 'not sent: the newsletter was left first'
+                 WHERE done IS NULL AND trying IS NULL AND NOT EXISTS
+                    (SELECT 1 FROM subscriptions s JOIN subscribers p ON p.email = s.email
+                     WHERE s.email = welcome_mails.email AND s.newsletter = welcome_mails.newsletter
+                       AND s.unsubscribed IS NULL AND p.unsubscribed IS NULL)",
+                [stamp(now)],
+            )?;
+            let mail = tx
+                .query_row(
+                    "SELECT id, email, newsletter, created, tries FROM welcome_mails
+                     WHERE done IS NULL AND trying IS NULL AND id > ?1 AND (?2 IS NULL OR next_try <= ?2)
+                     ORDER BY id LIMIT 1",
+                    params![after, due.map(stamp)],
+                    |r| {
+                        Ok(WelcomeMail {
+                            id: r.get(0)?,
+                            email: r.get(1)?,
+                            newsletter: r.get(2)?,
+                            created: stamped(r, 3)?,
+                            tries: r.get(4)?,
+                        })
+                    },
+                )
+                .optional()?;
+            if let Some(mail) = &mail {
+                tx.execute(
+                    "UPDATE welcome_mails SET trying = ?2 WHERE id = ?1",
+                    params![mail.id, stamp(now)],
+                )?;
+            }
+            Ok(mail)
+        })
+    }
+
+    /// A welcome mail's try is over for good: `outcome` is `sent`, or why
+    /// it was given up. Kept: no second welcome to that newsletter.
+    pub(crate) fn welcome_mail_done(&mut self, id: i64, outcome: &str, now: DateTime<Utc>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE welcome_mails SET trying = NULL, tries = tries + 1, done = ?2, outcome = ?3 WHERE id = ?1",
+                params![id, stamp(now), outcome],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A welcome mail failed for now (the server said so): tried again
+    /// from `retry_at`.
+    pub(crate) fn welcome_mail_deferred(&mut self, id: i64, retry_at: DateTime<Utc>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE welcome_mails SET trying = NULL, tries = tries + 1, next_try = ?2 WHERE id = ?1",
+                params![id, stamp(retry_at)],
+            )?;
+            Ok(())
+        })
+    }
 }

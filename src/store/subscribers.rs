@@ -70,16 +70,17 @@ pub(crate) struct ConsentRecord {
     /// RFC 3339, UTC.
     pub(crate) at: String,
     pub(crate) method: ConsentMethod,
-    /// The client's IP address or its keyed hash (form), the file's name (import).
+    /// The client's network or its keyed hash (form, preferences), the file's name (import).
     pub(crate) source: String,
-    /// The consent text's version (form).
+    /// The consent text's version (form, preferences).
     pub(crate) consent_version: Option<String>,
 }
 
 impl FromSql for ConsentMethod {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         let text = value.as_str()?;
-        ConsentMethod::parse(text).ok_or_else(|| unknown_value("consent method", text, "form, import or api"))
+        ConsentMethod::parse(text)
+            .ok_or_else(|| unknown_value("consent method", text, "form, preferences, import or api"))
     }
 }
 
@@ -434,11 +435,22 @@ pub(super) struct Consent<'a> {
     pub(super) email: &'a str,
     pub(super) newsletter: &'a str,
     pub(super) method: ConsentMethod,
-    /// The form's client, or the imported file's name.
+    /// The page's client (form, preference centre), or the imported file's name.
     pub(super) source: &'a str,
-    /// The consent text's version the form showed; `None` for an import.
+    /// The consent text's version the page showed; `None` for an import.
     pub(super) version: Option<&'a str>,
     pub(super) at: DateTime<Utc>,
+}
+
+/// How a person agreed to the newsletters they add themselves, for the
+/// consent record of each (the preference centre's).
+#[derive(Debug, Clone)]
+pub(crate) struct Agreement {
+    pub(crate) method: ConsentMethod,
+    /// The client as the form's consent keeps it: its network, or its keyed hash.
+    pub(crate) source: String,
+    /// The consent text's version the page showed.
+    pub(crate) version: String,
 }
 
 /// Records one consent row.

@@ -16,20 +16,21 @@ use askama::Template;
 
 use super::keeper::Keeper;
 use super::server::{Form, Page, Request, cross_site};
-use super::site::{Asked, Framed, Site, field};
+use super::site::{Asked, Framed, Site, consent_client, field};
 use super::worker::Worker;
 use crate::audience::Key;
 use crate::audience::subscribers::{MAX_TEXT, Skip, admits, is_country};
 use crate::audience::suppression;
 use crate::audience::token::{Purpose, open};
 use crate::causes::said_once;
-use crate::config::{Audience, Config, Mail};
+use crate::config::{Audience, Config, Mail, Signup};
+use crate::domain::ConsentMethod;
 use crate::domain::{Details, OrganisationType};
 use crate::items::clean_text;
 use crate::lock::{LockError, RunLock};
 use crate::mail::ErasureError;
 use crate::mail::mail_folder;
-use crate::store::SubscriberRecord;
+use crate::store::{Agreement, SubscriberRecord};
 
 /// What a 503 asks them to wait before erasing again, while a send runs.
 const ERASE_RETRY_SECS: u32 = 300;
@@ -45,6 +46,9 @@ pub(super) struct PreferenceCentre {
     mail_folder: PathBuf,
     site: Site,
     key: Key,
+    /// The consent text a newsletter added here is agreed to, its version,
+    /// and how the client is kept in the record: the sign-up form's.
+    signup: Signup,
     store: Worker<Keeper>,
 }
 
@@ -60,6 +64,7 @@ impl PreferenceCentre {
         PreferenceCentre {
             site: Site::new(&config.site.name),
             key: key.clone(),
+            signup: config.site.signup.clone(),
             store,
             path: mail.preferences_url.path().to_string(),
             mail_folder: mail_folder(config),
@@ -107,7 +112,7 @@ impl PreferenceCentre {
                 }
                 let form = Form::parse(&request.body);
                 match form.get("action") {
-                    Some("save") => self.save(&here, &form).await,
+                    Some("save") => self.save(&here, &form, request).await,
                     Some("export") => export(&here).await,
                     Some("erase") => here.page(
                         200,
@@ -144,18 +149,23 @@ impl PreferenceCentre {
             None => return here.page(503, &View::Failed),
         };
         let posted = Posted::from_record(&record);
-        here.page(200, &View::Form(self.form_view(here, &posted, Vec::new(), saved)))
+        here.page(
+            200,
+            &View::Form(Box::new(self.form_view(here, &posted, Vec::new(), saved))),
+        )
     }
 
     /// A posted form saved; or shown again with what is wrong in it; or,
     /// when it would drop EU-only newsletters unconfirmed, which and why.
-    async fn save(&self, here: &Here<'_>, form: &Form) -> Page {
+    /// A newsletter received anew has a consent record, as the form's: the
+    /// client, and the version of the consent text the page shows.
+    async fn save(&self, here: &Here<'_>, form: &Form, request: &Request) -> Page {
         let posted = Posted::from_form(form, &self.newsletters);
         let details = match posted.details() {
             Ok(details) => details,
             Err(errors) => {
                 let view = self.form_view(here, &posted, errors, false);
-                return here.page(400, &View::Form(view));
+                return here.page(400, &View::Form(Box::new(view)));
             }
         };
         let losing: Vec<(&Choice, Skip)> = self
@@ -189,10 +199,15 @@ impl PreferenceCentre {
             .collect();
         let all: Vec<String> = self.newsletters.iter().map(|n| n.id.clone()).collect();
         let email = here.email.clone();
+        let agreed = Agreement {
+            method: ConsentMethod::Preferences,
+            source: consent_client(&self.signup, &self.key, request),
+            version: self.signup.consent_version.clone(),
+        };
         let saved = here
             .centre
             .store
-            .with_store(move |store, now| store.update_person(&email, &details, &chosen, &all, now))
+            .with_store(move |store, now| store.update_person(&email, &details, &chosen, &all, &agreed, now))
             .await;
         match saved {
             Some(Ok(true)) => Page::see_other(format!("{}&saved=1", here.action)),
@@ -211,6 +226,7 @@ impl PreferenceCentre {
     ) -> FormView<'a> {
         FormView {
             email: &here.email,
+            consent_text: &self.signup.consent_text,
             name: &posted.name,
             organisation: &posted.organisation,
             types: [
@@ -415,7 +431,7 @@ impl Posted {
 
 /// What the page shows: one of these, in `templates/preferences.html`.
 enum View<'a> {
-    Form(FormView<'a>),
+    Form(Box<FormView<'a>>),
     /// The change would drop these EU-only newsletters: save anyway?
     Dropping {
         dropped: Vec<Dropped<'a>>,
@@ -450,6 +466,8 @@ struct FormView<'a> {
     types: [TypeOption; 3],
     country: &'a str,
     choices: Vec<ChoiceView<'a>>,
+    /// What ticking a newsletter not received yet agrees to.
+    consent_text: &'a str,
     /// What is wrong with the posted form.
     errors: Vec<String>,
     /// Shown after a save (the redirect back says so).

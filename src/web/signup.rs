@@ -42,11 +42,12 @@ use url::Url;
 
 use super::keeper::Keeper;
 use super::server::{Network, Page, Request, cross_site};
-use super::site::{Asked, Framed, Site, field};
+use super::site::{Asked, Framed, Site, consent_client, field};
 use super::worker::Worker;
-use crate::audience::subscribers::{InvalidField, MAX_TEXT, Reason, Row, admits, subscriber};
+use crate::audience::subscribers::{InvalidField, MAX_TEXT, Reason, Row, SlashDates, ineligible, subscriber};
 use crate::audience::suppression;
 use crate::audience::token::Key;
+use crate::audience::token::{Purpose, seal, sign};
 use crate::backoff::BackOff;
 use crate::causes::{said_once, said_without_addresses};
 use crate::config::{Config, Mail, Newsletter};
@@ -54,16 +55,18 @@ use crate::domain::Subscriber;
 use crate::mail::message::{Letter, MessageError, ascii_domain};
 use crate::mail::smtp::{Failure, SetupError};
 use crate::mail::transport::Outbox;
+use crate::render::web_link;
 use crate::store::{
-    ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
+    ClientLimit, Confirmation, Counted, EditionState, MailboxLimit, OutboxMail, PendingSignup, Signed,
+    SignupLimits, WelcomeMail,
 };
 
-/// What the key's keyed hash of a client address is for, in a consent record.
-const CLIENT_HASH: &str = "client address";
 /// What the key's keyed hashes the limits count are for.
 const COUNTED_HASH: &str = "sign-up limits";
 /// Where the file transport writes confirmation mails, under `<out_dir>/mail/`.
 const MAIL_FOLDER: &str = "confirm";
+/// Where it writes welcome mails, a folder per newsletter under this one.
+const WELCOME_FOLDER: &str = "welcome";
 /// Every answer to the form's POST goes out this long after the request
 /// came in, never sooner: whether a mail was recorded, and how long the
 /// store took, does not show in the answer's time.
@@ -96,15 +99,24 @@ pub(super) struct Signup {
     store: Worker<Keeper>,
 }
 
-/// Sends the confirmation mails of the store's outbox, one at a time, on a
-/// thread of its own: each once when `serve` starts (a crash left it, or a
-/// relay was down), then each as a sign-up wakes it, and again when due.
+/// Sends the confirmation mails of the store's outbox, then the welcome
+/// mails of confirmed sign-ups, one at a time, on a thread of its own:
+/// each once when `serve` starts (a crash left it, or a relay was down),
+/// then each as a sign-up or a confirmation wakes it, and again when due.
+/// A welcome mail is marked as tried before it goes out, so one a crash
+/// cut short is recorded as such and never sent again.
 pub(super) struct Mailer {
     config: Arc<Config>,
     outbox: Outbox,
+    /// Each newsletter's id and where its welcome mails go.
+    welcome: Vec<(String, Outbox)>,
     from: Mailbox,
     /// The confirmation link without its token, absolute, for the mail.
     confirm_url: Url,
+    /// For the welcome mail's unsubscribe and preference links.
+    key: Key,
+    unsubscribe_url: Url,
+    preferences_url: Url,
     wake: Receiver<()>,
     store: Worker<Keeper>,
 }
@@ -141,11 +153,24 @@ impl Signup {
         confirm_url.set_query(None);
         // One wake-up waiting is enough: the mailer empties the outbox.
         let (wake, woken) = std::sync::mpsc::sync_channel(1);
+        let welcome = config
+            .newsletters
+            .iter()
+            .map(|n| {
+                let folder = format!("{WELCOME_FOLDER}/{}", n.id);
+                Ok((n.id.to_string(), Outbox::new(config, mail, &folder)?))
+            })
+            .collect::<Result<_, SetupError>>()
+            .map_err(SignupError::Outbox)?;
         let mailer = Mailer {
             config: Arc::clone(config),
             outbox: Outbox::new(config, mail, MAIL_FOLDER).map_err(SignupError::Outbox)?,
+            welcome,
             from: mail.from.clone(),
             confirm_url,
+            key: key.clone(),
+            unsubscribe_url: mail.unsubscribe_url.clone(),
+            preferences_url: mail.preferences_url.clone(),
             wake: woken,
             store: store.clone(),
         };
@@ -177,17 +202,6 @@ impl Signup {
             per_client_per_hour: s.per_client_per_hour,
             per_network_per_hour: s.per_network_per_hour,
             per_hour: s.per_hour,
-        }
-    }
-
-    /// The client as the consent record keeps it: its network (an IPv4
-    /// address, an IPv6 /64), or the keyed hash of it.
-    fn consent_client(&self, request: &Request) -> String {
-        let ip = Network::from(request.client).to_string();
-        if self.config.site.signup.hash_client_addresses {
-            self.key.keyed_hash(CLIENT_HASH, ip.as_bytes())
-        } else {
-            ip
         }
     }
 
@@ -224,18 +238,20 @@ impl Mailer {
     /// or not, then each as it is due, woken by every sign-up that mails
     /// and every [`RETRY_CHECK`].
     pub(super) fn run(self) {
+        self.forget_cut_short();
         // At start every mail is tried once, due or not: a restart is when
         // a crash is over or a relay is mended. Then those due, by now.
         let mut every = true;
-        let mut after = 0;
+        let (mut after, mut after_welcome) = (0, 0);
         loop {
             match self.wake.try_recv() {
                 Err(TryRecvError::Disconnected) => return,
                 Ok(()) | Err(TryRecvError::Empty) => {}
             }
-            let next = self.store.with_store_blocking(move |store, now| {
-                store.next_confirmation_mail(after, (!every).then_some(now), now)
-            });
+            let due = move |now| (!every).then_some(now);
+            let next = self
+                .store
+                .with_store_blocking(move |store, now| store.next_confirmation_mail(after, due(now), now));
             match next {
                 None => return,
                 Some(Ok(Some(mail))) => {
@@ -249,12 +265,175 @@ impl Mailer {
                     said_once(&e)
                 ),
             }
-            (every, after) = (false, 0);
+            let next = self
+                .store
+                .with_store_blocking(move |store, now| store.next_welcome_mail(after_welcome, due(now), now));
+            match next {
+                None => return,
+                Some(Ok(Some(mail))) => {
+                    after_welcome = mail.id;
+                    self.welcome(&mail);
+                    continue;
+                }
+                Some(Ok(None)) => {}
+                Some(Err(e)) => eprintln!(
+                    "error: sign-up: the welcome mails waiting cannot be read: {}",
+                    said_once(&e)
+                ),
+            }
+            (every, after, after_welcome) = (false, 0, 0);
             match self.wake.recv_timeout(RETRY_CHECK) {
                 Ok(()) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         }
+    }
+
+    /// The welcome mails whose try was out when `serve` last stopped:
+    /// recorded as such, never tried again (they may have gone out).
+    fn forget_cut_short(&self) {
+        match self
+            .store
+            .with_store_blocking(|store, now| store.welcome_mails_cut_short(now))
+        {
+            Some(Ok(ids)) => {
+                for id in ids {
+                    eprintln!(
+                        "warning: sign-up: welcome mail #{id} was being sent when serve stopped; \
+                         not sent again, so that it is never sent twice"
+                    );
+                }
+            }
+            Some(Err(e)) => eprintln!(
+                "error: sign-up: the welcome mails cut short cannot be read: {}",
+                said_once(&e)
+            ),
+            None => {}
+        }
+    }
+
+    /// One try of a welcome mail, marked as tried by the store: recorded
+    /// as sent, or given up (for good, or the last try), or due again.
+    fn welcome(&self, mail: &WelcomeMail) {
+        let id = mail.id;
+        let tries = mail.tries + 1;
+        let newsletter = mail.newsletter.clone();
+        // The archive's latest approved edition; none read, the archive's index.
+        let latest = self
+            .store
+            .with_store_blocking(move |store, _| store.editions(Some(&newsletter)))
+            .and_then(Result::ok)
+            .and_then(|editions| {
+                editions
+                    .into_iter()
+                    .find(|e| e.state == EditionState::Approved)
+                    .map(|e| e.date)
+            });
+        let configured = self.config.newsletter(&mail.newsletter).ok().zip(
+            self.welcome
+                .iter()
+                .find(|(id, _)| *id == mail.newsletter)
+                .map(|(_, outbox)| outbox),
+        );
+        let sent = configured
+            .ok_or_else(|| ("the newsletter is no longer configured".to_string(), true))
+            .and_then(|(newsletter, outbox)| {
+                let letter = self
+                    .welcome_letter(mail, newsletter, latest)
+                    .map_err(|e| (said_without_addresses(&e), true))?;
+                outbox
+                    .send(&letter, &mail.email)
+                    .map_err(|e| (said_without_addresses(&e), for_good(&e)))
+            });
+        let done = match sent {
+            Ok(()) => self
+                .store
+                .with_store_blocking(move |store, now| store.welcome_mail_done(id, "sent", now)),
+            Err((why, for_good)) if for_good || tries >= TRIES => {
+                eprintln!("error: sign-up: welcome mail #{id} not sent, given up after {tries} tries: {why}");
+                let outcome = format!("given up: {why}");
+                self.store
+                    .with_store_blocking(move |store, now| store.welcome_mail_done(id, &outcome, now))
+            }
+            Err((why, _)) => {
+                let wait = RETRY.delay(tries, &format!("welcome {id}"));
+                eprintln!(
+                    "warning: sign-up: welcome mail #{id} not sent (try {tries} of {TRIES}), \
+                     tried again in {} s: {why}",
+                    wait.as_secs()
+                );
+                self.store.with_store_blocking(move |store, now| {
+                    let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                    store.welcome_mail_deferred(id, now + wait)
+                })
+            }
+        };
+        if let Some(Err(e)) = done {
+            eprintln!(
+                "error: sign-up: welcome mail #{id} not recorded as tried: {}",
+                said_once(&e)
+            );
+        }
+    }
+
+    /// The welcome mail of `newsletter`: what it is, its latest edition in
+    /// the archive (dated `latest`) or the archive's index, and the links
+    /// every mail of it has.
+    fn welcome_letter(
+        &self,
+        mail: &WelcomeMail,
+        newsletter: &Newsletter,
+        latest: Option<chrono::NaiveDate>,
+    ) -> Result<Letter, MessageError> {
+        let site = &self.config.site;
+        let latest = latest.map(|date| {
+            (
+                date.format(&site.date_format).to_string(),
+                web_link(site, &mail.newsletter, date),
+            )
+        });
+        let archive = format!("{}/archive/{}/index.html", site.base(), mail.newsletter);
+        let mut unsubscribe = self.unsubscribe_url.clone();
+        unsubscribe
+            .query_pairs_mut()
+            .append_pair("t", &sign(&self.key, &mail.email, &mail.newsletter));
+        let mut preferences = self.preferences_url.clone();
+        preferences
+            .query_pairs_mut()
+            .append_pair("t", &seal(&self.key, Purpose::Preferences, &mail.email));
+        let view = Welcome {
+            site_name: &site.name,
+            title: &newsletter.title,
+            description: &newsletter.description,
+            latest: latest.as_ref().map(|(date, link)| (date.as_str(), link.as_str())),
+            archive: &archive,
+            unsubscribe: unsubscribe.as_str(),
+            preferences: preferences.as_str(),
+        };
+        let (text, html) = match (
+            WelcomeText { view: &view }.render(),
+            WelcomeHtml { view: &view }.render(),
+        ) {
+            (Ok(text), Ok(html)) => (text, html),
+            (Err(e), _) | (_, Err(e)) => return Err(MessageError::Render(e)),
+        };
+        let domain = self.from.email.domain().to_ascii_lowercase();
+        let message_id = format!(
+            "<welcome.{}@{domain}>",
+            &hashed(&format!("{}:{}", mail.id, mail.email))[..32]
+        );
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, ascii_domain(&mail.email)?))
+            .subject(format!("Welcome to {}", newsletter.title))
+            .message_id(Some(message_id.clone()))
+            .date(std::time::SystemTime::from(mail.created))
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|source| MessageError::Build {
+                email: mail.email.clone(),
+                source,
+            })?;
+        Ok(Letter { message_id, message })
     }
 
     /// One try of `mail`: out of the outbox once sent; a failure tried
@@ -511,6 +690,32 @@ impl Framed for Answer<'_> {
     }
 }
 
+/// What a welcome mail says: the newsletter, where its latest edition is,
+/// and the links every mail of it has.
+struct Welcome<'a> {
+    site_name: &'a str,
+    title: &'a str,
+    description: &'a str,
+    /// The latest edition's date, as readers see dates, and its page.
+    latest: Option<(&'a str, &'a str)>,
+    /// The newsletter's archive index.
+    archive: &'a str,
+    unsubscribe: &'a str,
+    preferences: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "welcome_mail.txt")]
+struct WelcomeText<'a> {
+    view: &'a Welcome<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "welcome_mail.html")]
+struct WelcomeHtml<'a> {
+    view: &'a Welcome<'a>,
+}
+
 #[derive(Template)]
 #[template(path = "signup_mail.txt")]
 struct ConfirmMailText<'a> {
@@ -554,25 +759,12 @@ fn check(config: &Config, fields: &Fields, today: chrono::NaiveDate) -> Result<S
             newsletters: fields.newsletters.join(" "),
             consent_date: today.format("%Y-%m-%d").to_string(),
         },
+        SlashDates::DayFirst,
     )?;
-    for id in &subscriber.newsletters {
-        let newsletter = newsletter(config, id);
-        if let Err(skip) = admits(
-            newsletter.audience,
-            subscriber.organisation_type,
-            &subscriber.country,
-        ) {
-            return Err(InvalidField {
-                field: "newsletters",
-                value: id.clone(),
-                reason: Reason::Audience {
-                    title: newsletter.title.clone(),
-                    who: skip.who(),
-                },
-            });
-        }
+    match ineligible(config, &subscriber).into_iter().next() {
+        Some(refused) => Err(refused),
+        None => Ok(subscriber),
     }
-    Ok(subscriber)
 }
 
 /// The titles of the newsletters `ids` names, as the mail and the page say
@@ -581,13 +773,6 @@ fn titles<'a>(config: &'a Config, ids: &'a [String]) -> Vec<&'a str> {
     ids.iter()
         .map(|id| config.newsletter(id).map_or(id.as_str(), |n| n.title.as_str()))
         .collect()
-}
-
-/// A newsletter [`subscriber`] has checked the id of.
-fn newsletter<'c>(config: &'c Config, id: &str) -> &'c Newsletter {
-    config
-        .newsletter(id)
-        .expect("the newsletters of a checked subscriber are configured")
 }
 
 /// What the store's thread made of a sign-up.
@@ -645,7 +830,7 @@ impl Signup {
     /// outbox, and the mailer woken; the mail leaves after this answers.
     async fn sign_up(&self, request: &Request) -> Page {
         let fields = Fields::parse(&request.body);
-        let client = self.consent_client(request);
+        let client = consent_client(&self.config.site.signup, &self.key, request);
         if !fields.website.is_empty() {
             eprintln!(
                 "sign-up: no confirmation mail sent: the honeypot field was filled in; client {client}"
@@ -729,6 +914,8 @@ impl Signup {
             .await;
         match confirmed {
             Some(Ok(Confirmation::Confirmed { email, newsletters })) => {
+                // Its welcome mails wait in the store: the mailer sends them.
+                let _ = self.wake.try_send(());
                 let titles = titles(&self.config, &newsletters);
                 self.site.page(
                     200,

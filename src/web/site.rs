@@ -1,13 +1,32 @@
 //! The page toolkit every page of `web/` uses: a template rendered into an
 //! answer ([`rendered`]), the site's frame around a page of `serve`
 //! ([`Site::page`], `templates/site_page.html`), a field of a query or a
-//! form ([`field`]), and what a request's method asks ([`Asked`]). The
+//! form ([`field`]), what a request's method asks ([`Asked`]), and the
+//! client as a consent record keeps it ([`consent_client`]). The
 //! cross-site check of a POST is [`super::server::cross_site`].
 
 use askama::Template;
 use hyper::Method;
 
-use super::server::Page;
+use super::server::{Network, Page, Request};
+use crate::audience::Key;
+use crate::config::Signup;
+
+/// What the key's keyed hash of a client address is for, in a consent record.
+const CLIENT_HASH: &str = "client address";
+
+/// The client of `request` as a consent record keeps it (the sign-up
+/// form's and the preference centre's alike): its network (an IPv4
+/// address, an IPv6 /64), or the keyed hash of it with
+/// `site.signup.hash_client_addresses`.
+pub(super) fn consent_client(signup: &Signup, key: &Key, request: &Request) -> String {
+    let ip = Network::from(request.client).to_string();
+    if signup.hash_client_addresses {
+        key.keyed_hash(CLIENT_HASH, ip.as_bytes())
+    } else {
+        ip
+    }
+}
 
 /// Any page, rendered; a 500 in plain text if it cannot be.
 pub(super) fn rendered(status: u16, template: &impl Template) -> Page {

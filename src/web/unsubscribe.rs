@@ -16,6 +16,7 @@ use super::keeper::{Keeper, Outcome};
 use super::server::{Page, Request};
 use super::site::{Asked, Framed, Site, field};
 use super::worker::Worker;
+use crate::audience::token::{Purpose, seal};
 use crate::audience::{Key, Unsubscribe, verify};
 use crate::config::Config;
 
@@ -28,6 +29,10 @@ pub(super) struct Unsubscribes {
     pub(super) path: String,
     site: Site,
     titles: HashMap<String, String>,
+    /// `mail.preferences_url`: the unsubscribed page links to their own.
+    preferences_url: Option<Url>,
+    /// `site.subscribe_url`: the unsubscribed page offers a way back.
+    subscribe_url: Option<String>,
     key: Key,
     store: Worker<Keeper>,
 }
@@ -42,8 +47,24 @@ impl Unsubscribes {
                 .iter()
                 .map(|n| (n.id.to_string(), n.title.clone()))
                 .collect(),
+            preferences_url: config.mail.as_ref().map(|mail| mail.preferences_url.clone()),
+            subscribe_url: config.site.subscribe_url.as_ref().map(Url::to_string),
             key: key.clone(),
             store,
+        }
+    }
+
+    /// Where the unsubscribed page leads: their preference centre (its
+    /// link sealed for them, as in every mail's footer), and the form.
+    fn ways_back(&self, email: &str) -> WaysBack {
+        WaysBack {
+            preferences: self.preferences_url.as_ref().map(|url| {
+                let mut url = url.clone();
+                url.query_pairs_mut()
+                    .append_pair("t", &seal(&self.key, Purpose::Preferences, email));
+                url.to_string()
+            }),
+            subscribe: self.subscribe_url.clone(),
         }
     }
 
@@ -80,11 +101,26 @@ impl Unsubscribes {
 
     async fn unsubscribe(&self, request: Unsubscribe, title: &str) -> Page {
         let email = request.email.clone();
+        let back = self.ways_back(&email);
         match self.store.unsubscribe(request).await {
-            Outcome::Stored => self.page(200, &Answer::Done { title, email: &email }),
+            Outcome::Stored => self.page(
+                200,
+                &Answer::Done {
+                    title,
+                    email: &email,
+                    back: &back,
+                },
+            ),
             Outcome::Kept => Page {
                 retry_after: Some(RETRY_AFTER_SECS),
-                ..self.page(503, &Answer::Kept { title, email: &email })
+                ..self.page(
+                    503,
+                    &Answer::Kept {
+                        title,
+                        email: &email,
+                        back: &back,
+                    },
+                )
             },
             Outcome::Full => Page {
                 retry_after: Some(RETRY_AFTER_SECS),
@@ -107,11 +143,13 @@ pub(super) enum Answer<'a> {
     Done {
         title: &'a str,
         email: &'a str,
+        back: &'a WaysBack,
     },
     /// The store was busy: the request is in the spool.
     Kept {
         title: &'a str,
         email: &'a str,
+        back: &'a WaysBack,
     },
     /// The store was busy and the spool full: nothing recorded.
     Full,
@@ -120,6 +158,14 @@ pub(super) enum Answer<'a> {
     NotFound,
     MethodNotAllowed,
     Failed,
+}
+
+/// The links of the unsubscribed page, each when configured.
+pub(super) struct WaysBack {
+    /// Their preference centre: other newsletters, their details, their data.
+    preferences: Option<String>,
+    /// The sign-up form, to subscribe again.
+    subscribe: Option<String>,
 }
 
 #[derive(Template)]

@@ -7,7 +7,8 @@ use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, NaiveTime};
 
 use super::{Clock, open_for_writing};
-use crate::audience::{Suppressed, normalise_email, read_csv};
+use crate::audience::{CsvOptions, SlashDates, Suppressed, normalise_email, read_csv};
+use crate::causes::said_once;
 use crate::config::Config;
 use crate::store::BounceReset;
 
@@ -21,58 +22,89 @@ pub(crate) struct Imported {
     pub(crate) imported: usize,
     /// Of those, the new subscribers.
     pub(crate) added: usize,
+    /// Of those, rows imported without the EU-only newsletters they named
+    /// but are not for, each said on stderr.
+    pub(crate) narrowed: usize,
     /// Rows refused, each said on stderr.
     pub(crate) rejected: usize,
     /// Erased people left out.
     pub(crate) erased: usize,
+    /// How dates with slashes were read, when the file had any.
+    pub(crate) slash_dates: Option<SlashDates>,
 }
 
 /// `bulletin subscribers import FILE.csv`: the good rows imported, each bad
-/// row said on stderr with its line number and reason, and each erased
-/// person (on the suppression list) left out with a line saying so.
-pub(crate) fn import(config: &Config, file: &Path, clock: Clock) -> Result<Imported> {
+/// row said on stderr with its line number and reason (a repeated address
+/// with the line of its first row), each EU-only newsletter refused to a
+/// row as the sign-up form refuses it, and each erased person (on the
+/// suppression list) left out with a line saying so. The signing key is
+/// read only to tell erased people, and asked for only by a row of an
+/// address that is not a subscriber yet.
+pub(crate) fn import(config: &Config, file: &Path, options: &CsvOptions, clock: Clock) -> Result<Imported> {
     let input = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
-    let mut rows = read_csv(config, input).with_context(|| file.display().to_string())?;
+    let mut rows = read_csv(config, options, input).with_context(|| file.display().to_string())?;
     let (_lock, mut store) = open_for_writing(config)?;
-    let suppressed = Suppressed::load(&store, config.mail.as_ref())?;
+    let suppressed = Suppressed::read(&store, config.mail.as_ref())?;
     // The consent records name the file, not the folder it was read from.
     let name = file.file_name().unwrap_or(file.as_os_str()).to_string_lossy();
-    let (mut imported, mut added, mut rejected, mut erased) = (0, 0, 0, 0);
+    let at = |line: u64| format!("{}:{line}", file.display());
+    let mut done = Imported {
+        imported: 0,
+        added: 0,
+        narrowed: 0,
+        rejected: 0,
+        erased: 0,
+        slash_dates: None,
+    };
     let mut batch = Vec::with_capacity(IMPORT_BATCH);
     while let Some(row) = rows.next() {
-        match row {
-            Ok(subscriber) if suppressed.holds(&subscriber.email) => {
-                eprintln!(
-                    "{}:{}: {}: erased at their request; not added again without a new consent (a confirmed sign-up)",
-                    file.display(),
-                    rows.line(),
-                    subscriber.email
-                );
-                erased += 1;
-            }
-            Ok(subscriber) => batch.push(subscriber),
+        let line = rows.line();
+        let row = match row {
+            Ok(row) => row,
             Err(row) => {
-                eprintln!("{}:{}: {}", file.display(), row.line, row.reason);
-                rejected += 1;
+                eprintln!("{}: {}", at(row.line), row.reason);
+                done.rejected += 1;
+                continue;
+            }
+        };
+        let email = &row.subscriber.email;
+        match suppressed.check(email) {
+            Ok(false) => {}
+            Ok(true) => {
+                eprintln!(
+                    "{}: {email}: erased at their request; not added again without a new consent (a confirmed sign-up)",
+                    at(line)
+                );
+                done.erased += 1;
+                continue;
+            }
+            // A subscriber is never on the list: a confirmed sign-up, the
+            // only way back in, lifts it.
+            Err(_) if store.is_subscriber(email)? => {}
+            Err(why) => {
+                eprintln!("{}: {email}: not imported: {}", at(line), said_once(why));
+                done.rejected += 1;
+                continue;
             }
         }
+        for refused in &row.refused {
+            eprintln!("{}: {email}: not subscribed: {refused}", at(line));
+        }
+        done.narrowed += usize::from(!row.refused.is_empty());
+        batch.push(row.subscriber);
         if batch.len() == IMPORT_BATCH {
-            added += store.import_subscribers(&batch, &name, clock.now)?;
-            imported += batch.len();
+            done.added += store.import_subscribers(&batch, &name, clock.now)?;
+            done.imported += batch.len();
             batch.clear();
         }
     }
-    added += store.import_subscribers(&batch, &name, clock.now)?;
-    imported += batch.len();
+    done.added += store.import_subscribers(&batch, &name, clock.now)?;
+    done.imported += batch.len();
     if let Some(encoding) = rows.encoding() {
         eprintln!("{}: not UTF-8: read as {encoding}", file.display());
     }
-    Ok(Imported {
-        imported,
-        added,
-        rejected,
-        erased,
-    })
+    done.slash_dates = rows.slash_dates();
+    Ok(done)
 }
 
 /// `bulletin subscribers unsubscribe EMAIL [--newsletter ID]`: the

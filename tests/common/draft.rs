@@ -19,7 +19,7 @@ taro@example.jp,Yamada Taro,Example KK,company,JP,eu-japan-news,2025-02-01
 /// Imports `readers` (a CSV) into `project`, fetches, and builds a draft
 /// of eu-japan-news No. 1.
 pub(crate) fn build_a_draft(project: &Project, readers: &str) {
-    project.import(readers);
+    project.import_from_before(readers);
     project.run(&["fetch"]).assert_code(0);
     project
         .run(&["build", "--newsletter", NEWS, "--date", DATE])

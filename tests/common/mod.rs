@@ -237,6 +237,21 @@ impl Project {
             .assert_code(0);
     }
 
+    /// Imports `csv` as a store from before issue 30 holds it: every
+    /// newsletter of every row, the EU-only ones too, which the import now
+    /// refuses to whom they are not for (as the sign-up form does); so that
+    /// what a send or the preview does with such a subscriber is tested.
+    #[track_caller]
+    pub(crate) fn import_from_before(&self, csv: &str) {
+        let config = self.read("config.toml");
+        self.write(
+            "config.toml",
+            &config.replace("audience = \"eu-organisations\"", "audience = \"everyone\""),
+        );
+        self.import(csv);
+        self.write("config.toml", &config);
+    }
+
     /// `subscribers list --format json`: one object a subscriber.
     pub(crate) fn subscribers(&self) -> Vec<serde_json::Value> {
         self.run(&["subscribers", "list", "--format", "json"])
