@@ -233,10 +233,15 @@ enum ClassifyCommand {
     /// items that went wrong and why.
     Eval {
         /// The labelled items.
-        file: PathBuf,
+        #[arg(required_unless_present = "leave_one_out")]
+        file: Option<PathBuf>,
         /// K-fold cross-validation: each fold classified by a model trained on the others.
-        #[arg(long, value_name = "K")]
+        #[arg(long, value_name = "K", conflicts_with = "leave_one_out")]
         folds: Option<usize>,
+        /// Each *.jsonl of DIR (one author's items) classified by a model trained on the
+        /// others only, with its learning curve, instead of FILE.
+        #[arg(long, value_name = "DIR", conflicts_with = "file")]
+        leave_one_out: Option<PathBuf>,
         /// The rules alone, without the learned model.
         #[arg(long)]
         rules_only: bool,
@@ -435,19 +440,23 @@ fn classify(at: &Invocation, command: ClassifyCommand) -> Result<Exit> {
         ClassifyCommand::Eval {
             file,
             folds,
+            leave_one_out,
             rules_only,
             min_accuracy,
             format,
-        } => commands::eval(
-            &at.config()?,
-            &file,
-            &commands::EvalOptions {
+        } => {
+            let options = commands::EvalOptions {
                 folds,
                 rules_only,
                 min_accuracy,
                 format,
-            },
-        ),
+            };
+            match (leave_one_out, file) {
+                (Some(dir), _) => commands::eval_leave_one_out(&at.config()?, &dir, &options),
+                (None, Some(file)) => commands::eval(&at.config()?, &file, &options),
+                (None, None) => unreachable!("clap requires FILE without --leave-one-out"),
+            }
+        }
     }
 }
 

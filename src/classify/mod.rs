@@ -12,6 +12,7 @@
 mod eval;
 mod features;
 mod labelled;
+mod leave_out;
 mod model;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use crate::items::Item;
 pub(crate) use eval::{cross_validate, evaluate};
 pub use labelled::bundled;
 pub(crate) use labelled::read as read_labelled;
+pub(crate) use leave_out::{LabelledSet, leave_one_out};
 use model::Opinion;
 pub use model::{Example, Model, Weights};
 

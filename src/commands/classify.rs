@@ -5,9 +5,9 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use super::{Exit, Format};
-use crate::classify::{Weights, cross_validate, evaluate, read_labelled};
+use crate::classify::{LabelledSet, Weights, cross_validate, evaluate, leave_one_out, read_labelled};
 use crate::config::Config;
-use crate::workflow::{bundled_model, say};
+use crate::workflow::{CORRECTION_WEIGHT, bundled_model, say};
 
 /// What `bulletin classify eval` measures with.
 pub struct EvalOptions {
@@ -51,6 +51,53 @@ pub fn eval(config: &Config, path: &Path, options: &EvalOptions) -> Result<Exit>
         bail!(
             "accuracy {:.3} is below --min-accuracy {min}",
             evaluation.accuracy()
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+/// `bulletin classify eval --leave-one-out DIR`: each `*.jsonl` of DIR (one
+/// author's items) classified by a model trained on the others only, with
+/// the learning curve of each; exit 1 under `--min-accuracy` when the
+/// items of all the sets together fall below it.
+pub fn eval_leave_one_out(config: &Config, dir: &Path, options: &EvalOptions) -> Result<Exit> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot read the folder", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    paths.sort();
+    if paths.len() < 2 {
+        bail!(
+            "{}: leaving one set out needs two or more *.jsonl files",
+            dir.display()
+        );
+    }
+    let mut sets = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let examples = read_labelled(path, &text, config, true)?;
+        if examples.is_empty() {
+            bail!("{}: no labelled items", path.display());
+        }
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        sets.push(LabelledSet { name, examples });
+    }
+    let figures = leave_one_out(config, &sets, CORRECTION_WEIGHT, options.rules_only);
+    match options.format {
+        Format::Table => say!("{figures}"),
+        Format::Json => say!("{}", serde_json::to_string_pretty(&figures)?),
+    }
+    if let Some(min) = options.min_accuracy
+        && figures.all.accuracy() < min
+    {
+        bail!(
+            "accuracy {:.3} is below --min-accuracy {min}",
+            figures.all.accuracy()
         );
     }
     Ok(Exit::Ok)

@@ -24,7 +24,7 @@ const PUBLISHED_WEIGHT: f64 = 2.0;
 
 /// How much an editor's add or drop counts, for or against its newsletter:
 /// the strongest signal, a correction of what the classifier chose.
-const CORRECTION_WEIGHT: f64 = 6.0;
+pub(crate) const CORRECTION_WEIGHT: f64 = 6.0;
 
 /// One lesson learned from the store, kept as a key in `model_learned`:
 /// learned once, and taken back exactly when the facts change.
