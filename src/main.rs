@@ -245,12 +245,21 @@ enum ClassifyCommand {
         /// The rules alone, without the learned model.
         #[arg(long)]
         rules_only: bool,
+        /// The bundled model alone, not the store's (bundled + learned + corrections), which `run` uses.
+        #[arg(long, conflicts_with = "rules_only")]
+        bundled: bool,
         /// Exit 1 when fewer items than this share (0 to 1) land exactly as labelled.
         #[arg(long, value_name = "SHARE")]
         min_accuracy: Option<f64>,
         /// The figures as tables, or as one JSON object.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// Teach the model labelled items (JSON Lines, as `eval` reads them), say a year of the
+    /// organisation's archive, as the editor's own corrections; a line learned before changes nothing.
+    Learn {
+        /// The labelled items.
+        file: PathBuf,
     },
 }
 
@@ -442,12 +451,14 @@ fn classify(at: &Invocation, command: ClassifyCommand) -> Result<Exit> {
             folds,
             leave_one_out,
             rules_only,
+            bundled,
             min_accuracy,
             format,
         } => {
             let options = commands::EvalOptions {
                 folds,
                 rules_only,
+                bundled,
                 min_accuracy,
                 format,
             };
@@ -457,6 +468,7 @@ fn classify(at: &Invocation, command: ClassifyCommand) -> Result<Exit> {
                 (None, None) => unreachable!("clap requires FILE without --leave-one-out"),
             }
         }
+        ClassifyCommand::Learn { file } => commands::learn(&at.config()?, &file, at.clock),
     }
 }
 

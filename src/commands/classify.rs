@@ -7,7 +7,8 @@ use anyhow::{Context, Result, bail};
 use super::{Exit, Format};
 use crate::classify::{LabelledSet, Weights, cross_validate, evaluate, leave_one_out, read_labelled};
 use crate::config::Config;
-use crate::workflow::{CORRECTION_WEIGHT, bundled_model, say};
+use crate::store::Store;
+use crate::workflow::{self, CORRECTION_WEIGHT, Clock, bundled_model, count, say};
 
 /// What `bulletin classify eval` measures with.
 pub struct EvalOptions {
@@ -15,6 +16,8 @@ pub struct EvalOptions {
     pub folds: Option<usize>,
     /// The rules alone, without the model.
     pub rules_only: bool,
+    /// The bundled model alone, not the store's (bundled + learned + corrections).
+    pub bundled: bool,
     /// Exit 1 when the share of items placed exactly as labelled is lower.
     pub min_accuracy: Option<f64>,
     /// The figures as a table, or as one JSON object.
@@ -22,8 +25,10 @@ pub struct EvalOptions {
 }
 
 /// `bulletin classify eval FILE`: the labelled items of FILE classified by
-/// the config's rules and the bundled model (or, with `--folds K`, a model
-/// trained on the other folds of FILE), compared with their labels.
+/// the config's rules and the model `run` uses: the store's, up to date
+/// (the bundled one with `--bundled`, or for a project without a store);
+/// or, with `--folds K`, a model trained on the other folds of FILE.
+/// Compared with their labels.
 pub fn eval(config: &Config, path: &Path, options: &EvalOptions) -> Result<Exit> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let examples = read_labelled(path, &text, config, true)?;
@@ -39,7 +44,11 @@ pub fn eval(config: &Config, path: &Path, options: &EvalOptions) -> Result<Exit>
         }
         Some(folds) => cross_validate(config, &examples, folds, !options.rules_only),
         None if options.rules_only => evaluate(config, &Weights::default(), &examples),
-        None => evaluate(config, &bundled_model(config).weights(config), &examples),
+        None if options.bundled => evaluate(config, &bundled_model(config).weights(config), &examples),
+        None => {
+            let store = Store::open_read_only(&config.store_path())?;
+            evaluate(config, &workflow::weights(config, &store)?, &examples)
+        }
     };
     match options.format {
         Format::Table => say!("{evaluation}"),
@@ -100,5 +109,20 @@ pub fn eval_leave_one_out(config: &Config, dir: &Path, options: &EvalOptions) ->
             figures.all.accuracy()
         );
     }
+    Ok(Exit::Ok)
+}
+
+/// `bulletin classify learn FILE`: the labelled items of FILE taught to the
+/// store's model as the editor's own corrections, each line once.
+pub fn learn(config: &Config, path: &Path, clock: Clock) -> Result<Exit> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let (_lock, mut store) = workflow::open_for_writing(config)?;
+    let taught = workflow::teach(config, &mut store, path, &text, clock.now)?;
+    say!(
+        "{}: learned {}, {} already learned",
+        path.display(),
+        count(taught.new, "new item"),
+        taught.lines - taught.new
+    );
     Ok(Exit::Ok)
 }

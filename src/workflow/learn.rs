@@ -12,8 +12,14 @@
 use anyhow::{Context, Result};
 use std::collections::{HashMap, HashSet};
 
-use crate::classify::{Model, Weights, bundled};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::classify::{Example, Model, Weights, bundled, read_labelled};
 use crate::config::Config;
+use crate::hex::hex;
 use crate::items::Item;
 use crate::store::{Carried, Membership, Store};
 
@@ -297,7 +303,70 @@ fn up_to_date(config: &Config, store: &Store) -> Result<(Model, Plan, bool)> {
             model.learn_one(&step.newsletter, item, step.belongs, step.weight);
         }
     }
+    learn_taught(config, store, &learned, &mut model, &mut plan)?;
     Ok((model, plan, first))
+}
+
+/// Each line `bulletin classify learn` kept and the model has not learned
+/// yet, learned as an editor's correction: for every newsletter, belonging
+/// where its labels say, not belonging elsewhere.
+fn learn_taught(
+    config: &Config,
+    store: &Store,
+    learned: &HashSet<String>,
+    model: &mut Model,
+    plan: &mut Plan,
+) -> Result<()> {
+    for (key, line) in store.taught()? {
+        let lesson = format!("taught {key}");
+        if learned.contains(&lesson) {
+            continue;
+        }
+        // A label of a newsletter since removed from the config is left out.
+        let examples = read_labelled(Path::new("model_taught"), &line, config, false)?;
+        let lessons: Vec<Example> = examples
+            .into_iter()
+            .map(|e| Example::new(e.item, e.labels, CORRECTION_WEIGHT))
+            .collect();
+        model.learn(config, &lessons);
+        plan.learned.push(lesson);
+    }
+    Ok(())
+}
+
+/// What `bulletin classify learn` did.
+pub(crate) struct Taught {
+    /// The lines kept for the first time.
+    pub(crate) new: usize,
+    /// All the labelled lines of the file.
+    pub(crate) lines: usize,
+}
+
+/// Teaches the model the labelled items of `text` (JSON Lines, read from
+/// `path`), as an editor's corrections: each line is kept in the store by a
+/// hash of its JSON, so a line taught again changes nothing, and the model
+/// is brought up to date and saved.
+pub(crate) fn teach(
+    config: &Config,
+    store: &mut Store,
+    path: &Path,
+    text: &str,
+    at: DateTime<Utc>,
+) -> Result<Taught> {
+    // Every line checked first: a file with a bad line teaches nothing.
+    read_labelled(path, text, config, true)?;
+    let mut lines = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let json: serde_json::Value = serde_json::from_str(line)?;
+        let canonical = json.to_string();
+        lines.push((hex(&Sha256::digest(canonical.as_bytes())), canonical));
+    }
+    let new = store.teach(&lines, at)?;
+    learn(config, store)?;
+    Ok(Taught {
+        new,
+        lines: lines.len(),
+    })
 }
 
 /// The model of the bundled labelled set alone.

@@ -41,7 +41,7 @@ pub(crate) use bounces::read_bounces;
 pub(crate) use edition::{Next, build, draft_paths, run};
 use edition::{candidates, refresh_draft, write_archive, write_edition};
 pub(crate) use fetch::{fetch, fetch_into};
-pub(crate) use learn::{CORRECTION_WEIGHT, bundled_model, learn, weights};
+pub(crate) use learn::{CORRECTION_WEIGHT, bundled_model, learn, teach, weights};
 pub(crate) use people::{erase, person};
 pub(crate) use review::{approve, approve_edition, correct, describe, draft, edit};
 pub(crate) use send::{Send, send};
