@@ -109,13 +109,14 @@ impl<'a> Classifier<'a> {
         let source = self.sources.get(item.source.as_str()).copied();
         let haystack = Haystack::new(&item, &self.terms);
         let reading = (!self.weights.is_empty()).then(|| self.weights.read(&haystack.text, item.kind()));
+        let off_topic = reading.as_ref().and_then(|r| r.off_topic());
         let verdicts = self
             .rules
             .iter()
             .enumerate()
             .filter_map(|(i, rules)| {
                 let opinion = reading.as_ref().and_then(|r| r.opinion(i));
-                rules.judge(source, &item, &haystack, opinion)
+                rules.judge(source, &item, &haystack, opinion, off_topic.as_ref())
             })
             .collect();
         Classified { item, verdicts }
@@ -199,21 +200,42 @@ fn push_lowercase(text: &mut String, part: &str) {
     }
 }
 
-/// A term as written (for the reasons) and as searched for.
+/// A term as written (for the reasons) and as searched for: one word or
+/// phrase, or several joined by ` + ` that count only together ("公募 +
+/// 教授": a post advertised, where 公募 alone is as often a call for
+/// proposals).
 struct Term {
     written: String,
-    needle: Needle,
+    needles: Vec<Needle>,
     weight: f32,
 }
 
 impl Term {
-    /// The term, lowercased, is added to `terms`.
+    /// The term's parts, lowercased, are added to `terms`.
     fn new(written: &str, weight: f32, terms: &mut Vec<String>) -> Term {
         Term {
             written: written.to_string(),
-            needle: Needle::new(written, terms),
+            needles: written
+                .split(" + ")
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .map(|part| Needle::new(part, terms))
+                .collect(),
             weight,
         }
+    }
+
+    /// Where the term is: in the title when all its parts are, else in the
+    /// text when each part is in the title or the body.
+    fn place(&self, haystack: &Haystack) -> Option<Place> {
+        let mut place = Place::Title;
+        for needle in &self.needles {
+            match haystack.title_or_body(needle)? {
+                Place::Title => {}
+                Place::Body => place = Place::Body,
+            }
+        }
+        (!self.needles.is_empty()).then_some(place)
     }
 }
 
@@ -256,6 +278,7 @@ impl<'a> Rules<'a> {
         item: &Item,
         haystack: &Haystack,
         opinion: Option<Opinion>,
+        off_topic: Option<&Opinion>,
     ) -> Option<Verdict> {
         if !item.newsletters.is_empty() {
             return self.named(item);
@@ -280,7 +303,7 @@ impl<'a> Rules<'a> {
             add(points, format!("kind is {}", item.kind().as_str()));
         }
         for term in &self.keywords {
-            match haystack.title_or_body(&term.needle) {
+            match term.place(haystack) {
                 Some(Place::Title) => add(
                     term.weight * self.title_weight,
                     format!("title has {:?}", term.written),
@@ -300,23 +323,37 @@ impl<'a> Rules<'a> {
             score += points;
             reasons.push(self.model_reason(&opinion, points));
         }
-        let excluded = self
-            .exclude
-            .iter()
-            .find(|term| haystack.title_or_body(&term.needle).is_some());
-        let section = match excluded {
-            Some(term) => {
+        let excluded = self.exclude.iter().find(|term| term.place(haystack).is_some());
+        // A source's newsletters take its items whatever the model says;
+        // an EU-only newsletter none the model finds more likely off-topic
+        // than not.
+        let eu_only = newsletter.audience == Audience::EuOrganisations;
+        let off_topic = off_topic.filter(|o| {
+            routed.is_none()
+                && o.log_odds
+                    > if eu_only {
+                        OFF_TOPIC_ODDS_EU_ONLY
+                    } else {
+                        OFF_TOPIC_ODDS
+                    }
+        });
+        let section = match (excluded, off_topic) {
+            (Some(term), _) => {
                 reasons.push(format!("excluded: has {:?}", term.written));
                 None
             }
-            None if score < threshold => {
+            (None, Some(off_topic)) => {
+                reasons.push(off_topic_reason(off_topic));
+                None
+            }
+            (None, None) if score < threshold => {
                 if score == 0.0 {
                     return None;
                 }
                 reasons.push(format!("below the threshold of {threshold}"));
                 None
             }
-            None => match newsletter.section_for(item.kind()) {
+            (None, None) => match newsletter.section_for(item.kind()) {
                 Some(section) => Some(section.id.clone()),
                 None => {
                     reasons.push(format!("no section takes a {}", item.kind().as_str()));
@@ -395,6 +432,20 @@ impl Rules<'_> {
     }
 }
 
+/// E.g. `excluded: the model finds it off-topic, 0.97 from "募集", "hiring"`.
+fn off_topic_reason(opinion: &Opinion) -> String {
+    let probability = 1.0 / (1.0 + (-opinion.log_odds).exp());
+    let mut reason = String::with_capacity(96);
+    reason.push_str("excluded: the model finds it off-topic, ");
+    push_fixed(&mut reason, probability, 2, false);
+    for (i, term) in opinion.terms().iter().enumerate() {
+        reason.push_str(if i == 0 { " from \"" } else { ", \"" });
+        reason.push_str(term);
+        reason.push('"');
+    }
+    reason
+}
+
 /// Writes `value` with `decimals` (1 or 2) digits after the point, as
 /// `{value:.2}` (or `{value:+.1}` with `plus`) would: rounded to the
 /// nearest, ties to even, from the exact value, which times 10 or 100 is
@@ -433,6 +484,15 @@ fn push_fixed(out: &mut String, value: f32, decimals: u32, plus: bool) {
         width = decimals as usize
     );
 }
+
+/// The log-odds above which the model's word that an item belongs in no
+/// newsletter keeps it out of every newsletter no source routes it to:
+/// e^2, about 7 to 1 (0.88).
+const OFF_TOPIC_ODDS: f32 = 2.0;
+
+/// The same for an EU-only newsletter, stricter: even odds. What it sends
+/// is for its readers' business alone.
+const OFF_TOPIC_ODDS_EU_ONLY: f32 = 0.0;
 
 /// The fewest points of the model that make a verdict of an item no rule
 /// counted for.
