@@ -314,7 +314,7 @@ impl<'a> Rules<'a> {
         }
         let ruled = score != 0.0;
         if let Some(opinion) = opinion {
-            let points = self.model_points(&opinion, routed.is_some(), ruled);
+            let points = self.model_points(&opinion, routed.is_some(), score);
             // An opinion too weak to matter, on an item no rule counted, is
             // not worth a line in `--explain`.
             if !ruled && points < MODEL_SHOWN {
@@ -393,10 +393,12 @@ impl Rules<'_> {
 
     /// The model's points: its confidence (the log-odds, squashed into -1
     /// to 1) times `model_weight`. It cannot take away what a source's
-    /// routing gave, nor alone place an item in an EU-only newsletter.
-    fn model_points(&self, opinion: &Opinion, routed: bool, ruled: bool) -> f32 {
+    /// routing gave, nor alone place an item in an EU-only newsletter: the
+    /// rules' score (`ruled`) must reach [`EU_ONLY_RULED`] of the threshold.
+    fn model_points(&self, opinion: &Opinion, routed: bool, ruled: f32) -> f32 {
         let points = self.model_weight * (opinion.log_odds / MODEL_SCALE).tanh();
         let eu_only = self.newsletter.audience == Audience::EuOrganisations;
+        let ruled = ruled >= self.threshold * EU_ONLY_RULED;
         if (routed && points < 0.0) || (eu_only && !ruled && points > 0.0) {
             0.0
         } else {
@@ -493,6 +495,12 @@ const OFF_TOPIC_ODDS: f32 = 2.0;
 /// The same for an EU-only newsletter, stricter: even odds. What it sends
 /// is for its readers' business alone.
 const OFF_TOPIC_ODDS_EU_ONLY: f32 = 0.0;
+
+/// The share of the threshold the rules must give an item before the
+/// model may add to it for an EU-only newsletter: a place name alone
+/// (weight 0.5, in the title 1) is where a story happens, not what it is
+/// about, and lets no football match in.
+const EU_ONLY_RULED: f32 = 0.5;
 
 /// The fewest points of the model that make a verdict of an item no rule
 /// counted for.
