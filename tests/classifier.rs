@@ -343,20 +343,20 @@ fn approve_and_build(project: &Project, newsletters: &[&str], date: &str) {
 
 /// Issue 18: "an editor's correction changes the next similar item's
 /// placement". An item no rule places, added to Tech Transfer, takes the
-/// next pitch night there; an item the model helped into Industry and
+/// next hackathon there; an item the model helped into Industry and
 /// Policy, dropped from it, keeps the next farmers' plea out. Both in the
 /// next edition too.
 #[test]
 fn an_editors_correction_changes_the_next_similar_items_placement() {
     let project = with_wire();
-    let pitch = "Kyushu pitch night: deep-tech founders meet corporate venture arms";
+    let pitch = "Kyushu hackathon weekend: coders build apps for shopping streets";
     let plea = "Rice farmers' union asks Tokyo for help as fertiliser costs climb";
     wire_item(
         &project,
         "kyushu",
         "2026-11-20",
         pitch,
-        "Founders present prototypes to corporate venture capital teams in Fukuoka.",
+        "Coders spend two days building apps for shopping arcades in Fukuoka.",
     );
     wire_item(
         &project,
@@ -372,14 +372,14 @@ fn an_editors_correction_changes_the_next_similar_items_placement() {
     assert_eq!(ids(&plea_placed), ["industry-policy"]);
 
     // A week later, two similar items.
-    let next_pitch = "Kansai pitch night: deep-tech founders meet corporate venture arms";
+    let next_pitch = "Kansai hackathon weekend: coders build apps for shopping streets";
     let next_plea = "Wheat farmers' union asks Tokyo for help as feed costs climb";
     wire_item(
         &project,
         "kansai",
         "2026-11-27",
         next_pitch,
-        "Ten founders present prototypes to corporate venture capital teams in Osaka.",
+        "Forty coders spend two days building apps for neighbourhood shopping arcades.",
     );
     wire_item(
         &project,
@@ -410,7 +410,7 @@ fn an_editors_correction_changes_the_next_similar_items_placement() {
     assert!(
         project
             .read("out/drafts/tech-transfer/2026-11-30.html")
-            .contains("Kansai pitch night")
+            .contains("Kansai hackathon weekend")
     );
     // With the plea left out, Industry and Policy has nothing new: no edition.
     let policy = std::fs::read_to_string(project.path("out/drafts/industry-policy/2026-11-30.html"));
@@ -480,13 +480,13 @@ fn corrections_never_bring_a_non_business_item_into_an_eu_only_newsletter() {
 #[test]
 fn classify_learn_is_idempotent_and_changes_where_run_places_a_held_item() {
     let project = with_wire();
-    let held = "Kansai pitch night: deep-tech founders meet corporate venture arms";
+    let held = "Kansai hackathon weekend: coders build apps for shopping streets";
     wire_item(
         &project,
         "kansai",
         "2026-11-27",
         held,
-        "Ten founders present prototypes to corporate venture capital teams.",
+        "Forty coders spend two days building apps for neighbourhood shopping arcades.",
     );
     project.run(&["fetch"]).assert_code(0);
     let (_, before) = placed(&project, held);
@@ -496,10 +496,19 @@ fn classify_learn_is_idempotent_and_changes_where_run_places_a_held_item() {
         .iter()
         .map(|region| {
             format!(
-                "{{\"title\": \"{region} pitch night: deep-tech founders meet corporate venture arms\", \"summary\": \"Founders present prototypes to corporate venture capital teams.\", \"labels\": [\"tech-transfer\"]}}\n"
+                "{{\"title\": \"{region} hackathon weekend: coders build apps for shopping streets\", \"summary\": \"Coders spend two days building apps for shopping arcades.\", \"labels\": [\"tech-transfer\"]}}\n"
             )
         })
         .collect();
+    // A file with a bad label teaches nothing, not even its good lines.
+    project.write(
+        "typo.jsonl",
+        &format!("{archive}{{\"title\": \"Kanto hackathon weekend\", \"labels\": [\"tech-tranfser\"]}}\n"),
+    );
+    project
+        .run(&["classify", "learn", "typo.jsonl"])
+        .assert_code(1)
+        .assert_stderr_has("typo.jsonl:7: labels: unknown newsletter \"tech-tranfser\"");
     project.write("archive.jsonl", &archive);
     project
         .run(&["classify", "learn", "archive.jsonl"])
@@ -527,10 +536,10 @@ fn classify_learn_is_idempotent_and_changes_where_run_places_a_held_item() {
     assert!(
         project
             .read("out/drafts/tech-transfer/2026-11-30.html")
-            .contains("Kansai pitch night")
+            .contains("Kansai hackathon weekend")
     );
     // `classify eval` measures the model `run` uses, unless told otherwise.
-    project.write("held.jsonl", &format!("{{\"title\": \"{held}\", \"summary\": \"Ten founders present prototypes to corporate venture capital teams.\", \"labels\": [\"tech-transfer\"]}}\n"));
+    project.write("held.jsonl", &format!("{{\"title\": \"{held}\", \"summary\": \"Forty coders spend two days building apps for neighbourhood shopping arcades.\", \"labels\": [\"tech-transfer\"]}}\n"));
     project
         .run(&["classify", "eval", "held.jsonl", "--min-accuracy", "1"])
         .assert_code(0);

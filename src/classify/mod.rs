@@ -412,11 +412,7 @@ impl Rules<'_> {
         let mut reason = String::with_capacity(96);
         reason.push_str("model: ");
         push_fixed(&mut reason, probability, 2, false);
-        for (i, term) in opinion.terms().iter().enumerate() {
-            reason.push_str(if i == 0 { " from \"" } else { ", \"" });
-            reason.push_str(term);
-            reason.push('"');
-        }
+        push_terms(&mut reason, opinion);
         let note = if points == 0.0 && opinion.log_odds.abs() > 0.0 {
             if self.newsletter.audience == Audience::EuOrganisations {
                 ", not alone for an EU-only newsletter"
@@ -440,12 +436,17 @@ fn off_topic_reason(opinion: &Opinion) -> String {
     let mut reason = String::with_capacity(96);
     reason.push_str("excluded: the model finds it off-topic, ");
     push_fixed(&mut reason, probability, 2, false);
+    push_terms(&mut reason, opinion);
+    reason
+}
+
+/// ` from "a", "b", "c"`: the words that weighed most for the opinion.
+fn push_terms(reason: &mut String, opinion: &Opinion) {
     for (i, term) in opinion.terms().iter().enumerate() {
         reason.push_str(if i == 0 { " from \"" } else { ", \"" });
         reason.push_str(term);
         reason.push('"');
     }
-    reason
 }
 
 /// Writes `value` with `decimals` (1 or 2) digits after the point, as
@@ -599,8 +600,8 @@ mod tests {
         let mut model = bundled_model(&config);
         let next = || {
             item(
-                "Kansai pitch night: deep-tech founders meet corporate venture arms",
-                "Ten founders present prototypes to corporate venture capital teams in Osaka.",
+                "Kansai hackathon weekend: coders build apps for shopping streets",
+                "Forty coders spend two days building apps for neighbourhood shopping arcades.",
             )
         };
         let before = placed(&config, &model.weights(&config), next());
@@ -608,8 +609,8 @@ mod tests {
         // What an editor's correction becomes: "this belongs in Tech Transfer".
         let corrected = Example::new(
             item(
-                "Kyushu pitch night: deep-tech founders meet corporate venture arms",
-                "Founders present prototypes to corporate venture capital teams in Fukuoka.",
+                "Kyushu hackathon weekend: coders build apps for shopping streets",
+                "Coders spend two days building apps for shopping arcades in Fukuoka.",
             ),
             vec!["tech-transfer".into()],
             5.0,
