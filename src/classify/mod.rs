@@ -324,19 +324,12 @@ impl<'a> Rules<'a> {
             reasons.push(self.model_reason(&opinion, points));
         }
         let excluded = self.exclude.iter().find(|term| term.place(haystack).is_some());
-        // A source's newsletters take its items whatever the model says;
-        // an EU-only newsletter none the model finds more likely off-topic
-        // than not.
+        // An EU-only newsletter takes no item the model finds more likely
+        // off-topic than not, unless its source routes it there. Elsewhere
+        // the newsletter's own opinion decides, which an editor's
+        // corrections teach.
         let eu_only = newsletter.audience == Audience::EuOrganisations;
-        let off_topic = off_topic.filter(|o| {
-            routed.is_none()
-                && o.log_odds
-                    > if eu_only {
-                        OFF_TOPIC_ODDS_EU_ONLY
-                    } else {
-                        OFF_TOPIC_ODDS
-                    }
-        });
+        let off_topic = off_topic.filter(|o| eu_only && routed.is_none() && o.log_odds > OFF_TOPIC_ODDS);
         let section = match (excluded, off_topic) {
             (Some(term), _) => {
                 reasons.push(format!("excluded: has {:?}", term.written));
@@ -489,13 +482,9 @@ fn push_fixed(out: &mut String, value: f32, decimals: u32, plus: bool) {
 }
 
 /// The log-odds above which the model's word that an item belongs in no
-/// newsletter keeps it out of every newsletter no source routes it to:
-/// e^2, about 7 to 1 (0.88).
-const OFF_TOPIC_ODDS: f32 = 2.0;
-
-/// The same for an EU-only newsletter, stricter: even odds. What it sends
-/// is for its readers' business alone.
-const OFF_TOPIC_ODDS_EU_ONLY: f32 = 0.0;
+/// newsletter keeps it out of an EU-only newsletter: even odds. What it
+/// sends is for its readers' business alone.
+const OFF_TOPIC_ODDS: f32 = 0.0;
 
 /// The share of the threshold the rules must give an item before the
 /// model may add to it for an EU-only newsletter: a place name alone

@@ -355,7 +355,7 @@ CREATE TABLE IF NOT EXISTS signup_outbox (
 -- Labelled items an organisation taught the classifier (`bulletin classify
 -- learn FILE`), each line of its file once, keyed by a hash of the line's
 -- JSON: the model learns each as an editor's correction (workflow/learn.rs).
-CREATE TABLE model_taught (
+CREATE TABLE IF NOT EXISTS model_taught (
     key    TEXT PRIMARY KEY,
     line   TEXT NOT NULL,
     taught TEXT NOT NULL

@@ -399,7 +399,7 @@ mod tests {
     use chrono::{DateTime, NaiveDate};
 
     use super::{CORRECTION_WEIGHT, PUBLISHED_WEIGHT, bundled_model, learn, up_to_date};
-    use crate::classify::{Example, Model};
+    use crate::classify::Model;
     use crate::config::Config;
     use crate::domain::{Correction, Placed};
     use crate::items::{Details, Draft, Item};
@@ -441,8 +441,10 @@ mod tests {
     /// and nowhere else, as published items count.
     fn published_in(config: &Config, item: &Item, newsletters: &[&str]) -> Model {
         let mut model = bundled_model(config);
-        let labels = newsletters.iter().map(ToString::to_string).collect();
-        model.learn(config, [&Example::new(item.clone(), labels, PUBLISHED_WEIGHT)]);
+        for newsletter in &config.newsletters {
+            let id = newsletter.id.as_str();
+            model.learn_one(id, item, newsletters.contains(&id), PUBLISHED_WEIGHT);
+        }
         model
     }
 
