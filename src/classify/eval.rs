@@ -161,7 +161,7 @@ pub(crate) fn cross_validate(config: &Config, examples: &[Example], folds: usize
     compare(config, &judged)
 }
 
-fn compare(config: &Config, judged: &[(&Example, Classified)]) -> Evaluation {
+pub(super) fn compare(config: &Config, judged: &[(&Example, Classified)]) -> Evaluation {
     let ids: Vec<&str> = config.newsletters.iter().map(|n| n.id.as_str()).collect();
     let none = ids.len();
     let mut counts = vec![[0usize; 3]; ids.len()];
@@ -266,29 +266,8 @@ impl fmt::Display for Evaluation {
             self.total,
             self.accuracy()
         )?;
-        writeln!(
-            f,
-            "\nconfusion (rows: labelled, columns: placed; - = no newsletter):"
-        )?;
-        let names: Vec<String> = self
-            .newsletters
-            .iter()
-            .map(|n| n.id.clone())
-            .chain(std::iter::once("-".to_string()))
-            .collect();
-        let short = |name: &str| name.chars().take(8).collect::<String>();
-        write!(f, "{:<18}", "")?;
-        for name in &names {
-            write!(f, " {:>8}", short(name))?;
-        }
         writeln!(f)?;
-        for (name, row) in names.iter().zip(&self.confusion) {
-            write!(f, "{name:<18}")?;
-            for count in row {
-                write!(f, " {count:>8}")?;
-            }
-            writeln!(f)?;
-        }
+        self.write_confusion(f)?;
         if !self.wrong.is_empty() {
             writeln!(f, "\nwrong ({}):", self.wrong.len())?;
         }
@@ -310,6 +289,36 @@ impl fmt::Display for Evaluation {
             for reason in &wrong.reasons {
                 writeln!(f, "      {}", crate::items::for_terminal(reason))?;
             }
+        }
+        Ok(())
+    }
+}
+
+impl Evaluation {
+    /// The confusion between newsletters as a table.
+    pub(super) fn write_confusion(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "confusion (rows: labelled, columns: placed; - = no newsletter):"
+        )?;
+        let names: Vec<String> = self
+            .newsletters
+            .iter()
+            .map(|n| n.id.clone())
+            .chain(std::iter::once("-".to_string()))
+            .collect();
+        let short = |name: &str| name.chars().take(8).collect::<String>();
+        write!(f, "{:<18}", "")?;
+        for name in &names {
+            write!(f, " {:>8}", short(name))?;
+        }
+        writeln!(f)?;
+        for (name, row) in names.iter().zip(&self.confusion) {
+            write!(f, "{name:<18}")?;
+            for count in row {
+                write!(f, " {count:>8}")?;
+            }
+            writeln!(f)?;
         }
         Ok(())
     }

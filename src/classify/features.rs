@@ -1,12 +1,13 @@
-//! What the learned model reads of an item: its words and word pairs in
-//! Latin script, its character pairs in Japanese (which has no spaces, so
+//! What the learned model reads of an item: its words (stemmed, as the
+//! stories' titles are: "licensing" is "licence") and word pairs in Latin
+//! script, its character pairs in Japanese (which has no spaces, so
 //! pairs of characters stand in for words without a dictionary), and its
 //! kind. Each feature is a 64-bit hash, so the model holds numbers, not
 //! strings; the item's own text gives the words back for `--explain`.
 
 use std::ops::Range;
 
-use crate::items::{Item, Kind};
+use crate::items::{Item, Kind, stem};
 
 /// An item's distinct features, for learning.
 pub(crate) struct Features {
@@ -69,8 +70,16 @@ pub(crate) fn each(text: &str, kind: Kind, mut found: impl FnMut(u64, Range<usiz
         if latin {
             word_start.get_or_insert(at);
         } else if let Some(start) = word_start.take() {
-            let word = continue_hash(WORD, &bytes[start..at]);
+            // The word as written and its stem, where they differ: the
+            // stem carries across word forms, the word keeps "transfer"
+            // apart from "transport".
+            let written = &text[start..at];
+            let stemmed = stem(written);
+            let word = continue_hash(WORD, stemmed.as_bytes());
             found(word, start..at);
+            if stemmed.len() < written.len() {
+                found(continue_hash(WHOLE, written.as_bytes()), start..at);
+            }
             if let Some((before, start)) = previous_word.take() {
                 found(pair(before, word), start..at);
             }
@@ -108,6 +117,9 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// FNV-1a of `w:`, where a word's hash starts.
 const WORD: u64 = continue_hash(FNV_OFFSET, b"w:");
+
+/// FNV-1a of `W:`, where a whole word's hash starts (beside its stem's).
+const WHOLE: u64 = continue_hash(FNV_OFFSET, b"W:");
 
 /// FNV-1a of `c:`, where a Japanese character pair's hash starts.
 const CJK: u64 = continue_hash(FNV_OFFSET, b"c:");

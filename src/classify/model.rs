@@ -18,6 +18,11 @@ use super::features::{self, Features};
 use crate::config::Config;
 use crate::items::{Item, Kind};
 
+/// What the model learns beside the newsletters: whether an item belongs
+/// in none (a job advert, a sponsored post, sport), from the examples
+/// labelled with none. Not a newsletter id, which has no brackets.
+const OFF_TOPIC: &str = "(off-topic)";
+
 /// Laplace smoothing: each feature is counted this many more times on each side.
 const ALPHA: f64 = 1.0;
 
@@ -84,6 +89,8 @@ impl Model {
                 let counts = self.newsletters.entry(id.to_string()).or_default();
                 counts.add(belongs, &hashes, example.weight);
             }
+            let counts = self.newsletters.entry(OFF_TOPIC.to_string()).or_default();
+            counts.add(example.labels.is_empty(), &hashes, example.weight);
         }
     }
 
@@ -100,11 +107,18 @@ impl Model {
     /// The model ready to score items: a log-likelihood ratio per feature
     /// and newsletter, in `config`'s order of newsletters.
     pub fn weights(&self, config: &Config) -> Weights {
-        let count = config.newsletters.len();
+        // The config's newsletters, then off-topic.
+        let ids: Vec<&str> = config
+            .newsletters
+            .iter()
+            .map(|n| n.id.as_str())
+            .chain([OFF_TOPIC])
+            .collect();
+        let count = ids.len();
         let mut rows: HashMap<u64, Vec<f32>, Identity> = HashMap::default();
         let mut prior = vec![None; count];
-        for (i, newsletter) in config.newsletters.iter().enumerate() {
-            let Some(counts) = self.newsletters.get(newsletter.id.as_str()) else {
+        for (i, id) in ids.iter().enumerate() {
+            let Some(counts) = self.newsletters.get(*id) else {
                 continue;
             };
             if counts.examples[0] == 0.0 || counts.examples[1] == 0.0 {
@@ -208,7 +222,7 @@ fn take_f64(input: &mut &[u8]) -> Option<f64> {
 #[derive(Debug, Default)]
 pub struct Weights {
     table: Table,
-    /// The prior log-odds of each newsletter; `None` where the model has
+    /// The prior log-odds of each newsletter, then of off-topic; `None` where the model has
     /// not seen both an item that belongs and one that does not.
     prior: Vec<Option<f32>>,
 }
@@ -358,6 +372,12 @@ impl Weights {
 }
 
 impl<'w, 't> Reading<'w, 't> {
+    /// The model's opinion that the item belongs in no newsletter; `None`
+    /// where it has none (a model stored before it learned this).
+    pub(crate) fn off_topic(&self) -> Option<Opinion<'_>> {
+        self.opinion(self.weights.prior.len().checked_sub(1)?)
+    }
+
     /// The model's opinion of the item for the newsletter `i` of the
     /// config; `None` where it has none.
     pub(crate) fn opinion(&self, i: usize) -> Option<Opinion<'_>> {

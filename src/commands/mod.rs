@@ -22,7 +22,7 @@ use crate::lock::LockError;
 
 pub use crate::workflow::Clock;
 pub use bounces::{BounceOptions, bounces};
-pub use classify::{EvalOptions, eval};
+pub use classify::{EvalOptions, eval, eval_leave_one_out, learn};
 pub use deliver::{
     ExportFormat, ListFormat, erase, export, import, list, reset_bounces, send, serve, unsubscribe,
 };

@@ -19,7 +19,7 @@ pub use clean::{clean_block, clean_text, for_terminal};
 pub(crate) use html::to_text_with_references;
 pub use html::{escape_html, sanitize, to_text};
 pub use link::canonical_link;
-pub(crate) use story::{richness, same_stories};
+pub(crate) use story::{richness, same_stories, stem};
 pub use teaser::{display_width, teaser};
 
 /// What an item is; decides its section and its order there.

@@ -312,6 +312,27 @@ fn split(title: &str, each: &mut dyn FnMut(&str, bool)) {
     push_bigrams(&mut cjk, each);
 }
 
+/// A lowercase word without a plural "s" ("process" keeps its own).
+fn singular(word: &str) -> &str {
+    match word.strip_suffix('s') {
+        Some(stem) if !stem.ends_with('s') && stem.chars().count() >= 3 => stem,
+        _ => word,
+    }
+}
+
+/// A lowercase word's stem: its first [`STEM`] letters after a plural "s"
+/// ("researchers" and "research", "Japanese" and "Japan", "licensing" and
+/// "licence" agree). The stories' titles and the classifier's model read
+/// words so.
+pub(crate) fn stem(word: &str) -> &str {
+    let singular = singular(word);
+    let end = singular
+        .char_indices()
+        .nth(STEM)
+        .map_or(singular.len(), |(at, _)| at);
+    &singular[..end]
+}
+
 /// Gives `word` (emptied) as a number, a stem, or nothing for a small word.
 fn push_word(word: &mut String, each: &mut dyn FnMut(&str, bool)) {
     if word.is_empty() {
@@ -321,17 +342,9 @@ fn push_word(word: &mut String, each: &mut dyn FnMut(&str, bool)) {
         let number = word.trim_start_matches('0');
         each(if number.is_empty() { "0" } else { number }, false);
     } else {
-        let singular = match word.strip_suffix('s') {
-            Some(stem) if !stem.ends_with('s') && stem.chars().count() >= 3 => stem,
-            _ => word.as_str(),
-        };
-        let small = SMALL_WORDS.contains(&word.as_str()) || SMALL_WORDS.contains(&singular);
+        let small = SMALL_WORDS.contains(&word.as_str()) || SMALL_WORDS.contains(&singular(word));
         if word.chars().nth(1).is_some() && !small {
-            let end = singular
-                .char_indices()
-                .nth(STEM)
-                .map_or(singular.len(), |(at, _)| at);
-            each(&singular[..end], false);
+            each(stem(word), false);
         }
     }
     word.clear();

@@ -438,6 +438,16 @@ CREATE TABLE IF NOT EXISTS welcome_mails (
     UNIQUE (email, newsletter)
 );
 "#,
+    r#"
+-- Labelled items an organisation taught the classifier (`bulletin classify
+-- learn FILE`), each line of its file once, keyed by a hash of the line's
+-- JSON: the model learns each as an editor's correction (workflow/learn.rs).
+CREATE TABLE IF NOT EXISTS model_taught (
+    key    TEXT PRIMARY KEY,
+    line   TEXT NOT NULL,
+    taught TEXT NOT NULL
+);
+"#,
 ];
 
 /// What went wrong with the store, in words that say what to do.

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, decode_item};
@@ -126,6 +127,29 @@ impl Store {
                 )?;
             }
             Ok(())
+        })
+    }
+
+    /// Keeps each of `lines` (key, JSON line) not taught before; returns
+    /// how many were new. The same line taught again changes nothing.
+    pub(crate) fn teach(&mut self, lines: &[(String, String)], at: DateTime<Utc>) -> Result<usize> {
+        let at = at.to_rfc3339();
+        self.write(|tx| {
+            let mut new = 0;
+            for (key, line) in lines {
+                new += tx.execute(
+                    "INSERT OR IGNORE INTO model_taught (key, line, taught) VALUES (?1, ?2, ?3)",
+                    params![key, line, at],
+                )?;
+            }
+            Ok(new)
+        })
+    }
+
+    /// Every taught line, by key: (key, JSON line).
+    pub(crate) fn taught(&self) -> Result<Vec<(String, String)>> {
+        self.rows("SELECT key, line FROM model_taught ORDER BY key", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
         })
     }
 }

@@ -12,9 +12,15 @@
 use anyhow::{Context, Result};
 use std::collections::{HashMap, HashSet};
 
-use crate::classify::{Classifier, Model, Weights, bundled};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::classify::{Classifier, Example, Model, Weights, bundled, read_labelled};
 use crate::config::Config;
 use crate::domain::Rule;
+use crate::hex::hex;
 use crate::items::Item;
 use crate::store::{Carried, Membership, Store};
 
@@ -25,7 +31,7 @@ const PUBLISHED_WEIGHT: f64 = 2.0;
 
 /// How much an editor's add or drop counts, for or against its newsletter:
 /// the strongest signal, a correction of what the classifier chose.
-const CORRECTION_WEIGHT: f64 = 6.0;
+pub(crate) const CORRECTION_WEIGHT: f64 = 6.0;
 
 /// One lesson learned from the store, kept as a key in `model_learned`:
 /// learned once, and taken back exactly when the facts change.
@@ -298,7 +304,70 @@ fn up_to_date(config: &Config, store: &Store) -> Result<(Model, Plan, bool)> {
             model.learn_one(&step.newsletter, item, step.belongs, step.weight);
         }
     }
+    learn_taught(config, store, &learned, &mut model, &mut plan)?;
     Ok((model, plan, first))
+}
+
+/// Each line `bulletin classify learn` kept and the model has not learned
+/// yet, learned as an editor's correction: for every newsletter, belonging
+/// where its labels say, not belonging elsewhere.
+fn learn_taught(
+    config: &Config,
+    store: &Store,
+    learned: &HashSet<String>,
+    model: &mut Model,
+    plan: &mut Plan,
+) -> Result<()> {
+    for (key, line) in store.taught()? {
+        let lesson = format!("taught {key}");
+        if learned.contains(&lesson) {
+            continue;
+        }
+        // A label of a newsletter since removed from the config is left out.
+        let examples = read_labelled(Path::new("model_taught"), &line, config, false)?;
+        let lessons: Vec<Example> = examples
+            .into_iter()
+            .map(|e| Example::new(e.item, e.labels, CORRECTION_WEIGHT))
+            .collect();
+        model.learn(config, &lessons);
+        plan.learned.push(lesson);
+    }
+    Ok(())
+}
+
+/// What `bulletin classify learn` did.
+pub(crate) struct Taught {
+    /// The lines kept for the first time.
+    pub(crate) new: usize,
+    /// All the labelled lines of the file.
+    pub(crate) lines: usize,
+}
+
+/// Teaches the model the labelled items of `text` (JSON Lines, read from
+/// `path`), as an editor's corrections: each line is kept in the store by a
+/// hash of its JSON, so a line taught again changes nothing, and the model
+/// is brought up to date and saved.
+pub(crate) fn teach(
+    config: &Config,
+    store: &mut Store,
+    path: &Path,
+    text: &str,
+    at: DateTime<Utc>,
+) -> Result<Taught> {
+    // Every line checked first: a file with a bad line teaches nothing.
+    read_labelled(path, text, config, true)?;
+    let mut lines = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let json: serde_json::Value = serde_json::from_str(line)?;
+        let canonical = json.to_string();
+        lines.push((hex(&Sha256::digest(canonical.as_bytes())), canonical));
+    }
+    let new = store.teach(&lines, at)?;
+    learn(config, store)?;
+    Ok(Taught {
+        new,
+        lines: lines.len(),
+    })
 }
 
 /// The model of the bundled labelled set alone.
@@ -350,7 +419,7 @@ mod tests {
     use chrono::{DateTime, NaiveDate};
 
     use super::{CORRECTION_WEIGHT, PUBLISHED_WEIGHT, bundled_model, learn, up_to_date};
-    use crate::classify::{Example, Model};
+    use crate::classify::Model;
     use crate::config::Config;
     use crate::domain::{Correction, Placed};
     use crate::items::{Details, Draft, Item};
@@ -392,8 +461,10 @@ mod tests {
     /// and nowhere else, as published items count.
     fn published_in(config: &Config, item: &Item, newsletters: &[&str]) -> Model {
         let mut model = bundled_model(config);
-        let labels = newsletters.iter().map(ToString::to_string).collect();
-        model.learn(config, [&Example::new(item.clone(), labels, PUBLISHED_WEIGHT)]);
+        for newsletter in &config.newsletters {
+            let id = newsletter.id.as_str();
+            model.learn_one(id, item, newsletters.contains(&id), PUBLISHED_WEIGHT);
+        }
         model
     }
 

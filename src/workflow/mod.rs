@@ -52,7 +52,7 @@ pub(crate) use edition::{Next, build, draft_paths, run};
 use edition::{candidates, refresh_draft, write_archive, write_draft, write_edition};
 pub(crate) use fetch::{fetch, fetch_into};
 pub(crate) use health::{health, last_run, state_line};
-pub(crate) use learn::{Knowledge, bundled_model, knowledge, learn};
+pub(crate) use learn::{CORRECTION_WEIGHT, Knowledge, bundled_model, knowledge, learn, teach};
 pub(crate) use people::{erase, person};
 pub(crate) use review::{
     approve, approve_edition, changes_heading, correct, describe_logged, draft, edit, looked, skip, unapprove,
