@@ -4,9 +4,11 @@
 //! only for its types (see ARCHITECTURE.md, the layers).
 
 mod edition;
+mod editor;
 mod fetch;
 mod subscriber;
 
 pub(crate) use edition::{Correction, EditionRef, Placed};
+pub(crate) use editor::Role;
 pub(crate) use fetch::{Outcome, SourceReport, Validators};
 pub(crate) use subscriber::{ConsentMethod, Details, OrganisationType, Subscriber};
