@@ -495,9 +495,10 @@ fn editors(at: &Invocation, command: EditorsCommand) -> Result<Exit> {
         } => commands::add_editor(&config()?, &email, &name, role, password_stdin, clock),
         EditorsCommand::List => commands::list_editors(&config()?),
         EditorsCommand::Remove { email } => commands::remove_editor(&config()?, &email),
-        EditorsCommand::Reset { email, password_stdin } => {
-            commands::reset_editor(&config()?, &email, password_stdin, clock)
-        }
+        EditorsCommand::Reset {
+            email,
+            password_stdin,
+        } => commands::reset_editor(&config()?, &email, password_stdin, clock),
     }
 }
 

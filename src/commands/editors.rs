@@ -80,7 +80,10 @@ pub fn list_editors(config: &Config) -> Result<Exit> {
     let mut out = std::io::stdout().lock();
     let editors = store.editors()?;
     if editors.is_empty() {
-        writeln!(out, "no editors: `bulletin editors add EMAIL --name NAME` adds one")?;
+        writeln!(
+            out,
+            "no editors: `bulletin editors add EMAIL --name NAME` adds one"
+        )?;
     }
     for editor in editors {
         let access = match (&editor.password, editor.link_expires) {

@@ -63,7 +63,7 @@ pub struct Site {
     /// Where `bulletin serve` hosts the editor's desk, on the host of
     /// `mail.unsubscribe_url`: a path of letters, digits, `-`, `_` and `/`,
     /// without a trailing `/`; default `/desk`.
-    pub(crate) desk_path: String,
+    pub desk_path: String,
 }
 
 impl Site {
@@ -156,7 +156,9 @@ fn desk_path(path: Spanned<String>) -> Result<String, Invalid> {
         && text.starts_with('/')
         && !text.ends_with('/')
         && !text.contains("//")
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_".contains(&b));
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_".contains(&b));
     if fine {
         Ok(path.into_inner())
     } else {

@@ -70,7 +70,12 @@ const EDITOR_COLUMNS: &str = "email, name, role, password, link_expires";
 
 impl Store {
     /// Adds an editor; `false` (nothing changed) when `email` is one already.
-    pub(crate) fn add_editor(&mut self, editor: &EditorRecord, link_hash: Option<&str>, at: DateTime<Utc>) -> Result<bool> {
+    pub(crate) fn add_editor(
+        &mut self,
+        editor: &EditorRecord,
+        link_hash: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
         self.write(|tx| {
             let added = tx.execute(
                 "INSERT INTO editors (email, name, role, password, link_hash, link_expires, created)
@@ -151,7 +156,12 @@ impl Store {
     /// Sets the password of the editor whose link has `link_hash`, if it is
     /// still open at `now`, and closes the link (it works once): their
     /// address, or `None` when no open link has that hash.
-    pub(crate) fn use_link(&mut self, link_hash: &str, password: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+    pub(crate) fn use_link(
+        &mut self,
+        link_hash: &str,
+        password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>> {
         self.write(|tx| {
             let email: Option<String> = tx
                 .query_row(
@@ -169,21 +179,38 @@ impl Store {
     }
 
     /// Login attempts recorded since `since` for `email` and from `network`.
-    pub(crate) fn login_counts(&self, email: &str, network: &str, since: DateTime<Utc>) -> Result<LoginCounts> {
+    pub(crate) fn login_counts(
+        &self,
+        email: &str,
+        network: &str,
+        since: DateTime<Utc>,
+    ) -> Result<LoginCounts> {
         let count = |sql: &str, key: &str| -> Result<u32> {
             self.conn
                 .query_row(sql, params![key, stamp(since)], |row| row.get(0))
                 .map_err(|e| self.error(e))
         };
         Ok(LoginCounts {
-            account: count("SELECT count(*) FROM editor_logins WHERE email = ?1 AND at >= ?2", email)?,
-            network: count("SELECT count(*) FROM editor_logins WHERE network = ?1 AND at >= ?2", network)?,
+            account: count(
+                "SELECT count(*) FROM editor_logins WHERE email = ?1 AND at >= ?2",
+                email,
+            )?,
+            network: count(
+                "SELECT count(*) FROM editor_logins WHERE network = ?1 AND at >= ?2",
+                network,
+            )?,
         })
     }
 
     /// Records a login attempt (before its password is checked, so
     /// attempts at once count too), and forgets those before `forget`.
-    pub(crate) fn record_login(&mut self, email: &str, network: &str, at: DateTime<Utc>, forget: DateTime<Utc>) -> Result<()> {
+    pub(crate) fn record_login(
+        &mut self,
+        email: &str,
+        network: &str,
+        at: DateTime<Utc>,
+        forget: DateTime<Utc>,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute("DELETE FROM editor_logins WHERE at < ?1", [stamp(forget)])?;
             tx.execute(
@@ -196,7 +223,13 @@ impl Store {
 
     /// A login succeeded: the account's attempts are forgotten, the session
     /// the browser had (if any) ends, and the new one begins.
-    pub(crate) fn open_session(&mut self, email: &str, id_hash: &str, replaced: Option<&str>, at: DateTime<Utc>) -> Result<()> {
+    pub(crate) fn open_session(
+        &mut self,
+        email: &str,
+        id_hash: &str,
+        replaced: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute("DELETE FROM editor_logins WHERE email = ?1", [email])?;
             if let Some(old) = replaced {

@@ -142,7 +142,9 @@ fn desk_url(config: &Config, page: &str) -> Result<url::Url> {
              or give the password with --password-stdin"
         );
     };
-    Ok(mail.unsubscribe_url.join(&format!("{}/{page}", config.site.desk_path))?)
+    Ok(mail
+        .unsubscribe_url
+        .join(&format!("{}/{page}", config.site.desk_path))?)
 }
 
 /// A set-password link for the account, valid [`LINK_VALID`] from `now`:
@@ -193,7 +195,12 @@ pub(crate) fn add_editor(
 
 /// `bulletin editors reset`: their password replaced (or cleared, a new
 /// set-password link printed) and every session of theirs ended.
-pub(crate) fn reset_editor(config: &Config, clock: Clock, email: &str, password: Option<&Password>) -> Result<()> {
+pub(crate) fn reset_editor(
+    config: &Config,
+    clock: Clock,
+    email: &str,
+    password: Option<&Password>,
+) -> Result<()> {
     let email = normalise_email(email)?;
     let (_lock, mut store) = open_for_writing(config)?;
     let (hash, link) = match password {
@@ -232,7 +239,12 @@ pub(crate) enum Gate {
 /// The first half of a login, on the store: the address typed, counted
 /// against the limits; when within them, the attempt is recorded (so
 /// attempts at once count) and the account's hash handed out.
-pub(crate) fn login_gate(store: &mut Store, typed: &str, network: &str, now: DateTime<Utc>) -> Result<Gate, StoreError> {
+pub(crate) fn login_gate(
+    store: &mut Store,
+    typed: &str,
+    network: &str,
+    now: DateTime<Utc>,
+) -> Result<Gate, StoreError> {
     // An address that is no address is counted as typed: it is no account.
     let email = normalise_email(typed).unwrap_or_else(|_| typed.trim().to_ascii_lowercase());
     let counts = store.login_counts(&email, network, now - WINDOW)?;
@@ -274,7 +286,11 @@ pub(crate) fn begin_session(
 
 /// The session whose cookie is `cookie`, while in time at `now` (its use
 /// then noted); one out of time is ended.
-pub(crate) fn current_session(store: &mut Store, cookie: &str, now: DateTime<Utc>) -> Result<Option<SessionRecord>, StoreError> {
+pub(crate) fn current_session(
+    store: &mut Store,
+    cookie: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<SessionRecord>, StoreError> {
     let id_hash = secret_hash(cookie);
     let Some(session) = store.session(&id_hash)? else {
         return Ok(None);
@@ -293,7 +309,11 @@ pub(crate) fn end_session(store: &mut Store, cookie: &str) -> Result<(), StoreEr
 }
 
 /// The editor a set-password link is for, while it is open at `now`.
-pub(crate) fn link_editor(store: &Store, token: &str, now: DateTime<Utc>) -> Result<Option<EditorRecord>, StoreError> {
+pub(crate) fn link_editor(
+    store: &Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<EditorRecord>, StoreError> {
     store.editor_by_link(&secret_hash(token), now)
 }
 

@@ -42,9 +42,9 @@ pub(crate) use bounces::read_bounces;
 pub(crate) use edition::{Next, build, draft_paths, run};
 use edition::{candidates, refresh_draft, write_archive, write_edition};
 pub(crate) use editors::{
-    ABSOLUTE, Password, Secret, add_editor, begin_session,
-    check_password, current_session, end_session, form_token, form_token_matches, link_editor, login_gate,
-    remove_editor, reset_editor, set_password_by_link,
+    ABSOLUTE, Password, Secret, add_editor, begin_session, check_password, current_session, end_session,
+    form_token, form_token_matches, link_editor, login_gate, remove_editor, reset_editor,
+    set_password_by_link,
 };
 pub(crate) use fetch::{fetch, fetch_into};
 pub(crate) use learn::{bundled_model, learn, weights};

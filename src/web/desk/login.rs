@@ -58,7 +58,10 @@ impl Desk {
         }
         let form = Form::parse(&request.body);
         let login_cookie = cookie(&request.headers, LOGIN_COOKIE).unwrap_or_default();
-        if !form.get("token").is_some_and(|t| form_token_matches(&login_cookie, t)) {
+        if !form
+            .get("token")
+            .is_some_and(|t| form_token_matches(&login_cookie, t))
+        {
             return self.page(
                 403,
                 &View::Refused {
@@ -176,7 +179,10 @@ impl Desk {
         );
         if typed != again {
             return self
-                .password_form(link, Some("The two passwords differ: type the same one twice.".into()))
+                .password_form(
+                    link,
+                    Some("The two passwords differ: type the same one twice.".into()),
+                )
                 .await;
         }
         let password = match Password::new(typed) {

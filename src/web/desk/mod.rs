@@ -170,7 +170,10 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .flat_map(|h| h.split(';'))
         .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
         .filter(|v| {
-            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map(str::to_string)
 }
@@ -261,7 +264,10 @@ struct DeskPage<'a> {
 
 impl Framed for View<'_> {
     fn framed<'a>(&'a self, site_name: &'a str) -> impl Template + 'a {
-        DeskPage { view: self, site_name }
+        DeskPage {
+            view: self,
+            site_name,
+        }
     }
 }
 
