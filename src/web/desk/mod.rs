@@ -127,9 +127,8 @@ impl Desk {
         if let Some(why) = cross_site(&request.headers, &["http", "https"]) {
             return Err(self.page(403, &View::Refused { why: &why }));
         }
-        let editor = match self.signed_in(&request.headers).await {
-            Ok(editor) => editor,
-            Err(_) => return Err(self.page(403, &View::Refused { why: SESSION_OVER })),
+        let Ok(editor) = self.signed_in(&request.headers).await else {
+            return Err(self.page(403, &View::Refused { why: SESSION_OVER }));
         };
         let form = Form::parse(&request.body);
         let cookie = cookie(&request.headers, SESSION_COOKIE).unwrap_or_default();
