@@ -8,7 +8,8 @@ use std::io::Write;
 use std::process::Stdio;
 
 use crate::common::browser::{browser_tools, node};
-use crate::common::client::{Client, Response};
+use crate::common::client::{Client, Response, body, header_of, read_response, status};
+use crate::common::loopback::connect_from;
 use crate::common::server::Server;
 use crate::common::{Project, Run, repo};
 
@@ -246,6 +247,54 @@ fn twelve_wrong_passwords_lock_the_account_with_the_answer_an_unknown_one_gets()
         attacker.log_in("ghost@eu-japan.eu", "whatever it is, wrong");
     }
     assert_eq!(attacker.log_in("ghost@eu-japan.eu", "whatever").body, wrong.body);
+}
+
+/// Keiko's login from `source` (another loopback address: another client
+/// network), over raw HTTP: the status of the answer.
+fn log_in_from(source: &str, server: &Server) -> u16 {
+    let exchange = |request: String| {
+        let mut stream = connect_from(source, &server.addr);
+        stream.write_all(request.as_bytes()).unwrap();
+        read_response(&mut stream)
+    };
+    let host = &server.addr;
+    let form = exchange(format!(
+        "GET /desk/login HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    ));
+    let cookie = header_of(&form, "set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let fields = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", &token(body(&form)))
+        .append_pair("email", KEIKO)
+        .append_pair("password", PASSWORD)
+        .finish();
+    status(&exchange(format!(
+        "POST /desk/login HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{fields}",
+        fields.len()
+    )))
+}
+
+#[test]
+fn fifty_attempts_from_one_network_lock_it_and_not_another() {
+    let project = desk_project();
+    let server = Server::serve(&project, &[]);
+    let guesser = Browser::new(&server);
+    for n in 0..50 {
+        let answer = guesser.log_in(&format!("guess{}@eu-japan.eu", n / 5), "a guess at the password");
+        assert_eq!(answer.status, 401);
+    }
+    assert_eq!(
+        guesser.log_in(KEIKO, PASSWORD).status,
+        401,
+        "this network is locked"
+    );
+    assert_eq!(log_in_from("127.0.0.1", &server), 401);
+    assert_eq!(log_in_from("127.0.0.2", &server), 303, "another network is not");
 }
 
 #[test]
