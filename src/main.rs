@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use bulletin::commands::{self, Clock, Edit, Exit, ExportFormat, Format, ItemsQuery, ListFormat, RuleTarget};
+use bulletin::commands::{
+    self, Clock, Edit, EditorRole, Exit, ExportFormat, Format, ItemsQuery, ListFormat, RuleTarget,
+};
 use bulletin::config::Config;
 use bulletin::items::Kind;
 use bulletin::mail::{SendMode, SendOptions};
@@ -92,6 +94,11 @@ enum Command {
     Subscribers {
         #[command(subcommand)]
         command: SubscribersCommand,
+    },
+    /// The editor's desk's accounts: add, list, remove, reset.
+    Editors {
+        #[command(subcommand)]
+        command: EditorsCommand,
     },
     /// Send a published edition to its subscribers; resumes where a killed send stopped.
     Send {
@@ -377,6 +384,32 @@ enum SubscribersCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum EditorsCommand {
+    /// Add an editor; without --password-stdin, prints a one-time link to set a password (valid 24 hours).
+    Add {
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value_t = EditorRole::Editor)]
+        role: EditorRole,
+        /// Read the password from stdin's first line (at least 12 characters).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the editors, their role and whether they can log in.
+    List,
+    /// Remove an editor; their sessions end.
+    Remove { email: String },
+    /// Replace an editor's password (or print a new set-password link); their sessions end.
+    Reset {
+        email: String,
+        /// Read the new password from stdin's first line.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
 fn main() -> ExitCode {
     let exit = match Cli::try_parse() {
         Err(error) => Exit::usage(&error),
@@ -488,6 +521,7 @@ fn run(cli: Cli) -> Result<Exit> {
         ),
         Command::Classify { command } => classify(&at, command),
         Command::Subscribers { command } => subscribers(&at, command),
+        Command::Editors { command } => editors(&at, command),
         Command::Send {
             newsletter,
             edition,
@@ -610,6 +644,24 @@ fn classify(at: &Invocation, command: ClassifyCommand) -> Result<Exit> {
 }
 
 /// `bulletin subscribers …`.
+fn editors(at: &Invocation, command: EditorsCommand) -> Result<Exit> {
+    let (config, clock) = (|| at.config(), at.clock);
+    match command {
+        EditorsCommand::Add {
+            email,
+            name,
+            role,
+            password_stdin,
+        } => commands::add_editor(&config()?, &email, &name, role, password_stdin, clock),
+        EditorsCommand::List => commands::list_editors(&config()?),
+        EditorsCommand::Remove { email } => commands::remove_editor(&config()?, &email),
+        EditorsCommand::Reset {
+            email,
+            password_stdin,
+        } => commands::reset_editor(&config()?, &email, password_stdin, clock),
+    }
+}
+
 fn subscribers(at: &Invocation, command: SubscribersCommand) -> Result<Exit> {
     let (config, clock) = (|| at.config(), at.clock);
     match command {

@@ -107,6 +107,7 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[site]", "out_dir") => same(cell, c.site.out_dir.clone()),
         ("[site]", "teaser_width") => same(cell, c.site.teaser_width),
         ("[site]", "subscribe_url") => words(cell, "none", c.site.subscribe_url.is_none()),
+        ("[site]", "desk_path") => same(cell, c.site.desk_path.clone()),
         ("[site]", "trusted_proxies") => {
             words(cell, "`[]`", c.site.trusted_proxies == TrustedProxies::default())
         }

@@ -11,6 +11,7 @@ mod config_errors;
 mod content;
 mod corpus;
 mod deliver;
+mod desk;
 mod docs;
 mod editor;
 mod endpoints;

@@ -7,6 +7,7 @@
 mod bounces;
 mod classify;
 mod deliver;
+mod editors;
 mod fetch;
 mod inspect;
 pub mod preview;
@@ -26,6 +27,7 @@ pub use classify::{EvalOptions, eval, eval_leave_one_out, learn};
 pub use deliver::{
     ExportFormat, ListFormat, erase, export, import, list, reset_bounces, send, serve, unsubscribe,
 };
+pub use editors::{EditorRole, add_editor, list_editors, remove_editor, reset_editor};
 pub use fetch::fetch;
 pub use inspect::{Format, ItemsQuery, check, editions, feeds, items, parse};
 pub use publish::{build, run};

@@ -278,6 +278,27 @@ newsletters = ["news"]
     }
 
     #[test]
+    fn a_desk_path_must_be_a_path_of_its_own() {
+        let with = |path: &str| {
+            parse(&MINIMAL.replace(
+                "base_url = \"https://example.eu/\"",
+                &format!("base_url = \"https://example.eu/\"\ndesk_path = {path:?}"),
+            ))
+        };
+        for bad in ["desk", "/desk/", "/", "/a b", "//desk", "/desk?x"] {
+            let err = with(bad).unwrap_err();
+            assert_eq!(
+                (err.field.as_str(), err.line),
+                ("site.desk_path", 5),
+                "{bad:?}: {err}"
+            );
+            assert!(err.message.contains("is not a desk path"), "{err}");
+        }
+        assert_eq!(with("/editors/desk-2").unwrap().site.desk_path, "/editors/desk-2");
+        assert_eq!(parse(MINIMAL).unwrap().site.desk_path, "/desk");
+    }
+
+    #[test]
     fn rejects_wrong_type_naming_the_field() {
         let text = MINIMAL.replace("limit = 3", "limit = \"three\"");
         let err = parse(&text).unwrap_err();

@@ -29,6 +29,8 @@ pub(super) struct RawSite {
     #[serde(default)]
     trusted_proxies: Vec<Spanned<String>>,
     trusted_proxy_header: Option<Spanned<String>>,
+    #[serde(default = "default_desk_path")]
+    desk_path: Spanned<String>,
 }
 
 /// Site-wide settings, validated.
@@ -58,6 +60,10 @@ pub struct Site {
     /// `trusted_proxy_header` names the client (`trusted_proxies`); by
     /// default none: the client is the address that connected.
     pub trusted_proxies: TrustedProxies,
+    /// Where `bulletin serve` hosts the editor's desk, on the host of
+    /// `mail.unsubscribe_url`: a path of letters, digits, `-`, `_` and `/`,
+    /// without a trailing `/`; default `/desk`.
+    pub desk_path: String,
 }
 
 impl Site {
@@ -101,6 +107,7 @@ impl TryFrom<RawSite> for Site {
             ));
         }
         let trusted_proxies = trusted_proxies(&raw.trusted_proxies, raw.trusted_proxy_header.as_ref())?;
+        let desk_path = desk_path(raw.desk_path)?;
         Ok(Site {
             name: raw.name,
             publisher: raw.publisher.filter(|p| !p.trim().is_empty()),
@@ -111,6 +118,7 @@ impl TryFrom<RawSite> for Site {
             subscribe_url,
             signup: raw.signup,
             trusted_proxies,
+            desk_path,
         })
     }
 }
@@ -141,6 +149,29 @@ fn trusted_proxies(
     Ok(TrustedProxies::new(networks, header))
 }
 
+/// `desk_path`, checked: a path of its own, or the error at its place.
+fn desk_path(path: Spanned<String>) -> Result<String, Invalid> {
+    let text = path.get_ref();
+    let fine = text.len() > 1
+        && text.starts_with('/')
+        && !text.ends_with('/')
+        && !text.contains("//")
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_".contains(&b));
+    if fine {
+        Ok(path.into_inner())
+    } else {
+        Err(Invalid::new(
+            path.span(),
+            "site.desk_path",
+            format!(
+                "{text:?} is not a desk path; write one such as \"/desk\" (letters, digits, -, _ and /, no trailing /)"
+            ),
+        ))
+    }
+}
+
 /// An absolute http(s) URL, or the error at its place.
 fn http_url(value: &Spanned<String>, field: &str) -> Result<Url, Invalid> {
     match Url::parse(value.get_ref()) {
@@ -166,6 +197,10 @@ fn shows_a_date(format: &str) -> bool {
 
 fn default_date_format() -> Spanned<String> {
     Spanned::new(0..0, "%d/%m/%Y".into())
+}
+
+fn default_desk_path() -> Spanned<String> {
+    Spanned::new(0..0, "/desk".into())
 }
 
 fn default_out_dir() -> PathBuf {

@@ -4,11 +4,13 @@
 //! only for its types (see ARCHITECTURE.md, the layers).
 
 mod edition;
+mod editor;
 mod fetch;
 mod rule;
 mod subscriber;
 
 pub(crate) use edition::{Correction, EditionRef, Placed};
+pub(crate) use editor::Role;
 pub(crate) use fetch::{Outcome, SourceReport, Validators};
 pub(crate) use rule::{Rule, Ruling, Stance, Target};
 pub(crate) use subscriber::{ConsentMethod, Details, OrganisationType, Subscriber};

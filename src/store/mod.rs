@@ -13,6 +13,7 @@
 mod bounces;
 mod deliveries;
 mod editions;
+mod editors;
 mod items;
 mod model;
 mod people;
@@ -33,6 +34,7 @@ use crate::items::Item;
 pub(crate) use bounces::{Bounce, BounceMail, Effect, SoftRule};
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{Decision, EditionPaths, EditionRecord, EditionState, Logged};
+pub(crate) use editors::{EditorRecord, SessionRecord};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
 pub(crate) use model::{Carried, Membership};
 pub(crate) use people::{Erased, PersonData};
@@ -447,6 +449,39 @@ CREATE TABLE IF NOT EXISTS model_taught (
     line   TEXT NOT NULL,
     taught TEXT NOT NULL
 );
+);
+"#,
+    r#"
+-- Migration (issue 28, the editor's desk): editors, their sessions and
+-- their login attempts. An editor's address is a person's data: every
+-- table has an `email` column, so a person's export and erasure cover them.
+-- Times are RFC 3339 UTC to the second: they sort as text.
+CREATE TABLE IF NOT EXISTS editors (
+    email        TEXT PRIMARY KEY,  -- ASCII lowercase
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL,     -- editor | admin
+    password     TEXT,              -- argon2id, PHC string; NULL until set
+    link_hash    TEXT UNIQUE,       -- SHA-256 of the one-time set-password link's token, hex
+    link_expires TEXT,
+    created      TEXT NOT NULL
+);
+-- A logged-in browser: the cookie holds a random id, the store its hash.
+CREATE TABLE IF NOT EXISTS editor_sessions (
+    id_hash   TEXT PRIMARY KEY,     -- SHA-256 of the cookie's 256-bit id, hex
+    email     TEXT NOT NULL,
+    created   TEXT NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS editor_sessions_email ON editor_sessions (email);
+-- Login attempts that failed (or are being checked), kept a day: the
+-- limits per account (typed address, an account or not) and per network.
+CREATE TABLE IF NOT EXISTS editor_logins (
+    email   TEXT NOT NULL,          -- the address typed, lowercase
+    network TEXT NOT NULL,          -- keyed hash of the client's network
+    at      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS editor_logins_email ON editor_logins (email, at);
+CREATE INDEX IF NOT EXISTS editor_logins_network ON editor_logins (network, at);
 "#,
 ];
 

@@ -195,6 +195,17 @@ fn withhold(table: &str, row: &mut serde_json::Map<String, serde_json::Value>) {
                 row.remove(typed);
             }
         }
+        // An editor's secrets and their client's network are no one's to download.
+        "editors" => {
+            row.remove("password");
+            row.remove("link_hash");
+        }
+        "editor_sessions" => {
+            row.remove("id_hash");
+        }
+        "editor_logins" => {
+            row.remove("network");
+        }
         "consents"
             if matches!(
                 row.get("method").and_then(|m| m.as_str()),

@@ -144,7 +144,7 @@ pub(crate) enum Confirmation {
 }
 
 /// A time [`stamp`] wrote, from column `index` of `row`.
-fn stamped(row: &rusqlite::Row, index: usize) -> rusqlite::Result<DateTime<Utc>> {
+pub(super) fn stamped(row: &rusqlite::Row, index: usize) -> rusqlite::Result<DateTime<Utc>> {
     let text: String = row.get(index)?;
     DateTime::parse_from_rfc3339(&text)
         .map(|t| t.with_timezone(&Utc))

@@ -6,9 +6,10 @@
 //! routing), `worker.rs` (the one thread owning what pages share) and
 //! `keeper.rs` (`serve`'s store on it); then the pages, each a file that
 //! imports only those: `unsubscribe.rs`, `signup.rs`, `preferences.rs`,
-//! `preview.rs` with `preview/review.rs`; and `serve.rs`, which puts
+//! `preview.rs` with `preview/review.rs`, `desk/` (the editor's desk); and `serve.rs`, which puts
 //! `serve`'s pages together by path.
 
+mod desk;
 mod keeper;
 mod preferences;
 pub(crate) mod preview;

@@ -1,13 +1,14 @@
 //! `bulletin serve`: the unsubscribe endpoint behind every mail's link
 //! ([`super::unsubscribe`]), the sign-up form with its confirmation page
 //! ([`super::signup`]), and the preference centre ([`super::preferences`])
-//! behind its footer's link, on [`super::server`]'s limits, with the store
+//! behind its footer's link, and the editor's desk ([`super::desk`]), on [`super::server`]'s limits, with the store
 //! on a thread of its own ([`super::keeper`]).
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::desk::Desk;
 use super::keeper::{Keeper, RHYTHM};
 use super::preferences::PreferenceCentre;
 use super::server::{Handler, Hosts, Limits, Page, Request, Server, ServerError};
@@ -39,7 +40,9 @@ pub(crate) fn serve(
     let addr = server.local_addr()?;
     println!("listening on http://{addr}{path}");
     let proxies = config.site.trusted_proxies.clone();
+    let desk = Desk::new(config.clone(), key, store.clone());
     let endpoint = Arc::new(Endpoint {
+        desk,
         unsubscribe: Unsubscribes::new(&config, path, key, store),
         signup,
         preferences,
@@ -78,6 +81,8 @@ struct Endpoint {
     signup: Option<Signup>,
     /// The preference centre, at `mail.preferences_url`'s path.
     preferences: PreferenceCentre,
+    /// The editor's desk, at `site.desk_path` and below.
+    desk: Desk,
 }
 
 impl Handler for Endpoint {
@@ -89,6 +94,7 @@ impl Handler for Endpoint {
         match url.path() {
             path if path == self.unsubscribe.path => self.unsubscribe.answer(&request, &url).await,
             path if path == self.preferences.path() => self.preferences.answer(&request, &url).await,
+            path if self.desk.serves(path) => self.desk.answer(&request, &url).await,
             // Browsers ask for it on their own; a 404 shows as an error in their console.
             "/favicon.ico" => Page::text(204, String::new()),
             path if let Some(signup) = &self.signup

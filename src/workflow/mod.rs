@@ -29,6 +29,7 @@ macro_rules! warning {
 mod alerts;
 mod bounces;
 mod edition;
+mod editors;
 mod fetch;
 mod health;
 mod learn;
@@ -50,6 +51,11 @@ use crate::store::Store;
 pub(crate) use bounces::read_bounces;
 pub(crate) use edition::{Next, build, draft_paths, run};
 use edition::{candidates, refresh_draft, write_archive, write_draft, write_edition};
+pub(crate) use editors::{
+    ABSOLUTE, Password, Secret, add_editor, begin_session, check_password, current_session, end_session,
+    form_token, form_token_matches, link_editor, login_gate, remove_editor, reset_editor,
+    set_password_by_link,
+};
 pub(crate) use fetch::{fetch, fetch_into};
 pub(crate) use health::{health, last_run, state_line};
 pub(crate) use learn::{CORRECTION_WEIGHT, Knowledge, bundled_model, knowledge, learn, teach};

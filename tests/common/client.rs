@@ -78,6 +78,16 @@ impl Client {
         response
     }
 
+    /// GET `url` with these headers (a `Cookie` of the caller's own), the
+    /// whole response; nothing kept.
+    pub(crate) fn fetch_with(&self, url: &str, headers: &[(&str, &str)]) -> Response {
+        let mut request = self.agent.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Response::read(request.call().unwrap())
+    }
+
     /// The session cookie (`name=value`) the last page set.
     pub(crate) fn cookie(&self) -> Option<String> {
         self.cookie.lock().unwrap().clone()

@@ -1,0 +1,86 @@
+// Drives headless Chromium through the editor's desk of `bulletin serve`,
+// with JavaScript off and on (plain forms): /desk without a session leads to
+// the login page; logging in opens the dashboard naming the newsletters;
+// logging out ends the session (the desk asks for a login again). Each page
+// is checked with axe-core (WCAG 2.0/2.1 A and AA, light and dark), for no
+// sideways scrolling at 375 px, and screenshotted at 375 and 1280 px.
+//
+// Usage: node desk.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR TITLE...
+// Prints one JSON object: { screenshots, problems: [...] }.
+import { launch, watch } from './chromium.mjs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const [desk, email, password, shots, ...titles] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const browser = await launch();
+const problems = [];
+const screenshots = [];
+// axe needs scripts: each page's HTML is checked in a page of its own that runs them.
+const checker = await (await browser.newContext({ viewport: { width: 375, height: 812 } })).newPage();
+
+async function check(page, name) {
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 812 });
+    const file = `${shots}/${name}-${width}.png`;
+    await page.screenshot({ path: file, fullPage: true });
+    screenshots.push(file);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (wide > width) problems.push(`${name}: ${wide} px wide at ${width} px`);
+  }
+  await checker.setContent(await page.content(), { waitUntil: 'load' });
+  await checker.addScriptTag({ content: axe });
+  for (const colorScheme of ['light', 'dark']) {
+    await checker.emulateMedia({ colorScheme });
+    const violations = await checker.evaluate(async () => {
+      const run = await window.axe.run(document, {
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      });
+      return run.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id}: ${v.nodes.slice(0, 2).map((n) => n.target.join(' ')).join(', ')}`);
+    });
+    for (const v of violations) problems.push(`${name} (${colorScheme}): axe: ${v}`);
+  }
+}
+
+async function submit(page, button) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+}
+
+async function heading(page) {
+  return (await page.locator('h1').textContent()).trim();
+}
+
+for (const javaScriptEnabled of [false, true]) {
+  const mode = javaScriptEnabled ? 'js' : 'nojs';
+  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, javaScriptEnabled });
+  const page = await context.newPage();
+  watch(page, problems);
+  await page.goto(desk, { waitUntil: 'load' });
+  if (!page.url().endsWith('/desk/login')) problems.push(`${mode}: /desk without a session shows ${page.url()}`);
+  if ((await heading(page)) !== "Editor's desk") problems.push(`${mode}: the login page says "${await heading(page)}"`);
+  await check(page, `desk-login-${mode}`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await submit(page, page.getByRole('button', { name: 'Log in' }));
+  if ((await heading(page)) !== 'Newsletters') problems.push(`${mode}: after logging in the page says "${await heading(page)}"`);
+  for (const title of titles) {
+    if ((await page.getByRole('heading', { name: title, exact: true }).count()) !== 1) {
+      problems.push(`${mode}: the dashboard does not name ${title}`);
+    }
+  }
+  const cookie = (await context.cookies()).find((c) => c.name === 'bulletin_desk');
+  if (!cookie || !cookie.httpOnly || cookie.sameSite !== 'Strict') {
+    problems.push(`${mode}: the session cookie is ${JSON.stringify(cookie)}`);
+  }
+  await check(page, `desk-dashboard-${mode}`);
+  await submit(page, page.getByRole('button', { name: 'Log out' }));
+  if ((await heading(page)) !== "Editor's desk") problems.push(`${mode}: after logging out the page says "${await heading(page)}"`);
+  await page.goto(desk, { waitUntil: 'load' });
+  if (!page.url().endsWith('/desk/login')) problems.push(`${mode}: after logging out /desk shows ${page.url()}`);
+  await context.close();
+}
+await browser.close();
+console.log(JSON.stringify({ screenshots, problems }));
