@@ -377,9 +377,11 @@ fn a_reader_signs_up_confirms_in_one_click_receives_changes_preferences_and_unsu
             "{id} No. {number} reached the reader by the corrected name"
         );
     }
+    // Its latest edition, whichever number that is (No. 2 only when the
+    // classifier finds it new items), is not sent to them.
     let left = send("about-japan");
     assert!(
-        left.contains("about-japan No. 2: sent 0,") && left.contains("skipped 1: unsubscribed"),
+        left.contains(": sent 0,") && left.contains("skipped 1: unsubscribed"),
         "the newsletter left on the preference page is not sent: {left}"
     );
     assert!(

@@ -57,7 +57,8 @@ fn approving_one_newsletter_and_running_again_changes_no_other_draft() {
     let project = drafted();
     let others: Vec<&str> = NEWSLETTERS.into_iter().filter(|n| *n != NEWS).collect();
     let before: Vec<_> = others.iter().map(|n| shown_items(&project, n)).collect();
-    assert!(before[1].len() >= 9, "About Japan's draft: {:?}", before[1]);
+    // Enough items that a reshuffle would show (9 before the authors' sets, 7 since).
+    assert!(before[1].len() >= 5, "About Japan's draft: {:?}", before[1]);
     project.run(&["approve", "--newsletter", NEWS]).assert_code(0);
     let again = project.run(&["run", "--date", DAY]);
     again.assert_code(0);

@@ -384,6 +384,12 @@ impl Store {
         self.write(|tx| {
             require_draft(tx, newsletter, number)?;
             tx.execute(
+                "INSERT OR IGNORE INTO skipped_items (newsletter, number, item_id, at)
+                 SELECT newsletter, number, item_id, ?3 FROM edition_items
+                 WHERE newsletter = ?1 AND number = ?2",
+                params![newsletter, number, now.to_rfc3339()],
+            )?;
+            tx.execute(
                 "DELETE FROM edition_items WHERE newsletter = ?1 AND number = ?2",
                 params![newsletter, number],
             )?;

@@ -412,6 +412,15 @@ CREATE TABLE IF NOT EXISTS draft_changes (
     at         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS draft_changes_edition ON draft_changes (newsletter, number);
+-- The items a skipped draft held (`bulletin skip`), with when: back in the
+-- pool, they join the newsletter's drafts built before the skip.
+CREATE TABLE IF NOT EXISTS skipped_items (
+    newsletter TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    item_id    TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (newsletter, number, item_id)
+);
 -- When an editor last looked at a draft (`editions show`, the review page).
 CREATE TABLE IF NOT EXISTS draft_looks (
     newsletter TEXT NOT NULL,
@@ -448,7 +457,6 @@ CREATE TABLE IF NOT EXISTS model_taught (
     key    TEXT PRIMARY KEY,
     line   TEXT NOT NULL,
     taught TEXT NOT NULL
-);
 );
 "#,
     r#"

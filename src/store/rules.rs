@@ -2,7 +2,7 @@
 //! item, a source or a term) and what changed in a draft on a rebuild
 //! since an editor last looked at it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Transaction, params};
@@ -190,6 +190,28 @@ impl Store {
             |row| row.get(0),
         )?;
         Ok(ids.into_iter().collect())
+    }
+
+    /// The items of `newsletter`'s drafts skipped after `since`, each with
+    /// the skipped edition's number: back in the pool, they may join a
+    /// draft built before the skip.
+    pub(crate) fn skipped_since(
+        &self,
+        newsletter: &str,
+        since: DateTime<Utc>,
+    ) -> Result<HashMap<String, u32>> {
+        let rows: Vec<(String, u32, String)> = self.rows(
+            "SELECT item_id, number, at FROM skipped_items WHERE newsletter = ?1",
+            params![newsletter],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )?;
+        let mut skipped = HashMap::new();
+        for (item, number, at) in rows {
+            if self.timestamp(&at)? > since {
+                skipped.insert(item, number);
+            }
+        }
+        Ok(skipped)
     }
 
     /// Notes that an editor looked at draft `number` at `at`.

@@ -15,7 +15,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::alerts::late_drafts;
 use super::health::{Judged, Recording, UNDELIVERED, source_problems};
@@ -500,6 +500,7 @@ pub(super) fn refresh_draft(
         published: &published,
         knowledge,
         left: store.left_draft(id, record.number)?,
+        skipped: store.skipped_since(id, record.built_at)?,
         now: clock.now,
     };
     let (kept, mut changes) = settled.keep(before.clone(), &fresh)?;
@@ -570,6 +571,8 @@ struct Settled<'a> {
     knowledge: &'a Knowledge,
     /// The items that once left this draft.
     left: HashSet<String>,
+    /// The items of a draft skipped since this one was built, with its number.
+    skipped: HashMap<String, u32>,
     now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -622,6 +625,9 @@ impl Settled<'_> {
                 "new: first seen {}",
                 seen.format("%Y-%m-%d %H:%M UTC")
             )));
+        }
+        if let Some(number) = self.skipped.get(item) {
+            return Ok(Some(format!("back in the pool: No. {number} was skipped")));
         }
         if self.left.contains(item) {
             return Ok(Some("back: what kept it out no longer does".to_string()));
