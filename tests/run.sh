@@ -57,7 +57,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if ! target/aiosmtpd-venv/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
+if ! target/aiosmtpd-venv/bin/python -c 'import aiosmtpd, dkim, nacl' >/dev/null 2>&1; then
   python3 -m venv target/aiosmtpd-venv
   target/aiosmtpd-venv/bin/pip install -q -r tests/smtp/requirements.txt
 fi

@@ -341,7 +341,7 @@ impl Mailer {
                 email: mail.email.clone(),
                 source,
             })?;
-        Ok(Letter { message_id, message })
+        Ok(Letter::unsigned(message_id, &message))
     }
 }
 

@@ -11,7 +11,7 @@ use super::{Clock, open_for_writing};
 use crate::audience::Spool;
 use crate::config::{Config, Newsletter};
 use crate::editions::restore;
-use crate::mail::{SendMode, SendOptions, SendReport, send_edition};
+use crate::mail::{SendMode, SendOptions, SendReport, Share, send_edition};
 use crate::store::{EditionRecord, EditionState, Store};
 
 /// How a `send` of one edition ended.
@@ -130,6 +130,11 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
     for (reason, count) in &report.skipped {
         say!("  skipped {count}: {reason}");
     }
+    if report.relays.len() > 1 {
+        for share in &report.relays {
+            say!("  {}", relay_line(share, report.sent));
+        }
+    }
     for note in &report.notes {
         eprintln!("note: {note}");
     }
@@ -146,6 +151,28 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
         eprintln!("… and {unlisted} more; each is in the delivery log");
     }
     Ok(())
+}
+
+/// One relay's part in the send: its share of the messages sent, and its
+/// failures with the first one's words.
+fn relay_line(share: &Share, sent: usize) -> String {
+    // A share of a count that fits in memory: exact enough in f64.
+    #[allow(clippy::cast_precision_loss)]
+    let percent = if sent == 0 {
+        0.0
+    } else {
+        share.sent as f64 * 100.0 / sent as f64
+    };
+    let mut line = format!("relay {}: sent {} ({percent:.0}%)", share.name, share.sent);
+    if share.failures > 0 {
+        line.push_str(&format!(
+            ", {} failed session(s), rested {} time(s): {}",
+            share.failures,
+            share.rests,
+            share.first_failure.as_deref().unwrap_or_default()
+        ));
+    }
+    line
 }
 
 /// The unsubscribes `serve` kept aside while the store was busy, applied
