@@ -3,6 +3,7 @@
 
 mod common;
 
+mod benches;
 mod bounces;
 mod browser;
 mod build;

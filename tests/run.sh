@@ -36,6 +36,8 @@ missing=()
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# GNU time: the peak memory benches/compare.sh reports (its quick mode runs in the tests).
+[ -x /usr/bin/time ] || missing+=(time)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # A Japanese font, or the screenshots show Japanese items as empty boxes.
