@@ -14,17 +14,23 @@
 #
 #   bash benches/serve.sh                 # 1,000 idle, 32 clients, 10 s; greedy 4,200 for 20 s
 #   IDLE=2000 CLIENTS=64 DURATION=20 GREEDY=8000 bash benches/serve.sh
+#   QUICK=1 bash benches/serve.sh        # tiny, debug build: what CI runs (tests/benches.rs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -n "${QUICK:-}" ]; then
+  IDLE=20 CLIENTS=2 DURATION=1 GREEDY=20 GREEDY_SECONDS=1 SUBSCRIBERS=100 PROFILE=debug BUILD=()
+else
+  SUBSCRIBERS=10000 PROFILE=release BUILD=(--release)
+fi
 IDLE=${IDLE:-1000}
 CLIENTS=${CLIENTS:-32}
 DURATION=${DURATION:-10}
 GREEDY=${GREEDY:-4200}
 GREEDY_SECONDS=${GREEDY_SECONDS:-20}
 export BULLETIN_UNSUBSCRIBE_KEY=benchmark-signing-key-2026
-cargo build --release --quiet --bin bulletin --example load
-BIN=$PWD/target/release/bulletin
-LOAD=$PWD/target/release/examples/load
+cargo build "${BUILD[@]}" --locked --quiet --bin bulletin --example load
+BIN=$PWD/target/$PROFILE/bulletin
+LOAD=$PWD/target/$PROFILE/examples/load
 WORK=$(mktemp -d /tmp/bulletin-serve-bench.XXXXXX)
 SERVER=
 cleanup() {
@@ -34,7 +40,7 @@ cleanup() {
 trap cleanup EXIT
 cp config.toml "$WORK/"
 cp -r feeds "$WORK/"
-"$LOAD" csv 10000 > "$WORK/subscribers.csv"
+"$LOAD" csv "$SUBSCRIBERS" > "$WORK/subscribers.csv"
 "$BIN" --config "$WORK/config.toml" subscribers import "$WORK/subscribers.csv"
 ulimit -n "$(ulimit -Hn)"
 # Starts serve; sets SERVER (its PID) and ADDR, URLPATH (where it listens).

@@ -167,7 +167,7 @@ fn messages(c: &mut Criterion) {
             let letter = template
                 .letter(&key, &format!("reader{i}@example.eu"), "Reader Name")
                 .unwrap();
-            letter.message.formatted().len()
+            letter.bytes.len()
         })
     });
     group.finish();

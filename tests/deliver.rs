@@ -12,7 +12,7 @@ use crate::common::mail::{bounces, import_file, project, readers, with_mail};
 use crate::common::message::decoded_subject;
 use crate::common::server::Server;
 use crate::common::sink::{Sink, header};
-use crate::common::{KEY, KEY_ENV, Project};
+use crate::common::{KEY, KEY_ENV, Project, chmod};
 
 const SUBSCRIBERS: &str = "\
 email,name,organisation,organisation_type,country,newsletters,consent_date
@@ -600,6 +600,7 @@ fn dkim_signature_covers_the_unsubscribe_headers() {
     let project = project(sink.port, dkim, SUBSCRIBERS);
     // An Ed25519 private key is 32 bytes, base64: these are 0x01..=0x20.
     project.write("dkim.key", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n");
+    chmod(&project.path("dkim.key"), 0o600);
     project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
     let messages = sink.messages();
     assert!(!messages.is_empty());
@@ -1106,6 +1107,7 @@ fn a_newsletter_with_its_own_from_and_reply_to_is_sent_from_them() {
     let dkim = "\n[mail.dkim]\nselector = \"news2026\"\nkey_path = \"dkim.key\"\nalgorithm = \"ed25519\"\n";
     let project = project(sink.port, dkim, SUBSCRIBERS);
     project.write("dkim.key", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n");
+    chmod(&project.path("dkim.key"), 0o600);
     project.edit_config(
         "id = \"tax-procurement\"\n",
         "id = \"tax-procurement\"\nfrom = \"JTPP Helpdesk <helpdesk@jtpp.eu>\"\nreply_to = \"questions@jtpp.eu\"\n",

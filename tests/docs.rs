@@ -160,6 +160,9 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[mail.smtp]", "rate_per_second") => same(cell, mail.smtp.rate_per_second),
         ("[mail.smtp]", "max_attempts") => same(cell, mail.smtp.max_attempts),
         ("[mail.smtp]", "retry_delay_ms") => same(cell, mail.smtp.retry_delay_ms),
+        // `[mail.smtp]` alone is one relay with the defaults of `[[mail.relays]]`.
+        ("[[mail.relays]]", "weight") => same(cell, mail.relays()[0].weight),
+        ("[[mail.relays]]", "cooldown_secs") => same(cell, mail.relays()[0].cooldown_secs),
         // No [mail.dkim] in a minimal config: its defaults are those of the types.
         ("[mail.dkim]", "domain") => words(cell, "the From domain", true),
         ("[mail.dkim]", "algorithm") => same(cell, bulletin::config::DkimAlgorithm::default()),

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod benches;
 mod bounces;
 mod browser;
 mod build;
@@ -12,6 +13,7 @@ mod content;
 mod corpus;
 mod deliver;
 mod desk;
+mod dkim;
 mod docs;
 mod editor;
 mod endpoints;
@@ -32,6 +34,7 @@ mod pipes;
 mod preferences;
 mod proxy;
 mod readers;
+mod relays;
 mod review;
 mod runs;
 mod signup;

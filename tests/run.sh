@@ -36,6 +36,8 @@ missing=()
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# GNU time: the peak memory benches/compare.sh reports (its quick mode runs in the tests).
+[ -x /usr/bin/time ] || missing+=(time)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # A Japanese font, or the screenshots show Japanese items as empty boxes.
@@ -57,7 +59,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if ! target/aiosmtpd-venv/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
+if ! target/aiosmtpd-venv/bin/python -c 'import aiosmtpd, dkim, nacl' >/dev/null 2>&1; then
   python3 -m venv target/aiosmtpd-venv
   target/aiosmtpd-venv/bin/pip install -q -r tests/smtp/requirements.txt
 fi

@@ -33,9 +33,10 @@ pub(super) struct RawMail {
     soft_bounce_days: Spanned<u32>,
     #[serde(default)]
     trust_bounce_addresses: bool,
+    smtp: Option<Spanned<Smtp>>,
     #[serde(default)]
-    smtp: Smtp,
-    dkim: Option<Dkim>,
+    relays: Vec<Spanned<Relay>>,
+    dkim: Option<Spanned<Signatures>>,
 }
 
 /// How editions are mailed, validated.
@@ -79,10 +80,15 @@ pub struct Mail {
     /// bulletin made for that subscriber's copy. Only for a mailbox that
     /// no one but the operator's own mail system writes to.
     pub trust_bounce_addresses: bool,
-    /// The SMTP server, for `transport = "smtp"`.
+    /// The SMTP server, for `transport = "smtp"`: `[mail.smtp]`, or the
+    /// first of `[[mail.relays]]`.
     pub smtp: Smtp,
-    /// DKIM signing; default none (leave it to the relay).
-    pub(crate) dkim: Option<Dkim>,
+    /// Every relay messages are spread over: `[[mail.relays]]`, or
+    /// `[mail.smtp]` alone with weight 1. Never empty.
+    relays: Vec<Relay>,
+    /// DKIM signing: none (leave it to the relay, the default), one key,
+    /// or an RSA and an Ed25519 key both signing (RFC 8463).
+    pub(crate) dkim: Vec<Dkim>,
 }
 
 impl TryFrom<RawMail> for Mail {
@@ -130,8 +136,13 @@ impl TryFrom<RawMail> for Mail {
             )?,
             soft_bounce_days: at_least_one(&raw.soft_bounce_days, "mail.soft_bounce_days")?,
             trust_bounce_addresses: raw.trust_bounce_addresses,
-            smtp: raw.smtp,
-            dkim: raw.dkim,
+            relays: relays(raw.smtp.as_ref(), &raw.relays)?,
+            smtp: match (raw.smtp, raw.relays.into_iter().next()) {
+                (Some(smtp), _) => smtp.into_inner(),
+                (None, Some(relay)) => relay.into_inner().smtp,
+                (None, None) => Smtp::default(),
+            },
+            dkim: raw.dkim.map(signatures).transpose()?.unwrap_or_default(),
         })
     }
 }
@@ -148,6 +159,11 @@ impl Mail {
         self.bounce_address
             .as_ref()
             .map(|b| format!("{}+<token>@{}", b.local, b.domain))
+    }
+
+    /// The relays messages are spread over, by weight: one or more.
+    pub fn relays(&self) -> &[Relay] {
+        &self.relays
     }
 
     /// The preference centre's page (`preferences_url`, or its default).
@@ -234,6 +250,36 @@ fn endpoint(value: &Spanned<String>, field: &str) -> Result<Url, Invalid> {
     }
 }
 
+/// `[mail.dkim]` (one key) or `[[mail.dkim]]` (one per algorithm).
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a [mail.dkim] table, or [[mail.dkim]] tables of selector, key_path and algorithm"
+)]
+pub(super) enum Signatures {
+    One(Dkim),
+    Both(Vec<Dkim>),
+}
+
+/// The keys that sign: one, or two of different algorithms (a verifier
+/// takes the one it knows, RFC 8463).
+fn signatures(value: Spanned<Signatures>) -> Result<Vec<Dkim>, Invalid> {
+    let span = value.span();
+    let keys = match value.into_inner() {
+        Signatures::One(dkim) => vec![dkim],
+        Signatures::Both(keys) => keys,
+    };
+    let algorithms: std::collections::HashSet<_> = keys.iter().map(|k| k.algorithm).collect();
+    if keys.is_empty() || keys.len() > 2 || algorithms.len() != keys.len() {
+        return Err(Invalid::new(
+            span,
+            "mail.dkim",
+            "give one key, or two: one \"rsa\" and one \"ed25519\"".to_string(),
+        ));
+    }
+    Ok(keys)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dkim {
@@ -248,7 +294,7 @@ pub struct Dkim {
     pub(crate) algorithm: DkimAlgorithm,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DkimAlgorithm {
     #[default]
@@ -276,7 +322,7 @@ pub enum Security {
     Tls,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Smtp {
     /// Default `localhost`.
@@ -317,6 +363,101 @@ impl Default for Smtp {
             retry_delay_ms: 2000,
         }
     }
+}
+
+/// One of `[[mail.relays]]`: every key of `[mail.smtp]`, its share of the
+/// messages and how long it rests after failing.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    /// How to reach it, its connections, rate and retries.
+    pub smtp: Smtp,
+    /// Its share of the messages, against the other relays' weights; default 1.
+    pub weight: u32,
+    /// Seconds a relay that failed (refused, 421, TLS, AUTH, timeouts)
+    /// is left out before it is tried again; default 60.
+    pub cooldown_secs: u64,
+}
+
+impl Relay {
+    /// `[mail.smtp]` as the only relay.
+    fn alone(smtp: Smtp) -> Relay {
+        Relay {
+            smtp,
+            weight: 1,
+            cooldown_secs: DEFAULT_COOLDOWN_SECS,
+        }
+    }
+
+    /// `host:port`, how the send report names it.
+    pub fn name(&self) -> String {
+        format!("{}:{}", self.smtp.host, self.smtp.port)
+    }
+}
+
+const DEFAULT_COOLDOWN_SECS: u64 = 60;
+
+/// A relay's table: `weight` and `cooldown_secs` taken out, the rest read
+/// as `[mail.smtp]` is, so the two can never differ in a key.
+impl<'de> Deserialize<'de> for Relay {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Relay, D::Error> {
+        use serde::de::Error;
+        let mut table = toml::Table::deserialize(deserializer)?;
+        let weight = match table.remove("weight") {
+            None => 1,
+            Some(value) => match value.try_into::<u32>() {
+                Ok(weight) if weight > 0 => weight,
+                _ => return Err(D::Error::custom("weight: must be a whole number of at least 1")),
+            },
+        };
+        let cooldown_secs = match table.remove("cooldown_secs") {
+            None => DEFAULT_COOLDOWN_SECS,
+            Some(value) => value
+                .try_into::<u64>()
+                .ok()
+                .filter(|secs| *secs <= 86_400)
+                .ok_or_else(|| {
+                    D::Error::custom("cooldown_secs: must be a whole number of seconds, at most a day")
+                })?,
+        };
+        let smtp = toml::Value::Table(table)
+            .try_into::<Smtp>()
+            .map_err(|e| D::Error::custom(e.message()))?;
+        Ok(Relay {
+            smtp,
+            weight,
+            cooldown_secs,
+        })
+    }
+}
+
+/// The relays: `[[mail.relays]]`, or `[mail.smtp]` alone; not both, and
+/// no relay twice (its share would be counted twice).
+fn relays(smtp: Option<&Spanned<Smtp>>, relays: &[Spanned<Relay>]) -> Result<Vec<Relay>, Invalid> {
+    if let (Some(smtp), Some(_)) = (smtp, relays.first()) {
+        return Err(Invalid::new(
+            smtp.span(),
+            "mail.smtp",
+            "give either [mail.smtp] or [[mail.relays]], not both: with relays, each names its server"
+                .to_string(),
+        ));
+    }
+    if relays.is_empty() {
+        return Ok(vec![Relay::alone(
+            smtp.map(|smtp| smtp.get_ref().clone()).unwrap_or_default(),
+        )]);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for relay in relays {
+        let name = relay.get_ref().name();
+        if !seen.insert(name.to_ascii_lowercase()) {
+            return Err(Invalid::new(
+                relay.span(),
+                "mail.relays",
+                format!("{name} is listed twice"),
+            ));
+        }
+    }
+    Ok(relays.iter().map(|relay| relay.get_ref().clone()).collect())
 }
 
 /// 0 (no limit) or at least one message a day: the pause between messages

@@ -28,7 +28,7 @@ pub(crate) use fetch::Fetch;
 pub use located::TomlError;
 pub(crate) use located::{from_toml, line_column};
 pub(crate) use mail::{BounceAddress, VERP_TOKEN_LEN};
-pub use mail::{Dkim, DkimAlgorithm, Mail, Security, Smtp, Transport};
+pub use mail::{Dkim, DkimAlgorithm, Mail, Relay, Security, Smtp, Transport};
 pub use newsletter::Schedule;
 pub(crate) use newsletter::{
     Approval, Audience, Empty, Newsletter, Order, Section, UnknownNewsletter, find as find_newsletter,

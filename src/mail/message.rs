@@ -11,15 +11,13 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use lettre::Message;
 use lettre::address::Envelope;
-use lettre::message::dkim::{
-    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
-};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
+use super::dkim::{KeyError, Signer};
 use crate::audience::token::{Key, Purpose, seal, sign, verp};
-use crate::config::{BounceAddress, Dkim, DkimAlgorithm, Mail, Site};
+use crate::config::{BounceAddress, Mail, Site};
 use crate::editions::Edition;
 use crate::items::escape_html;
 use crate::render::{GREETING, PREFERENCES_URL, Reader, UNSUBSCRIBE_URL, render_edition, subject};
@@ -44,7 +42,8 @@ pub struct MailTemplate {
     /// domain (DMARC aligns with From): the From address's domain.
     domain: String,
     date: SystemTime,
-    dkim: Option<DkimConfig>,
+    /// The DKIM keys that sign every message: none, one, or two (RFC 8463).
+    signers: Vec<Signer>,
     /// `[mail] bounce_address`: each message's envelope sender is its VERP address.
     bounce: Option<BounceAddress>,
 }
@@ -58,7 +57,21 @@ pub struct Personal {
 /// One message, ready for a transport.
 pub struct Letter {
     pub(crate) message_id: String,
-    pub message: Message,
+    /// Who sends it, to whom.
+    pub(crate) envelope: Envelope,
+    /// The message as it goes out: DKIM signatures, then the message.
+    pub bytes: Vec<u8>,
+}
+
+impl Letter {
+    /// A message that no DKIM key signs.
+    pub(crate) fn unsigned(message_id: String, message: &Message) -> Letter {
+        Letter {
+            message_id,
+            envelope: message.envelope().clone(),
+            bytes: message.formatted(),
+        }
+    }
 }
 
 impl MailTemplate {
@@ -95,11 +108,11 @@ impl MailTemplate {
             unsubscribe_url: mail.unsubscribe_url.clone(),
             preferences_url: mail.preferences_url.clone(),
             unsubscribe_mailto: mail.unsubscribe_mailto.email.clone(),
-            dkim: mail
+            signers: mail
                 .dkim
-                .as_ref()
-                .map(|dkim| dkim_config(dkim, &domain, root))
-                .transpose()?,
+                .iter()
+                .map(|dkim| Signer::new(dkim, &domain, root))
+                .collect::<Result<_, _>>()?,
             domain,
             date: SystemTime::from(now),
             bounce: mail.bounce_address.clone(),
@@ -180,7 +193,7 @@ impl MailTemplate {
         let part = |content_type: ContentType, part: &Part, blanks: &[String; 3]| {
             SinglePart::builder().header(content_type).body(part.body(blanks))
         };
-        let mut message = builder
+        let message = builder
             .multipart(
                 MultiPart::alternative()
                     .singlepart(part(ContentType::TEXT_PLAIN, &self.text, &text))
@@ -190,10 +203,21 @@ impl MailTemplate {
                 email: email.to_string(),
                 source,
             })?;
-        if let Some(dkim) = &self.dkim {
-            message.sign(dkim);
+        let mut letter = Letter::unsigned(message_id, &message);
+        if !self.signers.is_empty() {
+            let time = self
+                .date
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs());
+            let mut signed: Vec<u8> = self
+                .signers
+                .iter()
+                .flat_map(|signer| signer.sign(&letter.bytes, time).into_bytes())
+                .collect();
+            signed.append(&mut letter.bytes);
+            letter.bytes = signed;
         }
-        Ok(Letter { message_id, message })
+        Ok(letter)
     }
 
     /// `local+<token>@domain`, where this subscriber's copy bounces to
@@ -313,48 +337,6 @@ fn encode_line(text: &str) -> String {
     encoded
 }
 
-/// The headers a DKIM signature covers: the List-Unsubscribe pair among
-/// them, so nobody on the way can change where unsubscribing leads.
-const SIGNED_HEADERS: [&str; 10] = [
-    "From",
-    "Sender",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "Reply-To",
-    "List-Id",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-];
-
-fn dkim_config(dkim: &Dkim, from_domain: &str, root: &Path) -> Result<DkimConfig, MessageError> {
-    let path = root.join(&dkim.key_path);
-    let key = std::fs::read_to_string(&path).map_err(|source| MessageError::DkimKeyFile {
-        path: path.clone(),
-        source,
-    })?;
-    let algorithm = match dkim.algorithm {
-        DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
-        DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
-    };
-    let key = DkimSigningKey::new(key.trim(), algorithm)
-        .map_err(|source| MessageError::DkimKey { path, source })?;
-    Ok(DkimConfig::new(
-        dkim.selector.clone(),
-        dkim.domain.clone().unwrap_or_else(|| from_domain.to_string()),
-        key,
-        SIGNED_HEADERS
-            .iter()
-            .map(|h| HeaderName::new_from_ascii_str(h))
-            .collect(),
-        DkimCanonicalization {
-            header: DkimCanonicalizationType::Relaxed,
-            body: DkimCanonicalizationType::Relaxed,
-        },
-    ))
-}
-
 /// Characters of a subscriber's name kept in the `To:` header: a name of
 /// thousands made a line longer than RFC 5322's 998. The greeting keeps
 /// the whole name.
@@ -397,18 +379,8 @@ pub(crate) fn ascii_domain(email: &str) -> Result<lettre::Address, MessageError>
 pub enum MessageError {
     #[error("rendering the mail template")]
     Render(#[source] askama::Error),
-    #[error("mail.dkim.key_path {path}")]
-    DkimKeyFile {
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("mail.dkim.key_path {path}: not a usable key")]
-    DkimKey {
-        path: std::path::PathBuf,
-        #[source]
-        source: lettre::message::dkim::DkimSigningKeyError,
-    },
+    #[error(transparent)]
+    Dkim(#[from] KeyError),
     /// An address lettre refuses; the reason is kept as the delivery's.
     #[error("{email}: {reason}")]
     Address { email: String, reason: String },

@@ -2,8 +2,10 @@
 //! each, a bounded number in flight, a rate limit, retries with back-off for
 //! 4xx replies and broken connections, and every message written to the
 //! delivery log just before it goes out (`sending`) and when the server
-//! has answered. Only the recipient's 5xx is a hard bounce; a session that
-//! cannot be opened or kept stops the send (see [`send_edition`]).
+//! has answered. Messages spread over the relays by weight (`relays.rs`);
+//! a relay whose session cannot be opened or kept rests and the others
+//! take its messages. Only the recipient's 5xx is a hard bounce; when no
+//! relay is left, the send stops (see [`send_edition`]).
 //!
 //! The one window where a subscriber can get two copies: the server accepted
 //! a message and the process died (or the connection broke) before the
@@ -22,6 +24,7 @@ use chrono::{DateTime, Utc};
 
 use super::log::{Log, LogError};
 use super::message::{Letter, MailTemplate, MessageError};
+use super::relays::{Relays, Share, Shift, Verdict};
 use super::smtp::{Failure, Session, SessionError, SetupError, SmtpClient};
 use super::transport::Sender;
 use crate::audience::subscribers::{AddressError, admits};
@@ -82,6 +85,8 @@ pub(crate) struct SendReport {
     pub(crate) notes: Vec<String>,
     /// The folder the file transport wrote the messages to.
     pub(crate) folder: Option<PathBuf>,
+    /// Each relay's part: what it sent, how it failed.
+    pub(crate) relays: Vec<Share>,
 }
 
 /// How many messages ended one way, with the first few addresses and reasons.
@@ -149,19 +154,29 @@ impl RateLimit {
 }
 
 /// Whether a send could start now: the signing key is in the environment
-/// and not guessable, and the SMTP server takes a session (greeting, EHLO,
-/// STARTTLS and AUTH as configured, then QUIT: no mail). The first problem.
+/// and not guessable, and for SMTP a relay takes a session (greeting, EHLO,
+/// STARTTLS and AUTH as configured, then QUIT: no mail). `run` asks before
+/// publishing an edition it would mail at once. The first problem: the
+/// key's, or when no relay takes a session, the first relay's.
 pub(crate) fn check_ready(mail: &Mail) -> Result<(), SendError> {
     let ready = readiness(mail);
     ready.key?;
-    ready.server
+    let mut refused = None;
+    for (_, server) in ready.servers {
+        match server {
+            Ok(()) => return Ok(()),
+            Err(failure) => refused = refused.or(Some(failure)),
+        }
+    }
+    refused.map_or(Ok(()), Err)
 }
 
-/// What a send needs, each checked on its own: the signing key, and the
-/// SMTP server's session (the file transport needs none).
+/// What a send needs, each checked on its own: the signing key, and each
+/// relay's session (the file transport has none).
 pub(crate) struct Readiness {
     pub(crate) key: Result<(), SendError>,
-    pub(crate) server: Result<(), SendError>,
+    /// Each relay, named `host:port`, and whether it took a session.
+    pub(crate) servers: Vec<(String, Result<(), SendError>)>,
 }
 
 /// Checks each thing a send needs, sending nothing.
@@ -169,21 +184,30 @@ pub(crate) fn readiness(mail: &Mail) -> Readiness {
     let key = Key::from_env(&mail.signing_key_env)
         .map(drop)
         .map_err(SendError::from);
-    let server = match mail.transport {
-        Transport::File => Ok(()),
-        Transport::Smtp => SmtpClient::new(&mail.smtp)
-            .map_err(SendError::Smtp)
-            .and_then(|client| client.check().map_err(SendError::Unreachable)),
+    let servers = match mail.transport {
+        Transport::File => Vec::new(),
+        Transport::Smtp => mail
+            .relays()
+            .iter()
+            .map(|relay| {
+                let session = SmtpClient::new(&relay.smtp)
+                    .map_err(SendError::Smtp)
+                    .and_then(|client| client.check().map_err(SendError::Unreachable));
+                (relay.name(), session)
+            })
+            .collect(),
     };
-    Readiness { key, server }
+    Readiness { key, servers }
 }
 
 /// Sends `edition` to every eligible subscriber who does not have it yet.
 ///
 /// A session failure (the server cannot be reached, refuses TLS, AUTH,
-/// EHLO or MAIL FROM) is the server's or the config's problem: after the
-/// retry budget the send stops with that one error, and nothing is
-/// recorded against the subscribers not reached, who stay due.
+/// EHLO or MAIL FROM) is the server's or the config's problem, never a
+/// subscriber's: the relay rests and the others take its messages; with
+/// none left (one relay, after its retry budget) the send stops with that
+/// one error, and nothing is recorded against the subscribers not
+/// reached, who stay due.
 pub(crate) fn send_edition(
     config: &Config,
     store: &mut Store,
@@ -212,11 +236,20 @@ pub(crate) fn send_edition(
     } else {
         Some(Key::from_env(&mail.signing_key_env))
     };
-    let settings = &mail.smtp;
-    let workers = match mail.transport {
-        Transport::Smtp => settings.concurrency.max(1),
+    let relays = Relays::new(mail.relays(), |relay| match mail.transport {
+        Transport::Smtp => relay.smtp.concurrency.max(1),
         Transport::File => 1,
-    };
+    });
+    let shifts = relays.shifts();
+    let workers = shifts.len();
+    let routes: Vec<Route> = mail
+        .relays()
+        .iter()
+        .map(|relay| Route {
+            settings: &relay.smtp,
+            rate: RateLimit::new(relay.smtp.rate_per_second),
+        })
+        .collect();
     let total = store.recipient_count(id)?;
     let suppressed = Suppressed::load(store, Some(mail))?;
     let log = Log::open(store, which.clone(), now)?;
@@ -230,10 +263,10 @@ pub(crate) fn send_edition(
             template: &template,
             key,
             sender: &sender,
-            settings,
+            routes,
+            relays,
             log: &log,
             report: &report,
-            rate: RateLimit::new(settings.rate_per_second),
             done: AtomicUsize::new(0),
             stopped: &stopped,
             live: AtomicUsize::new(workers),
@@ -247,9 +280,10 @@ pub(crate) fn send_edition(
     };
     std::thread::scope(|scope| {
         if let Some(run) = &run {
-            for _ in 0..workers {
-                scope.spawn(|| {
-                    if let Err(e) = run.work(&taken) {
+            for shift in shifts {
+                let (run, taken, fatal) = (run, &taken, &fatal);
+                scope.spawn(move || {
+                    if let Err(e) = run.work(taken, shift) {
                         fatal.lock().expect("poisoned").get_or_insert(e);
                     }
                 });
@@ -277,33 +311,41 @@ pub(crate) fn send_edition(
     // The journal's rows are of messages the server has taken or may have:
     // they go into the store whatever else went wrong.
     let flushed = log.finish();
-    let (gave_up, left) = match run {
+    let (gave_up, left, shares) = match run {
         Some(run) => (
             run.gave_up.into_inner().expect("poisoned"),
             run.left.into_inner().expect("poisoned"),
+            run.relays.shares(),
         ),
-        None => (None, Vec::new()),
+        None => (None, Vec::new(), Vec::new()),
     };
     let mut report = report.into_inner().expect("poisoned");
     // A session failure is the reason the feeder found no worker left: it goes first.
-    match gave_up {
-        Some(GaveUp { error, tries, .. }) if !left.is_empty() => {
-            return Err(SendError::Stopped {
-                error,
-                tries,
-                sent: report.sent,
-            });
-        }
-        Some(GaveUp {
+    if let Some(GaveUp { error, tries }) = gave_up
+        && !left.is_empty()
+    {
+        return Err(SendError::Stopped {
             error,
-            workers: count,
-            ..
-        }) => report.notes.push(format!(
-            "{count} of {workers} connections gave up ({error}); the others sent the rest: \
-             if the server limits connections, lower mail.smtp.concurrency"
-        )),
-        None => {}
+            tries,
+            sent: report.sent,
+        });
     }
+    let setting = if shares.len() > 1 {
+        "its concurrency in [[mail.relays]]"
+    } else {
+        "mail.smtp.concurrency"
+    };
+    for share in shares.iter().filter(|share| share.parked > 0 && share.rests == 0) {
+        report.notes.push(format!(
+            "{} of {} connections to {} gave up ({}); the others sent the rest: \
+             if the server limits connections, lower {setting}",
+            share.parked,
+            share.workers,
+            share.name,
+            share.first_failure.as_deref().unwrap_or_default(),
+        ));
+    }
+    report.relays = shares;
     for recipient in left {
         report
             .deferred
@@ -384,8 +426,8 @@ fn send_test_copy(
     let email = crate::audience::normalise_email(to)?;
     let letter = template.letter(&key, &email, "")?;
     let mut session = Session::default();
-    let sent = sender.send(&mut session, &letter, &email, &mut || Ok(()));
-    sender.close(session);
+    let sent = sender.send(0, &mut session, &letter, &email, &mut || Ok(()));
+    sender.close(0, session);
     sent.map_err(|source| SendError::TestCopy { email, source })?;
     Ok(SendReport {
         sent: 1,
@@ -509,26 +551,33 @@ fn due(
     false
 }
 
+/// One relay's settings and rate limit, for its workers.
+struct Route<'a> {
+    settings: &'a Smtp,
+    rate: RateLimit,
+}
+
 /// What the workers share during one send.
 struct Run<'a, 's> {
     template: &'a MailTemplate,
     key: &'a Key,
     sender: &'a Sender,
-    settings: &'a Smtp,
+    /// Each relay's, by its number.
+    routes: Vec<Route<'a>>,
+    /// Whose turn it is, and which relays rest.
+    relays: Relays,
     log: &'a Log<'s>,
     report: &'a Mutex<SendReport>,
-    rate: RateLimit,
     done: AtomicUsize,
     /// Set when a worker cannot write the log, or the session failed for
     /// good: the others stop sending and only drain the queue, so the
     /// reader never waits on it forever.
     stopped: &'a AtomicBool,
-    /// Workers still sending.
+    /// Workers still running.
     live: AtomicUsize,
     /// Workers holding a recipient.
     busy: AtomicUsize,
-    /// The session failure that made a worker give up first, after how
-    /// many tries, and how many workers gave up.
+    /// The session failure that left no relay, after how many tries.
     gave_up: Mutex<Option<GaveUp>>,
     /// Recipients whose worker gave up before sending to them, for the others.
     left: Mutex<Vec<Recipient>>,
@@ -537,13 +586,11 @@ struct Run<'a, 's> {
     progress: bool,
 }
 
-/// The session failure that made the first worker give up.
+/// The session failure that left no relay to send with.
 struct GaveUp {
     error: SessionError,
     /// Tries of that worker's message.
     tries: u32,
-    /// Workers that gave up, this one included.
-    workers: usize,
 }
 
 /// How one message ended.
@@ -560,36 +607,31 @@ enum Outcome {
 enum Quit {
     /// The queue is empty and closed: the send is done.
     Done,
-    /// Its session failed for good.
-    GaveUp,
+    /// Every relay failed.
+    AllDown,
 }
 
 impl Run<'_, '_> {
-    /// Takes recipients off the queue until it is closed. A store error
-    /// stops the send: without the log, sending is not safe. A session
-    /// that fails for good stops this worker, and the send when it was
-    /// the last one or the failure is not transient (the others would
-    /// meet it too).
-    fn work(&self, taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>) -> Result<(), SendError> {
+    /// Takes recipients off the queue, on its relay's turns, until it is
+    /// closed. A store error stops the send: without the log, sending is
+    /// not safe. A session that fails for good parks this worker or rests
+    /// its relay (see [`Relays::gave_up`]), and stops the send when no
+    /// relay is left.
+    fn work(
+        &self,
+        taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>,
+        mut shift: Shift,
+    ) -> Result<(), SendError> {
         let mut session = Session::default();
-        let result = self.work_on(taken, &mut session);
-        self.sender.close(session);
+        let result = self.work_on(taken, &mut session, &mut shift);
+        self.sender.close(shift.relay, session);
         let last = self.live.fetch_sub(1, Ordering::SeqCst) == 1;
-        let stop = match &result {
-            Err(_) => true,
-            Ok(Quit::GaveUp) => {
-                last || self
-                    .gave_up
-                    .lock()
-                    .expect("poisoned")
-                    .as_ref()
-                    .is_some_and(|gave_up| !gave_up.error.transient())
-            }
-            Ok(Quit::Done) => false,
-        };
+        let stop = !matches!(result, Ok(Quit::Done));
         if stop {
             self.stopped.store(true, Ordering::SeqCst);
         }
+        // Parked and resting workers wait for turns no more.
+        self.relays.finish();
         if stop || last {
             while taken.lock().expect("poisoned").recv().is_ok() {}
         }
@@ -643,27 +685,36 @@ impl Run<'_, '_> {
         &self,
         taken: &Mutex<std::sync::mpsc::Receiver<Recipient>>,
         session: &mut Session,
+        shift: &mut Shift,
     ) -> Result<Quit, SendError> {
-        while let Some(recipient) = self.next(taken) {
+        while self.relays.turn(shift)
+            && let Some(recipient) = self.next(taken)
+        {
             if self.stopped.load(Ordering::SeqCst) {
                 self.release(Some(recipient));
                 return Ok(Quit::Done);
             }
+            // Its relay rested while it waited for the recipient: for the others.
+            if !self.relays.may_send(shift) {
+                self.release(Some(recipient));
+                continue;
+            }
             let status = match self.template.letter(self.key, &recipient.email, &recipient.name) {
-                Ok(letter) => match self.deliver(session, &letter, &recipient.email)? {
+                Ok(letter) => match self.deliver(session, shift.relay, &letter, &recipient.email)? {
                     Outcome::Done(status) => status,
                     Outcome::GaveUp(error, tries) => {
-                        let mut gave_up = self.gave_up.lock().expect("poisoned");
-                        gave_up
-                            .get_or_insert(GaveUp {
-                                error,
-                                tries,
-                                workers: 0,
-                            })
-                            .workers += 1;
-                        drop(gave_up);
                         self.release(Some(recipient));
-                        return Ok(Quit::GaveUp);
+                        // The connection is of no more use; a later turn opens a new one.
+                        self.sender.close(shift.relay, std::mem::take(session));
+                        let verdict = self.relays.gave_up(shift, error.transient(), &error.to_string());
+                        if verdict == Verdict::AllDown {
+                            self.gave_up
+                                .lock()
+                                .expect("poisoned")
+                                .get_or_insert(GaveUp { error, tries });
+                            return Ok(Quit::AllDown);
+                        }
+                        continue;
                     }
                     Outcome::Stopped => {
                         self.release(Some(recipient));
@@ -672,6 +723,9 @@ impl Run<'_, '_> {
                 },
                 Err(reason) => Status::Failed(said_once(&reason)),
             };
+            if status == Status::Sent {
+                self.relays.sent(shift.relay);
+            }
             self.report
                 .lock()
                 .expect("poisoned")
@@ -691,7 +745,16 @@ impl Run<'_, '_> {
     /// out (after the server accepted MAIL, RCPT and DATA): a kill after
     /// that leaves it for the next send to resend; a failure before it
     /// leaves nothing, or the final status.
-    fn deliver(&self, session: &mut Session, letter: &Letter, email: &str) -> Result<Outcome, SendError> {
+    /// With another relay up, a session failure gives up at once: the
+    /// other relay sends the message sooner than a retry here would.
+    fn deliver(
+        &self,
+        session: &mut Session,
+        relay: usize,
+        letter: &Letter,
+        email: &str,
+    ) -> Result<Outcome, SendError> {
+        let route = &self.routes[relay];
         let row = |status: Status| Delivery {
             email: email.to_string(),
             message_id: letter.message_id.clone(),
@@ -703,11 +766,11 @@ impl Run<'_, '_> {
                 .map(|()| Outcome::Done(status))
                 .map_err(SendError::Log)
         };
-        let attempts = self.settings.max_attempts.max(1);
+        let attempts = route.settings.max_attempts.max(1);
         let mut handed = false;
         let mut last = String::new();
         for attempt in 1..=attempts {
-            self.rate.wait();
+            route.rate.wait();
             if self.stopped.load(Ordering::SeqCst) {
                 if handed {
                     done(Status::Deferred(last))?;
@@ -721,7 +784,7 @@ impl Run<'_, '_> {
                 }
                 Ok(())
             };
-            let failure = match self.sender.send(session, letter, email, &mut handing_over) {
+            let failure = match self.sender.send(relay, session, letter, email, &mut handing_over) {
                 Ok(()) => return done(Status::Sent),
                 Err(failure) => failure,
             };
@@ -734,7 +797,9 @@ impl Run<'_, '_> {
                 Failure::Recipient { stage, reply } if !reply.transient() => {
                     return done(Status::Failed(format!("{stage}: {reply}")));
                 }
-                Failure::Session(error) if !error.transient() || attempt == attempts => {
+                Failure::Session(error)
+                    if !error.transient() || attempt == attempts || self.relays.others_up(relay) =>
+                {
                     if handed {
                         done(Status::Deferred(error.to_string()))?;
                     }
@@ -745,7 +810,7 @@ impl Run<'_, '_> {
                 }
                 other => {
                     last = other.to_string();
-                    std::thread::sleep(back_off(self.settings.retry_delay_ms).delay(attempt, email));
+                    std::thread::sleep(back_off(route.settings.retry_delay_ms).delay(attempt, email));
                 }
             }
         }

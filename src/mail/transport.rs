@@ -5,8 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use lettre::Message;
-
 use super::log::LogError;
 use super::message::Letter;
 use super::smtp::{Failure, Session, SetupError, SmtpClient};
@@ -15,7 +13,8 @@ use crate::domain::EditionRef;
 
 /// Where messages go.
 pub(super) enum Sender {
-    Smtp(SmtpClient),
+    /// The relays of `[[mail.relays]]` (or `[mail.smtp]` alone), in their order.
+    Smtp(Vec<SmtpClient>),
     /// One `.eml` file per message in this folder.
     Files(PathBuf),
 }
@@ -45,22 +44,33 @@ impl Sender {
                     folder.join(&edition.newsletter).join(edition.number.to_string()),
                 ))
             }
-            Transport::Smtp => Ok(Sender::Smtp(SmtpClient::new(&mail.smtp)?)),
+            Transport::Smtp => Ok(Sender::Smtp(clients(mail)?)),
         }
     }
 
-    /// One try on this worker's session: `Ok`, or the failure.
-    /// `handing_over` runs just before the message itself goes out.
+    /// How many relays there are: the file transport counts as one.
+    pub(super) fn relays(&self) -> usize {
+        match self {
+            Sender::Smtp(clients) => clients.len(),
+            Sender::Files(_) => 1,
+        }
+    }
+
+    /// One try on this worker's session with relay number `relay`: `Ok`,
+    /// or the failure. `handing_over` runs just before the message itself
+    /// goes out.
     pub(super) fn send(
         &self,
+        relay: usize,
         session: &mut Session,
         letter: &Letter,
         email: &str,
         handing_over: &mut dyn FnMut() -> Result<(), LogError>,
     ) -> Result<(), Failure> {
         match self {
-            Sender::Smtp(client) => {
-                let envelope = letter.message.envelope();
+            Sender::Smtp(clients) => {
+                let client = &clients[relay];
+                let envelope = &letter.envelope;
                 let missing = |what| Failure::NoAddress {
                     email: email.to_string(),
                     what,
@@ -70,20 +80,28 @@ impl Sender {
                     .to()
                     .first()
                     .ok_or_else(|| missing("recipient address"))?;
-                client.send(session, from, to, &letter.message.formatted(), handing_over)
+                client.send(session, from, to, &letter.bytes, handing_over)
             }
             Sender::Files(folder) => {
                 handing_over().map_err(Failure::Log)?;
-                write_eml(folder, email, &letter.message)
+                write_eml(folder, email, letter)
             }
         }
     }
 
-    pub(super) fn close(&self, session: Session) {
-        if let Sender::Smtp(client) = self {
-            client.close(session);
+    pub(super) fn close(&self, relay: usize, session: Session) {
+        if let Sender::Smtp(clients) = self {
+            clients[relay].close(session);
         }
     }
+}
+
+/// A client for each relay, in the config's order.
+fn clients(mail: &Mail) -> Result<Vec<SmtpClient>, SetupError> {
+    mail.relays()
+        .iter()
+        .map(|relay| SmtpClient::new(&relay.smtp))
+        .collect()
 }
 
 /// Where single messages outside any edition go (a sign-up's
@@ -96,16 +114,24 @@ impl Outbox {
     pub(crate) fn new(config: &Config, mail: &Mail, folder: &str) -> Result<Outbox, SetupError> {
         Ok(Outbox(match mail.transport {
             Transport::File => Sender::Files(mail_folder(config).join(folder)),
-            Transport::Smtp => Sender::Smtp(SmtpClient::new(&mail.smtp)?),
+            Transport::Smtp => Sender::Smtp(clients(mail)?),
         }))
     }
 
-    /// One try, in a session of its own; the caller retries. The failure's
-    /// words may name the address (a file's name, the server's reply).
+    /// One try, in a session of its own; the caller retries. A relay
+    /// whose session fails passes the message to the next one. The
+    /// failure's words may name the address (a file's name, the server's
+    /// reply).
     pub(crate) fn send(&self, letter: &Letter, email: &str) -> Result<(), Failure> {
-        let mut session = Session::default();
-        let sent = self.0.send(&mut session, letter, email, &mut || Ok(()));
-        self.0.close(session);
+        let mut sent = Ok(());
+        for relay in 0..self.0.relays() {
+            let mut session = Session::default();
+            sent = self.0.send(relay, &mut session, letter, email, &mut || Ok(()));
+            self.0.close(relay, session);
+            if !matches!(sent, Err(Failure::Session(_))) {
+                break;
+            }
+        }
         sent
     }
 }
@@ -146,7 +172,7 @@ pub(crate) fn remove_mail_to(folder: &Path, email: &str) -> std::io::Result<usiz
     Ok(removed)
 }
 
-fn write_eml(folder: &Path, email: &str, message: &Message) -> Result<(), Failure> {
+fn write_eml(folder: &Path, email: &str, letter: &Letter) -> Result<(), Failure> {
     let failed = |doing, path: &Path| {
         let path = path.to_path_buf();
         move |source| Failure::File { doing, path, source }
@@ -154,7 +180,7 @@ fn write_eml(folder: &Path, email: &str, message: &Message) -> Result<(), Failur
     crate::store::create_private_dir(folder).map_err(failed("creating", folder))?;
     let path = folder.join(eml_name(email));
     let temporary = path.with_extension("eml.tmp");
-    write_private(&temporary, &with_return_path(message))
+    write_private(&temporary, &with_return_path(letter))
         .and_then(|_| std::fs::rename(&temporary, &path))
         .map_err(failed("writing", &path))
 }
@@ -162,14 +188,14 @@ fn write_eml(folder: &Path, email: &str, message: &Message) -> Result<(), Failur
 /// The message as local delivery would store it: a `Return-Path:` line
 /// with the envelope sender (the VERP address, when `bounce_address` is
 /// set) before the bytes an SMTP server would get.
-fn with_return_path(message: &Message) -> Vec<u8> {
-    let from = message
-        .envelope()
+fn with_return_path(letter: &Letter) -> Vec<u8> {
+    let from = letter
+        .envelope
         .from()
         .map(ToString::to_string)
         .unwrap_or_default();
     let mut bytes = format!("Return-Path: <{from}>\r\n").into_bytes();
-    bytes.extend_from_slice(&message.formatted());
+    bytes.extend_from_slice(&letter.bytes);
     bytes
 }
 

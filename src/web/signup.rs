@@ -433,7 +433,7 @@ impl Mailer {
                 email: mail.email.clone(),
                 source,
             })?;
-        Ok(Letter { message_id, message })
+        Ok(Letter::unsigned(message_id, &message))
     }
 
     /// One try of `mail`: out of the outbox once sent; a failure tried
@@ -520,7 +520,7 @@ impl Mailer {
                 email: mail.email.clone(),
                 source,
             })?;
-        Ok(Letter { message_id, message })
+        Ok(Letter::unsigned(message_id, &message))
     }
 }
 

@@ -14,7 +14,7 @@ use crate::causes::said_once;
 use crate::config::{Config, Newsletter};
 use crate::config::{Security, Transport};
 use crate::editions::restore;
-use crate::mail::{SendMode, SendOptions, SendReport, readiness, send_edition};
+use crate::mail::{SendMode, SendOptions, SendReport, Share, readiness, send_edition};
 use crate::store::{EditionRecord, EditionState, RunCommand, Store};
 
 /// How a `send` of one edition ended.
@@ -174,6 +174,11 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
     for (reason, count) in &report.skipped {
         say!("  skipped {count}: {reason}");
     }
+    if report.relays.len() > 1 {
+        for share in &report.relays {
+            say!("  {}", relay_line(share, report.sent));
+        }
+    }
     for note in &report.notes {
         warning!("note: {note}");
     }
@@ -190,6 +195,28 @@ fn print_report(newsletter: &str, number: u32, report: &SendReport, options: &Se
         warning!("… and {unlisted} more; each is in the delivery log");
     }
     Ok(())
+}
+
+/// One relay's part in the send: its share of the messages sent, and its
+/// failures with the first one's words.
+fn relay_line(share: &Share, sent: usize) -> String {
+    // A share of a count that fits in memory: exact enough in f64.
+    #[allow(clippy::cast_precision_loss)]
+    let percent = if sent == 0 {
+        0.0
+    } else {
+        share.sent as f64 * 100.0 / sent as f64
+    };
+    let mut line = format!("relay {}: sent {} ({percent:.0}%)", share.name, share.sent);
+    if share.failures > 0 {
+        line.push_str(&format!(
+            ", {} failed session(s), rested {} time(s): {}",
+            share.failures,
+            share.rests,
+            share.first_failure.as_deref().unwrap_or_default()
+        ));
+    }
+    line
 }
 
 /// The unsubscribes `serve` kept aside while the store was busy, applied
@@ -272,28 +299,27 @@ pub(crate) fn send_checks(config: &Config) -> Vec<Checked> {
         )),
         Err(e) => Checked::Problem(said_once(&e)),
     }];
-    checks.push(match (ready.server, mail.transport) {
-        (Ok(()), Transport::File) => Checked::Warning(format!(
+    if mail.transport == Transport::File {
+        checks.push(Checked::Warning(format!(
             "transport = \"file\": messages are written under {}, not mailed",
             crate::mail::mail_folder(config).display()
-        )),
-        (Ok(()), Transport::Smtp) => Checked::Ok(format!(
-            "the SMTP server {}:{} took a session ({}{}), and was left without a mail",
-            mail.smtp.host,
-            mail.smtp.port,
-            match mail.smtp.security {
-                Security::None => "EHLO, no TLS",
-                Security::Starttls => "EHLO, STARTTLS",
-                Security::Tls => "TLS, EHLO",
-            },
-            if mail.smtp.username_env.is_some() {
-                ", AUTH"
-            } else {
-                ""
-            }
-        )),
-        (Err(e), _) => Checked::Problem(said_once(&e)),
-    });
+        )));
+    }
+    for ((name, session), relay) in ready.servers.into_iter().zip(mail.relays()) {
+        let smtp = &relay.smtp;
+        checks.push(match session {
+            Ok(()) => Checked::Ok(format!(
+                "the SMTP server {name} took a session ({}{}), and was left without a mail",
+                match smtp.security {
+                    Security::None => "EHLO, no TLS",
+                    Security::Starttls => "EHLO, STARTTLS",
+                    Security::Tls => "TLS, EHLO",
+                },
+                if smtp.username_env.is_some() { ", AUTH" } else { "" }
+            )),
+            Err(e) => Checked::Problem(said_once(&e)),
+        });
+    }
     checks.push(match mail.bounce_address() {
         Some(address) => Checked::Ok(format!(
             "bounces go to {address} (VERP: each names its subscriber)"

@@ -62,6 +62,27 @@ fn python() -> Option<PathBuf> {
     works.then_some(python)
 }
 
+/// The venv's Python with dkimpy, the independent DKIM verifier that
+/// `tests/smtp/dkim_verify.py` runs; `None` (skip) without it, a failure
+/// under CI.
+pub(crate) fn dkimpy() -> Option<PathBuf> {
+    let python = repo().join("target/aiosmtpd-venv/bin/python");
+    let works = Command::new(&python)
+        .args(["-c", "import dkim, nacl"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !works && std::env::var_os("CI").is_some() {
+        panic!("dkimpy is not installed in target/aiosmtpd-venv; tests/run.sh installs it");
+    }
+    if !works {
+        eprintln!(
+            "\n*** SKIPPED: dkimpy is not installed in target/aiosmtpd-venv (tests/run.sh installs it) ***\n"
+        );
+    }
+    works.then_some(python)
+}
+
 impl Aiosmtpd {
     /// The server in `mode` on a free port, or `None` (skip). `pipelining`
     /// makes it announce PIPELINING (it reads commands in order either way).

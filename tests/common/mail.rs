@@ -50,6 +50,31 @@ pub(crate) fn import_file(csv: impl AsRef<[u8]>) -> (Project, Run) {
     (project, run)
 }
 
+/// The bundled default with subscribers, sending through one relay of
+/// `[[mail.relays]]` per `(port, extra keys)`.
+pub(crate) fn relays_project(relays: &[(u16, &str)], subscribers: &str) -> Project {
+    let project = Project::bundled();
+    with_mail(&project, 25, "");
+    let mut config = project.read("config.toml");
+    config.truncate(
+        config
+            .find("\n[mail.smtp]")
+            .expect("with_mail writes [mail.smtp]"),
+    );
+    for (port, extra) in relays {
+        config.push_str(&format!(
+            "\n[[mail.relays]]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n\
+             timeout_secs = 5\nmax_attempts = 2\nretry_delay_ms = 20\n{extra}\n"
+        ));
+    }
+    project.write("config.toml", &config);
+    project.write("subscribers.csv", subscribers);
+    project
+        .run(&["subscribers", "import", "subscribers.csv"])
+        .assert_code(0);
+    project
+}
+
 /// The bundled default with subscribers, sending to `port`: imported as
 /// a store from before issue 30 holds them ([`Project::import_from_before`]),
 /// EU-only newsletters and all, so a send's own audience check is tested.
