@@ -159,11 +159,18 @@ pub(crate) fn subscribers(count: usize, seed: u64) -> impl Iterator<Item = Strin
     let mut rng = Rng::new(seed ^ 0x5AB5);
     let header = "email,name,organisation,organisation_type,country,newsletters,consent_date".to_string();
     std::iter::once(header).chain((0..count).map(move |i| {
+        let domain = rng.below(50);
+        let kind = rng.pick(&["company", "company", "organisation", "individual"]);
+        let country = rng.pick(&["DE", "FR", "IT", "NL", "BE", "JP", "ES"]);
+        // As the sign-up form lets them choose: the EU-only newsletters
+        // only for EU-27 companies and organisations.
+        let newsletters = if kind == "individual" || country == "JP" {
+            "eu-japan-news;tech-transfer"
+        } else {
+            "eu-japan-news;about-japan;tax-procurement"
+        };
         format!(
-            "reader{i:07}@example{}.eu,Reader {i},Org {i},{},{},eu-japan-news;about-japan;tax-procurement,2025-01-01",
-            rng.below(50),
-            rng.pick(&["company", "company", "organisation", "individual"]),
-            rng.pick(&["DE", "FR", "IT", "NL", "BE", "JP", "ES"]),
+            "reader{i:07}@example{domain}.eu,Reader {i},Org {i},{kind},{country},{newsletters},2025-01-01"
         )
     }))
 }
