@@ -16,7 +16,7 @@ use crate::workflow::{Checked, classified, count, draft_paths, knowledge, send_c
 /// `bulletin check`: the config (already parsed), every feed file and every
 /// local item; http(s) feeds are not fetched and the store is not touched.
 /// With `send`, what a send needs too, without sending (see
-/// [`workflow::send_checks`]): a line each, every problem on stderr.
+/// [`crate::workflow::send_checks`]): a line each, every problem on stderr.
 pub fn check(config: &Config, send: bool) -> Result<Exit> {
     let sendable = if send { check_send(config)? } else { 0 };
     check_files(config, sendable)
