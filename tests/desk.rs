@@ -576,6 +576,11 @@ fn the_desk_in_chromium_logs_in_and_out_with_javascript_off_and_on() {
         return;
     }
     let project = desk_project();
+    // An edition, so the dashboard links its delivery report.
+    project.run(&["fetch"]).assert_code(0);
+    project
+        .run(&["build", "--newsletter", "eu-japan-news", "--date", "2026-11-23"])
+        .assert_code(0);
     let server = Server::serve(&project, &[]);
     let shots = repo().join("target/screenshots");
     let desk = server.link("/desk");
@@ -587,7 +592,7 @@ fn the_desk_in_chromium_logs_in_and_out_with_javascript_off_and_on() {
         serde_json::json!([]),
         "what an editor would notice"
     );
-    assert_eq!(report["screenshots"].as_array().unwrap().len(), 8, "{report}");
+    assert_eq!(report["screenshots"].as_array().unwrap().len(), 12, "{report}");
 }
 
 /// Three readers of EU-Japan NEWS; Taro's name is a spreadsheet formula.
