@@ -97,12 +97,7 @@ impl Desk {
             .iter()
             .map(|n| Newsletter {
                 id: n.id.clone(),
-                title: self
-                    .config
-                    .newsletters
-                    .iter()
-                    .find(|c| c.id == n.id)
-                    .map_or_else(|| n.id.clone(), |c| c.title.clone()),
+                title: self.title(&n.id).to_string(),
                 last: n.last_edition.as_ref().map_or_else(
                     || "no edition yet".into(),
                     |e| format!("No. {} of {}: {}", e.number, e.date, e.state),

@@ -99,6 +99,16 @@ impl Desk {
         self.site.page(status, view)
     }
 
+    /// The title of the newsletter `id`, as its readers know it (its id
+    /// when it is no longer configured).
+    fn title<'a>(&'a self, id: &'a str) -> &'a str {
+        self.config
+            .newsletters
+            .iter()
+            .find(|n| n.id == id)
+            .map_or(id, |n| n.title.as_str())
+    }
+
     /// `path` under the desk: `/desk/login` for `"/login"`.
     fn at(&self, path: &str) -> String {
         format!("{}{path}", self.path)

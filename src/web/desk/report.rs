@@ -76,13 +76,7 @@ impl Desk {
         if field(url.query().unwrap_or("").as_bytes(), "format").as_deref() == Some("csv") {
             return Page::csv(CSV_FILE, csv(&report));
         }
-        let title = self
-            .config
-            .newsletters
-            .iter()
-            .find(|n| n.id == newsletter)
-            .map_or(newsletter.as_str(), |n| n.title.as_str());
-        let heading = format!("{title}, No. {number} of {date}");
+        let heading = format!("{}, No. {number} of {date}", self.title(&newsletter));
         let download = format!("{}?format=csv", url.path());
         self.page(
             200,
