@@ -1,5 +1,6 @@
-//! Issue 28, items 1 to 3: the editor's desk of `bulletin serve`, its
-//! accounts (`bulletin editors`), its sessions and its dashboard, through
+//! Issue 28, items 1 to 3 and 5: the editor's desk of `bulletin serve`, its
+//! accounts (`bulletin editors`), its sessions, its dashboard and an
+//! edition's delivery report, through
 //! the real binary, as an editor's browser and an attacker's client see it.
 
 use std::cell::RefCell;
@@ -10,8 +11,10 @@ use std::process::Stdio;
 use crate::common::browser::{browser_tools, node};
 use crate::common::client::{Client, Response, body, header_of, read_response, status};
 use crate::common::loopback::connect_from;
+use crate::common::mail;
 use crate::common::server::Server;
-use crate::common::{Project, Run, repo};
+use crate::common::sink::Sink;
+use crate::common::{KEY_ENV, Project, Run, repo};
 
 const KEIKO: &str = "keiko@eu-japan.eu";
 const PASSWORD: &str = "correct horse battery staple";
@@ -573,6 +576,11 @@ fn the_desk_in_chromium_logs_in_and_out_with_javascript_off_and_on() {
         return;
     }
     let project = desk_project();
+    // An edition, so the dashboard links its delivery report.
+    project.run(&["fetch"]).assert_code(0);
+    project
+        .run(&["build", "--newsletter", "eu-japan-news", "--date", "2026-11-23"])
+        .assert_code(0);
     let server = Server::serve(&project, &[]);
     let shots = repo().join("target/screenshots");
     let desk = server.link("/desk");
@@ -584,5 +592,144 @@ fn the_desk_in_chromium_logs_in_and_out_with_javascript_off_and_on() {
         serde_json::json!([]),
         "what an editor would notice"
     );
-    assert_eq!(report["screenshots"].as_array().unwrap().len(), 8, "{report}");
+    assert_eq!(report["screenshots"].as_array().unwrap().len(), 12, "{report}");
+}
+
+/// Three readers of EU-Japan NEWS; Taro's name is a spreadsheet formula.
+const READERS: &str = "\
+email,name,organisation,organisation_type,country,newsletters,consent_date
+jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news,2025-01-10
+taro@example.jp,\"=HYPERLINK(\"\"http://evil.example/\"\",\"\"x\"\")\",Example KK,company,JP,eu-japan-news,2025-02-01
+anna@example.at,Anna Berger,Wien AG,company,AT,eu-japan-news,2025-03-01
+";
+
+/// A project mailing [`READERS`] to `port`, Keiko an editor.
+fn mailing_desk(port: u16) -> Project {
+    let project = mail::project(port, "", READERS);
+    add_editor(&project, KEIKO, "Keiko Editor", &[], PASSWORD).assert_code(0);
+    project
+}
+
+#[test]
+fn the_dashboard_names_a_failed_run_as_status_does() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = mailing_desk(sink.port);
+    let mut run = project.command(&["run", "--date", "2026-11-23"]);
+    run.env_remove(KEY_ENV);
+    Run::from(run.output().unwrap()).assert_code(1);
+    let server = Server::serve(&project, &[]);
+    let browser = Browser::new(&server);
+    assert_eq!(browser.log_in(KEIKO, PASSWORD).status, 303);
+    let desk = browser.get("/desk");
+    assert_eq!(desk.status, 200, "{}", desk.body);
+    for said in [
+        "The last run (bulletin run, started ",
+        ") FAILED.",
+        "role=\"alert\"",
+        "the unsubscribe signing key is missing",
+        KEY_ENV,
+    ] {
+        assert!(desk.body.contains(said), "{said} in:\n{}", desk.body);
+    }
+    assert!(sink.messages().is_empty(), "nothing was sent");
+}
+
+#[test]
+fn the_delivery_report_counts_and_lists_each_outcome_with_the_servers_words_and_as_inert_csv() {
+    // Every RCPT refused (500 5.3.0), then Taro's and Anna's made due
+    // again and sent to a healthy server: Jane's stays failed.
+    let Some(refusing) = Sink::start(&["-f", "RCPT"]) else {
+        return;
+    };
+    let port = refusing.port;
+    let project = mailing_desk(port);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(5);
+    refusing.stop();
+    let sink = Sink::start_on(port, &[]).unwrap();
+    for email in ["taro@example.jp", "anna@example.at"] {
+        project
+            .run(&["subscribers", "reset-bounces", email])
+            .assert_code(0);
+    }
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(0);
+    assert_eq!(sink.messages().len(), 2);
+    project
+        .run(&["subscribers", "unsubscribe", "anna@example.at"])
+        .assert_code(0);
+    // Taro's provider reports his copy as spam (a mailbox of the operator's
+    // own MTA: reports act on the subscriber they name).
+    project.edit_config(
+        "transport = \"smtp\"",
+        "transport = \"smtp\"\ntrust_bounce_addresses = true",
+    );
+    let complaint = std::fs::read_to_string(repo().join("tests/fixtures/bounces/yahoo/arf-complaint.eml"))
+        .unwrap()
+        .replace("misaki@yahoo.example", "taro@example.jp")
+        .lines()
+        .filter(|line| !line.starts_with("List-Unsubscribe"))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    project.write("complaint.eml", &complaint);
+    project
+        .run(&["bounces", "complaint.eml"])
+        .assert_code(0)
+        .assert_stdout_has("complaint taro@example.jp");
+
+    let server = Server::serve(&project, &[]);
+    let report = "/desk/report/eu-japan-news/1";
+    let stranger = Browser::new(&server);
+    let refused = stranger.get(report);
+    assert_eq!((refused.status, refused.location.as_str()), (303, "/desk/login"));
+    assert!(!refused.body.contains("jane@"), "{}", refused.body);
+    assert_eq!(stranger.get(&format!("{report}?format=csv")).status, 303);
+
+    let browser = Browser::new(&server);
+    assert_eq!(browser.log_in(KEIKO, PASSWORD).status, 303);
+    let desk = browser.get("/desk");
+    assert!(desk.body.contains(&format!("href=\"{report}\"")), "{}", desk.body);
+    let page = browser.get(report);
+    assert_eq!(page.status, 200, "{}", page.body);
+    for said in [
+        "sent: <strong>2</strong>",
+        "deferred: <strong>0</strong>",
+        "failed: <strong>1</strong>",
+        "bounced: <strong>1</strong>",
+        "unsubscribed: <strong>2</strong>",
+        "what came back: complaint: ",
+        "<strong>jane@example.de</strong> (Jane Doe)",
+        "the server said: ",
+        "500 5.3.0",
+        "<strong>anna@example.at</strong> (Anna Berger)",
+    ] {
+        assert!(page.body.contains(said), "{said} in:\n{}", page.body);
+    }
+
+    let csv = browser.get(&format!("{report}?format=csv"));
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(csv.header("content-disposition").unwrap().contains("attachment"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines[0], "\"outcome\",\"email\",\"name\",\"detail\",\"when\"");
+    assert_eq!(lines.len(), 7, "a line per outcome and subscriber:\n{}", csv.body);
+    let taro = lines.iter().find(|l| l.starts_with("\"sent\",\"taro@")).unwrap();
+    assert!(
+        taro.contains("\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"x\"\")\""),
+        "the formula is text: {taro}"
+    );
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("\"failed\",\"jane@example.de\",\"Jane Doe\",\"") && l.contains("500 5.3.0")
+        ),
+        "{}",
+        csv.body
+    );
+
+    for unknown in [
+        "/desk/report/eu-japan-news/2",
+        "/desk/report/no-such-newsletter/1",
+        "/desk/report/eu-japan-news/x",
+        "/desk/report/eu-japan-news",
+    ] {
+        assert_eq!(browser.get(unknown).status, 404, "{unknown}");
+    }
 }

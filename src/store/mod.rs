@@ -17,6 +17,7 @@ mod editors;
 mod items;
 mod model;
 mod people;
+mod report;
 mod rules;
 mod runs;
 mod signups;
@@ -38,6 +39,7 @@ pub(crate) use editors::{EditorRecord, SessionRecord};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
 pub(crate) use model::{Carried, Membership};
 pub(crate) use people::{Erased, PersonData};
+pub(crate) use report::{DeliveryReport, ReportLine};
 pub(crate) use rules::{Change, DraftChange};
 pub(crate) use runs::{Problem, RunCommand, RunOutcome, RunRecord};
 pub(crate) use signups::{

@@ -158,6 +158,15 @@ impl Page {
         }
     }
 
+    /// CSV the browser saves as `file_name`: a spreadsheet's download.
+    pub(crate) fn csv(file_name: &'static str, csv: String) -> Page {
+        Page {
+            content_type: "text/csv; charset=utf-8",
+            download: Some(file_name),
+            ..Page::text(200, csv)
+        }
+    }
+
     /// 303 See Other: after a form's POST, the browser GETs `location`
     /// (reloading it then does not post the form again).
     pub(crate) fn see_other(location: String) -> Page {

@@ -1,7 +1,8 @@
 // Drives headless Chromium through the editor's desk of `bulletin serve`,
 // with JavaScript off and on (plain forms): /desk without a session leads to
 // the login page; logging in opens the dashboard naming the newsletters;
-// logging out ends the session (the desk asks for a login again). Each page
+// the dashboard's first "Delivery report" link opens an edition's report
+// with its counts; logging out ends the session (the desk asks for a login again). Each page
 // is checked with axe-core (WCAG 2.0/2.1 A and AA, light and dark), for no
 // sideways scrolling at 375 px, and screenshotted at 375 and 1280 px.
 //
@@ -76,6 +77,15 @@ for (const javaScriptEnabled of [false, true]) {
     problems.push(`${mode}: the session cookie is ${JSON.stringify(cookie)}`);
   }
   await check(page, `desk-dashboard-${mode}`);
+  const report = page.getByRole('link', { name: 'Delivery report' }).first();
+  if ((await report.count()) === 0) {
+    problems.push(`${mode}: the dashboard links no delivery report`);
+  } else {
+    await submit(page, report);
+    if ((await heading(page)) !== 'Delivery report') problems.push(`${mode}: the report page says "${await heading(page)}"`);
+    await check(page, `desk-report-${mode}`);
+    await page.goBack({ waitUntil: 'load' });
+  }
   await submit(page, page.getByRole('button', { name: 'Log out' }));
   if ((await heading(page)) !== "Editor's desk") problems.push(`${mode}: after logging out the page says "${await heading(page)}"`);
   await page.goto(desk, { waitUntil: 'load' });

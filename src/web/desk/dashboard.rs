@@ -1,29 +1,37 @@
-//! The desk's first page: each newsletter's last edition and its state, and
-//! the next due day, as `bulletin status` says them; and the admins' list
-//! of editors.
-//!
-//! The last run's health and any alert belong on the dashboard too (issue
-//! 28, item 3): they come with the run records, which are not stored yet.
-//! Their place is [`Newsletter`]'s and `templates/desk.html`'s
-//! "run-health" slot, nothing is shown there until then.
-
-use chrono::NaiveDate;
+//! The desk's first page: what `bulletin status` says ([`workflow::health`]):
+//! the last run and how it ended, the problems open, each newsletter's last
+//! edition (with its delivery report) and next due day, and what waits for
+//! a person; and the admins' list of editors.
 
 use super::{Desk, Nav, View};
-use crate::config::Config;
-use crate::editions::{due_days, next_due};
-use crate::store::{EditionState, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::web::server::Page;
 use crate::web::site::Asked;
+use crate::workflow::{self, Ended, Health};
+
+/// The dashboard: [`Health`] in the words of a page.
+pub(super) struct Overview {
+    /// The last run, in a sentence; none before the first.
+    pub(super) last_run: Option<String>,
+    /// Whether it failed or partly failed (shown as an alert).
+    pub(super) run_failed: bool,
+    /// Its errors, one a line.
+    pub(super) run_errors: Vec<String>,
+    /// The other problems open, as "since …: what".
+    pub(super) problems: Vec<String>,
+    pub(super) newsletters: Vec<Newsletter>,
+    /// What a person must do, a line each.
+    pub(super) waiting: Vec<String>,
+}
 
 /// One newsletter on the dashboard.
 pub(super) struct Newsletter {
     pub(super) id: String,
     pub(super) title: String,
-    /// "No. 3 of 2026-11-23", or none yet.
-    pub(super) last: Option<String>,
-    /// What the last edition waits for, or that it went out.
-    pub(super) state: &'static str,
+    /// "No. 3 of 2026-11-23: sent: sent 40, …", or that there is none yet.
+    pub(super) last: String,
+    /// The last edition's delivery report.
+    pub(super) report: Option<String>,
     /// The next schedule day, or since when one is overdue.
     pub(super) next: String,
 }
@@ -47,20 +55,86 @@ impl Desk {
             Err(page) => return page,
         };
         let config = self.config.clone();
-        let overview = self
+        let health = self
             .store
-            .with_store(move |store, now| overview(&config, store, now.date_naive()))
+            .with_store(move |store, now| workflow::health(&config, store, now.date_naive()))
             .await;
-        match overview {
-            Some(Ok(newsletters)) => self.page(
-                200,
-                &View::Dashboard {
-                    nav: Nav::of(self, &editor),
-                    newsletters: &newsletters,
-                },
-            ),
-            Some(Err(e)) => self.unavailable(&e),
+        match health {
+            Some(Ok(health)) => {
+                let overview = self.overview(health);
+                self.page(
+                    200,
+                    &View::Dashboard {
+                        nav: Nav::of(self, &editor),
+                        overview: &overview,
+                    },
+                )
+            }
+            Some(Err(e)) => {
+                eprintln!("desk: the store: {}", crate::causes::said_once(e.as_ref()));
+                self.page(503, &View::Unavailable)
+            }
             None => self.page(503, &View::Unavailable),
+        }
+    }
+
+    /// What `status` says, for the page: each newsletter with its title and
+    /// the link to its last edition's report.
+    fn overview(&self, health: Health) -> Overview {
+        let run_errors = health
+            .last_run
+            .as_ref()
+            .map(|r| r.errors.clone())
+            .unwrap_or_default();
+        let problems = health
+            .problems
+            .iter()
+            .filter(|p| !run_errors.contains(&p.text))
+            .map(|p| format!("since {}: {}", p.since.format("%Y-%m-%d %H:%M UTC"), p.text))
+            .collect();
+        let newsletters = health
+            .newsletters
+            .iter()
+            .map(|n| Newsletter {
+                id: n.id.clone(),
+                title: self.title(&n.id).to_string(),
+                last: n.last_edition.as_ref().map_or_else(
+                    || "no edition yet".into(),
+                    |e| format!("No. {} of {}: {}", e.number, e.date, e.state),
+                ),
+                report: n
+                    .last_edition
+                    .as_ref()
+                    .map(|e| self.at(&format!("/report/{}/{}", n.id, e.number))),
+                next: match (n.overdue_since, n.next_due) {
+                    (Some(day), _) => format!("overdue since {day}"),
+                    (None, Some(day)) => day.to_string(),
+                    (None, None) => "none".into(),
+                },
+            })
+            .collect();
+        Overview {
+            last_run: health.last_run.as_ref().map(|run| {
+                let how = match run.outcome {
+                    Ended::Ok => "went well",
+                    Ended::Partial => "partly failed",
+                    Ended::Failed => "FAILED",
+                    Ended::Unfinished => "has not finished: it is still running, or it was killed",
+                };
+                format!(
+                    "The last run (bulletin {}, started {}) {how}.",
+                    run.command.as_str(),
+                    run.started.format("%Y-%m-%d %H:%M UTC")
+                )
+            }),
+            run_failed: health
+                .last_run
+                .as_ref()
+                .is_some_and(|r| matches!(r.outcome, Ended::Failed | Ended::Partial)),
+            run_errors,
+            problems,
+            newsletters,
+            waiting: health.waiting,
         }
     }
 
@@ -94,43 +168,6 @@ impl Desk {
             None => self.page(503, &View::Unavailable),
         }
     }
-}
-
-/// Every configured newsletter as of `today`, from the store.
-fn overview(config: &Config, store: &Store, today: NaiveDate) -> Result<Vec<Newsletter>, StoreError> {
-    config
-        .newsletters
-        .iter()
-        .map(|newsletter| {
-            let id = newsletter.id.as_str();
-            let editions = store.editions(Some(id))?;
-            let last_day = editions
-                .iter()
-                .map(|e| e.date)
-                .chain(store.schedule_handled(id)?)
-                .max();
-            let last = editions.iter().max_by_key(|e| e.number);
-            let missed = due_days(newsletter.schedule, today, last_day);
-            let next = match missed.first() {
-                Some(day) if *day < today => format!("overdue since {day}"),
-                Some(day) => day.to_string(),
-                None => next_due(newsletter.schedule, today, last_day)
-                    .map_or_else(|| "none".into(), |d| d.to_string()),
-            };
-            Ok(Newsletter {
-                id: id.to_string(),
-                title: newsletter.title.clone(),
-                last: last.map(|e| format!("No. {} of {}", e.number, e.date)),
-                state: match last {
-                    None => "no edition yet",
-                    Some(e) if e.state == EditionState::Draft => "draft: waits for approval",
-                    Some(e) if e.sent_at.is_some() => "sent",
-                    Some(_) => "approved: the next run sends it",
-                },
-                next,
-            })
-        })
-        .collect()
 }
 
 /// Every editor, and whether they can log in.

@@ -12,10 +12,12 @@
 //! ask for them on `serve`'s store thread.
 //!
 //! `login.rs`: login, logout, the set-password link's page; `dashboard.rs`:
-//! the newsletters at a glance, and the admins' list of editors.
+//! the newsletters at a glance, and the admins' list of editors;
+//! `report.rs`: an edition's delivery report.
 
 mod dashboard;
 mod login;
+mod report;
 
 use std::sync::Arc;
 
@@ -86,12 +88,25 @@ impl Desk {
             "/logout" => self.logout(request).await,
             "/password" => self.password(request, url).await,
             "/editors" => self.editors(request).await,
-            _ => self.page(404, &View::NotFound),
+            _ => match rest.strip_prefix("/report/") {
+                Some(edition) => self.report(request, url, edition).await,
+                None => self.page(404, &View::NotFound),
+            },
         }
     }
 
     fn page(&self, status: u16, view: &View<'_>) -> Page {
         self.site.page(status, view)
+    }
+
+    /// The title of the newsletter `id`, as its readers know it (its id
+    /// when it is no longer configured).
+    fn title<'a>(&'a self, id: &'a str) -> &'a str {
+        self.config
+            .newsletters
+            .iter()
+            .find(|n| n.id == id)
+            .map_or(id, |n| n.title.as_str())
     }
 
     /// `path` under the desk: `/desk/login` for `"/login"`.
@@ -203,7 +218,16 @@ enum View<'a> {
     },
     Dashboard {
         nav: Nav<'a>,
-        newsletters: &'a [dashboard::Newsletter],
+        overview: &'a dashboard::Overview,
+    },
+    /// An edition's delivery report.
+    Report {
+        nav: Nav<'a>,
+        /// "EU-Japan NEWS, No. 1 of 2026-11-23".
+        heading: &'a str,
+        /// The same as CSV.
+        download: &'a str,
+        parts: &'a [report::Part<'a>],
     },
     Editors {
         nav: Nav<'a>,
