@@ -133,7 +133,10 @@ fn status_names_a_run_that_an_smtp_server_refused() {
     let Some(sink) = Sink::start(&["-Q", "MAIL"]) else {
         return;
     };
-    let project = approved(sink.port, "");
+    // One connection: with several, one may take the 421 as its message's
+    // deferral while the others give up, and the run ends partial (exit 5),
+    // not failed; that race is a known doubt of the relays' failover.
+    let project = approved(sink.port, "concurrency = 1");
     at(&project, &["run", "--date", DAY], true)
         .assert_code(1)
         .assert_stderr_has("421");
