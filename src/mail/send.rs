@@ -603,6 +603,16 @@ enum Outcome {
     Stopped,
 }
 
+/// What a worker out of queued recipients finds among those left by others.
+enum Left {
+    /// One to send.
+    One(Recipient),
+    /// None, and no worker busy who could leave one: the send is done.
+    NoneAndIdle,
+    /// None yet: a busy worker may still leave one.
+    NoneYet,
+}
+
 /// Why a worker stopped taking recipients.
 enum Quit {
     /// The queue is empty and closed: the send is done.
@@ -655,22 +665,36 @@ impl Run<'_, '_> {
             }
         }
         loop {
-            let busy = self.busy.load(Ordering::SeqCst);
-            if let Some(recipient) = self.take_left() {
-                return Some(recipient);
+            match self.left() {
+                Left::One(recipient) => return Some(recipient),
+                Left::NoneAndIdle => return None,
+                Left::NoneYet if self.stopped.load(Ordering::SeqCst) => return None,
+                Left::NoneYet => std::thread::sleep(Duration::from_millis(10)),
             }
-            if busy == 0 || self.stopped.load(Ordering::SeqCst) {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
     fn take_left(&self) -> Option<Recipient> {
+        match self.left() {
+            Left::One(recipient) => Some(recipient),
+            Left::NoneAndIdle | Left::NoneYet => None,
+        }
+    }
+
+    /// Looks at the recipients workers that gave up left and at the busy
+    /// count under one lock: a worker leaves its recipient there before it
+    /// stops counting as busy, so no worker sees "none left, none busy"
+    /// while one is being handed on (and quits with it unsent).
+    fn left(&self) -> Left {
         let mut left = self.left.lock().expect("poisoned");
-        let recipient = left.pop()?;
-        self.busy.fetch_add(1, Ordering::SeqCst);
-        Some(recipient)
+        match left.pop() {
+            Some(recipient) => {
+                self.busy.fetch_add(1, Ordering::SeqCst);
+                Left::One(recipient)
+            }
+            None if self.busy.load(Ordering::SeqCst) == 0 => Left::NoneAndIdle,
+            None => Left::NoneYet,
+        }
     }
 
     /// Done with a recipient: `unsent` ones go back for the others.
