@@ -359,11 +359,14 @@ enum SubscribersCommand {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
-    /// Unsubscribe an address from one newsletter, or from all.
+    /// Unsubscribe an address from one newsletter, or from all; the desk's log names who.
     Unsubscribe {
         email: String,
         #[arg(long)]
         newsletter: Option<String>,
+        /// Who unsubscribes them; default $USER.
+        #[arg(long)]
+        by: Option<String>,
     },
     /// Print everything held about one person (every table with an `email` column), as the preference page's download.
     Export {
@@ -682,9 +685,11 @@ fn subscribers(at: &Invocation, command: SubscribersCommand) -> Result<Exit> {
         SubscribersCommand::List { newsletter, format } => {
             commands::list(&config()?, newsletter.as_deref(), format)
         }
-        SubscribersCommand::Unsubscribe { email, newsletter } => {
-            commands::unsubscribe(&config()?, &email, newsletter.as_deref(), clock)
-        }
+        SubscribersCommand::Unsubscribe {
+            email,
+            newsletter,
+            by,
+        } => commands::unsubscribe(&config()?, &email, newsletter.as_deref(), &who(by), clock),
         SubscribersCommand::Export { email, format } => commands::export(&config()?, &email, format),
         SubscribersCommand::Erase { email } => commands::erase(&config()?, &email, clock),
         SubscribersCommand::ResetBounces { emails, since } => {

@@ -733,3 +733,221 @@ fn the_delivery_report_counts_and_lists_each_outcome_with_the_servers_words_and_
         assert_eq!(browser.get(unknown).status, 404, "{unknown}");
     }
 }
+
+const ADMIN: &str = "admin@eu-japan.eu";
+const ADMINS_PASSWORD: &str = "the admin's own long password";
+
+/// [`desk_project`] with Ada an admin besides Keiko, and `readers` imported.
+fn admin_project(readers: &str) -> Project {
+    let project = desk_project();
+    add_editor(
+        &project,
+        ADMIN,
+        "Ada Admin",
+        &["--role", "admin"],
+        ADMINS_PASSWORD,
+    )
+    .assert_code(0);
+    project.import_from_before(readers);
+    project
+}
+
+/// Jane, Élodie (a name in capitals that are not ASCII), and sixty readers
+/// of one domain.
+fn many_readers() -> String {
+    let mut csv = String::from(
+        "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
+         jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news;about-japan,2025-01-10\n\
+         elodie@example.fr,Élodie Martin,Lyon SA,company,FR,eu-japan-news,2025-01-11\n",
+    );
+    for n in 0..60 {
+        csv.push_str(&format!(
+            "reader{n:02}@many.example,Reader {n},Many BV,company,NL,eu-japan-news,2025-02-01\n"
+        ));
+    }
+    csv
+}
+
+/// Where `email` stands, as `subscribers list` says: (newsletters, unsubscribed).
+fn standing(project: &Project, email: &str) -> (String, String) {
+    let all = project.subscribers();
+    let found = all.iter().find(|s| s["email"] == email).unwrap();
+    (
+        found["newsletters"].to_string(),
+        found["unsubscribed"].to_string(),
+    )
+}
+
+#[test]
+fn an_admin_finds_subscribers_by_a_part_of_address_or_name_and_unsubscribes_one_from_one_newsletter() {
+    let project = admin_project(&many_readers());
+    let server = Server::serve(&project, &[]);
+    let admin = Browser::new(&server);
+    assert_eq!(admin.log_in(ADMIN, ADMINS_PASSWORD).status, 303);
+    let desk = admin.get("/desk").body;
+    assert!(desk.contains("href=\"/desk/subscribers\"") && desk.contains("href=\"/desk/log\""));
+
+    let empty = admin.get("/desk/subscribers");
+    assert_eq!(empty.status, 200, "{}", empty.body);
+    assert!(!empty.body.contains("@example"), "no list before a search");
+
+    for (words, who) in [
+        ("JANE", "jane@example.de"),
+        ("doe", "jane@example.de"),
+        ("ÉLODIE", "elodie@example.fr"),
+        ("Example.FR", "elodie@example.fr"),
+    ] {
+        let page = admin.get(&format!("/desk/subscribers?q={}", urlencode(words)));
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("1 match."), "{words}: {}", page.body);
+        assert!(page.body.contains(&format!("<strong>{who}</strong>")), "{words}");
+    }
+    let jane = admin.get("/desk/subscribers?q=jane").body;
+    for said in [
+        "(Jane Doe), Acme GmbH",
+        "Status: <strong>active</strong>",
+        "EU-Japan NEWS",
+        "&#34;About Japan&#34; e-News",
+        "name=\"newsletter\" value=\"about-japan\"",
+    ] {
+        assert!(jane.contains(said), "{said} in:\n{jane}");
+    }
+    assert!(
+        !jane.contains(&server.link("")) && !jane.contains("/unsubscribe"),
+        "no links of hers"
+    );
+    let many = admin.get("/desk/subscribers?q=MANY.example").body;
+    assert!(many.contains("60 match; the first 50 are shown"), "{many}");
+    assert_eq!(many.matches("@many.example</strong>").count(), 50);
+    let none = admin.get("/desk/subscribers?q=nobody-at-all").body;
+    assert!(none.contains("No subscriber"), "{none}");
+
+    // Unsubscribed from one newsletter: the answer names no one.
+    let done = admin.post(
+        "/desk/subscribers",
+        &[
+            ("token", &token(&jane)),
+            ("email", "jane@example.de"),
+            ("newsletter", "about-japan"),
+        ],
+        &[],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location, "/desk/subscribers?done=about-japan");
+    let confirmed = admin.get(&done.location).body;
+    assert!(
+        confirmed.contains("Unsubscribed from &#34;About Japan&#34; e-News."),
+        "{confirmed}"
+    );
+    let (receives, left) = standing(&project, "jane@example.de");
+    assert!(
+        receives.contains("eu-japan-news") && !receives.contains("about-japan"),
+        "{receives}"
+    );
+    assert!(left.contains("about-japan"), "{left}");
+    let again = admin.get("/desk/subscribers?q=jane").body;
+    assert!(again.contains("left &#34;About Japan&#34; e-News"), "{again}");
+    assert!(!again.contains("value=\"about-japan\""), "{again}");
+
+    // Her last newsletter too: unsubscribed.
+    admin.post(
+        "/desk/subscribers",
+        &[
+            ("token", &token(&again)),
+            ("email", "jane@example.de"),
+            ("newsletter", "eu-japan-news"),
+        ],
+        &[],
+    );
+    let gone = admin.get("/desk/subscribers?q=jane").body;
+    assert!(gone.contains("Status: <strong>unsubscribed</strong>"), "{gone}");
+
+    // What is not a subscriber, or no newsletter: refused, the address not repeated.
+    for (email, newsletter) in [
+        ("stranger@example.org", "eu-japan-news"),
+        ("not an address", "eu-japan-news"),
+        ("elodie@example.fr", "no-such-newsletter"),
+    ] {
+        let refused = admin.post(
+            "/desk/subscribers",
+            &[
+                ("token", &token(&gone)),
+                ("email", email),
+                ("newsletter", newsletter),
+            ],
+            &[],
+        );
+        assert_eq!(refused.status, 400, "{email} {newsletter}");
+        assert!(!refused.body.contains(email), "{}", refused.body);
+    }
+    assert!(
+        !standing(&project, "elodie@example.fr")
+            .1
+            .contains("eu-japan-news")
+    );
+}
+
+#[test]
+fn an_editor_cannot_search_unsubscribe_or_read_the_log_and_a_forged_unsubscribe_does_nothing() {
+    let project = admin_project(&many_readers());
+    let server = Server::serve(&project, &[]);
+    let admin = Browser::new(&server);
+    admin.log_in(ADMIN, ADMINS_PASSWORD);
+    let admins_token = token(&admin.get("/desk").body);
+    let keiko = Browser::new(&server);
+    keiko.log_in(KEIKO, PASSWORD);
+    let her_desk = keiko.get("/desk").body;
+    assert!(!her_desk.contains("href=\"/desk/subscribers\"") && !her_desk.contains("href=\"/desk/log\""));
+    let her_token = token(&her_desk);
+
+    for page in ["/desk/subscribers?q=jane", "/desk/log", "/desk/editors"] {
+        let refused = keiko.get(page);
+        assert_eq!(refused.status, 403, "{page}");
+        assert!(refused.body.contains("For admins only"), "{page}");
+        assert!(!refused.body.contains("jane@"), "{page}: {}", refused.body);
+    }
+    let unsubscribe = |browser: &Browser, token: &str, headers: &[(&str, &str)]| {
+        let mut fields = vec![("email", "jane@example.de"), ("newsletter", "eu-japan-news")];
+        if !token.is_empty() {
+            fields.push(("token", token));
+        }
+        browser.post("/desk/subscribers", &fields, headers).status
+    };
+    assert_eq!(
+        unsubscribe(&keiko, &her_token, &[]),
+        403,
+        "an editor, with her own token"
+    );
+    // The admin's session: no token, a wrong one, another session's, from another site.
+    assert_eq!(unsubscribe(&admin, "", &[]), 403);
+    assert_eq!(
+        unsubscribe(&admin, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &[]),
+        403
+    );
+    assert_eq!(
+        unsubscribe(&admin, &her_token, &[]),
+        403,
+        "Keiko's token, the admin's cookie"
+    );
+    assert_eq!(
+        unsubscribe(&admin, &admins_token, &[("Origin", "https://evil.example")]),
+        403
+    );
+    assert_eq!(
+        unsubscribe(&admin, &admins_token, &[("Sec-Fetch-Site", "cross-site")]),
+        403
+    );
+    // Without a session, the admin's token alone.
+    assert_eq!(unsubscribe(&Browser::new(&server), &admins_token, &[]), 403);
+    assert!(
+        !standing(&project, "jane@example.de").1.contains("eu-japan-news"),
+        "still subscribed"
+    );
+    assert_eq!(unsubscribe(&admin, &admins_token, &[]), 303);
+    assert!(standing(&project, "jane@example.de").1.contains("eu-japan-news"));
+}
+
+/// `words`, as a form encodes them in a URL.
+fn urlencode(words: &str) -> String {
+    url::form_urlencoded::byte_serialize(words.as_bytes()).collect()
+}

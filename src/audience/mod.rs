@@ -10,9 +10,9 @@ pub(crate) mod token;
 
 pub(crate) use spool::Spool;
 pub(crate) use subscribers::read_csv;
+pub(crate) use subscribers::{AddressError, admits, normalise_email};
 pub use subscribers::{
     Column, CsvError, CsvOptions, InvalidField, Reason, RowError, RowProblem, SlashDates, parse_csv,
 };
-pub(crate) use subscribers::{admits, normalise_email};
 pub(crate) use suppression::{Suppressed, export_json};
 pub use token::{Key, KeyError, Unsubscribe, Weakness, sign, verify};

@@ -163,9 +163,15 @@ pub enum ListFormat {
     Json,
 }
 
-/// `bulletin subscribers unsubscribe EMAIL [--newsletter ID]`.
-pub fn unsubscribe(config: &Config, email: &str, newsletter: Option<&str>, clock: Clock) -> Result<Exit> {
-    let email = workflow::unsubscribe(config, email, newsletter, clock)?;
+/// `bulletin subscribers unsubscribe EMAIL [--newsletter ID] [--by NAME]`.
+pub fn unsubscribe(
+    config: &Config,
+    email: &str,
+    newsletter: Option<&str>,
+    by: &str,
+    clock: Clock,
+) -> Result<Exit> {
+    let email = workflow::unsubscribe(config, email, newsletter, by, clock)?;
     say!(
         "{email} unsubscribed from {}",
         newsletter.unwrap_or("every newsletter")

@@ -492,14 +492,8 @@ impl Store {
         )?;
         rows.into_iter()
             .map(|(action, item, section, position, text, author, at)| {
-                let entry = match Decision::parse(&action) {
-                    Some(decision) => Logged::Decision(decision),
-                    None => Logged::Correction(
-                        correction_from(&action, item, section, position, text).ok_or_else(|| {
-                            self.decode(format!("a correction {action:?} with missing fields"))
-                        })?,
-                    ),
-                };
+                let entry = logged_from(&action, item, section, position, text)
+                    .ok_or_else(|| self.decode(format!("a correction {action:?} with missing fields")))?;
                 Ok(LogRecord {
                     entry,
                     author,
@@ -731,6 +725,21 @@ fn correction_columns(correction: &Correction) -> (Option<&str>, Option<&str>, O
             (item, None, None, Some(text.as_str()))
         }
         Correction::Intro { markdown } => (None, None, None, Some(markdown.as_str())),
+    }
+}
+
+/// A line of the corrections' log from its columns: a decision, or a
+/// correction; `None` when a column it needs is missing.
+pub(super) fn logged_from(
+    action: &str,
+    item: Option<String>,
+    section: Option<String>,
+    position: Option<i64>,
+    text: Option<String>,
+) -> Option<Logged> {
+    match Decision::parse(action) {
+        Some(decision) => Some(Logged::Decision(decision)),
+        None => correction_from(action, item, section, position, text).map(Logged::Correction),
     }
 }
 

@@ -10,6 +10,7 @@
 //! table that keeps something about a person without that column escapes
 //! both: don't add one.
 
+mod actions;
 mod bounces;
 mod deliveries;
 mod editions;
@@ -32,6 +33,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, Transaction, Trans
 
 use crate::items::Item;
 
+pub(crate) use actions::{Action, ActionRecord, RuleChange};
 pub(crate) use bounces::{Bounce, BounceMail, Effect, SoftRule};
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
 pub(crate) use editions::{Decision, EditionPaths, EditionRecord, EditionState, Logged};
@@ -46,7 +48,9 @@ pub(crate) use signups::{
     ClientLimit, Confirmation, Counted, MailboxLimit, OutboxMail, PendingSignup, Signed, SignupLimits,
     WelcomeMail,
 };
-pub(crate) use subscribers::{Agreement, BounceReset, Recipient, SubscriberRecord, UnsubscribeRequest};
+pub(crate) use subscribers::{
+    Agreement, BounceReset, Found, Recipient, SubscriberRecord, UnsubscribeRequest,
+};
 
 /// The schema version this bulletin writes: the number of [`MIGRATIONS`].
 #[allow(clippy::cast_possible_wrap)] // a handful of migrations, nowhere near i64::MAX
@@ -492,6 +496,20 @@ CREATE TABLE IF NOT EXISTS editor_logins (
 );
 CREATE INDEX IF NOT EXISTS editor_logins_email ON editor_logins (email, at);
 CREATE INDEX IF NOT EXISTS editor_logins_network ON editor_logins (network, at);
+"#,
+    r#"
+-- Migration (issue 28, the desk's admin side): who unsubscribed a
+-- subscriber on their behalf (an admin on the desk, the operator's
+-- `subscribers unsubscribe`), and when; the desk's log reads it. `email`
+-- is the subscriber's, so their export and erasure cover the rows.
+CREATE TABLE IF NOT EXISTS unsubscribed_by (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    email      TEXT NOT NULL,
+    newsletter TEXT,               -- NULL: every newsletter
+    by         TEXT NOT NULL,
+    at         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS unsubscribed_by_at ON unsubscribed_by (at);
 "#,
 ];
 

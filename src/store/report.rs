@@ -29,9 +29,11 @@ pub(crate) struct DeliveryReport {
     pub(crate) failed: Vec<ReportLine>,
     /// Handed to the server when the sender stopped: the next run finds out.
     pub(crate) sending: Vec<ReportLine>,
-    /// Hard or soft bounces and complaints about this edition, or about one
-    /// of its recipients since the send began.
+    /// Hard or soft bounces about this edition, or about one of its
+    /// recipients since the send began.
     pub(crate) bounced: Vec<ReportLine>,
+    /// Complaints (reported as spam) about the same.
+    pub(crate) complained: Vec<ReportLine>,
     /// Recipients who left this newsletter (or all) since the send began.
     pub(crate) unsubscribed: Vec<ReportLine>,
 }
@@ -71,19 +73,8 @@ impl Store {
                 StatusLabel::Sending => report.sending.push(line),
             }
         }
-        report.bounced = self.report_lines(
-            "WITH sent AS (SELECT email, min(updated) OVER () AS began FROM deliveries
-                           WHERE newsletter = ?1 AND number = ?2)
-             SELECT DISTINCT b.email, coalesce(s.name, ''), b.kind || ': ' || b.why, b.processed
-             FROM bounce_messages b JOIN sent ON sent.email = b.email
-             LEFT JOIN subscribers s ON s.email = b.email
-             WHERE b.kind IN ('hard', 'soft', 'complaint')
-               AND ((b.newsletter = ?1 AND b.number = ?2)
-                    OR (b.number IS NULL AND b.processed >= sent.began))
-             ORDER BY b.processed, b.email",
-            newsletter,
-            number,
-        )?;
+        report.bounced = self.bounce_lines(newsletter, number, "kind IN ('hard', 'soft')")?;
+        report.complained = self.bounce_lines(newsletter, number, "kind = 'complaint'")?;
         report.unsubscribed = self.report_lines(
             "WITH sent AS (SELECT email, min(updated) OVER () AS began FROM deliveries
                            WHERE newsletter = ?1 AND number = ?2),
@@ -100,6 +91,24 @@ impl Store {
             number,
         )?;
         Ok(report)
+    }
+
+    /// The bounce mails of `kinds` (an SQL condition on `kind`) about
+    /// edition `number`, or about one of its recipients since its send
+    /// began: who, what came back, when read.
+    fn bounce_lines(&self, newsletter: &str, number: u32, kinds: &'static str) -> Result<Vec<ReportLine>> {
+        let sql = format!(
+            "WITH sent AS (SELECT email, min(updated) OVER () AS began FROM deliveries
+                           WHERE newsletter = ?1 AND number = ?2)
+             SELECT DISTINCT b.email, coalesce(s.name, ''), b.kind || ': ' || b.why, b.processed
+             FROM bounce_messages b JOIN sent ON sent.email = b.email
+             LEFT JOIN subscribers s ON s.email = b.email
+             WHERE b.{kinds}
+               AND ((b.newsletter = ?1 AND b.number = ?2)
+                    OR (b.number IS NULL AND b.processed >= sent.began))
+             ORDER BY b.processed, b.email"
+        );
+        self.report_lines(&sql, newsletter, number)
     }
 
     /// Report lines from `sql`, whose columns are email, name, detail and

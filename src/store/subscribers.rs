@@ -63,6 +63,23 @@ pub(crate) struct SubscriberRecord {
     pub(crate) consents: Vec<ConsentRecord>,
 }
 
+/// A subscriber as the desk's search shows them.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub(crate) email: String,
+    pub(crate) name: String,
+    pub(crate) organisation: String,
+    /// Newsletters they receive.
+    pub(crate) newsletters: Vec<String>,
+    /// Newsletters they left.
+    pub(crate) left: Vec<String>,
+    /// Set when they left every newsletter.
+    pub(crate) unsubscribed_all: bool,
+    pub(crate) hard_bounces: u32,
+    /// On the `suppressions` list: soft bounces in a row stopped their mail.
+    pub(crate) suppressed: bool,
+}
+
 /// One consent: to which newsletter, when, how and from where.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct ConsentRecord {
@@ -152,16 +169,87 @@ impl Store {
         })
     }
 
-    /// Unsubscribes from one newsletter, or from all (and any added later).
-    /// Idempotent; `false` when the address is not a subscriber.
+    /// Unsubscribes from one newsletter, or from all (and any added later),
+    /// on the subscriber's behalf: by `by` (an admin, the operator) at
+    /// `now`, and so recorded for the desk's log. Idempotent; `false` when
+    /// the address is not a subscriber.
     pub(crate) fn unsubscribe(
         &mut self,
         email: &str,
         newsletter: Option<&str>,
+        by: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let now = now.to_rfc3339();
-        self.write(|tx| Ok(unsubscribe_in(tx, email, newsletter, &now)?))
+        self.write(|tx| {
+            if !unsubscribe_in(tx, email, newsletter, &now)? {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO unsubscribed_by (email, newsletter, by, at) VALUES (?1, ?2, ?3, ?4)",
+                params![email.to_ascii_lowercase(), newsletter, by, now],
+            )?;
+            Ok(true)
+        })
+    }
+
+    /// The subscribers whose address or name holds `words` (any case), by
+    /// email: the first `limit`, and how many there are in all. The list
+    /// is read a row at a time, never held whole.
+    pub(crate) fn search_subscribers(&self, words: &str, limit: usize) -> Result<(Vec<Found>, usize)> {
+        let words = words.to_lowercase();
+        let holds = |text: &str| text.to_lowercase().contains(&words);
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT email, name FROM subscribers ORDER BY email")
+            .map_err(|e| self.error(e))?;
+        let mut rows = statement.query([]).map_err(|e| self.error(e))?;
+        let (mut first, mut total) = (Vec::new(), 0);
+        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+            let email: String = row.get(0).map_err(|e| self.error(e))?;
+            let name: String = row.get(1).map_err(|e| self.error(e))?;
+            if holds(&email) || holds(&name) {
+                total += 1;
+                if first.len() < limit {
+                    first.push(email);
+                }
+            }
+        }
+        drop(rows);
+        let found = first
+            .iter()
+            .map(|email| self.found(email))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((found, total))
+    }
+
+    /// What the desk's search shows of the subscriber `email`.
+    fn found(&self, email: &str) -> Result<Found> {
+        let words = |text: String| text.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        self.rows(
+            "SELECT s.email, s.name, s.organisation, s.unsubscribed IS NOT NULL, s.hard_bounces,
+                    coalesce((SELECT group_concat(newsletter, ' ') FROM subscriptions
+                              WHERE email = s.email AND unsubscribed IS NULL), ''),
+                    coalesce((SELECT group_concat(newsletter, ' ') FROM subscriptions
+                              WHERE email = s.email AND unsubscribed IS NOT NULL), ''),
+                    EXISTS (SELECT 1 FROM suppressions WHERE email = s.email)
+             FROM subscribers s WHERE s.email = ?1",
+            [email],
+            |row| {
+                Ok(Found {
+                    email: row.get(0)?,
+                    name: row.get(1)?,
+                    organisation: row.get(2)?,
+                    unsubscribed_all: row.get(3)?,
+                    hard_bounces: row.get(4)?,
+                    newsletters: words(row.get(5)?),
+                    left: words(row.get(6)?),
+                    suppressed: row.get(7)?,
+                })
+            },
+        )?
+        .pop()
+        .ok_or_else(|| self.decode(format!("a subscriber vanished during a search: {email}")))
     }
 
     /// Many unsubscribes in one transaction: `serve` groups those that

@@ -66,7 +66,9 @@ pub(crate) use review::{
 pub(crate) use rules::{add_rule, make_rule, remove_rule};
 pub(crate) use send::{Checked, Send, send, send_checks};
 pub(crate) use stored::{ItemIdError, items_with, resolve_among, resolve_item};
-pub(crate) use subscribers::{Imported, import, reset_bounces, unsubscribe};
+pub(crate) use subscribers::{
+    Imported, UnsubscribeError, import, reset_bounces, unsubscribe, unsubscribe_for,
+};
 
 /// Standard output for the report of a command that changes something
 /// (`fetch`, `build`, `run`, `send`, `subscribers import`…). A reader that

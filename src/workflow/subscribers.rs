@@ -4,13 +4,13 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use super::{Clock, open_for_writing};
-use crate::audience::{CsvOptions, SlashDates, Suppressed, normalise_email, read_csv};
+use crate::audience::{AddressError, CsvOptions, SlashDates, Suppressed, normalise_email, read_csv};
 use crate::causes::said_once;
-use crate::config::Config;
-use crate::store::BounceReset;
+use crate::config::{Config, UnknownNewsletter};
+use crate::store::{BounceReset, Store, StoreError};
 
 /// Subscribers written to the store per transaction by an import: the
 /// rows are read as the file is, so memory stays that of one batch.
@@ -108,20 +108,51 @@ pub(crate) fn import(config: &Config, file: &Path, options: &CsvOptions, clock: 
 }
 
 /// `bulletin subscribers unsubscribe EMAIL [--newsletter ID]`: the
-/// address, normalised, unsubscribed from one newsletter or from all.
+/// address, normalised, unsubscribed from one newsletter or from all, by
+/// `by` at `clock`.
 pub(crate) fn unsubscribe(
     config: &Config,
     email: &str,
     newsletter: Option<&str>,
+    by: &str,
     clock: Clock,
 ) -> Result<String> {
+    let (_lock, mut store) = open_for_writing(config)?;
+    Ok(unsubscribe_for(
+        config, &mut store, email, newsletter, by, clock.now,
+    )?)
+}
+
+/// Why an unsubscribe on a subscriber's behalf did nothing.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UnsubscribeError {
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    #[error(transparent)]
+    Newsletter(#[from] UnknownNewsletter),
+    #[error("{0} is not a subscriber")]
+    NotSubscriber(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The one unsubscribe on a subscriber's behalf, the command's and the
+/// desk's admins': the address normalised, the newsletter checked, the
+/// unsubscribe recorded with who (`by`) and when (`now`). The address, normalised.
+pub(crate) fn unsubscribe_for(
+    config: &Config,
+    store: &mut Store,
+    email: &str,
+    newsletter: Option<&str>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<String, UnsubscribeError> {
     let email = normalise_email(email)?;
     if let Some(id) = newsletter {
         config.newsletter(id)?;
     }
-    let (_lock, mut store) = open_for_writing(config)?;
-    if !store.unsubscribe(&email, newsletter, clock.now)? {
-        bail!("{email} is not a subscriber");
+    if !store.unsubscribe(&email, newsletter, by, now)? {
+        return Err(UnsubscribeError::NotSubscriber(email));
     }
     Ok(email)
 }

@@ -143,18 +143,10 @@ impl Desk {
         if Asked::of(&request.method) != Asked::Show {
             return self.page(405, &View::MethodNotAllowed);
         }
-        let editor = match self.signed_in(&request.headers).await {
+        let editor = match self.admin(self.signed_in(&request.headers).await) {
             Ok(editor) => editor,
             Err(page) => return page,
         };
-        if !editor.is_admin() {
-            return self.page(
-                403,
-                &View::AdminsOnly {
-                    nav: Nav::of(self, &editor),
-                },
-            );
-        }
         let accounts = self.store.with_store(|store, _| accounts(store)).await;
         match accounts {
             Some(Ok(editors)) => self.page(

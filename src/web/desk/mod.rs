@@ -13,11 +13,15 @@
 //!
 //! `login.rs`: login, logout, the set-password link's page; `dashboard.rs`:
 //! the newsletters at a glance, and the admins' list of editors;
-//! `report.rs`: an edition's delivery report.
+//! `report.rs`: an edition's delivery report; `subscribers.rs`: the admins'
+//! search of the subscribers and their unsubscribe of one; `log.rs`: the
+//! admins' log of what editors and admins did.
 
 mod dashboard;
+mod log;
 mod login;
 mod report;
+mod subscribers;
 
 use std::sync::Arc;
 
@@ -88,6 +92,8 @@ impl Desk {
             "/logout" => self.logout(request).await,
             "/password" => self.password(request, url).await,
             "/editors" => self.editors(request).await,
+            "/subscribers" => self.subscribers(request, url).await,
+            "/log" => self.log(request, url).await,
             _ => match rest.strip_prefix("/report/") {
                 Some(edition) => self.report(request, url, edition).await,
                 None => self.page(404, &View::NotFound),
@@ -136,6 +142,21 @@ impl Desk {
         }
     }
 
+    /// `signed_in`'s editor when they are an admin; else the page that says
+    /// this is for admins (403), or the way to the login.
+    fn admin(&self, signed_in: Result<Editor, Page>) -> Result<Editor, Page> {
+        let editor = signed_in?;
+        if editor.is_admin() {
+            return Ok(editor);
+        }
+        Err(self.page(
+            403,
+            &View::AdminsOnly {
+                nav: Nav::of(self, &editor),
+            },
+        ))
+    }
+
     /// A POST of a signed-in editor's form, checked: not from another
     /// site, with the token of their session. Else the refusal, nothing done.
     async fn posted(&self, request: &Request) -> Result<(Editor, Form), Page> {
@@ -153,8 +174,12 @@ impl Desk {
         Ok((editor, form))
     }
 
+    /// The 503 of a store error, said in `serve`'s log without an address.
     fn unavailable(&self, error: &StoreError) -> Page {
-        eprintln!("desk: the store: {}", crate::causes::said_once(error));
+        eprintln!(
+            "desk: the store: {}",
+            crate::causes::said_without_addresses(error)
+        );
         self.page(503, &View::Unavailable)
     }
 
@@ -233,6 +258,16 @@ enum View<'a> {
         nav: Nav<'a>,
         editors: &'a [dashboard::Account],
     },
+    /// The admins' search of the subscribers.
+    Subscribers {
+        nav: Nav<'a>,
+        search: &'a subscribers::Search,
+    },
+    /// The admins' log of actions.
+    Log {
+        nav: Nav<'a>,
+        log: &'a log::LogPage,
+    },
     SetPassword {
         action: &'a str,
         link: &'a str,
@@ -261,6 +296,8 @@ struct Nav<'a> {
     token: &'a str,
     home: &'a str,
     editors: String,
+    subscribers: String,
+    log: String,
     logout: String,
 }
 
@@ -273,6 +310,8 @@ impl<'a> Nav<'a> {
             token: &editor.token,
             home: &desk.path,
             editors: desk.at("/editors"),
+            subscribers: desk.at("/subscribers"),
+            log: desk.at("/log"),
             logout: desk.at("/logout"),
         }
     }

@@ -1,7 +1,7 @@
 //! `/desk/report/NEWSLETTER/NUMBER`: the delivery report of an edition, for
 //! any signed-in editor, as a page or (`?format=csv`) a spreadsheet's file:
 //! sent, deferred and failed (with the server's words) from the delivery
-//! log, then the bounces and unsubscribes since the send began.
+//! log, then the bounces, complaints and unsubscribes since the send began.
 
 use super::{Desk, Nav, View};
 use crate::store::{DeliveryReport, ReportLine};
@@ -21,7 +21,7 @@ pub(super) struct Part<'a> {
 }
 
 /// The report's lists, in the order shown.
-pub(super) fn parts(report: &DeliveryReport) -> [Part<'_>; 6] {
+pub(super) fn parts(report: &DeliveryReport) -> [Part<'_>; 7] {
     fn part<'a>(outcome: &'static str, detail: &'static str, lines: &'a [ReportLine]) -> Part<'a> {
         Part {
             outcome,
@@ -35,6 +35,7 @@ pub(super) fn parts(report: &DeliveryReport) -> [Part<'_>; 6] {
         part("failed", "the server said", &report.failed),
         part("sending", "", &report.sending),
         part("bounced", "what came back", &report.bounced),
+        part("complained", "what came back", &report.complained),
         part("unsubscribed", "", &report.unsubscribed),
     ]
 }
