@@ -951,3 +951,159 @@ fn an_editor_cannot_search_unsubscribe_or_read_the_log_and_a_forged_unsubscribe_
 fn urlencode(words: &str) -> String {
     url::form_urlencoded::byte_serialize(words.as_bytes()).collect()
 }
+
+/// `bulletin ARGS…` at `now` (`BULLETIN_NOW`), succeeding.
+#[track_caller]
+fn run_at(project: &Project, now: &str, args: &[&str]) {
+    let mut command = project.command(args);
+    command.env("BULLETIN_NOW", now);
+    Run::from(command.output().unwrap()).assert_code(0);
+}
+
+#[test]
+fn the_log_lists_corrections_decisions_rules_and_unsubscribes_with_who_and_when_newest_first_a_page_at_a_time()
+ {
+    use crate::common::draft::{NEWS, READERS, build_a_draft, shown_items};
+    // Shipped, its drafts wait for an editor's approval.
+    let project = Project::bundled_as_shipped();
+    project.sign_with_test_key();
+    add_editor(&project, KEIKO, "Keiko Editor", &[], PASSWORD).assert_code(0);
+    add_editor(
+        &project,
+        ADMIN,
+        "Ada Admin",
+        &["--role", "admin"],
+        ADMINS_PASSWORD,
+    )
+    .assert_code(0);
+    build_a_draft(&project, READERS);
+    let (dropped, _) = shown_items(&project, NEWS)[0].clone();
+    let by = |who| ["--by", who];
+    run_at(
+        &project,
+        "2026-12-01T08:00:00Z",
+        &[
+            &["edit", "--newsletter", NEWS][..],
+            &by(KEIKO),
+            &["drop", &dropped],
+        ]
+        .concat(),
+    );
+    run_at(
+        &project,
+        "2026-12-01T08:05:00Z",
+        &[
+            &[
+                "rules",
+                "add",
+                "--newsletter",
+                NEWS,
+                "--never",
+                "--term",
+                "tariff",
+            ][..],
+            &by(KEIKO),
+        ]
+        .concat(),
+    );
+    run_at(
+        &project,
+        "2026-12-01T08:10:00Z",
+        &[&["approve", "--newsletter", NEWS][..], &by(ADMIN)].concat(),
+    );
+    run_at(
+        &project,
+        "2026-12-01T08:20:00Z",
+        &[&["rules", "remove", "2"][..], &by(ADMIN)].concat(),
+    );
+    run_at(
+        &project,
+        "2026-12-01T08:30:00Z",
+        &[&["subscribers", "unsubscribe", "taro@example.jp"][..], &by("ops")].concat(),
+    );
+
+    let server = Server::serve(&project, &[]);
+    let admin = Browser::new(&server);
+    assert_eq!(admin.log_in(ADMIN, ADMINS_PASSWORD).status, 303);
+    let log = admin.get("/desk/log");
+    assert_eq!(log.status, 200, "{}", log.body);
+    let newest_first = [
+        (
+            "taro@example.jp unsubscribed from every newsletter",
+            "ops",
+            "08:30:00",
+        ),
+        (
+            "EU-Japan NEWS: rule #2 removed: never term &#34;tariff&#34;",
+            ADMIN,
+            "08:20:00",
+        ),
+        ("EU-Japan NEWS No. 1: approved", ADMIN, "08:10:00"),
+        (
+            "EU-Japan NEWS: rule #2 added: never term &#34;tariff&#34;",
+            KEIKO,
+            "08:05:00",
+        ),
+        ("EU-Japan NEWS No. 1: drop ", KEIKO, "08:00:00"),
+        ("EU-Japan NEWS: rule #1 added: never item", KEIKO, "08:00:00"),
+    ];
+    let mut from = 0;
+    for (what, who, at) in newest_first {
+        let line = format!("<strong>{what}");
+        let found = log.body[from..]
+            .find(&line)
+            .unwrap_or_else(|| panic!("{what} after the line before, in:\n{}", log.body));
+        from += found;
+        let by = format!("by {who}, 2026-12-01 {at} UTC");
+        assert!(log.body[from..].contains(&by), "{by} in:\n{}", log.body);
+    }
+    assert!(log.body.contains(&format!("drop {dropped}")), "{}", log.body);
+    assert!(log.body.contains("Actions 1 to 6 of 6"), "{}", log.body);
+
+    // An admin's unsubscribe on the desk joins it; sixty actions take two pages.
+    let search = admin.get("/desk/subscribers?q=jane").body;
+    admin.post(
+        "/desk/subscribers",
+        &[
+            ("token", &token(&search)),
+            ("email", "jane@example.de"),
+            ("newsletter", "tech-transfer"),
+        ],
+        &[],
+    );
+    let log = admin.get("/desk/log").body;
+    assert!(
+        log.contains("<strong>jane@example.de unsubscribed from Tech Transfer Helpdesk Newsletter</strong><br><span class=\"note\">by admin@eu-japan.eu, "),
+        "{log}"
+    );
+    for minute in 0..53 {
+        run_at(
+            &project,
+            &format!("2026-12-01T09:{minute:02}:00Z"),
+            &[
+                &[
+                    "subscribers",
+                    "unsubscribe",
+                    "jane@example.de",
+                    "--newsletter",
+                    "about-japan",
+                ][..],
+                &by("ops"),
+            ]
+            .concat(),
+        );
+    }
+    let first = admin.get("/desk/log").body;
+    assert!(first.contains("Actions 1 to 50 of 60, newest first."), "{first}");
+    assert_eq!(first.matches("<li><strong>").count(), 50);
+    assert!(first.contains("href=\"/desk/log?page=2\">Older</a>") && !first.contains(">Newer<"));
+    let second = admin.get("/desk/log?page=2").body;
+    assert!(second.contains("Actions 51 to 60 of 60"), "{second}");
+    assert_eq!(second.matches("<li><strong>").count(), 10);
+    assert!(second.contains("href=\"/desk/log?page=1\">Newer</a>") && !second.contains(">Older<"));
+    assert!(
+        second.contains("by keiko@eu-japan.eu, 2026-12-01 08:00:00 UTC"),
+        "the oldest last"
+    );
+    assert_eq!(admin.get("/desk/log?page=3").status, 404);
+}
