@@ -636,6 +636,7 @@ fn the_dashboard_names_a_failed_run_as_status_does() {
 
 #[test]
 fn the_delivery_report_counts_and_lists_each_outcome_with_the_servers_words_and_as_inert_csv() {
+    // A complaint is its own list, apart from the bounces.
     // Every RCPT refused (500 5.3.0), then Taro's and Anna's made due
     // again and sent to a healthy server: Jane's stays failed.
     let Some(refusing) = Sink::start(&["-f", "RCPT"]) else {
@@ -693,7 +694,9 @@ fn the_delivery_report_counts_and_lists_each_outcome_with_the_servers_words_and_
         "sent: <strong>2</strong>",
         "deferred: <strong>0</strong>",
         "failed: <strong>1</strong>",
-        "bounced: <strong>1</strong>",
+        "bounced: <strong>0</strong>",
+        "complained: <strong>1</strong>",
+        "<h2 id=\"r-complained\">complained (1)</h2>",
         "unsubscribed: <strong>2</strong>",
         "what came back: complaint: ",
         "<strong>jane@example.de</strong> (Jane Doe)",
@@ -711,6 +714,13 @@ fn the_delivery_report_counts_and_lists_each_outcome_with_the_servers_words_and_
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(lines[0], "\"outcome\",\"email\",\"name\",\"detail\",\"when\"");
     assert_eq!(lines.len(), 7, "a line per outcome and subscriber:\n{}", csv.body);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("\"complained\",\"taro@example.jp\",")),
+        "{}",
+        csv.body
+    );
     let taro = lines.iter().find(|l| l.starts_with("\"sent\",\"taro@")).unwrap();
     assert!(
         taro.contains("\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"x\"\")\""),
@@ -1106,4 +1116,65 @@ fn the_log_lists_corrections_decisions_rules_and_unsubscribes_with_who_and_when_
         "the oldest last"
     );
     assert_eq!(admin.get("/desk/log?page=3").status, 404);
+}
+
+#[test]
+fn a_session_id_counts_only_as_a_cookie_and_ends_at_once_when_its_editor_is_reset_or_removed() {
+    let project = desk_project();
+    let server = Server::serve(&project, &[]);
+    let keiko = Browser::new(&server);
+    assert_eq!(keiko.log_in(KEIKO, PASSWORD).status, 303);
+    let id = keiko.cookie("bulletin_desk").unwrap();
+    let her_token = token(&keiko.get("/desk").body);
+
+    // The id in a URL or a form, never in a cookie, opens nothing.
+    let stranger = Browser::new(&server);
+    for target in [
+        format!("/desk?bulletin_desk={id}"),
+        format!("/desk/editors?bulletin_desk={id}&session={id}"),
+        format!("/desk;bulletin_desk={id}"),
+    ] {
+        let answer = stranger.get(&target);
+        assert_ne!(answer.status, 200, "{target}");
+        assert!(!answer.body.contains("Keiko Editor"), "{target}");
+    }
+    for fields in [
+        vec![("bulletin_desk", id.as_str()), ("token", her_token.as_str())],
+        vec![("session", id.as_str()), ("token", her_token.as_str())],
+    ] {
+        assert_eq!(stranger.post("/desk/logout", &fields, &[]).status, 403);
+    }
+    let in_a_header = stranger.client.fetch_with(
+        &stranger.link("/desk"),
+        &[("Authorization", &format!("Bearer {id}"))],
+    );
+    assert_eq!(in_a_header.status, 303);
+    assert_eq!(keiko.get("/desk").status, 200, "her session is untouched");
+
+    // `editors reset` while serve runs: her open session ends at once.
+    let mut reset = project.command(&["editors", "reset", KEIKO, "--password-stdin"]);
+    reset
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = reset.spawn().unwrap();
+    writeln!(child.stdin.take().unwrap(), "a new password for Keiko").unwrap();
+    Run::from(child.wait_with_output().unwrap()).assert_code(0);
+    let after_reset = keiko.get("/desk");
+    assert_eq!(
+        (after_reset.status, after_reset.location.as_str()),
+        (303, "/desk/login")
+    );
+    assert_eq!(
+        keiko.post("/desk/logout", &[("token", &her_token)], &[]).status,
+        403
+    );
+    assert_eq!(keiko.log_in(KEIKO, PASSWORD).status, 401, "the old password");
+    assert_eq!(keiko.log_in(KEIKO, "a new password for Keiko").status, 303);
+    assert_eq!(keiko.get("/desk").status, 200);
+
+    // `editors remove` while serve runs: the same.
+    project.run(&["editors", "remove", KEIKO]).assert_code(0);
+    assert_eq!(keiko.get("/desk").status, 303, "removed: her session is over");
+    assert_eq!(keiko.log_in(KEIKO, "a new password for Keiko").status, 401);
 }
