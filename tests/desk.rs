@@ -575,7 +575,8 @@ fn the_desk_in_chromium_logs_in_and_out_with_javascript_off_and_on() {
     if !browser_tools() {
         return;
     }
-    let project = desk_project();
+    // Subscribers, so the admin has someone to find and unsubscribe.
+    let project = admin_project(&many_readers());
     // An edition, so the dashboard links its delivery report.
     project.run(&["fetch"]).assert_code(0);
     project
@@ -586,13 +587,14 @@ fn the_desk_in_chromium_logs_in_and_out_with_javascript_off_and_on() {
     let desk = server.link("/desk");
     let mut args = vec![desk.as_str(), KEIKO, PASSWORD, shots.to_str().unwrap()];
     args.extend(TITLES);
+    args.extend(["--admin", ADMIN, ADMINS_PASSWORD, "JANE"]);
     let report = node("desk.mjs", &args);
     assert_eq!(
         report["problems"],
         serde_json::json!([]),
         "what an editor would notice"
     );
-    assert_eq!(report["screenshots"].as_array().unwrap().len(), 12, "{report}");
+    assert_eq!(report["screenshots"].as_array().unwrap().len(), 24, "{report}");
 }
 
 /// Three readers of EU-Japan NEWS; Taro's name is a spreadsheet formula.

@@ -5,14 +5,21 @@
 // with its counts; logging out ends the session (the desk asks for a login again). Each page
 // is checked with axe-core (WCAG 2.0/2.1 A and AA, light and dark), for no
 // sideways scrolling at 375 px, and screenshotted at 375 and 1280 px.
+// With `--admin`, an admin then logs in, searches the subscribers for
+// SEARCH, unsubscribes the first found from a newsletter (a confirmation
+// follows) and reads the log, which names it with who; each page checked
+// the same way.
 //
-// Usage: node desk.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR TITLE...
+// Usage: node desk.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR TITLE... [--admin EMAIL PASSWORD SEARCH]
 // Prints one JSON object: { screenshots, problems: [...] }.
 import { launch, watch } from './chromium.mjs';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-const [desk, email, password, shots, ...titles] = process.argv.slice(2);
+const [desk, email, password, shots, ...rest] = process.argv.slice(2);
+const adminAt = rest.indexOf('--admin');
+const titles = adminAt < 0 ? rest : rest.slice(0, adminAt);
+const admin = adminAt < 0 ? null : rest.slice(adminAt + 1);
 mkdirSync(shots, { recursive: true });
 const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const browser = await launch();
@@ -90,6 +97,42 @@ for (const javaScriptEnabled of [false, true]) {
   if ((await heading(page)) !== "Editor's desk") problems.push(`${mode}: after logging out the page says "${await heading(page)}"`);
   await page.goto(desk, { waitUntil: 'load' });
   if (!page.url().endsWith('/desk/login')) problems.push(`${mode}: after logging out /desk shows ${page.url()}`);
+  await context.close();
+}
+for (const javaScriptEnabled of admin ? [false, true] : []) {
+  const [adminEmail, adminPassword, search] = admin;
+  const mode = javaScriptEnabled ? 'js' : 'nojs';
+  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, javaScriptEnabled });
+  const page = await context.newPage();
+  watch(page, problems);
+  await page.goto(desk, { waitUntil: 'load' });
+  await page.getByLabel('Email').fill(adminEmail);
+  await page.getByLabel('Password').fill(adminPassword);
+  await submit(page, page.getByRole('button', { name: 'Log in' }));
+  await submit(page, page.getByRole('link', { name: 'Subscribers', exact: true }));
+  if ((await heading(page)) !== 'Subscribers') problems.push(`${mode}: the subscribers page says "${await heading(page)}"`);
+  await check(page, `desk-subscribers-${mode}`);
+  await page.getByLabel('Address or name').fill(search);
+  await submit(page, page.getByRole('button', { name: 'Search' }));
+  const unsubscribe = page.getByRole('button', { name: /^Unsubscribe / }).first();
+  if ((await unsubscribe.count()) === 0) {
+    problems.push(`${mode}: searching for ${search} finds no one to unsubscribe`);
+  } else {
+    await check(page, `desk-subscribers-found-${mode}`);
+    const named = await unsubscribe.getAttribute('aria-label');
+    await submit(page, unsubscribe);
+    const said = await page.getByRole('status').first().textContent();
+    if (!said.includes('Unsubscribed from')) problems.push(`${mode}: after "${named}" the page says "${said}"`);
+    if (page.url().includes('@')) problems.push(`${mode}: the answer's URL names the subscriber: ${page.url()}`);
+    await submit(page, page.getByRole('link', { name: 'Log', exact: true }));
+    if ((await heading(page)) !== 'Log') problems.push(`${mode}: the log says "${await heading(page)}"`);
+    const first = await page.locator('ol.log li').first().textContent();
+    if (!first.includes('unsubscribed from') || !first.includes(`by ${adminEmail}`)) {
+      problems.push(`${mode}: the log's newest line is "${first}"`);
+    }
+    await check(page, `desk-log-${mode}`);
+  }
+  await submit(page, page.getByRole('button', { name: 'Log out' }));
   await context.close();
 }
 await browser.close();
