@@ -1180,3 +1180,34 @@ fn a_session_id_counts_only_as_a_cookie_and_ends_at_once_when_its_editor_is_rese
     assert_eq!(keiko.get("/desk").status, 303, "removed: her session is over");
     assert_eq!(keiko.log_in(KEIKO, "a new password for Keiko").status, 401);
 }
+
+#[test]
+fn the_delivery_report_lists_each_deferred_message_with_the_servers_words() {
+    let Some(full) = Sink::start(&["-r", "RCPT", "-b", "452 4.2.2 Mailbox full, try later"]) else {
+        return;
+    };
+    let project = mailing_desk(full.port);
+    project.run(&["run", "--date", "2026-11-23"]).assert_code(5);
+    let server = Server::serve(&project, &[]);
+    let browser = Browser::new(&server);
+    assert_eq!(browser.log_in(KEIKO, PASSWORD).status, 303);
+    let page = browser.get("/desk/report/eu-japan-news/1");
+    assert_eq!(page.status, 200, "{}", page.body);
+    for said in [
+        "sent: <strong>0</strong>",
+        "deferred: <strong>3</strong>",
+        "<h2 id=\"r-deferred\">deferred (3)</h2>",
+        "<strong>anna@example.at</strong> (Anna Berger)",
+        "the server said: ",
+        "452 4.2.2 Mailbox full, try later",
+    ] {
+        assert!(page.body.contains(said), "{said} in:\n{}", page.body);
+    }
+    let csv = browser.get("/desk/report/eu-japan-news/1?format=csv").body;
+    let deferred: Vec<&str> = csv.lines().filter(|l| l.starts_with("\"deferred\",")).collect();
+    assert_eq!(deferred.len(), 3, "{csv}");
+    assert!(
+        deferred.iter().all(|l| l.contains("452 4.2.2 Mailbox full")),
+        "{csv}"
+    );
+}
