@@ -897,6 +897,18 @@ fn an_admin_finds_subscribers_by_a_part_of_address_or_name_and_unsubscribes_one_
             .1
             .contains("eu-japan-news")
     );
+
+    // The log names her until she is erased; then nothing of her is left there.
+    let log = admin.get("/desk/log").body;
+    assert_eq!(
+        log.matches("jane@example.de unsubscribed from").count(),
+        2,
+        "{log}"
+    );
+    project
+        .run(&["subscribers", "erase", "jane@example.de"])
+        .assert_code(0);
+    assert!(!admin.get("/desk/log").body.contains("jane@"));
 }
 
 #[test]
