@@ -1,6 +1,6 @@
-//! Issue 28, items 1 to 3 and 5: the editor's desk of `bulletin serve`, its
-//! accounts (`bulletin editors`), its sessions, its dashboard and an
-//! edition's delivery report, through
+//! Issue 28, items 1 to 3, 5 and 6: the editor's desk of `bulletin serve`, its
+//! accounts (`bulletin editors`), its sessions, its dashboard, an
+//! edition's delivery report, and the admins' subscribers and log, through
 //! the real binary, as an editor's browser and an attacker's client see it.
 
 use std::cell::RefCell;
