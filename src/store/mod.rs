@@ -493,6 +493,13 @@ CREATE TABLE IF NOT EXISTS editor_logins (
 CREATE INDEX IF NOT EXISTS editor_logins_email ON editor_logins (email, at);
 CREATE INDEX IF NOT EXISTS editor_logins_network ON editor_logins (network, at);
 "#,
+    r#"
+-- Migration (issue 28, the scheduled send): an edition is not sent before
+-- this instant (RFC 3339 UTC), shown in the zone it was given in (an IANA
+-- name). Set and cleared with who and when in the corrections' log.
+ALTER TABLE editions ADD COLUMN not_before TEXT;
+ALTER TABLE editions ADD COLUMN not_before_zone TEXT;
+"#,
 ];
 
 /// What went wrong with the store, in words that say what to do.

@@ -319,6 +319,10 @@ pub(crate) fn describe_logged(entry: &Logged) -> String {
         Logged::Decision(Decision::Approve) => "approved".into(),
         Logged::Decision(Decision::Unapprove) => "unapproved: a draft again".into(),
         Logged::Decision(Decision::Skip) => "skipped".into(),
+        Logged::Decision(Decision::Schedule(Some(at))) => format!("send scheduled: not before {at}"),
+        Logged::Decision(Decision::Schedule(None)) => {
+            "schedule cleared: sent at the next run once approved".into()
+        }
     }
 }
 

@@ -57,7 +57,7 @@ impl Desk {
         let config = self.config.clone();
         let health = self
             .store
-            .with_store(move |store, now| workflow::health(&config, store, now.date_naive()))
+            .with_store(move |store, now| workflow::health(&config, store, now.date_naive(), now))
             .await;
         match health {
             Some(Ok(health)) => {
