@@ -165,6 +165,18 @@ pub(crate) struct NewsletterHealth {
     pub(crate) next_due: Option<NaiveDate>,
     /// A schedule day whose edition was not made.
     pub(crate) overdue_since: Option<NaiveDate>,
+    /// The editions not sent yet, drafts and approved, oldest first: what
+    /// an editor may still schedule.
+    pub(crate) unsent: Vec<Unsent>,
+}
+
+/// An edition not sent yet (a draft, or approved with no message gone out).
+#[derive(Debug, Serialize)]
+pub(crate) struct Unsent {
+    pub(crate) number: u32,
+    pub(crate) date: NaiveDate,
+    pub(crate) state: EditionState,
+    pub(crate) not_before: Option<NotBefore>,
 }
 
 #[derive(Debug, Serialize)]
@@ -240,11 +252,24 @@ pub(crate) fn health(config: &Config, store: &Store, today: NaiveDate, now: Date
                 not_sent.push(format!("{id} No. {}", e.number));
             }
         }
+        let mut unsent = Vec::new();
+        for e in editions.iter().rev() {
+            let begun = e.sent_at.is_some() || !store.delivery_counts(id, e.number)?.is_empty();
+            if e.state != EditionState::Skipped && !begun {
+                unsent.push(Unsent {
+                    number: e.number,
+                    date: e.date,
+                    state: e.state,
+                    not_before: e.not_before,
+                });
+            }
+        }
         newsletters.push(NewsletterHealth {
             id: id.to_string(),
             last_edition,
             next_due,
             overdue_since,
+            unsent,
         });
     }
     let problems = store

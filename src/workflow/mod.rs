@@ -58,7 +58,7 @@ pub(crate) use editors::{
     set_password_by_link,
 };
 pub(crate) use fetch::{fetch, fetch_into};
-pub(crate) use health::{Ended, Health, health, last_run, state_line};
+pub(crate) use health::{Ended, Health, Unsent, health, last_run, state_line};
 pub(crate) use learn::{CORRECTION_WEIGHT, Knowledge, bundled_model, knowledge, learn, teach};
 pub(crate) use people::{erase, person};
 pub(crate) use review::{

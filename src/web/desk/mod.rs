@@ -13,11 +13,13 @@
 //!
 //! `login.rs`: login, logout, the set-password link's page; `dashboard.rs`:
 //! the newsletters at a glance, and the admins' list of editors;
-//! `report.rs`: an edition's delivery report.
+//! `report.rs`: an edition's delivery report; `schedule.rs`: an edition's
+//! scheduled send, its form and its POST.
 
 mod dashboard;
 mod login;
 mod report;
+mod schedule;
 
 use std::sync::Arc;
 
@@ -88,6 +90,7 @@ impl Desk {
             "/logout" => self.logout(request).await,
             "/password" => self.password(request, url).await,
             "/editors" => self.editors(request).await,
+            "/schedule" => self.schedule(request).await,
             _ => match rest.strip_prefix("/report/") {
                 Some(edition) => self.report(request, url, edition).await,
                 None => self.page(404, &View::NotFound),
@@ -232,6 +235,12 @@ enum View<'a> {
     Editors {
         nav: Nav<'a>,
         editors: &'a [dashboard::Account],
+    },
+    /// A scheduled send set or cleared (what was said), or refused (why).
+    Scheduled {
+        nav: Nav<'a>,
+        lines: &'a [String],
+        refused: bool,
     },
     SetPassword {
         action: &'a str,
