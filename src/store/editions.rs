@@ -438,14 +438,15 @@ impl Store {
         self.write(|tx| {
             require_unsent(tx, newsletter, number)?;
             tx.execute(
-                "UPDATE editions SET not_before = ?3, not_before_zone = ?4 WHERE newsletter = ?1 AND number = ?2",
-                params![
-                    newsletter,
-                    number,
-                    not_before.map(|n| n.at.to_rfc3339()),
-                    not_before.map(|n| n.zone.name())
-                ],
+                "DELETE FROM scheduled_sends WHERE newsletter = ?1 AND number = ?2",
+                params![newsletter, number],
             )?;
+            if let Some(at) = not_before {
+                tx.execute(
+                    "INSERT INTO scheduled_sends (newsletter, number, not_before, zone) VALUES (?1, ?2, ?3, ?4)",
+                    params![newsletter, number, at.at.to_rfc3339(), at.zone.name()],
+                )?;
+            }
             log_decision(tx, newsletter, number, Decision::Schedule(not_before), by, now)
         })
     }
@@ -618,8 +619,9 @@ impl Store {
         let rows = self.rows(
             "SELECT e.newsletter, e.number, e.date, e.cutoff, e.built_at, e.html_path, e.text_path,
                     (SELECT count(*) FROM edition_items i WHERE i.newsletter = e.newsletter AND i.number = e.number),
-                    e.state, e.approved_by, e.approved_at, e.sent_at, e.intro, e.not_before, e.not_before_zone
-             FROM editions e WHERE ?1 IS NULL OR e.newsletter = ?1
+                    e.state, e.approved_by, e.approved_at, e.sent_at, e.intro, s.not_before, s.zone
+             FROM editions e
+             LEFT JOIN scheduled_sends s ON s.newsletter = e.newsletter AND s.number = e.number WHERE ?1 IS NULL OR e.newsletter = ?1
              ORDER BY e.date DESC, e.newsletter",
             [newsletter],
             |row| {

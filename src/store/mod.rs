@@ -495,10 +495,17 @@ CREATE INDEX IF NOT EXISTS editor_logins_network ON editor_logins (network, at);
 "#,
     r#"
 -- Migration (issue 28, the scheduled send): an edition is not sent before
--- this instant (RFC 3339 UTC), shown in the zone it was given in (an IANA
--- name). Set and cleared with who and when in the corrections' log.
-ALTER TABLE editions ADD COLUMN not_before TEXT;
-ALTER TABLE editions ADD COLUMN not_before_zone TEXT;
+-- `not_before` (RFC 3339 UTC), shown in `zone`, the one it was given in (an
+-- IANA name); no row, no schedule. Set and cleared with who and when in
+-- the corrections' log. A table of its own, so the migration can run again.
+CREATE TABLE IF NOT EXISTS scheduled_sends (
+    newsletter TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    not_before TEXT NOT NULL,
+    zone       TEXT NOT NULL,
+    PRIMARY KEY (newsletter, number),
+    FOREIGN KEY (newsletter, number) REFERENCES editions (newsletter, number)
+);
 "#,
 ];
 
