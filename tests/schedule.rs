@@ -425,3 +425,35 @@ fn the_desk_schedules_in_chromium_with_javascript_off_and_on_and_the_report_show
     );
     assert_eq!(report["screenshots"].as_array().unwrap().len(), 2, "{report}");
 }
+
+#[test]
+fn a_drafts_schedule_takes_effect_once_it_is_approved() {
+    let project = Project::bundled_as_shipped();
+    mail::with_mail(&project, 25, "");
+    project.run(&["fetch"]).assert_code(0);
+    at(
+        &project,
+        EVE,
+        &["build", "--newsletter", NEWS, "--date", "2026-12-07"],
+    )
+    .assert_code(0);
+    schedule(&project, "2026-12-08 09:00", &[])
+        .assert_code(0)
+        .assert_stdout_has(&format!("No. 1 (a draft): send scheduled by"))
+        .assert_stdout_has(&format!("not before {SHOWN}, once approved"));
+    at(&project, EVE, &["status"]).assert_stdout_has(&format!("to be sent not before {SHOWN} once approved"));
+    let approve = at(
+        &project,
+        EVE,
+        &["approve", "--newsletter", NEWS, "--edition", "1"],
+    );
+    approve.assert_code(0).assert_stdout_has(&format!(
+        "scheduled: not before {SHOWN}; the first `bulletin run` after that mails it"
+    ));
+    assert!(
+        !approve.stdout.contains("the next `bulletin run` mails it"),
+        "{}",
+        approve.stdout
+    );
+    at(&project, EVE, &["status"]).assert_stdout_has(&format!("scheduled for {SHOWN}"));
+}

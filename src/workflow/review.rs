@@ -306,8 +306,13 @@ pub(crate) fn approve_edition(
         record.number,
         out.join(&record.html_path).display()
     );
-    if config.mail.is_some() {
-        say!("the next `bulletin run` mails it (or now: `bulletin send --newsletter {id}`)");
+    match (config.mail.is_some(), record.not_before) {
+        (false, _) => {}
+        (true, Some(at)) => say!(
+            "scheduled: not before {at}; the first `bulletin run` after that mails it \
+             (or now: `bulletin send --newsletter {id} --now`)"
+        ),
+        (true, None) => say!("the next `bulletin run` mails it (or now: `bulletin send --newsletter {id}`)"),
     }
     Ok(())
 }

@@ -239,6 +239,8 @@ enum View<'a> {
     /// A scheduled send set or cleared (what was said), or refused (why).
     Scheduled {
         nav: Nav<'a>,
+        /// "Send scheduled", "Schedule cleared" or "Not scheduled".
+        heading: &'a str,
         lines: &'a [String],
         refused: bool,
     },

@@ -102,6 +102,11 @@ impl Desk {
                 200,
                 &View::Scheduled {
                     nav,
+                    heading: if clear {
+                        "Schedule cleared"
+                    } else {
+                        "Send scheduled"
+                    },
                     lines: &lines,
                     refused: false,
                 },
@@ -110,6 +115,7 @@ impl Desk {
                 409,
                 &View::Scheduled {
                     nav,
+                    heading: "Not scheduled",
                     lines: &[crate::causes::said_once(why.as_ref())],
                     refused: true,
                 },
