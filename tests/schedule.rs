@@ -439,7 +439,7 @@ fn a_drafts_schedule_takes_effect_once_it_is_approved() {
     .assert_code(0);
     schedule(&project, "2026-12-08 09:00", &[])
         .assert_code(0)
-        .assert_stdout_has(&format!("No. 1 (a draft): send scheduled by"))
+        .assert_stdout_has("No. 1 (a draft): send scheduled by")
         .assert_stdout_has(&format!("not before {SHOWN}, once approved"));
     at(&project, EVE, &["status"]).assert_stdout_has(&format!("to be sent not before {SHOWN} once approved"));
     let approve = at(
