@@ -387,6 +387,12 @@ fn waits_for(
     if e.state == EditionState::Skipped || e.sent_at.is_some() || config.mail.is_none() {
         return Ok(None);
     }
+    // Not due before its time: a failed run (shown above) did not hold it back.
+    if let Some(at) = e.not_before.filter(|at| !at.has_come(now)) {
+        return Ok(Some(format!(
+            "{id} No. {number} is approved, scheduled for {at}: the first `bulletin run` after that sends it"
+        )));
+    }
     if let Some(failed) = blocked {
         return Ok(Some(format!(
             "{id} No. {number} is approved and was NOT sent: the last `bulletin {}` failed ({}); \
@@ -401,12 +407,7 @@ fn waits_for(
         .find(|(status, _)| status == "deferred")
         .map_or(0, |(_, n)| n);
     Ok(Some(match deferred {
-        0 => match e.not_before.filter(|at| !at.has_come(now)) {
-            Some(at) => format!(
-                "{id} No. {number} is approved, scheduled for {at}: the first `bulletin run` after that sends it"
-            ),
-            None => format!("{id} No. {number} is approved, not sent yet: the next `bulletin run` sends it"),
-        },
+        0 => format!("{id} No. {number} is approved, not sent yet: the next `bulletin run` sends it"),
         n => format!(
             "{id} No. {number}: {} deferred; the next `bulletin run` tries them again",
             count(n, "message")
