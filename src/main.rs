@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use bulletin::commands::{
-    self, Clock, Edit, EditorRole, Exit, ExportFormat, Format, ItemsQuery, ListFormat, RuleTarget,
+    self, Clock, Edit, EditorRole, Exit, ExportFormat, Format, ItemsQuery, ListFormat, RuleTarget, Timing,
 };
 use bulletin::config::Config;
 use bulletin::items::Kind;
@@ -113,6 +113,9 @@ enum Command {
         /// Send one test copy to this address; not logged as a delivery.
         #[arg(long, value_name = "ADDRESS", conflicts_with = "dry_run")]
         to: Option<String>,
+        /// Send an edition scheduled for later now (without it, `send` refuses it before its time).
+        #[arg(long)]
+        now: bool,
     },
     /// Read the bounce mailbox (Maildir folders, mbox or .eml files): hard and soft bounces counted, complaints and mailed unsubscribes unsubscribe; each mail once, none moved or deleted.
     Bounces {
@@ -191,6 +194,31 @@ enum Command {
         #[arg(long)]
         edition: u32,
         /// Who unapproves; default $USER.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Schedule an edition's send: `run` sends it at its first run after that time (a draft's once approved); `--clear` removes the schedule.
+    Schedule {
+        #[arg(long)]
+        newsletter: String,
+        /// The edition's number; default the latest not sent.
+        #[arg(long)]
+        edition: Option<u32>,
+        /// Not before this local time, "2026-12-08 09:00" (a zone may follow: "… Asia/Tokyo").
+        #[arg(
+            long,
+            value_name = "TIME",
+            required_unless_present = "clear",
+            conflicts_with = "clear"
+        )]
+        not_before: Option<String>,
+        /// The time zone of --not-before (an IANA name); default site.time_zone.
+        #[arg(long, requires = "not_before")]
+        zone: Option<String>,
+        /// Remove the schedule: sent at the next run once approved.
+        #[arg(long)]
+        clear: bool,
+        /// Who schedules; default $USER.
         #[arg(long)]
         by: Option<String>,
     },
@@ -530,7 +558,15 @@ fn run(cli: Cli) -> Result<Exit> {
             edition,
             dry_run,
             to,
-        } => commands::send(&config()?, &newsletter, edition, send_options(dry_run, to), clock),
+            now,
+        } => commands::send(
+            &config()?,
+            &newsletter,
+            edition,
+            send_options(dry_run, to),
+            if now { Timing::Now } else { Timing::AsScheduled },
+            clock,
+        ),
         Command::Bounces {
             paths,
             dry_run,
@@ -590,8 +626,24 @@ fn editions(at: &Invocation, command: Command) -> Result<Exit> {
             edition,
             by,
         } => commands::skip(&config()?, &newsletter, edition, &who(by), clock),
+        Command::Schedule {
+            newsletter,
+            edition,
+            not_before,
+            zone,
+            clear: _,
+            by,
+        } => commands::schedule(
+            &config()?,
+            &newsletter,
+            edition,
+            not_before.as_deref(),
+            zone.as_deref(),
+            &who(by),
+            clock,
+        ),
         Command::Status { date, format } => {
-            commands::status(&config()?, date.unwrap_or_else(|| at.today()), format)
+            commands::status(&config()?, date.unwrap_or_else(|| at.today()), format, clock)
         }
         Command::Rules {
             command: None,

@@ -108,6 +108,7 @@ fn check(c: &Config, table: &str, key: &str, cell: &str) -> Option<Result<(), St
         ("[site]", "teaser_width") => same(cell, c.site.teaser_width),
         ("[site]", "subscribe_url") => words(cell, "none", c.site.subscribe_url.is_none()),
         ("[site]", "desk_path") => same(cell, c.site.desk_path.clone()),
+        ("[site]", "time_zone") => same(cell, c.site.time_zone.name().to_string()),
         ("[site]", "trusted_proxies") => {
             words(cell, "`[]`", c.site.trusted_proxies == TrustedProxies::default())
         }

@@ -37,6 +37,7 @@ mod readers;
 mod relays;
 mod review;
 mod runs;
+mod schedule;
 mod signup;
 mod smtp;
 mod store;

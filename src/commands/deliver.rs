@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Result, anyhow};
 use chrono::NaiveDate;
 
-use super::{Clock, Exit};
+use super::{Clock, Exit, Timing};
 use crate::audience::{CsvOptions, Key, export_json};
 use crate::config::Config;
 use crate::items::{display_width, for_terminal};
@@ -287,10 +287,11 @@ pub fn send(
     newsletter: &str,
     number: Option<u32>,
     options: SendOptions,
+    timing: Timing,
     clock: Clock,
 ) -> Result<Exit> {
     Ok(
-        match workflow::send(config, newsletter, number, &options, clock)? {
+        match workflow::send(config, newsletter, number, &options, timing, clock)? {
             Send::Done { delivered: true } => Exit::Ok,
             Send::Done { delivered: false } => Exit::Undelivered,
             Send::Draft { number, .. } => {

@@ -21,7 +21,7 @@ use crate::causes::said_once;
 use crate::domain::SourceReport;
 use crate::lock::LockError;
 
-pub use crate::workflow::Clock;
+pub use crate::workflow::{Clock, Timing};
 pub use bounces::{BounceOptions, bounces};
 pub use classify::{EvalOptions, eval, eval_leave_one_out, learn};
 pub use deliver::{
@@ -31,7 +31,7 @@ pub use editors::{EditorRole, add_editor, list_editors, remove_editor, reset_edi
 pub use fetch::fetch;
 pub use inspect::{Format, ItemsQuery, check, editions, feeds, items, parse};
 pub use publish::{build, run};
-pub use review::{Edit, approve, edit, show, skip, status, unapprove};
+pub use review::{Edit, approve, edit, schedule, show, skip, status, unapprove};
 pub use rules::{RuleTarget, add_rule, list_rules, remove_rule};
 
 /// How a command ended, as a script reads it: the one place an outcome or

@@ -110,6 +110,27 @@ pub fn approve(
     Ok(Exit::Ok)
 }
 
+/// `bulletin schedule`: an edition's send not before a local time
+/// (`--not-before`, in `--zone` or `site.time_zone`), or its schedule
+/// cleared (`--clear`), by `by`.
+pub fn schedule(
+    config: &Config,
+    newsletter: &str,
+    number: Option<u32>,
+    not_before: Option<&str>,
+    zone: Option<&str>,
+    by: &str,
+    clock: Clock,
+) -> Result<Exit> {
+    let newsletter = config.newsletter(newsletter)?;
+    let asked = match not_before {
+        Some(when) => workflow::Schedule::At { when, zone },
+        None => workflow::Schedule::Clear,
+    };
+    workflow::schedule(config, newsletter, number, asked, by, clock)?;
+    Ok(Exit::Ok)
+}
+
 /// `bulletin unapprove`: an approved edition made a draft again, before
 /// its send has begun.
 pub fn unapprove(config: &Config, newsletter: &str, number: u32, by: &str, clock: Clock) -> Result<Exit> {
@@ -302,9 +323,9 @@ fn show_json(config: &Config, store: &Store, record: &EditionRecord, placed: &[P
 /// to be mailed to the editors each morning by the same cron job as `run`;
 /// `--format json` for monitoring (its `last_run` object: `started`,
 /// `finished`, `outcome`, `errors`).
-pub fn status(config: &Config, today: NaiveDate, format: Format) -> Result<Exit> {
+pub fn status(config: &Config, today: NaiveDate, format: Format, clock: Clock) -> Result<Exit> {
     let store = Store::open_read_only(&config.store_path())?;
-    let health = workflow::health(config, &store, today)?;
+    let health = workflow::health(config, &store, today, clock.now)?;
     let mut out = std::io::stdout().lock();
     match format {
         Format::Table => write!(out, "{}", health.text())?,

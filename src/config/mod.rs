@@ -299,6 +299,27 @@ newsletters = ["news"]
     }
 
     #[test]
+    fn a_time_zone_must_be_one_of_the_tz_database() {
+        let with = |zone: &str| {
+            parse(&MINIMAL.replace(
+                "base_url = \"https://example.eu/\"",
+                &format!("base_url = \"https://example.eu/\"\ntime_zone = {zone:?}"),
+            ))
+        };
+        for bad in ["Europe/Bruxelles", "CEST", "+01:00", ""] {
+            let err = with(bad).unwrap_err();
+            assert_eq!(
+                (err.field.as_str(), err.line, err.column),
+                ("site.time_zone", 5, 13),
+                "{bad:?}: {err}"
+            );
+            assert!(err.message.contains("is not a time zone"), "{err}");
+        }
+        assert_eq!(with("Asia/Tokyo").unwrap().site.time_zone, chrono_tz::Asia::Tokyo);
+        assert_eq!(parse(MINIMAL).unwrap().site.time_zone, chrono_tz::UTC);
+    }
+
+    #[test]
     fn rejects_wrong_type_naming_the_field() {
         let text = MINIMAL.replace("limit = 3", "limit = \"three\"");
         let err = parse(&text).unwrap_err();

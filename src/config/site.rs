@@ -31,6 +31,8 @@ pub(super) struct RawSite {
     trusted_proxy_header: Option<Spanned<String>>,
     #[serde(default = "default_desk_path")]
     desk_path: Spanned<String>,
+    #[serde(default = "default_time_zone")]
+    time_zone: Spanned<String>,
 }
 
 /// Site-wide settings, validated.
@@ -64,6 +66,10 @@ pub struct Site {
     /// `mail.unsubscribe_url`: a path of letters, digits, `-`, `_` and `/`,
     /// without a trailing `/`; default `/desk`.
     pub desk_path: String,
+    /// The operators' and editors' time zone (an IANA name): a scheduled
+    /// send's local time is read in it unless another is named, and shown
+    /// in it; default `UTC`.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Site {
@@ -108,6 +114,7 @@ impl TryFrom<RawSite> for Site {
         }
         let trusted_proxies = trusted_proxies(&raw.trusted_proxies, raw.trusted_proxy_header.as_ref())?;
         let desk_path = desk_path(raw.desk_path)?;
+        let time_zone = time_zone(&raw.time_zone)?;
         Ok(Site {
             name: raw.name,
             publisher: raw.publisher.filter(|p| !p.trim().is_empty()),
@@ -119,6 +126,7 @@ impl TryFrom<RawSite> for Site {
             signup: raw.signup,
             trusted_proxies,
             desk_path,
+            time_zone,
         })
     }
 }
@@ -172,6 +180,20 @@ fn desk_path(path: Spanned<String>) -> Result<String, Invalid> {
     }
 }
 
+/// `time_zone`, a zone of the tz database, or the error at its place.
+fn time_zone(name: &Spanned<String>) -> Result<chrono_tz::Tz, Invalid> {
+    name.get_ref().parse().map_err(|_| {
+        Invalid::new(
+            name.span(),
+            "site.time_zone",
+            format!(
+                "{:?} is not a time zone of the tz database; write an IANA name such as \"Europe/Brussels\", \"Asia/Tokyo\" or \"UTC\"",
+                name.get_ref()
+            ),
+        )
+    })
+}
+
 /// An absolute http(s) URL, or the error at its place.
 fn http_url(value: &Spanned<String>, field: &str) -> Result<Url, Invalid> {
     match Url::parse(value.get_ref()) {
@@ -201,6 +223,10 @@ fn default_date_format() -> Spanned<String> {
 
 fn default_desk_path() -> Spanned<String> {
     Spanned::new(0..0, "/desk".into())
+}
+
+fn default_time_zone() -> Spanned<String> {
+    Spanned::new(0..0, "UTC".into())
 }
 
 fn default_out_dir() -> PathBuf {

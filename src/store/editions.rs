@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Abort, Result, Store, StoreError, decode_item, to_json};
-use crate::domain::{Correction, Placed};
+use crate::domain::{Correction, NotBefore, Placed, parse_zone};
 
 /// Where an edition stands before its send: the delivery log tells the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -59,6 +59,8 @@ pub(crate) struct EditionRecord {
     pub(crate) sent_at: Option<DateTime<Utc>>,
     /// The editor's introduction, Markdown.
     pub(crate) intro: Option<String>,
+    /// A scheduled send: not sent before this (a draft's takes effect once approved).
+    pub(crate) not_before: Option<NotBefore>,
 }
 
 /// A correction as recorded: what, by whom, when.
@@ -76,6 +78,8 @@ pub(crate) enum Decision {
     Approve,
     Unapprove,
     Skip,
+    /// A scheduled send set (`Some`) or cleared.
+    Schedule(Option<NotBefore>),
 }
 
 impl Decision {
@@ -85,13 +89,31 @@ impl Decision {
             Decision::Approve => "approve",
             Decision::Unapprove => "unapprove",
             Decision::Skip => "skip",
+            Decision::Schedule(Some(_)) => "schedule",
+            Decision::Schedule(None) => "unschedule",
         }
     }
 
-    fn parse(action: &str) -> Option<Decision> {
-        [Decision::Approve, Decision::Unapprove, Decision::Skip]
-            .into_iter()
-            .find(|d| d.action() == action)
+    /// Its `text` in the log: a schedule's instant and zone.
+    fn text(self) -> Option<String> {
+        match self {
+            Decision::Schedule(Some(at)) => Some(format!("{} {}", at.at.to_rfc3339(), at.zone.name())),
+            _ => None,
+        }
+    }
+
+    fn parse(action: &str, text: Option<&str>) -> Option<Decision> {
+        Some(match action {
+            "approve" => Decision::Approve,
+            "unapprove" => Decision::Unapprove,
+            "skip" => Decision::Skip,
+            "unschedule" => Decision::Schedule(None),
+            "schedule" => {
+                let (at, zone) = text?.split_once(' ')?;
+                Decision::Schedule(Some(not_before(at, zone)?))
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -401,6 +423,34 @@ impl Store {
         })
     }
 
+    /// Schedules edition `number`'s send for `not_before` (or clears it:
+    /// `None`), by `by` at `now`, and so logged. Refused on a skipped
+    /// edition and once its send has begun (a delivery recorded, or it is
+    /// marked sent): then it is too late to hold it back.
+    pub(crate) fn schedule(
+        &mut self,
+        newsletter: &str,
+        number: u32,
+        not_before: Option<NotBefore>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            require_unsent(tx, newsletter, number)?;
+            tx.execute(
+                "DELETE FROM scheduled_sends WHERE newsletter = ?1 AND number = ?2",
+                params![newsletter, number],
+            )?;
+            if let Some(at) = not_before {
+                tx.execute(
+                    "INSERT INTO scheduled_sends (newsletter, number, not_before, zone) VALUES (?1, ?2, ?3, ?4)",
+                    params![newsletter, number, at.at.to_rfc3339(), at.zone.name()],
+                )?;
+            }
+            log_decision(tx, newsletter, number, Decision::Schedule(not_before), by, now)
+        })
+    }
+
     /// Notes that a send of the edition left nobody due.
     pub(crate) fn mark_sent(&mut self, newsletter: &str, number: u32, now: DateTime<Utc>) -> Result<()> {
         self.write(|tx| {
@@ -493,7 +543,7 @@ impl Store {
         rows.into_iter()
             .map(|(action, item, section, position, text, author, at)| {
                 let entry = logged_from(&action, item, section, position, text)
-                    .ok_or_else(|| self.decode(format!("a correction {action:?} with missing fields")))?;
+                    .ok_or_else(|| self.decode(format!("a correction {action:?} with missing or unreadable fields")))?;
                 Ok(LogRecord {
                     entry,
                     author,
@@ -560,8 +610,9 @@ impl Store {
         let rows = self.rows(
             "SELECT e.newsletter, e.number, e.date, e.cutoff, e.built_at, e.html_path, e.text_path,
                     (SELECT count(*) FROM edition_items i WHERE i.newsletter = e.newsletter AND i.number = e.number),
-                    e.state, e.approved_by, e.approved_at, e.sent_at, e.intro
-             FROM editions e WHERE ?1 IS NULL OR e.newsletter = ?1
+                    e.state, e.approved_by, e.approved_at, e.sent_at, e.intro, s.not_before, s.zone
+             FROM editions e
+             LEFT JOIN scheduled_sends s ON s.newsletter = e.newsletter AND s.number = e.number WHERE ?1 IS NULL OR e.newsletter = ?1
              ORDER BY e.date DESC, e.newsletter",
             [newsletter],
             |row| {
@@ -576,6 +627,7 @@ impl Store {
                         row.get::<_, Option<String>>(11)?,
                         row.get::<_, Option<String>>(12)?,
                     ),
+                    (row.get::<_, Option<String>>(13)?, row.get::<_, Option<String>>(14)?),
                 ))
             },
         )?;
@@ -587,6 +639,7 @@ impl Store {
                     (date, cutoff, built_at),
                     (html_path, text_path, items),
                     (state, approved_by, approved_at, sent_at, intro),
+                    schedule,
                 )| {
                     Ok(EditionRecord {
                         newsletter,
@@ -605,6 +658,13 @@ impl Store {
                         approved_at: time(approved_at)?,
                         sent_at: time(sent_at)?,
                         intro,
+                        not_before: match schedule {
+                            (Some(at), Some(zone)) => Some(
+                                not_before(&at, &zone)
+                                    .ok_or_else(|| self.decode(format!("not before {at:?} in {zone:?}")))?,
+                            ),
+                            _ => None,
+                        },
                     })
                 },
             )
@@ -659,6 +719,48 @@ fn require_draft(tx: &Transaction, newsletter: &str, number: u32) -> std::result
     }
 }
 
+/// Refuses to schedule an edition that is never sent (skipped), or whose
+/// send has begun (or is done), saying which.
+fn require_unsent(tx: &Transaction, newsletter: &str, number: u32) -> std::result::Result<(), Abort> {
+    let found: Option<(String, Option<String>)> = tx
+        .query_row(
+            "SELECT state, sent_at FROM editions WHERE newsletter = ?1 AND number = ?2",
+            params![newsletter, number],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let refused = |why: String| Err(Abort::Refused(StoreError::Conflict(why)));
+    let (went, tried): (u32, u32) = tx.query_row(
+        "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FROM deliveries
+         WHERE newsletter = ?1 AND number = ?2",
+        params![newsletter, number],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    match found {
+        None => refused(no_such_edition(newsletter, number)),
+        Some((state, _)) if state == "skipped" => refused(format!(
+            "{newsletter} No. {number} was skipped: it is never sent, so it has no send to schedule"
+        )),
+        Some((_, Some(sent))) => refused(format!(
+            "{newsletter} No. {number} was sent ({}): too late to schedule its send",
+            sent.get(..16).unwrap_or(&sent).replace('T', " ")
+        )),
+        Some(_) if tried > 0 => refused(format!(
+            "{newsletter} No. {number}: its send has begun ({went} of {tried} messages went out): \
+             too late to schedule it; the next `bulletin run` finishes it"
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A stored schedule: its RFC 3339 instant and IANA zone.
+fn not_before(at: &str, zone: &str) -> Option<NotBefore> {
+    Some(NotBefore {
+        at: DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+        zone: parse_zone(zone).ok()?,
+    })
+}
+
 fn no_such_edition(newsletter: &str, number: u32) -> String {
     format!("{newsletter} has no edition No. {number}; see `bulletin editions --newsletter {newsletter}`")
 }
@@ -701,8 +803,8 @@ fn log_decision(
     now: DateTime<Utc>,
 ) -> std::result::Result<(), Abort> {
     tx.execute(
-        "INSERT INTO corrections (newsletter, number, action, author, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![newsletter, number, decision.action(), by, now.to_rfc3339()],
+        "INSERT INTO corrections (newsletter, number, action, text, author, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![newsletter, number, decision.action(), decision.text(), by, now.to_rfc3339()],
     )?;
     Ok(())
 }
@@ -737,8 +839,10 @@ pub(super) fn logged_from(
     position: Option<i64>,
     text: Option<String>,
 ) -> Option<Logged> {
-    match Decision::parse(action) {
+    match Decision::parse(action, text.as_deref()) {
         Some(decision) => Some(Logged::Decision(decision)),
+        // An unreadable schedule is not a correction either.
+        None if action == "schedule" => None,
         None => correction_from(action, item, section, position, text).map(Logged::Correction),
     }
 }

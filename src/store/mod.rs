@@ -511,6 +511,20 @@ CREATE TABLE IF NOT EXISTS unsubscribed_by (
 );
 CREATE INDEX IF NOT EXISTS unsubscribed_by_at ON unsubscribed_by (at);
 "#,
+    r#"
+-- Migration (issue 28, the scheduled send): an edition is not sent before
+-- `not_before` (RFC 3339 UTC), shown in `zone`, the one it was given in (an
+-- IANA name); no row, no schedule. Set and cleared with who and when in
+-- the corrections' log. A table of its own, so the migration can run again.
+CREATE TABLE IF NOT EXISTS scheduled_sends (
+    newsletter TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    not_before TEXT NOT NULL,
+    zone       TEXT NOT NULL,
+    PRIMARY KEY (newsletter, number),
+    FOREIGN KEY (newsletter, number) REFERENCES editions (newsletter, number)
+);
+"#,
 ];
 
 /// What went wrong with the store, in words that say what to do.

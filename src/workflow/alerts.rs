@@ -39,7 +39,7 @@ pub(super) fn tell(
     if new.is_empty() {
         return Ok(());
     }
-    let status = health(config, store, today)?.text().to_string();
+    let status = health(config, store, today, clock.now)?.text().to_string();
     let (subject, body) = alert(config, &new, &status);
     if let Err(e) = mail_alert(config, mail, alerts, &subject, &body, clock) {
         warning!("The alert below could not be mailed to the editors.\n\nSubject: {subject}\n\n{body}");

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::{Clock, alerts, count};
 use crate::causes::{said_once, said_without_addresses};
 use crate::config::Config;
-use crate::domain::SourceReport;
+use crate::domain::{NotBefore, SourceReport};
 use crate::editions::{due_days, next_due};
 use crate::store::{Decision, EditionRecord, EditionState, Logged, RunCommand, RunOutcome, RunRecord, Store};
 
@@ -165,6 +165,18 @@ pub(crate) struct NewsletterHealth {
     pub(crate) next_due: Option<NaiveDate>,
     /// A schedule day whose edition was not made.
     pub(crate) overdue_since: Option<NaiveDate>,
+    /// The editions not sent yet, drafts and approved, oldest first: what
+    /// an editor may still schedule.
+    pub(crate) unsent: Vec<Unsent>,
+}
+
+/// An edition not sent yet (a draft, or approved with no message gone out).
+#[derive(Debug, Serialize)]
+pub(crate) struct Unsent {
+    pub(crate) number: u32,
+    pub(crate) date: NaiveDate,
+    pub(crate) state: EditionState,
+    pub(crate) not_before: Option<NotBefore>,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,6 +185,8 @@ pub(crate) struct EditionHealth {
     pub(crate) date: NaiveDate,
     /// Where it stands, in words: draft, approved, sending or sent, with counts.
     pub(crate) state: String,
+    /// Its scheduled send, while it is not sent.
+    pub(crate) not_before: Option<NotBefore>,
 }
 
 /// The last recorded run, for `status` and `editions show`.
@@ -180,8 +194,9 @@ pub(crate) fn last_run(store: &Store) -> Result<Option<LastRun>> {
     Ok(store.last_run(None)?.map(LastRun::from))
 }
 
-/// Where everything stands on `today`.
-pub(crate) fn health(config: &Config, store: &Store, today: NaiveDate) -> Result<Health> {
+/// Where everything stands on `today`, at `now` (a scheduled send's time
+/// has come or not).
+pub(crate) fn health(config: &Config, store: &Store, today: NaiveDate, now: DateTime<Utc>) -> Result<Health> {
     let last = last_run(store)?;
     let blocked = send_blocked(store)?;
     let mut newsletters = Vec::new();
@@ -200,6 +215,7 @@ pub(crate) fn health(config: &Config, store: &Store, today: NaiveDate) -> Result
                 number: e.number,
                 date: e.date,
                 state: state_line(store, e)?,
+                not_before: e.not_before.filter(|_| e.sent_at.is_none()),
             }),
             None => None,
         };
@@ -214,11 +230,38 @@ pub(crate) fn health(config: &Config, store: &Store, today: NaiveDate) -> Result
                 "{id}: the edition due {day} was not made; the next `bulletin run` catches up"
             ));
         }
+        // An approved edition whose time has not come holds the later ones.
+        let mut held: Option<u32> = None;
         for e in editions.iter().rev() {
-            waiting.extend(waits_for(config, store, e, blocked.as_ref())?);
+            let line = match held {
+                Some(earlier) if e.state == EditionState::Approved && e.sent_at.is_none() => Some(format!(
+                    "{id} No. {} is approved and waits for No. {earlier}'s scheduled send: editions reach readers in order",
+                    e.number
+                )),
+                _ => waits_for(config, store, e, blocked.as_ref(), now)?,
+            };
+            waiting.extend(line);
+            if e.state == EditionState::Approved
+                && e.sent_at.is_none()
+                && e.not_before.is_some_and(|at| !at.has_come(now))
+            {
+                held = held.or(Some(e.number));
+            }
             let approved = e.state == EditionState::Approved;
             if approved && e.sent_at.is_none() && config.mail.is_some() {
                 not_sent.push(format!("{id} No. {}", e.number));
+            }
+        }
+        let mut unsent = Vec::new();
+        for e in editions.iter().rev() {
+            let begun = e.sent_at.is_some() || !store.delivery_counts(id, e.number)?.is_empty();
+            if e.state != EditionState::Skipped && !begun {
+                unsent.push(Unsent {
+                    number: e.number,
+                    date: e.date,
+                    state: e.state,
+                    not_before: e.not_before,
+                });
             }
         }
         newsletters.push(NewsletterHealth {
@@ -226,6 +269,7 @@ pub(crate) fn health(config: &Config, store: &Store, today: NaiveDate) -> Result
             last_edition,
             next_due,
             overdue_since,
+            unsent,
         });
     }
     let problems = store
@@ -266,8 +310,12 @@ pub(crate) fn state_line(store: &Store, record: &EditionRecord) -> Result<String
     let items = count(record.items, "item");
     match record.state {
         EditionState::Draft => {
+            let scheduled = record
+                .not_before
+                .map(|at| format!(", to be sent not before {at} once approved"))
+                .unwrap_or_default();
             return Ok(format!(
-                "draft, {items}, last rebuilt {}",
+                "draft, {items}, last rebuilt {}{scheduled}",
                 record.built_at.format("%Y-%m-%d %H:%M UTC")
             ));
         }
@@ -304,7 +352,10 @@ pub(crate) fn state_line(store: &Store, record: &EditionRecord) -> Result<String
     Ok(match (record.sent_at, counts.is_empty()) {
         (Some(_), true) => format!("sent, {items} ({approved})"),
         (Some(_), false) => format!("sent: {counts_text}, {items} ({approved})"),
-        (None, true) => format!("{approved}, {items}, not sent"),
+        (None, true) => match record.not_before {
+            Some(at) => format!("{approved}, {items}, scheduled for {at}"),
+            None => format!("{approved}, {items}, not sent"),
+        },
         (None, false) => format!("sending: {counts_text}, {items} ({approved})"),
     })
 }
@@ -316,10 +367,17 @@ fn waits_for(
     store: &Store,
     e: &EditionRecord,
     blocked: Option<&LastRun>,
+    now: DateTime<Utc>,
 ) -> Result<Option<String>> {
     let (id, number) = (e.newsletter.as_str(), e.number);
     if e.state == EditionState::Draft {
         let date = e.date;
+        if let Some(at) = e.not_before {
+            return Ok(Some(format!(
+                "{id} No. {number} ({date}) is a draft waiting for approval, to be sent not before {at}: \
+                 `bulletin editions show --newsletter {id} --edition {number}`, then `bulletin approve --newsletter {id} --edition {number}`"
+            )));
+        }
         return Ok(Some(format!(
             "{id} No. {number} ({date}) is a draft waiting for approval: `bulletin editions show \
              --newsletter {id} --edition {number}`, then `bulletin approve --newsletter {id} --edition {number}`"
@@ -328,6 +386,12 @@ fn waits_for(
     // Without a [mail] section nothing is ever sent: nobody waits for it.
     if e.state == EditionState::Skipped || e.sent_at.is_some() || config.mail.is_none() {
         return Ok(None);
+    }
+    // Not due before its time: a failed run (shown above) did not hold it back.
+    if let Some(at) = e.not_before.filter(|at| !at.has_come(now)) {
+        return Ok(Some(format!(
+            "{id} No. {number} is approved, scheduled for {at}: the first `bulletin run` after that sends it"
+        )));
     }
     if let Some(failed) = blocked {
         return Ok(Some(format!(

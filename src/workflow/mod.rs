@@ -36,6 +36,7 @@ mod learn;
 mod people;
 mod review;
 mod rules;
+mod schedule;
 mod send;
 mod stored;
 mod subscribers;
@@ -57,13 +58,15 @@ pub(crate) use editors::{
     set_password_by_link,
 };
 pub(crate) use fetch::{fetch, fetch_into};
-pub(crate) use health::{Ended, Health, health, last_run, state_line};
+pub(crate) use health::{Ended, Health, Unsent, health, last_run, state_line};
 pub(crate) use learn::{CORRECTION_WEIGHT, Knowledge, bundled_model, knowledge, learn, teach};
 pub(crate) use people::{erase, person};
 pub(crate) use review::{
     approve, approve_edition, changes_heading, correct, describe_logged, draft, edit, looked, skip, unapprove,
 };
 pub(crate) use rules::{add_rule, make_rule, remove_rule};
+pub(crate) use schedule::{Schedule, schedule, schedule_edition};
+pub use send::Timing;
 pub(crate) use send::{Checked, Send, send, send_checks};
 pub(crate) use stored::{ItemIdError, items_with, resolve_among, resolve_item};
 pub(crate) use subscribers::{

@@ -306,8 +306,13 @@ pub(crate) fn approve_edition(
         record.number,
         out.join(&record.html_path).display()
     );
-    if config.mail.is_some() {
-        say!("the next `bulletin run` mails it (or now: `bulletin send --newsletter {id}`)");
+    match (config.mail.is_some(), record.not_before) {
+        (false, _) => {}
+        (true, Some(at)) => say!(
+            "scheduled: not before {at}; the first `bulletin run` after that mails it \
+             (or now: `bulletin send --newsletter {id} --now`)"
+        ),
+        (true, None) => say!("the next `bulletin run` mails it (or now: `bulletin send --newsletter {id}`)"),
     }
     Ok(())
 }
@@ -319,6 +324,10 @@ pub(crate) fn describe_logged(entry: &Logged) -> String {
         Logged::Decision(Decision::Approve) => "approved".into(),
         Logged::Decision(Decision::Unapprove) => "unapproved: a draft again".into(),
         Logged::Decision(Decision::Skip) => "skipped".into(),
+        Logged::Decision(Decision::Schedule(Some(at))) => format!("send scheduled: not before {at}"),
+        Logged::Decision(Decision::Schedule(None)) => {
+            "schedule cleared: sent at the next run once approved".into()
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use chrono::NaiveDate;
 
 use super::health::{Judged, Recording, UNDELIVERED};
@@ -25,12 +25,24 @@ pub(crate) enum Send {
     Draft { newsletter: String, number: u32 },
 }
 
+/// Whether `send` honours an edition's scheduled time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// Refused before its time, as `run` holds it.
+    AsScheduled,
+    /// `--now`: sent now, whatever its schedule.
+    Now,
+}
+
 /// `bulletin send`: one edition (the latest by default) to its subscribers.
+/// An edition whose scheduled time has not come is refused, nothing
+/// recorded, unless `timing` is [`Timing::Now`].
 pub(crate) fn send(
     config: &Config,
     newsletter: &str,
     number: Option<u32>,
     options: &SendOptions,
+    timing: Timing,
     clock: Clock,
 ) -> Result<Send> {
     let settings = config.newsletter(newsletter)?;
@@ -38,6 +50,18 @@ pub(crate) fn send(
     if options.mode != SendMode::Real {
         // A dry run or a test copy is no send of the edition: not recorded.
         return send_locked(config, &mut store, settings, number, options, clock);
+    }
+    let record = chosen(&store, newsletter, number)?;
+    if let Some(at) = record.not_before.filter(|at| !at.has_come(clock.now))
+        && record.state == EditionState::Approved
+        && timing == Timing::AsScheduled
+    {
+        bail!(
+            "{newsletter} No. {} is scheduled: not before {at}; the first `bulletin run` after that sends it. \
+             To send it now anyway: `bulletin send --newsletter {newsletter} --edition {} --now`",
+            record.number,
+            record.number
+        );
     }
     let recording = Recording::start(&mut store, RunCommand::Send, clock)?;
     let sent = send_locked(config, &mut store, settings, number, options, clock);
@@ -69,12 +93,7 @@ fn send_locked(
     clock: Clock,
 ) -> Result<Send> {
     let newsletter = settings.id.as_str();
-    let editions = store.editions(Some(newsletter))?;
-    let record = match number {
-        Some(n) => editions.into_iter().find(|e| e.number == n),
-        None => editions.into_iter().next(),
-    }
-    .ok_or_else(|| anyhow!("{newsletter}: no such edition published; see `bulletin editions`"))?;
+    let record = chosen(store, newsletter, number)?;
     if record.state == EditionState::Skipped {
         return Err(anyhow!(
             "{newsletter} No. {} was skipped: it is never sent",
@@ -91,6 +110,16 @@ fn send_locked(
     Ok(Send::Done {
         delivered: report.ok(),
     })
+}
+
+/// Edition `number` of `newsletter`, else its latest.
+fn chosen(store: &Store, newsletter: &str, number: Option<u32>) -> Result<EditionRecord> {
+    let editions = store.editions(Some(newsletter))?;
+    match number {
+        Some(n) => editions.into_iter().find(|e| e.number == n),
+        None => editions.into_iter().next(),
+    }
+    .ok_or_else(|| anyhow!("{newsletter}: no such edition published; see `bulletin editions`"))
 }
 
 /// Sends one recorded edition and prints its report.
@@ -258,6 +287,23 @@ pub(super) fn send_unsent(config: &Config, store: &mut Store, date: NaiveDate, c
             .collect();
         due.sort_by_key(|e| e.number);
         for record in &due {
+            if let Some(at) = record.not_before.filter(|at| !at.has_come(clock.now)) {
+                say!(
+                    "{} No. {}: scheduled: not before {at}; not sent by this run",
+                    record.newsletter,
+                    record.number
+                );
+                // Editions reach readers in order: the later ones wait for it.
+                for later in due.iter().filter(|e| e.number > record.number) {
+                    say!(
+                        "{} No. {} waits for No. {}'s scheduled send: editions reach readers in order",
+                        later.newsletter,
+                        later.number,
+                        record.number
+                    );
+                }
+                break;
+            }
             if record.date < date {
                 say!(
                     "{} No. {} (dated {}) was approved but not sent: sending it now",

@@ -3,7 +3,8 @@
 //! edition (with its delivery report) and next due day, and what waits for
 //! a person; and the admins' list of editors.
 
-use super::{Desk, Nav, View};
+use super::schedule::ScheduleForm;
+use super::{Desk, Editor, Nav, View};
 use crate::store::{Store, StoreError};
 use crate::web::server::Page;
 use crate::web::site::Asked;
@@ -34,6 +35,8 @@ pub(super) struct Newsletter {
     pub(super) report: Option<String>,
     /// The next schedule day, or since when one is overdue.
     pub(super) next: String,
+    /// A schedule form for each edition not sent yet, oldest first.
+    pub(super) schedules: Vec<ScheduleForm>,
 }
 
 /// One editor on the admins' page.
@@ -57,11 +60,11 @@ impl Desk {
         let config = self.config.clone();
         let health = self
             .store
-            .with_store(move |store, now| workflow::health(&config, store, now.date_naive()))
+            .with_store(move |store, now| workflow::health(&config, store, now.date_naive(), now))
             .await;
         match health {
             Some(Ok(health)) => {
-                let overview = self.overview(health);
+                let overview = self.overview(&editor, health);
                 self.page(
                     200,
                     &View::Dashboard {
@@ -80,7 +83,7 @@ impl Desk {
 
     /// What `status` says, for the page: each newsletter with its title and
     /// the link to its last edition's report.
-    fn overview(&self, health: Health) -> Overview {
+    fn overview(&self, editor: &Editor, health: Health) -> Overview {
         let run_errors = health
             .last_run
             .as_ref()
@@ -111,6 +114,11 @@ impl Desk {
                     (None, Some(day)) => day.to_string(),
                     (None, None) => "none".into(),
                 },
+                schedules: n
+                    .unsent
+                    .iter()
+                    .map(|e| self.schedule_form(editor, &n.id, e))
+                    .collect(),
             })
             .collect();
         Overview {

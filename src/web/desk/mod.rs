@@ -15,12 +15,14 @@
 //! the newsletters at a glance, and the admins' list of editors;
 //! `report.rs`: an edition's delivery report; `subscribers.rs`: the admins'
 //! search of the subscribers and their unsubscribe of one; `log.rs`: the
-//! admins' log of what editors and admins did.
+//! admins' log of what editors and admins did; `schedule.rs`: an edition's
+//! scheduled send, its form and its POST.
 
 mod dashboard;
 mod log;
 mod login;
 mod report;
+mod schedule;
 mod subscribers;
 
 use std::sync::Arc;
@@ -94,6 +96,7 @@ impl Desk {
             "/editors" => self.editors(request).await,
             "/subscribers" => self.subscribers(request, url).await,
             "/log" => self.log(request, url).await,
+            "/schedule" => self.schedule(request).await,
             _ => match rest.strip_prefix("/report/") {
                 Some(edition) => self.report(request, url, edition).await,
                 None => self.page(404, &View::NotFound),
@@ -267,6 +270,14 @@ enum View<'a> {
     Log {
         nav: Nav<'a>,
         log: &'a log::LogPage,
+    },
+    /// A scheduled send set or cleared (what was said), or refused (why).
+    Scheduled {
+        nav: Nav<'a>,
+        /// "Send scheduled", "Schedule cleared" or "Not scheduled".
+        heading: &'a str,
+        lines: &'a [String],
+        refused: bool,
     },
     SetPassword {
         action: &'a str,
