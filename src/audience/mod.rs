@@ -13,6 +13,6 @@ pub(crate) use subscribers::read_csv;
 pub use subscribers::{
     Column, CsvError, CsvOptions, InvalidField, Reason, RowError, RowProblem, SlashDates, parse_csv,
 };
-pub(crate) use subscribers::{admits, normalise_email};
+pub(crate) use subscribers::{admits, normalise_email, readers, sample_reader};
 pub(crate) use suppression::{Suppressed, export_json};
 pub use token::{Key, KeyError, Unsubscribe, Weakness, sign, verify};

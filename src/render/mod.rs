@@ -414,8 +414,9 @@ impl<'a> EditionText<'a> {
 
 /// The editor's Markdown introduction as HTML a mail may carry: rendered
 /// by pulldown-cmark, then sanitised like feed HTML (an editor's raw HTML
-/// or a `javascript:` link goes no further than a feed's would).
-fn intro_html(markdown: &str) -> String {
+/// or a `javascript:` link goes no further than a feed's would). The
+/// desk's review page shows an introduction with it before it is saved.
+pub(crate) fn intro_html(markdown: &str) -> String {
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(markdown));
     crate::items::clean_block(&crate::items::sanitize(&html, None))

@@ -173,6 +173,10 @@ pub(crate) struct EditionHealth {
     pub(crate) date: NaiveDate,
     /// Where it stands, in words: draft, approved, sending or sent, with counts.
     pub(crate) state: String,
+    /// A draft, or approved and not sent yet: it waits for an editor's
+    /// review (the desk links its review page).
+    #[serde(skip)]
+    pub(crate) waits: bool,
 }
 
 /// The last recorded run, for `status` and `editions show`.
@@ -200,6 +204,8 @@ pub(crate) fn health(config: &Config, store: &Store, today: NaiveDate) -> Result
                 number: e.number,
                 date: e.date,
                 state: state_line(store, e)?,
+                waits: e.state == EditionState::Draft
+                    || (e.state == EditionState::Approved && e.sent_at.is_none()),
             }),
             None => None,
         };

@@ -61,7 +61,8 @@ pub(crate) use health::{Ended, Health, health, last_run, state_line};
 pub(crate) use learn::{CORRECTION_WEIGHT, Knowledge, bundled_model, knowledge, learn, teach};
 pub(crate) use people::{erase, person};
 pub(crate) use review::{
-    approve, approve_edition, changes_heading, correct, describe_logged, draft, edit, looked, skip, unapprove,
+    approve, approve_edition, changes_heading, correct, describe_logged, draft, edit, log_lines, looked,
+    mail_template, skip, unapprove,
 };
 pub(crate) use rules::{add_rule, make_rule, remove_rule};
 pub(crate) use send::{Checked, Send, send, send_checks};

@@ -11,6 +11,7 @@ use super::{
 use crate::config::{Config, Newsletter};
 use crate::domain::Correction;
 use crate::editions::restore;
+use crate::mail::MailTemplate;
 use crate::store::{Decision, Logged};
 use crate::store::{EditionRecord, EditionState, Store};
 
@@ -310,6 +311,57 @@ pub(crate) fn approve_edition(
         say!("the next `bulletin run` mails it (or now: `bulletin send --newsletter {id}`)");
     }
     Ok(())
+}
+
+/// Recorded edition `record` of `newsletter` as `send` mails it: the
+/// message template it fills for each subscriber. The desk's review page
+/// shows its HTML part filled for a sample reader: the send's bytes.
+pub(crate) fn mail_template(
+    config: &Config,
+    store: &Store,
+    newsletter: &Newsletter,
+    record: &EditionRecord,
+    clock: Clock,
+) -> Result<MailTemplate> {
+    let id = newsletter.id.as_str();
+    let mail = config
+        .mail
+        .as_ref()
+        .context("no [mail] section in the config: nothing is mailed")?;
+    let (record, placed) = store
+        .edition_numbered(id, record.number)?
+        .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
+    let edition = restore(
+        newsletter,
+        record.number,
+        record.date,
+        &placed,
+        record.intro.as_deref(),
+    );
+    Ok(MailTemplate::new(
+        &edition,
+        &config.site,
+        mail,
+        &config.root,
+        clock.now,
+    )?)
+}
+
+/// The log of edition `number` of `newsletter`, oldest first, a line each:
+/// when, by whom, what (the preview's and the desk's review pages).
+pub(crate) fn log_lines(store: &Store, newsletter: &str, number: u32) -> Result<Vec<String>> {
+    Ok(store
+        .log(newsletter, number)?
+        .iter()
+        .map(|line| {
+            format!(
+                "{} by {}: {}",
+                line.at.format("%Y-%m-%d %H:%M UTC"),
+                line.author,
+                describe_logged(&line.entry)
+            )
+        })
+        .collect())
 }
 
 /// A line of an edition's log in a few words.

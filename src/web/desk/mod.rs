@@ -13,17 +13,21 @@
 //!
 //! `login.rs`: login, logout, the set-password link's page; `dashboard.rs`:
 //! the newsletters at a glance, and the admins' list of editors;
-//! `report.rs`: an edition's delivery report.
+//! `report.rs`: an edition's delivery report; `review.rs`: an edition's
+//! review page, its corrections' forms applied by `corrections.rs`.
 
+mod corrections;
 mod dashboard;
 mod login;
 mod report;
+mod review;
 
 use std::sync::Arc;
 
 use askama::Template;
 use hyper::header::{self, HeaderMap};
 
+use self::review::Stage;
 use super::keeper::Keeper;
 use super::server::{Form, Page, Request, cross_site};
 use super::site::{Framed, Site};
@@ -88,10 +92,15 @@ impl Desk {
             "/logout" => self.logout(request).await,
             "/password" => self.password(request, url).await,
             "/editors" => self.editors(request).await,
-            _ => match rest.strip_prefix("/report/") {
-                Some(edition) => self.report(request, url, edition).await,
-                None => self.page(404, &View::NotFound),
-            },
+            _ => {
+                if let Some(edition) = rest.strip_prefix("/report/") {
+                    self.report(request, url, edition).await
+                } else if let Some(edition) = rest.strip_prefix("/edition/") {
+                    self.edition(request, url, edition).await
+                } else {
+                    self.page(404, &View::NotFound)
+                }
+            }
         }
     }
 
@@ -232,6 +241,11 @@ enum View<'a> {
     Editors {
         nav: Nav<'a>,
         editors: &'a [dashboard::Account],
+    },
+    /// An edition's review page.
+    Review {
+        nav: Nav<'a>,
+        review: &'a review::Review,
     },
     SetPassword {
         action: &'a str,
