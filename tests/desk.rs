@@ -10,6 +10,7 @@ use std::process::Stdio;
 
 use crate::common::browser::{browser_tools, node};
 use crate::common::client::{Client, Response, body, header_of, read_response, status};
+use crate::common::draft::{NEWS, editions_show, form_value, shown_items};
 use crate::common::loopback::connect_from;
 use crate::common::mail;
 use crate::common::server::Server;
@@ -732,4 +733,223 @@ fn the_delivery_report_counts_and_lists_each_outcome_with_the_servers_words_and_
     ] {
         assert_eq!(browser.get(unknown).status, 404, "{unknown}");
     }
+}
+
+/// Issue 28, item 4: the review page of EU-Japan NEWS No. 1.
+const REVIEW: &str = "/desk/edition/eu-japan-news/1";
+
+/// A project mailing [`READERS`] to `port`, Keiko an editor, EU-Japan NEWS
+/// No. 1 drafted.
+fn drafted(port: u16) -> Project {
+    let project = mailing_desk(port);
+    project.edit_config("approval = \"auto\"", "approval = \"required\"");
+    project.run(&["fetch"]).assert_code(0);
+    project
+        .run(&["build", "--newsletter", NEWS, "--date", "2026-11-23"])
+        .assert_code(0);
+    project
+}
+
+/// Keiko, logged in to `server`'s desk.
+fn keiko(server: &Server) -> Browser {
+    let browser = Browser::new(server);
+    assert_eq!(browser.log_in(KEIKO, PASSWORD).status, 303);
+    browser
+}
+
+impl Browser {
+    /// A form of the review page posted with its token and `fields`: the answer.
+    fn correct(&self, fields: &[(&str, &str)]) -> Response {
+        let page = self.get(REVIEW);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let token = token(&page.body);
+        let mut all = vec![("token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post(REVIEW, &all, &[])
+    }
+
+    /// [`Browser::correct`], done: the line the page then shows.
+    #[track_caller]
+    fn corrected(&self, fields: &[(&str, &str)]) -> String {
+        let done = self.correct(fields);
+        assert_eq!(done.status, 303, "{fields:?}: {}", done.body);
+        assert!(
+            done.location.starts_with(&format!("{REVIEW}?done=")),
+            "{}",
+            done.location
+        );
+        let page = self.get(&done.location);
+        let start = page
+            .body
+            .find("role=\"status\" class=\"done\"><strong>")
+            .expect("a result line");
+        let line = &page.body[start..];
+        line[line.find("<strong>").unwrap() + 8..line.find("</strong>").unwrap()].to_string()
+    }
+}
+
+/// The first stored item the review page offers to add (none of the
+/// newsletter's editions has it).
+fn offered(page: &str) -> String {
+    let found = &page[page
+        .find("<ul class=\"found\">")
+        .unwrap_or_else(|| panic!("the add list in:\n{page}"))..];
+    assert!(
+        !found[..found.find("</li>").unwrap()].contains("in an edition already"),
+        "the unplaced first: {found}"
+    );
+    form_value(found, "item")
+}
+
+/// The draft's HTML file, as `out/drafts/` holds it.
+fn draft_html(project: &Project) -> String {
+    project.read("out/drafts/eu-japan-news/2026-11-23.html")
+}
+
+#[test]
+fn each_correction_on_the_review_page_changes_the_draft_as_bulletin_edit_does_by_the_editor() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let desk = drafted(sink.port);
+    let cli = drafted(sink.port);
+    let items = shown_items(&desk, NEWS);
+    assert_eq!(items, shown_items(&cli, NEWS));
+    assert!(items.len() >= 3, "{items:?}");
+    let server = Server::serve(&desk, &[]);
+    let browser = keiko(&server);
+    let dashboard = browser.get("/desk");
+    assert!(
+        dashboard.body.contains(&format!("href=\"{REVIEW}\">Review</a>")),
+        "{}",
+        dashboard.body
+    );
+    let page = browser.get(REVIEW);
+    assert_eq!(page.status, 200, "{}", page.body);
+    for (id, _) in &items {
+        assert!(page.body.contains(&format!("id=\"item-{id}\"")), "{id}");
+    }
+    let added = offered(&page.body);
+    let (first, second, third) = (&items[0].0, &items[1].0, &items[2].0);
+    let edit = |args: &[&str]| {
+        let mut all = vec!["edit", "--newsletter", NEWS, "--by", KEIKO];
+        all.extend_from_slice(args);
+        cli.run(&all).assert_code(0);
+    };
+
+    assert!(
+        browser
+            .corrected(&[("action", "drop"), ("item", first)])
+            .starts_with("Dropped")
+    );
+    edit(&["drop", first]);
+    assert_eq!(
+        browser.corrected(&[("action", "add"), ("item", &added), ("section", "")]),
+        "Added to the draft."
+    );
+    edit(&["add", &added]);
+    let moved = [
+        ("action", "move"),
+        ("item", third.as_str()),
+        ("section", "events"),
+        ("position", "1"),
+    ];
+    assert_eq!(browser.corrected(&moved), "Moved.");
+    edit(&["move", third, "--section", "events", "--position", "1"]);
+    let title = "Desk & CLI: one title";
+    assert_eq!(
+        browser.corrected(&[("action", "retitle"), ("item", second), ("text", title)]),
+        "Retitled."
+    );
+    edit(&["retitle", second, title]);
+    let teaser = "One line, set on the desk";
+    browser.corrected(&[("action", "teaser"), ("item", third), ("text", teaser)]);
+    edit(&["teaser", third, teaser]);
+
+    // The introduction: shown rendered and sanitised, nothing saved; then saved.
+    let markdown = "Dear readers,\r\n\r\nThis week **matters**. <script>alert(1)</script>";
+    let before = editions_show(&desk, NEWS);
+    let shown = browser.correct(&[("action", "intro-show"), ("markdown", markdown)]);
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert!(shown.body.contains("<strong>matters</strong>"), "{}", shown.body);
+    assert!(
+        !shown.body.contains("<script>alert"),
+        "sanitised as the edition's own"
+    );
+    assert_eq!(editions_show(&desk, NEWS), before, "a Show saves nothing");
+    assert_eq!(
+        browser.corrected(&[("action", "intro"), ("markdown", markdown)]),
+        "The introduction is saved."
+    );
+    cli.write("intro.md", &markdown.replace("\r\n", "\n"));
+    edit(&["intro", cli.path("intro.md").to_str().unwrap()]);
+
+    assert_eq!(shown_items(&desk, NEWS), shown_items(&cli, NEWS));
+    assert_eq!(
+        draft_html(&desk),
+        draft_html(&cli),
+        "the same draft, byte for byte"
+    );
+    let log = editions_show(&desk, NEWS);
+    for said in [
+        format!("drop {first}"),
+        format!("add {added}"),
+        format!("retitle {second}"),
+    ] {
+        assert!(
+            log.contains(&said) && log.contains(KEIKO),
+            "{said} by Keiko in:\n{log}"
+        );
+    }
+    let page = browser.get(REVIEW);
+    assert!(
+        page.body.contains(&format!("by {KEIKO}: drop {first}")),
+        "the page's log:\n{}",
+        page.body
+    );
+
+    // A lasting rule, added then removed, with who and how it came.
+    let rule = [("action", "never-term"), ("term", "zzyzx")];
+    assert!(browser.corrected(&rule).starts_with("The lasting rule is added"));
+    let rules = desk.run(&["rules", "--format", "json"]).json();
+    let made = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r.to_string().contains("zzyzx"))
+        .unwrap_or_else(|| panic!("{rules}"))
+        .clone();
+    assert_eq!(
+        (made["by"].as_str(), made["origin"].as_str()),
+        (Some(KEIKO), Some("the desk"))
+    );
+    let number = made["id"].to_string();
+    assert!(
+        browser
+            .corrected(&[("action", "remove-rule"), ("rule", &number)])
+            .starts_with("The lasting rule is removed")
+    );
+    assert!(!desk.run(&["rules"]).stdout.contains("zzyzx"));
+
+    // Approve; then the page is read-only but for Unapprove.
+    assert!(
+        browser
+            .corrected(&[("action", "approve")])
+            .starts_with("Approved")
+    );
+    let approved = browser.get(REVIEW);
+    assert!(approved.body.contains("value=\"unapprove\""), "{}", approved.body);
+    assert!(!approved.body.contains("value=\"drop\""), "read-only");
+    assert!(desk.run(&["editions", "--format", "json"]).stdout.contains(KEIKO));
+    assert!(
+        browser
+            .corrected(&[("action", "unapprove")])
+            .starts_with("Unapproved")
+    );
+    assert!(browser.corrected(&[("action", "skip")]).starts_with("Skipped"));
+    let skipped = browser.get(REVIEW);
+    assert!(!skipped.body.contains("value=\"unapprove\"") && !skipped.body.contains("value=\"approve\""));
+    assert!(
+        skipped.body.contains(&format!("by {KEIKO}: skipped")),
+        "{}",
+        skipped.body
+    );
 }
