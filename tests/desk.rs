@@ -13,6 +13,7 @@ use crate::common::client::{Client, Response, body, header_of, read_response, st
 use crate::common::draft::{NEWS, editions_show, form_value, shown_items};
 use crate::common::loopback::connect_from;
 use crate::common::mail;
+use crate::common::message::{head, html_part};
 use crate::common::server::Server;
 use crate::common::sink::Sink;
 use crate::common::{KEY_ENV, Project, Run, repo};
@@ -952,4 +953,166 @@ fn each_correction_on_the_review_page_changes_the_draft_as_bulletin_edit_does_by
         "{}",
         skipped.body
     );
+}
+
+#[test]
+fn the_review_page_refuses_forged_posts_and_says_why_bad_input_changes_nothing() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = drafted(sink.port);
+    let items = shown_items(&project, NEWS);
+    let first = items[0].0.as_str();
+    let server = Server::serve(&project, &[]);
+    let browser = keiko(&server);
+    let mine = token(&browser.get(REVIEW).body);
+    let drop = [("action", "drop"), ("item", first)];
+    let with = |token: &str| {
+        let mut fields = vec![("token", token.to_string())];
+        fields.extend(drop.iter().map(|(k, v)| (*k, v.to_string())));
+        fields
+    };
+    let fields = |pairs: &[(&'static str, String)]| -> Vec<(&'static str, String)> { pairs.to_vec() };
+    let post = |who: &Browser, pairs: Vec<(&str, String)>, headers: &[(&str, &str)]| {
+        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        who.post(REVIEW, &borrowed, headers)
+    };
+    let untouched = || {
+        assert_eq!(shown_items(&project, NEWS), items, "nothing changed");
+        assert!(!editions_show(&project, NEWS).contains(KEIKO), "nothing logged");
+    };
+
+    // Forged: no token, another session's, another site, no session.
+    let no_token = post(
+        &browser,
+        fields(&[("action", "drop".into()), ("item", first.into())]),
+        &[],
+    );
+    assert_eq!(no_token.status, 403, "{}", no_token.body);
+    let other = keiko(&server);
+    let theirs = token(&other.get(REVIEW).body);
+    assert_eq!(
+        post(&browser, with(&theirs), &[]).status,
+        403,
+        "another session's token"
+    );
+    let cross = post(&browser, with(&mine), &[("Origin", "http://evil.example")]);
+    assert_eq!(cross.status, 403, "{}", cross.body);
+    let stranger = Browser::new(&server);
+    assert_eq!(post(&stranger, with(&mine), &[]).status, 403, "no session");
+    for target in [REVIEW.to_string(), format!("{REVIEW}/mail")] {
+        let unsigned = stranger.get(&target);
+        assert_eq!(
+            (unsigned.status, unsigned.location.as_str()),
+            (303, "/desk/login"),
+            "{target}"
+        );
+    }
+    untouched();
+
+    // Bad input: the page, saying why in the workflow's words; never a 500.
+    let cases: [(&[(&str, &str)], u16, &str); 8] = [
+        (
+            &[("action", "move"), ("item", first), ("section", "nope")],
+            409,
+            "has no section",
+        ),
+        (
+            &[("action", "drop"), ("item", "00000000000000aa")],
+            409,
+            "is not in eu-japan-news No. 1",
+        ),
+        (
+            &[("action", "add"), ("item", "00000000000000aa")],
+            409,
+            "no stored item",
+        ),
+        (
+            &[
+                ("action", "move"),
+                ("item", first),
+                ("section", "news"),
+                ("position", "x"),
+            ],
+            400,
+            "the position must be a whole number",
+        ),
+        (
+            &[("action", "retitle"), ("item", first), ("text", " ")],
+            400,
+            "the form gives no text",
+        ),
+        (&[("action", "delete"), ("item", first)], 400, "unknown action"),
+        (
+            &[("action", "test"), ("to", "not an address")],
+            409,
+            "not an address",
+        ),
+        (
+            &[("action", "remove-rule"), ("rule", "999")],
+            409,
+            "there is no rule #999",
+        ),
+    ];
+    for (fields, status, said) in cases {
+        let answer = browser.correct(fields);
+        assert_eq!(answer.status, status, "{fields:?}: {}", answer.body);
+        assert!(answer.body.contains("role=\"alert\""), "{fields:?}");
+        assert!(
+            answer.body.contains(said),
+            "{said} for {fields:?} in:\n{}",
+            answer.body
+        );
+    }
+    untouched();
+    assert!(sink.messages().is_empty(), "no test copy to a bad address");
+
+    // An approved edition is not corrected: the words of `bulletin edit`.
+    browser.corrected(&[("action", "approve")]);
+    let late = browser.correct(&drop);
+    assert_eq!(late.status, 409, "{}", late.body);
+    for said in [format!("was approved by {KEIKO}"), "bulletin unapprove".into()] {
+        assert!(late.body.contains(&said), "{said} in:\n{}", late.body);
+    }
+    assert_eq!(shown_items(&project, NEWS), items);
+}
+
+#[test]
+fn a_test_copy_from_the_review_page_lands_in_smtp_sink_unlogged_and_the_frame_is_the_sends_bytes() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = drafted(sink.port);
+    let server = Server::serve(&project, &[]);
+    let browser = keiko(&server);
+    let frame = browser.get(&format!("{REVIEW}/mail?as=jane%40example.de"));
+    assert_eq!(frame.status, 200, "{}", frame.body);
+    assert!(frame.body.contains("Dear Jane Doe"), "as mailed to Jane");
+
+    let said = browser.corrected(&[("action", "test"), ("to", KEIKO)]);
+    assert_eq!(
+        said,
+        format!("A test copy went to {KEIKO} (not logged as a delivery).")
+    );
+    let typed = browser.corrected(&[("action", "test"), ("to", "desk.test@example.org")]);
+    assert!(typed.contains("desk.test@example.org"), "{typed}");
+    let copies = sink.messages();
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    assert!(
+        copies.iter().any(|m| m.contains(&format!("To: {KEIKO}"))),
+        "{copies:?}"
+    );
+    assert!(html_part(&copies[0]).contains("EU-Japan NEWS"));
+    let report = browser.get("/desk/report/eu-japan-news/1");
+    assert!(
+        report.body.contains("sent: <strong>0</strong>"),
+        "nothing logged:\n{}",
+        report.body
+    );
+
+    // Approved and sent: Jane's copy carries the frame's bytes.
+    browser.corrected(&[("action", "approve")]);
+    project.run(&["send", "--newsletter", NEWS]).assert_code(0);
+    let all = sink.messages();
+    let jane = all
+        .iter()
+        .find(|m| head(m).contains("jane@example.de"))
+        .unwrap_or_else(|| panic!("Jane's copy among {}", all.len()));
+    assert_eq!(html_part(jane), frame.body, "the frame is the send's HTML part");
 }
