@@ -1009,7 +1009,8 @@ fn the_review_page_refuses_forged_posts_and_says_why_bad_input_changes_nothing()
     untouched();
 
     // Bad input: the page, saying why in the workflow's words; never a 500.
-    let cases: [(&[(&str, &str)], u16, &str); 8] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: [Case; 8] = [
         (
             &[("action", "move"), ("item", first), ("section", "nope")],
             409,
