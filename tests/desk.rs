@@ -1117,3 +1117,43 @@ fn a_test_copy_from_the_review_page_lands_in_smtp_sink_unlogged_and_the_frame_is
         .unwrap_or_else(|| panic!("Jane's copy among {}", all.len()));
     assert_eq!(html_part(jane), frame.body, "the frame is the send's HTML part");
 }
+
+#[test]
+fn the_review_page_in_chromium_corrects_tests_and_approves_with_javascript_off_and_on() {
+    if !browser_tools() {
+        return;
+    }
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = drafted(sink.port);
+    let server = Server::serve(&project, &[]);
+    let shots = repo().join("target/screenshots");
+    let desk = server.link("/desk");
+    let report = node(
+        "desk_review.mjs",
+        &[desk.as_str(), KEIKO, PASSWORD, shots.to_str().unwrap()],
+    );
+    assert_eq!(
+        report["problems"],
+        serde_json::json!([]),
+        "what an editor would notice"
+    );
+    assert_eq!(report["screenshots"].as_array().unwrap().len(), 8, "{report}");
+    let copies = sink.messages();
+    assert_eq!(copies.len(), 2, "a test copy per round");
+    assert!(copies.iter().all(|m| head(m).contains(KEIKO)));
+    let log = editions_show(&project, NEWS);
+    for said in [
+        "drop ",
+        "add ",
+        "retitle ",
+        "introduction",
+        "approved",
+        "unapproved",
+    ] {
+        assert!(log.contains(said), "{said} in:\n{log}");
+    }
+    assert!(
+        log.contains(&format!("by {KEIKO}")) || log.contains(KEIKO),
+        "{log}"
+    );
+}
