@@ -26,7 +26,7 @@ use super::{
 use crate::classify::Classified;
 use crate::config::{Approval, Config, Empty, Newsletter};
 use crate::domain::{Correction, Placed, SourceReport};
-use crate::editions::{Edition, assemble, correct, due_days, is_due, keep, restore};
+use crate::editions::{Edition, assemble, correct, due_days, is_due, keep, restore, restore_recorded};
 use crate::items::Item;
 use crate::render::{
     ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, Reader, render_archive_page, render_atom, render_edition,
@@ -307,13 +307,7 @@ impl Next {
         number: u32,
     ) -> Edition<'a> {
         match self {
-            Next::Recorded(record, placed) => restore(
-                newsletter,
-                record.number,
-                record.date,
-                placed,
-                record.intro.as_deref(),
-            ),
+            Next::Recorded(record, placed) => restore_recorded(newsletter, record, placed),
             Next::New {
                 published,
                 still_open,
@@ -736,13 +730,7 @@ fn complete_missing_files(config: &Config, store: &Store) -> Result<()> {
             continue;
         };
         if let Some((record, placed)) = store.edition_on(&record.newsletter, record.date)? {
-            let edition = restore(
-                newsletter,
-                record.number,
-                record.date,
-                &placed,
-                record.intro.as_deref(),
-            );
+            let edition = restore_recorded(newsletter, &record, &placed);
             write_edition(config, &edition)?;
             warning!(
                 "note: wrote the missing files of {} No. {}",

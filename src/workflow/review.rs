@@ -10,7 +10,7 @@ use super::{
 };
 use crate::config::{Config, Newsletter};
 use crate::domain::Correction;
-use crate::editions::restore;
+use crate::editions::restore_recorded;
 use crate::mail::MailTemplate;
 use crate::store::{Decision, Logged};
 use crate::store::{EditionRecord, EditionState, Store};
@@ -69,10 +69,7 @@ pub(crate) fn unapprove(
     for path in [&record.html_path, &record.text_path] {
         remove(&out.join(path))?;
     }
-    let draft = write_draft(
-        config,
-        &restore(newsletter, number, record.date, &placed, record.intro.as_deref()),
-    )?;
+    let draft = write_draft(config, &restore_recorded(newsletter, &record, &placed))?;
     write_archive(config, &store)?;
     say!(
         "{id} No. {number} unapproved by {by}: a draft again → {}",
@@ -279,16 +276,7 @@ pub(crate) fn approve_edition(
     let (record, placed) = store
         .edition_numbered(id, record.number)?
         .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
-    write_edition(
-        config,
-        &restore(
-            newsletter,
-            record.number,
-            record.date,
-            &placed,
-            record.intro.as_deref(),
-        ),
-    )?;
+    write_edition(config, &restore_recorded(newsletter, &record, &placed))?;
     write_archive(config, store)?;
     let out = config.out_dir();
     for path in <[String; 2]>::from(draft_paths(id, record.date)) {
@@ -331,13 +319,7 @@ pub(crate) fn mail_template(
     let (record, placed) = store
         .edition_numbered(id, record.number)?
         .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
-    let edition = restore(
-        newsletter,
-        record.number,
-        record.date,
-        &placed,
-        record.intro.as_deref(),
-    );
+    let edition = restore_recorded(newsletter, &record, &placed);
     Ok(MailTemplate::new(
         &edition,
         &config.site,

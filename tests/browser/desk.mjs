@@ -9,42 +9,13 @@
 // Usage: node desk.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR TITLE...
 // Prints one JSON object: { screenshots, problems: [...] }.
 import { launch, watch } from './chromium.mjs';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { deskChecker } from './desk-check.mjs';
 
 const [desk, email, password, shots, ...titles] = process.argv.slice(2);
-mkdirSync(shots, { recursive: true });
-const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const browser = await launch();
 const problems = [];
 const screenshots = [];
-// axe needs scripts: each page's HTML is checked in a page of its own that runs them.
-const checker = await (await browser.newContext({ viewport: { width: 375, height: 812 } })).newPage();
-
-async function check(page, name) {
-  for (const width of [375, 1280]) {
-    await page.setViewportSize({ width, height: 812 });
-    const file = `${shots}/${name}-${width}.png`;
-    await page.screenshot({ path: file, fullPage: true });
-    screenshots.push(file);
-    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-    if (wide > width) problems.push(`${name}: ${wide} px wide at ${width} px`);
-  }
-  await checker.setContent(await page.content(), { waitUntil: 'load' });
-  await checker.addScriptTag({ content: axe });
-  for (const colorScheme of ['light', 'dark']) {
-    await checker.emulateMedia({ colorScheme });
-    const violations = await checker.evaluate(async () => {
-      const run = await window.axe.run(document, {
-        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-      });
-      return run.violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${v.id}: ${v.nodes.slice(0, 2).map((n) => n.target.join(' ')).join(', ')}`);
-    });
-    for (const v of violations) problems.push(`${name} (${colorScheme}): axe: ${v}`);
-  }
-}
+const check = await deskChecker(browser, shots, problems, screenshots);
 
 async function submit(page, button) {
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);

@@ -12,35 +12,13 @@
 // Usage: node desk_review.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR
 // Prints one JSON object: { screenshots, problems: [...] }.
 import { launch, watch } from './chromium.mjs';
-import { mkdirSync } from 'node:fs';
-import { violations } from './axe-run.mjs';
+import { deskChecker } from './desk-check.mjs';
 
 const [desk, email, password, shots] = process.argv.slice(2);
-mkdirSync(shots, { recursive: true });
 const browser = await launch();
 const problems = [];
 const screenshots = [];
-// axe needs scripts: each page's HTML is checked in a page of its own that runs them.
-const checker = await (await browser.newContext({ viewport: { width: 375, height: 812 } })).newPage();
-
-async function check(page, name) {
-  for (const width of [375, 1280]) {
-    await page.setViewportSize({ width, height: 812 });
-    const file = `${shots}/${name}-${width}.png`;
-    await page.screenshot({ path: file, fullPage: true });
-    screenshots.push(file);
-    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-    if (wide > width) problems.push(`${name}: ${wide} px wide at ${width} px`);
-  }
-  await page.setViewportSize({ width: 375, height: 812 });
-  await checker.setContent(await page.content(), { waitUntil: 'load' });
-  for (const colorScheme of ['light', 'dark']) {
-    await checker.emulateMedia({ colorScheme });
-    for (const v of await violations(checker)) {
-      if (v.impact === 'serious' || v.impact === 'critical') problems.push(`${name} (${colorScheme}): axe: ${v.id}: ${v.nodes.join('; ')}`);
-    }
-  }
-}
+const check = await deskChecker(browser, shots, problems, screenshots);
 
 async function submit(page, button) {
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);

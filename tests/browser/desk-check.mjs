@@ -1,0 +1,34 @@
+// The checks every page of the editor's desk gets in Chromium (desk.mjs,
+// desk_review.mjs): screenshots at 375 and 1280 px, no sideways scrolling,
+// and axe-core (WCAG 2.0/2.1 A and AA) in the light and the dark colour
+// scheme, its serious and critical violations counted as problems.
+import { mkdirSync } from 'node:fs';
+import { violations } from './axe-run.mjs';
+
+// A `check(page, name)` that screenshots into `shots` (listed in
+// `screenshots`) and notes what is wrong in `problems`.
+export async function deskChecker(browser, shots, problems, screenshots) {
+  mkdirSync(shots, { recursive: true });
+  // axe needs scripts: each page's HTML is checked in a page of its own that runs them.
+  const checker = await (await browser.newContext({ viewport: { width: 375, height: 812 } })).newPage();
+  return async function check(page, name) {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 812 });
+      const file = `${shots}/${name}-${width}.png`;
+      await page.screenshot({ path: file, fullPage: true });
+      screenshots.push(file);
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (wide > width) problems.push(`${name}: ${wide} px wide at ${width} px`);
+    }
+    await page.setViewportSize({ width: 375, height: 812 });
+    await checker.setContent(await page.content(), { waitUntil: 'load' });
+    for (const colorScheme of ['light', 'dark']) {
+      await checker.emulateMedia({ colorScheme });
+      for (const v of await violations(checker)) {
+        if (v.impact === 'serious' || v.impact === 'critical') {
+          problems.push(`${name} (${colorScheme}): axe: ${v.id}: ${v.nodes.join('; ')}`);
+        }
+      }
+    }
+  };
+}
