@@ -111,7 +111,7 @@ fn send_one(
                 record.number
             )
         })?;
-    let edition = restore_recorded(newsletter, &record, &placed);
+    let edition = restore_recorded(newsletter, record, &placed);
     apply_kept_unsubscribes(store)?;
     let report = send_edition(config, store, &edition, options, clock.now)?;
     print_report(&record.newsletter, record.number, &report, options)?;

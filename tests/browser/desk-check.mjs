@@ -4,10 +4,23 @@
 // scheme, its serious and critical violations counted as problems.
 import { mkdirSync } from 'node:fs';
 import { violations } from './axe-run.mjs';
+import { launch } from './chromium.mjs';
 
-// A `check(page, name)` that screenshots into `shots` (listed in
-// `screenshots`) and notes what is wrong in `problems`.
-export async function deskChecker(browser, shots, problems, screenshots) {
+// Chromium launched, with what a run notes (`problems`, `screenshots`)
+// and its `check(page, name)`, which screenshots into `shots`.
+export async function deskBrowser(shots) {
+  const browser = await launch();
+  const problems = [];
+  const screenshots = [];
+  return { browser, problems, screenshots, check: await deskChecker(browser, shots, problems, screenshots) };
+}
+
+// Clicks a form's `button` and waits for the page it leads to.
+export async function submit(page, button) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+}
+
+async function deskChecker(browser, shots, problems, screenshots) {
   mkdirSync(shots, { recursive: true });
   // axe needs scripts: each page's HTML is checked in a page of its own that runs them.
   const checker = await (await browser.newContext({ viewport: { width: 375, height: 812 } })).newPage();

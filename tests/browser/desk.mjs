@@ -8,18 +8,11 @@
 //
 // Usage: node desk.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR TITLE...
 // Prints one JSON object: { screenshots, problems: [...] }.
-import { launch, watch } from './chromium.mjs';
-import { deskChecker } from './desk-check.mjs';
+import { watch } from './chromium.mjs';
+import { deskBrowser, submit } from './desk-check.mjs';
 
 const [desk, email, password, shots, ...titles] = process.argv.slice(2);
-const browser = await launch();
-const problems = [];
-const screenshots = [];
-const check = await deskChecker(browser, shots, problems, screenshots);
-
-async function submit(page, button) {
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-}
+const { browser, problems, screenshots, check } = await deskBrowser(shots);
 
 async function heading(page) {
   return (await page.locator('h1').textContent()).trim();

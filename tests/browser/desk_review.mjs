@@ -11,18 +11,11 @@
 //
 // Usage: node desk_review.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR
 // Prints one JSON object: { screenshots, problems: [...] }.
-import { launch, watch } from './chromium.mjs';
-import { deskChecker } from './desk-check.mjs';
+import { watch } from './chromium.mjs';
+import { deskBrowser, submit } from './desk-check.mjs';
 
 const [desk, email, password, shots] = process.argv.slice(2);
-const browser = await launch();
-const problems = [];
-const screenshots = [];
-const check = await deskChecker(browser, shots, problems, screenshots);
-
-async function submit(page, button) {
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-}
+const { browser, problems, screenshots, check } = await deskBrowser(shots);
 
 // The page's result line after an action, or its alert.
 async function said(page) {
