@@ -802,6 +802,26 @@ fn offered(page: &str) -> String {
     form_value(found, "item")
 }
 
+/// How many titles the page lists in Japanese (at least half of the
+/// letters kana or kanji, as `tests/browser/axe.mjs` reads them), each
+/// checked to be marked `lang="ja"` for a screen reader.
+#[track_caller]
+fn japanese_titles_marked(page: &str) -> usize {
+    let japanese = |c: &char| ('\u{3040}'..='\u{30ff}').contains(c) || ('\u{4e00}'..='\u{9fff}').contains(c);
+    let mut marked = 0;
+    for span in page.split("<span id=\"").skip(1) {
+        let (tag, rest) = span.split_once('>').unwrap();
+        let text = &rest[..rest.find('<').unwrap_or(rest.len())];
+        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+        let kana = text.chars().filter(japanese).count();
+        if kana > 0 && 2 * kana >= letters {
+            assert!(tag.contains("lang=\"ja\""), "{text} unmarked: {tag}");
+            marked += 1;
+        }
+    }
+    marked
+}
+
 /// The draft's HTML file, as `out/drafts/` holds it.
 fn draft_html(project: &Project) -> String {
     project.read("out/drafts/eu-japan-news/2026-11-23.html")
@@ -828,6 +848,10 @@ fn each_correction_on_the_review_page_changes_the_draft_as_bulletin_edit_does_by
     for (id, _) in &items {
         assert!(page.body.contains(&format!("id=\"item-{id}\"")), "{id}");
     }
+    assert!(
+        japanese_titles_marked(&page.body) > 0,
+        "the page lists Japanese titles"
+    );
     let added = offered(&page.body);
     let (first, second, third) = (&items[0].0, &items[1].0, &items[2].0);
     let edit = |args: &[&str]| {

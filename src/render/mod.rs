@@ -19,8 +19,8 @@ use crate::editions::Edition;
 use crate::items::{Details, Item, clean_text, teaser, to_text_with_references};
 
 pub(crate) use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, render_archive_page, render_atom};
-pub(crate) use lang::japanese_only;
-use lang::{lang_of, mark_paragraphs};
+use lang::mark_paragraphs;
+pub(crate) use lang::{japanese_only, lang_of};
 
 /// Column the text twin wraps at.
 pub(crate) const TEXT_WIDTH: usize = 72;

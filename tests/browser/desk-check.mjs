@@ -4,7 +4,7 @@
 // scheme, its serious and critical violations counted as problems.
 import { mkdirSync } from 'node:fs';
 import { violations } from './axe-run.mjs';
-import { launch } from './chromium.mjs';
+import { launch, watch } from './chromium.mjs';
 
 // Chromium launched, with what a run notes (`problems`, `screenshots`)
 // and its `check(page, name)`, which screenshots into `shots`.
@@ -13,6 +13,16 @@ export async function deskBrowser(shots) {
   const problems = [];
   const screenshots = [];
   return { browser, problems, screenshots, check: await deskChecker(browser, shots, problems, screenshots) };
+}
+
+// A fresh browser (its own cookies) with JavaScript on or off, at 375 px,
+// watched for errors into `problems`, opened at `url`.
+export async function deskPage(browser, javaScriptEnabled, problems, url) {
+  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, javaScriptEnabled });
+  const page = await context.newPage();
+  watch(page, problems);
+  await page.goto(url, { waitUntil: 'load' });
+  return { context, page };
 }
 
 // Clicks a form's `button` and waits for the page it leads to.

@@ -8,8 +8,7 @@
 //
 // Usage: node desk.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR TITLE...
 // Prints one JSON object: { screenshots, problems: [...] }.
-import { watch } from './chromium.mjs';
-import { deskBrowser, submit } from './desk-check.mjs';
+import { deskBrowser, deskPage, submit } from './desk-check.mjs';
 
 const [desk, email, password, shots, ...titles] = process.argv.slice(2);
 const { browser, problems, screenshots, check } = await deskBrowser(shots);
@@ -20,10 +19,7 @@ async function heading(page) {
 
 for (const javaScriptEnabled of [false, true]) {
   const mode = javaScriptEnabled ? 'js' : 'nojs';
-  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, javaScriptEnabled });
-  const page = await context.newPage();
-  watch(page, problems);
-  await page.goto(desk, { waitUntil: 'load' });
+  const { context, page } = await deskPage(browser, javaScriptEnabled, problems, desk);
   if (!page.url().endsWith('/desk/login')) problems.push(`${mode}: /desk without a session shows ${page.url()}`);
   if ((await heading(page)) !== "Editor's desk") problems.push(`${mode}: the login page says "${await heading(page)}"`);
   await check(page, `desk-login-${mode}`);

@@ -11,8 +11,7 @@
 //
 // Usage: node desk_review.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR
 // Prints one JSON object: { screenshots, problems: [...] }.
-import { watch } from './chromium.mjs';
-import { deskBrowser, submit } from './desk-check.mjs';
+import { deskBrowser, deskPage, submit } from './desk-check.mjs';
 
 const [desk, email, password, shots] = process.argv.slice(2);
 const { browser, problems, screenshots, check } = await deskBrowser(shots);
@@ -39,10 +38,7 @@ async function firstItem(page) {
 
 for (const javaScriptEnabled of [false, true]) {
   const mode = javaScriptEnabled ? 'js' : 'nojs';
-  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, javaScriptEnabled });
-  const page = await context.newPage();
-  watch(page, problems);
-  await page.goto(desk, { waitUntil: 'load' });
+  const { context, page } = await deskPage(browser, javaScriptEnabled, problems, desk);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await submit(page, page.getByRole('button', { name: 'Log in' }));

@@ -13,6 +13,7 @@ use super::{Desk, Editor, Nav, View};
 use crate::audience::{readers, sample_reader};
 use crate::config::Newsletter;
 use crate::domain::{Placed, Rule};
+use crate::render::lang_of;
 use crate::store::{EditionRecord, EditionState, FoundItem, Store};
 use crate::web::server::{Framing, Page, Request};
 use crate::web::site::{Asked, field};
@@ -63,6 +64,8 @@ pub(super) struct Line {
     pub(super) id: String,
     pub(super) title: String,
     pub(super) teaser: String,
+    /// The title's language when it is not the page's (`ja`).
+    pub(super) lang: Option<&'static str>,
     pub(super) section: String,
     /// Its place in its section, 1 = first.
     pub(super) position: usize,
@@ -100,7 +103,9 @@ pub(super) struct Review {
     pub(super) frame: String,
     /// The introduction as saved, Markdown.
     pub(super) intro: String,
-    pub(super) found: Vec<FoundItem>,
+    /// The stored items to add, each with its title's language when it is
+    /// not the page's.
+    pub(super) found: Vec<(FoundItem, Option<&'static str>)>,
     /// The newsletter's lasting rules in force: (number, in words).
     pub(super) rules: Vec<(i64, String)>,
     pub(super) log: Vec<String>,
@@ -300,7 +305,14 @@ impl Desk {
             reader,
             frame,
             intro: record.intro.clone().unwrap_or_default(),
-            found: loaded.found,
+            found: loaded
+                .found
+                .into_iter()
+                .map(|f| {
+                    let lang = lang_of(&f.title);
+                    (f, lang)
+                })
+                .collect(),
             rules: loaded.rules.iter().map(|r| (r.id, r.to_string())).collect(),
             log: loaded.log,
             me: editor.session.email.clone(),
@@ -368,6 +380,7 @@ fn parts(newsletter: &Newsletter, placed: &[Placed]) -> Vec<Part> {
                     id: p.item.id.clone(),
                     title: p.item.title.clone(),
                     teaser: p.item.teaser.clone(),
+                    lang: lang_of(&p.item.title),
                     section: p.section.clone(),
                     position: i + 1,
                     more: !p.featured,
