@@ -123,22 +123,6 @@ impl<'a> Edition<'a> {
     }
 }
 
-/// [`restore`] of an edition as the store records it: its number, date
-/// and introduction from `record`.
-pub(crate) fn restore_recorded<'a>(
-    newsletter: &'a Newsletter,
-    record: &'a crate::store::EditionRecord,
-    placed: &'a [Placed],
-) -> Edition<'a> {
-    restore(
-        newsletter,
-        record.number,
-        record.date,
-        placed,
-        record.intro.as_deref(),
-    )
-}
-
 /// The recorded edition again, laid out as it was published, with the
 /// tenders still open that `placed` lists. Items whose section is no
 /// longer in the config are left out.

@@ -26,7 +26,7 @@ use super::{
 use crate::classify::Classified;
 use crate::config::{Approval, Config, Empty, Newsletter};
 use crate::domain::{Correction, Placed, SourceReport};
-use crate::editions::{Edition, assemble, correct, due_days, is_due, keep, restore, restore_recorded};
+use crate::editions::{Edition, assemble, correct, due_days, is_due, keep, restore};
 use crate::items::Item;
 use crate::render::{
     ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, Reader, render_archive_page, render_atom, render_edition,
@@ -715,6 +715,22 @@ fn write_files(config: &Config, edition: &Edition, html: &str, text: &str) -> Re
     let out = config.out_dir();
     write_atomically(&out.join(html), &rendered.html)?;
     write_atomically(&out.join(text), &rendered.text)
+}
+
+/// [`restore`] of an edition as the store records it: its number, date
+/// and introduction from `record`.
+pub(super) fn restore_recorded<'a>(
+    newsletter: &'a Newsletter,
+    record: &'a EditionRecord,
+    placed: &'a [Placed],
+) -> Edition<'a> {
+    restore(
+        newsletter,
+        record.number,
+        record.date,
+        placed,
+        record.intro.as_deref(),
+    )
 }
 
 /// Re-renders approved editions whose files a killed run (or `approve`)

@@ -50,7 +50,7 @@ use crate::store::Store;
 
 pub(crate) use bounces::read_bounces;
 pub(crate) use edition::{Next, build, draft_paths, run};
-use edition::{candidates, refresh_draft, write_archive, write_draft, write_edition};
+use edition::{candidates, refresh_draft, restore_recorded, write_archive, write_draft, write_edition};
 pub(crate) use editors::{
     ABSOLUTE, Password, Secret, add_editor, begin_session, check_password, current_session, end_session,
     form_token, form_token_matches, link_editor, login_gate, remove_editor, reset_editor,

@@ -6,11 +6,10 @@ use anyhow::{Context, Result, bail};
 
 use super::{
     Clock, ItemIdError, candidates, count, draft_paths, knowledge, learn, open_for_writing, phase,
-    refresh_draft, resolve_among, resolve_item, write_archive, write_draft, write_edition,
+    refresh_draft, resolve_among, resolve_item, restore_recorded, write_archive, write_draft, write_edition,
 };
 use crate::config::{Config, Newsletter};
 use crate::domain::Correction;
-use crate::editions::restore_recorded;
 use crate::mail::MailTemplate;
 use crate::store::{Decision, Logged};
 use crate::store::{EditionRecord, EditionState, Store};

@@ -8,12 +8,11 @@ use anyhow::{Result, anyhow};
 use chrono::NaiveDate;
 
 use super::health::{Judged, Recording, UNDELIVERED};
-use super::{Clock, open_for_writing};
+use super::{Clock, open_for_writing, restore_recorded};
 use crate::audience::Spool;
 use crate::causes::said_once;
 use crate::config::{Config, Newsletter};
 use crate::config::{Security, Transport};
-use crate::editions::restore_recorded;
 use crate::mail::{SendMode, SendOptions, SendReport, Share, readiness, send_edition};
 use crate::store::{EditionRecord, EditionState, RunCommand, Store};
 
