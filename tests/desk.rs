@@ -10,8 +10,10 @@ use std::process::Stdio;
 
 use crate::common::browser::{browser_tools, node};
 use crate::common::client::{Client, Response, body, header_of, read_response, status};
+use crate::common::draft::{NEWS, editions_show, form_value, shown_items};
 use crate::common::loopback::connect_from;
 use crate::common::mail;
+use crate::common::message::{head, html_part};
 use crate::common::server::Server;
 use crate::common::sink::Sink;
 use crate::common::{KEY_ENV, Project, Run, repo};
@@ -1221,5 +1223,455 @@ fn the_delivery_report_lists_each_deferred_message_with_the_servers_words() {
     assert!(
         deferred.iter().all(|l| l.contains("452 4.2.2 Mailbox full")),
         "{csv}"
+    );
+}
+
+/// Issue 28, item 4: the review page of EU-Japan NEWS No. 1.
+const REVIEW: &str = "/desk/edition/eu-japan-news/1";
+
+/// A project mailing [`READERS`] to `port`, Keiko an editor, EU-Japan NEWS
+/// No. 1 drafted.
+fn drafted(port: u16) -> Project {
+    let project = mailing_desk(port);
+    project.edit_config("approval = \"auto\"", "approval = \"required\"");
+    project.run(&["fetch"]).assert_code(0);
+    project
+        .run(&["build", "--newsletter", NEWS, "--date", "2026-11-23"])
+        .assert_code(0);
+    project
+}
+
+/// Keiko, logged in to `server`'s desk.
+fn keiko(server: &Server) -> Browser {
+    let browser = Browser::new(server);
+    assert_eq!(browser.log_in(KEIKO, PASSWORD).status, 303);
+    browser
+}
+
+impl Browser {
+    /// A form of the review page posted with its token and `fields`: the answer.
+    fn correct(&self, fields: &[(&str, &str)]) -> Response {
+        let page = self.get(REVIEW);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let token = token(&page.body);
+        let mut all = vec![("token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post(REVIEW, &all, &[])
+    }
+
+    /// [`Browser::correct`], done: the line the page then shows.
+    #[track_caller]
+    fn corrected(&self, fields: &[(&str, &str)]) -> String {
+        let done = self.correct(fields);
+        assert_eq!(done.status, 303, "{fields:?}: {}", done.body);
+        assert!(
+            done.location.starts_with(&format!("{REVIEW}?done=")),
+            "{}",
+            done.location
+        );
+        let page = self.get(&done.location);
+        let start = page
+            .body
+            .find("role=\"status\" class=\"done\"><strong>")
+            .expect("a result line");
+        let line = &page.body[start..];
+        line[line.find("<strong>").unwrap() + 8..line.find("</strong>").unwrap()].to_string()
+    }
+}
+
+/// The first stored item the review page offers to add (none of the
+/// newsletter's editions has it).
+fn offered(page: &str) -> String {
+    let found = &page[page
+        .find("<ul class=\"found\">")
+        .unwrap_or_else(|| panic!("the add list in:\n{page}"))..];
+    assert!(
+        !found[..found.find("</li>").unwrap()].contains("in an edition already"),
+        "the unplaced first: {found}"
+    );
+    form_value(found, "item")
+}
+
+/// How many titles the page lists in Japanese (at least half of the
+/// letters kana or kanji, as `tests/browser/axe.mjs` reads them), each
+/// checked to be marked `lang="ja"` for a screen reader.
+#[track_caller]
+fn japanese_titles_marked(page: &str) -> usize {
+    let japanese = |c: &char| ('\u{3040}'..='\u{30ff}').contains(c) || ('\u{4e00}'..='\u{9fff}').contains(c);
+    let mut marked = 0;
+    for span in page.split("<span id=\"").skip(1) {
+        let (tag, rest) = span.split_once('>').unwrap();
+        let text = &rest[..rest.find('<').unwrap_or(rest.len())];
+        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+        let kana = text.chars().filter(japanese).count();
+        if kana > 0 && 2 * kana >= letters {
+            assert!(tag.contains("lang=\"ja\""), "{text} unmarked: {tag}");
+            marked += 1;
+        }
+    }
+    marked
+}
+
+/// The draft's HTML file, as `out/drafts/` holds it.
+fn draft_html(project: &Project) -> String {
+    project.read("out/drafts/eu-japan-news/2026-11-23.html")
+}
+
+#[test]
+fn each_correction_on_the_review_page_changes_the_draft_as_bulletin_edit_does_by_the_editor() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let desk = drafted(sink.port);
+    let cli = drafted(sink.port);
+    let items = shown_items(&desk, NEWS);
+    assert_eq!(items, shown_items(&cli, NEWS));
+    assert!(items.len() >= 3, "{items:?}");
+    let server = Server::serve(&desk, &[]);
+    let browser = keiko(&server);
+    let dashboard = browser.get("/desk");
+    assert!(
+        dashboard.body.contains(&format!("href=\"{REVIEW}\">Review</a>")),
+        "{}",
+        dashboard.body
+    );
+    let page = browser.get(REVIEW);
+    assert_eq!(page.status, 200, "{}", page.body);
+    for (id, _) in &items {
+        assert!(page.body.contains(&format!("id=\"item-{id}\"")), "{id}");
+    }
+    assert!(
+        japanese_titles_marked(&page.body) > 0,
+        "the page lists Japanese titles"
+    );
+    assert!(
+        page.body.contains("action=\"/desk/schedule\"") && page.body.contains("name=\"edition\" value=\"1\""),
+        "the review page offers the draft's scheduled send"
+    );
+    let added = offered(&page.body);
+    let (first, second, third) = (&items[0].0, &items[1].0, &items[2].0);
+    let edit = |args: &[&str]| {
+        let mut all = vec!["edit", "--newsletter", NEWS, "--by", KEIKO];
+        all.extend_from_slice(args);
+        cli.run(&all).assert_code(0);
+    };
+
+    assert!(
+        browser
+            .corrected(&[("action", "drop"), ("item", first)])
+            .starts_with("Dropped")
+    );
+    edit(&["drop", first]);
+    assert_eq!(
+        browser.corrected(&[("action", "add"), ("item", &added), ("section", "")]),
+        "Added to the draft."
+    );
+    edit(&["add", &added]);
+    let moved = [
+        ("action", "move"),
+        ("item", third.as_str()),
+        ("section", "events"),
+        ("position", "1"),
+    ];
+    assert_eq!(browser.corrected(&moved), "Moved.");
+    edit(&["move", third, "--section", "events", "--position", "1"]);
+    let title = "Desk & CLI: one title";
+    assert_eq!(
+        browser.corrected(&[("action", "retitle"), ("item", second), ("text", title)]),
+        "Retitled."
+    );
+    edit(&["retitle", second, title]);
+    let teaser = "One line, set on the desk";
+    browser.corrected(&[("action", "teaser"), ("item", third), ("text", teaser)]);
+    edit(&["teaser", third, teaser]);
+
+    // The introduction: shown rendered and sanitised, nothing saved; then saved.
+    let markdown = "Dear readers,\r\n\r\nThis week **matters**. <script>alert(1)</script>";
+    let before = editions_show(&desk, NEWS);
+    let shown = browser.correct(&[("action", "intro-show"), ("markdown", markdown)]);
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert!(shown.body.contains("<strong>matters</strong>"), "{}", shown.body);
+    assert!(
+        !shown.body.contains("<script>alert"),
+        "sanitised as the edition's own"
+    );
+    assert_eq!(editions_show(&desk, NEWS), before, "a Show saves nothing");
+    assert_eq!(
+        browser.corrected(&[("action", "intro"), ("markdown", markdown)]),
+        "The introduction is saved."
+    );
+    cli.write("intro.md", &markdown.replace("\r\n", "\n"));
+    edit(&["intro", cli.path("intro.md").to_str().unwrap()]);
+
+    assert_eq!(shown_items(&desk, NEWS), shown_items(&cli, NEWS));
+    assert_eq!(
+        draft_html(&desk),
+        draft_html(&cli),
+        "the same draft, byte for byte"
+    );
+    let log = editions_show(&desk, NEWS);
+    for said in [
+        format!("drop {first}"),
+        format!("add {added}"),
+        format!("retitle {second}"),
+    ] {
+        assert!(
+            log.contains(&said) && log.contains(KEIKO),
+            "{said} by Keiko in:\n{log}"
+        );
+    }
+    let page = browser.get(REVIEW);
+    assert!(
+        page.body.contains(&format!("by {KEIKO}: drop {first}")),
+        "the page's log:\n{}",
+        page.body
+    );
+
+    // A lasting rule, added then removed, with who and how it came.
+    let rule = [("action", "never-term"), ("term", "zzyzx")];
+    assert!(browser.corrected(&rule).starts_with("The lasting rule is added"));
+    let rules = desk.run(&["rules", "--format", "json"]).json();
+    let made = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r.to_string().contains("zzyzx"))
+        .unwrap_or_else(|| panic!("{rules}"))
+        .clone();
+    assert_eq!(
+        (made["by"].as_str(), made["origin"].as_str()),
+        (Some(KEIKO), Some("the desk"))
+    );
+    let number = made["id"].to_string();
+    assert!(
+        browser
+            .corrected(&[("action", "remove-rule"), ("rule", &number)])
+            .starts_with("The lasting rule is removed")
+    );
+    assert!(!desk.run(&["rules"]).stdout.contains("zzyzx"));
+
+    // Approve; then the page is read-only but for Unapprove.
+    assert!(
+        browser
+            .corrected(&[("action", "approve")])
+            .starts_with("Approved")
+    );
+    let approved = browser.get(REVIEW);
+    assert!(approved.body.contains("value=\"unapprove\""), "{}", approved.body);
+    assert!(!approved.body.contains("value=\"drop\""), "read-only");
+    assert!(desk.run(&["editions", "--format", "json"]).stdout.contains(KEIKO));
+    assert!(
+        browser
+            .corrected(&[("action", "unapprove")])
+            .starts_with("Unapproved")
+    );
+    assert!(browser.corrected(&[("action", "skip")]).starts_with("Skipped"));
+    let skipped = browser.get(REVIEW);
+    assert!(!skipped.body.contains("value=\"unapprove\"") && !skipped.body.contains("value=\"approve\""));
+    assert!(
+        skipped.body.contains(&format!("by {KEIKO}: skipped")),
+        "{}",
+        skipped.body
+    );
+}
+
+#[test]
+fn the_review_page_refuses_forged_posts_and_says_why_bad_input_changes_nothing() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = drafted(sink.port);
+    let items = shown_items(&project, NEWS);
+    let first = items[0].0.as_str();
+    let server = Server::serve(&project, &[]);
+    let browser = keiko(&server);
+    let mine = token(&browser.get(REVIEW).body);
+    let drop = [("action", "drop"), ("item", first)];
+    let with = |token: &str| {
+        let mut fields = vec![("token", token.to_string())];
+        fields.extend(drop.iter().map(|(k, v)| (*k, v.to_string())));
+        fields
+    };
+    let fields = |pairs: &[(&'static str, String)]| -> Vec<(&'static str, String)> { pairs.to_vec() };
+    let post = |who: &Browser, pairs: Vec<(&str, String)>, headers: &[(&str, &str)]| {
+        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        who.post(REVIEW, &borrowed, headers)
+    };
+    let untouched = || {
+        assert_eq!(shown_items(&project, NEWS), items, "nothing changed");
+        assert!(!editions_show(&project, NEWS).contains(KEIKO), "nothing logged");
+    };
+
+    // Forged: no token, another session's, another site, no session.
+    let no_token = post(
+        &browser,
+        fields(&[("action", "drop".into()), ("item", first.into())]),
+        &[],
+    );
+    assert_eq!(no_token.status, 403, "{}", no_token.body);
+    let other = keiko(&server);
+    let theirs = token(&other.get(REVIEW).body);
+    assert_eq!(
+        post(&browser, with(&theirs), &[]).status,
+        403,
+        "another session's token"
+    );
+    let cross = post(&browser, with(&mine), &[("Origin", "http://evil.example")]);
+    assert_eq!(cross.status, 403, "{}", cross.body);
+    let stranger = Browser::new(&server);
+    assert_eq!(post(&stranger, with(&mine), &[]).status, 403, "no session");
+    for target in [REVIEW.to_string(), format!("{REVIEW}/mail")] {
+        let unsigned = stranger.get(&target);
+        assert_eq!(
+            (unsigned.status, unsigned.location.as_str()),
+            (303, "/desk/login"),
+            "{target}"
+        );
+    }
+    untouched();
+
+    // Bad input: the page, saying why in the workflow's words; never a 500.
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: [Case; 8] = [
+        (
+            &[("action", "move"), ("item", first), ("section", "nope")],
+            409,
+            "has no section",
+        ),
+        (
+            &[("action", "drop"), ("item", "00000000000000aa")],
+            409,
+            "is not in eu-japan-news No. 1",
+        ),
+        (
+            &[("action", "add"), ("item", "00000000000000aa")],
+            409,
+            "no stored item",
+        ),
+        (
+            &[
+                ("action", "move"),
+                ("item", first),
+                ("section", "news"),
+                ("position", "x"),
+            ],
+            400,
+            "the position must be a whole number",
+        ),
+        (
+            &[("action", "retitle"), ("item", first), ("text", " ")],
+            400,
+            "the form gives no text",
+        ),
+        (&[("action", "delete"), ("item", first)], 400, "unknown action"),
+        (
+            &[("action", "test"), ("to", "not an address")],
+            409,
+            "not an address",
+        ),
+        (
+            &[("action", "remove-rule"), ("rule", "999")],
+            409,
+            "there is no rule #999",
+        ),
+    ];
+    for (fields, status, said) in cases {
+        let answer = browser.correct(fields);
+        assert_eq!(answer.status, status, "{fields:?}: {}", answer.body);
+        assert!(answer.body.contains("role=\"alert\""), "{fields:?}");
+        assert!(
+            answer.body.contains(said),
+            "{said} for {fields:?} in:\n{}",
+            answer.body
+        );
+    }
+    untouched();
+    assert!(sink.messages().is_empty(), "no test copy to a bad address");
+
+    // An approved edition is not corrected: the words of `bulletin edit`.
+    browser.corrected(&[("action", "approve")]);
+    let late = browser.correct(&drop);
+    assert_eq!(late.status, 409, "{}", late.body);
+    for said in [format!("was approved by {KEIKO}"), "bulletin unapprove".into()] {
+        assert!(late.body.contains(&said), "{said} in:\n{}", late.body);
+    }
+    assert_eq!(shown_items(&project, NEWS), items);
+}
+
+#[test]
+fn a_test_copy_from_the_review_page_lands_in_smtp_sink_unlogged_and_the_frame_is_the_sends_bytes() {
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = drafted(sink.port);
+    let server = Server::serve(&project, &[]);
+    let browser = keiko(&server);
+    let frame = browser.get(&format!("{REVIEW}/mail?as=jane%40example.de"));
+    assert_eq!(frame.status, 200, "{}", frame.body);
+    assert!(frame.body.contains("Dear Jane Doe"), "as mailed to Jane");
+
+    let said = browser.corrected(&[("action", "test"), ("to", KEIKO)]);
+    assert_eq!(
+        said,
+        format!("A test copy went to {KEIKO} (not logged as a delivery).")
+    );
+    let typed = browser.corrected(&[("action", "test"), ("to", "desk.test@example.org")]);
+    assert!(typed.contains("desk.test@example.org"), "{typed}");
+    let copies = sink.messages();
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    assert!(
+        copies.iter().any(|m| m.contains(&format!("To: {KEIKO}"))),
+        "{copies:?}"
+    );
+    assert!(html_part(&copies[0]).contains("EU-Japan NEWS"));
+    let report = browser.get("/desk/report/eu-japan-news/1");
+    assert!(
+        report.body.contains("sent: <strong>0</strong>"),
+        "nothing logged:\n{}",
+        report.body
+    );
+
+    // Approved and sent: Jane's copy carries the frame's bytes.
+    browser.corrected(&[("action", "approve")]);
+    project.run(&["send", "--newsletter", NEWS]).assert_code(0);
+    let all = sink.messages();
+    let jane = all
+        .iter()
+        .find(|m| head(m).contains("jane@example.de"))
+        .unwrap_or_else(|| panic!("Jane's copy among {}", all.len()));
+    assert_eq!(html_part(jane), frame.body, "the frame is the send's HTML part");
+}
+
+#[test]
+fn the_review_page_in_chromium_corrects_tests_and_approves_with_javascript_off_and_on() {
+    if !browser_tools() {
+        return;
+    }
+    let Some(sink) = Sink::start(&[]) else { return };
+    let project = drafted(sink.port);
+    let server = Server::serve(&project, &[]);
+    let shots = repo().join("target/screenshots");
+    let desk = server.link("/desk");
+    let report = node(
+        "desk_review.mjs",
+        &[desk.as_str(), KEIKO, PASSWORD, shots.to_str().unwrap()],
+    );
+    assert_eq!(
+        report["problems"],
+        serde_json::json!([]),
+        "what an editor would notice"
+    );
+    assert_eq!(report["screenshots"].as_array().unwrap().len(), 8, "{report}");
+    let copies = sink.messages();
+    assert_eq!(copies.len(), 2, "a test copy per round");
+    assert!(copies.iter().all(|m| head(m).contains(KEIKO)));
+    let log = editions_show(&project, NEWS);
+    for said in [
+        "drop ",
+        "add ",
+        "retitle ",
+        "introduction",
+        "approved",
+        "unapproved",
+    ] {
+        assert!(log.contains(said), "{said} in:\n{log}");
+    }
+    assert!(
+        log.contains(&format!("by {KEIKO}")) || log.contains(KEIKO),
+        "{log}"
     );
 }

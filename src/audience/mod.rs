@@ -10,7 +10,7 @@ pub(crate) mod token;
 
 pub(crate) use spool::Spool;
 pub(crate) use subscribers::read_csv;
-pub(crate) use subscribers::{AddressError, admits, normalise_email};
+pub(crate) use subscribers::{AddressError, admits, normalise_email, readers, sample_reader};
 pub use subscribers::{
     Column, CsvError, CsvOptions, InvalidField, Reason, RowError, RowProblem, SlashDates, parse_csv,
 };

@@ -14,6 +14,7 @@ use crate::config::{Audience, Config};
 
 use crate::domain::{OrganisationType, Subscriber};
 use crate::items::clean_text;
+use crate::store::SubscriberRecord;
 
 /// The longest name or organisation a visitor may give, in characters: on
 /// the sign-up form and in the preference centre alike. A name is a few
@@ -824,6 +825,38 @@ pub(crate) fn admits(
         Audience::EuOrganisations if !EU_27.contains(&country) => Err(Skip::OutsideEu),
         Audience::Everyone | Audience::EuOrganisations => Ok(()),
     }
+}
+
+/// The readers of `newsletter` (its `audience`) among `subscribers`, in
+/// their order: subscribed, not unsubscribed, admitted by the audience
+/// rule. Who a review page may show an edition as (the preview's and the
+/// desk's), the first being the default.
+pub(crate) fn readers<'a, 'n>(
+    newsletter: &'n str,
+    audience: Audience,
+    subscribers: &'a [SubscriberRecord],
+) -> impl Iterator<Item = &'a SubscriberRecord> + Clone + use<'a, 'n> {
+    subscribers.iter().filter(move |s| {
+        s.newsletters.iter().any(|n| n == newsletter)
+            && !s.unsubscribed_all
+            && !s.unsubscribed.iter().any(|n| n == newsletter)
+            && admits(audience, s.organisation_type, &s.country).is_ok()
+    })
+}
+
+/// The reader of `newsletter` a review page shows an edition as: the one
+/// `asked` for when they receive it, else the first who does; none when
+/// nobody does.
+pub(crate) fn sample_reader<'a>(
+    newsletter: &str,
+    audience: Audience,
+    subscribers: &'a [SubscriberRecord],
+    asked: Option<&str>,
+) -> Option<&'a SubscriberRecord> {
+    let mut all = readers(newsletter, audience, subscribers);
+    asked
+        .and_then(|email| all.clone().find(|s| s.email == email))
+        .or_else(|| all.next())
 }
 
 /// The member states of the European Union (ISO 3166-1 alpha-2; Greece is GR).

@@ -21,7 +21,7 @@ use crate::sources::{Network, ingest};
 use crate::store::{EditionRecord, EditionState, Store};
 use crate::web::preview::{About, Action, Built, Change, Desk, Page};
 use crate::workflow::{
-    Next, approve_edition, changes_heading, correct, describe_logged, draft, make_rule, open_for_writing,
+    Next, approve_edition, changes_heading, correct, draft, log_lines, make_rule, open_for_writing,
 };
 
 pub use crate::web::preview::Options;
@@ -107,18 +107,7 @@ fn build(config_path: &Path, date: NaiveDate, now: DateTime<Utc>) -> anyhow::Res
         let edition = next.edition(newsletter, &classified, date, number);
         let number = edition.number;
         let corrections = match next.record() {
-            Some(record) => store
-                .log(id, record.number)?
-                .iter()
-                .map(|line| {
-                    format!(
-                        "{} by {}: {}",
-                        line.at.format("%Y-%m-%d %H:%M UTC"),
-                        line.author,
-                        describe_logged(&line.entry)
-                    )
-                })
-                .collect(),
+            Some(record) => log_lines(&store, id, record.number)?,
             None => Vec::new(),
         };
         let changes = match next.record().filter(|r| r.state == EditionState::Draft) {

@@ -100,7 +100,7 @@ pub fn add_rule(
         stance,
         target: target.target(),
     };
-    workflow::add_rule(config, newsletter, ruling, by, clock)?;
+    workflow::add_rule(config, newsletter, ruling, "bulletin rules add", by, clock)?;
     Ok(Exit::Ok)
 }
 

@@ -19,8 +19,8 @@ use crate::editions::Edition;
 use crate::items::{Details, Item, clean_text, teaser, to_text_with_references};
 
 pub(crate) use archive::{ArchiveEntry, ArchiveGroup, FeedEntry, FeedHead, render_archive_page, render_atom};
-pub(crate) use lang::japanese_only;
-use lang::{lang_of, mark_paragraphs};
+use lang::mark_paragraphs;
+pub(crate) use lang::{japanese_only, lang_of};
 
 /// Column the text twin wraps at.
 pub(crate) const TEXT_WIDTH: usize = 72;
@@ -414,8 +414,9 @@ impl<'a> EditionText<'a> {
 
 /// The editor's Markdown introduction as HTML a mail may carry: rendered
 /// by pulldown-cmark, then sanitised like feed HTML (an editor's raw HTML
-/// or a `javascript:` link goes no further than a feed's would).
-fn intro_html(markdown: &str) -> String {
+/// or a `javascript:` link goes no further than a feed's would). The
+/// desk's review page shows an introduction with it before it is saved.
+pub(crate) fn intro_html(markdown: &str) -> String {
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(markdown));
     crate::items::clean_block(&crate::items::sanitize(&html, None))

@@ -140,6 +140,16 @@ pub(crate) struct EditionPaths<'a> {
     pub(crate) text: &'a str,
 }
 
+/// A stored item an editor may add, as [`Store::search_items`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FoundItem {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) source: String,
+    /// In an edition of the newsletter already (a draft's included).
+    pub(crate) placed: bool,
+}
+
 impl Store {
     /// Ids of the items in an edition of `newsletter` (drafts included),
     /// but for edition `except`: a draft being rebuilt may take its own again.
@@ -542,8 +552,11 @@ impl Store {
         )?;
         rows.into_iter()
             .map(|(action, item, section, position, text, author, at)| {
-                let entry = logged_from(&action, item, section, position, text)
-                    .ok_or_else(|| self.decode(format!("a correction {action:?} with missing or unreadable fields")))?;
+                let entry = logged_from(&action, item, section, position, text).ok_or_else(|| {
+                    self.decode(format!(
+                        "a correction {action:?} with missing or unreadable fields"
+                    ))
+                })?;
                 Ok(LogRecord {
                     entry,
                     author,
@@ -572,6 +585,31 @@ impl Store {
              WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT ?2",
             params![prefix, limit],
             |row| Ok((row.get(0)?, row.get::<_, Option<String>>(1)?.unwrap_or_default())),
+        )
+    }
+
+    /// Stored items for an editor to add to an edition of `newsletter`:
+    /// those whose title has `words` (case aside in ASCII; every item when
+    /// empty) or whose id begins with it, the ones in no edition of
+    /// `newsletter` first, then the newest first seen; at most `limit`.
+    pub(crate) fn search_items(&self, newsletter: &str, words: &str, limit: usize) -> Result<Vec<FoundItem>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.rows(
+            "SELECT i.id, coalesce(json_extract(i.body, '$.title'), ''), i.source, i.first_seen,
+                    EXISTS (SELECT 1 FROM edition_items e WHERE e.newsletter = ?1 AND e.item_id = i.id) AS placed
+             FROM items i
+             WHERE ?2 = '' OR instr(lower(json_extract(i.body, '$.title')), lower(?2)) > 0
+                OR substr(i.id, 1, length(?2)) = ?2
+             ORDER BY placed, i.first_seen DESC, i.id LIMIT ?3",
+            params![newsletter, words, limit],
+            |row| {
+                Ok(FoundItem {
+                    id: row.get(0)?,
+                    title: row.get(1)?,
+                    source: row.get(2)?,
+                    placed: row.get(4)?,
+                })
+            },
         )
     }
 

@@ -36,7 +36,7 @@ use crate::items::Item;
 pub(crate) use actions::{Action, ActionRecord, RuleChange};
 pub(crate) use bounces::{Bounce, BounceMail, Effect, SoftRule};
 pub(crate) use deliveries::{Delivery, Status, StatusLabel};
-pub(crate) use editions::{Decision, EditionPaths, EditionRecord, EditionState, Logged};
+pub(crate) use editions::{Decision, EditionPaths, EditionRecord, EditionState, FoundItem, Logged};
 pub(crate) use editors::{EditorRecord, SessionRecord};
 pub(crate) use items::{ItemOrder, ItemRow, SavedFetch, Upsert};
 pub(crate) use model::{Carried, Membership};

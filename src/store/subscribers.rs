@@ -80,6 +80,16 @@ pub(crate) struct Found {
     pub(crate) suppressed: bool,
 }
 
+impl SubscriberRecord {
+    /// "Jane Doe <jane@example.de>", or the bare address without a name.
+    pub(crate) fn mailbox(&self) -> String {
+        match self.name.trim() {
+            "" => self.email.clone(),
+            name => format!("{name} <{}>", self.email),
+        }
+    }
+}
+
 /// One consent: to which newsletter, when, how and from where.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct ConsentRecord {

@@ -307,13 +307,7 @@ impl Next {
         number: u32,
     ) -> Edition<'a> {
         match self {
-            Next::Recorded(record, placed) => restore(
-                newsletter,
-                record.number,
-                record.date,
-                placed,
-                record.intro.as_deref(),
-            ),
+            Next::Recorded(record, placed) => restore_recorded(newsletter, record, placed),
             Next::New {
                 published,
                 still_open,
@@ -723,6 +717,22 @@ fn write_files(config: &Config, edition: &Edition, html: &str, text: &str) -> Re
     write_atomically(&out.join(text), &rendered.text)
 }
 
+/// [`restore`] of an edition as the store records it: its number, date
+/// and introduction from `record`.
+pub(super) fn restore_recorded<'a>(
+    newsletter: &'a Newsletter,
+    record: &'a EditionRecord,
+    placed: &'a [Placed],
+) -> Edition<'a> {
+    restore(
+        newsletter,
+        record.number,
+        record.date,
+        placed,
+        record.intro.as_deref(),
+    )
+}
+
 /// Re-renders approved editions whose files a killed run (or `approve`)
 /// never wrote.
 fn complete_missing_files(config: &Config, store: &Store) -> Result<()> {
@@ -736,13 +746,7 @@ fn complete_missing_files(config: &Config, store: &Store) -> Result<()> {
             continue;
         };
         if let Some((record, placed)) = store.edition_on(&record.newsletter, record.date)? {
-            let edition = restore(
-                newsletter,
-                record.number,
-                record.date,
-                &placed,
-                record.intro.as_deref(),
-            );
+            let edition = restore_recorded(newsletter, &record, &placed);
             write_edition(config, &edition)?;
             warning!(
                 "note: wrote the missing files of {} No. {}",

@@ -187,6 +187,10 @@ pub(crate) struct EditionHealth {
     pub(crate) state: String,
     /// Its scheduled send, while it is not sent.
     pub(crate) not_before: Option<NotBefore>,
+    /// A draft, or approved and not sent yet: it waits for an editor's
+    /// review (the desk links its review page).
+    #[serde(skip)]
+    pub(crate) waits: bool,
 }
 
 /// The last recorded run, for `status` and `editions show`.
@@ -216,6 +220,8 @@ pub(crate) fn health(config: &Config, store: &Store, today: NaiveDate, now: Date
                 date: e.date,
                 state: state_line(store, e)?,
                 not_before: e.not_before.filter(|_| e.sent_at.is_none()),
+                waits: e.state == EditionState::Draft
+                    || (e.state == EditionState::Approved && e.sent_at.is_none()),
             }),
             None => None,
         };

@@ -51,7 +51,7 @@ use crate::store::Store;
 
 pub(crate) use bounces::read_bounces;
 pub(crate) use edition::{Next, build, draft_paths, run};
-use edition::{candidates, refresh_draft, write_archive, write_draft, write_edition};
+use edition::{candidates, refresh_draft, restore_recorded, write_archive, write_draft, write_edition};
 pub(crate) use editors::{
     ABSOLUTE, Password, Secret, add_editor, begin_session, check_password, current_session, end_session,
     form_token, form_token_matches, link_editor, login_gate, remove_editor, reset_editor,
@@ -62,7 +62,8 @@ pub(crate) use health::{Ended, Health, Unsent, health, last_run, state_line};
 pub(crate) use learn::{CORRECTION_WEIGHT, Knowledge, bundled_model, knowledge, learn, teach};
 pub(crate) use people::{erase, person};
 pub(crate) use review::{
-    approve, approve_edition, changes_heading, correct, describe_logged, draft, edit, looked, skip, unapprove,
+    approve, approve_edition, changes_heading, correct, describe_logged, draft, edit, log_lines, looked,
+    mail_template, skip, unapprove,
 };
 pub(crate) use rules::{add_rule, make_rule, remove_rule};
 pub(crate) use schedule::{Schedule, schedule, schedule_edition};

@@ -6,11 +6,11 @@ use anyhow::{Context, Result, bail};
 
 use super::{
     Clock, ItemIdError, candidates, count, draft_paths, knowledge, learn, open_for_writing, phase,
-    refresh_draft, resolve_among, resolve_item, write_archive, write_draft, write_edition,
+    refresh_draft, resolve_among, resolve_item, restore_recorded, write_archive, write_draft, write_edition,
 };
 use crate::config::{Config, Newsletter};
 use crate::domain::Correction;
-use crate::editions::restore;
+use crate::mail::MailTemplate;
 use crate::store::{Decision, Logged};
 use crate::store::{EditionRecord, EditionState, Store};
 
@@ -68,10 +68,7 @@ pub(crate) fn unapprove(
     for path in [&record.html_path, &record.text_path] {
         remove(&out.join(path))?;
     }
-    let draft = write_draft(
-        config,
-        &restore(newsletter, number, record.date, &placed, record.intro.as_deref()),
-    )?;
+    let draft = write_draft(config, &restore_recorded(newsletter, &record, &placed))?;
     write_archive(config, &store)?;
     say!(
         "{id} No. {number} unapproved by {by}: a draft again → {}",
@@ -278,16 +275,7 @@ pub(crate) fn approve_edition(
     let (record, placed) = store
         .edition_numbered(id, record.number)?
         .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
-    write_edition(
-        config,
-        &restore(
-            newsletter,
-            record.number,
-            record.date,
-            &placed,
-            record.intro.as_deref(),
-        ),
-    )?;
+    write_edition(config, &restore_recorded(newsletter, &record, &placed))?;
     write_archive(config, store)?;
     let out = config.out_dir();
     for path in <[String; 2]>::from(draft_paths(id, record.date)) {
@@ -315,6 +303,51 @@ pub(crate) fn approve_edition(
         (true, None) => say!("the next `bulletin run` mails it (or now: `bulletin send --newsletter {id}`)"),
     }
     Ok(())
+}
+
+/// Recorded edition `record` of `newsletter` as `send` mails it: the
+/// message template it fills for each subscriber. The desk's review page
+/// shows its HTML part filled for a sample reader: the send's bytes.
+pub(crate) fn mail_template(
+    config: &Config,
+    store: &Store,
+    newsletter: &Newsletter,
+    record: &EditionRecord,
+    clock: Clock,
+) -> Result<MailTemplate> {
+    let id = newsletter.id.as_str();
+    let mail = config
+        .mail
+        .as_ref()
+        .context("no [mail] section in the config: nothing is mailed")?;
+    let (record, placed) = store
+        .edition_numbered(id, record.number)?
+        .with_context(|| format!("{id} No. {} vanished from the store", record.number))?;
+    let edition = restore_recorded(newsletter, &record, &placed);
+    Ok(MailTemplate::new(
+        &edition,
+        &config.site,
+        mail,
+        &config.root,
+        clock.now,
+    )?)
+}
+
+/// The log of edition `number` of `newsletter`, oldest first, a line each:
+/// when, by whom, what (the preview's and the desk's review pages).
+pub(crate) fn log_lines(store: &Store, newsletter: &str, number: u32) -> Result<Vec<String>> {
+    Ok(store
+        .log(newsletter, number)?
+        .iter()
+        .map(|line| {
+            format!(
+                "{} by {}: {}",
+                line.at.format("%Y-%m-%d %H:%M UTC"),
+                line.author,
+                describe_logged(&line.entry)
+            )
+        })
+        .collect())
 }
 
 /// A line of an edition's log in a few words.

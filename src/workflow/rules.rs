@@ -41,24 +41,18 @@ pub(crate) fn make_rule(
     Ok(rule)
 }
 
-/// `bulletin rules add`: the lock, the store, then [`make_rule`].
+/// `bulletin rules add` and the desk's review page: the lock, the store,
+/// then [`make_rule`], saying how it came (`origin`).
 pub(crate) fn add_rule(
     config: &Config,
     newsletter: &Newsletter,
     ruling: Ruling,
+    origin: &str,
     by: &str,
     clock: Clock,
 ) -> Result<Rule> {
     let (_lock, mut store) = open_for_writing(config)?;
-    make_rule(
-        config,
-        &mut store,
-        newsletter,
-        ruling,
-        "bulletin rules add",
-        by,
-        clock,
-    )
+    make_rule(config, &mut store, newsletter, ruling, origin, by, clock)
 }
 
 /// `bulletin rules remove`: takes rule `id` back, by `by` at `clock`, and

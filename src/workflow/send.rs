@@ -8,12 +8,11 @@ use anyhow::{Result, anyhow, bail};
 use chrono::NaiveDate;
 
 use super::health::{Judged, Recording, UNDELIVERED};
-use super::{Clock, open_for_writing};
+use super::{Clock, open_for_writing, restore_recorded};
 use crate::audience::Spool;
 use crate::causes::said_once;
 use crate::config::{Config, Newsletter};
 use crate::config::{Security, Transport};
-use crate::editions::restore;
 use crate::mail::{SendMode, SendOptions, SendReport, Share, readiness, send_edition};
 use crate::store::{EditionRecord, EditionState, RunCommand, Store};
 
@@ -140,13 +139,7 @@ fn send_one(
                 record.number
             )
         })?;
-    let edition = restore(
-        newsletter,
-        record.number,
-        record.date,
-        &placed,
-        record.intro.as_deref(),
-    );
+    let edition = restore_recorded(newsletter, record, &placed);
     apply_kept_unsubscribes(store)?;
     let report = send_edition(config, store, &edition, options, clock.now)?;
     print_report(&record.newsletter, record.number, &report, options)?;

@@ -12,50 +12,13 @@
 //
 // Usage: node desk.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR TITLE... [--admin EMAIL PASSWORD SEARCH]
 // Prints one JSON object: { screenshots, problems: [...] }.
-import { launch, watch } from './chromium.mjs';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { deskBrowser, deskPage, submit } from './desk-check.mjs';
 
 const [desk, email, password, shots, ...rest] = process.argv.slice(2);
 const adminAt = rest.indexOf('--admin');
 const titles = adminAt < 0 ? rest : rest.slice(0, adminAt);
 const admin = adminAt < 0 ? null : rest.slice(adminAt + 1);
-mkdirSync(shots, { recursive: true });
-const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const browser = await launch();
-const problems = [];
-const screenshots = [];
-// axe needs scripts: each page's HTML is checked in a page of its own that runs them.
-const checker = await (await browser.newContext({ viewport: { width: 375, height: 812 } })).newPage();
-
-async function check(page, name) {
-  for (const width of [375, 1280]) {
-    await page.setViewportSize({ width, height: 812 });
-    const file = `${shots}/${name}-${width}.png`;
-    await page.screenshot({ path: file, fullPage: true });
-    screenshots.push(file);
-    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-    if (wide > width) problems.push(`${name}: ${wide} px wide at ${width} px`);
-  }
-  await checker.setContent(await page.content(), { waitUntil: 'load' });
-  await checker.addScriptTag({ content: axe });
-  for (const colorScheme of ['light', 'dark']) {
-    await checker.emulateMedia({ colorScheme });
-    const violations = await checker.evaluate(async () => {
-      const run = await window.axe.run(document, {
-        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-      });
-      return run.violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${v.id}: ${v.nodes.slice(0, 2).map((n) => n.target.join(' ')).join(', ')}`);
-    });
-    for (const v of violations) problems.push(`${name} (${colorScheme}): axe: ${v}`);
-  }
-}
-
-async function submit(page, button) {
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-}
+const { browser, problems, screenshots, check } = await deskBrowser(shots);
 
 async function heading(page) {
   return (await page.locator('h1').textContent()).trim();
@@ -63,10 +26,7 @@ async function heading(page) {
 
 for (const javaScriptEnabled of [false, true]) {
   const mode = javaScriptEnabled ? 'js' : 'nojs';
-  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, javaScriptEnabled });
-  const page = await context.newPage();
-  watch(page, problems);
-  await page.goto(desk, { waitUntil: 'load' });
+  const { context, page } = await deskPage(browser, javaScriptEnabled, problems, desk);
   if (!page.url().endsWith('/desk/login')) problems.push(`${mode}: /desk without a session shows ${page.url()}`);
   if ((await heading(page)) !== "Editor's desk") problems.push(`${mode}: the login page says "${await heading(page)}"`);
   await check(page, `desk-login-${mode}`);
@@ -102,10 +62,7 @@ for (const javaScriptEnabled of [false, true]) {
 for (const javaScriptEnabled of admin ? [false, true] : []) {
   const [adminEmail, adminPassword, search] = admin;
   const mode = javaScriptEnabled ? 'js' : 'nojs';
-  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, javaScriptEnabled });
-  const page = await context.newPage();
-  watch(page, problems);
-  await page.goto(desk, { waitUntil: 'load' });
+  const { context, page } = await deskPage(browser, javaScriptEnabled, problems, desk);
   await page.getByLabel('Email').fill(adminEmail);
   await page.getByLabel('Password').fill(adminPassword);
   await submit(page, page.getByRole('button', { name: 'Log in' }));

@@ -33,6 +33,9 @@ pub(super) struct Newsletter {
     pub(super) last: String,
     /// The last edition's delivery report.
     pub(super) report: Option<String>,
+    /// The last edition's review page, while it waits (a draft, or
+    /// approved and not sent).
+    pub(super) review: Option<String>,
     /// The next schedule day, or since when one is overdue.
     pub(super) next: String,
     /// A schedule form for each edition not sent yet, oldest first.
@@ -109,6 +112,11 @@ impl Desk {
                     .last_edition
                     .as_ref()
                     .map(|e| self.at(&format!("/report/{}/{}", n.id, e.number))),
+                review: n
+                    .last_edition
+                    .as_ref()
+                    .filter(|e| e.waits)
+                    .map(|e| self.at(&format!("/edition/{}/{}", n.id, e.number))),
                 next: match (n.overdue_since, n.next_due) {
                     (Some(day), _) => format!("overdue since {day}"),
                     (None, Some(day)) => day.to_string(),

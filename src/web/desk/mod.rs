@@ -16,12 +16,15 @@
 //! `report.rs`: an edition's delivery report; `subscribers.rs`: the admins'
 //! search of the subscribers and their unsubscribe of one; `log.rs`: the
 //! admins' log of what editors and admins did; `schedule.rs`: an edition's
-//! scheduled send, its form and its POST.
+//! scheduled send, its form and its POST; `review.rs`: an edition's
+//! review page, its corrections' forms applied by `corrections.rs`.
 
+mod corrections;
 mod dashboard;
 mod log;
 mod login;
 mod report;
+mod review;
 mod schedule;
 mod subscribers;
 
@@ -30,6 +33,7 @@ use std::sync::Arc;
 use askama::Template;
 use hyper::header::{self, HeaderMap};
 
+use self::review::Stage;
 use super::keeper::Keeper;
 use super::server::{Form, Page, Request, cross_site};
 use super::site::{Framed, Site};
@@ -97,10 +101,15 @@ impl Desk {
             "/subscribers" => self.subscribers(request, url).await,
             "/log" => self.log(request, url).await,
             "/schedule" => self.schedule(request).await,
-            _ => match rest.strip_prefix("/report/") {
-                Some(edition) => self.report(request, url, edition).await,
-                None => self.page(404, &View::NotFound),
-            },
+            _ => {
+                if let Some(edition) = rest.strip_prefix("/report/") {
+                    self.report(request, url, edition).await
+                } else if let Some(edition) = rest.strip_prefix("/edition/") {
+                    self.edition(request, url, edition).await
+                } else {
+                    self.page(404, &View::NotFound)
+                }
+            }
         }
     }
 
@@ -278,6 +287,11 @@ enum View<'a> {
         heading: &'a str,
         lines: &'a [String],
         refused: bool,
+    },
+    /// An edition's review page.
+    Review {
+        nav: Nav<'a>,
+        review: &'a review::Review,
     },
     SetPassword {
         action: &'a str,

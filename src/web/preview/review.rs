@@ -23,11 +23,11 @@ use hyper::header::{self, HeaderMap};
 use sha2::Sha256;
 
 use super::built::{Built, Page};
-use crate::audience::admits;
+use crate::audience::{readers, sample_reader};
 use crate::causes::said_once;
 use crate::domain::Stance;
 use crate::render::japanese_only;
-use crate::store::{EditionState, SubscriberRecord};
+use crate::store::EditionState;
 use crate::web::server::{Form, Framing, Page as Reply, Request, cross_site};
 use crate::web::site::rendered;
 
@@ -354,26 +354,14 @@ struct Shown<'a> {
 /// The address the sample reader is shown with: a name no mail reaches.
 const SAMPLE_EMAIL: &str = "sample.reader@example.invalid";
 
-/// Whether `subscriber` gets `page`'s newsletter when it is sent.
-fn receives(page: &Page, subscriber: &SubscriberRecord) -> bool {
-    subscriber.newsletters.contains(&page.id)
-        && !subscriber.unsubscribed_all
-        && !subscriber.unsubscribed.contains(&page.id)
-        && admits(page.audience, subscriber.organisation_type, &subscriber.country).is_ok()
-}
-
 /// The subscriber `asked` for when they receive the newsletter, else the
 /// first who does, else the sample reader.
 fn shown_as<'a>(page: &Page, built: &'a Built, asked: Option<&str>) -> Shown<'a> {
-    let mut readers = built.subscribers.iter().filter(|s| receives(page, s));
-    let chosen = asked
-        .and_then(|email| readers.clone().find(|s| s.email == email))
-        .or_else(|| readers.next());
-    match chosen {
+    match sample_reader(&page.id, page.audience, &built.subscribers, asked) {
         Some(s) => Shown {
             email: &s.email,
             name: &s.name,
-            label: format!("As mailed to {}", mailbox(s)),
+            label: format!("As mailed to {}", s.mailbox()),
         },
         None => Shown {
             email: SAMPLE_EMAIL,
@@ -383,14 +371,6 @@ fn shown_as<'a>(page: &Page, built: &'a Built, asked: Option<&str>) -> Shown<'a>
                 page.title
             ),
         },
-    }
-}
-
-/// "Jane Doe <jane@example.de>", or the bare address without a name.
-fn mailbox(subscriber: &SubscriberRecord) -> String {
-    match subscriber.name.trim() {
-        "" => subscriber.email.clone(),
-        name => format!("{name} <{}>", subscriber.email),
     }
 }
 
@@ -472,11 +452,8 @@ pub(super) fn review(
     } else {
         shown.email
     };
-    let readers = built
-        .subscribers
-        .iter()
-        .filter(|s| receives(page, s))
-        .map(|s| (s.email.as_str(), mailbox(s), s.email == shown.email))
+    let readers = readers(&page.id, page.audience, &built.subscribers)
+        .map(|s| (s.email.as_str(), s.mailbox(), s.email == shown.email))
         .collect();
     let mut notes: Vec<String> = built.key_note.iter().cloned().collect();
     if page.mail.is_none() {
