@@ -538,17 +538,7 @@ impl Store {
             "SELECT action, item_id, section, position, text, author, at FROM corrections
              WHERE newsletter = ?1 AND number = ?2 ORDER BY id",
             params![newsletter, number],
-            |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                    row.get(6)?,
-                ))
-            },
+            |row| row.try_into(),
         )?;
         rows.into_iter()
             .map(|(action, item, section, position, text, author, at)| {

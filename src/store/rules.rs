@@ -59,18 +59,7 @@ impl Store {
             "SELECT id, newsletter, stance, target_kind, target, origin, added_by, added_at
              FROM rules WHERE removed_at IS NULL ORDER BY id",
             [],
-            |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                    row.get(6)?,
-                    row.get(7)?,
-                ))
-            },
+            |row| row.try_into(),
         )?;
         rows.into_iter()
             .map(|(id, newsletter, stance, kind, target, origin, by, at)| {
