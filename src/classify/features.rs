@@ -43,7 +43,7 @@ impl Features {
 /// a long summary would outweigh its title). One pass, nothing allocated:
 /// the classifier looks each up as it comes.
 pub(crate) fn each(text: &str, kind: Kind, mut found: impl FnMut(u64, Range<usize>)) {
-    found(hash(b"kind:", kind.as_str()), 0..0);
+    found(single(hash(b"kind:", kind.as_str())), 0..0);
     // The hash of the word before, and where it starts.
     let mut previous_word: Option<(u64, usize)> = None;
     let mut previous_cjk: Option<usize> = None;
@@ -75,10 +75,10 @@ pub(crate) fn each(text: &str, kind: Kind, mut found: impl FnMut(u64, Range<usiz
             // apart from "transport".
             let written = &text[start..at];
             let stemmed = stem(written);
-            let word = continue_hash(WORD, stemmed.as_bytes());
+            let word = single(continue_hash(WORD, stemmed.as_bytes()));
             found(word, start..at);
             if stemmed.len() < written.len() {
-                found(continue_hash(WHOLE, written.as_bytes()), start..at);
+                found(single(continue_hash(WHOLE, written.as_bytes())), start..at);
             }
             if let Some((before, start)) = previous_word.take() {
                 found(pair(before, word), start..at);
@@ -87,7 +87,10 @@ pub(crate) fn each(text: &str, kind: Kind, mut found: impl FnMut(u64, Range<usiz
         }
         if cjk {
             if let Some(start) = previous_cjk {
-                found(continue_hash(CJK, &bytes[start..at + len]), start..at + len);
+                found(
+                    single(continue_hash(CJK, &bytes[start..at + len])),
+                    start..at + len,
+                );
             }
             previous_cjk = Some(at);
         } else {
@@ -102,9 +105,21 @@ pub(crate) fn each(text: &str, kind: Kind, mut found: impl FnMut(u64, Range<usiz
 }
 
 /// The feature of two words in a row, from their hashes: cheaper than
-/// hashing their text again, and as stable.
+/// hashing their text again, and as stable. Its lowest bit is set, and
+/// every other feature's is clear ([`single`]): the model weighs pairs
+/// less than words ([`is_pair`]).
 fn pair(first: u64, second: u64) -> u64 {
-    (first.rotate_left(23) ^ second).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    (first.rotate_left(23) ^ second).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1
+}
+
+/// The hash of a feature that is not a pair of words: its lowest bit clear.
+const fn single(hash: u64) -> u64 {
+    hash & !1
+}
+
+/// Whether a feature is two words in a row ([`pair`]).
+pub(crate) const fn is_pair(hash: u64) -> bool {
+    hash & 1 == 1
 }
 
 /// FNV-1a over a prefix (the feature's family) and the text: stable across
@@ -162,6 +177,21 @@ mod tests {
             assert!(found.iter().any(|t| t == expected), "{expected} in {found:?}");
         }
         assert!(!found.iter().any(|t| t == "sign\n"), "{found:?}");
+    }
+
+    #[test]
+    fn only_word_pairs_are_pairs() {
+        let draft = Draft {
+            title: "Germany and Japan sign".into(),
+            summary_html: "日独、水素で協力".into(),
+            ..Draft::default()
+        };
+        let item = draft.into_item("test", Details::News, 100);
+        let text = format!("{}\n{}\n", item.title, item.summary_text).to_lowercase();
+        each(&text, item.kind(), |hash, range| {
+            let found = &text[range];
+            assert_eq!(super::is_pair(hash), found.contains(' '), "{found:?}");
+        });
     }
 
     #[test]

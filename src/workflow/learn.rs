@@ -268,7 +268,8 @@ fn plan(
 /// The stored model (or the bundled set's, for a store without one)
 /// brought up to date, and what to store of it.
 fn up_to_date(config: &Config, store: &Store) -> Result<(Model, Plan, bool)> {
-    let stored = store.model()?;
+    // A model of an older format is learned again, as a missing one is.
+    let stored = store.model()?.filter(|bytes| !Model::is_outdated(bytes));
     let first = stored.is_none();
     let keys = store.lessons()?;
     let (mut model, learned) = match stored {
@@ -495,6 +496,26 @@ mod tests {
         assert_eq!(store.model().unwrap(), Some(both.encode()), "stored as such");
         learn(&config, &mut store).unwrap();
         assert_eq!(stored_model(&config, &store), both, "and learned once");
+    }
+
+    /// A store saved by a bulletin whose features hashed otherwise (the
+    /// first format) is not refused as unreadable: its model is learned
+    /// again from the bundled set and every lesson, as a missing one is.
+    #[test]
+    fn a_model_of_an_older_format_is_learned_again() {
+        let config = config();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("bulletin.sqlite")).unwrap();
+        let item = item();
+        edition(&mut store, "tech-transfer", 23, EditionState::Approved, &item);
+        learn(&config, &mut store).unwrap();
+        let lessons: Vec<String> = store.lessons().unwrap().into_iter().collect();
+        let mut old = b"bulletin-nb-1\n".to_vec();
+        old.extend_from_slice(&0u64.to_le_bytes());
+        store.save_model(&old, &lessons, &[]).unwrap();
+        learn(&config, &mut store).unwrap();
+        let expected = published_in(&config, &item, &["tech-transfer"]);
+        assert_eq!(store.model().unwrap(), Some(expected.encode()));
     }
 
     /// An add counts for its newsletter alone, at once (the draft is not
