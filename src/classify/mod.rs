@@ -140,7 +140,7 @@ impl<'a> Classifier<'a> {
         let haystack = Haystack::new(&item, &self.terms);
         let reading = (!self.weights.is_empty()).then(|| self.weights.read(&haystack.text, item.kind()));
         let off_topic = reading.as_ref().and_then(|r| r.off_topic());
-        let verdicts = self
+        let mut verdicts: Vec<(usize, Verdict)> = self
             .rules
             .iter()
             .enumerate()
@@ -151,9 +151,56 @@ impl<'a> Classifier<'a> {
                     Some(lasting) => Some(lasting.decide(rules.newsletter, &item, verdict)),
                     None => verdict,
                 }
+                .map(|v| (i, v))
             })
             .collect();
-        Classified { item, verdicts }
+        // Without the model's opinion nothing tells an item off-topic.
+        let judged_on_topic = match &off_topic {
+            Some(opinion) if opinion.log_odds > OFF_TOPIC_ODDS => None,
+            judged => Some(judged.is_some()),
+        };
+        if let Some(judged) = judged_on_topic
+            && item.newsletters.is_empty()
+        {
+            self.place_nearest(&item, &mut verdicts, judged);
+        }
+        Classified {
+            item,
+            verdicts: verdicts.into_iter().map(|(_, v)| v).collect(),
+        }
+    }
+
+    /// An item not off-topic that no newsletter took, none keeping it out,
+    /// goes where it came nearest, if that is near enough: an EU-only
+    /// newsletter only when the model `judged` it on topic.
+    fn place_nearest(&self, item: &Item, verdicts: &mut [(usize, Verdict)], judged: bool) {
+        if verdicts.iter().any(|(_, v)| v.section.is_some() || v.kept_out) {
+            return;
+        }
+        let share = |(i, v): &(usize, Verdict)| v.score / self.rules[*i].threshold;
+        let Some(nearest) = verdicts
+            .iter_mut()
+            .filter(|(_, v)| v.reasons.last().is_some_and(|r| r.starts_with(BELOW)))
+            .max_by(|a, b| share(a).total_cmp(&share(b)))
+        else {
+            return;
+        };
+        let needed = match self.rules[nearest.0].newsletter.audience {
+            Audience::Everyone => NEAREST_SHARE,
+            Audience::EuOrganisations if judged => NEAREST_SHARE_EU_ONLY,
+            Audience::EuOrganisations => return,
+        };
+        if share(nearest) < needed {
+            return;
+        }
+        let newsletter = self.rules[nearest.0].newsletter;
+        if let Some(section) = newsletter.section_for(item.kind()) {
+            nearest.1.section = Some(section.id.clone());
+            nearest
+                .1
+                .reasons
+                .push("placed where it came nearest: no newsletter took it".into());
+        }
     }
 }
 
@@ -208,7 +255,7 @@ impl<'a> Lasting<'a> {
                     verdict.section = Some(section);
                     verdict
                         .reasons
-                        .retain(|r| !r.starts_with("below the threshold") && !r.starts_with("excluded: "));
+                        .retain(|r| !r.starts_with(BELOW) && !r.starts_with("excluded: "));
                     verdict.reasons.push(format!("placed by {}", self.rule));
                 }
                 None => verdict.reasons.push(format!(
@@ -442,7 +489,7 @@ impl<'a> Rules<'a> {
                 if score == 0.0 {
                     return None;
                 }
-                reasons.push(format!("below the threshold of {threshold}"));
+                reasons.push(format!("{BELOW} of {threshold}"));
                 None
             }
             (None, None) => match newsletter.section_for(item.kind()) {
@@ -587,6 +634,17 @@ fn push_fixed(out: &mut String, value: f32, decimals: u32, plus: bool) {
 /// sends is for its readers' business alone.
 const OFF_TOPIC_ODDS: f32 = 0.0;
 
+/// How near its threshold an item on topic must come for
+/// [`Classifier::place_nearest`]: half of it for a newsletter open to all;
+/// nearly all of it for an EU-only one, which must never take what it
+/// should not (measured in docs/classification.md).
+const NEAREST_SHARE: f32 = 0.5;
+const NEAREST_SHARE_EU_ONLY: f32 = 0.9;
+
+/// The reason of a verdict that fell short of the threshold and of nothing
+/// else: the only kind [`Classifier::place_nearest`] may place.
+const BELOW: &str = "below the threshold";
+
 /// The share of the threshold the rules must give an item before the
 /// model may add to it for an EU-only newsletter: a place name alone
 /// (weight 0.5, in the title 1) is where a story happens, not what it is
@@ -682,6 +740,36 @@ mod tests {
     fn placed(config: &Config, weights: &Weights, item: Item) -> Vec<String> {
         let classified: Vec<Classified> = classify(config, weights, [item]);
         classified[0].placements().map(|v| v.newsletter.clone()).collect()
+    }
+
+    #[test]
+    fn an_item_no_newsletter_took_goes_where_it_came_near_enough_never_near_into_an_eu_only_one() {
+        let config = config();
+        let rules_only = Weights::default();
+        let scored = |item: Item| -> Vec<(String, Option<String>, f32)> {
+            let classified: Vec<Classified> = classify(&config, &rules_only, [item]);
+            classified[0]
+                .verdicts
+                .iter()
+                .map(|v| (v.newsletter.clone(), v.section.clone(), v.score))
+                .collect()
+        };
+        // "cooperation" in the title: 2 of EU-Japan NEWS's 3, and nothing else.
+        let near = scored(item("Japan and Canada deepen cooperation", ""));
+        assert_eq!(near.len(), 1, "{near:?}");
+        assert_eq!(near[0].0, "eu-japan-news");
+        assert_eq!(near[0].1.as_deref(), Some("news"), "{near:?}");
+        // "cooperation" in the text alone: 1 of 3, not near enough.
+        let far = scored(item("Ministers meet in Ottawa", "They spoke of cooperation."));
+        assert!(far.iter().all(|(_, section, _)| section.is_none()), "{far:?}");
+        // Half of "About Japan"'s threshold: an EU-only newsletter wants more.
+        let half = scored(item("A week away", "Notes on tourism."));
+        assert!(
+            half.iter()
+                .any(|(id, _, score)| id == "about-japan" && *score > 0.0),
+            "{half:?}"
+        );
+        assert!(half.iter().all(|(_, section, _)| section.is_none()), "{half:?}");
     }
 
     #[test]
