@@ -334,11 +334,17 @@ fn the_desk_schedules_an_edition_with_a_session_and_its_token_and_refuses_withou
 
     let with_token = [&[("token", token.as_str())], &fields[..]].concat();
     let done = post(&with_token);
-    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(
+        (done.status, done.location.as_str()),
+        (303, "/desk?done=scheduled"),
+        "the dashboard's form leads back to the dashboard"
+    );
+    let said = client.fetch_with(&server.link(&done.location), &[("Cookie", &session)]);
     assert!(
-        done.body.contains(&format!("not before {SHOWN}")),
+        said.body
+            .contains("Send scheduled: the first run after that time sends it"),
         "{}",
-        done.body
+        said.body
     );
     at(&project, EVE, &["status"]).assert_stdout_has(&format!("scheduled for {SHOWN}"));
     at(
@@ -364,18 +370,90 @@ fn the_desk_schedules_an_edition_with_a_session_and_its_token_and_refuses_withou
     .concat();
     let refused = post(&past);
     assert_eq!(refused.status, 409, "{}", refused.body);
-    assert!(refused.body.contains("is past"), "{}", refused.body);
+    assert!(
+        refused.body.contains("<h1>Newsletters</h1>") && refused.body.contains("is past"),
+        "the dashboard says why: {}",
+        refused.body
+    );
     let cleared = post(&[
         ("token", &token),
         ("newsletter", NEWS),
         ("edition", "1"),
         ("do", "clear"),
     ]);
-    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    assert_eq!(
+        (cleared.status, cleared.location.as_str()),
+        (303, "/desk?done=schedule-cleared")
+    );
     assert!(
         !at(&project, EVE, &["status"]).stdout.contains("scheduled for"),
         "cleared"
     );
+}
+
+#[test]
+fn the_schedule_forms_answer_leads_back_to_its_review_page_and_never_off_the_desk() {
+    let project = approved(25);
+    let server = Server::serve_at(&project, EVE);
+    let client = Client::new();
+    let (session, _) = log_in(&client, &server);
+    let review = "/desk/edition/eu-japan-news/1";
+    let page = client.fetch_with(&server.link(review), &[("Cookie", &session)]);
+    assert!(
+        page.body.contains(&format!("name=\"back\" value=\"{review}\"")),
+        "{}",
+        page.body
+    );
+    let token = token(&page.body);
+    let post = |back: &str, when: &str| -> Response {
+        let fields = [
+            ("token", token.as_str()),
+            ("back", back),
+            ("newsletter", NEWS),
+            ("edition", "1"),
+            ("when", when),
+            ("zone", "Europe/Brussels"),
+            ("do", "schedule"),
+        ];
+        client.submit(&server.link("/desk/schedule"), &fields, &[("Cookie", &session)])
+    };
+    let done = post(review, "2026-12-08T09:00");
+    assert_eq!(
+        (done.status, done.location.as_str()),
+        (303, "/desk/edition/eu-japan-news/1?done=scheduled")
+    );
+    let shown = client.fetch_with(&server.link(&done.location), &[("Cookie", &session)]);
+    assert!(
+        shown
+            .body
+            .contains("<p role=\"status\" class=\"done\"><strong>Send scheduled:")
+            && shown
+                .body
+                .contains(&format!("Scheduled: not before <strong>{SHOWN}</strong>")),
+        "{}",
+        shown.body
+    );
+    let refused = post(review, "2026-12-01T09:00");
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused.body.contains("<h1>Review: ") && refused.body.contains("is past"),
+        "the review page says why: {}",
+        refused.body
+    );
+    for foreign in [
+        "https://evil.example/desk/edition/eu-japan-news/1",
+        "//evil.example/",
+        "/desk/edition/eu-japan-news/2",
+        "/desk/edition/eu-japan-news/1/../../../logout",
+        "/desk/edition/eu-japan-news/1\r\nSet-Cookie: x=y",
+    ] {
+        let done = post(foreign, "2026-12-08T09:00");
+        assert_eq!(
+            (done.status, done.location.as_str()),
+            (303, "/desk?done=scheduled"),
+            "{foreign:?} is not followed"
+        );
+    }
 }
 
 #[test]

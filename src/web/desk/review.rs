@@ -326,7 +326,7 @@ impl Desk {
                     state: record.state,
                     not_before: record.not_before,
                 };
-                self.schedule_form(editor, newsletter.id.as_str(), &unsent)
+                self.schedule_form(editor, newsletter.id.as_str(), &unsent, path.clone())
             }),
             path,
             asks,
