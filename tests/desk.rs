@@ -1636,26 +1636,47 @@ fn a_test_copy_from_the_review_page_lands_in_smtp_sink_unlogged_and_the_frame_is
     assert_eq!(html_part(jane), frame.body, "the frame is the send's HTML part");
 }
 
+/// The draft's eve, when Keiko corrects and schedules it.
+const EVE: &str = "2026-11-23T10:00:00Z";
+/// The send's time as typed, and as the desk names it; a minute before
+/// 09:00 in Brussels (08:00 UTC), and a minute after.
+const WHEN: &str = "2026-11-24T09:00";
+const SHOWN: &str = "2026-11-24 09:00 Europe/Brussels (08:00 UTC)";
+const BEFORE: &str = "2026-11-24T07:59:00Z";
+const AFTER: &str = "2026-11-24T08:01:00Z";
+
 #[test]
-fn the_review_page_in_chromium_corrects_tests_and_approves_with_javascript_off_and_on() {
+fn the_desk_in_chromium_corrects_tests_schedules_and_reports_a_send_with_javascript_off_and_on() {
     if !browser_tools() {
         return;
     }
     let Some(sink) = Sink::start(&[]) else { return };
     let project = drafted(sink.port);
-    let server = Server::serve(&project, &[]);
+    let server = Server::serve_at(&project, EVE);
     let shots = repo().join("target/screenshots");
     let desk = server.link("/desk");
-    let report = node(
-        "desk_review.mjs",
-        &[desk.as_str(), KEIKO, PASSWORD, shots.to_str().unwrap()],
-    );
-    assert_eq!(
-        report["problems"],
-        serde_json::json!([]),
-        "what an editor would notice"
-    );
-    assert_eq!(report["screenshots"].as_array().unwrap().len(), 8, "{report}");
+    let args = |phase: &'static str, said: &'static [&'static str]| {
+        let mut args = vec![desk.clone(), KEIKO.into(), PASSWORD.into()];
+        args.push(shots.to_str().unwrap().into());
+        args.push(phase.into());
+        args.extend(said.iter().map(|s| s.to_string()));
+        args
+    };
+    let browse = |args: Vec<String>, screenshots: usize| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let report = node("desk_review.mjs", &args);
+        assert_eq!(
+            report["problems"],
+            serde_json::json!([]),
+            "what an editor would notice"
+        );
+        assert_eq!(
+            report["screenshots"].as_array().unwrap().len(),
+            screenshots,
+            "{report}"
+        );
+    };
+    browse(args("review", &[WHEN, SHOWN]), 14);
     let copies = sink.messages();
     assert_eq!(copies.len(), 2, "a test copy per round");
     assert!(copies.iter().all(|m| head(m).contains(KEIKO)));
@@ -1667,11 +1688,27 @@ fn the_review_page_in_chromium_corrects_tests_and_approves_with_javascript_off_a
         "introduction",
         "approved",
         "unapproved",
+        &format!("send scheduled: not before {SHOWN}"),
     ] {
         assert!(log.contains(said), "{said} in:\n{log}");
     }
-    assert!(
-        log.contains(&format!("by {KEIKO}")) || log.contains(KEIKO),
-        "{log}"
-    );
+    assert!(log.contains(KEIKO), "{log}");
+
+    run_at(&project, BEFORE, &["run", "--date", "2026-11-24"]);
+    assert_eq!(sink.messages().len(), 2, "nothing sent before its time");
+    run_at(&project, AFTER, &["run", "--date", "2026-11-24"]);
+    run_at(&project, AFTER, &["run", "--date", "2026-11-24"]);
+    sink.wait_for_messages(5);
+    let sent: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|m| head(m).to_string())
+        .filter(|h| !h.contains(KEIKO))
+        .collect();
+    for reader in ["jane@example.de", "taro@example.jp", "anna@example.at"] {
+        let copies = sent.iter().filter(|h| h.contains(reader)).count();
+        assert_eq!(copies, 1, "{reader} gets the edition once: {sent:?}");
+    }
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    browse(args("report", &["sent: 3"]), 2);
 }

@@ -1,17 +1,17 @@
 //! Issue 28, item 4's scheduled send ("not before 2026-12-08 09:00
 //! Europe/Brussels"): set with `bulletin schedule` or the desk's form, held
 //! by `run` and `send` until its time, sent once by the first run after
-//! it into a real smtp-sink, and shown by `status`, text and JSON.
+//! it into a real smtp-sink, and shown by `status`, text and JSON. The
+//! same in Chromium, from the review page: `desk::the_desk_in_chromium_…`.
 
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::common::browser::{browser_tools, node};
 use crate::common::client::{Client, Response};
 use crate::common::mail;
 use crate::common::server::Server;
 use crate::common::sink::Sink;
-use crate::common::{Project, Run, repo};
+use crate::common::{Project, Run};
 
 const NEWS: &str = "eu-japan-news";
 const KEIKO: &str = "keiko@eu-japan.eu";
@@ -454,54 +454,6 @@ fn the_schedule_forms_answer_leads_back_to_its_review_page_and_never_off_the_des
             "{foreign:?} is not followed"
         );
     }
-}
-
-#[test]
-fn the_desk_schedules_in_chromium_with_javascript_off_and_on_and_the_report_shows_the_send() {
-    if !browser_tools() {
-        return;
-    }
-    let Some(sink) = Sink::start(&[]) else { return };
-    let project = approved(sink.port);
-    let server = Server::serve_at(&project, EVE);
-    let shots = repo().join("target/screenshots");
-    let desk = server.link("/desk");
-    let args = [
-        desk.as_str(),
-        KEIKO,
-        PASSWORD,
-        shots.to_str().unwrap(),
-        "schedule",
-        SHOWN,
-    ];
-    let report = node("schedule.mjs", &args);
-    assert_eq!(
-        report["problems"],
-        serde_json::json!([]),
-        "what an editor would notice"
-    );
-    assert_eq!(report["screenshots"].as_array().unwrap().len(), 8, "{report}");
-
-    at(&project, BEFORE, &["run", "--date", "2026-12-08"]).assert_stdout_has("scheduled: not before");
-    assert!(sink.messages().is_empty(), "nothing sent before its time");
-    at(&project, AFTER, &["run", "--date", "2026-12-08"]).assert_stdout_has(&format!("{NEWS} No. 1: sent 2"));
-    assert_eq!(sink.wait_for_messages(2), 2);
-
-    let args = [
-        desk.as_str(),
-        KEIKO,
-        PASSWORD,
-        shots.to_str().unwrap(),
-        "report",
-        "sent: 2",
-    ];
-    let report = node("schedule.mjs", &args);
-    assert_eq!(
-        report["problems"],
-        serde_json::json!([]),
-        "what an editor would notice"
-    );
-    assert_eq!(report["screenshots"].as_array().unwrap().len(), 2, "{report}");
 }
 
 #[test]
