@@ -13,7 +13,7 @@ use crate::common::client::{Client, Response, body, header_of, read_response, st
 use crate::common::draft::{NEWS, editions_show, form_value, shown_items};
 use crate::common::loopback::connect_from;
 use crate::common::mail;
-use crate::common::message::{head, html_part};
+use crate::common::message::{escaped, head, html_part};
 use crate::common::server::Server;
 use crate::common::sink::Sink;
 use crate::common::{KEY_ENV, Project, Run, repo};
@@ -1003,7 +1003,7 @@ fn the_log_lists_corrections_decisions_rules_and_unsubscribes_with_who_and_when_
     )
     .assert_code(0);
     build_a_draft(&project, READERS);
-    let (dropped, _) = shown_items(&project, NEWS)[0].clone();
+    let (dropped, dropped_title) = shown_items(&project, NEWS)[0].clone();
     let by = |who| ["--by", who];
     run_at(
         &project,
@@ -1083,7 +1083,11 @@ fn the_log_lists_corrections_decisions_rules_and_unsubscribes_with_who_and_when_
         let by = format!("by {who}, 2026-12-01 {at} UTC");
         assert!(log.body[from..].contains(&by), "{by} in:\n{}", log.body);
     }
-    assert!(log.body.contains(&format!("drop {dropped}")), "{}", log.body);
+    // The item dropped (and its rule) named by its stored title beside a short id.
+    let named = format!("\u{201c}{}\u{201d} ({})", escaped(&dropped_title), &dropped[..8]);
+    for said in [format!("drop {named}"), format!("never item {named}")] {
+        assert!(log.body.contains(&said), "{said} in:\n{}", log.body);
+    }
     assert!(log.body.contains("Actions 1 to 6 of 6"), "{}", log.body);
 
     // An admin's unsubscribe on the desk joins it; sixty actions take two pages.
