@@ -125,6 +125,7 @@ for (const javaScriptEnabled of phase === 'review' ? [false, true] : []) {
 
   await submit(page, page.getByRole('button', { name: /^Approve No\./ }));
   await expect(page, mode, 'approve', 'Approved');
+  if (!(await text(page)).includes(`the first run after ${shown} mails it`)) problems.push(`${mode}: the approved page does not say the schedule holds its send`);
   if ((await page.getByRole('button', { name: 'Drop', exact: true }).count()) !== 0) problems.push(`${mode}: an approved edition offers corrections`);
   await check(page, `desk-review-approved-${mode}`);
   if (javaScriptEnabled) {

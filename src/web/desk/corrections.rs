@@ -165,7 +165,7 @@ impl Outcome {
                 "intro" => "The introduction is saved.",
                 "rule" => "The lasting rule is added; the drafts are rebuilt with it.",
                 "rule-removed" => "The lasting rule is removed; the drafts are rebuilt without it.",
-                "approved" => "Approved: the next run mails it.",
+                "approved" => "Approved: the next run mails it, or the first after its scheduled time.",
                 "unapproved" => "Unapproved: a draft again.",
                 "skipped" => "Skipped: never sent; its items go back to the pool.",
                 "scheduled" => {
