@@ -772,9 +772,11 @@ fn many_readers() -> String {
     let mut csv = String::from(
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
          jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news;about-japan,2025-01-10\n\
-         elodie@example.fr,Élodie Martin,Lyon SA,company,FR,eu-japan-news,2025-01-11\n",
+         elodie@example.fr,Élodie Martin,Lyon SA,company,FR,eu-japan-news,2025-01-11\n\
+         sato@example.jp,\u{212A}enji Sato,Osaka KK,company,JP,eu-japan-news,2025-01-12\n",
     );
-    for n in 0..60 {
+    // Stored last first: a search shows the first addresses in their order, not the store's.
+    for n in (0..60).rev() {
         csv.push_str(&format!(
             "reader{n:02}@many.example,Reader {n},Many BV,company,NL,eu-japan-news,2025-02-01\n"
         ));
@@ -809,6 +811,8 @@ fn an_admin_finds_subscribers_by_a_part_of_address_or_name_and_unsubscribes_one_
         ("JANE", "jane@example.de"),
         ("doe", "jane@example.de"),
         ("ÉLODIE", "elodie@example.fr"),
+        // The Kelvin sign (U+212A) is a capital K whose lowercase is ASCII.
+        ("kenji", "sato@example.jp"),
         ("Example.FR", "elodie@example.fr"),
     ] {
         let page = admin.get(&format!("/desk/subscribers?q={}", urlencode(words)));
@@ -833,6 +837,10 @@ fn an_admin_finds_subscribers_by_a_part_of_address_or_name_and_unsubscribes_one_
     let many = admin.get("/desk/subscribers?q=MANY.example").body;
     assert!(many.contains("60 match; the first 50 are shown"), "{many}");
     assert_eq!(many.matches("@many.example</strong>").count(), 50);
+    let at = |email: &str| many.find(&format!("<strong>{email}</strong>"));
+    assert!(at("reader50@many.example").is_none(), "{many}");
+    assert!(at("reader00@many.example") < at("reader01@many.example"));
+    assert!(at("reader48@many.example") < at("reader49@many.example"));
     let none = admin.get("/desk/subscribers?q=nobody-at-all").body;
     assert!(none.contains("No subscriber"), "{none}");
 
