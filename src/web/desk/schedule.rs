@@ -7,7 +7,7 @@
 //! as the corrections do); refused: that page, saying why.
 
 use super::review::query;
-use super::{Desk, Editor};
+use super::{Desk, Editor, View};
 use crate::config::Newsletter;
 use crate::web::server::{Form, Page, Request};
 use crate::web::site::Asked;
@@ -78,7 +78,7 @@ impl Desk {
     /// clears (`do=clear`) the send time of `edition` of `newsletter`.
     pub(super) async fn schedule(&self, request: &Request) -> Page {
         if Asked::of(&request.method) != Asked::Act {
-            return self.page(405, &super::View::MethodNotAllowed);
+            return self.page(405, &View::MethodNotAllowed);
         }
         let (editor, form) = match self.posted(request).await {
             Ok(posted) => posted,
@@ -138,7 +138,7 @@ impl Desk {
                     Back::Dashboard => self.dashboard_page(&editor, None, Some(why), 409).await,
                 }
             }
-            None => self.page(503, &super::View::Unavailable),
+            None => self.page(503, &View::Unavailable),
         }
     }
 
