@@ -64,6 +64,14 @@ fn serve_sh_runs_in_quick_mode() {
 }
 
 #[test]
+fn desk_search_sh_runs_in_quick_mode() {
+    let stdout = quick("desk-search.sh");
+    for searched in ["q=reader", "100 match", "q=%C3%89LODIE"] {
+        assert!(stdout.contains(searched), "{searched} in:\n{stdout}");
+    }
+}
+
+#[test]
 fn hostile_bounces_sh_runs_in_quick_mode() {
     let stdout = quick("hostile-bounces.sh");
     assert!(stdout.contains("final-recipient-blocks"), "{stdout}");

@@ -13,7 +13,7 @@ use crate::common::client::{Client, Response, body, header_of, read_response, st
 use crate::common::draft::{NEWS, editions_show, form_value, shown_items};
 use crate::common::loopback::connect_from;
 use crate::common::mail;
-use crate::common::message::{head, html_part};
+use crate::common::message::{escaped, head, html_part};
 use crate::common::server::Server;
 use crate::common::sink::Sink;
 use crate::common::{KEY_ENV, Project, Run, repo};
@@ -772,9 +772,11 @@ fn many_readers() -> String {
     let mut csv = String::from(
         "email,name,organisation,organisation_type,country,newsletters,consent_date\n\
          jane@example.de,Jane Doe,Acme GmbH,company,DE,eu-japan-news;about-japan,2025-01-10\n\
-         elodie@example.fr,Élodie Martin,Lyon SA,company,FR,eu-japan-news,2025-01-11\n",
+         elodie@example.fr,Élodie Martin,Lyon SA,company,FR,eu-japan-news,2025-01-11\n\
+         sato@example.jp,\u{212A}enji Sato,Osaka KK,company,JP,eu-japan-news,2025-01-12\n",
     );
-    for n in 0..60 {
+    // Stored last first: a search shows the first addresses in their order, not the store's.
+    for n in (0..60).rev() {
         csv.push_str(&format!(
             "reader{n:02}@many.example,Reader {n},Many BV,company,NL,eu-japan-news,2025-02-01\n"
         ));
@@ -809,6 +811,8 @@ fn an_admin_finds_subscribers_by_a_part_of_address_or_name_and_unsubscribes_one_
         ("JANE", "jane@example.de"),
         ("doe", "jane@example.de"),
         ("ÉLODIE", "elodie@example.fr"),
+        // The Kelvin sign (U+212A) is a capital K whose lowercase is ASCII.
+        ("kenji", "sato@example.jp"),
         ("Example.FR", "elodie@example.fr"),
     ] {
         let page = admin.get(&format!("/desk/subscribers?q={}", urlencode(words)));
@@ -833,6 +837,10 @@ fn an_admin_finds_subscribers_by_a_part_of_address_or_name_and_unsubscribes_one_
     let many = admin.get("/desk/subscribers?q=MANY.example").body;
     assert!(many.contains("60 match; the first 50 are shown"), "{many}");
     assert_eq!(many.matches("@many.example</strong>").count(), 50);
+    let at = |email: &str| many.find(&format!("<strong>{email}</strong>"));
+    assert!(at("reader50@many.example").is_none(), "{many}");
+    assert!(at("reader00@many.example") < at("reader01@many.example"));
+    assert!(at("reader48@many.example") < at("reader49@many.example"));
     let none = admin.get("/desk/subscribers?q=nobody-at-all").body;
     assert!(none.contains("No subscriber"), "{none}");
 
@@ -1003,7 +1011,7 @@ fn the_log_lists_corrections_decisions_rules_and_unsubscribes_with_who_and_when_
     )
     .assert_code(0);
     build_a_draft(&project, READERS);
-    let (dropped, _) = shown_items(&project, NEWS)[0].clone();
+    let (dropped, dropped_title) = shown_items(&project, NEWS)[0].clone();
     let by = |who| ["--by", who];
     run_at(
         &project,
@@ -1083,7 +1091,11 @@ fn the_log_lists_corrections_decisions_rules_and_unsubscribes_with_who_and_when_
         let by = format!("by {who}, 2026-12-01 {at} UTC");
         assert!(log.body[from..].contains(&by), "{by} in:\n{}", log.body);
     }
-    assert!(log.body.contains(&format!("drop {dropped}")), "{}", log.body);
+    // The item dropped (and its rule) named by its stored title beside a short id.
+    let named = format!("\u{201c}{}\u{201d} ({})", escaped(&dropped_title), &dropped[..8]);
+    for said in [format!("drop {named}"), format!("never item {named}")] {
+        assert!(log.body.contains(&said), "{said} in:\n{}", log.body);
+    }
     assert!(log.body.contains("Actions 1 to 6 of 6"), "{}", log.body);
 
     // An admin's unsubscribe on the desk joins it; sixty actions take two pages.
@@ -1636,26 +1648,47 @@ fn a_test_copy_from_the_review_page_lands_in_smtp_sink_unlogged_and_the_frame_is
     assert_eq!(html_part(jane), frame.body, "the frame is the send's HTML part");
 }
 
+/// The draft's eve, when Keiko corrects and schedules it.
+const EVE: &str = "2026-11-23T10:00:00Z";
+/// The send's time as typed, and as the desk names it; a minute before
+/// 09:00 in Brussels (08:00 UTC), and a minute after.
+const WHEN: &str = "2026-11-24T09:00";
+const SHOWN: &str = "2026-11-24 09:00 Europe/Brussels (08:00 UTC)";
+const BEFORE: &str = "2026-11-24T07:59:00Z";
+const AFTER: &str = "2026-11-24T08:01:00Z";
+
 #[test]
-fn the_review_page_in_chromium_corrects_tests_and_approves_with_javascript_off_and_on() {
+fn the_desk_in_chromium_corrects_tests_schedules_and_reports_a_send_with_javascript_off_and_on() {
     if !browser_tools() {
         return;
     }
     let Some(sink) = Sink::start(&[]) else { return };
     let project = drafted(sink.port);
-    let server = Server::serve(&project, &[]);
+    let server = Server::serve_at(&project, EVE);
     let shots = repo().join("target/screenshots");
     let desk = server.link("/desk");
-    let report = node(
-        "desk_review.mjs",
-        &[desk.as_str(), KEIKO, PASSWORD, shots.to_str().unwrap()],
-    );
-    assert_eq!(
-        report["problems"],
-        serde_json::json!([]),
-        "what an editor would notice"
-    );
-    assert_eq!(report["screenshots"].as_array().unwrap().len(), 8, "{report}");
+    let args = |phase: &'static str, said: &'static [&'static str]| {
+        let mut args = vec![desk.clone(), KEIKO.into(), PASSWORD.into()];
+        args.push(shots.to_str().unwrap().into());
+        args.push(phase.into());
+        args.extend(said.iter().map(|s| s.to_string()));
+        args
+    };
+    let browse = |args: Vec<String>, screenshots: usize| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let report = node("desk_review.mjs", &args);
+        assert_eq!(
+            report["problems"],
+            serde_json::json!([]),
+            "what an editor would notice"
+        );
+        assert_eq!(
+            report["screenshots"].as_array().unwrap().len(),
+            screenshots,
+            "{report}"
+        );
+    };
+    browse(args("review", &[WHEN, SHOWN]), 14);
     let copies = sink.messages();
     assert_eq!(copies.len(), 2, "a test copy per round");
     assert!(copies.iter().all(|m| head(m).contains(KEIKO)));
@@ -1667,11 +1700,27 @@ fn the_review_page_in_chromium_corrects_tests_and_approves_with_javascript_off_a
         "introduction",
         "approved",
         "unapproved",
+        &format!("send scheduled: not before {SHOWN}"),
     ] {
         assert!(log.contains(said), "{said} in:\n{log}");
     }
-    assert!(
-        log.contains(&format!("by {KEIKO}")) || log.contains(KEIKO),
-        "{log}"
-    );
+    assert!(log.contains(KEIKO), "{log}");
+
+    run_at(&project, BEFORE, &["run", "--date", "2026-11-24"]);
+    assert_eq!(sink.messages().len(), 2, "nothing sent before its time");
+    run_at(&project, AFTER, &["run", "--date", "2026-11-24"]);
+    run_at(&project, AFTER, &["run", "--date", "2026-11-24"]);
+    sink.wait_for_messages(5);
+    let sent: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|m| head(m).to_string())
+        .filter(|h| !h.contains(KEIKO))
+        .collect();
+    for reader in ["jane@example.de", "taro@example.jp", "anna@example.at"] {
+        let copies = sent.iter().filter(|h| h.contains(reader)).count();
+        assert_eq!(copies, 1, "{reader} gets the edition once: {sent:?}");
+    }
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    browse(args("report", &["sent: 3"]), 2);
 }

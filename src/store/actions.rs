@@ -46,6 +46,10 @@ pub(crate) enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ActionRecord {
     pub(crate) action: Action,
+    /// The title of the stored item the action names (a correction's
+    /// item, a rule's), when it names one that is stored: the log shows it,
+    /// not only the id.
+    pub(crate) item_title: Option<String>,
     pub(crate) by: String,
     pub(crate) at: DateTime<Utc>,
 }
@@ -77,6 +81,7 @@ type Row = (
     Option<String>,
     String,
     String,
+    Option<String>,
 );
 
 impl Store {
@@ -90,7 +95,18 @@ impl Store {
 
     /// Up to `limit` actions, newest first, after skipping the `skip` newest.
     pub(crate) fn actions(&self, skip: usize, limit: usize) -> Result<Vec<ActionRecord>> {
-        let sql = format!("SELECT * FROM ({ACTIONS}) ORDER BY at DESC, source, id DESC LIMIT ?1 OFFSET ?2");
+        // A correction's item is in `item_id`; a rule's, in `text` when its
+        // kind (in `item_id`) is `item`.
+        let sql = format!(
+            "SELECT a.source, a.newsletter, a.number, a.action, a.item_id, a.section, a.position,
+                    a.text, a.by, a.at, json_extract(i.body, '$.title')
+             FROM ({ACTIONS}) a
+             LEFT JOIN items i ON i.id = CASE
+                 WHEN a.source = 'edition' THEN a.item_id
+                 WHEN a.item_id = 'item' THEN a.text
+             END
+             ORDER BY a.at DESC, a.source, a.id DESC LIMIT ?1 OFFSET ?2"
+        );
         let rows: Vec<Row> = self.rows(
             &sql,
             params![
@@ -109,6 +125,7 @@ impl Store {
                     row.get(7)?,
                     row.get(8)?,
                     row.get(9)?,
+                    row.get(10)?,
                 ))
             },
         )?;
@@ -116,7 +133,7 @@ impl Store {
     }
 
     fn action(&self, row: Row) -> Result<ActionRecord> {
-        let (source, newsletter, number, kind, detail, section, position, text, by, at) = row;
+        let (source, newsletter, number, kind, detail, section, position, text, by, at, item_title) = row;
         let bad = || self.decode(format!("the desk's log: a {source} line that does not read"));
         let newsletter_or_bad = |n: Option<String>| n.ok_or_else(bad);
         let action = match source.as_str() {
@@ -145,6 +162,7 @@ impl Store {
         };
         Ok(ActionRecord {
             action,
+            item_title,
             by,
             at: self.timestamp(&at)?,
         })

@@ -1,5 +1,7 @@
 //! Subscribers in the store: imported, listed, unsubscribed.
 
+use std::collections::BinaryHeap;
+
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Row, Transaction, params};
@@ -203,30 +205,43 @@ impl Store {
         })
     }
 
-    /// The subscribers whose address or name holds `words` (any case), by
-    /// email: the first `limit`, and how many there are in all. The list
-    /// is read a row at a time, never held whole.
+    /// The subscribers whose address or name holds `words` (any case,
+    /// Unicode's: `ÉLODIE` finds Élodie), by email: the first `limit`, and
+    /// how many there are in all. The list is read a row at a time, never
+    /// held whole, each address and name read where SQLite holds it, and
+    /// lowercased into a copy only when it is not ASCII ([`Needle`]); in the
+    /// table's own order, the first `limit` addresses kept aside (reading
+    /// it in the order of addresses, through their index, took most of the
+    /// time): the search holds `serve`'s store thread, where unsubscribes wait.
     pub(crate) fn search_subscribers(&self, words: &str, limit: usize) -> Result<(Vec<Found>, usize)> {
-        let words = words.to_lowercase();
-        let holds = |text: &str| text.to_lowercase().contains(&words);
+        let needle = Needle::new(words);
         let mut statement = self
             .conn
-            .prepare_cached("SELECT email, name FROM subscribers ORDER BY email")
+            .prepare_cached("SELECT email, name FROM subscribers")
             .map_err(|e| self.error(e))?;
         let mut rows = statement.query([]).map_err(|e| self.error(e))?;
-        let (mut first, mut total) = (Vec::new(), 0);
+        // The first `limit` addresses so far, the last of them on top.
+        let (mut first, mut total) = (BinaryHeap::with_capacity(limit + 1), 0);
         while let Some(row) = rows.next().map_err(|e| self.error(e))? {
-            let email: String = row.get(0).map_err(|e| self.error(e))?;
-            let name: String = row.get(1).map_err(|e| self.error(e))?;
-            if holds(&email) || holds(&name) {
+            let text = |column| {
+                row.get_ref(column)
+                    .and_then(|value| value.as_str().map_err(Into::into))
+                    .map_err(|e| self.error(e))
+            };
+            let email = text(0)?;
+            if needle.is_in(email) || needle.is_in(text(1)?) {
                 total += 1;
                 if first.len() < limit {
-                    first.push(email);
+                    first.push(email.to_string());
+                } else if first.peek().is_some_and(|last: &String| email < last.as_str()) {
+                    first.pop();
+                    first.push(email.to_string());
                 }
             }
         }
         drop(rows);
         let found = first
+            .into_sorted_vec()
             .iter()
             .map(|email| self.found(email))
             .collect::<Result<Vec<_>>>()?;
@@ -572,4 +587,62 @@ pub(super) fn insert_consent(tx: &Transaction, consent: &Consent<'_>) -> rusqlit
 /// it sorts as text.
 pub(super) fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The words of a subscriber search, lowercased as Unicode lowercases them.
+struct Needle(String);
+
+impl Needle {
+    fn new(words: &str) -> Needle {
+        Needle(words.to_lowercase())
+    }
+
+    /// Whether `text`, lowercased, holds the words. In an ASCII text (whose
+    /// lowercase is ASCII) ASCII words are compared in place, byte by byte,
+    /// and others cannot be: the same answer, without a copy. Any other text
+    /// is lowercased first: its capitals may not be ASCII (`É`), and some
+    /// lowercase to an ASCII letter (`\u{212A}`, the Kelvin sign, is a `k`).
+    fn is_in(&self, text: &str) -> bool {
+        let words = self.0.as_bytes();
+        if words.is_empty() {
+            return true;
+        }
+        if text.is_ascii() {
+            return self.0.is_ascii()
+                && text
+                    .as_bytes()
+                    .windows(words.len())
+                    .any(|window| window.eq_ignore_ascii_case(words));
+        }
+        text.to_lowercase().contains(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Needle;
+
+    #[test]
+    fn a_needle_finds_what_lowercasing_both_finds() {
+        let texts = [
+            "Jane Doe",
+            "jane@example.de",
+            "Élodie Martin",
+            "\u{212A}enji Sato",
+            "İlker Straße",
+            "",
+        ];
+        let words = [
+            "JANE", "doe", "ÉLODIE", "élodie", "kenji", "ilker", "STRASSE", "straße", "", "x",
+        ];
+        for text in texts {
+            for word in words {
+                assert_eq!(
+                    Needle::new(word).is_in(text),
+                    text.to_lowercase().contains(&word.to_lowercase()),
+                    "{word:?} in {text:?}"
+                );
+            }
+        }
+    }
 }

@@ -62,8 +62,8 @@ pub(crate) use health::{Ended, Health, Unsent, health, last_run, state_line};
 pub(crate) use learn::{CORRECTION_WEIGHT, Knowledge, bundled_model, knowledge, learn, teach};
 pub(crate) use people::{erase, person};
 pub(crate) use review::{
-    approve, approve_edition, changes_heading, correct, describe_logged, draft, edit, log_lines, looked,
-    mail_template, skip, unapprove,
+    approve, approve_edition, changes_heading, correct, describe_logged, describe_logged_naming, draft, edit,
+    log_lines, looked, mail_template, skip, unapprove,
 };
 pub(crate) use rules::{add_rule, make_rule, remove_rule};
 pub(crate) use schedule::{Schedule, schedule, schedule_edition};

@@ -352,8 +352,14 @@ pub(crate) fn log_lines(store: &Store, newsletter: &str, number: u32) -> Result<
 
 /// A line of an edition's log in a few words.
 pub(crate) fn describe_logged(entry: &Logged) -> String {
+    describe_logged_naming(entry, &str::to_string)
+}
+
+/// [`describe_logged`], the item a correction names said by `item` (given
+/// its id): the desk's log names it by its title as well.
+pub(crate) fn describe_logged_naming(entry: &Logged, item: &dyn Fn(&str) -> String) -> String {
     match entry {
-        Logged::Correction(correction) => describe(correction),
+        Logged::Correction(correction) => describe(correction, item),
         Logged::Decision(Decision::Approve) => "approved".into(),
         Logged::Decision(Decision::Unapprove) => "unapproved: a draft again".into(),
         Logged::Decision(Decision::Skip) => "skipped".into(),
@@ -386,24 +392,24 @@ pub(crate) fn changes_heading(looked: Option<chrono::DateTime<chrono::Utc>>) -> 
     }
 }
 
-/// A correction in a few words.
-fn describe(correction: &Correction) -> String {
+/// A correction in a few words, its item said by `name`.
+fn describe(correction: &Correction, name: &dyn Fn(&str) -> String) -> String {
     match correction {
-        Correction::Drop { item } => format!("drop {item}"),
+        Correction::Drop { item } => format!("drop {}", name(item)),
         Correction::Add { item, section } => match section {
-            Some(section) => format!("add {item} to {section}"),
-            None => format!("add {item}"),
+            Some(section) => format!("add {} to {section}", name(item)),
+            None => format!("add {}", name(item)),
         },
         Correction::Move {
             item,
             section,
             position,
         } => match position {
-            Some(p) => format!("move {item} to {section}, position {p}"),
-            None => format!("move {item} to {section}"),
+            Some(p) => format!("move {} to {section}, position {p}", name(item)),
+            None => format!("move {} to {section}", name(item)),
         },
-        Correction::Retitle { item, title } => format!("retitle {item}: {title}"),
-        Correction::Teaser { item, teaser } => format!("teaser {item}: {teaser}"),
+        Correction::Retitle { item, title } => format!("retitle {}: {title}", name(item)),
+        Correction::Teaser { item, teaser } => format!("teaser {}: {teaser}", name(item)),
         Correction::Intro { markdown } => format!("introduction ({} lines)", markdown.lines().count()),
     }
 }

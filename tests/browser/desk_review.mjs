@@ -1,19 +1,27 @@
-// Drives headless Chromium through the review page of the editor's desk
-// (`/desk/edition/ID/N`), with JavaScript off and on (plain forms; the
-// item's corrections fold in `<details>`): log in, open the draft from the
-// dashboard's "Review" link, drop an item, add a stored one, retitle one,
-// set the introduction (Show, then Save), send a test copy to oneself,
-// approve; with JavaScript off, then unapprove, so the second round has a
-// draft again. The edition is framed as mailed. The draft's and the
-// approved edition's pages are checked with axe-core (WCAG 2.0/2.1 A and
-// AA, light and dark), for no sideways scrolling at 375 px, and
-// screenshotted at 375 and 1280 px.
+// Drives headless Chromium through the editor's desk, the issue's
+// scenario, with JavaScript off and on (plain forms; the item's
+// corrections fold in `<details>`). Phase `review`: log in, open the draft
+// from the dashboard's "Review" link, drop an item, add a stored one,
+// retitle one, set the introduction (Show, then Save), send a test copy to
+// oneself, schedule the send on the review page (its answer is the review
+// page again, saying so), approve; with JavaScript off, then unapprove, so
+// the second round has a draft again; with JavaScript on, the dashboard
+// then shows the schedule. The edition is framed as mailed. Phase
+// `report` (after the test's `bulletin run` past the time): log in and
+// read the edition's delivery report. Each page is checked with axe-core
+// (WCAG 2.0/2.1 A and AA, light and dark), for no sideways scrolling at
+// 375 px, and screenshotted at 375 and 1280 px.
 //
-// Usage: node desk_review.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR
+// Usage: node desk_review.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR review WHEN SHOWN
+//        node desk_review.mjs DESK_URL EMAIL PASSWORD SCREENSHOT_DIR report COUNTS
+// (WHEN: the local time typed, `2026-11-24T09:00`; SHOWN: how the desk
+// names it; COUNTS: what the report must say, `sent: 3`.)
 // Prints one JSON object: { screenshots, problems: [...] }.
 import { deskBrowser, deskPage, submit } from './desk-check.mjs';
 
-const [desk, email, password, shots] = process.argv.slice(2);
+const [desk, email, password, shots, phase, ...rest] = process.argv.slice(2);
+const [when, shown] = rest;
+const [counts] = rest;
 const { browser, problems, screenshots, check } = await deskBrowser(shots);
 
 // The page's result line after an action, or its alert.
@@ -36,12 +44,44 @@ async function firstItem(page) {
   return details;
 }
 
-for (const javaScriptEnabled of [false, true]) {
-  const mode = javaScriptEnabled ? 'js' : 'nojs';
-  const { context, page } = await deskPage(browser, javaScriptEnabled, problems, desk);
+// The text of the page's main part, its spaces as one.
+async function text(page) {
+  return (await page.locator('main').textContent()).replace(/\s+/g, ' ');
+}
+
+async function logIn(page) {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await submit(page, page.getByRole('button', { name: 'Log in' }));
+}
+
+// The send scheduled on the review page: its answer is that page again.
+async function schedule(page, mode) {
+  const before = new URL(page.url()).pathname;
+  await page.getByLabel('Not before (local time)').fill(when);
+  const zone = await page.getByLabel('Time zone').inputValue();
+  if (zone !== 'Europe/Brussels') problems.push(`${mode}: the zone shown is "${zone}"`);
+  await submit(page, page.getByRole('button', { name: 'Schedule', exact: true }));
+  await expect(page, mode, 'schedule', 'Send scheduled');
+  if (new URL(page.url()).pathname !== before) problems.push(`${mode}: Schedule led to ${page.url()}, not back to ${before}`);
+  if (!(await text(page)).includes(`Scheduled: not before ${shown}`)) problems.push(`${mode}: the review page does not show the schedule`);
+  await check(page, `desk-review-scheduled-${mode}`);
+}
+
+if (phase === 'report') {
+  const { context, page } = await deskPage(browser, false, problems, desk);
+  await logIn(page);
+  await submit(page, page.getByRole('link', { name: 'Delivery report' }).first());
+  const title = (await page.locator('h1').textContent()).trim();
+  if (title !== 'Delivery report') problems.push(`report: the page says "${title}"`);
+  if (!(await text(page)).includes(counts)) problems.push(`report: no "${counts}" in: ${await text(page)}`);
+  await check(page, 'desk-report-after-schedule');
+  await context.close();
+}
+for (const javaScriptEnabled of phase === 'review' ? [false, true] : []) {
+  const mode = javaScriptEnabled ? 'js' : 'nojs';
+  const { context, page } = await deskPage(browser, javaScriptEnabled, problems, desk);
+  await logIn(page);
   const review = page.getByRole('link', { name: 'Review', exact: true }).first();
   if ((await review.count()) === 0) {
     problems.push(`${mode}: the dashboard links no review page`);
@@ -74,19 +114,26 @@ for (const javaScriptEnabled of [false, true]) {
 
   await page.getByLabel('Introduction, in Markdown (empty: none)').fill(`Hello **from** ${mode}.`);
   await submit(page, page.getByRole('button', { name: 'Show', exact: true }).first());
-  const shown = page.locator('.intro-shown strong');
-  if ((await shown.count()) === 0 || (await shown.textContent()) !== 'from') problems.push(`${mode}: Show renders no introduction`);
+  const rendered = page.locator('.intro-shown strong');
+  if ((await rendered.count()) === 0 || (await rendered.textContent()) !== 'from') problems.push(`${mode}: Show renders no introduction`);
   await submit(page, page.getByRole('button', { name: 'Save', exact: true }));
   await expect(page, mode, 'intro', 'The introduction is saved');
 
   await submit(page, page.getByRole('button', { name: `Send a test copy to me (${email})` }));
   await expect(page, mode, 'test copy', `A test copy went to ${email}`);
+  await schedule(page, mode);
 
   await submit(page, page.getByRole('button', { name: /^Approve No\./ }));
   await expect(page, mode, 'approve', 'Approved');
+  if (!(await text(page)).includes(`the first run after ${shown} mails it`)) problems.push(`${mode}: the approved page does not say the schedule holds its send`);
   if ((await page.getByRole('button', { name: 'Drop', exact: true }).count()) !== 0) problems.push(`${mode}: an approved edition offers corrections`);
   await check(page, `desk-review-approved-${mode}`);
-  if (!javaScriptEnabled) {
+  if (javaScriptEnabled) {
+    await submit(page, page.getByRole('link', { name: 'Newsletters', exact: true }));
+    const dashboard = await text(page);
+    if (!dashboard.includes(`scheduled for ${shown}`)) problems.push(`${mode}: the dashboard does not show the schedule: ${dashboard}`);
+    await check(page, `desk-dashboard-scheduled-${mode}`);
+  } else {
     await submit(page, page.getByRole('button', { name: /^Unapprove No\./ }));
     await expect(page, mode, 'unapprove', 'Unapproved');
   }

@@ -165,9 +165,13 @@ impl Outcome {
                 "intro" => "The introduction is saved.",
                 "rule" => "The lasting rule is added; the drafts are rebuilt with it.",
                 "rule-removed" => "The lasting rule is removed; the drafts are rebuilt without it.",
-                "approved" => "Approved: the next run mails it.",
+                "approved" => "Approved: the next run mails it, or the first after its scheduled time.",
                 "unapproved" => "Unapproved: a draft again.",
                 "skipped" => "Skipped: never sent; its items go back to the pool.",
+                "scheduled" => {
+                    "Send scheduled: the first run after that time sends it (a draft, once approved)."
+                }
+                "schedule-cleared" => "Schedule cleared: the first run after its approval sends it.",
                 "test" => {
                     return Some(format!(
                         "A test copy went to {} (not logged as a delivery).",
@@ -237,7 +241,7 @@ impl Desk {
     }
 
     /// The review page saying why nothing was done.
-    async fn refused(
+    pub(super) async fn refused(
         &self,
         editor: &Editor,
         newsletter: &Newsletter,

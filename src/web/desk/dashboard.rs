@@ -3,15 +3,20 @@
 //! edition (with its delivery report) and next due day, and what waits for
 //! a person; and the admins' list of editors.
 
+use super::corrections::Outcome;
 use super::schedule::ScheduleForm;
 use super::{Desk, Editor, Nav, View};
 use crate::store::{Store, StoreError};
 use crate::web::server::Page;
-use crate::web::site::Asked;
+use crate::web::site::{Asked, field};
 use crate::workflow::{self, Ended, Health};
 
 /// The dashboard: [`Health`] in the words of a page.
 pub(super) struct Overview {
+    /// The one-line result of the action just done.
+    pub(super) done: Option<String>,
+    /// Why the action asked for was refused, in the workflow's words.
+    pub(super) error: Option<String>,
     /// The last run, in a sentence; none before the first.
     pub(super) last_run: Option<String>,
     /// Whether it failed or partly failed (shown as an alert).
@@ -51,8 +56,9 @@ pub(super) struct Account {
 }
 
 impl Desk {
-    /// `/desk`: the dashboard, for a signed-in editor.
-    pub(super) async fn dashboard(&self, request: &crate::web::server::Request) -> Page {
+    /// `/desk`: the dashboard, for a signed-in editor, with the line of
+    /// the schedule just set or cleared (its code in the query).
+    pub(super) async fn dashboard(&self, request: &crate::web::server::Request, url: &url::Url) -> Page {
         if Asked::of(&request.method) != Asked::Show {
             return self.page(405, &View::MethodNotAllowed);
         }
@@ -60,6 +66,20 @@ impl Desk {
             Ok(editor) => editor,
             Err(page) => return page,
         };
+        let done =
+            field(url.query().unwrap_or("").as_bytes(), "done").and_then(|code| Outcome::said(&code, None));
+        self.dashboard_page(&editor, done, None, 200).await
+    }
+
+    /// The dashboard saying `done` (what was just done) or `error` (why it
+    /// was refused), answered with `status`.
+    pub(super) async fn dashboard_page(
+        &self,
+        editor: &Editor,
+        done: Option<String>,
+        error: Option<String>,
+        status: u16,
+    ) -> Page {
         let config = self.config.clone();
         let health = self
             .store
@@ -67,11 +87,15 @@ impl Desk {
             .await;
         match health {
             Some(Ok(health)) => {
-                let overview = self.overview(&editor, health);
+                let overview = Overview {
+                    done,
+                    error,
+                    ..self.overview(editor, health)
+                };
                 self.page(
-                    200,
+                    status,
                     &View::Dashboard {
-                        nav: Nav::of(self, &editor),
+                        nav: Nav::of(self, editor),
                         overview: &overview,
                     },
                 )
@@ -125,11 +149,13 @@ impl Desk {
                 schedules: n
                     .unsent
                     .iter()
-                    .map(|e| self.schedule_form(editor, &n.id, e))
+                    .map(|e| self.schedule_form(editor, &n.id, e, self.at("")))
                     .collect(),
             })
             .collect();
         Overview {
+            done: None,
+            error: None,
             last_run: health.last_run.as_ref().map(|run| {
                 let how = match run.outcome {
                     Ended::Ok => "went well",

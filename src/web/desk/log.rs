@@ -4,10 +4,11 @@
 //! store records them ([`crate::store::Action`]).
 
 use super::{Desk, Nav, View};
+use crate::domain::Target;
 use crate::store::{Action, ActionRecord, RuleChange};
 use crate::web::server::{Page, Request};
 use crate::web::site::{Asked, field};
-use crate::workflow::describe_logged;
+use crate::workflow::describe_logged_naming;
 
 /// Actions a page shows.
 const PER_PAGE: usize = 50;
@@ -83,6 +84,7 @@ impl Desk {
     }
 
     fn line(&self, record: &ActionRecord) -> Line {
+        let item = |id: &str| named(id, record.item_title.as_deref());
         let what = match &record.action {
             Action::Edition {
                 newsletter,
@@ -91,7 +93,7 @@ impl Desk {
             } => format!(
                 "{} No. {number}: {}",
                 self.title(newsletter),
-                describe_logged(entry)
+                describe_logged_naming(entry, &item)
             ),
             Action::Rule {
                 id,
@@ -100,7 +102,7 @@ impl Desk {
                 stance,
                 target,
             } => format!(
-                "{}: rule #{id} {}: {} {} {:?}",
+                "{}: rule #{id} {}: {} {} {}",
                 self.title(newsletter),
                 match change {
                     RuleChange::Added => "added",
@@ -108,7 +110,10 @@ impl Desk {
                 },
                 stance.as_str(),
                 target.kind(),
-                target.value()
+                match target {
+                    Target::Item(id) => item(id),
+                    _ => format!("{:?}", target.value()),
+                }
             ),
             Action::Unsubscribed { email, newsletter } => format!(
                 "{email} unsubscribed from {}",
@@ -122,5 +127,15 @@ impl Desk {
             by: record.by.clone(),
             what,
         }
+    }
+}
+
+/// How the log names the item `id`: by its stored `title` beside its
+/// first 8 characters (enough to find it in the review page's add search),
+/// or by its whole id when it is not stored.
+fn named(id: &str, title: Option<&str>) -> String {
+    match title {
+        Some(title) => format!("\u{201c}{title}\u{201d} ({})", id.get(..8).unwrap_or(id)),
+        None => id.to_string(),
     }
 }

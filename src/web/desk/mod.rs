@@ -93,7 +93,7 @@ impl Desk {
     pub(super) async fn answer(&self, request: &Request, url: &url::Url) -> Page {
         let rest = url.path().strip_prefix(&self.path).unwrap_or_default();
         match rest {
-            "" => self.dashboard(request).await,
+            "" => self.dashboard(request, url).await,
             "/login" => self.login(request).await,
             "/logout" => self.logout(request).await,
             "/password" => self.password(request, url).await,
@@ -279,14 +279,6 @@ enum View<'a> {
     Log {
         nav: Nav<'a>,
         log: &'a log::LogPage,
-    },
-    /// A scheduled send set or cleared (what was said), or refused (why).
-    Scheduled {
-        nav: Nav<'a>,
-        /// "Send scheduled", "Schedule cleared" or "Not scheduled".
-        heading: &'a str,
-        lines: &'a [String],
-        refused: bool,
     },
     /// An edition's review page.
     Review {

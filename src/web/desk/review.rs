@@ -326,7 +326,7 @@ impl Desk {
                     state: record.state,
                     not_before: record.not_before,
                 };
-                self.schedule_form(editor, newsletter.id.as_str(), &unsent)
+                self.schedule_form(editor, newsletter.id.as_str(), &unsent, path.clone())
             }),
             path,
             asks,
@@ -434,9 +434,13 @@ fn state(record: &EditionRecord, sending: bool) -> String {
             at(record.approved_at)
         ),
         EditionState::Approved => format!(
-            "Approved by {} on {}: the next run mails it. Unapprove it to correct it again.",
+            "Approved by {} on {}: {}. Unapprove it to correct it again.",
             record.approved_by.as_deref().unwrap_or("someone"),
-            at(record.approved_at)
+            at(record.approved_at),
+            match record.not_before {
+                Some(not_before) => format!("the first run after {not_before} mails it"),
+                None => "the next run mails it".into(),
+            }
         ),
         EditionState::Skipped => "Skipped: never sent; its number is not reused.".into(),
     }

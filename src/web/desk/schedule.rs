@@ -2,16 +2,31 @@
 //! Schedule and Clear schedule) under each edition not sent yet, and its
 //! POST, which makes the same call as `bulletin schedule`
 //! ([`workflow::schedule_edition`]) with the signed-in editor as who.
+//! Done: a 303 back to the page the form was on (the review page of that
+//! edition, else the dashboard) with a line saying what (Post/Redirect/Get,
+//! as the corrections do); refused: that page, saying why.
 
-use super::{Desk, Editor, Nav, View};
-use crate::web::server::{Page, Request};
+use super::review::query;
+use super::{Desk, Editor, View};
+use crate::config::Newsletter;
+use crate::web::server::{Form, Page, Request};
 use crate::web::site::Asked;
 use crate::workflow::{self, Clock, Schedule, Unsent};
+
+/// The page a schedule form was on, where its answer leads: read from the
+/// form's hidden `back` field, which is only ever one of these two (any
+/// other value, a foreign URL included, leads to the dashboard).
+enum Back<'a> {
+    Dashboard,
+    Review(&'a Newsletter, u32),
+}
 
 /// The schedule form of one edition, as `templates/desk_schedule.html`
 /// shows it (the dashboard, and any page of one edition).
 pub(super) struct ScheduleForm {
     pub(super) action: String,
+    /// The page the form is on (its `back` field): where its answer leads.
+    pub(super) back: String,
     pub(super) token: String,
     pub(super) newsletter: String,
     pub(super) number: u32,
@@ -26,14 +41,22 @@ pub(super) struct ScheduleForm {
 }
 
 impl Desk {
-    /// The schedule form of `edition` of `newsletter`, for `editor`.
-    pub(super) fn schedule_form(&self, editor: &Editor, newsletter: &str, edition: &Unsent) -> ScheduleForm {
+    /// The schedule form of `edition` of `newsletter`, for `editor`, on
+    /// the page `back`.
+    pub(super) fn schedule_form(
+        &self,
+        editor: &Editor,
+        newsletter: &str,
+        edition: &Unsent,
+        back: String,
+    ) -> ScheduleForm {
         let state = match edition.state {
             crate::store::EditionState::Draft => "draft",
             _ => "approved",
         };
         ScheduleForm {
             action: self.at("/schedule"),
+            back,
             token: editor.token.clone(),
             newsletter: newsletter.to_string(),
             number: edition.number,
@@ -63,6 +86,7 @@ impl Desk {
         };
         let newsletter = form.get("newsletter").unwrap_or_default().to_string();
         let number = form.get("edition").and_then(|n| n.parse::<u32>().ok());
+        let back = self.back(&form, &newsletter, number);
         let (when, zone) = (
             form.get("when").unwrap_or_default().to_string(),
             form.get("zone").unwrap_or_default().to_string(),
@@ -96,31 +120,38 @@ impl Desk {
                 )
             })
             .await;
-        let nav = Nav::of(self, &editor);
         match done {
-            Some(Ok(lines)) => self.page(
-                200,
-                &View::Scheduled {
-                    nav,
-                    heading: if clear {
-                        "Schedule cleared"
-                    } else {
-                        "Send scheduled"
-                    },
-                    lines: &lines,
-                    refused: false,
-                },
-            ),
-            Some(Err(why)) => self.page(
-                409,
-                &View::Scheduled {
-                    nav,
-                    heading: "Not scheduled",
-                    lines: &[crate::causes::said_once(why.as_ref())],
-                    refused: true,
-                },
-            ),
+            Some(Ok(_)) => {
+                let code = if clear { "schedule-cleared" } else { "scheduled" };
+                let page = match back {
+                    Back::Review(newsletter, number) => self.review_path(newsletter, number),
+                    Back::Dashboard => self.at(""),
+                };
+                Page::see_other(format!("{page}?{}", query(&[("done", code)])))
+            }
+            Some(Err(why)) => {
+                let why = crate::causes::said_once(why.as_ref());
+                match back {
+                    Back::Review(newsletter, number) => {
+                        self.refused(&editor, newsletter, number, None, why, 409).await
+                    }
+                    Back::Dashboard => self.dashboard_page(&editor, None, Some(why), 409).await,
+                }
+            }
             None => self.page(503, &View::Unavailable),
+        }
+    }
+
+    /// Where the answer to `form` leads: the review page of the edition it
+    /// schedules when its `back` names exactly that page, else the dashboard.
+    fn back<'a>(&'a self, form: &Form, newsletter: &str, number: Option<u32>) -> Back<'a> {
+        let (Ok(newsletter), Some(number)) = (self.config.newsletter(newsletter), number) else {
+            return Back::Dashboard;
+        };
+        if form.get("back") == Some(self.review_path(newsletter, number).as_str()) {
+            Back::Review(newsletter, number)
+        } else {
+            Back::Dashboard
         }
     }
 }
