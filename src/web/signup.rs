@@ -345,35 +345,7 @@ impl Mailer {
                     .send(&letter, &mail.email)
                     .map_err(|e| (said_without_addresses(&e), for_good(&e)))
             });
-        let done = match sent {
-            Ok(()) => self
-                .store
-                .with_store_blocking(move |store, now| store.welcome_mail_done(id, "sent", now)),
-            Err((why, for_good)) if for_good || tries >= TRIES => {
-                eprintln!("error: sign-up: welcome mail #{id} not sent, given up after {tries} tries: {why}");
-                let outcome = format!("given up: {why}");
-                self.store
-                    .with_store_blocking(move |store, now| store.welcome_mail_done(id, &outcome, now))
-            }
-            Err((why, _)) => {
-                let wait = RETRY.delay(tries, &format!("welcome {id}"));
-                eprintln!(
-                    "warning: sign-up: welcome mail #{id} not sent (try {tries} of {TRIES}), \
-                     tried again in {} s: {why}",
-                    wait.as_secs()
-                );
-                self.store.with_store_blocking(move |store, now| {
-                    let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                    store.welcome_mail_deferred(id, now + wait)
-                })
-            }
-        };
-        if let Some(Err(e)) = done {
-            eprintln!(
-                "error: sign-up: welcome mail #{id} not recorded as tried: {}",
-                said_once(&e)
-            );
-        }
+        self.settle(Outboxed::Welcome, id, tries, sent);
     }
 
     /// The welcome mail of `newsletter`: what it is, its latest edition in
@@ -436,6 +408,51 @@ impl Mailer {
         Ok(Letter::unsigned(message_id, &message))
     }
 
+    /// Records try number `tries` of mail `id` of `kind`: sent, given up
+    /// (for good, or the last try), or due again after a back-off. The log
+    /// names the mail by its number, never its address.
+    fn settle(&self, kind: Outboxed, id: i64, tries: u32, sent: Result<(), (String, bool)>) {
+        let name = kind.name();
+        let tried = match sent {
+            Ok(()) => Tried::Sent,
+            Err((why, for_good)) if for_good || tries >= TRIES => {
+                eprintln!(
+                    "error: sign-up: {name} mail #{id} not sent, given up after {tries} tr{}: {why}",
+                    if tries == 1 { "y" } else { "ies" }
+                );
+                Tried::GivenUp(why)
+            }
+            Err((why, _)) => {
+                let wait = RETRY.delay(tries, &format!("{name} {id}"));
+                eprintln!(
+                    "warning: sign-up: {name} mail #{id} not sent (try {tries} of {TRIES}), \
+                     tried again in {} s: {why}",
+                    wait.as_secs()
+                );
+                Tried::Later(chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX))
+            }
+        };
+        let done = self
+            .store
+            .with_store_blocking(move |store, now| match (kind, tried) {
+                (Outboxed::Confirmation, Tried::Sent | Tried::GivenUp(_)) => store.confirmation_mail_done(id),
+                (Outboxed::Confirmation, Tried::Later(wait)) => {
+                    store.confirmation_mail_deferred(id, now + wait)
+                }
+                (Outboxed::Welcome, Tried::Sent) => store.welcome_mail_done(id, "sent", now),
+                (Outboxed::Welcome, Tried::GivenUp(why)) => {
+                    store.welcome_mail_done(id, &format!("given up: {why}"), now)
+                }
+                (Outboxed::Welcome, Tried::Later(wait)) => store.welcome_mail_deferred(id, now + wait),
+            });
+        if let Some(Err(e)) = done {
+            eprintln!(
+                "error: sign-up: {name} mail #{id} not recorded as tried: {}",
+                said_once(&e)
+            );
+        }
+    }
+
     /// One try of `mail`: out of the outbox once sent; a failure tried
     /// again later, unless it is for good or the last try. The log says
     /// which mail by its number in the outbox, never its address.
@@ -450,37 +467,7 @@ impl Mailer {
                     .send(&letter, &mail.email)
                     .map_err(|e| (said_without_addresses(&e), for_good(&e)))
             });
-        let done = match sent {
-            Ok(()) => self
-                .store
-                .with_store_blocking(move |store, _| store.confirmation_mail_done(id)),
-            Err((why, for_good)) if for_good || tries >= TRIES => {
-                eprintln!(
-                    "error: sign-up: confirmation mail #{id} not sent, given up after {tries} tr{}: {why}",
-                    if tries == 1 { "y" } else { "ies" }
-                );
-                self.store
-                    .with_store_blocking(move |store, _| store.confirmation_mail_done(id))
-            }
-            Err((why, _)) => {
-                let wait = RETRY.delay(tries, &id.to_string());
-                eprintln!(
-                    "warning: sign-up: confirmation mail #{id} not sent (try {tries} of {TRIES}), \
-                     tried again in {} s: {why}",
-                    wait.as_secs()
-                );
-                self.store.with_store_blocking(move |store, now| {
-                    let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                    store.confirmation_mail_deferred(id, now + wait)
-                })
-            }
-        };
-        if let Some(Err(e)) = done {
-            eprintln!(
-                "error: sign-up: confirmation mail #{id} not recorded as tried: {}",
-                said_once(&e)
-            );
-        }
+        self.settle(Outboxed::Confirmation, id, tries, sent);
     }
 
     /// The confirmation mail: the link, what it subscribes to, and nothing
@@ -586,6 +573,31 @@ fn counted(key: &Key, email: &str, client: std::net::IpAddr) -> Counted {
         client: hash(&Network::from(client).to_string()),
         network: hash(&wide_network(client)),
     }
+}
+
+/// The mails sign-up sends from an outbox of the store.
+#[derive(Debug, Clone, Copy)]
+enum Outboxed {
+    Confirmation,
+    Welcome,
+}
+
+impl Outboxed {
+    fn name(self) -> &'static str {
+        match self {
+            Outboxed::Confirmation => "confirmation",
+            Outboxed::Welcome => "welcome",
+        }
+    }
+}
+
+/// How one try of an outbox's mail ended.
+enum Tried {
+    Sent,
+    /// For good, or after the last try: with why.
+    GivenUp(String),
+    /// Due again after this long.
+    Later(chrono::Duration),
 }
 
 /// The form's fields, named as the CSV columns; `website` is the honeypot.
