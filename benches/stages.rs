@@ -77,7 +77,8 @@ fn parsing(c: &mut Criterion) {
 /// The bundled model's weights, as a fresh store's first run has them.
 fn weights(config: &Config) -> Weights {
     let mut model = Model::default();
-    model.learn_common(config, &bundled(config));
+    let examples = bundled(config);
+    model.learn_common(config, &examples.iter().collect::<Vec<_>>());
     model.weights(config)
 }
 
@@ -108,7 +109,7 @@ fn training(c: &mut Criterion) {
     group.bench_function("labelled-items", |b| {
         b.iter(|| {
             let mut model = Model::default();
-            model.learn_common(&config, black_box(&examples));
+            model.learn_common(&config, black_box(&examples.iter().collect::<Vec<_>>()));
             model.weights(&config)
         })
     });

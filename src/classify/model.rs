@@ -130,20 +130,20 @@ impl Model {
     /// author than of a newsletter, and such words are most of the
     /// vocabulary: left out, the model takes a fraction of the memory and
     /// does as well across authors (docs/classification.md, "The fourth
-    /// pass"). Counted first, so the rare ones never take room.
-    pub fn learn_common<'e>(&mut self, config: &Config, examples: impl IntoIterator<Item = &'e Example>) {
-        let hashed: Vec<(Vec<u64>, &Example)> = examples
-            .into_iter()
-            .map(|example| (Features::of(&example.item).hashes(), example))
-            .collect();
+    /// pass"). Counted first, so the rare ones never take room in the rows.
+    pub fn learn_common(&mut self, config: &Config, examples: &[&Example]) {
+        // Features are found twice rather than kept: memory, not time, is
+        // what a server starting from the bundled model runs short of.
         let mut seen: HashMap<u64, f64, Identity> = HashMap::default();
-        for (hashes, example) in &hashed {
-            for hash in hashes {
-                *seen.entry(*hash).or_default() += example.weight;
+        for example in examples {
+            for hash in Features::of(&example.item).hashes() {
+                *seen.entry(hash).or_default() += example.weight;
             }
         }
-        for (mut hashes, example) in hashed {
-            hashes.retain(|hash| seen.get(hash).is_some_and(|&n| n >= RARE_BELOW));
+        seen.retain(|_, n| *n >= RARE_BELOW);
+        for example in examples {
+            let mut hashes = Features::of(&example.item).hashes();
+            hashes.retain(|hash| seen.contains_key(hash));
             self.add(config, &hashes, example);
         }
     }
