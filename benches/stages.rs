@@ -77,8 +77,7 @@ fn parsing(c: &mut Criterion) {
 /// The bundled model's weights, as a fresh store's first run has them.
 fn weights(config: &Config) -> Weights {
     let mut model = Model::default();
-    let examples = bundled(config);
-    model.learn_common(config, &examples.iter().collect::<Vec<_>>());
+    model.learn_common(config, || bundled(config));
     model.weights(config)
 }
 
@@ -101,7 +100,7 @@ fn classification(c: &mut Criterion) {
 /// model is learned (its rare features left out).
 fn training(c: &mut Criterion) {
     let config = config();
-    let bundled = bundled(&config);
+    let bundled: Vec<_> = bundled(&config).collect();
     let examples: Vec<_> = bundled.iter().cycle().take(5_000).cloned().collect();
     let mut group = c.benchmark_group("train");
     group.sample_size(10);
@@ -109,7 +108,7 @@ fn training(c: &mut Criterion) {
     group.bench_function("labelled-items", |b| {
         b.iter(|| {
             let mut model = Model::default();
-            model.learn_common(&config, black_box(&examples.iter().collect::<Vec<_>>()));
+            model.learn_common(&config, || black_box(&examples));
             model.weights(&config)
         })
     });

@@ -62,8 +62,8 @@ pub(crate) fn leave_one_out(
         let mut model = Model::default();
         if !rules_only {
             let others = sets.iter().enumerate().filter(|(j, _)| *j != i);
-            let others: Vec<&Example> = others.flat_map(|(_, s)| &s.examples).collect();
-            model.learn_common(config, &others);
+            let others: Vec<&LabelledSet> = others.map(|(_, s)| s).collect();
+            model.learn_common(config, || others.iter().flat_map(|s| &s.examples));
         }
         let judged = judge(config, &model, &set.examples);
         let evaluation = compare(config, &judged);

@@ -747,7 +747,7 @@ mod tests {
 
     fn bundled_model(config: &Config) -> Model {
         let mut model = Model::default();
-        model.learn(config, &bundled(config));
+        model.learn_common(config, || bundled(config));
         model
     }
 
@@ -854,7 +854,7 @@ mod tests {
     #[test]
     fn training_is_deterministic_and_survives_the_store() {
         let config = config();
-        let examples = bundled(&config);
+        let examples: Vec<Example> = bundled(&config).collect();
         let mut forward = Model::default();
         forward.learn(&config, &examples);
         let mut backward = Model::default();

@@ -10,6 +10,7 @@
 //! and a correction counts more simply by a larger weight. The model is a
 //! few counts per feature, kept in the store as bytes ([`Model::encode`]).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
@@ -131,17 +132,25 @@ impl Model {
     /// vocabulary: left out, the model takes a fraction of the memory and
     /// does as well across authors (docs/classification.md, "The fourth
     /// pass"). Counted first, so the rare ones never take room in the rows.
-    pub fn learn_common(&mut self, config: &Config, examples: &[&Example]) {
-        // Features are found twice rather than kept: memory, not time, is
-        // what a server starting from the bundled model runs short of.
+    pub fn learn_common<I>(&mut self, config: &Config, examples: impl Fn() -> I)
+    where
+        I: IntoIterator,
+        I::Item: Borrow<Example>,
+    {
+        // The examples are read twice rather than kept, and their
+        // features found twice: memory, not time, is what a server
+        // starting from the bundled model runs short of.
         let mut seen: HashMap<u64, f64, Identity> = HashMap::default();
-        for example in examples {
+        for example in examples() {
+            let example = example.borrow();
             for hash in Features::of(&example.item).hashes() {
                 *seen.entry(hash).or_default() += example.weight;
             }
         }
         seen.retain(|_, n| *n >= RARE_BELOW);
-        for example in examples {
+        seen.shrink_to_fit();
+        for example in examples() {
+            let example = example.borrow();
             let mut hashes = Features::of(&example.item).hashes();
             hashes.retain(|hash| seen.contains_key(hash));
             self.add(config, &hashes, example);

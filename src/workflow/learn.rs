@@ -374,8 +374,7 @@ pub(crate) fn teach(
 /// The model of the bundled labelled set alone.
 pub(crate) fn bundled_model(config: &Config) -> Model {
     let mut model = Model::default();
-    let examples = bundled(config);
-    model.learn_common(config, &examples.iter().collect::<Vec<_>>());
+    model.learn_common(config, || bundled(config));
     model
 }
 
